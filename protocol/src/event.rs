@@ -1,0 +1,379 @@
+//! `LogEvent`: one change or control message of the binlog and of a sync
+//! stream (SPEC §3), a prost message on the wire and plain enums at the API.
+
+use bytes::{Bytes, BytesMut};
+use prost::Message;
+
+use crate::error::{Error, Result};
+
+/// What kind of event this is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EventType {
+    /// Heartbeat; carries the sender's last seq.
+    Noop = 1,
+    /// A live change (or a binlog control record).
+    Sync = 2,
+    /// Reserved.
+    Mirror = 3,
+    /// Part of a full copy.
+    Copy = 4,
+}
+
+macro_rules! commands {
+    ($($(#[$doc:meta])* $variant:ident = $value:literal => $name:literal,)*) => {
+        /// What an event does. Values below 16 are control commands.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Command {
+            $($(#[$doc])* $variant = $value,)*
+        }
+
+        impl Command {
+            /// Every command, in wire-value order.
+            pub const ALL: &'static [Command] = &[$(Command::$variant,)*];
+
+            /// The name `rocksync-binlog dump` prints, e.g. `K_SET`.
+            pub fn name(self) -> &'static str {
+                match self { $(Command::$variant => $name,)* }
+            }
+
+            /// The command with this wire value, if there is one.
+            pub fn from_wire(value: i32) -> Option<Self> {
+                match value { $($value => Some(Command::$variant),)* _ => None }
+            }
+        }
+    };
+}
+
+commands! {
+    /// COPY: a full copy starts; the receiver wipes data, binlog and progress.
+    Begin = 1 => "BEGIN",
+    /// COPY: the copy is complete at the event's seq.
+    End = 2 => "END",
+    /// First event of every binlog file; seq = last seq before the file.
+    Desc = 3 => "DESC",
+    /// Last event of a binlog file; key = the next file's name.
+    Rotate = 4 => "ROTATE",
+    /// Written at clean shutdown.
+    Stop = 5 => "STOP",
+    /// COPY: one copied key/value pair.
+    Raw = 6 => "RAW",
+    /// No-op (the command of NOOP heartbeats).
+    Nop = 7 => "NOOP",
+    /// String set.
+    KSet = 16 => "K_SET",
+    /// Key delete (any type).
+    KDel = 17 => "K_DEL",
+    /// String increment; value = the resulting number.
+    KIncr = 18 => "K_INCR",
+    /// String decrement; value = the resulting number.
+    KDecr = 19 => "K_DECR",
+    /// Relative expiry; ttl in milliseconds.
+    KExpire = 20 => "K_EXPIRE",
+    /// Absolute expiry; ttl = unix time in milliseconds.
+    KExpireAt = 21 => "K_EXPIRE_AT",
+    /// Bit set.
+    KSetbit = 22 => "K_SETBIT",
+    /// Hash field set.
+    HSet = 32 => "H_SET",
+    /// Hash field delete.
+    HDel = 33 => "H_DEL",
+    /// Whole hash delete.
+    HClear = 34 => "H_CLEAR",
+    /// Hash field increment; value = the result.
+    HIncr = 35 => "H_INCR",
+    /// Hash field decrement; value = the result.
+    HDecr = 36 => "H_DECR",
+    /// Sorted-set member set.
+    ZSet = 48 => "Z_SET",
+    /// Sorted-set member delete.
+    ZDel = 49 => "Z_DEL",
+    /// Whole sorted-set delete.
+    ZClear = 50 => "Z_CLEAR",
+    /// Sorted-set score increment; value = the result.
+    ZIncr = 51 => "Z_INCR",
+    /// Sorted-set score decrement; value = the result.
+    ZDecr = 52 => "Z_DECR",
+    /// Pop the lowest member.
+    ZPopFront = 53 => "Z_POP_FRONT",
+    /// Pop the highest member.
+    ZPopBack = 54 => "Z_POP_BACK",
+    /// List push at the head.
+    QPushFront = 64 => "Q_PUSH_FRONT",
+    /// List push at the tail.
+    QPushBack = 65 => "Q_PUSH_BACK",
+    /// List pop at the head.
+    QPopFront = 66 => "Q_POP_FRONT",
+    /// List pop at the tail.
+    QPopBack = 67 => "Q_POP_BACK",
+    /// List trim/fix-up.
+    QFix = 68 => "Q_FIX",
+    /// Whole list delete.
+    QClear = 69 => "Q_CLEAR",
+    /// List element set by index.
+    QSet = 70 => "Q_SET",
+    /// Set member add.
+    SSet = 80 => "S_SET",
+    /// Set member remove.
+    SDel = 81 => "S_DEL",
+    /// Whole set delete.
+    SClear = 82 => "S_CLEAR",
+    /// Whole-keyspace delete (FLUSHALL): one event, not one per key.
+    FlushAll = 96 => "FLUSHALL",
+}
+
+impl Command {
+    /// True for data commands: the ones that take a new seq.
+    pub fn is_data(self) -> bool {
+        self as i32 >= 16
+    }
+
+    /// The command with this dump name, e.g. `K_SET`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|c| c.name() == name)
+    }
+}
+
+impl EventType {
+    /// The name `rocksync-binlog dump` prints.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Noop => "NOOP",
+            Self::Sync => "SYNC",
+            Self::Mirror => "MIRROR",
+            Self::Copy => "COPY",
+        }
+    }
+
+    /// The type with this wire value, if there is one.
+    pub fn from_wire(value: i32) -> Option<Self> {
+        match value {
+            1 => Some(Self::Noop),
+            2 => Some(Self::Sync),
+            3 => Some(Self::Mirror),
+            4 => Some(Self::Copy),
+            _ => None,
+        }
+    }
+}
+
+/// One change or control message.
+///
+/// Invariants kept by the writers, not by this type: data events (those
+/// whose [`Command::is_data`]) have dense, strictly increasing seqs within a
+/// history; control events carry the current last seq; RAW events carry the
+/// seq of the snapshot they come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogEvent {
+    /// Sequence number (see the invariants above).
+    pub seq: u64,
+    /// The event's type.
+    pub kind: EventType,
+    /// The event's command.
+    pub cmd: Command,
+    /// Expiry: milliseconds (relative or absolute by `cmd`), 0 for none.
+    pub ttl: i64,
+    /// Key (or, for ROTATE, the next file's name).
+    pub key: Bytes,
+    /// Value.
+    pub value: Bytes,
+    /// True when the next event belongs to the same client command: a
+    /// receiver applies a command's events together, never half of them.
+    pub more: bool,
+}
+
+/// The prost message behind [`LogEvent`].
+#[derive(Clone, PartialEq, Message)]
+struct WireEvent {
+    #[prost(uint64, tag = "1")]
+    seq: u64,
+    #[prost(int32, tag = "2")]
+    kind: i32,
+    #[prost(int32, tag = "3")]
+    cmd: i32,
+    #[prost(int64, tag = "4")]
+    ttl: i64,
+    #[prost(bytes = "bytes", tag = "5")]
+    key: Bytes,
+    #[prost(bytes = "bytes", tag = "6")]
+    value: Bytes,
+    #[prost(bool, tag = "7")]
+    more: bool,
+}
+
+impl LogEvent {
+    /// A SYNC data event.
+    pub fn data(seq: u64, cmd: Command, key: impl Into<Bytes>, value: impl Into<Bytes>) -> Self {
+        Self {
+            seq,
+            kind: EventType::Sync,
+            cmd,
+            ttl: 0,
+            key: key.into(),
+            value: value.into(),
+            more: false,
+        }
+    }
+
+    /// A control event with no key or value.
+    pub fn control(kind: EventType, cmd: Command, seq: u64) -> Self {
+        Self {
+            seq,
+            kind,
+            cmd,
+            ttl: 0,
+            key: Bytes::new(),
+            value: Bytes::new(),
+            more: false,
+        }
+    }
+
+    /// NOOP heartbeat carrying the sender's last seq.
+    pub fn noop(seq: u64) -> Self {
+        Self::control(EventType::Noop, Command::Nop, seq)
+    }
+
+    /// DESC, the first event of a binlog file.
+    pub fn desc(last_seq: u64) -> Self {
+        Self::control(EventType::Sync, Command::Desc, last_seq)
+    }
+
+    /// ROTATE naming the next binlog file.
+    pub fn rotate(last_seq: u64, next_file: &str) -> Self {
+        let mut e = Self::control(EventType::Sync, Command::Rotate, last_seq);
+        e.key = Bytes::copy_from_slice(next_file.as_bytes());
+        e
+    }
+
+    /// STOP, written at clean shutdown.
+    pub fn stop(last_seq: u64) -> Self {
+        Self::control(EventType::Sync, Command::Stop, last_seq)
+    }
+
+    /// COPY/BEGIN of a full copy from a snapshot at `seq`.
+    pub fn copy_begin(seq: u64) -> Self {
+        Self::control(EventType::Copy, Command::Begin, seq)
+    }
+
+    /// COPY/END: the copy is complete at `seq`.
+    pub fn copy_end(seq: u64) -> Self {
+        Self::control(EventType::Copy, Command::End, seq)
+    }
+
+    /// COPY/RAW: one copied pair from a snapshot at `seq`.
+    pub fn raw(seq: u64, key: impl Into<Bytes>, value: impl Into<Bytes>) -> Self {
+        let mut e = Self::control(EventType::Copy, Command::Raw, seq);
+        e.key = key.into();
+        e.value = value.into();
+        e
+    }
+
+    /// Builder: set `ttl`.
+    #[must_use]
+    pub fn with_ttl(mut self, ttl: i64) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// Builder: set `more`.
+    #[must_use]
+    pub fn with_more(mut self, more: bool) -> Self {
+        self.more = more;
+        self
+    }
+
+    /// True when this event is a data change (it took a new seq).
+    pub fn is_data(&self) -> bool {
+        self.cmd.is_data()
+    }
+
+    fn to_wire(&self) -> WireEvent {
+        WireEvent {
+            seq: self.seq,
+            kind: self.kind as i32,
+            cmd: self.cmd as i32,
+            ttl: self.ttl,
+            key: self.key.clone(),
+            value: self.value.clone(),
+            more: self.more,
+        }
+    }
+
+    /// Bytes [`LogEvent::encode`] will write.
+    pub fn encoded_len(&self) -> usize {
+        self.to_wire().encoded_len()
+    }
+
+    /// Append the prost encoding to `buf`.
+    pub fn encode(&self, buf: &mut BytesMut) {
+        let wire = self.to_wire();
+        buf.reserve(wire.encoded_len());
+        // Cannot fail: the buffer was just grown to fit.
+        wire.encode_raw(buf);
+    }
+
+    /// The prost encoding as its own buffer.
+    pub fn to_bytes(&self) -> Bytes {
+        let mut buf = BytesMut::with_capacity(self.encoded_len());
+        self.encode(&mut buf);
+        buf.freeze()
+    }
+
+    /// Decode one event from exactly `buf`; keys and values share its memory.
+    ///
+    /// # Errors
+    /// [`Error::Decode`] for bytes that are not a prost message of this
+    /// shape, [`Error::UnknownValue`] for a type or command no version
+    /// defines.
+    pub fn decode(buf: Bytes) -> Result<Self> {
+        let w = WireEvent::decode(buf)?;
+        let kind = EventType::from_wire(w.kind).ok_or(Error::UnknownValue {
+            field: "type",
+            value: w.kind,
+        })?;
+        let cmd = Command::from_wire(w.cmd).ok_or(Error::UnknownValue {
+            field: "cmd",
+            value: w.cmd,
+        })?;
+        Ok(Self {
+            seq: w.seq,
+            kind,
+            cmd,
+            ttl: w.ttl,
+            key: w.key,
+            value: w.value,
+            more: w.more,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_command_round_trips_by_value_and_name() {
+        for &c in Command::ALL {
+            assert_eq!(Command::from_wire(c as i32), Some(c));
+            assert_eq!(Command::from_name(c.name()), Some(c));
+        }
+        assert_eq!(Command::from_wire(0), None);
+        assert!(!Command::Rotate.is_data());
+        assert!(Command::FlushAll.is_data());
+    }
+
+    #[test]
+    fn unknown_command_is_an_error_not_a_default() {
+        let mut e = LogEvent::data(1, Command::KSet, "k", "v").to_wire();
+        e.cmd = 9999;
+        let bytes = Bytes::from(e.encode_to_vec());
+        let err = LogEvent::decode(bytes).err().map(|e| e.to_string());
+        assert_eq!(err.as_deref(), Some("malformed LogEvent: unknown cmd 9999"));
+    }
+
+    #[test]
+    fn zero_type_is_rejected() {
+        // An empty message has type 0: no event may default to NOOP.
+        let err = LogEvent::decode(Bytes::new()).err().map(|e| e.to_string());
+        assert_eq!(err.as_deref(), Some("malformed LogEvent: unknown type 0"));
+    }
+}

@@ -1,0 +1,20 @@
+//! rocksync's wire formats, with no sockets and no storage: the `LogEvent`
+//! of the binlog and of sync streams, their length framing, RESP2 for
+//! clients, and the SYNC140 handshake.
+
+mod error;
+mod event;
+mod frame;
+mod handshake;
+mod resp;
+
+pub use error::{Error, RespError, Result};
+pub use event::{Command, EventType, LogEvent};
+pub use frame::{EventCodec, DEFAULT_MAX_FRAME_BYTES, FRAME_HEADER_BYTES};
+pub use handshake::{
+    is_valid_replid, ReplAck, SyncAnswer, SyncDecision, SyncRequest, SYNC_COMMAND,
+};
+pub use resp::{
+    put_bulk, put_command, put_int_line, split_inline, Reply, ReplyEncoder, RequestDecoder,
+    RespLimits, DEFAULT_MAX_BULK_BYTES, DEFAULT_MAX_MULTIBULK_LEN, INLINE_MAX_BYTES,
+};

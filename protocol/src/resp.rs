@@ -1,0 +1,740 @@
+//! RESP2: client requests in (multibulk arrays and inline commands, with
+//! Redis's limits and error texts), replies out, and a reply parser for
+//! clients. Pure codecs over byte buffers: no sockets here.
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use tokio_util::codec::{Decoder, Encoder};
+
+use crate::error::{Error, RespError, Result};
+
+/// Longest inline request or count line Redis accepts (`PROTO_INLINE_MAX_SIZE`).
+pub const INLINE_MAX_BYTES: usize = 64 * 1024;
+/// Redis's default `proto-max-bulk-len`.
+pub const DEFAULT_MAX_BULK_BYTES: usize = 512 * 1024 * 1024;
+/// Largest multibulk count accepted by default (Redis 6's fixed limit).
+pub const DEFAULT_MAX_MULTIBULK_LEN: usize = 1024 * 1024;
+/// Largest multibulk count before AUTH (Redis 7).
+pub const UNAUTHENTICATED_MAX_MULTIBULK_LEN: i64 = 10;
+/// Largest bulk before AUTH (Redis 7).
+pub const UNAUTHENTICATED_MAX_BULK_BYTES: i64 = 16 * 1024;
+/// Deepest array nesting the reply parser follows.
+pub const MAX_REPLY_DEPTH: usize = 64;
+
+/// Size limits of a request decoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RespLimits {
+    /// Largest bulk string (`proto-max-bulk-len`), default 512 MiB.
+    pub max_bulk_bytes: usize,
+    /// Largest argument count, default 1 Mi.
+    pub max_multibulk_len: usize,
+}
+
+impl Default for RespLimits {
+    fn default() -> Self {
+        Self {
+            max_bulk_bytes: DEFAULT_MAX_BULK_BYTES,
+            max_multibulk_len: DEFAULT_MAX_MULTIBULK_LEN,
+        }
+    }
+}
+
+/// One reply, as Redis sends it over RESP2.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// `+OK`
+    Simple(String),
+    /// `-ERR …`; the text excludes the leading `-`.
+    Error(String),
+    /// `:42`
+    Integer(i64),
+    /// `$3\r\nfoo`
+    Bulk(Bytes),
+    /// `$-1`, the nil bulk string.
+    Nil,
+    /// `*N` followed by N replies.
+    Array(Vec<Reply>),
+    /// `*-1`, the nil array.
+    NilArray,
+}
+
+impl Reply {
+    /// `+OK`.
+    pub fn ok() -> Self {
+        Self::Simple("OK".to_owned())
+    }
+
+    /// An error reply; `text` starts with its code, e.g. `ERR syntax error`.
+    pub fn error(text: impl Into<String>) -> Self {
+        Self::Error(text.into())
+    }
+
+    /// A bulk reply.
+    pub fn bulk(b: impl Into<Bytes>) -> Self {
+        Self::Bulk(b.into())
+    }
+
+    /// Append the RESP2 encoding to `dst`.
+    pub fn encode(&self, dst: &mut BytesMut) {
+        match self {
+            Self::Simple(s) => put_line(dst, b'+', s.as_bytes()),
+            Self::Error(s) => put_line(dst, b'-', s.as_bytes()),
+            Self::Integer(n) => put_int_line(dst, b':', *n),
+            Self::Bulk(b) => put_bulk(dst, b),
+            Self::Nil => dst.put_slice(b"$-1\r\n"),
+            Self::NilArray => dst.put_slice(b"*-1\r\n"),
+            Self::Array(items) => {
+                put_int_line(dst, b'*', items.len() as i64);
+                for item in items {
+                    item.encode(dst);
+                }
+            }
+        }
+    }
+
+    /// Parse one reply from the front of `src`.
+    ///
+    /// Returns `Ok(None)` when `src` holds only part of a reply, else the
+    /// reply and how many bytes it took.
+    ///
+    /// # Errors
+    /// [`Error::Resp`] for bytes that are not RESP2.
+    pub fn parse(src: &[u8]) -> Result<Option<(Reply, usize)>> {
+        let mut pos = 0;
+        Ok(parse_reply(src, &mut pos, 0)?.map(|r| (r, pos)))
+    }
+}
+
+/// Append a simple line (`+…` or `-…`); CR and LF inside become spaces so
+/// a reply can never break the framing.
+fn put_line(dst: &mut BytesMut, prefix: u8, text: &[u8]) {
+    dst.reserve(text.len() + 3);
+    dst.put_u8(prefix);
+    if text.iter().any(|&b| b == b'\r' || b == b'\n') {
+        dst.extend(
+            text.iter()
+                .map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
+        );
+    } else {
+        dst.put_slice(text);
+    }
+    dst.put_slice(b"\r\n");
+}
+
+/// Append `prefix`, the decimal of `n` and CRLF.
+pub fn put_int_line(dst: &mut BytesMut, prefix: u8, n: i64) {
+    let mut digits = [0u8; 20];
+    let text = format_i64(n, &mut digits);
+    dst.reserve(text.len() + 3);
+    dst.put_u8(prefix);
+    dst.put_slice(text);
+    dst.put_slice(b"\r\n");
+}
+
+/// Append a bulk string.
+pub fn put_bulk(dst: &mut BytesMut, b: &[u8]) {
+    put_int_line(dst, b'$', b.len() as i64);
+    dst.reserve(b.len() + 2);
+    dst.put_slice(b);
+    dst.put_slice(b"\r\n");
+}
+
+/// Append a request (an array of bulk strings), as clients send commands.
+pub fn put_command<A: AsRef<[u8]>>(dst: &mut BytesMut, args: &[A]) {
+    put_int_line(dst, b'*', args.len() as i64);
+    for a in args {
+        put_bulk(dst, a.as_ref());
+    }
+}
+
+/// Decimal digits of `n`, written into the tail of `buf`.
+fn format_i64(n: i64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    let mut v = n.unsigned_abs();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        i -= 1;
+        buf[i] = b'-';
+    }
+    &buf[i..]
+}
+
+/// Redis's `string2ll`: an optional `-`, digits, no leading zeros, no `+`,
+/// no spaces, in range.
+fn parse_i64(s: &[u8]) -> Option<i64> {
+    let (neg, digits) = match s.split_first()? {
+        (b'-', rest) => (true, rest),
+        _ => (false, s),
+    };
+    if digits.is_empty() || (digits.len() > 1 && digits[0] == b'0') {
+        return None;
+    }
+    if neg && digits == b"0" {
+        return None;
+    }
+    let mut v: i64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        let d = i64::from(d - b'0');
+        v = if neg {
+            v.checked_mul(10)?.checked_sub(d)?
+        } else {
+            v.checked_mul(10)?.checked_add(d)?
+        };
+    }
+    Some(v)
+}
+
+/// Index of the `\r` of the first CRLF in `src`.
+fn find_crlf(src: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = src[from..].iter().position(|&b| b == b'\r') {
+        let at = from + i;
+        match src.get(at + 1) {
+            Some(b'\n') => return Some(at),
+            Some(_) => from = at + 1,
+            None => return None,
+        }
+    }
+    None
+}
+
+fn parse_reply(src: &[u8], pos: &mut usize, depth: usize) -> Result<Option<Reply>> {
+    if depth > MAX_REPLY_DEPTH {
+        return Err(RespError::TooDeep.into());
+    }
+    let rest = &src[*pos..];
+    let Some(&kind) = rest.first() else {
+        return Ok(None);
+    };
+    let Some(end) = find_crlf(rest) else {
+        return Ok(None);
+    };
+    let line = rest.get(1..end).unwrap_or_default();
+    let after_line = *pos + end + 2;
+    let int = || parse_i64(line).ok_or(Error::Resp(RespError::InvalidInteger));
+    let reply = match kind {
+        b'+' => Reply::Simple(String::from_utf8_lossy(line).into_owned()),
+        b'-' => Reply::Error(String::from_utf8_lossy(line).into_owned()),
+        b':' => Reply::Integer(int()?),
+        b'$' => {
+            let n = int()?;
+            if n == -1 {
+                *pos = after_line;
+                return Ok(Some(Reply::Nil));
+            }
+            let n = usize::try_from(n).map_err(|_| RespError::InvalidBulkLength)?;
+            if n > DEFAULT_MAX_BULK_BYTES {
+                return Err(RespError::InvalidBulkLength.into());
+            }
+            if src.len() < after_line + n + 2 {
+                return Ok(None);
+            }
+            *pos = after_line + n + 2;
+            return Ok(Some(Reply::Bulk(Bytes::copy_from_slice(
+                &src[after_line..after_line + n],
+            ))));
+        }
+        b'*' => {
+            let n = int()?;
+            if n == -1 {
+                *pos = after_line;
+                return Ok(Some(Reply::NilArray));
+            }
+            let n = usize::try_from(n).map_err(|_| RespError::InvalidMultibulkLength)?;
+            let mut p = after_line;
+            let mut items = Vec::with_capacity(n.min(1024));
+            for _ in 0..n {
+                match parse_reply(src, &mut p, depth + 1)? {
+                    Some(r) => items.push(r),
+                    None => return Ok(None),
+                }
+            }
+            *pos = p;
+            return Ok(Some(Reply::Array(items)));
+        }
+        other => return Err(RespError::InvalidReplyType(other).into()),
+    };
+    *pos = after_line;
+    Ok(Some(reply))
+}
+
+/// Splits an inline request line into arguments like Redis's
+/// `sdssplitargs`: blanks separate, `"…"` takes `\n \r \t \b \a \\ \" \xHH`
+/// escapes, `'…'` takes `\'`, and a closing quote must end the argument.
+///
+/// # Errors
+/// [`RespError::UnbalancedQuotes`] for an unterminated quote or a quote
+/// followed by a non-blank.
+pub fn split_inline(line: &[u8]) -> Result<Vec<Bytes>, RespError> {
+    let is_space = |b: u8| matches!(b, b' ' | b'\n' | b'\r' | b'\t' | b'\x0b' | b'\x0c' | 0);
+    let mut args = Vec::new();
+    let mut i = 0;
+    loop {
+        while i < line.len() && is_space(line[i]) {
+            i += 1;
+        }
+        if i == line.len() {
+            return Ok(args);
+        }
+        let mut cur = Vec::new();
+        let mut in_double = false;
+        let mut in_single = false;
+        loop {
+            let Some(&c) = line.get(i) else {
+                if in_double || in_single {
+                    return Err(RespError::UnbalancedQuotes);
+                }
+                break;
+            };
+            if in_double {
+                if c == b'\\' && line.get(i + 1) == Some(&b'x') {
+                    let hex = line.get(i + 2..i + 4).and_then(|h| {
+                        std::str::from_utf8(h)
+                            .ok()
+                            .and_then(|s| u8::from_str_radix(s, 16).ok())
+                    });
+                    if let Some(v) = hex {
+                        cur.push(v);
+                        i += 4;
+                        continue;
+                    }
+                }
+                if c == b'\\' && i + 1 < line.len() {
+                    i += 1;
+                    cur.push(match line[i] {
+                        b'n' => b'\n',
+                        b'r' => b'\r',
+                        b't' => b'\t',
+                        b'b' => 8,
+                        b'a' => 7,
+                        other => other,
+                    });
+                } else if c == b'"' {
+                    if line.get(i + 1).is_some_and(|&n| !is_space(n)) {
+                        return Err(RespError::UnbalancedQuotes);
+                    }
+                    i += 1;
+                    break;
+                } else {
+                    cur.push(c);
+                }
+            } else if in_single {
+                if c == b'\\' && line.get(i + 1) == Some(&b'\'') {
+                    i += 1;
+                    cur.push(b'\'');
+                } else if c == b'\'' {
+                    if line.get(i + 1).is_some_and(|&n| !is_space(n)) {
+                        return Err(RespError::UnbalancedQuotes);
+                    }
+                    i += 1;
+                    break;
+                } else {
+                    cur.push(c);
+                }
+            } else if is_space(c) {
+                break;
+            } else if c == b'"' {
+                in_double = true;
+            } else if c == b'\'' {
+                in_single = true;
+            } else {
+                cur.push(c);
+            }
+            i += 1;
+        }
+        args.push(Bytes::from(cur));
+    }
+}
+
+/// A multibulk request being received.
+#[derive(Debug)]
+struct Partial {
+    remaining: usize,
+    args: Vec<Bytes>,
+}
+
+/// Decodes client requests: each item is one command's arguments.
+///
+/// Keeps the arguments already received of a multibulk request, so a large
+/// pipeline or value arriving in many reads is parsed once. After an error
+/// the connection must be closed (as Redis does): the buffer's position is
+/// then unspecified.
+#[derive(Debug, Default)]
+pub struct RequestDecoder {
+    limits: RespLimits,
+    unauthenticated: bool,
+    partial: Option<Partial>,
+}
+
+impl RequestDecoder {
+    /// A decoder with these limits.
+    pub fn new(limits: RespLimits) -> Self {
+        Self {
+            limits,
+            unauthenticated: false,
+            partial: None,
+        }
+    }
+
+    /// While true, Redis 7's tighter pre-AUTH limits apply (10 arguments,
+    /// 16 KiB bulks).
+    pub fn set_unauthenticated(&mut self, unauthenticated: bool) {
+        self.unauthenticated = unauthenticated;
+    }
+
+    fn decode_inline(&mut self, src: &mut BytesMut) -> Result<Option<Vec<Bytes>>> {
+        let Some(nl) = src.iter().position(|&b| b == b'\n') else {
+            if src.len() > INLINE_MAX_BYTES {
+                return Err(RespError::TooBigInlineRequest.into());
+            }
+            return Ok(None);
+        };
+        let line = src.split_to(nl + 1);
+        let mut body = &line[..nl];
+        if let Some(stripped) = body.strip_suffix(b"\r") {
+            body = stripped;
+        }
+        Ok(Some(split_inline(body)?))
+    }
+
+    /// Read a count line (`*N` or `$N`) at the front of `src` without
+    /// consuming it: the count and the line's length with CRLF.
+    fn count_line(src: &[u8], too_big: RespError) -> Result<Option<(Option<i64>, usize)>> {
+        match find_crlf(src) {
+            Some(end) => Ok(Some((
+                parse_i64(src.get(1..end).unwrap_or_default()),
+                end + 2,
+            ))),
+            None if src.len() > INLINE_MAX_BYTES => Err(too_big.into()),
+            None => Ok(None),
+        }
+    }
+}
+
+impl Decoder for RequestDecoder {
+    type Item = Vec<Bytes>;
+    type Error = Error;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Vec<Bytes>>> {
+        loop {
+            let partial = match self.partial.as_mut() {
+                Some(p) => p,
+                None => {
+                    let Some(&first) = src.first() else {
+                        return Ok(None);
+                    };
+                    if first != b'*' {
+                        match self.decode_inline(src)? {
+                            Some(args) if args.is_empty() => continue,
+                            other => return Ok(other),
+                        }
+                    }
+                    let Some((count, line_len)) =
+                        Self::count_line(src, RespError::TooBigMbulkCount)?
+                    else {
+                        return Ok(None);
+                    };
+                    let n = match count {
+                        Some(n) if n <= self.limits.max_multibulk_len as i64 => n,
+                        _ => return Err(RespError::InvalidMultibulkLength.into()),
+                    };
+                    if self.unauthenticated && n > UNAUTHENTICATED_MAX_MULTIBULK_LEN {
+                        return Err(RespError::UnauthenticatedMultibulkLength.into());
+                    }
+                    src.advance(line_len);
+                    if n <= 0 {
+                        continue;
+                    }
+                    let n = n as usize;
+                    self.partial.insert(Partial {
+                        remaining: n,
+                        args: Vec::with_capacity(n.min(1024)),
+                    })
+                }
+            };
+            while partial.remaining > 0 {
+                let Some(&first) = src.first() else {
+                    return Ok(None);
+                };
+                let Some((len, line_len)) = Self::count_line(src, RespError::TooBigBulkCount)?
+                else {
+                    return Ok(None);
+                };
+                if first != b'$' {
+                    return Err(RespError::ExpectedDollar(first).into());
+                }
+                let len = match len {
+                    Some(n) if n >= 0 && n <= self.limits.max_bulk_bytes as i64 => n,
+                    _ => return Err(RespError::InvalidBulkLength.into()),
+                };
+                if self.unauthenticated && len > UNAUTHENTICATED_MAX_BULK_BYTES {
+                    return Err(RespError::UnauthenticatedBulkLength.into());
+                }
+                let len = len as usize;
+                let need = line_len + len + 2;
+                if src.len() < need {
+                    src.reserve(need - src.len());
+                    return Ok(None);
+                }
+                src.advance(line_len);
+                partial.args.push(src.split_to(len).freeze());
+                src.advance(2);
+                partial.remaining -= 1;
+            }
+            let done = self.partial.take().map(|p| p.args);
+            return Ok(done);
+        }
+    }
+}
+
+/// Encodes replies for a connection.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ReplyEncoder;
+
+impl Encoder<&Reply> for ReplyEncoder {
+    type Error = Error;
+
+    fn encode(&mut self, item: &Reply, dst: &mut BytesMut) -> Result<()> {
+        item.encode(dst);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn decode_all(dec: &mut RequestDecoder, bytes: &[u8]) -> Result<Vec<Vec<Bytes>>> {
+        let mut buf = BytesMut::from(bytes);
+        let mut out = Vec::new();
+        while let Some(cmd) = dec.decode(&mut buf)? {
+            out.push(cmd);
+        }
+        Ok(out)
+    }
+
+    fn err_text(bytes: &[u8]) -> String {
+        let mut dec = RequestDecoder::default();
+        match decode_all(&mut dec, bytes) {
+            Ok(v) => panic!("expected an error, got {v:?}"),
+            Err(e) => format!("ERR {e}"),
+        }
+    }
+
+    fn args(v: &[&str]) -> Vec<Bytes> {
+        v.iter()
+            .map(|s| Bytes::copy_from_slice(s.as_bytes()))
+            .collect()
+    }
+
+    #[test]
+    fn pipelined_multibulk_and_inline() {
+        let mut dec = RequestDecoder::default();
+        let got = decode_all(
+            &mut dec,
+            b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\nPING\r\n\r\n*0\r\nset a \"b c\"\n",
+        )
+        .expect("valid");
+        assert_eq!(
+            got,
+            vec![
+                args(&["GET", "k"]),
+                args(&["PING"]),
+                args(&["set", "a", "b c"])
+            ]
+        );
+    }
+
+    #[test]
+    fn redis_error_texts() {
+        assert_eq!(
+            err_text(b"*x\r\n"),
+            "ERR Protocol error: invalid multibulk length"
+        );
+        assert_eq!(
+            err_text(b"*1\r\n$-3\r\n"),
+            "ERR Protocol error: invalid bulk length"
+        );
+        assert_eq!(
+            err_text(b"*1\r\n:3\r\n"),
+            "ERR Protocol error: expected '$', got ':'"
+        );
+        assert_eq!(
+            err_text(b"set a \"b\n"),
+            "ERR Protocol error: unbalanced quotes in request"
+        );
+        assert_eq!(
+            err_text(b"set a \"b\"c\n"),
+            "ERR Protocol error: unbalanced quotes in request"
+        );
+        let long = vec![b'a'; INLINE_MAX_BYTES + 1];
+        assert_eq!(
+            err_text(&long),
+            "ERR Protocol error: too big inline request"
+        );
+        let mut long = b"*".to_vec();
+        long.extend(vec![b'1'; INLINE_MAX_BYTES + 1]);
+        assert_eq!(
+            err_text(&long),
+            "ERR Protocol error: too big mbulk count string"
+        );
+    }
+
+    #[test]
+    fn bulk_limit_is_proto_max_bulk_len() {
+        let mut dec = RequestDecoder::new(RespLimits {
+            max_bulk_bytes: 4,
+            max_multibulk_len: 2,
+        });
+        assert!(decode_all(&mut dec, b"*1\r\n$4\r\nabcd\r\n").is_ok());
+        let mut dec = RequestDecoder::new(RespLimits {
+            max_bulk_bytes: 4,
+            max_multibulk_len: 2,
+        });
+        let e = decode_all(&mut dec, b"*1\r\n$5\r\n")
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(e.as_deref(), Some("Protocol error: invalid bulk length"));
+        let mut dec = RequestDecoder::new(RespLimits {
+            max_bulk_bytes: 4,
+            max_multibulk_len: 2,
+        });
+        let e = decode_all(&mut dec, b"*3\r\n").err().map(|e| e.to_string());
+        assert_eq!(
+            e.as_deref(),
+            Some("Protocol error: invalid multibulk length")
+        );
+    }
+
+    #[test]
+    fn unauthenticated_limits() {
+        let mut dec = RequestDecoder::default();
+        dec.set_unauthenticated(true);
+        let e = decode_all(&mut dec, b"*11\r\n")
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            e.as_deref(),
+            Some("Protocol error: unauthenticated multibulk length")
+        );
+    }
+
+    #[test]
+    fn inline_escapes() {
+        let got = split_inline(br#"a "x\x41\n" 'it\'s' """#).expect("valid");
+        assert_eq!(got, args(&["a", "xA\n", "it's", ""]));
+    }
+
+    #[test]
+    fn reply_encoding() {
+        let mut b = BytesMut::new();
+        Reply::Array(vec![
+            Reply::ok(),
+            Reply::error("ERR x\r\ny"),
+            Reply::Integer(i64::MIN),
+            Reply::bulk("hi"),
+            Reply::Nil,
+            Reply::NilArray,
+        ])
+        .encode(&mut b);
+        assert_eq!(
+            &b[..],
+            &b"*6\r\n+OK\r\n-ERR x  y\r\n:-9223372036854775808\r\n$2\r\nhi\r\n$-1\r\n*-1\r\n"[..]
+        );
+    }
+
+    fn arb_reply() -> impl Strategy<Value = Reply> {
+        let leaf = prop_oneof![
+            "[a-zA-Z0-9 ]{0,20}".prop_map(Reply::Simple),
+            "[a-zA-Z0-9 ]{0,20}".prop_map(Reply::Error),
+            any::<i64>().prop_map(Reply::Integer),
+            prop::collection::vec(any::<u8>(), 0..40).prop_map(|v| Reply::Bulk(v.into())),
+            Just(Reply::Nil),
+            Just(Reply::NilArray),
+        ];
+        leaf.prop_recursive(3, 32, 6, |inner| {
+            prop::collection::vec(inner, 0..6).prop_map(Reply::Array)
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn replies_round_trip(r in arb_reply()) {
+            let mut b = BytesMut::new();
+            r.encode(&mut b);
+            let (back, used) = Reply::parse(&b).expect("valid").expect("complete");
+            prop_assert_eq!(used, b.len());
+            prop_assert_eq!(back, r);
+            // Every proper prefix is "need more", never an error or a reply.
+            for cut in 0..b.len() {
+                prop_assert!(matches!(Reply::parse(&b[..cut]), Ok(None)));
+            }
+        }
+
+        #[test]
+        fn commands_round_trip_in_any_chunking(
+            cmds in prop::collection::vec(prop::collection::vec(prop::collection::vec(any::<u8>(), 0..30), 1..6), 1..8),
+            chunk in 1usize..17,
+        ) {
+            let mut wire = BytesMut::new();
+            for c in &cmds {
+                put_command(&mut wire, c);
+            }
+            let mut dec = RequestDecoder::default();
+            let mut buf = BytesMut::new();
+            let mut got = Vec::new();
+            for piece in wire.chunks(chunk) {
+                buf.extend_from_slice(piece);
+                while let Some(c) = dec.decode(&mut buf).expect("valid") {
+                    got.push(c.into_iter().map(|b| b.to_vec()).collect::<Vec<_>>());
+                }
+            }
+            prop_assert_eq!(got, cmds);
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic_the_request_decoder(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+            let mut dec = RequestDecoder::new(RespLimits { max_bulk_bytes: 1 << 16, max_multibulk_len: 1 << 10 });
+            let mut buf = BytesMut::from(&bytes[..]);
+            while let Ok(Some(_)) = dec.decode(&mut buf) {}
+        }
+
+        #[test]
+        fn arbitrary_resp_shaped_bytes_never_panic(
+            parts in prop::collection::vec(prop_oneof![
+                Just(b"*".to_vec()), Just(b"$".to_vec()), Just(b"\r\n".to_vec()),
+                Just(b"-1".to_vec()), Just(b"3".to_vec()), Just(b"\"".to_vec()),
+                prop::collection::vec(any::<u8>(), 0..4),
+            ], 0..64)
+        ) {
+            let bytes: Vec<u8> = parts.concat();
+            let mut dec = RequestDecoder::default();
+            let mut buf = BytesMut::from(&bytes[..]);
+            while let Ok(Some(_)) = dec.decode(&mut buf) {}
+            let _ = Reply::parse(&bytes);
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic_the_reply_parser(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+            let _ = Reply::parse(&bytes);
+        }
+
+        #[test]
+        fn integers_format_like_std(n in any::<i64>()) {
+            let mut d = [0u8; 20];
+            let text = n.to_string();
+            prop_assert_eq!(format_i64(n, &mut d), text.as_bytes());
+            prop_assert_eq!(parse_i64(n.to_string().as_bytes()), Some(n));
+        }
+    }
+}
