@@ -15,6 +15,7 @@ pub use handshake::{
     is_valid_replid, ReplAck, SyncAnswer, SyncDecision, SyncRequest, SYNC_COMMAND,
 };
 pub use resp::{
-    put_bulk, put_command, put_int_line, split_inline, Reply, ReplyEncoder, RequestDecoder,
-    RespLimits, DEFAULT_MAX_BULK_BYTES, DEFAULT_MAX_MULTIBULK_LEN, INLINE_MAX_BYTES,
+    parse_i64, put_bulk, put_command, put_int_line, split_inline, Reply, ReplyEncoder,
+    RequestDecoder, RespLimits, DEFAULT_MAX_BULK_BYTES, DEFAULT_MAX_MULTIBULK_LEN,
+    INLINE_MAX_BYTES,
 };

@@ -167,7 +167,7 @@ fn format_i64(n: i64, buf: &mut [u8; 20]) -> &[u8] {
 
 /// Redis's `string2ll`: an optional `-`, digits, no leading zeros, no `+`,
 /// no spaces, in range.
-fn parse_i64(s: &[u8]) -> Option<i64> {
+pub fn parse_i64(s: &[u8]) -> Option<i64> {
     let (neg, digits) = match s.split_first()? {
         (b'-', rest) => (true, rest),
         _ => (false, s),

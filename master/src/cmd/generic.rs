@@ -1,0 +1,452 @@
+//! Key commands: DEL, EXISTS, TYPE, expiry, SCAN/KEYS, RENAME, FLUSHALL.
+
+use bytes::Bytes;
+use rocksync_protocol::{Command, Reply};
+
+use super::{int_arg, lower, tri, ReadCtx, View, WriteCtx, SYNTAX};
+use crate::error::Result;
+use crate::store::keys::{self, Kind, Meta};
+use crate::store::Cf;
+
+pub(super) fn del(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    let mut n = 0;
+    for k in &a[1..] {
+        if c.live_meta_mut(k)?.is_some() {
+            c.emit(Command::KDel, k, Bytes::new(), 0)?;
+            n += 1;
+        }
+    }
+    Ok(Reply::Integer(n))
+}
+
+pub(super) fn exists(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    let mut n = 0;
+    for k in &a[1..] {
+        n += i64::from(c.live_meta(k)?.is_some());
+    }
+    Ok(Reply::Integer(n))
+}
+
+pub(super) fn type_(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    let name = c.live_meta(&a[1])?.map_or("none", |m| m.kind.name());
+    Ok(Reply::Simple(name.to_owned()))
+}
+
+/// EXPIRE and friends: `unit_ms` per argument unit, `absolute` for *AT.
+fn expire_generic(
+    c: &mut WriteCtx<'_>,
+    a: &[Bytes],
+    unit_ms: i64,
+    absolute: bool,
+    name: &str,
+) -> Result<Reply> {
+    let n = tri!(int_arg(&a[2]));
+    let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
+    for opt in &a[3..] {
+        match lower(opt).as_slice() {
+            b"nx" => nx = true,
+            b"xx" => xx = true,
+            b"gt" => gt = true,
+            b"lt" => lt = true,
+            _ => {
+                return Ok(Reply::error(format!(
+                    "ERR Unsupported option {}",
+                    String::from_utf8_lossy(opt)
+                )))
+            }
+        }
+    }
+    if nx && (xx || gt || lt) {
+        return Ok(Reply::error(
+            "ERR NX and XX, GT or LT options at the same time are not compatible",
+        ));
+    }
+    if gt && lt {
+        return Ok(Reply::error(
+            "ERR GT and LT options at the same time are not compatible",
+        ));
+    }
+    let invalid = || Reply::error(format!("ERR invalid expire time in '{name}' command"));
+    let Some(ms) = n.checked_mul(unit_ms) else {
+        return Ok(invalid());
+    };
+    let at = if absolute {
+        Some(ms)
+    } else {
+        ms.checked_add(c.now_ms as i64)
+    };
+    let Some(at) = at else {
+        return Ok(invalid());
+    };
+    let Some(m) = c.live_meta_mut(&a[1])? else {
+        return Ok(Reply::Integer(0));
+    };
+    // No expiry counts as an infinite TTL for GT and LT.
+    let current = if m.expire_ms == 0 {
+        None
+    } else {
+        Some(m.expire_ms as i64)
+    };
+    let skip = (nx && current.is_some())
+        || (xx && current.is_none())
+        || (gt && current.is_none_or(|cur| at <= cur))
+        || (lt && current.is_some_and(|cur| at >= cur));
+    if skip {
+        return Ok(Reply::Integer(0));
+    }
+    if at <= c.now_ms as i64 {
+        c.emit(Command::KDel, &a[1], Bytes::new(), 0)?;
+    } else {
+        c.emit(Command::KExpireAt, &a[1], Bytes::new(), at as u64)?;
+    }
+    Ok(Reply::Integer(1))
+}
+
+pub(super) fn expire(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    expire_generic(c, a, 1000, false, "expire")
+}
+
+pub(super) fn pexpire(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    expire_generic(c, a, 1, false, "pexpire")
+}
+
+pub(super) fn expireat(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    expire_generic(c, a, 1000, true, "expireat")
+}
+
+pub(super) fn pexpireat(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    expire_generic(c, a, 1, true, "pexpireat")
+}
+
+fn ttl_ms(c: &ReadCtx<'_>, key: &[u8]) -> Result<i64> {
+    Ok(match c.live_meta(key)? {
+        None => -2,
+        Some(m) if m.expire_ms == 0 => -1,
+        Some(m) => m.expire_ms.saturating_sub(c.now_ms) as i64,
+    })
+}
+
+pub(super) fn ttl(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    let ms = ttl_ms(c, &a[1])?;
+    Ok(Reply::Integer(if ms < 0 { ms } else { (ms + 500) / 1000 }))
+}
+
+pub(super) fn pttl(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    Ok(Reply::Integer(ttl_ms(c, &a[1])?))
+}
+
+pub(super) fn persist(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    match c.live_meta_mut(&a[1])? {
+        Some(m) if m.expire_ms != 0 => {
+            c.emit(Command::KExpireAt, &a[1], Bytes::new(), 0)?;
+            Ok(Reply::Integer(1))
+        }
+        _ => Ok(Reply::Integer(0)),
+    }
+}
+
+/// Redis's glob: `*`, `?`, `[abc]`, `[^a]`, `[a-z]`, `\x`.
+pub fn glob_match(pattern: &[u8], s: &[u8]) -> bool {
+    let (mut p, mut i) = (0, 0);
+    let (mut star_p, mut star_i) = (None, 0);
+    while i < s.len() {
+        if p < pattern.len() {
+            match pattern[p] {
+                b'*' => {
+                    star_p = Some(p);
+                    star_i = i;
+                    p += 1;
+                    continue;
+                }
+                b'?' => {
+                    p += 1;
+                    i += 1;
+                    continue;
+                }
+                b'[' => {
+                    if let Some((matched, next)) = class_match(pattern, p, s[i]) {
+                        if matched {
+                            p = next;
+                            i += 1;
+                            continue;
+                        }
+                    }
+                }
+                b'\\' if p + 1 < pattern.len() && pattern[p + 1] == s[i] => {
+                    p += 2;
+                    i += 1;
+                    continue;
+                }
+                b'\\' if p + 1 < pattern.len() => {}
+                c if c == s[i] => {
+                    p += 1;
+                    i += 1;
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        match star_p {
+            Some(sp) => {
+                p = sp + 1;
+                star_i += 1;
+                i = star_i;
+            }
+            None => return false,
+        }
+    }
+    pattern[p..].iter().all(|&c| c == b'*')
+}
+
+/// Match `c` against the class starting at `pattern[p] == '['`: whether it
+/// matched and where the class ends.
+fn class_match(pattern: &[u8], p: usize, c: u8) -> Option<(bool, usize)> {
+    let mut j = p + 1;
+    let negate = pattern.get(j) == Some(&b'^');
+    if negate {
+        j += 1;
+    }
+    let mut matched = false;
+    loop {
+        let &pc = pattern.get(j)?;
+        if pc == b']' {
+            break;
+        }
+        if pc == b'\\' && j + 1 < pattern.len() {
+            matched |= pattern[j + 1] == c;
+            j += 2;
+        } else if pattern.get(j + 1) == Some(&b'-')
+            && j + 2 < pattern.len()
+            && pattern[j + 2] != b']'
+        {
+            let (lo, hi) = (pc.min(pattern[j + 2]), pc.max(pattern[j + 2]));
+            matched |= (lo..=hi).contains(&c);
+            j += 3;
+        } else {
+            matched |= pc == c;
+            j += 1;
+        }
+    }
+    Some((matched != negate, j + 1))
+}
+
+/// Parsed `[MATCH p] [COUNT n] [TYPE t]`.
+struct ScanOpts {
+    pattern: Option<Bytes>,
+    count: usize,
+    kind: Option<Vec<u8>>,
+}
+
+fn scan_opts(a: &[Bytes], with_type: bool) -> Result<ScanOpts, Reply> {
+    let mut o = ScanOpts {
+        pattern: None,
+        count: 10,
+        kind: None,
+    };
+    let mut i = 0;
+    while i < a.len() {
+        let v = a.get(i + 1).ok_or_else(|| Reply::error(SYNTAX))?;
+        match lower(&a[i]).as_slice() {
+            b"match" => o.pattern = Some(v.clone()),
+            b"count" => {
+                let n = int_arg(v)?;
+                if n < 1 {
+                    return Err(Reply::error(SYNTAX));
+                }
+                o.count = n as usize;
+            }
+            b"type" if with_type => o.kind = Some(lower(v)),
+            _ => return Err(Reply::error(SYNTAX)),
+        }
+        i += 2;
+    }
+    Ok(o)
+}
+
+/// The key a cursor argument resumes after (`None`: from the start).
+pub(super) fn cursor_start(c: &ReadCtx<'_>, arg: &[u8]) -> Result<Option<Bytes>, Reply> {
+    let invalid = || Reply::error("ERR invalid cursor");
+    let n: u64 = std::str::from_utf8(arg)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(invalid)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    c.cursors.load(n).map(Some).ok_or_else(invalid)
+}
+
+/// `[cursor, items]`, saving `last` when the scan stopped early.
+pub(super) fn scan_reply(c: &ReadCtx<'_>, last: Option<Bytes>, items: Vec<Reply>) -> Reply {
+    let cursor = last.map_or(0, |k| c.cursors.save(k));
+    Reply::Array(vec![
+        Reply::Bulk(Bytes::from(cursor.to_string())),
+        Reply::Array(items),
+    ])
+}
+
+/// The key right after `k` in byte order.
+pub(super) fn successor(k: &[u8]) -> Vec<u8> {
+    let mut v = k.to_vec();
+    v.push(0);
+    v
+}
+
+pub(super) fn scan(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    let start = tri!(cursor_start(c, &a[1]));
+    let o = tri!(scan_opts(&a[2..], true));
+    let from = start.map_or_else(Vec::new, |k| successor(&k));
+    let mut out = Vec::new();
+    let (mut seen, mut last) = (0, None);
+    c.store.scan(Cf::Meta, &[], &from, |k, v| {
+        if seen == o.count {
+            return false;
+        }
+        seen += 1;
+        last = Some(Bytes::copy_from_slice(k));
+        let live = Meta::decode(v).filter(|m| !m.is_expired(c.now_ms));
+        if let Some(m) = live {
+            let type_ok = o
+                .kind
+                .as_deref()
+                .is_none_or(|t| t == m.kind.name().as_bytes());
+            let match_ok = o.pattern.as_deref().is_none_or(|p| glob_match(p, k));
+            if type_ok && match_ok {
+                out.push(Reply::Bulk(Bytes::copy_from_slice(k)));
+            }
+        }
+        true
+    })?;
+    // Stopped by the count: more may follow.
+    let more = if seen == o.count { last } else { None };
+    Ok(scan_reply(c, more, out))
+}
+
+pub(super) fn keys(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    let mut out = Vec::new();
+    c.store.scan(Cf::Meta, &[], &[], |k, v| {
+        if Meta::decode(v).is_some_and(|m| !m.is_expired(c.now_ms)) && glob_match(&a[1], k) {
+            out.push(Reply::Bulk(Bytes::copy_from_slice(k)));
+        }
+        true
+    })?;
+    Ok(Reply::Array(out))
+}
+
+pub(super) fn dbsize(c: &ReadCtx<'_>, _a: &[Bytes]) -> Result<Reply> {
+    Ok(Reply::Integer(c.store.key_count()? as i64))
+}
+
+pub(super) fn randomkey(c: &ReadCtx<'_>, _a: &[Bytes]) -> Result<Reply> {
+    let seed = (c.now_ms.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03).to_be_bytes();
+    for from in [&seed[..], &[][..]] {
+        let mut found = None;
+        c.store.scan(Cf::Meta, &[], from, |k, v| {
+            if Meta::decode(v).is_some_and(|m| !m.is_expired(c.now_ms)) {
+                found = Some(Bytes::copy_from_slice(k));
+                return false;
+            }
+            true
+        })?;
+        if let Some(k) = found {
+            return Ok(Reply::Bulk(k));
+        }
+    }
+    Ok(Reply::Nil)
+}
+
+/// Emit the events that recreate `m` (the live value of `src`) at `dst`.
+fn copy_value(c: &mut WriteCtx<'_>, src: &[u8], m: &Meta, dst: &[u8]) -> Result<()> {
+    if m.kind == Kind::String {
+        return c.emit(Command::KSet, dst, m.value.clone(), m.expire_ms);
+    }
+    let prefix = keys::sub_prefix(src, m.version);
+    let mut items: Vec<(Bytes, Bytes)> = Vec::with_capacity(m.size as usize);
+    c.store.scan(Cf::Sub, &prefix, &prefix, |k, v| {
+        items.push((
+            Bytes::copy_from_slice(&k[prefix.len()..]),
+            Bytes::copy_from_slice(v),
+        ));
+        true
+    })?;
+    for (field, value) in items {
+        match m.kind {
+            Kind::Hash => c.emit(Command::HSet, dst, keys::pack(&field, &value), 0)?,
+            Kind::Set => c.emit(Command::SSet, dst, field, 0)?,
+            Kind::ZSet => {
+                let score = keys::be_u64(&value).map_or(0.0, f64::from_bits);
+                c.emit(
+                    Command::ZSet,
+                    dst,
+                    keys::pack(&field, super::fmt_float(score).as_bytes()),
+                    0,
+                )?;
+            }
+            Kind::List => c.emit(Command::QPushBack, dst, value, 0)?,
+            Kind::String => {}
+        }
+    }
+    if m.expire_ms != 0 {
+        c.emit(Command::KExpireAt, dst, Bytes::new(), m.expire_ms)?;
+    }
+    Ok(())
+}
+
+fn rename_generic(c: &mut WriteCtx<'_>, a: &[Bytes], nx: bool) -> Result<Reply> {
+    let Some(m) = c.live_meta_mut(&a[1])? else {
+        return Ok(Reply::error("ERR no such key"));
+    };
+    if a[1] == a[2] {
+        return Ok(if nx { Reply::Integer(0) } else { Reply::ok() });
+    }
+    if c.live_meta_mut(&a[2])?.is_some() {
+        if nx {
+            return Ok(Reply::Integer(0));
+        }
+        c.emit(Command::KDel, &a[2], Bytes::new(), 0)?;
+    }
+    copy_value(c, &a[1], &m, &a[2])?;
+    c.emit(Command::KDel, &a[1], Bytes::new(), 0)?;
+    Ok(if nx { Reply::Integer(1) } else { Reply::ok() })
+}
+
+pub(super) fn rename(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    rename_generic(c, a, false)
+}
+
+pub(super) fn renamenx(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    rename_generic(c, a, true)
+}
+
+pub(super) fn flushall(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    if a.len() > 2
+        || a.get(1)
+            .is_some_and(|o| !matches!(lower(o).as_slice(), b"sync" | b"async"))
+    {
+        return Ok(Reply::error(SYNTAX));
+    }
+    c.emit(Command::FlushAll, b"", Bytes::new(), 0)?;
+    Ok(Reply::ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_match;
+
+    #[test]
+    fn globs() {
+        assert!(glob_match(b"*", b"anything"));
+        assert!(glob_match(b"h?llo", b"hello"));
+        assert!(glob_match(b"h*llo", b"heeeello"));
+        assert!(glob_match(b"h[ae]llo", b"hallo"));
+        assert!(!glob_match(b"h[ae]llo", b"hillo"));
+        assert!(glob_match(b"h[^e]llo", b"hallo"));
+        assert!(!glob_match(b"h[^e]llo", b"hello"));
+        assert!(glob_match(b"h[a-b]llo", b"hbllo"));
+        assert!(glob_match(b"key:\\*", b"key:*"));
+        assert!(!glob_match(b"key:\\*", b"key:a"));
+        assert!(glob_match(b"a*b*c", b"aXXbYYc"));
+        assert!(!glob_match(b"a*b*c", b"aXXbYY"));
+        assert!(glob_match(b"", b""));
+    }
+}

@@ -1,0 +1,214 @@
+//! List commands.
+
+use bytes::Bytes;
+use rocksync_protocol::{Command, Reply};
+
+use super::{int_arg, tri, typed, ReadCtx, View, WriteCtx};
+use crate::cmd::string::range;
+use crate::error::Result;
+use crate::store::keys::{self, Kind, Meta};
+use crate::store::Cf;
+
+fn push(c: &mut WriteCtx<'_>, a: &[Bytes], front: bool, only_existing: bool) -> Result<Reply> {
+    let m = tri!(c.typed_mut(&a[1], Kind::List)?);
+    if only_existing && m.is_none() {
+        return Ok(Reply::Integer(0));
+    }
+    let cmd = if front {
+        Command::QPushFront
+    } else {
+        Command::QPushBack
+    };
+    for v in &a[2..] {
+        c.emit(cmd, &a[1], v.clone(), 0)?;
+    }
+    let len = c.raw_meta(&a[1])?.map_or(0, |m| m.size);
+    Ok(Reply::Integer(len as i64))
+}
+
+pub(super) fn lpush(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    push(c, a, true, false)
+}
+
+pub(super) fn rpush(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    push(c, a, false, false)
+}
+
+pub(super) fn lpushx(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    push(c, a, true, true)
+}
+
+pub(super) fn rpushx(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    push(c, a, false, true)
+}
+
+fn element(v: &impl View, key: &[u8], m: &Meta, index: u64) -> Result<Bytes> {
+    Ok(
+        v.get(Cf::Sub, &keys::list_key(key, m.version, m.head + index))?
+            .map(Bytes::from)
+            .unwrap_or_default(),
+    )
+}
+
+fn pop(c: &mut WriteCtx<'_>, a: &[Bytes], front: bool) -> Result<Reply> {
+    let count = match a.len() {
+        2 => None,
+        3 => match int_arg(&a[2]) {
+            Ok(n) if n >= 0 => Some(n as u64),
+            Ok(_) => return Ok(Reply::error("ERR value is out of range, must be positive")),
+            Err(r) => return Ok(r),
+        },
+        _ => return Ok(Reply::error(super::SYNTAX)),
+    };
+    let Some(m) = tri!(c.typed_mut(&a[1], Kind::List)?) else {
+        return Ok(if count.is_some() {
+            Reply::NilArray
+        } else {
+            Reply::Nil
+        });
+    };
+    let n = count.unwrap_or(1).min(m.size);
+    let mut out = Vec::with_capacity(n as usize);
+    for i in 0..n {
+        let index = if front { i } else { m.size - 1 - i };
+        out.push(element(c, &a[1], &m, index)?);
+    }
+    let cmd = if front {
+        Command::QPopFront
+    } else {
+        Command::QPopBack
+    };
+    for _ in 0..n {
+        c.emit(cmd, &a[1], Bytes::new(), 0)?;
+    }
+    Ok(match count {
+        None => out.pop().map_or(Reply::Nil, Reply::Bulk),
+        Some(_) => Reply::Array(out.into_iter().map(Reply::Bulk).collect()),
+    })
+}
+
+pub(super) fn lpop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    pop(c, a, true)
+}
+
+pub(super) fn rpop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    pop(c, a, false)
+}
+
+pub(super) fn llen(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    Ok(Reply::Integer(
+        tri!(typed(c, &a[1], Kind::List)?).map_or(0, |m| m.size as i64),
+    ))
+}
+
+pub(super) fn lrange(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    let (start, stop) = (tri!(int_arg(&a[2])), tri!(int_arg(&a[3])));
+    let Some(m) = tri!(typed(c, &a[1], Kind::List)?) else {
+        return Ok(Reply::Array(vec![]));
+    };
+    let Some((s, e)) = range(start, stop, m.size as i64) else {
+        return Ok(Reply::Array(vec![]));
+    };
+    let prefix = keys::sub_prefix(&a[1], m.version);
+    let from = keys::list_key(&a[1], m.version, m.head + s as u64);
+    let mut out = Vec::with_capacity(e - s + 1);
+    c.store.scan(Cf::Sub, &prefix, &from, |_, v| {
+        out.push(Reply::Bulk(Bytes::copy_from_slice(v)));
+        out.len() <= e - s
+    })?;
+    Ok(Reply::Array(out))
+}
+
+/// A list index (negative from the tail) as an offset from the head.
+fn index(i: i64, size: u64) -> Option<u64> {
+    let i = if i < 0 { size as i64 + i } else { i };
+    (0..size as i64).contains(&i).then_some(i as u64)
+}
+
+pub(super) fn lindex(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    let i = tri!(int_arg(&a[2]));
+    let Some(m) = tri!(typed(c, &a[1], Kind::List)?) else {
+        return Ok(Reply::Nil);
+    };
+    match index(i, m.size) {
+        Some(at) => Ok(Reply::Bulk(element(c, &a[1], &m, at)?)),
+        None => Ok(Reply::Nil),
+    }
+}
+
+pub(super) fn lset(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    let i = tri!(int_arg(&a[2]));
+    let Some(m) = tri!(c.typed_mut(&a[1], Kind::List)?) else {
+        return Ok(Reply::error("ERR no such key"));
+    };
+    let Some(at) = index(i, m.size) else {
+        return Ok(Reply::error("ERR index out of range"));
+    };
+    c.emit(
+        Command::QSet,
+        &a[1],
+        keys::pack(at.to_string().as_bytes(), &a[3]),
+        0,
+    )?;
+    Ok(Reply::ok())
+}
+
+pub(super) fn ltrim(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    let (start, stop) = (tri!(int_arg(&a[2])), tri!(int_arg(&a[3])));
+    let Some(m) = tri!(c.typed_mut(&a[1], Kind::List)?) else {
+        return Ok(Reply::ok());
+    };
+    let keep = match range(start, stop, m.size as i64) {
+        Some((s, e)) => format!("{s} {e}"),
+        None => format!("{} {}", m.size, m.size),
+    };
+    if keep != format!("0 {}", m.size - 1) {
+        c.emit(Command::QFix, &a[1], Bytes::from(keep), 0)?;
+    }
+    Ok(Reply::ok())
+}
+
+pub(super) fn lrem(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    let count = tri!(int_arg(&a[2]));
+    let Some(m) = tri!(c.typed_mut(&a[1], Kind::List)?) else {
+        return Ok(Reply::Integer(0));
+    };
+    let mut items: Vec<Bytes> = super::sub_items(c.store, &a[1], &m)?
+        .into_iter()
+        .map(|(_, v)| v)
+        .collect();
+    let limit = if count == 0 {
+        usize::MAX
+    } else {
+        count.unsigned_abs() as usize
+    };
+    let mut removed = 0;
+    let mut keep = vec![true; items.len()];
+    let order: Box<dyn Iterator<Item = usize>> = if count < 0 {
+        Box::new((0..items.len()).rev())
+    } else {
+        Box::new(0..items.len())
+    };
+    for i in order {
+        if removed == limit {
+            break;
+        }
+        if items[i] == a[3] {
+            keep[i] = false;
+            removed += 1;
+        }
+    }
+    if removed == 0 {
+        return Ok(Reply::Integer(0));
+    }
+    let mut k = keep.iter();
+    items.retain(|_| *k.next().unwrap_or(&true));
+    c.emit(Command::QClear, &a[1], Bytes::new(), 0)?;
+    for v in items {
+        c.emit(Command::QPushBack, &a[1], v, 0)?;
+    }
+    if m.expire_ms != 0 && c.raw_meta(&a[1])?.is_some() {
+        c.emit(Command::KExpireAt, &a[1], Bytes::new(), m.expire_ms)?;
+    }
+    Ok(Reply::Integer(removed as i64))
+}

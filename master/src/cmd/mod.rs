@@ -1,0 +1,606 @@
+//! Data commands: the table (name, arity, read or write), the contexts
+//! they run in, and argument helpers with Redis's error texts.
+//!
+//! Read commands run on the connection's task against committed data.
+//! Write commands run on the write path's thread: they read through the
+//! pending group (so they see earlier commands of the same group) and
+//! change data only by emitting events, which are applied at once.
+
+mod generic;
+mod hash;
+mod list;
+mod set;
+mod string;
+mod zset;
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+use bytes::Bytes;
+use rocksync_protocol::{parse_i64, Command, LogEvent, Reply};
+
+use crate::error::Result;
+use crate::store::apply::{apply_event, Batch};
+use crate::store::keys::{Kind, Meta};
+use crate::store::{Cf, Store};
+
+pub use generic::glob_match;
+
+/// `WRONGTYPE` reply text.
+pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+/// Not-an-integer reply text.
+pub const NOT_INT: &str = "ERR value is not an integer or out of range";
+/// Not-a-float reply text.
+pub const NOT_FLOAT: &str = "ERR value is not a valid float";
+/// Syntax error reply text.
+pub const SYNTAX: &str = "ERR syntax error";
+
+/// What a command reads and writes through.
+pub trait View {
+    /// The store.
+    fn store(&self) -> &Store;
+    /// Current time, unix ms.
+    fn now_ms(&self) -> u64;
+    /// A value, including pending writes where there are any.
+    ///
+    /// # Errors
+    /// RocksDB errors.
+    fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>>;
+    /// A key's metadata, expired or not.
+    ///
+    /// # Errors
+    /// RocksDB errors, corrupt metadata.
+    fn raw_meta(&self, key: &[u8]) -> Result<Option<Meta>>;
+
+    /// A key's metadata when it is live.
+    ///
+    /// # Errors
+    /// As [`View::raw_meta`].
+    fn live_meta(&self, key: &[u8]) -> Result<Option<Meta>> {
+        let now = self.now_ms();
+        Ok(self.raw_meta(key)?.filter(|m| !m.is_expired(now)))
+    }
+}
+
+/// Server-side cursors for SCAN and friends: a cursor number stands for
+/// the last key returned.
+#[derive(Debug, Default)]
+pub struct Cursors {
+    inner: Mutex<(u64, HashMap<u64, Bytes>)>,
+}
+
+const MAX_CURSORS: usize = 16 * 1024;
+
+impl Cursors {
+    /// Remember `last` and return its cursor number.
+    pub fn save(&self, last: Bytes) -> u64 {
+        let mut g = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if g.1.len() >= MAX_CURSORS {
+            g.1.clear();
+        }
+        g.0 += 1;
+        let id = g.0;
+        g.1.insert(id, last);
+        id
+    }
+
+    /// The key a cursor stands for.
+    pub fn load(&self, id: u64) -> Option<Bytes> {
+        let g = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        g.1.get(&id).cloned()
+    }
+}
+
+/// Context of a read command.
+pub struct ReadCtx<'a> {
+    /// The store.
+    pub store: &'a Store,
+    /// Now, unix ms.
+    pub now_ms: u64,
+    /// SCAN cursors.
+    pub cursors: &'a Cursors,
+}
+
+impl View for ReadCtx<'_> {
+    fn store(&self) -> &Store {
+        self.store
+    }
+    fn now_ms(&self) -> u64 {
+        self.now_ms
+    }
+    fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.store.get(cf, key)
+    }
+    fn raw_meta(&self, key: &[u8]) -> Result<Option<Meta>> {
+        self.store.meta(key)
+    }
+}
+
+/// Context of a write command on the write path.
+pub struct WriteCtx<'a> {
+    /// The store.
+    pub store: &'a Store,
+    /// The pending group.
+    pub batch: &'a mut Batch,
+    /// Now, unix ms.
+    pub now_ms: u64,
+    /// The seq the next event gets.
+    pub next_seq: u64,
+    /// The group's events so far.
+    pub events: &'a mut Vec<LogEvent>,
+}
+
+impl View for WriteCtx<'_> {
+    fn store(&self) -> &Store {
+        self.store
+    }
+    fn now_ms(&self) -> u64 {
+        self.now_ms
+    }
+    fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.batch.get(self.store, cf, key)
+    }
+    fn raw_meta(&self, key: &[u8]) -> Result<Option<Meta>> {
+        self.batch.meta(self.store, key)
+    }
+}
+
+impl WriteCtx<'_> {
+    /// Emit a data event and apply it to the group.
+    ///
+    /// # Errors
+    /// As [`apply_event`].
+    pub fn emit(
+        &mut self,
+        cmd: Command,
+        key: &[u8],
+        value: impl Into<Bytes>,
+        ttl: u64,
+    ) -> Result<()> {
+        let e = LogEvent::data(self.next_seq, cmd, Bytes::copy_from_slice(key), value)
+            .with_ttl(ttl as i64);
+        apply_event(self.store, self.batch, &e)?;
+        self.next_seq += 1;
+        self.events.push(e);
+        Ok(())
+    }
+
+    /// The key's live metadata; an expired key is deleted (a K_DEL is
+    /// logged) so that what follows starts from nothing, on every replica.
+    ///
+    /// # Errors
+    /// As [`View::raw_meta`], [`WriteCtx::emit`].
+    pub fn live_meta_mut(&mut self, key: &[u8]) -> Result<Option<Meta>> {
+        match self.raw_meta(key)? {
+            Some(m) if m.is_expired(self.now_ms) => {
+                self.emit(Command::KDel, key, Bytes::new(), 0)?;
+                Ok(None)
+            }
+            other => Ok(other),
+        }
+    }
+
+    /// Live metadata of `kind`: `Ok(None)` when missing, `Err(WRONGTYPE)`.
+    ///
+    /// # Errors
+    /// As [`WriteCtx::live_meta_mut`].
+    pub fn typed_mut(&mut self, key: &[u8], kind: Kind) -> Result<Result<Option<Meta>, Reply>> {
+        Ok(check_kind(self.live_meta_mut(key)?, kind))
+    }
+}
+
+fn check_kind(m: Option<Meta>, kind: Kind) -> Result<Option<Meta>, Reply> {
+    match m {
+        Some(m) if m.kind != kind => Err(Reply::error(WRONGTYPE)),
+        other => Ok(other),
+    }
+}
+
+/// Live metadata of `kind` through any view.
+///
+/// # Errors
+/// As [`View::live_meta`].
+pub fn typed(v: &impl View, key: &[u8], kind: Kind) -> Result<Result<Option<Meta>, Reply>> {
+    Ok(check_kind(v.live_meta(key)?, kind))
+}
+
+/// Unwrap a `Result<T, Reply>`, returning the reply from the handler.
+macro_rules! tri {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(reply) => return Ok(reply),
+        }
+    };
+}
+pub(crate) use tri;
+
+/// An integer argument (Redis's `string2ll`).
+pub fn int_arg(b: &[u8]) -> Result<i64, Reply> {
+    parse_i64(b).ok_or_else(|| Reply::error(NOT_INT))
+}
+
+/// A float argument (no NaN).
+pub fn float_arg(b: &[u8]) -> Result<f64, Reply> {
+    parse_float(b).ok_or_else(|| Reply::error(NOT_FLOAT))
+}
+
+/// Parse a float as Redis does: decimal or exponent, `inf`, no NaN, no blanks.
+pub fn parse_float(b: &[u8]) -> Option<f64> {
+    let s = std::str::from_utf8(b).ok()?;
+    if s.is_empty() || s.starts_with(char::is_whitespace) || s.ends_with(char::is_whitespace) {
+        return None;
+    }
+    let v: f64 = match s.to_ascii_lowercase().as_str() {
+        "inf" | "+inf" | "infinity" | "+infinity" => f64::INFINITY,
+        "-inf" | "-infinity" => f64::NEG_INFINITY,
+        other if other.contains("inf") || other.contains("nan") => return None,
+        _ => s.parse().ok()?,
+    };
+    (!v.is_nan()).then_some(v)
+}
+
+/// Format a float as modern Redis replies do: shortest round trip,
+/// `inf`/`-inf`, integers without a fraction.
+pub fn fmt_float(v: f64) -> String {
+    if v.is_infinite() {
+        return if v > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    format!("{v}")
+}
+
+/// Bulk reply of an integer's decimal.
+pub fn int_bulk(n: i64) -> Reply {
+    Reply::Bulk(Bytes::from(n.to_string()))
+}
+
+/// Lowercase ASCII copy, for option matching.
+pub fn lower(b: &[u8]) -> Vec<u8> {
+    b.to_ascii_lowercase()
+}
+
+/// How a command runs.
+#[derive(Clone, Copy)]
+pub enum Exec {
+    /// On the connection, against committed data.
+    Read(fn(&ReadCtx<'_>, &[Bytes]) -> Result<Reply>),
+    /// On the write path, in a group.
+    Write(fn(&mut WriteCtx<'_>, &[Bytes]) -> Result<Reply>),
+}
+
+/// One data command.
+#[derive(Clone, Copy)]
+pub struct Spec {
+    /// Lowercase name.
+    pub name: &'static str,
+    /// Redis arity: n exactly, or -n for at least n (name included).
+    pub arity: i32,
+    /// How it runs.
+    pub exec: Exec,
+    /// It scans committed data, so the group before it must be committed
+    /// first (it runs at the head of a group).
+    pub barrier: bool,
+    /// First key argument, last (-1: the last argument), step (for COMMAND).
+    pub keys: (i32, i32, i32),
+}
+
+impl Spec {
+    /// True for write commands.
+    pub fn is_write(&self) -> bool {
+        matches!(self.exec, Exec::Write(_))
+    }
+
+    /// True when `argc` (name included) fits the arity.
+    pub fn arity_ok(&self, argc: usize) -> bool {
+        let argc = argc as i32;
+        if self.arity >= 0 {
+            argc == self.arity
+        } else {
+            argc >= -self.arity
+        }
+    }
+}
+
+const fn r(
+    name: &'static str,
+    arity: i32,
+    f: fn(&ReadCtx<'_>, &[Bytes]) -> Result<Reply>,
+    keys: (i32, i32, i32),
+) -> Spec {
+    Spec {
+        name,
+        arity,
+        exec: Exec::Read(f),
+        barrier: false,
+        keys,
+    }
+}
+
+const fn w(
+    name: &'static str,
+    arity: i32,
+    f: fn(&mut WriteCtx<'_>, &[Bytes]) -> Result<Reply>,
+    keys: (i32, i32, i32),
+) -> Spec {
+    Spec {
+        name,
+        arity,
+        exec: Exec::Write(f),
+        barrier: false,
+        keys,
+    }
+}
+
+const fn wb(
+    name: &'static str,
+    arity: i32,
+    f: fn(&mut WriteCtx<'_>, &[Bytes]) -> Result<Reply>,
+    keys: (i32, i32, i32),
+) -> Spec {
+    Spec {
+        name,
+        arity,
+        exec: Exec::Write(f),
+        barrier: true,
+        keys,
+    }
+}
+
+const ONE: (i32, i32, i32) = (1, 1, 1);
+const ALL: (i32, i32, i32) = (1, -1, 1);
+const NONE: (i32, i32, i32) = (0, 0, 0);
+
+/// Every data command.
+pub static COMMANDS: &[Spec] = &[
+    // strings
+    r("get", 2, string::get, ONE),
+    w("set", -3, string::set, ONE),
+    r("mget", -2, string::mget, ALL),
+    w("mset", -3, string::mset, (1, -1, 2)),
+    w("msetnx", -3, string::msetnx, (1, -1, 2)),
+    w("setnx", 3, string::setnx, ONE),
+    w("setex", 4, string::setex, ONE),
+    w("psetex", 4, string::psetex, ONE),
+    w("getset", 3, string::getset, ONE),
+    w("getdel", 2, string::getdel, ONE),
+    w("append", 3, string::append, ONE),
+    r("strlen", 2, string::strlen, ONE),
+    w("incr", 2, string::incr, ONE),
+    w("decr", 2, string::decr, ONE),
+    w("incrby", 3, string::incrby, ONE),
+    w("decrby", 3, string::decrby, ONE),
+    w("incrbyfloat", 3, string::incrbyfloat, ONE),
+    r("getbit", 3, string::getbit, ONE),
+    w("setbit", 4, string::setbit, ONE),
+    r("bitcount", -2, string::bitcount, ONE),
+    r("getrange", 4, string::getrange, ONE),
+    r("substr", 4, string::getrange, ONE),
+    w("setrange", 4, string::setrange, ONE),
+    // keys
+    w("del", -2, generic::del, ALL),
+    w("unlink", -2, generic::del, ALL),
+    r("exists", -2, generic::exists, ALL),
+    r("type", 2, generic::type_, ONE),
+    w("expire", -3, generic::expire, ONE),
+    w("pexpire", -3, generic::pexpire, ONE),
+    w("expireat", -3, generic::expireat, ONE),
+    w("pexpireat", -3, generic::pexpireat, ONE),
+    r("ttl", 2, generic::ttl, ONE),
+    r("pttl", 2, generic::pttl, ONE),
+    w("persist", 2, generic::persist, ONE),
+    r("scan", -2, generic::scan, NONE),
+    r("keys", 2, generic::keys, NONE),
+    r("dbsize", 1, generic::dbsize, NONE),
+    r("randomkey", 1, generic::randomkey, NONE),
+    wb("rename", 3, generic::rename, (1, 2, 1)),
+    wb("renamenx", 3, generic::renamenx, (1, 2, 1)),
+    w("flushall", -1, generic::flushall, NONE),
+    w("flushdb", -1, generic::flushall, NONE),
+    // hashes
+    w("hset", -4, hash::hset, ONE),
+    w("hmset", -4, hash::hmset, ONE),
+    w("hsetnx", 4, hash::hsetnx, ONE),
+    r("hget", 3, hash::hget, ONE),
+    r("hmget", -3, hash::hmget, ONE),
+    w("hdel", -3, hash::hdel, ONE),
+    r("hgetall", 2, hash::hgetall, ONE),
+    r("hkeys", 2, hash::hkeys, ONE),
+    r("hvals", 2, hash::hvals, ONE),
+    r("hlen", 2, hash::hlen, ONE),
+    r("hstrlen", 3, hash::hstrlen, ONE),
+    r("hexists", 3, hash::hexists, ONE),
+    w("hincrby", 4, hash::hincrby, ONE),
+    w("hincrbyfloat", 4, hash::hincrbyfloat, ONE),
+    r("hscan", -3, hash::hscan, ONE),
+    // sets
+    w("sadd", -3, set::sadd, ONE),
+    w("srem", -3, set::srem, ONE),
+    r("smembers", 2, set::smembers, ONE),
+    r("sismember", 3, set::sismember, ONE),
+    r("smismember", -3, set::smismember, ONE),
+    r("scard", 2, set::scard, ONE),
+    wb("spop", -2, set::spop, ONE),
+    r("srandmember", -2, set::srandmember, ONE),
+    r("sscan", -3, set::sscan, ONE),
+    r("sinter", -2, set::sinter, ALL),
+    r("sunion", -2, set::sunion, ALL),
+    r("sdiff", -2, set::sdiff, ALL),
+    // sorted sets
+    w("zadd", -4, zset::zadd, ONE),
+    w("zrem", -3, zset::zrem, ONE),
+    r("zscore", 3, zset::zscore, ONE),
+    r("zmscore", -3, zset::zmscore, ONE),
+    w("zincrby", 4, zset::zincrby, ONE),
+    r("zcard", 2, zset::zcard, ONE),
+    r("zcount", 4, zset::zcount, ONE),
+    r("zrange", -4, zset::zrange, ONE),
+    r("zrevrange", -4, zset::zrevrange, ONE),
+    r("zrangebyscore", -4, zset::zrangebyscore, ONE),
+    r("zrevrangebyscore", -4, zset::zrevrangebyscore, ONE),
+    r("zrank", 3, zset::zrank, ONE),
+    r("zrevrank", 3, zset::zrevrank, ONE),
+    wb("zpopmin", -2, zset::zpopmin, ONE),
+    wb("zpopmax", -2, zset::zpopmax, ONE),
+    r("zscan", -3, zset::zscan, ONE),
+    // lists
+    w("lpush", -3, list::lpush, ONE),
+    w("rpush", -3, list::rpush, ONE),
+    w("lpushx", -3, list::lpushx, ONE),
+    w("rpushx", -3, list::rpushx, ONE),
+    w("lpop", -2, list::lpop, ONE),
+    w("rpop", -2, list::rpop, ONE),
+    r("llen", 2, list::llen, ONE),
+    r("lrange", 4, list::lrange, ONE),
+    r("lindex", 3, list::lindex, ONE),
+    w("lset", 4, list::lset, ONE),
+    w("ltrim", 4, list::ltrim, ONE),
+    wb("lrem", 4, list::lrem, ONE),
+];
+
+/// The command named `name` (any case).
+pub fn lookup(name: &[u8]) -> Option<&'static Spec> {
+    static TABLE: OnceLock<HashMap<&'static str, &'static Spec>> = OnceLock::new();
+    let table = TABLE.get_or_init(|| COMMANDS.iter().map(|s| (s.name, s)).collect());
+    if name.len() > 32 {
+        return None;
+    }
+    let lower = name.to_ascii_lowercase();
+    std::str::from_utf8(&lower)
+        .ok()
+        .and_then(|n| table.get(n).copied())
+}
+
+/// Mark the events a command emitted (from `start`) as one unit: all but
+/// the last carry `more`.
+pub fn seal_command(events: &mut [LogEvent], start: usize) {
+    if let Some((last, rest)) = events[start..].split_last_mut() {
+        for e in rest {
+            e.more = true;
+        }
+        last.more = false;
+    }
+}
+
+/// The committed (field, value) pairs of a live collection, in field order.
+///
+/// # Errors
+/// RocksDB errors.
+pub fn sub_items(store: &Store, key: &[u8], m: &Meta) -> Result<Vec<(Bytes, Bytes)>> {
+    let prefix = crate::store::keys::sub_prefix(key, m.version);
+    let mut items = Vec::with_capacity(m.size.min(1 << 20) as usize);
+    store.scan(Cf::Sub, &prefix, &prefix, |k, v| {
+        items.push((
+            Bytes::copy_from_slice(&k[prefix.len()..]),
+            Bytes::copy_from_slice(v),
+        ));
+        true
+    })?;
+    Ok(items)
+}
+
+/// The `*SCAN key cursor [MATCH p] [COUNT n]` of a collection: `render`
+/// turns a (field, value) into reply items.
+///
+/// # Errors
+/// RocksDB errors.
+pub fn scan_collection(
+    c: &ReadCtx<'_>,
+    a: &[Bytes],
+    kind: Kind,
+    render: impl Fn(&Bytes, &[u8], &mut Vec<Reply>),
+) -> Result<Reply> {
+    let start = tri!(generic::cursor_start(c, &a[2]));
+    let (mut pattern, mut count) = (None, 10usize);
+    let mut i = 3;
+    while i < a.len() {
+        let Some(v) = a.get(i + 1) else {
+            return Ok(Reply::error(SYNTAX));
+        };
+        match lower(&a[i]).as_slice() {
+            b"match" => pattern = Some(v.clone()),
+            b"count" => match int_arg(v) {
+                Ok(n) if n >= 1 => count = n as usize,
+                Ok(_) => return Ok(Reply::error(SYNTAX)),
+                Err(r) => return Ok(r),
+            },
+            _ => return Ok(Reply::error(SYNTAX)),
+        }
+        i += 2;
+    }
+    let Some(m) = tri!(typed(c, &a[1], kind)?) else {
+        return Ok(generic::scan_reply(c, None, Vec::new()));
+    };
+    let prefix = crate::store::keys::sub_prefix(&a[1], m.version);
+    let mut from = prefix.clone();
+    if let Some(last) = start {
+        from = generic::successor(&[&prefix[..], &last[..]].concat());
+    }
+    let (mut out, mut seen, mut last) = (Vec::new(), 0, None);
+    c.store.scan(Cf::Sub, &prefix, &from, |k, v| {
+        if seen == count {
+            return false;
+        }
+        seen += 1;
+        let field = Bytes::copy_from_slice(&k[prefix.len()..]);
+        if pattern.as_deref().is_none_or(|p| glob_match(p, &field)) {
+            render(&field, v, &mut out);
+        }
+        last = Some(field);
+        true
+    })?;
+    let more = if seen == count { last } else { None };
+    Ok(generic::scan_reply(c, more, out))
+}
+
+/// A small PRNG (xorshift) for SPOP/SRANDMEMBER, seeded from the clock.
+pub struct Rng(u64);
+
+impl Rng {
+    /// Seeded from `seed` (never zero).
+    pub fn new(seed: u64) -> Self {
+        Self(seed | 1)
+    }
+
+    /// Next value below `n` (n > 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_format_like_redis() {
+        assert_eq!(fmt_float(10.5), "10.5");
+        assert_eq!(fmt_float(3.0), "3");
+        assert_eq!(fmt_float(f64::INFINITY), "inf");
+        assert_eq!(fmt_float(-0.25), "-0.25");
+        assert_eq!(parse_float(b"1e3"), Some(1000.0));
+        assert_eq!(parse_float(b"-inf"), Some(f64::NEG_INFINITY));
+        assert_eq!(parse_float(b"nan"), None);
+        assert_eq!(parse_float(b" 1"), None);
+        assert_eq!(parse_float(b""), None);
+    }
+
+    #[test]
+    fn every_command_is_found_in_any_case() {
+        for s in COMMANDS {
+            assert_eq!(
+                lookup(s.name.to_uppercase().as_bytes()).map(|x| x.name),
+                Some(s.name)
+            );
+        }
+        assert!(lookup(b"nosuch").is_none());
+    }
+}

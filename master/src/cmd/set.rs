@@ -1,0 +1,197 @@
+//! Set commands.
+
+use std::collections::BTreeSet;
+
+use bytes::Bytes;
+use rocksync_protocol::{Command, Reply};
+
+use super::{int_arg, sub_items, tri, typed, ReadCtx, Rng, View, WriteCtx};
+use crate::error::Result;
+use crate::store::keys::{self, Kind};
+use crate::store::Cf;
+
+fn is_member(v: &impl View, key: &[u8], member: &[u8]) -> Result<bool> {
+    match v.raw_meta(key)? {
+        Some(m) if m.kind == Kind::Set => Ok(v
+            .get(Cf::Sub, &keys::sub_key(key, m.version, member))?
+            .is_some()),
+        _ => Ok(false),
+    }
+}
+
+pub(super) fn sadd(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    tri!(c.typed_mut(&a[1], Kind::Set)?);
+    let mut n = 0;
+    for m in &a[2..] {
+        if !is_member(c, &a[1], m)? {
+            c.emit(Command::SSet, &a[1], m.clone(), 0)?;
+            n += 1;
+        }
+    }
+    Ok(Reply::Integer(n))
+}
+
+pub(super) fn srem(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    tri!(c.typed_mut(&a[1], Kind::Set)?);
+    let mut n = 0;
+    for m in &a[2..] {
+        if is_member(c, &a[1], m)? {
+            c.emit(Command::SDel, &a[1], m.clone(), 0)?;
+            n += 1;
+        }
+    }
+    Ok(Reply::Integer(n))
+}
+
+fn members(c: &ReadCtx<'_>, key: &[u8]) -> Result<Result<Vec<Bytes>, Reply>> {
+    Ok(match typed(c, key, Kind::Set)? {
+        Err(r) => Err(r),
+        Ok(None) => Ok(Vec::new()),
+        Ok(Some(m)) => Ok(sub_items(c.store, key, &m)?
+            .into_iter()
+            .map(|(f, _)| f)
+            .collect()),
+    })
+}
+
+fn bulks(v: impl IntoIterator<Item = Bytes>) -> Reply {
+    Reply::Array(v.into_iter().map(Reply::Bulk).collect())
+}
+
+pub(super) fn smembers(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    Ok(bulks(tri!(members(c, &a[1])?)))
+}
+
+pub(super) fn sismember(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    tri!(typed(c, &a[1], Kind::Set)?);
+    Ok(Reply::Integer(i64::from(
+        c.live_meta(&a[1])?.is_some() && is_member(c, &a[1], &a[2])?,
+    )))
+}
+
+pub(super) fn smismember(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    let live = tri!(typed(c, &a[1], Kind::Set)?).is_some();
+    let mut out = Vec::with_capacity(a.len() - 2);
+    for m in &a[2..] {
+        out.push(Reply::Integer(i64::from(live && is_member(c, &a[1], m)?)));
+    }
+    Ok(Reply::Array(out))
+}
+
+pub(super) fn scard(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    Ok(Reply::Integer(
+        tri!(typed(c, &a[1], Kind::Set)?).map_or(0, |m| m.size as i64),
+    ))
+}
+
+/// Parse an optional count argument: `Ok(None)` when absent.
+fn count_arg(a: &[Bytes], at: usize) -> Result<Option<i64>, Reply> {
+    match a.len() {
+        n if n == at => Ok(None),
+        n if n == at + 1 => int_arg(&a[at]).map(Some),
+        _ => Err(Reply::error(super::SYNTAX)),
+    }
+}
+
+pub(super) fn spop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    let count = tri!(count_arg(a, 2));
+    if count.is_some_and(|n| n < 0) {
+        return Ok(Reply::error("ERR value is out of range, must be positive"));
+    }
+    let Some(m) = tri!(c.typed_mut(&a[1], Kind::Set)?) else {
+        return Ok(if count.is_some() {
+            Reply::Array(vec![])
+        } else {
+            Reply::Nil
+        });
+    };
+    let mut all: Vec<Bytes> = sub_items(c.store, &a[1], &m)?
+        .into_iter()
+        .map(|(f, _)| f)
+        .collect();
+    let mut rng = Rng::new(c.now_ms ^ c.next_seq.rotate_left(32));
+    let take = count.map_or(1, |n| n as usize).min(all.len());
+    let mut popped = Vec::with_capacity(take);
+    for _ in 0..take {
+        let i = rng.below(all.len());
+        popped.push(all.swap_remove(i));
+    }
+    for p in &popped {
+        c.emit(Command::SDel, &a[1], p.clone(), 0)?;
+    }
+    Ok(match count {
+        None => popped.pop().map_or(Reply::Nil, Reply::Bulk),
+        Some(_) => bulks(popped),
+    })
+}
+
+pub(super) fn srandmember(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    let count = tri!(count_arg(a, 2));
+    let mut all = tri!(members(c, &a[1])?);
+    let mut rng = Rng::new(c.now_ms.wrapping_mul(31) ^ all.len() as u64);
+    match count {
+        None => Ok(if all.is_empty() {
+            Reply::Nil
+        } else {
+            Reply::Bulk(all.swap_remove(rng.below(all.len())))
+        }),
+        Some(_) if all.is_empty() => Ok(Reply::Array(vec![])),
+        Some(n) if n >= 0 => {
+            let mut out = Vec::new();
+            while out.len() < n as usize && !all.is_empty() {
+                let i = rng.below(all.len());
+                out.push(all.swap_remove(i));
+            }
+            Ok(bulks(out))
+        }
+        Some(n) => Ok(bulks(
+            (0..n.unsigned_abs()).map(|_| all[rng.below(all.len())].clone()),
+        )),
+    }
+}
+
+pub(super) fn sscan(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    super::scan_collection(c, a, Kind::Set, |f, _, out| {
+        out.push(Reply::Bulk(f.clone()))
+    })
+}
+
+fn sets(c: &ReadCtx<'_>, keys: &[Bytes]) -> Result<Result<Vec<BTreeSet<Bytes>>, Reply>> {
+    let mut out = Vec::with_capacity(keys.len());
+    for k in keys {
+        match members(c, k)? {
+            Ok(m) => out.push(m.into_iter().collect()),
+            Err(r) => return Ok(Err(r)),
+        }
+    }
+    Ok(Ok(out))
+}
+
+pub(super) fn sinter(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    let sets = tri!(sets(c, &a[1..])?);
+    let mut it = sets.into_iter();
+    let first = it.next().unwrap_or_default();
+    let rest: Vec<_> = it.collect();
+    Ok(bulks(
+        first
+            .into_iter()
+            .filter(|m| rest.iter().all(|s| s.contains(m))),
+    ))
+}
+
+pub(super) fn sunion(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    let sets = tri!(sets(c, &a[1..])?);
+    Ok(bulks(sets.into_iter().flatten().collect::<BTreeSet<_>>()))
+}
+
+pub(super) fn sdiff(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    let sets = tri!(sets(c, &a[1..])?);
+    let mut it = sets.into_iter();
+    let first = it.next().unwrap_or_default();
+    let rest: Vec<_> = it.collect();
+    Ok(bulks(
+        first
+            .into_iter()
+            .filter(|m| !rest.iter().any(|s| s.contains(m))),
+    ))
+}

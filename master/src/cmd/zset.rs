@@ -1,0 +1,421 @@
+//! Sorted-set commands.
+
+use bytes::Bytes;
+use rocksync_protocol::{Command, Reply};
+
+use super::{fmt_float, int_arg, lower, parse_float, tri, typed, ReadCtx, View, WriteCtx, SYNTAX};
+use crate::cmd::string::range;
+use crate::error::Result;
+use crate::store::keys::{self, Kind, Meta};
+use crate::store::Cf;
+
+fn score_of(v: &impl View, key: &[u8], m: &Meta, member: &[u8]) -> Result<Option<f64>> {
+    Ok(v.get(Cf::Sub, &keys::sub_key(key, m.version, member))?
+        .and_then(|b| keys::be_u64(&b))
+        .map(f64::from_bits))
+}
+
+fn score_bulk(s: f64) -> Reply {
+    Reply::Bulk(Bytes::from(fmt_float(s)))
+}
+
+#[derive(Default)]
+struct ZaddOpts {
+    nx: bool,
+    xx: bool,
+    gt: bool,
+    lt: bool,
+    ch: bool,
+    incr: bool,
+}
+
+pub(super) fn zadd(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    let mut o = ZaddOpts::default();
+    let mut i = 2;
+    while i < a.len() {
+        match lower(&a[i]).as_slice() {
+            b"nx" => o.nx = true,
+            b"xx" => o.xx = true,
+            b"gt" => o.gt = true,
+            b"lt" => o.lt = true,
+            b"ch" => o.ch = true,
+            b"incr" => o.incr = true,
+            _ => break,
+        }
+        i += 1;
+    }
+    let pairs = &a[i..];
+    if pairs.is_empty() || pairs.len() % 2 != 0 {
+        return Ok(Reply::error(SYNTAX));
+    }
+    if o.nx && o.xx {
+        return Ok(Reply::error(
+            "ERR XX and NX options at the same time are not compatible",
+        ));
+    }
+    if (o.nx && (o.gt || o.lt)) || (o.gt && o.lt) {
+        return Ok(Reply::error(
+            "ERR GT, LT, and/or NX options at the same time are not compatible",
+        ));
+    }
+    if o.incr && pairs.len() > 2 {
+        return Ok(Reply::error(
+            "ERR INCR option supports a single increment-element pair",
+        ));
+    }
+    let mut scores = Vec::with_capacity(pairs.len() / 2);
+    for p in pairs.chunks(2) {
+        scores.push(tri!(super::float_arg(&p[0])));
+    }
+    tri!(c.typed_mut(&a[1], Kind::ZSet)?);
+    let (mut added, mut changed) = (0, 0);
+    let mut incr_result = None;
+    for (p, &score) in pairs.chunks(2).zip(&scores) {
+        let member = &p[1];
+        let old = match c.raw_meta(&a[1])? {
+            Some(m) => score_of(c, &a[1], &m, member)?,
+            None => None,
+        };
+        if (o.nx && old.is_some()) || (o.xx && old.is_none()) {
+            continue;
+        }
+        let new = match (o.incr, old) {
+            (true, Some(prev)) => prev + score,
+            _ => score,
+        };
+        if new.is_nan() {
+            return Ok(Reply::error("ERR resulting score is not a number (NaN)"));
+        }
+        if let Some(prev) = old {
+            if (o.gt && new <= prev) || (o.lt && new >= prev) {
+                continue;
+            }
+        }
+        incr_result = Some(new);
+        if old == Some(new) {
+            continue;
+        }
+        let cmd = if o.incr {
+            Command::ZIncr
+        } else {
+            Command::ZSet
+        };
+        c.emit(cmd, &a[1], keys::pack(member, fmt_float(new).as_bytes()), 0)?;
+        if old.is_none() {
+            added += 1;
+        } else {
+            changed += 1;
+        }
+    }
+    if o.incr {
+        return Ok(incr_result.map_or(Reply::Nil, score_bulk));
+    }
+    Ok(Reply::Integer(if o.ch { added + changed } else { added }))
+}
+
+pub(super) fn zincrby(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    let by = tri!(super::float_arg(&a[2]));
+    let m = tri!(c.typed_mut(&a[1], Kind::ZSet)?);
+    let old = match &m {
+        Some(m) => score_of(c, &a[1], m, &a[3])?,
+        None => None,
+    };
+    let new = old.unwrap_or(0.0) + by;
+    if new.is_nan() {
+        return Ok(Reply::error("ERR resulting score is not a number (NaN)"));
+    }
+    c.emit(
+        Command::ZIncr,
+        &a[1],
+        keys::pack(&a[3], fmt_float(new).as_bytes()),
+        0,
+    )?;
+    Ok(score_bulk(new))
+}
+
+pub(super) fn zrem(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    tri!(c.typed_mut(&a[1], Kind::ZSet)?);
+    let mut n = 0;
+    for member in &a[2..] {
+        let Some(m) = c.raw_meta(&a[1])? else { break };
+        if score_of(c, &a[1], &m, member)?.is_some() {
+            c.emit(Command::ZDel, &a[1], member.clone(), 0)?;
+            n += 1;
+        }
+    }
+    Ok(Reply::Integer(n))
+}
+
+pub(super) fn zscore(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    let Some(m) = tri!(typed(c, &a[1], Kind::ZSet)?) else {
+        return Ok(Reply::Nil);
+    };
+    Ok(score_of(c, &a[1], &m, &a[2])?.map_or(Reply::Nil, score_bulk))
+}
+
+pub(super) fn zmscore(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    let m = tri!(typed(c, &a[1], Kind::ZSet)?);
+    let mut out = Vec::with_capacity(a.len() - 2);
+    for member in &a[2..] {
+        out.push(match &m {
+            Some(m) => score_of(c, &a[1], m, member)?.map_or(Reply::Nil, score_bulk),
+            None => Reply::Nil,
+        });
+    }
+    Ok(Reply::Array(out))
+}
+
+pub(super) fn zcard(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    Ok(Reply::Integer(
+        tri!(typed(c, &a[1], Kind::ZSet)?).map_or(0, |m| m.size as i64),
+    ))
+}
+
+/// A score bound: value and whether it is exclusive.
+#[derive(Clone, Copy)]
+struct Bound(f64, bool);
+
+fn bound(b: &[u8]) -> Result<Bound, Reply> {
+    let err = || Reply::error("ERR min or max is not a float");
+    match b.strip_prefix(b"(") {
+        Some(rest) => parse_float(rest).map(|v| Bound(v, true)).ok_or_else(err),
+        None => parse_float(b).map(|v| Bound(v, false)).ok_or_else(err),
+    }
+}
+
+impl Bound {
+    fn above_min(self, s: f64) -> bool {
+        if self.1 {
+            s > self.0
+        } else {
+            s >= self.0
+        }
+    }
+    fn below_max(self, s: f64) -> bool {
+        if self.1 {
+            s < self.0
+        } else {
+            s <= self.0
+        }
+    }
+}
+
+/// Members in score order (ascending, or descending with `rev`), visited
+/// while `f` returns true.
+fn walk(
+    c: &ReadCtx<'_>,
+    key: &[u8],
+    m: &Meta,
+    rev: bool,
+    mut f: impl FnMut(Bytes, f64) -> bool,
+) -> Result<()> {
+    let prefix = keys::sub_prefix(key, m.version);
+    let mut visit = |k: &[u8], _: &[u8]| {
+        let rest = &k[prefix.len()..];
+        match keys::score_from_sortable(&rest[..8.min(rest.len())]) {
+            Some(score) => f(Bytes::copy_from_slice(&rest[8..]), score),
+            None => false,
+        }
+    };
+    if rev {
+        c.store.scan_rev(Cf::ZScore, &prefix, &mut visit)
+    } else {
+        c.store.scan(Cf::ZScore, &prefix, &prefix, &mut visit)
+    }
+}
+
+fn render(items: Vec<(Bytes, f64)>, withscores: bool) -> Reply {
+    Reply::Array(
+        items
+            .into_iter()
+            .flat_map(|(m, s)| {
+                let score = withscores.then(|| score_bulk(s));
+                std::iter::once(Reply::Bulk(m)).chain(score)
+            })
+            .collect(),
+    )
+}
+
+pub(super) fn zcount(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    let (min, max) = (tri!(bound(&a[2])), tri!(bound(&a[3])));
+    let Some(m) = tri!(typed(c, &a[1], Kind::ZSet)?) else {
+        return Ok(Reply::Integer(0));
+    };
+    let mut n = 0;
+    walk(c, &a[1], &m, false, |_, s| {
+        if !max.below_max(s) {
+            return false;
+        }
+        n += i64::from(min.above_min(s));
+        true
+    })?;
+    Ok(Reply::Integer(n))
+}
+
+fn zrange_generic(c: &ReadCtx<'_>, a: &[Bytes], rev: bool) -> Result<Reply> {
+    let (start, stop) = (tri!(int_arg(&a[2])), tri!(int_arg(&a[3])));
+    let withscores = match a.get(4).map(|o| lower(o)) {
+        None => false,
+        Some(o) if o == b"withscores" && a.len() == 5 => true,
+        Some(_) => return Ok(Reply::error(SYNTAX)),
+    };
+    let Some(m) = tri!(typed(c, &a[1], Kind::ZSet)?) else {
+        return Ok(Reply::Array(vec![]));
+    };
+    let Some((s, e)) = range(start, stop, m.size as i64) else {
+        return Ok(Reply::Array(vec![]));
+    };
+    let mut items = Vec::with_capacity(e - s + 1);
+    let mut rank = 0;
+    walk(c, &a[1], &m, rev, |member, score| {
+        if rank >= s {
+            items.push((member, score));
+        }
+        rank += 1;
+        rank <= e
+    })?;
+    Ok(render(items, withscores))
+}
+
+pub(super) fn zrange(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    zrange_generic(c, a, false)
+}
+
+pub(super) fn zrevrange(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    zrange_generic(c, a, true)
+}
+
+fn by_score(c: &ReadCtx<'_>, a: &[Bytes], rev: bool) -> Result<Reply> {
+    let (first, second) = (tri!(bound(&a[2])), tri!(bound(&a[3])));
+    let (min, max) = if rev {
+        (second, first)
+    } else {
+        (first, second)
+    };
+    let (mut withscores, mut offset, mut limit) = (false, 0i64, -1i64);
+    let mut i = 4;
+    while i < a.len() {
+        match lower(&a[i]).as_slice() {
+            b"withscores" => withscores = true,
+            b"limit" if i + 2 < a.len() => {
+                offset = tri!(int_arg(&a[i + 1]));
+                limit = tri!(int_arg(&a[i + 2]));
+                i += 2;
+            }
+            _ => return Ok(Reply::error(SYNTAX)),
+        }
+        i += 1;
+    }
+    let Some(m) = tri!(typed(c, &a[1], Kind::ZSet)?) else {
+        return Ok(Reply::Array(vec![]));
+    };
+    if offset < 0 {
+        return Ok(Reply::Array(vec![]));
+    }
+    let mut items = Vec::new();
+    let mut skipped = 0;
+    walk(c, &a[1], &m, rev, |member, s| {
+        let (inside, past) = if rev {
+            (max.below_max(s) && min.above_min(s), !min.above_min(s))
+        } else {
+            (min.above_min(s) && max.below_max(s), !max.below_max(s))
+        };
+        if past || (limit >= 0 && items.len() as i64 >= limit) {
+            return false;
+        }
+        if inside {
+            if skipped < offset {
+                skipped += 1;
+            } else {
+                items.push((member, s));
+            }
+        }
+        true
+    })?;
+    Ok(render(items, withscores))
+}
+
+pub(super) fn zrangebyscore(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    by_score(c, a, false)
+}
+
+pub(super) fn zrevrangebyscore(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    by_score(c, a, true)
+}
+
+fn rank(c: &ReadCtx<'_>, a: &[Bytes], rev: bool) -> Result<Reply> {
+    let Some(m) = tri!(typed(c, &a[1], Kind::ZSet)?) else {
+        return Ok(Reply::Nil);
+    };
+    if score_of(c, &a[1], &m, &a[2])?.is_none() {
+        return Ok(Reply::Nil);
+    }
+    let mut n = 0;
+    let mut found = false;
+    walk(c, &a[1], &m, rev, |member, _| {
+        if member == a[2] {
+            found = true;
+            return false;
+        }
+        n += 1;
+        true
+    })?;
+    Ok(if found { Reply::Integer(n) } else { Reply::Nil })
+}
+
+pub(super) fn zrank(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    rank(c, a, false)
+}
+
+pub(super) fn zrevrank(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    rank(c, a, true)
+}
+
+fn pop(c: &mut WriteCtx<'_>, a: &[Bytes], rev: bool) -> Result<Reply> {
+    let count = match a.len() {
+        2 => 1,
+        3 => match int_arg(&a[2]) {
+            Ok(n) if n >= 0 => n as usize,
+            Ok(_) => return Ok(Reply::error("ERR value is out of range, must be positive")),
+            Err(r) => return Ok(r),
+        },
+        _ => return Ok(Reply::error(SYNTAX)),
+    };
+    let Some(m) = tri!(c.typed_mut(&a[1], Kind::ZSet)?) else {
+        return Ok(Reply::Array(vec![]));
+    };
+    let mut items = Vec::with_capacity(count.min(m.size as usize));
+    {
+        let view = ReadCtx {
+            store: c.store,
+            now_ms: c.now_ms,
+            cursors: &super::Cursors::default(),
+        };
+        walk(&view, &a[1], &m, rev, |member, s| {
+            if items.len() == count {
+                return false;
+            }
+            items.push((member, s));
+            items.len() < count
+        })?;
+    }
+    for (member, _) in &items {
+        c.emit(Command::ZDel, &a[1], member.clone(), 0)?;
+    }
+    Ok(render(items, true))
+}
+
+pub(super) fn zpopmin(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    pop(c, a, false)
+}
+
+pub(super) fn zpopmax(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    pop(c, a, true)
+}
+
+pub(super) fn zscan(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    super::scan_collection(c, a, Kind::ZSet, |f, v, out| {
+        out.push(Reply::Bulk(f.clone()));
+        out.push(score_bulk(keys::be_u64(v).map_or(0.0, f64::from_bits)));
+    })
+}

@@ -1,0 +1,360 @@
+//! The write path (SPEC §2): one thread executes every write command in
+//! arrival order and group-commits: one binlog append (one fsync under
+//! `always`) and one RocksDB write batch, carrying data and `applied_seq`,
+//! for all the commands that arrived while the previous group committed.
+//! Replies leave only after their group is durable per the fsync policy.
+//!
+//! Also here: recovery (replaying the binlog after the database's
+//! `applied_seq`) and the expiry of keys found by the sweeper.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use rocksync_binlog::{Binlog, BinlogWriter};
+use rocksync_protocol::{Command, LogEvent, Reply};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{error, info, warn};
+
+use crate::cmd::{seal_command, Exec, Spec, WriteCtx};
+use crate::error::{Error, Result};
+use crate::store::apply::{apply_event, Batch};
+use crate::store::Store;
+
+/// Most events in one group before it commits.
+const MAX_GROUP_EVENTS: usize = 8192;
+
+/// Unix time in milliseconds.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// One write command, already checked against its spec.
+pub struct WriteCmd {
+    /// Its spec.
+    pub spec: &'static Spec,
+    /// Its arguments, name included.
+    pub args: Vec<Bytes>,
+}
+
+enum Job {
+    Write {
+        cmds: Vec<WriteCmd>,
+        reply: oneshot::Sender<Vec<Reply>>,
+    },
+    Expire {
+        keys: Vec<Bytes>,
+    },
+    Stop {
+        done: oneshot::Sender<Result<()>>,
+    },
+}
+
+/// Counters the write path keeps for INFO.
+#[derive(Debug, Default)]
+pub struct WriteStats {
+    /// Groups committed.
+    pub groups: AtomicU64,
+    /// Events written.
+    pub events: AtomicU64,
+    /// Keys deleted by expiry.
+    pub expired_keys: AtomicU64,
+    /// Set when the write path stopped on an error it cannot undo.
+    pub failed: AtomicBool,
+}
+
+/// A handle to send writes to the write path.
+#[derive(Clone)]
+pub struct Engine {
+    tx: mpsc::Sender<Job>,
+    /// The binlog's read side.
+    pub binlog: Binlog,
+    /// Counters.
+    pub stats: Arc<WriteStats>,
+}
+
+impl Engine {
+    /// Execute write commands in order; their replies, after commit.
+    pub async fn write(&self, cmds: Vec<WriteCmd>) -> Vec<Reply> {
+        let n = cmds.len();
+        let (reply, rx) = oneshot::channel();
+        let stopped = || vec![Reply::error("ERR the write path is stopped"); n];
+        if self.tx.send(Job::Write { cmds, reply }).await.is_err() {
+            return stopped();
+        }
+        rx.await.unwrap_or_else(|_| stopped())
+    }
+
+    /// Delete these keys if they are (still) expired.
+    pub async fn expire(&self, keys: Vec<Bytes>) {
+        let _ = self.tx.send(Job::Expire { keys }).await;
+    }
+
+    /// Finish queued work, write STOP, flush the database.
+    ///
+    /// # Errors
+    /// [`Error::Stopped`] if already stopped; binlog and RocksDB errors.
+    pub async fn stop(&self) -> Result<()> {
+        let (done, rx) = oneshot::channel();
+        self.tx
+            .send(Job::Stop { done })
+            .await
+            .map_err(|_| Error::Stopped)?;
+        rx.await.map_err(|_| Error::Stopped)?
+    }
+}
+
+/// Bring the database level with the binlog: replay the events after its
+/// `applied_seq`, or, when the binlog ends before it (lost with the OS's
+/// cache under `no`/`everysec`), restart the binlog at `applied_seq`.
+///
+/// # Errors
+/// Binlog read errors (corruption names file and offset), RocksDB errors.
+pub fn recover(store: &Store, writer: &mut BinlogWriter) -> Result<u64> {
+    let applied = store.applied_seq()?;
+    let last = writer.last_seq();
+    if last < applied {
+        warn!(
+            binlog_last_seq = last,
+            applied_seq = applied,
+            "binlog ends before the database; restarting it at applied_seq"
+        );
+        writer.reset(applied)?;
+        return Ok(0);
+    }
+    if last == applied {
+        return Ok(0);
+    }
+    let mut reader = writer.handle().reader_after(applied)?;
+    let mut replayed = 0u64;
+    loop {
+        let mut batch = Batch::new();
+        let mut seq = None;
+        while let Some(e) = reader.try_next()? {
+            apply_event(store, &mut batch, &e)?;
+            seq = Some(e.seq);
+            replayed += 1;
+            if replayed % 4096 == 0 {
+                break;
+            }
+        }
+        let Some(seq) = seq else { break };
+        store.write(batch.finish(store, seq)?)?;
+    }
+    info!(
+        replayed,
+        from = applied + 1,
+        to = last,
+        "replayed binlog into the database"
+    );
+    Ok(replayed)
+}
+
+/// Start the write path on its own thread.
+///
+/// # Errors
+/// [`Error::Io`] if the thread cannot start.
+pub fn start(store: Arc<Store>, writer: BinlogWriter) -> Result<Engine> {
+    let (tx, rx) = mpsc::channel(4096);
+    let stats = Arc::new(WriteStats::default());
+    let binlog = writer.handle();
+    let mut core = Core {
+        store,
+        writer: Some(writer),
+        stats: Arc::clone(&stats),
+        rx,
+    };
+    std::thread::Builder::new()
+        .name("write-path".into())
+        .spawn(move || core.run())
+        .map_err(|source| Error::Io {
+            path: "write-path thread".into(),
+            source,
+        })?;
+    Ok(Engine { tx, binlog, stats })
+}
+
+/// A group being built.
+struct Group {
+    batch: Batch,
+    events: Vec<LogEvent>,
+    next_seq: u64,
+    /// Jobs whose last command is in this group, with their replies.
+    waiting: Vec<(oneshot::Sender<Vec<Reply>>, Vec<Reply>)>,
+    failed: Option<String>,
+}
+
+impl Group {
+    fn new(next_seq: u64) -> Self {
+        Self {
+            batch: Batch::new(),
+            events: Vec::new(),
+            next_seq,
+            waiting: Vec::new(),
+            failed: None,
+        }
+    }
+}
+
+struct Core {
+    store: Arc<Store>,
+    writer: Option<BinlogWriter>,
+    stats: Arc<WriteStats>,
+    rx: mpsc::Receiver<Job>,
+}
+
+impl Core {
+    fn next_seq(&self) -> u64 {
+        self.writer.as_ref().map_or(0, |w| w.last_seq() + 1)
+    }
+
+    fn run(&mut self) {
+        while let Some(job) = self.rx.blocking_recv() {
+            let mut group = Group::new(self.next_seq());
+            let mut next = Some(job);
+            while let Some(job) = next.take() {
+                match job {
+                    Job::Stop { done } => {
+                        self.commit(&mut group);
+                        let _ = done.send(self.close());
+                        return;
+                    }
+                    job => self.handle(job, &mut group),
+                }
+                if group.events.len() < MAX_GROUP_EVENTS {
+                    next = self.rx.try_recv().ok();
+                }
+            }
+            self.commit(&mut group);
+        }
+        if let Err(e) = self.close() {
+            error!(error = %e, "closing the write path");
+        }
+    }
+
+    fn close(&mut self) -> Result<()> {
+        if let Some(w) = self.writer.take() {
+            w.close()?;
+            self.store.flush()?;
+        }
+        Ok(())
+    }
+
+    fn handle(&mut self, job: Job, group: &mut Group) {
+        match job {
+            Job::Write { cmds, reply } => {
+                let mut replies = Vec::with_capacity(cmds.len());
+                for cmd in cmds {
+                    if cmd.spec.barrier && !group.batch.is_empty() {
+                        self.commit(group);
+                    }
+                    replies.push(self.execute(&cmd, group));
+                }
+                group.waiting.push((reply, replies));
+            }
+            Job::Expire { keys } => {
+                let now = now_ms();
+                for key in keys {
+                    let expired = match group.batch.meta(&self.store, &key) {
+                        Ok(m) => m.is_some_and(|m| m.is_expired(now)),
+                        Err(e) => {
+                            group.failed = Some(e.to_string());
+                            return;
+                        }
+                    };
+                    if expired {
+                        let e = LogEvent::data(group.next_seq, Command::KDel, key, Bytes::new());
+                        if let Err(err) = apply_event(&self.store, &mut group.batch, &e) {
+                            group.failed = Some(err.to_string());
+                            return;
+                        }
+                        group.next_seq += 1;
+                        group.events.push(e);
+                        self.stats.expired_keys.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            Job::Stop { .. } => {}
+        }
+    }
+
+    fn execute(&mut self, cmd: &WriteCmd, group: &mut Group) -> Reply {
+        if let Some(why) = &group.failed {
+            return Reply::error(format!("ERR write failed: {why}"));
+        }
+        if self.writer.is_none() || self.stats.failed.load(Ordering::Relaxed) {
+            return Reply::error("ERR the write path is stopped after an error; see the log");
+        }
+        let Exec::Write(f) = cmd.spec.exec else {
+            return Reply::error("ERR not a write command");
+        };
+        let start = group.events.len();
+        let mut ctx = WriteCtx {
+            store: &self.store,
+            batch: &mut group.batch,
+            now_ms: now_ms(),
+            next_seq: group.next_seq,
+            events: &mut group.events,
+        };
+        let result = f(&mut ctx, &cmd.args);
+        group.next_seq = ctx.next_seq;
+        seal_command(&mut group.events, start);
+        match result {
+            Ok(r) => r,
+            Err(e) => {
+                error!(error = %e, command = cmd.spec.name, "write command failed; the group is dropped");
+                group.failed = Some(e.to_string());
+                Reply::error(format!("ERR write failed: {e}"))
+            }
+        }
+    }
+
+    /// Make the group durable and applied, then reply to its jobs.
+    fn commit(&mut self, group: &mut Group) {
+        let next_seq = self.next_seq();
+        let g = std::mem::replace(group, Group::new(next_seq));
+        let result = match &g.failed {
+            Some(why) => Err(why.clone()),
+            None => self.persist(g.batch, &g.events).map_err(|e| e.to_string()),
+        };
+        *group = Group::new(self.next_seq());
+        for (tx, mut replies) in g.waiting {
+            if let Err(why) = &result {
+                let text = format!("ERR write failed: {why}");
+                replies
+                    .iter_mut()
+                    .for_each(|r| *r = Reply::error(text.clone()));
+            }
+            let _ = tx.send(replies);
+        }
+    }
+
+    fn persist(&mut self, batch: Batch, events: &[LogEvent]) -> Result<()> {
+        let Some(writer) = self.writer.as_mut() else {
+            return Err(Error::Stopped);
+        };
+        if events.is_empty() {
+            return Ok(());
+        }
+        writer.append(events)?;
+        let last = writer.last_seq();
+        let written = batch
+            .finish(&self.store, last)
+            .and_then(|wb| self.store.write(wb));
+        if let Err(e) = written {
+            // The binlog has events the database lacks: stop writing; a
+            // restart replays them.
+            error!(error = %e, last_seq = last, "database write failed after the binlog append; stopping writes");
+            self.stats.failed.store(true, Ordering::Relaxed);
+            return Err(e);
+        }
+        self.stats.groups.fetch_add(1, Ordering::Relaxed);
+        self.stats
+            .events
+            .fetch_add(events.len() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+}

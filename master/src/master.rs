@@ -1,0 +1,252 @@
+//! The assembled master: store, recovery, write path, server, and the
+//! background tasks (expiry sweep, binlog purge).
+
+use std::fmt::Write;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use rocksync_binlog::{BinlogConfig, BinlogWriter, PurgeRule};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{info, warn};
+
+use crate::config::Config;
+use crate::engine::{self, now_ms, Engine};
+use crate::error::{Error, Result};
+use crate::server::{Core, Role, Server};
+use crate::store::{Cf, Store, StoreOptions};
+
+/// System key of the replication id.
+pub const REPLID_KEY: &[u8] = b"replid";
+
+/// A fresh 40-hex-digit replication id.
+pub fn new_replid() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut out = String::with_capacity(40);
+    let mut n = 0u64;
+    while out.len() < 40 {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(now_ms() ^ n);
+        h.write_u32(std::process::id());
+        let _ = write!(out, "{:016x}", h.finish());
+        n += 1;
+    }
+    out.truncate(40);
+    out
+}
+
+/// The store's replid, made (and made durable) on first use.
+///
+/// # Errors
+/// RocksDB errors.
+pub fn load_or_create_replid(store: &Store) -> Result<String> {
+    if let Some(v) = store.get_sys(REPLID_KEY)? {
+        if let Ok(s) = String::from_utf8(v) {
+            if rocksync_protocol::is_valid_replid(&s) {
+                return Ok(s);
+            }
+        }
+    }
+    let id = new_replid();
+    store.put_sys(REPLID_KEY, id.as_bytes())?;
+    store.flush()?;
+    Ok(id)
+}
+
+/// Open the store and the binlog of `config` and bring them level.
+///
+/// # Errors
+/// Store, binlog and recovery errors.
+pub fn open_storage(config: &Config) -> Result<(Arc<Store>, BinlogWriter)> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| Error::Io {
+        path: config.data_dir.clone(),
+        source,
+    })?;
+    let opts = StoreOptions {
+        wal: config.rocksdb_wal,
+        ..StoreOptions::default()
+    };
+    let store = Arc::new(Store::open(&config.db_dir(), &opts)?);
+    let bcfg = BinlogConfig {
+        dir: config.binlog_dir(),
+        max_binlog_size_bytes: config.max_binlog_size,
+        fsync: config.binlog_fsync,
+    };
+    let (mut writer, rec) = BinlogWriter::open(bcfg)?;
+    if let Some((path, torn)) = &rec.truncated {
+        warn!(file = %path.display(), offset = torn.offset, bytes = torn.bytes, "cut a torn binlog tail");
+    }
+    engine::recover(&store, &mut writer)?;
+    Ok((store, writer))
+}
+
+struct MasterRole {
+    engine: Engine,
+    replid: String,
+}
+
+impl Role for MasterRole {
+    fn replication_info(&self, out: &mut String) {
+        let _ = write!(
+            out,
+            "role:master\r\nconnected_slaves:0\r\nmaster_replid:{}\r\nmaster_repl_offset:{}\r\n",
+            self.replid,
+            self.engine.binlog.last_seq()
+        );
+    }
+}
+
+/// A running master.
+pub struct Master {
+    server: Server,
+    engine: Engine,
+    cancel: CancellationToken,
+    tasks: TaskTracker,
+}
+
+impl Master {
+    /// Open storage, recover, and start serving.
+    ///
+    /// # Errors
+    /// Storage errors, or the listen address being unavailable.
+    pub async fn start(config: Config) -> Result<Self> {
+        let (store, writer) = open_storage(&config)?;
+        let replid = load_or_create_replid(&store)?;
+        let engine = engine::start(Arc::clone(&store), writer)?;
+        let role = Arc::new(MasterRole {
+            engine: engine.clone(),
+            replid: replid.clone(),
+        });
+        let core = Core::new(
+            Arc::clone(&store),
+            Some(engine.clone()),
+            config,
+            role,
+            replid,
+        );
+        let cancel = CancellationToken::new();
+        let server = Server::start(Arc::clone(&core), cancel.clone())
+            .await
+            .map_err(|source| Error::Io {
+                path: "listen address".into(),
+                source,
+            })?;
+        let tasks = TaskTracker::new();
+        tasks.spawn(sweep_expired(
+            Arc::clone(&core),
+            engine.clone(),
+            cancel.clone(),
+        ));
+        tasks.spawn(purge_binlog(
+            Arc::clone(&core),
+            engine.clone(),
+            cancel.clone(),
+        ));
+        Ok(Self {
+            server,
+            engine,
+            cancel,
+            tasks,
+        })
+    }
+
+    /// The address clients connect to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.server.local_addr()
+    }
+
+    /// The server's shared core.
+    pub fn core(&self) -> &Arc<Core> {
+        self.server.core()
+    }
+
+    /// Clean shutdown: stop accepting, finish in-flight commands, write
+    /// STOP, flush the database.
+    ///
+    /// # Errors
+    /// Binlog or RocksDB errors while closing.
+    pub async fn shutdown(self) -> Result<()> {
+        self.server.shutdown().await;
+        self.cancel.cancel();
+        self.tasks.close();
+        self.tasks.wait().await;
+        self.engine.stop().await?;
+        info!("master stopped");
+        Ok(())
+    }
+}
+
+/// Every 100 ms, delete keys whose expiry has passed (found through the
+/// expiry index, so the cost is the number of expired keys).
+async fn sweep_expired(core: Arc<Core>, engine: Engine, cancel: CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = cancel.cancelled() => return,
+        }
+        let now = now_ms();
+        let mut due = Vec::new();
+        let scanned = core.store.scan(Cf::Expire, &[], &[], |k, _| {
+            let at = crate::store::keys::be_u64(&k[..8.min(k.len())]).unwrap_or(u64::MAX);
+            if at > now || due.len() >= 1000 {
+                return false;
+            }
+            due.push(Bytes::copy_from_slice(&k[8..]));
+            true
+        });
+        if let Err(e) = scanned {
+            warn!(error = %e, "expiry sweep");
+            continue;
+        }
+        if !due.is_empty() {
+            engine.expire(due).await;
+        }
+    }
+}
+
+/// Every 10 s, purge binlog files by age and size budget, keeping what
+/// the database would need to recover (its memtables are flushed first)
+/// and what slaves are reading.
+async fn purge_binlog(core: Arc<Core>, engine: Engine, cancel: CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_secs(10));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = cancel.cancelled() => return,
+        }
+        let cfg = core.config();
+        let mut rules = Vec::new();
+        if cfg.purge_logs_span > 0 {
+            rules.push(PurgeRule::OlderThan(Duration::from_secs(
+                cfg.purge_logs_span,
+            )));
+        }
+        if cfg.binlog_budget > 0 {
+            rules.push(PurgeRule::Budget(cfg.binlog_budget));
+        }
+        if rules.is_empty() || engine.binlog.segments().len() < 2 {
+            continue;
+        }
+        let store = Arc::clone(&core.store);
+        let binlog = engine.binlog.clone();
+        let result = tokio::task::spawn_blocking(move || -> Result<u64> {
+            let applied = store.applied_seq()?;
+            store.flush()?;
+            let mut removed = 0;
+            for rule in rules {
+                removed += binlog.purge(&rule, applied + 1)?.removed.len() as u64;
+            }
+            Ok(removed)
+        })
+        .await;
+        match result {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => info!(files = n, "binlog purge"),
+            Ok(Err(e)) => warn!(error = %e, "binlog purge failed"),
+            Err(e) => warn!(error = %e, "binlog purge task failed"),
+        }
+    }
+}

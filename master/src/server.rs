@@ -1,0 +1,777 @@
+//! The RESP server: an accept loop capped by `maxclients`, one task per
+//! connection (pipelining, AUTH, Redis's errors for malformed input), the
+//! server commands, and a clean shutdown. Shared by the master and, in
+//! read-only mode, by slaves.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use rocksync_protocol::{Reply, RequestDecoder, RespLimits};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::codec::Decoder;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{debug, info, info_span, warn, Instrument};
+
+use crate::cmd::{self, Cursors, Exec, ReadCtx};
+use crate::config::Config;
+use crate::engine::{now_ms, Engine, WriteCmd};
+use crate::info;
+use crate::store::Store;
+
+/// A command the server does not handle itself, handed to the owner of the
+/// connection (the master's SYNC140 session), with the socket and any bytes
+/// read past the command.
+pub struct Handoff {
+    /// The command's arguments.
+    pub args: Vec<Bytes>,
+    /// The socket.
+    pub stream: TcpStream,
+    /// Bytes received after the command.
+    pub rest: BytesMut,
+    /// The peer.
+    pub peer: SocketAddr,
+}
+
+/// Extension points the master and the slave fill in.
+pub trait Role: Send + Sync + 'static {
+    /// `role:…` and the rest of `INFO replication`.
+    fn replication_info(&self, out: &mut String);
+    /// Extra `INFO stats` lines.
+    fn stats_info(&self, _out: &mut String) {}
+    /// True for a command name this role takes over (with the socket).
+    fn takes_over(&self, _name: &[u8]) -> bool {
+        false
+    }
+    /// Take over a connection.
+    fn handoff(&self, _h: Handoff) {}
+    /// Answer a role-specific command (`WAIT`, `SLAVEOF`…), if it is one.
+    fn command(
+        &self,
+        _args: &[Bytes],
+    ) -> Option<std::pin::Pin<Box<dyn std::future::Future<Output = Reply> + Send + '_>>> {
+        None
+    }
+}
+
+/// Connection counters.
+#[derive(Debug, Default)]
+pub struct ConnStats {
+    /// Open connections.
+    pub connected: AtomicUsize,
+    /// Connections accepted since start.
+    pub received: AtomicU64,
+    /// Connections refused by `maxclients`.
+    pub rejected: AtomicU64,
+    /// Commands processed.
+    pub commands: AtomicU64,
+    /// Commands per second over the last second.
+    pub ops_per_sec: AtomicU64,
+}
+
+/// Settings CONFIG SET may change while running.
+#[derive(Debug, Clone)]
+pub struct Live {
+    /// The configuration in force.
+    pub config: Config,
+}
+
+/// Everything a connection needs.
+pub struct Core {
+    /// The store.
+    pub store: Arc<Store>,
+    /// The write path; `None` on a read-only slave.
+    pub engine: Option<Engine>,
+    /// Live settings.
+    pub live: Mutex<Live>,
+    /// SCAN cursors.
+    pub cursors: Cursors,
+    /// Counters.
+    pub stats: ConnStats,
+    /// Master or slave specifics.
+    pub role: Arc<dyn Role>,
+    /// Start time.
+    pub started: Instant,
+    /// The replication id.
+    pub replid: String,
+    next_client_id: AtomicU64,
+}
+
+impl Core {
+    /// Assemble a core.
+    pub fn new(
+        store: Arc<Store>,
+        engine: Option<Engine>,
+        config: Config,
+        role: Arc<dyn Role>,
+        replid: String,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            store,
+            engine,
+            live: Mutex::new(Live { config }),
+            cursors: Cursors::default(),
+            stats: ConnStats::default(),
+            role,
+            started: Instant::now(),
+            replid,
+            next_client_id: AtomicU64::new(1),
+        })
+    }
+
+    /// A copy of the configuration in force.
+    pub fn config(&self) -> Config {
+        self.live
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .config
+            .clone()
+    }
+}
+
+/// A running server.
+pub struct Server {
+    addr: SocketAddr,
+    cancel: CancellationToken,
+    tracker: TaskTracker,
+    core: Arc<Core>,
+}
+
+impl Server {
+    /// Bind and start accepting.
+    ///
+    /// # Errors
+    /// The bind error.
+    pub async fn start(core: Arc<Core>, cancel: CancellationToken) -> std::io::Result<Self> {
+        let cfg = core.config();
+        let listener = TcpListener::bind((cfg.bind.as_str(), cfg.port)).await?;
+        let addr = listener.local_addr()?;
+        let tracker = TaskTracker::new();
+        tracker.spawn(accept_loop(
+            listener,
+            Arc::clone(&core),
+            cancel.clone(),
+            tracker.clone(),
+        ));
+        tracker.spawn(sample_ops(Arc::clone(&core), cancel.clone()));
+        info!(%addr, "listening");
+        Ok(Self {
+            addr,
+            cancel,
+            tracker,
+            core,
+        })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The shared core.
+    pub fn core(&self) -> &Arc<Core> {
+        &self.core
+    }
+
+    /// Stop accepting, let in-flight commands finish, wait for every
+    /// connection task.
+    pub async fn shutdown(self) {
+        self.cancel.cancel();
+        self.tracker.close();
+        if tokio::time::timeout(Duration::from_secs(10), self.tracker.wait())
+            .await
+            .is_err()
+        {
+            warn!("connections still open after 10 s; stopping anyway");
+        }
+    }
+}
+
+async fn sample_ops(core: Arc<Core>, cancel: CancellationToken) {
+    let mut last = core.stats.commands.load(Ordering::Relaxed);
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = cancel.cancelled() => return,
+        }
+        let now = core.stats.commands.load(Ordering::Relaxed);
+        core.stats.ops_per_sec.store(now - last, Ordering::Relaxed);
+        last = now;
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    core: Arc<Core>,
+    cancel: CancellationToken,
+    tracker: TaskTracker,
+) {
+    loop {
+        let (stream, peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = cancel.cancelled() => return,
+        };
+        let _ = stream.set_nodelay(true);
+        core.stats.received.fetch_add(1, Ordering::Relaxed);
+        let max = core.config().maxclients;
+        if core.stats.connected.load(Ordering::Relaxed) >= max {
+            core.stats.rejected.fetch_add(1, Ordering::Relaxed);
+            tracker.spawn(async move {
+                let mut stream = stream;
+                let _ = stream
+                    .write_all(b"-ERR max number of clients reached\r\n")
+                    .await;
+            });
+            continue;
+        }
+        let id = core.next_client_id.fetch_add(1, Ordering::Relaxed);
+        let span = info_span!("conn", id, %peer);
+        let core = Arc::clone(&core);
+        let cancel = cancel.clone();
+        tracker.spawn(
+            async move {
+                core.stats.connected.fetch_add(1, Ordering::Relaxed);
+                debug!("connected");
+                serve(Arc::clone(&core), stream, peer, id, cancel).await;
+                core.stats.connected.fetch_sub(1, Ordering::Relaxed);
+                debug!("closed");
+            }
+            .instrument(span),
+        );
+    }
+}
+
+/// Per-connection state.
+struct Client {
+    id: u64,
+    name: Option<Bytes>,
+    authenticated: bool,
+    peer: SocketAddr,
+}
+
+/// What a pipeline asks of the connection afterwards.
+enum After {
+    Continue,
+    Close,
+    Handoff(Vec<Bytes>),
+}
+
+async fn serve(
+    core: Arc<Core>,
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    id: u64,
+    cancel: CancellationToken,
+) {
+    let mut buf = BytesMut::with_capacity(16 * 1024);
+    let mut out = BytesMut::with_capacity(16 * 1024);
+    let needs_auth = !core.config().requirepass.is_empty();
+    let mut decoder = RequestDecoder::new(RespLimits::default());
+    decoder.set_unauthenticated(needs_auth);
+    let mut client = Client {
+        id,
+        name: None,
+        authenticated: !needs_auth,
+        peer,
+    };
+    loop {
+        let mut cmds = Vec::new();
+        let mut protocol_error = None;
+        loop {
+            match decoder.decode(&mut buf) {
+                Ok(Some(args)) => cmds.push(args),
+                Ok(None) => break,
+                Err(e) => {
+                    protocol_error = Some(e);
+                    break;
+                }
+            }
+        }
+        if !cmds.is_empty() {
+            let after = run_pipeline(&core, &mut client, cmds, &mut out).await;
+            decoder.set_unauthenticated(!client.authenticated);
+            if stream.write_all(&out).await.is_err() {
+                return;
+            }
+            out.clear();
+            match after {
+                After::Continue => {}
+                After::Close => return,
+                After::Handoff(args) => {
+                    let rest = std::mem::take(&mut buf);
+                    core.role.handoff(Handoff {
+                        args,
+                        stream,
+                        rest,
+                        peer,
+                    });
+                    return;
+                }
+            }
+        }
+        if let Some(e) = protocol_error {
+            debug!(error = %e, "protocol error; closing");
+            let _ = stream.write_all(format!("-ERR {e}\r\n").as_bytes()).await;
+            return;
+        }
+        tokio::select! {
+            r = stream.read_buf(&mut buf) => match r {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            },
+            _ = cancel.cancelled() => return,
+        }
+    }
+}
+
+/// Run a pipeline in order: consecutive writes go to the write path as one
+/// job; anything else first waits for the writes before it.
+async fn run_pipeline(
+    core: &Core,
+    client: &mut Client,
+    cmds: Vec<Vec<Bytes>>,
+    out: &mut BytesMut,
+) -> After {
+    core.stats
+        .commands
+        .fetch_add(cmds.len() as u64, Ordering::Relaxed);
+    let mut writes: Vec<WriteCmd> = Vec::new();
+    for args in cmds {
+        let name = args[0].to_ascii_lowercase();
+        let spec = cmd::lookup(&name);
+        if let Some(spec) = spec.filter(|s| s.is_write()) {
+            if let Some(reply) = precheck(core, client, &name, &args) {
+                flush_writes(core, &mut writes, out).await;
+                reply.encode(out);
+                continue;
+            }
+            if !spec.arity_ok(args.len()) {
+                flush_writes(core, &mut writes, out).await;
+                wrong_arity(&args[0]).encode(out);
+                continue;
+            }
+            writes.push(WriteCmd { spec, args });
+            continue;
+        }
+        flush_writes(core, &mut writes, out).await;
+        if let Some(reply) = precheck(core, client, &name, &args) {
+            reply.encode(out);
+            continue;
+        }
+        if core.role.takes_over(&name) {
+            return After::Handoff(args);
+        }
+        match spec {
+            Some(spec) => {
+                let reply = if !spec.arity_ok(args.len()) {
+                    wrong_arity(&args[0])
+                } else if let Exec::Read(f) = spec.exec {
+                    let ctx = ReadCtx {
+                        store: &core.store,
+                        now_ms: now_ms(),
+                        cursors: &core.cursors,
+                    };
+                    f(&ctx, &args).unwrap_or_else(|e| Reply::error(format!("ERR {e}")))
+                } else {
+                    Reply::error("ERR internal: write command on the read path")
+                };
+                reply.encode(out);
+            }
+            None => {
+                let (reply, after) = server_command(core, client, &name, &args).await;
+                reply.encode(out);
+                if !matches!(after, After::Continue) {
+                    return after;
+                }
+            }
+        }
+    }
+    flush_writes(core, &mut writes, out).await;
+    After::Continue
+}
+
+/// Checks before any command: AUTH and read-only mode.
+fn precheck(core: &Core, client: &Client, name: &[u8], _args: &[Bytes]) -> Option<Reply> {
+    if !client.authenticated && !matches!(name, b"auth" | b"hello" | b"quit") {
+        return Some(Reply::error("NOAUTH Authentication required."));
+    }
+    if core.engine.is_none() && cmd::lookup(name).is_some_and(|s| s.is_write()) {
+        return Some(Reply::error(
+            "READONLY You can't write against a read only slave.",
+        ));
+    }
+    None
+}
+
+async fn flush_writes(core: &Core, writes: &mut Vec<WriteCmd>, out: &mut BytesMut) {
+    if writes.is_empty() {
+        return;
+    }
+    let cmds = std::mem::take(writes);
+    let replies = match &core.engine {
+        Some(engine) => engine.write(cmds).await,
+        None => {
+            vec![Reply::error("READONLY You can't write against a read only slave."); cmds.len()]
+        }
+    };
+    for r in replies {
+        r.encode(out);
+    }
+}
+
+fn wrong_arity(name: &[u8]) -> Reply {
+    Reply::error(format!(
+        "ERR wrong number of arguments for '{}' command",
+        String::from_utf8_lossy(name).to_lowercase()
+    ))
+}
+
+fn unknown_command(args: &[Bytes]) -> Reply {
+    let mut text = format!(
+        "ERR unknown command '{}', with args beginning with: ",
+        String::from_utf8_lossy(&args[0])
+    );
+    for a in args[1..].iter().take(20) {
+        text.push_str(&format!(
+            "'{}' ",
+            String::from_utf8_lossy(&a[..a.len().min(128)])
+        ));
+    }
+    Reply::error(text)
+}
+
+fn unknown_subcommand(args: &[Bytes]) -> Reply {
+    Reply::error(format!(
+        "ERR unknown subcommand '{}'. Try {} HELP.",
+        String::from_utf8_lossy(args.get(1).map_or(&b""[..], |a| &a[..])),
+        String::from_utf8_lossy(&args[0]).to_uppercase()
+    ))
+}
+
+fn bulk_str(s: impl Into<String>) -> Reply {
+    Reply::Bulk(Bytes::from(s.into()))
+}
+
+fn check_auth(core: &Core, client: &mut Client, password: &[u8]) -> Reply {
+    let pass = core.config().requirepass;
+    if pass.is_empty() {
+        return Reply::error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
+    }
+    if password == pass.as_bytes() {
+        client.authenticated = true;
+        Reply::ok()
+    } else {
+        Reply::error("WRONGPASS invalid username-password pair or user is disabled.")
+    }
+}
+
+async fn server_command(
+    core: &Core,
+    client: &mut Client,
+    name: &[u8],
+    args: &[Bytes],
+) -> (Reply, After) {
+    let argc = args.len();
+    let reply = match name {
+        b"ping" => match argc {
+            1 => Reply::Simple("PONG".into()),
+            2 => Reply::Bulk(args[1].clone()),
+            _ => wrong_arity(&args[0]),
+        },
+        b"echo" if argc == 2 => Reply::Bulk(args[1].clone()),
+        b"quit" => return (Reply::ok(), After::Close),
+        b"auth" => match argc {
+            2 => check_auth(core, client, &args[1]),
+            3 if &args[1][..] == b"default" => check_auth(core, client, &args[2]),
+            3 => Reply::error("WRONGPASS invalid username-password pair or user is disabled."),
+            _ => Reply::error(cmd::SYNTAX),
+        },
+        b"hello" => hello(core, client, args),
+        b"select" if argc == 2 => match &args[1][..] {
+            b"0" => Reply::ok(),
+            other if rocksync_protocol::parse_i64(other).is_some() => {
+                Reply::error("ERR DB index is out of range")
+            }
+            _ => Reply::error(cmd::NOT_INT),
+        },
+        b"info" => Reply::Bulk(Bytes::from(info::render(core, &args[1..]))),
+        b"config" if argc >= 2 => config_command(core, args),
+        b"command" => command_command(args),
+        b"client" if argc >= 2 => client_command(core, client, args),
+        b"time" if argc == 1 => {
+            let us = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_micros());
+            Reply::Array(vec![
+                bulk_str((us / 1_000_000).to_string()),
+                bulk_str((us % 1_000_000).to_string()),
+            ])
+        }
+        b"lastsave" if argc == 1 => Reply::Integer((now_ms() / 1000) as i64),
+        b"save" | b"bgsave" => match core.store.flush() {
+            Ok(()) => Reply::ok(),
+            Err(e) => Reply::error(format!("ERR {e}")),
+        },
+        b"echo" | b"select" | b"config" | b"client" | b"time" | b"lastsave" => {
+            wrong_arity(&args[0])
+        }
+        _ => match core.role.command(args) {
+            Some(fut) => fut.await,
+            None => unknown_command(args),
+        },
+    };
+    (reply, After::Continue)
+}
+
+fn hello(core: &Core, client: &mut Client, args: &[Bytes]) -> Reply {
+    let mut i = 1;
+    if let Some(v) = args.get(1) {
+        match rocksync_protocol::parse_i64(v) {
+            Some(2) => {}
+            Some(_) => return Reply::error("NOPROTO unsupported protocol version"),
+            None => return Reply::error("ERR Protocol version is not an integer or out of range"),
+        }
+        i = 2;
+    }
+    while i < args.len() {
+        match (
+            args[i].to_ascii_lowercase().as_slice(),
+            args.get(i + 1),
+            args.get(i + 2),
+        ) {
+            (b"auth", Some(_user), Some(pass)) => {
+                if let Reply::Error(e) = check_auth(core, client, pass) {
+                    return Reply::Error(e);
+                }
+                i += 3;
+            }
+            (b"setname", Some(name), _) => {
+                client.name = Some(name.clone());
+                i += 2;
+            }
+            _ => {
+                return Reply::error(format!(
+                    "ERR Syntax error in HELLO option '{}'",
+                    String::from_utf8_lossy(&args[i])
+                ))
+            }
+        }
+    }
+    if !client.authenticated {
+        return Reply::error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
+    }
+    let role = if core.engine.is_some() {
+        "master"
+    } else {
+        "replica"
+    };
+    Reply::Array(vec![
+        bulk_str("server"),
+        bulk_str("redis"),
+        bulk_str("version"),
+        bulk_str(info::REDIS_VERSION),
+        bulk_str("proto"),
+        Reply::Integer(2),
+        bulk_str("id"),
+        Reply::Integer(client.id as i64),
+        bulk_str("mode"),
+        bulk_str("standalone"),
+        bulk_str("role"),
+        bulk_str(role),
+        bulk_str("modules"),
+        Reply::Array(vec![]),
+    ])
+}
+
+/// The CONFIG parameters, with whether CONFIG SET may change them.
+const PARAMS: &[(&str, bool)] = &[
+    ("bind", false),
+    ("port", false),
+    ("data-dir", false),
+    ("binlog-fsync", false),
+    ("max-binlog-size", false),
+    ("sync-speed", true),
+    ("snapshot-timeout", true),
+    ("purge-logs-span", true),
+    ("binlog-budget", true),
+    ("requirepass", true),
+    ("maxclients", true),
+    ("slave-timeout", true),
+    ("master-addr", false),
+];
+
+fn param_value(c: &Config, name: &str) -> String {
+    match name {
+        "bind" => c.bind.clone(),
+        "port" => c.port.to_string(),
+        "data-dir" => c.data_dir.display().to_string(),
+        "binlog-fsync" => c.binlog_fsync.to_string(),
+        "max-binlog-size" => c.max_binlog_size.to_string(),
+        "sync-speed" => c.sync_speed.to_string(),
+        "snapshot-timeout" => c.snapshot_timeout.to_string(),
+        "purge-logs-span" => c.purge_logs_span.to_string(),
+        "binlog-budget" => c.binlog_budget.to_string(),
+        "requirepass" => c.requirepass.clone(),
+        "maxclients" => c.maxclients.to_string(),
+        "slave-timeout" => c.slave_timeout.to_string(),
+        "master-addr" => c.master_addr.clone(),
+        _ => String::new(),
+    }
+}
+
+fn set_param(c: &mut Config, name: &str, value: &str) -> Result<(), String> {
+    let num = || {
+        value
+            .parse::<u64>()
+            .map_err(|_| format!("argument must be a number for '{name}'"))
+    };
+    match name {
+        "sync-speed" => {
+            c.sync_speed = value
+                .parse()
+                .map_err(|_| format!("argument must be a number for '{name}'"))?
+        }
+        "snapshot-timeout" => c.snapshot_timeout = num()?,
+        "purge-logs-span" => c.purge_logs_span = num()?,
+        "binlog-budget" => c.binlog_budget = num()?,
+        "requirepass" => c.requirepass = value.to_owned(),
+        "maxclients" => c.maxclients = num()? as usize,
+        "slave-timeout" => c.slave_timeout = num()?,
+        _ => {
+            return Err(format!(
+                "Unknown option or number of arguments for CONFIG SET - '{name}'"
+            ))
+        }
+    }
+    c.validate().map_err(|e| e.to_string())
+}
+
+fn config_command(core: &Core, args: &[Bytes]) -> Reply {
+    let sub = args[1].to_ascii_lowercase();
+    match (sub.as_slice(), args.len()) {
+        (b"get", n) if n >= 3 => {
+            let c = core.config();
+            let mut out = Vec::new();
+            for (p, _) in PARAMS {
+                let underscored = p.replace('-', "_");
+                if args[2..].iter().any(|pat| {
+                    cmd::glob_match(&pat.to_ascii_lowercase(), p.as_bytes())
+                        || cmd::glob_match(&pat.to_ascii_lowercase(), underscored.as_bytes())
+                }) {
+                    out.push(bulk_str(*p));
+                    out.push(bulk_str(param_value(&c, p)));
+                }
+            }
+            Reply::Array(out)
+        }
+        (b"set", n) if n >= 4 && n % 2 == 0 => {
+            let mut live = core
+                .live
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut next = live.config.clone();
+            for pair in args[2..].chunks(2) {
+                let name = String::from_utf8_lossy(&pair[0])
+                    .to_lowercase()
+                    .replace('_', "-");
+                let settable = PARAMS.iter().any(|(p, s)| *p == name && *s);
+                if !settable {
+                    return Reply::error(format!(
+                        "ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
+                    ));
+                }
+                if let Err(e) = set_param(&mut next, &name, &String::from_utf8_lossy(&pair[1])) {
+                    return Reply::error(format!(
+                        "ERR CONFIG SET failed (possibly related to argument '{name}') - {e}"
+                    ));
+                }
+            }
+            live.config = next;
+            Reply::ok()
+        }
+        (b"resetstat", 2) => {
+            core.stats.commands.store(0, Ordering::Relaxed);
+            core.stats.received.store(0, Ordering::Relaxed);
+            Reply::ok()
+        }
+        (b"rewrite", 2) => Reply::error("ERR The server is running without a config file"),
+        (b"get" | b"set", _) => wrong_arity(b"config|get"),
+        _ => unknown_subcommand(args),
+    }
+}
+
+fn command_info(s: &cmd::Spec) -> Reply {
+    let flags = if s.is_write() { "write" } else { "readonly" };
+    Reply::Array(vec![
+        bulk_str(s.name),
+        Reply::Integer(i64::from(s.arity)),
+        Reply::Array(vec![Reply::Simple(flags.into())]),
+        Reply::Integer(i64::from(s.keys.0)),
+        Reply::Integer(i64::from(s.keys.1)),
+        Reply::Integer(i64::from(s.keys.2)),
+    ])
+}
+
+fn command_command(args: &[Bytes]) -> Reply {
+    let sub = args.get(1).map(|s| s.to_ascii_lowercase());
+    match sub.as_deref() {
+        None => Reply::Array(cmd::COMMANDS.iter().map(command_info).collect()),
+        Some(b"count") => Reply::Integer(cmd::COMMANDS.len() as i64),
+        Some(b"docs") => Reply::Array(vec![]),
+        Some(b"list") => Reply::Array(cmd::COMMANDS.iter().map(|s| bulk_str(s.name)).collect()),
+        Some(b"info") => Reply::Array(
+            args[2..]
+                .iter()
+                .map(|n| cmd::lookup(n).map_or(Reply::NilArray, command_info))
+                .collect(),
+        ),
+        Some(_) => unknown_subcommand(args),
+    }
+}
+
+fn client_command(core: &Core, client: &mut Client, args: &[Bytes]) -> Reply {
+    let sub = args[1].to_ascii_lowercase();
+    match (sub.as_slice(), args.len()) {
+        (b"setname", 3) => {
+            if args[2].iter().any(|b| *b == b' ' || *b == b'\n') {
+                return Reply::error(
+                    "ERR Client names cannot contain spaces, newlines or special characters.",
+                );
+            }
+            client.name = (!args[2].is_empty()).then(|| args[2].clone());
+            Reply::ok()
+        }
+        (b"getname", 2) => client.name.clone().map_or(Reply::Nil, Reply::Bulk),
+        (b"id", 2) => Reply::Integer(client.id as i64),
+        (b"info", 2) => bulk_str(format!(
+            "id={} addr={} name={}\n",
+            client.id,
+            client.peer,
+            client
+                .name
+                .as_deref()
+                .map(String::from_utf8_lossy)
+                .unwrap_or_default()
+        )),
+        (b"setinfo", 4) => Reply::ok(),
+        (b"list", 2) => bulk_str(format!(
+            "id={} addr={} (connected: {})\n",
+            client.id,
+            client.peer,
+            core.stats.connected.load(Ordering::Relaxed)
+        )),
+        _ => unknown_subcommand(args),
+    }
+}

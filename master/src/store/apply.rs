@@ -1,0 +1,487 @@
+//! Applying data events: the only code that changes the data. The master
+//! applies the events its commands emit, its recovery replays the binlog
+//! through it, and slaves apply what they receive through it, so all three
+//! derive the same state from the same events.
+//!
+//! Event layout (key = the user key unless said otherwise; ttl = absolute
+//! expiry in unix ms, 0 for none):
+//!
+//! | cmd | value | effect |
+//! | --- | --- | --- |
+//! | K_SET | the string | set, with expiry `ttl` |
+//! | K_INCR, K_DECR, K_SETBIT | the new string | set, expiry kept |
+//! | K_DEL, H_CLEAR, S_CLEAR, Z_CLEAR, Q_CLEAR | | delete the key, any type |
+//! | K_EXPIRE_AT | | expiry := `ttl` (0: persist) |
+//! | H_SET, H_INCR, H_DECR | `pack(field, value)` | set a field |
+//! | H_DEL | field | delete a field |
+//! | S_SET, S_DEL | member | add, remove |
+//! | Z_SET, Z_INCR, Z_DECR | `pack(member, score)` (decimal) | set a score |
+//! | Z_DEL | member | remove |
+//! | Q_PUSH_FRONT, Q_PUSH_BACK | element | push |
+//! | Q_POP_FRONT, Q_POP_BACK | | pop one |
+//! | Q_SET | `pack(index, element)` (decimal index from the head) | set |
+//! | Q_FIX | `start stop` (decimal, from the head) | keep only that range |
+//! | FLUSHALL | | delete everything |
+//!
+//! A collection created by an event gets that event's seq as its version.
+//! Expiry is data here: applying never consults the clock (the master logs
+//! a K_DEL for an expired key before it writes to it).
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use rocksdb::WriteBatch;
+use rocksync_protocol::{Command, LogEvent};
+
+use super::keys::{self, Kind, Meta};
+use super::{Cf, Store, APPLIED_SEQ_KEY, EXPIRE_COUNT_KEY, KEY_COUNT_KEY};
+use crate::error::{Error, Result};
+
+/// Pending changes: a RocksDB write batch plus an index of it, so reads
+/// during a group commit see the group's earlier writes.
+pub struct Batch {
+    wb: WriteBatch,
+    overlay: HashMap<(Cf, Vec<u8>), Option<Vec<u8>>>,
+    /// After FLUSHALL in this batch, committed data is gone for readers.
+    flushed: bool,
+    /// Change in the number of keys (for DBSIZE).
+    key_delta: i64,
+    /// Change in the number of keys with an expiry.
+    expire_delta: i64,
+}
+
+impl Default for Batch {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Batch {
+    /// An empty batch.
+    pub fn new() -> Self {
+        Self {
+            wb: WriteBatch::default(),
+            overlay: HashMap::new(),
+            flushed: false,
+            key_delta: 0,
+            expire_delta: 0,
+        }
+    }
+
+    /// True when nothing is pending.
+    pub fn is_empty(&self) -> bool {
+        self.wb.is_empty()
+    }
+
+    /// A value as this batch would leave it.
+    ///
+    /// # Errors
+    /// [`Error::Rocks`].
+    pub fn get(&self, store: &Store, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        if let Some(v) = self.overlay.get(&(cf, key.to_vec())) {
+            return Ok(v.clone());
+        }
+        if self.flushed && cf != Cf::Default {
+            return Ok(None);
+        }
+        store.get(cf, key)
+    }
+
+    /// A key's metadata as this batch would leave it (expired or not).
+    ///
+    /// # Errors
+    /// [`Error::Rocks`], [`Error::CorruptValue`].
+    pub fn meta(&self, store: &Store, key: &[u8]) -> Result<Option<Meta>> {
+        match self.get(store, Cf::Meta, key)? {
+            None => Ok(None),
+            Some(raw) => Meta::decode(&raw)
+                .map(Some)
+                .ok_or_else(|| Error::CorruptValue {
+                    cf: "meta",
+                    key: key.escape_ascii().to_string(),
+                }),
+        }
+    }
+
+    /// Stage a put.
+    ///
+    /// # Errors
+    /// [`Error::CorruptValue`] if a column family is missing.
+    pub fn put(&mut self, store: &Store, cf: Cf, key: Vec<u8>, value: Vec<u8>) -> Result<()> {
+        self.wb.put_cf(store.handle(cf)?, &key, &value);
+        self.overlay.insert((cf, key), Some(value));
+        Ok(())
+    }
+
+    /// Stage a delete.
+    ///
+    /// # Errors
+    /// [`Error::CorruptValue`] if a column family is missing.
+    pub fn delete(&mut self, store: &Store, cf: Cf, key: Vec<u8>) -> Result<()> {
+        self.wb.delete_cf(store.handle(cf)?, &key);
+        self.overlay.insert((cf, key), None);
+        Ok(())
+    }
+
+    fn flush_all(&mut self, store: &Store) -> Result<()> {
+        // A range delete up to [0xff; 64] covers every key but user keys
+        // that start with 64 0xff bytes; those are deleted one by one.
+        let high = [0xffu8; 64];
+        for cf in Cf::DATA {
+            self.wb
+                .delete_range_cf(store.handle(cf)?, &[][..], &high[..]);
+            let mut tail = Vec::new();
+            store.scan(cf, &[], &high, |k, _| {
+                tail.push(k.to_vec());
+                true
+            })?;
+            for k in tail {
+                self.wb.delete_cf(store.handle(cf)?, &k);
+            }
+        }
+        self.overlay.retain(|(cf, _), _| *cf == Cf::Default);
+        self.flushed = true;
+        self.key_delta = 0;
+        self.expire_delta = 0;
+        Ok(())
+    }
+
+    /// Stage `applied_seq` and hand over the RocksDB batch.
+    ///
+    /// # Errors
+    /// [`Error::CorruptValue`] if a column family is missing.
+    pub fn finish(mut self, store: &Store, applied_seq: u64) -> Result<WriteBatch> {
+        let h = store.handle(Cf::Default)?;
+        self.wb
+            .put_cf(h, APPLIED_SEQ_KEY, applied_seq.to_be_bytes());
+        if self.flushed || self.key_delta != 0 || self.expire_delta != 0 {
+            let (keys, expires) = if self.flushed {
+                (0, 0)
+            } else {
+                store.counts()?
+            };
+            let keys = (keys as i64 + self.key_delta).max(0) as u64;
+            let expires = (expires as i64 + self.expire_delta).max(0) as u64;
+            self.wb.put_cf(h, KEY_COUNT_KEY, keys.to_be_bytes());
+            self.wb.put_cf(h, EXPIRE_COUNT_KEY, expires.to_be_bytes());
+        }
+        Ok(self.wb)
+    }
+
+    /// Replace a key's metadata, keeping the expiry index in step.
+    ///
+    /// # Errors
+    /// As [`Batch::put`].
+    pub fn put_meta(
+        &mut self,
+        store: &Store,
+        key: &[u8],
+        old: Option<&Meta>,
+        new: &Meta,
+    ) -> Result<()> {
+        let old_expire = old.map_or(0, |m| m.expire_ms);
+        if old.is_none() {
+            self.key_delta += 1;
+        }
+        if old_expire != new.expire_ms {
+            if old_expire != 0 {
+                self.expire_delta -= 1;
+                self.delete(store, Cf::Expire, keys::expire_key(old_expire, key))?;
+            }
+            if new.expire_ms != 0 {
+                self.expire_delta += 1;
+                self.put(
+                    store,
+                    Cf::Expire,
+                    keys::expire_key(new.expire_ms, key),
+                    Vec::new(),
+                )?;
+            }
+        }
+        self.put(store, Cf::Meta, key.to_vec(), new.encode())
+    }
+
+    /// Delete a key of any type: its metadata and expiry entry. Sub-keys
+    /// keep the old version and are never read again.
+    ///
+    /// # Errors
+    /// As [`Batch::meta`].
+    pub fn delete_key(&mut self, store: &Store, key: &[u8]) -> Result<bool> {
+        let Some(old) = self.meta(store, key)? else {
+            return Ok(false);
+        };
+        if old.expire_ms != 0 {
+            self.expire_delta -= 1;
+            self.delete(store, Cf::Expire, keys::expire_key(old.expire_ms, key))?;
+        }
+        self.key_delta -= 1;
+        self.delete(store, Cf::Meta, key.to_vec())?;
+        Ok(true)
+    }
+}
+
+fn bad(e: &LogEvent, reason: impl Into<String>) -> Error {
+    Error::BadEvent {
+        seq: e.seq,
+        cmd: e.cmd.name(),
+        reason: reason.into(),
+    }
+}
+
+fn unpacked(e: &LogEvent) -> Result<(Bytes, Bytes)> {
+    keys::unpack(&e.value).ok_or_else(|| bad(e, "value is not a packed pair"))
+}
+
+fn number<T: std::str::FromStr>(e: &LogEvent, b: &[u8]) -> Result<T> {
+    std::str::from_utf8(b)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| bad(e, "not a number"))
+}
+
+/// The key's collection of `kind`, or a new one at version `e.seq` (an
+/// existing key of another type is replaced).
+fn collection(
+    store: &Store,
+    b: &mut Batch,
+    e: &LogEvent,
+    kind: Kind,
+) -> Result<(Meta, Option<Meta>)> {
+    let old = b.meta(store, &e.key)?;
+    match &old {
+        Some(m) if m.kind == kind => Ok((m.clone(), old)),
+        Some(_) => {
+            b.delete_key(store, &e.key)?;
+            Ok((Meta::collection(kind, e.seq), None))
+        }
+        None => Ok((Meta::collection(kind, e.seq), None)),
+    }
+}
+
+/// Write `m` back, or delete the key when the collection is empty.
+fn store_collection(
+    store: &Store,
+    b: &mut Batch,
+    key: &[u8],
+    old: Option<&Meta>,
+    m: &Meta,
+) -> Result<()> {
+    if m.size == 0 {
+        b.delete_key(store, key)?;
+        Ok(())
+    } else {
+        b.put_meta(store, key, old, m)
+    }
+}
+
+/// Apply one data event to `batch`.
+///
+/// # Errors
+/// [`Error::BadEvent`] for a control event or a malformed value, RocksDB
+/// errors from reads.
+pub fn apply_event(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<()> {
+    let key = &e.key[..];
+    match e.cmd {
+        Command::KSet => {
+            let old = b.meta(store, key)?;
+            b.put_meta(
+                store,
+                key,
+                old.as_ref(),
+                &Meta::string(e.value.clone(), e.ttl as u64),
+            )?;
+        }
+        Command::KIncr | Command::KDecr | Command::KSetbit => {
+            let old = b.meta(store, key)?;
+            let expire = old
+                .as_ref()
+                .filter(|m| m.kind == Kind::String)
+                .map_or(0, |m| m.expire_ms);
+            if old.as_ref().is_some_and(|m| m.kind != Kind::String) {
+                b.delete_key(store, key)?;
+            }
+            let old = b.meta(store, key)?;
+            b.put_meta(
+                store,
+                key,
+                old.as_ref(),
+                &Meta::string(e.value.clone(), expire),
+            )?;
+        }
+        Command::KDel | Command::HClear | Command::SClear | Command::ZClear | Command::QClear => {
+            b.delete_key(store, key)?;
+        }
+        Command::KExpireAt => {
+            if let Some(old) = b.meta(store, key)? {
+                let mut m = old.clone();
+                m.expire_ms = e.ttl as u64;
+                b.put_meta(store, key, Some(&old), &m)?;
+            }
+        }
+        Command::HSet | Command::HIncr | Command::HDecr => {
+            let (field, value) = unpacked(e)?;
+            let (mut m, old) = collection(store, b, e, Kind::Hash)?;
+            let sk = keys::sub_key(key, m.version, &field);
+            if b.get(store, Cf::Sub, &sk)?.is_none() {
+                m.size += 1;
+            }
+            b.put(store, Cf::Sub, sk, value.to_vec())?;
+            b.put_meta(store, key, old.as_ref(), &m)?;
+        }
+        Command::SSet => {
+            let (mut m, old) = collection(store, b, e, Kind::Set)?;
+            let sk = keys::sub_key(key, m.version, &e.value);
+            if b.get(store, Cf::Sub, &sk)?.is_none() {
+                m.size += 1;
+                b.put(store, Cf::Sub, sk, Vec::new())?;
+                b.put_meta(store, key, old.as_ref(), &m)?;
+            }
+        }
+        Command::HDel | Command::SDel => {
+            let kind = if e.cmd == Command::HDel {
+                Kind::Hash
+            } else {
+                Kind::Set
+            };
+            let Some(old) = b.meta(store, key)?.filter(|m| m.kind == kind) else {
+                return Ok(());
+            };
+            let sk = keys::sub_key(key, old.version, &e.value);
+            if b.get(store, Cf::Sub, &sk)?.is_some() {
+                b.delete(store, Cf::Sub, sk)?;
+                let mut m = old.clone();
+                m.size -= 1;
+                store_collection(store, b, key, Some(&old), &m)?;
+            }
+        }
+        Command::ZSet | Command::ZIncr | Command::ZDecr => {
+            let (member, score) = unpacked(e)?;
+            let score: f64 = number(e, &score)?;
+            let (mut m, old) = collection(store, b, e, Kind::ZSet)?;
+            let sk = keys::sub_key(key, m.version, &member);
+            match b.get(store, Cf::Sub, &sk)? {
+                Some(prev) => {
+                    let prev =
+                        f64::from_bits(keys::be_u64(&prev).ok_or_else(|| bad(e, "corrupt score"))?);
+                    b.delete(
+                        store,
+                        Cf::ZScore,
+                        keys::zscore_key(key, m.version, prev, &member),
+                    )?;
+                }
+                None => m.size += 1,
+            }
+            b.put(store, Cf::Sub, sk, score.to_bits().to_be_bytes().to_vec())?;
+            b.put(
+                store,
+                Cf::ZScore,
+                keys::zscore_key(key, m.version, score, &member),
+                Vec::new(),
+            )?;
+            b.put_meta(store, key, old.as_ref(), &m)?;
+        }
+        Command::ZDel => {
+            let Some(old) = b.meta(store, key)?.filter(|m| m.kind == Kind::ZSet) else {
+                return Ok(());
+            };
+            let sk = keys::sub_key(key, old.version, &e.value);
+            if let Some(prev) = b.get(store, Cf::Sub, &sk)? {
+                let prev =
+                    f64::from_bits(keys::be_u64(&prev).ok_or_else(|| bad(e, "corrupt score"))?);
+                b.delete(store, Cf::Sub, sk)?;
+                b.delete(
+                    store,
+                    Cf::ZScore,
+                    keys::zscore_key(key, old.version, prev, &e.value),
+                )?;
+                let mut m = old.clone();
+                m.size -= 1;
+                store_collection(store, b, key, Some(&old), &m)?;
+            }
+        }
+        Command::QPushFront | Command::QPushBack => {
+            let (mut m, old) = collection(store, b, e, Kind::List)?;
+            let index = if e.cmd == Command::QPushFront {
+                m.head -= 1;
+                m.head
+            } else {
+                m.head + m.size
+            };
+            m.size += 1;
+            b.put(
+                store,
+                Cf::Sub,
+                keys::list_key(key, m.version, index),
+                e.value.to_vec(),
+            )?;
+            b.put_meta(store, key, old.as_ref(), &m)?;
+        }
+        Command::QPopFront | Command::QPopBack => {
+            let Some(old) = b
+                .meta(store, key)?
+                .filter(|m| m.kind == Kind::List && m.size > 0)
+            else {
+                return Ok(());
+            };
+            let mut m = old.clone();
+            let index = if e.cmd == Command::QPopFront {
+                m.head += 1;
+                old.head
+            } else {
+                old.head + old.size - 1
+            };
+            m.size -= 1;
+            b.delete(store, Cf::Sub, keys::list_key(key, m.version, index))?;
+            store_collection(store, b, key, Some(&old), &m)?;
+        }
+        Command::QSet => {
+            let (index, value) = unpacked(e)?;
+            let index: u64 = number(e, &index)?;
+            let Some(m) = b
+                .meta(store, key)?
+                .filter(|m| m.kind == Kind::List && index < m.size)
+            else {
+                return Err(bad(e, "index out of range"));
+            };
+            b.put(
+                store,
+                Cf::Sub,
+                keys::list_key(key, m.version, m.head + index),
+                value.to_vec(),
+            )?;
+        }
+        Command::QFix => {
+            let text = std::str::from_utf8(&e.value).map_err(|_| bad(e, "range is not text"))?;
+            let (start, stop) = text
+                .split_once(' ')
+                .ok_or_else(|| bad(e, "range is not 'start stop'"))?;
+            let (start, stop): (u64, u64) =
+                (number(e, start.as_bytes())?, number(e, stop.as_bytes())?);
+            let Some(old) = b.meta(store, key)?.filter(|m| m.kind == Kind::List) else {
+                return Ok(());
+            };
+            let keep_end = (stop + 1).min(old.size);
+            let keep_start = start.min(keep_end);
+            for i in (0..keep_start).chain(keep_end..old.size) {
+                b.delete(
+                    store,
+                    Cf::Sub,
+                    keys::list_key(key, old.version, old.head + i),
+                )?;
+            }
+            let mut m = old.clone();
+            m.head = old.head + keep_start;
+            m.size = keep_end - keep_start;
+            store_collection(store, b, key, Some(&old), &m)?;
+        }
+        Command::FlushAll => b.flush_all(store)?,
+        Command::KExpire | Command::ZPopFront | Command::ZPopBack => {
+            return Err(bad(
+                e,
+                "not emitted by rocksync (relative or positional effect)",
+            ))
+        }
+        _ => return Err(bad(e, "not a data event")),
+    }
+    Ok(())
+}

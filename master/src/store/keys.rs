@@ -1,0 +1,294 @@
+//! The on-disk encoding (Kvrocks-style metadata + versioned sub-keys).
+//!
+//! Column families:
+//!
+//! | CF | key | value |
+//! | --- | --- | --- |
+//! | `default` | system keys (`applied_seq`, `replid`, …) | their values |
+//! | `meta` | user key | [`Meta`]: type, expiry, then the string value or a collection's version, size (and list head) |
+//! | `sub` | `len(key) u32 BE · key · version u64 BE · field` | hash value, `""` for set members, list element (field = index u64 BE), zset score (f64 bits BE) |
+//! | `zscore` | `len(key) u32 BE · key · version · sortable score (8 B) · member` | `""` |
+//! | `expire` | `expire_ms u64 BE · key` | `""` |
+//!
+//! Why this layout: deleting or overwriting a collection rewrites only its
+//! metadata (O(1) in the request path); its sub-keys carry the old version
+//! and are never read again (a background cleaner removes them). A new
+//! collection's version is the seq of the event that creates it, so the
+//! master, its replay after a crash and every slave derive the same
+//! layout from the same events. The `expire` index makes the expiry sweep
+//! O(expired keys), not O(keys).
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+/// A value's type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// String.
+    String = 1,
+    /// Hash.
+    Hash = 2,
+    /// Set.
+    Set = 3,
+    /// Sorted set.
+    ZSet = 4,
+    /// List.
+    List = 5,
+}
+
+impl Kind {
+    fn from_byte(b: u8) -> Option<Self> {
+        Some(match b {
+            1 => Self::String,
+            2 => Self::Hash,
+            3 => Self::Set,
+            4 => Self::ZSet,
+            5 => Self::List,
+            _ => return None,
+        })
+    }
+
+    /// The name TYPE answers.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::String => "string",
+            Self::Hash => "hash",
+            Self::Set => "set",
+            Self::ZSet => "zset",
+            Self::List => "list",
+        }
+    }
+}
+
+/// Decoded metadata of one key.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Meta {
+    /// The type.
+    pub kind: Kind,
+    /// Unix ms after which the key is gone; 0 for none.
+    pub expire_ms: u64,
+    /// Strings: the value.
+    pub value: Bytes,
+    /// Collections: the version of their sub-keys.
+    pub version: u64,
+    /// Collections: element count.
+    pub size: u64,
+    /// Lists: index of the first element.
+    pub head: u64,
+}
+
+/// First list index: lists grow both ways from the middle of u64.
+pub const LIST_MIDDLE: u64 = 1 << 63;
+
+impl Meta {
+    /// A string.
+    pub fn string(value: Bytes, expire_ms: u64) -> Self {
+        Self {
+            kind: Kind::String,
+            expire_ms,
+            value,
+            version: 0,
+            size: 0,
+            head: 0,
+        }
+    }
+
+    /// An empty collection of `kind` at `version`.
+    pub fn collection(kind: Kind, version: u64) -> Self {
+        Self {
+            kind,
+            expire_ms: 0,
+            value: Bytes::new(),
+            version,
+            size: 0,
+            head: LIST_MIDDLE,
+        }
+    }
+
+    /// True when the key is expired at `now_ms`.
+    pub fn is_expired(&self, now_ms: u64) -> bool {
+        self.expire_ms != 0 && self.expire_ms <= now_ms
+    }
+
+    /// Encode.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(9 + self.value.len().max(24));
+        v.push(self.kind as u8);
+        v.extend_from_slice(&self.expire_ms.to_be_bytes());
+        match self.kind {
+            Kind::String => v.extend_from_slice(&self.value),
+            Kind::List => {
+                v.extend_from_slice(&self.version.to_be_bytes());
+                v.extend_from_slice(&self.size.to_be_bytes());
+                v.extend_from_slice(&self.head.to_be_bytes());
+            }
+            _ => {
+                v.extend_from_slice(&self.version.to_be_bytes());
+                v.extend_from_slice(&self.size.to_be_bytes());
+            }
+        }
+        v
+    }
+
+    /// Decode; `None` for bytes no writer made.
+    pub fn decode(b: &[u8]) -> Option<Self> {
+        let kind = Kind::from_byte(*b.first()?)?;
+        let expire_ms = be_u64(b.get(1..9)?)?;
+        let mut m = Self::collection(kind, 0);
+        m.expire_ms = expire_ms;
+        match kind {
+            Kind::String => {
+                m.value = Bytes::copy_from_slice(&b[9..]);
+                m.head = 0;
+            }
+            Kind::List => {
+                m.version = be_u64(b.get(9..17)?)?;
+                m.size = be_u64(b.get(17..25)?)?;
+                m.head = be_u64(b.get(25..33)?)?;
+            }
+            _ => {
+                m.version = be_u64(b.get(9..17)?)?;
+                m.size = be_u64(b.get(17..25)?)?;
+            }
+        }
+        Some(m)
+    }
+}
+
+/// A big-endian u64 from exactly 8 bytes.
+pub fn be_u64(b: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(b.try_into().ok()?))
+}
+
+/// `len(key) · key · version`: the prefix of a collection's sub-keys.
+pub fn sub_prefix(key: &[u8], version: u64) -> Vec<u8> {
+    let mut v = Vec::with_capacity(key.len() + 12 + 16);
+    v.extend_from_slice(&(key.len() as u32).to_be_bytes());
+    v.extend_from_slice(key);
+    v.extend_from_slice(&version.to_be_bytes());
+    v
+}
+
+/// A sub-key.
+pub fn sub_key(key: &[u8], version: u64, field: &[u8]) -> Vec<u8> {
+    let mut v = sub_prefix(key, version);
+    v.extend_from_slice(field);
+    v
+}
+
+/// The sub-key of list element `index`.
+pub fn list_key(key: &[u8], version: u64, index: u64) -> Vec<u8> {
+    sub_key(key, version, &index.to_be_bytes())
+}
+
+/// f64 bits ordered as the numbers are (negative below positive).
+pub fn sortable_score(score: f64) -> [u8; 8] {
+    let bits = score.to_bits();
+    let ordered = if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits ^ (1 << 63)
+    };
+    ordered.to_be_bytes()
+}
+
+/// Inverse of [`sortable_score`].
+pub fn score_from_sortable(b: &[u8]) -> Option<f64> {
+    let ordered = be_u64(b)?;
+    let bits = if ordered >> 63 == 1 {
+        ordered ^ (1 << 63)
+    } else {
+        !ordered
+    };
+    Some(f64::from_bits(bits))
+}
+
+/// A score-index key.
+pub fn zscore_key(key: &[u8], version: u64, score: f64, member: &[u8]) -> Vec<u8> {
+    let mut v = sub_prefix(key, version);
+    v.extend_from_slice(&sortable_score(score));
+    v.extend_from_slice(member);
+    v
+}
+
+/// An expiry-index key.
+pub fn expire_key(expire_ms: u64, key: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(8 + key.len());
+    v.extend_from_slice(&expire_ms.to_be_bytes());
+    v.extend_from_slice(key);
+    v
+}
+
+/// The smallest key greater than every key starting with `prefix`, or
+/// `None` when there is none (all 0xff).
+pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
+/// `u32 BE len(a) · a · b`: two byte strings in one event value.
+pub fn pack(a: &[u8], b: &[u8]) -> Bytes {
+    let mut v = BytesMut::with_capacity(4 + a.len() + b.len());
+    v.put_u32(a.len() as u32);
+    v.put_slice(a);
+    v.put_slice(b);
+    v.freeze()
+}
+
+/// Inverse of [`pack`].
+pub fn unpack(v: &Bytes) -> Option<(Bytes, Bytes)> {
+    let len = u32::from_be_bytes(v.get(..4)?.try_into().ok()?) as usize;
+    let a = v.get(4..4 + len)?;
+    Some((v.slice_ref(a), v.slice(4 + len..)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn sortable_scores_order_as_numbers(a in any::<f64>(), b in any::<f64>()) {
+            prop_assume!(!a.is_nan() && !b.is_nan() && a != b);
+            prop_assert_eq!(a < b, sortable_score(a) < sortable_score(b));
+            prop_assert_eq!(score_from_sortable(&sortable_score(a)), Some(a));
+        }
+
+        #[test]
+        fn meta_round_trips(kind in 1u8..=5, exp in any::<u64>(), ver in any::<u64>(), size in any::<u64>(), head in any::<u64>(), val in prop::collection::vec(any::<u8>(), 0..20)) {
+            let kind = Kind::from_byte(kind).expect("kind");
+            let mut m = Meta::collection(kind, ver);
+            m.expire_ms = exp;
+            match kind {
+                Kind::String => { m = Meta::string(val.into(), exp); }
+                Kind::List => { m.size = size; m.head = head; }
+                _ => { m.size = size; }
+            }
+            prop_assert_eq!(Meta::decode(&m.encode()), Some(m));
+        }
+
+        #[test]
+        fn arbitrary_meta_bytes_never_panic(b in prop::collection::vec(any::<u8>(), 0..40)) {
+            let _ = Meta::decode(&b);
+        }
+
+        #[test]
+        fn pack_round_trips(a in prop::collection::vec(any::<u8>(), 0..20), b in prop::collection::vec(any::<u8>(), 0..20)) {
+            let (x, y) = unpack(&pack(&a, &b)).expect("valid");
+            prop_assert_eq!((&x[..], &y[..]), (&a[..], &b[..]));
+        }
+    }
+
+    #[test]
+    fn prefix_end_is_the_next_prefix() {
+        assert_eq!(prefix_end(b"ab"), Some(b"ac".to_vec()));
+        assert_eq!(prefix_end(b"a\xff"), Some(b"b".to_vec()));
+        assert_eq!(prefix_end(b"\xff\xff"), None);
+    }
+}

@@ -1,0 +1,347 @@
+//! The store: RocksDB with the column families of [`keys`], opened with
+//! options chosen for this workload, and committed (point and prefix) reads.
+
+pub mod apply;
+pub mod keys;
+
+use std::path::{Path, PathBuf};
+
+use rocksdb::{
+    BlockBasedOptions, Cache, ColumnFamilyDescriptor, DBCompressionType, Options, ReadOptions,
+    WriteBatch, WriteOptions, DB,
+};
+
+use crate::error::{Error, Result};
+use keys::Meta;
+
+/// A column family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Cf {
+    /// System keys.
+    Default,
+    /// Key metadata (and string values).
+    Meta,
+    /// Collection members.
+    Sub,
+    /// Sorted-set score index.
+    ZScore,
+    /// Expiry index.
+    Expire,
+}
+
+impl Cf {
+    /// Every column family.
+    pub const ALL: [Cf; 5] = [Cf::Default, Cf::Meta, Cf::Sub, Cf::ZScore, Cf::Expire];
+    /// The data column families (all but `default`).
+    pub const DATA: [Cf; 4] = [Cf::Meta, Cf::Sub, Cf::ZScore, Cf::Expire];
+
+    /// Its RocksDB name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Default => "default",
+            Self::Meta => "meta",
+            Self::Sub => "sub",
+            Self::ZScore => "zscore",
+            Self::Expire => "expire",
+        }
+    }
+
+    /// The column family of a RocksDB name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.name() == name)
+    }
+}
+
+/// System key: the seq of the last event applied to the data.
+pub const APPLIED_SEQ_KEY: &[u8] = b"applied_seq";
+/// System key: the number of keys (DBSIZE).
+pub const KEY_COUNT_KEY: &[u8] = b"key_count";
+/// System key: the number of keys with an expiry.
+pub const EXPIRE_COUNT_KEY: &[u8] = b"expire_count";
+
+/// How the store is opened.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    /// Write RocksDB's own WAL too (default off: the binlog is the log of
+    /// record, with atomic flush keeping the column families in step).
+    pub wal: bool,
+    /// Block cache size in bytes (default 256 MiB).
+    pub block_cache_bytes: usize,
+    /// Memtable size per column family in bytes (default 64 MiB).
+    pub write_buffer_bytes: usize,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            wal: false,
+            block_cache_bytes: 256 << 20,
+            write_buffer_bytes: 64 << 20,
+        }
+    }
+}
+
+/// The RocksDB database behind a master or a slave.
+pub struct Store {
+    db: DB,
+    path: PathBuf,
+    write_opts: WriteOptions,
+    wal: bool,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Store({})", self.path.display())
+    }
+}
+
+fn cf_options(cf: Cf, cache: &Cache, opts: &StoreOptions) -> Options {
+    let mut o = Options::default();
+    let mut table = BlockBasedOptions::default();
+    table.set_block_cache(cache);
+    table.set_cache_index_and_filter_blocks(true);
+    table.set_pin_l0_filter_and_index_blocks_in_cache(true);
+    // Point lookups dominate meta and sub (GET, HGET, SISMEMBER, and every
+    // write's read of the key's metadata): bloom filters save disk reads.
+    if matches!(cf, Cf::Meta | Cf::Sub) {
+        table.set_bloom_filter(10.0, false);
+    }
+    o.set_block_based_table_factory(&table);
+    o.set_write_buffer_size(opts.write_buffer_bytes);
+    o.set_max_write_buffer_number(4);
+    o.set_level_compaction_dynamic_level_bytes(true);
+    o.set_compression_type(DBCompressionType::Lz4);
+    o.set_bottommost_compression_type(DBCompressionType::Zstd);
+    o
+}
+
+fn escape(key: &[u8]) -> String {
+    key.escape_ascii().to_string()
+}
+
+impl Store {
+    /// Open (or create) the database in `dir`.
+    ///
+    /// # Errors
+    /// [`Error::Rocks`].
+    pub fn open(dir: &Path, opts: &StoreOptions) -> Result<Self> {
+        let cache = Cache::new_lru_cache(opts.block_cache_bytes);
+        let mut db_opts = Options::default();
+        db_opts.create_if_missing(true);
+        db_opts.create_missing_column_families(true);
+        db_opts.increase_parallelism(2);
+        db_opts.set_max_background_jobs(2);
+        db_opts.set_bytes_per_sync(1 << 20);
+        // With the WAL off, column families must flush together, so that
+        // what survives a crash is one consistent point (data + applied_seq).
+        db_opts.set_atomic_flush(true);
+        db_opts.set_keep_log_file_num(5);
+        let cfs = Cf::ALL
+            .iter()
+            .map(|&cf| ColumnFamilyDescriptor::new(cf.name(), cf_options(cf, &cache, opts)));
+        let db = DB::open_cf_descriptors(&db_opts, dir, cfs)?;
+        let mut write_opts = WriteOptions::default();
+        write_opts.disable_wal(!opts.wal);
+        Ok(Self {
+            db,
+            path: dir.to_owned(),
+            write_opts,
+            wal: opts.wal,
+        })
+    }
+
+    /// The database directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The RocksDB handle (checkpoints, properties).
+    pub fn db(&self) -> &DB {
+        &self.db
+    }
+
+    /// True when RocksDB's WAL is written.
+    pub fn wal(&self) -> bool {
+        self.wal
+    }
+
+    pub(crate) fn handle(&self, cf: Cf) -> Result<&rocksdb::ColumnFamily> {
+        self.db
+            .cf_handle(cf.name())
+            .ok_or_else(|| Error::CorruptValue {
+                cf: cf.name(),
+                key: "<column family missing>".into(),
+            })
+    }
+
+    /// A committed value.
+    ///
+    /// # Errors
+    /// [`Error::Rocks`].
+    pub fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self.db.get_cf(self.handle(cf)?, key)?)
+    }
+
+    /// A key's committed metadata, expired or not.
+    ///
+    /// # Errors
+    /// [`Error::Rocks`], [`Error::CorruptValue`].
+    pub fn meta(&self, key: &[u8]) -> Result<Option<Meta>> {
+        let Some(raw) = self.db.get_pinned_cf(self.handle(Cf::Meta)?, key)? else {
+            return Ok(None);
+        };
+        Meta::decode(&raw)
+            .map(Some)
+            .ok_or_else(|| Error::CorruptValue {
+                cf: "meta",
+                key: escape(key),
+            })
+    }
+
+    /// The seq of the last event applied (0 for a new database).
+    ///
+    /// # Errors
+    /// [`Error::Rocks`], [`Error::CorruptValue`].
+    pub fn applied_seq(&self) -> Result<u64> {
+        self.sys_u64(APPLIED_SEQ_KEY)
+    }
+
+    fn sys_u64(&self, key: &[u8]) -> Result<u64> {
+        match self.get(Cf::Default, key)? {
+            None => Ok(0),
+            Some(v) => keys::be_u64(&v).ok_or_else(|| Error::CorruptValue {
+                cf: "default",
+                key: escape(key),
+            }),
+        }
+    }
+
+    /// Committed (keys, keys with an expiry).
+    ///
+    /// # Errors
+    /// [`Error::Rocks`], [`Error::CorruptValue`].
+    pub fn counts(&self) -> Result<(u64, u64)> {
+        Ok((
+            self.sys_u64(KEY_COUNT_KEY)?,
+            self.sys_u64(EXPIRE_COUNT_KEY)?,
+        ))
+    }
+
+    /// Committed number of keys (expired ones not yet deleted included,
+    /// as Redis counts them).
+    ///
+    /// # Errors
+    /// As [`Store::counts`].
+    pub fn key_count(&self) -> Result<u64> {
+        self.sys_u64(KEY_COUNT_KEY)
+    }
+
+    /// A system value (in the `default` column family).
+    ///
+    /// # Errors
+    /// [`Error::Rocks`].
+    pub fn get_sys(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.get(Cf::Default, key)
+    }
+
+    /// Write a system value now (outside any group).
+    ///
+    /// # Errors
+    /// [`Error::Rocks`].
+    pub fn put_sys(&self, key: &[u8], value: &[u8]) -> Result<()> {
+        let mut wb = WriteBatch::default();
+        wb.put_cf(self.handle(Cf::Default)?, key, value);
+        self.write(wb)
+    }
+
+    /// Visit committed pairs of `cf` from `start` (inclusive) while `f`
+    /// returns true and keys start with `prefix`.
+    ///
+    /// # Errors
+    /// [`Error::Rocks`].
+    pub fn scan(
+        &self,
+        cf: Cf,
+        prefix: &[u8],
+        start: &[u8],
+        mut f: impl FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()> {
+        let mut ro = ReadOptions::default();
+        if let Some(end) = keys::prefix_end(prefix) {
+            ro.set_iterate_upper_bound(end);
+        }
+        let from = if start < prefix { prefix } else { start };
+        let mut it = self.db.raw_iterator_cf_opt(self.handle(cf)?, ro);
+        it.seek(from);
+        while let (Some(k), Some(v)) = (it.key(), it.value()) {
+            if !k.starts_with(prefix) || !f(k, v) {
+                break;
+            }
+            it.next();
+        }
+        it.status()?;
+        Ok(())
+    }
+
+    /// Visit committed pairs of `cf` with keys starting with `prefix`, from
+    /// the last backwards, while `f` returns true.
+    ///
+    /// # Errors
+    /// [`Error::Rocks`].
+    pub fn scan_rev(
+        &self,
+        cf: Cf,
+        prefix: &[u8],
+        mut f: impl FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()> {
+        let mut ro = ReadOptions::default();
+        ro.set_iterate_lower_bound(prefix.to_vec());
+        let end = keys::prefix_end(prefix);
+        if let Some(end) = &end {
+            ro.set_iterate_upper_bound(end.clone());
+        }
+        let mut it = self.db.raw_iterator_cf_opt(self.handle(cf)?, ro);
+        it.seek_to_last();
+        while let (Some(k), Some(v)) = (it.key(), it.value()) {
+            if !k.starts_with(prefix) || !f(k, v) {
+                break;
+            }
+            it.prev();
+        }
+        it.status()?;
+        Ok(())
+    }
+
+    /// Write a batch (without RocksDB's WAL unless configured).
+    ///
+    /// # Errors
+    /// [`Error::Rocks`].
+    pub fn write(&self, batch: WriteBatch) -> Result<()> {
+        Ok(self.db.write_opt(batch, &self.write_opts)?)
+    }
+
+    /// Flush every memtable: what is applied is then on disk, so binlog
+    /// events up to [`Store::applied_seq`] are no longer needed to recover.
+    ///
+    /// # Errors
+    /// [`Error::Rocks`].
+    pub fn flush(&self) -> Result<()> {
+        let handles = Cf::ALL
+            .iter()
+            .map(|&cf| self.handle(cf))
+            .collect::<Result<Vec<_>>>()?;
+        let mut fo = rocksdb::FlushOptions::default();
+        fo.set_wait(true);
+        self.db.flush_cfs_opt(&handles, &fo)?;
+        Ok(())
+    }
+
+    /// A RocksDB integer property summed over the column families.
+    pub fn int_property(&self, name: &str) -> u64 {
+        Cf::ALL
+            .iter()
+            .filter_map(|&cf| self.handle(cf).ok())
+            .filter_map(|h| self.db.property_int_value_cf(h, name).ok().flatten())
+            .sum()
+    }
+}

@@ -1,0 +1,244 @@
+//! Helpers for the master's integration tests: a master in this process
+//! (on its own runtime thread) or as a child process, on 127.0.0.1 with a
+//! temporary data directory, stopped when the helper drops.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use rocksync_master::{Config, Master};
+use tempfile::TempDir;
+
+/// A master running on a runtime thread of this process.
+pub struct InProc {
+    pub addr: SocketAddr,
+    pub dir: TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl InProc {
+    pub fn start() -> Self {
+        Self::start_with(|_| {})
+    }
+
+    pub fn start_with(tweak: impl FnOnce(&mut Config)) -> Self {
+        let dir = TempDir::new().expect("tmp");
+        let mut config = Config {
+            port: 0,
+            data_dir: dir.path().join("data"),
+            ..Config::default()
+        };
+        tweak(&mut config);
+        Self::start_in(dir, config)
+    }
+
+    pub fn start_in(dir: TempDir, config: Config) -> Self {
+        let (addr_tx, addr_rx) = mpsc::channel();
+        let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let master = Master::start(config).await.expect("master starts");
+                addr_tx.send(master.local_addr()).expect("send addr");
+                let _ = stop_rx.await;
+                master.shutdown().await.expect("clean shutdown");
+            });
+        });
+        let addr = addr_rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("master address");
+        Self {
+            addr,
+            dir,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://{}/", self.addr)
+    }
+
+    pub fn client(&self) -> redis::Connection {
+        redis::Client::open(self.url())
+            .expect("client")
+            .get_connection_with_timeout(Duration::from_secs(10))
+            .expect("connect")
+    }
+
+    /// Shut down cleanly and hand back the data directory.
+    pub fn stop(mut self) -> TempDir {
+        self.shutdown();
+        let tmp = TempDir::new().expect("tmp");
+        std::mem::replace(&mut self.dir, tmp)
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            t.join().expect("master thread");
+        }
+    }
+}
+
+impl Drop for InProc {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Path of a binary built beside the test executable.
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test exe");
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    dir.join(name)
+}
+
+/// A child process killed (SIGKILL) when dropped.
+pub struct ChildGuard(pub Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `rocksync-master` as a child process.
+pub struct Proc {
+    pub child: ChildGuard,
+    pub addr: SocketAddr,
+}
+
+impl Proc {
+    /// Start the binary with `args` (plus `--port 0`), waiting for it to
+    /// log its address.
+    pub fn start(data_dir: &Path, args: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_rocksync-master"))
+            .arg("--port")
+            .arg("0")
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(args)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn rocksync-master");
+        let stderr = child.stderr.take().expect("stderr");
+        let guard = ChildGuard(child);
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut sent = false;
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if !sent {
+                    if let Some(addr) = line
+                        .split("addr=")
+                        .nth(1)
+                        .and_then(|s| s.split_whitespace().next())
+                    {
+                        if line.contains("listening") {
+                            let _ = tx.send(addr.parse::<SocketAddr>().ok());
+                            sent = true;
+                        }
+                    }
+                }
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(60))
+            .ok()
+            .flatten()
+            .expect("rocksync-master logs its address");
+        Self { child: guard, addr }
+    }
+
+    pub fn client(&self) -> redis::Connection {
+        redis::Client::open(format!("redis://{}/", self.addr))
+            .expect("client")
+            .get_connection_with_timeout(Duration::from_secs(10))
+            .expect("connect")
+    }
+
+    pub fn kill(mut self) {
+        let _ = self.child.0.kill();
+        let _ = self.child.0.wait();
+    }
+
+    /// SIGTERM and wait (bounded) for a clean exit.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.0.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.0.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "master did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// A real `redis-server` on a free port, no persistence, killed on drop.
+pub struct RedisServer {
+    pub child: ChildGuard,
+    pub port: u16,
+    pub dir: TempDir,
+}
+
+impl RedisServer {
+    pub fn start(extra: &[&str]) -> Self {
+        let dir = TempDir::new().expect("tmp");
+        for _ in 0..5 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("free port")
+                .port();
+            let child = Command::new("redis-server")
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--dir",
+                ])
+                .arg(dir.path())
+                .args(extra)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("redis-server is installed (apt-get install redis-server)");
+            let mut guard = ChildGuard(child);
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return Self {
+                        child: guard,
+                        port,
+                        dir,
+                    };
+                }
+                if guard.0.try_wait().ok().flatten().is_some() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        panic!("redis-server did not start");
+    }
+}

@@ -1,0 +1,289 @@
+//! Replies match redis-server's: the same script of commands, errors
+//! included, sent over raw RESP to a real redis-server and to rocksync.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use common::{InProc, RedisServer};
+use rocksync_protocol::{put_command, Reply};
+
+/// A minimal RESP client: one command, one reply.
+struct Raw {
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Raw {
+    fn connect(addr: impl std::net::ToSocketAddrs) -> Self {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        Self {
+            stream,
+            buf: Vec::new(),
+        }
+    }
+
+    fn call(&mut self, args: &[&str]) -> Reply {
+        let mut out = BytesMut::new();
+        put_command(&mut out, args);
+        self.stream.write_all(&out).expect("send");
+        self.read()
+    }
+
+    fn raw(&mut self, bytes: &[u8]) -> Reply {
+        self.stream.write_all(bytes).expect("send");
+        self.read()
+    }
+
+    fn read(&mut self) -> Reply {
+        loop {
+            if let Some((r, used)) = Reply::parse(&self.buf).expect("valid RESP") {
+                self.buf.drain(..used);
+                return r;
+            }
+            let mut chunk = [0u8; 4096];
+            let n = self.stream.read(&mut chunk).expect("read");
+            assert!(n > 0, "connection closed");
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+}
+
+/// Commands whose replies must be identical. Sets and hashes are built in
+/// sorted order so that order-dependent replies agree too. Left out on
+/// purpose: SELECT of a database other than 0 (there is one keyspace; we
+/// answer `ERR DB index is out of range`).
+const SCRIPT: &[&[&str]] = &[
+    &["PING"],
+    &["PING", "hi"],
+    &["ECHO", "hello"],
+    &["SELECT", "0"],
+    &["SET", "s", "v"],
+    &["GET", "s"],
+    &["GET", "missing"],
+    &["SET", "s", "w", "NX"],
+    &["SET", "s", "w", "XX"],
+    &["SET", "s2", "x", "XX"],
+    &["SET", "s", "y", "GET"],
+    &["SET", "s", "z", "EX", "0"],
+    &["SET", "s", "z", "EX", "abc"],
+    &["SET", "s", "z", "NX", "XX"],
+    &["SET", "s", "z", "EX", "100", "PX", "100"],
+    &["SET", "s"],
+    &["MSET", "a", "1", "b", "2"],
+    &["MSET", "a", "1", "b"],
+    &["MGET", "a", "b", "nope"],
+    &["MSETNX", "a", "1", "zz", "2"],
+    &["SETNX", "a", "9"],
+    &["SETNX", "new", "9"],
+    &["SETEX", "ex", "100", "v"],
+    &["SETEX", "ex", "-1", "v"],
+    &["TTL", "ex"],
+    &["GETSET", "a", "10"],
+    &["APPEND", "a", "5"],
+    &["APPEND", "fresh", "abc"],
+    &["STRLEN", "a"],
+    &["STRLEN", "nope"],
+    &["INCR", "a"],
+    &["DECR", "a"],
+    &["INCRBY", "a", "10"],
+    &["DECRBY", "a", "3"],
+    &["INCR", "s"],
+    &["INCRBY", "a", "x"],
+    &["SET", "big", "9223372036854775807"],
+    &["INCR", "big"],
+    &["INCRBYFLOAT", "f", "10.5"],
+    &["INCRBYFLOAT", "f", "0.25"],
+    &["INCRBYFLOAT", "f", "x"],
+    &["SETBIT", "bits", "7", "1"],
+    &["SETBIT", "bits", "7", "0"],
+    &["SETBIT", "bits", "100", "1"],
+    &["SETBIT", "bits", "1", "2"],
+    &["SETBIT", "bits", "-1", "1"],
+    &["GETBIT", "bits", "100"],
+    &["GETBIT", "bits", "1000"],
+    &["BITCOUNT", "bits"],
+    &["SET", "str", "Hello World"],
+    &["BITCOUNT", "str"],
+    &["BITCOUNT", "str", "1", "1"],
+    &["GETRANGE", "str", "0", "4"],
+    &["GETRANGE", "str", "-5", "-1"],
+    &["GETRANGE", "str", "5", "2"],
+    &["SETRANGE", "str", "6", "Redis"],
+    &["GET", "str"],
+    &["SETRANGE", "str", "-1", "x"],
+    &["SETRANGE", "pad", "3", "x"],
+    &["GET", "pad"],
+    &["DEL", "a", "b", "nope"],
+    &["EXISTS", "s", "str", "nope"],
+    &["TYPE", "str"],
+    &["TYPE", "nope"],
+    &["EXPIRE", "str", "100"],
+    &["TTL", "str"],
+    &["EXPIRE", "str", "100", "NX"],
+    &["EXPIRE", "str", "200", "GT"],
+    &["EXPIRE", "str", "50", "GT"],
+    &["PEXPIRE", "str", "100000"],
+    &["PERSIST", "str"],
+    &["PERSIST", "str"],
+    &["TTL", "str"],
+    &["TTL", "nope"],
+    &["PTTL", "nope"],
+    &["EXPIRE", "nope", "10"],
+    &["EXPIREAT", "str", "1"],
+    &["EXISTS", "str"],
+    &["RENAME", "nope", "x"],
+    &["SET", "r1", "v"],
+    &["RENAME", "r1", "r2"],
+    &["GET", "r2"],
+    &["RENAMENX", "r2", "s"],
+    &["HSET", "h", "a", "1", "b", "2"],
+    &["HSET", "h", "a", "1", "c"],
+    &["HSET", "h", "b", "3", "c", "4"],
+    &["HGET", "h", "b"],
+    &["HGET", "h", "zz"],
+    &["HMGET", "h", "a", "zz", "c"],
+    &["HGETALL", "h"],
+    &["HKEYS", "h"],
+    &["HVALS", "h"],
+    &["HLEN", "h"],
+    &["HEXISTS", "h", "a"],
+    &["HEXISTS", "h", "zz"],
+    &["HDEL", "h", "a", "zz"],
+    &["HINCRBY", "h", "c", "10"],
+    &["HINCRBY", "h", "n", "x"],
+    &["HINCRBYFLOAT", "h", "cf", "1.5"],
+    &["HSETNX", "h", "c", "x"],
+    &["HSETNX", "h", "d", "x"],
+    &["HSTRLEN", "h", "d"],
+    &["HGET", "s", "x"],
+    &["GET", "h"],
+    &["HMSET", "h2", "k", "v"],
+    &["RENAME", "h", "h3"],
+    &["HGETALL", "h3"],
+    &["SADD", "set", "a", "b", "c"],
+    &["SADD", "set", "a", "d"],
+    &["SREM", "set", "d", "zz"],
+    &["SISMEMBER", "set", "a"],
+    &["SISMEMBER", "set", "zz"],
+    &["SMISMEMBER", "set", "a", "zz"],
+    &["SCARD", "set"],
+    &["SCARD", "nope"],
+    &["SADD", "s", "x"],
+    &["SPOP", "nope"],
+    &["SPOP", "set", "-1"],
+    &["SRANDMEMBER", "nope"],
+    &["ZADD", "z", "1", "a", "2", "b", "3", "c"],
+    &["ZADD", "z", "NX", "10", "a"],
+    &["ZADD", "z", "XX", "CH", "10", "a", "5", "zz"],
+    &["ZADD", "z", "NX", "XX", "1", "a"],
+    &["ZADD", "z", "INCR", "1", "a", "2", "b"],
+    &["ZADD", "z", "INCR", "5", "b"],
+    &["ZADD", "z", "x", "a"],
+    &["ZADD", "z", "1"],
+    &["ZSCORE", "z", "a"],
+    &["ZSCORE", "z", "nope"],
+    &["ZINCRBY", "z", "2.5", "c"],
+    &["ZCARD", "z"],
+    &["ZCOUNT", "z", "-inf", "+inf"],
+    &["ZCOUNT", "z", "(5", "10"],
+    &["ZCOUNT", "z", "x", "10"],
+    &["ZRANGE", "z", "0", "-1"],
+    &["ZRANGE", "z", "0", "-1", "WITHSCORES"],
+    &["ZRANGE", "z", "1", "1"],
+    &["ZREVRANGE", "z", "0", "1", "WITHSCORES"],
+    &["ZRANGEBYSCORE", "z", "-inf", "(10", "WITHSCORES"],
+    &["ZRANGEBYSCORE", "z", "0", "100", "LIMIT", "1", "1"],
+    &["ZREVRANGEBYSCORE", "z", "+inf", "-inf"],
+    &["ZRANK", "z", "c"],
+    &["ZREVRANK", "z", "c"],
+    &["ZRANK", "z", "nope"],
+    &["ZREM", "z", "a", "nope"],
+    &["ZPOPMIN", "z"],
+    &["ZPOPMAX", "z", "5"],
+    &["ZPOPMIN", "nope"],
+    &["ZCARD", "z"],
+    &["ZSCORE", "s", "x"],
+    &["RPUSH", "l", "a", "b", "c"],
+    &["LPUSH", "l", "z", "y"],
+    &["LLEN", "l"],
+    &["LRANGE", "l", "0", "-1"],
+    &["LRANGE", "l", "-2", "100"],
+    &["LRANGE", "l", "5", "10"],
+    &["LINDEX", "l", "0"],
+    &["LINDEX", "l", "-1"],
+    &["LINDEX", "l", "99"],
+    &["LSET", "l", "1", "Z"],
+    &["LSET", "l", "99", "Z"],
+    &["LSET", "nope", "0", "Z"],
+    &["LPOP", "l"],
+    &["RPOP", "l"],
+    &["LPOP", "l", "2"],
+    &["LPOP", "nope"],
+    &["RPUSH", "l", "a", "b", "a", "c", "a"],
+    &["LREM", "l", "2", "a"],
+    &["LRANGE", "l", "0", "-1"],
+    &["LREM", "l", "-1", "a"],
+    &["LRANGE", "l", "0", "-1"],
+    &["LTRIM", "l", "1", "-1"],
+    &["LRANGE", "l", "0", "-1"],
+    &["LTRIM", "l", "5", "10"],
+    &["EXISTS", "l"],
+    &["LPUSH", "s", "x"],
+    &["LPUSHX", "nope", "x"],
+    &["DBSIZE"],
+    &["NOSUCHCOMMAND", "a", "b"],
+    &["GET"],
+    &["GET", "a", "b"],
+    &["HSET", "h", "a"],
+    &["CLIENT", "SETNAME", "tester"],
+    &["CLIENT", "GETNAME"],
+    &["CONFIG", "NOSUCH"],
+    &["FLUSHALL"],
+    &["DBSIZE"],
+    &["GET", "s"],
+];
+
+#[test]
+fn replies_match_redis_server() {
+    let redis = RedisServer::start(&[]);
+    let ours = InProc::start();
+    let mut theirs = Raw::connect(("127.0.0.1", redis.port));
+    let mut mine = Raw::connect(ours.addr);
+    let mut mismatches = Vec::new();
+    for cmd in SCRIPT {
+        let (a, b) = (theirs.call(cmd), mine.call(cmd));
+        if a != b {
+            mismatches.push(format!("{cmd:?}\n  redis:    {a:?}\n  rocksync: {b:?}"));
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} of {} differ:\n{}",
+        mismatches.len(),
+        SCRIPT.len(),
+        mismatches.join("\n")
+    );
+}
+
+#[test]
+fn malformed_input_gets_redis_errors() {
+    let redis = RedisServer::start(&[]);
+    let ours = InProc::start();
+    for bad in [
+        &b"*1\r\n$x\r\n"[..],
+        b"*x\r\n",
+        b"*1\r\n:1\r\n",
+        b"set a \"b\r\n",
+    ] {
+        let a = Raw::connect(("127.0.0.1", redis.port)).raw(bad);
+        let b = Raw::connect(ours.addr).raw(bad);
+        assert_eq!(a, b, "for {:?}", String::from_utf8_lossy(bad));
+    }
+}

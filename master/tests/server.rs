@@ -1,0 +1,379 @@
+//! The master over real TCP with a real client library: command groups,
+//! pipelining, expiry, AUTH, maxclients, SCAN, INFO, restart, shutdown.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+use common::InProc;
+use redis::Commands;
+use rocksync_master::Config;
+
+fn restart(dir: tempfile::TempDir) -> InProc {
+    let data_dir = dir.path().join("data");
+    InProc::start_in(
+        dir,
+        Config {
+            port: 0,
+            data_dir,
+            ..Config::default()
+        },
+    )
+}
+
+fn info(c: &mut redis::Connection, section: &str) -> String {
+    redis::cmd("INFO").arg(section).query(c).expect("info")
+}
+
+fn info_field(text: &str, key: &str) -> Option<String> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}:")).map(str::to_owned))
+}
+
+#[test]
+fn every_type_survives_a_clean_restart() {
+    let m = InProc::start();
+    let mut c = m.client();
+    let _: () = c.set("k", "v").expect("set");
+    let _: i64 = c.incr("n", 5).expect("incr");
+    let _: () = c
+        .hset_multiple("h", &[("f", "1"), ("g", "2")])
+        .expect("hset");
+    let _: i64 = c.rpush("l", &["a", "b", "c"]).expect("rpush");
+    let _: i64 = c.sadd("s", &["x", "y"]).expect("sadd");
+    let _: i64 = c.zadd("z", "m", 1.5).expect("zadd");
+    let _: bool = c.expire("k", 1000).expect("expire");
+    let dir = m.stop();
+    let m = restart(dir);
+    let mut c = m.client();
+    assert_eq!(c.get::<_, String>("k").expect("get"), "v");
+    assert_eq!(c.get::<_, i64>("n").expect("get"), 5);
+    assert_eq!(c.hget::<_, _, String>("h", "g").expect("hget"), "2");
+    assert_eq!(
+        c.lrange::<_, Vec<String>>("l", 0, -1).expect("lrange"),
+        ["a", "b", "c"]
+    );
+    assert_eq!(
+        c.smembers::<_, BTreeSet<String>>("s").expect("smembers"),
+        BTreeSet::from(["x".into(), "y".into()])
+    );
+    assert_eq!(c.zscore::<_, _, f64>("z", "m").expect("zscore"), 1.5);
+    let ttl: i64 = c.ttl("k").expect("ttl");
+    assert!((990..=1000).contains(&ttl), "ttl {ttl}");
+    let dbsize: i64 = redis::cmd("DBSIZE").query(&mut c).expect("dbsize");
+    assert_eq!(dbsize, 6);
+}
+
+#[test]
+fn pipelines_keep_order_across_reads_and_writes() {
+    let m = InProc::start();
+    let mut c = m.client();
+    let mut p = redis::pipe();
+    for i in 0..200 {
+        p.cmd("SET").arg(format!("k{i}")).arg(i);
+        p.cmd("GET").arg(format!("k{i}"));
+        p.cmd("INCR").arg("counter");
+    }
+    let out: Vec<redis::Value> = p.query(&mut c).expect("pipeline");
+    assert_eq!(out.len(), 600);
+    for i in 0..200 {
+        assert_eq!(
+            out[i * 3 + 1],
+            redis::Value::BulkString(i.to_string().into_bytes())
+        );
+        assert_eq!(out[i * 3 + 2], redis::Value::Int(i as i64 + 1));
+    }
+}
+
+#[test]
+fn concurrent_incr_from_many_clients_counts_exactly() {
+    let m = InProc::start();
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let mut c = m.client();
+            std::thread::spawn(move || {
+                for _ in 0..250 {
+                    let _: i64 = c.incr("shared", 1).expect("incr");
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("client");
+    }
+    assert_eq!(m.client().get::<_, i64>("shared").expect("get"), 2000);
+}
+
+#[test]
+fn keys_expire_lazily_and_by_the_sweep() {
+    let m = InProc::start();
+    let mut c = m.client();
+    let _: () = redis::cmd("SET")
+        .arg("gone")
+        .arg("v")
+        .arg("PX")
+        .arg(50)
+        .query(&mut c)
+        .expect("set");
+    let _: () = c.hset("h", "f", "v").expect("hset");
+    let _: bool = c.pexpire("h", 50).expect("pexpire");
+    std::thread::sleep(Duration::from_millis(80));
+    // Lazily: reads answer nil at once.
+    assert_eq!(c.get::<_, Option<String>>("gone").expect("get"), None);
+    assert_eq!(
+        c.hget::<_, _, Option<String>>("h", "f").expect("hget"),
+        None
+    );
+    // By the sweep: the keys are deleted (DBSIZE drops) within bounded time.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let n: i64 = redis::cmd("DBSIZE").query(&mut c).expect("dbsize");
+        if n == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "expired keys not swept, dbsize {n}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let stats = info(&mut c, "stats");
+    assert_eq!(info_field(&stats, "expired_keys").as_deref(), Some("2"));
+    // A write to an expired key starts from nothing.
+    let _: () = redis::cmd("SET")
+        .arg("n")
+        .arg("41")
+        .arg("PX")
+        .arg(30)
+        .query(&mut c)
+        .expect("set");
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(c.incr::<_, _, i64>("n", 1).expect("incr"), 1);
+}
+
+#[test]
+fn deleting_a_large_hash_is_one_metadata_write() {
+    let m = InProc::start();
+    let mut c = m.client();
+    let mut p = redis::pipe();
+    for i in 0..20_000 {
+        p.cmd("HSET")
+            .arg("big")
+            .arg(format!("f{i}"))
+            .arg(i)
+            .ignore();
+    }
+    let _: () = p.query(&mut c).expect("fill");
+    let before: String = info(&mut c, "stats");
+    let events = |s: &str| {
+        info_field(s, "write_events")
+            .and_then(|v| v.parse::<u64>().ok())
+            .expect("write_events")
+    };
+    let deleted: i64 = c.del("big").expect("del");
+    assert_eq!(deleted, 1);
+    let after = info(&mut c, "stats");
+    assert_eq!(
+        events(&after) - events(&before),
+        1,
+        "DEL of a hash logs one event"
+    );
+    assert_eq!(c.hlen::<_, i64>("big").expect("hlen"), 0);
+    let _: () = c.hset("big", "new", "1").expect("hset");
+    assert_eq!(
+        c.hgetall::<_, Vec<String>>("big").expect("hgetall"),
+        ["new", "1"]
+    );
+}
+
+#[test]
+fn scan_visits_every_key_once() {
+    let m = InProc::start();
+    let mut c = m.client();
+    let mut p = redis::pipe();
+    for i in 0..1000 {
+        p.cmd("SET").arg(format!("key:{i}")).arg(i).ignore();
+    }
+    let _: () = p.query(&mut c).expect("fill");
+    let mut seen = BTreeSet::new();
+    let mut cursor = "0".to_owned();
+    for _ in 0..1000 {
+        let (next, keys): (String, Vec<String>) = redis::cmd("SCAN")
+            .arg(&cursor)
+            .arg("COUNT")
+            .arg(37)
+            .query(&mut c)
+            .expect("scan");
+        for k in keys {
+            assert!(seen.insert(k), "a key was returned twice");
+        }
+        cursor = next;
+        if cursor == "0" {
+            break;
+        }
+    }
+    assert_eq!(seen.len(), 1000);
+    let matched: Vec<String> = c.keys("key:99*").expect("keys");
+    assert_eq!(matched.len(), 11);
+    let e = redis::cmd("SCAN")
+        .arg("12345678")
+        .query::<redis::Value>(&mut c)
+        .err()
+        .map(|e| e.to_string());
+    assert!(
+        e.as_deref().is_some_and(|e| e.contains("invalid cursor")),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn auth_is_required_when_a_password_is_set() {
+    let m = InProc::start_with(|c| c.requirepass = "secret".into());
+    let url = format!("redis://{}/", m.addr);
+    let mut c = redis::Client::open(url)
+        .expect("client")
+        .get_connection()
+        .expect("connect");
+    let e = c.get::<_, Option<String>>("k").err().map(|e| e.to_string());
+    assert!(
+        e.as_deref()
+            .is_some_and(|e| e.contains("Authentication required")),
+        "{e:?}"
+    );
+    let e = redis::cmd("AUTH")
+        .arg("wrong")
+        .query::<()>(&mut c)
+        .err()
+        .map(|e| e.to_string());
+    assert!(
+        e.as_deref().is_some_and(|e| e.contains("WRONGPASS")),
+        "{e:?}"
+    );
+    let _: () = redis::cmd("AUTH")
+        .arg("secret")
+        .query(&mut c)
+        .expect("auth");
+    let _: () = c.set("k", "v").expect("set");
+    let url = format!("redis://:secret@{}/", m.addr);
+    let mut c2 = redis::Client::open(url)
+        .expect("client")
+        .get_connection()
+        .expect("connect with password");
+    assert_eq!(c2.get::<_, String>("k").expect("get"), "v");
+}
+
+#[test]
+fn maxclients_refuses_the_extra_connection_with_redis_error() {
+    let m = InProc::start_with(|c| c.maxclients = 2);
+    let _a = m.client();
+    let _b = m.client();
+    let mut s = std::net::TcpStream::connect(m.addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let _ = s.write_all(b"PING\r\n");
+    let mut got = String::new();
+    let _ = s.read_to_string(&mut got);
+    assert_eq!(got, "-ERR max number of clients reached\r\n");
+}
+
+#[test]
+fn protocol_errors_answer_then_close() {
+    let m = InProc::start();
+    let mut s = std::net::TcpStream::connect(m.addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    s.write_all(b"PING\r\n*1\r\n$-5\r\n").expect("send");
+    let mut got = String::new();
+    s.read_to_string(&mut got).expect("read until close");
+    assert_eq!(got, "+PONG\r\n-ERR Protocol error: invalid bulk length\r\n");
+    // The server is fine afterwards.
+    assert_eq!(
+        redis::cmd("PING")
+            .query::<String>(&mut m.client())
+            .expect("ping"),
+        "PONG"
+    );
+}
+
+#[test]
+fn info_reports_every_section_in_redis_format() {
+    let m = InProc::start();
+    let mut c = m.client();
+    let _: () = c.set("a", 1).expect("set");
+    let _: bool = c.expire("a", 100).expect("expire");
+    let all: String = redis::cmd("INFO").query(&mut c).expect("info");
+    for header in [
+        "# Server",
+        "# Clients",
+        "# Memory",
+        "# Persistence",
+        "# Stats",
+        "# Replication",
+        "# Keyspace",
+    ] {
+        assert!(all.contains(header), "missing {header}");
+    }
+    assert_eq!(info_field(&all, "role").as_deref(), Some("master"));
+    assert_eq!(
+        info_field(&all, "db0").as_deref(),
+        Some("keys=1,expires=1,avg_ttl=0")
+    );
+    assert_eq!(
+        info_field(&all, "binlog_fsync").as_deref(),
+        Some("everysec")
+    );
+    assert_eq!(info_field(&all, "binlog_last_seq").as_deref(), Some("2"));
+    assert!(info_field(&all, "used_memory")
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some());
+    let only: String = info(&mut c, "keyspace");
+    assert!(only.starts_with("# Keyspace") && !only.contains("# Server"));
+    let cfg: Vec<String> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("maxclients")
+        .query(&mut c)
+        .expect("config get");
+    assert_eq!(cfg, ["maxclients", "10000"]);
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxclients")
+        .arg("5")
+        .query(&mut c)
+        .expect("config set");
+    let cfg: Vec<String> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("maxclients")
+        .query(&mut c)
+        .expect("config get");
+    assert_eq!(cfg, ["maxclients", "5"]);
+    let e = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("port")
+        .arg("1")
+        .query::<()>(&mut c)
+        .err();
+    assert!(e.is_some());
+}
+
+#[test]
+fn hello_2_and_command_work_for_client_libraries() {
+    let m = InProc::start();
+    let mut c = m.client();
+    let hello: Vec<redis::Value> = redis::cmd("HELLO").arg(2).query(&mut c).expect("hello");
+    assert_eq!(hello[0], redis::Value::BulkString(b"server".to_vec()));
+    let e = redis::cmd("HELLO")
+        .arg(3)
+        .query::<redis::Value>(&mut c)
+        .err()
+        .map(|e| e.to_string());
+    assert!(e.as_deref().is_some_and(|e| e.contains("NOPROTO")), "{e:?}");
+    let n: i64 = redis::cmd("COMMAND")
+        .arg("COUNT")
+        .query(&mut c)
+        .expect("command count");
+    assert!(n > 90);
+    let list: Vec<redis::Value> = redis::cmd("COMMAND").query(&mut c).expect("command");
+    assert_eq!(list.len() as i64, n);
+}

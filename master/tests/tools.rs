@@ -1,0 +1,81 @@
+//! Debian's redis-cli and redis-benchmark against the real binary.
+
+mod common;
+
+use std::process::Command;
+
+use common::Proc;
+
+fn tool(name: &str) -> Command {
+    assert!(
+        Command::new("which")
+            .arg(name)
+            .output()
+            .is_ok_and(|o| o.status.success()),
+        "{name} is not installed (apt-get install redis-tools)"
+    );
+    Command::new(name)
+}
+
+#[test]
+fn redis_cli_talks_to_the_master() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let m = Proc::start(&dir.path().join("data"), &[]);
+    let port = m.addr.port().to_string();
+    let run = |args: &[&str]| {
+        let out = tool("redis-cli")
+            .args(["-p", &port])
+            .args(args)
+            .output()
+            .expect("redis-cli");
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    assert_eq!(run(&["PING"]), "PONG");
+    assert_eq!(run(&["SET", "greeting", "hello world"]), "OK");
+    assert_eq!(run(&["GET", "greeting"]), "hello world");
+    assert_eq!(run(&["RPUSH", "l", "a", "b"]), "2");
+    assert_eq!(run(&["LRANGE", "l", "0", "-1"]), "a\nb");
+    assert!(run(&["INFO", "replication"]).contains("role:master"));
+    assert_eq!(
+        run(&["WRONGTYPECHECK"])
+            .lines()
+            .next()
+            .map(|l| l.starts_with("ERR unknown command")),
+        Some(true)
+    );
+}
+
+#[test]
+fn redis_benchmark_runs_clean() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let m = Proc::start(&dir.path().join("data"), &[]);
+    let port = m.addr.port().to_string();
+    let out = tool("redis-benchmark")
+        .args([
+            "-p",
+            &port,
+            "-t",
+            "set,get,incr,lpush,hset,zadd",
+            "-n",
+            "2000",
+            "-c",
+            "10",
+            "-q",
+        ])
+        .output()
+        .expect("redis-benchmark");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    for t in ["SET", "GET", "INCR", "LPUSH", "HSET", "ZADD"] {
+        let done = text
+            .split(['\n', '\r'])
+            .any(|l| l.trim().starts_with(&format!("{t}: ")) && l.contains("requests per second"));
+        assert!(done, "{t} missing in:\n{text}");
+    }
+    assert!(!text.to_lowercase().contains("error"), "{text}");
+    // The data is really there.
+    let mut c = m.client();
+    let n: i64 = redis::cmd("DBSIZE").query(&mut c).expect("dbsize");
+    assert!(n >= 5, "dbsize {n}");
+}
