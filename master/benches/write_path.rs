@@ -1,2 +1,88 @@
-//! placeholder
-fn main() {}
+//! The write path alone: SET commands through the group commit (command
+//! execution, one binlog append, one RocksDB write batch) at group sizes
+//! 1, 16 and 256, per fsync policy, beside a bare RocksDB write batch of
+//! the same keys and values into the same column family in the same run.
+//!
+//! `cargo bench -p rocksync-master --bench write_path`
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use rocksync_binlog::{BinlogConfig, BinlogWriter, FsyncPolicy};
+use rocksync_master::cmd;
+use rocksync_master::engine::{self, WriteCmd};
+use rocksync_master::store::keys::Meta;
+use rocksync_master::store::{Cf, Store, StoreOptions};
+
+const GROUPS: [u64; 3] = [1, 16, 256];
+
+fn set_cmds(start: u64, n: u64, value: &Bytes) -> Vec<WriteCmd> {
+    let spec = cmd::lookup(b"set").expect("set");
+    (start..start + n)
+        .map(|i| WriteCmd {
+            spec,
+            args: vec![Bytes::from_static(b"SET"), Bytes::from(format!("key:{i:012}")), value.clone()],
+        })
+        .collect()
+}
+
+fn write_path(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let value = Bytes::from(vec![b'v'; 100]);
+    let mut g = c.benchmark_group("write_path");
+    g.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
+    for group in GROUPS {
+        g.throughput(Throughput::Elements(group));
+        g.bench_with_input(BenchmarkId::new("bare_rocksdb_batch", group), &group, |b, &group| {
+            let tmp = tempfile::tempdir().expect("tmp");
+            let store = Store::open(tmp.path(), &StoreOptions::default()).expect("store");
+            let mut next = 0u64;
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let keys: Vec<String> = (next..next + group).map(|i| format!("key:{i:012}")).collect();
+                    next += group;
+                    let start = Instant::now();
+                    let mut wb = rocksdb::WriteBatch::default();
+                    let cf = store.db().cf_handle(Cf::Meta.name()).expect("cf");
+                    for k in &keys {
+                        wb.put_cf(cf, k, Meta::string(value.clone(), 0).encode());
+                    }
+                    store.write(wb).expect("write");
+                    total += start.elapsed();
+                }
+                total
+            })
+        });
+        for fsync in [FsyncPolicy::No, FsyncPolicy::EverySec, FsyncPolicy::Always] {
+            let id = BenchmarkId::new(format!("group_commit_{fsync}"), group);
+            g.bench_with_input(id, &group, |b, &group| {
+                let tmp = tempfile::tempdir().expect("tmp");
+                let store = Arc::new(Store::open(&tmp.path().join("db"), &StoreOptions::default()).expect("store"));
+                let cfg = BinlogConfig { fsync, ..BinlogConfig::new(tmp.path().join("binlog")) };
+                let (writer, _) = BinlogWriter::open(cfg).expect("binlog");
+                let engine = engine::start(Arc::clone(&store), writer).expect("engine");
+                let mut next = 0u64;
+                b.iter_custom(|iters| {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        let cmds = set_cmds(next, group, &value);
+                        next += group;
+                        let start = Instant::now();
+                        let replies = rt.block_on(engine.write(cmds));
+                        total += start.elapsed();
+                        assert_eq!(replies.len() as u64, group);
+                    }
+                    total
+                });
+                rt.block_on(engine.stop()).expect("stop");
+            });
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, write_path);
+criterion_main!(benches);

@@ -1,12 +1,17 @@
 //! `cargo xtask`: the project's tasks, in Rust so they run wherever cargo
 //! does (matklad/cargo-xtask).
 //!
+//! - `cargo xtask run`: build the servers and run a master (and a slave,
+//!   once it exists) on the embedded defaults, until Ctrl-C.
 //! - `cargo xtask ci`: rustfmt check, clippy (warnings are errors) and the
 //!   test suite, in the release profile shared with benches and binaries.
-//! - `cargo xtask bench`: every criterion benchmark of the workspace.
+//! - `cargo xtask bench`: rocksync-master beside Debian's redis-server,
+//!   measured with redis-benchmark in one interleaved run.
 
+mod bench;
 mod tidy;
 
+use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
@@ -14,7 +19,8 @@ use anyhow::{bail, Context, Result};
 /// The test command README.md gives and CI runs.
 const TEST_ARGS: &[&str] = &["test", "--release", "--workspace"];
 
-fn cargo(args: &[&str]) -> Result<()> {
+/// Run cargo with `args` in the workspace root.
+pub fn cargo(args: &[&str]) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     eprintln!("$ cargo {}", args.join(" "));
     let status = Command::new(&cargo)
@@ -28,29 +34,53 @@ fn cargo(args: &[&str]) -> Result<()> {
     Ok(())
 }
 
+/// Build the release binaries and return the directory holding them.
+pub fn release_bins() -> Result<PathBuf> {
+    cargo(&["build", "--release", "--workspace", "--bins"])?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let out = Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .current_dir(tidy::workspace_root())
+        .output()
+        .context("cargo metadata")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let key = "\"target_directory\":\"";
+    let start = text.find(key).context("target_directory in cargo metadata")? + key.len();
+    let end = text[start..].find('"').context("target_directory in cargo metadata")?;
+    Ok(PathBuf::from(&text[start..start + end]).join("release"))
+}
+
 fn ci() -> Result<()> {
     cargo(&["fmt", "--all", "--", "--check"])?;
-    cargo(&[
-        "clippy",
-        "--release",
-        "--workspace",
-        "--all-targets",
-        "--",
-        "-D",
-        "warnings",
-    ])?;
+    cargo(&["clippy", "--release", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
     cargo(TEST_ARGS)
+}
+
+fn run() -> Result<()> {
+    let bins = release_bins()?;
+    let mut children = Vec::new();
+    for name in ["rocksync-master", "rocksync-slave"] {
+        let path = bins.join(name);
+        if !path.exists() {
+            continue;
+        }
+        eprintln!("starting {name} (Ctrl-C stops it)");
+        children.push(Command::new(&path).spawn().with_context(|| format!("starting {}", path.display()))?);
+        // Let the master listen before a slave dials it.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    for mut c in children {
+        c.wait()?;
+    }
+    Ok(())
 }
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("ci") => ci(),
-        Some("bench") => {
-            let mut a = vec!["bench", "--workspace"];
-            a.extend(args[1..].iter().map(String::as_str));
-            cargo(&a)
-        }
-        _ => bail!("usage: cargo xtask <ci | bench [criterion args]>"),
+        Some("run") => run(),
+        Some("bench") => bench::run(&args[1..]),
+        _ => bail!("usage: cargo xtask <run | ci | bench [--quick]>"),
     }
 }

@@ -27,6 +27,7 @@
 //! Expiry is data here: applying never consults the clock (the master logs
 //! a K_DEL for an expired key before it writes to it).
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 use bytes::Bytes;
@@ -41,7 +42,12 @@ use crate::error::{Error, Result};
 /// during a group commit see the group's earlier writes.
 pub struct Batch {
     wb: WriteBatch,
-    overlay: HashMap<(Cf, Vec<u8>), Option<Vec<u8>>>,
+    /// Per column family: what this batch wrote (None: deleted).
+    overlay: [HashMap<Vec<u8>, Option<Vec<u8>>>; 5],
+    /// Per column family: committed values read during this batch (the
+    /// batch's owner is the only writer, so they stay valid until it is
+    /// written).
+    cache: RefCell<[HashMap<Vec<u8>, Option<Vec<u8>>>; 5]>,
     /// After FLUSHALL in this batch, committed data is gone for readers.
     flushed: bool,
     /// Change in the number of keys (for DBSIZE).
@@ -61,7 +67,8 @@ impl Batch {
     pub fn new() -> Self {
         Self {
             wb: WriteBatch::default(),
-            overlay: HashMap::new(),
+            overlay: Default::default(),
+            cache: Default::default(),
             flushed: false,
             key_delta: 0,
             expire_delta: 0,
@@ -78,13 +85,18 @@ impl Batch {
     /// # Errors
     /// [`Error::Rocks`].
     pub fn get(&self, store: &Store, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        if let Some(v) = self.overlay.get(&(cf, key.to_vec())) {
+        if let Some(v) = self.overlay[cf as usize].get(key) {
             return Ok(v.clone());
         }
         if self.flushed && cf != Cf::Default {
             return Ok(None);
         }
-        store.get(cf, key)
+        if let Some(v) = self.cache.borrow()[cf as usize].get(key) {
+            return Ok(v.clone());
+        }
+        let v = store.get(cf, key)?;
+        self.cache.borrow_mut()[cf as usize].insert(key.to_vec(), v.clone());
+        Ok(v)
     }
 
     /// A key's metadata as this batch would leave it (expired or not).
@@ -109,7 +121,7 @@ impl Batch {
     /// [`Error::CorruptValue`] if a column family is missing.
     pub fn put(&mut self, store: &Store, cf: Cf, key: Vec<u8>, value: Vec<u8>) -> Result<()> {
         self.wb.put_cf(store.handle(cf)?, &key, &value);
-        self.overlay.insert((cf, key), Some(value));
+        self.overlay[cf as usize].insert(key, Some(value));
         Ok(())
     }
 
@@ -119,7 +131,7 @@ impl Batch {
     /// [`Error::CorruptValue`] if a column family is missing.
     pub fn delete(&mut self, store: &Store, cf: Cf, key: Vec<u8>) -> Result<()> {
         self.wb.delete_cf(store.handle(cf)?, &key);
-        self.overlay.insert((cf, key), None);
+        self.overlay[cf as usize].insert(key, None);
         Ok(())
     }
 
@@ -139,7 +151,9 @@ impl Batch {
                 self.wb.delete_cf(store.handle(cf)?, &k);
             }
         }
-        self.overlay.retain(|(cf, _), _| *cf == Cf::Default);
+        for cf in Cf::DATA {
+            self.overlay[cf as usize].clear();
+        }
         self.flushed = true;
         self.key_delta = 0;
         self.expire_delta = 0;

@@ -1,0 +1,119 @@
+//! `cargo xtask bench`: rocksync-master and Debian's redis-server
+//! (appendonly yes, appendfsync everysec) side by side on loopback,
+//! measured with `redis-benchmark -c 50 -n 200000` for SET, GET, INCR,
+//! LPUSH, HSET, ZADD at `-P 1` and `-P 16`, interleaved: each row runs
+//! against Redis, then rocksync, back to back.
+
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+const TESTS: &[&str] = &["set", "get", "incr", "lpush", "hset", "zadd"];
+
+/// A child process killed when dropped.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn wait_listening(port: u16, child: &mut Child) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(());
+        }
+        if let Some(status) = child.try_wait()? {
+            bail!("server exited early: {status}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    bail!("server on port {port} did not start")
+}
+
+fn start(cmd: &mut Command, port: u16) -> Result<Guard> {
+    let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
+    wait_listening(port, &mut child)?;
+    Ok(Guard(child))
+}
+
+/// Requests per second of one redis-benchmark run.
+fn measure(port: u16, test: &str, pipeline: u32, requests: u32) -> Result<f64> {
+    let out = Command::new("redis-benchmark")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-c", "50", "-n", &requests.to_string()])
+        .args(["-P", &pipeline.to_string(), "-t", test, "--csv"])
+        .output()
+        .context("redis-benchmark (apt-get install redis-tools)")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    // "test","rps",...  then  "SET","123456.78",...
+    let line = text
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with(&format!("\"{test}")))
+        .with_context(|| format!("no result for {test} in: {text}"))?;
+    let rps = line.split(',').nth(1).map(|f| f.trim_matches('"')).context("rps column")?;
+    Ok(rps.parse()?)
+}
+
+/// Run the comparison and print a markdown table.
+pub fn run(args: &[String]) -> Result<()> {
+    let quick = args.iter().any(|a| a == "--quick");
+    let requests = if quick { 20_000 } else { 200_000 };
+    let bins = crate::release_bins()?;
+    let tmp = std::env::temp_dir().join(format!("rocksync-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(tmp.join("redis"))?;
+
+    let redis_port = free_port()?;
+    let _redis = start(
+        Command::new("redis-server")
+            .args(["--port", &redis_port.to_string(), "--bind", "127.0.0.1", "--save", ""])
+            .args(["--appendonly", "yes", "--appendfsync", "everysec", "--dir"])
+            .arg(tmp.join("redis")),
+        redis_port,
+    )
+    .context("redis-server (apt-get install redis-server)")?;
+    let ours_port = free_port()?;
+    let _ours = start(
+        Command::new(bins.join("rocksync-master"))
+            .args(["--port", &ours_port.to_string(), "--binlog-fsync", "everysec", "--data-dir"])
+            .arg(tmp.join("rocksync")),
+        ours_port,
+    )?;
+
+    println!("redis-benchmark -c 50 -n {requests}, redis-server {} (appendonly yes, appendfsync everysec) vs rocksync-master (binlog_fsync everysec)\n", redis_version());
+    println!("| test | -P | redis-server ops/s | rocksync ops/s | rocksync/redis |");
+    println!("| --- | ---: | ---: | ---: | ---: |");
+    for pipeline in [1, 16] {
+        for test in TESTS {
+            let redis = measure(redis_port, test, pipeline, requests)?;
+            let ours = measure(ours_port, test, pipeline, requests)?;
+            println!("| {} | {pipeline} | {redis:.0} | {ours:.0} | {:.2} |", test.to_uppercase(), ours / redis);
+        }
+    }
+    drop((_ours, _redis));
+    let _ = std::fs::remove_dir_all(&tmp);
+    Ok(())
+}
+
+fn redis_version() -> String {
+    Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .ok()
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix("v=").map(str::to_owned))
+        })
+        .unwrap_or_default()
+}
+
