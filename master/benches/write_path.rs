@@ -23,45 +23,65 @@ fn set_cmds(start: u64, n: u64, value: &Bytes) -> Vec<WriteCmd> {
     (start..start + n)
         .map(|i| WriteCmd {
             spec,
-            args: vec![Bytes::from_static(b"SET"), Bytes::from(format!("key:{i:012}")), value.clone()],
+            args: vec![
+                Bytes::from_static(b"SET"),
+                Bytes::from(format!("key:{i:012}")),
+                value.clone(),
+            ],
         })
         .collect()
 }
 
 fn write_path(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let value = Bytes::from(vec![b'v'; 100]);
     let mut g = c.benchmark_group("write_path");
-    g.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
+    g.sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
     for group in GROUPS {
         g.throughput(Throughput::Elements(group));
-        g.bench_with_input(BenchmarkId::new("bare_rocksdb_batch", group), &group, |b, &group| {
-            let tmp = tempfile::tempdir().expect("tmp");
-            let store = Store::open(tmp.path(), &StoreOptions::default()).expect("store");
-            let mut next = 0u64;
-            b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    let keys: Vec<String> = (next..next + group).map(|i| format!("key:{i:012}")).collect();
-                    next += group;
-                    let start = Instant::now();
-                    let mut wb = rocksdb::WriteBatch::default();
-                    let cf = store.db().cf_handle(Cf::Meta.name()).expect("cf");
-                    for k in &keys {
-                        wb.put_cf(cf, k, Meta::string(value.clone(), 0).encode());
+        g.bench_with_input(
+            BenchmarkId::new("bare_rocksdb_batch", group),
+            &group,
+            |b, &group| {
+                let tmp = tempfile::tempdir().expect("tmp");
+                let store = Store::open(tmp.path(), &StoreOptions::default()).expect("store");
+                let mut next = 0u64;
+                b.iter_custom(|iters| {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        let keys: Vec<String> = (next..next + group)
+                            .map(|i| format!("key:{i:012}"))
+                            .collect();
+                        next += group;
+                        let start = Instant::now();
+                        let mut wb = rocksdb::WriteBatch::default();
+                        let cf = store.db().cf_handle(Cf::Meta.name()).expect("cf");
+                        for k in &keys {
+                            wb.put_cf(cf, k, Meta::string(value.clone(), 0).encode());
+                        }
+                        store.write(wb).expect("write");
+                        total += start.elapsed();
                     }
-                    store.write(wb).expect("write");
-                    total += start.elapsed();
-                }
-                total
-            })
-        });
+                    total
+                })
+            },
+        );
         for fsync in [FsyncPolicy::No, FsyncPolicy::EverySec, FsyncPolicy::Always] {
             let id = BenchmarkId::new(format!("group_commit_{fsync}"), group);
             g.bench_with_input(id, &group, |b, &group| {
                 let tmp = tempfile::tempdir().expect("tmp");
-                let store = Arc::new(Store::open(&tmp.path().join("db"), &StoreOptions::default()).expect("store"));
-                let cfg = BinlogConfig { fsync, ..BinlogConfig::new(tmp.path().join("binlog")) };
+                let store = Arc::new(
+                    Store::open(&tmp.path().join("db"), &StoreOptions::default()).expect("store"),
+                );
+                let cfg = BinlogConfig {
+                    fsync,
+                    ..BinlogConfig::new(tmp.path().join("binlog"))
+                };
                 let (writer, _) = BinlogWriter::open(cfg).expect("binlog");
                 let engine = engine::start(Arc::clone(&store), writer).expect("engine");
                 let mut next = 0u64;

@@ -23,7 +23,9 @@ impl Drop for Guard {
 }
 
 fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 fn wait_listening(port: u16, child: &mut Child) -> Result<()> {
@@ -49,7 +51,16 @@ fn start(cmd: &mut Command, port: u16) -> Result<Guard> {
 /// Requests per second of one redis-benchmark run.
 fn measure(port: u16, test: &str, pipeline: u32, requests: u32) -> Result<f64> {
     let out = Command::new("redis-benchmark")
-        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-c", "50", "-n", &requests.to_string()])
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-c",
+            "50",
+            "-n",
+            &requests.to_string(),
+        ])
         .args(["-P", &pipeline.to_string(), "-t", test, "--csv"])
         .output()
         .context("redis-benchmark (apt-get install redis-tools)")?;
@@ -59,7 +70,11 @@ fn measure(port: u16, test: &str, pipeline: u32, requests: u32) -> Result<f64> {
         .lines()
         .find(|l| l.to_ascii_lowercase().starts_with(&format!("\"{test}")))
         .with_context(|| format!("no result for {test} in: {text}"))?;
-    let rps = line.split(',').nth(1).map(|f| f.trim_matches('"')).context("rps column")?;
+    let rps = line
+        .split(',')
+        .nth(1)
+        .map(|f| f.trim_matches('"'))
+        .context("rps column")?;
     Ok(rps.parse()?)
 }
 
@@ -75,7 +90,14 @@ pub fn run(args: &[String]) -> Result<()> {
     let redis_port = free_port()?;
     let _redis = start(
         Command::new("redis-server")
-            .args(["--port", &redis_port.to_string(), "--bind", "127.0.0.1", "--save", ""])
+            .args([
+                "--port",
+                &redis_port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+            ])
             .args(["--appendonly", "yes", "--appendfsync", "everysec", "--dir"])
             .arg(tmp.join("redis")),
         redis_port,
@@ -84,7 +106,13 @@ pub fn run(args: &[String]) -> Result<()> {
     let ours_port = free_port()?;
     let _ours = start(
         Command::new(bins.join("rocksync-master"))
-            .args(["--port", &ours_port.to_string(), "--binlog-fsync", "everysec", "--data-dir"])
+            .args([
+                "--port",
+                &ours_port.to_string(),
+                "--binlog-fsync",
+                "everysec",
+                "--data-dir",
+            ])
             .arg(tmp.join("rocksync")),
         ours_port,
     )?;
@@ -96,7 +124,11 @@ pub fn run(args: &[String]) -> Result<()> {
         for test in TESTS {
             let redis = measure(redis_port, test, pipeline, requests)?;
             let ours = measure(ours_port, test, pipeline, requests)?;
-            println!("| {} | {pipeline} | {redis:.0} | {ours:.0} | {:.2} |", test.to_uppercase(), ours / redis);
+            println!(
+                "| {} | {pipeline} | {redis:.0} | {ours:.0} | {:.2} |",
+                test.to_uppercase(),
+                ours / redis
+            );
         }
     }
     drop((_ours, _redis));
@@ -116,4 +148,3 @@ fn redis_version() -> String {
         })
         .unwrap_or_default()
 }
-

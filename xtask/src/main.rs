@@ -45,14 +45,27 @@ pub fn release_bins() -> Result<PathBuf> {
         .context("cargo metadata")?;
     let text = String::from_utf8_lossy(&out.stdout);
     let key = "\"target_directory\":\"";
-    let start = text.find(key).context("target_directory in cargo metadata")? + key.len();
-    let end = text[start..].find('"').context("target_directory in cargo metadata")?;
+    let start = text
+        .find(key)
+        .context("target_directory in cargo metadata")?
+        + key.len();
+    let end = text[start..]
+        .find('"')
+        .context("target_directory in cargo metadata")?;
     Ok(PathBuf::from(&text[start..start + end]).join("release"))
 }
 
 fn ci() -> Result<()> {
     cargo(&["fmt", "--all", "--", "--check"])?;
-    cargo(&["clippy", "--release", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    cargo(&[
+        "clippy",
+        "--release",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ])?;
     cargo(TEST_ARGS)
 }
 
@@ -65,7 +78,11 @@ fn run() -> Result<()> {
             continue;
         }
         eprintln!("starting {name} (Ctrl-C stops it)");
-        children.push(Command::new(&path).spawn().with_context(|| format!("starting {}", path.display()))?);
+        children.push(
+            Command::new(&path)
+                .spawn()
+                .with_context(|| format!("starting {}", path.display()))?,
+        );
         // Let the master listen before a slave dials it.
         std::thread::sleep(std::time::Duration::from_millis(300));
     }
