@@ -38,16 +38,19 @@ use super::keys::{self, Kind, Meta};
 use super::{Cf, Store, APPLIED_SEQ_KEY, EXPIRE_COUNT_KEY, KEY_COUNT_KEY};
 use crate::error::{Error, Result};
 
+/// One map per column family, from key to value (None: absent/deleted).
+type PerCf = [HashMap<Vec<u8>, Option<Vec<u8>>>; 5];
+
 /// Pending changes: a RocksDB write batch plus an index of it, so reads
 /// during a group commit see the group's earlier writes.
 pub struct Batch {
     wb: WriteBatch,
     /// Per column family: what this batch wrote (None: deleted).
-    overlay: [HashMap<Vec<u8>, Option<Vec<u8>>>; 5],
+    overlay: PerCf,
     /// Per column family: committed values read during this batch (the
     /// batch's owner is the only writer, so they stay valid until it is
     /// written).
-    cache: RefCell<[HashMap<Vec<u8>, Option<Vec<u8>>>; 5]>,
+    cache: RefCell<PerCf>,
     /// After FLUSHALL in this batch, committed data is gone for readers.
     flushed: bool,
     /// Change in the number of keys (for DBSIZE).
