@@ -29,6 +29,9 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// Snapshot trouble.
+    #[error("snapshot: {0}")]
+    Snapshot(#[from] rocksync_snapshot::Error),
     /// A bad configuration value, naming the key.
     #[error("config: {0}")]
     Config(String),

@@ -188,7 +188,7 @@ fn section(core: &Core, name: &str, out: &mut String) {
         }
         "replication" => {
             out.push_str("# Replication\r\n");
-            core.role.replication_info(out);
+            core.role.replication_info(core, out);
         }
         "keyspace" => {
             out.push_str("# Keyspace\r\n");

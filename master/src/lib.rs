@@ -12,6 +12,7 @@ pub mod engine;
 mod error;
 pub mod info;
 mod master;
+pub mod repl;
 pub mod server;
 pub mod store;
 

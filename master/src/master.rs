@@ -15,8 +15,10 @@ use tracing::{info, warn};
 use crate::config::Config;
 use crate::engine::{self, now_ms, Engine};
 use crate::error::{Error, Result};
-use crate::server::{Core, Role, Server};
+use crate::repl::Replication;
+use crate::server::{Core, Handoff, ReplyFuture, Role, Server};
 use crate::store::{Cf, Store, StoreOptions};
+use rocksync_snapshot::Snapshots;
 
 /// System key of the replication id.
 pub const REPLID_KEY: &[u8] = b"replid";
@@ -83,18 +85,63 @@ pub fn open_storage(config: &Config) -> Result<(Arc<Store>, BinlogWriter)> {
 }
 
 struct MasterRole {
-    engine: Engine,
-    replid: String,
+    repl: Arc<Replication>,
 }
 
 impl Role for MasterRole {
-    fn replication_info(&self, out: &mut String) {
-        let _ = write!(
-            out,
-            "role:master\r\nconnected_slaves:0\r\nmaster_replid:{}\r\nmaster_repl_offset:{}\r\n",
-            self.replid,
-            self.engine.binlog.last_seq()
-        );
+    fn replication_info(&self, _core: &Core, out: &mut String) {
+        self.repl.info(out);
+    }
+
+    fn stats_info(&self, out: &mut String) {
+        self.repl.stats(out);
+    }
+
+    fn takes_over(&self, name: &[u8]) -> bool {
+        name == b"sync140"
+    }
+
+    fn handoff(&self, core: &Arc<Core>, h: Handoff) {
+        self.repl.spawn_session(core, h);
+    }
+
+    fn command<'a>(&'a self, core: &'a Core, args: &'a [Bytes]) -> Option<ReplyFuture<'a>> {
+        if args[0].eq_ignore_ascii_case(b"wait") {
+            return Some(Box::pin(crate::repl::wait_command(&self.repl, args)));
+        }
+        if args[0].eq_ignore_ascii_case(b"purge") {
+            return Some(Box::pin(purge_command(core, args)));
+        }
+        None
+    }
+}
+
+/// `PURGE LOGS TO <file>`: remove the binlog files before `<file>`
+/// (never the active one, one a slave is reading, or events the database
+/// still needs to recover); answers how many files were removed.
+async fn purge_command(core: &Core, args: &[Bytes]) -> rocksync_protocol::Reply {
+    use rocksync_protocol::Reply;
+    let ok = args.len() == 4 && args[1].eq_ignore_ascii_case(b"logs") && args[2].eq_ignore_ascii_case(b"to");
+    if !ok {
+        return Reply::error("ERR syntax error: PURGE LOGS TO <file>");
+    }
+    let Some(engine) = core.engine.clone() else {
+        return Reply::error("ERR no binlog");
+    };
+    let Some(target) = std::str::from_utf8(&args[3]).ok().and_then(rocksync_binlog::SegmentId::from_file_name) else {
+        return Reply::error(format!("ERR no binlog file named {}", String::from_utf8_lossy(&args[3])));
+    };
+    let store = Arc::clone(&core.store);
+    let result = tokio::task::spawn_blocking(move || -> Result<usize> {
+        let applied = store.applied_seq()?;
+        store.flush()?;
+        Ok(engine.binlog.purge(&PurgeRule::To(target), applied + 1)?.removed.len())
+    })
+    .await;
+    match result {
+        Ok(Ok(n)) => Reply::Integer(n as i64),
+        Ok(Err(e)) => Reply::error(format!("ERR {e}")),
+        Err(e) => Reply::error(format!("ERR {e}")),
     }
 }
 
@@ -102,6 +149,7 @@ impl Role for MasterRole {
 pub struct Master {
     server: Server,
     engine: Engine,
+    repl: Arc<Replication>,
     cancel: CancellationToken,
     tasks: TaskTracker,
 }
@@ -115,9 +163,15 @@ impl Master {
         let (store, writer) = open_storage(&config)?;
         let replid = load_or_create_replid(&store)?;
         let engine = engine::start(Arc::clone(&store), writer)?;
+        let snapshots = Snapshots::open(&config.data_dir.join("snapshots"), engine.binlog.clone())?;
+        let repl = Replication::new(
+            Arc::clone(&store),
+            engine.binlog.clone(),
+            snapshots,
+            replid.clone(),
+        );
         let role = Arc::new(MasterRole {
-            engine: engine.clone(),
-            replid: replid.clone(),
+            repl: Arc::clone(&repl),
         });
         let core = Core::new(
             Arc::clone(&store),
@@ -144,9 +198,15 @@ impl Master {
             engine.clone(),
             cancel.clone(),
         ));
+        tasks.spawn(clean_snapshots(
+            Arc::clone(&core),
+            Arc::clone(&repl),
+            cancel.clone(),
+        ));
         Ok(Self {
             server,
             engine,
+            repl,
             cancel,
             tasks,
         })
@@ -169,12 +229,28 @@ impl Master {
     /// Binlog or RocksDB errors while closing.
     pub async fn shutdown(self) -> Result<()> {
         self.server.shutdown().await;
+        self.repl.shutdown().await;
         self.cancel.cancel();
         self.tasks.close();
         self.tasks.wait().await;
         self.engine.stop().await?;
         info!("master stopped");
         Ok(())
+    }
+}
+
+/// Every 30 s, drop snapshots that are not ACTIVE and idle longer than
+/// `snapshot_timeout`.
+async fn clean_snapshots(core: Arc<Core>, repl: Arc<Replication>, cancel: CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_secs(30));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = cancel.cancelled() => return,
+        }
+        let timeout = core.config().snapshot_timeout;
+        let repl = Arc::clone(&repl);
+        let _ = tokio::task::spawn_blocking(move || repl.clean(timeout)).await;
     }
 }
 

@@ -37,10 +37,13 @@ pub struct Handoff {
     pub peer: SocketAddr,
 }
 
+/// A boxed future of a reply.
+pub type ReplyFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Reply> + Send + 'a>>;
+
 /// Extension points the master and the slave fill in.
 pub trait Role: Send + Sync + 'static {
     /// `role:…` and the rest of `INFO replication`.
-    fn replication_info(&self, out: &mut String);
+    fn replication_info(&self, core: &Core, out: &mut String);
     /// Extra `INFO stats` lines.
     fn stats_info(&self, _out: &mut String) {}
     /// True for a command name this role takes over (with the socket).
@@ -48,12 +51,14 @@ pub trait Role: Send + Sync + 'static {
         false
     }
     /// Take over a connection.
-    fn handoff(&self, _h: Handoff) {}
+    fn handoff(&self, _core: &Arc<Core>, _h: Handoff) {}
     /// Answer a role-specific command (`WAIT`, `SLAVEOF`…), if it is one.
-    fn command(
-        &self,
-        _args: &[Bytes],
-    ) -> Option<std::pin::Pin<Box<dyn std::future::Future<Output = Reply> + Send + '_>>> {
+    fn command<'a>(&'a self, _core: &'a Core, _args: &'a [Bytes]) -> Option<ReplyFuture<'a>> {
+        None
+    }
+    /// An error to answer data reads with, while the data is not
+    /// consistent (a slave in the middle of a full copy).
+    fn refuse_reads(&self) -> Option<Reply> {
         None
     }
 }
@@ -311,12 +316,15 @@ async fn serve(
                 After::Close => return,
                 After::Handoff(args) => {
                     let rest = std::mem::take(&mut buf);
-                    core.role.handoff(Handoff {
-                        args,
-                        stream,
-                        rest,
-                        peer,
-                    });
+                    core.role.handoff(
+                        &core,
+                        Handoff {
+                            args,
+                            stream,
+                            rest,
+                            peer,
+                        },
+                    );
                     return;
                 }
             }
@@ -377,6 +385,8 @@ async fn run_pipeline(
             Some(spec) => {
                 let reply = if !spec.arity_ok(args.len()) {
                     wrong_arity(&args[0])
+                } else if let Some(refusal) = core.role.refuse_reads() {
+                    refusal
                 } else if let Exec::Read(f) = spec.exec {
                     let ctx = ReadCtx {
                         store: &core.store,
@@ -527,7 +537,7 @@ async fn server_command(
         b"echo" | b"select" | b"config" | b"client" | b"time" | b"lastsave" => {
             wrong_arity(&args[0])
         }
-        _ => match core.role.command(args) {
+        _ => match core.role.command(core, args) {
             Some(fut) => fut.await,
             None => unknown_command(args),
         },

@@ -1,0 +1,663 @@
+//! The master's sync sessions (SPEC §5): one task per slave, started by
+//! `SYNC140` on a client connection. The session decides how to start
+//! (resume, full copy, copy recover), copies a checkpoint when it must
+//! (throttled, resumable from its breakpoint), then streams the binlog,
+//! woken by each append. Slaves acknowledge with `REPLCONF ACK <seq>`.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use rocksync_binlog::{Binlog, BinlogReader};
+use rocksync_protocol::{
+    EventCodec, LogEvent, ReplAck, Reply, RequestDecoder, RespLimits, SyncAnswer, SyncDecision,
+    SyncRequest,
+};
+use rocksync_snapshot::{SnapshotReader, Snapshots, State};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::{mpsc, Notify};
+use tokio_util::codec::{Decoder, Encoder};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{info, info_span, warn, Instrument};
+
+use crate::engine::now_ms;
+use crate::server::{Core, Handoff};
+use crate::store::{Store, APPLIED_SEQ_KEY};
+
+/// A slave's session state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum SlaveState {
+    /// Deciding.
+    Init = 0,
+    /// Full copy running.
+    Copy = 1,
+    /// Streaming the binlog.
+    Sync = 2,
+    /// The binlog could not be read; a full copy follows.
+    OutOfSync = 3,
+}
+
+impl SlaveState {
+    fn name(v: u8) -> &'static str {
+        match v {
+            1 => "copy",
+            2 => "sync",
+            3 => "out_of_sync",
+            _ => "init",
+        }
+    }
+}
+
+/// One connected slave, as INFO shows it.
+#[derive(Debug)]
+pub struct SlaveInfo {
+    /// `ip:listening_port`.
+    pub id: String,
+    /// The connection's peer address.
+    pub peer: SocketAddr,
+    cancel: CancellationToken,
+    state: AtomicU8,
+    /// Last seq sent.
+    pub sent_seq: AtomicU64,
+    /// Last seq the slave acknowledged.
+    pub acked_seq: AtomicU64,
+    /// When the last ack came, unix ms.
+    pub last_ack_ms: AtomicU64,
+    copy_keys: AtomicU64,
+    copy_bytes: AtomicU64,
+    copy_total: AtomicU64,
+    copy_start_ms: AtomicU64,
+}
+
+impl SlaveInfo {
+    fn set_state(&self, s: SlaveState) {
+        self.state.store(s as u8, Ordering::Relaxed);
+    }
+}
+
+/// Sessions counted by decision (INFO stats, Redis's names).
+#[derive(Debug, Default)]
+pub struct SyncCounters {
+    /// Full copies begun.
+    pub full: AtomicU64,
+    /// Binlog resumes.
+    pub partial_ok: AtomicU64,
+    /// Resumes refused (then full copies).
+    pub partial_err: AtomicU64,
+    /// Copies continued from a breakpoint.
+    pub copy_resumed: AtomicU64,
+}
+
+/// The master's replication side.
+pub struct Replication {
+    store: Arc<Store>,
+    binlog: Binlog,
+    /// Full-copy snapshots.
+    pub snapshots: Snapshots,
+    replid: String,
+    sessions: Mutex<HashMap<String, Arc<SlaveInfo>>>,
+    /// Counters.
+    pub counters: SyncCounters,
+    acked: Notify,
+    cancel: CancellationToken,
+    tracker: TaskTracker,
+}
+
+/// Copy chunks are sent when they reach this size.
+const CHUNK_BYTES: usize = 256 * 1024;
+/// Binlog streaming sends when this much is pending.
+const STREAM_BYTES: usize = 256 * 1024;
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+enum SessionEnd {
+    /// Connection closed, replaced, timed out or shut down.
+    Gone(String),
+    /// The binlog could not be read: copy again.
+    OutOfSync(String),
+}
+
+impl Replication {
+    /// The replication side of a master.
+    pub fn new(
+        store: Arc<Store>,
+        binlog: Binlog,
+        snapshots: Snapshots,
+        replid: String,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            store,
+            binlog,
+            snapshots,
+            replid,
+            sessions: Mutex::new(HashMap::new()),
+            counters: SyncCounters::default(),
+            acked: Notify::new(),
+            cancel: CancellationToken::new(),
+            tracker: TaskTracker::new(),
+        })
+    }
+
+    /// Start a session on a handed-off connection.
+    pub fn spawn_session(self: &Arc<Self>, core: &Arc<Core>, h: Handoff) {
+        let me = Arc::clone(self);
+        let core = Arc::clone(core);
+        let span = info_span!("sync", peer = %h.peer);
+        self.tracker
+            .spawn(async move { me.session(core, h).await }.instrument(span));
+    }
+
+    /// End every session and wait for them.
+    pub async fn shutdown(&self) {
+        self.cancel.cancel();
+        self.tracker.close();
+        self.tracker.wait().await;
+    }
+
+    /// Drop idle, failed snapshots (the 30 s cleaner calls this).
+    pub fn clean(&self, timeout_secs: u64) {
+        if let Err(e) = self.snapshots.clean(timeout_secs) {
+            warn!(error = %e, "snapshot cleaner");
+        }
+    }
+
+    /// Connected slaves.
+    pub fn slaves(&self) -> Vec<Arc<SlaveInfo>> {
+        let mut v: Vec<_> = lock(&self.sessions).values().cloned().collect();
+        v.sort_by(|a, b| a.id.cmp(&b.id));
+        v
+    }
+
+    /// `WAIT numslaves timeout`: how many slaves acknowledged everything
+    /// written before the call, waiting up to `timeout_ms` (0: forever)
+    /// for `want` of them.
+    pub async fn wait(&self, want: usize, timeout_ms: u64) -> usize {
+        let target = self.binlog.last_seq();
+        let deadline = (timeout_ms > 0)
+            .then(|| tokio::time::Instant::now() + Duration::from_millis(timeout_ms));
+        loop {
+            let notified = self.acked.notified();
+            let n = self
+                .slaves()
+                .iter()
+                .filter(|s| s.acked_seq.load(Ordering::Relaxed) >= target)
+                .count();
+            if n >= want {
+                return n;
+            }
+            match deadline {
+                Some(d) => {
+                    if tokio::time::timeout_at(d, notified).await.is_err() {
+                        return n;
+                    }
+                }
+                None => notified.await,
+            }
+        }
+    }
+
+    /// `INFO replication` lines for a master.
+    pub fn info(&self, out: &mut String) {
+        let slaves = self.slaves();
+        let last = self.binlog.last_seq();
+        let now = now_ms();
+        let _ = write!(out, "role:master\r\nconnected_slaves:{}\r\n", slaves.len());
+        for (i, s) in slaves.iter().enumerate() {
+            let (ip, port) = s.id.rsplit_once(':').unwrap_or((&s.id, "0"));
+            let acked = s.acked_seq.load(Ordering::Relaxed);
+            let lag_s = now.saturating_sub(s.last_ack_ms.load(Ordering::Relaxed)) / 1000;
+            let keys = s.copy_keys.load(Ordering::Relaxed);
+            let bytes = s.copy_bytes.load(Ordering::Relaxed);
+            let total = s.copy_total.load(Ordering::Relaxed).max(1);
+            let secs = (now.saturating_sub(s.copy_start_ms.load(Ordering::Relaxed)) as f64
+                / 1000.0)
+                .max(0.001);
+            let _ = write!(
+                out,
+                "slave{i}:ip={ip},port={port},state={},offset={acked},lag={lag_s},last_seq_sent={},acked_seq={acked},lag_events={},copy_keys={keys},copy_bytes={bytes},copy_percent={:.1},copy_rate_mbps={:.1}\r\n",
+                SlaveState::name(s.state.load(Ordering::Relaxed)),
+                s.sent_seq.load(Ordering::Relaxed),
+                last.saturating_sub(acked),
+                (keys as f64 * 100.0 / total as f64).min(100.0),
+                bytes as f64 / 1e6 / secs,
+            );
+        }
+        let _ = write!(
+            out,
+            "master_replid:{}\r\nmaster_repl_offset:{last}\r\n",
+            self.replid
+        );
+    }
+
+    /// `INFO stats` lines.
+    pub fn stats(&self, out: &mut String) {
+        let c = &self.counters;
+        let _ = write!(
+            out,
+            "sync_full:{}\r\nsync_partial_ok:{}\r\nsync_partial_err:{}\r\nsync_copy_resumed:{}\r\n",
+            c.full.load(Ordering::Relaxed),
+            c.partial_ok.load(Ordering::Relaxed),
+            c.partial_err.load(Ordering::Relaxed),
+            c.copy_resumed.load(Ordering::Relaxed)
+        );
+    }
+
+    /// The start decision for a request.
+    fn decide(&self, slave: &str, req: &SyncRequest) -> (SyncDecision, Option<BinlogReader>) {
+        if !req.last_key.is_empty() {
+            if self.snapshots.get(slave).is_some() {
+                self.counters.copy_resumed.fetch_add(1, Ordering::Relaxed);
+                return (SyncDecision::CopyRecover, None);
+            }
+            self.counters.full.fetch_add(1, Ordering::Relaxed);
+            return (SyncDecision::FullCopy, None);
+        }
+        if req.last_seq == 0 {
+            self.counters.full.fetch_add(1, Ordering::Relaxed);
+            return (SyncDecision::FullCopy, None);
+        }
+        let same_history = req.replid.as_deref() == Some(self.replid.as_str());
+        let reader = if same_history {
+            self.binlog.reader_after(req.last_seq).ok()
+        } else {
+            None
+        };
+        match reader {
+            Some(r) => {
+                self.counters.partial_ok.fetch_add(1, Ordering::Relaxed);
+                (SyncDecision::Resume, Some(r))
+            }
+            None => {
+                info!(last_seq = req.last_seq, replid = ?req.replid, same_history, "resume refused: full copy");
+                self.counters.partial_err.fetch_add(1, Ordering::Relaxed);
+                self.counters.full.fetch_add(1, Ordering::Relaxed);
+                (SyncDecision::FullCopy, None)
+            }
+        }
+    }
+
+    async fn session(self: Arc<Self>, core: Arc<Core>, h: Handoff) {
+        let Handoff {
+            args,
+            mut stream,
+            rest,
+            peer,
+        } = h;
+        let req = match SyncRequest::parse(&args) {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = stream.write_all(format!("-{e}\r\n").as_bytes()).await;
+                return;
+            }
+        };
+        let id = format!("{}:{}", peer.ip(), req.listening_port);
+        let info = Arc::new(SlaveInfo {
+            id: id.clone(),
+            peer,
+            cancel: self.cancel.child_token(),
+            state: AtomicU8::new(SlaveState::Init as u8),
+            sent_seq: AtomicU64::new(req.last_seq),
+            acked_seq: AtomicU64::new(req.last_seq),
+            last_ack_ms: AtomicU64::new(now_ms()),
+            copy_keys: AtomicU64::new(0),
+            copy_bytes: AtomicU64::new(0),
+            copy_total: AtomicU64::new(0),
+            copy_start_ms: AtomicU64::new(0),
+        });
+        if let Some(old) = lock(&self.sessions).insert(id.clone(), Arc::clone(&info)) {
+            info!(slave = %id, "slave reconnected: replacing its old session");
+            old.cancel.cancel();
+        }
+        let (decision, reader) = self.decide(&id, &req);
+        info!(slave = %id, ?decision, last_seq = req.last_seq, "sync session");
+        let answer = SyncAnswer {
+            decision,
+            replid: self.replid.clone(),
+            seq: self.binlog.last_seq(),
+        };
+        let mut out = BytesMut::new();
+        answer.to_reply().encode(&mut out);
+        let (rd, mut wr) = stream.into_split();
+        let timeout = Duration::from_secs(core.config().slave_timeout);
+        let end = match send(&mut wr, &out, timeout).await {
+            Err(e) => SessionEnd::Gone(e),
+            Ok(()) => {
+                let acks = tokio::spawn(read_acks(rd, rest, Arc::clone(&info), Arc::clone(&self)));
+                let end = self
+                    .run(&core, &info, &mut wr, decision, &req, reader)
+                    .await;
+                acks.abort();
+                end
+            }
+        };
+        let (SessionEnd::Gone(why) | SessionEnd::OutOfSync(why)) = end;
+        info!(slave = %id, reason = %why, "sync session ended");
+        let mut sessions = lock(&self.sessions);
+        if sessions.get(&id).is_some_and(|s| Arc::ptr_eq(s, &info)) {
+            sessions.remove(&id);
+        }
+    }
+
+    async fn run(
+        &self,
+        core: &Arc<Core>,
+        info: &Arc<SlaveInfo>,
+        wr: &mut OwnedWriteHalf,
+        decision: SyncDecision,
+        req: &SyncRequest,
+        mut reader: Option<BinlogReader>,
+    ) -> SessionEnd {
+        let mut copy = match decision {
+            SyncDecision::Resume => None,
+            SyncDecision::FullCopy => Some(None),
+            SyncDecision::CopyRecover => Some(Some(req.last_key.clone())),
+        };
+        loop {
+            if let Some(after) = copy.take() {
+                match self.copy(core, info, wr, after).await {
+                    Ok(r) => reader = Some(r),
+                    Err(e) => return e,
+                }
+            }
+            let Some(r) = reader.take() else {
+                return SessionEnd::Gone("no binlog reader".into());
+            };
+            match self.stream(core, info, wr, r).await {
+                SessionEnd::OutOfSync(why) => {
+                    warn!(slave = %info.id, reason = %why, "slave out of sync: full copy");
+                    info.set_state(SlaveState::OutOfSync);
+                    self.counters.full.fetch_add(1, Ordering::Relaxed);
+                    copy = Some(None);
+                }
+                gone => return gone,
+            }
+        }
+    }
+
+    /// Full copy (or its continuation after `after`), then a binlog reader
+    /// from the snapshot's seq.
+    async fn copy(
+        &self,
+        core: &Arc<Core>,
+        info: &Arc<SlaveInfo>,
+        wr: &mut OwnedWriteHalf,
+        after: Option<Bytes>,
+    ) -> Result<BinlogReader, SessionEnd> {
+        info.set_state(SlaveState::Copy);
+        let timeout = Duration::from_secs(core.config().slave_timeout);
+        let gone = |e: String| SessionEnd::Gone(e);
+        let snap = match &after {
+            Some(_) => self
+                .snapshots
+                .get(&info.id)
+                .ok_or_else(|| gone("snapshot vanished".into()))?,
+            None => {
+                let store = Arc::clone(&self.store);
+                let id = info.id.clone();
+                let snaps = &self.snapshots;
+                let db_store = store;
+                tokio::task::block_in_place(|| snaps.create(&id, db_store.db(), APPLIED_SEQ_KEY))
+                    .map_err(|e| gone(format!("snapshot: {e}")))?
+            }
+        };
+        let seq = snap.entry.seq;
+        let mut codec = EventCodec::default();
+        let mut out = BytesMut::new();
+        let fresh = after.is_none();
+        if fresh {
+            codec
+                .encode(&LogEvent::copy_begin(seq), &mut out)
+                .map_err(|e| gone(e.to_string()))?;
+            send(wr, &out, timeout).await.map_err(gone)?;
+            out.clear();
+        }
+        let now = now_ms();
+        info.copy_start_ms.store(now, Ordering::Relaxed);
+        info.copy_total
+            .store(snap.entry.keys_total, Ordering::Relaxed);
+        let (mut keys, mut bytes) = if fresh {
+            (0, 0)
+        } else {
+            (snap.entry.keys_sent, snap.entry.bytes_sent)
+        };
+        info.copy_keys.store(keys, Ordering::Relaxed);
+        info.copy_bytes.store(bytes, Ordering::Relaxed);
+        let (tx, mut rx) = mpsc::channel::<Result<(Bytes, u64, Bytes), String>>(4);
+        let path = snap.path.clone();
+        let start_after = after.unwrap_or_default();
+        let producer = tokio::task::spawn_blocking(move || {
+            let reader = match SnapshotReader::open(&path) {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(e.to_string()));
+                    return;
+                }
+            };
+            let mut codec = EventCodec::default();
+            let mut buf = BytesMut::with_capacity(CHUNK_BYTES + 4096);
+            let (mut n, mut last) = (0u64, Bytes::new());
+            let mut open = true;
+            let result = reader.for_each_after(&start_after, |k, v| {
+                let e = LogEvent::raw(seq, k.clone(), Bytes::copy_from_slice(v));
+                if codec.encode(&e, &mut buf).is_err() {
+                    return false;
+                }
+                n += 1;
+                last = k;
+                if buf.len() >= CHUNK_BYTES {
+                    open = tx
+                        .blocking_send(Ok((buf.split().freeze(), n, last.clone())))
+                        .is_ok();
+                    n = 0;
+                }
+                open
+            });
+            match result {
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(e.to_string()));
+                }
+                Ok(()) if open && !buf.is_empty() => {
+                    let _ = tx.blocking_send(Ok((buf.split().freeze(), n, last)));
+                }
+                Ok(()) => {}
+            }
+        });
+        let mut last_key = Bytes::new();
+        let mut last_report = now_ms();
+        let started = now_ms();
+        while let Some(chunk) = rx.recv().await {
+            let (data, n, chunk_last) = chunk.map_err(|e| gone(format!("snapshot read: {e}")))?;
+            let sent = tokio::select! {
+                r = send(wr, &data, timeout) => r,
+                _ = info.cancel.cancelled() => Err("cancelled".into()),
+            };
+            if let Err(e) = sent {
+                let _ = self
+                    .snapshots
+                    .update(&info.id, State::Abort, &last_key, keys, bytes);
+                warn!(slave = %info.id, keys, bytes, error = %e, "copy interrupted; snapshot kept for resume");
+                producer.abort();
+                return Err(gone(e));
+            }
+            keys += n;
+            bytes += data.len() as u64;
+            last_key = chunk_last;
+            info.copy_keys.store(keys, Ordering::Relaxed);
+            info.copy_bytes.store(bytes, Ordering::Relaxed);
+            let speed = core.config().sync_speed;
+            if speed > 0 {
+                let secs = data.len() as f64 / (speed as f64 * 1024.0 * 1024.0);
+                tokio::time::sleep(Duration::from_secs_f64(secs)).await;
+            }
+            if now_ms() - last_report >= 1000 {
+                last_report = now_ms();
+                let total = snap.entry.keys_total.max(1);
+                let secs = ((last_report - started) as f64 / 1000.0).max(0.001);
+                info!(slave = %info.id, keys, bytes, percent = format!("{:.1}", (keys as f64 * 100.0 / total as f64).min(100.0)), rate_mbps = format!("{:.1}", bytes as f64 / 1e6 / secs), "copy progress");
+                let _ = self
+                    .snapshots
+                    .update(&info.id, State::Active, &last_key, keys, bytes);
+            }
+        }
+        out.clear();
+        codec
+            .encode(&LogEvent::copy_end(seq), &mut out)
+            .map_err(|e| gone(e.to_string()))?;
+        send(wr, &out, timeout).await.map_err(gone)?;
+        let reader = self
+            .binlog
+            .reader_after(seq)
+            .map_err(|e| gone(format!("binlog after copy: {e}")))?;
+        let secs = (now_ms().saturating_sub(started) as f64 / 1000.0).max(0.001);
+        info!(slave = %info.id, keys, bytes, seq, secs = format!("{secs:.2}"), rate_mbps = format!("{:.1}", bytes as f64 / 1e6 / secs), "copy done");
+        info.sent_seq.store(seq, Ordering::Relaxed);
+        let _ = self.snapshots.release(&info.id);
+        Ok(reader)
+    }
+
+    async fn stream(
+        &self,
+        core: &Arc<Core>,
+        info: &Arc<SlaveInfo>,
+        wr: &mut OwnedWriteHalf,
+        mut reader: BinlogReader,
+    ) -> SessionEnd {
+        info.set_state(SlaveState::Sync);
+        let cfg = core.config();
+        let timeout = Duration::from_secs(cfg.slave_timeout);
+        let noop_every = Duration::from_secs(30).min(timeout / 2);
+        let mut codec = EventCodec::default();
+        let mut out = BytesMut::with_capacity(STREAM_BYTES);
+        let mut idle = tokio::time::Instant::now();
+        loop {
+            let next = tokio::select! {
+                r = reader.next_timeout(Duration::from_secs(1)) => r,
+                _ = info.cancel.cancelled() => return SessionEnd::Gone("replaced or shut down".into()),
+            };
+            match next {
+                Err(e) => return SessionEnd::OutOfSync(e.to_string()),
+                Ok(None) => {
+                    let silent = now_ms().saturating_sub(info.last_ack_ms.load(Ordering::Relaxed));
+                    if silent > timeout.as_millis() as u64 {
+                        warn!(slave = %info.id, silent_ms = silent, "slave timed out: no ack; dropping it");
+                        return SessionEnd::Gone("slave timeout".into());
+                    }
+                    if idle.elapsed() >= noop_every {
+                        out.clear();
+                        let noop = LogEvent::noop(self.binlog.last_seq());
+                        if let Err(e) = codec.encode(&noop, &mut out) {
+                            return SessionEnd::Gone(e.to_string());
+                        }
+                        if let Err(e) = send(wr, &out, timeout).await {
+                            return SessionEnd::Gone(e);
+                        }
+                        idle = tokio::time::Instant::now();
+                    }
+                }
+                Ok(Some(first)) => {
+                    out.clear();
+                    let mut last = first.seq;
+                    if let Err(e) = codec.encode(&first, &mut out) {
+                        return SessionEnd::Gone(e.to_string());
+                    }
+                    while out.len() < STREAM_BYTES {
+                        match reader.try_next() {
+                            Ok(Some(e)) => {
+                                last = e.seq;
+                                if let Err(err) = codec.encode(&e, &mut out) {
+                                    return SessionEnd::Gone(err.to_string());
+                                }
+                            }
+                            Ok(None) => break,
+                            Err(e) => return SessionEnd::OutOfSync(e.to_string()),
+                        }
+                    }
+                    let sent = tokio::select! {
+                        r = send(wr, &out, timeout) => r,
+                        _ = info.cancel.cancelled() => Err("replaced or shut down".into()),
+                    };
+                    if let Err(e) = sent {
+                        return SessionEnd::Gone(e);
+                    }
+                    info.sent_seq.store(last, Ordering::Relaxed);
+                    idle = tokio::time::Instant::now();
+                }
+            }
+        }
+    }
+}
+
+/// Write all of `buf` within `timeout` (a slave that stops reading is
+/// dropped, never waited on forever).
+async fn send(wr: &mut OwnedWriteHalf, buf: &[u8], timeout: Duration) -> Result<(), String> {
+    match tokio::time::timeout(timeout, wr.write_all(buf)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(format!("send failed: {e}")),
+        Err(_) => Err(format!(
+            "send timed out after {} s: slave not reading",
+            timeout.as_secs()
+        )),
+    }
+}
+
+/// Read `REPLCONF ACK <seq>` from the slave until the connection ends,
+/// which ends the session.
+async fn read_acks(
+    mut rd: OwnedReadHalf,
+    mut buf: BytesMut,
+    info: Arc<SlaveInfo>,
+    repl: Arc<Replication>,
+) {
+    let mut decoder = RequestDecoder::new(RespLimits::default());
+    loop {
+        loop {
+            match decoder.decode(&mut buf) {
+                Ok(Some(args)) => {
+                    if let Some(ack) = ReplAck::parse(&args) {
+                        info.acked_seq.store(ack.seq, Ordering::Relaxed);
+                        info.last_ack_ms.store(now_ms(), Ordering::Relaxed);
+                        repl.acked.notify_waiters();
+                    }
+                }
+                Ok(None) => break,
+                Err(_) => {
+                    info.cancel.cancel();
+                    return;
+                }
+            }
+        }
+        match rd.read_buf(&mut buf).await {
+            Ok(0) | Err(_) => {
+                info.cancel.cancel();
+                return;
+            }
+            Ok(_) => {}
+        }
+    }
+}
+
+/// `WAIT numslaves timeout`.
+pub async fn wait_command(repl: &Replication, args: &[Bytes]) -> Reply {
+    if args.len() != 3 {
+        return Reply::error("ERR wrong number of arguments for 'wait' command");
+    }
+    let (Some(n), Some(t)) = (
+        rocksync_protocol::parse_i64(&args[1]),
+        rocksync_protocol::parse_i64(&args[2]),
+    ) else {
+        return Reply::error("ERR value is not an integer or out of range");
+    };
+    if t < 0 {
+        return Reply::error("ERR timeout is negative");
+    }
+    Reply::Integer(repl.wait(n.max(0) as usize, t as u64).await as i64)
+}
