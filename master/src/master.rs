@@ -121,21 +121,33 @@ impl Role for MasterRole {
 /// still needs to recover); answers how many files were removed.
 async fn purge_command(core: &Core, args: &[Bytes]) -> rocksync_protocol::Reply {
     use rocksync_protocol::Reply;
-    let ok = args.len() == 4 && args[1].eq_ignore_ascii_case(b"logs") && args[2].eq_ignore_ascii_case(b"to");
+    let ok = args.len() == 4
+        && args[1].eq_ignore_ascii_case(b"logs")
+        && args[2].eq_ignore_ascii_case(b"to");
     if !ok {
         return Reply::error("ERR syntax error: PURGE LOGS TO <file>");
     }
     let Some(engine) = core.engine.clone() else {
         return Reply::error("ERR no binlog");
     };
-    let Some(target) = std::str::from_utf8(&args[3]).ok().and_then(rocksync_binlog::SegmentId::from_file_name) else {
-        return Reply::error(format!("ERR no binlog file named {}", String::from_utf8_lossy(&args[3])));
+    let Some(target) = std::str::from_utf8(&args[3])
+        .ok()
+        .and_then(rocksync_binlog::SegmentId::from_file_name)
+    else {
+        return Reply::error(format!(
+            "ERR no binlog file named {}",
+            String::from_utf8_lossy(&args[3])
+        ));
     };
     let store = Arc::clone(&core.store);
     let result = tokio::task::spawn_blocking(move || -> Result<usize> {
         let applied = store.applied_seq()?;
         store.flush()?;
-        Ok(engine.binlog.purge(&PurgeRule::To(target), applied + 1)?.removed.len())
+        Ok(engine
+            .binlog
+            .purge(&PurgeRule::To(target), applied + 1)?
+            .removed
+            .len())
     })
     .await;
     match result {
