@@ -392,6 +392,7 @@ async fn run_pipeline(
                         store: &core.store,
                         now_ms: now_ms(),
                         cursors: &core.cursors,
+                        snap: (!cmd::single_read(spec.name)).then(|| core.store.db().snapshot()),
                     };
                     f(&ctx, &args).unwrap_or_else(|e| Reply::error(format!("ERR {e}")))
                 } else {

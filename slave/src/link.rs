@@ -142,6 +142,9 @@ pub fn spawn(
         .name("repl-link".into())
         .spawn(move || {
             let mut link = Link {
+                last_copy_flush: Instant::now()
+                    .checked_sub(Duration::from_secs(1))
+                    .unwrap_or_else(Instant::now),
                 store,
                 writer: Some(writer),
                 state,
@@ -157,6 +160,7 @@ pub fn spawn(
 }
 
 struct Link {
+    last_copy_flush: Instant,
     store: Arc<Store>,
     writer: Option<BinlogWriter>,
     state: Arc<LinkState>,
@@ -403,6 +407,13 @@ impl Link {
             last.to_vec(),
         )?;
         self.store.write(b.finish(&self.store, 0)?)?;
+        // Copied pairs are in no binlog: a flush (atomic over the column
+        // families) at most every second makes them durable together with
+        // their last key, the breakpoint a restarted slave resumes from.
+        if self.last_copy_flush.elapsed() >= Duration::from_secs(1) {
+            self.store.flush()?;
+            self.last_copy_flush = Instant::now();
+        }
         self.state.set_last_key(last);
         Ok(())
     }

@@ -298,7 +298,7 @@ pub(super) fn scan(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let from = start.map_or_else(Vec::new, |k| successor(&k));
     let mut out = Vec::new();
     let (mut seen, mut last) = (0, None);
-    c.store.scan(Cf::Meta, &[], &from, |k, v| {
+    c.scan(Cf::Meta, &[], &from, &mut |k, v| {
         if seen == o.count {
             return false;
         }
@@ -324,7 +324,7 @@ pub(super) fn scan(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
 
 pub(super) fn keys(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let mut out = Vec::new();
-    c.store.scan(Cf::Meta, &[], &[], |k, v| {
+    c.scan(Cf::Meta, &[], &[], &mut |k, v| {
         if Meta::decode(v).is_some_and(|m| !m.is_expired(c.now_ms)) && glob_match(&a[1], k) {
             out.push(Reply::Bulk(Bytes::copy_from_slice(k)));
         }
@@ -341,7 +341,7 @@ pub(super) fn randomkey(c: &ReadCtx<'_>, _a: &[Bytes]) -> Result<Reply> {
     let seed = (c.now_ms.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03).to_be_bytes();
     for from in [&seed[..], &[][..]] {
         let mut found = None;
-        c.store.scan(Cf::Meta, &[], from, |k, v| {
+        c.scan(Cf::Meta, &[], from, &mut |k, v| {
             if Meta::decode(v).is_some_and(|m| !m.is_expired(c.now_ms)) {
                 found = Some(Bytes::copy_from_slice(k));
                 return false;
@@ -362,7 +362,7 @@ fn copy_value(c: &mut WriteCtx<'_>, src: &[u8], m: &Meta, dst: &[u8]) -> Result<
     }
     let prefix = keys::sub_prefix(src, m.version);
     let mut items: Vec<(Bytes, Bytes)> = Vec::with_capacity(m.size as usize);
-    c.store.scan(Cf::Sub, &prefix, &prefix, |k, v| {
+    c.scan(Cf::Sub, &prefix, &prefix, &mut |k, v| {
         items.push((
             Bytes::copy_from_slice(&k[prefix.len()..]),
             Bytes::copy_from_slice(v),

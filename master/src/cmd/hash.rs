@@ -94,7 +94,7 @@ fn items(c: &ReadCtx<'_>, key: &[u8]) -> Result<Result<Vec<(Bytes, Bytes)>, Repl
     Ok(match typed(c, key, Kind::Hash)? {
         Err(r) => Err(r),
         Ok(None) => Ok(Vec::new()),
-        Ok(Some(m)) => Ok(sub_items(c.store, key, &m)?),
+        Ok(Some(m)) => Ok(sub_items(c, key, &m)?),
     })
 }
 

@@ -112,7 +112,7 @@ pub(super) fn lrange(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let prefix = keys::sub_prefix(&a[1], m.version);
     let from = keys::list_key(&a[1], m.version, m.head + s as u64);
     let mut out = Vec::with_capacity(e - s + 1);
-    c.store.scan(Cf::Sub, &prefix, &from, |_, v| {
+    c.scan(Cf::Sub, &prefix, &from, &mut |_, v| {
         out.push(Reply::Bulk(Bytes::copy_from_slice(v)));
         out.len() <= e - s
     })?;
@@ -173,7 +173,7 @@ pub(super) fn lrem(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let Some(m) = tri!(c.typed_mut(&a[1], Kind::List)?) else {
         return Ok(Reply::Integer(0));
     };
-    let mut items: Vec<Bytes> = super::sub_items(c.store, &a[1], &m)?
+    let mut items: Vec<Bytes> = super::sub_items(c, &a[1], &m)?
         .into_iter()
         .map(|(_, v)| v)
         .collect();

@@ -60,6 +60,34 @@ pub trait View {
         let now = self.now_ms();
         Ok(self.raw_meta(key)?.filter(|m| !m.is_expired(now)))
     }
+
+    /// Visit pairs of `cf` under `prefix` from `start` while `f` says so
+    /// (committed data: write commands that scan run at a group's head).
+    ///
+    /// # Errors
+    /// RocksDB errors.
+    fn scan(
+        &self,
+        cf: Cf,
+        prefix: &[u8],
+        start: &[u8],
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()> {
+        self.store().scan_in(cf, prefix, start, None, f)
+    }
+
+    /// Visit pairs under `prefix`, last first.
+    ///
+    /// # Errors
+    /// RocksDB errors.
+    fn scan_rev(
+        &self,
+        cf: Cf,
+        prefix: &[u8],
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()> {
+        self.store().scan_rev_in(cf, prefix, None, f)
+    }
 }
 
 /// Server-side cursors for SCAN and friends: a cursor number stands for
@@ -105,6 +133,10 @@ pub struct ReadCtx<'a> {
     pub now_ms: u64,
     /// SCAN cursors.
     pub cursors: &'a Cursors,
+    /// A consistent view for commands that read more than one key's
+    /// metadata or a collection's members (a slave applying a command's
+    /// batch meanwhile is seen whole or not at all).
+    pub snap: Option<crate::store::Snap<'a>>,
 }
 
 impl View for ReadCtx<'_> {
@@ -115,11 +147,49 @@ impl View for ReadCtx<'_> {
         self.now_ms
     }
     fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        self.store.get(cf, key)
+        self.store.get_in(cf, key, self.snap.as_ref())
     }
     fn raw_meta(&self, key: &[u8]) -> Result<Option<Meta>> {
-        self.store.meta(key)
+        self.store.meta_in(key, self.snap.as_ref())
     }
+    fn scan(
+        &self,
+        cf: Cf,
+        prefix: &[u8],
+        start: &[u8],
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()> {
+        self.store.scan_in(cf, prefix, start, self.snap.as_ref(), f)
+    }
+    fn scan_rev(
+        &self,
+        cf: Cf,
+        prefix: &[u8],
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()> {
+        self.store.scan_rev_in(cf, prefix, self.snap.as_ref(), f)
+    }
+}
+
+/// Commands that read a single key's metadata (one atomic RocksDB read),
+/// which need no snapshot.
+pub fn single_read(name: &str) -> bool {
+    matches!(
+        name,
+        "get"
+            | "strlen"
+            | "getbit"
+            | "getrange"
+            | "substr"
+            | "type"
+            | "ttl"
+            | "pttl"
+            | "hlen"
+            | "scard"
+            | "zcard"
+            | "llen"
+            | "dbsize"
+    )
 }
 
 /// Context of a write command on the write path.
@@ -491,10 +561,10 @@ pub fn seal_command(events: &mut [LogEvent], start: usize) {
 ///
 /// # Errors
 /// RocksDB errors.
-pub fn sub_items(store: &Store, key: &[u8], m: &Meta) -> Result<Vec<(Bytes, Bytes)>> {
+pub fn sub_items(v: &impl View, key: &[u8], m: &Meta) -> Result<Vec<(Bytes, Bytes)>> {
     let prefix = crate::store::keys::sub_prefix(key, m.version);
     let mut items = Vec::with_capacity(m.size.min(1 << 20) as usize);
-    store.scan(Cf::Sub, &prefix, &prefix, |k, v| {
+    v.scan(Cf::Sub, &prefix, &prefix, &mut |k, v| {
         items.push((
             Bytes::copy_from_slice(&k[prefix.len()..]),
             Bytes::copy_from_slice(v),
@@ -542,7 +612,7 @@ pub fn scan_collection(
         from = generic::successor(&[&prefix[..], &last[..]].concat());
     }
     let (mut out, mut seen, mut last) = (Vec::new(), 0, None);
-    c.store.scan(Cf::Sub, &prefix, &from, |k, v| {
+    c.scan(Cf::Sub, &prefix, &from, &mut |k, v| {
         if seen == count {
             return false;
         }

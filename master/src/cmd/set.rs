@@ -47,10 +47,7 @@ fn members(c: &ReadCtx<'_>, key: &[u8]) -> Result<Result<Vec<Bytes>, Reply>> {
     Ok(match typed(c, key, Kind::Set)? {
         Err(r) => Err(r),
         Ok(None) => Ok(Vec::new()),
-        Ok(Some(m)) => Ok(sub_items(c.store, key, &m)?
-            .into_iter()
-            .map(|(f, _)| f)
-            .collect()),
+        Ok(Some(m)) => Ok(sub_items(c, key, &m)?.into_iter().map(|(f, _)| f).collect()),
     })
 }
 
@@ -105,7 +102,7 @@ pub(super) fn spop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
             Reply::Nil
         });
     };
-    let mut all: Vec<Bytes> = sub_items(c.store, &a[1], &m)?
+    let mut all: Vec<Bytes> = sub_items(c, &a[1], &m)?
         .into_iter()
         .map(|(f, _)| f)
         .collect();

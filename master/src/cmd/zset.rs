@@ -203,7 +203,7 @@ impl Bound {
 /// Members in score order (ascending, or descending with `rev`), visited
 /// while `f` returns true.
 fn walk(
-    c: &ReadCtx<'_>,
+    c: &impl View,
     key: &[u8],
     m: &Meta,
     rev: bool,
@@ -218,9 +218,9 @@ fn walk(
         }
     };
     if rev {
-        c.store.scan_rev(Cf::ZScore, &prefix, &mut visit)
+        c.scan_rev(Cf::ZScore, &prefix, &mut visit)
     } else {
-        c.store.scan(Cf::ZScore, &prefix, &prefix, &mut visit)
+        c.scan(Cf::ZScore, &prefix, &prefix, &mut visit)
     }
 }
 
@@ -385,20 +385,13 @@ fn pop(c: &mut WriteCtx<'_>, a: &[Bytes], rev: bool) -> Result<Reply> {
         return Ok(Reply::Array(vec![]));
     };
     let mut items = Vec::with_capacity(count.min(m.size as usize));
-    {
-        let view = ReadCtx {
-            store: c.store,
-            now_ms: c.now_ms,
-            cursors: &super::Cursors::default(),
-        };
-        walk(&view, &a[1], &m, rev, |member, s| {
-            if items.len() == count {
-                return false;
-            }
-            items.push((member, s));
-            items.len() < count
-        })?;
-    }
+    walk(&*c, &a[1], &m, rev, |member, s| {
+        if items.len() == count {
+            return false;
+        }
+        items.push((member, s));
+        items.len() < count
+    })?;
     for (member, _) in &items {
         c.emit(Command::ZDel, &a[1], member.clone(), 0)?;
     }

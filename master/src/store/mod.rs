@@ -14,6 +14,9 @@ use rocksdb::{
 use crate::error::{Error, Result};
 use keys::Meta;
 
+/// A consistent read view of the store (a RocksDB snapshot).
+pub type Snap<'a> = rocksdb::SnapshotWithThreadMode<'a, DB>;
+
 /// A column family.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Cf {
@@ -179,7 +182,18 @@ impl Store {
     /// # Errors
     /// [`Error::Rocks`].
     pub fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        Ok(self.db.get_cf(self.handle(cf)?, key)?)
+        self.get_in(cf, key, None)
+    }
+
+    /// A value as of `snap` (or committed now).
+    ///
+    /// # Errors
+    /// [`Error::Rocks`].
+    pub fn get_in(&self, cf: Cf, key: &[u8], snap: Option<&Snap<'_>>) -> Result<Option<Vec<u8>>> {
+        match snap {
+            None => Ok(self.db.get_cf(self.handle(cf)?, key)?),
+            Some(s) => Ok(s.get_cf(self.handle(cf)?, key)?),
+        }
     }
 
     /// A key's committed metadata, expired or not.
@@ -187,7 +201,19 @@ impl Store {
     /// # Errors
     /// [`Error::Rocks`], [`Error::CorruptValue`].
     pub fn meta(&self, key: &[u8]) -> Result<Option<Meta>> {
-        let Some(raw) = self.db.get_pinned_cf(self.handle(Cf::Meta)?, key)? else {
+        self.meta_in(key, None)
+    }
+
+    /// A key's metadata as of `snap` (or committed now), expired or not.
+    ///
+    /// # Errors
+    /// [`Error::Rocks`], [`Error::CorruptValue`].
+    pub fn meta_in(&self, key: &[u8], snap: Option<&Snap<'_>>) -> Result<Option<Meta>> {
+        let raw = match snap {
+            None => self.db.get_pinned_cf(self.handle(Cf::Meta)?, key)?,
+            Some(s) => s.get_pinned_cf(self.handle(Cf::Meta)?, key)?,
+        };
+        let Some(raw) = raw else {
             return Ok(None);
         };
         Meta::decode(&raw)
@@ -266,7 +292,25 @@ impl Store {
         start: &[u8],
         mut f: impl FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<()> {
+        self.scan_in(cf, prefix, start, None, &mut f)
+    }
+
+    /// [`Store::scan`] as of `snap`.
+    ///
+    /// # Errors
+    /// [`Error::Rocks`].
+    pub fn scan_in(
+        &self,
+        cf: Cf,
+        prefix: &[u8],
+        start: &[u8],
+        snap: Option<&Snap<'_>>,
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()> {
         let mut ro = ReadOptions::default();
+        if let Some(s) = snap {
+            ro.set_snapshot(s);
+        }
         if let Some(end) = keys::prefix_end(prefix) {
             ro.set_iterate_upper_bound(end);
         }
@@ -294,7 +338,24 @@ impl Store {
         prefix: &[u8],
         mut f: impl FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<()> {
+        self.scan_rev_in(cf, prefix, None, &mut f)
+    }
+
+    /// [`Store::scan_rev`] as of `snap`.
+    ///
+    /// # Errors
+    /// [`Error::Rocks`].
+    pub fn scan_rev_in(
+        &self,
+        cf: Cf,
+        prefix: &[u8],
+        snap: Option<&Snap<'_>>,
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()> {
         let mut ro = ReadOptions::default();
+        if let Some(s) = snap {
+            ro.set_snapshot(s);
+        }
         ro.set_iterate_lower_bound(prefix.to_vec());
         let end = keys::prefix_end(prefix);
         if let Some(end) = &end {

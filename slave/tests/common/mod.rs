@@ -1,0 +1,255 @@
+//! Real processes for the replication tests: `rocksync-master` and
+//! `rocksync-slave` on 127.0.0.1 with temporary data directories, killed
+//! (SIGKILL) when their guards drop; bounded waits; a digest of every key
+//! and value read through a real client.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use redis::Commands;
+
+/// A server process, killed on drop.
+pub struct Node {
+    child: Child,
+    pub addr: SocketAddr,
+    pub data: PathBuf,
+}
+
+fn bin(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_rocksync-slave")).with_file_name(name)
+}
+
+/// A free port on 127.0.0.1 (for nodes that must keep theirs across restarts).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+impl Node {
+    fn spawn(binary: &str, data: &Path, port: u16, args: &[&str]) -> Self {
+        let mut child = Command::new(bin(binary))
+            .args(["--port", &port.to_string(), "--data-dir"])
+            .arg(data)
+            .args(args)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {binary}: {e}"));
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = mpsc::channel();
+        let log_name = format!("{}.log", binary);
+        let log_path = data.with_extension(log_name);
+        std::thread::spawn(move || {
+            let mut log = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(log_path)
+                .ok();
+            let mut sent = false;
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(f) = log.as_mut() {
+                    use std::io::Write;
+                    let _ = writeln!(f, "{line}");
+                }
+                if !sent && line.contains("listening") {
+                    if let Some(a) = line
+                        .split("addr=")
+                        .nth(1)
+                        .and_then(|s| s.split_whitespace().next())
+                    {
+                        let _ = tx.send(a.parse::<SocketAddr>().ok());
+                        sent = true;
+                    }
+                }
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(60))
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| panic!("{binary} did not start"));
+        Self {
+            child,
+            addr,
+            data: data.to_owned(),
+        }
+    }
+
+    /// A master on `port` (0: any).
+    pub fn master(data: &Path, port: u16, args: &[&str]) -> Self {
+        Self::spawn("rocksync-master", data, port, args)
+    }
+
+    /// A slave of `master` on `port`.
+    pub fn slave(data: &Path, port: u16, master: SocketAddr, args: &[&str]) -> Self {
+        let mut all = vec!["--master-addr".to_owned(), master.to_string()];
+        all.extend(args.iter().map(|s| s.to_string()));
+        let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+        Self::spawn("rocksync-slave", data, port, &refs)
+    }
+
+    pub fn client(&self) -> redis::Connection {
+        let c = redis::Client::open(format!("redis://{}/", self.addr)).expect("client");
+        let conn = c
+            .get_connection_with_timeout(Duration::from_secs(10))
+            .expect("connect");
+        conn.set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("timeout");
+        conn
+    }
+
+    pub fn info(&self, section: &str) -> String {
+        redis::cmd("INFO")
+            .arg(section)
+            .query(&mut self.client())
+            .expect("info")
+    }
+
+    pub fn field(&self, section: &str, key: &str) -> Option<String> {
+        field(&self.info(section), key)
+    }
+
+    pub fn num(&self, section: &str, key: &str) -> u64 {
+        self.field(section, key)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn signal(&self, sig: &str) {
+        let _ = Command::new("kill")
+            .args([sig, &self.child.id().to_string()])
+            .status();
+    }
+
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-CONT", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn field(info: &str, key: &str) -> Option<String> {
+    info.lines().find_map(|l| {
+        l.strip_prefix(&format!("{key}:"))
+            .map(|v| v.trim().to_owned())
+    })
+}
+
+/// Wait (bounded) until `cond` holds.
+pub fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !cond() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Wait until the slave has applied everything the master logged.
+pub fn wait_synced(master: &Node, slave: &Node, timeout: Duration) {
+    wait_until("the slave to catch up", timeout, || {
+        let target = master.info("replication");
+        let info = slave.info("replication");
+        field(&info, "master_link_status").as_deref() == Some("up")
+            && field(&info, "master_sync_in_progress").as_deref() == Some("0")
+            && field(&info, "master_replid") == field(&target, "master_replid")
+            && field(&info, "last_seq") == field(&target, "master_repl_offset")
+    });
+}
+
+/// Every key with its type and content (TTL presence included).
+pub fn digest(node: &Node) -> BTreeMap<String, String> {
+    let mut c = node.client();
+    let keys: Vec<Vec<u8>> = c.keys("*").expect("keys");
+    let mut out = BTreeMap::new();
+    for k in keys {
+        let t: String = redis::cmd("TYPE").arg(&k).query(&mut c).expect("type");
+        let v = match t.as_str() {
+            "string" => format!("{:?}", c.get::<_, Vec<u8>>(&k).expect("get")),
+            "hash" => format!(
+                "{:?}",
+                c.hgetall::<_, BTreeMap<Vec<u8>, Vec<u8>>>(&k)
+                    .expect("hgetall")
+            ),
+            "set" => format!(
+                "{:?}",
+                c.smembers::<_, std::collections::BTreeSet<Vec<u8>>>(&k)
+                    .expect("smembers")
+            ),
+            "zset" => format!(
+                "{:?}",
+                c.zrange_withscores::<_, Vec<(Vec<u8>, f64)>>(&k, 0, -1)
+                    .expect("zrange")
+            ),
+            "list" => format!(
+                "{:?}",
+                c.lrange::<_, Vec<Vec<u8>>>(&k, 0, -1).expect("lrange")
+            ),
+            "none" => continue,
+            other => panic!("unknown type {other}"),
+        };
+        let ttl: i64 = c.ttl(&k).expect("ttl");
+        out.insert(
+            String::from_utf8_lossy(&k).into_owned(),
+            format!("{t} {v} ttl={}", ttl > 0),
+        );
+    }
+    out
+}
+
+/// Load `n` keys of every type (n/5 each) through pipelines.
+pub fn load(node: &Node, prefix: &str, n: usize, value_len: usize) {
+    let mut c = node.client();
+    let v = "x".repeat(value_len);
+    let per = (n / 5).max(1);
+    for chunk in (0..per).collect::<Vec<_>>().chunks(1000) {
+        let mut p = redis::pipe();
+        for &i in chunk {
+            p.cmd("SET").arg(format!("{prefix}:s:{i}")).arg(&v).ignore();
+            p.cmd("HSET")
+                .arg(format!("{prefix}:h:{}", i % 50))
+                .arg(format!("f{i}"))
+                .arg(&v)
+                .ignore();
+            p.cmd("SADD")
+                .arg(format!("{prefix}:set:{}", i % 50))
+                .arg(format!("m{i}"))
+                .ignore();
+            p.cmd("ZADD")
+                .arg(format!("{prefix}:z:{}", i % 50))
+                .arg(i)
+                .arg(format!("m{i}"))
+                .ignore();
+            p.cmd("RPUSH")
+                .arg(format!("{prefix}:l:{}", i % 50))
+                .arg(&v)
+                .ignore();
+        }
+        let _: () = p.query(&mut c).expect("load");
+    }
+}

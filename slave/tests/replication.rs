@@ -1,0 +1,359 @@
+//! End-to-end replication (SPEC §5–§7) with real processes on 127.0.0.1.
+//! Each test names the known failure of SSDB, Pika or Kvrocks (SPEC §5.4)
+//! it rules out, and ends with the slave's digest equal to the master's.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use redis::Commands;
+use tempfile::TempDir;
+
+const LONG: Duration = Duration::from_secs(120);
+
+#[test]
+fn an_empty_slave_full_copies_then_follows_live_writes_of_every_type() {
+    let tmp = TempDir::new().expect("tmp");
+    let master = Node::master(&tmp.path().join("m"), 0, &[]);
+    load(&master, "pre", 5000, 20);
+    let slave = Node::slave(&tmp.path().join("s"), 0, master.addr, &[]);
+    wait_synced(&master, &slave, LONG);
+    assert_eq!(slave.num("replication", "full_copies"), 1);
+    // Live writes of every kind, expiry and whole-key operations included.
+    let mut c = master.client();
+    load(&master, "live", 1000, 10);
+    let _: () = c.set_ex("ttl:key", "v", 1000).expect("setex");
+    let _: i64 = c.incr("counter", 7).expect("incr");
+    let _: () = redis::cmd("RENAME")
+        .arg("pre:h:1")
+        .arg("renamed")
+        .query(&mut c)
+        .expect("rename");
+    let _: i64 = c.del("pre:s:3").expect("del");
+    let _: () = redis::cmd("LTRIM")
+        .arg("pre:l:2")
+        .arg(1)
+        .arg(5)
+        .query(&mut c)
+        .expect("ltrim");
+    let _: Vec<String> = redis::cmd("ZPOPMIN")
+        .arg("pre:z:3")
+        .arg(2)
+        .query(&mut c)
+        .expect("zpopmin");
+    let _: () = redis::cmd("SET")
+        .arg("short")
+        .arg("v")
+        .arg("PX")
+        .arg(100)
+        .query(&mut c)
+        .expect("set px");
+    std::thread::sleep(Duration::from_millis(400));
+    wait_synced(&master, &slave, LONG);
+    assert_eq!(digest(&slave), digest(&master));
+    // Expired on the master means deleted on the slave (a logged delete).
+    let mut s = slave.client();
+    assert!(!s.exists::<_, bool>("short").expect("exists"));
+    // Writes are refused.
+    let e = s.set::<_, _, ()>("x", 1).err().map(|e| e.to_string());
+    assert!(
+        e.as_deref().is_some_and(|e| e.contains("read only slave")),
+        "{e:?}"
+    );
+}
+
+/// SSDB/Pika: a slave killed mid-copy starts the copy over. Here it
+/// continues after its last key (a copy recover, not a new copy), and
+/// reads are refused until COPY/END (Pika #2433: no "in sync" look after a
+/// failed copy).
+#[test]
+fn a_slave_killed_mid_copy_resumes_from_its_last_key() {
+    let tmp = TempDir::new().expect("tmp");
+    let master = Node::master(&tmp.path().join("m"), 0, &["--sync-speed", "2"]);
+    load(&master, "k", 40_000, 100);
+    let port = free_port();
+    let slave = Node::slave(&tmp.path().join("s"), port, master.addr, &[]);
+    wait_until("the copy to be under way", LONG, || {
+        !slave
+            .field("replication", "last_key")
+            .unwrap_or_default()
+            .is_empty()
+    });
+    let e = redis::cmd("GET")
+        .arg("k:s:1")
+        .query::<Option<String>>(&mut slave.client())
+        .err()
+        .map(|e| e.to_string());
+    assert!(
+        e.as_deref()
+            .is_some_and(|e| e.contains("copying the dataset")),
+        "reads during a copy: {e:?}"
+    );
+    // Let a breakpoint become durable (the slave flushes copied pairs at
+    // most every second), with most of the copy still to come.
+    std::thread::sleep(Duration::from_millis(1500));
+    slave.kill();
+    let slave = Node::slave(&tmp.path().join("s"), port, master.addr, &[]);
+    let e = redis::cmd("GET")
+        .arg("k:s:1")
+        .query::<Option<String>>(&mut slave.client())
+        .err()
+        .map(|e| e.to_string());
+    assert!(
+        e.as_deref()
+            .is_some_and(|e| e.contains("copying the dataset")),
+        "reads after a failed copy: {e:?}"
+    );
+    wait_synced(&master, &slave, LONG);
+    assert_eq!(master.num("stats", "sync_copy_resumed"), 1);
+    assert_eq!(master.num("stats", "sync_full"), 1, "no second full copy");
+    assert_eq!(slave.num("replication", "copy_resumes"), 1);
+    assert_eq!(slave.num("replication", "full_copies"), 1);
+    assert_eq!(digest(&slave), digest(&master));
+}
+
+/// Beyond the seed: the snapshot and its registry live on disk, so a copy
+/// interrupted by a master restart still resumes from its breakpoint.
+#[test]
+fn a_copy_resumes_from_its_breakpoint_across_a_master_restart() {
+    let tmp = TempDir::new().expect("tmp");
+    let mport = free_port();
+    let master = Node::master(&tmp.path().join("m"), mport, &["--sync-speed", "2"]);
+    load(&master, "k", 40_000, 100);
+    let slave = Node::slave(&tmp.path().join("s"), 0, master.addr, &[]);
+    wait_until("the copy to be under way", LONG, || {
+        !slave
+            .field("replication", "last_key")
+            .unwrap_or_default()
+            .is_empty()
+    });
+    master.kill();
+    let master = Node::master(&tmp.path().join("m"), mport, &[]);
+    wait_synced(&master, &slave, LONG);
+    assert_eq!(master.num("stats", "sync_copy_resumed"), 1);
+    assert_eq!(master.num("stats", "sync_full"), 0);
+    assert_eq!(slave.num("replication", "full_copies"), 1);
+    assert_eq!(digest(&slave), digest(&master));
+}
+
+/// Pika/SSDB: a slave crash between applying and recording an INCR loses
+/// or repeats it. Here event and progress are one write batch.
+#[test]
+fn a_slave_killed_repeatedly_during_an_incr_load_ends_with_the_masters_counter() {
+    let tmp = TempDir::new().expect("tmp");
+    let master = Node::master(&tmp.path().join("m"), 0, &[]);
+    let port = free_port();
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicU64::new(0));
+    let load = {
+        let mut c = master.client();
+        let (stop, done) = (Arc::clone(&stop), Arc::clone(&done));
+        std::thread::spawn(move || {
+            for _ in 0..1_000_000 {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let _: i64 = c.incr("counter", 1).expect("incr");
+                let _: () = redis::cmd("HINCRBY")
+                    .arg("h")
+                    .arg("f")
+                    .arg(2)
+                    .query(&mut c)
+                    .expect("hincrby");
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+    };
+    for _ in 0..4 {
+        let slave = Node::slave(&tmp.path().join("s"), port, master.addr, &[]);
+        std::thread::sleep(Duration::from_millis(400));
+        slave.kill();
+    }
+    stop.store(true, Ordering::Relaxed);
+    load.join().expect("load");
+    assert!(done.load(Ordering::Relaxed) > 100);
+    let slave = Node::slave(&tmp.path().join("s"), port, master.addr, &[]);
+    wait_synced(&master, &slave, LONG);
+    let m: i64 = master.client().get("counter").expect("get");
+    let s: i64 = slave.client().get("counter").expect("get");
+    assert_eq!(s, m);
+    assert_eq!(digest(&slave), digest(&master));
+}
+
+/// A slave whose next event was purged cannot resume: it is full-copied.
+#[test]
+fn a_slave_whose_binlog_was_purged_is_full_copied() {
+    let tmp = TempDir::new().expect("tmp");
+    let master = Node::master(&tmp.path().join("m"), 0, &["--max-binlog-size", "16384"]);
+    load(&master, "a", 500, 10);
+    let port = free_port();
+    let slave = Node::slave(&tmp.path().join("s"), port, master.addr, &[]);
+    wait_synced(&master, &slave, LONG);
+    slave.kill();
+    load(&master, "b", 2000, 50);
+    let active = master
+        .field("persistence", "binlog_active_file")
+        .expect("active file");
+    let removed: i64 = redis::cmd("PURGE")
+        .arg("LOGS")
+        .arg("TO")
+        .arg(&active)
+        .query(&mut master.client())
+        .expect("purge");
+    assert!(removed > 0);
+    let slave = Node::slave(&tmp.path().join("s"), port, master.addr, &[]);
+    wait_synced(&master, &slave, LONG);
+    assert_eq!(master.num("stats", "sync_partial_err"), 1);
+    assert_eq!(slave.num("replication", "full_copies"), 2);
+    assert_eq!(digest(&slave), digest(&master));
+}
+
+/// Kvrocks #462: a slave with the same seq but another history silently
+/// diverges. Here another replid means a full copy.
+#[test]
+fn a_slave_fed_another_masters_history_is_full_copied() {
+    let tmp = TempDir::new().expect("tmp");
+    let a = Node::master(&tmp.path().join("a"), 0, &[]);
+    let b = Node::master(&tmp.path().join("b"), 0, &[]);
+    // Same number of writes on both: same seqs, other content.
+    load(&a, "from-a", 500, 10);
+    load(&b, "from-b", 500, 10);
+    assert_eq!(
+        a.num("persistence", "binlog_last_seq"),
+        b.num("persistence", "binlog_last_seq")
+    );
+    let port = free_port();
+    let slave = Node::slave(&tmp.path().join("s"), port, a.addr, &[]);
+    wait_synced(&a, &slave, LONG);
+    slave.kill();
+    let slave = Node::slave(&tmp.path().join("s"), port, b.addr, &[]);
+    wait_synced(&b, &slave, LONG);
+    assert_eq!(b.num("stats", "sync_partial_err"), 1);
+    assert_eq!(slave.num("replication", "full_copies"), 2);
+    assert_eq!(
+        slave.field("replication", "master_replid"),
+        b.field("replication", "master_replid")
+    );
+    assert_eq!(digest(&slave), digest(&b));
+}
+
+/// Kvrocks #346: the last write waits for the next one to push it. Here
+/// the session wakes on the append itself.
+#[test]
+fn one_write_with_no_write_after_it_reaches_the_slave_at_once() {
+    let tmp = TempDir::new().expect("tmp");
+    let master = Node::master(&tmp.path().join("m"), 0, &[]);
+    let slave = Node::slave(&tmp.path().join("s"), 0, master.addr, &[]);
+    wait_synced(&master, &slave, LONG);
+    let mut m = master.client();
+    let mut s = slave.client();
+    let mut worst = Duration::ZERO;
+    for i in 0..20 {
+        std::thread::sleep(Duration::from_millis(50));
+        let _: () = m.set("lone", i).expect("set");
+        let start = Instant::now();
+        wait_until(
+            "the lone write on the slave",
+            Duration::from_secs(10),
+            || s.get::<_, Option<i64>>("lone").expect("get") == Some(i),
+        );
+        worst = worst.max(start.elapsed());
+    }
+    // Far below the 1 s wait of a polling session or a heartbeat.
+    assert!(worst < Duration::from_millis(500), "worst {worst:?}");
+}
+
+/// Pika #1638: a reader of the slave sees half of an MSET. Here each
+/// command's events apply in one batch.
+#[test]
+fn an_mset_of_100_keys_is_never_seen_half_applied_on_the_slave() {
+    let tmp = TempDir::new().expect("tmp");
+    let master = Node::master(&tmp.path().join("m"), 0, &[]);
+    let slave = Node::slave(&tmp.path().join("s"), 0, master.addr, &[]);
+    wait_synced(&master, &slave, LONG);
+    let keys: Vec<String> = (0..100).map(|i| format!("mset:{i}")).collect();
+    let stop = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let mut s = slave.client();
+        let keys = keys.clone();
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let mut reads = 0;
+            while !stop.load(Ordering::Relaxed) && reads < 1_000_000 {
+                let vals: Vec<Option<i64>> = s.mget(&keys).expect("mget");
+                let first = vals[0];
+                assert!(
+                    vals.iter().all(|v| *v == first),
+                    "half-applied MSET seen: {vals:?}"
+                );
+                reads += 1;
+            }
+            reads
+        })
+    };
+    let mut m = master.client();
+    for round in 0..300i64 {
+        let pairs: Vec<(String, i64)> = keys.iter().map(|k| (k.clone(), round)).collect();
+        let _: () = m.mset(&pairs).expect("mset");
+    }
+    wait_synced(&master, &slave, LONG);
+    stop.store(true, Ordering::Relaxed);
+    let reads = reader.join().expect("reader");
+    assert!(reads > 10, "reads {reads}");
+    assert_eq!(digest(&slave), digest(&master));
+}
+
+/// Kvrocks #3356: a slow or dead slave stalls the master. Here a stopped
+/// slave (SIGSTOP) slows no client and its session ends after
+/// slave_timeout.
+#[test]
+fn a_slave_that_stops_reading_neither_slows_clients_nor_keeps_its_session() {
+    let tmp = TempDir::new().expect("tmp");
+    let master = Node::master(&tmp.path().join("m"), 0, &["--slave-timeout", "2"]);
+    let slave = Node::slave(&tmp.path().join("s"), 0, master.addr, &[]);
+    wait_synced(&master, &slave, LONG);
+    slave.signal("-STOP");
+    let mut c = master.client();
+    let big = "v".repeat(10_000);
+    let start = Instant::now();
+    for i in 0..3000 {
+        let _: () = c
+            .set(format!("big:{i}"), &big)
+            .expect("set while the slave is stopped");
+    }
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(20), "3000 writes took {took:?}");
+    wait_until(
+        "the stopped slave's session to end",
+        Duration::from_secs(30),
+        || master.num("replication", "connected_slaves") == 0,
+    );
+    slave.signal("-CONT");
+    wait_synced(&master, &slave, LONG);
+    assert_eq!(digest(&slave), digest(&master));
+}
+
+/// SSDB #1079: reconnecting slaves pile up sessions. Here a reconnect
+/// replaces the old session.
+#[test]
+fn a_reconnecting_slave_replaces_its_session() {
+    let tmp = TempDir::new().expect("tmp");
+    let master = Node::master(&tmp.path().join("m"), 0, &[]);
+    let port = free_port();
+    for _ in 0..3 {
+        let slave = Node::slave(&tmp.path().join("s"), port, master.addr, &[]);
+        wait_synced(&master, &slave, LONG);
+        let _: () = master.client().set("k", port).expect("set");
+        slave.signal("-KILL");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let slave = Node::slave(&tmp.path().join("s"), port, master.addr, &[]);
+    wait_synced(&master, &slave, LONG);
+    wait_until("one session per slave", Duration::from_secs(10), || {
+        master.num("replication", "connected_slaves") == 1
+    });
+    assert_eq!(digest(&slave), digest(&master));
+}
