@@ -357,3 +357,86 @@ fn a_reconnecting_slave_replaces_its_session() {
     });
     assert_eq!(digest(&slave), digest(&master));
 }
+
+/// `sync_speed` bounds the full copy's rate (SPEC §5.2).
+#[test]
+fn sync_speed_bounds_the_copy_rate() {
+    let tmp = TempDir::new().expect("tmp");
+    let master = Node::master(&tmp.path().join("m"), 0, &["--sync-speed", "1"]);
+    load(&master, "k", 15_000, 200);
+    let start = Instant::now();
+    let slave = Node::slave(&tmp.path().join("s"), 0, master.addr, &[]);
+    wait_synced(&master, &slave, LONG);
+    let secs = start.elapsed().as_secs_f64();
+    let info = master.info("replication");
+    let bytes: f64 = field(&info, "slave0")
+        .and_then(|s| {
+            s.split(',')
+                .find_map(|kv| kv.strip_prefix("copy_bytes=").map(str::to_owned))
+        })
+        .and_then(|v| v.parse().ok())
+        .expect("copy_bytes");
+    let mbps = bytes / 1024.0 / 1024.0 / secs;
+    assert!(bytes > 2.0 * 1024.0 * 1024.0, "copied only {bytes} bytes");
+    assert!(mbps <= 1.2, "copy ran at {mbps:.2} MB/s with sync_speed 1");
+    assert_eq!(digest(&slave), digest(&master));
+}
+
+/// Kvrocks #1319: while a throttled copy runs, the master writes flat out
+/// and purges its binlog; the slave then finds its position purged and
+/// copies again, forever. Here the binlog from the snapshot's seq is
+/// pinned, so the copy is followed by streaming.
+#[test]
+fn a_throttled_copy_under_flat_out_writes_and_purges_ends_in_streaming() {
+    let tmp = TempDir::new().expect("tmp");
+    let master = Node::master(
+        &tmp.path().join("m"),
+        0,
+        &["--sync-speed", "1", "--max-binlog-size", "16384"],
+    );
+    load(&master, "k", 10_000, 200);
+    let slave = Node::slave(&tmp.path().join("s"), 0, master.addr, &[]);
+    wait_until("the copy to be under way", LONG, || {
+        slave
+            .field("replication", "master_sync_in_progress")
+            .as_deref()
+            == Some("1")
+    });
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let mut c = master.client();
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let mut n = 0u64;
+            while !stop.load(Ordering::Relaxed) && n < 5_000_000 {
+                let _: () = c.set(format!("w:{}", n % 5000), n).expect("set");
+                n += 1;
+            }
+        })
+    };
+    let mut purged = 0;
+    while slave
+        .field("replication", "master_sync_in_progress")
+        .as_deref()
+        == Some("1")
+    {
+        let active = master
+            .field("persistence", "binlog_active_file")
+            .expect("active");
+        purged += redis::cmd("PURGE")
+            .arg("LOGS")
+            .arg("TO")
+            .arg(&active)
+            .query::<i64>(&mut master.client())
+            .expect("purge");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    stop.store(true, Ordering::Relaxed);
+    writer.join().expect("writer");
+    wait_synced(&master, &slave, LONG);
+    assert_eq!(master.num("stats", "sync_full"), 1, "a second full copy");
+    assert_eq!(slave.num("replication", "full_copies"), 1);
+    assert_eq!(digest(&slave), digest(&master));
+    // The purges did run: the files before the snapshot's seq went.
+    assert!(purged > 0, "nothing was purged");
+}
