@@ -7,8 +7,11 @@
 //!   test suite, in the release profile shared with benches and binaries.
 //! - `cargo xtask bench`: rocksync-master beside Debian's redis-server,
 //!   measured with redis-benchmark in one interleaved run.
+//! - `cargo xtask bench repl`: full copy, lag and catch-up beside a Redis
+//!   replica.
 
 mod bench;
+mod repl_bench;
 mod tidy;
 
 use std::path::PathBuf;
@@ -97,7 +100,16 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("run") => run(),
+        Some("bench") if args.get(1).map(String::as_str) == Some("repl") => {
+            let quick = args.iter().any(|a| a == "--quick");
+            let (keys, behind) = if quick {
+                (100_000, 100_000)
+            } else {
+                (1_000_000, 1_000_000)
+            };
+            repl_bench::run(&release_bins()?, keys, behind)
+        }
         Some("bench") => bench::run(&args[1..]),
-        _ => bail!("usage: cargo xtask <run | ci | bench [--quick]>"),
+        _ => bail!("usage: cargo xtask <run | ci | bench [repl] [--quick]>"),
     }
 }
