@@ -6,6 +6,7 @@
 //! slaves), [`cmd`] (commands), [`engine`] (the write path and recovery),
 //! [`server`] (RESP connections), [`Master`] (all of it running).
 
+pub mod cli;
 pub mod cmd;
 pub mod config;
 pub mod engine;

@@ -440,3 +440,36 @@ fn a_throttled_copy_under_flat_out_writes_and_purges_ends_in_streaming() {
     // The purges did run: the files before the snapshot's seq went.
     assert!(purged > 0, "nothing was purged");
 }
+
+/// `WAIT numslaves timeout` counts slaves that acknowledged every write
+/// made before it, like Redis's.
+#[test]
+fn wait_counts_acknowledging_slaves() {
+    let tmp = TempDir::new().expect("tmp");
+    let master = Node::master(&tmp.path().join("m"), 0, &[]);
+    let slave = Node::slave(&tmp.path().join("s"), 0, master.addr, &[]);
+    wait_synced(&master, &slave, LONG);
+    let mut c = master.client();
+    for i in 0..50 {
+        let _: () = c.set(format!("k{i}"), i).expect("set");
+        let n: i64 = redis::cmd("WAIT")
+            .arg(1)
+            .arg(5000)
+            .query(&mut c)
+            .expect("wait");
+        assert_eq!(n, 1, "after write {i}");
+        let v: Option<i64> = slave.client().get(format!("k{i}")).expect("get");
+        assert_eq!(v, Some(i), "acknowledged means applied");
+    }
+    let start = Instant::now();
+    let n: i64 = redis::cmd("WAIT")
+        .arg(2)
+        .arg(200)
+        .query(&mut c)
+        .expect("wait");
+    assert_eq!(n, 1);
+    assert!(
+        start.elapsed() >= Duration::from_millis(190),
+        "returned before its timeout"
+    );
+}

@@ -4,49 +4,13 @@
 //! LPUSH, HSET, ZADD at `-P 1` and `-P 16`, interleaved: each row runs
 //! against Redis, then rocksync, back to back.
 
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
+
+use crate::procs::{free_port, start};
 
 const TESTS: &[&str] = &["set", "get", "incr", "lpush", "hset", "zadd"];
-
-/// A child process killed when dropped.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-fn wait_listening(port: u16, child: &mut Child) -> Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Ok(());
-        }
-        if let Some(status) = child.try_wait()? {
-            bail!("server exited early: {status}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    bail!("server on port {port} did not start")
-}
-
-fn start(cmd: &mut Command, port: u16) -> Result<Guard> {
-    let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
-    wait_listening(port, &mut child)?;
-    Ok(Guard(child))
-}
 
 /// Requests per second of one redis-benchmark run.
 fn measure(port: u16, test: &str, pipeline: u32, requests: u32) -> Result<f64> {

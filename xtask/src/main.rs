@@ -11,6 +11,7 @@
 //!   replica.
 
 mod bench;
+mod procs;
 mod repl_bench;
 mod tidy;
 

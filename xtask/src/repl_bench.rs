@@ -7,38 +7,12 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-fn spawn(cmd: &mut Command, port: u16) -> Result<Guard> {
-    let child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
-    let g = Guard(child);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if Instant::now() > deadline {
-            bail!("port {port} never opened");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Ok(g)
-}
+use crate::procs::{free_port, start as spawn_server};
 
 /// One RESP command, one reply, as text (bulk replies' content).
 fn call(port: u16, args: &[&str]) -> Result<String> {
@@ -214,7 +188,7 @@ pub fn run(bins: &Path, keys: u64, behind: u64) -> Result<()> {
     std::fs::create_dir_all(tmp.join("redis-m"))?;
     std::fs::create_dir_all(tmp.join("redis-r"))?;
     let (rm, rr, om, os) = (free_port()?, free_port()?, free_port()?, free_port()?);
-    let redis_master = spawn(
+    let redis_master = spawn_server(
         Command::new("redis-server")
             .args([
                 "--port",
@@ -231,7 +205,7 @@ pub fn run(bins: &Path, keys: u64, behind: u64) -> Result<()> {
         rm,
     )
     .context("redis-server")?;
-    let ours_master = spawn(
+    let ours_master = spawn_server(
         Command::new(bins.join("rocksync-master"))
             .args(["--port", &om.to_string(), "--data-dir"])
             .arg(tmp.join("ours-m")),
@@ -259,7 +233,7 @@ pub fn run(bins: &Path, keys: u64, behind: u64) -> Result<()> {
         c
     };
     let start = Instant::now();
-    let redis_replica = spawn(&mut redis_replica_cmd(&tmp.join("redis-r")), rr)?;
+    let redis_replica = spawn_server(&mut redis_replica_cmd(&tmp.join("redis-r")), rr)?;
     wait_for("redis replica sync", Duration::from_secs(600), || {
         redis_synced(rm, rr)
     })?;
@@ -277,7 +251,7 @@ pub fn run(bins: &Path, keys: u64, behind: u64) -> Result<()> {
         c
     };
     let start = Instant::now();
-    let slave = spawn(&mut slave_cmd(), os)?;
+    let slave = spawn_server(&mut slave_cmd(), os)?;
     wait_for("rocksync slave sync", Duration::from_secs(600), || {
         rocksync_synced(om, os)
     })?;
@@ -329,13 +303,13 @@ pub fn run(bins: &Path, keys: u64, behind: u64) -> Result<()> {
     load(om, behind, "behind")?;
     load(rm, behind, "behind")?;
     let start = Instant::now();
-    let _redis_replica = spawn(&mut redis_replica_cmd(&tmp.join("redis-r")), rr)?;
+    let _redis_replica = spawn_server(&mut redis_replica_cmd(&tmp.join("redis-r")), rr)?;
     wait_for("redis replica catch-up", Duration::from_secs(600), || {
         redis_synced(rm, rr)
     })?;
     let redis_catch = start.elapsed();
     let start = Instant::now();
-    let _slave = spawn(&mut slave_cmd(), os)?;
+    let _slave = spawn_server(&mut slave_cmd(), os)?;
     wait_for("rocksync slave catch-up", Duration::from_secs(600), || {
         rocksync_synced(om, os)
     })?;

@@ -21,25 +21,9 @@ struct Cli {
     masterauth: Option<String>,
 }
 
-async fn wait_for_signal() -> anyhow::Result<&'static str> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate())?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => { r?; Ok("SIGINT") }
-        _ = term.recv() => Ok("SIGTERM"),
-    }
-}
-
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    rocksync_master::cli::init_logging();
     let mut config = Config::load(&cli.server, rocksync_slave::default_config())?;
     if let Some(a) = cli.master_addr {
         config.master_addr = a;
@@ -53,7 +37,7 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(async {
         let slave = Slave::start(config).await?;
         tracing::info!(addr = %slave.local_addr(), "rocksync-slave ready");
-        let signal = wait_for_signal().await?;
+        let signal = rocksync_master::cli::stop_signal().await?;
         tracing::info!(signal, "shutting down");
         slave.shutdown().await?;
         anyhow::Ok(())
