@@ -168,6 +168,9 @@ struct Link {
     port: u16,
 }
 
+/// How often a blocked read wakes to check the stop flag and the timeout.
+const LINK_POLL: Duration = Duration::from_millis(200);
+
 /// Commit RAW pairs every this many bytes.
 const COPY_BATCH_BYTES: usize = 4 << 20;
 
@@ -228,7 +231,7 @@ impl Link {
             .map_err(|e| format!("connect {addr}: {e}"))?;
         stream.set_nodelay(true).map_err(|e| e.to_string())?;
         stream
-            .set_read_timeout(Some(timeout))
+            .set_read_timeout(Some(LINK_POLL))
             .map_err(|e| e.to_string())?;
         stream
             .set_write_timeout(Some(timeout))
@@ -359,9 +362,28 @@ impl Link {
                     .map_err(|e| io_err("sending ack", e))?;
                 last_ack = Instant::now();
             }
-            let n = stream
-                .read(&mut chunk)
-                .map_err(|e| io_err("reading from the master (timeout or error)", e))?;
+            let n = match stream.read(&mut chunk) {
+                Ok(n) => n,
+                // Short read timeouts keep the stop flag and the link's
+                // own timeout checked while the master is quiet.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    let silent =
+                        now_ms().saturating_sub(self.state.last_io_ms.load(Ordering::Relaxed));
+                    if silent > self.core.config().slave_timeout * 1000 {
+                        return Err(io_err(
+                            "reading from the master",
+                            std::io::Error::other(format!("nothing received for {silent} ms")),
+                        ));
+                    }
+                    continue;
+                }
+                Err(e) => return Err(io_err("reading from the master", e)),
+            };
             if n == 0 {
                 return Err(io_err(
                     "reading from the master",
@@ -465,14 +487,27 @@ fn io_err(what: &str, e: std::io::Error) -> Error {
 /// Read one RESP reply (the handshake answers).
 fn read_reply(stream: &mut TcpStream, buf: &mut BytesMut) -> std::result::Result<Reply, String> {
     let mut chunk = [0u8; 4096];
+    let started = Instant::now();
     loop {
         if let Some((r, used)) = Reply::parse(buf).map_err(|e| e.to_string())? {
             let _ = buf.split_to(used);
             return Ok(r);
         }
-        let n = stream
-            .read(&mut chunk)
-            .map_err(|e| format!("reading the master's answer: {e}"))?;
+        let n = match stream.read(&mut chunk) {
+            Ok(n) => n,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                if started.elapsed() > Duration::from_secs(30) {
+                    return Err("no answer from the master within 30 s".into());
+                }
+                continue;
+            }
+            Err(e) => return Err(format!("reading the master's answer: {e}")),
+        };
         if n == 0 {
             return Err("master closed the connection".into());
         }

@@ -473,3 +473,23 @@ fn wait_counts_acknowledging_slaves() {
         "returned before its timeout"
     );
 }
+
+/// A slave stops cleanly on SIGTERM while its master keeps running (its
+/// link does not sit in a long read), and resumes from the binlog after.
+#[test]
+fn a_slave_stops_promptly_on_sigterm_and_resumes_after() {
+    let tmp = TempDir::new().expect("tmp");
+    let master = Node::master(&tmp.path().join("m"), 0, &[]);
+    load(&master, "before", 500, 10);
+    let port = free_port();
+    let slave = Node::slave(&tmp.path().join("s"), port, master.addr, &[]);
+    wait_synced(&master, &slave, LONG);
+    let status = slave.terminate(Duration::from_secs(10));
+    assert!(status.success(), "{status}");
+    load(&master, "after", 500, 10);
+    let slave = Node::slave(&tmp.path().join("s"), port, master.addr, &[]);
+    wait_synced(&master, &slave, LONG);
+    assert_eq!(slave.num("replication", "binlog_resumes"), 1);
+    assert_eq!(slave.num("replication", "full_copies"), 1);
+    assert_eq!(digest(&slave), digest(&master));
+}

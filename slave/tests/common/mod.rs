@@ -135,6 +135,22 @@ impl Node {
             .status();
     }
 
+    /// SIGTERM, then wait (bounded) for the exit; its status.
+    pub fn terminate(mut self, within: Duration) -> std::process::ExitStatus {
+        self.signal("-TERM");
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no exit within {within:?} of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     pub fn kill(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
