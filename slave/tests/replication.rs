@@ -72,7 +72,7 @@ fn an_empty_slave_full_copies_then_follows_live_writes_of_every_type() {
 #[test]
 fn a_slave_killed_mid_copy_resumes_from_its_last_key() {
     let tmp = TempDir::new().expect("tmp");
-    let master = Node::master(&tmp.path().join("m"), 0, &["--sync-speed", "2"]);
+    let master = Node::master(&tmp.path().join("m"), 0, &["--sync-speed", "1"]);
     load(&master, "k", 40_000, 100);
     let port = free_port();
     let slave = Node::slave(&tmp.path().join("s"), port, master.addr, &[]);
@@ -121,7 +121,7 @@ fn a_slave_killed_mid_copy_resumes_from_its_last_key() {
 fn a_copy_resumes_from_its_breakpoint_across_a_master_restart() {
     let tmp = TempDir::new().expect("tmp");
     let mport = free_port();
-    let master = Node::master(&tmp.path().join("m"), mport, &["--sync-speed", "2"]);
+    let master = Node::master(&tmp.path().join("m"), mport, &["--sync-speed", "1"]);
     load(&master, "k", 40_000, 100);
     let slave = Node::slave(&tmp.path().join("s"), 0, master.addr, &[]);
     wait_until("the copy to be under way", LONG, || {
