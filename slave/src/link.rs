@@ -397,6 +397,11 @@ impl Link {
 
     /// COPY/BEGIN: wipe data, binlog and progress.
     fn begin_copy(&mut self, seq: u64) -> Result<()> {
+        // The binlog goes first: a crash before the wipe then restarts
+        // with the old data and a binlog restarted at its applied_seq (a
+        // wiped database with the old binlog would replay only part of the
+        // old history into it).
+        self.writer()?.reset(0)?;
         let store = Arc::clone(&self.store);
         let mut b = Batch::new();
         apply_event(
@@ -410,7 +415,6 @@ impl Link {
         put_u64(&mut b, &store, sys::FULL_COPIES, n)?;
         store.write(b.finish(&store, 0)?)?;
         store.flush()?;
-        self.writer()?.reset(0)?;
         self.state.full_copies.store(n, Ordering::Relaxed);
         self.state.copying.store(true, Ordering::Relaxed);
         self.state.last_seq.store(0, Ordering::Relaxed);
