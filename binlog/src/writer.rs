@@ -117,6 +117,9 @@ pub struct Recovery {
     pub truncated: Option<(PathBuf, TornTail)>,
     /// Newest files that held no whole DESC (torn at creation), removed.
     pub removed: Vec<PathBuf>,
+    /// The last run ended with a clean close (the newest file ends with
+    /// STOP), or there was no binlog.
+    pub clean_shutdown: bool,
 }
 
 /// State shared with the everysec fsync thread.
@@ -257,7 +260,10 @@ impl BinlogWriter {
         let dir = config.dir.clone();
         std::fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
         let mut ids = segment::list_segments(&dir)?;
-        let mut recovery = Recovery::default();
+        let mut recovery = Recovery {
+            clean_shutdown: ids.is_empty(),
+            ..Recovery::default()
+        };
         let mut newest_desc = None;
         while let Some(&newest) = ids.last() {
             let scan = segment::scan_segment(&dir, newest, true)?;
@@ -280,6 +286,8 @@ impl BinlogWriter {
                 recovery.truncated = Some((path, torn));
             }
             recovery.last_seq = scan.last_seq().unwrap_or(desc);
+            recovery.clean_shutdown =
+                scan.ended_by == Some(rocksync_protocol::Command::Stop) && scan.torn.is_none();
             newest_desc = Some((newest, desc));
             break;
         }

@@ -57,6 +57,40 @@ pub fn load_or_create_replid(store: &Store) -> Result<String> {
     Ok(id)
 }
 
+/// System key: the boot id of the machine at the last start.
+pub const BOOT_ID_KEY: &[u8] = b"boot_id";
+
+/// This boot of the machine (Linux), if known.
+fn boot_id() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .ok()
+        .map(|s| s.trim().to_owned())
+}
+
+/// After an unclean stop across a reboot of the machine, with a binlog not
+/// fsynced on every append, slaves may hold events this node lost with the
+/// OS's cache; the node then starts a new history (a new replid), so those
+/// slaves are full-copied instead of silently diverging. A process crash
+/// alone loses nothing (the OS kept the writes) and keeps the history.
+fn new_history_if_os_lost_writes(store: &Store, config: &Config, clean: bool) -> Result<()> {
+    let now = boot_id();
+    let before = store
+        .get_sys(BOOT_ID_KEY)?
+        .and_then(|v| String::from_utf8(v).ok());
+    let rebooted = matches!((&before, &now), (Some(b), Some(n)) if b != n);
+    if !clean && rebooted && config.binlog_fsync != rocksync_binlog::FsyncPolicy::Always {
+        warn!(
+            "unclean stop across a reboot with binlog_fsync={}: starting a new replication history",
+            config.binlog_fsync
+        );
+        store.put_sys(REPLID_KEY, new_replid().as_bytes())?;
+    }
+    if let Some(n) = now {
+        store.put_sys(BOOT_ID_KEY, n.as_bytes())?;
+    }
+    store.flush()
+}
+
 /// Open the store and the binlog of `config` and bring them level.
 ///
 /// # Errors
@@ -81,6 +115,7 @@ pub fn open_storage(config: &Config) -> Result<(Arc<Store>, BinlogWriter)> {
         warn!(file = %path.display(), offset = torn.offset, bytes = torn.bytes, "cut a torn binlog tail");
     }
     engine::recover(&store, &mut writer)?;
+    new_history_if_os_lost_writes(&store, config, rec.clean_shutdown)?;
     Ok((store, writer))
 }
 
