@@ -20,5 +20,6 @@ pub mod store;
 pub use config::{Config, ServerArgs};
 pub use error::{Error, Result};
 pub use master::{
-    load_or_create_replid, new_replid, open_storage, Master, BOOT_ID_KEY, REPLID_KEY,
+    collect_garbage, load_or_create_replid, new_replid, open_storage, Master, BOOT_ID_KEY,
+    REPLID_KEY,
 };

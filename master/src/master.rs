@@ -250,6 +250,7 @@ impl Master {
             Arc::clone(&repl),
             cancel.clone(),
         ));
+        tasks.spawn(collect_garbage(Arc::clone(&store), cancel.clone()));
         Ok(Self {
             server,
             engine,
@@ -298,6 +299,26 @@ async fn clean_snapshots(core: Arc<Core>, repl: Arc<Replication>, cancel: Cancel
         let timeout = core.config().snapshot_timeout;
         let repl = Arc::clone(&repl);
         let _ = tokio::task::spawn_blocking(move || repl.clean(timeout)).await;
+    }
+}
+
+/// Every 100 ms, sweep a slice of 10 000 sub-keys for stale members of
+/// deleted or overwritten collections (see `store::gc`).
+pub async fn collect_garbage(store: Arc<Store>, cancel: CancellationToken) {
+    let mut cursor = crate::store::gc::GcCursor::default();
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = cancel.cancelled() => return,
+        }
+        let s = Arc::clone(&store);
+        let c = cursor.clone();
+        match tokio::task::spawn_blocking(move || crate::store::gc::sweep(&s, &c, 10_000)).await {
+            Ok(Ok((_, next))) => cursor = next,
+            Ok(Err(e)) => warn!(error = %e, "garbage sweep"),
+            Err(e) => warn!(error = %e, "garbage sweep task"),
+        }
     }
 }
 

@@ -377,3 +377,66 @@ fn hello_2_and_command_work_for_client_libraries() {
     let list: Vec<redis::Value> = redis::cmd("COMMAND").query(&mut c).expect("command");
     assert_eq!(list.len() as i64, n);
 }
+
+/// Deleting or overwriting a collection is one metadata write; the
+/// background sweep then removes its old members from disk, and never a
+/// live one.
+#[test]
+fn stale_members_of_deleted_collections_are_swept_and_live_ones_kept() {
+    let m = InProc::start();
+    let mut c = m.client();
+    let mut p = redis::pipe();
+    for i in 0..3000 {
+        p.cmd("HSET")
+            .arg("doomed")
+            .arg(format!("f{i}"))
+            .arg(i)
+            .ignore();
+        p.cmd("ZADD")
+            .arg("zdoomed")
+            .arg(i)
+            .arg(format!("m{i}"))
+            .ignore();
+        p.cmd("SADD").arg("kept").arg(format!("m{i}")).ignore();
+    }
+    let _: () = p.query(&mut c).expect("fill");
+    let _: i64 = c.del(&["doomed", "zdoomed"]).expect("del");
+    // Recreated under the same name: a new version, members kept.
+    let _: i64 = c.hset("doomed", "new", "1").expect("hset");
+    let data = m.dir.path().join("data").join("db");
+    let dir = m.stop();
+    let store = rocksync_master::store::Store::open(&data, &Default::default()).expect("open");
+    let count = |cf| {
+        let mut n = 0;
+        store
+            .scan(cf, &[], &[], |_, _| {
+                n += 1;
+                true
+            })
+            .expect("scan");
+        n
+    };
+    use rocksync_master::store::{gc, Cf};
+    // The master's own sweep may have started; none of it went live.
+    let before = count(Cf::Sub) + count(Cf::ZScore);
+    assert!(count(Cf::Sub) >= 3001);
+    let mut cursor = gc::GcCursor::default();
+    let mut removed = 0;
+    // Two full passes over both column families.
+    for _ in 0..40 {
+        let (n, next) = gc::sweep(&store, &cursor, 1000).expect("sweep");
+        removed += n;
+        cursor = next;
+    }
+    assert_eq!(count(Cf::Sub), 3000 + 1);
+    assert_eq!(removed, before - 3001, "every stale entry, nothing else");
+    assert_eq!(count(Cf::ZScore), 0);
+    drop(store);
+    let m = restart(dir);
+    let mut c = m.client();
+    assert_eq!(c.scard::<_, i64>("kept").expect("scard"), 3000);
+    assert_eq!(
+        c.hgetall::<_, Vec<String>>("doomed").expect("hgetall"),
+        ["new", "1"]
+    );
+}

@@ -70,6 +70,7 @@ impl Role for SlaveRole {
 
 /// A running slave.
 pub struct Slave {
+    gc_cancel: CancellationToken,
     server: Option<Server>,
     addr: SocketAddr,
     state: Arc<LinkState>,
@@ -97,8 +98,14 @@ impl Slave {
                 source,
             })?;
         let listening_port = server.local_addr().port();
+        let gc_cancel = CancellationToken::new();
+        tokio::spawn(rocksync_master::collect_garbage(
+            Arc::clone(&store),
+            gc_cancel.clone(),
+        ));
         let link = link::spawn(store, writer, Arc::clone(&state), core, listening_port)?;
         Ok(Self {
+            gc_cancel,
             addr: server.local_addr(),
             server: Some(server),
             state,
@@ -125,6 +132,7 @@ impl Slave {
             server.shutdown().await;
         }
         self.state.stop.store(true, Ordering::Relaxed);
+        self.gc_cancel.cancel();
         if let Some(t) = self.link.take() {
             let _ = tokio::task::spawn_blocking(move || t.join()).await;
         }
@@ -134,6 +142,7 @@ impl Slave {
 
 impl Drop for Slave {
     fn drop(&mut self) {
+        self.gc_cancel.cancel();
         self.state.stop.store(true, Ordering::Relaxed);
     }
 }

@@ -2,6 +2,7 @@
 //! options chosen for this workload, and committed (point and prefix) reads.
 
 pub mod apply;
+pub mod gc;
 pub mod keys;
 
 use std::path::{Path, PathBuf};
