@@ -302,8 +302,9 @@ async fn clean_snapshots(core: Arc<Core>, repl: Arc<Replication>, cancel: Cancel
     }
 }
 
-/// Every 100 ms, sweep a slice of 10 000 sub-keys for stale members of
-/// deleted or overwritten collections (see `store::gc`).
+/// Sweep stale members of deleted or overwritten collections (see
+/// `store::gc`): a slice of 10 000 sub-keys every 100 ms, then 10 s of
+/// rest after each whole pass.
 pub async fn collect_garbage(store: Arc<Store>, cancel: CancellationToken) {
     let mut cursor = crate::store::gc::GcCursor::default();
     let mut tick = tokio::time::interval(Duration::from_millis(100));
@@ -315,7 +316,17 @@ pub async fn collect_garbage(store: Arc<Store>, cancel: CancellationToken) {
         let s = Arc::clone(&store);
         let c = cursor.clone();
         match tokio::task::spawn_blocking(move || crate::store::gc::sweep(&s, &c, 10_000)).await {
-            Ok(Ok((_, next))) => cursor = next,
+            Ok(Ok((_, next))) => {
+                let pass_done = next == crate::store::gc::GcCursor::default();
+                cursor = next;
+                if pass_done {
+                    // A whole pass is done: rest before the next one.
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(10)) => {}
+                        _ = cancel.cancelled() => return,
+                    }
+                }
+            }
             Ok(Err(e)) => warn!(error = %e, "garbage sweep"),
             Err(e) => warn!(error = %e, "garbage sweep task"),
         }
