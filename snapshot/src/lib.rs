@@ -164,7 +164,11 @@ impl Snapshots {
             Err(e) => return Err(io(&reg_path)(e)),
         };
         let mut inner = BTreeMap::new();
-        for (slave, entry) in file.snapshots {
+        for (slave, mut entry) in file.snapshots {
+            // No copy survives a restart: what was ACTIVE is now a
+            // breakpoint, and its idle time counts from now.
+            entry.state = State::Abort;
+            entry.last_access = now_secs();
             if dir.join(dir_name(&slave)).join("CURRENT").exists() {
                 let pin = binlog.pin(entry.seq + 1);
                 inner.insert(slave, (entry, pin));
@@ -504,6 +508,9 @@ mod tests {
         snaps
             .update("127.0.0.1:9", State::Abort, &all[99], 100, 1000)
             .expect("update");
+        snaps
+            .create("127.0.0.1:10", &db, b"applied_seq")
+            .expect("create");
         drop(snaps);
         // The registry survives a restart; the cleaner honours the timeout.
         let snaps = Snapshots::open(&tmp.path().join("snap"), w.handle()).expect("reopen");
@@ -512,11 +519,16 @@ mod tests {
             (e.state, Snapshots::last_key(&e)),
             (State::Abort, all[99].to_vec())
         );
+        // A copy that was running when the master stopped is a breakpoint now.
+        assert_eq!(
+            snaps.get("127.0.0.1:10").expect("kept").entry.state,
+            State::Abort
+        );
         assert!(snaps.clean(3600).expect("clean").is_empty());
         std::thread::sleep(std::time::Duration::from_millis(1100));
         assert_eq!(
             snaps.clean(0).expect("clean"),
-            vec!["127.0.0.1:9".to_owned()]
+            vec!["127.0.0.1:10".to_owned(), "127.0.0.1:9".to_owned()]
         );
         assert!(snaps.get("127.0.0.1:9").is_none());
         assert!(!info.path.exists());
