@@ -101,7 +101,7 @@ pub struct Replication {
     binlog: Binlog,
     /// Full-copy snapshots.
     pub snapshots: Snapshots,
-    replid: String,
+    replid: Mutex<String>,
     sessions: Mutex<HashMap<String, Arc<SlaveInfo>>>,
     /// Counters.
     pub counters: SyncCounters,
@@ -138,13 +138,23 @@ impl Replication {
             store,
             binlog,
             snapshots,
-            replid,
+            replid: Mutex::new(replid),
             sessions: Mutex::new(HashMap::new()),
             counters: SyncCounters::default(),
             acked: Notify::new(),
             cancel: CancellationToken::new(),
             tracker: TaskTracker::new(),
         })
+    }
+
+    /// The history this node's data and binlog belong to.
+    pub fn replid(&self) -> String {
+        lock(&self.replid).clone()
+    }
+
+    /// Follow another history (a slave after a full copy from its master).
+    pub fn set_replid(&self, id: &str) {
+        *lock(&self.replid) = id.to_owned();
     }
 
     /// Start a session on a handed-off connection.
@@ -207,10 +217,23 @@ impl Replication {
 
     /// `INFO replication` lines for a master.
     pub fn info(&self, out: &mut String) {
+        out.push_str("role:master\r\n");
+        self.slaves_info(out);
+        let _ = write!(
+            out,
+            "master_replid:{}\r\nmaster_repl_offset:{}\r\n",
+            self.replid(),
+            self.binlog.last_seq()
+        );
+    }
+
+    /// `connected_slaves` and a `slaveN` line per session (on a master,
+    /// or on a slave that others follow).
+    pub fn slaves_info(&self, out: &mut String) {
         let slaves = self.slaves();
         let last = self.binlog.last_seq();
         let now = now_ms();
-        let _ = write!(out, "role:master\r\nconnected_slaves:{}\r\n", slaves.len());
+        let _ = write!(out, "connected_slaves:{}\r\n", slaves.len());
         for (i, s) in slaves.iter().enumerate() {
             let (ip, port) = s.id.rsplit_once(':').unwrap_or((&s.id, "0"));
             let acked = s.acked_seq.load(Ordering::Relaxed);
@@ -231,11 +254,6 @@ impl Replication {
                 bytes as f64 / 1e6 / secs,
             );
         }
-        let _ = write!(
-            out,
-            "master_replid:{}\r\nmaster_repl_offset:{last}\r\n",
-            self.replid
-        );
     }
 
     /// `INFO stats` lines.
@@ -265,7 +283,7 @@ impl Replication {
             self.counters.full.fetch_add(1, Ordering::Relaxed);
             return (SyncDecision::FullCopy, None);
         }
-        let same_history = req.replid.as_deref() == Some(self.replid.as_str());
+        let same_history = req.replid.as_deref() == Some(self.replid().as_str());
         let reader = if same_history {
             self.binlog.reader_after(req.last_seq).ok()
         } else {
@@ -321,7 +339,7 @@ impl Replication {
         info!(slave = %id, ?decision, last_seq = req.last_seq, "sync session");
         let answer = SyncAnswer {
             decision,
-            replid: self.replid.clone(),
+            replid: self.replid(),
             seq: self.binlog.last_seq(),
         };
         let mut out = BytesMut::new();

@@ -13,9 +13,12 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use rocksync_master::engine::now_ms;
-use rocksync_master::server::{Core, Role, Server};
+use rocksync_master::repl::Replication;
+use rocksync_master::server::{Core, Handoff, Role, Server};
 use rocksync_master::{load_or_create_replid, open_storage, Config, Result};
 use rocksync_protocol::Reply;
+use rocksync_snapshot::Snapshots;
+use tokio::io::AsyncWriteExt;
 use tokio_util::sync::CancellationToken;
 
 pub use link::{sys, LinkState};
@@ -32,6 +35,7 @@ pub fn default_config() -> Config {
 
 struct SlaveRole {
     state: Arc<LinkState>,
+    repl: Arc<Replication>,
 }
 
 impl Role for SlaveRole {
@@ -58,6 +62,31 @@ impl Role for SlaveRole {
             s.copy_resumes.load(Ordering::Relaxed),
             s.binlog_resumes.load(Ordering::Relaxed),
         );
+        self.repl.slaves_info(out);
+    }
+
+    fn stats_info(&self, out: &mut String) {
+        self.repl.stats(out);
+    }
+
+    fn takes_over(&self, name: &[u8]) -> bool {
+        name == b"sync140"
+    }
+
+    /// Chained replication: other slaves follow this one from its own
+    /// binlog (the master's seqs) and snapshots, except while a copy makes
+    /// its data partial.
+    fn handoff(&self, core: &Arc<Core>, h: Handoff) {
+        if self.state.copying.load(Ordering::Relaxed) {
+            tokio::spawn(async move {
+                let mut stream = h.stream;
+                let _ = stream
+                    .write_all(b"-LOADING rocksync is copying the dataset from the master\r\n")
+                    .await;
+            });
+            return;
+        }
+        self.repl.spawn_session(core, h);
     }
 
     fn refuse_reads(&self) -> Option<Reply> {
@@ -70,6 +99,7 @@ impl Role for SlaveRole {
 
 /// A running slave.
 pub struct Slave {
+    repl: Arc<Replication>,
     gc_cancel: CancellationToken,
     server: Option<Server>,
     addr: SocketAddr,
@@ -87,8 +117,14 @@ impl Slave {
         let (store, writer) = open_storage(&config)?;
         let replid = load_or_create_replid(&store)?;
         let state = Arc::new(LinkState::load(&store)?);
+        let history = Some(state.master_replid())
+            .filter(|id| !id.is_empty())
+            .unwrap_or_else(|| replid.clone());
+        let snapshots = Snapshots::open(&config.data_dir.join("snapshots"), writer.handle())?;
+        let repl = Replication::new(Arc::clone(&store), writer.handle(), snapshots, history);
         let role = Arc::new(SlaveRole {
             state: Arc::clone(&state),
+            repl: Arc::clone(&repl),
         });
         let core = Core::new(Arc::clone(&store), None, config.clone(), role, replid);
         let server = Server::start(Arc::clone(&core), CancellationToken::new())
@@ -103,8 +139,16 @@ impl Slave {
             Arc::clone(&store),
             gc_cancel.clone(),
         ));
-        let link = link::spawn(store, writer, Arc::clone(&state), core, listening_port)?;
+        let link = link::spawn(
+            Arc::clone(&store),
+            writer,
+            Arc::clone(&state),
+            core,
+            listening_port,
+            Arc::clone(&repl),
+        )?;
         Ok(Self {
+            repl,
             gc_cancel,
             addr: server.local_addr(),
             server: Some(server),
@@ -131,6 +175,7 @@ impl Slave {
         if let Some(server) = self.server.take() {
             server.shutdown().await;
         }
+        self.repl.shutdown().await;
         self.state.stop.store(true, Ordering::Relaxed);
         self.gc_cancel.cancel();
         if let Some(t) = self.link.take() {

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use rocksync_binlog::BinlogWriter;
 use rocksync_master::engine::now_ms;
+use rocksync_master::repl::Replication;
 use rocksync_master::server::Core;
 use rocksync_master::store::apply::{apply_event, Batch};
 use rocksync_master::store::{Cf, Store, APPLIED_SEQ_KEY};
@@ -137,6 +138,7 @@ pub fn spawn(
     state: Arc<LinkState>,
     core: Arc<Core>,
     port: u16,
+    repl: Arc<Replication>,
 ) -> Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new()
         .name("repl-link".into())
@@ -146,6 +148,7 @@ pub fn spawn(
                     .checked_sub(Duration::from_secs(1))
                     .unwrap_or_else(Instant::now),
                 store,
+                repl,
                 writer: Some(writer),
                 state,
                 core,
@@ -162,6 +165,8 @@ pub fn spawn(
 struct Link {
     last_copy_flush: Instant,
     store: Arc<Store>,
+    /// Sessions of slaves following this one (their history is ours).
+    repl: Arc<Replication>,
     writer: Option<BinlogWriter>,
     state: Arc<LinkState>,
     core: Arc<Core>,
@@ -460,6 +465,7 @@ impl Link {
         store.flush()?;
         self.writer()?.reset(seq)?;
         self.state.set_master_replid(master_replid);
+        self.repl.set_replid(master_replid);
         self.state.set_last_key(Bytes::new());
         self.state.last_seq.store(seq, Ordering::Relaxed);
         self.state.copying.store(false, Ordering::Relaxed);

@@ -493,3 +493,31 @@ fn a_slave_stops_promptly_on_sigterm_and_resumes_after() {
     assert_eq!(slave.num("replication", "full_copies"), 1);
     assert_eq!(digest(&slave), digest(&master));
 }
+
+/// Chained replication (SPEC §1): a slave serves SYNC140 from its own
+/// binlog, which keeps the master's seqs, so a slave of a slave ends on the
+/// master's history, seq and data.
+#[test]
+fn a_slave_of_a_slave_follows_the_masters_history() {
+    let tmp = TempDir::new().expect("tmp");
+    let master = Node::master(&tmp.path().join("m"), 0, &[]);
+    load(&master, "a", 1000, 10);
+    let first = Node::slave(&tmp.path().join("s1"), 0, master.addr, &[]);
+    wait_synced(&master, &first, LONG);
+    let second = Node::slave(&tmp.path().join("s2"), free_port(), first.addr, &[]);
+    wait_synced(&master, &second, LONG);
+    load(&master, "b", 1000, 10);
+    let _: i64 = master.client().incr("counter", 3).expect("incr");
+    wait_synced(&master, &second, LONG);
+    assert_eq!(digest(&second), digest(&master));
+    assert_eq!(first.num("replication", "connected_slaves"), 1);
+    // The chained slave resumes from the middle slave's binlog.
+    let port = second.addr.port();
+    second.kill();
+    load(&master, "c", 500, 10);
+    let second = Node::slave(&tmp.path().join("s2"), port, first.addr, &[]);
+    wait_synced(&master, &second, LONG);
+    assert_eq!(second.num("replication", "binlog_resumes"), 1);
+    assert_eq!(second.num("replication", "full_copies"), 1);
+    assert_eq!(digest(&second), digest(&master));
+}
