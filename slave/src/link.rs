@@ -367,16 +367,11 @@ impl Link {
                     .map_err(|e| io_err("sending ack", e))?;
                 last_ack = Instant::now();
             }
-            let n = match stream.read(&mut chunk) {
-                Ok(n) => n,
-                // Short read timeouts keep the stop flag and the link's
-                // own timeout checked while the master is quiet.
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                    ) =>
-                {
+            // Short read timeouts keep the stop flag and the link's own
+            // timeout checked while the master is quiet.
+            let n = match read_polled(stream, &mut chunk) {
+                Ok(Some(n)) => n,
+                Ok(None) => {
                     let silent =
                         now_ms().saturating_sub(self.state.last_io_ms.load(Ordering::Relaxed));
                     if silent > self.core.config().slave_timeout * 1000 {
@@ -494,6 +489,23 @@ fn io_err(what: &str, e: std::io::Error) -> Error {
     }
 }
 
+/// One read of the socket: `Ok(None)` when its short read timeout
+/// (`LINK_POLL`) passed with nothing received.
+fn read_polled(stream: &mut TcpStream, chunk: &mut [u8]) -> std::io::Result<Option<usize>> {
+    match stream.read(chunk) {
+        Ok(n) => Ok(Some(n)),
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Read one RESP reply (the handshake answers).
 fn read_reply(stream: &mut TcpStream, buf: &mut BytesMut) -> std::result::Result<Reply, String> {
     let mut chunk = [0u8; 4096];
@@ -503,19 +515,12 @@ fn read_reply(stream: &mut TcpStream, buf: &mut BytesMut) -> std::result::Result
             let _ = buf.split_to(used);
             return Ok(r);
         }
-        let n = match stream.read(&mut chunk) {
-            Ok(n) => n,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                if started.elapsed() > Duration::from_secs(30) {
-                    return Err("no answer from the master within 30 s".into());
-                }
-                continue;
+        let n = match read_polled(stream, &mut chunk) {
+            Ok(Some(n)) => n,
+            Ok(None) if started.elapsed() > Duration::from_secs(30) => {
+                return Err("no answer from the master within 30 s".into());
             }
+            Ok(None) => continue,
             Err(e) => return Err(format!("reading the master's answer: {e}")),
         };
         if n == 0 {

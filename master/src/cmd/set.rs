@@ -164,16 +164,21 @@ fn sets(c: &ReadCtx<'_>, keys: &[Bytes]) -> Result<Result<Vec<BTreeSet<Bytes>>, 
     Ok(Ok(out))
 }
 
-pub(super) fn sinter(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    let sets = tri!(sets(c, &a[1..])?);
+/// Members of the first set that `keep` accepts given the other sets.
+fn filter_first(
+    c: &ReadCtx<'_>,
+    keys: &[Bytes],
+    keep: fn(&Bytes, &[BTreeSet<Bytes>]) -> bool,
+) -> Result<Reply> {
+    let sets = tri!(sets(c, keys)?);
     let mut it = sets.into_iter();
     let first = it.next().unwrap_or_default();
     let rest: Vec<_> = it.collect();
-    Ok(bulks(
-        first
-            .into_iter()
-            .filter(|m| rest.iter().all(|s| s.contains(m))),
-    ))
+    Ok(bulks(first.into_iter().filter(|m| keep(m, &rest))))
+}
+
+pub(super) fn sinter(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    filter_first(c, &a[1..], |m, rest| rest.iter().all(|s| s.contains(m)))
 }
 
 pub(super) fn sunion(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
@@ -182,13 +187,5 @@ pub(super) fn sunion(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
 }
 
 pub(super) fn sdiff(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    let sets = tri!(sets(c, &a[1..])?);
-    let mut it = sets.into_iter();
-    let first = it.next().unwrap_or_default();
-    let rest: Vec<_> = it.collect();
-    Ok(bulks(
-        first
-            .into_iter()
-            .filter(|m| !rest.iter().any(|s| s.contains(m))),
-    ))
+    filter_first(c, &a[1..], |m, rest| !rest.iter().any(|s| s.contains(m)))
 }
