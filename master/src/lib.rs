@@ -20,6 +20,6 @@ pub mod store;
 pub use config::{Config, ServerArgs};
 pub use error::{Error, Result};
 pub use master::{
-    collect_garbage, load_or_create_replid, new_replid, open_storage, Master, BOOT_ID_KEY,
-    REPLID_KEY,
+    collect_garbage, load_or_create_replid, new_replid, open_storage, purge_binlog, Master,
+    BOOT_ID_KEY, REPLID_KEY,
 };

@@ -242,7 +242,7 @@ impl Master {
         ));
         tasks.spawn(purge_binlog(
             Arc::clone(&core),
-            engine.clone(),
+            engine.binlog.clone(),
             cancel.clone(),
         ));
         tasks.spawn(clean_snapshots(
@@ -364,8 +364,13 @@ async fn sweep_expired(core: Arc<Core>, engine: Engine, cancel: CancellationToke
 
 /// Every 10 s, purge binlog files by age and size budget, keeping what
 /// the database would need to recover (its memtables are flushed first)
-/// and what slaves are reading.
-async fn purge_binlog(core: Arc<Core>, engine: Engine, cancel: CancellationToken) {
+/// and what slaves are reading. Masters and slaves (whose binlogs serve
+/// chained slaves) both run it.
+pub async fn purge_binlog(
+    core: Arc<Core>,
+    binlog: rocksync_binlog::Binlog,
+    cancel: CancellationToken,
+) {
     let mut tick = tokio::time::interval(Duration::from_secs(10));
     loop {
         tokio::select! {
@@ -382,11 +387,11 @@ async fn purge_binlog(core: Arc<Core>, engine: Engine, cancel: CancellationToken
         if cfg.binlog_budget > 0 {
             rules.push(PurgeRule::Budget(cfg.binlog_budget));
         }
-        if rules.is_empty() || engine.binlog.segments().len() < 2 {
+        if rules.is_empty() || binlog.segments().len() < 2 {
             continue;
         }
         let store = Arc::clone(&core.store);
-        let binlog = engine.binlog.clone();
+        let binlog = binlog.clone();
         let result = tokio::task::spawn_blocking(move || -> Result<u64> {
             let applied = store.applied_seq()?;
             store.flush()?;

@@ -139,6 +139,11 @@ impl Slave {
             Arc::clone(&store),
             gc_cancel.clone(),
         ));
+        tokio::spawn(rocksync_master::purge_binlog(
+            Arc::clone(&core),
+            writer.handle(),
+            gc_cancel.clone(),
+        ));
         let link = link::spawn(
             Arc::clone(&store),
             writer,

@@ -521,3 +521,41 @@ fn a_slave_of_a_slave_follows_the_masters_history() {
     assert_eq!(second.num("replication", "full_copies"), 1);
     assert_eq!(digest(&second), digest(&master));
 }
+
+/// A slave's own binlog (which chained slaves read) is purged by the same
+/// rules as a master's, so it does not grow without bound between copies.
+#[test]
+fn a_slaves_binlog_is_purged_to_its_budget() {
+    let tmp = TempDir::new().expect("tmp");
+    let master = Node::master(&tmp.path().join("m"), 0, &[]);
+    let slave = Node::slave(
+        &tmp.path().join("s"),
+        0,
+        master.addr,
+        &["--max-binlog-size", "16384", "--binlog-budget", "65536"],
+    );
+    load(&master, "k", 500, 10);
+    wait_synced(&master, &slave, LONG);
+    load(&master, "more", 5000, 100);
+    wait_synced(&master, &slave, LONG);
+    let binlog = tmp.path().join("s").join("binlog");
+    let total = || -> u64 {
+        std::fs::read_dir(&binlog)
+            .map(|d| {
+                d.flatten()
+                    .filter_map(|e| e.metadata().ok())
+                    .map(|m| m.len())
+                    .sum()
+            })
+            .unwrap_or(0)
+    };
+    assert!(
+        total() > 65536 * 4,
+        "the slave's binlog did not grow: {}",
+        total()
+    );
+    wait_until("the slave's binlog purge", Duration::from_secs(40), || {
+        total() <= 65536 + 16384 * 2
+    });
+    assert_eq!(digest(&slave), digest(&master));
+}
