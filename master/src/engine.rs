@@ -70,6 +70,8 @@ pub struct WriteStats {
 #[derive(Clone)]
 pub struct Engine {
     tx: mpsc::Sender<Job>,
+    /// The thread, joined by `stop` so the store is released when it returns.
+    thread: Arc<std::sync::Mutex<Option<std::thread::JoinHandle<()>>>>,
     /// The binlog's read side.
     pub binlog: Binlog,
     /// Counters.
@@ -103,7 +105,16 @@ impl Engine {
             .send(Job::Stop { done })
             .await
             .map_err(|_| Error::Stopped)?;
-        rx.await.map_err(|_| Error::Stopped)?
+        let closed = rx.await.map_err(|_| Error::Stopped)?;
+        let thread = self
+            .thread
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(t) = thread {
+            let _ = tokio::task::spawn_blocking(move || t.join()).await;
+        }
+        closed
     }
 }
 
@@ -167,14 +178,19 @@ pub fn start(store: Arc<Store>, writer: BinlogWriter) -> Result<Engine> {
         stats: Arc::clone(&stats),
         rx,
     };
-    std::thread::Builder::new()
+    let thread = std::thread::Builder::new()
         .name("write-path".into())
         .spawn(move || core.run())
         .map_err(|source| Error::Io {
             path: "write-path thread".into(),
             source,
         })?;
-    Ok(Engine { tx, binlog, stats })
+    Ok(Engine {
+        tx,
+        thread: Arc::new(std::sync::Mutex::new(Some(thread))),
+        binlog,
+        stats,
+    })
 }
 
 /// A group being built.

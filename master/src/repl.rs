@@ -105,7 +105,7 @@ pub struct Replication {
     sessions: Mutex<HashMap<String, Arc<SlaveInfo>>>,
     /// Counters.
     pub counters: SyncCounters,
-    acked: Notify,
+    acked: Arc<Notify>,
     cancel: CancellationToken,
     tracker: TaskTracker,
 }
@@ -141,7 +141,7 @@ impl Replication {
             replid: Mutex::new(replid),
             sessions: Mutex::new(HashMap::new()),
             counters: SyncCounters::default(),
-            acked: Notify::new(),
+            acked: Arc::new(Notify::new()),
             cancel: CancellationToken::new(),
             tracker: TaskTracker::new(),
         })
@@ -349,7 +349,12 @@ impl Replication {
         let end = match send(&mut wr, &out, timeout).await {
             Err(e) => SessionEnd::Gone(e),
             Ok(()) => {
-                let acks = tokio::spawn(read_acks(rd, rest, Arc::clone(&info), Arc::clone(&self)));
+                let acks = tokio::spawn(read_acks(
+                    rd,
+                    rest,
+                    Arc::clone(&info),
+                    Arc::clone(&self.acked),
+                ));
                 let end = self
                     .run(&core, &info, &mut wr, decision, &req, reader)
                     .await;
@@ -633,7 +638,7 @@ async fn read_acks(
     mut rd: OwnedReadHalf,
     mut buf: BytesMut,
     info: Arc<SlaveInfo>,
-    repl: Arc<Replication>,
+    acked: Arc<Notify>,
 ) {
     let mut decoder = RequestDecoder::new(RespLimits::default());
     loop {
@@ -643,7 +648,7 @@ async fn read_acks(
                     if let Some(ack) = ReplAck::parse(&args) {
                         info.acked_seq.store(ack.seq, Ordering::Relaxed);
                         info.last_ack_ms.store(now_ms(), Ordering::Relaxed);
-                        repl.acked.notify_waiters();
+                        acked.notify_waiters();
                     }
                 }
                 Ok(None) => break,
