@@ -537,11 +537,12 @@ pub static COMMANDS: &[Spec] = &[
 pub fn lookup(name: &[u8]) -> Option<&'static Spec> {
     static TABLE: OnceLock<HashMap<&'static str, &'static Spec>> = OnceLock::new();
     let table = TABLE.get_or_init(|| COMMANDS.iter().map(|s| (s.name, s)).collect());
-    if name.len() > 32 {
-        return None;
-    }
-    let lower = name.to_ascii_lowercase();
-    std::str::from_utf8(&lower)
+    // Lowercased on the stack: this runs for every command.
+    let mut buf = [0u8; 32];
+    let lower = buf.get_mut(..name.len())?;
+    lower.copy_from_slice(name);
+    lower.make_ascii_lowercase();
+    std::str::from_utf8(lower)
         .ok()
         .and_then(|n| table.get(n).copied())
 }
