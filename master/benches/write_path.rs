@@ -10,16 +10,15 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use rocksync_binlog::{BinlogConfig, BinlogWriter, FsyncPolicy};
-use rocksync_master::cmd;
-use rocksync_master::engine::{self, WriteCmd};
+use rocksync_binlog::FsyncPolicy;
 use rocksync_master::store::keys::Meta;
 use rocksync_master::store::{Cf, Store, StoreOptions};
+use rocksync_master::{lookup_command, start_write_path, Config, Storage, WriteCmd};
 
 const GROUPS: [u64; 3] = [1, 16, 256];
 
 fn set_cmds(start: u64, n: u64, value: &Bytes) -> Vec<WriteCmd> {
-    let spec = cmd::lookup(b"set").expect("set");
+    let spec = lookup_command(b"set").expect("set");
     (start..start + n)
         .map(|i| WriteCmd {
             spec,
@@ -75,15 +74,15 @@ fn write_path(c: &mut Criterion) {
             let id = BenchmarkId::new(format!("group_commit_{fsync}"), group);
             g.bench_with_input(id, &group, |b, &group| {
                 let tmp = tempfile::tempdir().expect("tmp");
-                let store = Arc::new(
-                    Store::open(&tmp.path().join("db"), &StoreOptions::default()).expect("store"),
-                );
-                let cfg = BinlogConfig {
-                    fsync,
-                    ..BinlogConfig::new(tmp.path().join("binlog"))
+                let config = Config {
+                    data_dir: tmp.path().to_owned(),
+                    binlog_fsync: fsync,
+                    ..Config::default()
                 };
-                let (writer, _) = BinlogWriter::open(cfg).expect("binlog");
-                let engine = engine::start(Arc::clone(&store), writer).expect("engine");
+                let storage = Storage::open(&config).expect("storage");
+                let store = Arc::clone(storage.store());
+                let engine =
+                    start_write_path(store, storage.binlog(), Some(storage)).expect("engine");
                 let mut next = 0u64;
                 b.iter_custom(|iters| {
                     let mut total = Duration::ZERO;

@@ -42,9 +42,14 @@ pub struct Config {
     pub slave_timeout: u64,
     /// Also write RocksDB's own WAL (false: the binlog is the log).
     pub rocksdb_wal: bool,
-    /// Slave only: the master to follow (127.0.0.1:8888).
-    pub master_addr: String,
-    /// Slave only: the master's password.
+    /// The master to follow, `host:port`; empty or `no one` for a master.
+    /// Unset (the default), the node keeps the role it had when it
+    /// stopped (kept in its data directory), and a new node takes its
+    /// binary's default: master for `rocksync-master`, following
+    /// 127.0.0.1:8888 for `rocksync-slave`. Set, it wins over both.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub master_addr: Option<String>,
+    /// The master's password, when following one.
     pub masterauth: String,
 }
 
@@ -64,7 +69,7 @@ impl Default for Config {
             maxclients: 10_000,
             slave_timeout: 60,
             rocksdb_wal: false,
-            master_addr: "127.0.0.1:8888".into(),
+            master_addr: None,
             masterauth: String::new(),
         }
     }
@@ -113,6 +118,13 @@ pub struct ServerArgs {
     /// Seconds before a silent slave is dropped.
     #[arg(long)]
     pub slave_timeout: Option<u64>,
+    /// The master to follow, HOST:PORT ("no one": be a master). Unset, a
+    /// node keeps the role it had when it stopped.
+    #[arg(long)]
+    pub master_addr: Option<String>,
+    /// The master's password.
+    #[arg(long)]
+    pub masterauth: Option<String>,
 }
 
 impl Config {
@@ -139,8 +151,12 @@ impl Config {
             binlog_budget,
             requirepass,
             maxclients,
-            slave_timeout
+            slave_timeout,
+            masterauth
         );
+        if let Some(a) = &args.master_addr {
+            c.master_addr = Some(a.clone());
+        }
         if let Some(p) = &args.binlog_fsync {
             c.binlog_fsync = p.parse().map_err(|_| {
                 Error::Config(format!(

@@ -4,23 +4,29 @@
 //! for all the commands that arrived while the previous group committed.
 //! Replies leave only after their group is durable per the fsync policy.
 //!
-//! Also here: recovery (replaying the binlog after the database's
-//! `applied_seq`) and the expiry of keys found by the sweeper.
+//! The thread holds the node's [`Storage`] while the node is a master;
+//! a role change detaches it (for the replication link) and attaches it
+//! back, and writes meanwhile are refused as on a read-only replica. Also
+//! here: the expiry of keys found by the sweeper.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use rocksync_binlog::{Binlog, BinlogWriter};
+use rocksync_binlog::Binlog;
 use rocksync_protocol::{Command, LogEvent, Reply};
 use tokio::sync::{mpsc, oneshot};
-use tracing::{error, info, warn};
+use tracing::error;
 
 use crate::cmd::{seal_command, Exec, Spec, WriteCtx};
 use crate::error::{Error, Result};
+use crate::storage::Storage;
 use crate::store::apply::{apply_event, Batch};
 use crate::store::Store;
+
+/// The reply to a write that reaches a node that does not take writes.
+pub const READONLY: &str = "READONLY You can't write against a read only replica.";
 
 /// Most events in one group before it commits.
 const MAX_GROUP_EVENTS: usize = 8192;
@@ -51,6 +57,8 @@ enum Job {
     Stop {
         done: oneshot::Sender<Result<()>>,
     },
+    Attach(Box<Storage>),
+    Detach(oneshot::Sender<Option<Box<Storage>>>),
 }
 
 /// Counters the write path keeps for INFO.
@@ -95,6 +103,20 @@ impl Engine {
         let _ = self.tx.send(Job::Expire { keys }).await;
     }
 
+    /// Take writes again, through `storage` (a node becoming a master).
+    pub async fn attach(&self, storage: Storage) {
+        let _ = self.tx.send(Job::Attach(Box::new(storage))).await;
+    }
+
+    /// Stop taking writes once those queued are committed, and hand the
+    /// storage back (a node becoming a slave); `None` when the write path
+    /// holds none.
+    pub async fn detach(&self) -> Option<Storage> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.send(Job::Detach(tx)).await.ok()?;
+        rx.await.ok().flatten().map(|b| *b)
+    }
+
     /// Finish queued work, write STOP, flush the database.
     ///
     /// # Errors
@@ -118,63 +140,18 @@ impl Engine {
     }
 }
 
-/// Bring the database level with the binlog: replay the events after its
-/// `applied_seq`, or, when the binlog ends before it (lost with the OS's
-/// cache under `no`/`everysec`), restart the binlog at `applied_seq`.
-///
-/// # Errors
-/// Binlog read errors (corruption names file and offset), RocksDB errors.
-pub fn recover(store: &Store, writer: &mut BinlogWriter) -> Result<u64> {
-    let applied = store.applied_seq()?;
-    let last = writer.last_seq();
-    if last < applied {
-        warn!(
-            binlog_last_seq = last,
-            applied_seq = applied,
-            "binlog ends before the database; restarting it at applied_seq"
-        );
-        writer.reset(applied)?;
-        return Ok(0);
-    }
-    if last == applied {
-        return Ok(0);
-    }
-    let mut reader = writer.handle().reader_after(applied)?;
-    let mut replayed = 0u64;
-    loop {
-        let mut batch = Batch::new();
-        let mut seq = None;
-        while let Some(e) = reader.try_next()? {
-            apply_event(store, &mut batch, &e)?;
-            seq = Some(e.seq);
-            replayed += 1;
-            if replayed % 4096 == 0 {
-                break;
-            }
-        }
-        let Some(seq) = seq else { break };
-        store.write(batch.finish(store, seq)?)?;
-    }
-    info!(
-        replayed,
-        from = applied + 1,
-        to = last,
-        "replayed binlog into the database"
-    );
-    Ok(replayed)
-}
-
-/// Start the write path on its own thread.
+/// Start the write path on its own thread, writing through `storage`
+/// (`None`: refusing writes until one is attached). `store` and `binlog`
+/// are the node's (the storage's when there is one).
 ///
 /// # Errors
 /// [`Error::Io`] if the thread cannot start.
-pub fn start(store: Arc<Store>, writer: BinlogWriter) -> Result<Engine> {
+pub fn start(store: Arc<Store>, binlog: Binlog, storage: Option<Storage>) -> Result<Engine> {
     let (tx, rx) = mpsc::channel(4096);
     let stats = Arc::new(WriteStats::default());
-    let binlog = writer.handle();
     let mut core = Core {
         store,
-        writer: Some(writer),
+        storage: storage.map(Box::new),
         stats: Arc::clone(&stats),
         rx,
     };
@@ -217,14 +194,14 @@ impl Group {
 
 struct Core {
     store: Arc<Store>,
-    writer: Option<BinlogWriter>,
+    storage: Option<Box<Storage>>,
     stats: Arc<WriteStats>,
     rx: mpsc::Receiver<Job>,
 }
 
 impl Core {
     fn next_seq(&self) -> u64 {
-        self.writer.as_ref().map_or(0, |w| w.last_seq() + 1)
+        self.storage.as_ref().map_or(0, |s| s.last_seq() + 1)
     }
 
     fn run(&mut self) {
@@ -252,11 +229,10 @@ impl Core {
     }
 
     fn close(&mut self) -> Result<()> {
-        if let Some(w) = self.writer.take() {
-            w.close()?;
-            self.store.flush()?;
+        match self.storage.take() {
+            Some(s) => s.close(),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     fn handle(&mut self, job: Job, group: &mut Group) {
@@ -272,6 +248,9 @@ impl Core {
                 group.waiting.push((reply, replies));
             }
             Job::Expire { keys } => {
+                if self.storage.is_none() {
+                    return;
+                }
                 let now = now_ms();
                 for key in keys {
                     let expired = match group.batch.meta(&self.store, &key) {
@@ -293,6 +272,17 @@ impl Core {
                     }
                 }
             }
+            Job::Attach(storage) => {
+                self.commit(group);
+                self.storage = Some(storage);
+                self.stats.failed.store(false, Ordering::Relaxed);
+                *group = Group::new(self.next_seq());
+            }
+            Job::Detach(tx) => {
+                self.commit(group);
+                let _ = tx.send(self.storage.take());
+                *group = Group::new(self.next_seq());
+            }
             Job::Stop { .. } => {}
         }
     }
@@ -301,7 +291,10 @@ impl Core {
         if let Some(why) = &group.failed {
             return Reply::error(format!("ERR write failed: {why}"));
         }
-        if self.writer.is_none() || self.stats.failed.load(Ordering::Relaxed) {
+        if self.storage.is_none() {
+            return Reply::error(READONLY);
+        }
+        if self.stats.failed.load(Ordering::Relaxed) {
             return Reply::error("ERR the write path is stopped after an error; see the log");
         }
         let Exec::Write(f) = cmd.spec.exec else {
@@ -349,18 +342,17 @@ impl Core {
     }
 
     fn persist(&mut self, batch: Batch, events: &[LogEvent]) -> Result<()> {
-        let Some(writer) = self.writer.as_mut() else {
+        let Some(storage) = self.storage.as_mut() else {
             return Err(Error::Stopped);
         };
         if events.is_empty() {
             return Ok(());
         }
-        writer.append(events)?;
-        let last = writer.last_seq();
-        let written = batch
-            .finish(&self.store, last)
-            .and_then(|wb| self.store.write(wb));
-        if let Err(e) = written {
+        if let Err(e) = storage.commit(batch, events) {
+            if matches!(e, Error::Binlog(_)) {
+                return Err(e);
+            }
+            let last = storage.last_seq();
             // The binlog has events the database lacks: stop writing; a
             // restart replays them.
             error!(error = %e, last_seq = last, "database write failed after the binlog append; stopping writes");

@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 
+use crate::node::{split_addr, Role};
 use crate::server::Core;
 
 /// The Redis version clients are told (the command set we follow).
@@ -82,6 +83,7 @@ fn section(core: &Core, name: &str, out: &mut String) {
             );
             line!(out, "arch_bits:64");
             line!(out, "process_id:{}", std::process::id());
+            line!(out, "run_id:{}", core.run_id);
             line!(out, "tcp_port:{}", cfg.port);
             let up = core.started.elapsed().as_secs();
             line!(out, "uptime_in_seconds:{up}");
@@ -120,12 +122,13 @@ fn section(core: &Core, name: &str, out: &mut String) {
         }
         "persistence" => {
             out.push_str("# Persistence\r\n");
-            line!(out, "loading:0");
+            line!(out, "loading:{}", u8::from(core.is_loading()));
             line!(out, "binlog_fsync:{}", cfg.binlog_fsync);
             line!(out, "rocksdb_wal:{}", u8::from(store.wal()));
             line!(out, "applied_seq:{}", store.applied_seq().unwrap_or(0));
-            if let Some(engine) = &core.engine {
-                let b = &engine.binlog;
+            {
+                let engine = &core.engine;
+                let b = &core.binlog;
                 let segs = b.segments();
                 let bytes: u64 = segs
                     .iter()
@@ -167,7 +170,8 @@ fn section(core: &Core, name: &str, out: &mut String) {
                 "rejected_connections:{}",
                 s.rejected.load(Ordering::Relaxed)
             );
-            if let Some(engine) = &core.engine {
+            {
+                let engine = &core.engine;
                 line!(
                     out,
                     "expired_keys:{}",
@@ -184,11 +188,11 @@ fn section(core: &Core, name: &str, out: &mut String) {
                     engine.stats.events.load(Ordering::Relaxed)
                 );
             }
-            core.role.stats_info(out);
+            core.repl.stats(out);
         }
         "replication" => {
             out.push_str("# Replication\r\n");
-            core.role.replication_info(core, out);
+            replication(core, out);
         }
         "keyspace" => {
             out.push_str("# Keyspace\r\n");
@@ -200,4 +204,80 @@ fn section(core: &Core, name: &str, out: &mut String) {
         }
         _ => {}
     }
+}
+
+/// `INFO replication` with Redis's fields (offsets are seqs) and ours.
+fn replication(core: &Core, out: &mut String) {
+    let role = core.role();
+    let history = core.repl.history();
+    let last = core.binlog.last_seq();
+    match &role {
+        Role::Master => line!(out, "role:master"),
+        Role::Slave { master_addr } => {
+            let l = &core.link;
+            let (host, port) = split_addr(master_addr);
+            let up = l.link_up.load(Ordering::Relaxed);
+            let seq = l.last_seq.load(Ordering::Relaxed);
+            line!(out, "role:slave");
+            line!(out, "master_host:{host}");
+            line!(out, "master_port:{port}");
+            line!(out, "master_link_status:{}", if up { "up" } else { "down" });
+            line!(
+                out,
+                "master_last_io_seconds_ago:{}",
+                if up {
+                    (l.silent_ms() / 1000) as i64
+                } else {
+                    -1
+                }
+            );
+            line!(
+                out,
+                "master_sync_in_progress:{}",
+                u8::from(l.copying.load(Ordering::Relaxed))
+            );
+            if !up {
+                line!(out, "master_link_down_since_seconds:{}", l.down_secs());
+            }
+            line!(out, "slave_read_repl_offset:{seq}");
+            line!(out, "slave_repl_offset:{seq}");
+            line!(out, "slave_priority:100");
+            line!(out, "slave_read_only:1");
+            line!(out, "replica_announced:1");
+            line!(out, "last_seq:{seq}");
+            line!(out, "last_key:{}", l.last_key().escape_ascii());
+            line!(out, "full_copies:{}", l.full_copies.load(Ordering::Relaxed));
+            line!(
+                out,
+                "copy_resumes:{}",
+                l.copy_resumes.load(Ordering::Relaxed)
+            );
+            line!(
+                out,
+                "binlog_resumes:{}",
+                l.binlog_resumes.load(Ordering::Relaxed)
+            );
+            line!(out, "master_sync_decision:{}", l.decision());
+        }
+    }
+    core.repl.slaves_info(out);
+    line!(out, "master_failover_state:no-failover");
+    line!(out, "master_replid:{}", history.replid);
+    let (replid2, second) = match &history.previous {
+        Some((id, seq)) => (id.clone(), *seq as i64),
+        None => ("0".repeat(40), -1),
+    };
+    line!(out, "master_replid2:{replid2}");
+    line!(out, "master_repl_offset:{last}");
+    line!(out, "second_repl_offset:{second}");
+    let first = core.binlog.first_seq();
+    line!(out, "repl_backlog_active:1");
+    line!(out, "repl_backlog_size:{}", core.config().binlog_budget);
+    line!(out, "repl_backlog_first_byte_offset:{first}");
+    line!(
+        out,
+        "repl_backlog_histlen:{}",
+        (last + 1).saturating_sub(first)
+    );
+    line!(out, "last_sync_decision:{}", core.repl.last_decision());
 }

@@ -1,25 +1,30 @@
-//! rocksync's master: a Redis-compatible store on RocksDB (strings,
-//! hashes, sets, sorted sets, lists, expiry) whose every change goes
-//! through a group-committed binlog (SPEC §1, §2, §8).
+//! rocksync's node: a Redis-compatible store on RocksDB (strings, hashes,
+//! sets, sorted sets, lists, expiry) whose every change goes through a
+//! group-committed binlog, the RESP server, the sync sessions it serves to
+//! slaves, and a role that changes at runtime (SPEC §1, §2, §5, §8, §9).
 //!
-//! Layers: [`store`] (encoding and the event-apply code shared with
-//! slaves), [`cmd`] (commands), [`engine`] (the write path and recovery),
-//! [`server`] (RESP connections), [`Master`] (all of it running).
+//! What other crates use: [`Storage`] (the store and its binlog, with the
+//! one commit step), [`Node`] (all of it running, master or slave), the
+//! [`Follower`] seam through which a replication link (the slave crate's)
+//! takes the storage while the node follows a master, and [`Config`].
+//! [`store`] is the data layer on RocksDB, for tools and benches.
 
 pub mod cli;
-pub mod cmd;
-pub mod config;
-pub mod engine;
+mod cmd;
+mod config;
+mod engine;
 mod error;
-pub mod info;
-mod master;
-pub mod repl;
-pub mod server;
+mod info;
+mod node;
+mod repl;
+mod server;
+mod storage;
 pub mod store;
 
+pub use cmd::{lookup as lookup_command, Spec as CommandSpec};
 pub use config::{Config, ServerArgs};
+pub use engine::{start as start_write_path, Engine as WritePath, WriteCmd, READONLY};
 pub use error::{Error, Result};
-pub use master::{
-    collect_garbage, load_or_create_replid, new_replid, open_storage, purge_binlog, Master,
-    BOOT_ID_KEY, REPLID_KEY,
-};
+pub use node::{split_addr, Follower, LinkCtx, LinkState, Node, NodeOptions, Role};
+pub use storage::{sys, CopyProgress, History, Storage};
+pub use store::apply::Batch;

@@ -27,7 +27,8 @@ use tokio_util::task::TaskTracker;
 use tracing::{info, info_span, warn, Instrument};
 
 use crate::engine::now_ms;
-use crate::server::{Core, Handoff};
+use crate::server::Core;
+use crate::storage::History;
 use crate::store::{Store, APPLIED_SEQ_KEY};
 
 /// A slave's session state.
@@ -53,6 +54,16 @@ impl SlaveState {
             _ => "init",
         }
     }
+
+    /// Redis's name for the state (what Sentinel reads): `online` once
+    /// streaming.
+    fn redis_name(v: u8) -> &'static str {
+        match v {
+            1 => "send_bulk",
+            2 => "online",
+            _ => "wait_bgsave",
+        }
+    }
 }
 
 /// One connected slave, as INFO shows it.
@@ -60,8 +71,6 @@ impl SlaveState {
 pub struct SlaveInfo {
     /// `ip:listening_port`.
     pub id: String,
-    /// The connection's peer address.
-    pub peer: SocketAddr,
     cancel: CancellationToken,
     state: AtomicU8,
     /// Last seq sent.
@@ -101,7 +110,8 @@ pub struct Replication {
     binlog: Binlog,
     /// Full-copy snapshots.
     pub snapshots: Snapshots,
-    replid: Mutex<String>,
+    history: Mutex<History>,
+    last_decision: Mutex<String>,
     sessions: Mutex<HashMap<String, Arc<SlaveInfo>>>,
     /// Counters.
     pub counters: SyncCounters,
@@ -132,13 +142,14 @@ impl Replication {
         store: Arc<Store>,
         binlog: Binlog,
         snapshots: Snapshots,
-        replid: String,
+        history: History,
     ) -> Arc<Self> {
         Arc::new(Self {
             store,
             binlog,
             snapshots,
-            replid: Mutex::new(replid),
+            history: Mutex::new(history),
+            last_decision: Mutex::new(String::new()),
             sessions: Mutex::new(HashMap::new()),
             counters: SyncCounters::default(),
             acked: Arc::new(Notify::new()),
@@ -149,21 +160,60 @@ impl Replication {
 
     /// The history this node's data and binlog belong to.
     pub fn replid(&self) -> String {
-        lock(&self.replid).clone()
+        lock(&self.history).replid.clone()
     }
 
-    /// Follow another history (a slave after a full copy from its master).
-    pub fn set_replid(&self, id: &str) {
-        *lock(&self.replid) = id.to_owned();
+    /// The history, with the one this node left (replid2).
+    pub fn history(&self) -> History {
+        lock(&self.history).clone()
     }
 
-    /// Start a session on a handed-off connection.
-    pub fn spawn_session(self: &Arc<Self>, core: &Arc<Core>, h: Handoff) {
+    /// Serve another history (after a promotion, a full copy, or a master
+    /// that moved to a new one).
+    pub fn set_history(&self, h: History) {
+        *lock(&self.history) = h;
+    }
+
+    /// The last start decision, with the slave and the reason.
+    pub fn last_decision(&self) -> String {
+        lock(&self.last_decision).clone()
+    }
+
+    /// End every session this node serves (their slaves reconnect and are
+    /// decided again).
+    pub fn end_sessions(&self, why: &str) {
+        let sessions: Vec<_> = lock(&self.sessions).drain().map(|(_, s)| s).collect();
+        for s in &sessions {
+            info!(slave = %s.id, reason = why, "ending sync session");
+            s.cancel.cancel();
+        }
+    }
+
+    /// Drop every snapshot (the data they copy is about to be replaced).
+    pub fn drop_snapshots(&self) {
+        for (slave, _) in self.snapshots.list() {
+            if let Err(e) = self.snapshots.release(&slave) {
+                warn!(slave, error = %e, "dropping a snapshot");
+            }
+        }
+    }
+
+    /// Start a session on a connection that sent `SYNC140` (`args`), with
+    /// the bytes read after it.
+    pub fn spawn_session(
+        self: &Arc<Self>,
+        core: &Arc<Core>,
+        args: Vec<Bytes>,
+        stream: tokio::net::TcpStream,
+        rest: BytesMut,
+        peer: SocketAddr,
+    ) {
         let me = Arc::clone(self);
         let core = Arc::clone(core);
-        let span = info_span!("sync", peer = %h.peer);
-        self.tracker
-            .spawn(async move { me.session(core, h).await }.instrument(span));
+        let span = info_span!("sync", %peer);
+        self.tracker.spawn(
+            async move { me.session(core, args, stream, rest, peer).await }.instrument(span),
+        );
     }
 
     /// End every session and wait for them.
@@ -215,18 +265,6 @@ impl Replication {
         }
     }
 
-    /// `INFO replication` lines for a master.
-    pub fn info(&self, out: &mut String) {
-        out.push_str("role:master\r\n");
-        self.slaves_info(out);
-        let _ = write!(
-            out,
-            "master_replid:{}\r\nmaster_repl_offset:{}\r\n",
-            self.replid(),
-            self.binlog.last_seq()
-        );
-    }
-
     /// `connected_slaves` and a `slaveN` line per session (on a master,
     /// or on a slave that others follow).
     pub fn slaves_info(&self, out: &mut String) {
@@ -246,7 +284,8 @@ impl Replication {
                 .max(0.001);
             let _ = write!(
                 out,
-                "slave{i}:ip={ip},port={port},state={},offset={acked},lag={lag_s},last_seq_sent={},acked_seq={acked},lag_events={},copy_keys={keys},copy_bytes={bytes},copy_percent={:.1},copy_rate_mbps={:.1}\r\n",
+                "slave{i}:ip={ip},port={port},state={},offset={acked},lag={lag_s},repl_state={},last_seq_sent={},acked_seq={acked},lag_events={},copy_keys={keys},copy_bytes={bytes},copy_percent={:.1},copy_rate_mbps={:.1}\r\n",
+                SlaveState::redis_name(s.state.load(Ordering::Relaxed)),
                 SlaveState::name(s.state.load(Ordering::Relaxed)),
                 s.sent_seq.load(Ordering::Relaxed),
                 last.saturating_sub(acked),
@@ -269,47 +308,73 @@ impl Replication {
         );
     }
 
-    /// The start decision for a request.
-    fn decide(&self, slave: &str, req: &SyncRequest) -> (SyncDecision, Option<BinlogReader>) {
+    /// The start decision for a request, and why.
+    fn decide(
+        &self,
+        slave: &str,
+        req: &SyncRequest,
+    ) -> (SyncDecision, Option<BinlogReader>, String) {
+        let c = &self.counters;
         if !req.last_key.is_empty() {
             if self.snapshots.get(slave).is_some() {
-                self.counters.copy_resumed.fetch_add(1, Ordering::Relaxed);
-                return (SyncDecision::CopyRecover, None);
+                c.copy_resumed.fetch_add(1, Ordering::Relaxed);
+                return (
+                    SyncDecision::CopyRecover,
+                    None,
+                    "continuing an interrupted copy from its breakpoint".into(),
+                );
             }
-            self.counters.full.fetch_add(1, Ordering::Relaxed);
-            return (SyncDecision::FullCopy, None);
+            c.full.fetch_add(1, Ordering::Relaxed);
+            return (
+                SyncDecision::FullCopy,
+                None,
+                "an interrupted copy whose snapshot is gone".into(),
+            );
         }
         if req.last_seq == 0 {
-            self.counters.full.fetch_add(1, Ordering::Relaxed);
-            return (SyncDecision::FullCopy, None);
+            c.full.fetch_add(1, Ordering::Relaxed);
+            return (
+                SyncDecision::FullCopy,
+                None,
+                "the slave holds no data".into(),
+            );
         }
-        let same_history = req.replid.as_deref() == Some(self.replid().as_str());
-        let reader = if same_history {
-            self.binlog.reader_after(req.last_seq).ok()
-        } else {
-            None
-        };
-        match reader {
-            Some(r) => {
-                self.counters.partial_ok.fetch_add(1, Ordering::Relaxed);
-                (SyncDecision::Resume, Some(r))
+        let admitted = self
+            .history()
+            .admits(req.replid.as_deref(), req.last_seq)
+            .and_then(|()| {
+                self.binlog
+                    .reader_after(req.last_seq)
+                    .map_err(|e| format!("seq {} is not in the binlog: {e}", req.last_seq))
+            });
+        match admitted {
+            Ok(r) => {
+                c.partial_ok.fetch_add(1, Ordering::Relaxed);
+                (
+                    SyncDecision::Resume,
+                    Some(r),
+                    format!(
+                        "the slave's history is a prefix of ours (at seq {})",
+                        req.last_seq
+                    ),
+                )
             }
-            None => {
-                info!(last_seq = req.last_seq, replid = ?req.replid, same_history, "resume refused: full copy");
-                self.counters.partial_err.fetch_add(1, Ordering::Relaxed);
-                self.counters.full.fetch_add(1, Ordering::Relaxed);
-                (SyncDecision::FullCopy, None)
+            Err(why) => {
+                c.partial_err.fetch_add(1, Ordering::Relaxed);
+                c.full.fetch_add(1, Ordering::Relaxed);
+                (SyncDecision::FullCopy, None, why)
             }
         }
     }
 
-    async fn session(self: Arc<Self>, core: Arc<Core>, h: Handoff) {
-        let Handoff {
-            args,
-            mut stream,
-            rest,
-            peer,
-        } = h;
+    async fn session(
+        self: Arc<Self>,
+        core: Arc<Core>,
+        args: Vec<Bytes>,
+        mut stream: tokio::net::TcpStream,
+        rest: BytesMut,
+        peer: SocketAddr,
+    ) {
         let req = match SyncRequest::parse(&args) {
             Ok(r) => r,
             Err(e) => {
@@ -320,7 +385,6 @@ impl Replication {
         let id = format!("{}:{}", peer.ip(), req.listening_port);
         let info = Arc::new(SlaveInfo {
             id: id.clone(),
-            peer,
             cancel: self.cancel.child_token(),
             state: AtomicU8::new(SlaveState::Init as u8),
             sent_seq: AtomicU64::new(req.last_seq),
@@ -335,8 +399,14 @@ impl Replication {
             info!(slave = %id, "slave reconnected: replacing its old session");
             old.cancel.cancel();
         }
-        let (decision, reader) = self.decide(&id, &req);
-        info!(slave = %id, ?decision, last_seq = req.last_seq, "sync session");
+        let (decision, reader, why) = self.decide(&id, &req);
+        info!(slave = %id, ?decision, reason = %why, last_seq = req.last_seq, replid = ?req.replid, "sync session");
+        *lock(&self.last_decision) = format!("{id} {decision:?}: {why}");
+        if decision != SyncDecision::Resume {
+            // A slave about to be copied holds nothing WAIT may count.
+            info.acked_seq.store(0, Ordering::Relaxed);
+            info.sent_seq.store(0, Ordering::Relaxed);
+        }
         let answer = SyncAnswer {
             decision,
             replid: self.replid(),

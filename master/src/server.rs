@@ -4,7 +4,7 @@
 //! read-only mode, by slaves.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -19,49 +19,12 @@ use tracing::{debug, info, info_span, warn, Instrument};
 
 use crate::cmd::{self, Cursors, Exec, ReadCtx};
 use crate::config::Config;
-use crate::engine::{now_ms, Engine, WriteCmd};
+use crate::engine::{now_ms, Engine, WriteCmd, READONLY};
 use crate::info;
+use crate::node::{Follower, Following, LinkState, Role};
+use crate::repl::Replication;
 use crate::store::Store;
-
-/// A command the server does not handle itself, handed to the owner of the
-/// connection (the master's SYNC140 session), with the socket and any bytes
-/// read past the command.
-pub struct Handoff {
-    /// The command's arguments.
-    pub args: Vec<Bytes>,
-    /// The socket.
-    pub stream: TcpStream,
-    /// Bytes received after the command.
-    pub rest: BytesMut,
-    /// The peer.
-    pub peer: SocketAddr,
-}
-
-/// A boxed future of a reply.
-pub type ReplyFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Reply> + Send + 'a>>;
-
-/// Extension points the master and the slave fill in.
-pub trait Role: Send + Sync + 'static {
-    /// `role:…` and the rest of `INFO replication`.
-    fn replication_info(&self, core: &Core, out: &mut String);
-    /// Extra `INFO stats` lines.
-    fn stats_info(&self, _out: &mut String) {}
-    /// True for a command name this role takes over (with the socket).
-    fn takes_over(&self, _name: &[u8]) -> bool {
-        false
-    }
-    /// Take over a connection.
-    fn handoff(&self, _core: &Arc<Core>, _h: Handoff) {}
-    /// Answer a role-specific command (`WAIT`, `SLAVEOF`…), if it is one.
-    fn command<'a>(&'a self, _core: &'a Core, _args: &'a [Bytes]) -> Option<ReplyFuture<'a>> {
-        None
-    }
-    /// An error to answer data reads with, while the data is not
-    /// consistent (a slave in the middle of a full copy).
-    fn refuse_reads(&self) -> Option<Reply> {
-        None
-    }
-}
+use rocksync_binlog::Binlog;
 
 /// Connection counters.
 #[derive(Debug, Default)]
@@ -85,45 +48,63 @@ pub struct Live {
     pub config: Config,
 }
 
-/// Everything a connection needs.
+/// Everything a connection needs: the node's shared state.
 pub struct Core {
     /// The store.
     pub store: Arc<Store>,
-    /// The write path; `None` on a read-only slave.
-    pub engine: Option<Engine>,
+    /// The binlog's read side.
+    pub binlog: Binlog,
+    /// The write path (holding the storage while this node is a master).
+    pub engine: Engine,
+    /// The sync sessions this node serves.
+    pub repl: Arc<Replication>,
+    /// The replication link's state (while a slave).
+    pub link: Arc<LinkState>,
     /// Live settings.
     pub live: Mutex<Live>,
     /// SCAN cursors.
     pub cursors: Cursors,
     /// Counters.
     pub stats: ConnStats,
-    /// Master or slave specifics.
-    pub role: Arc<dyn Role>,
     /// Start time.
     pub started: Instant,
-    /// The replication id.
-    pub replid: String,
+    /// This process's id (40 hex digits, new at every start).
+    pub run_id: String,
+    role: Mutex<Role>,
+    pub(crate) following: tokio::sync::Mutex<Option<Following>>,
+    pub(crate) follower: Option<Arc<dyn Follower>>,
+    port: AtomicU16,
     next_client_id: AtomicU64,
 }
 
 impl Core {
     /// Assemble a core.
-    pub fn new(
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
         store: Arc<Store>,
-        engine: Option<Engine>,
+        binlog: Binlog,
+        engine: Engine,
+        repl: Arc<Replication>,
+        link: Arc<LinkState>,
         config: Config,
-        role: Arc<dyn Role>,
-        replid: String,
+        role: Role,
+        follower: Option<Arc<dyn Follower>>,
     ) -> Arc<Self> {
         Arc::new(Self {
             store,
+            binlog,
             engine,
+            repl,
+            link,
+            port: AtomicU16::new(config.port),
             live: Mutex::new(Live { config }),
             cursors: Cursors::default(),
             stats: ConnStats::default(),
-            role,
             started: Instant::now(),
-            replid,
+            run_id: crate::storage::new_replid(),
+            role: Mutex::new(role),
+            following: tokio::sync::Mutex::new(None),
+            follower,
             next_client_id: AtomicU64::new(1),
         })
     }
@@ -136,6 +117,43 @@ impl Core {
             .config
             .clone()
     }
+
+    /// The role now.
+    pub fn role(&self) -> Role {
+        self.role
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(crate) fn set_role(&self, role: Role) {
+        *self
+            .role
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = role;
+    }
+
+    /// True while this node refuses writes (a slave).
+    pub fn is_read_only(&self) -> bool {
+        !matches!(
+            *self
+                .role
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+            Role::Master
+        )
+    }
+
+    /// True while data reads are refused: a slave in the middle of a full
+    /// copy holds partial data.
+    pub fn is_loading(&self) -> bool {
+        self.is_read_only() && self.link.copying.load(Ordering::Relaxed)
+    }
+
+    /// The port clients connect to.
+    pub fn listening_port(&self) -> u16 {
+        self.port.load(Ordering::Relaxed)
+    }
 }
 
 /// A running server.
@@ -143,7 +161,6 @@ pub struct Server {
     addr: SocketAddr,
     cancel: CancellationToken,
     tracker: TaskTracker,
-    core: Arc<Core>,
 }
 
 impl Server {
@@ -155,6 +172,7 @@ impl Server {
         let cfg = core.config();
         let listener = TcpListener::bind((cfg.bind.as_str(), cfg.port)).await?;
         let addr = listener.local_addr()?;
+        core.port.store(addr.port(), Ordering::Relaxed);
         let tracker = TaskTracker::new();
         tracker.spawn(accept_loop(
             listener,
@@ -168,18 +186,12 @@ impl Server {
             addr,
             cancel,
             tracker,
-            core,
         })
     }
 
     /// The bound address.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
-    }
-
-    /// The shared core.
-    pub fn core(&self) -> &Arc<Core> {
-        &self.core
     }
 
     /// Stop accepting, let in-flight commands finish, wait for every
@@ -316,15 +328,15 @@ async fn serve(
                 After::Close => return,
                 After::Handoff(args) => {
                     let rest = std::mem::take(&mut buf);
-                    core.role.handoff(
-                        &core,
-                        Handoff {
-                            args,
-                            stream,
-                            rest,
-                            peer,
-                        },
-                    );
+                    if core.is_loading() {
+                        let _ = stream
+                            .write_all(
+                                b"-LOADING rocksync is copying the dataset from its master\r\n",
+                            )
+                            .await;
+                        return;
+                    }
+                    core.repl.spawn_session(&core, args, stream, rest, peer);
                     return;
                 }
             }
@@ -347,7 +359,7 @@ async fn serve(
 /// Run a pipeline in order: consecutive writes go to the write path as one
 /// job; anything else first waits for the writes before it.
 async fn run_pipeline(
-    core: &Core,
+    core: &Arc<Core>,
     client: &mut Client,
     cmds: Vec<Vec<Bytes>>,
     out: &mut BytesMut,
@@ -378,34 +390,40 @@ async fn run_pipeline(
             reply.encode(out);
             continue;
         }
-        if core.role.takes_over(&name) {
-            return After::Handoff(args);
+        let Some(spec) = spec else {
+            unknown_command(&args).encode(out);
+            continue;
+        };
+        if !spec.arity_ok(args.len()) {
+            wrong_arity(&args[0]).encode(out);
+            continue;
         }
-        match spec {
-            Some(spec) => {
-                let reply = if !spec.arity_ok(args.len()) {
-                    wrong_arity(&args[0])
-                } else if let Some(refusal) = core.role.refuse_reads() {
-                    refusal
-                } else if let Exec::Read(f) = spec.exec {
-                    let ctx = ReadCtx {
-                        store: &core.store,
-                        now_ms: now_ms(),
-                        cursors: &core.cursors,
-                        snap: (!cmd::single_read(spec.name)).then(|| core.store.db().snapshot()),
-                    };
-                    f(&ctx, &args).unwrap_or_else(|e| Reply::error(format!("ERR {e}")))
-                } else {
-                    Reply::error("ERR internal: write command on the read path")
+        if core.is_loading() && !spec.has(cmd::flag::LOADING) {
+            Reply::error("LOADING rocksync is copying the dataset from its master").encode(out);
+            continue;
+        }
+        match spec.exec {
+            Exec::Read(f) => {
+                let ctx = ReadCtx {
+                    store: &core.store,
+                    now_ms: now_ms(),
+                    cursors: &core.cursors,
+                    snap: (!cmd::single_read(spec.name)).then(|| core.store.db().snapshot()),
                 };
-                reply.encode(out);
+                f(&ctx, &args)
+                    .unwrap_or_else(|e| Reply::error(format!("ERR {e}")))
+                    .encode(out);
             }
-            None => {
+            Exec::Server if spec.name == "sync140" => return After::Handoff(args),
+            Exec::Server => {
                 let (reply, after) = server_command(core, client, &name, &args).await;
                 reply.encode(out);
                 if !matches!(after, After::Continue) {
                     return after;
                 }
+            }
+            Exec::Write(_) => {
+                Reply::error("ERR internal: write command on the read path").encode(out)
             }
         }
     }
@@ -413,15 +431,14 @@ async fn run_pipeline(
     After::Continue
 }
 
-/// Checks before any command: AUTH and read-only mode.
+/// Checks before any command, from its flags: AUTH and read-only mode.
 fn precheck(core: &Core, client: &Client, name: &[u8], _args: &[Bytes]) -> Option<Reply> {
-    if !client.authenticated && !matches!(name, b"auth" | b"hello" | b"quit") {
+    let spec = cmd::lookup(name);
+    if !client.authenticated && !spec.is_some_and(|s| s.has(cmd::flag::NO_AUTH)) {
         return Some(Reply::error("NOAUTH Authentication required."));
     }
-    if core.engine.is_none() && cmd::lookup(name).is_some_and(|s| s.is_write()) {
-        return Some(Reply::error(
-            "READONLY You can't write against a read only slave.",
-        ));
+    if core.is_read_only() && spec.is_some_and(|s| s.is_write()) {
+        return Some(Reply::error(READONLY));
     }
     None
 }
@@ -431,12 +448,7 @@ async fn flush_writes(core: &Core, writes: &mut Vec<WriteCmd>, out: &mut BytesMu
         return;
     }
     let cmds = std::mem::take(writes);
-    let replies = match &core.engine {
-        Some(engine) => engine.write(cmds).await,
-        None => {
-            vec![Reply::error("READONLY You can't write against a read only slave."); cmds.len()]
-        }
-    };
+    let replies = core.engine.write(cmds).await;
     for r in replies {
         r.encode(out);
     }
@@ -489,7 +501,7 @@ fn check_auth(core: &Core, client: &mut Client, password: &[u8]) -> Reply {
 }
 
 async fn server_command(
-    core: &Core,
+    core: &Arc<Core>,
     client: &mut Client,
     name: &[u8],
     args: &[Bytes],
@@ -501,7 +513,7 @@ async fn server_command(
             2 => Reply::Bulk(args[1].clone()),
             _ => wrong_arity(&args[0]),
         },
-        b"echo" if argc == 2 => Reply::Bulk(args[1].clone()),
+        b"echo" => Reply::Bulk(args[1].clone()),
         b"quit" => return (Reply::ok(), After::Close),
         b"auth" => match argc {
             2 => check_auth(core, client, &args[1]),
@@ -510,7 +522,7 @@ async fn server_command(
             _ => Reply::error(cmd::SYNTAX),
         },
         b"hello" => hello(core, client, args),
-        b"select" if argc == 2 => match &args[1][..] {
+        b"select" => match &args[1][..] {
             b"0" => Reply::ok(),
             other if rocksync_protocol::parse_i64(other).is_some() => {
                 Reply::error("ERR DB index is out of range")
@@ -518,10 +530,10 @@ async fn server_command(
             _ => Reply::error(cmd::NOT_INT),
         },
         b"info" => Reply::Bulk(Bytes::from(info::render(core, &args[1..]))),
-        b"config" if argc >= 2 => config_command(core, args),
+        b"config" => config_command(core, args),
         b"command" => command_command(args),
-        b"client" if argc >= 2 => client_command(core, client, args),
-        b"time" if argc == 1 => {
+        b"client" => client_command(core, client, args),
+        b"time" => {
             let us = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_micros());
@@ -530,18 +542,21 @@ async fn server_command(
                 bulk_str((us % 1_000_000).to_string()),
             ])
         }
-        b"lastsave" if argc == 1 => Reply::Integer((now_ms() / 1000) as i64),
+        b"lastsave" => Reply::Integer((now_ms() / 1000) as i64),
         b"save" | b"bgsave" => match core.store.flush() {
             Ok(()) => Reply::ok(),
             Err(e) => Reply::error(format!("ERR {e}")),
         },
-        b"echo" | b"select" | b"config" | b"client" | b"time" | b"lastsave" => {
-            wrong_arity(&args[0])
-        }
-        _ => match core.role.command(core, args) {
-            Some(fut) => fut.await,
-            None => unknown_command(args),
+        b"slaveof" | b"replicaof" => slaveof(core, args).await,
+        b"role" => role_reply(core),
+        b"wait" => match core.role() {
+            Role::Master => crate::repl::wait_command(&core.repl, args).await,
+            Role::Slave { .. } => Reply::error(
+                "ERR WAIT cannot be used with replica instances: writes to replicas are not propagated",
+            ),
         },
+        b"purge" => crate::node::purge_command(core, args).await,
+        _ => unknown_command(args),
     };
     (reply, After::Continue)
 }
@@ -583,10 +598,10 @@ fn hello(core: &Core, client: &mut Client, args: &[Bytes]) -> Reply {
     if !client.authenticated {
         return Reply::error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
     }
-    let role = if core.engine.is_some() {
-        "master"
-    } else {
+    let role = if core.is_read_only() {
         "replica"
+    } else {
+        "master"
     };
     Reply::Array(vec![
         bulk_str("server"),
@@ -637,7 +652,7 @@ fn param_value(c: &Config, name: &str) -> String {
         "requirepass" => c.requirepass.clone(),
         "maxclients" => c.maxclients.to_string(),
         "slave-timeout" => c.slave_timeout.to_string(),
-        "master-addr" => c.master_addr.clone(),
+        "master-addr" => c.master_addr.clone().unwrap_or_default(),
         _ => String::new(),
     }
 }
@@ -724,11 +739,15 @@ fn config_command(core: &Core, args: &[Bytes]) -> Reply {
 }
 
 fn command_info(s: &cmd::Spec) -> Reply {
-    let flags = if s.is_write() { "write" } else { "readonly" };
     Reply::Array(vec![
         bulk_str(s.name),
         Reply::Integer(i64::from(s.arity)),
-        Reply::Array(vec![Reply::Simple(flags.into())]),
+        Reply::Array(
+            s.flag_words()
+                .into_iter()
+                .map(|f| Reply::Simple(f.into()))
+                .collect(),
+        ),
         Reply::Integer(i64::from(s.keys.0)),
         Reply::Integer(i64::from(s.keys.1)),
         Reply::Integer(i64::from(s.keys.2)),
@@ -784,5 +803,73 @@ fn client_command(core: &Core, client: &mut Client, args: &[Bytes]) -> Reply {
             core.stats.connected.load(Ordering::Relaxed)
         )),
         _ => unknown_subcommand(args),
+    }
+}
+
+/// `SLAVEOF NO ONE` / `SLAVEOF host port` (and `REPLICAOF`).
+async fn slaveof(core: &Arc<Core>, args: &[Bytes]) -> Reply {
+    if args[1].eq_ignore_ascii_case(b"no") && args[2].eq_ignore_ascii_case(b"one") {
+        return core.promote().await;
+    }
+    let Some(port) = std::str::from_utf8(&args[2])
+        .ok()
+        .and_then(|p| p.parse::<u16>().ok())
+    else {
+        return Reply::error("ERR Invalid master port");
+    };
+    let host = String::from_utf8_lossy(&args[1]).into_owned();
+    if host.is_empty() || host.contains(char::is_whitespace) {
+        return Reply::error("ERR Invalid master host");
+    }
+    let addr = if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    };
+    core.follow(addr).await
+}
+
+/// `ROLE` in Redis 7's shapes; offsets are seqs.
+fn role_reply(core: &Core) -> Reply {
+    match core.role() {
+        Role::Master => Reply::Array(vec![
+            bulk_str("master"),
+            Reply::Integer(core.binlog.last_seq() as i64),
+            Reply::Array(
+                core.repl
+                    .slaves()
+                    .iter()
+                    .map(|s| {
+                        let (ip, port) = s.id.rsplit_once(':').unwrap_or((&s.id, "0"));
+                        Reply::Array(vec![
+                            bulk_str(ip),
+                            bulk_str(port),
+                            bulk_str(s.acked_seq.load(Ordering::Relaxed).to_string()),
+                        ])
+                    })
+                    .collect(),
+            ),
+        ]),
+        Role::Slave { master_addr } => {
+            let (host, port) = crate::node::split_addr(&master_addr);
+            let up = core.link.link_up.load(Ordering::Relaxed);
+            let state = match (up, core.link.copying.load(Ordering::Relaxed)) {
+                (true, true) => "sync",
+                (true, false) => "connected",
+                (false, _) => "connect",
+            };
+            let offset = if up {
+                core.link.last_seq.load(Ordering::Relaxed) as i64
+            } else {
+                -1
+            };
+            Reply::Array(vec![
+                bulk_str("slave"),
+                bulk_str(host),
+                Reply::Integer(i64::from(port)),
+                bulk_str(state),
+                Reply::Integer(offset),
+            ])
+        }
     }
 }

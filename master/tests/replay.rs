@@ -6,11 +6,10 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use proptest::prelude::*;
-use rocksync_binlog::{BinlogConfig, BinlogWriter, FsyncPolicy};
-use rocksync_master::cmd;
-use rocksync_master::engine::{self, WriteCmd};
+use rocksync_binlog::FsyncPolicy;
 use rocksync_master::store::apply::{apply_event, Batch};
 use rocksync_master::store::{Cf, Store, StoreOptions};
+use rocksync_master::{lookup_command, start_write_path, Config, Storage, WriteCmd};
 
 fn op() -> impl Strategy<Value = Vec<String>> {
     let key = prop::sample::select(vec!["a", "b", "c", "d", "e"]).prop_map(str::to_owned);
@@ -90,18 +89,17 @@ proptest! {
     fn replaying_the_logged_events_rebuilds_the_same_store(ops in prop::collection::vec(op(), 1..60)) {
         let tmp = tempfile::tempdir().expect("tmp");
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
-        let store = Arc::new(Store::open(&tmp.path().join("a"), &StoreOptions::default()).expect("store"));
-        let cfg = BinlogConfig { fsync: FsyncPolicy::No, ..BinlogConfig::new(tmp.path().join("binlog")) };
-        let (writer, _) = BinlogWriter::open(cfg).expect("binlog");
-        let binlog = writer.handle();
-        let engine = engine::start(Arc::clone(&store), writer).expect("engine");
+        let config = Config { data_dir: tmp.path().join("a"), binlog_fsync: FsyncPolicy::No, ..Config::default() };
+        let storage = Storage::open(&config).expect("storage");
+        let (store, binlog) = (Arc::clone(storage.store()), storage.binlog());
+        let engine = start_write_path(Arc::clone(&store), binlog.clone(), Some(storage)).expect("engine");
         // Each command in its own job, some in groups: both paths of the
         // group commit are exercised.
         for chunk in ops.chunks(3) {
             let cmds: Vec<WriteCmd> = chunk
                 .iter()
                 .filter_map(|args| {
-                    let spec = cmd::lookup(args[0].as_bytes())?;
+                    let spec = lookup_command(args[0].as_bytes())?;
                     Some(WriteCmd { spec, args: args.iter().map(|a| Bytes::from(a.clone())).collect() })
                 })
                 .collect();

@@ -1,6 +1,7 @@
 //! The slave's apply paths into its store, beside a bare RocksDB write of
-//! the same keys and values in the same run: SYNC events (apply, binlog
-//! append, one batch per group) in events/s, and RAW copy pairs in MB/s.
+//! the same keys and values in the same run: SYNC events (the storage's
+//! commit step: apply, binlog append, one batch per group) in events/s,
+//! and RAW copy pairs in MB/s.
 //!
 //! `cargo bench -p rocksync-slave --bench apply`
 
@@ -8,10 +9,10 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use rocksync_binlog::{BinlogConfig, BinlogWriter, FsyncPolicy};
-use rocksync_master::store::apply::{apply_event, Batch};
+use rocksync_binlog::FsyncPolicy;
 use rocksync_master::store::keys::Meta;
 use rocksync_master::store::{Cf, Store, StoreOptions};
+use rocksync_master::{Batch, Config, Storage};
 use rocksync_protocol::{Command, LogEvent};
 
 const GROUP: u64 = 1024;
@@ -48,12 +49,12 @@ fn apply(c: &mut Criterion) {
     });
     g.bench_function("sync_events", |b| {
         let tmp = tempfile::tempdir().expect("tmp");
-        let store = Store::open(&tmp.path().join("db"), &StoreOptions::default()).expect("store");
-        let cfg = BinlogConfig {
-            fsync: FsyncPolicy::EverySec,
-            ..BinlogConfig::new(tmp.path().join("binlog"))
+        let config = Config {
+            data_dir: tmp.path().to_owned(),
+            binlog_fsync: FsyncPolicy::EverySec,
+            ..Config::default()
         };
-        let (mut writer, _) = BinlogWriter::open(cfg).expect("binlog");
+        let mut storage = Storage::open(&config).expect("storage");
         let mut seq = 0u64;
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
@@ -65,14 +66,7 @@ fn apply(c: &mut Criterion) {
                     .collect();
                 seq += GROUP;
                 let start = Instant::now();
-                let mut batch = Batch::new();
-                for e in &events {
-                    apply_event(&store, &mut batch, e).expect("apply");
-                }
-                writer.append(&events).expect("append");
-                store
-                    .write(batch.finish(&store, seq).expect("finish"))
-                    .expect("write");
+                storage.commit_events(&events).expect("commit");
                 total += start.elapsed();
             }
             total
@@ -81,24 +75,27 @@ fn apply(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(GROUP * (16 + 109)));
     g.bench_function("raw_pairs", |b| {
         let tmp = tempfile::tempdir().expect("tmp");
-        let store = Store::open(tmp.path(), &StoreOptions::default()).expect("store");
+        let config = Config {
+            data_dir: tmp.path().to_owned(),
+            ..Config::default()
+        };
+        let mut storage = Storage::open(&config).expect("storage");
         let mut next = 0u64;
         let meta = Meta::string(value.clone(), 0).encode();
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
-                let keys: Vec<Vec<u8>> = (next..next + GROUP)
-                    .map(|i| format!("key:{i:012}").into_bytes())
+                let keys: Vec<Bytes> = (next..next + GROUP)
+                    .map(|i| rocksync_snapshot::raw_key("meta", format!("key:{i:012}").as_bytes()))
                     .collect();
                 next += GROUP;
                 let start = Instant::now();
                 let mut batch = Batch::new();
-                for k in keys {
-                    batch.put(&store, Cf::Meta, k, meta.clone()).expect("put");
+                for k in &keys {
+                    storage.stage_raw(&mut batch, k, &meta).expect("stage");
                 }
-                store
-                    .write(batch.finish(&store, 0).expect("finish"))
-                    .expect("write");
+                let last = keys.last().expect("a key").clone();
+                storage.commit_copy(batch, &last).expect("commit");
                 total += start.elapsed();
             }
             total

@@ -1,16 +1,19 @@
 //! `cargo xtask`: the project's tasks, in Rust so they run wherever cargo
 //! does (matklad/cargo-xtask).
 //!
-//! - `cargo xtask run`: build the servers and run a master (and a slave,
-//!   once it exists) on the embedded defaults, until Ctrl-C.
+//! - `cargo xtask run`: build the servers and run a master and a slave
+//!   on the embedded defaults, until Ctrl-C.
 //! - `cargo xtask ci`: rustfmt check, clippy (warnings are errors) and the
 //!   test suite, in the release profile shared with benches and binaries.
 //! - `cargo xtask bench`: rocksync-master beside Debian's redis-server,
 //!   measured with redis-benchmark in one interleaved run.
 //! - `cargo xtask bench repl`: full copy, lag and catch-up beside a Redis
 //!   replica.
+//! - `cargo xtask bench failover`: promotion and a sibling's re-point beside
+//!   Redis replicas.
 
 mod bench;
+mod failover_bench;
 mod procs;
 mod repl_bench;
 mod tidy;
@@ -110,7 +113,11 @@ fn main() -> Result<()> {
             };
             repl_bench::run(&release_bins()?, keys, behind)
         }
+        Some("bench") if args.get(1).map(String::as_str) == Some("failover") => {
+            let quick = args.iter().any(|a| a == "--quick");
+            failover_bench::run(&release_bins()?, if quick { 100_000 } else { 1_000_000 })
+        }
         Some("bench") => bench::run(&args[1..]),
-        _ => bail!("usage: cargo xtask <run | ci | bench [repl] [--quick]>"),
+        _ => bail!("usage: cargo xtask <run | ci | bench [repl | failover] [--quick]>"),
     }
 }

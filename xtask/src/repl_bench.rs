@@ -15,7 +15,7 @@ use anyhow::{bail, Context, Result};
 use crate::procs::{free_port, start as spawn_server};
 
 /// One RESP command, one reply, as text (bulk replies' content).
-fn call(port: u16, args: &[&str]) -> Result<String> {
+pub(crate) fn call(port: u16, args: &[&str]) -> Result<String> {
     let mut s = TcpStream::connect(("127.0.0.1", port))?;
     s.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut out = format!("*{}\r\n", args.len());
@@ -51,7 +51,7 @@ fn call(port: u16, args: &[&str]) -> Result<String> {
     Ok(String::from_utf8_lossy(&buf).into_owned())
 }
 
-fn info_field(port: u16, section: &str, key: &str) -> Option<String> {
+pub(crate) fn info_field(port: u16, section: &str, key: &str) -> Option<String> {
     let text = call(port, &["INFO", section]).ok()?;
     text.lines().find_map(|l| {
         l.strip_prefix(&format!("{key}:"))
@@ -59,7 +59,7 @@ fn info_field(port: u16, section: &str, key: &str) -> Option<String> {
     })
 }
 
-fn num(port: u16, section: &str, key: &str) -> u64 {
+pub(crate) fn num(port: u16, section: &str, key: &str) -> u64 {
     info_field(port, section, key)
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
@@ -67,7 +67,7 @@ fn num(port: u16, section: &str, key: &str) -> u64 {
 
 /// Load `n` keys `key:%09d` with 100-byte values through one pipelined
 /// connection.
-fn load(port: u16, n: u64, prefix: &str) -> Result<()> {
+pub(crate) fn load(port: u16, n: u64, prefix: &str) -> Result<()> {
     let mut s = TcpStream::connect(("127.0.0.1", port))?;
     let value = "v".repeat(100);
     let mut reader = s.try_clone()?;
@@ -106,7 +106,11 @@ fn load(port: u16, n: u64, prefix: &str) -> Result<()> {
     Ok(())
 }
 
-fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) -> Result<Duration> {
+pub(crate) fn wait_for(
+    what: &str,
+    timeout: Duration,
+    mut f: impl FnMut() -> bool,
+) -> Result<Duration> {
     let start = Instant::now();
     while !f() {
         if start.elapsed() > timeout {
@@ -117,7 +121,7 @@ fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) -> Resul
     Ok(start.elapsed())
 }
 
-fn rocksync_synced(master: u16, slave: u16) -> bool {
+pub(crate) fn rocksync_synced(master: u16, slave: u16) -> bool {
     let m = num(master, "replication", "master_repl_offset");
     info_field(slave, "replication", "master_sync_in_progress").as_deref() == Some("0")
         && info_field(slave, "replication", "master_link_status").as_deref() == Some("up")
@@ -125,7 +129,7 @@ fn rocksync_synced(master: u16, slave: u16) -> bool {
         && m > 0
 }
 
-fn redis_synced(master: u16, replica: u16) -> bool {
+pub(crate) fn redis_synced(master: u16, replica: u16) -> bool {
     info_field(replica, "replication", "master_link_status").as_deref() == Some("up")
         && info_field(replica, "replication", "master_sync_in_progress").as_deref() == Some("0")
         && num(replica, "replication", "slave_repl_offset")

@@ -325,11 +325,6 @@ pub fn fmt_float(v: f64) -> String {
     format!("{v}")
 }
 
-/// Bulk reply of an integer's decimal.
-pub fn int_bulk(n: i64) -> Reply {
-    Reply::Bulk(Bytes::from(n.to_string()))
-}
-
 /// Lowercase ASCII copy, for option matching.
 pub fn lower(b: &[u8]) -> Vec<u8> {
     b.to_ascii_lowercase()
@@ -342,9 +337,26 @@ pub enum Exec {
     Read(fn(&ReadCtx<'_>, &[Bytes]) -> Result<Reply>),
     /// On the write path, in a group.
     Write(fn(&mut WriteCtx<'_>, &[Bytes]) -> Result<Reply>),
+    /// A server or replication command, run by the server (by name).
+    Server,
 }
 
-/// One data command.
+/// Command flags (Redis's names where Redis has one, for COMMAND).
+pub mod flag {
+    /// Allowed while the data is loading (a slave's full copy).
+    pub const LOADING: u8 = 1;
+    /// Allowed before AUTH.
+    pub const NO_AUTH: u8 = 2;
+    /// Administrative (changes the server, not the data).
+    pub const ADMIN: u8 = 4;
+    /// Not allowed inside a transaction.
+    pub const NO_MULTI: u8 = 8;
+    /// Answered without touching data.
+    pub const FAST: u8 = 16;
+}
+
+/// One command: data, server and replication commands alike. COMMAND,
+/// AUTH gating, READONLY, LOADING and arity checks all read this.
 #[derive(Clone, Copy)]
 pub struct Spec {
     /// Lowercase name.
@@ -358,12 +370,41 @@ pub struct Spec {
     pub barrier: bool,
     /// First key argument, last (-1: the last argument), step (for COMMAND).
     pub keys: (i32, i32, i32),
+    /// [`flag`]s.
+    pub flags: u8,
 }
 
 impl Spec {
     /// True for write commands.
     pub fn is_write(&self) -> bool {
         matches!(self.exec, Exec::Write(_))
+    }
+
+    /// True when the command has every flag in `f`.
+    pub fn has(&self, f: u8) -> bool {
+        self.flags & f == f
+    }
+
+    /// Redis's flag words for COMMAND.
+    pub fn flag_words(&self) -> Vec<&'static str> {
+        let mut v = Vec::new();
+        match self.exec {
+            Exec::Write(_) => v.extend(["write", "denyoom"]),
+            Exec::Read(_) => v.push("readonly"),
+            Exec::Server => {}
+        }
+        for (f, word) in [
+            (flag::ADMIN, "admin"),
+            (flag::NO_AUTH, "no_auth"),
+            (flag::LOADING, "loading"),
+            (flag::NO_MULTI, "no_multi"),
+            (flag::FAST, "fast"),
+        ] {
+            if self.has(f) {
+                v.push(word);
+            }
+        }
+        v
     }
 
     /// True when `argc` (name included) fits the arity.
@@ -389,6 +430,7 @@ const fn r(
         exec: Exec::Read(f),
         barrier: false,
         keys,
+        flags: 0,
     }
 }
 
@@ -404,6 +446,7 @@ const fn w(
         exec: Exec::Write(f),
         barrier: false,
         keys,
+        flags: 0,
     }
 }
 
@@ -419,6 +462,19 @@ const fn wb(
         exec: Exec::Write(f),
         barrier: true,
         keys,
+        flags: 0,
+    }
+}
+
+/// A server command with `flags`.
+const fn srv(name: &'static str, arity: i32, flags: u8) -> Spec {
+    Spec {
+        name,
+        arity,
+        exec: Exec::Server,
+        barrier: false,
+        keys: NONE,
+        flags,
     }
 }
 
@@ -426,8 +482,32 @@ const ONE: (i32, i32, i32) = (1, 1, 1);
 const ALL: (i32, i32, i32) = (1, -1, 1);
 const NONE: (i32, i32, i32) = (0, 0, 0);
 
-/// Every data command.
+use flag::{ADMIN, FAST, LOADING, NO_AUTH, NO_MULTI};
+
+/// Every command.
 pub static COMMANDS: &[Spec] = &[
+    // connection and server
+    srv("ping", -1, LOADING | FAST),
+    srv("echo", 2, LOADING | FAST),
+    srv("quit", -1, NO_AUTH | LOADING | FAST),
+    srv("auth", -2, NO_AUTH | LOADING | FAST | NO_MULTI),
+    srv("hello", -1, NO_AUTH | LOADING | FAST | NO_MULTI),
+    srv("select", 2, LOADING | FAST),
+    srv("info", -1, LOADING),
+    srv("config", -2, ADMIN | LOADING),
+    srv("command", -1, LOADING),
+    srv("client", -2, ADMIN | LOADING),
+    srv("time", 1, LOADING | FAST),
+    srv("lastsave", 1, LOADING | FAST),
+    srv("save", 1, ADMIN | NO_MULTI),
+    srv("bgsave", -1, ADMIN),
+    // replication
+    srv("slaveof", 3, ADMIN | LOADING | NO_MULTI),
+    srv("replicaof", 3, ADMIN | LOADING | NO_MULTI),
+    srv("role", 1, LOADING | FAST),
+    srv("wait", 3, NO_MULTI),
+    srv("purge", 4, ADMIN | LOADING),
+    srv("sync140", -4, ADMIN | NO_MULTI),
     // strings
     r("get", 2, string::get, ONE),
     w("set", -3, string::set, ONE),

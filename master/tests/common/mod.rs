@@ -3,14 +3,13 @@
 //! temporary data directory, stopped when the helper drops.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use rocksync_master::{Config, Master};
+use rocksync_master::{Config, Node, NodeOptions};
 use tempfile::TempDir;
 
 /// A master running on a runtime thread of this process.
@@ -47,7 +46,9 @@ impl InProc {
                 .build()
                 .expect("runtime");
             rt.block_on(async move {
-                let master = Master::start(config).await.expect("master starts");
+                let master = Node::start(config, NodeOptions::default())
+                    .await
+                    .expect("master starts");
                 addr_tx.send(master.local_addr()).expect("send addr");
                 let _ = stop_rx.await;
                 master.shutdown().await.expect("clean shutdown");
@@ -112,83 +113,6 @@ impl Drop for ChildGuard {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
-    }
-}
-
-/// `rocksync-master` as a child process.
-pub struct Proc {
-    pub child: ChildGuard,
-    pub addr: SocketAddr,
-}
-
-impl Proc {
-    /// Start the binary with `args` (plus `--port 0`), waiting for it to
-    /// log its address.
-    pub fn start(data_dir: &Path, args: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_rocksync-master"))
-            .arg("--port")
-            .arg("0")
-            .arg("--data-dir")
-            .arg(data_dir)
-            .args(args)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn rocksync-master");
-        let stderr = child.stderr.take().expect("stderr");
-        let guard = ChildGuard(child);
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut sent = false;
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if !sent {
-                    if let Some(addr) = line
-                        .split("addr=")
-                        .nth(1)
-                        .and_then(|s| s.split_whitespace().next())
-                    {
-                        if line.contains("listening") {
-                            let _ = tx.send(addr.parse::<SocketAddr>().ok());
-                            sent = true;
-                        }
-                    }
-                }
-            }
-        });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(60))
-            .ok()
-            .flatten()
-            .expect("rocksync-master logs its address");
-        Self { child: guard, addr }
-    }
-
-    pub fn client(&self) -> redis::Connection {
-        redis::Client::open(format!("redis://{}/", self.addr))
-            .expect("client")
-            .get_connection_with_timeout(Duration::from_secs(10))
-            .expect("connect")
-    }
-
-    pub fn kill(mut self) {
-        let _ = self.child.0.kill();
-        let _ = self.child.0.wait();
-    }
-
-    /// SIGTERM and wait (bounded) for a clean exit.
-    pub fn terminate(mut self) -> std::process::ExitStatus {
-        let pid = self.child.0.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.child.0.try_wait().expect("wait") {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "master did not stop on SIGTERM");
-            std::thread::sleep(Duration::from_millis(20));
-        }
     }
 }
 

@@ -34,7 +34,9 @@ pub fn free_port() -> u16 {
 }
 
 impl Node {
-    fn spawn(binary: &str, data: &Path, port: u16, args: &[&str]) -> Self {
+    /// `binary` (rocksync-master or rocksync-slave) on `port` (0: any)
+    /// with `args`, once it logs its address.
+    pub fn spawn(binary: &str, data: &Path, port: u16, args: &[&str]) -> Self {
         let mut child = Command::new(bin(binary))
             .args(["--port", &port.to_string(), "--data-dir"])
             .arg(data)
@@ -267,5 +269,22 @@ pub fn load(node: &Node, prefix: &str, n: usize, value_len: usize) {
                 .ignore();
         }
         let _: () = p.query(&mut c).expect("load");
+    }
+}
+
+/// `SLAVEOF host port` (or `NO ONE` for `None`); the reply's text.
+pub fn slaveof(node: &Node, master: Option<SocketAddr>) -> String {
+    let mut cmd = redis::cmd("SLAVEOF");
+    match master {
+        Some(m) => cmd.arg(m.ip().to_string()).arg(m.port()),
+        None => cmd.arg("NO").arg("ONE"),
+    };
+    match cmd
+        .query::<redis::Value>(&mut node.client())
+        .expect("slaveof")
+    {
+        redis::Value::Okay => "OK".into(),
+        redis::Value::SimpleString(s) => s,
+        other => panic!("SLAVEOF answered {other:?}"),
     }
 }

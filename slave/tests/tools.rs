@@ -4,7 +4,7 @@ mod common;
 
 use std::process::Command;
 
-use common::Proc;
+use common::Node;
 
 fn tool(name: &str) -> Command {
     assert!(
@@ -20,7 +20,7 @@ fn tool(name: &str) -> Command {
 #[test]
 fn redis_cli_talks_to_the_master() {
     let dir = tempfile::tempdir().expect("tmp");
-    let m = Proc::start(&dir.path().join("data"), &[]);
+    let m = Node::master(&dir.path().join("data"), 0, &[]);
     let port = m.addr.port().to_string();
     let run = |args: &[&str]| {
         let out = tool("redis-cli")
@@ -49,7 +49,7 @@ fn redis_cli_talks_to_the_master() {
 #[test]
 fn redis_benchmark_runs_clean() {
     let dir = tempfile::tempdir().expect("tmp");
-    let m = Proc::start(&dir.path().join("data"), &[]);
+    let m = Node::master(&dir.path().join("data"), 0, &[]);
     let port = m.addr.port().to_string();
     let out = tool("redis-benchmark")
         .args([

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::Proc;
+use common::Node;
 use redis::Commands;
 
 #[test]
@@ -17,7 +17,7 @@ fn sigkill_during_incr_load_loses_nothing_acknowledged_and_applies_nothing_twice
     let data = dir.path().join("data");
     let args = ["--binlog-fsync", "always", "--max-binlog-size", "65536"];
     for round in 0..3 {
-        let master = Proc::start(&data, &args);
+        let master = Node::master(&data, 0, &args);
         let stop = Arc::new(AtomicBool::new(false));
         let workers: Vec<_> = (0..6)
             .map(|w| {
@@ -60,7 +60,7 @@ fn sigkill_during_incr_load_loses_nothing_acknowledged_and_applies_nothing_twice
         let report = rocksync_binlog::verify_dir(&data.join("binlog"));
         assert!(report.is_ok(), "round {round}: {:?}", report.error);
 
-        let master = Proc::start(&data, &args);
+        let master = Node::master(&data, 0, &args);
         let mut c = master.client();
         for (key, _, acked) in &results {
             let v: i64 = c.get(key).expect("get");
@@ -91,24 +91,24 @@ fn sigkill_during_incr_load_loses_nothing_acknowledged_and_applies_nothing_twice
 fn sigterm_writes_stop_and_restarts_without_replay() {
     let dir = tempfile::tempdir().expect("tmp");
     let data = dir.path().join("data");
-    let master = Proc::start(&data, &[]);
+    let master = Node::master(&data, 0, &[]);
     let mut c = master.client();
     for i in 0..100 {
         let _: () = c.set(format!("k{i}"), i).expect("set");
     }
-    let status = master.terminate();
+    let status = master.terminate(Duration::from_secs(30));
     assert!(status.success(), "exit status {status}");
     let binlog = data.join("binlog");
     let report = rocksync_binlog::verify_dir(&binlog);
     assert!(report.is_ok(), "{:?}", report.error);
     let last = report.files.last().expect("files");
     assert_eq!(last.ended_by, Some(rocksync_protocol::Command::Stop));
-    let master = Proc::start(&data, &[]);
+    let master = Node::master(&data, 0, &[]);
     let v: i64 = master.client().get("k99").expect("get");
     assert_eq!(v, 99);
 }
 
-fn replid(m: &Proc) -> String {
+fn replid(m: &Node) -> String {
     let info: String = redis::cmd("INFO")
         .arg("replication")
         .query(&mut m.client())
@@ -122,7 +122,7 @@ fn pretend_reboot(data: &std::path::Path) {
     let store = rocksync_master::store::Store::open(&data.join("db"), &Default::default())
         .expect("open store");
     store
-        .put_sys(rocksync_master::BOOT_ID_KEY, b"another-boot")
+        .put_sys(rocksync_master::sys::BOOT_ID, b"another-boot")
         .expect("put");
     store.flush().expect("flush");
 }
@@ -135,28 +135,28 @@ fn pretend_reboot(data: &std::path::Path) {
 fn an_unclean_stop_across_a_reboot_starts_a_new_history_unless_fsync_is_always() {
     let dir = tempfile::tempdir().expect("tmp");
     let data = dir.path().join("data");
-    let m = Proc::start(&data, &[]);
+    let m = Node::master(&data, 0, &[]);
     let _: () = m.client().set("k", 1).expect("set");
     let first = replid(&m);
     m.kill();
     // A process crash, same boot: same history.
-    let m = Proc::start(&data, &[]);
+    let m = Node::master(&data, 0, &[]);
     assert_eq!(replid(&m), first);
     m.kill();
     // An unclean stop, then a reboot: a new history.
     pretend_reboot(&data);
-    let m = Proc::start(&data, &[]);
+    let m = Node::master(&data, 0, &[]);
     let second = replid(&m);
     assert_ne!(second, first);
     assert_eq!(m.client().get::<_, i64>("k").expect("get"), 1);
     // A clean stop then a reboot keeps it.
-    assert!(m.terminate().success());
+    assert!(m.terminate(Duration::from_secs(30)).success());
     pretend_reboot(&data);
-    let m = Proc::start(&data, &[]);
+    let m = Node::master(&data, 0, &[]);
     assert_eq!(replid(&m), second);
     m.kill();
     // Under fsync=always nothing acknowledged or streamed was lost.
     pretend_reboot(&data);
-    let m = Proc::start(&data, &["--binlog-fsync", "always"]);
+    let m = Node::master(&data, 0, &["--binlog-fsync", "always"]);
     assert_eq!(replid(&m), second);
 }

@@ -1,0 +1,695 @@
+//! A node: one storage, the RESP server, the sync sessions it serves, the
+//! background tasks, and a role that changes while it runs (SPEC §9).
+//!
+//! As a master the write path holds the storage; as a slave the
+//! replication link does (the link itself comes from the crate that
+//! implements [`Follower`]). `SLAVEOF` / `REPLICAOF` move the storage
+//! between the two; nothing is reopened and nothing is copied unless the
+//! new master's history says so.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use rocksync_binlog::PurgeRule;
+use rocksync_protocol::Reply;
+use rocksync_snapshot::Snapshots;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{info, warn};
+
+use crate::config::Config;
+use crate::engine::{self, now_ms};
+use crate::error::{Error, Result};
+use crate::repl::Replication;
+use crate::server::{Core, Server};
+use crate::storage::{new_replid, CopyProgress, History, Storage};
+use crate::store::Cf;
+
+/// What a node is now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// Takes writes.
+    Master,
+    /// Follows `master_addr` (`host:port`) and refuses writes.
+    Slave {
+        /// The master followed.
+        master_addr: String,
+    },
+}
+
+impl Role {
+    /// The role a `master_addr` setting names: empty or `no one` is a
+    /// master.
+    pub fn from_master_addr(addr: &str) -> Self {
+        let a = addr.trim();
+        if a.is_empty() || a.eq_ignore_ascii_case("no one") || a.eq_ignore_ascii_case("none") {
+            Self::Master
+        } else {
+            Self::Slave {
+                master_addr: a.to_owned(),
+            }
+        }
+    }
+
+    /// The master followed, if any.
+    pub fn master_addr(&self) -> Option<&str> {
+        match self {
+            Self::Master => None,
+            Self::Slave { master_addr } => Some(master_addr),
+        }
+    }
+}
+
+/// `host:port` (or `[v6]:port`) split into host and port (0 when bad).
+pub fn split_addr(addr: &str) -> (String, u16) {
+    match addr.rsplit_once(':') {
+        Some((h, p)) => (
+            h.trim_start_matches('[').trim_end_matches(']').to_owned(),
+            p.parse().unwrap_or(0),
+        ),
+        None => (addr.to_owned(), 0),
+    }
+}
+
+/// The replication link's state, shared with INFO and ROLE.
+#[derive(Debug, Default)]
+pub struct LinkState {
+    /// Connected and past the handshake.
+    pub link_up: AtomicBool,
+    /// Last traffic from the master, ms since the node started.
+    last_io_ms: AtomicU64,
+    /// When the link went down, ms since the node started (0: never up).
+    down_since_ms: AtomicU64,
+    /// A full copy is in progress (reads are refused).
+    pub copying: AtomicBool,
+    /// The last seq applied.
+    pub last_seq: AtomicU64,
+    last_key: Mutex<Bytes>,
+    /// Full copies received (kept across restarts).
+    pub full_copies: AtomicU64,
+    /// Copies continued from a breakpoint.
+    pub copy_resumes: AtomicU64,
+    /// Binlog resumes.
+    pub binlog_resumes: AtomicU64,
+    /// The last start decision and its reason.
+    decision: Mutex<String>,
+    epoch: Mutex<Option<Instant>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl LinkState {
+    fn from_progress(p: &CopyProgress, last_seq: u64) -> Self {
+        let s = Self::default();
+        s.copying.store(p.copying, Ordering::Relaxed);
+        *lock(&s.last_key) = p.last_key.clone();
+        s.last_seq.store(last_seq, Ordering::Relaxed);
+        s.full_copies.store(p.full_copies, Ordering::Relaxed);
+        s.copy_resumes.store(p.copy_resumes, Ordering::Relaxed);
+        s.binlog_resumes.store(p.binlog_resumes, Ordering::Relaxed);
+        *lock(&s.epoch) = Some(Instant::now());
+        s
+    }
+
+    fn now_ms(&self) -> u64 {
+        lock(&self.epoch).map_or(0, |e| e.elapsed().as_millis() as u64 + 1)
+    }
+
+    /// Record traffic from the master (monotonic clock).
+    pub fn touch(&self) {
+        self.last_io_ms.store(self.now_ms(), Ordering::Relaxed);
+    }
+
+    /// Milliseconds since the last traffic from the master.
+    pub fn silent_ms(&self) -> u64 {
+        self.now_ms()
+            .saturating_sub(self.last_io_ms.load(Ordering::Relaxed))
+    }
+
+    /// The link came up or went down.
+    pub fn set_up(&self, up: bool) {
+        let was = self.link_up.swap(up, Ordering::Relaxed);
+        if up {
+            self.touch();
+        } else if was || self.down_since_ms.load(Ordering::Relaxed) == 0 {
+            self.down_since_ms.store(self.now_ms(), Ordering::Relaxed);
+        }
+    }
+
+    /// Seconds the link has been down (0 while up).
+    pub fn down_secs(&self) -> u64 {
+        if self.link_up.load(Ordering::Relaxed) {
+            return 0;
+        }
+        self.now_ms()
+            .saturating_sub(self.down_since_ms.load(Ordering::Relaxed))
+            / 1000
+    }
+
+    /// The last RAW key applied during a copy.
+    pub fn last_key(&self) -> Bytes {
+        lock(&self.last_key).clone()
+    }
+
+    /// Record the last RAW key applied.
+    pub fn set_last_key(&self, k: Bytes) {
+        *lock(&self.last_key) = k;
+    }
+
+    /// The last start decision, with its reason.
+    pub fn decision(&self) -> String {
+        lock(&self.decision).clone()
+    }
+
+    /// Record the start decision.
+    pub fn set_decision(&self, d: String) {
+        *lock(&self.decision) = d;
+    }
+}
+
+/// What a follower's link gets from its node.
+#[derive(Clone)]
+pub struct LinkCtx {
+    core: Arc<Core>,
+}
+
+impl LinkCtx {
+    /// The configuration in force.
+    pub fn config(&self) -> Config {
+        self.core.config()
+    }
+
+    /// The port this node serves on (sent to the master).
+    pub fn listening_port(&self) -> u16 {
+        self.core.listening_port()
+    }
+
+    /// The link's shared state.
+    pub fn state(&self) -> &Arc<LinkState> {
+        &self.core.link
+    }
+
+    /// This node's persistent id (sent to the master).
+    pub fn run_id(&self) -> &str {
+        &self.core.run_id
+    }
+
+    /// The data's history changed (a full copy ended, or the master moved
+    /// to a new history that continues ours): sessions this node serves
+    /// are ended, so its own followers decide again against the new one.
+    pub fn history_changed(&self, history: History) {
+        self.core.repl.set_history(history);
+        self.core.repl.end_sessions("the history changed");
+    }
+
+    /// A full copy begins: the data is about to be wiped. Sessions this
+    /// node serves end and its snapshots are dropped (they hold the old
+    /// data).
+    pub fn copy_begins(&self) {
+        self.core
+            .repl
+            .end_sessions("a full copy from our master begins");
+        self.core.repl.drop_snapshots();
+    }
+}
+
+/// A replication link between this node and a master: the crate that
+/// depends on both endpoints provides it.
+pub trait Follower: Send + Sync + 'static {
+    /// Start following `master_addr` with `storage`, until `cancel`; the
+    /// task hands the storage back when it ends.
+    fn follow(
+        &self,
+        storage: Storage,
+        master_addr: String,
+        ctx: LinkCtx,
+        cancel: CancellationToken,
+    ) -> tokio::task::JoinHandle<Storage>;
+}
+
+/// A link running.
+pub(crate) struct Following {
+    master_addr: String,
+    cancel: CancellationToken,
+    task: tokio::task::JoinHandle<Storage>,
+}
+
+impl Following {
+    async fn stop(self) -> Result<Storage> {
+        self.cancel.cancel();
+        self.task.await.map_err(|e| Error::Io {
+            path: "replication link".into(),
+            source: std::io::Error::other(e.to_string()),
+        })
+    }
+}
+
+/// How a node starts.
+#[derive(Clone, Default)]
+pub struct NodeOptions {
+    /// The link implementation; `None` for a node that can only be a
+    /// master (SLAVEOF is then refused).
+    pub follower: Option<Arc<dyn Follower>>,
+    /// The role when neither the configuration nor the data directory
+    /// names one (`rocksync-slave`: following 127.0.0.1:8888).
+    pub default_role: Option<Role>,
+}
+
+/// The role a node starts in: an explicit setting wins, then the role kept
+/// in the data directory, then the binary's default.
+pub fn start_role(config: &Config, saved: Option<Option<String>>, default: Option<Role>) -> Role {
+    if let Some(addr) = &config.master_addr {
+        return Role::from_master_addr(addr);
+    }
+    match saved {
+        Some(None) => Role::Master,
+        Some(Some(addr)) => Role::Slave { master_addr: addr },
+        None => default.unwrap_or(Role::Master),
+    }
+}
+
+impl Core {
+    fn ctx(self: &Arc<Self>) -> LinkCtx {
+        LinkCtx {
+            core: Arc::clone(self),
+        }
+    }
+
+    /// `SLAVEOF NO ONE`: stop following and take writes at once, in a new
+    /// history that remembers the one left (replid2).
+    pub async fn promote(self: &Arc<Self>) -> Reply {
+        let mut following = self.following.lock().await;
+        let Some(link) = following.take() else {
+            return Reply::ok();
+        };
+        if self.link.copying.load(Ordering::Relaxed) {
+            *following = Some(link);
+            return Reply::error(
+                "ERR a full copy from the master is in progress: this node's data is partial and cannot be promoted",
+            );
+        }
+        let result = async {
+            let mut storage = link.stop().await?;
+            let history = storage.shift_history(&new_replid())?;
+            storage.save_role(None)?;
+            Ok::<_, Error>((storage, history))
+        }
+        .await;
+        match result {
+            Ok((storage, history)) => {
+                self.repl.set_history(history.clone());
+                self.engine.attach(storage).await;
+                self.set_role(Role::Master);
+                self.link.set_up(false);
+                self.repl.end_sessions("this node was promoted");
+                info!(replid = %history.replid, "promoted to master (SLAVEOF NO ONE)");
+                Reply::ok()
+            }
+            Err(e) => {
+                warn!(error = %e, "promotion failed");
+                Reply::error(format!("ERR promotion failed: {e}"))
+            }
+        }
+    }
+
+    /// `SLAVEOF host port`: refuse writes from now on and follow
+    /// `master_addr`; the storage moves from the write path (or the old
+    /// link) to a new link.
+    pub async fn follow(self: &Arc<Self>, master_addr: String) -> Reply {
+        let Some(follower) = self.follower.clone() else {
+            return Reply::error("ERR this node cannot follow a master (no replication link)");
+        };
+        let mut following = self.following.lock().await;
+        if following
+            .as_ref()
+            .is_some_and(|f| f.master_addr == master_addr)
+        {
+            return Reply::Simple("OK Already connected to specified master".into());
+        }
+        let previous = self.role();
+        self.set_role(Role::Slave {
+            master_addr: master_addr.clone(),
+        });
+        let storage = match following.take() {
+            Some(link) => link.stop().await,
+            None => self.engine.detach().await.ok_or(Error::Stopped),
+        };
+        let storage = match storage.and_then(|s| s.save_role(Some(&master_addr)).map(|()| s)) {
+            Ok(s) => s,
+            Err(e) => {
+                warn!(error = %e, "SLAVEOF failed");
+                self.set_role(previous);
+                return Reply::error(format!("ERR SLAVEOF failed: {e}"));
+            }
+        };
+        info!(master = %master_addr, "following a master (SLAVEOF)");
+        self.link.set_up(false);
+        *following = Some(start_link(self, follower.as_ref(), storage, master_addr));
+        Reply::ok()
+    }
+
+    /// Stop the link, if any, and hand back its storage.
+    async fn stop_following(&self) -> Option<Result<Storage>> {
+        let link = self.following.lock().await.take()?;
+        Some(link.stop().await)
+    }
+}
+
+fn start_link(
+    core: &Arc<Core>,
+    follower: &dyn Follower,
+    storage: Storage,
+    master_addr: String,
+) -> Following {
+    let cancel = CancellationToken::new();
+    let task = follower.follow(storage, master_addr.clone(), core.ctx(), cancel.clone());
+    Following {
+        master_addr,
+        cancel,
+        task,
+    }
+}
+
+/// `PURGE LOGS TO <file>`: remove the binlog files before `<file>`
+/// (never the active one, one a slave is reading, or events the database
+/// still needs to recover); answers how many files were removed.
+pub(crate) async fn purge_command(core: &Core, args: &[Bytes]) -> Reply {
+    let ok = args.len() == 4
+        && args[1].eq_ignore_ascii_case(b"logs")
+        && args[2].eq_ignore_ascii_case(b"to");
+    if !ok {
+        return Reply::error("ERR syntax error: PURGE LOGS TO <file>");
+    }
+    let Some(target) = std::str::from_utf8(&args[3])
+        .ok()
+        .and_then(rocksync_binlog::SegmentId::from_file_name)
+    else {
+        return Reply::error(format!(
+            "ERR no binlog file named {}",
+            String::from_utf8_lossy(&args[3])
+        ));
+    };
+    let store = Arc::clone(&core.store);
+    let binlog = core.binlog.clone();
+    let result = tokio::task::spawn_blocking(move || -> Result<usize> {
+        let applied = store.applied_seq()?;
+        store.flush()?;
+        Ok(binlog
+            .purge(&PurgeRule::To(target), applied + 1)?
+            .removed
+            .len())
+    })
+    .await;
+    match result {
+        Ok(Ok(n)) => Reply::Integer(n as i64),
+        Ok(Err(e)) => Reply::error(format!("ERR {e}")),
+        Err(e) => Reply::error(format!("ERR {e}")),
+    }
+}
+
+/// A running node.
+pub struct Node {
+    server: Server,
+    core: Arc<Core>,
+    cancel: CancellationToken,
+    tasks: TaskTracker,
+}
+
+impl Node {
+    /// Open storage, recover, start serving, and take the start role
+    /// ([`start_role`]).
+    ///
+    /// # Errors
+    /// Storage errors, or the listen address being unavailable.
+    pub async fn start(config: Config, opts: NodeOptions) -> Result<Self> {
+        let storage = Storage::open(&config)?;
+        let history = storage.history()?;
+        let role = start_role(&config, storage.saved_role()?, opts.default_role.clone());
+        let role = match (&role, &opts.follower) {
+            (Role::Slave { .. }, None) => {
+                return Err(Error::Config(
+                    "master_addr: this binary cannot follow a master".into(),
+                ))
+            }
+            _ => role,
+        };
+        storage.save_role(role.master_addr())?;
+        let store = Arc::clone(storage.store());
+        let binlog = storage.binlog();
+        let link = Arc::new(LinkState::from_progress(
+            &storage.copy_progress()?,
+            storage.last_seq(),
+        ));
+        let snapshots = Snapshots::open(&config.data_dir.join("snapshots"), binlog.clone())?;
+        let repl = Replication::new(Arc::clone(&store), binlog.clone(), snapshots, history);
+        let (engine, storage) = match role {
+            Role::Master => (
+                engine::start(Arc::clone(&store), binlog.clone(), Some(storage))?,
+                None,
+            ),
+            Role::Slave { .. } => (
+                engine::start(Arc::clone(&store), binlog.clone(), None)?,
+                Some(storage),
+            ),
+        };
+        let core = Core::new(
+            store,
+            binlog,
+            engine,
+            repl,
+            link,
+            config,
+            role.clone(),
+            opts.follower.clone(),
+        );
+        let cancel = CancellationToken::new();
+        let server = Server::start(Arc::clone(&core), cancel.clone())
+            .await
+            .map_err(|source| Error::Io {
+                path: "listen address".into(),
+                source,
+            })?;
+        if let (Some(storage), Some(follower), Role::Slave { master_addr }) =
+            (storage, &opts.follower, role)
+        {
+            *core.following.lock().await =
+                Some(start_link(&core, follower.as_ref(), storage, master_addr));
+        }
+        let tasks = TaskTracker::new();
+        tasks.spawn(sweep_expired(Arc::clone(&core), cancel.clone()));
+        tasks.spawn(purge_binlog(Arc::clone(&core), cancel.clone()));
+        tasks.spawn(clean_snapshots(Arc::clone(&core), cancel.clone()));
+        tasks.spawn(collect_garbage(Arc::clone(&core), cancel.clone()));
+        Ok(Self {
+            server,
+            core,
+            cancel,
+            tasks,
+        })
+    }
+
+    /// The address clients connect to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.server.local_addr()
+    }
+
+    /// The role now.
+    pub fn role(&self) -> Role {
+        self.core.role()
+    }
+
+    /// The replication link's state.
+    pub fn link_state(&self) -> &Arc<LinkState> {
+        &self.core.link
+    }
+
+    /// Clean shutdown: stop accepting, finish in-flight commands, stop the
+    /// link, write STOP, flush the database.
+    ///
+    /// # Errors
+    /// Binlog or RocksDB errors while closing.
+    pub async fn shutdown(self) -> Result<()> {
+        self.server.shutdown().await;
+        self.core.repl.shutdown().await;
+        self.cancel.cancel();
+        self.tasks.close();
+        self.tasks.wait().await;
+        let from_link = self.core.stop_following().await;
+        self.core.engine.stop().await?;
+        if let Some(storage) = from_link {
+            storage?.close()?;
+        }
+        info!("node stopped");
+        Ok(())
+    }
+}
+
+/// Every 30 s, drop snapshots that are not ACTIVE and idle longer than
+/// `snapshot_timeout` (masters and slaves alike: a slave serves chained
+/// copies).
+async fn clean_snapshots(core: Arc<Core>, cancel: CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_secs(30));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = cancel.cancelled() => return,
+        }
+        let timeout = core.config().snapshot_timeout;
+        let repl = Arc::clone(&core.repl);
+        let _ = tokio::task::spawn_blocking(move || repl.clean(timeout)).await;
+    }
+}
+
+/// Sweep stale members of deleted or overwritten collections (see
+/// `store::gc`): a slice of 10 000 sub-keys every 100 ms, then 10 s of
+/// rest after each whole pass.
+async fn collect_garbage(core: Arc<Core>, cancel: CancellationToken) {
+    let store = Arc::clone(&core.store);
+    let mut cursor = crate::store::gc::GcCursor::default();
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = cancel.cancelled() => return,
+        }
+        let s = Arc::clone(&store);
+        let c = cursor.clone();
+        match tokio::task::spawn_blocking(move || crate::store::gc::sweep(&s, &c, 10_000)).await {
+            Ok(Ok((_, next))) => {
+                let pass_done = next == crate::store::gc::GcCursor::default();
+                cursor = next;
+                if pass_done {
+                    // A whole pass is done: rest before the next one.
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(10)) => {}
+                        _ = cancel.cancelled() => return,
+                    }
+                }
+            }
+            Ok(Err(e)) => warn!(error = %e, "garbage sweep"),
+            Err(e) => warn!(error = %e, "garbage sweep task"),
+        }
+    }
+}
+
+/// Every 100 ms on a master, delete keys whose expiry has passed (found
+/// through the expiry index, so the cost is the number of expired keys).
+async fn sweep_expired(core: Arc<Core>, cancel: CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = cancel.cancelled() => return,
+        }
+        if core.is_read_only() {
+            continue;
+        }
+        let now = now_ms();
+        let mut due = Vec::new();
+        let scanned = core.store.scan(Cf::Expire, &[], &[], |k, _| {
+            let at = crate::store::keys::be_u64(&k[..8.min(k.len())]).unwrap_or(u64::MAX);
+            if at > now || due.len() >= 1000 {
+                return false;
+            }
+            due.push(Bytes::copy_from_slice(&k[8..]));
+            true
+        });
+        if let Err(e) = scanned {
+            warn!(error = %e, "expiry sweep");
+            continue;
+        }
+        if !due.is_empty() {
+            core.engine.expire(due).await;
+        }
+    }
+}
+
+/// Every 10 s, purge binlog files by age and size budget, keeping what
+/// the database would need to recover (its memtables are flushed first)
+/// and what slaves are reading. Masters and slaves (whose binlogs serve
+/// chained slaves) both run it.
+async fn purge_binlog(core: Arc<Core>, cancel: CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_secs(10));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = cancel.cancelled() => return,
+        }
+        let cfg = core.config();
+        let mut rules = Vec::new();
+        if cfg.purge_logs_span > 0 {
+            rules.push(PurgeRule::OlderThan(Duration::from_secs(
+                cfg.purge_logs_span,
+            )));
+        }
+        if cfg.binlog_budget > 0 {
+            rules.push(PurgeRule::Budget(cfg.binlog_budget));
+        }
+        if rules.is_empty() || core.binlog.segments().len() < 2 {
+            continue;
+        }
+        let store = Arc::clone(&core.store);
+        let binlog = core.binlog.clone();
+        let result = tokio::task::spawn_blocking(move || -> Result<u64> {
+            let applied = store.applied_seq()?;
+            store.flush()?;
+            let mut removed = 0;
+            for rule in rules {
+                removed += binlog.purge(&rule, applied + 1)?.removed.len() as u64;
+            }
+            Ok(removed)
+        })
+        .await;
+        match result {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => info!(files = n, "binlog purge"),
+            Ok(Err(e)) => warn!(error = %e, "binlog purge failed"),
+            Err(e) => warn!(error = %e, "binlog purge task failed"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_explicit_setting_wins_then_the_saved_role_then_the_default() {
+        let slave_default = Some(Role::Slave {
+            master_addr: "127.0.0.1:8888".into(),
+        });
+        let mut c = Config::default();
+        assert_eq!(start_role(&c, None, None), Role::Master);
+        assert_eq!(
+            start_role(&c, None, slave_default.clone()),
+            slave_default.clone().expect("role")
+        );
+        assert_eq!(
+            start_role(&c, Some(None), slave_default.clone()),
+            Role::Master
+        );
+        assert_eq!(
+            start_role(&c, Some(Some("h:1".into())), None),
+            Role::Slave {
+                master_addr: "h:1".into()
+            }
+        );
+        c.master_addr = Some("h:2".into());
+        assert_eq!(
+            start_role(&c, Some(None), None),
+            Role::Slave {
+                master_addr: "h:2".into()
+            }
+        );
+        c.master_addr = Some("no one".into());
+        assert_eq!(
+            start_role(&c, Some(Some("h:1".into())), slave_default),
+            Role::Master
+        );
+    }
+}

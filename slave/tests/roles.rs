@@ -1,0 +1,351 @@
+//! Roles at runtime (SPEC §7, §9) with real processes on 127.0.0.1: a
+//! slave promoted with `SLAVEOF NO ONE` takes writes at once in a new
+//! history that remembers the old one; siblings, chained slaves and an old
+//! master re-pointed with `SLAVEOF host port` resume from their binlog when
+//! their history is a prefix of the new master's, and are full-copied
+//! otherwise (Kvrocks #462, Pika #893/#909: never silently diverged); roles
+//! survive restarts (pikiwidb #2026); `ROLE` and `INFO replication` have
+//! Redis's shapes.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use redis::Commands;
+use tempfile::TempDir;
+
+const LONG: Duration = Duration::from_secs(120);
+
+fn set(node: &Node, key: &str, value: &str) -> redis::RedisResult<()> {
+    node.client().set(key, value)
+}
+
+/// m with slaves s1 and s2, and s3 chained under s1; m is lost; s1 is
+/// promoted and s2 re-pointed to it: nobody is full-copied again, and all
+/// end with s1's data while writes go on.
+#[test]
+fn a_promoted_slave_takes_writes_and_its_sibling_and_chained_slave_resume_without_a_copy() {
+    let tmp = TempDir::new().expect("tmp");
+    let m = Node::master(&tmp.path().join("m"), 0, &[]);
+    load(&m, "a", 2000, 20);
+    let s1 = Node::slave(&tmp.path().join("s1"), free_port(), m.addr, &[]);
+    let s2 = Node::slave(&tmp.path().join("s2"), free_port(), m.addr, &[]);
+    let s3 = Node::slave(&tmp.path().join("s3"), free_port(), s1.addr, &[]);
+    load(&m, "b", 1000, 20);
+    for s in [&s1, &s2, &s3] {
+        wait_synced(&m, s, LONG);
+    }
+    let old_replid = m.field("replication", "master_replid").expect("replid");
+    let left_at = m.num("replication", "master_repl_offset");
+    let copies: Vec<u64> = [&s2, &s3]
+        .iter()
+        .map(|s| s.num("replication", "full_copies"))
+        .collect();
+    assert_eq!(copies, vec![1, 1]);
+    let refused = set(&s1, "k", "v").expect_err("a slave refuses writes");
+    assert_eq!(refused.code(), Some("READONLY"), "{refused}");
+    assert!(
+        refused
+            .to_string()
+            .contains("You can't write against a read only replica."),
+        "{refused}"
+    );
+    m.kill();
+
+    let started = Instant::now();
+    assert_eq!(slaveof(&s1, None), "OK");
+    set(&s1, "after", "promotion").expect("a promoted slave takes writes at once");
+    let promote_ms = started.elapsed().as_millis();
+    assert!(promote_ms < 10_000, "promotion took {promote_ms} ms");
+    let info = s1.info("replication");
+    assert_eq!(field(&info, "role").as_deref(), Some("master"));
+    assert_eq!(field(&info, "master_replid2"), Some(old_replid.clone()));
+    assert_eq!(
+        field(&info, "second_repl_offset"),
+        Some(left_at.to_string())
+    );
+    assert_ne!(field(&info, "master_replid"), Some(old_replid));
+
+    assert_eq!(slaveof(&s2, Some(s1.addr)), "OK");
+    assert_eq!(
+        slaveof(&s2, Some(s1.addr)),
+        "OK Already connected to specified master"
+    );
+    load(&s1, "c", 1000, 20);
+    for s in [&s2, &s3] {
+        wait_synced(&s1, s, LONG);
+    }
+    let after: Vec<u64> = [&s2, &s3]
+        .iter()
+        .map(|s| s.num("replication", "full_copies"))
+        .collect();
+    assert_eq!(after, copies, "a sibling or chained slave was copied again");
+    assert!(s2.num("replication", "binlog_resumes") >= 1);
+    let want = digest(&s1);
+    assert!(want.contains_key("after") && want.contains_key("c:s:0"));
+    assert_eq!(digest(&s2), want);
+    assert_eq!(digest(&s3), want);
+}
+
+/// The old master comes back with its own binary and data and is pointed
+/// at the promoted slave: with a write that never replicated it is
+/// full-copied (the write is gone, the new master's data is there); with
+/// none it resumes from its binlog.
+#[test]
+fn an_old_master_is_full_copied_only_when_it_took_writes_its_slave_never_saw() {
+    for diverged in [true, false] {
+        let tmp = TempDir::new().expect("tmp");
+        let m_port = free_port();
+        let s_port = free_port();
+        let m = Node::master(&tmp.path().join("m"), m_port, &[]);
+        load(&m, "a", 1000, 10);
+        let s = Node::slave(&tmp.path().join("s"), s_port, m.addr, &[]);
+        wait_synced(&m, &s, LONG);
+        // The slave stops cleanly; the master goes on alone, then dies.
+        assert!(s.terminate(Duration::from_secs(30)).success());
+        if diverged {
+            set(&m, "lost", "never replicated").expect("set");
+        }
+        m.kill();
+        // The slave comes back (still following the dead master), and is
+        // promoted; it takes a write at the seq the old master used.
+        let s = Node::spawn("rocksync-slave", &tmp.path().join("s"), s_port, &[]);
+        assert_eq!(s.field("replication", "role").as_deref(), Some("slave"));
+        assert_eq!(slaveof(&s, None), "OK");
+        set(&s, "new", "history").expect("set");
+        let m = Node::spawn("rocksync-master", &tmp.path().join("m"), m_port, &[]);
+        assert_eq!(m.field("replication", "role").as_deref(), Some("master"));
+        let copies_before = m.num("replication", "full_copies");
+        assert_eq!(slaveof(&m, Some(s.addr)), "OK");
+        wait_synced(&s, &m, LONG);
+        let copies = m.num("replication", "full_copies") - copies_before;
+        let resumes = m.num("replication", "binlog_resumes");
+        let decision = m.field("replication", "master_sync_decision");
+        if diverged {
+            assert_eq!(copies, 1, "diverged old master not copied: {decision:?}");
+            assert!(m
+                .client()
+                .get::<_, Option<String>>("lost")
+                .expect("get")
+                .is_none());
+        } else {
+            assert_eq!((copies, resumes), (0, 1), "{decision:?}");
+        }
+        assert_eq!(digest(&m), digest(&s));
+    }
+}
+
+/// A promoted node restarts as a master, and a master re-pointed at
+/// runtime restarts following its new master, whichever binary starts it;
+/// an explicit `--master-addr` wins over the kept role.
+#[test]
+fn roles_set_at_runtime_survive_restarts_of_either_binary() {
+    let tmp = TempDir::new().expect("tmp");
+    let (a_port, b_port) = (free_port(), free_port());
+    let a = Node::master(&tmp.path().join("a"), a_port, &[]);
+    let b = Node::slave(&tmp.path().join("b"), b_port, a.addr, &[]);
+    set(&a, "x", "1").expect("set");
+    wait_synced(&a, &b, LONG);
+    // Swap the roles: b promoted, a following b.
+    assert_eq!(slaveof(&b, None), "OK");
+    assert_eq!(slaveof(&a, Some(b.addr)), "OK");
+    set(&b, "y", "2").expect("set");
+    wait_synced(&b, &a, LONG);
+    assert!(a.terminate(Duration::from_secs(30)).success());
+    assert!(b.terminate(Duration::from_secs(30)).success());
+    // Each binary started with no role flag keeps the role it had.
+    let b = Node::spawn("rocksync-slave", &tmp.path().join("b"), b_port, &[]);
+    let a = Node::spawn("rocksync-master", &tmp.path().join("a"), a_port, &[]);
+    assert_eq!(b.field("replication", "role").as_deref(), Some("master"));
+    assert_eq!(a.field("replication", "role").as_deref(), Some("slave"));
+    assert_eq!(
+        a.field("replication", "master_port"),
+        Some(b_port.to_string())
+    );
+    set(&b, "z", "3").expect("the promoted node still takes writes");
+    wait_synced(&b, &a, LONG);
+    assert_eq!(digest(&a), digest(&b));
+    assert_eq!(a.num("replication", "full_copies"), 0);
+    // An explicit flag wins over the kept role.
+    assert!(a.terminate(Duration::from_secs(30)).success());
+    let a = Node::spawn(
+        "rocksync-master",
+        &tmp.path().join("a"),
+        a_port,
+        &["--master-addr", "no one"],
+    );
+    assert_eq!(a.field("replication", "role").as_deref(), Some("master"));
+    set(&a, "w", "4").expect("explicitly a master");
+}
+
+/// A redis-server on a free port, killed on drop.
+struct Redis {
+    child: Child,
+    port: u16,
+    _dir: TempDir,
+}
+
+impl Redis {
+    fn start(extra: &[&str]) -> Self {
+        let dir = TempDir::new().expect("tmp");
+        let port = free_port();
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+            ])
+            .arg("--dir")
+            .arg(dir.path())
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed (apt-get install redis-server)");
+        let me = Self {
+            child,
+            port,
+            _dir: dir,
+        };
+        wait_until("redis-server to listen", Duration::from_secs(10), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        me
+    }
+
+    fn client(&self) -> redis::Connection {
+        redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))
+            .expect("client")
+            .get_connection_with_timeout(Duration::from_secs(10))
+            .expect("connect")
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The shape of a reply: its kinds, nested, without the values.
+fn shape(v: &redis::Value) -> String {
+    match v {
+        redis::Value::Array(items) => {
+            let inner: Vec<String> = items.iter().map(shape).collect();
+            format!("[{}]", inner.join(","))
+        }
+        redis::Value::BulkString(_) => "bulk".into(),
+        redis::Value::Int(_) => "int".into(),
+        redis::Value::SimpleString(_) | redis::Value::Okay => "simple".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+fn role(c: &mut redis::Connection) -> redis::Value {
+    redis::cmd("ROLE").query(c).expect("role")
+}
+
+/// Field names of `INFO replication`, with the keys inside `slaveN:` lines.
+fn fields(info: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in info.lines() {
+        let Some((k, v)) = line.split_once(':') else {
+            continue;
+        };
+        if k.starts_with("slave") && k[5..].chars().all(|c| c.is_ascii_digit()) {
+            for kv in v.split(',') {
+                out.push(format!("slaveN.{}", kv.split('=').next().unwrap_or("")));
+            }
+        } else {
+            out.push(k.to_owned());
+        }
+    }
+    out
+}
+
+fn missing(theirs: &[String], ours: &[String]) -> Vec<String> {
+    theirs
+        .iter()
+        .filter(|f| !ours.contains(f))
+        .cloned()
+        .collect()
+}
+
+/// `ROLE` and `INFO replication` of a master with one replica, and of the
+/// replica, beside a redis-server pair in the same test: the same reply
+/// shapes and every field Redis gives.
+#[test]
+fn role_and_info_replication_have_redis_shapes_on_both_roles() {
+    let tmp = TempDir::new().expect("tmp");
+    let m = Node::master(&tmp.path().join("m"), 0, &[]);
+    let s = Node::slave(&tmp.path().join("s"), free_port(), m.addr, &[]);
+    set(&m, "k", "v").expect("set");
+    wait_synced(&m, &s, LONG);
+    let rm = Redis::start(&[]);
+    let rs = Redis::start(&["--replicaof", "127.0.0.1", &rm.port.to_string()]);
+    let _: () = rm.client().set("k", "v").expect("set");
+    wait_until("the redis replica to be online", LONG, || {
+        let info: String = redis::cmd("INFO")
+            .arg("replication")
+            .query(&mut rm.client())
+            .expect("info");
+        info.contains("state=online") && {
+            let r: String = redis::cmd("INFO")
+                .arg("replication")
+                .query(&mut rs.client())
+                .expect("info");
+            r.contains("master_link_status:up")
+        }
+    });
+    wait_until("our master to list its slave", LONG, || {
+        m.info("replication").contains("state=online")
+    });
+
+    let (ours_m, theirs_m) = (role(&mut m.client()), role(&mut rm.client()));
+    assert_eq!(
+        shape(&ours_m),
+        shape(&theirs_m),
+        "{ours_m:?} vs {theirs_m:?}"
+    );
+    let (ours_s, theirs_s) = (role(&mut s.client()), role(&mut rs.client()));
+    assert_eq!(
+        shape(&ours_s),
+        shape(&theirs_s),
+        "{ours_s:?} vs {theirs_s:?}"
+    );
+    match ours_s {
+        redis::Value::Array(v) => {
+            assert_eq!(v[0], redis::Value::BulkString(b"slave".to_vec()));
+            assert_eq!(v[2], redis::Value::Int(i64::from(m.addr.port())));
+            assert_eq!(v[3], redis::Value::BulkString(b"connected".to_vec()));
+            assert_eq!(
+                v[4],
+                redis::Value::Int(s.num("replication", "slave_repl_offset") as i64)
+            );
+        }
+        other => panic!("ROLE on a slave: {other:?}"),
+    }
+
+    let info = |c: &mut redis::Connection| -> String {
+        redis::cmd("INFO")
+            .arg("replication")
+            .query(c)
+            .expect("info")
+    };
+    let gaps = missing(
+        &fields(&info(&mut rm.client())),
+        &fields(&m.info("replication")),
+    );
+    assert!(gaps.is_empty(), "master INFO replication lacks {gaps:?}");
+    let gaps = missing(
+        &fields(&info(&mut rs.client())),
+        &fields(&s.info("replication")),
+    );
+    assert!(gaps.is_empty(), "slave INFO replication lacks {gaps:?}");
+}
