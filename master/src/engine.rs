@@ -104,8 +104,15 @@ impl Engine {
     }
 
     /// Take writes again, through `storage` (a node becoming a master).
-    pub async fn attach(&self, storage: Storage) {
-        let _ = self.tx.send(Job::Attach(Box::new(storage))).await;
+    ///
+    /// # Errors
+    /// The storage back, when the write path has stopped.
+    pub async fn attach(&self, storage: Storage) -> std::result::Result<(), Storage> {
+        match self.tx.send(Job::Attach(Box::new(storage))).await {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::SendError(Job::Attach(storage))) => Err(*storage),
+            Err(_) => Ok(()),
+        }
     }
 
     /// Stop taking writes once those queued are committed, and hand the

@@ -264,7 +264,8 @@ fn replication(core: &Core, out: &mut String) {
     line!(out, "master_failover_state:no-failover");
     line!(out, "master_replid:{}", history.replid);
     let (replid2, second) = match &history.previous {
-        Some((id, seq)) => (id.clone(), *seq as i64),
+        // Redis's meaning: the first offset past the old history.
+        Some((id, seq)) => (id.clone(), *seq as i64 + 1),
         None => ("0".repeat(40), -1),
     };
     line!(out, "master_replid2:{replid2}");

@@ -25,7 +25,7 @@ use crate::engine::{self, now_ms};
 use crate::error::{Error, Result};
 use crate::repl::Replication;
 use crate::server::{Core, Server};
-use crate::storage::{new_replid, CopyProgress, History, Storage};
+use crate::storage::{CopyProgress, History, Storage};
 use crate::store::Cf;
 
 /// What a node is now.
@@ -136,19 +136,21 @@ impl LinkState {
         let was = self.link_up.swap(up, Ordering::Relaxed);
         if up {
             self.touch();
-        } else if was || self.down_since_ms.load(Ordering::Relaxed) == 0 {
+        } else if was {
             self.down_since_ms.store(self.now_ms(), Ordering::Relaxed);
         }
     }
 
-    /// Seconds the link has been down (0 while up).
-    pub fn down_secs(&self) -> u64 {
+    /// Seconds since the link went down: 0 while up, -1 when it was
+    /// never up (Redis's `master_link_down_since_seconds`).
+    pub fn down_secs(&self) -> i64 {
         if self.link_up.load(Ordering::Relaxed) {
             return 0;
         }
-        self.now_ms()
-            .saturating_sub(self.down_since_ms.load(Ordering::Relaxed))
-            / 1000
+        match self.down_since_ms.load(Ordering::Relaxed) {
+            0 => -1,
+            since => (self.now_ms().saturating_sub(since) / 1000) as i64,
+        }
     }
 
     /// The last RAW key applied during a copy.
@@ -281,37 +283,50 @@ impl Core {
     }
 
     /// `SLAVEOF NO ONE`: stop following and take writes at once, in a new
-    /// history that remembers the one left (replid2).
+    /// history that remembers the one left (replid2). A node whose copy is
+    /// unfinished (partial data) is not promoted. On any failure the
+    /// storage goes back to the link.
     pub async fn promote(self: &Arc<Self>) -> Reply {
         let mut following = self.following.lock().await;
+        if self.stopping.load(Ordering::Relaxed) {
+            return Reply::error("ERR the node is shutting down");
+        }
+        const PARTIAL: &str = "ERR a full copy from the master is in progress: this node's data is partial and cannot be promoted";
+        if following.is_some() && self.link.copying.load(Ordering::Relaxed) {
+            return Reply::error(PARTIAL);
+        }
         let Some(link) = following.take() else {
             return Reply::ok();
         };
-        if self.link.copying.load(Ordering::Relaxed) {
-            *following = Some(link);
-            return Reply::error(
-                "ERR a full copy from the master is in progress: this node's data is partial and cannot be promoted",
-            );
+        let master_addr = link.master_addr.clone();
+        let mut storage = match link.stop().await {
+            Ok(s) => s,
+            Err(e) => return Reply::error(format!("ERR promotion failed: {e}")),
+        };
+        // Checked once the link has stopped: a COPY/BEGIN may have come
+        // while it was stopping.
+        let partial = storage.copy_progress().map(|p| p.copying);
+        if !matches!(partial, Ok(false)) {
+            *following = Some(self.relink(storage, master_addr));
+            return Reply::error(PARTIAL);
         }
-        let result = async {
-            let mut storage = link.stop().await?;
-            let history = storage.shift_history(&new_replid())?;
-            storage.save_role(None)?;
-            Ok::<_, Error>((storage, history))
-        }
-        .await;
-        match result {
-            Ok((storage, history)) => {
+        match tokio::task::block_in_place(|| storage.promote()) {
+            Ok(history) => {
                 self.repl.set_history(history.clone());
-                self.engine.attach(storage).await;
-                self.set_role(Role::Master);
-                self.link.set_up(false);
+                // Followers of the old history decide again, before any
+                // write of the new one is logged.
                 self.repl.end_sessions("this node was promoted");
+                if let Err(storage) = self.engine.attach(storage).await {
+                    let _ = storage.close();
+                    return Reply::error("ERR the node is shutting down");
+                }
+                self.set_role(Role::Master);
                 info!(replid = %history.replid, "promoted to master (SLAVEOF NO ONE)");
                 Reply::ok()
             }
             Err(e) => {
-                warn!(error = %e, "promotion failed");
+                warn!(error = %e, "promotion failed; following again");
+                *following = Some(self.relink(storage, master_addr));
                 Reply::error(format!("ERR promotion failed: {e}"))
             }
         }
@@ -319,12 +334,17 @@ impl Core {
 
     /// `SLAVEOF host port`: refuse writes from now on and follow
     /// `master_addr`; the storage moves from the write path (or the old
-    /// link) to a new link.
+    /// link) to a new link. A copy breakpoint from another master is
+    /// forgotten (its snapshot is not this master's). On any failure the
+    /// storage goes back where it was.
     pub async fn follow(self: &Arc<Self>, master_addr: String) -> Reply {
-        let Some(follower) = self.follower.clone() else {
+        if self.follower.is_none() {
             return Reply::error("ERR this node cannot follow a master (no replication link)");
-        };
+        }
         let mut following = self.following.lock().await;
+        if self.stopping.load(Ordering::Relaxed) {
+            return Reply::error("ERR the node is shutting down");
+        }
         if following
             .as_ref()
             .is_some_and(|f| f.master_addr == master_addr)
@@ -335,27 +355,55 @@ impl Core {
         self.set_role(Role::Slave {
             master_addr: master_addr.clone(),
         });
-        let storage = match following.take() {
-            Some(link) => link.stop().await,
-            None => self.engine.detach().await.ok_or(Error::Stopped),
+        let (storage, old_master) = match following.take() {
+            Some(link) => {
+                let old = link.master_addr.clone();
+                (link.stop().await, Some(old))
+            }
+            None => (self.engine.detach().await.ok_or(Error::Stopped), None),
         };
-        let storage = match storage.and_then(|s| s.save_role(Some(&master_addr)).map(|()| s)) {
+        let mut storage = match storage {
             Ok(s) => s,
             Err(e) => {
-                warn!(error = %e, "SLAVEOF failed");
                 self.set_role(previous);
                 return Reply::error(format!("ERR SLAVEOF failed: {e}"));
             }
         };
+        if let Err(e) = tokio::task::block_in_place(|| storage.save_role(Some(&master_addr), true))
+        {
+            warn!(error = %e, "SLAVEOF failed");
+            match old_master {
+                Some(old) => *following = Some(self.relink(storage, old)),
+                None => {
+                    if let Err(storage) = self.engine.attach(storage).await {
+                        let _ = storage.close();
+                    }
+                }
+            }
+            self.set_role(previous);
+            return Reply::error(format!("ERR SLAVEOF failed: {e}"));
+        }
         info!(master = %master_addr, "following a master (SLAVEOF)");
-        self.link.set_up(false);
-        *following = Some(start_link(self, follower.as_ref(), storage, master_addr));
+        self.link.set_last_key(Bytes::new());
+        *following = Some(self.relink(storage, master_addr));
         Reply::ok()
     }
 
-    /// Stop the link, if any, and hand back its storage.
+    fn relink(self: &Arc<Self>, storage: Storage, master_addr: String) -> Following {
+        self.link.set_up(false);
+        let follower = self
+            .follower
+            .clone()
+            .expect("only a node with a follower has a link to give back");
+        start_link(self, follower.as_ref(), storage, master_addr)
+    }
+
+    /// Stop the link, if any, and hand back its storage; no role change
+    /// starts after this.
     async fn stop_following(&self) -> Option<Result<Storage>> {
-        let link = self.following.lock().await.take()?;
+        let mut following = self.following.lock().await;
+        self.stopping.store(true, Ordering::Relaxed);
+        let link = following.take()?;
         Some(link.stop().await)
     }
 }
@@ -427,24 +475,28 @@ impl Node {
     /// # Errors
     /// Storage errors, or the listen address being unavailable.
     pub async fn start(config: Config, opts: NodeOptions) -> Result<Self> {
-        let storage = Storage::open(&config)?;
+        let mut storage = Storage::open(&config)?;
         let history = storage.history()?;
-        let role = start_role(&config, storage.saved_role()?, opts.default_role.clone());
-        let role = match (&role, &opts.follower) {
-            (Role::Slave { .. }, None) => {
-                return Err(Error::Config(
-                    "master_addr: this binary cannot follow a master".into(),
-                ))
-            }
-            _ => role,
-        };
-        storage.save_role(role.master_addr())?;
+        let saved = storage.saved_role()?;
+        let role = start_role(&config, saved.clone(), opts.default_role.clone());
+        if let (Role::Slave { .. }, None) = (&role, &opts.follower) {
+            return Err(Error::Config(
+                "master_addr: this binary cannot follow a master".into(),
+            ));
+        }
+        let progress = storage.copy_progress()?;
+        if role == Role::Master && progress.copying {
+            return Err(Error::Config(format!(
+                "{} holds a partial copy from a master; start it following a master (master_addr) to finish the copy",
+                config.data_dir.display()
+            )));
+        }
+        if saved != Some(role.master_addr().map(str::to_owned)) {
+            storage.save_role(role.master_addr(), true)?;
+        }
         let store = Arc::clone(storage.store());
         let binlog = storage.binlog();
-        let link = Arc::new(LinkState::from_progress(
-            &storage.copy_progress()?,
-            storage.last_seq(),
-        ));
+        let link = Arc::new(LinkState::from_progress(&progress, storage.last_seq()));
         let snapshots = Snapshots::open(&config.data_dir.join("snapshots"), binlog.clone())?;
         let repl = Replication::new(Arc::clone(&store), binlog.clone(), snapshots, history);
         let (engine, storage) = match role {

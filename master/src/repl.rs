@@ -382,6 +382,13 @@ impl Replication {
                 return;
             }
         };
+        if core.is_loading() {
+            // Our own copy is under way (or just began): nothing to serve.
+            let _ = stream
+                .write_all(b"-LOADING rocksync is copying the dataset from its master\r\n")
+                .await;
+            return;
+        }
         let id = format!("{}:{}", peer.ip(), req.listening_port);
         let info = Arc::new(SlaveInfo {
             id: id.clone(),
@@ -633,8 +640,9 @@ impl Replication {
         let mut idle = tokio::time::Instant::now();
         loop {
             let next = tokio::select! {
-                r = reader.next_timeout(Duration::from_secs(1)) => r,
+                biased;
                 _ = info.cancel.cancelled() => return SessionEnd::Gone("replaced or shut down".into()),
+                r = reader.next_timeout(Duration::from_secs(1)) => r,
             };
             match next {
                 Err(e) => return SessionEnd::OutOfSync(e.to_string()),
@@ -675,8 +683,9 @@ impl Replication {
                         }
                     }
                     let sent = tokio::select! {
-                        r = send(wr, &out, timeout) => r,
+                        biased;
                         _ = info.cancel.cancelled() => Err("replaced or shut down".into()),
+                        r = send(wr, &out, timeout) => r,
                     };
                     if let Err(e) = sent {
                         return SessionEnd::Gone(e);

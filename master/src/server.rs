@@ -4,7 +4,7 @@
 //! read-only mode, by slaves.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -73,6 +73,8 @@ pub struct Core {
     role: Mutex<Role>,
     pub(crate) following: tokio::sync::Mutex<Option<Following>>,
     pub(crate) follower: Option<Arc<dyn Follower>>,
+    /// Set once shutdown begins: no role change starts after it.
+    pub(crate) stopping: AtomicBool,
     port: AtomicU16,
     next_client_id: AtomicU64,
 }
@@ -105,6 +107,7 @@ impl Core {
             role: Mutex::new(role),
             following: tokio::sync::Mutex::new(None),
             follower,
+            stopping: AtomicBool::new(false),
             next_client_id: AtomicU64::new(1),
         })
     }
@@ -372,30 +375,30 @@ async fn run_pipeline(
         let name = args[0].to_ascii_lowercase();
         let spec = cmd::lookup(&name);
         if let Some(spec) = spec.filter(|s| s.is_write()) {
-            if let Some(reply) = precheck(core, client, &name, &args) {
-                flush_writes(core, &mut writes, out).await;
-                reply.encode(out);
-                continue;
-            }
             if !spec.arity_ok(args.len()) {
                 flush_writes(core, &mut writes, out).await;
                 wrong_arity(&args[0]).encode(out);
+                continue;
+            }
+            if let Some(reply) = precheck(core, client, &name, &args) {
+                flush_writes(core, &mut writes, out).await;
+                reply.encode(out);
                 continue;
             }
             writes.push(WriteCmd { spec, args });
             continue;
         }
         flush_writes(core, &mut writes, out).await;
-        if let Some(reply) = precheck(core, client, &name, &args) {
-            reply.encode(out);
-            continue;
-        }
         let Some(spec) = spec else {
             unknown_command(&args).encode(out);
             continue;
         };
         if !spec.arity_ok(args.len()) {
             wrong_arity(&args[0]).encode(out);
+            continue;
+        }
+        if let Some(reply) = precheck(core, client, &name, &args) {
+            reply.encode(out);
             continue;
         }
         if core.is_loading() && !spec.has(cmd::flag::LOADING) {
@@ -688,7 +691,8 @@ fn config_command(core: &Core, args: &[Bytes]) -> Reply {
     let sub = args[1].to_ascii_lowercase();
     match (sub.as_slice(), args.len()) {
         (b"get", n) if n >= 3 => {
-            let c = core.config();
+            let mut c = core.config();
+            c.master_addr = Some(core.role().master_addr().unwrap_or("").to_owned());
             let mut out = Vec::new();
             for (p, _) in PARAMS {
                 let underscored = p.replace('-', "_");

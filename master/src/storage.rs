@@ -126,6 +126,9 @@ fn u64_of(v: Option<Vec<u8>>) -> u64 {
 pub struct Storage {
     store: Arc<Store>,
     writer: BinlogWriter,
+    /// A store write failed after its events were logged: the binlog is
+    /// ahead, and the next commit replays it first.
+    behind: bool,
 }
 
 impl std::fmt::Debug for Storage {
@@ -164,7 +167,11 @@ impl Storage {
         if let Some((path, torn)) = &rec.truncated {
             warn!(file = %path.display(), offset = torn.offset, bytes = torn.bytes, "cut a torn binlog tail");
         }
-        let mut me = Self { store, writer };
+        let mut me = Self {
+            store,
+            writer,
+            behind: false,
+        };
         me.recover()?;
         me.new_history_if_os_lost_writes(config.binlog_fsync, rec.clean_shutdown)?;
         Ok(me)
@@ -196,11 +203,24 @@ impl Storage {
         if events.is_empty() && batch.is_empty() {
             return Ok(());
         }
+        if self.behind {
+            // The batch was built on a store that lacks logged events;
+            // replay them and refuse this one (its caller rebuilds it).
+            self.recover()?;
+            self.behind = false;
+            return Err(Error::Stopped);
+        }
         if !events.is_empty() {
             self.writer.append(events)?;
         }
         let applied = self.writer.last_seq();
-        self.store.write(batch.finish(&self.store, applied)?)
+        let written = batch
+            .finish(&self.store, applied)
+            .and_then(|wb| self.store.write(wb));
+        if written.is_err() && !events.is_empty() {
+            self.behind = true;
+        }
+        written
     }
 
     /// Apply events received from a master (whole commands) and commit
@@ -321,18 +341,35 @@ impl Storage {
     }
 
     /// Leave the current history for `replid` at the last seq held (a
-    /// promotion, or a follower whose master did): the old one becomes
-    /// replid2, so followers of it up to here still resume.
+    /// follower whose master was promoted): the old one becomes replid2,
+    /// so followers of it up to here still resume. Durable before it
+    /// returns: no event of the new history may be logged under the old id.
     ///
     /// # Errors
     /// RocksDB errors.
     pub fn shift_history(&mut self, replid: &str) -> Result<History> {
+        self.shift_history_as(replid, None)
+    }
+
+    /// A promotion: a new history (see [`Storage::shift_history`]) and
+    /// the master role, in one durable write.
+    ///
+    /// # Errors
+    /// RocksDB errors.
+    pub fn promote(&mut self) -> Result<History> {
+        self.shift_history_as(&new_replid(), Some(None))
+    }
+
+    fn shift_history_as(&mut self, replid: &str, role: Option<Option<&str>>) -> Result<History> {
         let old = self.history()?;
         let left_at = self.last_seq();
         let mut b = Batch::new();
         self.put_sys(&mut b, sys::REPLID, replid.as_bytes())?;
         self.put_sys(&mut b, sys::REPLID2, old.replid.as_bytes())?;
         self.put_sys(&mut b, sys::SECOND_SEQ, &left_at.to_be_bytes())?;
+        if let Some(role) = role {
+            self.put_sys(&mut b, sys::ROLE, role.unwrap_or("").as_bytes())?;
+        }
         self.commit(b, &[])?;
         self.store.flush()?;
         info!(replid, replid2 = %old.replid, left_at, "new replication history");
@@ -354,13 +391,20 @@ impl Storage {
             .map(|s| (!s.is_empty()).then_some(s)))
     }
 
-    /// Persist the role (`None`: master), durable before it returns.
+    /// Persist the role (`None`: master), durable before it returns;
+    /// with `forget_breakpoint`, an interrupted copy's breakpoint goes too
+    /// (it belongs to the master that was followed, whose snapshot a new
+    /// one does not have).
     ///
     /// # Errors
     /// RocksDB errors.
-    pub fn save_role(&self, master_addr: Option<&str>) -> Result<()> {
-        self.store
-            .put_sys(sys::ROLE, master_addr.unwrap_or("").as_bytes())?;
+    pub fn save_role(&mut self, master_addr: Option<&str>, forget_breakpoint: bool) -> Result<()> {
+        let mut b = Batch::new();
+        self.put_sys(&mut b, sys::ROLE, master_addr.unwrap_or("").as_bytes())?;
+        if forget_breakpoint {
+            self.put_sys(&mut b, sys::LAST_KEY, b"")?;
+        }
+        self.commit(b, &[])?;
         self.store.flush()
     }
 
@@ -409,6 +453,8 @@ impl Storage {
         self.put_sys(&mut b, sys::LAST_KEY, b"")?;
         self.put_sys(&mut b, sys::COPYING, &1u64.to_be_bytes())?;
         self.put_sys(&mut b, sys::FULL_COPIES, &full_copies.to_be_bytes())?;
+        // Partial data is a prefix of no history: a fresh id until COPY/END.
+        self.put_sys(&mut b, sys::REPLID, new_replid().as_bytes())?;
         self.put_sys(&mut b, sys::REPLID2, b"")?;
         self.commit(b, &[])?;
         self.store.flush()

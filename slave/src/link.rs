@@ -55,6 +55,9 @@ pub enum LinkError {
     /// The master sent bytes that are not what the protocol allows.
     #[error("bad stream from the master: {0}")]
     Protocol(String),
+    /// The link was stopped mid-write.
+    #[error("stopped")]
+    Cancelled,
     /// Applying or recording what was received failed.
     #[error("storage: {0}")]
     Storage(#[from] rocksync_master::Error),
@@ -109,8 +112,9 @@ impl Link {
         let mut backoff = Duration::from_millis(100);
         while !cancel.is_cancelled() {
             let started = Instant::now();
-            if let Err(e) = self.session(cancel).await {
-                warn!(error = %e, "replication link down");
+            match self.session(cancel).await {
+                Ok(()) | Err(LinkError::Cancelled) => {}
+                Err(e) => warn!(error = %e, "replication link down"),
             }
             self.ctx.state().set_up(false);
             if started.elapsed() > Duration::from_secs(5) {
@@ -147,7 +151,7 @@ impl Link {
         if !cfg.masterauth.is_empty() {
             let mut out = BytesMut::new();
             put_command(&mut out, &[&b"AUTH"[..], cfg.masterauth.as_bytes()]);
-            write(&mut stream, &out, "sending AUTH").await?;
+            write(&mut stream, &out, "sending AUTH", cancel).await?;
             if let Reply::Error(reply) = read_reply(&mut stream, &mut buf, cancel).await? {
                 return Err(LinkError::Refused {
                     what: "AUTH",
@@ -168,7 +172,7 @@ impl Link {
         };
         let mut out = BytesMut::new();
         put_command(&mut out, &req.to_args());
-        write(&mut stream, &out, "sending SYNC140").await?;
+        write(&mut stream, &out, "sending SYNC140", cancel).await?;
         let reply = read_reply(&mut stream, &mut buf, cancel).await?;
         if cancel.is_cancelled() {
             return Ok(());
@@ -270,7 +274,7 @@ impl Link {
                 let mut out = BytesMut::new();
                 let seq = state.last_seq.load(Ordering::Relaxed);
                 put_command(&mut out, &ReplAck { seq }.to_args());
-                write(stream, &out, "sending an ack").await?;
+                write(stream, &out, "sending an ack", cancel).await?;
                 last_ack = Instant::now();
             }
             tokio::select! {
@@ -290,14 +294,15 @@ impl Link {
         }
     }
 
-    /// COPY/BEGIN: end the sessions this node serves, then wipe.
+    /// COPY/BEGIN: refuse new sessions (loading), end those this node
+    /// serves, then wipe.
     fn begin_copy(&mut self, seq: u64) -> LinkResult<()> {
-        self.ctx.copy_begins();
         let state = self.ctx.state();
+        state.copying.store(true, Ordering::Relaxed);
+        self.ctx.copy_begins();
         let n = state.full_copies.load(Ordering::Relaxed) + 1;
         blocking(|| self.storage.begin_copy(n))?;
         state.full_copies.store(n, Ordering::Relaxed);
-        state.copying.store(true, Ordering::Relaxed);
         state.last_seq.store(0, Ordering::Relaxed);
         state.set_last_key(Bytes::new());
         self.last_copy_flush = Instant::now();
@@ -339,8 +344,19 @@ impl Link {
     }
 }
 
-async fn write(stream: &mut TcpStream, buf: &[u8], what: &'static str) -> LinkResult<()> {
-    match tokio::time::timeout(Duration::from_secs(30), stream.write_all(buf)).await {
+/// Write all of `buf` within 30 s; a cancel ends the wait (as an error:
+/// the session is over either way).
+async fn write(
+    stream: &mut TcpStream,
+    buf: &[u8],
+    what: &'static str,
+    cancel: &CancellationToken,
+) -> LinkResult<()> {
+    let sent = tokio::select! {
+        r = tokio::time::timeout(Duration::from_secs(30), stream.write_all(buf)) => r,
+        _ = cancel.cancelled() => return Err(LinkError::Cancelled),
+    };
+    match sent {
         Ok(Ok(())) => Ok(()),
         Ok(Err(source)) => Err(LinkError::Io { what, source }),
         Err(_) => Err(LinkError::Io {

@@ -60,7 +60,8 @@ fn an_empty_slave_full_copies_then_follows_live_writes_of_every_type() {
     // Writes are refused.
     let e = s.set::<_, _, ()>("x", 1).err().map(|e| e.to_string());
     assert!(
-        e.as_deref().is_some_and(|e| e.contains("read only replica")),
+        e.as_deref()
+            .is_some_and(|e| e.contains("read only replica")),
         "{e:?}"
     );
 }

@@ -64,7 +64,7 @@ fn a_promoted_slave_takes_writes_and_its_sibling_and_chained_slave_resume_withou
     assert_eq!(field(&info, "master_replid2"), Some(old_replid.clone()));
     assert_eq!(
         field(&info, "second_repl_offset"),
-        Some(left_at.to_string())
+        Some((left_at + 1).to_string())
     );
     assert_ne!(field(&info, "master_replid"), Some(old_replid));
 
@@ -135,6 +135,30 @@ fn an_old_master_is_full_copied_only_when_it_took_writes_its_slave_never_saw() {
         }
         assert_eq!(digest(&m), digest(&s));
     }
+}
+
+/// A slave in the middle of a full copy holds partial data: SLAVEOF NO ONE
+/// is refused (Pika #2433: no partial dataset may look complete), the copy
+/// goes on and ends equal.
+#[test]
+fn a_slave_is_not_promoted_while_its_copy_is_unfinished() {
+    let tmp = TempDir::new().expect("tmp");
+    let m = Node::master(&tmp.path().join("m"), 0, &["--sync-speed", "1"]);
+    load(&m, "a", 3000, 1000);
+    let s = Node::slave(&tmp.path().join("s"), free_port(), m.addr, &[]);
+    wait_until("the copy to start", LONG, || {
+        s.field("replication", "master_sync_in_progress").as_deref() == Some("1")
+    });
+    let refused = redis::cmd("SLAVEOF")
+        .arg("NO")
+        .arg("ONE")
+        .query::<()>(&mut s.client())
+        .expect_err("promotion of a partial copy");
+    assert!(refused.to_string().contains("partial"), "{refused}");
+    assert_eq!(s.field("replication", "role").as_deref(), Some("slave"));
+    wait_synced(&m, &s, LONG);
+    assert_eq!(s.num("replication", "full_copies"), 1);
+    assert_eq!(digest(&s), digest(&m));
 }
 
 /// A promoted node restarts as a master, and a master re-pointed at
