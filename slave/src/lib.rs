@@ -9,7 +9,9 @@ mod link;
 
 use std::sync::Arc;
 
-use rocksync_master::{Config, Follower, LinkCtx, Node, NodeOptions, Result, Role, Storage};
+use rocksync_master::{
+    Config, Follower, LinkCtx, Node, NodeOptions, Result, Role, ServerArgs, Storage,
+};
 use tokio_util::sync::CancellationToken;
 
 pub use link::LinkError;
@@ -62,11 +64,34 @@ pub async fn start(config: Config, default_role: Role) -> Result<Node> {
     .await
 }
 
-/// What both binaries do: start the node on a multi-threaded runtime, log
-/// that it is ready, and stop it cleanly on SIGINT or SIGTERM.
+/// What both binaries do: parse the flags (SPEC §8) over `defaults`, start
+/// the node on a multi-threaded runtime, log that it is ready, and stop it
+/// cleanly on SIGINT or SIGTERM. They differ only in `defaults` and
+/// `default_role`.
 ///
 /// # Errors
-/// Start-up errors (configuration, storage, listen address).
+/// Bad flags or configuration, start-up errors (storage, listen address).
+pub fn main(
+    name: &'static str,
+    about: &'static str,
+    defaults: Config,
+    default_role: Role,
+) -> anyhow::Result<()> {
+    use clap::{Args, FromArgMatches};
+    let cmd = ServerArgs::augment_args(clap::Command::new(name))
+        .about(about)
+        .version(env!("CARGO_PKG_VERSION"));
+    let args = ServerArgs::from_arg_matches(&cmd.get_matches())?;
+    rocksync_master::cli::init_logging();
+    let config = Config::load(&args, defaults)?;
+    run_until_signal(config, default_role, name)
+}
+
+/// Start the node, log that it is ready, stop it cleanly on SIGINT or
+/// SIGTERM.
+///
+/// # Errors
+/// Start-up errors (storage, listen address).
 pub fn run_until_signal(config: Config, default_role: Role, name: &str) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
