@@ -140,6 +140,7 @@ impl Binlog {
             segment,
             records,
             next_seq: wanted,
+            positioned: false,
         })
     }
 
@@ -219,6 +220,9 @@ pub struct BinlogReader {
     segment: SegmentId,
     records: RecordReader,
     next_seq: u64,
+    /// Past the events before the start (in the first file): from here on
+    /// a seq below `next_seq` is a history that went backwards, an error.
+    positioned: bool,
 }
 
 impl std::fmt::Debug for RecordReader {
@@ -280,6 +284,7 @@ impl BinlogReader {
         self.lease.set_segment(next);
         self.records = open_segment(&self.shared.path_of(next))?;
         self.segment = next;
+        self.positioned = true;
         Ok(())
     }
 
@@ -306,7 +311,7 @@ impl BinlogReader {
                             self.advance_segment(Some(&name))?;
                         }
                         cmd if cmd.is_data() => {
-                            if event.seq < self.next_seq {
+                            if event.seq < self.next_seq && !self.positioned {
                                 continue;
                             }
                             if event.seq != self.next_seq {
@@ -319,6 +324,7 @@ impl BinlogReader {
                                 ));
                             }
                             self.next_seq += 1;
+                            self.positioned = true;
                             self.lease.set_seq(self.next_seq);
                             return Ok(Some(event));
                         }

@@ -278,6 +278,12 @@ pub struct SegmentScan {
     pub ended_by: Option<Command>,
     /// Where the last good record ends.
     pub good_end: u64,
+    /// Where the last whole command ends: after DESC, or after a data
+    /// event that is not followed by more of its command (`more` false),
+    /// or after ROTATE/STOP.
+    pub command_end: u64,
+    /// The last data seq of a whole command (None: none in the file).
+    pub last_command_seq: Option<u64>,
     /// The torn tail, when the file is the newest and has one.
     pub torn: Option<TornTail>,
 }
@@ -286,6 +292,11 @@ impl SegmentScan {
     /// The last seq the file accounts for (its last data seq, else DESC's).
     pub fn last_seq(&self) -> Option<u64> {
         self.last_data_seq.or(self.desc_seq)
+    }
+
+    /// The last seq of a whole command (else DESC's).
+    pub fn last_command_seq(&self) -> Option<u64> {
+        self.last_command_seq.or(self.desc_seq)
     }
 }
 
@@ -320,6 +331,8 @@ pub fn scan_segment(dir: &Path, id: SegmentId, newest: bool) -> Result<SegmentSc
         last_data_seq: None,
         ended_by: None,
         good_end: 0,
+        command_end: 0,
+        last_command_seq: None,
         torn: None,
     };
     let corrupt = |offset, reason| Error::Corrupt {
@@ -377,6 +390,12 @@ pub fn scan_segment(dir: &Path, id: SegmentId, newest: bool) -> Result<SegmentSc
                 }
                 scan.records += 1;
                 scan.good_end = reader.offset();
+                if !event.more {
+                    scan.command_end = scan.good_end;
+                    if event.cmd.is_data() {
+                        scan.last_command_seq = Some(event.seq);
+                    }
+                }
             }
             Next::Incomplete { offset, .. } if offset == size => return Ok(scan),
             Next::Incomplete {

@@ -275,8 +275,21 @@ impl BinlogWriter {
                 ids.pop();
                 continue;
             };
-            if let Some(torn) = scan.torn {
-                warn!(file = %path.display(), offset = torn.offset, bytes = torn.bytes, "cutting torn binlog tail");
+            // A crash can leave a torn record, and whole records of a
+            // command whose last record never made it: cut back to the end
+            // of the last whole command (SPEC §9: a command is atomic in
+            // the binlog too).
+            let cut = match scan.torn {
+                Some(_) => Some(scan.command_end),
+                None if scan.command_end < scan.good_end => Some(scan.command_end),
+                None => None,
+            };
+            if let Some(offset) = cut {
+                let torn = TornTail {
+                    offset,
+                    bytes: scan.size - offset,
+                };
+                warn!(file = %path.display(), offset = torn.offset, bytes = torn.bytes, "cutting torn binlog tail (back to the last whole command)");
                 let f = OpenOptions::new()
                     .write(true)
                     .open(&path)
@@ -285,9 +298,9 @@ impl BinlogWriter {
                 f.sync_all().map_err(Error::io(&path))?;
                 recovery.truncated = Some((path, torn));
             }
-            recovery.last_seq = scan.last_seq().unwrap_or(desc);
+            recovery.last_seq = scan.last_command_seq().unwrap_or(desc);
             recovery.clean_shutdown =
-                scan.ended_by == Some(rocksync_protocol::Command::Stop) && scan.torn.is_none();
+                scan.ended_by == Some(rocksync_protocol::Command::Stop) && cut.is_none();
             newest_desc = Some((newest, desc));
             break;
         }
