@@ -23,7 +23,7 @@ pub use segment::{scan_segment, LogPos, SegmentId, SegmentScan, TornTail};
 pub use shared::{Committed, Lease, SegmentInfo};
 pub use verify::{verify_dir, SegmentEvents, VerifyReport};
 pub use writer::{
-    BinlogConfig, BinlogWriter, FsyncPolicy, Recovery, DEFAULT_MAX_BINLOG_SIZE_BYTES,
+    BinlogConfig, BinlogWriter, FsyncPolicy, Recovery, Staged, DEFAULT_MAX_BINLOG_SIZE_BYTES,
 };
 
 /// The record codec, for benchmarks and tools that frame bytes themselves.

@@ -126,9 +126,10 @@ pub struct Recovery {
 #[derive(Debug)]
 struct SyncTarget {
     file: Mutex<Arc<File>>,
-    /// Sealed files still to fsync (handed over at rotation).
-    sealed: Mutex<Vec<Arc<File>>>,
     dirty: AtomicBool,
+    /// The last background fsync failed (with why): appends are refused
+    /// until one succeeds.
+    failed: Mutex<Option<String>>,
     stop: Mutex<bool>,
     wake: Condvar,
 }
@@ -144,8 +145,8 @@ impl Syncer {
     fn start(file: Arc<File>, dir: PathBuf) -> Result<Self> {
         let target = Arc::new(SyncTarget {
             file: Mutex::new(file),
-            sealed: Mutex::new(Vec::new()),
             dirty: AtomicBool::new(false),
+            failed: Mutex::new(None),
             stop: Mutex::new(false),
             wake: Condvar::new(),
         });
@@ -163,18 +164,22 @@ impl Syncer {
                 }
                 let stopping = *stop;
                 drop(stop);
-                let sealed = std::mem::take(&mut *lock(&t.sealed));
-                for file in sealed {
-                    if let Err(e) = file.sync_data() {
-                        error!(dir = %dir.display(), error = %e, "binlog fsync failed");
-                    }
-                }
+                let mut failure = None;
                 if t.dirty.swap(false, Ordering::AcqRel) {
                     let file = Arc::clone(&lock(&t.file));
                     if let Err(e) = file.sync_data() {
-                        error!(dir = %dir.display(), error = %e, "binlog fsync failed");
+                        failure = Some(e.to_string());
+                        t.dirty.store(true, Ordering::Release);
                     }
                 }
+                let mut failed = lock(&t.failed);
+                match (&failure, failed.is_some()) {
+                    (Some(e), _) => error!(dir = %dir.display(), error = %e, "binlog fsync failed; appends refused until one succeeds"),
+                    (None, true) => info!(dir = %dir.display(), "binlog fsync works again"),
+                    (None, false) => {}
+                }
+                *failed = failure;
+                drop(failed);
                 if stopping {
                     return;
                 }
@@ -199,6 +204,14 @@ impl Drop for Syncer {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Where the binlog stood before a [`BinlogWriter::stage`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use = "staged events are published or taken back"]
+pub struct Staged {
+    size: u64,
+    last_seq: u64,
 }
 
 /// Appends events to the binlog. One writer per directory; readers come
@@ -408,18 +421,47 @@ impl BinlogWriter {
 
     /// Append a batch of data events with one write and, under `always`,
     /// one fsync: the group commit. Readers see the events once it returns.
+    /// ([`BinlogWriter::stage`] then [`BinlogWriter::publish_staged`].)
+    ///
+    /// # Errors
+    /// As [`BinlogWriter::stage`].
+    pub fn append(&mut self, events: &[LogEvent]) -> Result<LogPos> {
+        let _published_next = self.stage(events)?;
+        self.publish_staged();
+        Ok(self.position())
+    }
+
+    /// Write a batch of data events with one write and, under `always`,
+    /// one fsync, without showing them to readers yet: the caller applies
+    /// them, then publishes them, or takes them back with
+    /// [`BinlogWriter::unstage`] when it could not apply them. Readers
+    /// (slaves) so never see an event its writer did not apply.
     ///
     /// Each event's seq must follow the one before (the first follows
-    /// [`BinlogWriter::last_seq`]). Rotates after the batch when the file
-    /// has passed `max_binlog_size`.
+    /// [`BinlogWriter::last_seq`]).
     ///
     /// # Errors
     /// [`Error::NotData`] or [`Error::SeqGap`] (nothing written),
-    /// [`Error::Io`], [`Error::Closed`] after a failure that could not be
-    /// undone.
-    pub fn append(&mut self, events: &[LogEvent]) -> Result<LogPos> {
+    /// [`Error::Io`] (nothing left written: a failed write or fsync is cut
+    /// back; also while the background fsync of `everysec` is failing),
+    /// [`Error::Closed`] after a failure that could not be undone.
+    pub fn stage(&mut self, events: &[LogEvent]) -> Result<Staged> {
         if self.closed {
             return Err(Error::Closed);
+        }
+        let mark = Staged {
+            size: self.size,
+            last_seq: self.last_seq,
+        };
+        if let Some(why) = self
+            .syncer
+            .as_ref()
+            .and_then(|s| lock(&s.target.failed).clone())
+        {
+            return Err(Error::Io {
+                path: self.path(),
+                source: std::io::Error::other(format!("the last fsync failed: {why}")),
+            });
         }
         self.buf.clear();
         let mut seq = self.last_seq;
@@ -437,12 +479,20 @@ impl BinlogWriter {
             record::encode_record(&mut self.buf, |b| e.encode(b));
         }
         if events.is_empty() {
-            return Ok(self.position());
+            return Ok(mark);
         }
         self.write_buf()?;
         self.last_seq = seq;
         match self.config.fsync {
-            FsyncPolicy::Always => self.file.sync_data().map_err(Error::io(self.path()))?,
+            FsyncPolicy::Always => {
+                if let Err(e) = self.file.sync_data() {
+                    self.unstage(mark)?;
+                    return Err(Error::Io {
+                        path: self.path(),
+                        source: e,
+                    });
+                }
+            }
             FsyncPolicy::EverySec => {
                 if let Some(s) = &self.syncer {
                     s.target.dirty.store(true, Ordering::Release);
@@ -450,11 +500,42 @@ impl BinlogWriter {
             }
             FsyncPolicy::No => {}
         }
+        Ok(mark)
+    }
+
+    /// Show the staged events to readers, then rotate when the file has
+    /// passed `max_binlog_size`. A rotation that fails (disk full) is
+    /// logged and tried again after the next batch; nothing is lost.
+    pub fn publish_staged(&mut self) {
         self.publish();
         if self.size >= self.config.max_binlog_size_bytes {
-            self.rotate()?;
+            if let Err(e) = self.rotate() {
+                warn!(file = %self.path().display(), error = %e, "binlog rotation failed; writing on in this file");
+            }
         }
-        Ok(self.position())
+    }
+
+    /// Take back what was staged since `mark` (not yet published): the
+    /// file is cut back and the seq restored.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be cut (the writer is then
+    /// closed: a restart recovers).
+    pub fn unstage(&mut self, mark: Staged) -> Result<()> {
+        if self.size == mark.size {
+            return Ok(());
+        }
+        if let Err(e) = self.file.set_len(mark.size) {
+            error!(file = %self.path().display(), error = %e, "cannot take back staged events");
+            self.closed = true;
+            return Err(Error::Io {
+                path: self.path(),
+                source: e,
+            });
+        }
+        self.size = mark.size;
+        self.last_seq = mark.last_seq;
+        Ok(())
     }
 
     /// Make everything appended so far durable now, whatever the policy.
@@ -490,15 +571,26 @@ impl BinlogWriter {
     /// Seal the active file with ROTATE and continue in the next one.
     fn rotate(&mut self) -> Result<()> {
         let next = self.active.next();
-        // The sealed file is made durable per the policy: now under
-        // `always`, by the fsync thread under `everysec`, by the OS under
-        // `no`. The next file and its directory entry are durable at once.
-        let always = self.config.fsync == FsyncPolicy::Always;
-        self.append_control(&LogEvent::rotate(self.last_seq, &next.file_name()), always)?;
-        if let Some(s) = &self.syncer {
-            lock(&s.target.sealed).push(Arc::clone(&self.file));
-        }
-        let (file, size) = create_segment(&self.config.dir, next, self.last_seq)?;
+        // The sealed file, ROTATE included, is durable before the next one
+        // exists, whatever the policy (a power loss cannot leave a torn
+        // file that is no longer the newest). The next file and its
+        // directory entry are durable at once. When the next file cannot
+        // be made (disk full), ROTATE is taken back and writing goes on
+        // here.
+        let before = self.size;
+        self.append_control(&LogEvent::rotate(self.last_seq, &next.file_name()), true)?;
+        let (file, size) = match create_segment(&self.config.dir, next, self.last_seq) {
+            Ok(x) => x,
+            Err(e) => {
+                let _ = std::fs::remove_file(self.config.dir.join(next.file_name()));
+                if let Err(cut) = self.file.set_len(before) {
+                    error!(file = %self.path().display(), error = %cut, "cannot take back ROTATE");
+                    self.closed = true;
+                }
+                self.size = before;
+                return Err(e);
+            }
+        };
         lock(&self.shared.index).segments.push(SegmentInfo {
             id: next,
             first_seq: self.last_seq + 1,

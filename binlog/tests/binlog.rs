@@ -513,3 +513,25 @@ fn a_reader_fails_when_seqs_go_backwards_across_files() {
         "{err}"
     );
 }
+
+/// Issue 9, case 3: rotation cannot create its next file (here a directory
+/// squats on its name; a full disk does the same). ROTATE is taken back,
+/// writing goes on in the current file, the next append rotates once it
+/// can, and the binlog reopens with every event.
+#[test]
+fn a_rotation_that_cannot_create_its_next_file_writes_on_and_retries() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (mut w, _) = BinlogWriter::open(config(tmp.path(), 4096)).expect("open");
+    let next = segment_path(tmp.path(), w.position().segment.0 + 1);
+    std::fs::create_dir(&next).expect("squat");
+    for seq in 1..=100 {
+        w.append(&events(seq, seq)).expect("appends go on");
+    }
+    assert_eq!(w.handle().segments().len(), 1, "no rotation while blocked");
+    std::fs::remove_dir(&next).expect("unblock");
+    w.append(&events(101, 101)).expect("append");
+    assert_eq!(w.handle().segments().len(), 2, "rotated once it could");
+    drop(w);
+    let (w, _) = BinlogWriter::open(config(tmp.path(), 4096)).expect("reopen");
+    assert_eq!(read_seqs(&w, 0), (1..=101).collect::<Vec<_>>());
+}

@@ -70,7 +70,7 @@ pub struct WriteStats {
     pub events: AtomicU64,
     /// Keys deleted by expiry.
     pub expired_keys: AtomicU64,
-    /// Set when the write path stopped on an error it cannot undo.
+    /// Set while the last group could not be persisted.
     pub failed: AtomicBool,
 }
 
@@ -301,9 +301,6 @@ impl Core {
         if self.storage.is_none() {
             return Reply::error(READONLY);
         }
-        if self.stats.failed.load(Ordering::Relaxed) {
-            return Reply::error("ERR the write path is stopped after an error; see the log");
-        }
         let Exec::Write(f) = cmd.spec.exec else {
             return Reply::error("ERR not a write command");
         };
@@ -333,13 +330,14 @@ impl Core {
         let next_seq = self.next_seq();
         let g = std::mem::replace(group, Group::new(next_seq));
         let result = match &g.failed {
-            Some(why) => Err(why.clone()),
-            None => self.persist(g.batch, &g.events).map_err(|e| e.to_string()),
+            Some(why) => Err(format!("ERR write failed: {why}")),
+            None => self.persist(g.batch, &g.events).map_err(|e| {
+                format!("MISCONF rocksync could not persist this write, and applied none of it ({e}); writes work again once that does")
+            }),
         };
         *group = Group::new(self.next_seq());
         for (tx, mut replies) in g.waiting {
-            if let Err(why) = &result {
-                let text = format!("ERR write failed: {why}");
+            if let Err(text) = &result {
                 replies
                     .iter_mut()
                     .for_each(|r| *r = Reply::error(text.clone()));
@@ -356,15 +354,15 @@ impl Core {
             return Ok(());
         }
         if let Err(e) = storage.commit(batch, events) {
-            if matches!(e, Error::Binlog(_)) {
-                return Err(e);
+            // Nothing of the group stays logged or applied; the next group
+            // tries again.
+            if !self.stats.failed.swap(true, Ordering::Relaxed) {
+                error!(error = %e, "a write group could not be persisted; refusing writes until one can");
             }
-            let last = storage.last_seq();
-            // The binlog has events the database lacks: stop writing; a
-            // restart replays them.
-            error!(error = %e, last_seq = last, "database write failed after the binlog append; stopping writes");
-            self.stats.failed.store(true, Ordering::Relaxed);
             return Err(e);
+        }
+        if self.stats.failed.swap(false, Ordering::Relaxed) {
+            tracing::info!("writes are persisted again");
         }
         self.stats.groups.fetch_add(1, Ordering::Relaxed);
         self.stats

@@ -126,9 +126,6 @@ fn u64_of(v: Option<Vec<u8>>) -> u64 {
 pub struct Storage {
     store: Arc<Store>,
     writer: BinlogWriter,
-    /// A store write failed after its events were logged: the binlog is
-    /// ahead, and the next commit replays it first.
-    behind: bool,
 }
 
 impl std::fmt::Debug for Storage {
@@ -167,11 +164,7 @@ impl Storage {
         if let Some((path, torn)) = &rec.truncated {
             warn!(file = %path.display(), offset = torn.offset, bytes = torn.bytes, "cut a torn binlog tail");
         }
-        let mut me = Self {
-            store,
-            writer,
-            behind: false,
-        };
+        let mut me = Self { store, writer };
         me.recover()?;
         me.new_history_if_os_lost_writes(config.binlog_fsync, rec.clean_shutdown)?;
         Ok(me)
@@ -192,35 +185,36 @@ impl Storage {
         self.writer.last_seq()
     }
 
-    /// The commit step: append `events` to the binlog, then write `batch`
-    /// (which must hold their effects) with `applied_seq` set to the last
-    /// seq logged. Nothing is written when both are empty.
+    /// The commit step: log `events` in the binlog (not yet visible to
+    /// readers), write `batch` (which must hold their effects) with
+    /// `applied_seq` set to the last seq logged, then show the events to
+    /// readers. When the store write fails the events are taken back out of
+    /// the binlog: nothing is published that was not applied, and nothing
+    /// stays logged that the store lacks. Nothing is written when both are
+    /// empty.
     ///
     /// # Errors
-    /// Binlog errors (nothing was written to the store), RocksDB errors
-    /// (the binlog is then ahead of the store; a restart replays it).
+    /// Binlog errors (nothing was written), RocksDB errors (nothing stays
+    /// written either).
     pub fn commit(&mut self, batch: Batch, events: &[LogEvent]) -> Result<()> {
         if events.is_empty() && batch.is_empty() {
             return Ok(());
         }
-        if self.behind {
-            // The batch was built on a store that lacks logged events;
-            // replay them and refuse this one (its caller rebuilds it).
-            self.recover()?;
-            self.behind = false;
-            return Err(Error::Stopped);
-        }
-        if !events.is_empty() {
-            self.writer.append(events)?;
-        }
+        let mark = self.writer.stage(events)?;
         let applied = self.writer.last_seq();
         let written = batch
             .finish(&self.store, applied)
             .and_then(|wb| self.store.write(wb));
-        if written.is_err() && !events.is_empty() {
-            self.behind = true;
+        match written {
+            Ok(()) => {
+                self.writer.publish_staged();
+                Ok(())
+            }
+            Err(e) => {
+                self.writer.unstage(mark)?;
+                Err(e)
+            }
         }
-        written
     }
 
     /// Apply events received from a master (whole commands) and commit

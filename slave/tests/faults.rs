@@ -88,3 +88,63 @@ fn a_binlog_cut_inside_an_mset_keeps_none_of_it() {
     let n = kept.iter().filter(|v| v.is_some()).count();
     assert_eq!(n, 0, "{n} of the MSET's 1000 keys survived a cut inside it");
 }
+
+/// Cases 3 and 13: the master's disk fills up (a small tmpfs). Writes are
+/// refused with MISCONF and leave nothing behind: no event is logged,
+/// published to the slave or applied unless all three happen; reads and
+/// the slave go on; rotation that cannot create its next file writes on in
+/// the current one; once space is back, writes are taken again with no
+/// restart; every acknowledged write is on the master and the slave, and
+/// the master restarts on what is left (Pika #2520).
+#[test]
+fn a_full_disk_refuses_writes_with_misconf_and_heals_by_itself() {
+    let tmp = TempDir::new().expect("tmp");
+    let Some(disk) = Tmpfs::mount(&tmp.path().join("disk"), "24m") else {
+        return;
+    };
+    let data = disk.dir.join("m");
+    let args = ["--binlog-fsync", "always", "--max-binlog-size", "262144"];
+    let m = Node::master(&data, 0, &args);
+    let s = Node::slave(&tmp.path().join("s"), free_port(), m.addr, &[]);
+    load(&m, "a", 500, 100);
+    wait_synced(&m, &s, LONG);
+    let filler = disk.fill("filler");
+    let mut c = m.client();
+    let mut acked = Vec::new();
+    let mut refusals = 0;
+    for i in 0..3000 {
+        let key = format!("full:{i}");
+        match c.set::<_, _, ()>(&key, "x".repeat(500)) {
+            Ok(()) => acked.push(key),
+            Err(e) => {
+                assert_eq!(e.code(), Some("MISCONF"), "{e}");
+                refusals += 1;
+            }
+        }
+    }
+    assert!(refusals > 0, "the disk never filled up");
+    // Reads and INFO are served meanwhile.
+    assert!(c.exists::<_, bool>("a:s:0").expect("read while full"));
+    assert_eq!(
+        m.field("persistence", "binlog_write_failed").as_deref(),
+        Some("1")
+    );
+    std::fs::remove_file(filler).expect("free space");
+    wait_until("writes to be taken again", LONG, || {
+        c.set::<_, _, ()>("after", "space").is_ok()
+    });
+    acked.push("after".into());
+    wait_synced(&m, &s, LONG);
+    let want = digest(&m);
+    for k in &acked {
+        assert!(want.contains_key(k), "acknowledged {k} is missing");
+    }
+    assert_eq!(
+        digest(&s),
+        want,
+        "the slave saw something the master did not apply"
+    );
+    m.kill();
+    let m = Node::master(&data, 0, &args);
+    assert_eq!(digest(&m), want, "restart after the full disk");
+}

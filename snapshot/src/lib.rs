@@ -122,6 +122,8 @@ pub struct Snapshots {
     dir: PathBuf,
     binlog: Binlog,
     inner: Mutex<BTreeMap<String, (Entry, Lease)>>,
+    /// Held while the registry is written; counts the saves (tmp names).
+    saves: Mutex<u64>,
 }
 
 impl std::fmt::Debug for Snapshots {
@@ -180,6 +182,7 @@ impl Snapshots {
             dir: dir.to_owned(),
             binlog,
             inner: Mutex::new(inner),
+            saves: Mutex::new(0),
         };
         for e in std::fs::read_dir(dir).map_err(io(dir))?.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
@@ -198,7 +201,15 @@ impl Snapshots {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Write the registry: one writer at a time (the latest state wins),
+    /// through a tmp file of its own, fsynced before the rename and the
+    /// directory after it, so a crash leaves the old registry or the new.
     fn save(&self) -> Result<()> {
+        let mut saves = self
+            .saves
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *saves += 1;
         let file = RegistryFile {
             snapshots: self
                 .lock()
@@ -210,10 +221,24 @@ impl Snapshots {
             path: self.dir.join("registry.toml"),
             reason: e.to_string(),
         })?;
-        let tmp = self.dir.join("registry.toml.tmp");
-        std::fs::write(&tmp, text).map_err(io(&tmp))?;
+        let tmp = self.dir.join(format!(
+            "registry.toml.{}.{}.tmp",
+            std::process::id(),
+            *saves
+        ));
+        let written = std::fs::File::create(&tmp).and_then(|mut f| {
+            std::io::Write::write_all(&mut f, text.as_bytes())?;
+            f.sync_all()
+        });
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(io(&tmp)(e));
+        }
         let dst = self.dir.join("registry.toml");
-        std::fs::rename(&tmp, &dst).map_err(io(&dst))
+        std::fs::rename(&tmp, &dst).map_err(io(&dst))?;
+        std::fs::File::open(&self.dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io(&self.dir))
     }
 
     /// Take a new checkpoint of `db` for `slave` (replacing any it had),
@@ -448,6 +473,52 @@ impl SnapshotReader {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 9, case 7: copies of several slaves update the registry at
+    /// once; every save succeeds and the registry that is left loads with
+    /// every entry (one fixed tmp name made saves fail or lose entries).
+    #[test]
+    fn concurrent_registry_saves_all_succeed_and_reload() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let mut o = Options::default();
+        o.create_if_missing(true);
+        let db = DB::open(&o, tmp.path().join("db")).expect("db");
+        db.put(b"applied_seq", 7u64.to_be_bytes()).expect("put");
+        let (w, _) = rocksync_binlog::BinlogWriter::open(rocksync_binlog::BinlogConfig::new(
+            tmp.path().join("binlog"),
+        ))
+        .expect("binlog");
+        let snaps = Snapshots::open(&tmp.path().join("snap"), w.handle()).expect("open");
+        let slaves: Vec<String> = (0..8).map(|i| format!("127.0.0.1:{}", 7000 + i)).collect();
+        for s in &slaves {
+            snaps.create(s, &db, b"applied_seq").expect("create");
+        }
+        std::thread::scope(|scope| {
+            for s in &slaves {
+                let snaps = &snaps;
+                scope.spawn(move || {
+                    for n in 0..50u64 {
+                        snaps
+                            .update(s, State::Active, format!("k{n}").as_bytes(), n, n * 10)
+                            .expect("a concurrent save");
+                    }
+                });
+            }
+        });
+        drop(snaps);
+        let again = Snapshots::open(&tmp.path().join("snap"), w.handle()).expect("reload");
+        let listed = again.list();
+        assert_eq!(listed.len(), slaves.len());
+        assert!(listed.iter().all(|(_, e)| e.keys_sent == 49));
+        let leftovers = std::fs::read_dir(tmp.path().join("snap"))
+            .expect("dir")
+            .filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            })
+            .count();
+        assert_eq!(leftovers, 0);
+    }
 
     #[test]
     fn raw_keys_round_trip() {
