@@ -31,7 +31,20 @@ pub const READONLY: &str = "READONLY You can't write against a read only replica
 /// Most events in one group before it commits.
 const MAX_GROUP_EVENTS: usize = 8192;
 
-/// Unix time in milliseconds.
+/// Milliseconds on a monotonic clock (since this process first asked):
+/// for every timeout, idle check and rate, which a wall-clock step must
+/// not trip (issue 9, case 12).
+pub fn mono_ms() -> u64 {
+    static EPOCH: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    EPOCH
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_millis() as u64
+        + 1
+}
+
+/// Unix time in milliseconds (expiry times, which are wall-clock by
+/// Redis's definition).
 pub fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -317,6 +330,10 @@ impl Core {
         seal_command(&mut group.events, start);
         match result {
             Ok(r) => r,
+            // Refused before it changed anything: only this command fails.
+            Err(e @ Error::EventTooLarge { .. }) if group.events.len() == start => {
+                Reply::error(format!("ERR {e}"))
+            }
             Err(e) => {
                 error!(error = %e, command = cmd.spec.name, "write command failed; the group is dropped");
                 group.failed = Some(e.to_string());

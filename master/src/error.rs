@@ -43,6 +43,16 @@ pub enum Error {
         /// The cause.
         source: std::io::Error,
     },
+    /// A write whose event would exceed the replication frame limit.
+    #[error(
+        "the change is {bytes} bytes once logged, over the {max}-byte limit that slaves accept"
+    )]
+    EventTooLarge {
+        /// The event's encoded size.
+        bytes: usize,
+        /// The limit.
+        max: usize,
+    },
     /// The write path has stopped (shutdown or a fatal error).
     #[error("the write path is stopped")]
     Stopped,

@@ -581,17 +581,18 @@ impl Node {
     }
 }
 
-/// Every 30 s, drop snapshots that are not ACTIVE and idle longer than
-/// `snapshot_timeout` (masters and slaves alike: a slave serves chained
-/// copies).
+/// Every 30 s (or `snapshot_timeout`, when shorter), drop snapshots that
+/// are not ACTIVE and idle longer than `snapshot_timeout`, on masters and
+/// slaves alike: a slave serves chained copies, and an abandoned one must
+/// not pin its binlog forever (issue 9, case 8).
 async fn clean_snapshots(core: Arc<Core>, cancel: CancellationToken) {
-    let mut tick = tokio::time::interval(Duration::from_secs(30));
     loop {
+        let timeout = core.config().snapshot_timeout;
+        let every = Duration::from_secs(timeout.clamp(1, 30));
         tokio::select! {
-            _ = tick.tick() => {}
+            _ = tokio::time::sleep(every) => {}
             _ = cancel.cancelled() => return,
         }
-        let timeout = core.config().snapshot_timeout;
         let repl = Arc::clone(&core.repl);
         let _ = tokio::task::spawn_blocking(move || repl.clean(timeout)).await;
     }

@@ -26,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{info, info_span, warn, Instrument};
 
-use crate::engine::now_ms;
+use crate::engine::mono_ms as now_ms;
 use crate::server::Core;
 use crate::storage::History;
 use crate::store::{Store, APPLIED_SEQ_KEY};
@@ -77,7 +77,7 @@ pub struct SlaveInfo {
     pub sent_seq: AtomicU64,
     /// Last seq the slave acknowledged.
     pub acked_seq: AtomicU64,
-    /// When the last ack came, unix ms.
+    /// When the last ack came, ms on the monotonic clock.
     pub last_ack_ms: AtomicU64,
     copy_keys: AtomicU64,
     copy_bytes: AtomicU64,
@@ -546,9 +546,13 @@ impl Replication {
             let mut buf = BytesMut::with_capacity(CHUNK_BYTES + 4096);
             let (mut n, mut last) = (0u64, Bytes::new());
             let mut open = true;
+            let mut unsendable = None;
             let result = reader.for_each_after(&start_after, |k, v| {
                 let e = LogEvent::raw(seq, k.clone(), Bytes::copy_from_slice(v));
-                if codec.encode(&e, &mut buf).is_err() {
+                if let Err(err) = codec.encode(&e, &mut buf) {
+                    // A pair that cannot be sent fails the copy; a copy
+                    // never ends without all of its pairs (issue 9, case 2).
+                    unsendable = Some(format!("key {:?}: {err}", k.escape_ascii().to_string()));
                     return false;
                 }
                 n += 1;
@@ -561,6 +565,10 @@ impl Replication {
                 }
                 open
             });
+            if let Some(why) = unsendable {
+                let _ = tx.blocking_send(Err(why));
+                return;
+            }
             match result {
                 Err(e) => {
                     let _ = tx.blocking_send(Err(e.to_string()));

@@ -63,7 +63,9 @@ impl Decoder for EventCodec {
         }
         let total = FRAME_HEADER_BYTES + len;
         if src.len() < total {
-            src.reserve(total - src.len());
+            // Grow with the data that arrives, not with what a length
+            // alone claims (issue 9, case 14).
+            src.reserve((total - src.len()).min(crate::MAX_RESERVE_BYTES));
             return Ok(None);
         }
         src.advance(FRAME_HEADER_BYTES);
@@ -98,6 +100,21 @@ impl Encoder<LogEvent> for EventCodec {
 
 #[cfg(test)]
 mod tests {
+    /// Issue 9, case 14: a frame length alone reserves no whole frame.
+    #[test]
+    fn a_huge_frame_length_alone_reserves_little() {
+        use tokio_util::codec::Decoder as _;
+        let mut codec = super::EventCodec::default();
+        let mut buf = bytes::BytesMut::new();
+        buf.extend_from_slice(&(super::DEFAULT_MAX_FRAME_BYTES as u32).to_be_bytes());
+        assert!(codec.decode(&mut buf).expect("valid so far").is_none());
+        assert!(
+            buf.capacity() <= 2 * crate::MAX_RESERVE_BYTES,
+            "{}",
+            buf.capacity()
+        );
+    }
+
     use super::*;
     use crate::event::Command;
     use proptest::prelude::*;

@@ -19,3 +19,7 @@ pub use resp::{
     RequestDecoder, RespLimits, DEFAULT_MAX_BULK_BYTES, DEFAULT_MAX_MULTIBULK_LEN,
     INLINE_MAX_BYTES,
 };
+
+/// The most a decoder reserves ahead of the bytes it has: buffers grow with
+/// the data that arrives, never with what a length prefix alone claims.
+pub const MAX_RESERVE_BYTES: usize = 64 * 1024;

@@ -482,7 +482,9 @@ impl Decoder for RequestDecoder {
                 let len = len as usize;
                 let need = line_len + len + 2;
                 if src.len() < need {
-                    src.reserve(need - src.len());
+                    // Grow with the data that arrives, not with what a
+                    // header alone claims (issue 9, case 14).
+                    src.reserve((need - src.len()).min(crate::MAX_RESERVE_BYTES));
                     return Ok(None);
                 }
                 src.advance(line_len);
@@ -511,6 +513,19 @@ impl Encoder<&Reply> for ReplyEncoder {
 
 #[cfg(test)]
 mod tests {
+    /// Issue 9, case 14: a `$536870912` header alone reserves no 512 MiB.
+    #[test]
+    fn a_huge_bulk_header_alone_reserves_little() {
+        let mut d = RequestDecoder::new(RespLimits::default());
+        let mut buf = bytes::BytesMut::from(&b"*2\r\n$3\r\nSET\r\n$536870912\r\n"[..]);
+        assert!(d.decode(&mut buf).expect("valid so far").is_none());
+        assert!(
+            buf.capacity() <= 2 * crate::MAX_RESERVE_BYTES,
+            "{}",
+            buf.capacity()
+        );
+    }
+
     use super::*;
     use proptest::prelude::*;
 

@@ -148,3 +148,95 @@ fn a_full_disk_refuses_writes_with_misconf_and_heals_by_itself() {
     let m = Node::master(&data, 0, &args);
     assert_eq!(digest(&m), want, "restart after the full disk");
 }
+
+/// Case 2: one SETBIT with a 70 KB key at bit 4294967295 makes a 512 MiB
+/// value whose event no slave could receive: it is refused before it is
+/// logged, the other writes go on, and the slave stays in sync with
+/// everything (it used to stay "in sync" holding a fraction of the keys).
+#[test]
+fn a_write_whose_event_could_not_reach_a_slave_is_refused() {
+    let tmp = TempDir::new().expect("tmp");
+    let m = Node::master(&tmp.path().join("m"), 0, &[]);
+    let s = Node::slave(&tmp.path().join("s"), free_port(), m.addr, &[]);
+    load(&m, "a", 500, 10);
+    let key = "k".repeat(70_000);
+    let refused = redis::cmd("SETBIT")
+        .arg(&key)
+        .arg(4_294_967_295u64)
+        .arg(1)
+        .query::<i64>(&mut m.client())
+        .expect_err("an unreplicable write");
+    assert!(refused.to_string().contains("limit"), "{refused}");
+    assert!(!m.client().exists::<_, bool>(&key).expect("exists"));
+    let _: () = m.client().set("after", "1").expect("writes go on");
+    wait_synced(&m, &s, LONG);
+    assert_eq!(digest(&s), digest(&m));
+}
+
+/// Case 10: WAIT counts a slave only once it acknowledges data it holds; a
+/// slave that claims a high seq of another history and is about to be
+/// wiped by a full copy is not counted meanwhile.
+#[test]
+fn wait_does_not_count_a_slave_that_is_being_copied() {
+    let tmp = TempDir::new().expect("tmp");
+    let m1 = Node::master(&tmp.path().join("m1"), 0, &[]);
+    load(&m1, "a", 2000, 10);
+    let s_port = free_port();
+    let s = Node::slave(&tmp.path().join("s"), s_port, m1.addr, &[]);
+    wait_synced(&m1, &s, LONG);
+    assert!(s.terminate(Duration::from_secs(30)).success());
+    // Another master: few events, many bytes, a slow copy.
+    let m2 = Node::master(&tmp.path().join("m2"), 0, &["--sync-speed", "1"]);
+    let mut c = m2.client();
+    for i in 0..200 {
+        let _: () = c.set(format!("big:{i}"), "x".repeat(16_000)).expect("set");
+    }
+    let s = Node::slave(&tmp.path().join("s"), s_port, m2.addr, &[]);
+    wait_until("the copy to start", LONG, || {
+        s.field("replication", "master_sync_in_progress").as_deref() == Some("1")
+    });
+    let counted: i64 = redis::cmd("WAIT")
+        .arg(1)
+        .arg(200)
+        .query(&mut c)
+        .expect("wait");
+    assert_eq!(counted, 0, "a slave being wiped was counted");
+    wait_synced(&m2, &s, LONG);
+    let counted: i64 = redis::cmd("WAIT")
+        .arg(1)
+        .arg(5000)
+        .query(&mut c)
+        .expect("wait");
+    assert_eq!(counted, 1);
+}
+
+/// Case 8: a slave serving a chained copy that is abandoned drops the
+/// copy's snapshot after `snapshot_timeout`, as a master does.
+#[test]
+fn a_slave_drops_an_abandoned_chained_copys_snapshot() {
+    let tmp = TempDir::new().expect("tmp");
+    let m = Node::master(&tmp.path().join("m"), 0, &[]);
+    load(&m, "a", 3000, 1000);
+    let b_args = ["--sync-speed", "1", "--snapshot-timeout", "1"];
+    let b = Node::slave(&tmp.path().join("b"), free_port(), m.addr, &b_args);
+    wait_synced(&m, &b, LONG);
+    let snapshots = tmp.path().join("b").join("snapshots");
+    let checkpoints = || {
+        std::fs::read_dir(&snapshots)
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .filter(|e| e.path().is_dir())
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    let c = Node::slave(&tmp.path().join("c"), free_port(), b.addr, &[]);
+    wait_until("the chained copy to start", LONG, || {
+        c.field("replication", "master_sync_in_progress").as_deref() == Some("1")
+    });
+    assert_eq!(checkpoints(), 1);
+    c.kill();
+    wait_until("the abandoned snapshot to be dropped", LONG, || {
+        checkpoints() == 0
+    });
+}

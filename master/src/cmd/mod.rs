@@ -225,7 +225,8 @@ impl WriteCtx<'_> {
     /// Emit a data event and apply it to the group.
     ///
     /// # Errors
-    /// As [`apply_event`].
+    /// [`crate::Error::EventTooLarge`] for an event no slave could
+    /// receive (nothing is applied); as [`apply_event`].
     pub fn emit(
         &mut self,
         cmd: Command,
@@ -235,6 +236,14 @@ impl WriteCtx<'_> {
     ) -> Result<()> {
         let e = LogEvent::data(self.next_seq, cmd, Bytes::copy_from_slice(key), value)
             .with_ttl(ttl as i64);
+        if e.encoded_len() > rocksync_protocol::DEFAULT_MAX_FRAME_BYTES {
+            // It could never reach a slave (issue 9, case 2): refused
+            // before anything of it is logged or applied.
+            return Err(crate::Error::EventTooLarge {
+                bytes: e.encoded_len(),
+                max: rocksync_protocol::DEFAULT_MAX_FRAME_BYTES,
+            });
+        }
         apply_event(self.store, self.batch, &e)?;
         self.next_seq += 1;
         self.events.push(e);
