@@ -71,6 +71,9 @@ impl SlaveState {
 pub struct SlaveInfo {
     /// `ip:listening_port`.
     pub id: String,
+    /// What names the slave's session and snapshot: its node id when it
+    /// sent one, else `ip:listening_port`.
+    key: String,
     cancel: CancellationToken,
     state: AtomicU8,
     /// Last seq sent.
@@ -390,8 +393,13 @@ impl Replication {
             return;
         }
         let id = format!("{}:{}", peer.ip(), req.listening_port);
+        let key = match &req.node_id {
+            Some(node) => format!("node-{node}"),
+            None => id.clone(),
+        };
         let info = Arc::new(SlaveInfo {
             id: id.clone(),
+            key: key.clone(),
             cancel: self.cancel.child_token(),
             state: AtomicU8::new(SlaveState::Init as u8),
             sent_seq: AtomicU64::new(req.last_seq),
@@ -402,11 +410,11 @@ impl Replication {
             copy_total: AtomicU64::new(0),
             copy_start_ms: AtomicU64::new(0),
         });
-        if let Some(old) = lock(&self.sessions).insert(id.clone(), Arc::clone(&info)) {
+        if let Some(old) = lock(&self.sessions).insert(key.clone(), Arc::clone(&info)) {
             info!(slave = %id, "slave reconnected: replacing its old session");
             old.cancel.cancel();
         }
-        let (decision, reader, why) = self.decide(&id, &req);
+        let (decision, reader, why) = self.decide(&key, &req);
         info!(slave = %id, ?decision, reason = %why, last_seq = req.last_seq, replid = ?req.replid, "sync session");
         *lock(&self.last_decision) = format!("{id} {decision:?}: {why}");
         if decision != SyncDecision::Resume {
@@ -442,8 +450,8 @@ impl Replication {
         let (SessionEnd::Gone(why) | SessionEnd::OutOfSync(why)) = end;
         info!(slave = %id, reason = %why, "sync session ended");
         let mut sessions = lock(&self.sessions);
-        if sessions.get(&id).is_some_and(|s| Arc::ptr_eq(s, &info)) {
-            sessions.remove(&id);
+        if sessions.get(&key).is_some_and(|s| Arc::ptr_eq(s, &info)) {
+            sessions.remove(&key);
         }
     }
 
@@ -498,11 +506,11 @@ impl Replication {
         let snap = match &after {
             Some(_) => self
                 .snapshots
-                .get(&info.id)
+                .get(&info.key)
                 .ok_or_else(|| gone("snapshot vanished".into()))?,
             None => {
                 let store = Arc::clone(&self.store);
-                let id = info.id.clone();
+                let id = info.key.clone();
                 let snaps = &self.snapshots;
                 let db_store = store;
                 tokio::task::block_in_place(|| snaps.create(&id, db_store.db(), APPLIED_SEQ_KEY))
@@ -591,7 +599,7 @@ impl Replication {
             if let Err(e) = sent {
                 let _ = self
                     .snapshots
-                    .update(&info.id, State::Abort, &last_key, keys, bytes);
+                    .update(&info.key, State::Abort, &last_key, keys, bytes);
                 warn!(slave = %info.id, keys, bytes, error = %e, "copy interrupted; snapshot kept for resume");
                 producer.abort();
                 return Err(gone(e));
@@ -613,7 +621,7 @@ impl Replication {
                 info!(slave = %info.id, keys, bytes, percent = format!("{:.1}", (keys as f64 * 100.0 / total as f64).min(100.0)), rate_mbps = format!("{:.1}", bytes as f64 / 1e6 / secs), "copy progress");
                 let _ = self
                     .snapshots
-                    .update(&info.id, State::Active, &last_key, keys, bytes);
+                    .update(&info.key, State::Active, &last_key, keys, bytes);
             }
         }
         out.clear();
@@ -628,7 +636,7 @@ impl Replication {
         let secs = (now_ms().saturating_sub(started) as f64 / 1000.0).max(0.001);
         info!(slave = %info.id, keys, bytes, seq, secs = format!("{secs:.2}"), rate_mbps = format!("{:.1}", bytes as f64 / 1e6 / secs), "copy done");
         info.sent_seq.store(seq, Ordering::Relaxed);
-        let _ = self.snapshots.release(&info.id);
+        let _ = self.snapshots.release(&info.key);
         Ok(reader)
     }
 

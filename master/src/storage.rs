@@ -33,6 +33,8 @@ pub mod sys {
     pub const SECOND_SEQ: &[u8] = b"replid2_seq";
     /// The boot id of the machine at the last start.
     pub const BOOT_ID: &[u8] = b"boot_id";
+    /// The node's persistent id (40 hex digits), sent in SYNC140.
+    pub const NODE_ID: &[u8] = b"node_id";
     /// The role: "" for a master, `host:port` of the master followed.
     pub const ROLE: &[u8] = b"role";
     /// The last RAW key applied while a copy runs ("" otherwise).
@@ -371,6 +373,26 @@ impl Storage {
             replid: replid.to_owned(),
             previous: Some((old.replid, left_at)),
         })
+    }
+
+    /// This node's persistent id, made (and made durable) on first use; a
+    /// data directory keeps it for life.
+    ///
+    /// # Errors
+    /// RocksDB errors.
+    pub fn node_id(&self) -> Result<String> {
+        if let Some(id) = self
+            .store
+            .get_sys(sys::NODE_ID)?
+            .and_then(|v| String::from_utf8(v).ok())
+            .filter(|s| rocksync_protocol::is_valid_replid(s))
+        {
+            return Ok(id);
+        }
+        let id = new_replid();
+        self.store.put_sys(sys::NODE_ID, id.as_bytes())?;
+        self.store.flush()?;
+        Ok(id)
     }
 
     /// The persisted role: `None` for a master, else the master followed.

@@ -13,7 +13,7 @@ use crate::resp::Reply;
 /// The command name a slave sends to start a sync session.
 pub const SYNC_COMMAND: &str = "SYNC140";
 
-/// `SYNC140 <last_seq> <last_key> <listening_port> [<replid>]`.
+/// `SYNC140 <last_seq> <last_key> <listening_port> [<replid> [<node_id>]]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncRequest {
     /// The last seq the slave applied (0: nothing yet).
@@ -25,6 +25,11 @@ pub struct SyncRequest {
     pub listening_port: u16,
     /// The history the slave's data belongs to, if it has one.
     pub replid: Option<String>,
+    /// The slave's persistent id (sent with a replid): it, not the
+    /// address, names the slave's session and its copy snapshot, so two
+    /// slaves behind one address, or a client posing as one, never take
+    /// over each other's session or resume each other's copy.
+    pub node_id: Option<String>,
 }
 
 fn handshake_err(text: impl Into<String>) -> Error {
@@ -55,6 +60,9 @@ impl SyncRequest {
         ];
         if let Some(id) = &self.replid {
             args.push(Bytes::copy_from_slice(id.as_bytes()));
+            if let Some(node) = &self.node_id {
+                args.push(Bytes::copy_from_slice(node.as_bytes()));
+            }
         }
         args
     }
@@ -70,26 +78,29 @@ impl SyncRequest {
         if !name_ok {
             return Err(handshake_err(format!("ERR expected {SYNC_COMMAND}")));
         }
-        if !(4..=5).contains(&args.len()) {
+        if !(4..=6).contains(&args.len()) {
             return Err(handshake_err(
                 "ERR wrong number of arguments for 'sync140' command",
             ));
         }
-        let replid = match args.get(4) {
-            Some(id) => {
-                let id = std::str::from_utf8(id)
+        let id_at = |i: usize, what: &str| -> Result<Option<String>> {
+            match args.get(i) {
+                Some(id) => std::str::from_utf8(id)
                     .ok()
                     .filter(|s| is_valid_replid(s))
-                    .ok_or_else(|| handshake_err("ERR invalid replid in SYNC140"))?;
-                Some(id.to_owned())
+                    .map(|s| Some(s.to_owned()))
+                    .ok_or_else(|| handshake_err(format!("ERR invalid {what} in SYNC140"))),
+                None => Ok(None),
             }
-            None => None,
         };
+        let replid = id_at(4, "replid")?;
+        let node_id = id_at(5, "node_id")?;
         Ok(Self {
             last_seq: parse_num(&args[1], "last_seq")?,
             last_key: args[2].clone(),
             listening_port: parse_num(&args[3], "listening_port")?,
             replid,
+            node_id,
         })
     }
 }
@@ -218,8 +229,10 @@ mod tests {
             last_key in prop::collection::vec(any::<u8>(), 0..20),
             port in any::<u16>(),
             replid in prop::option::of("[0-9a-f]{40}"),
+            node in prop::option::of("[0-9a-f]{40}"),
         ) {
-            let req = SyncRequest { last_seq, last_key: last_key.into(), listening_port: port, replid };
+            let node_id = replid.as_ref().and(node);
+            let req = SyncRequest { last_seq, last_key: last_key.into(), listening_port: port, replid, node_id };
             prop_assert_eq!(SyncRequest::parse(&req.to_args()).expect("valid"), req);
         }
 

@@ -169,6 +169,7 @@ impl Link {
             last_key: state.last_key(),
             listening_port: self.ctx.listening_port(),
             replid: Some(history.replid.clone()),
+            node_id: Some(self.storage.node_id()?),
         };
         let mut out = BytesMut::new();
         put_command(&mut out, &req.to_args());

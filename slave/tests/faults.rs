@@ -240,3 +240,44 @@ fn a_slave_drops_an_abandoned_chained_copys_snapshot() {
         checkpoints() == 0
     });
 }
+
+/// Case 9: a slave is named by its persistent node id, not its address: a
+/// client that sends SYNC140 with a following slave's port neither kicks
+/// that slave's session off nor takes it over.
+#[test]
+fn a_client_posing_as_a_slaves_address_does_not_replace_its_session() {
+    use std::io::{Read, Write};
+    let tmp = TempDir::new().expect("tmp");
+    let m = Node::master(&tmp.path().join("m"), 0, &[]);
+    load(&m, "a", 200, 10);
+    let s = Node::slave(&tmp.path().join("s"), free_port(), m.addr, &[]);
+    wait_synced(&m, &s, LONG);
+    let resumes = s.num("replication", "binlog_resumes");
+    let copies = s.num("replication", "full_copies");
+    let port = s.addr.port().to_string();
+    let mut impostor = std::net::TcpStream::connect(m.addr).expect("connect");
+    let cmd = format!(
+        "*4\r\n$7\r\nSYNC140\r\n$1\r\n0\r\n$0\r\n\r\n${}\r\n{port}\r\n",
+        port.len()
+    );
+    impostor.write_all(cmd.as_bytes()).expect("send");
+    let mut answer = [0u8; 64];
+    let n = impostor.read(&mut answer).expect("answer");
+    assert!(
+        answer[..n].starts_with(b"+FULLCOPY"),
+        "{:?}",
+        String::from_utf8_lossy(&answer[..n])
+    );
+    wait_until("both sessions listed", LONG, || {
+        m.num("replication", "connected_slaves") == 2
+    });
+    let _: () = m.client().set("later", "1").expect("set");
+    wait_synced(&m, &s, LONG);
+    assert_eq!(
+        s.num("replication", "binlog_resumes"),
+        resumes,
+        "the slave was kicked off"
+    );
+    assert_eq!(s.num("replication", "full_copies"), copies);
+    drop(impostor);
+}
