@@ -9,6 +9,7 @@
 //! ```
 
 mod error;
+pub mod failpoint;
 mod reader;
 mod record;
 mod segment;

@@ -481,7 +481,9 @@ impl BinlogWriter {
         if events.is_empty() {
             return Ok(mark);
         }
+        crate::failpoint::hit("binlog.stage.before_write");
         self.write_buf()?;
+        crate::failpoint::hit("binlog.stage.after_write");
         self.last_seq = seq;
         match self.config.fsync {
             FsyncPolicy::Always => {
@@ -492,6 +494,7 @@ impl BinlogWriter {
                         source: e,
                     });
                 }
+                crate::failpoint::hit("binlog.stage.after_fsync");
             }
             FsyncPolicy::EverySec => {
                 if let Some(s) = &self.syncer {
@@ -579,8 +582,12 @@ impl BinlogWriter {
         // here.
         let before = self.size;
         self.append_control(&LogEvent::rotate(self.last_seq, &next.file_name()), true)?;
+        crate::failpoint::hit("binlog.rotate.after_rotate_record");
         let (file, size) = match create_segment(&self.config.dir, next, self.last_seq) {
-            Ok(x) => x,
+            Ok(x) => {
+                crate::failpoint::hit("binlog.rotate.after_next_file");
+                x
+            }
             Err(e) => {
                 let _ = std::fs::remove_file(self.config.dir.join(next.file_name()));
                 if let Err(cut) = self.file.set_len(before) {

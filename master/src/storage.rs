@@ -14,7 +14,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use rocksync_binlog::{Binlog, BinlogConfig, BinlogWriter, FsyncPolicy};
+use rocksync_binlog::{failpoint, Binlog, BinlogConfig, BinlogWriter, FsyncPolicy};
 use rocksync_protocol::{Command, LogEvent};
 use tracing::{info, warn};
 
@@ -204,12 +204,15 @@ impl Storage {
         }
         let mark = self.writer.stage(events)?;
         let applied = self.writer.last_seq();
+        failpoint::hit("storage.commit.before_store_write");
         let written = batch
             .finish(&self.store, applied)
             .and_then(|wb| self.store.write(wb));
         match written {
             Ok(()) => {
+                failpoint::hit("storage.commit.after_store_write");
                 self.writer.publish_staged();
+                failpoint::hit("storage.commit.after_publish");
                 Ok(())
             }
             Err(e) => {

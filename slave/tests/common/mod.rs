@@ -37,7 +37,19 @@ impl Node {
     /// `binary` (rocksync-master or rocksync-slave) on `port` (0: any)
     /// with `args`, once it logs its address.
     pub fn spawn(binary: &str, data: &Path, port: u16, args: &[&str]) -> Self {
+        Self::spawn_env(binary, data, port, args, &[])
+    }
+
+    /// As [`Node::spawn`], with extra environment variables.
+    pub fn spawn_env(
+        binary: &str,
+        data: &Path,
+        port: u16,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Self {
         let mut child = Command::new(bin(binary))
+            .envs(env.iter().copied())
             .args(["--port", &port.to_string(), "--data-dir"])
             .arg(data)
             .args(args)
@@ -150,6 +162,18 @@ impl Node {
                 "no exit within {within:?} of SIGTERM"
             );
             std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Wait (bounded) for the process to exit by itself; its status.
+    pub fn wait_exit(mut self, within: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "no exit within {within:?}");
+            std::thread::sleep(Duration::from_millis(10));
         }
     }
 

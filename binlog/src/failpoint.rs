@@ -1,0 +1,45 @@
+//! Crash points for fault-injection tests (feature `failpoints`): a
+//! process started with `ROCKSYNC_CRASH_AT=<name>[@<n>]` aborts, as a
+//! power cut or kill -9 would stop it, the `n`-th time (default: first)
+//! it reaches the point `name`. Without the feature every point is an
+//! empty inline function.
+
+/// Every crash point, in the order a commit reaches them.
+pub const POINTS: &[&str] = &[
+    "binlog.stage.before_write",
+    "binlog.stage.after_write",
+    "binlog.stage.after_fsync",
+    "storage.commit.before_store_write",
+    "storage.commit.after_store_write",
+    "storage.commit.after_publish",
+    "binlog.rotate.after_rotate_record",
+    "binlog.rotate.after_next_file",
+];
+
+/// Abort the process here when the environment names this point.
+#[cfg(feature = "failpoints")]
+pub fn hit(name: &'static str) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    static AT: OnceLock<Option<(String, u64)>> = OnceLock::new();
+    static HITS: AtomicU64 = AtomicU64::new(0);
+    let at = AT.get_or_init(|| {
+        let v = std::env::var("ROCKSYNC_CRASH_AT").ok()?;
+        match v.split_once('@') {
+            Some((n, k)) => Some((n.to_owned(), k.parse().unwrap_or(1))),
+            None => Some((v, 1)),
+        }
+    });
+    if let Some((point, nth)) = at {
+        if point == name && HITS.fetch_add(1, Ordering::Relaxed) + 1 == *nth {
+            eprintln!("failpoint {name}: crashing");
+            std::process::abort();
+        }
+    }
+}
+
+/// Abort the process here when the environment names this point (inert:
+/// built without the `failpoints` feature).
+#[cfg(not(feature = "failpoints"))]
+#[inline(always)]
+pub fn hit(_name: &'static str) {}
