@@ -288,6 +288,20 @@ impl BinlogWriter {
                 ids.pop();
                 continue;
             };
+            // Files written before sealed files were synced at rotation: a
+            // power loss just after a rotation could tear the sealed file
+            // while the newest holds only its DESC. The DESC-only file goes
+            // (it holds no event) and the sealed one is recovered as newest.
+            if scan.records == 1 && ids.len() >= 2 {
+                let prev = ids[ids.len() - 2];
+                if segment::scan_segment(&dir, prev, true)?.torn.is_some() {
+                    warn!(file = %path.display(), sealed = %prev, "removing a newest binlog file that holds only DESC: the file before it is torn");
+                    std::fs::remove_file(&path).map_err(Error::io(&path))?;
+                    recovery.removed.push(path);
+                    ids.pop();
+                    continue;
+                }
+            }
             // A crash can leave a torn record, and whole records of a
             // command whose last record never made it: cut back to the end
             // of the last whole command (SPEC §9: a command is atomic in

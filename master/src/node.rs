@@ -26,6 +26,7 @@ use crate::error::{Error, Result};
 use crate::repl::Replication;
 use crate::server::{Core, Server};
 use crate::storage::{CopyProgress, History, Storage};
+use crate::store::gc::GcCursor;
 use crate::store::Cf;
 
 /// What a node is now.
@@ -603,7 +604,7 @@ async fn clean_snapshots(core: Arc<Core>, cancel: CancellationToken) {
 /// rest after each whole pass.
 async fn collect_garbage(core: Arc<Core>, cancel: CancellationToken) {
     let store = Arc::clone(&core.store);
-    let mut cursor = crate::store::gc::GcCursor::default();
+    let mut cursor = GcCursor::default();
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     loop {
         tokio::select! {
@@ -612,9 +613,18 @@ async fn collect_garbage(core: Arc<Core>, cancel: CancellationToken) {
         }
         let s = Arc::clone(&store);
         let c = cursor.clone();
-        match tokio::task::spawn_blocking(move || crate::store::gc::sweep(&s, &c, 10_000)).await {
+        let link = Arc::clone(&core.link);
+        let slice = move || {
+            let _gate = s.sweep_gate();
+            if link.copying.load(Ordering::Relaxed) {
+                // A copy's data is not whole: sweep again after it.
+                return Ok((0, GcCursor::default()));
+            }
+            crate::store::gc::sweep(&s, &c, 10_000)
+        };
+        match tokio::task::spawn_blocking(slice).await {
             Ok(Ok((_, next))) => {
-                let pass_done = next == crate::store::gc::GcCursor::default();
+                let pass_done = next == GcCursor::default();
                 cursor = next;
                 if pass_done {
                     // A whole pass is done: rest before the next one.

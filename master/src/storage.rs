@@ -462,6 +462,10 @@ impl Storage {
     /// # Errors
     /// Binlog and RocksDB errors.
     pub fn begin_copy(&mut self, full_copies: u64) -> Result<()> {
+        // No garbage sweep slice runs across the wipe (it could delete
+        // copied members whose versions the old data also used).
+        let store = Arc::clone(&self.store);
+        let _gate = store.wipe_gate();
         self.writer.reset(0)?;
         let mut b = Batch::new();
         apply_event(

@@ -91,6 +91,10 @@ pub struct Store {
     path: PathBuf,
     write_opts: WriteOptions,
     wal: bool,
+    /// Held shared by a garbage sweep's slice, exclusively by a wipe: a
+    /// slice never deletes what a full copy has just written (issue 9,
+    /// case 11).
+    gate: std::sync::RwLock<()>,
 }
 
 impl std::fmt::Debug for Store {
@@ -151,7 +155,22 @@ impl Store {
             path: dir.to_owned(),
             write_opts,
             wal: opts.wal,
+            gate: std::sync::RwLock::new(()),
         })
+    }
+
+    /// Shared hold of the wipe gate (a garbage sweep's slice).
+    pub fn sweep_gate(&self) -> std::sync::RwLockReadGuard<'_, ()> {
+        self.gate
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Exclusive hold of the wipe gate (a full copy's wipe).
+    pub fn wipe_gate(&self) -> std::sync::RwLockWriteGuard<'_, ()> {
+        self.gate
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The database directory.
