@@ -1,8 +1,10 @@
-//! Crash points for fault-injection tests (feature `failpoints`): a
-//! process started with `ROCKSYNC_CRASH_AT=<name>[@<n>]` aborts, as a
-//! power cut or kill -9 would stop it, the `n`-th time (default: first)
-//! it reaches the point `name`. Without the feature every point is an
-//! empty inline function.
+//! Crash and error points for fault-injection tests (feature
+//! `failpoints`): a process started with `ROCKSYNC_CRASH_AT=<name>[@<n>]`
+//! aborts, as a power cut or kill -9 would stop it, the `n`-th time
+//! (default: first) it reaches the point `name`; with
+//! `ROCKSYNC_FAIL_AT=<name>@<n>[+<k>]` the `k` (default 1) passes from the
+//! `n`-th on through the error point `name` fail as an I/O error would.
+//! Without the feature every point is an empty inline function.
 
 /// Every crash point, in the order a commit reaches them.
 pub const POINTS: &[&str] = &[
@@ -43,3 +45,33 @@ pub fn hit(name: &'static str) {
 #[cfg(not(feature = "failpoints"))]
 #[inline(always)]
 pub fn hit(_name: &'static str) {}
+
+/// True when this pass through the error point `name` is to fail.
+#[cfg(feature = "failpoints")]
+pub fn fails(name: &'static str) -> bool {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    static AT: OnceLock<Option<(String, u64, u64)>> = OnceLock::new();
+    static HITS: AtomicU64 = AtomicU64::new(0);
+    let at = AT.get_or_init(|| {
+        let v = std::env::var("ROCKSYNC_FAIL_AT").ok()?;
+        let (point, when) = v.split_once('@').unwrap_or((&v, "1"));
+        let (from, count) = when.split_once('+').unwrap_or((when, "1"));
+        Some((point.to_owned(), from.parse().ok()?, count.parse().ok()?))
+    });
+    match at {
+        Some((point, from, count)) if point == name => {
+            let n = HITS.fetch_add(1, Ordering::Relaxed) + 1;
+            n >= *from && n < from + count
+        }
+        _ => false,
+    }
+}
+
+/// True when this pass through the error point `name` is to fail (never:
+/// built without the `failpoints` feature).
+#[cfg(not(feature = "failpoints"))]
+#[inline(always)]
+pub fn fails(_name: &'static str) -> bool {
+    false
+}

@@ -205,9 +205,16 @@ impl Storage {
         let mark = self.writer.stage(events)?;
         let applied = self.writer.last_seq();
         failpoint::hit("storage.commit.before_store_write");
-        let written = batch
-            .finish(&self.store, applied)
-            .and_then(|wb| self.store.write(wb));
+        let written = if failpoint::fails("storage.commit.store_write") {
+            Err(Error::Io {
+                path: self.store.path().to_owned(),
+                source: std::io::Error::other("injected store write failure"),
+            })
+        } else {
+            batch
+                .finish(&self.store, applied)
+                .and_then(|wb| self.store.write(wb))
+        };
         match written {
             Ok(()) => {
                 failpoint::hit("storage.commit.after_store_write");

@@ -58,11 +58,11 @@ fn op() -> impl Strategy<Value = Vec<String>> {
             b,
             y
         ]),
-        (key.clone(), 0i64..64).prop_map(|(k, o)| vec![
+        (key.clone(), 0i64..64, 0u8..2).prop_map(|(k, o, b)| vec![
             "SETBIT".into(),
             k,
             o.to_string(),
-            "1".into()
+            b.to_string()
         ]),
         (key, val).prop_map(|(k, v)| vec!["APPEND".into(), k, v]),
         Just(vec!["FLUSHALL".to_owned()]),

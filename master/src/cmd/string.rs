@@ -273,18 +273,21 @@ pub(super) fn setbit(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     };
     let (old, _) = tri!(string_value_mut(c, &a[1])?).unwrap_or_default();
     let idx = (off / 8) as usize;
-    let mut v = BytesMut::from(&old[..]);
-    if v.len() <= idx {
-        v.resize(idx + 1, 0);
+    // The string a full copy will have to send whole, with its key.
+    let stored = a[1].len() + old.len().max(idx + 1) + 64;
+    if stored > rocksync_protocol::DEFAULT_MAX_FRAME_BYTES {
+        return Ok(Reply::error(format!(
+            "ERR {}",
+            crate::Error::EventTooLarge {
+                bytes: stored,
+                max: rocksync_protocol::DEFAULT_MAX_FRAME_BYTES,
+            }
+        )));
     }
     let mask = 1u8 << (7 - off % 8);
-    let was = (v[idx] & mask != 0) as i64;
-    if bit == 1 {
-        v[idx] |= mask;
-    } else {
-        v[idx] &= !mask;
-    }
-    c.emit(Command::KSetbit, &a[1], v.freeze(), 0)?;
+    let was = old.get(idx).is_some_and(|b| b & mask != 0) as i64;
+    // The event carries the change, not the whole string.
+    c.emit(Command::KSetbit, &a[1], format!("{off} {bit}"), 0)?;
     Ok(Reply::Integer(was))
 }
 

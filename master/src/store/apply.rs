@@ -9,7 +9,8 @@
 //! | cmd | value | effect |
 //! | --- | --- | --- |
 //! | K_SET | the string | set, with expiry `ttl` |
-//! | K_INCR, K_DECR, K_SETBIT | the new string | set, expiry kept |
+//! | K_INCR, K_DECR | the new string | set, expiry kept |
+//! | K_SETBIT | `offset bit` (decimal) | set one bit, zero-extending; expiry kept |
 //! | K_DEL, H_CLEAR, S_CLEAR, Z_CLEAR, Q_CLEAR | | delete the key, any type |
 //! | K_EXPIRE_AT | | expiry := `ttl` (0: persist) |
 //! | H_SET, H_INCR, H_DECR | `pack(field, value)` | set a field |
@@ -334,7 +335,41 @@ pub fn apply_event(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<()> {
                 &Meta::string(e.value.clone(), e.ttl as u64),
             )?;
         }
-        Command::KIncr | Command::KDecr | Command::KSetbit => {
+        Command::KSetbit => {
+            let text = std::str::from_utf8(&e.value).map_err(|_| bad(e, "not `offset bit`"))?;
+            let (off, bit) = text
+                .split_once(' ')
+                .and_then(|(o, b)| Some((o.parse::<u64>().ok()?, b.parse::<u8>().ok()?)))
+                .filter(|(o, b)| *b <= 1 && *o < (1u64 << 32))
+                .ok_or_else(|| bad(e, "not `offset bit`"))?;
+            let old = b.meta(store, key)?;
+            let (mut v, expire) = match &old {
+                Some(m) if m.kind == Kind::String => (m.value.to_vec(), m.expire_ms),
+                Some(_) => {
+                    b.delete_key(store, key)?;
+                    (Vec::new(), 0)
+                }
+                None => (Vec::new(), 0),
+            };
+            let idx = (off / 8) as usize;
+            if v.len() <= idx {
+                v.resize(idx + 1, 0);
+            }
+            let mask = 1u8 << (7 - off % 8);
+            if bit == 1 {
+                v[idx] |= mask;
+            } else {
+                v[idx] &= !mask;
+            }
+            let old = b.meta(store, key)?;
+            b.put_meta(
+                store,
+                key,
+                old.as_ref(),
+                &Meta::string(Bytes::from(v), expire),
+            )?;
+        }
+        Command::KIncr | Command::KDecr => {
             let old = b.meta(store, key)?;
             let expire = old
                 .as_ref()
