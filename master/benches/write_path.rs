@@ -90,7 +90,7 @@ fn write_path(c: &mut Criterion) {
                         let cmds = set_cmds(next, group, &value);
                         next += group;
                         let start = Instant::now();
-                        let replies = rt.block_on(engine.write(cmds));
+                        let replies = rt.block_on(engine.write(cmds, false));
                         total += start.elapsed();
                         assert_eq!(replies.len() as u64, group);
                     }

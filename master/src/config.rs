@@ -51,6 +51,10 @@ pub struct Config {
     pub master_addr: Option<String>,
     /// The master's password, when following one.
     pub masterauth: String,
+    /// The file this configuration was read from (`--config`), which
+    /// CONFIG REWRITE rewrites; not a key of its own.
+    #[serde(skip)]
+    pub config_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -71,6 +75,7 @@ impl Default for Config {
             rocksdb_wal: false,
             master_addr: None,
             masterauth: String::new(),
+            config_file: None,
         }
     }
 }
@@ -137,6 +142,7 @@ impl Config {
             Some(path) => Self::from_file(path, defaults)?,
             None => defaults,
         };
+        c.config_file = args.config.clone();
         macro_rules! set {
             ($($f:ident),*) => { $(if let Some(v) = &args.$f { c.$f = v.clone(); })* };
         }
@@ -234,6 +240,51 @@ impl Config {
         Ok(())
     }
 
+    /// CONFIG REWRITE: write this configuration (the live one, with the
+    /// role in `master_addr`) back to `config_file`, as TOML that loads
+    /// again: through a tmp file, fsynced, renamed over the old one, the
+    /// directory fsynced (a crash leaves the old file or the new one).
+    ///
+    /// # Errors
+    /// [`Error::Config`] without a config file; [`Error::Io`].
+    pub fn rewrite(&self) -> Result<()> {
+        let Some(path) = &self.config_file else {
+            return Err(Error::Config(
+                "The server is running without a config file".into(),
+            ));
+        };
+        let text = toml::to_string(self).map_err(|e| Error::Config(e.to_string()))?;
+        let text = format!("# Written by CONFIG REWRITE: the live configuration and role.\n{text}");
+        // What is written must load again (kvrocks #428 broke restarts).
+        Self::from_toml(&text, Config::default())?;
+        let io = |source| Error::Io {
+            path: path.clone(),
+            source,
+        };
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let tmp = dir.join(format!(
+            ".{}.rewrite.{}",
+            path.file_name()
+                .map_or("config".into(), |n| n.to_string_lossy()),
+            std::process::id()
+        ));
+        let written = std::fs::File::create(&tmp).and_then(|mut f| {
+            std::io::Write::write_all(&mut f, text.as_bytes())?;
+            f.sync_all()
+        });
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(io(e));
+        }
+        std::fs::rename(&tmp, path).map_err(io)?;
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io)
+    }
+
     /// The RocksDB directory.
     pub fn db_dir(&self) -> PathBuf {
         self.data_dir.join("db")
@@ -293,6 +344,30 @@ mod tests {
             err("bind = \"localhost:1\""),
             "config: bind: 'localhost:1' is not an IP address"
         );
+    }
+
+    #[test]
+    fn rewrite_writes_a_file_that_loads_back_with_the_role() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("node.toml");
+        std::fs::write(&path, "port = 7000\n").expect("write");
+        let args = ServerArgs {
+            config: Some(path.clone()),
+            ..ServerArgs::default()
+        };
+        let mut c = Config::load(&args, Config::default()).expect("valid");
+        c.maxclients = 77;
+        c.master_addr = Some("127.0.0.1:7001".into());
+        c.rewrite().expect("rewrite");
+        let again = Config::load(&args, Config::default()).expect("loads again");
+        assert_eq!(again, c);
+        c.master_addr = Some(String::new());
+        c.rewrite().expect("rewrite");
+        let again = Config::load(&args, Config::default()).expect("loads again");
+        assert_eq!(again.master_addr.as_deref(), Some(""));
+        let stray = std::fs::read_dir(dir.path()).expect("dir").count();
+        assert_eq!(stray, 1, "a tmp file was left behind");
+        assert!(Config::default().rewrite().is_err());
     }
 
     #[test]

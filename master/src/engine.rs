@@ -63,6 +63,8 @@ enum Job {
     Write {
         cmds: Vec<WriteCmd>,
         reply: oneshot::Sender<Vec<Reply>>,
+        /// One unit (an EXEC): one batch, its events sealed as one command.
+        atomic: bool,
     },
     Expire {
         keys: Vec<Bytes>,
@@ -101,11 +103,23 @@ pub struct Engine {
 
 impl Engine {
     /// Execute write commands in order; their replies, after commit.
-    pub async fn write(&self, cmds: Vec<WriteCmd>) -> Vec<Reply> {
+    /// `atomic` (an EXEC): they are one unit, in one batch, their events
+    /// sealed as one command, so the binlog, recovery and every slave take
+    /// all of them or none.
+    pub async fn write(&self, cmds: Vec<WriteCmd>, atomic: bool) -> Vec<Reply> {
         let n = cmds.len();
         let (reply, rx) = oneshot::channel();
         let stopped = || vec![Reply::error("ERR the write path is stopped"); n];
-        if self.tx.send(Job::Write { cmds, reply }).await.is_err() {
+        if self
+            .tx
+            .send(Job::Write {
+                cmds,
+                reply,
+                atomic,
+            })
+            .await
+            .is_err()
+        {
             return stopped();
         }
         rx.await.unwrap_or_else(|_| stopped())
@@ -257,13 +271,25 @@ impl Core {
 
     fn handle(&mut self, job: Job, group: &mut Group) {
         match job {
-            Job::Write { cmds, reply } => {
+            Job::Write {
+                cmds,
+                reply,
+                atomic,
+            } => {
                 let mut replies = Vec::with_capacity(cmds.len());
-                for cmd in cmds {
-                    if cmd.spec.barrier && !group.batch.is_empty() {
+                let mut unit_start = None;
+                for (i, cmd) in cmds.iter().enumerate() {
+                    // A scanning command reads committed data, so the group
+                    // before it commits first; never inside a unit (its
+                    // scans then see the data before the unit).
+                    if cmd.spec.barrier && !group.batch.is_empty() && !(atomic && i > 0) {
                         self.commit(group);
                     }
-                    replies.push(self.execute(&cmd, group));
+                    unit_start.get_or_insert(group.events.len());
+                    replies.push(self.execute(cmd, group));
+                }
+                if let (true, Some(start)) = (atomic, unit_start) {
+                    seal_command(&mut group.events, start);
                 }
                 group.waiting.push((reply, replies));
             }

@@ -10,6 +10,7 @@
 //! [`store`] is the data layer on RocksDB, for tools and benches.
 
 pub mod cli;
+mod clients;
 mod cmd;
 mod config;
 mod engine;

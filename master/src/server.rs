@@ -3,6 +3,7 @@
 //! server commands, and a clean shutdown. Shared by the master and, in
 //! read-only mode, by slaves.
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -12,11 +13,14 @@ use bytes::{Bytes, BytesMut};
 use rocksync_protocol::{Reply, RequestDecoder, RespLimits};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
 use tokio_util::codec::Decoder;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, info, info_span, warn, Instrument};
 
+use crate::clients::ClientInfo;
+use crate::clients::{Clients, KillFilter, PubSub, Subscriber, SUBSCRIBER_BACKLOG};
 use crate::cmd::{self, Cursors, Exec, ReadCtx};
 use crate::config::Config;
 use crate::engine::{now_ms, Engine, WriteCmd, READONLY};
@@ -64,6 +68,10 @@ pub struct Core {
     pub live: Mutex<Live>,
     /// SCAN cursors.
     pub cursors: Cursors,
+    /// Connected clients (CLIENT LIST / KILL).
+    pub clients: Clients,
+    /// Channel and pattern subscribers.
+    pub pubsub: PubSub,
     /// Counters.
     pub stats: ConnStats,
     /// Start time.
@@ -101,6 +109,8 @@ impl Core {
             port: AtomicU16::new(config.port),
             live: Mutex::new(Live { config }),
             cursors: Cursors::default(),
+            clients: Clients::default(),
+            pubsub: PubSub::default(),
             stats: ConnStats::default(),
             started: Instant::now(),
             run_id: crate::storage::new_replid(),
@@ -276,9 +286,25 @@ async fn accept_loop(
 /// Per-connection state.
 struct Client {
     id: u64,
-    name: Option<Bytes>,
     authenticated: bool,
-    peer: SocketAddr,
+    info: Arc<ClientInfo>,
+    /// Messages for this subscriber, once it subscribed.
+    inbox: Option<mpsc::Receiver<Reply>>,
+    sub: Option<Subscriber>,
+    channels: HashSet<Bytes>,
+    patterns: HashSet<Bytes>,
+    /// Commands queued since MULTI.
+    multi: Option<Vec<Vec<Bytes>>>,
+    /// A command was refused while queuing: EXEC aborts.
+    multi_dirty: bool,
+    /// SYNC140 received: the socket goes to a sync session.
+    handoff: Option<Vec<Bytes>>,
+}
+
+impl Client {
+    fn subscriptions(&self) -> usize {
+        self.channels.len() + self.patterns.len()
+    }
 }
 
 /// What a pipeline asks of the connection afterwards.
@@ -300,17 +326,65 @@ async fn serve(
     let needs_auth = !core.config().requirepass.is_empty();
     let mut decoder = RequestDecoder::new(RespLimits::default());
     decoder.set_unauthenticated(needs_auth);
+    let local = stream.local_addr().unwrap_or(peer);
+    let info = core.clients.add(id, peer, local);
     let mut client = Client {
         id,
-        name: None,
         authenticated: !needs_auth,
-        peer,
+        info,
+        inbox: None,
+        sub: None,
+        channels: HashSet::new(),
+        patterns: HashSet::new(),
+        multi: None,
+        multi_dirty: false,
+        handoff: None,
     };
+    serve_client(
+        &core,
+        &mut stream,
+        &mut client,
+        &mut buf,
+        &mut out,
+        &mut decoder,
+        &cancel,
+    )
+    .await;
+    for ch in std::mem::take(&mut client.channels) {
+        core.pubsub.unsubscribe(false, &ch, id);
+    }
+    for p in std::mem::take(&mut client.patterns) {
+        core.pubsub.unsubscribe(true, &p, id);
+    }
+    core.clients.remove(id);
+    if let Some(args) = client.handoff.take() {
+        let rest = std::mem::take(&mut buf);
+        if core.is_loading() {
+            let _ = stream
+                .write_all(b"-LOADING rocksync is copying the dataset from its master\r\n")
+                .await;
+            return;
+        }
+        core.repl.spawn_session(&core, args, stream, rest, peer);
+    }
+}
+
+/// The command loop of one connection, until it closes, is killed, or
+/// hands its socket to a sync session (`client.handoff`).
+async fn serve_client(
+    core: &Arc<Core>,
+    stream: &mut TcpStream,
+    client: &mut Client,
+    buf: &mut BytesMut,
+    out: &mut BytesMut,
+    decoder: &mut RequestDecoder,
+    cancel: &CancellationToken,
+) {
     loop {
         let mut cmds = Vec::new();
         let mut protocol_error = None;
         loop {
-            match decoder.decode(&mut buf) {
+            match decoder.decode(buf) {
                 Ok(Some(args)) => cmds.push(args),
                 Ok(None) => break,
                 Err(e) => {
@@ -320,9 +394,9 @@ async fn serve(
             }
         }
         if !cmds.is_empty() {
-            let after = run_pipeline(&core, &mut client, cmds, &mut out).await;
+            let after = run_pipeline(core, client, cmds, out).await;
             decoder.set_unauthenticated(!client.authenticated);
-            if stream.write_all(&out).await.is_err() {
+            if stream.write_all(out).await.is_err() {
                 return;
             }
             out.clear();
@@ -330,16 +404,7 @@ async fn serve(
                 After::Continue => {}
                 After::Close => return,
                 After::Handoff(args) => {
-                    let rest = std::mem::take(&mut buf);
-                    if core.is_loading() {
-                        let _ = stream
-                            .write_all(
-                                b"-LOADING rocksync is copying the dataset from its master\r\n",
-                            )
-                            .await;
-                        return;
-                    }
-                    core.repl.spawn_session(&core, args, stream, rest, peer);
+                    client.handoff = Some(args);
                     return;
                 }
             }
@@ -350,12 +415,33 @@ async fn serve(
             return;
         }
         tokio::select! {
-            r = stream.read_buf(&mut buf) => match r {
+            r = stream.read_buf(buf) => match r {
                 Ok(0) | Err(_) => return,
                 Ok(_) => {}
             },
+            Some(msg) = next_message(&mut client.inbox) => {
+                msg.encode(out);
+                if let Some(inbox) = client.inbox.as_mut() {
+                    while let Ok(m) = inbox.try_recv() {
+                        m.encode(out);
+                    }
+                }
+                if stream.write_all(out).await.is_err() {
+                    return;
+                }
+                out.clear();
+            }
             _ = cancel.cancelled() => return,
+            _ = client.info.kill.cancelled() => return,
         }
+    }
+}
+
+/// The next published message for a subscriber (never, for others).
+async fn next_message(inbox: &mut Option<mpsc::Receiver<Reply>>) -> Option<Reply> {
+    match inbox {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }
 
@@ -372,66 +458,290 @@ async fn run_pipeline(
         .fetch_add(cmds.len() as u64, Ordering::Relaxed);
     let mut writes: Vec<WriteCmd> = Vec::new();
     for args in cmds {
-        let name = args[0].to_ascii_lowercase();
-        let spec = cmd::lookup(&name);
-        if let Some(spec) = spec.filter(|s| s.is_write()) {
-            if !spec.arity_ok(args.len()) {
-                flush_writes(core, &mut writes, out).await;
-                wrong_arity(&args[0]).encode(out);
-                continue;
-            }
-            if let Some(reply) = precheck(core, client, &name, &args) {
-                flush_writes(core, &mut writes, out).await;
-                reply.encode(out);
-                continue;
-            }
-            writes.push(WriteCmd { spec, args });
-            continue;
+        let after = step(core, client, args, &mut writes, out, false).await;
+        if !matches!(after, After::Continue) {
+            flush_writes(core, &mut writes, out, false).await;
+            return after;
         }
-        flush_writes(core, &mut writes, out).await;
-        let Some(spec) = spec else {
-            unknown_command(&args).encode(out);
-            continue;
-        };
+    }
+    flush_writes(core, &mut writes, out, false).await;
+    After::Continue
+}
+
+/// Commands a subscriber may send (RESP2).
+fn allowed_subscribed(name: &[u8]) -> bool {
+    matches!(
+        name,
+        b"subscribe"
+            | b"psubscribe"
+            | b"unsubscribe"
+            | b"punsubscribe"
+            | b"ping"
+            | b"quit"
+            | b"reset"
+    )
+}
+
+/// Commands that act at once inside MULTI instead of being queued.
+fn transaction_control(name: &[u8]) -> bool {
+    matches!(
+        name,
+        b"exec" | b"discard" | b"multi" | b"watch" | b"quit" | b"reset"
+    )
+}
+
+/// One command, encoding exactly one reply into `out` (SUBSCRIBE and its
+/// kin encode one per channel). A write joins `writes`, sent to the write
+/// path as one job when a command that is not a write comes, or at the end
+/// (`atomic`: the job is one unit on the master, in the binlog and on
+/// every slave: an EXEC).
+async fn step(
+    core: &Arc<Core>,
+    client: &mut Client,
+    args: Vec<Bytes>,
+    writes: &mut Vec<WriteCmd>,
+    out: &mut BytesMut,
+    atomic: bool,
+) -> After {
+    let name = args[0].to_ascii_lowercase();
+    let spec = cmd::lookup(&name);
+    client.info.touch(&name);
+    if client.multi.is_some() && !transaction_control(&name) {
+        queue_in_transaction(core, client, spec, &name, &args).encode(out);
+        return After::Continue;
+    }
+    if client.subscriptions() > 0 && !allowed_subscribed(&name) {
+        Reply::error(format!(
+            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+            String::from_utf8_lossy(&name)
+        ))
+        .encode(out);
+        return After::Continue;
+    }
+    if let Some(spec) = spec.filter(|s| s.is_write()) {
         if !spec.arity_ok(args.len()) {
+            flush_writes(core, writes, out, atomic).await;
             wrong_arity(&args[0]).encode(out);
-            continue;
+            return After::Continue;
         }
         if let Some(reply) = precheck(core, client, &name, &args) {
+            flush_writes(core, writes, out, atomic).await;
             reply.encode(out);
-            continue;
+            return After::Continue;
         }
-        if core.is_loading() && !spec.has(cmd::flag::LOADING) {
-            Reply::error("LOADING rocksync is copying the dataset from its master").encode(out);
-            continue;
+        writes.push(WriteCmd { spec, args });
+        return After::Continue;
+    }
+    flush_writes(core, writes, out, atomic).await;
+    let Some(spec) = spec else {
+        unknown_command(&args).encode(out);
+        return After::Continue;
+    };
+    if !spec.arity_ok(args.len()) {
+        wrong_arity(&args[0]).encode(out);
+        return After::Continue;
+    }
+    if let Some(reply) = precheck(core, client, &name, &args) {
+        reply.encode(out);
+        return After::Continue;
+    }
+    if core.is_loading() && !spec.has(cmd::flag::LOADING) {
+        Reply::error("LOADING rocksync is copying the dataset from its master").encode(out);
+        return After::Continue;
+    }
+    match spec.exec {
+        Exec::Read(f) => {
+            let ctx = ReadCtx {
+                store: &core.store,
+                now_ms: now_ms(),
+                cursors: &core.cursors,
+                snap: (!cmd::single_read(spec.name)).then(|| core.store.db().snapshot()),
+            };
+            f(&ctx, &args)
+                .unwrap_or_else(|e| Reply::error(format!("ERR {e}")))
+                .encode(out);
         }
-        match spec.exec {
-            Exec::Read(f) => {
-                let ctx = ReadCtx {
-                    store: &core.store,
-                    now_ms: now_ms(),
-                    cursors: &core.cursors,
-                    snap: (!cmd::single_read(spec.name)).then(|| core.store.db().snapshot()),
-                };
-                f(&ctx, &args)
-                    .unwrap_or_else(|e| Reply::error(format!("ERR {e}")))
-                    .encode(out);
+        Exec::Server => match spec.name {
+            "sync140" => return After::Handoff(args),
+            "subscribe" | "psubscribe" => subscribe(core, client, &args, out),
+            "unsubscribe" | "punsubscribe" => unsubscribe(core, client, &args, out),
+            "multi" if client.multi.is_some() => {
+                Reply::error("ERR MULTI calls can not be nested").encode(out);
             }
-            Exec::Server if spec.name == "sync140" => return After::Handoff(args),
-            Exec::Server => {
+            "multi" => {
+                client.multi = Some(Vec::new());
+                client.multi_dirty = false;
+                client.info.in_multi.store(true, Ordering::Relaxed);
+                Reply::ok().encode(out);
+            }
+            "discard" | "exec" if client.multi.is_none() => {
+                Reply::error(format!("ERR {} without MULTI", spec.name.to_uppercase())).encode(out);
+            }
+            "discard" => {
+                client.multi = None;
+                client.info.in_multi.store(false, Ordering::Relaxed);
+                Reply::ok().encode(out);
+            }
+            "exec" => return exec_transaction(core, client, out).await,
+            _ => {
                 let (reply, after) = server_command(core, client, &name, &args).await;
                 reply.encode(out);
                 if !matches!(after, After::Continue) {
                     return after;
                 }
             }
-            Exec::Write(_) => {
-                Reply::error("ERR internal: write command on the read path").encode(out)
+        },
+        Exec::Write(_) => Reply::error("ERR internal: write command on the read path").encode(out),
+    }
+    After::Continue
+}
+
+/// A command sent inside MULTI: queued (`+QUEUED`) when it is known, of the
+/// right arity and allowed in a transaction; otherwise refused, and EXEC
+/// will abort (Redis's rules).
+fn queue_in_transaction(
+    core: &Core,
+    client: &mut Client,
+    spec: Option<&'static cmd::Spec>,
+    name: &[u8],
+    args: &[Bytes],
+) -> Reply {
+    let refusal = match spec {
+        None => Some(unknown_command(args)),
+        Some(s) if !s.arity_ok(args.len()) => Some(wrong_arity(&args[0])),
+        Some(s) if s.has(cmd::flag::NO_MULTI) => Some(Reply::error(format!(
+            "ERR Command not allowed inside a transaction: '{}'",
+            String::from_utf8_lossy(name)
+        ))),
+        Some(_) => precheck(core, client, name, args).filter(|r| {
+            // READONLY is a run-time error in Redis: the command is queued.
+            !matches!(r, Reply::Error(e) if e.starts_with("READONLY"))
+        }),
+    };
+    match refusal {
+        Some(r) => {
+            client.multi_dirty = true;
+            r
+        }
+        None => {
+            if let Some(q) = client.multi.as_mut() {
+                q.push(args.to_vec());
             }
+            Reply::Simple("QUEUED".into())
         }
     }
-    flush_writes(core, &mut writes, out).await;
-    After::Continue
+}
+
+/// EXEC: run the queued commands in order, their replies in one array; the
+/// writes among them are one unit on the write path (one batch, sealed as
+/// one command in the binlog and on every slave) unless a read or server
+/// command stands between them.
+async fn exec_transaction(core: &Arc<Core>, client: &mut Client, out: &mut BytesMut) -> After {
+    let queued = client.multi.take().unwrap_or_default();
+    client.info.in_multi.store(false, Ordering::Relaxed);
+    if std::mem::take(&mut client.multi_dirty) {
+        Reply::error("EXECABORT Transaction discarded because of previous errors.").encode(out);
+        return After::Continue;
+    }
+    out.extend_from_slice(format!("*{}\r\n", queued.len()).as_bytes());
+    let mut writes = Vec::new();
+    let mut after = After::Continue;
+    for args in queued {
+        let a = Box::pin(step(core, client, args, &mut writes, out, true)).await;
+        if !matches!(a, After::Continue) {
+            after = a;
+        }
+    }
+    flush_writes(core, &mut writes, out, true).await;
+    after
+}
+
+/// SUBSCRIBE / PSUBSCRIBE: one reply per channel, with the count of this
+/// client's subscriptions.
+fn subscribe(core: &Core, client: &mut Client, args: &[Bytes], out: &mut BytesMut) {
+    let pattern = args[0].eq_ignore_ascii_case(b"psubscribe");
+    if client.sub.is_none() {
+        let (tx, rx) = mpsc::channel(SUBSCRIBER_BACKLOG);
+        client.inbox = Some(rx);
+        client.sub = Some(Subscriber {
+            tx,
+            kill: client.info.kill.clone(),
+        });
+    }
+    for ch in &args[1..] {
+        let fresh = if pattern {
+            client.patterns.insert(ch.clone())
+        } else {
+            client.channels.insert(ch.clone())
+        };
+        if let (true, Some(sub)) = (fresh, &client.sub) {
+            core.pubsub
+                .subscribe(pattern, ch.clone(), client.id, sub.clone());
+        }
+        Reply::Array(vec![
+            bulk_str(if pattern { "psubscribe" } else { "subscribe" }),
+            Reply::Bulk(ch.clone()),
+            Reply::Integer(client.subscriptions() as i64),
+        ])
+        .encode(out);
+    }
+    client
+        .info
+        .subs
+        .store(client.channels.len(), Ordering::Relaxed);
+    client
+        .info
+        .psubs
+        .store(client.patterns.len(), Ordering::Relaxed);
+}
+
+/// UNSUBSCRIBE / PUNSUBSCRIBE (none named: all).
+fn unsubscribe(core: &Core, client: &mut Client, args: &[Bytes], out: &mut BytesMut) {
+    let pattern = args[0].eq_ignore_ascii_case(b"punsubscribe");
+    let kind = if pattern {
+        "punsubscribe"
+    } else {
+        "unsubscribe"
+    };
+    let names: Vec<Bytes> = if args.len() > 1 {
+        args[1..].to_vec()
+    } else if pattern {
+        client.patterns.iter().cloned().collect()
+    } else {
+        client.channels.iter().cloned().collect()
+    };
+    if names.is_empty() {
+        Reply::Array(vec![
+            bulk_str(kind),
+            Reply::Nil,
+            Reply::Integer(client.subscriptions() as i64),
+        ])
+        .encode(out);
+    }
+    for ch in names {
+        let was = if pattern {
+            client.patterns.remove(&ch)
+        } else {
+            client.channels.remove(&ch)
+        };
+        if was {
+            core.pubsub.unsubscribe(pattern, &ch, client.id);
+        }
+        Reply::Array(vec![
+            bulk_str(kind),
+            Reply::Bulk(ch),
+            Reply::Integer(client.subscriptions() as i64),
+        ])
+        .encode(out);
+    }
+    client
+        .info
+        .subs
+        .store(client.channels.len(), Ordering::Relaxed);
+    client
+        .info
+        .psubs
+        .store(client.patterns.len(), Ordering::Relaxed);
 }
 
 /// Checks before any command, from its flags: AUTH and read-only mode.
@@ -446,12 +756,12 @@ fn precheck(core: &Core, client: &Client, name: &[u8], _args: &[Bytes]) -> Optio
     None
 }
 
-async fn flush_writes(core: &Core, writes: &mut Vec<WriteCmd>, out: &mut BytesMut) {
+async fn flush_writes(core: &Core, writes: &mut Vec<WriteCmd>, out: &mut BytesMut, atomic: bool) {
     if writes.is_empty() {
         return;
     }
     let cmds = std::mem::take(writes);
-    let replies = core.engine.write(cmds).await;
+    let replies = core.engine.write(cmds, atomic).await;
     for r in replies {
         r.encode(out);
     }
@@ -511,11 +821,16 @@ async fn server_command(
 ) -> (Reply, After) {
     let argc = args.len();
     let reply = match name {
+        b"ping" if client.subscriptions() > 0 && argc <= 2 => Reply::Array(vec![
+            bulk_str("pong"),
+            Reply::Bulk(args.get(1).cloned().unwrap_or_default()),
+        ]),
         b"ping" => match argc {
             1 => Reply::Simple("PONG".into()),
             2 => Reply::Bulk(args[1].clone()),
             _ => wrong_arity(&args[0]),
         },
+        b"publish" => Reply::Integer(core.pubsub.publish(&args[1], &args[2]) as i64),
         b"echo" => Reply::Bulk(args[1].clone()),
         b"quit" => return (Reply::ok(), After::Close),
         b"auth" => match argc {
@@ -587,7 +902,11 @@ fn hello(core: &Core, client: &mut Client, args: &[Bytes]) -> Reply {
                 i += 3;
             }
             (b"setname", Some(name), _) => {
-                client.name = Some(name.clone());
+                *client
+                    .info
+                    .name
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(name.clone());
                 i += 2;
             }
             _ => {
@@ -736,7 +1055,15 @@ fn config_command(core: &Core, args: &[Bytes]) -> Reply {
             core.stats.received.store(0, Ordering::Relaxed);
             Reply::ok()
         }
-        (b"rewrite", 2) => Reply::error("ERR The server is running without a config file"),
+        (b"rewrite", 2) => {
+            let mut c = core.config();
+            c.master_addr = Some(core.role().master_addr().unwrap_or("").to_owned());
+            match c.rewrite() {
+                Ok(()) => Reply::ok(),
+                Err(crate::Error::Config(m)) => Reply::error(format!("ERR {m}")),
+                Err(e) => Reply::error(format!("ERR Rewriting config file: {e}")),
+            }
+        }
         (b"get" | b"set", _) => wrong_arity(b"config|get"),
         _ => unknown_subcommand(args),
     }
@@ -779,33 +1106,91 @@ fn client_command(core: &Core, client: &mut Client, args: &[Bytes]) -> Reply {
     let sub = args[1].to_ascii_lowercase();
     match (sub.as_slice(), args.len()) {
         (b"setname", 3) => {
-            if args[2].iter().any(|b| *b == b' ' || *b == b'\n') {
+            if args[2].iter().any(|b| *b <= b' ' || *b > b'~') {
                 return Reply::error(
                     "ERR Client names cannot contain spaces, newlines or special characters.",
                 );
             }
-            client.name = (!args[2].is_empty()).then(|| args[2].clone());
+            *client
+                .info
+                .name
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                (!args[2].is_empty()).then(|| args[2].clone());
             Reply::ok()
         }
-        (b"getname", 2) => client.name.clone().map_or(Reply::Nil, Reply::Bulk),
+        (b"getname", 2) => client
+            .info
+            .name
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+            .map_or(Reply::Nil, Reply::Bulk),
         (b"id", 2) => Reply::Integer(client.id as i64),
-        (b"info", 2) => bulk_str(format!(
-            "id={} addr={} name={}\n",
-            client.id,
-            client.peer,
-            client
-                .name
-                .as_deref()
-                .map(String::from_utf8_lossy)
-                .unwrap_or_default()
-        )),
+        (b"info", 2) => bulk_str(
+            core.clients
+                .list(None)
+                .lines()
+                .find(|l| l.starts_with(&format!("id={} ", client.id)))
+                .map(|l| format!("{l}\n"))
+                .unwrap_or_default(),
+        ),
         (b"setinfo", 4) => Reply::ok(),
-        (b"list", 2) => bulk_str(format!(
-            "id={} addr={} (connected: {})\n",
-            client.id,
-            client.peer,
-            core.stats.connected.load(Ordering::Relaxed)
-        )),
+        (b"list", 2) => bulk_str(core.clients.list(None)),
+        (b"list", 4) if args[2].eq_ignore_ascii_case(b"type") => {
+            let kind = String::from_utf8_lossy(&args[3]).to_lowercase();
+            match kind.as_str() {
+                "normal" | "pubsub" | "master" => bulk_str(core.clients.list(Some(&kind))),
+                "replica" | "slave" => bulk_str(core.clients.list(Some("slave"))),
+                _ => Reply::error(format!("ERR Unknown client type '{kind}'")),
+            }
+        }
+        (b"kill", 3) => {
+            // The old form: CLIENT KILL ip:port.
+            let f = KillFilter {
+                addr: Some(String::from_utf8_lossy(&args[2]).into_owned()),
+                ..KillFilter::default()
+            };
+            match core.clients.kill(&f) {
+                0 => Reply::error("ERR No such client"),
+                _ => Reply::ok(),
+            }
+        }
+        (b"kill", n) if n >= 4 && n % 2 == 0 => {
+            let mut f = KillFilter {
+                skip_me: Some(client.id),
+                ..KillFilter::default()
+            };
+            for pair in args[2..].chunks(2) {
+                let v = String::from_utf8_lossy(&pair[1]).into_owned();
+                match pair[0].to_ascii_lowercase().as_slice() {
+                    b"id" => match v.parse() {
+                        Ok(id) => f.id = Some(id),
+                        Err(_) => return Reply::error("ERR client-id should be greater than 0"),
+                    },
+                    b"addr" => f.addr = Some(v),
+                    b"laddr" => f.laddr = Some(v),
+                    b"type" => {
+                        let k = v.to_lowercase();
+                        if !matches!(
+                            k.as_str(),
+                            "normal" | "pubsub" | "master" | "slave" | "replica"
+                        ) {
+                            return Reply::error(format!("ERR Unknown client type '{v}'"));
+                        }
+                        f.kind = Some(k);
+                    }
+                    b"skipme" => match v.to_lowercase().as_str() {
+                        "yes" => f.skip_me = Some(client.id),
+                        "no" => f.skip_me = None,
+                        _ => return Reply::error(cmd::SYNTAX),
+                    },
+                    b"user" | b"maxage" => {}
+                    _ => return Reply::error(cmd::SYNTAX),
+                }
+            }
+            Reply::Integer(core.clients.kill(&f) as i64)
+        }
         _ => unknown_subcommand(args),
     }
 }

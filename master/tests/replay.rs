@@ -103,7 +103,7 @@ proptest! {
                     Some(WriteCmd { spec, args: args.iter().map(|a| Bytes::from(a.clone())).collect() })
                 })
                 .collect();
-            rt.block_on(engine.write(cmds));
+            rt.block_on(engine.write(cmds, false));
         }
         let replica = Store::open(&tmp.path().join("b"), &StoreOptions::default()).expect("store");
         let mut reader = binlog.reader_after(0).expect("reader");

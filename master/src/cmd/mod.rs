@@ -517,6 +517,16 @@ pub static COMMANDS: &[Spec] = &[
     srv("wait", 3, NO_MULTI),
     srv("purge", 4, ADMIN | LOADING),
     srv("sync140", -4, ADMIN | NO_MULTI),
+    // publish / subscribe
+    srv("subscribe", -2, LOADING | NO_MULTI),
+    srv("unsubscribe", -1, LOADING | NO_MULTI),
+    srv("psubscribe", -2, LOADING | NO_MULTI),
+    srv("punsubscribe", -1, LOADING | NO_MULTI),
+    srv("publish", 3, LOADING | FAST),
+    // transactions
+    srv("multi", 1, LOADING | FAST | NO_MULTI),
+    srv("exec", 1, LOADING | NO_MULTI),
+    srv("discard", 1, LOADING | FAST | NO_MULTI),
     // strings
     r("get", 2, string::get, ONE),
     w("set", -3, string::set, ONE),
