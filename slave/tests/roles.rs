@@ -373,3 +373,56 @@ fn role_and_info_replication_have_redis_shapes_on_both_roles() {
     );
     assert!(gaps.is_empty(), "slave INFO replication lacks {gaps:?}");
 }
+
+/// Sentinel's failover block, byte for byte as Sentinel 7 pipelines it
+/// (kvrocks #352: a peer without `CLIENT KILL TYPE` inside MULTI could not
+/// be failed over): after EXEC the slave is a master, and a second block
+/// re-points it.
+#[test]
+fn sentinels_failover_block_in_one_pipeline_changes_the_role() {
+    use std::io::{Read, Write};
+    let tmp = TempDir::new().expect("tmp");
+    let m = Node::master(&tmp.path().join("m"), 0, &[]);
+    let s = Node::slave(&tmp.path().join("s"), free_port(), m.addr, &[]);
+    set(&m, "k", "v").expect("set");
+    wait_synced(&m, &s, LONG);
+    let block = |target: &[&str]| {
+        let mut out = Vec::new();
+        let mut cmd = |args: &[&str]| {
+            out.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
+            for a in args {
+                out.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
+            }
+        };
+        cmd(&["MULTI"]);
+        cmd(&[&["SLAVEOF"][..], target].concat());
+        cmd(&["CONFIG", "REWRITE"]);
+        cmd(&["CLIENT", "KILL", "TYPE", "normal"]);
+        cmd(&["CLIENT", "KILL", "TYPE", "pubsub"]);
+        cmd(&["EXEC"]);
+        out
+    };
+    let mut c = std::net::TcpStream::connect(s.addr).expect("connect");
+    c.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    c.write_all(&block(&["NO", "ONE"])).expect("send");
+    let mut got = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !got.windows(5).any(|w| w == b"*4\r\n+") {
+        let n = c.read(&mut chunk).expect("read");
+        assert!(n > 0, "closed: {}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&chunk[..n]);
+    }
+    let text = String::from_utf8_lossy(&got);
+    assert!(
+        text.starts_with("+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n*4\r\n+OK\r\n"),
+        "{text}"
+    );
+    assert_eq!(s.field("replication", "role").as_deref(), Some("master"));
+    let port = m.addr.port().to_string();
+    c.write_all(&block(&["127.0.0.1", &port])).expect("send");
+    wait_until("the role to change back", LONG, || {
+        s.field("replication", "role").as_deref() == Some("slave")
+    });
+    wait_synced(&m, &s, LONG);
+}

@@ -511,8 +511,8 @@ pub static COMMANDS: &[Spec] = &[
     srv("save", 1, ADMIN | NO_MULTI),
     srv("bgsave", -1, ADMIN),
     // replication
-    srv("slaveof", 3, ADMIN | LOADING | NO_MULTI),
-    srv("replicaof", 3, ADMIN | LOADING | NO_MULTI),
+    srv("slaveof", 3, ADMIN | LOADING),
+    srv("replicaof", 3, ADMIN | LOADING),
     srv("role", 1, LOADING | FAST),
     srv("wait", 3, NO_MULTI),
     srv("purge", 4, ADMIN | LOADING),
