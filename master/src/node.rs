@@ -521,6 +521,9 @@ impl Node {
             opts.follower.clone(),
         );
         let cancel = CancellationToken::new();
+        // Role changes wait until the link is running: a SLAVEOF that comes
+        // as soon as the port answers finds it.
+        let mut following = core.following.lock().await;
         let server = Server::start(Arc::clone(&core), cancel.clone())
             .await
             .map_err(|source| Error::Io {
@@ -530,9 +533,9 @@ impl Node {
         if let (Some(storage), Some(follower), Role::Slave { master_addr }) =
             (storage, &opts.follower, role)
         {
-            *core.following.lock().await =
-                Some(start_link(&core, follower.as_ref(), storage, master_addr));
+            *following = Some(start_link(&core, follower.as_ref(), storage, master_addr));
         }
+        drop(following);
         let tasks = TaskTracker::new();
         tasks.spawn(sweep_expired(Arc::clone(&core), cancel.clone()));
         tasks.spawn(purge_binlog(Arc::clone(&core), cancel.clone()));

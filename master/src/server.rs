@@ -270,9 +270,11 @@ async fn accept_loop(
         let span = info_span!("conn", id, %peer);
         let core = Arc::clone(&core);
         let cancel = cancel.clone();
+        // Counted before the next accept, so maxclients holds however fast
+        // connections come.
+        core.stats.connected.fetch_add(1, Ordering::Relaxed);
         tracker.spawn(
             async move {
-                core.stats.connected.fetch_add(1, Ordering::Relaxed);
                 debug!("connected");
                 serve(Arc::clone(&core), stream, peer, id, cancel).await;
                 core.stats.connected.fetch_sub(1, Ordering::Relaxed);

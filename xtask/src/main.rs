@@ -2,7 +2,8 @@
 //! does (matklad/cargo-xtask).
 //!
 //! - `cargo xtask run`: build the servers and run a master and a slave
-//!   on the embedded defaults, until Ctrl-C.
+//!   on the embedded defaults, until Ctrl-C; `run --ha`: a master, two
+//!   slaves and three Redis Sentinels.
 //! - `cargo xtask ci`: rustfmt check, clippy (warnings are errors) and the
 //!   test suite, in the release profile shared with benches and binaries.
 //! - `cargo xtask bench`: rocksync-master beside Debian's redis-server,
@@ -76,6 +77,69 @@ fn ci() -> Result<()> {
     cargo(TEST_ARGS)
 }
 
+/// The Sentinel configuration the HA tests and `run --ha` use: quorum 2,
+/// a master is down after 2 s without answers.
+pub fn sentinel_conf(port: u16, dir: &std::path::Path, master_port: u16) -> String {
+    format!(
+        "port {port}\nbind 127.0.0.1\ndaemonize no\ndir {}\nsentinel monitor rocksync 127.0.0.1 {master_port} 2\nsentinel down-after-milliseconds rocksync 2000\nsentinel failover-timeout rocksync 20000\nsentinel parallel-syncs rocksync 1\n",
+        dir.display()
+    )
+}
+
+/// `cargo xtask run --ha`: a master (8888), two slaves (8889, 8890) and
+/// three Sentinels (26379-26381) on loopback, data in ./data.
+fn run_ha() -> Result<()> {
+    let bins = release_bins()?;
+    let data = std::env::current_dir()?.join("data");
+    std::fs::create_dir_all(&data)?;
+    let mut children = Vec::new();
+    let nodes = [
+        ("rocksync-master", 8888, "master", None),
+        ("rocksync-slave", 8889, "slave1", Some("127.0.0.1:8888")),
+        ("rocksync-slave", 8890, "slave2", Some("127.0.0.1:8888")),
+    ];
+    for (bin, port, dir, master) in nodes {
+        let mut c = Command::new(bins.join(bin));
+        c.args(["--port", &port.to_string(), "--data-dir"])
+            .arg(data.join(dir))
+            .args(["--config"])
+            .arg(data.join(format!("{dir}.toml")));
+        if !data.join(format!("{dir}.toml")).exists() {
+            let mut text = String::new();
+            if let Some(m) = master {
+                text = format!("master_addr = \"{m}\"\n");
+            }
+            std::fs::write(data.join(format!("{dir}.toml")), text)?;
+        }
+        eprintln!("starting {bin} on {port}");
+        children.push(c.spawn().with_context(|| format!("starting {bin}"))?);
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    for port in 26379..26382u16 {
+        let conf = data.join(format!("sentinel-{port}.conf"));
+        if !conf.exists() {
+            std::fs::write(&conf, sentinel_conf(port, &data, 8888))?;
+        }
+        eprintln!("starting redis-sentinel on {port}");
+        children.push(
+            Command::new("redis-sentinel")
+                .arg(&conf)
+                .spawn()
+                .context("redis-sentinel (apt-get install redis-sentinel)")?,
+        );
+    }
+    eprintln!(
+        "\nWatch the group:  redis-cli -p 26379 sentinel get-master-addr-by-name rocksync\n\
+         Kill the master:  kill -9 $(pgrep -f 'rocksync-master --port 8888')\n\
+         About 3 s later Sentinel names the promoted slave; the other follows it.\n\
+         Ctrl-C stops everything.\n"
+    );
+    for mut c in children {
+        c.wait()?;
+    }
+    Ok(())
+}
+
 fn run() -> Result<()> {
     let bins = release_bins()?;
     let mut children = Vec::new();
@@ -103,6 +167,7 @@ fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("ci") => ci(),
+        Some("run") if args.get(1).map(String::as_str) == Some("--ha") => run_ha(),
         Some("run") => run(),
         Some("bench") if args.get(1).map(String::as_str) == Some("repl") => {
             let quick = args.iter().any(|a| a == "--quick");
@@ -118,6 +183,6 @@ fn main() -> Result<()> {
             failover_bench::run(&release_bins()?, if quick { 100_000 } else { 1_000_000 })
         }
         Some("bench") => bench::run(&args[1..]),
-        _ => bail!("usage: cargo xtask <run | ci | bench [repl | failover] [--quick]>"),
+        _ => bail!("usage: cargo xtask <run [--ha] | ci | bench [repl | failover] [--quick]>"),
     }
 }
