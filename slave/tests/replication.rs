@@ -560,3 +560,52 @@ fn a_slaves_binlog_is_purged_to_its_budget() {
     });
     assert_eq!(digest(&slave), digest(&master));
 }
+
+/// The writes of one EXEC are one unit on the slave too: a reader of the
+/// slave polling during 300 EXECs of 10 INCRs (one per key) never sees the
+/// keys at different counts.
+#[test]
+fn a_slave_reader_never_sees_half_of_an_exec() {
+    let tmp = TempDir::new().expect("tmp");
+    let master = Node::master(&tmp.path().join("m"), 0, &[]);
+    let slave = Node::slave(&tmp.path().join("s"), 0, master.addr, &[]);
+    let keys: Vec<String> = (0..10).map(|i| format!("tx:{i}")).collect();
+    let _: () = master.client().set("start", 1).expect("set");
+    wait_synced(&master, &slave, LONG);
+    let done = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let (done, keys, mut c) = (Arc::clone(&done), keys.clone(), slave.client());
+        std::thread::spawn(move || {
+            let mut polls = 0u64;
+            while !done.load(Ordering::Relaxed) && polls < 200_000 {
+                let v: Vec<Option<i64>> =
+                    redis::cmd("MGET").arg(&keys).query(&mut c).expect("mget");
+                let first = v[0].unwrap_or(0);
+                assert!(
+                    v.iter().all(|x| x.unwrap_or(0) == first),
+                    "half an EXEC: {v:?}"
+                );
+                polls += 1;
+            }
+            polls
+        })
+    };
+    let mut c = master.client();
+    for _ in 0..300 {
+        let mut p = redis::pipe();
+        p.atomic();
+        for k in &keys {
+            p.cmd("INCR").arg(k);
+        }
+        let _: Vec<i64> = p.query(&mut c).expect("exec");
+    }
+    wait_synced(&master, &slave, LONG);
+    done.store(true, Ordering::Relaxed);
+    let polls = reader.join().expect("the reader saw only whole EXECs");
+    assert!(polls > 10, "the reader barely ran ({polls} polls)");
+    let v: Vec<i64> = redis::cmd("MGET")
+        .arg(&keys)
+        .query(&mut slave.client())
+        .expect("mget");
+    assert!(v.iter().all(|x| *x == 300), "{v:?}");
+}

@@ -11,10 +11,12 @@
 //! - `cargo xtask bench repl`: full copy, lag and catch-up beside a Redis
 //!   replica.
 //! - `cargo xtask bench failover`: promotion and a sibling's re-point beside
-//!   Redis replicas.
+//!   Redis replicas; `bench ha`: failover through Sentinel beside
+//!   redis-server, throughput through twemproxy.
 
 mod bench;
 mod failover_bench;
+mod ha_bench;
 mod procs;
 mod repl_bench;
 mod tidy;
@@ -182,7 +184,10 @@ fn main() -> Result<()> {
             let quick = args.iter().any(|a| a == "--quick");
             failover_bench::run(&release_bins()?, if quick { 100_000 } else { 1_000_000 })
         }
+        Some("bench") if args.get(1).map(String::as_str) == Some("ha") => {
+            ha_bench::run(&release_bins()?)
+        }
         Some("bench") => bench::run(&args[1..]),
-        _ => bail!("usage: cargo xtask <run [--ha] | ci | bench [repl | failover] [--quick]>"),
+        _ => bail!("usage: cargo xtask <run [--ha] | ci | bench [repl | failover | ha] [--quick]>"),
     }
 }

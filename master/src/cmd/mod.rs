@@ -496,7 +496,7 @@ use flag::{ADMIN, FAST, LOADING, NO_AUTH, NO_MULTI};
 /// Every command.
 pub static COMMANDS: &[Spec] = &[
     // connection and server
-    srv("ping", -1, LOADING | FAST),
+    srv("ping", -1, FAST),
     srv("echo", 2, LOADING | FAST),
     srv("quit", -1, NO_AUTH | LOADING | FAST),
     srv("auth", -2, NO_AUTH | LOADING | FAST | NO_MULTI),
