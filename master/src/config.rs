@@ -40,6 +40,9 @@ pub struct Config {
     pub maxclients: usize,
     /// Seconds a slave may read nothing before it is dropped (60).
     pub slave_timeout: u64,
+    /// This node's priority for promotion by Redis Sentinel, reported as
+    /// `slave_priority` in INFO: lower is preferred, 0 never (100).
+    pub slave_priority: u32,
     /// Also write RocksDB's own WAL (false: the binlog is the log).
     pub rocksdb_wal: bool,
     /// The master to follow, `host:port`; empty or `no one` for a master.
@@ -72,6 +75,7 @@ impl Default for Config {
             requirepass: String::new(),
             maxclients: 10_000,
             slave_timeout: 60,
+            slave_priority: 100,
             rocksdb_wal: false,
             master_addr: None,
             masterauth: String::new(),
@@ -123,6 +127,9 @@ pub struct ServerArgs {
     /// Seconds before a silent slave is dropped.
     #[arg(long)]
     pub slave_timeout: Option<u64>,
+    /// Priority for promotion by Sentinel (0: never).
+    #[arg(long)]
+    pub slave_priority: Option<u32>,
     /// The master to follow, HOST:PORT ("no one": be a master). Unset, a
     /// node keeps the role it had when it stopped.
     #[arg(long)]
@@ -158,6 +165,7 @@ impl Config {
             requirepass,
             maxclients,
             slave_timeout,
+            slave_priority,
             masterauth
         );
         if let Some(a) = &args.master_addr {

@@ -241,7 +241,7 @@ fn replication(core: &Core, out: &mut String) {
             }
             line!(out, "slave_read_repl_offset:{seq}");
             line!(out, "slave_repl_offset:{seq}");
-            line!(out, "slave_priority:100");
+            line!(out, "slave_priority:{}", core.config().slave_priority);
             line!(out, "slave_read_only:1");
             line!(out, "replica_announced:1");
             line!(out, "last_seq:{seq}");

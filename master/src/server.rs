@@ -959,6 +959,8 @@ const PARAMS: &[(&str, bool)] = &[
     ("requirepass", true),
     ("maxclients", true),
     ("slave-timeout", true),
+    ("slave-priority", true),
+    ("replica-priority", true),
     ("master-addr", false),
 ];
 
@@ -976,6 +978,7 @@ fn param_value(c: &Config, name: &str) -> String {
         "requirepass" => c.requirepass.clone(),
         "maxclients" => c.maxclients.to_string(),
         "slave-timeout" => c.slave_timeout.to_string(),
+        "slave-priority" | "replica-priority" => c.slave_priority.to_string(),
         "master-addr" => c.master_addr.clone().unwrap_or_default(),
         _ => String::new(),
     }
@@ -999,6 +1002,10 @@ fn set_param(c: &mut Config, name: &str, value: &str) -> Result<(), String> {
         "requirepass" => c.requirepass = value.to_owned(),
         "maxclients" => c.maxclients = num()? as usize,
         "slave-timeout" => c.slave_timeout = num()?,
+        "slave-priority" | "replica-priority" => {
+            c.slave_priority = u32::try_from(num()?)
+                .map_err(|_| format!("argument must be a number for '{name}'"))?
+        }
         _ => {
             return Err(format!(
                 "Unknown option or number of arguments for CONFIG SET - '{name}'"

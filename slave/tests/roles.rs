@@ -426,3 +426,53 @@ fn sentinels_failover_block_in_one_pipeline_changes_the_role() {
     });
     wait_synced(&m, &s, LONG);
 }
+
+/// Sentinel reads `slave_priority` (0: never promote this node): settable
+/// at runtime as `slave-priority` / `replica-priority`, kept by CONFIG
+/// REWRITE in the node's config file, which loads again at restart.
+#[test]
+fn slave_priority_is_settable_and_kept_by_config_rewrite() {
+    let tmp = TempDir::new().expect("tmp");
+    let m = Node::master(&tmp.path().join("m"), 0, &[]);
+    let conf = tmp.path().join("s.toml");
+    std::fs::write(&conf, "maxclients = 500\n").expect("config");
+    let port = free_port();
+    let conf_arg = conf.to_string_lossy().into_owned();
+    let s = Node::slave(
+        &tmp.path().join("s"),
+        port,
+        m.addr,
+        &["--config", &conf_arg],
+    );
+    assert_eq!(s.num("replication", "slave_priority"), 100);
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("replica-priority")
+        .arg(0)
+        .query(&mut s.client())
+        .expect("config set");
+    assert_eq!(
+        s.field("replication", "slave_priority").as_deref(),
+        Some("0")
+    );
+    let _: () = redis::cmd("CONFIG")
+        .arg("REWRITE")
+        .query(&mut s.client())
+        .expect("rewrite");
+    assert!(s.terminate(Duration::from_secs(30)).success());
+    let s = Node::spawn(
+        "rocksync-slave",
+        &tmp.path().join("s"),
+        port,
+        &["--config", &conf_arg],
+    );
+    assert_eq!(
+        s.field("replication", "slave_priority").as_deref(),
+        Some("0")
+    );
+    assert_eq!(s.field("clients", "maxclients").as_deref(), Some("500"));
+    assert_eq!(
+        s.field("replication", "master_port"),
+        Some(m.addr.port().to_string())
+    );
+}
