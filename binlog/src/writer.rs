@@ -542,7 +542,13 @@ impl BinlogWriter {
         if self.size == mark.size {
             return Ok(());
         }
-        if let Err(e) = self.file.set_len(mark.size) {
+        // Cut, and make the cut durable: under `always` the staged events
+        // were fsynced, and must not come back after a power loss.
+        if let Err(e) = self
+            .file
+            .set_len(mark.size)
+            .and_then(|()| self.file.sync_data())
+        {
             error!(file = %self.path().display(), error = %e, "cannot take back staged events");
             self.closed = true;
             return Err(Error::Io {
@@ -595,7 +601,12 @@ impl BinlogWriter {
         // be made (disk full), ROTATE is taken back and writing goes on
         // here.
         let before = self.size;
-        self.append_control(&LogEvent::rotate(self.last_seq, &next.file_name()), true)?;
+        let rotate = LogEvent::rotate(self.last_seq, &next.file_name());
+        if let Err(e) = self.append_control(&rotate, true) {
+            // Written but not fsynced: ROTATE must not stay in the middle.
+            self.take_back_rotate(before);
+            return Err(e);
+        }
         crate::failpoint::hit("binlog.rotate.after_rotate_record");
         let (file, size) = match create_segment(&self.config.dir, next, self.last_seq) {
             Ok(x) => {
@@ -604,11 +615,7 @@ impl BinlogWriter {
             }
             Err(e) => {
                 let _ = std::fs::remove_file(self.config.dir.join(next.file_name()));
-                if let Err(cut) = self.file.set_len(before) {
-                    error!(file = %self.path().display(), error = %cut, "cannot take back ROTATE");
-                    self.closed = true;
-                }
-                self.size = before;
+                self.take_back_rotate(before);
                 return Err(e);
             }
         };
@@ -620,6 +627,20 @@ impl BinlogWriter {
         self.switch_to(next, file, size);
         self.publish();
         Ok(())
+    }
+
+    /// Cut a ROTATE (or what was written of it) back off the active file,
+    /// durably; the writer closes when even that fails.
+    fn take_back_rotate(&mut self, before: u64) {
+        let cut = self
+            .file
+            .set_len(before)
+            .and_then(|()| self.file.sync_data());
+        if let Err(e) = cut {
+            error!(file = %self.path().display(), error = %e, "cannot take back ROTATE");
+            self.closed = true;
+        }
+        self.size = before;
     }
 
     /// Start a new history at `last_seq`: every segment file is removed

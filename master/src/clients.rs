@@ -97,6 +97,10 @@ pub struct KillFilter {
     pub kind: Option<String>,
     /// `SKIPME yes|no` (default yes): the calling client is spared.
     pub skip_me: Option<u64>,
+    /// `USER name`: every client is `default`.
+    pub user: Option<String>,
+    /// `MAXAGE secs`: clients connected at least this long.
+    pub max_age_secs: Option<u64>,
 }
 
 /// Every connected client.
@@ -176,6 +180,11 @@ impl Clients {
                 })
             })
             .filter(|c| f.skip_me != Some(c.id))
+            .filter(|_| f.user.as_deref().is_none_or(|u| u == "default"))
+            .filter(|c| {
+                f.max_age_secs
+                    .is_none_or(|a| c.created.elapsed().as_secs() >= a)
+            })
             .cloned()
             .collect();
         for v in &victims {

@@ -248,8 +248,8 @@ impl Config {
         Ok(())
     }
 
-    /// CONFIG REWRITE: write this configuration (the live one, with the
-    /// role in `master_addr`) back to `config_file`, as TOML that loads
+    /// CONFIG REWRITE: write this configuration back to `config_file`, as
+    /// TOML that loads
     /// again: through a tmp file, fsynced, renamed over the old one, the
     /// directory fsynced (a crash leaves the old file or the new one).
     ///
@@ -273,8 +273,10 @@ impl Config {
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
+        static REWRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = REWRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let tmp = dir.join(format!(
-            ".{}.rewrite.{}",
+            ".{}.rewrite.{}.{n}",
             path.file_name()
                 .map_or("config".into(), |n| n.to_string_lossy()),
             std::process::id()

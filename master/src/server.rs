@@ -396,9 +396,11 @@ async fn serve_client(
             }
         }
         if !cmds.is_empty() {
+            // Messages published before these commands go out first.
+            drain_inbox(client, out);
             let after = run_pipeline(core, client, cmds, out).await;
             decoder.set_unauthenticated(!client.authenticated);
-            if stream.write_all(out).await.is_err() {
+            if !write_or_stop(stream, out, client, cancel).await {
                 return;
             }
             out.clear();
@@ -423,18 +425,39 @@ async fn serve_client(
             },
             Some(msg) = next_message(&mut client.inbox) => {
                 msg.encode(out);
-                if let Some(inbox) = client.inbox.as_mut() {
-                    while let Ok(m) = inbox.try_recv() {
-                        m.encode(out);
-                    }
-                }
-                if stream.write_all(out).await.is_err() {
+                drain_inbox(client, out);
+                if !write_or_stop(stream, out, client, cancel).await {
                     return;
                 }
                 out.clear();
             }
             _ = cancel.cancelled() => return,
             _ = client.info.kill.cancelled() => return,
+        }
+    }
+}
+
+/// Write `out` unless the connection is killed or the server stops first
+/// (a client that never reads cannot hold its task forever); false when
+/// the connection is done.
+async fn write_or_stop(
+    stream: &mut TcpStream,
+    out: &[u8],
+    client: &Client,
+    cancel: &CancellationToken,
+) -> bool {
+    tokio::select! {
+        r = stream.write_all(out) => r.is_ok(),
+        _ = client.info.kill.cancelled() => false,
+        _ = cancel.cancelled() => false,
+    }
+}
+
+/// Move the messages waiting for a subscriber into `out`.
+fn drain_inbox(client: &mut Client, out: &mut BytesMut) {
+    if let Some(inbox) = client.inbox.as_mut() {
+        while let Ok(m) = inbox.try_recv() {
+            m.encode(out);
         }
     }
 }
@@ -460,6 +483,11 @@ async fn run_pipeline(
         .fetch_add(cmds.len() as u64, Ordering::Relaxed);
     let mut writes: Vec<WriteCmd> = Vec::new();
     for args in cmds {
+        if client.info.kill.is_cancelled() {
+            // Killed (CLIENT KILL, even by itself): nothing more runs.
+            flush_writes(core, &mut writes, out, false).await;
+            return After::Close;
+        }
         let after = step(core, client, args, &mut writes, out, false).await;
         if !matches!(after, After::Continue) {
             flush_writes(core, &mut writes, out, false).await;
@@ -615,10 +643,7 @@ fn queue_in_transaction(
             "ERR Command not allowed inside a transaction: '{}'",
             String::from_utf8_lossy(name)
         ))),
-        Some(_) => precheck(core, client, name, args).filter(|r| {
-            // READONLY is a run-time error in Redis: the command is queued.
-            !matches!(r, Reply::Error(e) if e.starts_with("READONLY"))
-        }),
+        Some(_) => precheck(core, client, name, args),
     };
     match refusal {
         Some(r) => {
@@ -744,6 +769,11 @@ fn unsubscribe(core: &Core, client: &mut Client, args: &[Bytes], out: &mut Bytes
         .info
         .psubs
         .store(client.patterns.len(), Ordering::Relaxed);
+    if client.subscriptions() == 0 {
+        // Back to normal mode: what was still queued is not for it.
+        client.inbox = None;
+        client.sub = None;
+    }
 }
 
 /// Checks before any command, from its flags: AUTH and read-only mode.
@@ -1065,8 +1095,10 @@ fn config_command(core: &Core, args: &[Bytes]) -> Reply {
             Reply::ok()
         }
         (b"rewrite", 2) => {
+            // The role is not written: every SLAVEOF keeps it in the data
+            // directory, and a role in the file would win over later ones.
             let mut c = core.config();
-            c.master_addr = Some(core.role().master_addr().unwrap_or("").to_owned());
+            c.master_addr = None;
             match c.rewrite() {
                 Ok(()) => Reply::ok(),
                 Err(crate::Error::Config(m)) => Reply::error(format!("ERR {m}")),
@@ -1194,7 +1226,11 @@ fn client_command(core: &Core, client: &mut Client, args: &[Bytes]) -> Reply {
                         "no" => f.skip_me = None,
                         _ => return Reply::error(cmd::SYNTAX),
                     },
-                    b"user" | b"maxage" => {}
+                    b"user" => f.user = Some(v),
+                    b"maxage" => match v.parse() {
+                        Ok(secs) => f.max_age_secs = Some(secs),
+                        Err(_) => return Reply::error(cmd::NOT_INT),
+                    },
                     _ => return Reply::error(cmd::SYNTAX),
                 }
             }

@@ -21,7 +21,7 @@ use tracing::{info, warn};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::store::apply::{apply_event, Batch};
-use crate::store::{Cf, Store, StoreOptions, APPLIED_SEQ_KEY};
+use crate::store::{Cf, Store, StoreOptions, EXPIRE_COUNT_KEY, KEY_COUNT_KEY};
 
 /// System keys (default column family) the storage keeps beside the data.
 pub mod sys {
@@ -491,7 +491,8 @@ impl Storage {
     }
 
     /// Stage one RAW pair of a copy (`raw_key` names its column family);
-    /// system keys of the source are skipped.
+    /// the source's system keys are skipped (only the key counts of the
+    /// default column family are data).
     ///
     /// # Errors
     /// RocksDB errors.
@@ -499,17 +500,10 @@ impl Storage {
         let Some((cf, key)) = rocksync_snapshot::split_raw_key(raw_key) else {
             return Ok(0);
         };
-        let system = cf == "default"
-            && (key.starts_with(b"repl_")
-                || key == APPLIED_SEQ_KEY
-                || [
-                    sys::REPLID,
-                    sys::REPLID2,
-                    sys::SECOND_SEQ,
-                    sys::ROLE,
-                    sys::BOOT_ID,
-                ]
-                .contains(&key));
+        // Of the default column family only the counts describe the data;
+        // the rest is the source node's own (its history, role, node id,
+        // progress) and must never overwrite ours.
+        let system = cf == "default" && key != KEY_COUNT_KEY && key != EXPIRE_COUNT_KEY;
         match (Cf::from_name(cf), system) {
             (Some(cf), false) => {
                 b.put(&self.store, cf, key.to_vec(), value.to_vec())?;

@@ -20,7 +20,7 @@ use bytes::Bytes;
 use rocksync_protocol::{parse_i64, Command, LogEvent, Reply};
 
 use crate::error::Result;
-use crate::store::apply::{apply_event, Batch};
+use crate::store::apply::{apply_event, Batch, Pending};
 use crate::store::keys::{Kind, Meta};
 use crate::store::{Cf, Store};
 
@@ -62,7 +62,7 @@ pub trait View {
     }
 
     /// Visit pairs of `cf` under `prefix` from `start` while `f` says so
-    /// (committed data: write commands that scan run at a group's head).
+    /// (a write command sees its group's pending writes too).
     ///
     /// # Errors
     /// RocksDB errors.
@@ -88,6 +88,76 @@ pub trait View {
     ) -> Result<()> {
         self.store().scan_rev_in(cf, prefix, None, f)
     }
+}
+
+/// Merge `pending` writes (ascending; None: deleted) over a committed scan
+/// (`committed` calls its visitor in ascending order), visiting in order
+/// while `f` says so. `hidden`: committed data is gone (FLUSHALL pending).
+fn merge_scan(
+    pending: &Pending,
+    hidden: bool,
+    f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    committed: impl FnOnce(&mut dyn FnMut(&[u8], &[u8]) -> bool) -> Result<()>,
+) -> Result<()> {
+    merge(pending, hidden, f, committed, |a, b| a < b)
+}
+
+/// As [`merge_scan`], descending (`pending` descending too).
+fn merge_scan_rev(
+    pending: &Pending,
+    hidden: bool,
+    f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    committed: impl FnOnce(&mut dyn FnMut(&[u8], &[u8]) -> bool) -> Result<()>,
+) -> Result<()> {
+    merge(pending, hidden, f, committed, |a, b| a > b)
+}
+
+fn merge(
+    pending: &Pending,
+    hidden: bool,
+    f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    committed: impl FnOnce(&mut dyn FnMut(&[u8], &[u8]) -> bool) -> Result<()>,
+    before: impl Fn(&[u8], &[u8]) -> bool,
+) -> Result<()> {
+    let mut i = 0;
+    let mut stopped = false;
+    if !hidden {
+        committed(&mut |k, v| {
+            while let Some((pk, pv)) = pending.get(i).filter(|(pk, _)| before(pk, k)) {
+                i += 1;
+                if let Some(pv) = pv {
+                    if !f(pk, pv) {
+                        stopped = true;
+                        return false;
+                    }
+                }
+            }
+            if let Some((pk, pv)) = pending.get(i).filter(|(pk, _)| pk.as_slice() == k) {
+                i += 1;
+                return match pv {
+                    Some(pv) => {
+                        let go = f(pk, pv);
+                        stopped = !go;
+                        go
+                    }
+                    None => true,
+                };
+            }
+            let go = f(k, v);
+            stopped = !go;
+            go
+        })?;
+    }
+    if !stopped {
+        for (pk, pv) in &pending[i..] {
+            if let Some(pv) = pv {
+                if !f(pk, pv) {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Server-side cursors for SCAN and friends: a cursor number stands for
@@ -212,6 +282,30 @@ impl View for WriteCtx<'_> {
     }
     fn now_ms(&self) -> u64 {
         self.now_ms
+    }
+    fn scan(
+        &self,
+        cf: Cf,
+        prefix: &[u8],
+        start: &[u8],
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()> {
+        let (pending, hidden) = self.batch.pending_under(cf, prefix, start);
+        merge_scan(&pending, hidden, f, |g| {
+            self.store.scan_in(cf, prefix, start, None, g)
+        })
+    }
+    fn scan_rev(
+        &self,
+        cf: Cf,
+        prefix: &[u8],
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()> {
+        let (mut pending, hidden) = self.batch.pending_under(cf, prefix, prefix);
+        pending.reverse();
+        merge_scan_rev(&pending, hidden, f, |g| {
+            self.store.scan_rev_in(cf, prefix, None, g)
+        })
     }
     fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>> {
         self.batch.get(self.store, cf, key)

@@ -68,6 +68,9 @@ impl Hasher for FxHasher {
     }
 }
 
+/// A batch's writes under a prefix, in key order (None: deleted).
+pub type Pending = Vec<(Vec<u8>, Option<Vec<u8>>)>;
+
 /// Pending changes: a RocksDB write batch plus an index of it, so reads
 /// during a group commit see the group's earlier writes.
 pub struct Batch {
@@ -127,6 +130,19 @@ impl Batch {
         let v = store.get(cf, key)?;
         self.cache.borrow_mut()[cf as usize].insert(key.to_vec(), v.clone());
         Ok(v)
+    }
+
+    /// What this batch wrote under `prefix` from `start` (None: deleted),
+    /// in key order, and whether committed data is hidden (a FLUSHALL in
+    /// the batch): what a scan must merge over committed data.
+    pub fn pending_under(&self, cf: Cf, prefix: &[u8], start: &[u8]) -> (Pending, bool) {
+        let mut v: Pending = self.overlay[cf as usize]
+            .iter()
+            .filter(|(k, _)| k.starts_with(prefix) && k.as_slice() >= start)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        (v, self.flushed && cf != Cf::Default)
     }
 
     /// A key's metadata as this batch would leave it (expired or not).
@@ -302,6 +318,19 @@ fn collection(
     }
 }
 
+/// A K_SETBIT event's `offset bit` (decimal offset below 2^32, bit 0 or 1).
+fn setbit_delta(v: &[u8]) -> Option<(u64, u8)> {
+    let text = std::str::from_utf8(v).ok()?;
+    let (o, b) = text.split_once(' ')?;
+    let off = o.parse::<u64>().ok().filter(|o| *o < (1u64 << 32))?;
+    let bit = match b {
+        "0" => 0,
+        "1" => 1,
+        _ => return None,
+    };
+    (o.len() <= 10 && o.bytes().all(|c| c.is_ascii_digit())).then_some((off, bit))
+}
+
 /// Write `m` back, or delete the key when the collection is empty.
 fn store_collection(
     store: &Store,
@@ -336,12 +365,25 @@ pub fn apply_event(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<()> {
             )?;
         }
         Command::KSetbit => {
-            let text = std::str::from_utf8(&e.value).map_err(|_| bad(e, "not `offset bit`"))?;
-            let (off, bit) = text
-                .split_once(' ')
-                .and_then(|(o, b)| Some((o.parse::<u64>().ok()?, b.parse::<u8>().ok()?)))
-                .filter(|(o, b)| *b <= 1 && *o < (1u64 << 32))
-                .ok_or_else(|| bad(e, "not `offset bit`"))?;
+            let Some((off, bit)) = setbit_delta(&e.value) else {
+                // Binlogs written before SETBIT logged its change carry the
+                // whole new string.
+                let old = b.meta(store, key)?;
+                let expire = old
+                    .as_ref()
+                    .filter(|m| m.kind == Kind::String)
+                    .map_or(0, |m| m.expire_ms);
+                if old.as_ref().is_some_and(|m| m.kind != Kind::String) {
+                    b.delete_key(store, key)?;
+                }
+                let old = b.meta(store, key)?;
+                return b.put_meta(
+                    store,
+                    key,
+                    old.as_ref(),
+                    &Meta::string(e.value.clone(), expire),
+                );
+            };
             let old = b.meta(store, key)?;
             let (mut v, expire) = match &old {
                 Some(m) if m.kind == Kind::String => (m.value.to_vec(), m.expire_ms),
