@@ -307,6 +307,19 @@ impl Client {
     fn subscriptions(&self) -> usize {
         self.channels.len() + self.patterns.len()
     }
+
+    /// Publish the counts to CLIENT LIST; back in normal mode, drop what
+    /// was still queued (it is not for this client any more).
+    fn subscriptions_changed(&mut self) {
+        self.info.subs.store(self.channels.len(), Ordering::Relaxed);
+        self.info
+            .psubs
+            .store(self.patterns.len(), Ordering::Relaxed);
+        if self.subscriptions() == 0 {
+            self.inbox = None;
+            self.sub = None;
+        }
+    }
 }
 
 /// What a pipeline asks of the connection afterwards.
@@ -712,14 +725,7 @@ fn subscribe(core: &Core, client: &mut Client, args: &[Bytes], out: &mut BytesMu
         ])
         .encode(out);
     }
-    client
-        .info
-        .subs
-        .store(client.channels.len(), Ordering::Relaxed);
-    client
-        .info
-        .psubs
-        .store(client.patterns.len(), Ordering::Relaxed);
+    client.subscriptions_changed();
 }
 
 /// UNSUBSCRIBE / PUNSUBSCRIBE (none named: all).
@@ -761,19 +767,7 @@ fn unsubscribe(core: &Core, client: &mut Client, args: &[Bytes], out: &mut Bytes
         ])
         .encode(out);
     }
-    client
-        .info
-        .subs
-        .store(client.channels.len(), Ordering::Relaxed);
-    client
-        .info
-        .psubs
-        .store(client.patterns.len(), Ordering::Relaxed);
-    if client.subscriptions() == 0 {
-        // Back to normal mode: what was still queued is not for it.
-        client.inbox = None;
-        client.sub = None;
-    }
+    client.subscriptions_changed();
 }
 
 /// Checks before any command, from its flags: AUTH and read-only mode.

@@ -76,6 +76,20 @@ fn load_until_crash(
         .collect()
 }
 
+/// Load `load_at` until `victim` (started with a crash point) dies there;
+/// what the load had acknowledged.
+fn crash_under_load(victim: Node, load_at: std::net::SocketAddr, point: &str) -> Vec<Acked> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers = load_until_crash(load_at, Arc::clone(&stop));
+    let status = victim.wait_exit(LONG);
+    assert!(!status.success(), "{point}: no crash ({status})");
+    stop.store(true, Ordering::Relaxed);
+    workers
+        .into_iter()
+        .map(|w| w.join().expect("worker"))
+        .collect()
+}
+
 /// Every acknowledged write is there once; every MSET is whole or absent.
 fn check(node: &Node, acked: &[Acked], point: &str) {
     let mut c = node.client();
@@ -146,18 +160,8 @@ fn the_master_crashed_at_each_commit_point_loses_and_splits_nothing() {
             &[("ROCKSYNC_CRASH_AT", &crash_at)],
         );
         let s = Node::slave(&tmp.path().join("s"), free_port(), m.addr, &[]);
-        let stop = Arc::new(AtomicBool::new(false));
-        let workers = load_until_crash(m.addr, Arc::clone(&stop));
-        let status = m.wait_exit(LONG);
-        assert!(
-            !status.success(),
-            "{point}: the master did not crash ({status})"
-        );
-        stop.store(true, Ordering::Relaxed);
-        let acked: Vec<Acked> = workers
-            .into_iter()
-            .map(|w| w.join().expect("worker"))
-            .collect();
+        let load_at = m.addr;
+        let acked = crash_under_load(m, load_at, point);
         verify(&data, point);
         let m = Node::master(&data, port, &ARGS);
         check(&m, &acked, point);
@@ -189,18 +193,7 @@ fn a_slave_crashed_at_each_apply_point_ends_equal_to_its_master() {
             &[("ROCKSYNC_CRASH_AT", &crash_at)],
         );
         // Keep the master busy with small commands until the slave dies.
-        let stop = Arc::new(AtomicBool::new(false));
-        let workers = load_until_crash(m.addr, Arc::clone(&stop));
-        let status = s.wait_exit(LONG);
-        assert!(
-            !status.success(),
-            "{point}: the slave did not crash ({status})"
-        );
-        stop.store(true, Ordering::Relaxed);
-        let acked: Vec<Acked> = workers
-            .into_iter()
-            .map(|w| w.join().expect("worker"))
-            .collect();
+        let acked = crash_under_load(s, m.addr, point);
         verify(&data, point);
         let s = Node::spawn("rocksync-slave", &data, port, &args);
         wait_synced(&m, &s, LONG);

@@ -9,7 +9,6 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -202,59 +201,6 @@ fn roles_set_at_runtime_survive_restarts_of_either_binary() {
     );
     assert_eq!(a.field("replication", "role").as_deref(), Some("master"));
     set(&a, "w", "4").expect("explicitly a master");
-}
-
-/// A redis-server on a free port, killed on drop.
-struct Redis {
-    child: Child,
-    port: u16,
-    _dir: TempDir,
-}
-
-impl Redis {
-    fn start(extra: &[&str]) -> Self {
-        let dir = TempDir::new().expect("tmp");
-        let port = free_port();
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-            ])
-            .arg("--dir")
-            .arg(dir.path())
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server is installed (apt-get install redis-server)");
-        let me = Self {
-            child,
-            port,
-            _dir: dir,
-        };
-        wait_until("redis-server to listen", Duration::from_secs(10), || {
-            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-        });
-        me
-    }
-
-    fn client(&self) -> redis::Connection {
-        redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))
-            .expect("client")
-            .get_connection_with_timeout(Duration::from_secs(10))
-            .expect("connect")
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// The shape of a reply: its kinds, nested, without the values.

@@ -63,28 +63,6 @@ fn nutcracker(dir: &Path, name: &str, backends: &[u16]) -> (Guard, u16) {
     (g, port)
 }
 
-fn redis_server(dir: &Path) -> (Guard, u16) {
-    let port = free_port();
-    let child = Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-        ])
-        .arg("--dir")
-        .arg(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("redis-server");
-    let g = Guard(child);
-    listening(port);
-    (g, port)
-}
-
 fn conn(port: u16) -> redis::Connection {
     let c = redis::Client::open(format!("redis://127.0.0.1:{port}/"))
         .expect("client")
@@ -134,14 +112,8 @@ fn twemproxy_shards_over_three_groups_as_over_redis_servers() {
     }
     let masters: Vec<u16> = groups.iter().map(|(m, _)| m.addr.port()).collect();
     let (_proxy, ours) = nutcracker(tmp.path(), "rocksync", &masters);
-    let redis: Vec<(Guard, u16)> = (0..3)
-        .map(|i| {
-            let d = tmp.path().join(format!("r{i}"));
-            std::fs::create_dir_all(&d).expect("dir");
-            redis_server(&d)
-        })
-        .collect();
-    let redis_ports: Vec<u16> = redis.iter().map(|r| r.1).collect();
+    let redis: Vec<Redis> = (0..3).map(|_| Redis::start(&[])).collect();
+    let redis_ports: Vec<u16> = redis.iter().map(|r| r.port).collect();
     let (_proxy2, theirs) = nutcracker(tmp.path(), "redis", &redis_ports);
 
     let (mut a, mut b) = (conn(ours), conn(theirs));

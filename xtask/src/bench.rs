@@ -13,7 +13,18 @@ use crate::procs::{free_port, start};
 const TESTS: &[&str] = &["set", "get", "incr", "lpush", "hset", "zadd"];
 
 /// Requests per second of one redis-benchmark run.
-fn measure(port: u16, test: &str, pipeline: u32, requests: u32) -> Result<f64> {
+pub(crate) fn measure(port: u16, test: &str, pipeline: u32, requests: u32) -> Result<f64> {
+    measure_with(port, test, pipeline, requests, &[])
+}
+
+/// As [`measure`], with extra redis-benchmark arguments (`-r`, `-d`, …).
+pub(crate) fn measure_with(
+    port: u16,
+    test: &str,
+    pipeline: u32,
+    requests: u32,
+    extra: &[&str],
+) -> Result<f64> {
     let out = Command::new("redis-benchmark")
         .args([
             "-h",
@@ -26,6 +37,7 @@ fn measure(port: u16, test: &str, pipeline: u32, requests: u32) -> Result<f64> {
             &requests.to_string(),
         ])
         .args(["-P", &pipeline.to_string(), "-t", test, "--csv"])
+        .args(extra)
         .output()
         .context("redis-benchmark (apt-get install redis-tools)")?;
     let text = String::from_utf8_lossy(&out.stdout);

@@ -61,25 +61,7 @@ fn failover(tmp: &Path, name: &str, spawn: Spawn<'_>) -> Result<f64> {
 }
 
 fn rps(port: u16, test: &str) -> Result<f64> {
-    let out = Command::new("redis-benchmark")
-        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
-        .args([
-            "-c", "50", "-n", "200000", "-P", "16", "-r", "1000000", "-d", "100",
-        ])
-        .args(["-t", test, "--csv"])
-        .output()
-        .context("redis-benchmark")?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let line = text
-        .lines()
-        .find(|l| l.to_ascii_lowercase().starts_with(&format!("\"{test}")))
-        .with_context(|| format!("no result for {test}: {text}"))?;
-    Ok(line
-        .split(',')
-        .nth(1)
-        .map(|f| f.trim_matches('"'))
-        .context("rps")?
-        .parse()?)
+    crate::bench::measure_with(port, test, 16, 200_000, &["-r", "1000000", "-d", "100"])
 }
 
 /// Run both parts and print markdown tables.

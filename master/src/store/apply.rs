@@ -318,6 +318,21 @@ fn collection(
     }
 }
 
+/// Set a string, keeping the key's expiry when it was a string (another
+/// type is replaced, with no expiry).
+fn put_string_keeping_expiry(store: &Store, b: &mut Batch, key: &[u8], value: Bytes) -> Result<()> {
+    let old = b.meta(store, key)?;
+    let expire = old
+        .as_ref()
+        .filter(|m| m.kind == Kind::String)
+        .map_or(0, |m| m.expire_ms);
+    if old.as_ref().is_some_and(|m| m.kind != Kind::String) {
+        b.delete_key(store, key)?;
+    }
+    let old = b.meta(store, key)?;
+    b.put_meta(store, key, old.as_ref(), &Meta::string(value, expire))
+}
+
 /// A K_SETBIT event's `offset bit` (decimal offset below 2^32, bit 0 or 1).
 fn setbit_delta(v: &[u8]) -> Option<(u64, u8)> {
     let text = std::str::from_utf8(v).ok()?;
@@ -365,68 +380,32 @@ pub fn apply_event(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<()> {
             )?;
         }
         Command::KSetbit => {
-            let Some((off, bit)) = setbit_delta(&e.value) else {
-                // Binlogs written before SETBIT logged its change carry the
-                // whole new string.
-                let old = b.meta(store, key)?;
-                let expire = old
-                    .as_ref()
-                    .filter(|m| m.kind == Kind::String)
-                    .map_or(0, |m| m.expire_ms);
-                if old.as_ref().is_some_and(|m| m.kind != Kind::String) {
-                    b.delete_key(store, key)?;
+            // Binlogs written before SETBIT logged its change carry the
+            // whole new string.
+            let value = match setbit_delta(&e.value) {
+                None => e.value.clone(),
+                Some((off, bit)) => {
+                    let mut v = match b.meta(store, key)? {
+                        Some(m) if m.kind == Kind::String => m.value.to_vec(),
+                        _ => Vec::new(),
+                    };
+                    let idx = (off / 8) as usize;
+                    if v.len() <= idx {
+                        v.resize(idx + 1, 0);
+                    }
+                    let mask = 1u8 << (7 - off % 8);
+                    if bit == 1 {
+                        v[idx] |= mask;
+                    } else {
+                        v[idx] &= !mask;
+                    }
+                    Bytes::from(v)
                 }
-                let old = b.meta(store, key)?;
-                return b.put_meta(
-                    store,
-                    key,
-                    old.as_ref(),
-                    &Meta::string(e.value.clone(), expire),
-                );
             };
-            let old = b.meta(store, key)?;
-            let (mut v, expire) = match &old {
-                Some(m) if m.kind == Kind::String => (m.value.to_vec(), m.expire_ms),
-                Some(_) => {
-                    b.delete_key(store, key)?;
-                    (Vec::new(), 0)
-                }
-                None => (Vec::new(), 0),
-            };
-            let idx = (off / 8) as usize;
-            if v.len() <= idx {
-                v.resize(idx + 1, 0);
-            }
-            let mask = 1u8 << (7 - off % 8);
-            if bit == 1 {
-                v[idx] |= mask;
-            } else {
-                v[idx] &= !mask;
-            }
-            let old = b.meta(store, key)?;
-            b.put_meta(
-                store,
-                key,
-                old.as_ref(),
-                &Meta::string(Bytes::from(v), expire),
-            )?;
+            put_string_keeping_expiry(store, b, key, value)?;
         }
         Command::KIncr | Command::KDecr => {
-            let old = b.meta(store, key)?;
-            let expire = old
-                .as_ref()
-                .filter(|m| m.kind == Kind::String)
-                .map_or(0, |m| m.expire_ms);
-            if old.as_ref().is_some_and(|m| m.kind != Kind::String) {
-                b.delete_key(store, key)?;
-            }
-            let old = b.meta(store, key)?;
-            b.put_meta(
-                store,
-                key,
-                old.as_ref(),
-                &Meta::string(e.value.clone(), expire),
-            )?;
+            put_string_keeping_expiry(store, b, key, e.value.clone())?;
         }
         Command::KDel | Command::HClear | Command::SClear | Command::ZClear | Command::QClear => {
             b.delete_key(store, key)?;
