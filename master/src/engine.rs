@@ -19,7 +19,7 @@ use rocksync_protocol::{Command, LogEvent, Reply};
 use tokio::sync::{mpsc, oneshot};
 use tracing::error;
 
-use crate::cmd::{seal_command, Exec, Spec, WriteCtx};
+use crate::cmd::{seal_command, Cursors, Exec, ReadCtx, Spec, WriteCtx};
 use crate::error::{Error, Result};
 use crate::storage::Storage;
 use crate::store::apply::{apply_event, Batch};
@@ -99,6 +99,9 @@ pub struct Engine {
     pub binlog: Binlog,
     /// Counters.
     pub stats: Arc<WriteStats>,
+    /// SCAN cursors (shared with the server: a SCAN inside an EXEC runs
+    /// here).
+    pub cursors: Arc<Cursors>,
 }
 
 impl Engine {
@@ -183,9 +186,11 @@ impl Engine {
 pub fn start(store: Arc<Store>, binlog: Binlog, storage: Option<Storage>) -> Result<Engine> {
     let (tx, rx) = mpsc::channel(4096);
     let stats = Arc::new(WriteStats::default());
+    let cursors = Arc::new(Cursors::default());
     let mut core = Core {
         store,
         storage: storage.map(Box::new),
+        cursors: Arc::clone(&cursors),
         stats: Arc::clone(&stats),
         rx,
     };
@@ -201,6 +206,7 @@ pub fn start(store: Arc<Store>, binlog: Binlog, storage: Option<Storage>) -> Res
         thread: Arc::new(std::sync::Mutex::new(Some(thread))),
         binlog,
         stats,
+        cursors,
     })
 }
 
@@ -229,6 +235,7 @@ impl Group {
 struct Core {
     store: Arc<Store>,
     storage: Option<Box<Storage>>,
+    cursors: Arc<Cursors>,
     stats: Arc<WriteStats>,
     rx: mpsc::Receiver<Job>,
 }
@@ -340,8 +347,20 @@ impl Core {
         if self.storage.is_none() {
             return Reply::error(READONLY);
         }
-        let Exec::Write(f) = cmd.spec.exec else {
-            return Reply::error("ERR not a write command");
+        let f = match cmd.spec.exec {
+            Exec::Write(f) => f,
+            // A read inside an EXEC: it sees the transaction's writes so far.
+            Exec::Read(f) => {
+                let ctx = ReadCtx {
+                    store: &self.store,
+                    now_ms: now_ms(),
+                    cursors: &self.cursors,
+                    snap: None,
+                    pending: Some(&group.batch),
+                };
+                return f(&ctx, &cmd.args).unwrap_or_else(|e| Reply::error(format!("ERR {e}")));
+            }
+            Exec::Server => return Reply::error("ERR not a data command"),
         };
         let start = group.events.len();
         let mut ctx = WriteCtx {

@@ -67,7 +67,7 @@ pub struct Core {
     /// Live settings.
     pub live: Mutex<Live>,
     /// SCAN cursors.
-    pub cursors: Cursors,
+    pub cursors: Arc<Cursors>,
     /// Connected clients (CLIENT LIST / KILL).
     pub clients: Clients,
     /// Channel and pattern subscribers.
@@ -100,6 +100,7 @@ impl Core {
         role: Role,
         follower: Option<Arc<dyn Follower>>,
     ) -> Arc<Self> {
+        let cursors = Arc::clone(&engine.cursors);
         Arc::new(Self {
             store,
             binlog,
@@ -108,7 +109,7 @@ impl Core {
             link,
             port: AtomicU16::new(config.port),
             live: Mutex::new(Live { config }),
-            cursors: Cursors::default(),
+            cursors,
             clients: Clients::default(),
             pubsub: PubSub::default(),
             stats: ConnStats::default(),
@@ -599,6 +600,7 @@ async fn step(
                 now_ms: now_ms(),
                 cursors: &core.cursors,
                 snap: (!cmd::single_read(spec.name)).then(|| core.store.db().snapshot()),
+                pending: None,
             };
             f(&ctx, &args)
                 .unwrap_or_else(|e| Reply::error(format!("ERR {e}")))
@@ -672,10 +674,12 @@ fn queue_in_transaction(
     }
 }
 
-/// EXEC: run the queued commands in order, their replies in one array; the
-/// writes among them are one unit on the write path (one batch, sealed as
-/// one command in the binlog and on every slave) unless a read or server
-/// command stands between them.
+/// EXEC: run the queued commands in order, their replies in one array.
+/// Data commands with a write among them run as one unit on the write path
+/// (one batch, sealed as one command in the binlog and on every slave; the
+/// reads see the writes before them). A transaction that also holds server
+/// commands (SLAVEOF, CONFIG, CLIENT …) runs them in order, its writes
+/// grouped between them.
 async fn exec_transaction(core: &Arc<Core>, client: &mut Client, out: &mut BytesMut) -> After {
     let queued = client.multi.take().unwrap_or_default();
     client.info.in_multi.store(false, Ordering::Relaxed);
@@ -684,6 +688,24 @@ async fn exec_transaction(core: &Arc<Core>, client: &mut Client, out: &mut Bytes
         return After::Continue;
     }
     out.extend_from_slice(format!("*{}\r\n", queued.len()).as_bytes());
+    // Data commands with a write among them: one unit on the write path,
+    // reads included (they see the transaction's earlier writes).
+    let specs: Vec<Option<&'static cmd::Spec>> =
+        queued.iter().map(|a| cmd::lookup(&a[0])).collect();
+    let data_only = specs
+        .iter()
+        .all(|s| s.is_some_and(|s| !matches!(s.exec, Exec::Server)));
+    if data_only && specs.iter().any(|s| s.is_some_and(|s| s.is_write())) {
+        let cmds: Vec<WriteCmd> = queued
+            .into_iter()
+            .zip(specs)
+            .filter_map(|(args, spec)| spec.map(|spec| WriteCmd { spec, args }))
+            .collect();
+        for r in core.engine.write(cmds, true).await {
+            r.encode(out);
+        }
+        return After::Continue;
+    }
     let mut writes = Vec::new();
     let mut after = After::Continue;
     for args in queued {

@@ -207,6 +207,9 @@ pub struct ReadCtx<'a> {
     /// metadata or a collection's members (a slave applying a command's
     /// batch meanwhile is seen whole or not at all).
     pub snap: Option<crate::store::Snap<'a>>,
+    /// Inside an EXEC run on the write path: the group's pending writes,
+    /// which the read sees (the transaction's earlier writes).
+    pub pending: Option<&'a Batch>,
 }
 
 impl View for ReadCtx<'_> {
@@ -217,10 +220,16 @@ impl View for ReadCtx<'_> {
         self.now_ms
     }
     fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        self.store.get_in(cf, key, self.snap.as_ref())
+        match self.pending {
+            Some(b) => b.get(self.store, cf, key),
+            None => self.store.get_in(cf, key, self.snap.as_ref()),
+        }
     }
     fn raw_meta(&self, key: &[u8]) -> Result<Option<Meta>> {
-        self.store.meta_in(key, self.snap.as_ref())
+        match self.pending {
+            Some(b) => b.meta(self.store, key),
+            None => self.store.meta_in(key, self.snap.as_ref()),
+        }
     }
     fn scan(
         &self,
@@ -229,7 +238,13 @@ impl View for ReadCtx<'_> {
         start: &[u8],
         f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<()> {
-        self.store.scan_in(cf, prefix, start, self.snap.as_ref(), f)
+        let Some(b) = self.pending else {
+            return self.store.scan_in(cf, prefix, start, self.snap.as_ref(), f);
+        };
+        let (pending, hidden) = b.pending_under(cf, prefix, start);
+        merge_scan(&pending, hidden, f, |g| {
+            self.store.scan_in(cf, prefix, start, None, g)
+        })
     }
     fn scan_rev(
         &self,
@@ -237,7 +252,14 @@ impl View for ReadCtx<'_> {
         prefix: &[u8],
         f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<()> {
-        self.store.scan_rev_in(cf, prefix, self.snap.as_ref(), f)
+        let Some(b) = self.pending else {
+            return self.store.scan_rev_in(cf, prefix, self.snap.as_ref(), f);
+        };
+        let (mut pending, hidden) = b.pending_under(cf, prefix, prefix);
+        pending.reverse();
+        merge_scan_rev(&pending, hidden, f, |g| {
+            self.store.scan_rev_in(cf, prefix, None, g)
+        })
     }
 }
 
