@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::path::Path;
 use std::time::Duration;
 
 use common::*;
@@ -366,4 +367,52 @@ fn a_failed_store_write_is_neither_applied_nor_published() {
 fn verify_binlog(data: &std::path::Path) {
     let report = rocksync_binlog::verify_dir(&data.join("binlog"));
     assert!(report.is_ok(), "{:?}", report.error);
+}
+
+/// Case 12: a slave goes silent (SIGSTOP) and the master's wall clock
+/// jumps two hours back (libfaketime, Debian's `faketime`). Session
+/// timeouts run on the monotonic clock, so the silent slave is still
+/// dropped after `slave_timeout` (on the wall clock its silence would be
+/// negative, and it would hold its session forever); resumed, it follows
+/// again.
+#[test]
+fn a_wall_clock_jump_does_not_stop_timeouts() {
+    let lib = Path::new("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1");
+    if !lib.exists() {
+        eprintln!("skipped: libfaketime is not installed (apt-get install faketime)");
+        return;
+    }
+    let tmp = TempDir::new().expect("tmp");
+    let clock = tmp.path().join("clock");
+    std::fs::write(&clock, "+0\n").expect("clock");
+    let (lib, clock_s) = (
+        lib.to_string_lossy().into_owned(),
+        clock.to_string_lossy().into_owned(),
+    );
+    let m = Node::spawn_env(
+        "rocksync-master",
+        &tmp.path().join("m"),
+        0,
+        &["--slave-timeout", "3"],
+        &[
+            ("LD_PRELOAD", &lib),
+            ("FAKETIME_TIMESTAMP_FILE", &clock_s),
+            ("FAKETIME_DONT_FAKE_MONOTONIC", "1"),
+            ("FAKETIME_CACHE_DURATION", "1"),
+        ],
+    );
+    let s = Node::slave(&tmp.path().join("s"), free_port(), m.addr, &[]);
+    load(&m, "a", 200, 10);
+    wait_synced(&m, &s, LONG);
+    s.signal("-STOP");
+    std::fs::write(&clock, "-7200\n").expect("jump back");
+    wait_until(
+        "the silent slave to be dropped",
+        Duration::from_secs(30),
+        || m.num("replication", "connected_slaves") == 0,
+    );
+    s.signal("-CONT");
+    let _: () = m.client().set("after", "jump").expect("set");
+    wait_synced(&m, &s, LONG);
+    assert_eq!(digest(&s), digest(&m));
 }
