@@ -4,6 +4,8 @@
 //! (default: first) it reaches the point `name`; with
 //! `ROCKSYNC_FAIL_AT=<name>@<n>[+<k>]` the `k` (default 1) passes from the
 //! `n`-th on through the error point `name` fail as an I/O error would.
+//! `ROCKSYNC_PAUSE_AT=<name>:<ms>` makes the first pass through the pause
+//! point `name` sleep, to widen a race window.
 //! Without the feature every point is an empty inline function.
 
 /// Every crash point, in the order a commit reaches them.
@@ -75,3 +77,30 @@ pub fn fails(name: &'static str) -> bool {
 pub fn fails(_name: &'static str) -> bool {
     false
 }
+
+/// Sleep here, the first time, when the environment names this point.
+#[cfg(feature = "failpoints")]
+pub fn pause(name: &'static str) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::OnceLock;
+    static AT: OnceLock<Option<(String, u64)>> = OnceLock::new();
+    static DONE: AtomicBool = AtomicBool::new(false);
+    let at = AT.get_or_init(|| {
+        let v = std::env::var("ROCKSYNC_PAUSE_AT").ok()?;
+        let (point, ms) = v.split_once(':')?;
+        Some((point.to_owned(), ms.parse().ok()?))
+    });
+    if let Some((point, ms)) = at {
+        if point == name && !DONE.swap(true, Ordering::Relaxed) {
+            eprintln!("failpoint {name}: pausing {ms} ms");
+            std::thread::sleep(std::time::Duration::from_millis(*ms));
+            eprintln!("failpoint {name}: resuming");
+        }
+    }
+}
+
+/// Sleep here when the environment names this point (inert: built
+/// without the `failpoints` feature).
+#[cfg(not(feature = "failpoints"))]
+#[inline(always)]
+pub fn pause(_name: &'static str) {}

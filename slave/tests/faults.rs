@@ -456,3 +456,49 @@ fn a_catching_up_slave_commits_whole_commands_as_they_arrive() {
         "a commit split an MSET: {seen:?}"
     );
 }
+
+/// Case 11: a garbage sweep on a slave found members of a deleted set
+/// stale and is about to delete them (held there by a pause point) when
+/// the slave is full-copied from a new history that recreated the set at
+/// the same version: the copy's wipe waits for the sweep, so the copied
+/// members survive (they were deleted under the copy before).
+#[test]
+fn a_garbage_sweep_never_deletes_what_a_copy_just_wrote() {
+    let tmp = TempDir::new().expect("tmp");
+    let m_port = free_port();
+    let commands = |m: &Node| {
+        let mut c = m.client();
+        let _: i64 = c.sadd("k", &["a", "b", "c"]).expect("sadd");
+    };
+    let m = Node::master(&tmp.path().join("m"), m_port, &[]);
+    commands(&m);
+    let data = tmp.path().join("s");
+    let s = Node::spawn_env(
+        "rocksync-slave",
+        &data,
+        free_port(),
+        &["--master-addr", &m.addr.to_string()],
+        &[("ROCKSYNC_PAUSE_AT", "gc.sweep.before_delete:8000")],
+    );
+    wait_synced(&m, &s, LONG);
+    let _: i64 = m.client().del("k").expect("del");
+    wait_synced(&m, &s, LONG);
+    // The slave's sweep finds k's members stale and stops before deleting.
+    let log = data.with_extension("rocksync-slave.log");
+    wait_until("the sweep to hold its stale members", LONG, || {
+        std::fs::read_to_string(&log).is_ok_and(|t| t.contains("gc.sweep.before_delete: pausing"))
+    });
+    // The master comes back as a new history that recreates k at the same
+    // version; the slave is full-copied meanwhile.
+    m.kill();
+    std::fs::remove_dir_all(tmp.path().join("m")).expect("wipe");
+    let m = Node::master(&tmp.path().join("m"), m_port, &[]);
+    commands(&m);
+    wait_synced(&m, &s, LONG);
+    wait_until("the sweep to resume", LONG, || {
+        std::fs::read_to_string(&log).is_ok_and(|t| t.contains("gc.sweep.before_delete: resuming"))
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(digest(&s), digest(&m), "the sweep deleted copied members");
+    assert_eq!(s.num("replication", "full_copies"), 2);
+}
