@@ -285,6 +285,8 @@ impl Core {
             } => {
                 let mut replies = Vec::with_capacity(cmds.len());
                 let mut unit_start = None;
+                // One clock for a whole transaction, as Redis keeps.
+                let unit_now = atomic.then(now_ms);
                 for (i, cmd) in cmds.iter().enumerate() {
                     // A scanning command reads committed data, so the group
                     // before it commits first; never inside a unit (its
@@ -293,7 +295,7 @@ impl Core {
                         self.commit(group);
                     }
                     unit_start.get_or_insert(group.events.len());
-                    replies.push(self.execute(cmd, group));
+                    replies.push(self.execute(cmd, group, unit_now.unwrap_or_else(now_ms)));
                 }
                 if let (true, Some(start)) = (atomic, unit_start) {
                     seal_command(&mut group.events, start);
@@ -340,7 +342,7 @@ impl Core {
         }
     }
 
-    fn execute(&mut self, cmd: &WriteCmd, group: &mut Group) -> Reply {
+    fn execute(&mut self, cmd: &WriteCmd, group: &mut Group, now: u64) -> Reply {
         if let Some(why) = &group.failed {
             return Reply::error(format!("ERR write failed: {why}"));
         }
@@ -353,7 +355,7 @@ impl Core {
             Exec::Read(f) => {
                 let ctx = ReadCtx {
                     store: &self.store,
-                    now_ms: now_ms(),
+                    now_ms: now,
                     cursors: &self.cursors,
                     snap: None,
                     pending: Some(&group.batch),
@@ -366,7 +368,7 @@ impl Core {
         let mut ctx = WriteCtx {
             store: &self.store,
             batch: &mut group.batch,
-            now_ms: now_ms(),
+            now_ms: now,
             next_seq: group.next_seq,
             events: &mut group.events,
         };

@@ -687,7 +687,6 @@ async fn exec_transaction(core: &Arc<Core>, client: &mut Client, out: &mut Bytes
         Reply::error("EXECABORT Transaction discarded because of previous errors.").encode(out);
         return After::Continue;
     }
-    out.extend_from_slice(format!("*{}\r\n", queued.len()).as_bytes());
     // Data commands with a write among them: one unit on the write path,
     // reads included (they see the transaction's earlier writes).
     let specs: Vec<Option<&'static cmd::Spec>> =
@@ -695,7 +694,14 @@ async fn exec_transaction(core: &Arc<Core>, client: &mut Client, out: &mut Bytes
     let data_only = specs
         .iter()
         .all(|s| s.is_some_and(|s| !matches!(s.exec, Exec::Server)));
-    if data_only && specs.iter().any(|s| s.is_some_and(|s| s.is_write())) {
+    let writes_any = specs.iter().any(|s| s.is_some_and(|s| s.is_write()));
+    if writes_any && core.is_read_only() {
+        // The node became a slave after MULTI (Redis's words).
+        Reply::error("ERR Transaction contains write commands, but instance is now a read-only replica. EXEC aborted.").encode(out);
+        return After::Continue;
+    }
+    out.extend_from_slice(format!("*{}\r\n", queued.len()).as_bytes());
+    if data_only && writes_any {
         let cmds: Vec<WriteCmd> = queued
             .into_iter()
             .zip(specs)

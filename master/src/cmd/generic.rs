@@ -334,7 +334,11 @@ pub(super) fn keys(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
 }
 
 pub(super) fn dbsize(c: &ReadCtx<'_>, _a: &[Bytes]) -> Result<Reply> {
-    Ok(Reply::Integer(c.store.key_count()? as i64))
+    let n = match c.pending {
+        Some(b) => b.key_count(c.store)?,
+        None => c.store.key_count()?,
+    };
+    Ok(Reply::Integer(n as i64))
 }
 
 pub(super) fn randomkey(c: &ReadCtx<'_>, _a: &[Bytes]) -> Result<Reply> {

@@ -350,8 +350,17 @@ impl WriteCtx<'_> {
         value: impl Into<Bytes>,
         ttl: u64,
     ) -> Result<()> {
-        let e = LogEvent::data(self.next_seq, cmd, Bytes::copy_from_slice(key), value)
-            .with_ttl(ttl as i64);
+        self.emit_event(cmd, key, value.into(), ttl as i64)
+    }
+
+    /// [`WriteCtx::emit`] with the event's raw `ttl` field (a marker such
+    /// as [`crate::store::apply::SETBIT_DELTA`]).
+    ///
+    /// # Errors
+    /// As [`WriteCtx::emit`].
+    pub fn emit_event(&mut self, cmd: Command, key: &[u8], value: Bytes, ttl: i64) -> Result<()> {
+        let e =
+            LogEvent::data(self.next_seq, cmd, Bytes::copy_from_slice(key), value).with_ttl(ttl);
         if e.encoded_len() > rocksync_protocol::DEFAULT_MAX_FRAME_BYTES {
             // It could never reach a slave (issue 9, case 2): refused
             // before anything of it is logged or applied.

@@ -287,7 +287,12 @@ pub(super) fn setbit(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let mask = 1u8 << (7 - off % 8);
     let was = old.get(idx).is_some_and(|b| b & mask != 0) as i64;
     // The event carries the change, not the whole string.
-    c.emit(Command::KSetbit, &a[1], format!("{off} {bit}"), 0)?;
+    c.emit_event(
+        Command::KSetbit,
+        &a[1],
+        Bytes::from(format!("{off} {bit}")),
+        crate::store::apply::SETBIT_DELTA,
+    )?;
     Ok(Reply::Integer(was))
 }
 

@@ -10,7 +10,7 @@
 //! | --- | --- | --- |
 //! | K_SET | the string | set, with expiry `ttl` |
 //! | K_INCR, K_DECR | the new string | set, expiry kept |
-//! | K_SETBIT | `offset bit` (decimal) | set one bit, zero-extending; expiry kept |
+//! | K_SETBIT | `offset bit` (decimal), ttl = -1 (older binlogs: the whole string, ttl 0) | set one bit, zero-extending; expiry kept |
 //! | K_DEL, H_CLEAR, S_CLEAR, Z_CLEAR, Q_CLEAR | | delete the key, any type |
 //! | K_EXPIRE_AT | | expiry := `ttl` (0: persist) |
 //! | H_SET, H_INCR, H_DECR | `pack(field, value)` | set a field |
@@ -143,6 +143,16 @@ impl Batch {
             .collect();
         v.sort_by(|a, b| a.0.cmp(&b.0));
         (v, self.flushed && cf != Cf::Default)
+    }
+
+    /// The number of keys as this batch would leave it (DBSIZE inside an
+    /// EXEC).
+    ///
+    /// # Errors
+    /// [`Error::Rocks`].
+    pub fn key_count(&self, store: &Store) -> Result<u64> {
+        let committed = if self.flushed { 0 } else { store.key_count()? };
+        Ok((committed as i64 + self.key_delta).max(0) as u64)
     }
 
     /// A key's metadata as this batch would leave it (expired or not).
@@ -333,6 +343,10 @@ fn put_string_keeping_expiry(store: &Store, b: &mut Batch, key: &[u8], value: By
     b.put_meta(store, key, old.as_ref(), &Meta::string(value, expire))
 }
 
+/// The `ttl` of a K_SETBIT event that carries `offset bit` (a change)
+/// rather than the whole new string.
+pub const SETBIT_DELTA: i64 = -1;
+
 /// A K_SETBIT event's `offset bit` (decimal offset below 2^32, bit 0 or 1).
 fn setbit_delta(v: &[u8]) -> Option<(u64, u8)> {
     let text = std::str::from_utf8(v).ok()?;
@@ -380,11 +394,12 @@ pub fn apply_event(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<()> {
             )?;
         }
         Command::KSetbit => {
-            // Binlogs written before SETBIT logged its change carry the
-            // whole new string.
-            let value = match setbit_delta(&e.value) {
+            // `ttl == SETBIT_DELTA` marks the change (`offset bit`); events
+            // of older binlogs carry the whole new string.
+            let value = match (e.ttl == SETBIT_DELTA).then(|| setbit_delta(&e.value)) {
                 None => e.value.clone(),
-                Some((off, bit)) => {
+                Some(None) => return Err(bad(e, "not `offset bit`")),
+                Some(Some((off, bit))) => {
                     let mut v = match b.meta(store, key)? {
                         Some(m) if m.kind == Kind::String => m.value.to_vec(),
                         _ => Vec::new(),
