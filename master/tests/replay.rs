@@ -23,6 +23,7 @@ fn op() -> impl Strategy<Value = Vec<String>> {
         (key.clone(), val).prop_map(|(k, f)| vec!["HDEL".into(), k, f]),
         (key.clone(), val).prop_map(|(k, m)| vec!["SADD".into(), k, m]),
         (key.clone(), val).prop_map(|(k, m)| vec!["SREM".into(), k, m]),
+        (key.clone(), key.clone(), val).prop_map(|(a, b, m)| vec!["SMOVE".into(), a, b, m]),
         (key.clone(), num.clone(), val).prop_map(|(k, s, m)| vec![
             "ZADD".into(),
             k,

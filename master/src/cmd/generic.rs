@@ -135,6 +135,24 @@ pub(super) fn pttl(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     Ok(Reply::Integer(ttl_ms(c, &a[1])?))
 }
 
+/// The absolute expiry, in ms: -2 without the key, -1 without an expiry.
+fn expire_time_ms(c: &ReadCtx<'_>, key: &[u8]) -> Result<i64> {
+    Ok(match c.live_meta(key)? {
+        None => -2,
+        Some(m) if m.expire_ms == 0 => -1,
+        Some(m) => m.expire_ms as i64,
+    })
+}
+
+pub(super) fn expiretime(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    let ms = expire_time_ms(c, &a[1])?;
+    Ok(Reply::Integer(if ms < 0 { ms } else { ms / 1000 }))
+}
+
+pub(super) fn pexpiretime(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    Ok(Reply::Integer(expire_time_ms(c, &a[1])?))
+}
+
 pub(super) fn persist(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     match c.live_meta_mut(&a[1])? {
         Some(m) if m.expire_ms != 0 => {

@@ -686,6 +686,9 @@ pub static COMMANDS: &[Spec] = &[
     w("expireat", -3, generic::expireat, ONE),
     w("pexpireat", -3, generic::pexpireat, ONE),
     r("ttl", 2, generic::ttl, ONE),
+    r("expiretime", 2, generic::expiretime, ONE),
+    r("pexpiretime", 2, generic::pexpiretime, ONE),
+    r("touch", -2, generic::exists, ALL),
     r("pttl", 2, generic::pttl, ONE),
     w("persist", 2, generic::persist, ONE),
     r("scan", -2, generic::scan, NONE),
@@ -715,6 +718,7 @@ pub static COMMANDS: &[Spec] = &[
     // sets
     w("sadd", -3, set::sadd, ONE),
     w("srem", -3, set::srem, ONE),
+    w("smove", 4, set::smove, (1, 2, 1)),
     r("smembers", 2, set::smembers, ONE),
     r("sismember", 3, set::sismember, ONE),
     r("smismember", -3, set::smismember, ONE),

@@ -43,6 +43,27 @@ pub(super) fn srem(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     Ok(Reply::Integer(n))
 }
 
+pub(super) fn smove(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    let (src, dst, member) = (&a[1], &a[2], &a[3]);
+    // Both types are checked before anything changes, as Redis does.
+    let Some(_) = tri!(c.typed_mut(src, Kind::Set)?) else {
+        tri!(c.typed_mut(dst, Kind::Set)?);
+        return Ok(Reply::Integer(0));
+    };
+    tri!(c.typed_mut(dst, Kind::Set)?);
+    if !is_member(c, src, member)? {
+        return Ok(Reply::Integer(0));
+    }
+    if src == dst {
+        return Ok(Reply::Integer(1));
+    }
+    c.emit(Command::SDel, src, member.clone(), 0)?;
+    if !is_member(c, dst, member)? {
+        c.emit(Command::SSet, dst, member.clone(), 0)?;
+    }
+    Ok(Reply::Integer(1))
+}
+
 fn members(c: &ReadCtx<'_>, key: &[u8]) -> Result<Result<Vec<Bytes>, Reply>> {
     Ok(match typed(c, key, Kind::Set)? {
         Err(r) => Err(r),
