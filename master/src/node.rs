@@ -308,7 +308,7 @@ impl Core {
         // while it was stopping.
         let partial = storage.copy_progress().map(|p| p.copying);
         if !matches!(partial, Ok(false)) {
-            *following = Some(self.relink(storage, master_addr));
+            *following = self.relink(storage, master_addr);
             return Reply::error(PARTIAL);
         }
         match tokio::task::block_in_place(|| storage.promote()) {
@@ -327,7 +327,7 @@ impl Core {
             }
             Err(e) => {
                 warn!(error = %e, "promotion failed; following again");
-                *following = Some(self.relink(storage, master_addr));
+                *following = self.relink(storage, master_addr);
                 Reply::error(format!("ERR promotion failed: {e}"))
             }
         }
@@ -374,7 +374,7 @@ impl Core {
         {
             warn!(error = %e, "SLAVEOF failed");
             match old_master {
-                Some(old) => *following = Some(self.relink(storage, old)),
+                Some(old) => *following = self.relink(storage, old),
                 None => {
                     if let Err(storage) = self.engine.attach(storage).await {
                         let _ = storage.close();
@@ -386,17 +386,22 @@ impl Core {
         }
         info!(master = %master_addr, "following a master (SLAVEOF)");
         self.link.set_last_key(Bytes::new());
-        *following = Some(self.relink(storage, master_addr));
+        *following = self.relink(storage, master_addr);
         Reply::ok()
     }
 
-    fn relink(self: &Arc<Self>, storage: Storage, master_addr: String) -> Following {
+    /// A new link following `master_addr` with `storage`; without a
+    /// follower (a node that never had a link) the storage is closed.
+    fn relink(self: &Arc<Self>, storage: Storage, master_addr: String) -> Option<Following> {
         self.link.set_up(false);
-        let follower = self
-            .follower
-            .clone()
-            .expect("only a node with a follower has a link to give back");
-        start_link(self, follower.as_ref(), storage, master_addr)
+        let Some(follower) = self.follower.clone() else {
+            warn!("no replication link to hand the storage to; closing it");
+            if let Err(e) = storage.close() {
+                warn!(error = %e, "closing the storage");
+            }
+            return None;
+        };
+        Some(start_link(self, follower.as_ref(), storage, master_addr))
     }
 
     /// Stop the link, if any, and hand back its storage; no role change

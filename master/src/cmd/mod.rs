@@ -90,6 +90,36 @@ pub trait View {
     }
 }
 
+/// Scan committed data with `batch`'s pending writes merged over it.
+fn scan_through(
+    store: &Store,
+    batch: &Batch,
+    cf: Cf,
+    prefix: &[u8],
+    start: &[u8],
+    f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+) -> Result<()> {
+    let (pending, hidden) = batch.pending_under(cf, prefix, start);
+    merge_scan(&pending, hidden, f, |g| {
+        store.scan_in(cf, prefix, start, None, g)
+    })
+}
+
+/// As [`scan_through`], last key first.
+fn scan_rev_through(
+    store: &Store,
+    batch: &Batch,
+    cf: Cf,
+    prefix: &[u8],
+    f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+) -> Result<()> {
+    let (mut pending, hidden) = batch.pending_under(cf, prefix, prefix);
+    pending.reverse();
+    merge_scan_rev(&pending, hidden, f, |g| {
+        store.scan_rev_in(cf, prefix, None, g)
+    })
+}
+
 /// Merge `pending` writes (ascending; None: deleted) over a committed scan
 /// (`committed` calls its visitor in ascending order), visiting in order
 /// while `f` says so. `hidden`: committed data is gone (FLUSHALL pending).
@@ -238,13 +268,10 @@ impl View for ReadCtx<'_> {
         start: &[u8],
         f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<()> {
-        let Some(b) = self.pending else {
-            return self.store.scan_in(cf, prefix, start, self.snap.as_ref(), f);
-        };
-        let (pending, hidden) = b.pending_under(cf, prefix, start);
-        merge_scan(&pending, hidden, f, |g| {
-            self.store.scan_in(cf, prefix, start, None, g)
-        })
+        match self.pending {
+            Some(b) => scan_through(self.store, b, cf, prefix, start, f),
+            None => self.store.scan_in(cf, prefix, start, self.snap.as_ref(), f),
+        }
     }
     fn scan_rev(
         &self,
@@ -252,14 +279,10 @@ impl View for ReadCtx<'_> {
         prefix: &[u8],
         f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<()> {
-        let Some(b) = self.pending else {
-            return self.store.scan_rev_in(cf, prefix, self.snap.as_ref(), f);
-        };
-        let (mut pending, hidden) = b.pending_under(cf, prefix, prefix);
-        pending.reverse();
-        merge_scan_rev(&pending, hidden, f, |g| {
-            self.store.scan_rev_in(cf, prefix, None, g)
-        })
+        match self.pending {
+            Some(b) => scan_rev_through(self.store, b, cf, prefix, f),
+            None => self.store.scan_rev_in(cf, prefix, self.snap.as_ref(), f),
+        }
     }
 }
 
@@ -312,10 +335,7 @@ impl View for WriteCtx<'_> {
         start: &[u8],
         f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<()> {
-        let (pending, hidden) = self.batch.pending_under(cf, prefix, start);
-        merge_scan(&pending, hidden, f, |g| {
-            self.store.scan_in(cf, prefix, start, None, g)
-        })
+        scan_through(self.store, self.batch, cf, prefix, start, f)
     }
     fn scan_rev(
         &self,
@@ -323,11 +343,7 @@ impl View for WriteCtx<'_> {
         prefix: &[u8],
         f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<()> {
-        let (mut pending, hidden) = self.batch.pending_under(cf, prefix, prefix);
-        pending.reverse();
-        merge_scan_rev(&pending, hidden, f, |g| {
-            self.store.scan_rev_in(cf, prefix, None, g)
-        })
+        scan_rev_through(self.store, self.batch, cf, prefix, f)
     }
     fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>> {
         self.batch.get(self.store, cf, key)
