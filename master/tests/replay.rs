@@ -41,6 +41,7 @@ fn op() -> impl Strategy<Value = Vec<String>> {
         (key.clone(), val).prop_map(|(k, v)| vec!["LPUSH".into(), k, v]),
         (key.clone(), val).prop_map(|(k, v)| vec!["RPUSH".into(), k, v]),
         key.clone().prop_map(|k| vec!["RPOP".into(), k]),
+        (key.clone(), key.clone()).prop_map(|(a, b)| vec!["RPOPLPUSH".into(), a, b]),
         (key.clone(), 0i64..3, -3i64..3).prop_map(|(k, a, b)| vec![
             "LTRIM".into(),
             k,

@@ -95,6 +95,58 @@ pub(super) fn rpop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     pop(c, a, false)
 }
 
+/// Pop an element from one end of `src` and push it onto one end of `dst`
+/// (the same list may be both): its two events are one command.
+fn move_element(
+    c: &mut WriteCtx<'_>,
+    src: &[u8],
+    dst: &[u8],
+    from_left: bool,
+    to_left: bool,
+) -> Result<Reply> {
+    let Some(m) = tri!(c.typed_mut(src, Kind::List)?) else {
+        return Ok(Reply::Nil);
+    };
+    tri!(c.typed_mut(dst, Kind::List)?);
+    let index = if from_left { 0 } else { m.size - 1 };
+    let v = element(c, src, &m, index)?;
+    let (pop, push) = (
+        if from_left {
+            Command::QPopFront
+        } else {
+            Command::QPopBack
+        },
+        if to_left {
+            Command::QPushFront
+        } else {
+            Command::QPushBack
+        },
+    );
+    c.emit(pop, src, Bytes::new(), 0)?;
+    c.emit(push, dst, v.clone(), 0)?;
+    Ok(Reply::Bulk(v))
+}
+
+/// `LEFT` or `RIGHT`: true for left.
+fn side(arg: &[u8]) -> Option<bool> {
+    match arg.to_ascii_lowercase().as_slice() {
+        b"left" => Some(true),
+        b"right" => Some(false),
+        _ => None,
+    }
+}
+
+pub(super) fn lmove(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    let (Some(from), Some(to)) = (side(&a[3]), side(&a[4])) else {
+        return Ok(Reply::error(super::SYNTAX));
+    };
+    move_element(c, &a[1], &a[2], from, to)
+}
+
+pub(super) fn rpoplpush(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    move_element(c, &a[1], &a[2], false, true)
+}
+
 pub(super) fn llen(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     Ok(Reply::Integer(
         tri!(typed(c, &a[1], Kind::List)?).map_or(0, |m| m.size as i64),

@@ -769,6 +769,8 @@ pub static COMMANDS: &[Spec] = &[
     w("rpushx", -3, list::rpushx, ONE),
     w("lpop", -2, list::lpop, ONE),
     w("rpop", -2, list::rpop, ONE),
+    w("rpoplpush", 3, list::rpoplpush, (1, 2, 1)),
+    w("lmove", 5, list::lmove, (1, 2, 1)),
     r("llen", 2, list::llen, ONE),
     r("lrange", 4, list::lrange, ONE),
     r("lindex", 3, list::lindex, ONE),
