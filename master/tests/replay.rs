@@ -24,6 +24,18 @@ fn op() -> impl Strategy<Value = Vec<String>> {
         (key.clone(), val).prop_map(|(k, m)| vec!["SADD".into(), k, m]),
         (key.clone(), val).prop_map(|(k, m)| vec!["SREM".into(), k, m]),
         (key.clone(), key.clone(), val).prop_map(|(a, b, m)| vec!["SMOVE".into(), a, b, m]),
+        (key.clone(), key.clone(), key.clone()).prop_map(|(d, a, b)| vec![
+            "SUNIONSTORE".into(),
+            d,
+            a,
+            b
+        ]),
+        (key.clone(), key.clone(), key.clone()).prop_map(|(d, a, b)| vec![
+            "SINTERSTORE".into(),
+            d,
+            a,
+            b
+        ]),
         (key.clone(), num.clone(), val).prop_map(|(k, s, m)| vec![
             "ZADD".into(),
             k,

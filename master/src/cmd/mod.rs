@@ -745,6 +745,9 @@ pub static COMMANDS: &[Spec] = &[
     r("sinter", -2, set::sinter, ALL),
     r("sunion", -2, set::sunion, ALL),
     r("sdiff", -2, set::sdiff, ALL),
+    wb("sinterstore", -3, set::sinterstore, ALL),
+    wb("sunionstore", -3, set::sunionstore, ALL),
+    wb("sdiffstore", -3, set::sdiffstore, ALL),
     // sorted sets
     w("zadd", -4, zset::zadd, ONE),
     w("zrem", -3, zset::zrem, ONE),

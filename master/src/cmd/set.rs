@@ -64,7 +64,7 @@ pub(super) fn smove(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     Ok(Reply::Integer(1))
 }
 
-fn members(c: &ReadCtx<'_>, key: &[u8]) -> Result<Result<Vec<Bytes>, Reply>> {
+fn members(c: &impl View, key: &[u8]) -> Result<Result<Vec<Bytes>, Reply>> {
     Ok(match typed(c, key, Kind::Set)? {
         Err(r) => Err(r),
         Ok(None) => Ok(Vec::new()),
@@ -174,7 +174,7 @@ pub(super) fn sscan(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     })
 }
 
-fn sets(c: &ReadCtx<'_>, keys: &[Bytes]) -> Result<Result<Vec<BTreeSet<Bytes>>, Reply>> {
+fn sets(c: &impl View, keys: &[Bytes]) -> Result<Result<Vec<BTreeSet<Bytes>>, Reply>> {
     let mut out = Vec::with_capacity(keys.len());
     for k in keys {
         match members(c, k)? {
@@ -185,28 +185,74 @@ fn sets(c: &ReadCtx<'_>, keys: &[Bytes]) -> Result<Result<Vec<BTreeSet<Bytes>>, 
     Ok(Ok(out))
 }
 
-/// Members of the first set that `keep` accepts given the other sets.
-fn filter_first(
-    c: &ReadCtx<'_>,
-    keys: &[Bytes],
-    keep: fn(&Bytes, &[BTreeSet<Bytes>]) -> bool,
-) -> Result<Reply> {
-    let sets = tri!(sets(c, keys)?);
+/// What SINTER, SUNION and SDIFF compute over the sets of `keys`.
+#[derive(Clone, Copy)]
+enum SetOp {
+    Inter,
+    Union,
+    Diff,
+}
+
+/// The result of `op` over the sets of `keys` (WRONGTYPE for a key that
+/// is not a set; a missing key is an empty set).
+fn combine(c: &impl View, keys: &[Bytes], op: SetOp) -> Result<Result<BTreeSet<Bytes>, Reply>> {
+    let sets = match sets(c, keys)? {
+        Ok(s) => s,
+        Err(r) => return Ok(Err(r)),
+    };
     let mut it = sets.into_iter();
     let first = it.next().unwrap_or_default();
     let rest: Vec<_> = it.collect();
-    Ok(bulks(first.into_iter().filter(|m| keep(m, &rest))))
+    Ok(Ok(match op {
+        SetOp::Inter => first
+            .into_iter()
+            .filter(|m| rest.iter().all(|s| s.contains(m)))
+            .collect(),
+        SetOp::Diff => first
+            .into_iter()
+            .filter(|m| !rest.iter().any(|s| s.contains(m)))
+            .collect(),
+        SetOp::Union => first
+            .into_iter()
+            .chain(rest.into_iter().flatten())
+            .collect(),
+    }))
 }
 
 pub(super) fn sinter(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    filter_first(c, &a[1..], |m, rest| rest.iter().all(|s| s.contains(m)))
+    Ok(bulks(tri!(combine(c, &a[1..], SetOp::Inter)?)))
 }
 
 pub(super) fn sunion(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    let sets = tri!(sets(c, &a[1..])?);
-    Ok(bulks(sets.into_iter().flatten().collect::<BTreeSet<_>>()))
+    Ok(bulks(tri!(combine(c, &a[1..], SetOp::Union)?)))
 }
 
 pub(super) fn sdiff(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    filter_first(c, &a[1..], |m, rest| !rest.iter().any(|s| s.contains(m)))
+    Ok(bulks(tri!(combine(c, &a[1..], SetOp::Diff)?)))
+}
+
+/// SINTERSTORE / SUNIONSTORE / SDIFFSTORE: the result replaces the
+/// destination, whatever it held; the events are its members (what the
+/// command wrote, not what it read), so replay is deterministic.
+fn store_op(c: &mut WriteCtx<'_>, a: &[Bytes], op: SetOp) -> Result<Reply> {
+    let result = tri!(combine(c, &a[2..], op)?);
+    if c.raw_meta(&a[1])?.is_some() {
+        c.emit(Command::KDel, &a[1], Bytes::new(), 0)?;
+    }
+    for m in &result {
+        c.emit(Command::SSet, &a[1], m.clone(), 0)?;
+    }
+    Ok(Reply::Integer(result.len() as i64))
+}
+
+pub(super) fn sinterstore(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    store_op(c, a, SetOp::Inter)
+}
+
+pub(super) fn sunionstore(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    store_op(c, a, SetOp::Union)
+}
+
+pub(super) fn sdiffstore(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    store_op(c, a, SetOp::Diff)
 }
