@@ -24,6 +24,7 @@ use crate::error::{Error, Result};
 use crate::storage::Storage;
 use crate::store::apply::{apply_event, Batch};
 use crate::store::Store;
+use crate::watch::{Watch, Watches};
 
 /// The reply to a write that reaches a node that does not take writes.
 pub const READONLY: &str = "READONLY You can't write against a read only replica.";
@@ -65,6 +66,9 @@ enum Job {
         reply: oneshot::Sender<Vec<Reply>>,
         /// One unit (an EXEC): one batch, its events sealed as one command.
         atomic: bool,
+        /// The EXEC's WATCH: when broken, nothing runs and the reply is
+        /// empty.
+        watch: Option<Arc<Watch>>,
     },
     Expire {
         keys: Vec<Bytes>,
@@ -102,6 +106,8 @@ pub struct Engine {
     /// SCAN cursors (shared with the server: a SCAN inside an EXEC runs
     /// here).
     pub cursors: Arc<Cursors>,
+    /// Clients' WATCHes, which committed writes touch.
+    pub watches: Arc<Watches>,
 }
 
 impl Engine {
@@ -110,6 +116,23 @@ impl Engine {
     /// sealed as one command, so the binlog, recovery and every slave take
     /// all of them or none.
     pub async fn write(&self, cmds: Vec<WriteCmd>, atomic: bool) -> Vec<Reply> {
+        self.submit(cmds, atomic, None).await
+    }
+
+    /// An EXEC: `cmds` as one unit (see [`Engine::write`]), unless `watch`
+    /// is broken, when nothing runs and the answer is `None`.
+    pub async fn exec(&self, cmds: Vec<WriteCmd>, watch: Option<Arc<Watch>>) -> Option<Vec<Reply>> {
+        let n = cmds.len();
+        let replies = self.submit(cmds, true, watch).await;
+        (replies.len() == n).then_some(replies)
+    }
+
+    async fn submit(
+        &self,
+        cmds: Vec<WriteCmd>,
+        atomic: bool,
+        watch: Option<Arc<Watch>>,
+    ) -> Vec<Reply> {
         let n = cmds.len();
         let (reply, rx) = oneshot::channel();
         let stopped = || vec![Reply::error("ERR the write path is stopped"); n];
@@ -119,6 +142,7 @@ impl Engine {
                 cmds,
                 reply,
                 atomic,
+                watch,
             })
             .await
             .is_err()
@@ -187,10 +211,12 @@ pub fn start(store: Arc<Store>, binlog: Binlog, storage: Option<Storage>) -> Res
     let (tx, rx) = mpsc::channel(4096);
     let stats = Arc::new(WriteStats::default());
     let cursors = Arc::new(Cursors::default());
+    let watches = Arc::new(Watches::default());
     let mut core = Core {
         store,
         storage: storage.map(Box::new),
         cursors: Arc::clone(&cursors),
+        watches: Arc::clone(&watches),
         stats: Arc::clone(&stats),
         rx,
     };
@@ -207,6 +233,7 @@ pub fn start(store: Arc<Store>, binlog: Binlog, storage: Option<Storage>) -> Res
         binlog,
         stats,
         cursors,
+        watches,
     })
 }
 
@@ -236,6 +263,7 @@ struct Core {
     store: Arc<Store>,
     storage: Option<Box<Storage>>,
     cursors: Arc<Cursors>,
+    watches: Arc<Watches>,
     stats: Arc<WriteStats>,
     rx: mpsc::Receiver<Job>,
 }
@@ -282,7 +310,16 @@ impl Core {
                 cmds,
                 reply,
                 atomic,
+                watch,
             } => {
+                if let Some(w) = &watch {
+                    // A watched key touched by a committed group, by this
+                    // group so far, or expired: the EXEC does nothing.
+                    if w.broken(now_ms()) || w.touched_by(&group.events) {
+                        let _ = reply.send(Vec::new());
+                        return;
+                    }
+                }
                 let mut replies = Vec::with_capacity(cmds.len());
                 let mut unit_start = None;
                 // One clock for a whole transaction, as Redis keeps.
@@ -399,6 +436,11 @@ impl Core {
                 format!("MISCONF rocksync could not persist this write, and applied none of it ({e}); writes work again once that does")
             }),
         };
+        if result.is_ok() {
+            // In the store now: a WATCH from here on reads the new values,
+            // and every earlier one is broken.
+            self.watches.touch(&g.events);
+        }
         *group = Group::new(self.next_seq());
         for (tx, mut replies) in g.waiting {
             if let Err(text) = &result {

@@ -21,6 +21,7 @@ mod repl;
 mod server;
 mod storage;
 pub mod store;
+mod watch;
 
 pub use cmd::{lookup as lookup_command, Spec as CommandSpec};
 pub use config::{Config, ServerArgs};

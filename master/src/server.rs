@@ -28,6 +28,7 @@ use crate::info;
 use crate::node::{Follower, Following, LinkState, Role};
 use crate::repl::Replication;
 use crate::store::Store;
+use crate::watch::Watch;
 use rocksync_binlog::Binlog;
 
 /// Connection counters.
@@ -302,6 +303,8 @@ struct Client {
     multi_dirty: bool,
     /// SYNC140 received: the socket goes to a sync session.
     handoff: Option<Vec<Bytes>>,
+    /// Its WATCHed keys.
+    watch: Option<Arc<Watch>>,
 }
 
 impl Client {
@@ -355,6 +358,7 @@ async fn serve(
         multi: None,
         multi_dirty: false,
         handoff: None,
+        watch: None,
     };
     serve_client(
         &core,
@@ -373,6 +377,7 @@ async fn serve(
         core.pubsub.unsubscribe(true, &p, id);
     }
     core.clients.remove(id);
+    core.engine.watches.unwatch(&mut client.watch);
     if let Some(args) = client.handoff.take() {
         let rest = std::mem::take(&mut buf);
         if core.is_loading() {
@@ -624,10 +629,16 @@ async fn step(
             }
             "discard" => {
                 client.multi = None;
+                core.engine.watches.unwatch(&mut client.watch);
                 client.info.in_multi.store(false, Ordering::Relaxed);
                 Reply::ok().encode(out);
             }
             "exec" => return exec_transaction(core, client, out).await,
+            "watch" => watch_keys(core, client, &args[1..]).encode(out),
+            "unwatch" => {
+                core.engine.watches.unwatch(&mut client.watch);
+                Reply::ok().encode(out);
+            }
             _ => {
                 let (reply, after) = server_command(core, client, &name, &args).await;
                 reply.encode(out);
@@ -681,8 +692,17 @@ fn queue_in_transaction(
 /// commands (SLAVEOF, CONFIG, CLIENT …) runs them in order, its writes
 /// grouped between them.
 async fn exec_transaction(core: &Arc<Core>, client: &mut Client, out: &mut BytesMut) -> After {
+    let after = exec_watched(core, client, out).await;
+    // Whatever happened, EXEC ends the client's WATCH (only now: until the
+    // check is done, touches must reach it).
+    core.engine.watches.unwatch(&mut client.watch);
+    after
+}
+
+async fn exec_watched(core: &Arc<Core>, client: &mut Client, out: &mut BytesMut) -> After {
     let queued = client.multi.take().unwrap_or_default();
     client.info.in_multi.store(false, Ordering::Relaxed);
+    let watch = client.watch.clone();
     if std::mem::take(&mut client.multi_dirty) {
         Reply::error("EXECABORT Transaction discarded because of previous errors.").encode(out);
         return After::Continue;
@@ -700,18 +720,28 @@ async fn exec_transaction(core: &Arc<Core>, client: &mut Client, out: &mut Bytes
         Reply::error("ERR Transaction contains write commands, but instance is now a read-only replica. EXEC aborted.").encode(out);
         return After::Continue;
     }
-    out.extend_from_slice(format!("*{}\r\n", queued.len()).as_bytes());
-    if data_only && writes_any {
+    // On the write path the WATCH is checked in the same step that runs
+    // the transaction, so no write can come between.
+    let on_write_path = data_only
+        && !queued.is_empty()
+        && (writes_any || (watch.is_some() && !core.is_read_only()));
+    if on_write_path {
         let cmds: Vec<WriteCmd> = queued
             .into_iter()
             .zip(specs)
             .filter_map(|(args, spec)| spec.map(|spec| WriteCmd { spec, args }))
             .collect();
-        for r in core.engine.write(cmds, true).await {
-            r.encode(out);
+        match core.engine.exec(cmds, watch).await {
+            Some(replies) => Reply::Array(replies).encode(out),
+            None => Reply::NilArray.encode(out),
         }
         return After::Continue;
     }
+    if watch.is_some_and(|w| w.broken(now_ms())) {
+        Reply::NilArray.encode(out);
+        return After::Continue;
+    }
+    out.extend_from_slice(format!("*{}\r\n", queued.len()).as_bytes());
     let mut writes = Vec::new();
     let mut after = After::Continue;
     for args in queued {
@@ -722,6 +752,27 @@ async fn exec_transaction(core: &Arc<Core>, client: &mut Client, out: &mut Bytes
     }
     flush_writes(core, &mut writes, out, true).await;
     after
+}
+
+/// WATCH key [key ...]: each key's expiry is noted when it is live, so an
+/// EXEC after it expires fails too.
+fn watch_keys(core: &Core, client: &mut Client, keys: &[Bytes]) -> Reply {
+    if client.multi.is_some() {
+        return Reply::error("ERR WATCH inside MULTI is not allowed");
+    }
+    let now = now_ms();
+    for key in keys {
+        let expires = match core.store.meta_in(key, None) {
+            Ok(m) => m
+                .filter(|m| !m.is_expired(now) && m.expire_ms != 0)
+                .map(|m| m.expire_ms),
+            Err(e) => return Reply::error(format!("ERR {e}")),
+        };
+        core.engine
+            .watches
+            .watch(&mut client.watch, key.clone(), expires);
+    }
+    Reply::ok()
 }
 
 /// SUBSCRIBE / PSUBSCRIBE: one reply per channel, with the count of this

@@ -411,3 +411,104 @@ fn malformed_input_gets_redis_errors() {
         assert_eq!(a, b, "for {:?}", String::from_utf8_lossy(bad));
     }
 }
+
+/// Steps of two clients (0 and 1) interleaved; `SLEEP ms` pauses the
+/// script. Each reply must equal redis-server's for the same step.
+const TWO_CLIENTS: &[(usize, &[&str])] = &[
+    // a touched WATCHed key makes EXEC return nil
+    (0, &["SET", "w", "1"]),
+    (0, &["WATCH", "w"]),
+    (1, &["SET", "w", "2"]),
+    (0, &["MULTI"]),
+    (0, &["INCR", "w"]),
+    (0, &["EXEC"]),
+    (0, &["GET", "w"]),
+    // untouched: it runs; EXEC ends the WATCH
+    (0, &["WATCH", "w"]),
+    (0, &["MULTI"]),
+    (0, &["INCR", "w"]),
+    (0, &["EXEC"]),
+    (1, &["SET", "w", "10"]),
+    (0, &["MULTI"]),
+    (0, &["INCR", "w"]),
+    (0, &["EXEC"]),
+    // UNWATCH and DISCARD end it too
+    (0, &["WATCH", "w"]),
+    (0, &["UNWATCH"]),
+    (1, &["INCR", "w"]),
+    (0, &["MULTI"]),
+    (0, &["GET", "w"]),
+    (0, &["EXEC"]),
+    (0, &["WATCH", "w"]),
+    (0, &["MULTI"]),
+    (0, &["DISCARD"]),
+    (1, &["INCR", "w"]),
+    (0, &["MULTI"]),
+    (0, &["GET", "w"]),
+    (0, &["EXEC"]),
+    // a read-only transaction and an empty one fail too
+    (0, &["WATCH", "w", "other"]),
+    (1, &["DEL", "other"]),
+    (1, &["SET", "other", "x"]),
+    (0, &["MULTI"]),
+    (0, &["GET", "w"]),
+    (0, &["EXEC"]),
+    (0, &["WATCH", "w"]),
+    (1, &["EXPIRE", "w", "1000"]),
+    (0, &["MULTI"]),
+    (0, &["EXEC"]),
+    // FLUSHALL touches every key (Redis 7.0 spares a watched key that did
+    // not exist; rocksync breaks every WATCH, which is never less safe)
+    (0, &["SET", "flushed", "1"]),
+    (0, &["WATCH", "flushed"]),
+    (1, &["FLUSHALL"]),
+    (0, &["MULTI"]),
+    (0, &["SET", "flushed", "2"]),
+    (0, &["EXEC"]),
+    (0, &["EXISTS", "flushed"]),
+    // a key that expires after WATCH
+    (0, &["SET", "e", "1", "PX", "100"]),
+    (0, &["WATCH", "e"]),
+    (0, &["SLEEP", "300"]),
+    (0, &["MULTI"]),
+    (0, &["SET", "e", "2"]),
+    (0, &["EXEC"]),
+    (0, &["GET", "e"]),
+    // errors
+    (0, &["MULTI"]),
+    (0, &["WATCH", "w"]),
+    (0, &["EXEC"]),
+    (0, &["WATCH"]),
+    (0, &["UNWATCH", "x"]),
+];
+
+#[test]
+fn two_clients_match_redis_server() {
+    let redis = RedisServer::start(&[]);
+    let ours = InProc::start();
+    let mut theirs = [
+        Raw::connect(("127.0.0.1", redis.port)),
+        Raw::connect(("127.0.0.1", redis.port)),
+    ];
+    let mut mine = [Raw::connect(ours.addr), Raw::connect(ours.addr)];
+    let mut mismatches = Vec::new();
+    for &(who, cmd) in TWO_CLIENTS {
+        if cmd[0] == "SLEEP" {
+            std::thread::sleep(Duration::from_millis(cmd[1].parse().expect("ms")));
+            continue;
+        }
+        let (a, b) = (theirs[who].call(cmd), mine[who].call(cmd));
+        if a != b {
+            mismatches.push(format!(
+                "client {who} {cmd:?}\n  redis:    {a:?}\n  rocksync: {b:?}"
+            ));
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} of {} differ:\n{}",
+        mismatches.len(),
+        TWO_CLIENTS.len(),
+        mismatches.join("\n")
+    );
+}

@@ -668,6 +668,8 @@ pub static COMMANDS: &[Spec] = &[
     srv("multi", 1, LOADING | FAST | NO_MULTI),
     srv("exec", 1, LOADING | NO_MULTI),
     srv("discard", 1, LOADING | FAST | NO_MULTI),
+    srv("watch", -2, LOADING | FAST | NO_MULTI),
+    srv("unwatch", 1, LOADING | FAST),
     // strings
     r("get", 2, string::get, ONE),
     w("set", -3, string::set, ONE),
