@@ -50,6 +50,8 @@ pub struct ClientInfo {
     pub in_multi: AtomicBool,
     /// A replication link to a slave (its SYNC140 session).
     pub is_replica: AtomicBool,
+    /// Waiting in a blocking command.
+    pub blocked: AtomicBool,
 }
 
 impl ClientInfo {
@@ -60,6 +62,8 @@ impl ClientInfo {
             "P"
         } else if self.in_multi.load(Ordering::Relaxed) {
             "x"
+        } else if self.blocked.load(Ordering::Relaxed) {
+            "b"
         } else {
             "N"
         }
@@ -125,6 +129,7 @@ impl Clients {
             psubs: AtomicUsize::new(0),
             in_multi: AtomicBool::new(false),
             is_replica: AtomicBool::new(false),
+            blocked: AtomicBool::new(false),
         });
         lock(&self.map).insert(id, Arc::clone(&info));
         info

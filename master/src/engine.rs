@@ -19,6 +19,7 @@ use rocksync_protocol::{Command, LogEvent, Reply};
 use tokio::sync::{mpsc, oneshot};
 use tracing::error;
 
+use crate::blocking::{BlockStart, Blocked, Wait, Waiter};
 use crate::cmd::{seal_command, Cursors, Exec, ReadCtx, Spec, WriteCtx};
 use crate::error::{Error, Result};
 use crate::storage::Storage;
@@ -70,6 +71,12 @@ enum Job {
         /// empty.
         watch: Option<Arc<Watch>>,
     },
+    /// A blocking command outside a transaction: answered at once, or
+    /// registered to be served when its keys get data.
+    Block {
+        cmd: WriteCmd,
+        reply: oneshot::Sender<BlockStart>,
+    },
     Expire {
         keys: Vec<Bytes>,
     },
@@ -108,6 +115,8 @@ pub struct Engine {
     pub cursors: Arc<Cursors>,
     /// Clients' WATCHes, which committed writes touch.
     pub watches: Arc<Watches>,
+    /// Clients blocked in BLPOP and its kin.
+    pub blocked: Arc<Blocked>,
 }
 
 impl Engine {
@@ -147,6 +156,17 @@ impl Engine {
             .await
             .is_err()
         {
+            return stopped();
+        }
+        rx.await.unwrap_or_else(|_| stopped())
+    }
+
+    /// A blocking command (outside a transaction): its answer, or a wait
+    /// to be served when one of its keys gets data.
+    pub async fn block(&self, cmd: WriteCmd) -> BlockStart {
+        let (reply, rx) = oneshot::channel();
+        let stopped = || BlockStart::Done(Reply::error("ERR the write path is stopped"));
+        if self.tx.send(Job::Block { cmd, reply }).await.is_err() {
             return stopped();
         }
         rx.await.unwrap_or_else(|_| stopped())
@@ -212,7 +232,9 @@ pub fn start(store: Arc<Store>, binlog: Binlog, storage: Option<Storage>) -> Res
     let stats = Arc::new(WriteStats::default());
     let cursors = Arc::new(Cursors::default());
     let watches = Arc::new(Watches::default());
+    let blocked = Arc::new(Blocked::default());
     let mut core = Core {
+        blocked: Arc::clone(&blocked),
         store,
         storage: storage.map(Box::new),
         cursors: Arc::clone(&cursors),
@@ -234,6 +256,7 @@ pub fn start(store: Arc<Store>, binlog: Binlog, storage: Option<Storage>) -> Res
         stats,
         cursors,
         watches,
+        blocked,
     })
 }
 
@@ -244,6 +267,10 @@ struct Group {
     next_seq: u64,
     /// Jobs whose last command is in this group, with their replies.
     waiting: Vec<(oneshot::Sender<Vec<Reply>>, Vec<Reply>)>,
+    /// Blocking commands' first answers.
+    starts: Vec<(oneshot::Sender<BlockStart>, BlockStart)>,
+    /// Blocked clients served in this group, with their answers.
+    served: Vec<(oneshot::Sender<Reply>, Reply)>,
     failed: Option<String>,
 }
 
@@ -254,6 +281,8 @@ impl Group {
             events: Vec::new(),
             next_seq,
             waiting: Vec::new(),
+            starts: Vec::new(),
+            served: Vec::new(),
             failed: None,
         }
     }
@@ -264,6 +293,7 @@ struct Core {
     storage: Option<Box<Storage>>,
     cursors: Arc<Cursors>,
     watches: Arc<Watches>,
+    blocked: Arc<Blocked>,
     stats: Arc<WriteStats>,
     rx: mpsc::Receiver<Job>,
 }
@@ -331,13 +361,43 @@ impl Core {
                     if cmd.spec.barrier && !group.batch.is_empty() && !(atomic && i > 0) {
                         self.commit(group);
                     }
-                    unit_start.get_or_insert(group.events.len());
+                    let start = group.events.len();
+                    unit_start.get_or_insert(start);
                     replies.push(self.execute(cmd, group, unit_now.unwrap_or_else(now_ms)));
+                    if !atomic {
+                        self.serve_blocked(group, start);
+                    }
                 }
                 if let (true, Some(start)) = (atomic, unit_start) {
                     seal_command(&mut group.events, start);
+                    // Blocked clients are served after the whole unit.
+                    self.serve_blocked(group, start);
                 }
                 group.waiting.push((reply, replies));
+            }
+            Job::Block { cmd, reply } => {
+                let start = group.events.len();
+                let answer = self.execute(&cmd, group, now_ms());
+                if matches!(answer, Reply::Nil | Reply::NilArray) && group.failed.is_none() {
+                    let (tx, rx) = oneshot::channel();
+                    let keys = crate::cmd::blocking_args(cmd.spec, &cmd.args).0.to_vec();
+                    let id = self.blocked.add(Waiter {
+                        spec: cmd.spec,
+                        args: cmd.args,
+                        keys,
+                        reply: tx,
+                    });
+                    let wait = Wait {
+                        id,
+                        rx,
+                        blocked: Arc::clone(&self.blocked),
+                    };
+                    group.starts.push((reply, BlockStart::Waiting(wait)));
+                } else {
+                    // Its own pop can feed no one, but a BLMOVE's push can.
+                    self.serve_blocked(group, start);
+                    group.starts.push((reply, BlockStart::Done(answer)));
+                }
             }
             Job::Expire { keys } => {
                 if self.storage.is_none() {
@@ -372,6 +432,13 @@ impl Core {
             }
             Job::Detach(tx) => {
                 self.commit(group);
+                // No longer a master: blocked clients are let go, in Redis's
+                // words.
+                for w in self.blocked.drain() {
+                    let _ = w.reply.send(Reply::error(
+                        "UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)",
+                    ));
+                }
                 let _ = tx.send(self.storage.take());
                 *group = Group::new(self.next_seq());
             }
@@ -426,6 +493,59 @@ impl Core {
         }
     }
 
+    /// Serve the clients blocked on keys that the events from `start` fed,
+    /// first come first, each serve one command; serves that feed more
+    /// keys (BLMOVE's destination) serve those keys' clients too.
+    fn serve_blocked(&mut self, group: &mut Group, start: usize) {
+        if self.blocked.is_empty() || group.events.len() == start {
+            return;
+        }
+        let mut fed: std::collections::VecDeque<Bytes> = std::collections::VecDeque::new();
+        let blocked = Arc::clone(&self.blocked);
+        let note = |fed: &mut std::collections::VecDeque<Bytes>, events: &[LogEvent]| {
+            for e in events {
+                if !fed.contains(&e.key) && blocked.has_waiters(&e.key) {
+                    fed.push_back(e.key.clone());
+                }
+            }
+        };
+        note(&mut fed, &group.events[start..]);
+        while let Some(key) = fed.pop_front() {
+            for (id, spec, args) in self.blocked.waiting_on(&key) {
+                if group.failed.is_some() {
+                    return;
+                }
+                let now = now_ms();
+                let meta = match group.batch.meta(&self.store, &key) {
+                    Ok(m) => m.filter(|m| !m.is_expired(now)),
+                    Err(e) => {
+                        group.failed = Some(e.to_string());
+                        return;
+                    }
+                };
+                let Some(m) = meta else {
+                    break;
+                };
+                if Some(m.kind) != spec.blocks {
+                    continue;
+                }
+                let at = group.events.len();
+                let cmd = WriteCmd {
+                    spec,
+                    args: crate::cmd::blocking_for_key(spec, &args, &key),
+                };
+                let answer = self.execute(&cmd, group, now);
+                if matches!(answer, Reply::Nil | Reply::NilArray) {
+                    continue;
+                }
+                if let Some(w) = self.blocked.remove(id) {
+                    group.served.push((w.reply, answer));
+                }
+                note(&mut fed, &group.events[at..]);
+            }
+        }
+    }
+
     /// Make the group durable and applied, then reply to its jobs.
     fn commit(&mut self, group: &mut Group) {
         let next_seq = self.next_seq();
@@ -449,6 +569,18 @@ impl Core {
                     .for_each(|r| *r = Reply::error(text.clone()));
             }
             let _ = tx.send(replies);
+        }
+        for (tx, mut answer) in g.served {
+            if let Err(text) = &result {
+                answer = Reply::error(text.clone());
+            }
+            let _ = tx.send(answer);
+        }
+        for (tx, mut start) in g.starts {
+            if let (Err(text), BlockStart::Done(answer)) = (&result, &mut start) {
+                *answer = Reply::error(text.clone());
+            }
+            let _ = tx.send(start);
         }
     }
 

@@ -97,6 +97,7 @@ fn section(core: &Core, name: &str, out: &mut String) {
                 core.stats.connected.load(Ordering::Relaxed)
             );
             line!(out, "maxclients:{}", cfg.maxclients);
+            line!(out, "blocked_clients:{}", core.engine.blocked.len());
         }
         "memory" => {
             out.push_str("# Memory\r\n");

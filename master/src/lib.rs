@@ -9,6 +9,7 @@
 //! takes the storage while the node follows a master, and [`Config`].
 //! [`store`] is the data layer on RocksDB, for tools and benches.
 
+mod blocking;
 pub mod cli;
 mod clients;
 mod cmd;

@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, info, info_span, warn, Instrument};
 
+use crate::blocking::{BlockStart, Wait};
 use crate::clients::ClientInfo;
 use crate::clients::{Clients, KillFilter, PubSub, Subscriber, SUBSCRIBER_BACKLOG};
 use crate::cmd::{self, Cursors, Exec, ReadCtx};
@@ -331,6 +332,18 @@ enum After {
     Continue,
     Close,
     Handoff(Vec<Bytes>),
+    /// A blocking command is waiting; the pipeline's rest runs after it.
+    Block(Box<BlockedCmd>),
+}
+
+/// A client blocked in BLPOP or its kin.
+struct BlockedCmd {
+    wait: Wait,
+    /// None: for ever (on timeout the answer is a nil array, whatever
+    /// the command, as in Redis).
+    timeout: Option<Duration>,
+    /// The commands pipelined after it.
+    rest: Vec<Vec<Bytes>>,
 }
 
 async fn serve(
@@ -417,14 +430,37 @@ async fn serve_client(
         if !cmds.is_empty() {
             // Messages published before these commands go out first.
             drain_inbox(client, out);
-            let after = run_pipeline(core, client, cmds, out).await;
+            core.stats
+                .commands
+                .fetch_add(cmds.len() as u64, Ordering::Relaxed);
+            let mut after = run_pipeline(core, client, cmds, out).await;
+            while let After::Block(b) = after {
+                // What came before it goes out now; then it waits.
+                if !write_or_stop(stream, out, client, cancel).await {
+                    let _ = b.wait.cancel().await;
+                    return;
+                }
+                out.clear();
+                let BlockedCmd {
+                    wait,
+                    timeout,
+                    rest,
+                } = *b;
+                let Some(answer) = wait_blocked(stream, buf, client, cancel, wait, timeout).await
+                else {
+                    return;
+                };
+                answer.unwrap_or(Reply::NilArray).encode(out);
+                after = run_pipeline(core, client, rest, out).await;
+            }
             decoder.set_unauthenticated(!client.authenticated);
             if !write_or_stop(stream, out, client, cancel).await {
                 return;
             }
             out.clear();
             match after {
-                After::Continue => {}
+                // (a wait ended in the loop above)
+                After::Continue | After::Block(_) => {}
                 After::Close => return,
                 After::Handoff(args) => {
                     client.handoff = Some(args);
@@ -454,6 +490,55 @@ async fn serve_client(
             _ = client.info.kill.cancelled() => return,
         }
     }
+}
+
+/// Most bytes read ahead from a blocked client (its next commands).
+const BLOCKED_READ_AHEAD: usize = 64 * 1024 * 1024;
+
+/// Wait for a blocked command's answer until its timeout, reading ahead
+/// what the client sends meanwhile: `Some(None)` on timeout, `None` when
+/// the connection is gone (its wait is withdrawn).
+async fn wait_blocked(
+    stream: &mut TcpStream,
+    buf: &mut BytesMut,
+    client: &Client,
+    cancel: &CancellationToken,
+    mut wait: Wait,
+    timeout: Option<Duration>,
+) -> Option<Option<Reply>> {
+    let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+    client.info.blocked.store(true, Ordering::Relaxed);
+    let result = loop {
+        let expired = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            r = &mut wait.rx => {
+                break Some(Some(r.unwrap_or_else(|_| Reply::error("ERR the write path is stopped"))));
+            }
+            () = expired => break Some(wait.cancel().await),
+            r = stream.read_buf(buf), if buf.len() < BLOCKED_READ_AHEAD => match r {
+                Ok(0) | Err(_) => {
+                    let _ = wait.cancel().await;
+                    break None;
+                }
+                Ok(_) => {}
+            },
+            () = client.info.kill.cancelled() => {
+                let _ = wait.cancel().await;
+                break None;
+            }
+            () = cancel.cancelled() => {
+                let _ = wait.cancel().await;
+                break None;
+            }
+        }
+    };
+    client.info.blocked.store(false, Ordering::Relaxed);
+    result
 }
 
 /// Write `out` unless the connection is killed or the server stops first
@@ -497,17 +582,19 @@ async fn run_pipeline(
     cmds: Vec<Vec<Bytes>>,
     out: &mut BytesMut,
 ) -> After {
-    core.stats
-        .commands
-        .fetch_add(cmds.len() as u64, Ordering::Relaxed);
     let mut writes: Vec<WriteCmd> = Vec::new();
-    for args in cmds {
+    let mut cmds = cmds.into_iter();
+    while let Some(args) = cmds.next() {
         if client.info.kill.is_cancelled() {
             // Killed (CLIENT KILL, even by itself): nothing more runs.
             flush_writes(core, &mut writes, out, false).await;
             return After::Close;
         }
         let after = step(core, client, args, &mut writes, out, false).await;
+        if let After::Block(mut b) = after {
+            b.rest = cmds.collect();
+            return After::Block(b);
+        }
         if !matches!(after, After::Continue) {
             flush_writes(core, &mut writes, out, false).await;
             return after;
@@ -577,6 +664,10 @@ async fn step(
             flush_writes(core, writes, out, atomic).await;
             reply.encode(out);
             return After::Continue;
+        }
+        if spec.blocks.is_some() && !atomic {
+            flush_writes(core, writes, out, atomic).await;
+            return start_blocking(core, spec, args, out).await;
         }
         writes.push(WriteCmd { spec, args });
         return After::Continue;
@@ -650,6 +741,31 @@ async fn step(
         Exec::Write(_) => Reply::error("ERR internal: write command on the read path").encode(out),
     }
     After::Continue
+}
+
+/// A blocking command: answered at once when there is data (or an
+/// error), otherwise the connection waits (in a transaction, the command
+/// runs as a write that does not block).
+async fn start_blocking(
+    core: &Core,
+    spec: &'static cmd::Spec,
+    args: Vec<Bytes>,
+    out: &mut BytesMut,
+) -> After {
+    let timeout = cmd::timeout_arg(cmd::blocking_args(spec, &args).1)
+        .ok()
+        .flatten();
+    match core.engine.block(WriteCmd { spec, args }).await {
+        BlockStart::Done(answer) => {
+            answer.encode(out);
+            After::Continue
+        }
+        BlockStart::Waiting(wait) => After::Block(Box::new(BlockedCmd {
+            wait,
+            timeout,
+            rest: Vec::new(),
+        })),
+    }
 }
 
 /// A command sent inside MULTI: queued (`+QUEUED`) when it is known, of the

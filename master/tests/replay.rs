@@ -50,6 +50,34 @@ fn op() -> impl Strategy<Value = Vec<String>> {
         ]),
         (key.clone(), val).prop_map(|(k, m)| vec!["ZREM".into(), k, m]),
         key.clone().prop_map(|k| vec!["ZPOPMIN".into(), k]),
+        (key.clone(), key.clone(), 1i64..4).prop_map(|(a, b, n)| vec![
+            "ZMPOP".into(),
+            "2".into(),
+            a,
+            b,
+            "MAX".into(),
+            "COUNT".into(),
+            n.to_string()
+        ]),
+        (key.clone(), key.clone()).prop_map(|(a, b)| vec!["BZPOPMIN".into(), a, b, "0".into()]),
+        (key.clone(), key.clone(), 1i64..4).prop_map(|(a, b, n)| vec![
+            "LMPOP".into(),
+            "2".into(),
+            a,
+            b,
+            "RIGHT".into(),
+            "COUNT".into(),
+            n.to_string()
+        ]),
+        (key.clone(), key.clone()).prop_map(|(a, b)| vec!["BLPOP".into(), a, b, "0".into()]),
+        (key.clone(), key.clone()).prop_map(|(a, b)| vec![
+            "BLMOVE".into(),
+            a,
+            b,
+            "RIGHT".into(),
+            "LEFT".into(),
+            "0".into()
+        ]),
         (key.clone(), val).prop_map(|(k, v)| vec!["LPUSH".into(), k, v]),
         (key.clone(), val).prop_map(|(k, v)| vec!["RPUSH".into(), k, v]),
         key.clone().prop_map(|k| vec!["RPOP".into(), k]),

@@ -591,7 +591,7 @@ fn a_slave_reader_never_sees_half_of_an_exec() {
         })
     };
     let mut c = master.client();
-    for _ in 0..300 {
+    for _ in 0..1000 {
         let mut p = redis::pipe();
         p.atomic();
         for k in &keys {
@@ -607,5 +607,110 @@ fn a_slave_reader_never_sees_half_of_an_exec() {
         .arg(&keys)
         .query(&mut slave.client())
         .expect("mget");
-    assert!(v.iter().all(|x| *x == 300), "{v:?}");
+    assert!(v.iter().all(|x| *x == 1000), "{v:?}");
+}
+
+/// Issue 11: a queue of 3 blocked consumers is served in the order they
+/// blocked, one per LPUSH from another client; a BLMOVE's push feeds a
+/// consumer blocked on its destination; a timeout answers nil after its
+/// time; a consumer on the slave is refused (slaves are read-only); and
+/// the slave ends with what the consumers left, equal to the master.
+#[test]
+fn blocked_consumers_are_served_in_order_and_the_slave_sees_what_they_got() {
+    let tmp = TempDir::new().expect("tmp");
+    let master = Node::master(&tmp.path().join("m"), 0, &[]);
+    let slave = Node::slave(&tmp.path().join("s"), 0, master.addr, &[]);
+    let blocked = || master.num("clients", "blocked_clients");
+    let mut consumers = Vec::new();
+    for i in 0..3u64 {
+        let mut c = master.client();
+        consumers.push(std::thread::spawn(move || {
+            redis::cmd("BLPOP")
+                .arg("jobs")
+                .arg(0)
+                .query::<(String, String)>(&mut c)
+                .expect("blpop")
+        }));
+        wait_until("the consumer to block", LONG, || blocked() == i + 1);
+    }
+    let mut c = master.client();
+    for j in 0..3 {
+        let _: i64 = c.lpush("jobs", format!("job{j}")).expect("lpush");
+    }
+    for (i, t) in consumers.into_iter().enumerate() {
+        let got = t.join().expect("consumer");
+        assert_eq!(got, ("jobs".to_owned(), format!("job{i}")), "consumer {i}");
+    }
+    assert_eq!(blocked(), 0);
+
+    // A BLMOVE's push feeds a consumer blocked on its destination.
+    let mover = {
+        let mut c = master.client();
+        std::thread::spawn(move || {
+            redis::cmd("BLMOVE")
+                .arg(&["src", "mid", "LEFT", "RIGHT", "0"])
+                .query::<String>(&mut c)
+                .expect("blmove")
+        })
+    };
+    wait_until("the mover to block", LONG, || blocked() == 1);
+    let taker = {
+        let mut c = master.client();
+        std::thread::spawn(move || {
+            redis::cmd("BLPOP")
+                .arg(&["mid", "0"])
+                .query::<(String, String)>(&mut c)
+                .expect("blpop")
+        })
+    };
+    wait_until("the taker to block", LONG, || blocked() == 2);
+    let _: i64 = c.rpush("src", &["x", "y"]).expect("rpush");
+    assert_eq!(mover.join().expect("mover"), "x");
+    assert_eq!(
+        taker.join().expect("taker"),
+        ("mid".to_owned(), "x".to_owned())
+    );
+
+    // A sorted-set consumer, and a timeout.
+    let zc = {
+        let mut c = master.client();
+        std::thread::spawn(move || {
+            redis::cmd("BZPOPMAX")
+                .arg(&["z1", "z2", "0"])
+                .query::<(String, String, String)>(&mut c)
+                .expect("bzpopmax")
+        })
+    };
+    wait_until("the sorted-set consumer to block", LONG, || blocked() == 1);
+    let _: i64 = c
+        .zadd_multiple("z2", &[(1.5, "a"), (2.5, "b")])
+        .expect("zadd");
+    assert_eq!(
+        zc.join().expect("zc"),
+        ("z2".to_owned(), "b".to_owned(), "2.5".to_owned())
+    );
+    let t0 = Instant::now();
+    let none: Option<(String, String)> = redis::cmd("BLPOP")
+        .arg(&["nothing", "0.3"])
+        .query(&mut c)
+        .expect("blpop");
+    let waited = t0.elapsed();
+    assert_eq!(none, None);
+    assert!(
+        waited >= Duration::from_millis(300) && waited < Duration::from_secs(10),
+        "{waited:?}"
+    );
+
+    let refused = redis::cmd("BLPOP")
+        .arg(&["jobs", "0"])
+        .query::<Option<(String, String)>>(&mut slave.client())
+        .expect_err("a slave refuses BLPOP");
+    assert_eq!(refused.kind(), redis::ErrorKind::ReadOnly, "{refused}");
+
+    wait_synced(&master, &slave, LONG);
+    let left: Vec<String> = slave.client().lrange("src", 0, -1).expect("lrange");
+    assert_eq!(left, ["y"]);
+    let d = digest(&master);
+    assert!(!d.contains_key("jobs") && !d.contains_key("mid"), "{d:?}");
+    assert_eq!(d, digest(&slave));
 }

@@ -422,3 +422,31 @@ fn slave_priority_is_settable_and_kept_by_config_rewrite() {
         Some(m.addr.port().to_string())
     );
 }
+
+/// Issue 11: a client blocked in BLPOP on a master that becomes a slave is
+/// let go with Redis's UNBLOCKED error (a slave serves no pops), and the
+/// list it waited on is untouched.
+#[test]
+fn a_client_blocked_on_a_master_that_becomes_a_slave_is_unblocked() {
+    let tmp = TempDir::new().expect("tmp");
+    let a = Node::master(&tmp.path().join("a"), 0, &[]);
+    let b = Node::master(&tmp.path().join("b"), 0, &[]);
+    let waiter = {
+        let mut c = a.client();
+        std::thread::spawn(move || {
+            redis::cmd("BLPOP")
+                .arg(&["q", "0"])
+                .query::<Option<(String, String)>>(&mut c)
+        })
+    };
+    wait_until("the client to block", LONG, || {
+        a.num("clients", "blocked_clients") == 1
+    });
+    assert_eq!(slaveof(&a, Some(b.addr)), "OK");
+    let err = waiter
+        .join()
+        .expect("waiter")
+        .expect_err("unblocked with an error");
+    assert!(err.to_string().contains("UNBLOCKED"), "{err}");
+    assert_eq!(a.num("clients", "blocked_clients"), 0);
+}

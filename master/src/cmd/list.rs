@@ -264,3 +264,90 @@ pub(super) fn lrem(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     }
     Ok(Reply::Integer(removed as i64))
 }
+
+/// `numkeys key [key ...] <where> [COUNT n]` of LMPOP and ZMPOP (`a`
+/// starts at numkeys): the keys, the `where` argument, the count.
+pub(super) fn mpop_args(a: &[Bytes]) -> Result<(&[Bytes], &Bytes, Option<u64>), Reply> {
+    let numkeys = match int_arg(&a[0]) {
+        Ok(n) if n > 0 => n as usize,
+        _ => return Err(Reply::error("ERR numkeys should be greater than 0")),
+    };
+    if numkeys >= a.len() {
+        return Err(Reply::error(super::SYNTAX));
+    }
+    let (keys, rest) = a[1..].split_at(numkeys);
+    let Some((place, opts)) = rest.split_first() else {
+        return Err(Reply::error(super::SYNTAX));
+    };
+    let count = match opts {
+        [] => None,
+        [word, n] if word.eq_ignore_ascii_case(b"count") => match int_arg(n) {
+            Ok(n) if n > 0 => Some(n as u64),
+            _ => return Err(Reply::error("ERR count should be greater than 0")),
+        },
+        _ => return Err(Reply::error(super::SYNTAX)),
+    };
+    Ok((keys, place, count))
+}
+
+/// LMPOP: pop up to COUNT elements from the first non-empty list.
+fn mpop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    let (keys, place, count) = tri!(mpop_args(a));
+    let Some(front) = side(place) else {
+        return Ok(Reply::error(super::SYNTAX));
+    };
+    for key in keys {
+        if tri!(c.typed_mut(key, Kind::List)?).is_none() {
+            continue;
+        }
+        let n = Bytes::from(count.unwrap_or(1).to_string());
+        let popped = pop(c, &[Bytes::new(), key.clone(), n], front)?;
+        return Ok(Reply::Array(vec![Reply::Bulk(key.clone()), popped]));
+    }
+    Ok(Reply::NilArray)
+}
+
+pub(super) fn lmpop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    mpop(c, &a[1..])
+}
+
+/// B*POP key [key ...] timeout: pop from the first non-empty list, the
+/// key beside the element; nil when all are empty (the blocking is the
+/// server's: this is the attempt, and the non-blocking form in MULTI).
+fn bpop(c: &mut WriteCtx<'_>, a: &[Bytes], front: bool) -> Result<Reply> {
+    tri!(super::timeout_arg(&a[a.len() - 1]));
+    for key in &a[1..a.len() - 1] {
+        if tri!(c.typed_mut(key, Kind::List)?).is_none() {
+            continue;
+        }
+        let popped = pop(c, &[Bytes::new(), key.clone()], front)?;
+        return Ok(Reply::Array(vec![Reply::Bulk(key.clone()), popped]));
+    }
+    Ok(Reply::NilArray)
+}
+
+pub(super) fn blpop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    bpop(c, a, true)
+}
+
+pub(super) fn brpop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    bpop(c, a, false)
+}
+
+pub(super) fn blmove(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    let (Some(from), Some(to)) = (side(&a[3]), side(&a[4])) else {
+        return Ok(Reply::error(super::SYNTAX));
+    };
+    tri!(super::timeout_arg(&a[5]));
+    move_element(c, &a[1], &a[2], from, to)
+}
+
+pub(super) fn brpoplpush(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    tri!(super::timeout_arg(&a[3]));
+    move_element(c, &a[1], &a[2], false, true)
+}
+
+pub(super) fn blmpop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    tri!(super::timeout_arg(&a[1]));
+    mpop(c, &a[2..])
+}

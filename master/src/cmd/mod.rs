@@ -466,6 +466,21 @@ pub fn parse_float(b: &[u8]) -> Option<f64> {
     (!v.is_nan()).then_some(v)
 }
 
+/// A blocking command's timeout in seconds (decimals allowed): `None`
+/// for 0, which waits for ever.
+pub fn timeout_arg(b: &[u8]) -> Result<Option<std::time::Duration>, Reply> {
+    let secs = parse_float(b)
+        .filter(|s| s.is_finite())
+        .ok_or_else(|| Reply::error("ERR timeout is not a float or out of range"))?;
+    if secs < 0.0 {
+        return Err(Reply::error("ERR timeout is negative"));
+    }
+    if secs > 1e12 {
+        return Err(Reply::error("ERR timeout is out of range"));
+    }
+    Ok((secs > 0.0).then(|| std::time::Duration::from_secs_f64(secs)))
+}
+
 /// Format a float as modern Redis replies do: shortest round trip,
 /// `inf`/`-inf`, integers without a fraction.
 pub fn fmt_float(v: f64) -> String {
@@ -522,6 +537,8 @@ pub struct Spec {
     pub keys: (i32, i32, i32),
     /// [`flag`]s.
     pub flags: u8,
+    /// A blocking command: the kind of key it waits on.
+    pub blocks: Option<Kind>,
 }
 
 impl Spec {
@@ -554,6 +571,9 @@ impl Spec {
                 v.push(word);
             }
         }
+        if self.blocks.is_some() {
+            v.push("blocking");
+        }
         v
     }
 
@@ -581,6 +601,7 @@ const fn r(
         barrier: false,
         keys,
         flags: 0,
+        blocks: None,
     }
 }
 
@@ -597,6 +618,7 @@ const fn w(
         barrier: false,
         keys,
         flags: 0,
+        blocks: None,
     }
 }
 
@@ -613,6 +635,7 @@ const fn wb(
         barrier: true,
         keys,
         flags: 0,
+        blocks: None,
     }
 }
 
@@ -625,10 +648,21 @@ const fn srv(name: &'static str, arity: i32, flags: u8) -> Spec {
         barrier: false,
         keys: NONE,
         flags,
+        blocks: None,
     }
 }
 
+/// A blocking command that waits on keys of `kind`.
+const fn block(mut s: Spec, kind: Kind) -> Spec {
+    s.blocks = Some(kind);
+    s
+}
+
 const ONE: (i32, i32, i32) = (1, 1, 1);
+/// Keys from the first argument to the one before the last (a timeout).
+const LAST_BUT_ONE: (i32, i32, i32) = (1, -2, 1);
+/// `numkeys key ...` (COMMAND shows no fixed key range for these).
+const NUMKEYS: (i32, i32, i32) = (0, 0, 0);
 const ALL: (i32, i32, i32) = (1, -1, 1);
 const NONE: (i32, i32, i32) = (0, 0, 0);
 
@@ -766,6 +800,10 @@ pub static COMMANDS: &[Spec] = &[
     r("zrevrank", 3, zset::zrevrank, ONE),
     wb("zpopmin", -2, zset::zpopmin, ONE),
     wb("zpopmax", -2, zset::zpopmax, ONE),
+    wb("zmpop", -4, zset::zmpop, NUMKEYS),
+    block(wb("bzpopmin", -3, zset::bzpopmin, LAST_BUT_ONE), Kind::ZSet),
+    block(wb("bzpopmax", -3, zset::bzpopmax, LAST_BUT_ONE), Kind::ZSet),
+    block(wb("bzmpop", -5, zset::bzmpop, NUMKEYS), Kind::ZSet),
     r("zscan", -3, zset::zscan, ONE),
     // lists
     w("lpush", -3, list::lpush, ONE),
@@ -776,6 +814,12 @@ pub static COMMANDS: &[Spec] = &[
     w("rpop", -2, list::rpop, ONE),
     w("rpoplpush", 3, list::rpoplpush, (1, 2, 1)),
     w("lmove", 5, list::lmove, (1, 2, 1)),
+    w("lmpop", -4, list::lmpop, NUMKEYS),
+    block(w("blpop", -3, list::blpop, LAST_BUT_ONE), Kind::List),
+    block(w("brpop", -3, list::brpop, LAST_BUT_ONE), Kind::List),
+    block(w("blmove", 6, list::blmove, (1, 2, 1)), Kind::List),
+    block(w("brpoplpush", 4, list::brpoplpush, (1, 2, 1)), Kind::List),
+    block(w("blmpop", -5, list::blmpop, NUMKEYS), Kind::List),
     r("llen", 2, list::llen, ONE),
     r("lrange", 4, list::lrange, ONE),
     r("lindex", 3, list::lindex, ONE),
@@ -796,6 +840,39 @@ pub fn lookup(name: &[u8]) -> Option<&'static Spec> {
     std::str::from_utf8(lower)
         .ok()
         .and_then(|n| table.get(n).copied())
+}
+
+/// A blocking command's arguments: the keys it waits on, in order, and
+/// its timeout argument.
+pub fn blocking_args<'a>(spec: &Spec, a: &'a [Bytes]) -> (&'a [Bytes], &'a Bytes) {
+    match spec.name {
+        "blmove" | "brpoplpush" => (&a[1..2], &a[a.len() - 1]),
+        "blmpop" | "bzmpop" => {
+            let n = parse_i64(&a[2]).unwrap_or(0).clamp(0, a.len() as i64 - 3) as usize;
+            (&a[3..3 + n], &a[1])
+        }
+        _ => (&a[1..a.len() - 1], &a[a.len() - 1]),
+    }
+}
+
+/// A blocking command narrowed to one of its keys: what serves a client
+/// waiting on `key` once it has data.
+pub fn blocking_for_key(spec: &Spec, a: &[Bytes], key: &Bytes) -> Vec<Bytes> {
+    match spec.name {
+        "blmove" | "brpoplpush" => a.to_vec(),
+        "blmpop" | "bzmpop" => {
+            let (keys, _) = blocking_args(spec, a);
+            let mut v = vec![
+                a[0].clone(),
+                a[1].clone(),
+                Bytes::from_static(b"1"),
+                key.clone(),
+            ];
+            v.extend_from_slice(&a[3 + keys.len()..]);
+            v
+        }
+        _ => vec![a[0].clone(), key.clone(), a[a.len() - 1].clone()],
+    }
 }
 
 /// Mark the events a command emitted (from `start`) as one unit: all but

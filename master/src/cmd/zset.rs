@@ -381,11 +381,24 @@ fn pop(c: &mut WriteCtx<'_>, a: &[Bytes], rev: bool) -> Result<Reply> {
         },
         _ => return Ok(Reply::error(SYNTAX)),
     };
-    let Some(m) = tri!(c.typed_mut(&a[1], Kind::ZSet)?) else {
-        return Ok(Reply::Array(vec![]));
+    Ok(render(tri!(pop_items(c, &a[1], count, rev)?), true))
+}
+
+/// Remove and return up to `count` members from the low (or high, `rev`)
+/// end of the sorted set at `key`.
+fn pop_items(
+    c: &mut WriteCtx<'_>,
+    key: &Bytes,
+    count: usize,
+    rev: bool,
+) -> Result<Result<Vec<(Bytes, f64)>, Reply>> {
+    let m = match c.typed_mut(key, Kind::ZSet)? {
+        Ok(Some(m)) => m,
+        Ok(None) => return Ok(Ok(Vec::new())),
+        Err(r) => return Ok(Err(r)),
     };
     let mut items = Vec::with_capacity(count.min(m.size as usize));
-    walk(&*c, &a[1], &m, rev, |member, s| {
+    walk(&*c, key, &m, rev, |member, s| {
         if items.len() == count {
             return false;
         }
@@ -393,9 +406,75 @@ fn pop(c: &mut WriteCtx<'_>, a: &[Bytes], rev: bool) -> Result<Reply> {
         items.len() < count
     })?;
     for (member, _) in &items {
-        c.emit(Command::ZDel, &a[1], member.clone(), 0)?;
+        c.emit(Command::ZDel, key, member.clone(), 0)?;
     }
-    Ok(render(items, true))
+    Ok(Ok(items))
+}
+
+/// `MIN` or `MAX`: true for max.
+fn min_max(arg: &[u8]) -> Option<bool> {
+    match lower(arg).as_slice() {
+        b"min" => Some(false),
+        b"max" => Some(true),
+        _ => None,
+    }
+}
+
+/// ZMPOP's body (`a` from numkeys): the first non-empty set's key and its
+/// popped (member, score) pairs.
+fn mpop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    let (keys, place, count) = tri!(super::list::mpop_args(a));
+    let Some(rev) = min_max(place) else {
+        return Ok(Reply::error(SYNTAX));
+    };
+    for key in keys {
+        let items = tri!(pop_items(c, key, count.unwrap_or(1) as usize, rev)?);
+        if items.is_empty() {
+            continue;
+        }
+        let pairs = items
+            .into_iter()
+            .map(|(m, s)| Reply::Array(vec![Reply::Bulk(m), score_bulk(s)]))
+            .collect();
+        return Ok(Reply::Array(vec![
+            Reply::Bulk(key.clone()),
+            Reply::Array(pairs),
+        ]));
+    }
+    Ok(Reply::NilArray)
+}
+
+pub(super) fn zmpop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    mpop(c, &a[1..])
+}
+
+pub(super) fn bzmpop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    tri!(super::timeout_arg(&a[1]));
+    mpop(c, &a[2..])
+}
+
+/// BZPOPMIN / BZPOPMAX key [key ...] timeout: the first non-empty set's
+/// key, member and score; nil when all are empty.
+fn bpop(c: &mut WriteCtx<'_>, a: &[Bytes], rev: bool) -> Result<Reply> {
+    tri!(super::timeout_arg(&a[a.len() - 1]));
+    for key in &a[1..a.len() - 1] {
+        if let Some((member, score)) = tri!(pop_items(c, key, 1, rev)?).pop() {
+            return Ok(Reply::Array(vec![
+                Reply::Bulk(key.clone()),
+                Reply::Bulk(member),
+                score_bulk(score),
+            ]));
+        }
+    }
+    Ok(Reply::NilArray)
+}
+
+pub(super) fn bzpopmin(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    bpop(c, a, false)
+}
+
+pub(super) fn bzpopmax(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    bpop(c, a, true)
 }
 
 pub(super) fn zpopmin(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {

@@ -1,0 +1,162 @@
+//! Clients blocked in BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP,
+//! BZPOPMIN, BZPOPMAX and BZMPOP, waiting for their keys to get data.
+//!
+//! Only the write path registers and serves waiters, so a waiter is
+//! registered in the same step as the attempt that found nothing, and is
+//! served (in arrival order per key) right after the command that fed its
+//! key, before any other command runs. A serve is the command itself
+//! narrowed to the fed key, logged as one command: slaves see exactly
+//! what the client got. A client that stops waiting (timeout, disconnect)
+//! takes its entry out itself; if the write path took it first, the reply
+//! is already on its way.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use bytes::Bytes;
+use rocksync_protocol::Reply;
+use tokio::sync::oneshot;
+
+use crate::cmd::Spec;
+
+/// A blocked client's command and where its answer goes.
+pub struct Waiter {
+    /// The command's spec.
+    pub spec: &'static Spec,
+    /// The command as sent.
+    pub args: Vec<Bytes>,
+    /// The keys it waits on.
+    pub keys: Vec<Bytes>,
+    /// Its answer.
+    pub reply: oneshot::Sender<Reply>,
+}
+
+#[derive(Default)]
+struct Inner {
+    next_id: u64,
+    by_key: HashMap<Bytes, VecDeque<u64>>,
+    waiters: HashMap<u64, Waiter>,
+}
+
+/// Every blocked client, by key, in arrival order.
+#[derive(Default)]
+pub struct Blocked {
+    count: AtomicUsize,
+    inner: Mutex<Inner>,
+}
+
+impl Blocked {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Clients blocked now.
+    pub fn len(&self) -> usize {
+        self.count.load(Ordering::Acquire)
+    }
+
+    /// True when no client is blocked.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Register `w` behind those already waiting on its keys.
+    pub fn add(&self, w: Waiter) -> u64 {
+        let mut g = self.lock();
+        g.next_id += 1;
+        let id = g.next_id;
+        for k in &w.keys {
+            let q = g.by_key.entry(k.clone()).or_default();
+            if !q.contains(&id) {
+                q.push_back(id);
+            }
+        }
+        g.waiters.insert(id, w);
+        self.count.fetch_add(1, Ordering::Release);
+        id
+    }
+
+    /// Take waiter `id` out (served, timed out or gone).
+    pub fn remove(&self, id: u64) -> Option<Waiter> {
+        let mut g = self.lock();
+        let w = g.waiters.remove(&id)?;
+        for k in &w.keys {
+            if let Some(q) = g.by_key.get_mut(k) {
+                q.retain(|&x| x != id);
+                if q.is_empty() {
+                    g.by_key.remove(k);
+                }
+            }
+        }
+        self.count.fetch_sub(1, Ordering::Release);
+        Some(w)
+    }
+
+    /// True when someone waits on `key`.
+    pub fn has_waiters(&self, key: &[u8]) -> bool {
+        !self.is_empty() && self.lock().by_key.contains_key(key)
+    }
+
+    /// Those waiting on `key`, first come first: their ids, specs and
+    /// commands (those whose client is gone are dropped).
+    pub fn waiting_on(&self, key: &[u8]) -> Vec<(u64, &'static Spec, Vec<Bytes>)> {
+        let g = self.lock();
+        let ids: Vec<u64> = g
+            .by_key
+            .get(key)
+            .map(|q| q.iter().copied().collect())
+            .unwrap_or_default();
+        let gone: Vec<u64> = ids
+            .iter()
+            .copied()
+            .filter(|id| g.waiters.get(id).is_some_and(|w| w.reply.is_closed()))
+            .collect();
+        drop(g);
+        for id in gone {
+            self.remove(id);
+        }
+        let g = self.lock();
+        ids.into_iter()
+            .filter_map(|id| g.waiters.get(&id).map(|w| (id, w.spec, w.args.clone())))
+            .collect()
+    }
+
+    /// Take every waiter out (the node stops taking writes).
+    pub fn drain(&self) -> Vec<Waiter> {
+        let mut g = self.lock();
+        g.by_key.clear();
+        let all: Vec<Waiter> = g.waiters.drain().map(|(_, w)| w).collect();
+        self.count.store(0, Ordering::Release);
+        all
+    }
+}
+
+/// What a blocking command got on its first attempt.
+pub enum BlockStart {
+    /// Answered at once (data was there, or an error).
+    Done(Reply),
+    /// Registered: wait for the answer.
+    Waiting(Wait),
+}
+
+/// A registered wait.
+pub struct Wait {
+    /// Its id in [`Blocked`].
+    pub id: u64,
+    /// The answer, when served.
+    pub rx: oneshot::Receiver<Reply>,
+    /// The registry, to leave it.
+    pub blocked: Arc<Blocked>,
+}
+
+impl Wait {
+    /// Stop waiting: `None` when nothing was served; the answer when the
+    /// write path served this wait first.
+    pub async fn cancel(self) -> Option<Reply> {
+        if self.blocked.remove(self.id).is_some() {
+            return None;
+        }
+        self.rx.await.ok()
+    }
+}
