@@ -50,6 +50,32 @@ fn op() -> impl Strategy<Value = Vec<String>> {
         ]),
         (key.clone(), val).prop_map(|(k, m)| vec!["ZREM".into(), k, m]),
         key.clone().prop_map(|k| vec!["ZPOPMIN".into(), k]),
+        (key.clone(), key.clone(), key.clone(), 0u8..3).prop_map(|(d, a, b, op)| vec![
+            ["ZUNIONSTORE", "ZINTERSTORE", "ZDIFFSTORE"][op as usize].into(),
+            d,
+            "2".into(),
+            a,
+            b
+        ]),
+        (key.clone(), key.clone(), -2i64..3).prop_map(|(d, a, n)| vec![
+            "ZRANGESTORE".into(),
+            d,
+            a,
+            n.to_string(),
+            "-1".into()
+        ]),
+        (key.clone(), -5i64..20, 0i64..10).prop_map(|(k, lo, w)| vec![
+            "ZREMRANGEBYSCORE".into(),
+            k,
+            lo.to_string(),
+            (lo + w).to_string()
+        ]),
+        (key.clone(), -3i64..3).prop_map(|(k, s)| vec![
+            "ZREMRANGEBYRANK".into(),
+            k,
+            s.to_string(),
+            "-2".into()
+        ]),
         (key.clone(), key.clone(), 1i64..4).prop_map(|(a, b, n)| vec![
             "ZMPOP".into(),
             "2".into(),

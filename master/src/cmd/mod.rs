@@ -11,6 +11,7 @@ mod hash;
 mod list;
 mod set;
 mod string;
+mod zrange;
 mod zset;
 
 use std::collections::HashMap;
@@ -792,10 +793,25 @@ pub static COMMANDS: &[Spec] = &[
     w("zincrby", 4, zset::zincrby, ONE),
     r("zcard", 2, zset::zcard, ONE),
     r("zcount", 4, zset::zcount, ONE),
-    r("zrange", -4, zset::zrange, ONE),
-    r("zrevrange", -4, zset::zrevrange, ONE),
-    r("zrangebyscore", -4, zset::zrangebyscore, ONE),
-    r("zrevrangebyscore", -4, zset::zrevrangebyscore, ONE),
+    r("zrange", -4, zrange::zrange, ONE),
+    r("zrevrange", -4, zrange::zrevrange, ONE),
+    r("zrangebyscore", -4, zrange::zrangebyscore, ONE),
+    r("zrevrangebyscore", -4, zrange::zrevrangebyscore, ONE),
+    r("zrangebylex", -4, zrange::zrangebylex, ONE),
+    r("zrevrangebylex", -4, zrange::zrevrangebylex, ONE),
+    r("zlexcount", 4, zrange::zlexcount, ONE),
+    wb("zrangestore", -5, zrange::zrangestore, (1, 2, 1)),
+    wb("zremrangebyrank", 4, zrange::zremrangebyrank, ONE),
+    wb("zremrangebyscore", 4, zrange::zremrangebyscore, ONE),
+    wb("zremrangebylex", 4, zrange::zremrangebylex, ONE),
+    r("zunion", -3, zrange::zunion, NUMKEYS),
+    r("zinter", -3, zrange::zinter, NUMKEYS),
+    r("zdiff", -3, zrange::zdiff, NUMKEYS),
+    wb("zunionstore", -4, zrange::zunionstore, ONE),
+    wb("zinterstore", -4, zrange::zinterstore, ONE),
+    wb("zdiffstore", -4, zrange::zdiffstore, ONE),
+    r("zintercard", -3, zrange::zintercard, NUMKEYS),
+    r("zrandmember", -2, zrange::zrandmember, ONE),
     r("zrank", 3, zset::zrank, ONE),
     r("zrevrank", 3, zset::zrevrank, ONE),
     wb("zpopmin", -2, zset::zpopmin, ONE),
@@ -955,6 +971,41 @@ pub fn scan_collection(
     })?;
     let more = if seen == count { last } else { None };
     Ok(generic::scan_reply(c, more, out))
+}
+
+/// The picks of SRANDMEMBER, HRANDFIELD and ZRANDMEMBER among `len`
+/// items: `None` without a count (one item, or nil); distinct items up
+/// to `count` when it is positive; `-count` items, repeats allowed, when
+/// it is negative.
+///
+/// # Errors
+/// Redis's range error for a count too negative to answer.
+pub fn random_picks(
+    len: usize,
+    count: Option<i64>,
+    seed: u64,
+) -> Result<Option<Vec<usize>>, Reply> {
+    let Some(n) = count else {
+        return Ok(None);
+    };
+    if n < -(i64::MAX / 2) {
+        return Err(Reply::error("ERR value is out of range"));
+    }
+    if len == 0 {
+        return Ok(Some(Vec::new()));
+    }
+    let mut rng = Rng::new(seed.wrapping_mul(31) ^ len as u64);
+    if n < 0 {
+        return Ok(Some(
+            (0..n.unsigned_abs()).map(|_| rng.below(len)).collect(),
+        ));
+    }
+    let mut left: Vec<usize> = (0..len).collect();
+    let mut out = Vec::with_capacity((n as usize).min(len));
+    while out.len() < n as usize && !left.is_empty() {
+        out.push(left.swap_remove(rng.below(left.len())));
+    }
+    Ok(Some(out))
 }
 
 /// A small PRNG (xorshift) for SPOP/SRANDMEMBER, seeded from the clock.

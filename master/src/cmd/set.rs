@@ -145,26 +145,12 @@ pub(super) fn spop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
 
 pub(super) fn srandmember(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let count = tri!(count_arg(a, 2));
-    let mut all = tri!(members(c, &a[1])?);
-    let mut rng = Rng::new(c.now_ms.wrapping_mul(31) ^ all.len() as u64);
-    match count {
-        None => Ok(if all.is_empty() {
-            Reply::Nil
-        } else {
-            Reply::Bulk(all.swap_remove(rng.below(all.len())))
-        }),
-        Some(_) if all.is_empty() => Ok(Reply::Array(vec![])),
-        Some(n) if n >= 0 => {
-            let mut out = Vec::new();
-            while out.len() < n as usize && !all.is_empty() {
-                let i = rng.below(all.len());
-                out.push(all.swap_remove(i));
-            }
-            Ok(bulks(out))
-        }
-        Some(n) => Ok(bulks(
-            (0..n.unsigned_abs()).map(|_| all[rng.below(all.len())].clone()),
-        )),
+    let all = tri!(members(c, &a[1])?);
+    let seed = c.now_ms;
+    match tri!(super::random_picks(all.len(), count, seed)) {
+        None if all.is_empty() => Ok(Reply::Nil),
+        None => Ok(Reply::Bulk(all[Rng::new(seed).below(all.len())].clone())),
+        Some(picks) => Ok(bulks(picks.into_iter().map(|i| all[i].clone()))),
     }
 }
 

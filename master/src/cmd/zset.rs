@@ -4,12 +4,11 @@ use bytes::Bytes;
 use rocksync_protocol::{Command, Reply};
 
 use super::{fmt_float, int_arg, lower, parse_float, tri, typed, ReadCtx, View, WriteCtx, SYNTAX};
-use crate::cmd::string::range;
 use crate::error::Result;
 use crate::store::keys::{self, Kind, Meta};
 use crate::store::Cf;
 
-fn score_of(v: &impl View, key: &[u8], m: &Meta, member: &[u8]) -> Result<Option<f64>> {
+pub(super) fn score_of(v: &impl View, key: &[u8], m: &Meta, member: &[u8]) -> Result<Option<f64>> {
     Ok(v.get(Cf::Sub, &keys::sub_key(key, m.version, member))?
         .and_then(|b| keys::be_u64(&b))
         .map(f64::from_bits))
@@ -173,9 +172,9 @@ pub(super) fn zcard(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
 
 /// A score bound: value and whether it is exclusive.
 #[derive(Clone, Copy)]
-struct Bound(f64, bool);
+pub(super) struct Bound(f64, bool);
 
-fn bound(b: &[u8]) -> Result<Bound, Reply> {
+pub(super) fn bound(b: &[u8]) -> Result<Bound, Reply> {
     let err = || Reply::error("ERR min or max is not a float");
     match b.strip_prefix(b"(") {
         Some(rest) => parse_float(rest).map(|v| Bound(v, true)).ok_or_else(err),
@@ -184,14 +183,14 @@ fn bound(b: &[u8]) -> Result<Bound, Reply> {
 }
 
 impl Bound {
-    fn above_min(self, s: f64) -> bool {
+    pub(super) fn above_min(self, s: f64) -> bool {
         if self.1 {
             s > self.0
         } else {
             s >= self.0
         }
     }
-    fn below_max(self, s: f64) -> bool {
+    pub(super) fn below_max(self, s: f64) -> bool {
         if self.1 {
             s < self.0
         } else {
@@ -202,7 +201,7 @@ impl Bound {
 
 /// Members in score order (ascending, or descending with `rev`), visited
 /// while `f` returns true.
-fn walk(
+pub(super) fn walk(
     c: &impl View,
     key: &[u8],
     m: &Meta,
@@ -224,7 +223,7 @@ fn walk(
     }
 }
 
-fn render(items: Vec<(Bytes, f64)>, withscores: bool) -> Reply {
+pub(super) fn render(items: Vec<(Bytes, f64)>, withscores: bool) -> Reply {
     Reply::Array(
         items
             .into_iter()
@@ -250,97 +249,6 @@ pub(super) fn zcount(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
         true
     })?;
     Ok(Reply::Integer(n))
-}
-
-fn zrange_generic(c: &ReadCtx<'_>, a: &[Bytes], rev: bool) -> Result<Reply> {
-    let (start, stop) = (tri!(int_arg(&a[2])), tri!(int_arg(&a[3])));
-    let withscores = match a.get(4).map(|o| lower(o)) {
-        None => false,
-        Some(o) if o == b"withscores" && a.len() == 5 => true,
-        Some(_) => return Ok(Reply::error(SYNTAX)),
-    };
-    let Some(m) = tri!(typed(c, &a[1], Kind::ZSet)?) else {
-        return Ok(Reply::Array(vec![]));
-    };
-    let Some((s, e)) = range(start, stop, m.size as i64) else {
-        return Ok(Reply::Array(vec![]));
-    };
-    let mut items = Vec::with_capacity(e - s + 1);
-    let mut rank = 0;
-    walk(c, &a[1], &m, rev, |member, score| {
-        if rank >= s {
-            items.push((member, score));
-        }
-        rank += 1;
-        rank <= e
-    })?;
-    Ok(render(items, withscores))
-}
-
-pub(super) fn zrange(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    zrange_generic(c, a, false)
-}
-
-pub(super) fn zrevrange(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    zrange_generic(c, a, true)
-}
-
-fn by_score(c: &ReadCtx<'_>, a: &[Bytes], rev: bool) -> Result<Reply> {
-    let (first, second) = (tri!(bound(&a[2])), tri!(bound(&a[3])));
-    let (min, max) = if rev {
-        (second, first)
-    } else {
-        (first, second)
-    };
-    let (mut withscores, mut offset, mut limit) = (false, 0i64, -1i64);
-    let mut i = 4;
-    while i < a.len() {
-        match lower(&a[i]).as_slice() {
-            b"withscores" => withscores = true,
-            b"limit" if i + 2 < a.len() => {
-                offset = tri!(int_arg(&a[i + 1]));
-                limit = tri!(int_arg(&a[i + 2]));
-                i += 2;
-            }
-            _ => return Ok(Reply::error(SYNTAX)),
-        }
-        i += 1;
-    }
-    let Some(m) = tri!(typed(c, &a[1], Kind::ZSet)?) else {
-        return Ok(Reply::Array(vec![]));
-    };
-    if offset < 0 {
-        return Ok(Reply::Array(vec![]));
-    }
-    let mut items = Vec::new();
-    let mut skipped = 0;
-    walk(c, &a[1], &m, rev, |member, s| {
-        let (inside, past) = if rev {
-            (max.below_max(s) && min.above_min(s), !min.above_min(s))
-        } else {
-            (min.above_min(s) && max.below_max(s), !max.below_max(s))
-        };
-        if past || (limit >= 0 && items.len() as i64 >= limit) {
-            return false;
-        }
-        if inside {
-            if skipped < offset {
-                skipped += 1;
-            } else {
-                items.push((member, s));
-            }
-        }
-        true
-    })?;
-    Ok(render(items, withscores))
-}
-
-pub(super) fn zrangebyscore(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    by_score(c, a, false)
-}
-
-pub(super) fn zrevrangebyscore(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    by_score(c, a, true)
 }
 
 fn rank(c: &ReadCtx<'_>, a: &[Bytes], rev: bool) -> Result<Reply> {
