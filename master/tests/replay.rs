@@ -132,7 +132,45 @@ fn op() -> impl Strategy<Value = Vec<String>> {
             o.to_string(),
             b.to_string()
         ]),
-        (key, val).prop_map(|(k, v)| vec!["APPEND".into(), k, v]),
+        (key.clone(), val).prop_map(|(k, v)| vec!["APPEND".into(), k, v]),
+        (key.clone(), 0u8..3).prop_map(|(k, o)| match o {
+            0 => vec!["GETEX".into(), k, "EX".into(), "1000".into()],
+            1 => vec!["GETEX".into(), k, "PERSIST".into()],
+            _ => vec!["GETEX".into(), k, "PXAT".into(), "1".into()],
+        }),
+        (key.clone(), key.clone()).prop_map(|(a, b)| vec!["COPY".into(), a, b, "REPLACE".into()]),
+        (key.clone(), key.clone(), key.clone(), 0u8..3).prop_map(|(d, a, b, op)| vec![
+            "BITOP".into(),
+            ["AND", "OR", "XOR"][op as usize].into(),
+            d,
+            a,
+            b
+        ]),
+        (key.clone(), 0i64..40, -300i64..300).prop_map(|(k, o, n)| vec![
+            "BITFIELD".into(),
+            k,
+            "OVERFLOW".into(),
+            "SAT".into(),
+            "INCRBY".into(),
+            "i8".into(),
+            o.to_string(),
+            n.to_string()
+        ]),
+        key.clone()
+            .prop_map(|k| vec!["RPUSH".into(), k, "a".into(), "b".into(), "c".into()]),
+        (
+            key.clone(),
+            prop::sample::select(vec!["a", "b", "c"]).prop_map(str::to_owned),
+            val,
+            any::<bool>()
+        )
+            .prop_map(|(k, p, v, after)| vec![
+                "LINSERT".into(),
+                k,
+                if after { "AFTER" } else { "BEFORE" }.into(),
+                p,
+                v
+            ]),
         Just(vec!["FLUSHALL".to_owned()]),
     ]
 }

@@ -451,6 +451,150 @@ pub(super) fn flushall(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     Ok(Reply::ok())
 }
 
+/// COPY source destination [DB n] [REPLACE]: one keyspace, so DB is 0.
+pub(super) fn copy(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    let mut replace = false;
+    let mut j = 3;
+    while j < a.len() {
+        match lower(&a[j]).as_slice() {
+            b"replace" => replace = true,
+            b"db" if j + 1 < a.len() => {
+                match tri!(int_arg(&a[j + 1])) {
+                    0 => {}
+                    _ => return Ok(Reply::error("ERR DB index is out of range")),
+                }
+                j += 1;
+            }
+            _ => return Ok(Reply::error(SYNTAX)),
+        }
+        j += 1;
+    }
+    if a[1] == a[2] {
+        return Ok(Reply::error(
+            "ERR source and destination objects are the same",
+        ));
+    }
+    let Some(m) = c.live_meta_mut(&a[1])? else {
+        return Ok(Reply::Integer(0));
+    };
+    if c.live_meta_mut(&a[2])?.is_some() {
+        if !replace {
+            return Ok(Reply::Integer(0));
+        }
+        c.emit(Command::KDel, &a[2], Bytes::new(), 0)?;
+    }
+    copy_value(c, &a[1], &m, &a[2])?;
+    Ok(Reply::Integer(1))
+}
+
+/// Redis 7.0's default encoding limits, for OBJECT ENCODING.
+const SMALL_ENTRIES: u64 = 128;
+const SMALL_VALUE: usize = 64;
+const INTSET_ENTRIES: u64 = 512;
+
+/// The encoding Redis 7.0 would report for this value (it never converts
+/// back, so a collection that was once large may say otherwise there).
+fn encoding(c: &ReadCtx<'_>, key: &[u8], m: &Meta) -> Result<&'static str> {
+    Ok(match m.kind {
+        Kind::String => {
+            let v = &m.value;
+            let int = v.len() <= 20
+                && rocksync_protocol::parse_i64(v)
+                    .is_some_and(|n| n.to_string().as_bytes() == &v[..]);
+            if int {
+                "int"
+            } else if v.len() <= 44 {
+                "embstr"
+            } else {
+                "raw"
+            }
+        }
+        Kind::List => "quicklist",
+        Kind::Set => {
+            let items = super::sub_items(c, key, m)?;
+            let ints = items
+                .iter()
+                .all(|(f, _)| rocksync_protocol::parse_i64(f).is_some());
+            if ints && m.size <= INTSET_ENTRIES {
+                "intset"
+            } else {
+                "hashtable"
+            }
+        }
+        Kind::Hash | Kind::ZSet => {
+            let small = m.size <= SMALL_ENTRIES
+                && super::sub_items(c, key, m)?.iter().all(|(f, v)| {
+                    f.len() <= SMALL_VALUE && (m.kind == Kind::ZSet || v.len() <= SMALL_VALUE)
+                });
+            match (small, m.kind) {
+                (true, _) => "listpack",
+                (false, Kind::Hash) => "hashtable",
+                _ => "skiplist",
+            }
+        }
+    })
+}
+
+/// OBJECT ENCODING | FREQ | IDLETIME | REFCOUNT key, OBJECT HELP:
+/// plausible answers for tools (rocksync keeps no access times).
+pub(super) fn object(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    let sub = lower(&a[1]);
+    if sub == b"help" && a.len() == 2 {
+        return Ok(Reply::Array(
+            [
+                "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "ENCODING <key>",
+                "    Return the kind of internal representation used in order to store the value",
+                "    associated with a <key>.",
+                "FREQ <key>",
+                "    Return the access frequency index of the <key>. The returned integer is",
+                "    proportional to the logarithm of the recent access frequency of the key.",
+                "IDLETIME <key>",
+                "    Return the idle time of the <key>, that is the approximated number of",
+                "    seconds elapsed since the last access to the key.",
+                "REFCOUNT <key>",
+                "    Return the number of references of the value associated with the specified",
+                "    <key>.",
+                "HELP",
+                "    Prints this help.",
+            ]
+            .into_iter()
+            .map(|l| Reply::Simple(l.into()))
+            .collect(),
+        ));
+    }
+    if !matches!(
+        sub.as_slice(),
+        b"encoding" | b"freq" | b"idletime" | b"refcount"
+    ) {
+        return Ok(Reply::error(format!(
+            "ERR unknown subcommand '{}'. Try OBJECT HELP.",
+            String::from_utf8_lossy(&a[1])
+        )));
+    }
+    if a.len() != 3 {
+        return Ok(Reply::error(format!(
+            "ERR wrong number of arguments for 'object|{}' command",
+            String::from_utf8_lossy(&sub)
+        )));
+    }
+    let Some(m) = c.live_meta(&a[2])? else {
+        return Ok(Reply::Nil);
+    };
+    Ok(match sub.as_slice() {
+        b"encoding" => Reply::Bulk(Bytes::from_static(encoding(c, &a[2], &m)?.as_bytes())),
+        b"idletime" => Reply::Integer(0),
+        b"refcount" => {
+            // Redis shares the integers below 10000.
+            let shared = m.kind == Kind::String
+                && rocksync_protocol::parse_i64(&m.value)
+                    .is_some_and(|n| (0..10_000).contains(&n) && n.to_string().as_bytes() == &m.value[..]);
+            Reply::Integer(if shared { i64::from(i32::MAX) } else { 1 })
+        }
+        _ => Reply::error("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::glob_match;

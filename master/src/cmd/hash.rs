@@ -189,3 +189,34 @@ pub(super) fn hscan(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
         out.push(Reply::Bulk(Bytes::copy_from_slice(v)));
     })
 }
+
+/// HRANDFIELD key [count [WITHVALUES]].
+pub(super) fn hrandfield(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    let count = match a.get(2) {
+        None => None,
+        Some(n) => Some(tri!(int_arg(n))),
+    };
+    let withvalues = match a.get(3) {
+        None => false,
+        Some(w) if a.len() == 4 && w.eq_ignore_ascii_case(b"withvalues") => true,
+        Some(_) => return Ok(Reply::error(super::SYNTAX)),
+    };
+    let items = match tri!(typed(c, &a[1], Kind::Hash)?) {
+        Some(m) => sub_items(c, &a[1], &m)?,
+        None => Vec::new(),
+    };
+    let Some(picks) = tri!(super::random_picks(items.len(), count, c.now_ms)) else {
+        return Ok(match items.len() {
+            0 => Reply::Nil,
+            n => Reply::Bulk(items[super::Rng::new(c.now_ms).below(n)].0.clone()),
+        });
+    };
+    let mut out = Vec::with_capacity(picks.len() * (1 + usize::from(withvalues)));
+    for i in picks {
+        out.push(Reply::Bulk(items[i].0.clone()));
+        if withvalues {
+            out.push(Reply::Bulk(items[i].1.clone()));
+        }
+    }
+    Ok(Reply::Array(out))
+}

@@ -351,3 +351,131 @@ pub(super) fn blmpop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     tri!(super::timeout_arg(&a[1]));
     mpop(c, &a[2..])
 }
+
+/// LINSERT key BEFORE|AFTER pivot element: the elements on the shorter
+/// side of the insertion move by one (QSet events), so the events stay
+/// few near either end.
+pub(super) fn linsert(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    let after = match a[2].to_ascii_lowercase().as_slice() {
+        b"before" => false,
+        b"after" => true,
+        _ => return Ok(Reply::error(super::SYNTAX)),
+    };
+    let Some(m) = tri!(c.typed_mut(&a[1], Kind::List)?) else {
+        return Ok(Reply::Integer(0));
+    };
+    let items: Vec<Bytes> = super::sub_items(c, &a[1], &m)?
+        .into_iter()
+        .map(|(_, v)| v)
+        .collect();
+    let Some(pivot) = items.iter().position(|v| *v == a[3]) else {
+        return Ok(Reply::Integer(-1));
+    };
+    let at = pivot + usize::from(after);
+    let n = items.len();
+    let set = |c: &mut WriteCtx<'_>, i: usize, v: &Bytes| {
+        c.emit(
+            Command::QSet,
+            &a[1],
+            keys::pack(i.to_string().as_bytes(), v),
+            0,
+        )
+    };
+    if at == n {
+        c.emit(Command::QPushBack, &a[1], a[4].clone(), 0)?;
+    } else if at == 0 {
+        c.emit(Command::QPushFront, &a[1], a[4].clone(), 0)?;
+    } else if at >= n - at {
+        c.emit(Command::QPushBack, &a[1], items[n - 1].clone(), 0)?;
+        for i in (at + 1..n).rev() {
+            set(c, i, &items[i - 1])?;
+        }
+        set(c, at, &a[4])?;
+    } else {
+        c.emit(Command::QPushFront, &a[1], items[0].clone(), 0)?;
+        for (i, item) in items.iter().enumerate().take(at).skip(1) {
+            set(c, i, item)?;
+        }
+        set(c, at, &a[4])?;
+    }
+    Ok(Reply::Integer(n as i64 + 1))
+}
+
+/// LPOS key element [RANK r] [COUNT n] [MAXLEN len].
+pub(super) fn lpos(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    let (mut rank, mut count, mut maxlen) = (1i64, None, 0usize);
+    let mut j = 3;
+    while j < a.len() {
+        let Some(v) = a.get(j + 1) else {
+            return Ok(Reply::error(super::SYNTAX));
+        };
+        match a[j].to_ascii_lowercase().as_slice() {
+            b"rank" => {
+                rank = tri!(int_arg(v));
+                if rank == i64::MIN {
+                    return Ok(Reply::error("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"));
+                }
+                if rank == 0 {
+                    return Ok(Reply::error("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list"));
+                }
+            }
+            b"count" => match int_arg(v) {
+                Ok(n) if n >= 0 => count = Some(n as usize),
+                _ => return Ok(Reply::error("ERR COUNT can't be negative")),
+            },
+            b"maxlen" => match int_arg(v) {
+                Ok(n) if n >= 0 => maxlen = n as usize,
+                _ => return Ok(Reply::error("ERR MAXLEN can't be negative")),
+            },
+            _ => return Ok(Reply::error(super::SYNTAX)),
+        }
+        j += 2;
+    }
+    let Some(m) = tri!(typed(c, &a[1], Kind::List)?) else {
+        return Ok(if count.is_some() {
+            Reply::Array(vec![])
+        } else {
+            Reply::Nil
+        });
+    };
+    let items: Vec<Bytes> = super::sub_items(c, &a[1], &m)?
+        .into_iter()
+        .map(|(_, v)| v)
+        .collect();
+    let n = items.len();
+    let order: Box<dyn Iterator<Item = usize>> = if rank < 0 {
+        Box::new((0..n).rev())
+    } else {
+        Box::new(0..n)
+    };
+    let skip = rank.unsigned_abs() as usize - 1;
+    let mut found = Vec::new();
+    let mut matches = 0;
+    for (seen, i) in order.enumerate() {
+        if maxlen != 0 && seen >= maxlen {
+            break;
+        }
+        if items[i] == a[2] {
+            matches += 1;
+            if matches > skip {
+                found.push(i);
+                match count {
+                    None => break,
+                    Some(c) if c != 0 && found.len() >= c => break,
+                    _ => {}
+                }
+            }
+        }
+    }
+    Ok(match count {
+        None => found
+            .first()
+            .map_or(Reply::Nil, |&i| Reply::Integer(i as i64)),
+        Some(_) => Reply::Array(
+            found
+                .into_iter()
+                .map(|i| Reply::Integer(i as i64))
+                .collect(),
+        ),
+    })
+}

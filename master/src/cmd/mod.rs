@@ -6,6 +6,7 @@
 //! pending group (so they see earlier commands of the same group) and
 //! change data only by emitting events, which are applied at once.
 
+mod bits;
 mod generic;
 mod hash;
 mod list;
@@ -729,6 +730,12 @@ pub static COMMANDS: &[Spec] = &[
     r("getrange", 4, string::getrange, ONE),
     r("substr", 4, string::getrange, ONE),
     w("setrange", 4, string::setrange, ONE),
+    w("getex", -2, string::getex, ONE),
+    r("lcs", -3, string::lcs, (1, 2, 1)),
+    w("bitop", -4, bits::bitop, (2, -1, 1)),
+    r("bitpos", -3, bits::bitpos, ONE),
+    w("bitfield", -2, bits::bitfield, ONE),
+    r("bitfield_ro", -2, bits::bitfield_ro, ONE),
     // keys
     w("del", -2, generic::del, ALL),
     w("unlink", -2, generic::del, ALL),
@@ -751,6 +758,8 @@ pub static COMMANDS: &[Spec] = &[
     wb("rename", 3, generic::rename, (1, 2, 1)),
     wb("renamenx", 3, generic::renamenx, (1, 2, 1)),
     w("flushall", -1, generic::flushall, NONE),
+    wb("copy", -3, generic::copy, (1, 2, 1)),
+    r("object", -2, generic::object, NONE),
     w("flushdb", -1, generic::flushall, NONE),
     // hashes
     w("hset", -4, hash::hset, ONE),
@@ -768,6 +777,7 @@ pub static COMMANDS: &[Spec] = &[
     w("hincrby", 4, hash::hincrby, ONE),
     w("hincrbyfloat", 4, hash::hincrbyfloat, ONE),
     r("hscan", -3, hash::hscan, ONE),
+    r("hrandfield", -2, hash::hrandfield, ONE),
     // sets
     w("sadd", -3, set::sadd, ONE),
     w("srem", -3, set::srem, ONE),
@@ -782,6 +792,7 @@ pub static COMMANDS: &[Spec] = &[
     r("sinter", -2, set::sinter, ALL),
     r("sunion", -2, set::sunion, ALL),
     r("sdiff", -2, set::sdiff, ALL),
+    r("sintercard", -3, set::sintercard, NUMKEYS),
     wb("sinterstore", -3, set::sinterstore, ALL),
     wb("sunionstore", -3, set::sunionstore, ALL),
     wb("sdiffstore", -3, set::sdiffstore, ALL),
@@ -842,6 +853,8 @@ pub static COMMANDS: &[Spec] = &[
     w("lset", 4, list::lset, ONE),
     w("ltrim", 4, list::ltrim, ONE),
     wb("lrem", 4, list::lrem, ONE),
+    w("linsert", 5, list::linsert, ONE),
+    r("lpos", -3, list::lpos, ONE),
 ];
 
 /// The command named `name` (any case).

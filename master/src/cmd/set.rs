@@ -242,3 +242,32 @@ pub(super) fn sunionstore(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
 pub(super) fn sdiffstore(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     store_op(c, a, SetOp::Diff)
 }
+
+/// SINTERCARD numkeys key [key ...] [LIMIT limit].
+pub(super) fn sintercard(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    let n = match int_arg(&a[1]) {
+        Ok(n) if n > 0 => n as usize,
+        _ => return Ok(Reply::error("ERR numkeys should be greater than 0")),
+    };
+    if n > a.len() - 2 {
+        return Ok(Reply::error(
+            "ERR Number of keys can't be greater than number of args",
+        ));
+    }
+    let mut limit = 0usize;
+    let mut j = 2 + n;
+    while j < a.len() {
+        match (a[j].to_ascii_lowercase().as_slice(), a.get(j + 1)) {
+            (b"limit", Some(v)) => match int_arg(v) {
+                Ok(l) if l >= 0 => limit = l as usize,
+                _ => return Ok(Reply::error("ERR LIMIT can't be negative")),
+            },
+            _ => return Ok(Reply::error(super::SYNTAX)),
+        }
+        j += 2;
+    }
+    let found = tri!(combine(c, &a[2..2 + n], SetOp::Inter)?).len();
+    Ok(Reply::Integer(
+        if limit > 0 { found.min(limit) } else { found } as i64,
+    ))
+}

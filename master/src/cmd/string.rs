@@ -360,3 +360,164 @@ pub(super) fn setrange(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     c.emit(Command::KSet, &a[1], v.freeze(), expire)?;
     Ok(Reply::Integer(len as i64))
 }
+
+/// GETEX key [EX s | PX ms | EXAT t | PXAT t | PERSIST]: the value, its
+/// expiry changed (a time already past deletes the key).
+pub(super) fn getex(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    let (mut expire, mut persist) = (None, false);
+    let mut i = 2;
+    while i < a.len() {
+        let opt = lower(&a[i]);
+        match (opt.as_slice(), a.get(i + 1)) {
+            (b"persist", _) if expire.is_none() && !persist => persist = true,
+            (b"ex" | b"px" | b"exat" | b"pxat", Some(t)) if expire.is_none() && !persist => {
+                let unit = if opt.starts_with(b"p") { 1 } else { 1000 };
+                expire = Some(tri!(expiry_raw(c, t, unit, opt.ends_with(b"at"), "getex")));
+                i += 1;
+            }
+            _ => return Ok(Reply::error(SYNTAX)),
+        }
+        i += 1;
+    }
+    let Some((value, old_expire)) = tri!(string_value_mut(c, &a[1])?) else {
+        return Ok(Reply::Nil);
+    };
+    match expire {
+        Some(at) if at <= c.now_ms as i64 => c.emit(Command::KDel, &a[1], Bytes::new(), 0)?,
+        Some(at) => c.emit(Command::KExpireAt, &a[1], Bytes::new(), at as u64)?,
+        None if persist && old_expire != 0 => {
+            c.emit(Command::KExpireAt, &a[1], Bytes::new(), 0)?;
+        }
+        None => {}
+    }
+    Ok(Reply::Bulk(value))
+}
+
+/// As `expiry`, but an absolute time may be in the past (GETEX deletes
+/// then).
+fn expiry_raw(
+    c: &WriteCtx<'_>,
+    arg: &[u8],
+    unit_ms: i64,
+    absolute: bool,
+    cmd: &str,
+) -> Result<i64, Reply> {
+    expiry(c, arg, unit_ms, absolute, cmd).map(|t| t as i64)
+}
+
+/// LCS key1 key2 [LEN] [IDX] [MINMATCHLEN n] [WITHMATCHLEN].
+pub(super) fn lcs(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    let value = |key: &[u8]| -> Result<Option<Bytes>> {
+        Ok(match c.live_meta(key)? {
+            None => Some(Bytes::new()),
+            Some(m) if m.kind == Kind::String => Some(m.value),
+            Some(_) => None,
+        })
+    };
+    let (Some(x), Some(y)) = (value(&a[1])?, value(&a[2])?) else {
+        return Ok(Reply::error(
+            "ERR The specified keys must contain string values",
+        ));
+    };
+    let (mut idx, mut len, mut withlen, mut minlen) = (false, false, false, 0u64);
+    let mut j = 3;
+    while j < a.len() {
+        match lower(&a[j]).as_slice() {
+            b"idx" => idx = true,
+            b"len" => len = true,
+            b"withmatchlen" => withlen = true,
+            b"minmatchlen" if j + 1 < a.len() => {
+                minlen = match int_arg(&a[j + 1]) {
+                    Ok(n) => n.max(0) as u64,
+                    Err(r) => return Ok(r),
+                };
+                j += 1;
+            }
+            _ => return Ok(Reply::error(SYNTAX)),
+        }
+        j += 1;
+    }
+    if idx && len {
+        return Ok(Reply::error(
+            "ERR If you want both the length and indexes, please just use IDX.",
+        ));
+    }
+    if (x.len() as u64 + 1).saturating_mul(y.len() as u64 + 1) * 4 > MAX_STRING_BYTES {
+        return Ok(Reply::error(
+            "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len",
+        ));
+    }
+    // dp[i][j]: the LCS length of x[..i] and y[..j].
+    let w = y.len() + 1;
+    let mut dp = vec![0u32; (x.len() + 1) * w];
+    for i in 1..=x.len() {
+        for j in 1..=y.len() {
+            dp[i * w + j] = if x[i - 1] == y[j - 1] {
+                dp[(i - 1) * w + j - 1] + 1
+            } else {
+                dp[(i - 1) * w + j].max(dp[i * w + j - 1])
+            };
+        }
+    }
+    let total = dp[x.len() * w + y.len()];
+    if len {
+        return Ok(Reply::Integer(i64::from(total)));
+    }
+    // Walk back from the end, collecting the common string and the
+    // matching ranges (last first, as Redis reports them).
+    let mut common = vec![0u8; total as usize];
+    let mut k = total as usize;
+    let mut matches = Vec::new();
+    let (mut i, mut j) = (x.len(), y.len());
+    let mut open: Option<(usize, usize, usize, usize)> = None;
+    while i > 0 && j > 0 {
+        let mut emit = false;
+        if x[i - 1] == y[j - 1] {
+            common[k - 1] = x[i - 1];
+            open = Some(match open {
+                None => (i - 1, i - 1, j - 1, j - 1),
+                Some((xs, xe, ys, ye)) if xs == i && ys == j => (xs - 1, xe, ys - 1, ye),
+                Some(r) => {
+                    emit = true;
+                    r
+                }
+            });
+            if open.is_some_and(|(xs, _, ys, _)| xs == 0 || ys == 0) {
+                emit = true;
+            }
+            k -= 1;
+            i -= 1;
+            j -= 1;
+        } else {
+            if dp[(i - 1) * w + j] > dp[i * w + j - 1] {
+                i -= 1;
+            } else {
+                j -= 1;
+            }
+            emit = open.is_some();
+        }
+        if let (true, Some((xs, xe, ys, ye))) = (emit, open) {
+            let n = (xe - xs + 1) as u64;
+            if minlen == 0 || n >= minlen {
+                let mut m = vec![
+                    Reply::Array(vec![Reply::Integer(xs as i64), Reply::Integer(xe as i64)]),
+                    Reply::Array(vec![Reply::Integer(ys as i64), Reply::Integer(ye as i64)]),
+                ];
+                if withlen {
+                    m.push(Reply::Integer(n as i64));
+                }
+                matches.push(Reply::Array(m));
+            }
+            open = None;
+        }
+    }
+    if idx {
+        return Ok(Reply::Array(vec![
+            Reply::Bulk(Bytes::from_static(b"matches")),
+            Reply::Array(matches),
+            Reply::Bulk(Bytes::from_static(b"len")),
+            Reply::Integer(i64::from(total)),
+        ]));
+    }
+    Ok(Reply::Bulk(Bytes::from(common)))
+}
