@@ -11,6 +11,7 @@ mod generic;
 mod hash;
 mod list;
 mod set;
+mod sort;
 mod string;
 mod zrange;
 mod zset;
@@ -760,6 +761,8 @@ pub static COMMANDS: &[Spec] = &[
     w("flushall", -1, generic::flushall, NONE),
     wb("copy", -3, generic::copy, (1, 2, 1)),
     r("object", -2, generic::object, NONE),
+    wb("sort", -2, sort::sort, ONE),
+    r("sort_ro", -2, sort::sort_ro, ONE),
     w("flushdb", -1, generic::flushall, NONE),
     // hashes
     w("hset", -4, hash::hset, ONE),
