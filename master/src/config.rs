@@ -45,6 +45,11 @@ pub struct Config {
     pub slave_priority: u32,
     /// Also write RocksDB's own WAL (false: the binlog is the log).
     pub rocksdb_wal: bool,
+    /// Commands slower than this many microseconds enter the SLOWLOG; 0
+    /// logs every command, -1 none (10000).
+    pub slowlog_log_slower_than: i64,
+    /// Most SLOWLOG entries kept (128).
+    pub slowlog_max_len: u64,
     /// The master to follow, `host:port`; empty or `no one` for a master.
     /// Unset (the default), the node keeps the role it had when it
     /// stopped (kept in its data directory), and a new node takes its
@@ -77,6 +82,8 @@ impl Default for Config {
             slave_timeout: 60,
             slave_priority: 100,
             rocksdb_wal: false,
+            slowlog_log_slower_than: 10_000,
+            slowlog_max_len: 128,
             master_addr: None,
             masterauth: String::new(),
             config_file: None,
@@ -130,6 +137,12 @@ pub struct ServerArgs {
     /// Priority for promotion by Sentinel (0: never).
     #[arg(long)]
     pub slave_priority: Option<u32>,
+    /// SLOWLOG threshold, microseconds (0: every command, -1: none).
+    #[arg(long, allow_negative_numbers = true)]
+    pub slowlog_log_slower_than: Option<i64>,
+    /// Most SLOWLOG entries kept.
+    #[arg(long)]
+    pub slowlog_max_len: Option<u64>,
     /// The master to follow, HOST:PORT ("no one": be a master). Unset, a
     /// node keeps the role it had when it stopped.
     #[arg(long)]
@@ -166,6 +179,8 @@ impl Config {
             maxclients,
             slave_timeout,
             slave_priority,
+            slowlog_log_slower_than,
+            slowlog_max_len,
             masterauth
         );
         if let Some(a) = &args.master_addr {

@@ -9,7 +9,7 @@
 //! back, and writes meanwhile are refused as on a read-only replica. Also
 //! here: the expiry of keys found by the sweeper.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -61,10 +61,20 @@ pub struct WriteCmd {
     pub args: Vec<Bytes>,
 }
 
+/// What a write job gives back: its replies, and the commands whose
+/// execution reached the slow-log threshold, with their microseconds.
+#[derive(Default)]
+pub struct Done {
+    /// One reply per command (none when a WATCH broke the EXEC).
+    pub replies: Vec<Reply>,
+    /// Slow commands.
+    pub slow: Vec<(Vec<Bytes>, u64)>,
+}
+
 enum Job {
     Write {
         cmds: Vec<WriteCmd>,
-        reply: oneshot::Sender<Vec<Reply>>,
+        reply: oneshot::Sender<Done>,
         /// One unit (an EXEC): one batch, its events sealed as one command.
         atomic: bool,
         /// The EXEC's WATCH: when broken, nothing runs and the reply is
@@ -117,6 +127,8 @@ pub struct Engine {
     pub watches: Arc<Watches>,
     /// Clients blocked in BLPOP and its kin.
     pub blocked: Arc<Blocked>,
+    /// The slow-log threshold, microseconds (negative: none).
+    pub slow_us: Arc<AtomicI64>,
 }
 
 impl Engine {
@@ -125,26 +137,34 @@ impl Engine {
     /// sealed as one command, so the binlog, recovery and every slave take
     /// all of them or none.
     pub async fn write(&self, cmds: Vec<WriteCmd>, atomic: bool) -> Vec<Reply> {
+        self.submit(cmds, atomic, None).await.replies
+    }
+
+    /// As [`Engine::write`], with the slow commands.
+    pub async fn write_timed(&self, cmds: Vec<WriteCmd>, atomic: bool) -> Done {
         self.submit(cmds, atomic, None).await
     }
 
     /// An EXEC: `cmds` as one unit (see [`Engine::write`]), unless `watch`
-    /// is broken, when nothing runs and the answer is `None`.
-    pub async fn exec(&self, cmds: Vec<WriteCmd>, watch: Option<Arc<Watch>>) -> Option<Vec<Reply>> {
-        let n = cmds.len();
-        let replies = self.submit(cmds, true, watch).await;
-        (replies.len() == n).then_some(replies)
-    }
-
-    async fn submit(
+    /// is broken, when nothing runs and the replies are `None`.
+    pub async fn exec(
         &self,
         cmds: Vec<WriteCmd>,
-        atomic: bool,
         watch: Option<Arc<Watch>>,
-    ) -> Vec<Reply> {
+    ) -> (Option<Vec<Reply>>, Done) {
+        let n = cmds.len();
+        let mut done = self.submit(cmds, true, watch).await;
+        let replies = std::mem::take(&mut done.replies);
+        ((replies.len() == n).then_some(replies), done)
+    }
+
+    async fn submit(&self, cmds: Vec<WriteCmd>, atomic: bool, watch: Option<Arc<Watch>>) -> Done {
         let n = cmds.len();
         let (reply, rx) = oneshot::channel();
-        let stopped = || vec![Reply::error("ERR the write path is stopped"); n];
+        let stopped = || Done {
+            replies: vec![Reply::error("ERR the write path is stopped"); n],
+            slow: Vec::new(),
+        };
         if self
             .tx
             .send(Job::Write {
@@ -233,7 +253,9 @@ pub fn start(store: Arc<Store>, binlog: Binlog, storage: Option<Storage>) -> Res
     let cursors = Arc::new(Cursors::default());
     let watches = Arc::new(Watches::default());
     let blocked = Arc::new(Blocked::default());
+    let slow_us = Arc::new(AtomicI64::new(-1));
     let mut core = Core {
+        slow_us: Arc::clone(&slow_us),
         blocked: Arc::clone(&blocked),
         store,
         storage: storage.map(Box::new),
@@ -257,6 +279,7 @@ pub fn start(store: Arc<Store>, binlog: Binlog, storage: Option<Storage>) -> Res
         cursors,
         watches,
         blocked,
+        slow_us,
     })
 }
 
@@ -266,7 +289,7 @@ struct Group {
     events: Vec<LogEvent>,
     next_seq: u64,
     /// Jobs whose last command is in this group, with their replies.
-    waiting: Vec<(oneshot::Sender<Vec<Reply>>, Vec<Reply>)>,
+    waiting: Vec<(oneshot::Sender<Done>, Done)>,
     /// Blocking commands' first answers.
     starts: Vec<(oneshot::Sender<BlockStart>, BlockStart)>,
     /// Blocked clients served in this group, with their answers.
@@ -294,6 +317,7 @@ struct Core {
     cursors: Arc<Cursors>,
     watches: Arc<Watches>,
     blocked: Arc<Blocked>,
+    slow_us: Arc<AtomicI64>,
     stats: Arc<WriteStats>,
     rx: mpsc::Receiver<Job>,
 }
@@ -346,11 +370,13 @@ impl Core {
                     // A watched key touched by a committed group, by this
                     // group so far, or expired: the EXEC does nothing.
                     if w.broken(now_ms()) || w.touched_by(&group.events) {
-                        let _ = reply.send(Vec::new());
+                        let _ = reply.send(Done::default());
                         return;
                     }
                 }
                 let mut replies = Vec::with_capacity(cmds.len());
+                let mut slow = Vec::new();
+                let slow_us = self.slow_us.load(Ordering::Relaxed);
                 let mut unit_start = None;
                 // One clock for a whole transaction, as Redis keeps.
                 let unit_now = atomic.then(now_ms);
@@ -363,7 +389,14 @@ impl Core {
                     }
                     let start = group.events.len();
                     unit_start.get_or_insert(start);
+                    let t = (slow_us >= 0).then(std::time::Instant::now);
                     replies.push(self.execute(cmd, group, unit_now.unwrap_or_else(now_ms)));
+                    if let Some(t) = t {
+                        let us = t.elapsed().as_micros() as u64;
+                        if us >= slow_us as u64 {
+                            slow.push((cmd.args.clone(), us));
+                        }
+                    }
                     if !atomic {
                         self.serve_blocked(group, start);
                     }
@@ -373,7 +406,7 @@ impl Core {
                     // Blocked clients are served after the whole unit.
                     self.serve_blocked(group, start);
                 }
-                group.waiting.push((reply, replies));
+                group.waiting.push((reply, Done { replies, slow }));
             }
             Job::Block { cmd, reply } => {
                 let start = group.events.len();
@@ -562,13 +595,13 @@ impl Core {
             self.watches.touch(&g.events);
         }
         *group = Group::new(self.next_seq());
-        for (tx, mut replies) in g.waiting {
+        for (tx, mut done) in g.waiting {
             if let Err(text) = &result {
-                replies
+                done.replies
                     .iter_mut()
                     .for_each(|r| *r = Reply::error(text.clone()));
             }
-            let _ = tx.send(replies);
+            let _ = tx.send(done);
         }
         for (tx, mut answer) in g.served {
             if let Err(text) = &result {

@@ -20,6 +20,7 @@ mod info;
 mod node;
 mod repl;
 mod server;
+mod slowlog;
 mod storage;
 pub mod store;
 mod watch;

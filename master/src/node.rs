@@ -554,6 +554,12 @@ impl Node {
         })
     }
 
+    /// Returns once a client sent SHUTDOWN: the caller stops the node
+    /// (with [`Node::shutdown`]) as it does on SIGTERM.
+    pub async fn shutdown_requested(&self) {
+        self.core.shutdown_asked.cancelled().await;
+    }
+
     /// The address clients connect to.
     pub fn local_addr(&self) -> SocketAddr {
         self.server.local_addr()

@@ -28,6 +28,7 @@ use crate::engine::{now_ms, Engine, WriteCmd, READONLY};
 use crate::info;
 use crate::node::{Follower, Following, LinkState, Role};
 use crate::repl::Replication;
+use crate::slowlog::SlowLog;
 use crate::store::Store;
 use crate::watch::Watch;
 use rocksync_binlog::Binlog;
@@ -85,6 +86,10 @@ pub struct Core {
     pub(crate) follower: Option<Arc<dyn Follower>>,
     /// Set once shutdown begins: no role change starts after it.
     pub(crate) stopping: AtomicBool,
+    /// Cancelled by SHUTDOWN: the process stops as on SIGTERM.
+    pub(crate) shutdown_asked: CancellationToken,
+    /// SLOWLOG.
+    pub slowlog: SlowLog,
     port: AtomicU16,
     next_client_id: AtomicU64,
 }
@@ -103,6 +108,9 @@ impl Core {
         follower: Option<Arc<dyn Follower>>,
     ) -> Arc<Self> {
         let cursors = Arc::clone(&engine.cursors);
+        engine
+            .slow_us
+            .store(config.slowlog_log_slower_than, Ordering::Relaxed);
         Arc::new(Self {
             store,
             binlog,
@@ -121,6 +129,8 @@ impl Core {
             following: tokio::sync::Mutex::new(None),
             follower,
             stopping: AtomicBool::new(false),
+            shutdown_asked: CancellationToken::new(),
+            slowlog: SlowLog::default(),
             next_client_id: AtomicU64::new(1),
         })
     }
@@ -587,7 +597,7 @@ async fn run_pipeline(
     while let Some(args) = cmds.next() {
         if client.info.kill.is_cancelled() {
             // Killed (CLIENT KILL, even by itself): nothing more runs.
-            flush_writes(core, &mut writes, out, false).await;
+            flush_writes(core, client, &mut writes, out, false).await;
             return After::Close;
         }
         let after = step(core, client, args, &mut writes, out, false).await;
@@ -596,11 +606,11 @@ async fn run_pipeline(
             return After::Block(b);
         }
         if !matches!(after, After::Continue) {
-            flush_writes(core, &mut writes, out, false).await;
+            flush_writes(core, client, &mut writes, out, false).await;
             return after;
         }
     }
-    flush_writes(core, &mut writes, out, false).await;
+    flush_writes(core, client, &mut writes, out, false).await;
     After::Continue
 }
 
@@ -656,23 +666,23 @@ async fn step(
     }
     if let Some(spec) = spec.filter(|s| s.is_write()) {
         if !spec.arity_ok(args.len()) {
-            flush_writes(core, writes, out, atomic).await;
+            flush_writes(core, client, writes, out, atomic).await;
             wrong_arity(&args[0]).encode(out);
             return After::Continue;
         }
         if let Some(reply) = precheck(core, client, &name, &args) {
-            flush_writes(core, writes, out, atomic).await;
+            flush_writes(core, client, writes, out, atomic).await;
             reply.encode(out);
             return After::Continue;
         }
         if spec.blocks.is_some() && !atomic {
-            flush_writes(core, writes, out, atomic).await;
+            flush_writes(core, client, writes, out, atomic).await;
             return start_blocking(core, spec, args, out).await;
         }
         writes.push(WriteCmd { spec, args });
         return After::Continue;
     }
-    flush_writes(core, writes, out, atomic).await;
+    flush_writes(core, client, writes, out, atomic).await;
     let Some(spec) = spec else {
         unknown_command(&args).encode(out);
         return After::Continue;
@@ -689,6 +699,27 @@ async fn step(
         Reply::error("LOADING rocksync is copying the dataset from its master").encode(out);
         return After::Continue;
     }
+    let started = Instant::now();
+    let after = run_command(core, client, spec, &name, args, out).await;
+    if !matches!(spec.name, "exec" | "auth" | "hello" | "slowlog" | "sync140") {
+        let us = started.elapsed().as_micros() as u64;
+        if let Some(args) = after.1 {
+            slow_entry(core, client, &args, us);
+        }
+    }
+    after.0
+}
+
+/// Run a read or server command (not queued, not a write), encoding its
+/// reply; its arguments come back for the slow log.
+async fn run_command(
+    core: &Arc<Core>,
+    client: &mut Client,
+    spec: &'static cmd::Spec,
+    name: &[u8],
+    args: Vec<Bytes>,
+    out: &mut BytesMut,
+) -> (After, Option<Vec<Bytes>>) {
     match spec.exec {
         Exec::Read(f) => {
             let ctx = ReadCtx {
@@ -703,7 +734,7 @@ async fn step(
                 .encode(out);
         }
         Exec::Server => match spec.name {
-            "sync140" => return After::Handoff(args),
+            "sync140" => return (After::Handoff(args), None),
             "subscribe" | "psubscribe" => subscribe(core, client, &args, out),
             "unsubscribe" | "punsubscribe" => unsubscribe(core, client, &args, out),
             "multi" if client.multi.is_some() => {
@@ -724,23 +755,49 @@ async fn step(
                 client.info.in_multi.store(false, Ordering::Relaxed);
                 Reply::ok().encode(out);
             }
-            "exec" => return exec_transaction(core, client, out).await,
+            "exec" => return (exec_transaction(core, client, out).await, None),
+            "shutdown" => match shutdown_args(&args) {
+                Ok(()) => {
+                    info!("SHUTDOWN asked by {}", client.info.peer);
+                    core.shutdown_asked.cancel();
+                    return (After::Close, None);
+                }
+                Err(r) => r.encode(out),
+            },
             "watch" => watch_keys(core, client, &args[1..]).encode(out),
             "unwatch" => {
                 core.engine.watches.unwatch(&mut client.watch);
                 Reply::ok().encode(out);
             }
             _ => {
-                let (reply, after) = server_command(core, client, &name, &args).await;
+                let (reply, after) = server_command(core, client, name, &args).await;
                 reply.encode(out);
                 if !matches!(after, After::Continue) {
-                    return after;
+                    return (after, None);
                 }
             }
         },
         Exec::Write(_) => Reply::error("ERR internal: write command on the read path").encode(out),
     }
-    After::Continue
+    (After::Continue, Some(args))
+}
+
+/// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: every form stops cleanly
+/// (the data is always saved); ABORT finds no shutdown to abort.
+fn shutdown_args(args: &[Bytes]) -> Result<(), Reply> {
+    let mut abort = false;
+    for a in &args[1..] {
+        match a.to_ascii_lowercase().as_slice() {
+            b"nosave" | b"save" | b"now" | b"force" => {}
+            b"abort" => abort = true,
+            _ => return Err(Reply::error(cmd::SYNTAX)),
+        }
+    }
+    match (abort, args.len()) {
+        (true, 2) => Err(Reply::error("ERR No shutdown in progress.")),
+        (true, _) => Err(Reply::error(cmd::SYNTAX)),
+        _ => Ok(()),
+    }
 }
 
 /// A blocking command: answered at once when there is data (or an
@@ -847,10 +904,12 @@ async fn exec_watched(core: &Arc<Core>, client: &mut Client, out: &mut BytesMut)
             .zip(specs)
             .filter_map(|(args, spec)| spec.map(|spec| WriteCmd { spec, args }))
             .collect();
-        match core.engine.exec(cmds, watch).await {
+        let (replies, done) = core.engine.exec(cmds, watch).await;
+        match replies {
             Some(replies) => Reply::Array(replies).encode(out),
             None => Reply::NilArray.encode(out),
         }
+        log_slow(core, client, done.slow);
         return After::Continue;
     }
     if watch.is_some_and(|w| w.broken(now_ms())) {
@@ -866,7 +925,7 @@ async fn exec_watched(core: &Arc<Core>, client: &mut Client, out: &mut BytesMut)
             after = a;
         }
     }
-    flush_writes(core, &mut writes, out, true).await;
+    flush_writes(core, client, &mut writes, out, true).await;
     after
 }
 
@@ -977,15 +1036,56 @@ fn precheck(core: &Core, client: &Client, name: &[u8], _args: &[Bytes]) -> Optio
     None
 }
 
-async fn flush_writes(core: &Core, writes: &mut Vec<WriteCmd>, out: &mut BytesMut, atomic: bool) {
+async fn flush_writes(
+    core: &Core,
+    client: &Client,
+    writes: &mut Vec<WriteCmd>,
+    out: &mut BytesMut,
+    atomic: bool,
+) {
     if writes.is_empty() {
         return;
     }
     let cmds = std::mem::take(writes);
-    let replies = core.engine.write(cmds, atomic).await;
-    for r in replies {
+    let done = core.engine.write_timed(cmds, atomic).await;
+    for r in done.replies {
         r.encode(out);
     }
+    log_slow(core, client, done.slow);
+}
+
+/// Enter commands the write path found slow in the SLOWLOG.
+fn log_slow(core: &Core, client: &Client, slow: Vec<(Vec<Bytes>, u64)>) {
+    for (args, us) in slow {
+        slow_entry(core, client, &args, us);
+    }
+}
+
+/// One SLOWLOG entry, when `us` reaches the threshold.
+fn slow_entry(core: &Core, client: &Client, args: &[Bytes], us: u64) {
+    let (threshold, max_len) = {
+        let c = core.config();
+        (c.slowlog_log_slower_than, c.slowlog_max_len)
+    };
+    if threshold < 0 || us < threshold as u64 {
+        return;
+    }
+    let name = client
+        .info
+        .name
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .as_ref()
+        .map(|n| String::from_utf8_lossy(n).into_owned())
+        .unwrap_or_default();
+    core.slowlog.record(
+        threshold,
+        max_len,
+        us,
+        args,
+        client.info.peer.to_string(),
+        name,
+    );
 }
 
 fn wrong_arity(name: &[u8]) -> Reply {
@@ -1095,9 +1195,121 @@ async fn server_command(
             ),
         },
         b"purge" => crate::node::purge_command(core, args).await,
+        b"slowlog" => slowlog_command(core, args),
+        b"memory" => memory_command(core, args),
+        b"debug" => debug_command(core, args).await,
         _ => unknown_command(args),
     };
     (reply, After::Continue)
+}
+
+/// SLOWLOG GET [count] | LEN | RESET | HELP.
+fn slowlog_command(core: &Core, args: &[Bytes]) -> Reply {
+    let sub = args[1].to_ascii_lowercase();
+    match (sub.as_slice(), args.len()) {
+        (b"get", 2) => core.slowlog.get(10),
+        (b"get", 3) => match rocksync_protocol::parse_i64(&args[2]) {
+            Some(n) if n >= -1 => core.slowlog.get(n),
+            _ => Reply::error("ERR count should be greater than or equal to -1"),
+        },
+        (b"len", 2) => Reply::Integer(core.slowlog.len() as i64),
+        (b"reset", 2) => {
+            core.slowlog.reset();
+            Reply::ok()
+        }
+        (b"help", 2) => help_lines(&[
+            "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "GET [<count>]",
+            "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+            "LEN",
+            "    Return the length of the slowlog.",
+            "RESET",
+            "    Reset the slowlog.",
+            "HELP",
+            "    Prints this help.",
+        ]),
+        _ => unknown_subcommand(args),
+    }
+}
+
+fn help_lines(lines: &[&str]) -> Reply {
+    Reply::Array(lines.iter().map(|l| Reply::Simple((*l).into())).collect())
+}
+
+/// MEMORY USAGE key [SAMPLES n] | DOCTOR | HELP: a key's usage is the
+/// bytes it takes on disk before compression (metadata and members), an
+/// estimate as Redis's is.
+fn memory_command(core: &Core, args: &[Bytes]) -> Reply {
+    let sub = args[1].to_ascii_lowercase();
+    match (sub.as_slice(), args.len()) {
+        (b"usage", 3) | (b"usage", 5) => {
+            if args.len() == 5
+                && (!args[3].eq_ignore_ascii_case(b"samples")
+                    || rocksync_protocol::parse_i64(&args[4]).is_none())
+            {
+                return Reply::error(cmd::SYNTAX);
+            }
+            match core.store.key_usage(&args[2], now_ms()) {
+                Ok(Some(bytes)) => Reply::Integer(bytes as i64),
+                Ok(None) => Reply::Nil,
+                Err(e) => Reply::error(format!("ERR {e}")),
+            }
+        }
+        (b"doctor", 2) => {
+            bulk_str("Hi Sam, this instance keeps its data in RocksDB; I have nothing to report.")
+        }
+        (b"help", 2) => help_lines(&[
+            "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "USAGE <key> [SAMPLES <count>]",
+            "    Return memory in bytes used by <key> and its value.",
+            "DOCTOR",
+            "    Return memory problems reports.",
+            "HELP",
+            "    Prints this help.",
+        ]),
+        _ => unknown_subcommand(args),
+    }
+}
+
+/// DEBUG SLEEP seconds | OBJECT key | HELP, for tools and tests.
+async fn debug_command(core: &Core, args: &[Bytes]) -> Reply {
+    let sub = args[1].to_ascii_lowercase();
+    match (sub.as_slice(), args.len()) {
+        (b"sleep", 3) => match cmd::parse_float(&args[2]) {
+            Some(s) if s >= 0.0 && s.is_finite() => {
+                tokio::time::sleep(Duration::from_secs_f64(s)).await;
+                Reply::ok()
+            }
+            _ => Reply::error(cmd::NOT_FLOAT),
+        },
+        (b"object", 3) => match core.store.meta_in(&args[2], None) {
+            Ok(Some(m)) if !m.is_expired(now_ms()) => {
+                let bytes = core
+                    .store
+                    .key_usage(&args[2], now_ms())
+                    .ok()
+                    .flatten()
+                    .unwrap_or(0);
+                Reply::Simple(format!(
+                    "Value at:0x0 refcount:1 encoding:{} serializedlength:{bytes} lru:0 lru_seconds_idle:0 ql_nodes:{}",
+                    m.kind.name(),
+                    m.size
+                ))
+            }
+            Ok(_) => Reply::error("ERR no such key"),
+            Err(e) => Reply::error(format!("ERR {e}")),
+        },
+        (b"help", 2) => help_lines(&[
+            "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "OBJECT <key>",
+            "    Show low level info about the key and associated value.",
+            "SLEEP <seconds>",
+            "    Stop the server for <seconds>. Decimals allowed.",
+            "HELP",
+            "    Prints this help.",
+        ]),
+        _ => unknown_subcommand(args),
+    }
 }
 
 fn hello(core: &Core, client: &mut Client, args: &[Bytes]) -> Reply {
@@ -1180,6 +1392,8 @@ const PARAMS: &[(&str, bool)] = &[
     ("slave-timeout", true),
     ("slave-priority", true),
     ("replica-priority", true),
+    ("slowlog-log-slower-than", true),
+    ("slowlog-max-len", true),
     ("master-addr", false),
 ];
 
@@ -1199,6 +1413,8 @@ fn param_value(c: &Config, name: &str) -> String {
         "slave-timeout" => c.slave_timeout.to_string(),
         "slave-priority" | "replica-priority" => c.slave_priority.to_string(),
         "master-addr" => c.master_addr.clone().unwrap_or_default(),
+        "slowlog-log-slower-than" => c.slowlog_log_slower_than.to_string(),
+        "slowlog-max-len" => c.slowlog_max_len.to_string(),
         _ => String::new(),
     }
 }
@@ -1221,6 +1437,12 @@ fn set_param(c: &mut Config, name: &str, value: &str) -> Result<(), String> {
         "requirepass" => c.requirepass = value.to_owned(),
         "maxclients" => c.maxclients = num()? as usize,
         "slave-timeout" => c.slave_timeout = num()?,
+        "slowlog-log-slower-than" => {
+            c.slowlog_log_slower_than = value
+                .parse()
+                .map_err(|_| format!("argument must be a number for '{name}'"))?
+        }
+        "slowlog-max-len" => c.slowlog_max_len = num()?,
         "slave-priority" | "replica-priority" => {
             c.slave_priority = u32::try_from(num()?)
                 .map_err(|_| format!("argument must be a number for '{name}'"))?
@@ -1275,6 +1497,9 @@ fn config_command(core: &Core, args: &[Bytes]) -> Reply {
                     ));
                 }
             }
+            core.engine
+                .slow_us
+                .store(next.slowlog_log_slower_than, Ordering::Relaxed);
             live.config = next;
             Reply::ok()
         }
@@ -1300,6 +1525,34 @@ fn config_command(core: &Core, args: &[Bytes]) -> Reply {
 }
 
 fn command_info(s: &cmd::Spec) -> Reply {
+    let group = cmd::docs::doc(s.name).map_or("server", |d| d.0);
+    let mut categories = vec![match s.exec {
+        Exec::Write(_) => "@write",
+        Exec::Read(_) => "@read",
+        Exec::Server => "@connection",
+    }];
+    if !matches!(s.exec, Exec::Server) {
+        categories.push(match group {
+            "sorted-set" => "@sortedset",
+            "string" => "@string",
+            "bitmap" => "@bitmap",
+            "hash" => "@hash",
+            "list" => "@list",
+            "set" => "@set",
+            _ => "@keyspace",
+        });
+    }
+    categories.push(if s.has(cmd::flag::FAST) {
+        "@fast"
+    } else {
+        "@slow"
+    });
+    if s.blocks.is_some() {
+        categories.push("@blocking");
+    }
+    if s.has(cmd::flag::ADMIN) {
+        categories.extend(["@admin", "@dangerous"]);
+    }
     Reply::Array(vec![
         bulk_str(s.name),
         Reply::Integer(i64::from(s.arity)),
@@ -1312,22 +1565,60 @@ fn command_info(s: &cmd::Spec) -> Reply {
         Reply::Integer(i64::from(s.keys.0)),
         Reply::Integer(i64::from(s.keys.1)),
         Reply::Integer(i64::from(s.keys.2)),
+        Reply::Array(
+            categories
+                .into_iter()
+                .map(|c| Reply::Simple(c.into()))
+                .collect(),
+        ),
+        Reply::Array(vec![]),
+        Reply::Array(vec![]),
+        Reply::Array(vec![]),
     ])
+}
+
+/// COMMAND DOCS' entry for a command: its summary, version and group.
+fn command_docs(s: &cmd::Spec) -> [Reply; 2] {
+    let (group, summary, since) = cmd::docs::doc(s.name).unwrap_or(("server", "", "1.0.0"));
+    [
+        bulk_str(s.name),
+        Reply::Array(vec![
+            bulk_str("summary"),
+            bulk_str(summary),
+            bulk_str("since"),
+            bulk_str(since),
+            bulk_str("group"),
+            bulk_str(group),
+        ]),
+    ]
 }
 
 fn command_command(args: &[Bytes]) -> Reply {
     let sub = args.get(1).map(|s| s.to_ascii_lowercase());
+    let named = || args[2..].iter().filter_map(|n| cmd::lookup(n));
     match sub.as_deref() {
         None => Reply::Array(cmd::COMMANDS.iter().map(command_info).collect()),
-        Some(b"count") => Reply::Integer(cmd::COMMANDS.len() as i64),
-        Some(b"docs") => Reply::Array(vec![]),
-        Some(b"list") => Reply::Array(cmd::COMMANDS.iter().map(|s| bulk_str(s.name)).collect()),
+        Some(b"count") if args.len() == 2 => Reply::Integer(cmd::COMMANDS.len() as i64),
+        Some(b"docs") if args.len() == 2 => {
+            Reply::Array(cmd::COMMANDS.iter().flat_map(command_docs).collect())
+        }
+        Some(b"docs") => Reply::Array(named().flat_map(command_docs).collect()),
+        Some(b"list") if args.len() == 2 => {
+            Reply::Array(cmd::COMMANDS.iter().map(|s| bulk_str(s.name)).collect())
+        }
+        Some(b"info") if args.len() == 2 => {
+            Reply::Array(cmd::COMMANDS.iter().map(command_info).collect())
+        }
         Some(b"info") => Reply::Array(
             args[2..]
                 .iter()
-                .map(|n| cmd::lookup(n).map_or(Reply::NilArray, command_info))
+                .map(|n| cmd::lookup(n).map_or(Reply::Nil, command_info))
                 .collect(),
         ),
+        Some(b"count" | b"list") => Reply::error(format!(
+            "ERR wrong number of arguments for 'command|{}' command",
+            String::from_utf8_lossy(&args[1]).to_lowercase()
+        )),
         Some(_) => unknown_subcommand(args),
     }
 }

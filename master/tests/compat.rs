@@ -538,6 +538,17 @@ const SCRIPT: &[&[&str]] = &[
     &["HRANDFIELD", "hr", "1", "BOGUS"],
     &["HRANDFIELD", "str"],
     &["SRANDMEMBER", "osx", "-3"],
+    // server commands (where Redis's answer does not depend on its build)
+    &["SHUTDOWN", "ABORT"],
+    &["SHUTDOWN", "NOSAVE", "BOGUS"],
+    &["SLOWLOG", "GET", "-2"],
+    &["SLOWLOG", "BOGUS"],
+    &["MEMORY", "USAGE", "nokey"],
+    &["MEMORY", "BOGUS"],
+    &["COMMAND", "INFO", "nosuchcommand"],
+    &["COMMAND", "DOCS", "nosuchcommand"],
+    &["COMMAND", "COUNT", "x"],
+    &["CONFIG", "GET", "slowlog-max-len"],
     // SORT and SORT_RO
     &["RPUSH", "so", "3", "1", "2", "10"],
     &["SORT", "so"],

@@ -476,3 +476,130 @@ fn watch_makes_optimistic_increments_exact() {
     assert!(won > 0);
     assert_eq!(last, won, "every successful EXEC counted once");
 }
+
+/// SLOWLOG GET -1: (id, unix time, microseconds, arguments) per entry.
+fn slowlog(c: &mut redis::Connection) -> Vec<(i64, i64, i64, Vec<String>)> {
+    let entries: Vec<Vec<redis::Value>> = redis::cmd("SLOWLOG")
+        .arg(&["GET", "-1"])
+        .query(c)
+        .expect("slowlog");
+    entries
+        .into_iter()
+        .map(|e| {
+            let int = |v: &redis::Value| redis::from_redis_value::<i64>(v).expect("integer");
+            let args: Vec<String> = redis::from_redis_value(&e[3]).expect("arguments");
+            (int(&e[0]), int(&e[1]), int(&e[2]), args)
+        })
+        .collect()
+}
+
+/// Issue 11, the server commands people type: COMMAND INFO / DOCS / LIST
+/// for every command of the table, SLOWLOG (writes timed on the write
+/// path, reads on the connection), MEMORY USAGE growing with the value,
+/// DEBUG SLEEP, and SHUTDOWN stopping the node cleanly with its data.
+#[test]
+fn server_commands_answer_for_every_command_and_shutdown_stops_cleanly() {
+    let m = InProc::start();
+    let mut c = m.client();
+    let names: Vec<String> = redis::cmd("COMMAND")
+        .arg("LIST")
+        .query(&mut c)
+        .expect("list");
+    let n: usize = redis::cmd("COMMAND")
+        .arg("COUNT")
+        .query(&mut c)
+        .expect("count");
+    assert_eq!(names.len(), n);
+    for name in [
+        "blpop",
+        "zrangestore",
+        "bitfield",
+        "sort",
+        "watch",
+        "shutdown",
+    ] {
+        assert!(names.iter().any(|x| x == name), "{name} missing");
+    }
+    let docs: Vec<redis::Value> = redis::cmd("COMMAND")
+        .arg("DOCS")
+        .query(&mut c)
+        .expect("docs");
+    assert_eq!(docs.len(), 2 * n, "a name and a doc per command");
+    let info: Vec<Vec<redis::Value>> = redis::cmd("COMMAND")
+        .arg("INFO")
+        .arg(&names)
+        .query(&mut c)
+        .expect("info");
+    assert_eq!(info.len(), n);
+    assert!(info.iter().all(|i| i.len() == 10), "Redis 7's ten fields");
+
+    let _: () = redis::cmd("CONFIG")
+        .arg(&["SET", "slowlog-log-slower-than", "0"])
+        .query(&mut c)
+        .expect("config set");
+    let _: () = redis::cmd("SLOWLOG")
+        .arg("RESET")
+        .query(&mut c)
+        .expect("reset");
+    let _: () = c.set("slow-w", "v").expect("set");
+    let _: Option<String> = c.get("slow-r").expect("get");
+    let log = slowlog(&mut c);
+    let logged: Vec<Vec<String>> = log.iter().map(|e| e.3.clone()).collect();
+    assert!(
+        logged.contains(&vec!["SET".into(), "slow-w".into(), "v".into()]),
+        "{logged:?}"
+    );
+    assert!(
+        logged.contains(&vec!["GET".into(), "slow-r".into()]),
+        "{logged:?}"
+    );
+    assert!(log.windows(2).all(|w| w[0].0 > w[1].0), "newest first");
+    let _: () = redis::cmd("CONFIG")
+        .arg(&["SET", "slowlog-log-slower-than", "40000"])
+        .query(&mut c)
+        .expect("config set");
+    let _: () = redis::cmd("SLOWLOG")
+        .arg("RESET")
+        .query(&mut c)
+        .expect("reset");
+    let _: () = redis::cmd("DEBUG")
+        .arg(&["SLEEP", "0.05"])
+        .query(&mut c)
+        .expect("sleep");
+    let _: () = c.set("fast", "v").expect("set");
+    let log = slowlog(&mut c);
+    assert_eq!(log.len(), 1, "only the sleep is slow: {log:?}");
+    assert!(log[0].2 >= 40_000 && log[0].3[0] == "DEBUG", "{log:?}");
+
+    let _: () = c.hset("mem", "f0", "v").expect("hset");
+    let small: i64 = redis::cmd("MEMORY")
+        .arg(&["USAGE", "mem"])
+        .query(&mut c)
+        .expect("usage");
+    for i in 1..100 {
+        let _: () = c.hset("mem", format!("f{i}"), "value").expect("hset");
+    }
+    let big: i64 = redis::cmd("MEMORY")
+        .arg(&["USAGE", "mem"])
+        .query(&mut c)
+        .expect("usage");
+    assert!(big > small * 20, "{small} then {big}");
+    let none: Option<i64> = redis::cmd("MEMORY")
+        .arg(&["USAGE", "nokey"])
+        .query(&mut c)
+        .expect("usage");
+    assert_eq!(none, None);
+
+    let _: () = c.set("kept", "yes").expect("set");
+    // SHUTDOWN answers nothing: the connection closes and the node stops.
+    assert!(redis::cmd("SHUTDOWN").query::<()>(&mut c).is_err());
+    let addr = m.addr;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(addr).is_ok() {
+        assert!(Instant::now() < deadline, "still listening after SHUTDOWN");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let m = restart(m.stop());
+    let kept: String = m.client().get("kept").expect("get");
+    assert_eq!(kept, "yes");
+}

@@ -87,8 +87,8 @@ pub fn main(
     run_until_signal(config, default_role, name)
 }
 
-/// Start the node, log that it is ready, stop it cleanly on SIGINT or
-/// SIGTERM.
+/// Start the node, log that it is ready, stop it cleanly on SIGINT,
+/// SIGTERM or a client's SHUTDOWN.
 ///
 /// # Errors
 /// Start-up errors (storage, listen address).
@@ -99,7 +99,10 @@ pub fn run_until_signal(config: Config, default_role: Role, name: &str) -> anyho
     runtime.block_on(async {
         let node = start(config, default_role).await?;
         tracing::info!(addr = %node.local_addr(), role = ?node.role(), "{name} ready");
-        let signal = rocksync_master::cli::stop_signal().await?;
+        let signal = tokio::select! {
+            s = rocksync_master::cli::stop_signal() => s?,
+            () = node.shutdown_requested() => "SHUTDOWN",
+        };
         tracing::info!(signal, "shutting down");
         node.shutdown().await?;
         anyhow::Ok(())

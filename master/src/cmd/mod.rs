@@ -7,6 +7,7 @@
 //! change data only by emitting events, which are applied at once.
 
 mod bits;
+pub mod docs;
 mod generic;
 mod hash;
 mod list;
@@ -688,6 +689,10 @@ pub static COMMANDS: &[Spec] = &[
     srv("lastsave", 1, LOADING | FAST),
     srv("save", 1, ADMIN | NO_MULTI),
     srv("bgsave", -1, ADMIN),
+    srv("shutdown", -1, ADMIN | LOADING | NO_MULTI),
+    srv("slowlog", -2, ADMIN | LOADING),
+    srv("memory", -2, LOADING),
+    srv("debug", -2, ADMIN | LOADING),
     // replication
     srv("slaveof", 3, ADMIN | LOADING),
     srv("replicaof", 3, ADMIN | LOADING),
@@ -1068,5 +1073,15 @@ mod tests {
             );
         }
         assert!(lookup(b"nosuch").is_none());
+    }
+
+    #[test]
+    fn every_command_has_docs() {
+        let missing: Vec<_> = COMMANDS
+            .iter()
+            .filter(|s| docs::doc(s.name).is_none_or(|d| d.1.is_empty()))
+            .map(|s| s.name)
+            .collect();
+        assert!(missing.is_empty(), "no COMMAND DOCS for {missing:?}");
     }
 }

@@ -244,6 +244,36 @@ impl Store {
             })
     }
 
+    /// Bytes a live key takes in the store before compression: its
+    /// metadata and every member row (MEMORY USAGE); `None` when the key
+    /// is missing or expired at `now_ms`.
+    ///
+    /// # Errors
+    /// [`Error::Rocks`], [`Error::CorruptValue`].
+    pub fn key_usage(&self, key: &[u8], now_ms: u64) -> Result<Option<u64>> {
+        let Some(raw) = self.db.get_pinned_cf(self.handle(Cf::Meta)?, key)? else {
+            return Ok(None);
+        };
+        let m = Meta::decode(&raw).ok_or_else(|| Error::CorruptValue {
+            cf: "meta",
+            key: escape(key),
+        })?;
+        if m.is_expired(now_ms) {
+            return Ok(None);
+        }
+        let mut bytes = (key.len() + raw.len()) as u64;
+        if m.kind != keys::Kind::String {
+            let prefix = keys::sub_prefix(key, m.version);
+            for cf in [Cf::Sub, Cf::ZScore] {
+                self.scan_in(cf, &prefix, &prefix, None, &mut |k, v| {
+                    bytes += (k.len() + v.len()) as u64;
+                    true
+                })?;
+            }
+        }
+        Ok(Some(bytes))
+    }
+
     /// The seq of the last event applied (0 for a new database).
     ///
     /// # Errors

@@ -50,7 +50,10 @@ impl InProc {
                     .await
                     .expect("master starts");
                 addr_tx.send(master.local_addr()).expect("send addr");
-                let _ = stop_rx.await;
+                tokio::select! {
+                    _ = stop_rx => {}
+                    () = master.shutdown_requested() => {}
+                }
                 master.shutdown().await.expect("clean shutdown");
             });
         });
