@@ -54,17 +54,33 @@ pub(crate) fn measure_with(
     Ok(rps.parse()?)
 }
 
-/// Run the comparison and print a markdown table.
-pub fn run(args: &[String]) -> Result<()> {
-    let quick = args.iter().any(|a| a == "--quick");
-    let requests = if quick { 20_000 } else { 200_000 };
+/// redis-server (appendonly yes, appendfsync everysec) and
+/// rocksync-master (binlog_fsync everysec) running side by side, killed
+/// (and their data removed) when dropped.
+pub(crate) struct Pair {
+    pub redis_port: u16,
+    pub ours_port: u16,
+    /// What runs, for the table's heading.
+    pub title: String,
+    _redis: crate::procs::Guard,
+    _ours: crate::procs::Guard,
+    tmp: std::path::PathBuf,
+}
+
+impl Drop for Pair {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.tmp);
+    }
+}
+
+/// Start the pair in a fresh temporary directory named after `what`.
+pub(crate) fn start_pair(what: &str) -> Result<Pair> {
     let bins = crate::release_bins()?;
-    let tmp = std::env::temp_dir().join(format!("rocksync-bench-{}", std::process::id()));
+    let tmp = std::env::temp_dir().join(format!("rocksync-{what}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(tmp.join("redis"))?;
-
     let redis_port = free_port()?;
-    let _redis = start(
+    let redis = start(
         Command::new("redis-server")
             .args([
                 "--port",
@@ -80,7 +96,7 @@ pub fn run(args: &[String]) -> Result<()> {
     )
     .context("redis-server (apt-get install redis-server)")?;
     let ours_port = free_port()?;
-    let _ours = start(
+    let ours = start(
         Command::new(bins.join("rocksync-master"))
             .args([
                 "--port",
@@ -92,14 +108,31 @@ pub fn run(args: &[String]) -> Result<()> {
             .arg(tmp.join("rocksync")),
         ours_port,
     )?;
+    Ok(Pair {
+        redis_port,
+        ours_port,
+        title: format!(
+            "redis-server {} (appendonly yes, appendfsync everysec) vs rocksync-master (binlog_fsync everysec)",
+            redis_version()
+        ),
+        _redis: redis,
+        _ours: ours,
+        tmp,
+    })
+}
 
-    println!("redis-benchmark -c 50 -n {requests}, redis-server {} (appendonly yes, appendfsync everysec) vs rocksync-master (binlog_fsync everysec)\n", redis_version());
+/// Run the comparison and print a markdown table.
+pub fn run(args: &[String]) -> Result<()> {
+    let quick = args.iter().any(|a| a == "--quick");
+    let requests = if quick { 20_000 } else { 200_000 };
+    let pair = start_pair("bench")?;
+    println!("redis-benchmark -c 50 -n {requests}, {}\n", pair.title);
     println!("| test | -P | redis-server ops/s | rocksync ops/s | rocksync/redis |");
     println!("| --- | ---: | ---: | ---: | ---: |");
     for pipeline in [1, 16] {
         for test in TESTS {
-            let redis = measure(redis_port, test, pipeline, requests)?;
-            let ours = measure(ours_port, test, pipeline, requests)?;
+            let redis = measure(pair.redis_port, test, pipeline, requests)?;
+            let ours = measure(pair.ours_port, test, pipeline, requests)?;
             println!(
                 "| {} | {pipeline} | {redis:.0} | {ours:.0} | {:.2} |",
                 test.to_uppercase(),
@@ -107,8 +140,6 @@ pub fn run(args: &[String]) -> Result<()> {
             );
         }
     }
-    drop((_ours, _redis));
-    let _ = std::fs::remove_dir_all(&tmp);
     Ok(())
 }
 

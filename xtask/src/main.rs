@@ -10,11 +10,14 @@
 //!   measured with redis-benchmark in one interleaved run.
 //! - `cargo xtask bench repl`: full copy, lag and catch-up beside a Redis
 //!   replica.
+//! - `cargo xtask bench commands`: issue 11's list, sorted-set, MSET and
+//!   MULTI/EXEC rows beside redis-server.
 //! - `cargo xtask bench failover`: promotion and a sibling's re-point beside
 //!   Redis replicas; `bench ha`: failover through Sentinel beside
 //!   redis-server, throughput through twemproxy.
 
 mod bench;
+mod commands_bench;
 mod failover_bench;
 mod ha_bench;
 mod procs;
@@ -187,7 +190,10 @@ fn main() -> Result<()> {
         Some("bench") if args.get(1).map(String::as_str) == Some("ha") => {
             ha_bench::run(&release_bins()?)
         }
+        Some("bench") if args.get(1).map(String::as_str) == Some("commands") => {
+            commands_bench::run(args.iter().any(|a| a == "--quick"))
+        }
         Some("bench") => bench::run(&args[1..]),
-        _ => bail!("usage: cargo xtask <run [--ha] | ci | bench [repl | failover | ha] [--quick]>"),
+        _ => bail!("usage: cargo xtask <run [--ha] | ci | bench [repl | failover | ha | commands] [--quick]>"),
     }
 }
