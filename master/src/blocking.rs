@@ -93,6 +93,16 @@ impl Blocked {
         Some(w)
     }
 
+    /// Put back a waiter taken out but not served, first in line.
+    pub fn put_back(&self, id: u64, w: Waiter) {
+        let mut g = self.lock();
+        for k in &w.keys {
+            g.by_key.entry(k.clone()).or_default().push_front(id);
+        }
+        g.waiters.insert(id, w);
+        self.count.fetch_add(1, Ordering::Release);
+    }
+
     /// True when someone waits on `key`.
     pub fn has_waiters(&self, key: &[u8]) -> bool {
         !self.is_empty() && self.lock().by_key.contains_key(key)

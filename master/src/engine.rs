@@ -251,7 +251,8 @@ pub fn start(store: Arc<Store>, binlog: Binlog, storage: Option<Storage>) -> Res
     let (tx, rx) = mpsc::channel(4096);
     let stats = Arc::new(WriteStats::default());
     let cursors = Arc::new(Cursors::default());
-    let watches = Arc::new(Watches::default());
+    // The storage's commits touch these (see Storage::commit).
+    let watches = storage.as_ref().map_or_else(Arc::default, Storage::watches);
     let blocked = Arc::new(Blocked::default());
     let slow_us = Arc::new(AtomicI64::new(-1));
     let mut core = Core {
@@ -457,8 +458,9 @@ impl Core {
                     }
                 }
             }
-            Job::Attach(storage) => {
+            Job::Attach(mut storage) => {
                 self.commit(group);
+                storage.set_watches(Arc::clone(&self.watches));
                 self.storage = Some(storage);
                 self.stats.failed.store(false, Ordering::Relaxed);
                 *group = Group::new(self.next_seq());
@@ -562,6 +564,13 @@ impl Core {
                 if Some(m.kind) != spec.blocks {
                     continue;
                 }
+                // Claimed before the pop: a client timing out from now on
+                // finds its wait gone and takes this answer instead, so a
+                // popped element always reaches its client.
+                let Some(w) = self.blocked.remove(id) else {
+                    continue;
+                };
+                rocksync_binlog::failpoint::pause("engine.serve.before_pop");
                 let at = group.events.len();
                 let cmd = WriteCmd {
                     spec,
@@ -569,11 +578,10 @@ impl Core {
                 };
                 let answer = self.execute(&cmd, group, now);
                 if matches!(answer, Reply::Nil | Reply::NilArray) {
+                    self.blocked.put_back(id, w);
                     continue;
                 }
-                if let Some(w) = self.blocked.remove(id) {
-                    group.served.push((w.reply, answer));
-                }
+                group.served.push((w.reply, answer));
                 note(&mut fed, &group.events[at..]);
             }
         }
@@ -589,11 +597,6 @@ impl Core {
                 format!("MISCONF rocksync could not persist this write, and applied none of it ({e}); writes work again once that does")
             }),
         };
-        if result.is_ok() {
-            // In the store now: a WATCH from here on reads the new values,
-            // and every earlier one is broken.
-            self.watches.touch(&g.events);
-        }
         *group = Group::new(self.next_seq());
         for (tx, mut done) in g.waiting {
             if let Err(text) = &result {

@@ -510,10 +510,12 @@ impl Node {
                 engine::start(Arc::clone(&store), binlog.clone(), Some(storage))?,
                 None,
             ),
-            Role::Slave { .. } => (
-                engine::start(Arc::clone(&store), binlog.clone(), None)?,
-                Some(storage),
-            ),
+            Role::Slave { .. } => {
+                let engine = engine::start(Arc::clone(&store), binlog.clone(), None)?;
+                // The link's commits touch the same WATCHes.
+                storage.set_watches(Arc::clone(&engine.watches));
+                (engine, Some(storage))
+            }
         };
         let core = Core::new(
             store,

@@ -935,17 +935,23 @@ fn watch_keys(core: &Core, client: &mut Client, keys: &[Bytes]) -> Reply {
     if client.multi.is_some() {
         return Reply::error("ERR WATCH inside MULTI is not allowed");
     }
-    let now = now_ms();
     for key in keys {
-        let expires = match core.store.meta_in(key, None) {
-            Ok(m) => m
-                .filter(|m| !m.is_expired(now) && m.expire_ms != 0)
-                .map(|m| m.expire_ms),
+        if !core.engine.watches.watch(&mut client.watch, key.clone()) {
+            continue;
+        }
+        // Read after registering: a write between the two breaks the
+        // watch, so what is read here is never out of date unnoticed.
+        let meta = match core.store.meta_in(key, None) {
+            Ok(m) => m,
             Err(e) => return Reply::error(format!("ERR {e}")),
         };
-        core.engine
-            .watches
-            .watch(&mut client.watch, key.clone(), expires);
+        if let (Some(m), Some(w)) = (meta, &client.watch) {
+            if m.is_expired(now_ms()) {
+                w.note_expired(key.clone());
+            } else if m.expire_ms != 0 {
+                w.note_expiry(m.expire_ms);
+            }
+        }
     }
     Reply::ok()
 }
@@ -1275,9 +1281,9 @@ fn memory_command(core: &Core, args: &[Bytes]) -> Reply {
 async fn debug_command(core: &Core, args: &[Bytes]) -> Reply {
     let sub = args[1].to_ascii_lowercase();
     match (sub.as_slice(), args.len()) {
-        (b"sleep", 3) => match cmd::parse_float(&args[2]) {
-            Some(s) if s >= 0.0 && s.is_finite() => {
-                tokio::time::sleep(Duration::from_secs_f64(s)).await;
+        (b"sleep", 3) => match cmd::parse_float(&args[2]).map(Duration::try_from_secs_f64) {
+            Some(Ok(d)) => {
+                tokio::time::sleep(d).await;
                 Reply::ok()
             }
             _ => Reply::error(cmd::NOT_FLOAT),

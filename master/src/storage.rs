@@ -22,6 +22,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::store::apply::{apply_event, Batch};
 use crate::store::{Cf, Store, StoreOptions, EXPIRE_COUNT_KEY, KEY_COUNT_KEY};
+use crate::watch::Watches;
 
 /// System keys (default column family) the storage keeps beside the data.
 pub mod sys {
@@ -128,6 +129,9 @@ fn u64_of(v: Option<Vec<u8>>) -> u64 {
 pub struct Storage {
     store: Arc<Store>,
     writer: BinlogWriter,
+    /// Clients' WATCHes: every commit touches them, whether its writes
+    /// came from clients, expiry, a master or a copy's wipe.
+    watches: Arc<Watches>,
 }
 
 impl std::fmt::Debug for Storage {
@@ -166,10 +170,24 @@ impl Storage {
         if let Some((path, torn)) = &rec.truncated {
             warn!(file = %path.display(), offset = torn.offset, bytes = torn.bytes, "cut a torn binlog tail");
         }
-        let mut me = Self { store, writer };
+        let mut me = Self {
+            store,
+            writer,
+            watches: Arc::default(),
+        };
         me.recover()?;
         me.new_history_if_os_lost_writes(config.binlog_fsync, rec.clean_shutdown)?;
         Ok(me)
+    }
+
+    /// Share `watches` (the node's) with this storage's commits.
+    pub(crate) fn set_watches(&mut self, watches: Arc<Watches>) {
+        self.watches = watches;
+    }
+
+    /// The WATCHes this storage's commits touch.
+    pub(crate) fn watches(&self) -> Arc<Watches> {
+        Arc::clone(&self.watches)
     }
 
     /// The store (shared with readers).
@@ -218,6 +236,9 @@ impl Storage {
         match written {
             Ok(()) => {
                 failpoint::hit("storage.commit.after_store_write");
+                // In the store now: a WATCH from here on reads the new
+                // values, and every earlier one on these keys is broken.
+                self.watches.touch(events);
                 self.writer.publish_staged();
                 failpoint::hit("storage.commit.after_publish");
                 Ok(())
@@ -487,6 +508,13 @@ impl Storage {
         self.put_sys(&mut b, sys::REPLID, new_replid().as_bytes())?;
         self.put_sys(&mut b, sys::REPLID2, b"")?;
         self.commit(b, &[])?;
+        // Every key is gone: every WATCH is broken.
+        self.watches.touch(&[LogEvent::data(
+            1,
+            Command::FlushAll,
+            Bytes::new(),
+            Bytes::new(),
+        )]);
         self.store.flush()
     }
 

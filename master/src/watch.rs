@@ -23,6 +23,9 @@ pub struct Watch {
     /// u64::MAX when none expires.
     deadline: AtomicU64,
     keys: Mutex<Vec<Bytes>>,
+    /// Keys already expired (not yet deleted) when watched: deleting them
+    /// changes nothing (Redis 7.0).
+    expired: Mutex<Vec<Bytes>>,
 }
 
 impl Watch {
@@ -43,9 +46,38 @@ impl Watch {
     /// touches them all).
     pub fn touched_by(&self, events: &[LogEvent]) -> bool {
         let keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
-        events
-            .iter()
-            .any(|e| e.cmd == Command::FlushAll || keys.iter().any(|k| k[..] == e.key[..]))
+        let expired = self.expired.lock().unwrap_or_else(PoisonError::into_inner);
+        events.iter().any(|e| {
+            e.cmd == Command::FlushAll
+                || (keys.iter().any(|k| k[..] == e.key[..])
+                    && !(e.cmd == Command::KDel && expired.iter().any(|k| k[..] == e.key[..])))
+        })
+    }
+
+    /// The watched key, live, expires at `at_ms`: EXEC fails from then.
+    pub fn note_expiry(&self, at_ms: u64) {
+        self.deadline.fetch_min(at_ms, Ordering::AcqRel);
+    }
+
+    /// The watched key was already expired when watched.
+    pub fn note_expired(&self, key: Bytes) {
+        self.expired
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(key);
+    }
+
+    /// A write `e` to one of the keys: dirty, unless it deletes a key
+    /// that was already expired when watched (that only forgets it).
+    fn touch(&self, e: &LogEvent) {
+        if e.cmd == Command::KDel {
+            let mut expired = self.expired.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(i) = expired.iter().position(|k| k[..] == e.key[..]) {
+                expired.swap_remove(i);
+                return;
+            }
+        }
+        self.dirty.store(true, Ordering::Release);
     }
 }
 
@@ -59,23 +91,22 @@ pub struct Watches {
 
 impl Watches {
     /// Watch `key` for the client holding `watch` (created on its first
-    /// WATCH); `expires_ms` is the key's expiry time when it is live with
-    /// one.
-    pub fn watch(&self, watch: &mut Option<Arc<Watch>>, key: Bytes, expires_ms: Option<u64>) {
+    /// WATCH): false when it was watched already. The caller reads the
+    /// key's expiry after this (so no write can fall between the read and
+    /// the registration) and notes it on the watch.
+    pub fn watch(&self, watch: &mut Option<Arc<Watch>>, key: Bytes) -> bool {
         let w = watch.get_or_insert_with(|| Arc::new(Watch::new()));
         {
             let mut keys = w.keys.lock().unwrap_or_else(PoisonError::into_inner);
             if keys.contains(&key) {
-                return;
+                return false;
             }
             keys.push(key.clone());
-        }
-        if let Some(t) = expires_ms {
-            w.deadline.fetch_min(t, Ordering::AcqRel);
         }
         let mut map = self.by_key.lock().unwrap_or_else(PoisonError::into_inner);
         map.entry(key).or_default().push(Arc::clone(w));
         self.count.fetch_add(1, Ordering::Release);
+        true
     }
 
     /// Forget every key of `watch` (UNWATCH, EXEC, DISCARD, disconnect).
@@ -110,8 +141,7 @@ impl Watches {
                 return;
             }
             if let Some(v) = map.get(&e.key[..]) {
-                v.iter()
-                    .for_each(|w| w.dirty.store(true, Ordering::Release));
+                v.iter().for_each(|w| w.touch(e));
             }
         }
     }
@@ -129,8 +159,8 @@ mod tests {
     fn a_touch_marks_only_the_watchers_of_that_key() {
         let ws = Watches::default();
         let (mut a, mut b) = (None, None);
-        ws.watch(&mut a, Bytes::from_static(b"x"), None);
-        ws.watch(&mut b, Bytes::from_static(b"y"), None);
+        ws.watch(&mut a, Bytes::from_static(b"x"));
+        ws.watch(&mut b, Bytes::from_static(b"y"));
         ws.touch(&[ev(Command::KSet, "x")]);
         assert!(a.as_ref().expect("watch").broken(0));
         assert!(!b.as_ref().expect("watch").broken(0));
@@ -146,13 +176,30 @@ mod tests {
     fn a_watched_key_that_expires_breaks_the_watch() {
         let ws = Watches::default();
         let mut a = None;
-        ws.watch(&mut a, Bytes::from_static(b"x"), Some(1000));
-        ws.watch(&mut a, Bytes::from_static(b"x"), Some(10));
+        assert!(ws.watch(&mut a, Bytes::from_static(b"x")));
+        assert!(!ws.watch(&mut a, Bytes::from_static(b"x")));
         let w = a.clone().expect("watch");
+        w.note_expiry(1000);
         assert!(!w.broken(999));
         assert!(w.broken(1000));
         assert!(w.touched_by(&[ev(Command::HSet, "x")]));
         assert!(!w.touched_by(&[ev(Command::HSet, "z")]));
+        ws.unwatch(&mut a);
+    }
+
+    #[test]
+    fn deleting_a_key_expired_when_watched_changes_nothing() {
+        let ws = Watches::default();
+        let mut a = None;
+        ws.watch(&mut a, Bytes::from_static(b"gone"));
+        let w = a.clone().expect("watch");
+        w.note_expired(Bytes::from_static(b"gone"));
+        assert!(!w.touched_by(&[ev(Command::KDel, "gone")]));
+        ws.touch(&[ev(Command::KDel, "gone")]);
+        assert!(!w.broken(0));
+        // Once deleted, the key is an ordinary missing key.
+        ws.touch(&[ev(Command::KSet, "gone")]);
+        assert!(w.broken(0));
         ws.unwatch(&mut a);
     }
 }

@@ -972,6 +972,14 @@ const TWO_CLIENTS: &[(usize, &[&str])] = &[
     (0, &["SET", "e", "2"]),
     (0, &["EXEC"]),
     (0, &["GET", "e"]),
+    // a key already expired when watched: its deletion changes nothing
+    (0, &["SET", "e2", "1", "PX", "50"]),
+    (0, &["SLEEP", "200"]),
+    (0, &["WATCH", "e2"]),
+    (0, &["SLEEP", "1200"]),
+    (0, &["MULTI"]),
+    (0, &["SET", "e2", "2"]),
+    (0, &["EXEC"]),
     // errors
     (0, &["MULTI"]),
     (0, &["WATCH", "w"]),

@@ -590,6 +590,17 @@ fn server_commands_answer_for_every_command_and_shutdown_stops_cleanly() {
         .expect("usage");
     assert_eq!(none, None);
 
+    let e = redis::cmd("DEBUG")
+        .arg(&["SLEEP", "1e20"])
+        .query::<()>(&mut c)
+        .expect_err("too long a sleep");
+    assert!(e.to_string().contains("not a valid float"), "{e}");
+    let e = redis::cmd("HRANDFIELD")
+        .arg(&["mem", "-1000000000000"])
+        .query::<()>(&mut c)
+        .expect_err("too many repeated picks");
+    assert!(e.to_string().contains("out of range"), "{e}");
+
     let _: () = c.set("kept", "yes").expect("set");
     // SHUTDOWN answers nothing: the connection closes and the node stops.
     assert!(redis::cmd("SHUTDOWN").query::<()>(&mut c).is_err());
@@ -602,4 +613,45 @@ fn server_commands_answer_for_every_command_and_shutdown_stops_cleanly() {
     let m = restart(m.stop());
     let kept: String = m.client().get("kept").expect("get");
     assert_eq!(kept, "yes");
+}
+
+/// Consumers with timeouts of a millisecond race producers: a consumer
+/// that times out just as it is served still gets the element (the serve
+/// claims its wait first), so every element pushed is popped once or
+/// still in the list, never lost.
+#[test]
+fn blocked_consumers_timing_out_while_served_lose_nothing() {
+    let m = InProc::start();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let consumers: Vec<_> = (0..4)
+        .map(|_| {
+            let (mut c, stop) = (m.client(), std::sync::Arc::clone(&stop));
+            std::thread::spawn(move || {
+                let mut got = Vec::new();
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let r: Option<(String, String)> = redis::cmd("BLPOP")
+                        .arg(&["race", "0.001"])
+                        .query(&mut c)
+                        .expect("blpop");
+                    got.extend(r.map(|(_, v)| v));
+                }
+                got
+            })
+        })
+        .collect();
+    let mut c = m.client();
+    for i in 0..3000 {
+        let _: i64 = c.rpush("race", i).expect("rpush");
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut seen: Vec<String> = consumers
+        .into_iter()
+        .flat_map(|t| t.join().expect("consumer"))
+        .collect();
+    let left: Vec<String> = c.lrange("race", 0, -1).expect("lrange");
+    seen.extend(left);
+    seen.sort_by_key(|v| v.parse::<u32>().expect("number"));
+    let want: Vec<String> = (0..3000).map(|i: u32| i.to_string()).collect();
+    assert_eq!(seen, want, "every element popped once or still there");
 }

@@ -502,3 +502,40 @@ fn a_garbage_sweep_never_deletes_what_a_copy_just_wrote() {
     assert_eq!(digest(&s), digest(&m), "the sweep deleted copied members");
     assert_eq!(s.num("replication", "full_copies"), 2);
 }
+
+/// Issue 11 (review): a blocked client whose timeout fires while the
+/// write path is serving it. A pause point holds the serve between
+/// claiming the wait and popping; the client's 0.3 s timeout passes
+/// meanwhile, yet it gets the element (the wait was claimed first) and
+/// nothing is lost. Before, it got nil and the popped element was gone.
+#[test]
+fn a_blocked_client_timing_out_during_its_serve_still_gets_the_element() {
+    let tmp = TempDir::new().expect("tmp");
+    let m = Node::spawn_env(
+        "rocksync-master",
+        &tmp.path().join("m"),
+        free_port(),
+        &[],
+        &[("ROCKSYNC_PAUSE_AT", "engine.serve.before_pop:1500")],
+    );
+    let consumer = {
+        let mut c = m.client();
+        std::thread::spawn(move || {
+            redis::cmd("BLPOP")
+                .arg(&["q", "0.3"])
+                .query::<Option<(String, String)>>(&mut c)
+                .expect("blpop")
+        })
+    };
+    wait_until("the consumer to block", LONG, || {
+        m.num("clients", "blocked_clients") == 1
+    });
+    let _: i64 = m.client().rpush("q", "x").expect("rpush");
+    let got = consumer.join().expect("consumer");
+    let left: Vec<String> = m.client().lrange("q", 0, -1).expect("lrange");
+    assert_eq!(
+        (got, left),
+        (Some(("q".to_owned(), "x".to_owned())), vec![]),
+        "the element reached the client"
+    );
+}

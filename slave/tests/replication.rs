@@ -714,3 +714,24 @@ fn blocked_consumers_are_served_in_order_and_the_slave_sees_what_they_got() {
     assert!(!d.contains_key("jobs") && !d.contains_key("mid"), "{d:?}");
     assert_eq!(d, digest(&slave));
 }
+
+/// Issue 11: a WATCH on a slave is broken by the master's write to the
+/// key, which reaches it through replication (as in Redis).
+#[test]
+fn a_watch_on_a_slave_is_broken_by_a_replicated_write() {
+    let tmp = TempDir::new().expect("tmp");
+    let master = Node::master(&tmp.path().join("m"), 0, &[]);
+    let slave = Node::slave(&tmp.path().join("s"), 0, master.addr, &[]);
+    let _: () = master.client().set("w", 1).expect("set");
+    wait_synced(&master, &slave, LONG);
+    let mut c = slave.client();
+    let run = |c: &mut redis::Connection| -> Option<(i64,)> {
+        redis::pipe().atomic().get("w").query(c).expect("exec")
+    };
+    let _: () = redis::cmd("WATCH").arg("w").query(&mut c).expect("watch");
+    assert_eq!(run(&mut c), Some((1,)), "untouched: the EXEC runs");
+    let _: () = redis::cmd("WATCH").arg("w").query(&mut c).expect("watch");
+    let _: () = master.client().set("w", 2).expect("set");
+    wait_synced(&master, &slave, LONG);
+    assert_eq!(run(&mut c), None, "touched by the master's write");
+}

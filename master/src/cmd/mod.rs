@@ -994,6 +994,9 @@ pub fn scan_collection(
     Ok(generic::scan_reply(c, more, out))
 }
 
+/// Most picks with repeats (a negative count) in one reply.
+const MAX_REPEATED_PICKS: i64 = 10_000_000;
+
 /// The picks of SRANDMEMBER, HRANDFIELD and ZRANDMEMBER among `len`
 /// items: `None` without a count (one item, or nil); distinct items up
 /// to `count` when it is positive; `-count` items, repeats allowed, when
@@ -1011,6 +1014,12 @@ pub fn random_picks(
     };
     if n < -(i64::MAX / 2) {
         return Err(Reply::error("ERR value is out of range"));
+    }
+    if len > 0 && n < -MAX_REPEATED_PICKS {
+        // Redis would stream them; one reply this large is refused.
+        return Err(Reply::error(format!(
+            "ERR count is out of range: at most {MAX_REPEATED_PICKS} repeated picks in one reply"
+        )));
     }
     if len == 0 {
         return Ok(Some(Vec::new()));

@@ -138,7 +138,11 @@ fn run(v: &impl View, key: &[u8], s: &SortArgs) -> Result<Result<Vec<Option<Byte
     let n = elements.len() as i64;
     let (ls, lc) = s.limit.unwrap_or((0, -1));
     let mut start = ls.max(0);
-    let mut end = if lc < 0 { n - 1 } else { start + lc - 1 };
+    let mut end = if lc < 0 {
+        n - 1
+    } else {
+        start.saturating_add(lc) - 1
+    };
     if start >= n {
         start = n - 1;
         end = n - 2;

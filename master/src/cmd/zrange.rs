@@ -9,7 +9,7 @@ use bytes::Bytes;
 use rocksync_protocol::{Command, Reply};
 
 use super::zset::{bound, render, walk, Bound};
-use super::{fmt_float, int_arg, lower, tri, typed, ReadCtx, View, WriteCtx, NOT_INT, SYNTAX};
+use super::{fmt_float, int_arg, lower, tri, typed, ReadCtx, View, WriteCtx, SYNTAX};
 use crate::cmd::string::range;
 use crate::error::Result;
 use crate::store::keys::{self, Kind, Meta};
@@ -413,8 +413,7 @@ fn across(
             b"limit" if card && left >= 2 => {
                 o.limit = match int_arg(&a[j + 1]) {
                     Ok(l) if l >= 0 => l as u64,
-                    Ok(_) => return Ok(Err(Reply::error("ERR LIMIT can't be negative"))),
-                    Err(_) => return Ok(Err(Reply::error(NOT_INT))),
+                    _ => return Ok(Err(Reply::error("ERR LIMIT can't be negative"))),
                 };
                 j += 2;
             }
