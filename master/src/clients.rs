@@ -82,9 +82,10 @@ impl ClientInfo {
     pub fn touch(&self, cmd: &[u8]) {
         let mut last = lock(&self.last);
         last.0 = Instant::now();
+        // `cmd` is lowercase already; no allocation once the string has
+        // room (this runs for every command).
         last.1.clear();
-        last.1
-            .push_str(&String::from_utf8_lossy(cmd).to_lowercase());
+        last.1.push_str(std::str::from_utf8(cmd).unwrap_or("?"));
     }
 }
 

@@ -375,6 +375,7 @@ impl Core {
                         return;
                     }
                 }
+                self.prefetch(&cmds, group);
                 let mut replies = Vec::with_capacity(cmds.len());
                 let mut slow = Vec::new();
                 let slow_us = self.slow_us.load(Ordering::Relaxed);
@@ -479,6 +480,24 @@ impl Core {
             }
             Job::Stop { .. } => {}
         }
+    }
+
+    /// Read the metadata of the keys `cmds` name, in one batched lookup,
+    /// before they run (each would otherwise read its own, one by one).
+    fn prefetch(&self, cmds: &[WriteCmd], group: &Group) {
+        if cmds.len() < 2 || self.storage.is_none() {
+            return;
+        }
+        let keys: Vec<&[u8]> = cmds
+            .iter()
+            .flat_map(|c| crate::cmd::key_args(c.spec, &c.args))
+            .map(|k| &k[..])
+            .collect();
+        // A failed read here is only a missed shortcut: each command reads
+        // (and reports) for itself.
+        let _ = group
+            .batch
+            .prefetch(&self.store, crate::store::Cf::Meta, &keys);
     }
 
     fn execute(&mut self, cmd: &WriteCmd, group: &mut Group, now: u64) -> Reply {

@@ -593,8 +593,18 @@ async fn run_pipeline(
     out: &mut BytesMut,
 ) -> After {
     let mut writes: Vec<WriteCmd> = Vec::new();
-    let mut cmds = cmds.into_iter();
+    let mut cmds = cmds.into_iter().peekable();
     while let Some(args) = cmds.next() {
+        if is_plain_get(&args) && plain_state(core, client) {
+            // A run of GETs: one batched lookup for all of them.
+            let mut run = vec![args];
+            while let Some(next) = cmds.next_if(|a| is_plain_get(a) && run.len() < MAX_GET_RUN) {
+                run.push(next);
+            }
+            flush_writes(core, client, &mut writes, out, false).await;
+            get_run(core, client, &run, out);
+            continue;
+        }
         if client.info.kill.is_cancelled() {
             // Killed (CLIENT KILL, even by itself): nothing more runs.
             flush_writes(core, client, &mut writes, out, false).await;
@@ -612,6 +622,59 @@ async fn run_pipeline(
     }
     flush_writes(core, client, &mut writes, out, false).await;
     After::Continue
+}
+
+/// Most GETs answered by one batched lookup.
+const MAX_GET_RUN: usize = 256;
+
+/// `GET key`, which a run of can be answered in one lookup.
+fn is_plain_get(args: &[Bytes]) -> bool {
+    args.len() == 2 && args[0].eq_ignore_ascii_case(b"get")
+}
+
+/// The client may run data commands as they come (no AUTH, MULTI,
+/// subscriber mode, kill or copy in the way).
+fn plain_state(core: &Core, client: &Client) -> bool {
+    client.authenticated
+        && client.multi.is_none()
+        && client.subscriptions() == 0
+        && !client.info.kill.is_cancelled()
+        && !core.is_loading()
+}
+
+/// Answer a run of GETs from one batched lookup (a consistent view).
+fn get_run(core: &Core, client: &Client, run: &[Vec<Bytes>], out: &mut BytesMut) {
+    client.info.touch(b"get");
+    let started = Instant::now();
+    answer_gets(core, run, out);
+    // One lookup served them all: each is charged its share.
+    let us = started.elapsed().as_micros() as u64 / run.len() as u64;
+    for args in run {
+        slow_entry(core, client, args, us);
+    }
+}
+
+fn answer_gets(core: &Core, run: &[Vec<Bytes>], out: &mut BytesMut) {
+    let keys: Vec<&[u8]> = run.iter().map(|a| &a[1][..]).collect();
+    let now = now_ms();
+    match core.store.multi_meta(&keys) {
+        Ok(metas) => {
+            for m in metas {
+                match m.filter(|m| !m.is_expired(now)) {
+                    None => Reply::Nil.encode(out),
+                    Some(m) if m.kind == crate::store::keys::Kind::String => {
+                        Reply::Bulk(m.value).encode(out);
+                    }
+                    Some(_) => Reply::error(cmd::WRONGTYPE).encode(out),
+                }
+            }
+        }
+        Err(e) => {
+            for _ in run {
+                Reply::error(format!("ERR {e}")).encode(out);
+            }
+        }
+    }
 }
 
 /// Commands a subscriber may send (RESP2).
@@ -649,17 +712,25 @@ async fn step(
     out: &mut BytesMut,
     atomic: bool,
 ) -> After {
-    let name = args[0].to_ascii_lowercase();
-    let spec = cmd::lookup(&name);
-    client.info.touch(&name);
-    if client.multi.is_some() && !transaction_control(&name) {
-        queue_in_transaction(core, client, spec, &name, &args).encode(out);
+    let spec = cmd::lookup(&args[0]);
+    // The table's lowercase name; an unknown one is lowercased here.
+    let lowered;
+    let name: &[u8] = match spec {
+        Some(s) => s.name.as_bytes(),
+        None => {
+            lowered = args[0].to_ascii_lowercase();
+            &lowered
+        }
+    };
+    client.info.touch(name);
+    if client.multi.is_some() && !transaction_control(name) {
+        queue_in_transaction(core, client, spec, name, &args).encode(out);
         return After::Continue;
     }
-    if client.subscriptions() > 0 && !allowed_subscribed(&name) {
+    if client.subscriptions() > 0 && !allowed_subscribed(name) {
         Reply::error(format!(
             "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
-            String::from_utf8_lossy(&name)
+            String::from_utf8_lossy(name)
         ))
         .encode(out);
         return After::Continue;
@@ -670,7 +741,7 @@ async fn step(
             wrong_arity(&args[0]).encode(out);
             return After::Continue;
         }
-        if let Some(reply) = precheck(core, client, &name, &args) {
+        if let Some(reply) = precheck(core, client, Some(spec)) {
             flush_writes(core, client, writes, out, atomic).await;
             reply.encode(out);
             return After::Continue;
@@ -691,7 +762,7 @@ async fn step(
         wrong_arity(&args[0]).encode(out);
         return After::Continue;
     }
-    if let Some(reply) = precheck(core, client, &name, &args) {
+    if let Some(reply) = precheck(core, client, Some(spec)) {
         reply.encode(out);
         return After::Continue;
     }
@@ -700,7 +771,7 @@ async fn step(
         return After::Continue;
     }
     let started = Instant::now();
-    let after = run_command(core, client, spec, &name, args, out).await;
+    let after = run_command(core, client, spec, name, args, out).await;
     if !matches!(spec.name, "exec" | "auth" | "hello" | "slowlog" | "sync140") {
         let us = started.elapsed().as_micros() as u64;
         if let Some(args) = after.1 {
@@ -842,7 +913,7 @@ fn queue_in_transaction(
             "ERR Command not allowed inside a transaction: '{}'",
             String::from_utf8_lossy(name)
         ))),
-        Some(_) => precheck(core, client, name, args),
+        Some(_) => precheck(core, client, spec),
     };
     match refusal {
         Some(r) => {
@@ -1031,8 +1102,7 @@ fn unsubscribe(core: &Core, client: &mut Client, args: &[Bytes], out: &mut Bytes
 }
 
 /// Checks before any command, from its flags: AUTH and read-only mode.
-fn precheck(core: &Core, client: &Client, name: &[u8], _args: &[Bytes]) -> Option<Reply> {
-    let spec = cmd::lookup(name);
+fn precheck(core: &Core, client: &Client, spec: Option<&cmd::Spec>) -> Option<Reply> {
     if !client.authenticated && !spec.is_some_and(|s| s.has(cmd::flag::NO_AUTH)) {
         return Some(Reply::error("NOAUTH Authentication required."));
     }
@@ -1069,13 +1139,12 @@ fn log_slow(core: &Core, client: &Client, slow: Vec<(Vec<Bytes>, u64)>) {
 
 /// One SLOWLOG entry, when `us` reaches the threshold.
 fn slow_entry(core: &Core, client: &Client, args: &[Bytes], us: u64) {
-    let (threshold, max_len) = {
-        let c = core.config();
-        (c.slowlog_log_slower_than, c.slowlog_max_len)
-    };
+    // The threshold is an atomic: this runs for every command.
+    let threshold = core.engine.slow_us.load(Ordering::Relaxed);
     if threshold < 0 || us < threshold as u64 {
         return;
     }
+    let max_len = core.config().slowlog_max_len;
     let name = client
         .info
         .name
@@ -1401,6 +1470,11 @@ const PARAMS: &[(&str, bool)] = &[
     ("slowlog-log-slower-than", true),
     ("slowlog-max-len", true),
     ("master-addr", false),
+    // What tools ask a Redis server (redis-benchmark asks the first two):
+    // no RDB snapshots; the binlog is the append-only log.
+    ("save", false),
+    ("appendonly", false),
+    ("appendfsync", false),
 ];
 
 fn param_value(c: &Config, name: &str) -> String {
@@ -1421,6 +1495,9 @@ fn param_value(c: &Config, name: &str) -> String {
         "master-addr" => c.master_addr.clone().unwrap_or_default(),
         "slowlog-log-slower-than" => c.slowlog_log_slower_than.to_string(),
         "slowlog-max-len" => c.slowlog_max_len.to_string(),
+        "save" => String::new(),
+        "appendonly" => "yes".into(),
+        "appendfsync" => c.binlog_fsync.to_string(),
         _ => String::new(),
     }
 }

@@ -87,6 +87,46 @@ fn pipelines_keep_order_across_reads_and_writes() {
     }
 }
 
+/// Issue 12: a run of pipelined GETs is answered from one batched lookup;
+/// each still sees the writes before it, misses, wrong types and expired
+/// keys answer as single GETs do.
+#[test]
+fn a_run_of_pipelined_gets_answers_as_single_gets_do() {
+    let m = InProc::start();
+    let mut c = m.client();
+    let _: () = c.set("gone", "x").expect("set");
+    let _: () = redis::cmd("PEXPIRE")
+        .arg(&["gone", "1"])
+        .query(&mut c)
+        .expect("pexpire");
+    let _: () = c.hset("h", "f", "v").expect("hset");
+    std::thread::sleep(Duration::from_millis(20));
+    let mut raw = std::net::TcpStream::connect(m.addr).expect("connect");
+    let mut req = String::new();
+    for cmd in [
+        vec!["SET", "a", "1"],
+        vec!["GET", "a"],
+        vec!["GET", "missing"],
+        vec!["GET", "h"],
+        vec!["GET", "gone"],
+        vec!["SET", "a", "2"],
+        vec!["GET", "a"],
+        vec!["get", "a"],
+    ] {
+        req.push_str(&format!("*{}\r\n", cmd.len()));
+        for a in cmd {
+            req.push_str(&format!("${}\r\n{a}\r\n", a.len()));
+        }
+    }
+    raw.write_all(req.as_bytes()).expect("send");
+    let want = "+OK\r\n$1\r\n1\r\n$-1\r\n-WRONGTYPE Operation against a key holding the wrong kind of value\r\n$-1\r\n+OK\r\n$1\r\n2\r\n$1\r\n2\r\n";
+    let mut got = vec![0u8; want.len()];
+    raw.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    raw.read_exact(&mut got).expect("replies");
+    assert_eq!(String::from_utf8_lossy(&got), want);
+}
+
 #[test]
 fn concurrent_incr_from_many_clients_counts_exactly() {
     let m = InProc::start();

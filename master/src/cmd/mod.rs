@@ -879,6 +879,20 @@ pub fn lookup(name: &[u8]) -> Option<&'static Spec> {
         .and_then(|n| table.get(n).copied())
 }
 
+/// The key arguments of a command, from its table entry's first, last
+/// and step (none for commands whose keys follow a count).
+pub fn key_args<'a>(spec: &Spec, a: &'a [Bytes]) -> impl Iterator<Item = &'a Bytes> {
+    let (first, last, step) = spec.keys;
+    let n = a.len() as i32;
+    let last = if last < 0 { n + last } else { last.min(n - 1) };
+    let range = if first >= 1 && step >= 1 && last >= first {
+        a.get(first as usize..=last as usize).unwrap_or(&[])
+    } else {
+        &[]
+    };
+    range.iter().step_by(step.max(1) as usize)
+}
+
 /// A blocking command's arguments: the keys it waits on, in order, and
 /// its timeout argument.
 pub fn blocking_args<'a>(spec: &Spec, a: &'a [Bytes]) -> (&'a [Bytes], &'a Bytes) {

@@ -132,6 +132,39 @@ impl Batch {
         Ok(v)
     }
 
+    /// Read the committed values of `keys` in `cf` that this batch has
+    /// neither written nor read yet, in one batched lookup, so that the
+    /// commands about to run find them cached.
+    ///
+    /// # Errors
+    /// [`Error::Rocks`].
+    pub fn prefetch(&self, store: &Store, cf: Cf, keys: &[&[u8]]) -> Result<()> {
+        if self.flushed {
+            return Ok(());
+        }
+        let mut want: Vec<&[u8]> = {
+            let cache = self.cache.borrow();
+            keys.iter()
+                .copied()
+                .filter(|k| {
+                    !self.overlay[cf as usize].contains_key(*k)
+                        && !cache[cf as usize].contains_key(*k)
+                })
+                .collect()
+        };
+        want.sort_unstable();
+        want.dedup();
+        if want.len() < 2 {
+            return Ok(());
+        }
+        let values = store.multi_get(cf, &want)?;
+        let mut cache = self.cache.borrow_mut();
+        for (k, v) in want.into_iter().zip(values) {
+            cache[cf as usize].insert(k.to_vec(), v);
+        }
+        Ok(())
+    }
+
     /// What this batch wrote under `prefix` from `start` (None: deleted),
     /// in key order, and whether committed data is hidden (a FLUSHALL in
     /// the batch): what a scan must merge over committed data.

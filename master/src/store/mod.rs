@@ -113,6 +113,15 @@ fn cf_options(cf: Cf, cache: &Cache, opts: &StoreOptions) -> Options {
     // write's read of the key's metadata): bloom filters save disk reads.
     if matches!(cf, Cf::Meta | Cf::Sub) {
         table.set_bloom_filter(10.0, false);
+        // A hash index inside each data block: a point lookup finds its
+        // entry without the binary search over restart points that led
+        // GET's profile.
+        table.set_data_block_index_type(rocksdb::DataBlockIndexType::BinaryAndHash);
+        table.set_data_block_hash_ratio(0.75);
+        // A bloom filter over each memtable too: a lookup of a key a
+        // memtable lacks skips its skip-list search.
+        o.set_memtable_whole_key_filtering(true);
+        o.set_memtable_prefix_bloom_ratio(0.05);
     }
     o.set_block_based_table_factory(&table);
     o.set_write_buffer_size(opts.write_buffer_bytes);
@@ -242,6 +251,43 @@ impl Store {
                 cf: "meta",
                 key: escape(key),
             })
+    }
+
+    /// Several values of `cf` in one batched RocksDB lookup (one
+    /// consistent view).
+    ///
+    /// # Errors
+    /// [`Error::Rocks`].
+    pub fn multi_get(&self, cf: Cf, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>> {
+        let h = self.handle(cf)?;
+        self.db
+            .batched_multi_get_cf(h, keys.iter().copied(), false)
+            .into_iter()
+            .map(|r| Ok(r?.map(|v| v.to_vec())))
+            .collect()
+    }
+
+    /// The metadata of several keys in one batched RocksDB lookup (one
+    /// consistent view), expired or not: a pipeline's run of GETs.
+    ///
+    /// # Errors
+    /// [`Error::Rocks`], [`Error::CorruptValue`].
+    pub fn multi_meta(&self, keys: &[&[u8]]) -> Result<Vec<Option<Meta>>> {
+        let cf = self.handle(Cf::Meta)?;
+        self.db
+            .batched_multi_get_cf(cf, keys.iter().copied(), false)
+            .into_iter()
+            .zip(keys)
+            .map(|(r, key)| match r? {
+                None => Ok(None),
+                Some(raw) => Meta::decode(&raw)
+                    .map(Some)
+                    .ok_or_else(|| Error::CorruptValue {
+                        cf: "meta",
+                        key: escape(key),
+                    }),
+            })
+            .collect()
     }
 
     /// Bytes a live key takes in the store before compression: its
