@@ -126,6 +126,23 @@ fn section(core: &Core, name: &str, out: &mut String) {
             line!(out, "loading:{}", u8::from(core.is_loading()));
             line!(out, "binlog_fsync:{}", cfg.binlog_fsync);
             line!(out, "rocksdb_wal:{}", u8::from(store.wal()));
+            // Background work RocksDB still owes (what a benchmark waits
+            // out before it measures).
+            line!(
+                out,
+                "rocksdb_running_flushes:{}",
+                store.db_property("rocksdb.num-running-flushes")
+            );
+            line!(
+                out,
+                "rocksdb_running_compactions:{}",
+                store.db_property("rocksdb.num-running-compactions")
+            );
+            line!(
+                out,
+                "rocksdb_pending_compaction_bytes:{}",
+                store.int_property("rocksdb.estimate-pending-compaction-bytes")
+            );
             line!(out, "applied_seq:{}", store.applied_seq().unwrap_or(0));
             {
                 let engine = &core.engine;

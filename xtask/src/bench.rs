@@ -12,12 +12,8 @@ use crate::procs::{free_port, start};
 
 const TESTS: &[&str] = &["set", "get", "incr", "lpush", "hset", "zadd"];
 
-/// Requests per second of one redis-benchmark run.
-pub(crate) fn measure(port: u16, test: &str, pipeline: u32, requests: u32) -> Result<f64> {
-    measure_with(port, test, pipeline, requests, &[])
-}
-
-/// As [`measure`], with extra redis-benchmark arguments (`-r`, `-d`, …).
+/// Requests per second of one redis-benchmark run, with extra
+/// redis-benchmark arguments (`-r`, `-d`, …).
 pub(crate) fn measure_with(
     port: u16,
     test: &str,
@@ -121,26 +117,139 @@ pub(crate) fn start_pair(what: &str) -> Result<Pair> {
     })
 }
 
-/// Run the comparison and print a markdown table.
+/// Run the comparison and print a markdown table. `--keyspace`: every
+/// row over 1 M keys (`-r 1000000 -d 100`, keys loaded beforehand), MSET
+/// added; `--base PATH`: another rocksync-master build measured beside
+/// them (the step a change makes, in the same run).
 pub fn run(args: &[String]) -> Result<()> {
     let quick = args.iter().any(|a| a == "--quick");
+    let keyspace = args.iter().any(|a| a == "--keyspace");
+    let base = args
+        .iter()
+        .position(|a| a == "--base")
+        .and_then(|i| args.get(i + 1))
+        .map(std::path::PathBuf::from);
     let requests = if quick { 20_000 } else { 200_000 };
     let pair = start_pair("bench")?;
-    println!("redis-benchmark -c 50 -n {requests}, {}\n", pair.title);
-    println!("| test | -P | redis-server ops/s | rocksync ops/s | rocksync/redis |");
-    println!("| --- | ---: | ---: | ---: | ---: |");
+    let base_server = match &base {
+        Some(bin) => Some(start_rocksync(bin, "bench-base")?),
+        None => None,
+    };
+    let extra: &[&str] = if keyspace {
+        &["-r", "1000000", "-d", "100"]
+    } else {
+        &[]
+    };
+    if keyspace {
+        let load = if quick { 100_000 } else { 2_000_000 };
+        let mut ports = vec![pair.redis_port, pair.ours_port];
+        ports.extend(base_server.as_ref().map(|b| b.1));
+        for &port in &ports {
+            measure_with(port, "set", 16, load, extra)?;
+        }
+        // Measure only once each rocksync has no flush or compaction left
+        // from loading (one that still compacts would be measured against
+        // its own background work).
+        for &port in &ports[1..] {
+            settle(port)?;
+        }
+    }
+    let tests: &[&str] = if keyspace { KEYSPACE_TESTS } else { TESTS };
+    println!(
+        "redis-benchmark -c 50 -n {requests} {}, {}\n",
+        extra.join(" "),
+        pair.title
+    );
+    match &base_server {
+        Some(_) => {
+            println!("| test | -P | redis-server ops/s | base ops/s | rocksync ops/s | rocksync/redis | rocksync/base |");
+            println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+        }
+        None => {
+            println!("| test | -P | redis-server ops/s | rocksync ops/s | rocksync/redis |");
+            println!("| --- | ---: | ---: | ---: | ---: |");
+        }
+    }
     for pipeline in [1, 16] {
-        for test in TESTS {
-            let redis = measure(pair.redis_port, test, pipeline, requests)?;
-            let ours = measure(pair.ours_port, test, pipeline, requests)?;
-            println!(
-                "| {} | {pipeline} | {redis:.0} | {ours:.0} | {:.2} |",
-                test.to_uppercase(),
-                ours / redis
-            );
+        for test in tests {
+            let redis = measure_with(pair.redis_port, test, pipeline, requests, extra)?;
+            let old = match &base_server {
+                Some((_, port)) => Some(measure_with(*port, test, pipeline, requests, extra)?),
+                None => None,
+            };
+            let ours = measure_with(pair.ours_port, test, pipeline, requests, extra)?;
+            match old {
+                Some(old) => println!(
+                    "| {} | {pipeline} | {redis:.0} | {old:.0} | {ours:.0} | {:.2} | {:.2} |",
+                    test.to_uppercase(),
+                    ours / redis,
+                    ours / old
+                ),
+                None => println!(
+                    "| {} | {pipeline} | {redis:.0} | {ours:.0} | {:.2} |",
+                    test.to_uppercase(),
+                    ours / redis
+                ),
+            }
         }
     }
     Ok(())
+}
+
+/// Wait (up to 5 minutes) until a rocksync server reports no running
+/// flush or compaction and no compaction pending.
+pub(crate) fn settle(port: u16) -> Result<()> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    loop {
+        let out = Command::new("redis-cli")
+            .args(["-p", &port.to_string(), "info", "persistence"])
+            .output()
+            .context("redis-cli")?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let busy = [
+            "rocksdb_running_flushes:",
+            "rocksdb_running_compactions:",
+            "rocksdb_pending_compaction_bytes:",
+        ]
+        .iter()
+        .any(|f| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(f))
+                .is_some_and(|v| v.trim() != "0")
+        });
+        if !text.contains("rocksdb_running_compactions:") {
+            // An older build without these fields: give it a fixed while.
+            std::thread::sleep(std::time::Duration::from_secs(20));
+            return Ok(());
+        }
+        if !busy || std::time::Instant::now() > deadline {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+}
+
+/// The rows over a real keyspace (issue 12).
+const KEYSPACE_TESTS: &[&str] = &["set", "get", "incr", "lpush", "hset", "zadd", "mset"];
+
+/// Another rocksync-master build on its own port and data directory.
+fn start_rocksync(bin: &std::path::Path, what: &str) -> Result<(crate::procs::Guard, u16)> {
+    let dir = std::env::temp_dir().join(format!("rocksync-{what}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let port = free_port()?;
+    let guard = start(
+        Command::new(bin)
+            .args([
+                "--port",
+                &port.to_string(),
+                "--binlog-fsync",
+                "everysec",
+                "--data-dir",
+            ])
+            .arg(&dir),
+        port,
+    )?;
+    Ok((guard, port))
 }
 
 fn redis_version() -> String {

@@ -493,7 +493,13 @@ impl Store {
         Ok(())
     }
 
-    /// A RocksDB integer property summed over the column families.
+    /// A database-wide RocksDB integer property (0 when RocksDB has none).
+    pub fn db_property(&self, name: &str) -> u64 {
+        self.db.property_int_value(name).ok().flatten().unwrap_or(0)
+    }
+
+    /// A RocksDB integer property summed over the column families (0 when
+    /// RocksDB has none).
     pub fn int_property(&self, name: &str) -> u64 {
         Cf::ALL
             .iter()
