@@ -10,6 +10,8 @@
 //!   measured with redis-benchmark in one interleaved run.
 //! - `cargo xtask bench repl`: full copy, lag and catch-up beside a Redis
 //!   replica.
+//! - `cargo xtask bench cpu [BIN ...]`: CPU per command of each build,
+//!   process and write-path thread (steadier than ops/s on two cores).
 //! - `cargo xtask bench commands`: issue 11's list, sorted-set, MSET and
 //!   MULTI/EXEC rows beside redis-server.
 //! - `cargo xtask bench failover`: promotion and a sibling's re-point beside
@@ -18,6 +20,7 @@
 
 mod bench;
 mod commands_bench;
+mod cpu_bench;
 mod failover_bench;
 mod ha_bench;
 mod procs;
@@ -190,10 +193,11 @@ fn main() -> Result<()> {
         Some("bench") if args.get(1).map(String::as_str) == Some("ha") => {
             ha_bench::run(&release_bins()?)
         }
+        Some("bench") if args.get(1).map(String::as_str) == Some("cpu") => cpu_bench::run(&args[2..]),
         Some("bench") if args.get(1).map(String::as_str) == Some("commands") => {
             commands_bench::run(args.iter().any(|a| a == "--quick"))
         }
         Some("bench") => bench::run(&args[1..]),
-        _ => bail!("usage: cargo xtask <run [--ha] | ci | bench [repl | failover | ha | commands] [--quick]>"),
+        _ => bail!("usage: cargo xtask <run [--ha] | ci | bench [repl | failover | ha | commands | cpu] [--quick]>"),
     }
 }
