@@ -517,6 +517,15 @@ fn watch_makes_optimistic_increments_exact() {
     assert_eq!(last, won, "every successful EXEC counted once");
 }
 
+/// Log commands from `micros` on, with an empty log.
+fn slowlog_from(c: &mut redis::Connection, micros: &str) {
+    let _: () = redis::cmd("CONFIG")
+        .arg(&["SET", "slowlog-log-slower-than", micros])
+        .query(c)
+        .expect("config set");
+    let _: () = redis::cmd("SLOWLOG").arg("RESET").query(c).expect("reset");
+}
+
 /// SLOWLOG GET -1: (id, unix time, microseconds, arguments) per entry.
 fn slowlog(c: &mut redis::Connection) -> Vec<(i64, i64, i64, Vec<String>)> {
     let entries: Vec<Vec<redis::Value>> = redis::cmd("SLOWLOG")
@@ -573,14 +582,7 @@ fn server_commands_answer_for_every_command_and_shutdown_stops_cleanly() {
     assert_eq!(info.len(), n);
     assert!(info.iter().all(|i| i.len() == 10), "Redis 7's ten fields");
 
-    let _: () = redis::cmd("CONFIG")
-        .arg(&["SET", "slowlog-log-slower-than", "0"])
-        .query(&mut c)
-        .expect("config set");
-    let _: () = redis::cmd("SLOWLOG")
-        .arg("RESET")
-        .query(&mut c)
-        .expect("reset");
+    slowlog_from(&mut c, "0");
     let _: () = c.set("slow-w", "v").expect("set");
     let _: Option<String> = c.get("slow-r").expect("get");
     let log = slowlog(&mut c);
@@ -594,14 +596,7 @@ fn server_commands_answer_for_every_command_and_shutdown_stops_cleanly() {
         "{logged:?}"
     );
     assert!(log.windows(2).all(|w| w[0].0 > w[1].0), "newest first");
-    let _: () = redis::cmd("CONFIG")
-        .arg(&["SET", "slowlog-log-slower-than", "40000"])
-        .query(&mut c)
-        .expect("config set");
-    let _: () = redis::cmd("SLOWLOG")
-        .arg("RESET")
-        .query(&mut c)
-        .expect("reset");
+    slowlog_from(&mut c, "40000");
     let _: () = redis::cmd("DEBUG")
         .arg(&["SLEEP", "0.05"])
         .query(&mut c)

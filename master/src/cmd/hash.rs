@@ -192,15 +192,7 @@ pub(super) fn hscan(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
 
 /// HRANDFIELD key [count [WITHVALUES]].
 pub(super) fn hrandfield(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    let count = match a.get(2) {
-        None => None,
-        Some(n) => Some(tri!(int_arg(n))),
-    };
-    let withvalues = match a.get(3) {
-        None => false,
-        Some(w) if a.len() == 4 && w.eq_ignore_ascii_case(b"withvalues") => true,
-        Some(_) => return Ok(Reply::error(super::SYNTAX)),
-    };
+    let (count, withvalues) = tri!(super::rand_args(a, b"withvalues"));
     let items = match tri!(typed(c, &a[1], Kind::Hash)?) {
         Some(m) => sub_items(c, &a[1], &m)?,
         None => Vec::new(),

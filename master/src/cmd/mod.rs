@@ -395,6 +395,30 @@ impl WriteCtx<'_> {
         Ok(())
     }
 
+    /// Replace whatever `dst` held with a new value built by `cmd` events
+    /// (one per item; none leaves `dst` deleted): what the STORE forms
+    /// log, the values written rather than their inputs, so replay is
+    /// deterministic. Returns the reply: the number of items.
+    ///
+    /// # Errors
+    /// As [`WriteCtx::emit`].
+    pub fn replace(
+        &mut self,
+        dst: &[u8],
+        cmd: Command,
+        items: impl IntoIterator<Item = Bytes>,
+    ) -> Result<Reply> {
+        if self.raw_meta(dst)?.is_some() {
+            self.emit(Command::KDel, dst, Bytes::new(), 0)?;
+        }
+        let mut n = 0;
+        for v in items {
+            self.emit(cmd, dst, v, 0)?;
+            n += 1;
+        }
+        Ok(Reply::Integer(n))
+    }
+
     /// The key's live metadata; an expired key is deleted (a K_DEL is
     /// logged) so that what follows starts from nothing, on every replica.
     ///
@@ -1006,6 +1030,17 @@ pub fn scan_collection(
     })?;
     let more = if seen == count { last } else { None };
     Ok(generic::scan_reply(c, more, out))
+}
+
+/// `key [count [WITH<word>]]` of SRANDMEMBER's kin (HRANDFIELD,
+/// ZRANDMEMBER): the count, and whether `with` (lowercase) was given.
+pub fn rand_args(a: &[Bytes], with: &[u8]) -> Result<(Option<i64>, bool), Reply> {
+    let count = a.get(2).map(|n| int_arg(n)).transpose()?;
+    match a.get(3) {
+        None => Ok((count, false)),
+        Some(w) if a.len() == 4 && lower(w) == with => Ok((count, true)),
+        Some(_) => Err(Reply::error(SYNTAX)),
+    }
 }
 
 /// Most picks with repeats (a negative count) in one reply.

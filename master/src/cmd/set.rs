@@ -222,13 +222,7 @@ pub(super) fn sdiff(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
 /// command wrote, not what it read), so replay is deterministic.
 fn store_op(c: &mut WriteCtx<'_>, a: &[Bytes], op: SetOp) -> Result<Reply> {
     let result = tri!(combine(c, &a[2..], op)?);
-    if c.raw_meta(&a[1])?.is_some() {
-        c.emit(Command::KDel, &a[1], Bytes::new(), 0)?;
-    }
-    for m in &result {
-        c.emit(Command::SSet, &a[1], m.clone(), 0)?;
-    }
-    Ok(Reply::Integer(result.len() as i64))
+    c.replace(&a[1], Command::SSet, result)
 }
 
 pub(super) fn sinterstore(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {

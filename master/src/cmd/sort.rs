@@ -231,16 +231,12 @@ pub(super) fn sort(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let Some(dst) = &s.store else {
         return Ok(reply(out));
     };
-    // STORE: the result replaces the destination as a list (deleted when
-    // empty); the events are the elements written.
-    if c.raw_meta(dst)?.is_some() {
-        c.emit(Command::KDel, dst, Bytes::new(), 0)?;
-    }
-    let n = out.len();
-    for x in out {
-        c.emit(Command::QPushBack, dst, x.unwrap_or_default(), 0)?;
-    }
-    Ok(Reply::Integer(n as i64))
+    // STORE: the result replaces the destination as a list.
+    c.replace(
+        dst,
+        Command::QPushBack,
+        out.into_iter().map(Option::unwrap_or_default),
+    )
 }
 
 pub(super) fn sort_ro(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {

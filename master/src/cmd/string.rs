@@ -372,7 +372,7 @@ pub(super) fn getex(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
             (b"persist", _) if expire.is_none() && !persist => persist = true,
             (b"ex" | b"px" | b"exat" | b"pxat", Some(t)) if expire.is_none() && !persist => {
                 let unit = if opt.starts_with(b"p") { 1 } else { 1000 };
-                expire = Some(tri!(expiry_raw(c, t, unit, opt.ends_with(b"at"), "getex")));
+                expire = Some(tri!(expiry(c, t, unit, opt.ends_with(b"at"), "getex")));
                 i += 1;
             }
             _ => return Ok(Reply::error(SYNTAX)),
@@ -383,26 +383,15 @@ pub(super) fn getex(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
         return Ok(Reply::Nil);
     };
     match expire {
-        Some(at) if at <= c.now_ms as i64 => c.emit(Command::KDel, &a[1], Bytes::new(), 0)?,
-        Some(at) => c.emit(Command::KExpireAt, &a[1], Bytes::new(), at as u64)?,
+        // A time already past deletes the key.
+        Some(at) if at <= c.now_ms => c.emit(Command::KDel, &a[1], Bytes::new(), 0)?,
+        Some(at) => c.emit(Command::KExpireAt, &a[1], Bytes::new(), at)?,
         None if persist && old_expire != 0 => {
             c.emit(Command::KExpireAt, &a[1], Bytes::new(), 0)?;
         }
         None => {}
     }
     Ok(Reply::Bulk(value))
-}
-
-/// As `expiry`, but an absolute time may be in the past (GETEX deletes
-/// then).
-fn expiry_raw(
-    c: &WriteCtx<'_>,
-    arg: &[u8],
-    unit_ms: i64,
-    absolute: bool,
-    cmd: &str,
-) -> Result<i64, Reply> {
-    expiry(c, arg, unit_ms, absolute, cmd).map(|t| t as i64)
 }
 
 /// LCS key1 key2 [LEN] [IDX] [MINMATCHLEN n] [WITHMATCHLEN].

@@ -258,18 +258,10 @@ pub(super) fn zlexcount(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
 /// Replace `dst` with `items` (deleted when there are none): the events
 /// are the members written, so replay is deterministic.
 fn store_items(c: &mut WriteCtx<'_>, dst: &[u8], items: &[(Bytes, f64)]) -> Result<Reply> {
-    if c.raw_meta(dst)?.is_some() {
-        c.emit(Command::KDel, dst, Bytes::new(), 0)?;
-    }
-    for (member, score) in items {
-        c.emit(
-            Command::ZSet,
-            dst,
-            keys::pack(member, fmt_float(*score).as_bytes()),
-            0,
-        )?;
-    }
-    Ok(Reply::Integer(items.len() as i64))
+    let values = items
+        .iter()
+        .map(|(member, score)| keys::pack(member, fmt_float(*score).as_bytes()));
+    c.replace(dst, Command::ZSet, values)
 }
 
 pub(super) fn zrangestore(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
@@ -554,15 +546,7 @@ pub(super) fn zintercard(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
 
 /// ZRANDMEMBER key [count [WITHSCORES]].
 pub(super) fn zrandmember(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    let count = match a.get(2) {
-        None => None,
-        Some(n) => Some(tri!(int_arg(n))),
-    };
-    let withscores = match a.get(3) {
-        None => false,
-        Some(w) if a.len() == 4 && lower(w) == b"withscores" => true,
-        Some(_) => return Ok(Reply::error(SYNTAX)),
-    };
+    let (count, withscores) = tri!(super::rand_args(a, b"withscores"));
     let m = tri!(typed(c, &a[1], Kind::ZSet)?);
     let items: Vec<(Bytes, f64)> = match &m {
         Some(m) => zset_members(c, &a[1], m)?.into_iter().collect(),
