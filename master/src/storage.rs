@@ -257,6 +257,10 @@ impl Storage {
     /// As [`Storage::commit`], and [`Error::BadEvent`].
     pub fn commit_events(&mut self, events: &[LogEvent]) -> Result<()> {
         let mut batch = Batch::new();
+        // Every data event reads its key's metadata: one batched lookup
+        // for the round instead of a memtable search per event.
+        let keys: Vec<&[u8]> = events.iter().map(|e| &e.key[..]).collect();
+        batch.prefetch(&self.store, Cf::Meta, &keys)?;
         for e in events {
             apply_event(&self.store, &mut batch, e)?;
         }

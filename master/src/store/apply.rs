@@ -30,7 +30,6 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 
 use bytes::Bytes;
 use rocksdb::WriteBatch;
@@ -41,32 +40,9 @@ use super::{Cf, Store, APPLIED_SEQ_KEY, EXPIRE_COUNT_KEY, KEY_COUNT_KEY};
 use crate::error::{Error, Result};
 
 /// One map per column family, from key to value (None: absent/deleted).
-type PerCf = [HashMap<Vec<u8>, Option<Vec<u8>>, BuildHasherDefault<FxHasher>>; 5];
-
-/// rustc's Fx hash: these maps live for one group and their keys come
-/// from the server's own write path, so a fast non-keyed hash is enough
-/// (SipHash showed in the write path's profile).
-#[derive(Default)]
-struct FxHasher(u64);
-
-impl Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
-        }
-        for &b in chunks.remainder() {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
+/// Per column family, key → last value (None: deleted). Keys come from
+/// clients, so the hash is seeded per process (foldhash), not a fixed one.
+type PerCf = [HashMap<Vec<u8>, Option<Vec<u8>>, foldhash::fast::RandomState>; 5];
 
 /// A batch's writes under a prefix, in key order (None: deleted).
 pub type Pending = Vec<(Vec<u8>, Option<Vec<u8>>)>;
