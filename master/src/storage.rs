@@ -538,7 +538,7 @@ impl Storage {
         let system = cf == "default" && key != KEY_COUNT_KEY && key != EXPIRE_COUNT_KEY;
         match (Cf::from_name(cf), system) {
             (Some(cf), false) => {
-                b.put(&self.store, cf, key.to_vec(), value.to_vec())?;
+                b.put_copied(&self.store, cf, key, value)?;
                 Ok(key.len() + value.len())
             }
             _ => Ok(0),

@@ -192,6 +192,18 @@ impl Batch {
         Ok(())
     }
 
+    /// Stage a put of a pair copied from another node's snapshot straight
+    /// into the RocksDB batch: a full copy's pairs arrive sorted and once
+    /// each, so they skip the per-key map (and its sort at `finish`). Reads
+    /// through this batch do not see them.
+    ///
+    /// # Errors
+    /// [`Error::CorruptValue`] if a column family is missing.
+    pub fn put_copied(&mut self, store: &Store, cf: Cf, key: &[u8], value: &[u8]) -> Result<()> {
+        self.wb.put_cf(store.handle(cf)?, key, value);
+        Ok(())
+    }
+
     /// Stage a delete.
     ///
     /// # Errors
