@@ -45,6 +45,10 @@ pub struct Config {
     pub slave_priority: u32,
     /// Also write RocksDB's own WAL (false: the binlog is the log).
     pub rocksdb_wal: bool,
+    /// RocksDB's block cache in MiB, shared by the column families (256):
+    /// with the memtables, most of what the node keeps in memory however
+    /// large the data.
+    pub block_cache_mb: u64,
     /// Commands slower than this many microseconds enter the SLOWLOG; 0
     /// logs every command, -1 none (10000).
     pub slowlog_log_slower_than: i64,
@@ -82,6 +86,7 @@ impl Default for Config {
             slave_timeout: 60,
             slave_priority: 100,
             rocksdb_wal: false,
+            block_cache_mb: 256,
             slowlog_log_slower_than: 10_000,
             slowlog_max_len: 128,
             master_addr: None,
@@ -137,6 +142,9 @@ pub struct ServerArgs {
     /// Priority for promotion by Sentinel (0: never).
     #[arg(long)]
     pub slave_priority: Option<u32>,
+    /// RocksDB's block cache, MiB.
+    #[arg(long)]
+    pub block_cache_mb: Option<u64>,
     /// SLOWLOG threshold, microseconds (0: every command, -1: none).
     #[arg(long, allow_negative_numbers = true)]
     pub slowlog_log_slower_than: Option<i64>,
@@ -179,6 +187,7 @@ impl Config {
             maxclients,
             slave_timeout,
             slave_priority,
+            block_cache_mb,
             slowlog_log_slower_than,
             slowlog_max_len,
             masterauth
@@ -256,6 +265,12 @@ impl Config {
         }
         if self.slave_timeout == 0 {
             return bad("slave_timeout: must be at least 1 second".into());
+        }
+        if self.block_cache_mb == 0 || self.block_cache_mb > 1 << 20 {
+            return bad(format!(
+                "block_cache_mb: must be 1 to 1048576 MiB, not {}",
+                self.block_cache_mb
+            ));
         }
         if self.data_dir.as_os_str().is_empty() {
             return bad("data_dir: must not be empty".into());
@@ -364,6 +379,10 @@ mod tests {
         assert_eq!(
             err("sync_speed = 0"),
             "config: sync_speed: must be -1 (unlimited) or a positive MB/s, not 0"
+        );
+        assert_eq!(
+            err("block_cache_mb = 0"),
+            "config: block_cache_mb: must be 1 to 1048576 MiB, not 0"
         );
         assert_eq!(
             err("bind = \"localhost:1\""),

@@ -103,15 +103,16 @@ fn section(core: &Core, name: &str, out: &mut String) {
             out.push_str("# Memory\r\n");
             let memtables = store.int_property("rocksdb.cur-size-all-mem-tables");
             let readers = store.int_property("rocksdb.estimate-table-readers-mem");
-            let cache = store
-                .db()
-                .property_int_value("rocksdb.block-cache-usage")
-                .ok()
-                .flatten()
-                .unwrap_or(0);
+            // One cache for every column family: a database-wide figure.
+            let cache = store.db_property("rocksdb.block-cache-usage");
+            let capacity = store.db_property("rocksdb.block-cache-capacity");
             let used = memtables + readers + cache;
+            let rss = rss_bytes();
             line!(out, "used_memory:{used}");
             line!(out, "used_memory_human:{}", human(used));
+            line!(out, "used_memory_rss:{rss}");
+            line!(out, "used_memory_rss_human:{}", human(rss));
+            line!(out, "rocksdb_block_cache_capacity:{capacity}");
             line!(out, "rocksdb_memtables_bytes:{memtables}");
             line!(out, "rocksdb_block_cache_bytes:{cache}");
             line!(out, "rocksdb_table_readers_bytes:{readers}");
@@ -299,4 +300,17 @@ fn replication(core: &Core, out: &mut String) {
         (last + 1).saturating_sub(first)
     );
     line!(out, "last_sync_decision:{}", core.repl.last_decision());
+}
+
+/// The process's resident set (VmRSS of /proc/self/status; 0 where there
+/// is none).
+fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
 }

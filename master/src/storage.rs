@@ -158,6 +158,7 @@ impl Storage {
         })?;
         let opts = StoreOptions {
             wal: config.rocksdb_wal,
+            block_cache_bytes: (config.block_cache_mb as usize) << 20,
             ..StoreOptions::default()
         };
         let store = Arc::new(Store::open(&config.db_dir(), &opts)?);

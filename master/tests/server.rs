@@ -368,6 +368,23 @@ fn info_reports_every_section_in_redis_format() {
     assert!(info_field(&all, "used_memory")
         .and_then(|v| v.parse::<u64>().ok())
         .is_some());
+    let rss = info_field(&all, "used_memory_rss").and_then(|v| v.parse::<u64>().ok());
+    assert!(rss.is_some_and(|r| r > 1 << 20), "{rss:?}");
+    assert_eq!(
+        info_field(&all, "rocksdb_block_cache_capacity").as_deref(),
+        Some("268435456"),
+        "the default block cache is 256 MiB"
+    );
+    let small = InProc::start_with(|c| c.block_cache_mb = 8);
+    let small_info: String = redis::cmd("INFO")
+        .arg("memory")
+        .query(&mut small.client())
+        .expect("info");
+    assert_eq!(
+        info_field(&small_info, "rocksdb_block_cache_capacity").as_deref(),
+        Some("8388608"),
+        "block_cache_mb sizes the cache"
+    );
     let only: String = info(&mut c, "keyspace");
     assert!(only.starts_with("# Keyspace") && !only.contains("# Server"));
     let cfg: Vec<String> = redis::cmd("CONFIG")

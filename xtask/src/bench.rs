@@ -76,32 +76,15 @@ pub(crate) fn start_pair(what: &str) -> Result<Pair> {
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(tmp.join("redis"))?;
     let redis_port = free_port()?;
-    let redis = start(
-        Command::new("redis-server")
-            .args([
-                "--port",
-                &redis_port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-            ])
-            .args(["--appendonly", "yes", "--appendfsync", "everysec", "--dir"])
-            .arg(tmp.join("redis")),
-        redis_port,
-    )
-    .context("redis-server (apt-get install redis-server)")?;
+    let redis = start(&mut redis_cmd(redis_port, &tmp.join("redis")), redis_port)
+        .context("redis-server (apt-get install redis-server)")?;
     let ours_port = free_port()?;
     let ours = start(
-        Command::new(bins.join("rocksync-master"))
-            .args([
-                "--port",
-                &ours_port.to_string(),
-                "--binlog-fsync",
-                "everysec",
-                "--data-dir",
-            ])
-            .arg(tmp.join("rocksync")),
+        &mut rocksync_cmd(
+            &bins.join("rocksync-master"),
+            ours_port,
+            &tmp.join("rocksync"),
+        ),
         ours_port,
     )?;
     Ok(Pair {
@@ -237,22 +220,41 @@ fn start_rocksync(bin: &std::path::Path, what: &str) -> Result<(crate::procs::Gu
     let dir = std::env::temp_dir().join(format!("rocksync-{what}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let port = free_port()?;
-    let guard = start(
-        Command::new(bin)
-            .args([
-                "--port",
-                &port.to_string(),
-                "--binlog-fsync",
-                "everysec",
-                "--data-dir",
-            ])
-            .arg(&dir),
-        port,
-    )?;
+    let guard = start(&mut rocksync_cmd(bin, port, &dir), port)?;
     Ok((guard, port))
 }
 
-fn redis_version() -> String {
+/// redis-server as the comparison peer: loopback, no RDB snapshots,
+/// appendonly yes with appendfsync everysec, data in `dir` (which must
+/// exist).
+pub(crate) fn redis_cmd(port: u16, dir: &std::path::Path) -> Command {
+    let mut c = Command::new("redis-server");
+    c.args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args([
+            "--save",
+            "",
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec",
+        ])
+        .arg("--dir")
+        .arg(dir);
+    c
+}
+
+/// A rocksync build `bin` (rocksync-master or rocksync-slave) as the
+/// comparison runs it: binlog_fsync everysec, data in `dir`.
+pub(crate) fn rocksync_cmd(bin: &std::path::Path, port: u16, dir: &std::path::Path) -> Command {
+    let mut c = Command::new(bin);
+    c.args(["--port", &port.to_string(), "--binlog-fsync", "everysec"])
+        .arg("--data-dir")
+        .arg(dir);
+    c
+}
+
+/// The installed redis-server's version (`7.0.15`), or empty.
+pub(crate) fn redis_version() -> String {
     Command::new("redis-server")
         .arg("--version")
         .output()

@@ -17,11 +17,15 @@
 //! - `cargo xtask bench failover`: promotion and a sibling's re-point beside
 //!   Redis replicas; `bench ha`: failover through Sentinel beside
 //!   redis-server, throughput through twemproxy.
+//! - `cargo xtask bench fanout [--quick]`: a master's throughput with eight
+//!   followers against none, and its RSS over a dataset ten times
+//!   rocksync's block cache, beside redis-server and its replicas.
 
 mod bench;
 mod commands_bench;
 mod cpu_bench;
 mod failover_bench;
+mod fanout_bench;
 mod ha_bench;
 mod procs;
 mod repl_bench;
@@ -190,6 +194,9 @@ fn main() -> Result<()> {
             let quick = args.iter().any(|a| a == "--quick");
             failover_bench::run(&release_bins()?, if quick { 100_000 } else { 1_000_000 })
         }
+        Some("bench") if args.get(1).map(String::as_str) == Some("fanout") => {
+            fanout_bench::run(&release_bins()?, args.iter().any(|a| a == "--quick"))
+        }
         Some("bench") if args.get(1).map(String::as_str) == Some("ha") => {
             ha_bench::run(&release_bins()?)
         }
@@ -198,6 +205,6 @@ fn main() -> Result<()> {
             commands_bench::run(args.iter().any(|a| a == "--quick"))
         }
         Some("bench") => bench::run(&args[1..]),
-        _ => bail!("usage: cargo xtask <run [--ha] | ci | bench [repl | failover | ha | commands | cpu] [--quick]>"),
+        _ => bail!("usage: cargo xtask <run [--ha] | ci | bench [repl | failover | fanout | ha | commands | cpu] [--quick]>"),
     }
 }

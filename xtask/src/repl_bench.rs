@@ -65,7 +65,8 @@ pub(crate) fn num(port: u16, section: &str, key: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// Load `n` keys `key:%09d` with 100-byte values through one pipelined
+/// Load `n` keys `key:%012d` (the names redis-benchmark's `-r` draws)
+/// with 100-byte values through one pipelined
 /// connection.
 pub(crate) fn load(port: u16, n: u64, prefix: &str) -> Result<()> {
     let mut s = TcpStream::connect(("127.0.0.1", port))?;
@@ -86,7 +87,7 @@ pub(crate) fn load(port: u16, n: u64, prefix: &str) -> Result<()> {
     });
     let mut out = Vec::with_capacity(1 << 20);
     for i in 0..n {
-        let key = format!("{prefix}:{i:09}");
+        let key = format!("{prefix}:{i:012}");
         out.extend_from_slice(
             format!(
                 "*3\r\n$3\r\nSET\r\n${}\r\n{key}\r\n$100\r\n{value}\r\n",
