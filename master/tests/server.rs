@@ -707,3 +707,54 @@ fn blocked_consumers_timing_out_while_served_lose_nothing() {
     let want: Vec<String> = (0..3000).map(|i: u32| i.to_string()).collect();
     assert_eq!(seen, want, "every element popped once or still there");
 }
+
+/// Issue 12: SPOP and SRANDMEMBER draw positions and read only up to the
+/// last one drawn. What they return must still be distinct members that
+/// SPOP removes, spread over the set, with the whole-set draw (a count
+/// over half the set) agreeing.
+#[test]
+fn spop_and_srandmember_draw_distinct_members_without_reading_the_whole_set() {
+    let m = InProc::start();
+    let mut c = m.client();
+    let all: BTreeSet<String> = (0..100).map(|i| format!("m{i:03}")).collect();
+    let added: usize = c.sadd("s", all.iter().collect::<Vec<_>>()).expect("sadd");
+    assert_eq!(added, 100);
+    let mut seen = BTreeSet::new();
+    for _ in 0..200 {
+        let one: String = c.srandmember("s").expect("srandmember");
+        assert!(all.contains(&one), "{one} is not a member");
+        seen.insert(one);
+    }
+    assert!(seen.len() > 20, "200 draws saw only {} members", seen.len());
+    let mut popped = BTreeSet::new();
+    for _ in 0..10 {
+        let one: String = c.spop("s").expect("spop");
+        assert!(popped.insert(one), "SPOP returned a member twice");
+    }
+    let five: Vec<String> = redis::cmd("SPOP")
+        .arg("s")
+        .arg(5)
+        .query(&mut c)
+        .expect("spop 5");
+    assert_eq!(five.len(), 5);
+    // Over half of what is left: the whole-set draw.
+    let many: Vec<String> = redis::cmd("SPOP")
+        .arg("s")
+        .arg(60)
+        .query(&mut c)
+        .expect("spop 60");
+    assert_eq!(many.len(), 60);
+    for p in five.into_iter().chain(many) {
+        assert!(popped.insert(p), "SPOP returned a member twice");
+    }
+    let left: BTreeSet<String> = c.smembers("s").expect("smembers");
+    assert_eq!(left.len(), 25);
+    assert!(popped.is_subset(&all) && left.is_disjoint(&popped));
+    assert_eq!(
+        left.union(&popped).cloned().collect::<BTreeSet<_>>(),
+        all,
+        "members lost or invented"
+    );
+    let scard: usize = c.scard("s").expect("scard");
+    assert_eq!(scard, 25);
+}

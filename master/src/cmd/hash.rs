@@ -197,10 +197,10 @@ pub(super) fn hrandfield(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
         Some(m) => sub_items(c, &a[1], &m)?,
         None => Vec::new(),
     };
-    let Some(picks) = tri!(super::random_picks(items.len(), count, c.now_ms)) else {
+    let Some(picks) = tri!(super::random_picks(items.len(), count, super::seed())) else {
         return Ok(match items.len() {
             0 => Reply::Nil,
-            n => Reply::Bulk(items[super::Rng::new(c.now_ms).below(n)].0.clone()),
+            n => Reply::Bulk(items[super::Rng::new(super::seed()).below(n)].0.clone()),
         });
     };
     let mut out = Vec::with_capacity(picks.len() * (1 + usize::from(withvalues)));

@@ -1087,7 +1087,26 @@ pub fn random_picks(
     Ok(Some(out))
 }
 
-/// A small PRNG (xorshift) for SPOP/SRANDMEMBER, seeded from the clock.
+/// A fresh seed for each random command: a process-wide sequence mixed by
+/// splitmix64 and started from the clock, so calls within the same
+/// millisecond draw differently (a seed from the clock alone gave every
+/// SRANDMEMBER in that millisecond the same member).
+pub fn seed() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let _ = NEXT.compare_exchange(
+        0,
+        crate::engine::now_ms() | 1,
+        Ordering::Relaxed,
+        Ordering::Relaxed,
+    );
+    let mut z = NEXT.fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// A small PRNG (xorshift) for the random commands, seeded by [`seed`].
 pub struct Rng(u64);
 
 impl Rng {

@@ -72,6 +72,47 @@ fn members(c: &impl View, key: &[u8]) -> Result<Result<Vec<Bytes>, Reply>> {
     })
 }
 
+/// `want` distinct members at random positions of the set, read in one
+/// walk that stops at the last position drawn (no copy of the whole set);
+/// `None` when `want` is most of the set (or the walk finds fewer members
+/// than the metadata counts), for the caller to draw from all of them.
+fn members_at(
+    c: &impl View,
+    key: &[u8],
+    m: &keys::Meta,
+    want: usize,
+    rng: &mut Rng,
+) -> Result<Option<Vec<Bytes>>> {
+    let size = m.size as usize;
+    if want == 0 || want.saturating_mul(2) > size {
+        return Ok(None);
+    }
+    // Distinct positions in draw order (few: a linear check is enough
+    // for small counts, a set for larger ones).
+    let mut drawn: Vec<usize> = Vec::with_capacity(want);
+    let mut seen = std::collections::HashSet::with_capacity(want);
+    while drawn.len() < want {
+        let i = rng.below(size);
+        if seen.insert(i) {
+            drawn.push(i);
+        }
+    }
+    let mut order: Vec<usize> = (0..want).collect();
+    order.sort_unstable_by_key(|&j| drawn[j]);
+    let mut out: Vec<Option<Bytes>> = vec![None; want];
+    let prefix = keys::sub_prefix(key, m.version);
+    let (mut pos, mut next) = (0usize, 0usize);
+    c.scan(Cf::Sub, &prefix, &prefix, &mut |k, _| {
+        while next < want && drawn[order[next]] == pos {
+            out[order[next]] = Some(Bytes::copy_from_slice(&k[prefix.len()..]));
+            next += 1;
+        }
+        pos += 1;
+        next < want
+    })?;
+    Ok(out.into_iter().collect())
+}
+
 fn bulks(v: impl IntoIterator<Item = Bytes>) -> Reply {
     Reply::Array(v.into_iter().map(Reply::Bulk).collect())
 }
@@ -123,17 +164,21 @@ pub(super) fn spop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
             Reply::Nil
         });
     };
-    let mut all: Vec<Bytes> = sub_items(c, &a[1], &m)?
-        .into_iter()
-        .map(|(f, _)| f)
-        .collect();
-    let mut rng = Rng::new(c.now_ms ^ c.next_seq.rotate_left(32));
-    let take = count.map_or(1, |n| n as usize).min(all.len());
-    let mut popped = Vec::with_capacity(take);
-    for _ in 0..take {
-        let i = rng.below(all.len());
-        popped.push(all.swap_remove(i));
-    }
+    let mut rng = Rng::new(super::seed());
+    let want = count.map_or(1, |n| n as usize);
+    let mut popped = match members_at(c, &a[1], &m, want, &mut rng)? {
+        Some(picked) => picked,
+        None => {
+            let mut all = tri!(members(c, &a[1])?);
+            let take = want.min(all.len());
+            let mut popped = Vec::with_capacity(take);
+            for _ in 0..take {
+                let i = rng.below(all.len());
+                popped.push(all.swap_remove(i));
+            }
+            popped
+        }
+    };
     for p in &popped {
         c.emit(Command::SDel, &a[1], p.clone(), 0)?;
     }
@@ -145,8 +190,16 @@ pub(super) fn spop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
 
 pub(super) fn srandmember(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let count = tri!(count_arg(a, 2));
+    if count.is_none() {
+        if let Some(m) = tri!(typed(c, &a[1], Kind::Set)?) {
+            let mut rng = Rng::new(super::seed());
+            if let Some(mut one) = members_at(c, &a[1], &m, 1, &mut rng)? {
+                return Ok(one.pop().map_or(Reply::Nil, Reply::Bulk));
+            }
+        }
+    }
     let all = tri!(members(c, &a[1])?);
-    let seed = c.now_ms;
+    let seed = super::seed();
     match tri!(super::random_picks(all.len(), count, seed)) {
         None if all.is_empty() => Ok(Reply::Nil),
         None => Ok(Reply::Bulk(all[Rng::new(seed).below(all.len())].clone())),

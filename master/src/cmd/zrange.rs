@@ -552,11 +552,11 @@ pub(super) fn zrandmember(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
         Some(m) => zset_members(c, &a[1], m)?.into_iter().collect(),
         None => Vec::new(),
     };
-    let picked = tri!(super::random_picks(items.len(), count, c.now_ms));
+    let picked = tri!(super::random_picks(items.len(), count, super::seed()));
     let Some(picked) = picked else {
         return Ok(match items.len() {
             0 => Reply::Nil,
-            n => Reply::Bulk(items[super::Rng::new(c.now_ms).below(n)].0.clone()),
+            n => Reply::Bulk(items[super::Rng::new(super::seed()).below(n)].0.clone()),
         });
     };
     Ok(render(
