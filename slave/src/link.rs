@@ -230,11 +230,20 @@ impl Link {
         let mut last_ack = Instant::now();
         let mut ack_now = false;
         let mut round_start: Option<Instant> = None;
+        // Why the stream ended, kept until what was received before it is
+        // committed: a master that sends its last events and closes must
+        // not lose them.
+        let mut ended: Option<LinkError> = None;
         loop {
-            while let Some(event) = codec
-                .decode(&mut buf)
-                .map_err(|e| LinkError::Protocol(e.to_string()))?
-            {
+            loop {
+                let event = match codec.decode(&mut buf) {
+                    Ok(Some(event)) => event,
+                    Ok(None) => break,
+                    Err(e) => {
+                        ended = Some(LinkError::Protocol(e.to_string()));
+                        break;
+                    }
+                };
                 match (event.kind, event.cmd) {
                     (EventType::Copy, Command::Begin) => {
                         pending.clear();
@@ -264,18 +273,21 @@ impl Link {
                     _ => {}
                 }
             }
+            // What tokio already knows to be readable joins this round;
+            // the round ends at the first read that would wait. Acks wait
+            // for the round's commit (at most ROUND_TIME plus the commit).
             let round = *round_start.get_or_insert_with(Instant::now);
-            if pending.len() < ROUND_EVENTS && round.elapsed() < ROUND_TIME {
+            if ended.is_none() && pending.len() < ROUND_EVENTS && round.elapsed() < ROUND_TIME {
                 buf.reserve(64 * 1024);
                 match stream.try_read_buf(&mut buf) {
-                    Ok(0) => return Err(LinkError::Closed),
+                    Ok(0) => ended = Some(LinkError::Closed),
                     Ok(_) => {
                         state.touch();
                         continue;
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
                     Err(source) => {
-                        return Err(LinkError::Io {
+                        ended = Some(LinkError::Io {
                             what: "reading from the master",
                             source,
                         })
@@ -296,6 +308,9 @@ impl Link {
                 state.last_seq.store(last, Ordering::Relaxed);
                 pending = rest;
                 ack_now = true;
+            }
+            if let Some(e) = ended {
+                return Err(e);
             }
             if ack_now || last_ack.elapsed() >= ACK_EVERY {
                 let mut out = BytesMut::new();

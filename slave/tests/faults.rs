@@ -539,3 +539,69 @@ fn a_blocked_client_timing_out_during_its_serve_still_gets_the_element() {
         "the element reached the client"
     );
 }
+
+/// A master that sends its last events and closes at once (a shutdown, or
+/// a crash after its socket buffer went out): the data and the close reach
+/// the slave together, and every whole command received is committed
+/// before the link reports the close. Played by a fake master on loopback
+/// so that the close follows the events immediately.
+#[test]
+fn events_received_just_before_the_master_closes_are_kept() {
+    use std::io::{Read, Write};
+    use tokio_util::codec::{Decoder, Encoder};
+
+    use rocksync_protocol::{
+        Command, EventCodec, LogEvent, RequestDecoder, RespLimits, SyncAnswer, SyncDecision,
+        SyncRequest,
+    };
+
+    const N: u64 = 500;
+    let tmp = TempDir::new().expect("tmp");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let master_addr = listener.local_addr().expect("addr");
+    let s = Node::slave(&tmp.path().join("s"), free_port(), master_addr, &[]);
+    listener.set_nonblocking(false).expect("blocking");
+    let (mut conn, _) = listener.accept().expect("the slave connects");
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut decoder = RequestDecoder::new(RespLimits::default());
+    let mut buf = bytes::BytesMut::new();
+    let args = loop {
+        if let Some(args) = decoder.decode(&mut buf).expect("a RESP request") {
+            break args;
+        }
+        let mut chunk = [0u8; 4096];
+        let n = conn.read(&mut chunk).expect("read the request");
+        assert!(n > 0, "the slave closed before asking");
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let req = SyncRequest::parse(&args).expect("SYNC140");
+    let replid = req.replid.expect("the slave names its history");
+    let mut out = bytes::BytesMut::new();
+    SyncAnswer {
+        decision: SyncDecision::Resume,
+        replid,
+        seq: N,
+    }
+    .to_reply()
+    .encode(&mut out);
+    let mut codec = EventCodec::default();
+    for seq in 1..=N {
+        let e = LogEvent::data(
+            seq,
+            Command::KSet,
+            format!("k{seq}").into_bytes(),
+            format!("v{seq}").into_bytes(),
+        );
+        codec.encode(&e, &mut out).expect("frame");
+    }
+    conn.write_all(&out).expect("send");
+    drop(conn);
+    drop(listener);
+    wait_until("the slave to commit what it received", LONG, || {
+        s.num("replication", "last_seq") == N
+    });
+    let mut c = s.client();
+    let last: String = c.get(format!("k{N}")).expect("get");
+    assert_eq!(last, format!("v{N}"));
+}

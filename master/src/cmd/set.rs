@@ -84,11 +84,13 @@ fn members_at(
     rng: &mut Rng,
 ) -> Result<Option<Vec<Bytes>>> {
     let size = m.size as usize;
-    if want == 0 || want.saturating_mul(2) > size {
+    if want == 0 {
+        return Ok(Some(Vec::new()));
+    }
+    if want.saturating_mul(2) > size {
         return Ok(None);
     }
-    // Distinct positions in draw order (few: a linear check is enough
-    // for small counts, a set for larger ones).
+    // Distinct positions, in the order they were drawn.
     let mut drawn: Vec<usize> = Vec::with_capacity(want);
     let mut seen = std::collections::HashSet::with_capacity(want);
     while drawn.len() < want {

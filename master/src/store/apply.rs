@@ -39,7 +39,6 @@ use super::keys::{self, Kind, Meta};
 use super::{Cf, Store, APPLIED_SEQ_KEY, EXPIRE_COUNT_KEY, KEY_COUNT_KEY};
 use crate::error::{Error, Result};
 
-/// One map per column family, from key to value (None: absent/deleted).
 /// Per column family, key → last value (None: deleted). Keys come from
 /// clients, so the hash is seeded per process (foldhash), not a fixed one.
 type PerCf = [HashMap<Vec<u8>, Option<Vec<u8>>, foldhash::fast::RandomState>; 5];
