@@ -726,6 +726,16 @@ fn spop_and_srandmember_draw_distinct_members_without_reading_the_whole_set() {
         seen.insert(one);
     }
     assert!(seen.len() > 20, "200 draws saw only {} members", seen.len());
+    for n in [3usize, 40, 80] {
+        let some: Vec<String> = redis::cmd("SRANDMEMBER")
+            .arg("s")
+            .arg(n)
+            .query(&mut c)
+            .expect("srandmember n");
+        let distinct: BTreeSet<&String> = some.iter().collect();
+        assert_eq!((some.len(), distinct.len()), (n, n), "{n} distinct members");
+        assert!(some.iter().all(|m| all.contains(m)));
+    }
     let mut popped = BTreeSet::new();
     for _ in 0..10 {
         let one: String = c.spop("s").expect("spop");

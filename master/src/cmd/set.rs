@@ -192,11 +192,20 @@ pub(super) fn spop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
 
 pub(super) fn srandmember(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let count = tri!(count_arg(a, 2));
-    if count.is_none() {
+    // One member, or a few distinct ones: drawn by position.
+    let distinct = match count {
+        None => Some(1),
+        Some(n) if n > 0 => usize::try_from(n).ok(),
+        Some(_) => None,
+    };
+    if let Some(want) = distinct {
         if let Some(m) = tri!(typed(c, &a[1], Kind::Set)?) {
             let mut rng = Rng::new(super::seed());
-            if let Some(mut one) = members_at(c, &a[1], &m, 1, &mut rng)? {
-                return Ok(one.pop().map_or(Reply::Nil, Reply::Bulk));
+            if let Some(mut got) = members_at(c, &a[1], &m, want, &mut rng)? {
+                return Ok(match count {
+                    None => got.pop().map_or(Reply::Nil, Reply::Bulk),
+                    Some(_) => bulks(got),
+                });
             }
         }
     }

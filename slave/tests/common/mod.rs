@@ -126,7 +126,7 @@ impl Node {
         redis::cmd("INFO")
             .arg(section)
             .query(&mut self.client())
-            .expect("info")
+            .unwrap_or_else(|e| panic!("INFO {section} on {}: {e}", self.addr))
     }
 
     pub fn field(&self, section: &str, key: &str) -> Option<String> {
