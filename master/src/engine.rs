@@ -1,10 +1,19 @@
-//! The write path (SPEC §2): one thread executes every write command in
-//! arrival order and group-commits: one binlog append (one fsync under
-//! `always`) and one RocksDB write batch, carrying data and `applied_seq`,
-//! for all the commands that arrived while the previous group committed.
-//! Replies leave only after their group is durable per the fsync policy.
+//! The write path (SPEC §2): write commands execute one group at a time,
+//! in arrival order, and each group commits as one binlog append (one
+//! fsync under `always`) and one RocksDB write batch, carrying data and
+//! `applied_seq`, for all the commands that arrived while the previous
+//! group committed. Replies leave only after their group is durable per
+//! the fsync policy.
 //!
-//! The thread holds the node's [`Storage`] while the node is a master;
+//! There is no write thread: the first connection task to queue a job
+//! while no group runs becomes the leader, executes every job queued so
+//! far as one group (its own among them), commits it and answers the
+//! others, as RocksDB's write group does. Jobs queued meanwhile wait for
+//! the next leader: a task spawned for them, so the leader's own client is
+//! answered without waiting for later groups. A write thus costs no thread
+//! hop, and the runtime spreads groups and connections over its workers.
+//!
+//! The leader holds the node's [`Storage`] while the node is a master;
 //! a role change detaches it (for the replication link) and attaches it
 //! back, and writes meanwhile are refused as on a read-only replica. Also
 //! here: the expiry of keys found by the sweeper.
@@ -16,7 +25,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use rocksync_binlog::Binlog;
 use rocksync_protocol::{Command, LogEvent, Reply};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tracing::error;
 
 use crate::blocking::{BlockStart, Blocked, Wait, Waiter};
@@ -113,9 +122,7 @@ pub struct WriteStats {
 /// A handle to send writes to the write path.
 #[derive(Clone)]
 pub struct Engine {
-    tx: mpsc::Sender<Job>,
-    /// The thread, joined by `stop` so the store is released when it returns.
-    thread: Arc<std::sync::Mutex<Option<std::thread::JoinHandle<()>>>>,
+    shared: Arc<Shared>,
     /// The binlog's read side.
     pub binlog: Binlog,
     /// Counters.
@@ -165,19 +172,12 @@ impl Engine {
             replies: vec![Reply::error("ERR the write path is stopped"); n],
             slow: Vec::new(),
         };
-        if self
-            .tx
-            .send(Job::Write {
-                cmds,
-                reply,
-                atomic,
-                watch,
-            })
-            .await
-            .is_err()
-        {
-            return stopped();
-        }
+        self.shared.submit(Job::Write {
+            cmds,
+            reply,
+            atomic,
+            watch,
+        });
         rx.await.unwrap_or_else(|_| stopped())
     }
 
@@ -186,15 +186,13 @@ impl Engine {
     pub async fn block(&self, cmd: WriteCmd) -> BlockStart {
         let (reply, rx) = oneshot::channel();
         let stopped = || BlockStart::Done(Reply::error("ERR the write path is stopped"));
-        if self.tx.send(Job::Block { cmd, reply }).await.is_err() {
-            return stopped();
-        }
+        self.shared.submit(Job::Block { cmd, reply });
         rx.await.unwrap_or_else(|_| stopped())
     }
 
     /// Delete these keys if they are (still) expired.
     pub async fn expire(&self, keys: Vec<Bytes>) {
-        let _ = self.tx.send(Job::Expire { keys }).await;
+        self.shared.submit(Job::Expire { keys });
     }
 
     /// Take writes again, through `storage` (a node becoming a master).
@@ -202,10 +200,9 @@ impl Engine {
     /// # Errors
     /// The storage back, when the write path has stopped.
     pub async fn attach(&self, storage: Storage) -> std::result::Result<(), Storage> {
-        match self.tx.send(Job::Attach(Box::new(storage))).await {
-            Ok(()) => Ok(()),
-            Err(mpsc::error::SendError(Job::Attach(storage))) => Err(*storage),
-            Err(_) => Ok(()),
+        match self.shared.submit(Job::Attach(Box::new(storage))) {
+            Some(Job::Attach(storage)) => Err(*storage),
+            _ => Ok(()),
         }
     }
 
@@ -214,7 +211,7 @@ impl Engine {
     /// holds none.
     pub async fn detach(&self) -> Option<Storage> {
         let (tx, rx) = oneshot::channel();
-        self.tx.send(Job::Detach(tx)).await.ok()?;
+        self.shared.submit(Job::Detach(tx));
         rx.await.ok().flatten().map(|b| *b)
     }
 
@@ -224,38 +221,141 @@ impl Engine {
     /// [`Error::Stopped`] if already stopped; binlog and RocksDB errors.
     pub async fn stop(&self) -> Result<()> {
         let (done, rx) = oneshot::channel();
-        self.tx
-            .send(Job::Stop { done })
-            .await
-            .map_err(|_| Error::Stopped)?;
-        let closed = rx.await.map_err(|_| Error::Stopped)?;
-        let thread = self
-            .thread
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
-        if let Some(t) = thread {
-            let _ = tokio::task::spawn_blocking(move || t.join()).await;
-        }
-        closed
+        self.shared.submit(Job::Stop { done });
+        rx.await.map_err(|_| Error::Stopped)?
     }
 }
 
-/// Start the write path on its own thread, writing through `storage`
-/// (`None`: refusing writes until one is attached). `store` and `binlog`
-/// are the node's (the storage's when there is one).
+/// What the connection tasks share: the queue of jobs, and the core that
+/// only the leader of the moment holds.
+struct Shared {
+    queue: std::sync::Mutex<Queue>,
+    /// `None` once stopped (the store is then released).
+    core: std::sync::Mutex<Option<Core>>,
+}
+
+#[derive(Default)]
+struct Queue {
+    jobs: Vec<Job>,
+    /// A leader runs or is spawned: jobs queued now are its to execute.
+    leading: bool,
+    stopped: bool,
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Shared {
+    /// Queue `job`, and lead if no one does. The job comes back when the
+    /// write path has stopped (its reply sender then drops unanswered).
+    fn submit(self: &Arc<Self>, job: Job) -> Option<Job> {
+        {
+            let mut q = lock(&self.queue);
+            if q.stopped {
+                return Some(job);
+            }
+            q.jobs.push(job);
+            if q.leading {
+                return None;
+            }
+            q.leading = true;
+        }
+        self.lead();
+        None
+    }
+
+    /// Execute and commit the jobs queued so far as one group; when more
+    /// have queued meanwhile, hand the lead to a task of its own.
+    fn lead(self: &Arc<Self>) {
+        let guard = LeadGuard(self);
+        let jobs = std::mem::take(&mut lock(&self.queue).jobs);
+        let mut core = lock(&self.core);
+        let stop = match core.as_mut() {
+            Some(c) => c.run(jobs),
+            None => None,
+        };
+        if let Some((done, closed)) = stop {
+            // The store is released before the stop is answered.
+            *core = None;
+            drop(core);
+            guard.stop();
+            let _ = done.send(closed);
+            return;
+        }
+        drop(core);
+        drop(guard);
+        let mut q = lock(&self.queue);
+        if q.jobs.is_empty() {
+            q.leading = false;
+            return;
+        }
+        drop(q);
+        let next = Arc::clone(self);
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(async move { next.lead() });
+            }
+            Err(_) => next.lead(),
+        }
+    }
+}
+
+/// Watches a lead: on a panic inside it, the write path stops (queued
+/// and later jobs are answered as stopped) rather than waiting on a leader
+/// that is gone.
+struct LeadGuard<'a>(&'a Shared);
+
+impl LeadGuard<'_> {
+    fn stop(&self) {
+        let dropped = {
+            let mut q = lock(&self.0.queue);
+            q.stopped = true;
+            q.leading = false;
+            std::mem::take(&mut q.jobs)
+        };
+        drop(dropped);
+    }
+}
+
+impl Drop for LeadGuard<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            error!("the write path stopped on a panic; writes are refused from now on");
+            self.stop();
+        }
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        let core = self
+            .core
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(mut core) = core {
+            if let Err(e) = core.close() {
+                error!(error = %e, "closing the write path");
+            }
+        }
+    }
+}
+
+/// Start the write path, writing through `storage` (`None`: refusing
+/// writes until one is attached). `store` and `binlog` are the node's (the
+/// storage's when there is one).
 ///
 /// # Errors
-/// [`Error::Io`] if the thread cannot start.
+/// None today; kept for callers that start a node.
 pub fn start(store: Arc<Store>, binlog: Binlog, storage: Option<Storage>) -> Result<Engine> {
-    let (tx, rx) = mpsc::channel(4096);
     let stats = Arc::new(WriteStats::default());
     let cursors = Arc::new(Cursors::default());
     // The storage's commits touch these (see Storage::commit).
     let watches = storage.as_ref().map_or_else(Arc::default, Storage::watches);
     let blocked = Arc::new(Blocked::default());
     let slow_us = Arc::new(AtomicI64::new(-1));
-    let mut core = Core {
+    let core = Core {
         slow_us: Arc::clone(&slow_us),
         blocked: Arc::clone(&blocked),
         store,
@@ -263,18 +363,12 @@ pub fn start(store: Arc<Store>, binlog: Binlog, storage: Option<Storage>) -> Res
         cursors: Arc::clone(&cursors),
         watches: Arc::clone(&watches),
         stats: Arc::clone(&stats),
-        rx,
     };
-    let thread = std::thread::Builder::new()
-        .name("write-path".into())
-        .spawn(move || core.run())
-        .map_err(|source| Error::Io {
-            path: "write-path thread".into(),
-            source,
-        })?;
     Ok(Engine {
-        tx,
-        thread: Arc::new(std::sync::Mutex::new(Some(thread))),
+        shared: Arc::new(Shared {
+            queue: std::sync::Mutex::new(Queue::default()),
+            core: std::sync::Mutex::new(Some(core)),
+        }),
         binlog,
         stats,
         cursors,
@@ -320,36 +414,36 @@ struct Core {
     blocked: Arc<Blocked>,
     slow_us: Arc<AtomicI64>,
     stats: Arc<WriteStats>,
-    rx: mpsc::Receiver<Job>,
 }
+
+/// A stop's answer, and what closing the storage gave.
+type Stopped = (oneshot::Sender<Result<()>>, Result<()>);
 
 impl Core {
     fn next_seq(&self) -> u64 {
         self.storage.as_ref().map_or(0, |s| s.last_seq() + 1)
     }
 
-    fn run(&mut self) {
-        while let Some(job) = self.rx.blocking_recv() {
-            let mut group = Group::new(self.next_seq());
-            let mut next = Some(job);
-            while let Some(job) = next.take() {
-                match job {
-                    Job::Stop { done } => {
-                        self.commit(&mut group);
-                        let _ = done.send(self.close());
-                        return;
-                    }
-                    job => self.handle(job, &mut group),
+    /// Execute `jobs` in order and commit them (in groups of at most
+    /// [`MAX_GROUP_EVENTS`] events); a stop among them ends the run with
+    /// the storage closed (the jobs after it are dropped, answered as
+    /// stopped).
+    fn run(&mut self, jobs: Vec<Job>) -> Option<Stopped> {
+        let mut group = Group::new(self.next_seq());
+        for job in jobs {
+            match job {
+                Job::Stop { done } => {
+                    self.commit(&mut group);
+                    return Some((done, self.close()));
                 }
-                if group.events.len() < MAX_GROUP_EVENTS {
-                    next = self.rx.try_recv().ok();
-                }
+                job => self.handle(job, &mut group),
             }
-            self.commit(&mut group);
+            if group.events.len() >= MAX_GROUP_EVENTS {
+                self.commit(&mut group);
+            }
         }
-        if let Err(e) = self.close() {
-            error!(error = %e, "closing the write path");
-        }
+        self.commit(&mut group);
+        None
     }
 
     fn close(&mut self) -> Result<()> {

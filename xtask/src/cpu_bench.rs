@@ -3,7 +3,9 @@
 //! machine. Each rocksync-master build given (default: this one) runs
 //! alone on fresh data with 1 M keys loaded (`-r 1000000 -d 100`), RocksDB
 //! settled; per test it reports microseconds of CPU per command for the
-//! whole process and for the write-path thread alone, and ops/s. Builds
+//! whole process and, for builds that have one, for the write-path
+//! thread alone (builds since the leader-based write path have none:
+//! "-"), and ops/s. Builds
 //! are measured one after another, so run them twice in turn (`A B A B`)
 //! to see the spread.
 
@@ -77,18 +79,21 @@ pub fn run(args: &[String]) -> Result<()> {
         measure_with(port, "set", 16, load, &extra)?;
         settle(port)?;
         let proc_stat = PathBuf::from(format!("/proc/{pid}/stat"));
-        let wp_stat = write_path_stat(pid).context("no write-path thread")?;
+        let wp_stat = write_path_stat(pid);
+        let wp_ticks = || wp_stat.as_deref().map(ticks).transpose();
         for &(test, pipeline) in TESTS {
-            let (p0, w0) = (ticks(&proc_stat)?, ticks(&wp_stat)?);
+            let (p0, w0) = (ticks(&proc_stat)?, wp_ticks()?);
             let ops = measure_with(port, test, pipeline, n, &extra)?;
-            let (p1, w1) = (ticks(&proc_stat)?, ticks(&wp_stat)?);
+            let (p1, w1) = (ticks(&proc_stat)?, wp_ticks()?);
+            let per_cmd = |t: u64| format!("{:.2}", t as f64 * tick_us / f64::from(n));
             println!(
-                "| {} | {} | {pipeline} | {:.2} | {:.2} | {ops:.0} |",
+                "| {} | {} | {pipeline} | {} | {} | {ops:.0} |",
                 bin.file_name()
                     .map_or_else(String::new, |f| f.to_string_lossy().into_owned()),
                 test.to_uppercase(),
-                (p1 - p0) as f64 * tick_us / f64::from(n),
-                (w1 - w0) as f64 * tick_us / f64::from(n),
+                per_cmd(p1 - p0),
+                w0.zip(w1)
+                    .map_or_else(|| "-".to_owned(), |(a, b)| per_cmd(b - a)),
             );
         }
         drop(guard);
