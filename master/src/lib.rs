@@ -31,4 +31,4 @@ pub use engine::{start as start_write_path, Engine as WritePath, WriteCmd, READO
 pub use error::{Error, Result};
 pub use node::{split_addr, Follower, LinkCtx, LinkState, Node, NodeOptions, Role};
 pub use storage::{sys, CopyProgress, History, Storage};
-pub use store::apply::Batch;
+pub use store::apply::{Batch, Layer, Sealed};

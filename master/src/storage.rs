@@ -20,7 +20,7 @@ use tracing::{info, warn};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::store::apply::{apply_event, Batch};
+use crate::store::apply::{apply_event, Batch, Layer, Sealed};
 use crate::store::{Cf, Store, StoreOptions, EXPIRE_COUNT_KEY, KEY_COUNT_KEY};
 use crate::watch::Watches;
 
@@ -221,6 +221,16 @@ impl Storage {
         if events.is_empty() && batch.is_empty() {
             return Ok(());
         }
+        self.commit_sealed(batch.seal(), events)
+    }
+
+    /// As [`Storage::commit`], for a batch sealed already (the write path
+    /// seals a group before it commits, so the next group can read
+    /// through it meanwhile).
+    ///
+    /// # Errors
+    /// As [`Storage::commit`].
+    pub fn commit_sealed(&mut self, batch: Sealed, events: &[LogEvent]) -> Result<()> {
         let mark = self.writer.stage(events)?;
         let applied = self.writer.last_seq();
         failpoint::hit("storage.commit.before_store_write");
@@ -257,15 +267,32 @@ impl Storage {
     /// # Errors
     /// As [`Storage::commit`], and [`Error::BadEvent`].
     pub fn commit_events(&mut self, events: &[LogEvent]) -> Result<()> {
-        let mut batch = Batch::new();
+        let batch = Self::apply_events(&self.store, None, events)?;
+        self.commit_sealed(batch, events)
+    }
+
+    /// Apply events received from a master (whole commands) to a batch
+    /// over `below` (a batch applied before them that may still be
+    /// committing: see [`Batch::on`]), ready for
+    /// [`Storage::commit_sealed`]. Only reads the store, so it can run
+    /// while the batch below commits.
+    ///
+    /// # Errors
+    /// RocksDB errors, [`Error::BadEvent`].
+    pub fn apply_events(
+        store: &Store,
+        below: Option<Arc<Layer>>,
+        events: &[LogEvent],
+    ) -> Result<Sealed> {
+        let mut batch = Batch::on(below);
         // Every data event reads its key's metadata: one batched lookup
         // for the round instead of a memtable search per event.
         let keys: Vec<&[u8]> = events.iter().map(|e| &e.key[..]).collect();
-        batch.prefetch(&self.store, Cf::Meta, &keys)?;
+        batch.prefetch(store, Cf::Meta, &keys)?;
         for e in events {
-            apply_event(&self.store, &mut batch, e)?;
+            apply_event(store, &mut batch, e)?;
         }
-        self.commit(batch, events)
+        Ok(batch.seal())
     }
 
     /// Bring the database level with the binlog: replay the events after

@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use rocksync_master::{sys, Batch, History, LinkCtx, Storage};
+use rocksync_master::{sys, Batch, History, LinkCtx, Sealed, Storage};
 use rocksync_protocol::{
     put_command, Command, EventCodec, EventType, LogEvent, ReplAck, Reply, SyncAnswer,
     SyncDecision, SyncRequest,
@@ -230,6 +230,9 @@ impl Link {
         let mut last_ack = Instant::now();
         let mut ack_now = false;
         let mut round_start: Option<Instant> = None;
+        // A round applied but not committed: it commits while the next
+        // round applies (over it).
+        let mut held: Option<Held> = None;
         // Why the stream ended, kept until what was received before it is
         // committed: a master that sends its last events and closes must
         // not lose them.
@@ -244,6 +247,9 @@ impl Link {
                         break;
                     }
                 };
+                if event.kind == EventType::Copy {
+                    self.commit_held(&mut held)?;
+                }
                 match (event.kind, event.cmd) {
                     (EventType::Copy, Command::Begin) => {
                         pending.clear();
@@ -277,6 +283,8 @@ impl Link {
             // the round ends at the first read that would wait. Acks wait
             // for the round's commit (at most ROUND_TIME plus the commit).
             let round = *round_start.get_or_insert_with(Instant::now);
+            // A round cut short by its limits has more right behind it.
+            let mut full = ended.is_none();
             if ended.is_none() && pending.len() < ROUND_EVENTS && round.elapsed() < ROUND_TIME {
                 buf.reserve(64 * 1024);
                 match stream.try_read_buf(&mut buf) {
@@ -285,7 +293,7 @@ impl Link {
                         state.touch();
                         continue;
                     }
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => full = false,
                     Err(source) => {
                         ended = Some(LinkError::Io {
                             what: "reading from the master",
@@ -303,13 +311,20 @@ impl Link {
             // with one whose `more` is false; the rest waits for its end.
             if let Some(end) = pending.iter().rposition(|e| !e.more) {
                 let rest = pending.split_off(end + 1);
-                let last = pending[end].seq;
-                blocking(|| self.storage.commit_events(&pending))?;
-                state.last_seq.store(last, Ordering::Relaxed);
-                pending = rest;
+                let round = std::mem::replace(&mut pending, rest);
+                let committed = blocking(|| pipeline(&mut self.storage, &mut held, round, full))?;
+                if let Some(last) = committed {
+                    state.last_seq.store(last, Ordering::Relaxed);
+                    ack_now = true;
+                }
+            }
+            if held.is_some() && !full {
+                // Nothing more came behind it after all.
+                self.commit_held(&mut held)?;
                 ack_now = true;
             }
             if let Some(e) = ended {
+                self.commit_held(&mut held)?;
                 return Err(e);
             }
             if ack_now || last_ack.elapsed() >= ACK_EVERY {
@@ -319,6 +334,10 @@ impl Link {
                 write(stream, &out, "sending an ack", cancel).await?;
                 last_ack = Instant::now();
                 ack_now = false;
+            }
+            if held.is_some() {
+                // The next round is already on its way: read it at once.
+                continue;
             }
             tokio::select! {
                 r = stream.read_buf(&mut buf) => match r {
@@ -335,6 +354,16 @@ impl Link {
                 _ = cancel.cancelled() => return Ok(()),
             }
         }
+    }
+
+    /// Commit the round held back, if any (before a copy changes the
+    /// storage, or when the stream ends).
+    fn commit_held(&mut self, held: &mut Option<Held>) -> LinkResult<()> {
+        if let Some(h) = held.take() {
+            blocking(|| self.storage.commit_sealed(h.batch, &h.events))?;
+            self.ctx.state().last_seq.store(h.last, Ordering::Relaxed);
+        }
+        Ok(())
     }
 
     /// COPY/BEGIN: refuse new sessions (loading), end those this node
@@ -385,6 +414,59 @@ impl Link {
         info!(seq, "full copy complete: in sync");
         Ok(())
     }
+}
+
+/// A round of whole commands applied to a batch, not yet committed.
+struct Held {
+    batch: Sealed,
+    events: Vec<LogEvent>,
+    /// Its last seq.
+    last: u64,
+}
+
+/// Apply `round` (whole commands) while the round `held` back before it
+/// commits on a thread of its own: a catching-up slave's RocksDB write
+/// and binlog append overlap the next round's reads and batch building.
+/// `more`: another round is right behind this one, so it is held back in
+/// turn; otherwise it commits here. Returns the last seq committed, if
+/// any.
+fn pipeline(
+    storage: &mut Storage,
+    held: &mut Option<Held>,
+    round: Vec<LogEvent>,
+    more: bool,
+) -> LinkResult<Option<u64>> {
+    let Some(last) = round.last().map(|e| e.seq) else {
+        return Ok(None);
+    };
+    let store = std::sync::Arc::clone(storage.store());
+    let below = held.take();
+    let layer = below.as_ref().map(|h| h.batch.layer());
+    let (committed, applied) = std::thread::scope(|s| {
+        let commit = match below {
+            Some(h) => {
+                let storage = &mut *storage;
+                Some(s.spawn(move || storage.commit_sealed(h.batch, &h.events).map(|()| h.last)))
+            }
+            None => None,
+        };
+        let applied = Storage::apply_events(&store, layer, &round);
+        let committed = commit.map(|t| t.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        (committed, applied)
+    });
+    let mut done = committed.transpose()?;
+    let batch = applied?;
+    if more {
+        *held = Some(Held {
+            batch,
+            events: round,
+            last,
+        });
+    } else {
+        storage.commit_sealed(batch, &round)?;
+        done = Some(last);
+    }
+    Ok(done)
 }
 
 /// Write all of `buf` within 30 s; a cancel ends the wait (as an error:

@@ -30,6 +30,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use rocksdb::WriteBatch;
@@ -45,6 +46,25 @@ type PerCf = [HashMap<Vec<u8>, Option<Vec<u8>>, foldhash::fast::RandomState>; 5]
 
 /// A batch's writes under a prefix, in key order (None: deleted).
 pub type Pending = Vec<(Vec<u8>, Option<Vec<u8>>)>;
+
+/// A sealed batch's writes (its last value per key, or deleted), which the
+/// next batch reads through while this one is being written: the write
+/// path executes a group while the group before it commits.
+#[derive(Default)]
+pub struct Layer {
+    overlay: PerCf,
+    /// A FLUSHALL in it: nothing committed before it is visible.
+    flushed: bool,
+}
+
+/// A batch ready to write: its RocksDB batch so far, and its writes as a
+/// [`Layer`] (shared with the batch executing next).
+pub struct Sealed {
+    wb: WriteBatch,
+    layer: Arc<Layer>,
+    key_delta: i64,
+    expire_delta: i64,
+}
 
 /// Pending changes: what a group wrote, per column family and key (its
 /// last value, or deleted), which reads during the group see and which
@@ -64,6 +84,58 @@ pub struct Batch {
     key_delta: i64,
     /// Change in the number of keys with an expiry.
     expire_delta: i64,
+    /// The batch before this one, executed but maybe not yet written:
+    /// read between this batch's writes and committed data.
+    below: Option<Arc<Layer>>,
+}
+
+impl Sealed {
+    /// Its writes, for the batch executing next to read through.
+    pub fn layer(&self) -> Arc<Layer> {
+        Arc::clone(&self.layer)
+    }
+
+    /// Stage `applied_seq` and hand over the RocksDB batch. Everything
+    /// before this batch must be in the store (the key counts are read
+    /// from it).
+    ///
+    /// # Errors
+    /// [`Error::CorruptValue`] if a column family is missing.
+    pub fn finish(mut self, store: &Store, applied_seq: u64) -> Result<WriteBatch> {
+        // The final value of every key written, per column family in key
+        // order (after a FLUSHALL's range deletes, which are in the batch
+        // already): one RocksDB entry per key, and a memtable insert that
+        // starts next to the previous one instead of from the top of the
+        // skip list (inserts led the write path's profile).
+        let layer = &*self.layer;
+        for cf in Cf::ALL {
+            let h = store.handle(cf)?;
+            let mut entries: Vec<(&Vec<u8>, &Option<Vec<u8>>)> =
+                layer.overlay[cf as usize].iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            for (k, v) in entries {
+                match v {
+                    Some(v) => self.wb.put_cf(h, k, v),
+                    None => self.wb.delete_cf(h, k),
+                }
+            }
+        }
+        let h = store.handle(Cf::Default)?;
+        self.wb
+            .put_cf(h, APPLIED_SEQ_KEY, applied_seq.to_be_bytes());
+        if layer.flushed || self.key_delta != 0 || self.expire_delta != 0 {
+            let (keys, expires) = if layer.flushed {
+                (0, 0)
+            } else {
+                store.counts()?
+            };
+            let keys = (keys as i64 + self.key_delta).max(0) as u64;
+            let expires = (expires as i64 + self.expire_delta).max(0) as u64;
+            self.wb.put_cf(h, KEY_COUNT_KEY, keys.to_be_bytes());
+            self.wb.put_cf(h, EXPIRE_COUNT_KEY, expires.to_be_bytes());
+        }
+        Ok(self.wb)
+    }
 }
 
 impl Default for Batch {
@@ -75,6 +147,13 @@ impl Default for Batch {
 impl Batch {
     /// An empty batch.
     pub fn new() -> Self {
+        Self::on(None)
+    }
+
+    /// An empty batch over `below`: the writes of a batch that is sealed
+    /// but may not be in the store yet, which this one reads through. It
+    /// must be the only such batch: everything before it is committed.
+    pub fn on(below: Option<Arc<Layer>>) -> Self {
         Self {
             wb: WriteBatch::default(),
             overlay: Default::default(),
@@ -82,7 +161,31 @@ impl Batch {
             flushed: false,
             key_delta: 0,
             expire_delta: 0,
+            below,
         }
+    }
+
+    /// This batch as written so far, ready for [`Sealed::finish`].
+    pub fn seal(self) -> Sealed {
+        Sealed {
+            wb: self.wb,
+            layer: Arc::new(Layer {
+                overlay: self.overlay,
+                flushed: self.flushed,
+            }),
+            key_delta: self.key_delta,
+            expire_delta: self.expire_delta,
+        }
+    }
+
+    /// What `below` says of a key this batch has not written: `Some` when
+    /// it settles the read (its value, or gone), `None` to read on.
+    fn below(&self, cf: Cf, key: &[u8]) -> Option<Option<Vec<u8>>> {
+        let l = self.below.as_deref()?;
+        if let Some(v) = l.overlay[cf as usize].get(key) {
+            return Some(v.clone());
+        }
+        (l.flushed && cf != Cf::Default).then_some(None)
     }
 
     /// True when nothing is pending.
@@ -101,6 +204,9 @@ impl Batch {
         if self.flushed && cf != Cf::Default {
             return Ok(None);
         }
+        if let Some(v) = self.below(cf, key) {
+            return Ok(v);
+        }
         if let Some(v) = self.cache.borrow()[cf as usize].get(key) {
             return Ok(v.clone());
         }
@@ -116,15 +222,17 @@ impl Batch {
     /// # Errors
     /// [`Error::Rocks`].
     pub fn prefetch(&self, store: &Store, cf: Cf, keys: &[&[u8]]) -> Result<()> {
-        if self.flushed {
+        if self.flushed || self.below.as_ref().is_some_and(|l| l.flushed) {
             return Ok(());
         }
+        let below = self.below.as_deref().map(|l| &l.overlay[cf as usize]);
         let mut want: Vec<&[u8]> = {
             let cache = self.cache.borrow();
             keys.iter()
                 .copied()
                 .filter(|k| {
                     !self.overlay[cf as usize].contains_key(*k)
+                        && !below.is_some_and(|b| b.contains_key(*k))
                         && !cache[cf as usize].contains_key(*k)
                 })
                 .collect()
@@ -146,13 +254,26 @@ impl Batch {
     /// in key order, and whether committed data is hidden (a FLUSHALL in
     /// the batch): what a scan must merge over committed data.
     pub fn pending_under(&self, cf: Cf, prefix: &[u8], start: &[u8]) -> (Pending, bool) {
-        let mut v: Pending = self.overlay[cf as usize]
-            .iter()
-            .filter(|(k, _)| k.starts_with(prefix) && k.as_slice() >= start)
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let under = |m: &HashMap<Vec<u8>, Option<Vec<u8>>, _>| -> Pending {
+            m.iter()
+                .filter(|(k, _)| k.starts_with(prefix) && k.as_slice() >= start)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        };
+        let own = &self.overlay[cf as usize];
+        let mut v = under(own);
+        let mut hidden = self.flushed && cf != Cf::Default;
+        if let (false, Some(l)) = (hidden, self.below.as_deref()) {
+            // The batch below, where this one has not written over it.
+            v.extend(
+                under(&l.overlay[cf as usize])
+                    .into_iter()
+                    .filter(|(k, _)| !own.contains_key(k)),
+            );
+            hidden = l.flushed && cf != Cf::Default;
+        }
         v.sort_by(|a, b| a.0.cmp(&b.0));
-        (v, self.flushed && cf != Cf::Default)
+        (v, hidden)
     }
 
     /// The number of keys as this batch would leave it (DBSIZE inside an
@@ -161,6 +282,7 @@ impl Batch {
     /// # Errors
     /// [`Error::Rocks`].
     pub fn key_count(&self, store: &Store) -> Result<u64> {
+        debug_assert!(self.below.is_none(), "key_count over an unwritten batch");
         let committed = if self.flushed { 0 } else { store.key_count()? };
         Ok((committed as i64 + self.key_delta).max(0) as u64)
     }
@@ -225,6 +347,15 @@ impl Batch {
                 tail.push(k.to_vec());
                 true
             })?;
+            // Those the batch below wrote are not in the store yet.
+            if let Some(l) = self.below.as_deref() {
+                tail.extend(
+                    l.overlay[cf as usize]
+                        .keys()
+                        .filter(|k| k.as_slice() >= &high[..])
+                        .cloned(),
+                );
+            }
             for k in tail {
                 self.wb.delete_cf(store.handle(cf)?, &k);
             }
@@ -242,39 +373,8 @@ impl Batch {
     ///
     /// # Errors
     /// [`Error::CorruptValue`] if a column family is missing.
-    pub fn finish(mut self, store: &Store, applied_seq: u64) -> Result<WriteBatch> {
-        // The final value of every key written, per column family in key
-        // order (after a FLUSHALL's range deletes, which are in the batch
-        // already): one RocksDB entry per key, and a memtable insert that
-        // starts next to the previous one instead of from the top of the
-        // skip list (inserts led the write path's profile).
-        for cf in Cf::ALL {
-            let h = store.handle(cf)?;
-            let mut entries: Vec<(&Vec<u8>, &Option<Vec<u8>>)> =
-                self.overlay[cf as usize].iter().collect();
-            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-            for (k, v) in entries {
-                match v {
-                    Some(v) => self.wb.put_cf(h, k, v),
-                    None => self.wb.delete_cf(h, k),
-                }
-            }
-        }
-        let h = store.handle(Cf::Default)?;
-        self.wb
-            .put_cf(h, APPLIED_SEQ_KEY, applied_seq.to_be_bytes());
-        if self.flushed || self.key_delta != 0 || self.expire_delta != 0 {
-            let (keys, expires) = if self.flushed {
-                (0, 0)
-            } else {
-                store.counts()?
-            };
-            let keys = (keys as i64 + self.key_delta).max(0) as u64;
-            let expires = (expires as i64 + self.expire_delta).max(0) as u64;
-            self.wb.put_cf(h, KEY_COUNT_KEY, keys.to_be_bytes());
-            self.wb.put_cf(h, EXPIRE_COUNT_KEY, expires.to_be_bytes());
-        }
-        Ok(self.wb)
+    pub fn finish(self, store: &Store, applied_seq: u64) -> Result<WriteBatch> {
+        self.seal().finish(store, applied_seq)
     }
 
     /// Replace a key's metadata, keeping the expiry index in step.
