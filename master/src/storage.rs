@@ -224,9 +224,9 @@ impl Storage {
         self.commit_sealed(batch.seal(), events)
     }
 
-    /// As [`Storage::commit`], for a batch sealed already (the write path
-    /// seals a group before it commits, so the next group can read
-    /// through it meanwhile).
+    /// As [`Storage::commit`], for a batch sealed already (a catching-up
+    /// slave seals a round before it commits, so the next round can read
+    /// through it meanwhile: see [`Storage::apply_events`]).
     ///
     /// # Errors
     /// As [`Storage::commit`].

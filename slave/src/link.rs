@@ -309,17 +309,31 @@ impl Link {
             }
             // Commit every whole command received: a command's events end
             // with one whose `more` is false; the rest waits for its end.
+            let mut applied = false;
             if let Some(end) = pending.iter().rposition(|e| !e.more) {
                 let rest = pending.split_off(end + 1);
                 let round = std::mem::replace(&mut pending, rest);
-                let committed = blocking(|| pipeline(&mut self.storage, &mut held, round, full))?;
-                if let Some(last) = committed {
-                    state.last_seq.store(last, Ordering::Relaxed);
-                    ack_now = true;
+                match blocking(|| pipeline(&mut self.storage, &mut held, round, full)) {
+                    Ok(Some(last)) => {
+                        state.last_seq.store(last, Ordering::Relaxed);
+                        ack_now = true;
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        // The round below may have committed before this
+                        // one failed to apply.
+                        state
+                            .last_seq
+                            .store(self.storage.last_seq(), Ordering::Relaxed);
+                        return Err(e);
+                    }
                 }
+                applied = true;
             }
-            if held.is_some() && !full {
-                // Nothing more came behind it after all.
+            if held.is_some() && (!full || !applied) {
+                // Nothing more came behind it after all, or what came is
+                // no whole command yet: it commits now, and the loop waits
+                // for the socket below.
                 self.commit_held(&mut held)?;
                 ack_now = true;
             }
@@ -331,7 +345,11 @@ impl Link {
                 let mut out = BytesMut::new();
                 let seq = state.last_seq.load(Ordering::Relaxed);
                 put_command(&mut out, &ReplAck { seq }.to_args());
-                write(stream, &out, "sending an ack", cancel).await?;
+                if let Err(e) = write(stream, &out, "sending an ack", cancel).await {
+                    // What was received whole is kept, as at the stream's end.
+                    self.commit_held(&mut held)?;
+                    return Err(e);
+                }
                 last_ack = Instant::now();
                 ack_now = false;
             }
