@@ -11,7 +11,8 @@
 //! - `cargo xtask bench repl`: full copy, lag and catch-up beside a Redis
 //!   replica.
 //! - `cargo xtask bench cpu [BIN ...]`: CPU per command of each build,
-//!   process and write-path thread (steadier than ops/s on two cores).
+//!   process (and write-path thread, where a build has one; steadier than
+//!   ops/s on two cores).
 //! - `cargo xtask bench commands`: issue 11's list, sorted-set, MSET and
 //!   MULTI/EXEC rows beside redis-server.
 //! - `cargo xtask bench failover`: promotion and a sibling's re-point beside
