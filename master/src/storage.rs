@@ -217,11 +217,14 @@ impl Storage {
     /// # Errors
     /// Binlog errors (nothing was written), RocksDB errors (nothing stays
     /// written either).
-    pub fn commit(&mut self, batch: Batch, events: &[LogEvent]) -> Result<()> {
+    pub fn commit(&mut self, mut batch: Batch, events: &[LogEvent]) -> Result<()> {
         if events.is_empty() && batch.is_empty() {
             return Ok(());
         }
-        self.commit_sealed(batch.seal(), events)
+        let learned = batch.take_zbounds();
+        self.commit_sealed(batch.seal(), events)?;
+        self.store.zbounds_learned(learned);
+        Ok(())
     }
 
     /// As [`Storage::commit`], for a batch sealed already (a catching-up

@@ -117,10 +117,25 @@ fn scan_rev_through(
     prefix: &[u8],
     f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
 ) -> Result<()> {
+    scan_rev_through_before(store, batch, cf, prefix, None, f)
+}
+
+/// As [`scan_rev_through`], from the last key below `before` (when given).
+fn scan_rev_through_before(
+    store: &Store,
+    batch: &Batch,
+    cf: Cf,
+    prefix: &[u8],
+    before: Option<&[u8]>,
+    f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+) -> Result<()> {
     let (mut pending, hidden) = batch.pending_under(cf, prefix, prefix);
+    if let Some(b) = before {
+        pending.retain(|(k, _)| k.as_slice() < b);
+    }
     pending.reverse();
     merge_scan_rev(&pending, hidden, f, |g| {
-        store.scan_rev_in(cf, prefix, None, g)
+        store.scan_rev_before(cf, prefix, before, None, g)
     })
 }
 
@@ -358,6 +373,21 @@ impl View for WriteCtx<'_> {
 }
 
 impl WriteCtx<'_> {
+    /// As [`View::scan_rev`], from the last key below `before` (when
+    /// given).
+    ///
+    /// # Errors
+    /// [`crate::Error::Rocks`].
+    pub fn scan_rev_before(
+        &self,
+        cf: Cf,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()> {
+        scan_rev_through_before(self.store, self.batch, cf, prefix, before, f)
+    }
+
     /// Emit a data event and apply it to the group.
     ///
     /// # Errors

@@ -6,7 +6,7 @@ use rocksync_protocol::{Command, Reply};
 use super::{fmt_float, int_arg, lower, parse_float, tri, typed, ReadCtx, View, WriteCtx, SYNTAX};
 use crate::error::Result;
 use crate::store::keys::{self, Kind, Meta};
-use crate::store::Cf;
+use crate::store::{Cf, ZBound};
 
 pub(super) fn score_of(v: &impl View, key: &[u8], m: &Meta, member: &[u8]) -> Result<Option<f64>> {
     Ok(v.get(Cf::Sub, &keys::sub_key(key, m.version, member))?
@@ -306,15 +306,49 @@ fn pop_items(
         Err(r) => return Ok(Err(r)),
     };
     let mut items = Vec::with_capacity(count.min(m.size as usize));
-    walk(&*c, key, &m, rev, |member, s| {
+    if count == 0 {
+        return Ok(Ok(items));
+    }
+    // From where earlier pops are known to have left the set's end, not
+    // over every entry they deleted there (see ZBound).
+    let prefix = keys::sub_prefix(key, m.version);
+    let bound = c.batch.zbound(c.store, &prefix);
+    let mut last = Vec::new();
+    let mut visit = |k: &[u8], _: &[u8]| {
+        let rest = &k[prefix.len()..];
+        let Some(score) = keys::score_from_sortable(&rest[..8.min(rest.len())]) else {
+            return false;
+        };
+        items.push((Bytes::copy_from_slice(&rest[8..]), score));
         if items.len() == count {
+            last = k.to_vec();
             return false;
         }
-        items.push((member, s));
-        items.len() < count
-    })?;
+        true
+    };
+    if rev {
+        c.scan_rev_before(Cf::ZScore, &prefix, bound.high.as_deref(), &mut visit)?;
+    } else {
+        let start = bound.low.as_deref().unwrap_or(&prefix);
+        c.scan(Cf::ZScore, &prefix, start, &mut visit)?;
+    }
     for (member, _) in &items {
         c.emit(Command::ZDel, key, member.clone(), 0)?;
+    }
+    if !last.is_empty() {
+        // Every entry from the end up to `last` is popped now.
+        let learned = if rev {
+            ZBound {
+                low: None,
+                high: Some(last),
+            }
+        } else {
+            ZBound {
+                low: Some(last),
+                high: None,
+            }
+        };
+        c.batch.learn_zbound(&prefix, learned);
     }
     Ok(Ok(items))
 }

@@ -37,7 +37,7 @@ use rocksdb::WriteBatch;
 use rocksync_protocol::{Command, LogEvent};
 
 use super::keys::{self, Kind, Meta};
-use super::{Cf, Store, APPLIED_SEQ_KEY, EXPIRE_COUNT_KEY, KEY_COUNT_KEY};
+use super::{Cf, Store, ZBound, APPLIED_SEQ_KEY, EXPIRE_COUNT_KEY, KEY_COUNT_KEY};
 use crate::error::{Error, Result};
 
 /// Per column family, key → last value (None: deleted). Keys come from
@@ -87,6 +87,9 @@ pub struct Batch {
     /// The batch before this one, executed but maybe not yet written:
     /// read between this batch's writes and committed data.
     below: Option<Arc<Layer>>,
+    /// Sorted sets' bounds learned by pops in this batch, the store's
+    /// once it commits (see [`ZBound`]).
+    zbounds: Vec<(Vec<u8>, ZBound)>,
 }
 
 impl Sealed {
@@ -162,6 +165,60 @@ impl Batch {
             key_delta: 0,
             expire_delta: 0,
             below,
+            zbounds: Vec::new(),
+        }
+    }
+
+    /// A sorted set's bounds as this batch would leave them: the store's,
+    /// narrowed by this batch's pops (see [`ZBound`]).
+    pub fn zbound(&self, store: &Store, prefix: &[u8]) -> ZBound {
+        let mut b = if self.below.is_some() {
+            // A batch over another reads no bounds (none are learned on a
+            // slave, which is where such batches are).
+            ZBound::default()
+        } else {
+            store.zbound(prefix)
+        };
+        for (p, learned) in &self.zbounds {
+            if p == prefix {
+                if learned.low.is_some() {
+                    b.low.clone_from(&learned.low);
+                }
+                if learned.high.is_some() {
+                    b.high.clone_from(&learned.high);
+                }
+            }
+        }
+        b
+    }
+
+    /// A pop found no live entry of the sorted set at `prefix` outside
+    /// `learned` (once this batch commits).
+    pub fn learn_zbound(&mut self, prefix: &[u8], learned: ZBound) {
+        self.zbounds.push((prefix.to_vec(), learned));
+    }
+
+    /// The bounds this batch learned, for the store once it commits.
+    pub fn take_zbounds(&mut self) -> Vec<(Vec<u8>, ZBound)> {
+        std::mem::take(&mut self.zbounds)
+    }
+
+    /// A score entry is written: bounds it falls outside of go, the
+    /// store's and this batch's.
+    fn zscore_written(&mut self, store: &Store, k: &[u8]) {
+        store.zbound_written(k);
+        let Some(prefix) = super::zscore_prefix(k) else {
+            return;
+        };
+        for (p, b) in &mut self.zbounds {
+            if p.as_slice() == prefix {
+                if b.low.as_deref().is_some_and(|low| k < low) {
+                    b.low = None;
+                }
+                if b.high.as_deref().is_some_and(|high| k >= high) {
+                    b.high = None;
+                }
+            }
         }
     }
 
@@ -309,6 +366,9 @@ impl Batch {
     /// [`Error::CorruptValue`] if a column family is missing.
     pub fn put(&mut self, store: &Store, cf: Cf, key: Vec<u8>, value: Vec<u8>) -> Result<()> {
         store.handle(cf)?;
+        if cf == Cf::ZScore {
+            self.zscore_written(store, &key);
+        }
         self.overlay[cf as usize].insert(key, Some(value));
         Ok(())
     }
@@ -321,6 +381,9 @@ impl Batch {
     /// # Errors
     /// [`Error::CorruptValue`] if a column family is missing.
     pub fn put_copied(&mut self, store: &Store, cf: Cf, key: &[u8], value: &[u8]) -> Result<()> {
+        if cf == Cf::ZScore {
+            store.zbounds_clear();
+        }
         self.wb.put_cf(store.handle(cf)?, key, value);
         Ok(())
     }

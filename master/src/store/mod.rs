@@ -5,6 +5,7 @@ pub mod apply;
 pub mod gc;
 pub mod keys;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use rocksdb::{
@@ -95,6 +96,33 @@ pub struct Store {
     /// slice never deletes what a full copy has just written (issue 9,
     /// case 11).
     gate: std::sync::RwLock<()>,
+    /// Per sorted set (its sub-key prefix): where its live score entries
+    /// are known to begin and end (see [`ZBound`]).
+    zbounds: std::sync::Mutex<HashMap<Vec<u8>, ZBound>>,
+}
+
+/// Where a sorted set's live score-index entries are known to lie: none
+/// below `low`, none at or above `high` (both score-index keys). ZPOPMIN
+/// and ZPOPMAX leave the entries they pop behind as tombstones at the ends
+/// of the set, which a walk from the end would step over, one more on
+/// every pop; the bound lets the walk seek past them. Set after the pop's
+/// group commits; any score entry written outside the bounds drops them
+/// (a bound is only ever too loose, never wrong).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ZBound {
+    /// No live entry below this key.
+    pub low: Option<Vec<u8>>,
+    /// No live entry at or above this key.
+    pub high: Option<Vec<u8>>,
+}
+
+/// Most sorted sets whose bounds are kept (past it they are all dropped).
+const MAX_ZBOUNDS: usize = 4096;
+
+/// The sub-key prefix of a score-index key (`len · key · version`).
+pub fn zscore_prefix(k: &[u8]) -> Option<&[u8]> {
+    let len = u32::from_be_bytes(k.get(..4)?.try_into().ok()?) as usize;
+    k.get(..4 + len + 8)
 }
 
 impl std::fmt::Debug for Store {
@@ -165,6 +193,7 @@ impl Store {
             write_opts,
             wal: opts.wal,
             gate: std::sync::RwLock::new(()),
+            zbounds: std::sync::Mutex::default(),
         })
     }
 
@@ -448,12 +477,31 @@ impl Store {
         snap: Option<&Snap<'_>>,
         f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<()> {
+        self.scan_rev_before(cf, prefix, None, snap, f)
+    }
+
+    /// As [`Store::scan_rev_in`], from the last key below `before` (when
+    /// given) rather than the prefix's last.
+    ///
+    /// # Errors
+    /// [`Error::Rocks`].
+    pub fn scan_rev_before(
+        &self,
+        cf: Cf,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        snap: Option<&Snap<'_>>,
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()> {
         let mut ro = ReadOptions::default();
         if let Some(s) = snap {
             ro.set_snapshot(s);
         }
         ro.set_iterate_lower_bound(prefix.to_vec());
-        let end = keys::prefix_end(prefix);
+        let end = match (keys::prefix_end(prefix), before) {
+            (Some(end), Some(b)) => Some(end.min(b.to_vec())),
+            (end, b) => end.or_else(|| b.map(<[u8]>::to_vec)),
+        };
         if let Some(end) = &end {
             ro.set_iterate_upper_bound(end.clone());
         }
@@ -467,6 +515,59 @@ impl Store {
         }
         it.status()?;
         Ok(())
+    }
+
+    /// A sorted set's known bounds (see [`ZBound`]).
+    pub fn zbound(&self, prefix: &[u8]) -> ZBound {
+        self.zbounds_map().get(prefix).cloned().unwrap_or_default()
+    }
+
+    /// A score entry `k` is being written: drop the bounds it falls
+    /// outside of.
+    pub fn zbound_written(&self, k: &[u8]) {
+        let Some(prefix) = zscore_prefix(k) else {
+            return;
+        };
+        let mut map = self.zbounds_map();
+        if let Some(b) = map.get_mut(prefix) {
+            if b.low.as_deref().is_some_and(|low| k < low) {
+                b.low = None;
+            }
+            if b.high.as_deref().is_some_and(|high| k >= high) {
+                b.high = None;
+            }
+        }
+    }
+
+    /// Record bounds learned by a committed group.
+    pub fn zbounds_learned(&self, learned: Vec<(Vec<u8>, ZBound)>) {
+        if learned.is_empty() {
+            return;
+        }
+        let mut map = self.zbounds_map();
+        if map.len() >= MAX_ZBOUNDS {
+            map.clear();
+        }
+        for (prefix, b) in learned {
+            let e = map.entry(prefix).or_default();
+            if b.low.is_some() {
+                e.low = b.low;
+            }
+            if b.high.is_some() {
+                e.high = b.high;
+            }
+        }
+    }
+
+    /// Forget every bound (score entries written around them: a copy).
+    pub fn zbounds_clear(&self) {
+        self.zbounds_map().clear();
+    }
+
+    fn zbounds_map(&self) -> std::sync::MutexGuard<'_, HashMap<Vec<u8>, ZBound>> {
+        self.zbounds
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Write a batch (without RocksDB's WAL unless configured).
