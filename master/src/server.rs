@@ -437,7 +437,8 @@ async fn serve_client(
                 }
             }
         }
-        if !cmds.is_empty() {
+        let ran = !cmds.is_empty();
+        if ran {
             // Messages published before these commands go out first.
             drain_inbox(client, out);
             core.stats
@@ -482,6 +483,12 @@ async fn serve_client(
             debug!(error = %e, "protocol error; closing");
             let _ = stream.write_all(format!("-ERR {e}\r\n").as_bytes()).await;
             return;
+        }
+        if ran && !buf.is_empty() {
+            // Bytes read ahead while a command was blocked may hold whole
+            // commands: they run before anything more is read (the client
+            // may be waiting for their replies and send nothing more).
+            continue;
         }
         tokio::select! {
             r = stream.read_buf(buf) => match r {

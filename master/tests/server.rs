@@ -671,6 +671,33 @@ fn server_commands_answer_for_every_command_and_shutdown_stops_cleanly() {
 /// that times out just as it is served still gets the element (the serve
 /// claims its wait first), so every element pushed is popped once or
 /// still in the list, never lost.
+/// A command a client sends while its previous one is blocked (pipelined
+/// behind a BLPOP) runs once the BLPOP answers, with nothing more sent.
+/// It was read ahead during the wait and then left in the buffer until
+/// the client sent something else, which a client waiting for its
+/// replies never does.
+#[test]
+fn a_command_sent_during_a_blocked_wait_runs_after_it() {
+    let m = InProc::start();
+    let mut raw = std::net::TcpStream::connect(m.addr).expect("connect");
+    raw.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    raw.write_all(b"*3\r\n$5\r\nBLPOP\r\n$1\r\nq\r\n$3\r\n0.3\r\n")
+        .expect("blpop");
+    std::thread::sleep(Duration::from_millis(100));
+    raw.write_all(b"*1\r\n$4\r\nPING\r\n").expect("ping");
+    let want = b"*-1\r\n+PONG\r\n";
+    let mut got = Vec::new();
+    let mut chunk = [0u8; 64];
+    while got.len() < want.len() {
+        match raw.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.extend_from_slice(&chunk[..n]),
+        }
+    }
+    assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(want));
+}
+
 #[test]
 fn blocked_consumers_timing_out_while_served_lose_nothing() {
     let m = InProc::start();
