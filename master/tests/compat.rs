@@ -1022,9 +1022,11 @@ fn two_clients_match_redis_server() {
 
 /// ZPOPMIN and ZPOPMAX seek past the entries earlier pops deleted, from
 /// bounds the store keeps per sorted set; any score written outside a
-/// bound must drop it. Random pipelines of ZADD (new members, moved
-/// scores, scores below and above everything popped so far), pops with
-/// counts, ZREM, ZINCRBY, DEL, EXEC blocks and reads, sent alike to
+/// bound must widen it. Random pipelines of ZADD (new members, moved
+/// scores, ties, fractional scores, members long enough that a bound
+/// keeps only their score, scores below and above everything popped so
+/// far), pops with counts (ZPOPMIN, ZPOPMAX, ZMPOP, BZPOPMIN), ZREM,
+/// ZINCRBY, DEL, FLUSHALL, EXEC blocks and reads, sent alike to
 /// redis-server and rocksync: every reply must match.
 #[test]
 fn sorted_set_pops_match_redis_server_under_random_writes() {
@@ -1041,34 +1043,56 @@ fn sorted_set_pops_match_redis_server_under_random_writes() {
         seed ^= seed << 17;
         seed % n
     };
+    let long = "x".repeat(1500);
     for step in 0..3000 {
         let mut p = redis::pipe();
-        let atomic = next(10) == 0;
-        if atomic {
+        if next(10) == 0 {
             p.atomic();
         }
         for _ in 0..=next(8) {
             let key = format!("z{}", next(3));
-            let member = format!("m{}", next(200));
-            let score = next(400) as i64 - 200;
-            match next(12) {
-                0..=3 => {
+            let member = match next(20) {
+                0 => format!("{long}{}", next(5)),
+                _ => format!("m{}", next(200)),
+            };
+            let score = match next(4) {
+                0 => (next(8) as f64) / 4.0,
+                _ => next(400) as f64 - 200.0,
+            };
+            match next(16) {
+                0..=4 => {
                     p.cmd("ZADD").arg(&key).arg(score).arg(&member);
                 }
-                4 | 5 => {
-                    p.cmd("ZPOPMIN").arg(&key);
+                5 | 6 => {
+                    p.cmd("ZPOPMIN").arg(&key).arg(next(4));
                 }
-                6 | 7 => {
+                7 | 8 => {
                     p.cmd("ZPOPMAX").arg(&key).arg(next(4));
                 }
-                8 => {
+                9 => {
+                    let side = if next(2) == 0 { "MIN" } else { "MAX" };
+                    p.cmd("ZMPOP")
+                        .arg(2)
+                        .arg(&key)
+                        .arg("z9")
+                        .arg(side)
+                        .arg("COUNT")
+                        .arg(1 + next(3));
+                }
+                10 => {
+                    p.cmd("BZPOPMIN").arg(&key).arg(0.01);
+                }
+                11 => {
                     p.cmd("ZREM").arg(&key).arg(&member);
                 }
-                9 => {
+                12 => {
                     p.cmd("ZINCRBY").arg(&key).arg(score).arg(&member);
                 }
-                10 if next(10) == 0 => {
+                13 if next(10) == 0 => {
                     p.cmd("DEL").arg(&key);
+                }
+                14 if next(40) == 0 => {
+                    p.cmd("FLUSHALL");
                 }
                 _ => {
                     p.cmd("ZRANGE").arg(&key).arg(0).arg(-1).arg("WITHSCORES");

@@ -338,17 +338,11 @@ fn pop_items(
     if !last.is_empty() {
         // Every entry from the end up to `last` is popped now.
         let learned = if rev {
-            ZBound {
-                low: None,
-                high: Some(last),
-            }
+            ZBound::popped_high(&last)
         } else {
-            ZBound {
-                low: Some(last),
-                high: None,
-            }
+            ZBound::popped_low(&last)
         };
-        c.batch.learn_zbound(&prefix, learned);
+        c.batch.learn_zbound(&prefix, &learned);
     }
     Ok(Ok(items))
 }

@@ -89,7 +89,7 @@ pub struct Batch {
     below: Option<Arc<Layer>>,
     /// Sorted sets' bounds learned by pops in this batch, the store's
     /// once it commits (see [`ZBound`]).
-    zbounds: Vec<(Vec<u8>, ZBound)>,
+    zbounds: HashMap<Vec<u8>, ZBound>,
 }
 
 impl Sealed {
@@ -165,7 +165,7 @@ impl Batch {
             key_delta: 0,
             expire_delta: 0,
             below,
-            zbounds: Vec::new(),
+            zbounds: HashMap::new(),
         }
     }
 
@@ -179,46 +179,35 @@ impl Batch {
         } else {
             store.zbound(prefix)
         };
-        for (p, learned) in &self.zbounds {
-            if p == prefix {
-                if learned.low.is_some() {
-                    b.low.clone_from(&learned.low);
-                }
-                if learned.high.is_some() {
-                    b.high.clone_from(&learned.high);
-                }
-            }
+        if let Some(learned) = self.zbounds.get(prefix) {
+            b.narrow(learned);
         }
         b
     }
 
     /// A pop found no live entry of the sorted set at `prefix` outside
     /// `learned` (once this batch commits).
-    pub fn learn_zbound(&mut self, prefix: &[u8], learned: ZBound) {
-        self.zbounds.push((prefix.to_vec(), learned));
+    pub fn learn_zbound(&mut self, prefix: &[u8], learned: &ZBound) {
+        self.zbounds
+            .entry(prefix.to_vec())
+            .or_default()
+            .narrow(learned);
     }
 
     /// The bounds this batch learned, for the store once it commits.
-    pub fn take_zbounds(&mut self) -> Vec<(Vec<u8>, ZBound)> {
+    pub fn take_zbounds(&mut self) -> HashMap<Vec<u8>, ZBound> {
         std::mem::take(&mut self.zbounds)
     }
 
-    /// A score entry is written: bounds it falls outside of go, the
+    /// A score entry is written: the bounds widen to take it in, the
     /// store's and this batch's.
     fn zscore_written(&mut self, store: &Store, k: &[u8]) {
         store.zbound_written(k);
-        let Some(prefix) = super::zscore_prefix(k) else {
+        if self.zbounds.is_empty() {
             return;
-        };
-        for (p, b) in &mut self.zbounds {
-            if p.as_slice() == prefix {
-                if b.low.as_deref().is_some_and(|low| k < low) {
-                    b.low = None;
-                }
-                if b.high.as_deref().is_some_and(|high| k >= high) {
-                    b.high = None;
-                }
-            }
+        }
+        if let Some(b) = super::zscore_prefix(k).and_then(|p| self.zbounds.get_mut(p)) {
+            b.widen(k);
         }
     }
 
