@@ -457,6 +457,21 @@ fn a_catching_up_slave_commits_whole_commands_as_they_arrive() {
     );
 }
 
+/// A master and its slave, in sync, the slave then stopped (SIGSTOP):
+/// what the master writes next waits for the slave's catch-up.
+fn master_and_stopped_slave(tmp: &TempDir) -> (Node, Node) {
+    let m = Node::master(&tmp.path().join("m"), 0, &[]);
+    let s = Node::slave(&tmp.path().join("s"), free_port(), m.addr, &[]);
+    let _: () = m.client().set("start", 1).expect("set");
+    wait_synced(&m, &s, LONG);
+    s.signal("-STOP");
+    (m, s)
+}
+
+fn dbsize(n: &Node) -> u64 {
+    redis::cmd("DBSIZE").query(&mut n.client()).expect("dbsize")
+}
+
 /// A catching-up slave applies each round while the round before it
 /// commits, reading through that round's writes. Commands here read what
 /// the round before wrote (a hash's and a list's length, a counter, keys
@@ -467,11 +482,7 @@ fn a_catching_up_slave_commits_whole_commands_as_they_arrive() {
 #[test]
 fn a_slave_applying_over_a_round_still_committing_ends_equal() {
     let tmp = TempDir::new().expect("tmp");
-    let m = Node::master(&tmp.path().join("m"), 0, &[]);
-    let s = Node::slave(&tmp.path().join("s"), free_port(), m.addr, &[]);
-    let _: () = m.client().set("start", 1).expect("set");
-    wait_synced(&m, &s, LONG);
-    s.signal("-STOP");
+    let (m, s) = master_and_stopped_slave(&tmp);
     let mut c = m.client();
     for phase in 0..3 {
         for chunk in 0..40 {
@@ -506,7 +517,6 @@ fn a_slave_applying_over_a_round_still_committing_ends_equal() {
     }
     s.signal("-CONT");
     wait_synced(&m, &s, LONG);
-    let dbsize = |n: &Node| -> u64 { redis::cmd("DBSIZE").query(&mut n.client()).expect("dbsize") };
     assert_eq!(dbsize(&s), dbsize(&m), "key counts differ");
     let lens = |n: &Node| -> Vec<u64> {
         let mut c = n.client();
@@ -541,11 +551,7 @@ fn a_slave_applying_over_a_round_still_committing_ends_equal() {
 #[test]
 fn a_held_round_followed_by_a_command_larger_than_a_round_is_caught_up() {
     let tmp = TempDir::new().expect("tmp");
-    let m = Node::master(&tmp.path().join("m"), 0, &[]);
-    let s = Node::slave(&tmp.path().join("s"), free_port(), m.addr, &[]);
-    let _: () = m.client().set("start", 1).expect("set");
-    wait_synced(&m, &s, LONG);
-    s.signal("-STOP");
+    let (m, s) = master_and_stopped_slave(&tmp);
     let mut c = m.client();
     for round in 0..12 {
         let mut p = redis::pipe();
@@ -558,7 +564,6 @@ fn a_held_round_followed_by_a_command_larger_than_a_round_is_caught_up() {
     }
     s.signal("-CONT");
     wait_synced(&m, &s, LONG);
-    let dbsize = |n: &Node| -> u64 { redis::cmd("DBSIZE").query(&mut n.client()).expect("dbsize") };
     assert_eq!(dbsize(&s), dbsize(&m));
 }
 
