@@ -266,37 +266,38 @@ impl Shared {
     }
 
     /// Execute and commit the jobs queued so far as one group; when more
-    /// have queued meanwhile, hand the lead to a task of its own.
+    /// have queued meanwhile, hand the lead to a task of their own (or,
+    /// outside a runtime, lead the next group here).
     fn lead(self: &Arc<Self>) {
-        let guard = LeadGuard(self);
-        let jobs = std::mem::take(&mut lock(&self.queue).jobs);
-        let mut core = lock(&self.core);
-        let stop = match core.as_mut() {
-            Some(c) => c.run(jobs),
-            None => None,
-        };
-        if let Some((done, closed)) = stop {
-            // The store is released before the stop is answered.
-            *core = None;
-            drop(core);
-            guard.stop();
-            let _ = done.send(closed);
-            return;
-        }
-        drop(core);
-        drop(guard);
-        let mut q = lock(&self.queue);
-        if q.jobs.is_empty() {
-            q.leading = false;
-            return;
-        }
-        drop(q);
-        let next = Arc::clone(self);
-        match tokio::runtime::Handle::try_current() {
-            Ok(rt) => {
-                rt.spawn(async move { next.lead() });
+        loop {
+            let guard = LeadGuard(self);
+            let jobs = std::mem::take(&mut lock(&self.queue).jobs);
+            let mut core = lock(&self.core);
+            let stop = match core.as_mut() {
+                Some(c) => c.run(jobs),
+                None => None,
+            };
+            if let Some((done, closed)) = stop {
+                // The store is released before the stop is answered.
+                *core = None;
+                drop(core);
+                guard.stop();
+                let _ = done.send(closed);
+                return;
             }
-            Err(_) => next.lead(),
+            drop(core);
+            drop(guard);
+            let mut q = lock(&self.queue);
+            if q.jobs.is_empty() {
+                q.leading = false;
+                return;
+            }
+            drop(q);
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                let next = Arc::clone(self);
+                rt.spawn(async move { next.lead() });
+                return;
+            }
         }
     }
 }
