@@ -3,6 +3,9 @@
 //! role kept in the data directory or named by `--master-addr` wins over
 //! the default.
 
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     rocksync_slave::main(
         "rocksync-slave",
