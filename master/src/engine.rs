@@ -431,6 +431,13 @@ impl Core {
     /// stopped).
     fn run(&mut self, jobs: Vec<Job>) -> Option<Stopped> {
         let mut group = Group::new(self.next_seq());
+        // One batched lookup for the whole group's keys: at -P 1 every job
+        // is one command, too few for a job's own prefetch.
+        let cmds = jobs.iter().flat_map(|j| match j {
+            Job::Write { cmds, .. } => &cmds[..],
+            _ => &[],
+        });
+        self.prefetch(cmds.take(MAX_GROUP_EVENTS), &group);
         for job in jobs {
             match job {
                 Job::Stop { done } => {
@@ -470,7 +477,7 @@ impl Core {
                         return;
                     }
                 }
-                self.prefetch(&cmds, group);
+                self.prefetch(cmds.iter(), group);
                 let mut replies = Vec::with_capacity(cmds.len());
                 let mut slow = Vec::new();
                 let slow_us = self.slow_us.load(Ordering::Relaxed);
@@ -579,12 +586,12 @@ impl Core {
 
     /// Read the metadata of the keys `cmds` name, in one batched lookup,
     /// before they run (each would otherwise read its own, one by one).
-    fn prefetch(&self, cmds: &[WriteCmd], group: &Group) {
-        if cmds.len() < 2 || self.storage.is_none() {
+    /// Keys the group has read or written already are skipped.
+    fn prefetch<'a>(&self, cmds: impl Iterator<Item = &'a WriteCmd>, group: &Group) {
+        if self.storage.is_none() {
             return;
         }
         let keys: Vec<&[u8]> = cmds
-            .iter()
             .flat_map(|c| crate::cmd::key_args(c.spec, &c.args))
             .map(|k| &k[..])
             .collect();
