@@ -20,7 +20,7 @@ use tracing::{info, warn};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::store::apply::{apply_event, Batch, Layer, Sealed};
+use crate::store::apply::{apply_event, writes_blind, Batch, Layer, Sealed};
 use crate::store::{Cf, Store, StoreOptions, EXPIRE_COUNT_KEY, KEY_COUNT_KEY};
 use crate::watch::Watches;
 
@@ -288,9 +288,14 @@ impl Storage {
         events: &[LogEvent],
     ) -> Result<Sealed> {
         let mut batch = Batch::on(below);
-        // Every data event reads its key's metadata: one batched lookup
-        // for the round instead of a memtable search per event.
-        let keys: Vec<&[u8]> = events.iter().map(|e| &e.key[..]).collect();
+        // Every data event reads its key's metadata, but those that carry
+        // it: one batched lookup for the round instead of a memtable
+        // search per event.
+        let keys: Vec<&[u8]> = events
+            .iter()
+            .filter(|e| !writes_blind(e))
+            .map(|e| &e.key[..])
+            .collect();
         batch.prefetch(store, Cf::Meta, &keys)?;
         for e in events {
             apply_event(store, &mut batch, e)?;

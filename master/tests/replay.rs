@@ -8,8 +8,10 @@ use bytes::Bytes;
 use proptest::prelude::*;
 use rocksync_binlog::FsyncPolicy;
 use rocksync_master::store::apply::{apply_event, Batch};
+use rocksync_master::store::keys::Meta;
 use rocksync_master::store::{Cf, Store, StoreOptions};
 use rocksync_master::{lookup_command, start_write_path, Config, Storage, WriteCmd};
+use rocksync_protocol::{Command, LogEvent, Prior};
 
 fn op() -> impl Strategy<Value = Vec<String>> {
     let key = prop::sample::select(vec!["a", "b", "c", "d", "e"]).prop_map(str::to_owned);
@@ -222,6 +224,58 @@ proptest! {
         replica.write(batch.finish(&replica, last).expect("finish")).expect("write");
         prop_assert_eq!(dump(&replica), dump(&store));
         prop_assert_eq!(replica.counts().expect("counts"), store.counts().expect("counts"));
+        // The counts are the keys' own, not merely equal on both sides.
+        let (mut keys, mut expires) = (0, 0);
+        store
+            .scan(Cf::Meta, &[], &[], |_, v| {
+                keys += 1;
+                expires += u64::from(Meta::decode(v).is_some_and(|m| m.expire_ms != 0));
+                true
+            })
+            .expect("scan");
+        prop_assert_eq!(store.counts().expect("counts"), (keys, expires));
         rt.block_on(engine.stop()).expect("stop");
     }
+}
+
+/// A string write that carries what its key held ([`Prior`]) is applied
+/// from that record, not from a read: a slave in step with its master
+/// counts keys and expiries as the master did without looking the key up
+/// (most of a catching-up slave's reads). Events without one still read.
+#[test]
+fn a_string_write_carrying_its_prior_is_applied_without_reading_the_key() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let store = Store::open(tmp.path(), &StoreOptions::default()).expect("store");
+    const FAR: i64 = 10_000_000_000_000;
+    let apply = |seq: u64, e: LogEvent| {
+        let mut b = Batch::new();
+        apply_event(&store, &mut b, &e).expect("apply");
+        store
+            .write(b.finish(&store, seq).expect("finish"))
+            .expect("write");
+        store.counts().expect("counts")
+    };
+    // No prior: read, found absent; one key, one expiry.
+    let set = |seq| LogEvent::data(seq, Command::KSet, "k", "v");
+    assert_eq!(apply(1, set(1).with_ttl(FAR)), (1, 1));
+    // The master saw it with that expiry; the new value has none: the
+    // expiry index loses its entry, the key count stays.
+    let present = Prior::Present {
+        expire_ms: FAR as u64,
+    };
+    assert_eq!(apply(2, set(2).with_prior(present)), (1, 0));
+    // An INCR keeps the expiry it was told of, as it keeps one it reads.
+    assert_eq!(apply(3, set(3).with_ttl(FAR)), (1, 1));
+    let incr = LogEvent::data(4, Command::KIncr, "k", "5").with_prior(present);
+    assert_eq!(apply(4, incr), (1, 1));
+    assert_eq!(
+        store.meta(b"k").expect("meta").map(|m| m.expire_ms),
+        Some(FAR as u64)
+    );
+    // Taken at its word: an event that says the key was absent counts a
+    // new key although the store holds one. A read would have found it.
+    let absent = LogEvent::data(5, Command::KSet, "k", "v").with_prior(Prior::Absent);
+    assert_eq!(apply(5, absent).0, 2);
+    // Without a prior the same event reads, and counts nothing new.
+    assert_eq!(apply(6, set(6)).0, 2);
 }

@@ -9,7 +9,7 @@ mod handshake;
 mod resp;
 
 pub use error::{Error, RespError, Result};
-pub use event::{Command, EventType, LogEvent};
+pub use event::{Command, EventType, LogEvent, Prior};
 pub use frame::{EventCodec, DEFAULT_MAX_FRAME_BYTES, FRAME_HEADER_BYTES};
 pub use handshake::{
     is_valid_replid, ReplAck, SyncAnswer, SyncDecision, SyncRequest, SYNC_COMMAND,

@@ -34,7 +34,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use rocksdb::WriteBatch;
-use rocksync_protocol::{Command, LogEvent};
+use rocksync_protocol::{Command, LogEvent, Prior};
 
 use super::keys::{self, Kind, Meta};
 use super::{Cf, Store, ZBound, APPLIED_SEQ_KEY, EXPIRE_COUNT_KEY, KEY_COUNT_KEY};
@@ -519,9 +519,53 @@ fn collection(
     }
 }
 
+/// True when `e` carries what its key held before it ([`Prior`]), so that
+/// applying it reads nothing: a round's batched read leaves its key out.
+pub fn writes_blind(e: &LogEvent) -> bool {
+    e.prior != Prior::Unknown && matches!(e.cmd, Command::KSet | Command::KIncr | Command::KDecr)
+}
+
+/// What a string write needs of the key's metadata before it: whether it
+/// existed and its expiry. From the event when the master recorded it
+/// (the receiver is in step with that master), else read.
+fn old_of_string_write(store: &Store, b: &Batch, e: &LogEvent) -> Result<Option<Meta>> {
+    match e.prior {
+        Prior::Unknown => b.meta(store, &e.key),
+        Prior::Absent => Ok(None),
+        Prior::Present { expire_ms } => Ok(Some(Meta::string(Bytes::new(), expire_ms))),
+    }
+}
+
+/// What to record as `e`'s [`Prior`], given the key's metadata before it
+/// (`old`, as the batch reads it): K_INCR and K_DECR only follow a string
+/// or nothing; anything else stays unknown and is read on apply.
+pub fn prior_of(cmd: Command, old: Option<&Meta>) -> Prior {
+    match (cmd, old) {
+        (Command::KSet | Command::KIncr | Command::KDecr, None) => Prior::Absent,
+        (Command::KSet, Some(m)) => Prior::Present {
+            expire_ms: m.expire_ms,
+        },
+        (Command::KIncr | Command::KDecr, Some(m)) if m.kind == Kind::String => Prior::Present {
+            expire_ms: m.expire_ms,
+        },
+        _ => Prior::Unknown,
+    }
+}
+
 /// Set a string, keeping the key's expiry when it was a string (another
 /// type is replaced, with no expiry).
-fn put_string_keeping_expiry(store: &Store, b: &mut Batch, key: &[u8], value: Bytes) -> Result<()> {
+fn put_string_keeping_expiry(
+    store: &Store,
+    b: &mut Batch,
+    e: &LogEvent,
+    value: Bytes,
+) -> Result<()> {
+    let key = &e.key[..];
+    if writes_blind(e) {
+        let old = old_of_string_write(store, b, e)?;
+        let expire = old.as_ref().map_or(0, |m| m.expire_ms);
+        return b.put_meta(store, key, old.as_ref(), &Meta::string(value, expire));
+    }
     let old = b.meta(store, key)?;
     let expire = old
         .as_ref()
@@ -576,7 +620,7 @@ pub fn apply_event(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<()> {
     let key = &e.key[..];
     match e.cmd {
         Command::KSet => {
-            let old = b.meta(store, key)?;
+            let old = old_of_string_write(store, b, e)?;
             b.put_meta(
                 store,
                 key,
@@ -608,10 +652,10 @@ pub fn apply_event(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<()> {
                     Bytes::from(v)
                 }
             };
-            put_string_keeping_expiry(store, b, key, value)?;
+            put_string_keeping_expiry(store, b, e, value)?;
         }
         Command::KIncr | Command::KDecr => {
-            put_string_keeping_expiry(store, b, key, e.value.clone())?;
+            put_string_keeping_expiry(store, b, e, e.value.clone())?;
         }
         Command::KDel | Command::HClear | Command::SClear | Command::ZClear | Command::QClear => {
             b.delete_key(store, key)?;
