@@ -90,6 +90,10 @@ fn dump_prints_one_event_a_line() {
     w.append(&[
         LogEvent::data(1, rocksync_protocol::Command::KSet, "a key", "v\"1\n\x00"),
         LogEvent::data(2, rocksync_protocol::Command::KExpire, "k", "").with_ttl(1500),
+        LogEvent::data(3, rocksync_protocol::Command::KSet, "n", "1")
+            .with_prior(rocksync_protocol::Prior::Absent),
+        LogEvent::data(4, rocksync_protocol::Command::KIncr, "n", "2")
+            .with_prior(rocksync_protocol::Prior::Present { expire_ms: 77 }),
     ])
     .expect("append");
     w.close().expect("close");
@@ -97,7 +101,7 @@ fn dump_prints_one_event_a_line() {
     assert!(out.status.success());
     assert_eq!(
         text(&out.stdout),
-        "0 SYNC DESC 0 \"\" \"\"\n1 SYNC K_SET 0 \"a key\" \"v\\\"1\\n\\x00\"\n2 SYNC K_EXPIRE 1500 \"k\" \"\"\n2 SYNC STOP 0 \"\" \"\"\n"
+        "0 SYNC DESC 0 \"\" \"\"\n1 SYNC K_SET 0 \"a key\" \"v\\\"1\\n\\x00\"\n2 SYNC K_EXPIRE 1500 \"k\" \"\"\n3 SYNC K_SET 0 \"n\" \"1\" prior=absent\n4 SYNC K_INCR 0 \"n\" \"2\" prior=present:77\n4 SYNC STOP 0 \"\" \"\"\n"
     );
 }
 

@@ -437,7 +437,7 @@ impl Core {
             Job::Write { cmds, .. } => &cmds[..],
             _ => &[],
         });
-        self.prefetch(cmds.take(MAX_GROUP_EVENTS), &group);
+        self.prefetch(cmds, MAX_GROUP_EVENTS, &group);
         for job in jobs {
             match job {
                 Job::Stop { done } => {
@@ -477,7 +477,7 @@ impl Core {
                         return;
                     }
                 }
-                self.prefetch(cmds.iter(), group);
+                self.prefetch(cmds.iter(), usize::MAX, group);
                 let mut replies = Vec::with_capacity(cmds.len());
                 let mut slow = Vec::new();
                 let slow_us = self.slow_us.load(Ordering::Relaxed);
@@ -586,14 +586,17 @@ impl Core {
 
     /// Read the metadata of the keys `cmds` name, in one batched lookup,
     /// before they run (each would otherwise read its own, one by one).
-    /// Keys the group has read or written already are skipped.
-    fn prefetch<'a>(&self, cmds: impl Iterator<Item = &'a WriteCmd>, group: &Group) {
+    /// Keys the group has read or written already are skipped; at most
+    /// `limit` keys are read (a group commits every [`MAX_GROUP_EVENTS`]
+    /// events, and its batch's cache goes with it).
+    fn prefetch<'a>(&self, cmds: impl Iterator<Item = &'a WriteCmd>, limit: usize, group: &Group) {
         if self.storage.is_none() {
             return;
         }
         let keys: Vec<&[u8]> = cmds
             .flat_map(|c| crate::cmd::key_args(c.spec, &c.args))
             .map(|k| &k[..])
+            .take(limit)
             .collect();
         // A failed read here is only a missed shortcut: each command reads
         // (and reports) for itself.

@@ -162,6 +162,11 @@ impl EventType {
 /// reading it first: the read was a fifth of a catching-up slave's work,
 /// and the part that slows down with a cold cache. Events without it
 /// (older binlogs, other commands) are applied by reading the key.
+///
+/// Such an event is not idempotent: applied twice, or to a state its
+/// master did not have, it counts as that master did (a new key where
+/// there is one already). Nothing applies an event twice: `applied_seq`
+/// is written with the data, and a binlog takes each seq once.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Prior {
     /// Not recorded: the receiver reads the key.

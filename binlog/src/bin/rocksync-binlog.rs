@@ -1,7 +1,9 @@
 //! `rocksync-binlog`: inspect binlog files (SPEC §8).
 //!
 //! `dump FILE` prints one event a line: seq, type, cmd, ttl, key, value
-//! (key and value quoted and escaped as redis-cli does). `verify DIR` checks
+//! (key and value quoted and escaped as redis-cli does), then, for a string
+//! write that records what its key held, `prior=absent` or
+//! `prior=present:EXPIRE_MS`. `verify DIR` checks
 //! every file read-only and exits non-zero on damage, naming file and byte
 //! offset; a torn tail in the newest file is reported and exits 0.
 
@@ -12,6 +14,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use rocksync_binlog::{verify_dir, SegmentEvents};
+use rocksync_protocol::Prior;
 
 #[derive(Parser)]
 #[command(
@@ -66,17 +69,24 @@ fn dump(file: &Path) -> anyhow::Result<ExitCode> {
     let mut out = BufWriter::new(stdout.lock());
     for item in events {
         match item {
-            Ok((_, e)) => writeln!(
-                out,
-                "{} {} {} {} {} {}",
-                e.seq,
-                e.kind.name(),
-                e.cmd.name(),
-                e.ttl,
-                quoted(&e.key),
-                quoted(&e.value)
-            )
-            .context("writing to stdout")?,
+            Ok((_, e)) => {
+                let prior = match e.prior {
+                    Prior::Unknown => String::new(),
+                    Prior::Absent => " prior=absent".to_owned(),
+                    Prior::Present { expire_ms } => format!(" prior=present:{expire_ms}"),
+                };
+                writeln!(
+                    out,
+                    "{} {} {} {} {} {}{prior}",
+                    e.seq,
+                    e.kind.name(),
+                    e.cmd.name(),
+                    e.ttl,
+                    quoted(&e.key),
+                    quoted(&e.value)
+                )
+                .context("writing to stdout")?
+            }
             Err(e) => {
                 out.flush().context("writing to stdout")?;
                 eprintln!("rocksync-binlog: {e}");

@@ -24,6 +24,11 @@
 //! | Q_FIX | `start stop` (decimal, from the head) | keep only that range |
 //! | FLUSHALL | | delete everything |
 //!
+//! K_SET, K_INCR and K_DECR made by this version also carry a prior
+//! ([`Prior`]): whether their key existed and its expiry. They are then
+//! applied without reading the key, so the key and expiry counts follow
+//! the master's (such an event is not idempotent; none is applied twice).
+//!
 //! A collection created by an event gets that event's seq as its version.
 //! Expiry is data here: applying never consults the clock (the master logs
 //! a K_DEL for an expired key before it writes to it).
