@@ -26,7 +26,7 @@ use bytes::Bytes;
 use rocksync_binlog::Binlog;
 use rocksync_protocol::{Command, LogEvent, Reply};
 use tokio::sync::oneshot;
-use tracing::error;
+use tracing::{error, warn};
 
 use crate::blocking::{BlockStart, Blocked, Wait, Waiter};
 use crate::cmd::{seal_command, Cursors, Exec, ReadCtx, Spec, WriteCtx};
@@ -96,8 +96,9 @@ enum Job {
         cmd: WriteCmd,
         reply: oneshot::Sender<BlockStart>,
     },
+    /// Due entries of the expiry index: (expiry, key).
     Expire {
-        keys: Vec<Bytes>,
+        due: Vec<(u64, Bytes)>,
     },
     Stop {
         done: oneshot::Sender<Result<()>>,
@@ -190,9 +191,10 @@ impl Engine {
         rx.await.unwrap_or_else(|_| stopped())
     }
 
-    /// Delete these keys if they are (still) expired.
-    pub async fn expire(&self, keys: Vec<Bytes>) {
-        self.shared.submit(Job::Expire { keys });
+    /// Delete the keys of these due expiry-index entries (expiry, key) if
+    /// they are (still) expired.
+    pub async fn expire(&self, due: Vec<(u64, Bytes)>) {
+        self.shared.submit(Job::Expire { due });
     }
 
     /// Take writes again, through `storage` (a node becoming a master).
@@ -536,19 +538,39 @@ impl Core {
                     group.starts.push((reply, BlockStart::Done(answer)));
                 }
             }
-            Job::Expire { keys } => {
+            Job::Expire { due } => {
                 if self.storage.is_none() {
                     return;
                 }
                 let now = now_ms();
-                for key in keys {
-                    let expired = match group.batch.meta(&self.store, &key) {
-                        Ok(m) => m.is_some_and(|m| m.is_expired(now)),
+                for (at, key) in due {
+                    let meta = match group.batch.meta(&self.store, &key) {
+                        Ok(m) => m,
                         Err(e) => {
                             group.failed = Some(e.to_string());
                             return;
                         }
                     };
+                    if meta.as_ref().map(|m| m.expire_ms) != Some(at) {
+                        // An entry its key does not have (a state this
+                        // node's events did not make): dropped, or the
+                        // sweep would meet it first on every tick and,
+                        // with enough of them, never reach a due key.
+                        match group.batch.drop_expire_entry(&self.store, at, &key) {
+                            Ok(true) => warn!(
+                                key = %key.escape_ascii(),
+                                at,
+                                "dropped an expiry-index entry its key does not have"
+                            ),
+                            Ok(false) => {}
+                            Err(e) => {
+                                group.failed = Some(e.to_string());
+                                return;
+                            }
+                        }
+                        continue;
+                    }
+                    let expired = meta.is_some_and(|m| m.is_expired(now));
                     if expired {
                         let e = LogEvent::data(group.next_seq, Command::KDel, key, Bytes::new());
                         if let Err(err) = apply_event(&self.store, &mut group.batch, &e) {
@@ -748,7 +770,9 @@ impl Core {
         let Some(storage) = self.storage.as_mut() else {
             return Err(Error::Stopped);
         };
-        if events.is_empty() {
+        // A group with no events may still repair the expiry index (see
+        // Job::Expire); one that changed nothing writes nothing.
+        if events.is_empty() && batch.is_empty() {
             return Ok(());
         }
         if let Err(e) = storage.commit(batch, events) {

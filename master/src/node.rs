@@ -675,7 +675,7 @@ async fn sweep_expired(core: Arc<Core>, cancel: CancellationToken) {
             if at > now || due.len() >= 1000 {
                 return false;
             }
-            due.push(Bytes::copy_from_slice(&k[8..]));
+            due.push((at, Bytes::copy_from_slice(&k[8..])));
             true
         });
         if let Err(e) = scanned {

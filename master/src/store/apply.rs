@@ -467,6 +467,22 @@ impl Batch {
         self.put(store, Cf::Meta, key.to_vec(), new.encode())
     }
 
+    /// Delete an expiry-index entry that its key does not have (found by
+    /// the expiry sweep), with the count it was counted in; false when the
+    /// entry is gone already (a write since the sweep's scan moved it).
+    ///
+    /// # Errors
+    /// As [`Batch::get`].
+    pub fn drop_expire_entry(&mut self, store: &Store, at: u64, key: &[u8]) -> Result<bool> {
+        let entry = keys::expire_key(at, key);
+        if self.get(store, Cf::Expire, &entry)?.is_none() {
+            return Ok(false);
+        }
+        self.expire_delta -= 1;
+        self.delete(store, Cf::Expire, entry)?;
+        Ok(true)
+    }
+
     /// Delete a key of any type: its metadata and expiry entry. Sub-keys
     /// keep the old version and are never read again.
     ///
