@@ -72,7 +72,11 @@ pub struct StoreOptions {
     pub wal: bool,
     /// Block cache size in bytes (default 256 MiB).
     pub block_cache_bytes: usize,
-    /// Memtable size per column family in bytes (default 64 MiB).
+    /// Memtable size per column family in bytes (default 16 MiB: a skip
+    /// list that stays within the CPU's cache takes random inserts about
+    /// 40 % faster than a 64 MiB one, which a catching-up slave, whose work
+    /// is those inserts, measures; the master measured level from 16 to
+    /// 64 MiB and worse at 8, where flushes and compactions cost more).
     pub write_buffer_bytes: usize,
 }
 
@@ -81,7 +85,7 @@ impl Default for StoreOptions {
         Self {
             wal: false,
             block_cache_bytes: 256 << 20,
-            write_buffer_bytes: 64 << 20,
+            write_buffer_bytes: 16 << 20,
         }
     }
 }
