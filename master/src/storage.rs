@@ -222,7 +222,7 @@ impl Storage {
             return Ok(());
         }
         let learned = batch.take_zbounds();
-        self.commit_sealed(batch.seal(), events)?;
+        self.commit_sealed(batch.seal(&self.store)?, events)?;
         self.store.zbounds_learned(learned);
         Ok(())
     }
@@ -300,7 +300,7 @@ impl Storage {
         for e in events {
             apply_event(store, &mut batch, e)?;
         }
-        Ok(batch.seal())
+        batch.seal(store)
     }
 
     /// Bring the database level with the binlog: replay the events after

@@ -110,24 +110,7 @@ impl Sealed {
     /// # Errors
     /// [`Error::CorruptValue`] if a column family is missing.
     pub fn finish(mut self, store: &Store, applied_seq: u64) -> Result<WriteBatch> {
-        // The final value of every key written, per column family in key
-        // order (after a FLUSHALL's range deletes, which are in the batch
-        // already): one RocksDB entry per key, and a memtable insert that
-        // starts next to the previous one instead of from the top of the
-        // skip list (inserts led the write path's profile).
         let layer = &*self.layer;
-        for cf in Cf::ALL {
-            let h = store.handle(cf)?;
-            let mut entries: Vec<(&Vec<u8>, &Option<Vec<u8>>)> =
-                layer.overlay[cf as usize].iter().collect();
-            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-            for (k, v) in entries {
-                match v {
-                    Some(v) => self.wb.put_cf(h, k, v),
-                    None => self.wb.delete_cf(h, k),
-                }
-            }
-        }
         let h = store.handle(Cf::Default)?;
         self.wb
             .put_cf(h, APPLIED_SEQ_KEY, applied_seq.to_be_bytes());
@@ -217,8 +200,42 @@ impl Batch {
     }
 
     /// This batch as written so far, ready for [`Sealed::finish`].
-    pub fn seal(self) -> Sealed {
-        Sealed {
+    ///
+    /// The RocksDB batch is built here, not at commit: a catching-up slave
+    /// seals a round on the thread that applies it while the round before
+    /// commits on another, and the commit is the longer of the two.
+    ///
+    /// # Errors
+    /// [`Error::CorruptValue`] if a column family is missing.
+    pub fn seal(mut self, store: &Store) -> Result<Sealed> {
+        if self.wb.is_empty() {
+            // Sized once, not grown (and copied) by doubling.
+            let bytes: usize = self
+                .overlay
+                .iter()
+                .flat_map(|m| m.iter())
+                .map(|(k, v)| k.len() + v.as_ref().map_or(0, Vec::len) + 16)
+                .sum();
+            self.wb = WriteBatch::with_capacity_bytes(bytes + 256);
+        }
+        // The final value of every key written, per column family in key
+        // order (after a FLUSHALL's range deletes, which are in the batch
+        // already): one RocksDB entry per key, and a memtable insert that
+        // starts next to the previous one instead of from the top of the
+        // skip list (inserts led the write path's profile).
+        for cf in Cf::ALL {
+            let h = store.handle(cf)?;
+            let mut entries: Vec<(&Vec<u8>, &Option<Vec<u8>>)> =
+                self.overlay[cf as usize].iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            for (k, v) in entries {
+                match v {
+                    Some(v) => self.wb.put_cf(h, k, v),
+                    None => self.wb.delete_cf(h, k),
+                }
+            }
+        }
+        Ok(Sealed {
             wb: self.wb,
             layer: Arc::new(Layer {
                 overlay: self.overlay,
@@ -226,7 +243,7 @@ impl Batch {
             }),
             key_delta: self.key_delta,
             expire_delta: self.expire_delta,
-        }
+        })
     }
 
     /// What `below` says of a key this batch has not written: `Some` when
@@ -431,7 +448,7 @@ impl Batch {
     /// # Errors
     /// [`Error::CorruptValue`] if a column family is missing.
     pub fn finish(self, store: &Store, applied_seq: u64) -> Result<WriteBatch> {
-        self.seal().finish(store, applied_seq)
+        self.seal(store)?.finish(store, applied_seq)
     }
 
     /// Replace a key's metadata, keeping the expiry index in step.
