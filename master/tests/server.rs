@@ -27,6 +27,22 @@ fn info(c: &mut redis::Connection, section: &str) -> String {
     redis::cmd("INFO").arg(section).query(c).expect("info")
 }
 
+/// Wait (at most 10 s) until DBSIZE is `want`.
+fn wait_for_dbsize(c: &mut redis::Connection, want: i64, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let n: i64 = redis::cmd("DBSIZE").query(c).expect("dbsize");
+        if n == want {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}: dbsize {n}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn info_field(text: &str, key: &str) -> Option<String> {
     text.lines()
         .find_map(|l| l.strip_prefix(&format!("{key}:")).map(str::to_owned))
@@ -185,25 +201,8 @@ fn expiry_index_entries_their_keys_lack_do_not_stall_the_sweep() {
     }
     let m = restart(dir);
     let mut c = m.client();
-    let _: () = redis::cmd("SET")
-        .arg("gone")
-        .arg("v")
-        .arg("PX")
-        .arg(50)
-        .query(&mut c)
-        .expect("set");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let n: i64 = redis::cmd("DBSIZE").query(&mut c).expect("dbsize");
-        if n == 1501 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the due key was not swept, dbsize {n}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let _: () = c.pset_ex("gone", "v", 50).expect("psetex");
+    wait_for_dbsize(&mut c, 1501, "the due key to be swept");
     // The ghosts stay (they have no expiry), and the count of keys with
     // one is right again.
     assert_eq!(c.get::<_, String>("ghost7").expect("get"), "w");
@@ -235,18 +234,7 @@ fn keys_expire_lazily_and_by_the_sweep() {
         None
     );
     // By the sweep: the keys are deleted (DBSIZE drops) within bounded time.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let n: i64 = redis::cmd("DBSIZE").query(&mut c).expect("dbsize");
-        if n == 0 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "expired keys not swept, dbsize {n}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_dbsize(&mut c, 0, "expired keys to be swept");
     let stats = info(&mut c, "stats");
     assert_eq!(info_field(&stats, "expired_keys").as_deref(), Some("2"));
     // A write to an expired key starts from nothing.
