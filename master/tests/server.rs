@@ -27,6 +27,14 @@ fn info(c: &mut redis::Connection, section: &str) -> String {
     redis::cmd("INFO").arg(section).query(c).expect("info")
 }
 
+/// A plain TCP connection to `m`, whose reads give up after 5 s.
+fn raw_connection(m: &InProc) -> std::net::TcpStream {
+    let s = std::net::TcpStream::connect(m.addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    s
+}
+
 /// Wait (at most 10 s) until DBSIZE is `want`.
 fn wait_for_dbsize(c: &mut redis::Connection, want: i64, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -365,9 +373,7 @@ fn maxclients_refuses_the_extra_connection_with_redis_error() {
     let m = InProc::start_with(|c| c.maxclients = 2);
     let _a = m.client();
     let _b = m.client();
-    let mut s = std::net::TcpStream::connect(m.addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(5)))
-        .expect("timeout");
+    let mut s = raw_connection(&m);
     let _ = s.write_all(b"PING\r\n");
     let mut got = String::new();
     let _ = s.read_to_string(&mut got);
@@ -377,9 +383,7 @@ fn maxclients_refuses_the_extra_connection_with_redis_error() {
 #[test]
 fn protocol_errors_answer_then_close() {
     let m = InProc::start();
-    let mut s = std::net::TcpStream::connect(m.addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(5)))
-        .expect("timeout");
+    let mut s = raw_connection(&m);
     s.write_all(b"PING\r\n*1\r\n$-5\r\n").expect("send");
     let mut got = String::new();
     s.read_to_string(&mut got).expect("read until close");
@@ -735,9 +739,7 @@ fn server_commands_answer_for_every_command_and_shutdown_stops_cleanly() {
 #[test]
 fn a_command_sent_during_a_blocked_wait_runs_after_it() {
     let m = InProc::start();
-    let mut raw = std::net::TcpStream::connect(m.addr).expect("connect");
-    raw.set_read_timeout(Some(Duration::from_secs(5)))
-        .expect("timeout");
+    let mut raw = raw_connection(&m);
     raw.write_all(b"*3\r\n$5\r\nBLPOP\r\n$1\r\nq\r\n$3\r\n0.3\r\n")
         .expect("blpop");
     std::thread::sleep(Duration::from_millis(100));
