@@ -31,6 +31,7 @@ use tracing::{error, warn};
 use crate::blocking::{BlockStart, Blocked, Wait, Waiter};
 use crate::cmd::{seal_command, Cursors, Exec, ReadCtx, Spec, WriteCtx};
 use crate::error::{Error, Result};
+use crate::preread::{PreRead, Written};
 use crate::storage::Storage;
 use crate::store::apply::{apply_event, Batch};
 use crate::store::Store;
@@ -89,6 +90,8 @@ enum Job {
         /// The EXEC's WATCH: when broken, nothing runs and the reply is
         /// empty.
         watch: Option<Arc<Watch>>,
+        /// Its keys' metadata, read before it was queued.
+        pre: Option<PreRead>,
     },
     /// A blocking command outside a transaction: answered at once, or
     /// registered to be served when its keys get data.
@@ -168,6 +171,7 @@ impl Engine {
 
     async fn submit(&self, cmds: Vec<WriteCmd>, atomic: bool, watch: Option<Arc<Watch>>) -> Done {
         let n = cmds.len();
+        let pre = self.shared.pre_read(&cmds);
         let (reply, rx) = oneshot::channel();
         let stopped = || Done {
             replies: vec![Reply::error("ERR the write path is stopped"); n],
@@ -178,6 +182,7 @@ impl Engine {
             reply,
             atomic,
             watch,
+            pre,
         });
         rx.await.unwrap_or_else(|_| stopped())
     }
@@ -232,6 +237,12 @@ impl Engine {
 /// only the leader of the moment holds.
 struct Shared {
     queue: std::sync::Mutex<Queue>,
+    /// The node's store, for pre-reads.
+    store: Arc<Store>,
+    /// The groups committed, for pre-reads (see [`crate::preread`]).
+    written: Arc<Written>,
+    /// Set while the write path takes writes: pre-reads are worth it.
+    attached: Arc<AtomicBool>,
     /// `None` once stopped (the store is then released).
     core: std::sync::Mutex<Option<Core>>,
 }
@@ -249,6 +260,21 @@ fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Shared {
+    /// Read the metadata of the keys `cmds` name, outside the write path
+    /// (see [`crate::preread`]).
+    fn pre_read(&self, cmds: &[WriteCmd]) -> Option<PreRead> {
+        if !self.attached.load(Ordering::Relaxed) {
+            return None;
+        }
+        let keys = cmds
+            .iter()
+            .flat_map(|c| crate::cmd::key_args(c.spec, &c.args))
+            .take(MAX_GROUP_EVENTS)
+            .cloned()
+            .collect();
+        self.written.read(&self.store, keys)
+    }
+
     /// Queue `job`, and lead if no one does. The job comes back when the
     /// write path has stopped (its reply sender then drops unanswered).
     fn submit(self: &Arc<Self>, job: Job) -> Option<Job> {
@@ -358,10 +384,14 @@ pub fn start(store: Arc<Store>, binlog: Binlog, storage: Option<Storage>) -> Res
     let watches = storage.as_ref().map_or_else(Arc::default, Storage::watches);
     let blocked = Arc::new(Blocked::default());
     let slow_us = Arc::new(AtomicI64::new(-1));
+    let written = Arc::new(Written::default());
+    let attached = Arc::new(AtomicBool::new(storage.is_some()));
     let core = Core {
+        written: Arc::clone(&written),
+        attached: Arc::clone(&attached),
         slow_us: Arc::clone(&slow_us),
         blocked: Arc::clone(&blocked),
-        store,
+        store: Arc::clone(&store),
         storage: storage.map(Box::new),
         cursors: Arc::clone(&cursors),
         watches: Arc::clone(&watches),
@@ -371,6 +401,9 @@ pub fn start(store: Arc<Store>, binlog: Binlog, storage: Option<Storage>) -> Res
         shared: Arc::new(Shared {
             queue: std::sync::Mutex::new(Queue::default()),
             core: std::sync::Mutex::new(Some(core)),
+            store,
+            written,
+            attached,
         }),
         binlog,
         stats,
@@ -411,6 +444,9 @@ impl Group {
 
 struct Core {
     store: Arc<Store>,
+    /// The groups committed, published for pre-reads.
+    written: Arc<Written>,
+    attached: Arc<AtomicBool>,
     storage: Option<Box<Storage>>,
     cursors: Arc<Cursors>,
     watches: Arc<Watches>,
@@ -431,10 +467,17 @@ impl Core {
     /// [`MAX_GROUP_EVENTS`] events); a stop among them ends the run with
     /// the storage closed (the jobs after it are dropped, answered as
     /// stopped).
-    fn run(&mut self, jobs: Vec<Job>) -> Option<Stopped> {
+    fn run(&mut self, mut jobs: Vec<Job>) -> Option<Stopped> {
         let mut group = Group::new(self.next_seq());
-        // One batched lookup for the whole group's keys: at -P 1 every job
-        // is one command, too few for a job's own prefetch.
+        for job in &mut jobs {
+            if let Job::Write { pre, .. } = job {
+                if let Some(pre) = pre.take() {
+                    self.written.seed(&group.batch, pre);
+                }
+            }
+        }
+        // One batched lookup for the group's keys left unread: at -P 1
+        // every job is one command, too few for a job's own prefetch.
         let cmds = jobs.iter().flat_map(|j| match j {
             Job::Write { cmds, .. } => &cmds[..],
             _ => &[],
@@ -470,6 +513,7 @@ impl Core {
                 reply,
                 atomic,
                 watch,
+                pre: _,
             } => {
                 if let Some(w) = &watch {
                     // A watched key touched by a committed group, by this
@@ -587,6 +631,9 @@ impl Core {
                 self.commit(group);
                 storage.set_watches(Arc::clone(&self.watches));
                 self.storage = Some(storage);
+                // The replication link wrote meanwhile.
+                self.written.void_before(self.written.next());
+                self.attached.store(true, Ordering::Relaxed);
                 self.stats.failed.store(false, Ordering::Relaxed);
                 *group = Group::new(self.next_seq());
             }
@@ -599,6 +646,7 @@ impl Core {
                         "UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)",
                     ));
                 }
+                self.attached.store(false, Ordering::Relaxed);
                 let _ = tx.send(self.storage.take());
                 *group = Group::new(self.next_seq());
             }
@@ -775,7 +823,13 @@ impl Core {
         if events.is_empty() && batch.is_empty() {
             return Ok(());
         }
+        let number = self.written.next();
+        let (keys, everything) = batch.written(crate::store::Cf::Meta);
+        self.written.record(number, keys, everything);
         if let Err(e) = storage.commit(batch, events) {
+            // What the store holds now is not certain: no pre-read from
+            // before holds.
+            self.written.void_before(number);
             // Nothing of the group stays logged or applied; the next group
             // tries again.
             if !self.stats.failed.swap(true, Ordering::Relaxed) {
@@ -783,6 +837,7 @@ impl Core {
             }
             return Err(e);
         }
+        self.written.publish(number);
         if self.stats.failed.swap(false, Ordering::Relaxed) {
             tracing::info!("writes are persisted again");
         }

@@ -18,6 +18,7 @@ mod engine;
 mod error;
 mod info;
 mod node;
+mod preread;
 mod repl;
 mod server;
 mod slowlog;

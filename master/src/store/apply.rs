@@ -318,6 +318,26 @@ impl Batch {
         Ok(())
     }
 
+    /// Take `value` as the committed value of `key` in `cf`, read by
+    /// someone else, unless this batch has written or read the key
+    /// already. The caller vouches that no commit since the read changed
+    /// it (see the write path's pre-reads).
+    pub fn seed(&self, cf: Cf, key: &[u8], value: Option<Vec<u8>>) {
+        if self.flushed || self.below.is_some() || self.overlay[cf as usize].contains_key(key) {
+            return;
+        }
+        let mut cache = self.cache.borrow_mut();
+        if !cache[cf as usize].contains_key(key) {
+            cache[cf as usize].insert(key.to_vec(), value);
+        }
+    }
+
+    /// The keys this batch wrote (or deleted) in `cf`, and whether it
+    /// flushed everything.
+    pub fn written(&self, cf: Cf) -> (impl Iterator<Item = &Vec<u8>>, bool) {
+        (self.overlay[cf as usize].keys(), self.flushed)
+    }
+
     /// What this batch wrote under `prefix` from `start` (None: deleted),
     /// in key order, and whether committed data is hidden (a FLUSHALL in
     /// the batch): what a scan must merge over committed data.
