@@ -6,13 +6,14 @@
 //! the master's CPU, all of it inside the group's leader.)
 //!
 //! A pre-read is only a hint: the leader takes a key's value only if no
-//! group committed after the read began wrote that key. Each committed
-//! group takes the next number of a counter; a pre-read notes the number
-//! before it reads (every group up to it is in the store then), and the
-//! leader, the only writer of metadata while the node is a master,
-//! remembers which keys the latest groups wrote. A group that hid
-//! everything (FLUSHALL), a failed commit, and a storage handed to the
-//! replication link and back void every pre-read older than them.
+//! group committed after the read began can have written that key. Each
+//! committed group takes the next number of a counter; a pre-read notes
+//! the number before it reads (every group up to it is in the store
+//! then), and the leader, the only writer of metadata while the node is a
+//! master, notes per slot of a table indexed by key hash the last group
+//! that wrote a key there ([`Written`]). A group that hid everything
+//! (FLUSHALL), a failed commit, and a storage handed to the replication
+//! link and back void every pre-read older than them.
 
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
