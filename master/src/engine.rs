@@ -121,6 +121,12 @@ pub struct WriteStats {
     pub expired_keys: AtomicU64,
     /// Set while the last group could not be persisted.
     pub failed: AtomicBool,
+    /// Keys whose metadata a write read before it queued (see
+    /// [`crate::preread`]).
+    pub pre_read: AtomicU64,
+    /// Of those, the ones the write path took (no group had written them
+    /// since).
+    pub pre_read_used: AtomicU64,
 }
 
 /// A handle to send writes to the write path.
@@ -243,7 +249,7 @@ struct Shared {
     written: Arc<Written>,
     /// Set while the write path takes writes: pre-reads are worth it.
     attached: Arc<AtomicBool>,
-    /// `None` once stopped (the store is then released).
+    /// `None` once stopped (the storage is then closed).
     core: std::sync::Mutex<Option<Core>>,
 }
 
@@ -467,25 +473,23 @@ impl Core {
     /// [`MAX_GROUP_EVENTS`] events); a stop among them ends the run with
     /// the storage closed (the jobs after it are dropped, answered as
     /// stopped).
-    fn run(&mut self, mut jobs: Vec<Job>) -> Option<Stopped> {
+    fn run(&mut self, jobs: Vec<Job>) -> Option<Stopped> {
         let mut group = Group::new(self.next_seq());
-        for job in &mut jobs {
-            if let Job::Write { pre, .. } = job {
-                if let Some(pre) = pre.take() {
-                    self.written.seed(&group.batch, pre);
-                }
-            }
-        }
-        // One batched lookup for the group's keys left unread: at -P 1
-        // every job is one command, too few for a job's own prefetch.
+        // One batched lookup for the keys of the jobs that come without a
+        // pre-read: at -P 1 every job is one command, too few for a job's
+        // own prefetch. (Each pre-read is taken when its job runs, checked
+        // against the groups committed by then.)
         let cmds = jobs.iter().flat_map(|j| match j {
-            Job::Write { cmds, .. } => &cmds[..],
+            Job::Write {
+                cmds, pre: None, ..
+            } => &cmds[..],
             _ => &[],
         });
         self.prefetch(cmds, MAX_GROUP_EVENTS, &group);
         for job in jobs {
             match job {
                 Job::Stop { done } => {
+                    self.attached.store(false, Ordering::Relaxed);
                     self.commit(&mut group);
                     return Some((done, self.close()));
                 }
@@ -513,7 +517,7 @@ impl Core {
                 reply,
                 atomic,
                 watch,
-                pre: _,
+                pre,
             } => {
                 if let Some(w) = &watch {
                     // A watched key touched by a committed group, by this
@@ -522,6 +526,11 @@ impl Core {
                         let _ = reply.send(Done::default());
                         return;
                     }
+                }
+                if let Some(pre) = pre {
+                    let (read, used) = self.written.seed(&group.batch, pre);
+                    self.stats.pre_read.fetch_add(read, Ordering::Relaxed);
+                    self.stats.pre_read_used.fetch_add(used, Ordering::Relaxed);
                 }
                 self.prefetch(cmds.iter(), usize::MAX, group);
                 let mut replies = Vec::with_capacity(cmds.len());

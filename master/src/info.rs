@@ -206,6 +206,16 @@ fn section(core: &Core, name: &str, out: &mut String) {
                     "write_events:{}",
                     engine.stats.events.load(Ordering::Relaxed)
                 );
+                line!(
+                    out,
+                    "write_pre_read_keys:{}",
+                    engine.stats.pre_read.load(Ordering::Relaxed)
+                );
+                line!(
+                    out,
+                    "write_pre_read_keys_used:{}",
+                    engine.stats.pre_read_used.load(Ordering::Relaxed)
+                );
             }
             core.repl.stats(out);
         }

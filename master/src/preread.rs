@@ -97,16 +97,21 @@ impl Written {
     }
 
     /// Put into `batch`'s cache the values of `pre` that no group
-    /// committed since its read can have changed.
-    pub fn seed(&self, batch: &Batch, pre: PreRead) {
+    /// committed since its read can have changed; how many keys `pre`
+    /// holds, and how many of them were taken.
+    pub fn seed(&self, batch: &Batch, pre: PreRead) -> (u64, u64) {
+        let read = pre.values.len() as u64;
         if pre.after < self.floor.load(Ordering::Relaxed) {
-            return;
+            return (read, 0);
         }
+        let mut used = 0;
         for (key, value) in pre.values {
             if self.slot(&key).load(Ordering::Relaxed) <= pre.after {
                 batch.seed(Cf::Meta, &key, value);
+                used += 1;
             }
         }
+        (read, used)
     }
 
     /// The number the next group to commit takes.
@@ -164,9 +169,29 @@ mod tests {
         let store = Store::open(store_dir.path(), &Default::default()).expect("store");
         let b = Batch::new();
         let key = p.values[0].0.clone();
-        w.seed(&b, p);
+        let (read, used) = w.seed(&b, p);
+        assert_eq!(read, 1);
         // A seeded value is read without the store, which lacks the key.
-        b.get(&store, Cf::Meta, &key).expect("read").is_some()
+        let seeded = b.get(&store, Cf::Meta, &key).expect("read").is_some();
+        assert_eq!(seeded, used == 1);
+        seeded
+    }
+
+    #[test]
+    fn a_seed_never_replaces_what_the_batch_wrote_or_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path(), &Default::default()).expect("store");
+        let mut b = Batch::new();
+        b.put(&store, Cf::Meta, b"w".to_vec(), b"written".to_vec())
+            .expect("put");
+        assert_eq!(b.get(&store, Cf::Meta, b"r").expect("read"), None);
+        b.seed(Cf::Meta, b"w", Some(b"stale".to_vec()));
+        b.seed(Cf::Meta, b"r", Some(b"stale".to_vec()));
+        assert_eq!(
+            b.get(&store, Cf::Meta, b"w").expect("read"),
+            Some(b"written".to_vec())
+        );
+        assert_eq!(b.get(&store, Cf::Meta, b"r").expect("read"), None);
     }
 
     #[test]

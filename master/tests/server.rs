@@ -203,6 +203,12 @@ fn pipelined_increments_over_shared_keys_from_many_clients_count_exactly() {
     let counts: Vec<Option<i64>> = redis::cmd("MGET").arg(&names).query(&mut c).expect("mget");
     let total: i64 = counts.into_iter().flatten().sum();
     assert_eq!(total, clients * rounds * depth);
+    // And pre-reads were taken, so the count above tested them.
+    let stats = info(&mut c, "stats");
+    let used: u64 = info_field(&stats, "write_pre_read_keys_used")
+        .and_then(|v| v.parse().ok())
+        .expect("write_pre_read_keys_used");
+    assert!(used > 0, "{stats}");
 }
 
 /// A FLUSHALL voids every pre-read made before it: a SET that read its key
