@@ -189,33 +189,15 @@ fn section(core: &Core, name: &str, out: &mut String) {
                 "rejected_connections:{}",
                 s.rejected.load(Ordering::Relaxed)
             );
-            {
-                let engine = &core.engine;
-                line!(
-                    out,
-                    "expired_keys:{}",
-                    engine.stats.expired_keys.load(Ordering::Relaxed)
-                );
-                line!(
-                    out,
-                    "write_groups:{}",
-                    engine.stats.groups.load(Ordering::Relaxed)
-                );
-                line!(
-                    out,
-                    "write_events:{}",
-                    engine.stats.events.load(Ordering::Relaxed)
-                );
-                line!(
-                    out,
-                    "write_pre_read_keys:{}",
-                    engine.stats.pre_read.load(Ordering::Relaxed)
-                );
-                line!(
-                    out,
-                    "write_pre_read_keys_used:{}",
-                    engine.stats.pre_read_used.load(Ordering::Relaxed)
-                );
+            let w = &core.engine.stats;
+            for (name, counter) in [
+                ("expired_keys", &w.expired_keys),
+                ("write_groups", &w.groups),
+                ("write_events", &w.events),
+                ("write_pre_read_keys", &w.pre_read),
+                ("write_pre_read_keys_used", &w.pre_read_used),
+            ] {
+                line!(out, "{name}:{}", counter.load(Ordering::Relaxed));
             }
             core.repl.stats(out);
         }

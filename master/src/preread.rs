@@ -164,9 +164,15 @@ mod tests {
         }
     }
 
+    /// An empty store, with the directory that holds it.
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path(), &Default::default()).expect("store");
+        (dir, store)
+    }
+
     fn seeded(w: &Written, p: PreRead) -> bool {
-        let store_dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(store_dir.path(), &Default::default()).expect("store");
+        let (_dir, store) = store();
         let b = Batch::new();
         let key = p.values[0].0.clone();
         let (read, used) = w.seed(&b, p);
@@ -179,8 +185,7 @@ mod tests {
 
     #[test]
     fn a_seed_never_replaces_what_the_batch_wrote_or_read() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(dir.path(), &Default::default()).expect("store");
+        let (_dir, store) = store();
         let mut b = Batch::new();
         b.put(&store, Cf::Meta, b"w".to_vec(), b"written".to_vec())
             .expect("put");
@@ -219,8 +224,7 @@ mod tests {
 
     #[test]
     fn keys_one_of_the_last_two_groups_wrote_are_not_pre_read() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(dir.path(), &Default::default()).expect("store");
+        let (_dir, store) = store();
         let w = Written::default();
         let (hot, cold) = (Bytes::from_static(b"hot"), Bytes::from_static(b"cold"));
         for g in 1..=3 {
