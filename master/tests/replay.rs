@@ -8,7 +8,7 @@ use bytes::Bytes;
 use proptest::prelude::*;
 use rocksync_binlog::FsyncPolicy;
 use rocksync_master::store::apply::{apply_event, Batch};
-use rocksync_master::store::keys::Meta;
+use rocksync_master::store::keys::{self, Kind, Meta};
 use rocksync_master::store::{Cf, Store, StoreOptions};
 use rocksync_master::{lookup_command, start_write_path, Config, Storage, WriteCmd};
 use rocksync_protocol::{Command, LogEvent, Prior};
@@ -16,16 +16,18 @@ use rocksync_protocol::{Command, LogEvent, Prior};
 fn op() -> impl Strategy<Value = Vec<String>> {
     let key = prop::sample::select(vec!["a", "b", "c", "d", "e"]).prop_map(str::to_owned);
     let val = "[a-z0-9]{0,6}";
+    // Fields and members from a few, so that writes meet them again.
+    let field = "[a-d]{0,1}";
     let num = -5i64..20;
     prop_oneof![
         (key.clone(), val).prop_map(|(k, v)| vec!["SET".into(), k, v]),
         (key.clone(), num.clone()).prop_map(|(k, n)| vec!["INCRBY".into(), k, n.to_string()]),
         key.clone().prop_map(|k| vec!["DEL".into(), k]),
-        (key.clone(), val, val).prop_map(|(k, f, v)| vec!["HSET".into(), k, f, v]),
-        (key.clone(), val).prop_map(|(k, f)| vec!["HDEL".into(), k, f]),
-        (key.clone(), val).prop_map(|(k, m)| vec!["SADD".into(), k, m]),
-        (key.clone(), val).prop_map(|(k, m)| vec!["SREM".into(), k, m]),
-        (key.clone(), key.clone(), val).prop_map(|(a, b, m)| vec!["SMOVE".into(), a, b, m]),
+        (key.clone(), field, val).prop_map(|(k, f, v)| vec!["HSET".into(), k, f, v]),
+        (key.clone(), field).prop_map(|(k, f)| vec!["HDEL".into(), k, f]),
+        (key.clone(), field).prop_map(|(k, m)| vec!["SADD".into(), k, m]),
+        (key.clone(), field).prop_map(|(k, m)| vec!["SREM".into(), k, m]),
+        (key.clone(), key.clone(), field).prop_map(|(a, b, m)| vec!["SMOVE".into(), a, b, m]),
         (key.clone(), key.clone(), key.clone()).prop_map(|(d, a, b)| vec![
             "SUNIONSTORE".into(),
             d,
@@ -38,19 +40,19 @@ fn op() -> impl Strategy<Value = Vec<String>> {
             a,
             b
         ]),
-        (key.clone(), num.clone(), val).prop_map(|(k, s, m)| vec![
+        (key.clone(), num.clone(), field).prop_map(|(k, s, m)| vec![
             "ZADD".into(),
             k,
             s.to_string(),
             m
         ]),
-        (key.clone(), num.clone(), val).prop_map(|(k, s, m)| vec![
+        (key.clone(), num.clone(), field).prop_map(|(k, s, m)| vec![
             "ZINCRBY".into(),
             k,
             s.to_string(),
             m
         ]),
-        (key.clone(), val).prop_map(|(k, m)| vec!["ZREM".into(), k, m]),
+        (key.clone(), field).prop_map(|(k, m)| vec!["ZREM".into(), k, m]),
         key.clone().prop_map(|k| vec!["ZPOPMIN".into(), k]),
         (key.clone(), key.clone(), key.clone(), 0u8..3).prop_map(|(d, a, b, op)| vec![
             ["ZUNIONSTORE", "ZINTERSTORE", "ZDIFFSTORE"][op as usize].into(),
@@ -190,6 +192,18 @@ fn dump(store: &Store) -> Vec<(Cf, Vec<u8>, Vec<u8>)> {
     out
 }
 
+/// Every key with its metadata.
+fn metas(store: &Store) -> Vec<(Vec<u8>, Meta)> {
+    let mut out = Vec::new();
+    store
+        .scan(Cf::Meta, &[], &[], |k, v| {
+            out.push((k.to_vec(), Meta::decode(v).expect("meta")));
+            true
+        })
+        .expect("scan");
+    out
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, .. ProptestConfig::default() })]
 
@@ -234,6 +248,27 @@ proptest! {
             })
             .expect("scan");
         prop_assert_eq!(store.counts().expect("counts"), (keys, expires));
+        // And each collection's size is its own count of elements (a write
+        // that carried a wrong field prior would count on both sides).
+        for (key, m) in metas(&store) {
+            if m.kind == Kind::String {
+                continue;
+            }
+            let elements = |cf| {
+                let mut n = 0u64;
+                store
+                    .scan(cf, &keys::sub_prefix(&key, m.version), &[], |_, _| {
+                        n += 1;
+                        true
+                    })
+                    .expect("scan");
+                n
+            };
+            prop_assert_eq!(m.size, elements(Cf::Sub), "{:?}", key);
+            if m.kind == Kind::ZSet {
+                prop_assert_eq!(m.size, elements(Cf::ZScore), "{:?}", key);
+            }
+        }
         rt.block_on(engine.stop()).expect("stop");
     }
 }
@@ -278,4 +313,39 @@ fn a_string_write_carrying_its_prior_is_applied_without_reading_the_key() {
     assert_eq!(apply(5, absent).0, 2);
     // Without a prior the same event reads, and counts nothing new.
     assert_eq!(apply(6, set(6)).0, 2);
+}
+
+/// A write to one field or member of a collection carries whether it was
+/// there, and a receiver counts from that record without reading the
+/// field (most of a catching-up slave's reads under HSET or SADD). Events
+/// without one still read; a new collection has no fields whatever the
+/// event says.
+#[test]
+fn a_collection_write_carrying_its_field_prior_is_applied_without_reading_the_field() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let store = Store::open(tmp.path(), &StoreOptions::default()).expect("store");
+    let apply = |seq: u64, e: LogEvent| {
+        let mut b = Batch::new();
+        apply_event(&store, &mut b, &e).expect("apply");
+        store
+            .write(b.finish(&store, seq).expect("finish"))
+            .expect("write");
+        store.meta(b"h").expect("meta").map_or(0, |m| m.size)
+    };
+    let hset =
+        |seq, f: &str| LogEvent::data(seq, Command::HSet, "h", keys::pack(f.as_bytes(), b"v"));
+    let present = Prior::Present { expire_ms: 0 };
+    // A new hash: one field, whatever the event claims.
+    assert_eq!(apply(1, hset(1, "a").with_prior(present)), 1);
+    // No prior: read, found there; the size stays.
+    assert_eq!(apply(2, hset(2, "a")), 1);
+    // Taken at its word: "absent" counts a field the store holds, and
+    // "present" counts none for a field it lacks. A read would not have.
+    assert_eq!(apply(3, hset(3, "a").with_prior(Prior::Absent)), 2);
+    assert_eq!(apply(4, hset(4, "b").with_prior(present)), 2);
+    // Deletes too: "present" removes and counts down without a read.
+    let hdel = |seq, f: &'static str| LogEvent::data(seq, Command::HDel, "h", f);
+    assert_eq!(apply(5, hdel(5, "zz").with_prior(present)), 1);
+    assert_eq!(apply(6, hdel(6, "a").with_prior(Prior::Absent)), 1);
+    assert_eq!(apply(7, hdel(7, "a")), 0);
 }

@@ -157,7 +157,10 @@ impl EventType {
 }
 
 /// What the key of a string write (K_SET, K_INCR, K_DECR) held before it,
-/// as the master that made the event saw it. A receiver in step with that
+/// or whether the field or member of a collection write (H_SET, H_INCR,
+/// H_DECR, H_DEL, S_SET, S_DEL, Z_SET, Z_INCR, Z_DECR) was in the key's
+/// collection before it, as the master that made the event saw it. A
+/// receiver in step with that
 /// master (a slave, the master's own replay) then writes the key without
 /// reading it first: the read was a fifth of a catching-up slave's work,
 /// and the part that slows down with a cold cache. Events without it
@@ -176,7 +179,8 @@ pub enum Prior {
     Absent,
     /// The key existed (expired or not; a string unless the event is a
     /// K_SET, which replaces any type), expiring at `expire_ms` (unix ms,
-    /// 0 for never).
+    /// 0 for never). For a collection write: the field or member was
+    /// there (`expire_ms` 0).
     Present {
         /// Its expiry.
         expire_ms: u64,
@@ -225,7 +229,8 @@ pub struct LogEvent {
     /// True when the next event belongs to the same client command: a
     /// receiver applies a command's events together, never half of them.
     pub more: bool,
-    /// String writes: what the key held before (see [`Prior`]).
+    /// String and collection writes: what the key, field or member was
+    /// before (see [`Prior`]).
     pub prior: Prior,
 }
 

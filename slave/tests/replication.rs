@@ -137,6 +137,112 @@ fn string_writes_over_every_prior_state_leave_the_slave_counting_as_the_master()
     assert_eq!(dbsize(&slave), dbsize(&master));
 }
 
+/// Writes to one field or member carry whether it was there (a slave
+/// applies them without reading the field): HSET, HSETNX, HINCRBY, HDEL,
+/// SADD, SREM, SMOVE, ZADD, ZINCRBY, ZREM over fields new and old, over
+/// collections new, emptied, replaced by another type, and stored into.
+/// Each collection's length on both sides is its own count of elements.
+#[test]
+fn field_writes_over_every_prior_state_leave_the_slave_counting_as_the_master() {
+    let tmp = TempDir::new().expect("tmp");
+    let master = Node::master(&tmp.path().join("m"), 0, &[]);
+    let slave = Node::slave(&tmp.path().join("s"), 0, master.addr, &[]);
+    wait_synced(&master, &slave, LONG);
+    let mut c = master.client();
+    for round in 0..6 {
+        let mut p = redis::pipe();
+        for i in 0..240 {
+            // Six keys of each type, four fields: writes meet fields again.
+            let (k, f) = (i % 6, format!("f{}", (i / 6 + round) % 4));
+            let (h, s, z) = (format!("h{k}"), format!("s{k}"), format!("z{k}"));
+            match (i + round) % 12 {
+                0 => p.cmd("HSET").arg(&h).arg(&f).arg(i),
+                1 => p.cmd("HSETNX").arg(&h).arg(&f).arg(i),
+                2 => p.cmd("HINCRBY").arg(&h).arg(&f).arg(2),
+                3 => p.cmd("HDEL").arg(&h).arg(&f).arg("f9"),
+                4 => p.cmd("SADD").arg(&s).arg(&f).arg("m"),
+                5 => p.cmd("SREM").arg(&s).arg(&f),
+                6 => p
+                    .cmd("SMOVE")
+                    .arg(&s)
+                    .arg(format!("s{}", (k + 1) % 6))
+                    .arg(&f),
+                7 => p.cmd("ZADD").arg(&z).arg(i).arg(&f),
+                8 => p.cmd("ZINCRBY").arg(&z).arg(1).arg(&f),
+                9 => p.cmd("ZREM").arg(&z).arg(&f),
+                // Whole keys replaced under the field writes.
+                10 => match i % 4 {
+                    0 => p.cmd("DEL").arg(&h),
+                    1 => p.cmd("SET").arg(&s).arg("string"),
+                    2 => p
+                        .cmd("SUNIONSTORE")
+                        .arg(&s)
+                        .arg(&s)
+                        .arg(format!("s{}", (k + 2) % 6)),
+                    _ => p
+                        .cmd("ZUNIONSTORE")
+                        .arg(&z)
+                        .arg(2)
+                        .arg(&z)
+                        .arg(format!("z{}", (k + 3) % 6)),
+                },
+                _ => p
+                    .cmd("COPY")
+                    .arg(&h)
+                    .arg(format!("h{}", (k + 1) % 6))
+                    .arg("REPLACE"),
+            };
+        }
+        // Sent raw: WRONGTYPE replies (a write to a key another type
+        // replaced) are part of the load, not a failure of it.
+        let n = 240;
+        let replies =
+            redis::ConnectionLike::req_packed_commands(&mut c, &p.get_packed_pipeline(), 0, n)
+                .expect("round");
+        assert_eq!(replies.len(), n);
+    }
+    wait_synced(&master, &slave, LONG);
+    assert_eq!(digest(&slave), digest(&master));
+    let lengths = |n: &Node| {
+        let mut c = n.client();
+        let mut out = Vec::new();
+        for t in ["h", "s", "z"] {
+            for k in 0..6 {
+                let key = format!("{t}{k}");
+                let kind: String = redis::cmd("TYPE").arg(&key).query(&mut c).expect("type");
+                let (len, items): (i64, usize) = match kind.as_str() {
+                    "hash" => (
+                        c.hlen(&key).expect("hlen"),
+                        c.hkeys::<_, Vec<String>>(&key).expect("hkeys").len(),
+                    ),
+                    "set" => (
+                        c.scard(&key).expect("scard"),
+                        c.smembers::<_, Vec<String>>(&key).expect("smembers").len(),
+                    ),
+                    "zset" => (
+                        c.zcard(&key).expect("zcard"),
+                        c.zrange::<_, Vec<String>>(&key, 0, -1)
+                            .expect("zrange")
+                            .len(),
+                    ),
+                    _ => continue,
+                };
+                assert_eq!(
+                    usize::try_from(len).ok(),
+                    Some(items),
+                    "{key} on {}",
+                    n.addr
+                );
+                out.push((key, len));
+            }
+        }
+        out
+    };
+    let on_master = lengths(&master);
+    assert!(on_master.len() >= 12, "{on_master:?}");
+    assert_eq!(lengths(&slave), on_master);
+}
+
 /// SSDB/Pika: a slave killed mid-copy starts the copy over. Here it
 /// continues after its last key (a copy recover, not a new copy), and
 /// reads are refused until COPY/END (Pika #2433: no "in sync" look after a

@@ -24,7 +24,7 @@ use bytes::Bytes;
 use rocksync_protocol::{parse_i64, Command, LogEvent, Reply};
 
 use crate::error::Result;
-use crate::store::apply::{apply_event, prior_of, Batch, Pending};
+use crate::store::apply::{apply_event, prior_for, Batch, Pending};
 use crate::store::keys::{Kind, Meta};
 use crate::store::{Cf, Store};
 
@@ -411,12 +411,10 @@ impl WriteCtx<'_> {
     pub fn emit_event(&mut self, cmd: Command, key: &[u8], value: Bytes, ttl: i64) -> Result<()> {
         let mut e =
             LogEvent::data(self.next_seq, cmd, Bytes::copy_from_slice(key), value).with_ttl(ttl);
-        if matches!(cmd, Command::KSet | Command::KIncr | Command::KDecr) {
-            // The read apply_event would make, recorded in the event so a
-            // slave need not make it.
-            let old = self.batch.meta(self.store, key)?;
-            e.prior = prior_of(cmd, old.as_ref());
-        }
+        // The reads apply_event would make, recorded in the event so a
+        // slave need not make them (the command has made them already:
+        // they come from the batch).
+        e.prior = prior_for(self.store, self.batch, &e)?;
         if e.encoded_len() > rocksync_protocol::DEFAULT_MAX_FRAME_BYTES {
             // It could never reach a slave (issue 9, case 2): refused
             // before anything of it is logged or applied.

@@ -610,6 +610,69 @@ pub fn prior_of(cmd: Command, old: Option<&Meta>) -> Prior {
     }
 }
 
+/// The collection kind of a write to one field or member, whose event can
+/// carry whether that field or member was there ([`Prior`]).
+fn field_write_kind(cmd: Command) -> Option<Kind> {
+    match cmd {
+        Command::HSet | Command::HIncr | Command::HDecr | Command::HDel => Some(Kind::Hash),
+        Command::SSet | Command::SDel => Some(Kind::Set),
+        Command::ZSet | Command::ZIncr | Command::ZDecr => Some(Kind::ZSet),
+        _ => None,
+    }
+}
+
+/// The field or member a collection write names.
+fn field_of(e: &LogEvent) -> Result<Bytes> {
+    Ok(match e.cmd {
+        Command::HSet
+        | Command::HIncr
+        | Command::HDecr
+        | Command::ZSet
+        | Command::ZIncr
+        | Command::ZDecr => unpacked(e)?.0,
+        _ => e.value.clone(),
+    })
+}
+
+/// The [`Prior`] to record in `e` before it is applied to `b`: for string
+/// writes what the key held ([`prior_of`]), for collection writes whether
+/// the field or member is in the collection, as `b` reads them.
+///
+/// # Errors
+/// RocksDB errors from reads; [`Error::BadEvent`] for a malformed value.
+pub fn prior_for(store: &Store, b: &Batch, e: &LogEvent) -> Result<Prior> {
+    if matches!(e.cmd, Command::KSet | Command::KIncr | Command::KDecr) {
+        return Ok(prior_of(e.cmd, b.meta(store, &e.key)?.as_ref()));
+    }
+    let Some(kind) = field_write_kind(e.cmd) else {
+        return Ok(Prior::Unknown);
+    };
+    let field = field_of(e)?;
+    let present = match b.meta(store, &e.key)? {
+        Some(m) if m.kind == kind => b
+            .get(store, Cf::Sub, &keys::sub_key(&e.key, m.version, &field))?
+            .is_some(),
+        _ => false,
+    };
+    Ok(if present {
+        Prior::Present { expire_ms: 0 }
+    } else {
+        Prior::Absent
+    })
+}
+
+/// Whether the field or member a collection write names (sub-key `sk` of
+/// the existing collection) is there: from the event when its master
+/// recorded it, else read. Z_SET reads a member that was there, for the
+/// score it replaces.
+fn field_present(store: &Store, b: &Batch, e: &LogEvent, sk: &[u8]) -> Result<bool> {
+    Ok(match e.prior {
+        Prior::Absent => false,
+        Prior::Present { .. } => true,
+        Prior::Unknown => b.get(store, Cf::Sub, sk)?.is_some(),
+    })
+}
+
 /// Set a string, keeping the key's expiry when it was a string (another
 /// type is replaced, with no expiry).
 fn put_string_keeping_expiry(
@@ -729,7 +792,8 @@ pub fn apply_event(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<()> {
             let (field, value) = unpacked(e)?;
             let (mut m, old) = collection(store, b, e, Kind::Hash)?;
             let sk = keys::sub_key(key, m.version, &field);
-            if b.get(store, Cf::Sub, &sk)?.is_none() {
+            // A new collection (no `old`) has no fields, whatever the event.
+            if old.is_none() || !field_present(store, b, e, &sk)? {
                 m.size += 1;
             }
             b.put(store, Cf::Sub, sk, value.to_vec())?;
@@ -738,7 +802,7 @@ pub fn apply_event(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<()> {
         Command::SSet => {
             let (mut m, old) = collection(store, b, e, Kind::Set)?;
             let sk = keys::sub_key(key, m.version, &e.value);
-            if b.get(store, Cf::Sub, &sk)?.is_none() {
+            if old.is_none() || !field_present(store, b, e, &sk)? {
                 m.size += 1;
                 b.put(store, Cf::Sub, sk, Vec::new())?;
                 b.put_meta(store, key, old.as_ref(), &m)?;
@@ -754,7 +818,7 @@ pub fn apply_event(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<()> {
                 return Ok(());
             };
             let sk = keys::sub_key(key, old.version, &e.value);
-            if b.get(store, Cf::Sub, &sk)?.is_some() {
+            if field_present(store, b, e, &sk)? {
                 b.delete(store, Cf::Sub, sk)?;
                 let mut m = old.clone();
                 m.size -= 1;
@@ -766,7 +830,12 @@ pub fn apply_event(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<()> {
             let score: f64 = number(e, &score)?;
             let (mut m, old) = collection(store, b, e, Kind::ZSet)?;
             let sk = keys::sub_key(key, m.version, &member);
-            match b.get(store, Cf::Sub, &sk)? {
+            let prev = if old.is_none() || e.prior == Prior::Absent {
+                None
+            } else {
+                b.get(store, Cf::Sub, &sk)?
+            };
+            match prev {
                 Some(prev) => {
                     let prev =
                         f64::from_bits(keys::be_u64(&prev).ok_or_else(|| bad(e, "corrupt score"))?);
