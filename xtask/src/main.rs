@@ -8,8 +8,8 @@
 //!   test suite, in the release profile shared with benches and binaries.
 //! - `cargo xtask bench`: rocksync-master beside Debian's redis-server,
 //!   measured with redis-benchmark in one interleaved run.
-//! - `cargo xtask bench repl`: full copy, lag and catch-up beside a Redis
-//!   replica.
+//! - `cargo xtask bench repl`: full copy, lag and catch-up (SETs, then
+//!   HSETs) beside a Redis replica.
 //! - `cargo xtask bench cpu [BIN ...]`: CPU per command of each build,
 //!   process (and write-path thread, where a build has one; steadier than
 //!   ops/s on two cores).

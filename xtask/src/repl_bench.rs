@@ -2,7 +2,8 @@
 //! run. (a) full copy of N keys × 100 B vs a Redis replica's full resync
 //! (`repl-diskless-sync-delay 0`); (b) slave lag sampled every 100 ms
 //! while redis-benchmark writes flat out; (c) a slave restarted M events
-//! behind: time to catch up (a Redis replica restarted does a resync).
+//! behind, SETs and then HSETs into 100 hashes: time to catch up (a Redis
+//! replica restarted does a resync).
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -69,8 +70,32 @@ pub(crate) fn num(port: u16, section: &str, key: &str) -> u64 {
 /// with 100-byte values through one pipelined
 /// connection.
 pub(crate) fn load(port: u16, n: u64, prefix: &str) -> Result<()> {
-    let mut s = TcpStream::connect(("127.0.0.1", port))?;
     let value = "v".repeat(100);
+    load_with(port, n, |i| {
+        let key = format!("{prefix}:{i:012}");
+        format!(
+            "*3\r\n$3\r\nSET\r\n${}\r\n{key}\r\n$100\r\n{value}\r\n",
+            key.len()
+        )
+    })
+}
+
+/// HSET of `n` fields × 100 B, spread over 100 hashes.
+fn load_fields(port: u16, n: u64, prefix: &str) -> Result<()> {
+    let value = "v".repeat(100);
+    load_with(port, n, |i| {
+        let (key, field) = (format!("{prefix}:{:03}", i % 100), format!("f:{i:012}"));
+        format!(
+            "*4\r\n$4\r\nHSET\r\n${}\r\n{key}\r\n${}\r\n{field}\r\n$100\r\n{value}\r\n",
+            key.len(),
+            field.len()
+        )
+    })
+}
+
+/// Send `n` commands (`cmd(i)`, RESP text, one-line replies) pipelined.
+fn load_with(port: u16, n: u64, cmd: impl Fn(u64) -> String) -> Result<()> {
+    let mut s = TcpStream::connect(("127.0.0.1", port))?;
     let mut reader = s.try_clone()?;
     let expect = n;
     let drain = std::thread::spawn(move || -> Result<()> {
@@ -87,14 +112,7 @@ pub(crate) fn load(port: u16, n: u64, prefix: &str) -> Result<()> {
     });
     let mut out = Vec::with_capacity(1 << 20);
     for i in 0..n {
-        let key = format!("{prefix}:{i:012}");
-        out.extend_from_slice(
-            format!(
-                "*3\r\n$3\r\nSET\r\n${}\r\n{key}\r\n$100\r\n{value}\r\n",
-                key.len()
-            )
-            .as_bytes(),
-        );
+        out.extend_from_slice(cmd(i).as_bytes());
         if out.len() > (1 << 20) {
             s.write_all(&out)?;
             out.clear();
@@ -302,37 +320,43 @@ pub fn run(bins: &Path, keys: u64, behind: u64) -> Result<()> {
         ours_lag.0, ours_lag.1, ours_lag.2, ours_lag.3
     );
 
-    // (c) restart behind
+    // (c) restart behind: SETs, then HSETs into existing hashes
     drop(slave);
     drop(redis_replica);
-    load(om, behind, "behind")?;
-    load(rm, behind, "behind")?;
-    let start = Instant::now();
-    let _redis_replica = spawn_server(&mut redis_replica_cmd(&tmp.join("redis-r")), rr)?;
-    wait_for("redis replica catch-up", Duration::from_secs(600), || {
-        redis_synced(rm, rr)
-    })?;
-    let redis_catch = start.elapsed();
-    let start = Instant::now();
-    let _slave = spawn_server(&mut slave_cmd(), os)?;
-    wait_for("rocksync slave catch-up", Duration::from_secs(600), || {
-        rocksync_synced(om, os)
-    })?;
-    let ours_catch = start.elapsed();
-    let resumes = num(os, "replication", "binlog_resumes");
-    println!("### A slave restarted {behind} events behind\n");
-    println!("| | time | events/s |");
-    println!("| --- | ---: | ---: |");
-    println!(
-        "| Redis replica (full resync on restart) | {:.2} s | {:.0} |",
-        redis_catch.as_secs_f64(),
-        behind as f64 / redis_catch.as_secs_f64()
-    );
-    println!(
-        "| rocksync slave (binlog resume, binlog_resumes={resumes}) | {:.2} s | {:.0} |",
-        ours_catch.as_secs_f64(),
-        behind as f64 / ours_catch.as_secs_f64()
-    );
+    for (what, load) in [
+        ("SET of new keys", load as fn(u16, u64, &str) -> Result<()>),
+        ("HSET of new fields in 100 hashes", load_fields),
+    ] {
+        load(om, behind, "behind")?;
+        load(rm, behind, "behind")?;
+        let start = Instant::now();
+        let redis_replica = spawn_server(&mut redis_replica_cmd(&tmp.join("redis-r")), rr)?;
+        wait_for("redis replica catch-up", Duration::from_secs(600), || {
+            redis_synced(rm, rr)
+        })?;
+        let redis_catch = start.elapsed();
+        let start = Instant::now();
+        let slave = spawn_server(&mut slave_cmd(), os)?;
+        wait_for("rocksync slave catch-up", Duration::from_secs(600), || {
+            rocksync_synced(om, os)
+        })?;
+        let ours_catch = start.elapsed();
+        let resumes = num(os, "replication", "binlog_resumes");
+        println!("### A slave restarted {behind} events behind: {what}\n");
+        println!("| | time | events/s |");
+        println!("| --- | ---: | ---: |");
+        println!(
+            "| Redis replica (full resync on restart) | {:.2} s | {:.0} |",
+            redis_catch.as_secs_f64(),
+            behind as f64 / redis_catch.as_secs_f64()
+        );
+        println!(
+            "| rocksync slave (binlog resume, binlog_resumes={resumes}) | {:.2} s | {:.0} |\n",
+            ours_catch.as_secs_f64(),
+            behind as f64 / ours_catch.as_secs_f64()
+        );
+        drop((slave, redis_replica));
+    }
     drop((ours_master, redis_master));
     let _ = std::fs::remove_dir_all(&tmp);
     Ok(())
