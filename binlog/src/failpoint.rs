@@ -79,8 +79,18 @@ pub fn fails(_name: &'static str) -> bool {
 }
 
 /// Sleep here, the first time, when the environment names this point.
-#[cfg(feature = "failpoints")]
 pub fn pause(name: &'static str) {
+    if let Some(d) = pause_for(name) {
+        std::thread::sleep(d);
+        eprintln!("failpoint {name}: resuming");
+    }
+}
+
+/// How long to pause here, the first time, when the environment names
+/// this point (for async code, which sleeps on its runtime's timer and
+/// then logs "failpoint NAME: resuming" itself).
+#[cfg(feature = "failpoints")]
+pub fn pause_for(name: &'static str) -> Option<std::time::Duration> {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::OnceLock;
     static AT: OnceLock<Option<(String, u64)>> = OnceLock::new();
@@ -90,17 +100,18 @@ pub fn pause(name: &'static str) {
         let (point, ms) = v.split_once(':')?;
         Some((point.to_owned(), ms.parse().ok()?))
     });
-    if let Some((point, ms)) = at {
-        if point == name && !DONE.swap(true, Ordering::Relaxed) {
-            eprintln!("failpoint {name}: pausing {ms} ms");
-            std::thread::sleep(std::time::Duration::from_millis(*ms));
-            eprintln!("failpoint {name}: resuming");
-        }
+    let (point, ms) = at.as_ref()?;
+    if point == name && !DONE.swap(true, Ordering::Relaxed) {
+        eprintln!("failpoint {name}: pausing {ms} ms");
+        Some(std::time::Duration::from_millis(*ms))
+    } else {
+        None
     }
 }
 
-/// Sleep here when the environment names this point (inert: built
-/// without the `failpoints` feature).
+/// Never pauses (built without the `failpoints` feature).
 #[cfg(not(feature = "failpoints"))]
 #[inline(always)]
-pub fn pause(_name: &'static str) {}
+pub fn pause_for(_name: &'static str) -> Option<std::time::Duration> {
+    None
+}

@@ -178,6 +178,11 @@ impl Engine {
     async fn submit(&self, cmds: Vec<WriteCmd>, atomic: bool, watch: Option<Arc<Watch>>) -> Done {
         let n = cmds.len();
         let pre = self.shared.pre_read(&cmds);
+        // (a test widens the window between a pre-read and its job here)
+        if let Some(d) = rocksync_binlog::failpoint::pause_for("engine.submit.after_pre_read") {
+            tokio::time::sleep(d).await;
+            tracing::warn!("failpoint engine.submit.after_pre_read: resuming");
+        }
         let (reply, rx) = oneshot::channel();
         let stopped = || Done {
             replies: vec![Reply::error("ERR the write path is stopped"); n],

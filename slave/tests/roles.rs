@@ -450,3 +450,47 @@ fn a_client_blocked_on_a_master_that_becomes_a_slave_is_unblocked() {
     assert!(err.to_string().contains("UNBLOCKED"), "{err}");
     assert_eq!(a.num("clients", "blocked_clients"), 0);
 }
+
+/// A write whose metadata was read ahead of the write path (a pre-read)
+/// while the node was a master, and that runs after the node followed
+/// another master and was promoted again: the followed master's data came
+/// in meanwhile, so the read is stale and must not be used. A pause point
+/// holds the INCR between its read ("k" absent) and its queueing while
+/// the node copies B's `k = 100` and is promoted: the INCR answers 101,
+/// not 1, and the key count is the keys'.
+#[test]
+fn a_write_read_ahead_before_a_role_round_trip_reads_again_after_it() {
+    let tmp = TempDir::new().expect("tmp");
+    let a = Node::spawn_env(
+        "rocksync-master",
+        &tmp.path().join("a"),
+        0,
+        &[],
+        &[("ROCKSYNC_PAUSE_AT", "engine.submit.after_pre_read:3000")],
+    );
+    let b = Node::master(&tmp.path().join("b"), 0, &[]);
+    set(&b, "k", "100").expect("set on b");
+    set(&b, "other", "x").expect("set on b");
+    let incr = {
+        let mut c = a.client();
+        std::thread::spawn(move || c.incr::<_, _, i64>("k", 1))
+    };
+    let log = tmp.path().join("a").with_extension("rocksync-master.log");
+    wait_until("the INCR to hold after its read", LONG, || {
+        std::fs::read_to_string(&log)
+            .is_ok_and(|t| t.contains("engine.submit.after_pre_read: pausing"))
+    });
+    assert_eq!(slaveof(&a, Some(b.addr)), "OK");
+    wait_synced(&b, &a, LONG);
+    assert_eq!(slaveof(&a, None), "OK");
+    let held = std::fs::read_to_string(&log).expect("log");
+    assert!(
+        !held.contains("engine.submit.after_pre_read: resuming"),
+        "the round trip outlasted the pause: {held}"
+    );
+    assert_eq!(incr.join().expect("incr thread"), Ok(101));
+    let mut c = a.client();
+    assert_eq!(c.get::<_, String>("k").expect("get"), "101");
+    let dbsize: i64 = redis::cmd("DBSIZE").query(&mut c).expect("dbsize");
+    assert_eq!(dbsize, 2);
+}
