@@ -94,6 +94,11 @@ fn dump_prints_one_event_a_line() {
             .with_prior(rocksync_protocol::Prior::Absent),
         LogEvent::data(4, rocksync_protocol::Command::KIncr, "n", "2")
             .with_prior(rocksync_protocol::Prior::Present { expire_ms: 77 }),
+        LogEvent::data(5, rocksync_protocol::Command::ZDel, "z", "m").with_prior(
+            rocksync_protocol::Prior::Scored {
+                score_bits: 2.5f64.to_bits(),
+            },
+        ),
     ])
     .expect("append");
     w.close().expect("close");
@@ -101,7 +106,7 @@ fn dump_prints_one_event_a_line() {
     assert!(out.status.success());
     assert_eq!(
         text(&out.stdout),
-        "0 SYNC DESC 0 \"\" \"\"\n1 SYNC K_SET 0 \"a key\" \"v\\\"1\\n\\x00\"\n2 SYNC K_EXPIRE 1500 \"k\" \"\"\n3 SYNC K_SET 0 \"n\" \"1\" prior=absent\n4 SYNC K_INCR 0 \"n\" \"2\" prior=present:77\n4 SYNC STOP 0 \"\" \"\"\n"
+        "0 SYNC DESC 0 \"\" \"\"\n1 SYNC K_SET 0 \"a key\" \"v\\\"1\\n\\x00\"\n2 SYNC K_EXPIRE 1500 \"k\" \"\"\n3 SYNC K_SET 0 \"n\" \"1\" prior=absent\n4 SYNC K_INCR 0 \"n\" \"2\" prior=present:77\n5 SYNC Z_DEL 0 \"z\" \"m\" prior=score:2.5\n5 SYNC STOP 0 \"\" \"\"\n"
     );
 }
 

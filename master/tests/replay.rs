@@ -349,3 +349,44 @@ fn a_collection_write_carrying_its_field_prior_is_applied_without_reading_the_fi
     assert_eq!(apply(6, hdel(6, "a").with_prior(Prior::Absent)), 1);
     assert_eq!(apply(7, hdel(7, "a")), 0);
 }
+
+/// A sorted-set write carries the score its member had, and a receiver
+/// drops that score's index entry without reading the member.
+#[test]
+fn a_sorted_set_write_carrying_its_members_score_is_applied_without_reading_it() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let store = Store::open(tmp.path(), &StoreOptions::default()).expect("store");
+    let apply = |seq: u64, e: LogEvent| {
+        let mut b = Batch::new();
+        apply_event(&store, &mut b, &e).expect("apply");
+        store
+            .write(b.finish(&store, seq).expect("finish"))
+            .expect("write");
+        let mut scores = Vec::new();
+        store
+            .scan(Cf::ZScore, &[], &[], |k, _| {
+                scores.push(k.to_vec());
+                true
+            })
+            .expect("scan");
+        (
+            store.meta(b"z").expect("meta").map_or(0, |m| m.size),
+            scores.len(),
+        )
+    };
+    let zset = |seq, score: &str| {
+        LogEvent::data(seq, Command::ZSet, "z", keys::pack(b"m", score.as_bytes()))
+    };
+    assert_eq!(apply(1, zset(1, "3")), (1, 1));
+    // No prior: the member is read, its entry at 3 replaced by one at 5.
+    assert_eq!(apply(2, zset(2, "5")), (1, 1));
+    // Taken at its word: told the member scored 7 (it scores 5), the write
+    // drops the entry at 7, which is not there; the one at 5 stays.
+    let scored = |s: f64| Prior::Scored {
+        score_bits: s.to_bits(),
+    };
+    assert_eq!(apply(3, zset(3, "9").with_prior(scored(7.0))), (1, 2));
+    // Told right, a delete removes the member and the entry it names.
+    let zdel = LogEvent::data(4, Command::ZDel, "z", "m").with_prior(scored(9.0));
+    assert_eq!(apply(4, zdel), (0, 1));
+}

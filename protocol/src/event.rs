@@ -185,23 +185,39 @@ pub enum Prior {
         /// Its expiry.
         expire_ms: u64,
     },
+    /// A sorted-set write (Z_SET, Z_INCR, Z_DECR, Z_DEL): the member was
+    /// there with this score, whose index entry the write replaces.
+    Scored {
+        /// The score's `f64::to_bits`.
+        score_bits: u64,
+    },
 }
 
 impl Prior {
-    /// On the wire: absent field for unknown, 0 for absent, expiry + 1.
+    /// On the wire, field `prior`: absent field for unknown, 0 for absent,
+    /// expiry + 1. [`Prior::Scored`] is field `prior_score` alone (an
+    /// older receiver reads it as unknown, and reads the member).
     fn to_wire(self) -> Option<u64> {
         match self {
-            Self::Unknown => None,
+            Self::Unknown | Self::Scored { .. } => None,
             Self::Absent => Some(0),
             Self::Present { expire_ms } => expire_ms.checked_add(1),
         }
     }
 
-    fn from_wire(v: Option<u64>) -> Self {
-        match v {
-            None => Self::Unknown,
-            Some(0) => Self::Absent,
-            Some(n) => Self::Present { expire_ms: n - 1 },
+    fn score_to_wire(self) -> Option<u64> {
+        match self {
+            Self::Scored { score_bits } => Some(score_bits),
+            _ => None,
+        }
+    }
+
+    fn from_wire(v: Option<u64>, score: Option<u64>) -> Self {
+        match (v, score) {
+            (_, Some(score_bits)) => Self::Scored { score_bits },
+            (None, None) => Self::Unknown,
+            (Some(0), None) => Self::Absent,
+            (Some(n), None) => Self::Present { expire_ms: n - 1 },
         }
     }
 }
@@ -253,6 +269,8 @@ struct WireEvent {
     more: bool,
     #[prost(uint64, optional, tag = "8")]
     prior: Option<u64>,
+    #[prost(fixed64, optional, tag = "9")]
+    prior_score: Option<u64>,
 }
 
 impl LogEvent {
@@ -361,6 +379,7 @@ impl LogEvent {
             value: self.value.clone(),
             more: self.more,
             prior: self.prior.to_wire(),
+            prior_score: self.prior.score_to_wire(),
         }
     }
 
@@ -384,6 +403,9 @@ impl LogEvent {
         }
         if let Some(p) = self.prior.to_wire() {
             n += 1 + varint_len(p);
+        }
+        if self.prior.score_to_wire().is_some() {
+            n += 1 + 8;
         }
         n
     }
@@ -424,6 +446,11 @@ impl LogEvent {
             tail.field(0x40, p);
             buf.put_slice(tail.bytes());
         }
+        if let Some(bits) = self.prior.score_to_wire() {
+            // Field 9, wire type 1 (fixed64, little-endian).
+            buf.put_u8(0x49);
+            buf.put_u64_le(bits);
+        }
     }
 
     /// The prost encoding as its own buffer.
@@ -457,7 +484,7 @@ impl LogEvent {
             key: w.key,
             value: w.value,
             more: w.more,
-            prior: Prior::from_wire(w.prior),
+            prior: Prior::from_wire(w.prior, w.prior_score),
         })
     }
 }
@@ -543,6 +570,7 @@ mod tests {
                 proptest::strategy::Just(Prior::Unknown),
                 proptest::strategy::Just(Prior::Absent),
                 (0..u64::MAX).prop_map(|expire_ms| Prior::Present { expire_ms }),
+                proptest::prelude::any::<u64>().prop_map(|score_bits| Prior::Scored { score_bits }),
             ],
         ) {
             let e = LogEvent::data(seq, cmd, key, value)

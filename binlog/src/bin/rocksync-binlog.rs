@@ -1,9 +1,9 @@
 //! `rocksync-binlog`: inspect binlog files (SPEC §8).
 //!
 //! `dump FILE` prints one event a line: seq, type, cmd, ttl, key, value
-//! (key and value quoted and escaped as redis-cli does), then, for a string
-//! write that records what its key held, `prior=absent` or
-//! `prior=present:EXPIRE_MS`. `verify DIR` checks
+//! (key and value quoted and escaped as redis-cli does), then, for a write
+//! that records what its key, field or member held, `prior=absent`,
+//! `prior=present:EXPIRE_MS` or `prior=score:SCORE`. `verify DIR` checks
 //! every file read-only and exits non-zero on damage, naming file and byte
 //! offset; a torn tail in the newest file is reported and exits 0.
 
@@ -74,6 +74,9 @@ fn dump(file: &Path) -> anyhow::Result<ExitCode> {
                     Prior::Unknown => String::new(),
                     Prior::Absent => " prior=absent".to_owned(),
                     Prior::Present { expire_ms } => format!(" prior=present:{expire_ms}"),
+                    Prior::Scored { score_bits } => {
+                        format!(" prior=score:{}", f64::from_bits(score_bits))
+                    }
                 };
                 writeln!(
                     out,

@@ -580,7 +580,8 @@ fn collection(
 /// True when `e` carries what its key held before it ([`Prior`]), so that
 /// applying it reads nothing: a round's batched read leaves its key out.
 pub fn writes_blind(e: &LogEvent) -> bool {
-    e.prior != Prior::Unknown && matches!(e.cmd, Command::KSet | Command::KIncr | Command::KDecr)
+    matches!(e.prior, Prior::Absent | Prior::Present { .. })
+        && matches!(e.cmd, Command::KSet | Command::KIncr | Command::KDecr)
 }
 
 /// What a string write needs of the key's metadata before it: whether it
@@ -588,7 +589,8 @@ pub fn writes_blind(e: &LogEvent) -> bool {
 /// (the receiver is in step with that master), else read.
 fn old_of_string_write(store: &Store, b: &Batch, e: &LogEvent) -> Result<Option<Meta>> {
     match e.prior {
-        Prior::Unknown => b.meta(store, &e.key),
+        // (a score is no string's prior: read)
+        Prior::Unknown | Prior::Scored { .. } => b.meta(store, &e.key),
         Prior::Absent => Ok(None),
         Prior::Present { expire_ms } => Ok(Some(Meta::string(Bytes::new(), expire_ms))),
     }
@@ -616,7 +618,7 @@ fn field_write_kind(cmd: Command) -> Option<Kind> {
     match cmd {
         Command::HSet | Command::HIncr | Command::HDecr | Command::HDel => Some(Kind::Hash),
         Command::SSet | Command::SDel => Some(Kind::Set),
-        Command::ZSet | Command::ZIncr | Command::ZDecr => Some(Kind::ZSet),
+        Command::ZSet | Command::ZIncr | Command::ZDecr | Command::ZDel => Some(Kind::ZSet),
         _ => None,
     }
 }
@@ -648,16 +650,35 @@ pub fn prior_for(store: &Store, b: &Batch, e: &LogEvent) -> Result<Prior> {
         return Ok(Prior::Unknown);
     };
     let field = field_of(e)?;
-    let present = match b.meta(store, &e.key)? {
-        Some(m) if m.kind == kind => b
-            .get(store, Cf::Sub, &keys::sub_key(&e.key, m.version, &field))?
-            .is_some(),
-        _ => false,
+    let value = match b.meta(store, &e.key)? {
+        Some(m) if m.kind == kind => {
+            b.get(store, Cf::Sub, &keys::sub_key(&e.key, m.version, &field))?
+        }
+        _ => None,
     };
-    Ok(if present {
-        Prior::Present { expire_ms: 0 }
-    } else {
-        Prior::Absent
+    Ok(match value {
+        None => Prior::Absent,
+        // A sorted set's member value is its score's bits.
+        Some(v) if kind == Kind::ZSet => match keys::be_u64(&v) {
+            Some(score_bits) => Prior::Scored { score_bits },
+            None => Prior::Unknown,
+        },
+        Some(_) => Prior::Present { expire_ms: 0 },
+    })
+}
+
+/// The score a sorted-set member had before `e` (sub-key `sk` of the
+/// existing set): from the event when its master recorded it, else read.
+fn prior_score(store: &Store, b: &Batch, e: &LogEvent, sk: &[u8]) -> Result<Option<f64>> {
+    Ok(match e.prior {
+        Prior::Absent => None,
+        Prior::Scored { score_bits } => Some(f64::from_bits(score_bits)),
+        Prior::Unknown | Prior::Present { .. } => match b.get(store, Cf::Sub, sk)? {
+            Some(v) => Some(f64::from_bits(
+                keys::be_u64(&v).ok_or_else(|| bad(e, "corrupt score"))?,
+            )),
+            None => None,
+        },
     })
 }
 
@@ -668,7 +689,7 @@ pub fn prior_for(store: &Store, b: &Batch, e: &LogEvent) -> Result<Prior> {
 fn field_present(store: &Store, b: &Batch, e: &LogEvent, sk: &[u8]) -> Result<bool> {
     Ok(match e.prior {
         Prior::Absent => false,
-        Prior::Present { .. } => true,
+        Prior::Present { .. } | Prior::Scored { .. } => true,
         Prior::Unknown => b.get(store, Cf::Sub, sk)?.is_some(),
     })
 }
@@ -830,15 +851,13 @@ pub fn apply_event(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<()> {
             let score: f64 = number(e, &score)?;
             let (mut m, old) = collection(store, b, e, Kind::ZSet)?;
             let sk = keys::sub_key(key, m.version, &member);
-            let prev = if old.is_none() || e.prior == Prior::Absent {
-                None
-            } else {
-                b.get(store, Cf::Sub, &sk)?
+            // A new set (no `old`) has no members, whatever the event says.
+            let prev = match old {
+                None => None,
+                Some(_) => prior_score(store, b, e, &sk)?,
             };
             match prev {
                 Some(prev) => {
-                    let prev =
-                        f64::from_bits(keys::be_u64(&prev).ok_or_else(|| bad(e, "corrupt score"))?);
                     b.delete(
                         store,
                         Cf::ZScore,
@@ -861,9 +880,7 @@ pub fn apply_event(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<()> {
                 return Ok(());
             };
             let sk = keys::sub_key(key, old.version, &e.value);
-            if let Some(prev) = b.get(store, Cf::Sub, &sk)? {
-                let prev =
-                    f64::from_bits(keys::be_u64(&prev).ok_or_else(|| bad(e, "corrupt score"))?);
+            if let Some(prev) = prior_score(store, b, e, &sk)? {
                 b.delete(store, Cf::Sub, sk)?;
                 b.delete(
                     store,
