@@ -192,6 +192,27 @@ fn dump(store: &Store) -> Vec<(Cf, Vec<u8>, Vec<u8>)> {
     out
 }
 
+/// Apply `e` alone to `store` as one committed batch.
+fn apply_one(store: &Store, seq: u64, e: &LogEvent) {
+    let mut b = Batch::new();
+    apply_event(store, &mut b, e).expect("apply");
+    store
+        .write(b.finish(store, seq).expect("finish"))
+        .expect("write");
+}
+
+/// How many entries of `cf` start with `prefix`.
+fn entries(store: &Store, cf: Cf, prefix: &[u8]) -> u64 {
+    let mut n = 0;
+    store
+        .scan(cf, prefix, &[], |_, _| {
+            n += 1;
+            true
+        })
+        .expect("scan");
+    n
+}
+
 /// Every key with its metadata.
 fn metas(store: &Store) -> Vec<(Vec<u8>, Meta)> {
     let mut out = Vec::new();
@@ -254,19 +275,10 @@ proptest! {
             if m.kind == Kind::String {
                 continue;
             }
-            let elements = |cf| {
-                let mut n = 0u64;
-                store
-                    .scan(cf, &keys::sub_prefix(&key, m.version), &[], |_, _| {
-                        n += 1;
-                        true
-                    })
-                    .expect("scan");
-                n
-            };
-            prop_assert_eq!(m.size, elements(Cf::Sub), "{:?}", key);
+            let prefix = keys::sub_prefix(&key, m.version);
+            prop_assert_eq!(m.size, entries(&store, Cf::Sub, &prefix), "{:?}", key);
             if m.kind == Kind::ZSet {
-                prop_assert_eq!(m.size, elements(Cf::ZScore), "{:?}", key);
+                prop_assert_eq!(m.size, entries(&store, Cf::ZScore, &prefix), "{:?}", key);
             }
         }
         rt.block_on(engine.stop()).expect("stop");
@@ -283,11 +295,7 @@ fn a_string_write_carrying_its_prior_is_applied_without_reading_the_key() {
     let store = Store::open(tmp.path(), &StoreOptions::default()).expect("store");
     const FAR: i64 = 10_000_000_000_000;
     let apply = |seq: u64, e: LogEvent| {
-        let mut b = Batch::new();
-        apply_event(&store, &mut b, &e).expect("apply");
-        store
-            .write(b.finish(&store, seq).expect("finish"))
-            .expect("write");
+        apply_one(&store, seq, &e);
         store.counts().expect("counts")
     };
     // No prior: read, found absent; one key, one expiry.
@@ -325,11 +333,7 @@ fn a_collection_write_carrying_its_field_prior_is_applied_without_reading_the_fi
     let tmp = tempfile::tempdir().expect("tmp");
     let store = Store::open(tmp.path(), &StoreOptions::default()).expect("store");
     let apply = |seq: u64, e: LogEvent| {
-        let mut b = Batch::new();
-        apply_event(&store, &mut b, &e).expect("apply");
-        store
-            .write(b.finish(&store, seq).expect("finish"))
-            .expect("write");
+        apply_one(&store, seq, &e);
         store.meta(b"h").expect("meta").map_or(0, |m| m.size)
     };
     let hset =
@@ -357,21 +361,10 @@ fn a_sorted_set_write_carrying_its_members_score_is_applied_without_reading_it()
     let tmp = tempfile::tempdir().expect("tmp");
     let store = Store::open(tmp.path(), &StoreOptions::default()).expect("store");
     let apply = |seq: u64, e: LogEvent| {
-        let mut b = Batch::new();
-        apply_event(&store, &mut b, &e).expect("apply");
-        store
-            .write(b.finish(&store, seq).expect("finish"))
-            .expect("write");
-        let mut scores = Vec::new();
-        store
-            .scan(Cf::ZScore, &[], &[], |k, _| {
-                scores.push(k.to_vec());
-                true
-            })
-            .expect("scan");
+        apply_one(&store, seq, &e);
         (
             store.meta(b"z").expect("meta").map_or(0, |m| m.size),
-            scores.len(),
+            entries(&store, Cf::ZScore, &[]),
         )
     };
     let zset = |seq, score: &str| {
