@@ -283,7 +283,21 @@ impl Shared {
             .take(MAX_GROUP_EVENTS)
             .cloned()
             .collect();
-        self.written.read(&self.store, keys)
+        let fields = cmds
+            .iter()
+            .filter_map(|c| {
+                let (kind, fields) = crate::cmd::field_args(c.spec, &c.args)?;
+                let key = c.args.get(1)?;
+                Some(
+                    fields
+                        .into_iter()
+                        .map(move |f| (kind, key.clone(), f.clone())),
+                )
+            })
+            .flatten()
+            .take(MAX_GROUP_EVENTS)
+            .collect();
+        self.written.read(&self.store, keys, fields)
     }
 
     /// Queue `job`, and lead if no one does. The job comes back when the
@@ -838,8 +852,9 @@ impl Core {
             return Ok(());
         }
         let number = self.written.next();
-        let (keys, everything) = batch.written(crate::store::Cf::Meta);
-        self.written.record(number, keys, everything);
+        let (metas, everything) = batch.written(crate::store::Cf::Meta);
+        let (fields, _) = batch.written(crate::store::Cf::Sub);
+        self.written.record(number, metas.chain(fields), everything);
         if let Err(e) = storage.commit(batch, events) {
             // What the store holds now is not certain: no pre-read from
             // before holds.

@@ -14,6 +14,12 @@
 //! that wrote a key there ([`Written`]). A group that hid everything
 //! (FLUSHALL), a failed commit, and a storage handed to the replication
 //! link and back void every pre-read older than them.
+//!
+//! Writes to fields of a collection (HSET, SADD, ZADD...) also pre-read
+//! the fields they name, under the version the collection's metadata
+//! holds. The metadata of a collection every client writes is hot and
+//! not kept, but its version still names the fields; a version that has
+//! changed since only names fields no command then reads.
 
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,22 +27,27 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use bytes::Bytes;
 
 use crate::store::apply::Batch;
+use crate::store::keys::{self, Kind, Meta};
 use crate::store::{Cf, Store};
 
 /// Slots of the table of keys written (a power of two).
 const SLOTS: usize = 1 << 16;
 
-/// A job's metadata, read before it was queued.
+/// A job's metadata and fields, read before it was queued.
 pub struct PreRead {
     /// The number of the last group committed before the read.
     after: u64,
-    /// Each key with its metadata as read (None: absent).
-    values: Vec<(Bytes, Option<Vec<u8>>)>,
+    /// Each key (of metadata or of a field) with its value as read
+    /// (None: absent).
+    values: Vec<(Cf, Bytes, Option<Vec<u8>>)>,
 }
+
+/// A field a job's command reads: the collection's kind, key and field.
+pub type FieldRead = (Kind, Bytes, Bytes);
 
 /// The groups committed, as far as pre-reads need them: their count, and
 /// per slot of a table indexed by a key's hash, the number of the last
-/// group that wrote the metadata of a key in that slot. Keys sharing a
+/// group that wrote the metadata or a field of a key in that slot. Keys sharing a
 /// slot only void each other's pre-reads (which then read again in the
 /// write path), never keep a stale one; with 64 Ki slots and pre-reads a
 /// group or two old, that is rare. Nothing to allocate or prune per group.
@@ -66,34 +77,57 @@ impl Written {
         &self.slots[(self.hasher.hash_one(key) as usize) & (SLOTS - 1)]
     }
 
-    /// Read the metadata of `keys` now, noting which groups the read
-    /// follows; `None` when no key is worth it or the read fails (the job
-    /// then reads inside the write path, as it would without). Keys that
-    /// one of the last two groups wrote are left out: a hot key (one hash
-    /// that every client pushes to) is written by nearly every group, so
-    /// its pre-read would nearly always be void.
-    pub fn read(&self, store: &Store, mut keys: Vec<Bytes>) -> Option<PreRead> {
+    /// True when no group up to `after` but the last two wrote `key`.
+    fn cold(&self, key: &[u8], after: u64) -> bool {
+        match self.slot(key).load(Ordering::Relaxed) {
+            0 => true,
+            g => g + 2 <= after,
+        }
+    }
+
+    /// Read the metadata of `keys` and the `fields` now, noting which
+    /// groups the read follows; `None` when nothing is worth it or the
+    /// read fails (the job then reads inside the write path, as it would
+    /// without). Keys that one of the last two groups wrote are left out:
+    /// a hot key (one hash that every client pushes to) is written by
+    /// nearly every group, so its pre-read would nearly always be void.
+    /// A field's collection is read for its version even when hot.
+    pub fn read(
+        &self,
+        store: &Store,
+        mut keys: Vec<Bytes>,
+        fields: Vec<FieldRead>,
+    ) -> Option<PreRead> {
         // Loaded before the read: every group up to it is in the store.
         let after = self.committed.load(Ordering::Acquire);
         keys.sort_unstable();
         keys.dedup();
-        keys.retain(|k| match self.slot(k).load(Ordering::Relaxed) {
-            0 => true,
-            g => g + 2 <= after,
-        });
-        let values = match &keys[..] {
-            [] => return None,
-            // One key (every job at -P 1): a plain lookup costs less.
-            [key] => vec![store.get(Cf::Meta, key).ok()?],
-            _ => {
-                let refs: Vec<&[u8]> = keys.iter().map(|k| &k[..]).collect();
-                store.multi_get(Cf::Meta, &refs).ok()?
-            }
-        };
-        Some(PreRead {
-            after,
-            values: keys.into_iter().zip(values).collect(),
-        })
+        keys.retain(|k| self.cold(k, after) || fields.iter().any(|(_, c, _)| c == k));
+        let metas = get_all(store, Cf::Meta, &keys)?;
+        let mut subs: Vec<Vec<u8>> = fields
+            .iter()
+            .filter_map(|(kind, key, field)| {
+                let at = keys.binary_search(key).ok()?;
+                let m = Meta::decode(metas[at].as_deref()?)?;
+                let sub = keys::sub_key(key, m.version, field);
+                (m.kind == *kind && self.cold(&sub, after)).then_some(sub)
+            })
+            .collect();
+        subs.sort_unstable();
+        subs.dedup();
+        let sub_values = get_all(store, Cf::Sub, &subs)?;
+        let values: Vec<_> = keys
+            .into_iter()
+            .zip(metas)
+            .filter(|(k, _)| self.cold(k, after))
+            .map(|(k, v)| (Cf::Meta, k, v))
+            .chain(
+                subs.into_iter()
+                    .zip(sub_values)
+                    .map(|(k, v)| (Cf::Sub, Bytes::from(k), v)),
+            )
+            .collect();
+        (!values.is_empty()).then_some(PreRead { after, values })
     }
 
     /// Put into `batch`'s cache the values of `pre` that no group
@@ -105,9 +139,9 @@ impl Written {
             return (read, 0);
         }
         let mut used = 0;
-        for (key, value) in pre.values {
+        for (cf, key, value) in pre.values {
             if self.slot(&key).load(Ordering::Relaxed) <= pre.after {
-                batch.seed(Cf::Meta, &key, value);
+                batch.seed(cf, &key, value);
                 used += 1;
             }
         }
@@ -119,8 +153,8 @@ impl Written {
         self.committed.load(Ordering::Relaxed) + 1
     }
 
-    /// Group `number` is about to be committed, writing the metadata of
-    /// `keys`; `everything` when it hides all committed data. Recorded
+    /// Group `number` is about to be committed, writing the metadata or
+    /// fields `keys`; `everything` when it hides all committed data. Recorded
     /// before the group's number is published, so a pre-read that sees
     /// the number never misses the group's keys.
     pub fn record<'a>(
@@ -153,6 +187,19 @@ impl Written {
     }
 }
 
+/// The values of `keys` in `cf`: one lookup for one key (every job at
+/// -P 1 costs less that way), else one batched lookup; `None` on error.
+fn get_all(store: &Store, cf: Cf, keys: &[impl AsRef<[u8]>]) -> Option<Vec<Option<Vec<u8>>>> {
+    match keys {
+        [] => Some(Vec::new()),
+        [key] => Some(vec![store.get(cf, key.as_ref()).ok()?]),
+        _ => {
+            let refs: Vec<&[u8]> = keys.iter().map(AsRef::as_ref).collect();
+            store.multi_get(cf, &refs).ok()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,7 +207,11 @@ mod tests {
     fn pre(after: u64, key: &str, value: &str) -> PreRead {
         PreRead {
             after,
-            values: vec![(Bytes::from(key.to_owned()), Some(value.as_bytes().to_vec()))],
+            values: vec![(
+                Cf::Meta,
+                Bytes::from(key.to_owned()),
+                Some(value.as_bytes().to_vec()),
+            )],
         }
     }
 
@@ -174,7 +225,7 @@ mod tests {
     fn seeded(w: &Written, p: PreRead) -> bool {
         let (_dir, store) = store();
         let b = Batch::new();
-        let key = p.values[0].0.clone();
+        let key = p.values[0].1.clone();
         let (read, used) = w.seed(&b, p);
         assert_eq!(read, 1);
         // A seeded value is read without the store, which lacks the key.
@@ -231,15 +282,63 @@ mod tests {
             w.record(g, [hot.to_vec()].iter(), false);
             w.publish(g);
         }
-        assert!(w.read(&store, vec![hot.clone()]).is_none());
+        assert!(w.read(&store, vec![hot.clone()], Vec::new()).is_none());
         let pre = w
-            .read(&store, vec![hot.clone(), cold.clone(), cold.clone()])
+            .read(
+                &store,
+                vec![hot.clone(), cold.clone(), cold.clone()],
+                Vec::new(),
+            )
             .expect("cold is read");
         assert_eq!(pre.after, 3);
-        let keys: Vec<&Bytes> = pre.values.iter().map(|(k, _)| k).collect();
+        let keys: Vec<&Bytes> = pre.values.iter().map(|(_, k, _)| k).collect();
         assert_eq!(keys, [&cold]);
         // Two groups later, hot is read again.
         w.publish(5);
-        assert!(w.read(&store, vec![hot]).is_some());
+        assert!(w.read(&store, vec![hot], Vec::new()).is_some());
+    }
+
+    /// A hash every group writes: its metadata is not kept, but its
+    /// fields are read under the version it holds, unless a recent group
+    /// wrote them too.
+    #[test]
+    fn the_fields_of_a_hot_collection_are_read_under_its_version() {
+        let (_dir, store) = store();
+        let h = Bytes::from_static(b"h");
+        let meta = Meta::collection(Kind::Hash, 7);
+        let (a, b) = (keys::sub_key(&h, 7, b"a"), keys::sub_key(&h, 7, b"b"));
+        let mut batch = Batch::new();
+        batch
+            .put(&store, Cf::Meta, h.to_vec(), meta.encode())
+            .expect("put");
+        batch
+            .put(&store, Cf::Sub, a.clone(), b"1".to_vec())
+            .expect("put");
+        store
+            .write(batch.finish(&store, 1).expect("finish"))
+            .expect("write");
+        let w = Written::default();
+        for g in 1..=3 {
+            w.record(g, [h.to_vec(), b.clone()].iter(), false);
+            w.publish(g);
+        }
+        let field = |f: &'static [u8]| (Kind::Hash, h.clone(), Bytes::from_static(f));
+        let pre = w
+            .read(
+                &store,
+                vec![h.clone()],
+                vec![field(b"a"), field(b"b"), field(b"c")],
+            )
+            .expect("fields are read");
+        let got: Vec<(Cf, Vec<u8>, Option<Vec<u8>>)> = pre
+            .values
+            .iter()
+            .map(|(cf, k, v)| (*cf, k.to_vec(), v.clone()))
+            .collect();
+        let c = keys::sub_key(&h, 7, b"c");
+        assert_eq!(got, [(Cf::Sub, a, Some(b"1".to_vec())), (Cf::Sub, c, None)]);
+        // A field of another kind's collection is not read.
+        let wrong = (Kind::Set, h.clone(), Bytes::from_static(b"a"));
+        assert!(w.read(&store, vec![h], vec![wrong]).is_none());
     }
 }

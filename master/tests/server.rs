@@ -170,25 +170,26 @@ fn concurrent_incr_from_many_clients_counts_exactly() {
     assert_eq!(m.client().get::<_, i64>("shared").expect("get"), 2000);
 }
 
-/// A write's connection task reads its keys' metadata before queueing it
-/// (master/src/preread.rs); the write path must not use a read that a
-/// group committed since has overtaken. Pipelines of INCRs from many
-/// clients over a thousand keys (so that a key is often read before the
-/// group that writes it, rather than skipped as written by every group):
-/// every increment counts.
-#[test]
-fn pipelined_increments_over_shared_keys_from_many_clients_count_exactly() {
-    let m = InProc::start();
-    let (clients, rounds, depth, keys) = (12, 60, 16, 1024);
+/// Pipelines of `depth` increments from 12 clients, 60 rounds each;
+/// `incr(k)` names its target by `k` in 0..1024 (so that a target is
+/// often read before the group that writes it, rather than skipped as
+/// written by every group). Returns how many increments were sent and the
+/// keys the write path took from pre-reads.
+fn increments_from_many_clients(
+    m: &InProc,
+    incr: impl Fn(usize) -> redis::Cmd + Clone + Send + 'static,
+) -> (i64, u64) {
+    let (clients, rounds, depth, targets) = (12, 60, 16, 1024);
     let threads: Vec<_> = (0..clients)
         .map(|t| {
             let mut c = m.client();
+            let incr = incr.clone();
             std::thread::spawn(move || {
                 for round in 0..rounds {
                     let mut p = redis::pipe();
                     for i in 0..depth {
-                        let k = (t * 131 + round * 17 + i * 61) % keys;
-                        p.cmd("INCR").arg(format!("k{k}")).ignore();
+                        p.add_command(incr((t * 131 + round * 17 + i * 61) % targets))
+                            .ignore();
                     }
                     p.query::<()>(&mut c).expect("pipeline");
                 }
@@ -198,17 +199,77 @@ fn pipelined_increments_over_shared_keys_from_many_clients_count_exactly() {
     for t in threads {
         t.join().expect("client");
     }
-    let mut c = m.client();
-    let names: Vec<String> = (0..keys).map(|k| format!("k{k}")).collect();
-    let counts: Vec<Option<i64>> = redis::cmd("MGET").arg(&names).query(&mut c).expect("mget");
-    let total: i64 = counts.into_iter().flatten().sum();
-    assert_eq!(total, clients * rounds * depth);
-    // And pre-reads were taken, so the count above tested them.
-    let stats = info(&mut c, "stats");
+    let stats = info(&mut m.client(), "stats");
     let used: u64 = info_field(&stats, "write_pre_read_keys_used")
         .and_then(|v| v.parse().ok())
         .expect("write_pre_read_keys_used");
-    assert!(used > 0, "{stats}");
+    ((clients * rounds * depth) as i64, used)
+}
+
+/// A write's connection task reads its keys' metadata before queueing it
+/// (master/src/preread.rs); the write path must not use a read that a
+/// group committed since has overtaken. Pipelined INCRs from many clients
+/// over a thousand keys: every increment counts.
+#[test]
+fn pipelined_increments_over_shared_keys_from_many_clients_count_exactly() {
+    let m = InProc::start();
+    let (sent, used) = increments_from_many_clients(&m, |k| {
+        let mut c = redis::cmd("INCR");
+        c.arg(format!("k{k}"));
+        c
+    });
+    let names: Vec<String> = (0..1024).map(|k| format!("k{k}")).collect();
+    let counts: Vec<Option<i64>> = redis::cmd("MGET")
+        .arg(&names)
+        .query(&mut m.client())
+        .expect("mget");
+    assert_eq!(counts.into_iter().flatten().sum::<i64>(), sent);
+    // And pre-reads were taken, so the count above tested them.
+    assert!(used > 0);
+}
+
+/// Field writes pre-read their fields too, under the version of their
+/// collection's metadata even when every group writes that metadata.
+/// Pipelined HINCRBYs over the fields of four hashes, then ZINCRBYs over
+/// the members of four sorted sets: every increment counts.
+#[test]
+fn pipelined_field_increments_over_shared_fields_from_many_clients_count_exactly() {
+    let m = InProc::start();
+    let (sent, used) = increments_from_many_clients(&m, |k| {
+        let mut c = redis::cmd("HINCRBY");
+        c.arg(format!("h{}", k % 4)).arg(format!("f{k}")).arg(1);
+        c
+    });
+    let mut c = m.client();
+    let mut total = 0;
+    for h in 0..4 {
+        let values: Vec<i64> = redis::cmd("HVALS")
+            .arg(format!("h{h}"))
+            .query(&mut c)
+            .expect("hvals");
+        total += values.iter().sum::<i64>();
+    }
+    assert_eq!(total, sent);
+    // The four hashes are written by nearly every group: what was taken
+    // is mostly fields.
+    assert!(used > 0);
+    let (sent, _) = increments_from_many_clients(&m, |k| {
+        let mut c = redis::cmd("ZINCRBY");
+        c.arg(format!("z{}", k % 4)).arg(1).arg(format!("m{k}"));
+        c
+    });
+    let mut total = 0.0;
+    for z in 0..4 {
+        let scores: Vec<(String, f64)> = redis::cmd("ZRANGE")
+            .arg(format!("z{z}"))
+            .arg(0)
+            .arg(-1)
+            .arg("WITHSCORES")
+            .query(&mut c)
+            .expect("zrange");
+        total += scores.iter().map(|(_, s)| s).sum::<f64>();
+    }
+    assert_eq!(total, sent as f64);
 }
 
 /// A FLUSHALL voids every pre-read made before it: a SET that read its key

@@ -951,6 +951,38 @@ pub fn key_args<'a>(spec: &Spec, a: &'a [Bytes]) -> impl Iterator<Item = &'a Byt
     range.iter().step_by(step.max(1) as usize)
 }
 
+/// The fields or members a write to one collection reads before it writes
+/// them (HSET's fields, SADD's members, ZADD's members...), with the
+/// collection's kind; none for other commands. A hint for pre-reads: a
+/// malformed command yields what it can.
+pub fn field_args<'a>(spec: &Spec, a: &'a [Bytes]) -> Option<(Kind, Vec<&'a Bytes>)> {
+    let rest = a.get(2..)?;
+    Some(match spec.name {
+        "hset" | "hmset" => (Kind::Hash, rest.iter().step_by(2).collect()),
+        "hsetnx" | "hincrby" | "hincrbyfloat" => (Kind::Hash, rest.first().into_iter().collect()),
+        "hdel" => (Kind::Hash, rest.iter().collect()),
+        "sadd" | "srem" => (Kind::Set, rest.iter().collect()),
+        "zrem" => (Kind::ZSet, rest.iter().collect()),
+        "zincrby" => (Kind::ZSet, rest.get(1).into_iter().collect()),
+        "zadd" => {
+            // Options first (NX, XX, GT, LT, CH, INCR), then score-member pairs.
+            let options = rest
+                .iter()
+                .take_while(|o| {
+                    ["nx", "xx", "gt", "lt", "ch", "incr"]
+                        .iter()
+                        .any(|n| o.eq_ignore_ascii_case(n.as_bytes()))
+                })
+                .count();
+            (
+                Kind::ZSet,
+                rest[options..].iter().skip(1).step_by(2).collect(),
+            )
+        }
+        _ => return None,
+    })
+}
+
 /// A blocking command's arguments: the keys it waits on, in order, and
 /// its timeout argument.
 pub fn blocking_args<'a>(spec: &Spec, a: &'a [Bytes]) -> (&'a [Bytes], &'a Bytes) {
