@@ -102,7 +102,12 @@ impl Written {
         let after = self.committed.load(Ordering::Acquire);
         keys.sort_unstable();
         keys.dedup();
-        keys.retain(|k| self.cold(k, after) || fields.iter().any(|(_, c, _)| c == k));
+        // The collections whose fields are read (sorted: an EXEC of
+        // thousands of field writes must not compare every pair).
+        let mut collections: Vec<&Bytes> = fields.iter().map(|(_, c, _)| c).collect();
+        collections.sort_unstable();
+        collections.dedup();
+        keys.retain(|k| self.cold(k, after) || collections.binary_search(&k).is_ok());
         let metas = get_all(store, Cf::Meta, &keys)?;
         let mut subs: Vec<Vec<u8>> = fields
             .iter()

@@ -25,9 +25,13 @@
 //! | FLUSHALL | | delete everything |
 //!
 //! K_SET, K_INCR and K_DECR made by this version also carry a prior
-//! ([`Prior`]): whether their key existed and its expiry. They are then
-//! applied without reading the key, so the key and expiry counts follow
-//! the master's (such an event is not idempotent; none is applied twice).
+//! ([`Prior`]): whether their key existed and its expiry. H_SET, H_INCR,
+//! H_DECR, H_DEL, S_SET and S_DEL carry whether their field or member was
+//! there, and Z_SET, Z_INCR, Z_DECR and Z_DEL the score their member had.
+//! They are then applied without reading the key or field, so counts and
+//! sizes follow the master's. Such an event is not idempotent (an S_SET
+//! that says "absent", applied twice, counts twice) and is trusted as
+//! sent; none is applied twice (`applied_seq` is written with the data).
 //!
 //! A collection created by an event gets that event's seq as its version.
 //! Expiry is data here: applying never consults the clock (the master logs
