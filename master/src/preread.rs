@@ -47,11 +47,11 @@ pub type FieldRead = (Kind, Bytes, Bytes);
 
 /// The groups committed, as far as pre-reads need them: their count, and
 /// per slot of a table indexed by a key's hash, the number of the last
-/// group that wrote the metadata or a field of a key in that slot. Keys sharing a
-/// slot only void each other's pre-reads (which then read again in the
-/// write path), never keep a stale one; with 64 Ki slots and pre-reads a
-/// group or two old, that is rare. Nothing to allocate or prune per group.
-/// Only the write path's leader writes it.
+/// group that wrote the metadata or a field of a key in that slot. Keys
+/// sharing a slot only void each other's pre-reads (which then read again
+/// in the write path), never keep a stale one; with 64 Ki slots and
+/// pre-reads a group or two old, that is rare. Nothing to allocate or
+/// prune per group. Only the write path's leader writes it.
 pub struct Written {
     /// The number of the last group committed.
     committed: AtomicU64,
