@@ -364,12 +364,24 @@ impl Store {
     /// # Errors
     /// [`Error::Rocks`].
     pub fn multi_get(&self, cf: Cf, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>> {
-        let h = self.handle(cf)?;
-        self.db
-            .batched_multi_get_cf(h, keys.iter().copied(), false)
+        self.lookup(self.handle(cf)?, keys)
             .into_iter()
             .map(|r| Ok(r?.map(|v| v.to_vec())))
             .collect()
+    }
+
+    /// `keys` in `cf`, batched. One key takes a plain point lookup: a batch
+    /// of one costs a quarter more (3.9 against 3.1 µs on a cached 1 M-key
+    /// store), and at `-P 1` every GET and every write's pre-read is one.
+    fn lookup(
+        &self,
+        cf: &rocksdb::ColumnFamily,
+        keys: &[&[u8]],
+    ) -> Vec<std::result::Result<Option<rocksdb::DBPinnableSlice<'_>>, rocksdb::Error>> {
+        match keys {
+            [key] => vec![self.db.get_pinned_cf(cf, key)],
+            _ => self.db.batched_multi_get_cf(cf, keys.iter().copied(), false),
+        }
     }
 
     /// The metadata of several keys in one batched RocksDB lookup (one
@@ -378,9 +390,7 @@ impl Store {
     /// # Errors
     /// [`Error::Rocks`], [`Error::CorruptValue`].
     pub fn multi_meta(&self, keys: &[&[u8]]) -> Result<Vec<Option<Meta>>> {
-        let cf = self.handle(Cf::Meta)?;
-        self.db
-            .batched_multi_get_cf(cf, keys.iter().copied(), false)
+        self.lookup(self.handle(Cf::Meta)?, keys)
             .into_iter()
             .zip(keys)
             .map(|(r, key)| match r? {
