@@ -58,8 +58,9 @@ pub(crate) struct Pair {
     pub ours_port: u16,
     /// What runs, for the table's heading.
     pub title: String,
-    _redis: crate::procs::Guard,
-    _ours: crate::procs::Guard,
+    /// The servers (their pids, for CPU).
+    pub redis: crate::procs::Guard,
+    pub ours: crate::procs::Guard,
     tmp: std::path::PathBuf,
 }
 
@@ -94,19 +95,28 @@ pub(crate) fn start_pair(what: &str) -> Result<Pair> {
             "redis-server {} (appendonly yes, appendfsync everysec) vs rocksync-master (binlog_fsync everysec)",
             redis_version()
         ),
-        _redis: redis,
-        _ours: ours,
+        redis,
+        ours,
         tmp,
     })
 }
 
 /// Run the comparison and print a markdown table. `--keyspace`: every
 /// row over 1 M keys (`-r 1000000 -d 100`, keys loaded beforehand), MSET
-/// added; `--base PATH`: another rocksync-master build measured beside
-/// them (the step a change makes, in the same run).
+/// added; `--sustained`: each row's rate over 8 s of a run that does not
+/// end, after 2 s of warm-up, with each server's CPU per command (a
+/// 200 000-request run lasts about a second, which a store's memtable
+/// absorbs before its flushes and compactions start); `--base PATH`:
+/// another rocksync-master build measured beside them (the step a change
+/// makes, in the same run).
 pub fn run(args: &[String]) -> Result<()> {
     let quick = args.iter().any(|a| a == "--quick");
-    let keyspace = args.iter().any(|a| a == "--keyspace");
+    let keyspace =
+        args.iter().any(|a| a == "--keyspace") || args.iter().any(|a| a == "--sustained");
+    let sustained = args
+        .iter()
+        .any(|a| a == "--sustained")
+        .then_some(if quick { 2 } else { 8 });
     let base = args
         .iter()
         .position(|a| a == "--base")
@@ -138,45 +148,100 @@ pub fn run(args: &[String]) -> Result<()> {
         }
     }
     let tests: &[&str] = if keyspace { KEYSPACE_TESTS } else { TESTS };
-    println!(
-        "redis-benchmark -c 50 -n {requests} {}, {}\n",
-        extra.join(" "),
-        pair.title
-    );
-    match &base_server {
-        Some(_) => {
-            println!("| test | -P | redis-server ops/s | base ops/s | rocksync ops/s | rocksync/redis | rocksync/base |");
-            println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
-        }
-        None => {
-            println!("| test | -P | redis-server ops/s | rocksync ops/s | rocksync/redis |");
-            println!("| --- | ---: | ---: | ---: | ---: |");
-        }
+    match sustained {
+        Some(secs) => println!(
+            "redis-benchmark -c 50 {}, rate over {secs} s of a run that does not end (after 2 s), {}\n",
+            extra.join(" "),
+            pair.title
+        ),
+        None => println!(
+            "redis-benchmark -c 50 -n {requests} {}, {}\n",
+            extra.join(" "),
+            pair.title
+        ),
     }
+    // Measured in this order on each row: redis-server, the base build,
+    // this build.
+    let mut servers = vec![(pair.redis_port, pair.redis.0.id())];
+    servers.extend(base_server.as_ref().map(|(g, port)| (*port, g.0.id())));
+    servers.push((pair.ours_port, pair.ours.0.id()));
+    let mut head = vec!["test", "-P", "redis-server ops/s"];
+    head.extend(base_server.as_ref().map(|_| "base ops/s"));
+    head.extend(["rocksync ops/s", "rocksync/redis"]);
+    head.extend(base_server.as_ref().map(|_| "rocksync/base"));
+    if sustained.is_some() {
+        head.extend(["redis-server CPU µs/cmd", "rocksync CPU µs/cmd"]);
+    }
+    println!("| {} |", head.join(" | "));
+    println!("| --- | --- |{}", " ---: |".repeat(head.len() - 2));
     for pipeline in [1, 16] {
         for test in tests {
-            let redis = measure_with(pair.redis_port, test, pipeline, requests, extra)?;
-            let old = match &base_server {
-                Some((_, port)) => Some(measure_with(*port, test, pipeline, requests, extra)?),
-                None => None,
-            };
-            let ours = measure_with(pair.ours_port, test, pipeline, requests, extra)?;
-            match old {
-                Some(old) => println!(
-                    "| {} | {pipeline} | {redis:.0} | {old:.0} | {ours:.0} | {:.2} | {:.2} |",
-                    test.to_uppercase(),
-                    ours / redis,
-                    ours / old
-                ),
-                None => println!(
-                    "| {} | {pipeline} | {redis:.0} | {ours:.0} | {:.2} |",
-                    test.to_uppercase(),
-                    ours / redis
-                ),
+            let mut rows = Vec::new();
+            for &(port, pid) in &servers {
+                rows.push(match sustained {
+                    Some(secs) => measure_sustained(port, pid, test, pipeline, extra, secs)?,
+                    None => (measure_with(port, test, pipeline, requests, extra)?, 0.0),
+                });
             }
+            let (redis, ours) = (rows[0], rows[rows.len() - 1]);
+            let mut cells = vec![test.to_uppercase(), pipeline.to_string()];
+            cells.extend(rows.iter().map(|r| format!("{:.0}", r.0)));
+            cells.push(format!("{:.2}", ours.0 / redis.0));
+            if rows.len() == 3 {
+                cells.push(format!("{:.2}", ours.0 / rows[1].0));
+            }
+            if sustained.is_some() {
+                cells.extend([format!("{:.2}", redis.1), format!("{:.2}", ours.1)]);
+            }
+            println!("| {} |", cells.join(" | "));
         }
     }
     Ok(())
+}
+
+/// Ops/s over `secs` seconds of a redis-benchmark run that does not end,
+/// after 2 s of warm-up, counted by the server (INFO's
+/// `total_commands_processed`), and the server's CPU (process `pid`) per
+/// command over the same seconds.
+fn measure_sustained(
+    port: u16,
+    pid: u32,
+    test: &str,
+    pipeline: u32,
+    extra: &[&str],
+    secs: u64,
+) -> Result<(f64, f64)> {
+    let _bench = crate::procs::Guard(
+        Command::new("redis-benchmark")
+            .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-c", "50"])
+            .args([
+                "-n",
+                "2000000000",
+                "-P",
+                &pipeline.to_string(),
+                "-t",
+                test,
+                "-q",
+            ])
+            .args(extra)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .context("redis-benchmark (apt-get install redis-tools)")?,
+    );
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let stat = std::path::PathBuf::from(format!("/proc/{pid}/stat"));
+    let commands = || crate::repl_bench::num(port, "stats", "total_commands_processed");
+    let (c0, t0, start) = (
+        commands(),
+        crate::cpu_bench::ticks(&stat)?,
+        std::time::Instant::now(),
+    );
+    std::thread::sleep(std::time::Duration::from_secs(secs));
+    let (c1, t1, took) = (commands(), crate::cpu_bench::ticks(&stat)?, start.elapsed());
+    let n = c1.saturating_sub(c0).max(1) as f64;
+    // /proc counts CPU in ticks of 10 ms (USER_HZ 100).
+    Ok((n / took.as_secs_f64(), (t1 - t0) as f64 * 1e4 / n))
 }
 
 /// Wait (up to 5 minutes) until a rocksync server reports no running

@@ -20,7 +20,7 @@ use crate::procs::{free_port, start};
 const TESTS: &[(&str, u32)] = &[("set", 16), ("get", 16), ("set", 1), ("get", 1)];
 
 /// CPU ticks (user + system) of a process or a thread, from its `stat`.
-fn ticks(stat: &Path) -> Result<u64> {
+pub(crate) fn ticks(stat: &Path) -> Result<u64> {
     let text = std::fs::read_to_string(stat).with_context(|| stat.display().to_string())?;
     // Fields after the command name (which is in parentheses).
     let rest = text.rsplit_once(')').map_or("", |(_, r)| r);

@@ -6,8 +6,10 @@
 //!   slaves and three Redis Sentinels.
 //! - `cargo xtask ci`: rustfmt check, clippy (warnings are errors) and the
 //!   test suite, in the release profile shared with benches and binaries.
-//! - `cargo xtask bench`: rocksync-master beside Debian's redis-server,
-//!   measured with redis-benchmark in one interleaved run.
+//! - `cargo xtask bench [--keyspace | --sustained] [--base BIN]`:
+//!   rocksync-master beside Debian's redis-server, measured with
+//!   redis-benchmark in one interleaved run (over 1 M keys; for 8 s per
+//!   row, with CPU per command).
 //! - `cargo xtask bench repl`: full copy, lag and catch-up (SETs, then
 //!   HSETs) beside a Redis replica.
 //! - `cargo xtask bench cpu [BIN ...]`: CPU per command of each build,
@@ -206,6 +208,6 @@ fn main() -> Result<()> {
             commands_bench::run(args.iter().any(|a| a == "--quick"))
         }
         Some("bench") => bench::run(&args[1..]),
-        _ => bail!("usage: cargo xtask <run [--ha] | ci | bench [repl | failover | fanout | ha | commands | cpu] [--quick]>"),
+        _ => bail!("usage: cargo xtask <run [--ha] | ci | bench [--keyspace | --sustained] [repl | failover | fanout | ha | commands | cpu] [--quick]>"),
     }
 }

@@ -380,7 +380,9 @@ impl Store {
     ) -> Vec<std::result::Result<Option<rocksdb::DBPinnableSlice<'_>>, rocksdb::Error>> {
         match keys {
             [key] => vec![self.db.get_pinned_cf(cf, key)],
-            _ => self.db.batched_multi_get_cf(cf, keys.iter().copied(), false),
+            _ => self
+                .db
+                .batched_multi_get_cf(cf, keys.iter().copied(), false),
         }
     }
 
