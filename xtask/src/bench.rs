@@ -140,12 +140,6 @@ pub fn run(args: &[String]) -> Result<()> {
         for &port in &ports {
             measure_with(port, "set", 16, load, extra)?;
         }
-        // Measure only once each rocksync has no flush or compaction left
-        // from loading (one that still compacts would be measured against
-        // its own background work).
-        for &port in &ports[1..] {
-            settle(port)?;
-        }
     }
     let tests: &[&str] = if keyspace { KEYSPACE_TESTS } else { TESTS };
     match sustained {
@@ -178,6 +172,9 @@ pub fn run(args: &[String]) -> Result<()> {
         for test in tests {
             let mut rows = Vec::new();
             for &(port, pid) in &servers {
+                for &(port, _) in &servers {
+                    settle(port)?;
+                }
                 rows.push(match sustained {
                     Some(secs) => measure_sustained(port, pid, test, pipeline, extra, secs)?,
                     None => (measure_with(port, test, pipeline, requests, extra)?, 0.0),
@@ -202,7 +199,8 @@ pub fn run(args: &[String]) -> Result<()> {
 /// Ops/s over `secs` seconds of a redis-benchmark run that does not end,
 /// after 2 s of warm-up, counted by the server (INFO's
 /// `total_commands_processed`), and the server's CPU (process `pid`) per
-/// command over the same seconds.
+/// command: over those seconds and until the background work they left
+/// (compactions, an AOF rewrite) is done.
 fn measure_sustained(
     port: u16,
     pid: u32,
@@ -211,7 +209,7 @@ fn measure_sustained(
     extra: &[&str],
     secs: u64,
 ) -> Result<(f64, f64)> {
-    let _bench = crate::procs::Guard(
+    let bench = crate::procs::Guard(
         Command::new("redis-benchmark")
             .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-c", "50"])
             .args([
@@ -238,15 +236,30 @@ fn measure_sustained(
         std::time::Instant::now(),
     );
     std::thread::sleep(std::time::Duration::from_secs(secs));
-    let (c1, t1, took) = (commands(), crate::cpu_bench::ticks(&stat)?, start.elapsed());
+    let (c1, took) = (commands(), start.elapsed());
+    drop(bench);
+    settle(port)?;
+    let t1 = crate::cpu_bench::ticks(&stat)?;
     let n = c1.saturating_sub(c0).max(1) as f64;
     // /proc counts CPU in ticks of 10 ms (USER_HZ 100).
     Ok((n / took.as_secs_f64(), (t1 - t0) as f64 * 1e4 / n))
 }
 
-/// Wait (up to 5 minutes) until a rocksync server reports no running
-/// flush or compaction and no compaction pending.
+/// Wait (up to 5 minutes) until a server has no background work left:
+/// rocksync no running flush or compaction and no compaction pending,
+/// redis-server no AOF rewrite running or scheduled and no RDB save (such
+/// as a replica's after its full sync). A measurement that
+/// starts while another server (or an earlier row) still compacts would
+/// be measured against that work.
 pub(crate) fn settle(port: u16) -> Result<()> {
+    const BUSY: [&str; 6] = [
+        "rocksdb_running_flushes:",
+        "rocksdb_running_compactions:",
+        "rocksdb_pending_compaction_bytes:",
+        "aof_rewrite_in_progress:",
+        "aof_rewrite_scheduled:",
+        "rdb_bgsave_in_progress:",
+    ];
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
     loop {
         let out = Command::new("redis-cli")
@@ -254,23 +267,17 @@ pub(crate) fn settle(port: u16) -> Result<()> {
             .output()
             .context("redis-cli")?;
         let text = String::from_utf8_lossy(&out.stdout);
-        let busy = [
-            "rocksdb_running_flushes:",
-            "rocksdb_running_compactions:",
-            "rocksdb_pending_compaction_bytes:",
-        ]
-        .iter()
-        .any(|f| {
-            text.lines()
-                .find_map(|l| l.strip_prefix(f))
-                .is_some_and(|v| v.trim() != "0")
-        });
-        if !text.contains("rocksdb_running_compactions:") {
-            // An older build without these fields: give it a fixed while.
+        let fields: Vec<&str> = BUSY
+            .iter()
+            .filter_map(|f| text.lines().find_map(|l| l.strip_prefix(f)))
+            .collect();
+        if fields.is_empty() {
+            // An older rocksync build without these fields: give it a
+            // fixed while.
             std::thread::sleep(std::time::Duration::from_secs(20));
             return Ok(());
         }
-        if !busy || std::time::Instant::now() > deadline {
+        if fields.iter().all(|v| v.trim() == "0") || std::time::Instant::now() > deadline {
             return Ok(());
         }
         std::thread::sleep(std::time::Duration::from_millis(500));

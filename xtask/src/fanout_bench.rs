@@ -96,25 +96,6 @@ impl Server {
         let head = num(master, "replication", "master_repl_offset");
         (num(follower, "replication", field), head)
     }
-
-    /// Wait until the server has no background work left from what came
-    /// before (rocksync: flushes and compactions; Redis: an AOF rewrite or
-    /// an RDB save, such as a replica's after its full sync).
-    fn settle(self, port: u16) -> Result<()> {
-        match self {
-            Server::Rocksync => settle(port),
-            Server::Redis => wait_for("redis-server to settle", WAIT, || {
-                [
-                    "aof_rewrite_in_progress",
-                    "aof_rewrite_scheduled",
-                    "rdb_bgsave_in_progress",
-                ]
-                .iter()
-                .all(|f| info_field(port, "persistence", f).as_deref() == Some("0"))
-            })
-            .map(drop),
-        }
-    }
 }
 
 /// Resident set size of process `pid` in bytes (`VmRSS`).
@@ -233,9 +214,9 @@ impl Master {
         // Measure the followers' steady cost, not what their full syncs
         // leave behind (compactions, an AOF rewrite).
         for (_, p) in &followers {
-            server.settle(*p)?;
+            settle(*p)?;
         }
-        server.settle(port)?;
+        settle(port)?;
         self.followed = set_load(&mut self.guard, port, requests)?;
         let start = Instant::now();
         for (_, p) in &followers {
@@ -293,9 +274,8 @@ fn fanout(bins: &Path, tmp: &Path, keys: u64, requests: u32) -> Result<()> {
     }
     // Every run starts with both masters settled: neither measured against
     // the other's compactions or AOF rewrite.
-    let settle_all = |masters: &[Master]| -> Result<()> {
-        masters.iter().try_for_each(|m| m.server.settle(m.port))
-    };
+    let settle_all =
+        |masters: &[Master]| -> Result<()> { masters.iter().try_for_each(|m| settle(m.port)) };
     for i in 0..masters.len() {
         settle_all(&masters)?;
         masters[i].measure_alone(requests)?;
