@@ -2,11 +2,12 @@
 //! (appendonly yes, appendfsync everysec) side by side on loopback,
 //! measured with `redis-benchmark -c 50 -n 200000` for SET, GET, INCR,
 //! LPUSH, HSET, ZADD at `-P 1` and `-P 16`, interleaved: each row runs
-//! against Redis, then rocksync, back to back.
+//! against Redis, then rocksync, each measurement starting once every
+//! server has settled.
 
 use std::process::Command;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, ensure, Context, Result};
 
 use crate::procs::{free_port, start};
 
@@ -164,7 +165,9 @@ pub fn run(args: &[String]) -> Result<()> {
     head.extend(["rocksync ops/s", "rocksync/redis"]);
     head.extend(base_server.as_ref().map(|_| "rocksync/base"));
     if sustained.is_some() {
-        head.extend(["redis-server CPU µs/cmd", "rocksync CPU µs/cmd"]);
+        head.push("redis-server CPU µs/cmd");
+        head.extend(base_server.as_ref().map(|_| "base CPU µs/cmd"));
+        head.push("rocksync CPU µs/cmd");
     }
     println!("| {} |", head.join(" | "));
     println!("| --- | --- |{}", " ---: |".repeat(head.len() - 2));
@@ -188,7 +191,7 @@ pub fn run(args: &[String]) -> Result<()> {
                 cells.push(format!("{:.2}", ours.0 / rows[1].0));
             }
             if sustained.is_some() {
-                cells.extend([format!("{:.2}", redis.1), format!("{:.2}", ours.1)]);
+                cells.extend(rows.iter().map(|r| format!("{:.2}", r.1)));
             }
             println!("| {} |", cells.join(" | "));
         }
@@ -200,7 +203,8 @@ pub fn run(args: &[String]) -> Result<()> {
 /// after 2 s of warm-up, counted by the server (INFO's
 /// `total_commands_processed`), and the server's CPU (process `pid`) per
 /// command: over those seconds and until the background work they left
-/// (compactions, an AOF rewrite) is done.
+/// is done (rocksync's compactions, which are threads, and redis-server's
+/// AOF rewrite, a child counted once reaped).
 fn measure_sustained(
     port: u16,
     pid: u32,
@@ -209,7 +213,7 @@ fn measure_sustained(
     extra: &[&str],
     secs: u64,
 ) -> Result<(f64, f64)> {
-    let bench = crate::procs::Guard(
+    let mut bench = crate::procs::Guard(
         Command::new("redis-benchmark")
             .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-c", "50"])
             .args([
@@ -229,28 +233,39 @@ fn measure_sustained(
     );
     std::thread::sleep(std::time::Duration::from_secs(2));
     let stat = std::path::PathBuf::from(format!("/proc/{pid}/stat"));
-    let commands = || crate::repl_bench::num(port, "stats", "total_commands_processed");
+    let commands = || -> Result<u64> {
+        crate::repl_bench::info_field(port, "stats", "total_commands_processed")
+            .and_then(|v| v.parse().ok())
+            .with_context(|| format!("INFO stats from the server on {port}"))
+    };
     let (c0, t0, start) = (
-        commands(),
-        crate::cpu_bench::ticks(&stat)?,
+        commands()?,
+        crate::cpu_bench::process_ticks(&stat)?,
         std::time::Instant::now(),
     );
     std::thread::sleep(std::time::Duration::from_secs(secs));
-    let (c1, took) = (commands(), start.elapsed());
+    let (c1, took) = (commands()?, start.elapsed());
+    if let Some(status) = bench.0.try_wait()? {
+        bail!("redis-benchmark {test} -P {pipeline} on {port} ended early: {status}");
+    }
+    ensure!(c1 > c0, "the server on {port} processed no {test} commands");
     drop(bench);
     settle(port)?;
-    let t1 = crate::cpu_bench::ticks(&stat)?;
-    let n = c1.saturating_sub(c0).max(1) as f64;
+    let t1 = crate::cpu_bench::process_ticks(&stat)?;
+    let n = (c1 - c0) as f64;
     // /proc counts CPU in ticks of 10 ms (USER_HZ 100).
     Ok((n / took.as_secs_f64(), (t1 - t0) as f64 * 1e4 / n))
 }
 
-/// Wait (up to 5 minutes) until a server has no background work left:
-/// rocksync no running flush or compaction and no compaction pending,
-/// redis-server no AOF rewrite running or scheduled and no RDB save (such
-/// as a replica's after its full sync). A measurement that
-/// starts while another server (or an earlier row) still compacts would
-/// be measured against that work.
+/// Wait (up to 5 minutes, then warn and go on) until a server has no
+/// background work left: rocksync no running flush or compaction and no
+/// compaction pending, redis-server no AOF rewrite running or scheduled
+/// and no RDB save (such as a replica's after its full sync). A
+/// measurement that starts while another server (or an earlier row)
+/// still compacts would be measured against that work.
+///
+/// # Errors
+/// The server does not answer INFO.
 pub(crate) fn settle(port: u16) -> Result<()> {
     const BUSY: [&str; 6] = [
         "rocksdb_running_flushes:",
@@ -262,11 +277,12 @@ pub(crate) fn settle(port: u16) -> Result<()> {
     ];
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
     loop {
-        let out = Command::new("redis-cli")
-            .args(["-p", &port.to_string(), "info", "persistence"])
-            .output()
-            .context("redis-cli")?;
-        let text = String::from_utf8_lossy(&out.stdout);
+        let text = crate::repl_bench::call(port, &["INFO", "persistence"])
+            .with_context(|| format!("INFO persistence from the server on {port}"))?;
+        ensure!(
+            text.contains("# Persistence"),
+            "the server on {port} answered INFO with: {text}"
+        );
         let fields: Vec<&str> = BUSY
             .iter()
             .filter_map(|f| text.lines().find_map(|l| l.strip_prefix(f)))
@@ -274,10 +290,14 @@ pub(crate) fn settle(port: u16) -> Result<()> {
         if fields.is_empty() {
             // An older rocksync build without these fields: give it a
             // fixed while.
-            std::thread::sleep(std::time::Duration::from_secs(20));
+            std::thread::sleep(std::time::Duration::from_secs(5));
             return Ok(());
         }
-        if fields.iter().all(|v| v.trim() == "0") || std::time::Instant::now() > deadline {
+        if fields.iter().all(|v| v.trim() == "0") {
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            eprintln!("the server on {port} is still busy after 5 minutes; measuring anyway");
             return Ok(());
         }
         std::thread::sleep(std::time::Duration::from_millis(500));

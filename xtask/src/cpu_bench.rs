@@ -20,13 +20,26 @@ use crate::procs::{free_port, start};
 const TESTS: &[(&str, u32)] = &[("set", 16), ("get", 16), ("set", 1), ("get", 1)];
 
 /// CPU ticks (user + system) of a process or a thread, from its `stat`.
-pub(crate) fn ticks(stat: &Path) -> Result<u64> {
+fn ticks(stat: &Path) -> Result<u64> {
+    stat_ticks(stat, &[11, 12])
+}
+
+/// CPU ticks of a process and of its children it has reaped (user +
+/// system): a forked AOF rewrite's counts once it has ended.
+pub(crate) fn process_ticks(stat: &Path) -> Result<u64> {
+    stat_ticks(stat, &[11, 12, 13, 14])
+}
+
+/// The sum of `stat`'s fields at `at`, counted after the command name.
+fn stat_ticks(stat: &Path, at: &[usize]) -> Result<u64> {
     let text = std::fs::read_to_string(stat).with_context(|| stat.display().to_string())?;
     // Fields after the command name (which is in parentheses).
     let rest = text.rsplit_once(')').map_or("", |(_, r)| r);
     let f: Vec<&str> = rest.split_whitespace().collect();
-    Ok(f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
-        + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0))
+    Ok(at
+        .iter()
+        .map(|&i| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0))
+        .sum())
 }
 
 /// The write-path thread's `stat` file.

@@ -24,7 +24,7 @@ use crate::repl_bench::{info_field, load, num, redis_synced, rocksync_synced, wa
 
 /// Followers per master in the fan-out row.
 const FOLLOWERS: usize = 8;
-/// Longest wait for followers' full syncs and a store's settling.
+/// Longest wait for followers' full syncs.
 const WAIT: Duration = Duration::from_secs(600);
 /// Longest wait for a follower to catch up after the load.
 const CATCH_UP: Duration = Duration::from_secs(300);

@@ -372,7 +372,7 @@ impl Store {
 
     /// `keys` in `cf`, batched. One key takes a plain point lookup: a batch
     /// of one costs a quarter more (3.9 against 3.1 µs on a cached 1 M-key
-    /// store), and at `-P 1` every GET and every write's pre-read is one.
+    /// store), and at `-P 1` every GET is one.
     fn lookup(
         &self,
         cf: &rocksdb::ColumnFamily,
@@ -387,7 +387,8 @@ impl Store {
     }
 
     /// The metadata of several keys in one batched RocksDB lookup (one
-    /// consistent view), expired or not: a pipeline's run of GETs.
+    /// consistent view; one key, one point lookup), expired or not: a
+    /// pipeline's run of GETs.
     ///
     /// # Errors
     /// [`Error::Rocks`], [`Error::CorruptValue`].
