@@ -150,8 +150,8 @@ pub fn run(args: &[String]) -> Result<()> {
             pair.title
         ),
         None => println!(
-            "redis-benchmark -c 50 -n {requests} {}, {}\n",
-            extra.join(" "),
+            "redis-benchmark -c 50 -n {requests}{}, {}\n",
+            extra.iter().map(|a| format!(" {a}")).collect::<String>(),
             pair.title
         ),
     }
