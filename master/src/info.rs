@@ -199,6 +199,7 @@ fn section(core: &Core, name: &str, out: &mut String) {
             ] {
                 line!(out, "{name}:{}", counter.load(Ordering::Relaxed));
             }
+            line!(out, "gc_passes:{}", store.gc_passes());
             core.repl.stats(out);
         }
         "replication" => {

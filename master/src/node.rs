@@ -617,15 +617,35 @@ async fn clean_snapshots(core: Arc<Core>, cancel: CancellationToken) {
 
 /// Sweep stale members of deleted or overwritten collections (see
 /// `store::gc`): a slice of 10 000 sub-keys every 100 ms, then 10 s of
-/// rest after each whole pass.
+/// rest after each whole pass. A pass starts only when a write has left
+/// members stale since the last pass began ([`Store::garbage`]), after a
+/// full copy, when the node starts, or when the last pass is
+/// [`GC_SAFETY_PASS`] old: a store of live collections is not read
+/// through again and again, which with data larger than memory would also
+/// be disk reads evicting the block cache.
+///
+/// [`Store::garbage`]: crate::store::Store::garbage
 async fn collect_garbage(core: Arc<Core>, cancel: CancellationToken) {
     let store = Arc::clone(&core.store);
     let mut cursor = GcCursor::default();
     let mut tick = tokio::time::interval(Duration::from_millis(100));
+    // The garbage count when the last whole pass began (None: sweep).
+    let mut swept: Option<u64> = None;
+    // The count when the pass under way began.
+    let mut began = 0;
+    let mut last_pass = std::time::Instant::now();
     loop {
         tokio::select! {
             _ = tick.tick() => {}
             _ = cancel.cancelled() => return,
+        }
+        if cursor == GcCursor::default() {
+            let now = store.garbage();
+            let due = last_pass.elapsed() >= GC_SAFETY_PASS;
+            if swept == Some(now) && !due {
+                continue;
+            }
+            began = now;
         }
         let s = Arc::clone(&store);
         let c = cursor.clone();
@@ -634,15 +654,22 @@ async fn collect_garbage(core: Arc<Core>, cancel: CancellationToken) {
             let _gate = s.sweep_gate();
             if link.copying.load(Ordering::Relaxed) {
                 // A copy's data is not whole: sweep again after it.
-                return Ok((0, GcCursor::default()));
+                return Ok(None);
             }
-            crate::store::gc::sweep(&s, &c, 10_000)
+            crate::store::gc::sweep(&s, &c, 10_000).map(Some)
         };
         match tokio::task::spawn_blocking(slice).await {
-            Ok(Ok((_, next))) => {
+            Ok(Ok(None)) => {
+                cursor = GcCursor::default();
+                swept = None;
+            }
+            Ok(Ok(Some((_, next)))) => {
                 let pass_done = next == GcCursor::default();
                 cursor = next;
                 if pass_done {
+                    store.note_gc_pass();
+                    swept = Some(began);
+                    last_pass = std::time::Instant::now();
                     // A whole pass is done: rest before the next one.
                     tokio::select! {
                         _ = tokio::time::sleep(Duration::from_secs(10)) => {}
@@ -655,6 +682,10 @@ async fn collect_garbage(core: Arc<Core>, cancel: CancellationToken) {
         }
     }
 }
+
+/// The longest the garbage sweep rests while no write is known to have
+/// left members stale: a safety net for stale members no count saw.
+const GC_SAFETY_PASS: Duration = Duration::from_secs(600);
 
 /// Every 100 ms on a master, delete keys whose expiry has passed (found
 /// through the expiry index, so the cost is the number of expired keys).

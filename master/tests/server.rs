@@ -637,6 +637,46 @@ fn hello_2_and_command_work_for_client_libraries() {
     assert_eq!(list.len() as i64, n);
 }
 
+/// The garbage sweep reads every member in the store, so it runs only
+/// when a write has left members stale: live collections alone are not
+/// read through again after each 10 s rest (with data larger than memory
+/// that would be disk reads, forever). A DEL of a hash, and a SET over
+/// one, each start a pass.
+#[test]
+fn the_garbage_sweep_runs_only_after_writes_that_leave_members_stale() {
+    let m = InProc::start();
+    let mut c = m.client();
+    let passes = |c: &mut redis::Connection| -> u64 {
+        info_field(&info(c, "stats"), "gc_passes")
+            .and_then(|v| v.trim().parse().ok())
+            .expect("gc_passes in INFO stats")
+    };
+    let wait_for_pass = |c: &mut redis::Connection, after: u64, what: &str| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while passes(c) <= after {
+            assert!(Instant::now() < deadline, "no sweep pass after {what}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    // The pass every node makes when it starts.
+    wait_for_pass(&mut c, 0, "the start");
+    let mut p = redis::pipe();
+    for i in 0..2000 {
+        p.cmd("HSET").arg("h").arg(format!("f{i}")).arg(i).ignore();
+        p.cmd("HSET").arg("g").arg(format!("f{i}")).arg(i).ignore();
+    }
+    let _: () = p.query(&mut c).expect("fill");
+    let idle = passes(&mut c);
+    // Longer than a pass of 4 000 members and the 10 s rest after it.
+    std::thread::sleep(Duration::from_secs(13));
+    assert_eq!(passes(&mut c), idle, "a pass over live collections only");
+    let _: i64 = c.del("h").expect("del");
+    wait_for_pass(&mut c, idle, "DEL of a hash");
+    let after_del = passes(&mut c);
+    let _: () = c.set("g", "now a string").expect("set");
+    wait_for_pass(&mut c, after_del, "SET over a hash");
+}
+
 /// Deleting or overwriting a collection is one metadata write; the
 /// background sweep then removes its old members from disk, and never a
 /// live one.

@@ -73,6 +73,8 @@ pub struct Sealed {
     layer: Arc<Layer>,
     key_delta: i64,
     expire_delta: i64,
+    /// It leaves collection members stale.
+    garbage: bool,
 }
 
 /// Pending changes: what a group wrote, per column family and key (its
@@ -93,6 +95,8 @@ pub struct Batch {
     key_delta: i64,
     /// Change in the number of keys with an expiry.
     expire_delta: i64,
+    /// A collection was deleted or replaced: its members are stale.
+    garbage: bool,
     /// The batch before this one, executed but maybe not yet written:
     /// read between this batch's writes and committed data.
     below: Option<Arc<Layer>>,
@@ -116,6 +120,9 @@ impl Sealed {
     pub fn finish(mut self, store: &Store, applied_seq: u64) -> Result<WriteBatch> {
         let layer = &*self.layer;
         let h = store.handle(Cf::Default)?;
+        if self.garbage {
+            store.garbage_pending();
+        }
         self.wb
             .put_cf(h, APPLIED_SEQ_KEY, applied_seq.to_be_bytes());
         if layer.flushed || self.key_delta != 0 || self.expire_delta != 0 {
@@ -156,6 +163,7 @@ impl Batch {
             flushed: false,
             key_delta: 0,
             expire_delta: 0,
+            garbage: false,
             below,
             zbounds: HashMap::new(),
         }
@@ -247,6 +255,7 @@ impl Batch {
             }),
             key_delta: self.key_delta,
             expire_delta: self.expire_delta,
+            garbage: self.garbage,
         })
     }
 
@@ -490,6 +499,11 @@ impl Batch {
         if old.is_none() {
             self.key_delta += 1;
         }
+        if old.is_some_and(|o| {
+            o.kind != Kind::String && (o.kind, o.version) != (new.kind, new.version)
+        }) {
+            self.garbage = true;
+        }
         if old_expire != new.expire_ms {
             if old_expire != 0 {
                 self.expire_delta -= 1;
@@ -538,6 +552,7 @@ impl Batch {
             self.delete(store, Cf::Expire, keys::expire_key(old.expire_ms, key))?;
         }
         self.key_delta -= 1;
+        self.garbage |= old.kind != Kind::String;
         self.delete(store, Cf::Meta, key.to_vec())?;
         Ok(true)
     }
@@ -606,7 +621,9 @@ fn old_of_string_write(store: &Store, b: &Batch, e: &LogEvent) -> Result<Option<
 pub fn prior_of(cmd: Command, old: Option<&Meta>) -> Prior {
     match (cmd, old) {
         (Command::KSet | Command::KIncr | Command::KDecr, None) => Prior::Absent,
-        (Command::KSet, Some(m)) => Prior::Present {
+        // (over a collection: unknown, so that the receiver reads it and
+        // counts its members stale)
+        (Command::KSet, Some(m)) if m.kind == Kind::String => Prior::Present {
             expire_ms: m.expire_ms,
         },
         (Command::KIncr | Command::KDecr, Some(m)) if m.kind == Kind::String => Prior::Present {

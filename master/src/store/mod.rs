@@ -7,6 +7,7 @@ pub mod keys;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use rocksdb::{
     BlockBasedOptions, Cache, ColumnFamilyDescriptor, DBCompressionType, Options, ReadOptions,
@@ -103,6 +104,15 @@ pub struct Store {
     /// Per sorted set (its sub-key prefix): where its live score entries
     /// are known to begin and end (see [`ZBound`]).
     zbounds: std::sync::Mutex<HashMap<Vec<u8>, ZBound>>,
+    /// Counts the writes that left collection members stale (a
+    /// collection deleted, or replaced by another key or version): the
+    /// garbage sweep runs only when it has moved (see [`gc`]).
+    garbage: AtomicU64,
+    /// Set when the batch being finished leaves members stale; the write
+    /// that lands it moves `garbage`.
+    garbage_pending: AtomicBool,
+    /// Whole garbage-sweep passes done (INFO).
+    gc_passes: AtomicU64,
 }
 
 /// Where a sorted set's live score-index entries are known to lie: none
@@ -270,6 +280,9 @@ impl Store {
             wal: opts.wal,
             gate: std::sync::RwLock::new(()),
             zbounds: std::sync::Mutex::default(),
+            garbage: AtomicU64::new(0),
+            garbage_pending: AtomicBool::new(false),
+            gc_passes: AtomicU64::new(0),
         })
     }
 
@@ -651,7 +664,35 @@ impl Store {
     /// # Errors
     /// [`Error::Rocks`].
     pub fn write(&self, batch: WriteBatch) -> Result<()> {
-        Ok(self.db.write_opt(batch, &self.write_opts)?)
+        self.db.write_opt(batch, &self.write_opts)?;
+        // Counted only once the batch is in: a sweep that starts after the
+        // count moved sees the members stale.
+        if self.garbage_pending.swap(false, Ordering::AcqRel) {
+            self.garbage.fetch_add(1, Ordering::Release);
+        }
+        Ok(())
+    }
+
+    /// The batch being finished leaves collection members stale: the
+    /// write that lands it counts it (see [`Store::garbage`]).
+    pub(crate) fn garbage_pending(&self) {
+        self.garbage_pending.store(true, Ordering::Release);
+    }
+
+    /// How many writes so far left collection members stale: a garbage
+    /// sweep that began after the last change has nothing new to find.
+    pub fn garbage(&self) -> u64 {
+        self.garbage.load(Ordering::Acquire)
+    }
+
+    /// A whole garbage-sweep pass is done.
+    pub fn note_gc_pass(&self) {
+        self.gc_passes.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Whole garbage-sweep passes done since the store opened.
+    pub fn gc_passes(&self) -> u64 {
+        self.gc_passes.load(Ordering::Relaxed)
     }
 
     /// Flush every memtable: what is applied is then on disk, so binlog
