@@ -673,6 +673,15 @@ impl Store {
         Ok(())
     }
 
+    /// Write a garbage sweep's deletes: they leave nothing stale, and
+    /// must not count a batch that another writer is about to land.
+    ///
+    /// # Errors
+    /// [`Error::Rocks`].
+    fn write_sweep(&self, batch: WriteBatch) -> Result<()> {
+        Ok(self.db.write_opt(batch, &self.write_opts)?)
+    }
+
     /// The batch being finished leaves collection members stale: the
     /// write that lands it counts it (see [`Store::garbage`]).
     pub(crate) fn garbage_pending(&self) {
