@@ -236,6 +236,7 @@ impl Storage {
     pub fn commit_sealed(&mut self, batch: Sealed, events: &[LogEvent]) -> Result<()> {
         let mark = self.writer.stage(events)?;
         let applied = self.writer.last_seq();
+        let garbage = batch.leaves_garbage();
         failpoint::hit("storage.commit.before_store_write");
         let written = if failpoint::fails("storage.commit.store_write") {
             Err(Error::Io {
@@ -249,6 +250,9 @@ impl Storage {
         };
         match written {
             Ok(()) => {
+                if garbage {
+                    self.store.note_garbage();
+                }
                 failpoint::hit("storage.commit.after_store_write");
                 // In the store now: a WATCH from here on reads the new
                 // values, and every earlier one on these keys is broken.
@@ -340,7 +344,11 @@ impl Storage {
             }
             let Some(seq) = seq else { break };
             // The events are in the binlog already: only the store moves.
+            let garbage = batch.leaves_garbage();
             self.store.write(batch.finish(&self.store, seq)?)?;
+            if garbage {
+                self.store.note_garbage();
+            }
         }
         info!(
             replayed,
@@ -603,6 +611,9 @@ impl Storage {
         self.put_sys(&mut b, sys::REPLID, replid.as_bytes())?;
         self.put_sys(&mut b, sys::REPLID2, b"")?;
         self.store.write(b.finish(&self.store, seq)?)?;
+        // The copy brought the master's stale members too, which no count
+        // here saw.
+        self.store.note_garbage();
         self.store.flush()?;
         Ok(self.writer.reset(seq)?)
     }

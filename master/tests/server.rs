@@ -640,8 +640,8 @@ fn hello_2_and_command_work_for_client_libraries() {
 /// The garbage sweep reads every member in the store, so it runs only
 /// when a write has left members stale: live collections alone are not
 /// read through again after each 10 s rest (with data larger than memory
-/// that would be disk reads, forever). A DEL of a hash, and a SET over
-/// one, each start a pass.
+/// that would be disk reads, forever), nor after a set emptied member by
+/// member. A DEL of a hash, and a SET over one, each start a pass.
 #[test]
 fn the_garbage_sweep_runs_only_after_writes_that_leave_members_stale() {
     let m = InProc::start();
@@ -666,6 +666,9 @@ fn the_garbage_sweep_runs_only_after_writes_that_leave_members_stale() {
         p.cmd("HSET").arg("g").arg(format!("f{i}")).arg(i).ignore();
     }
     let _: () = p.query(&mut c).expect("fill");
+    // Emptied member by member: its members went with it, nothing stale.
+    let _: i64 = c.sadd("e", &["a", "b"]).expect("sadd");
+    let _: i64 = c.srem("e", &["a", "b"]).expect("srem");
     let idle = passes(&mut c);
     // Longer than a pass of 4 000 members and the 10 s rest after it.
     std::thread::sleep(Duration::from_secs(13));

@@ -106,6 +106,12 @@ pub struct Batch {
 }
 
 impl Sealed {
+    /// It leaves collection members stale: once it is in the store, its
+    /// writer calls [`Store::note_garbage`].
+    pub fn leaves_garbage(&self) -> bool {
+        self.garbage
+    }
+
     /// Its writes, for the batch executing next to read through.
     pub fn layer(&self) -> Arc<Layer> {
         Arc::clone(&self.layer)
@@ -120,9 +126,6 @@ impl Sealed {
     pub fn finish(mut self, store: &Store, applied_seq: u64) -> Result<WriteBatch> {
         let layer = &*self.layer;
         let h = store.handle(Cf::Default)?;
-        if self.garbage {
-            store.garbage_pending();
-        }
         self.wb
             .put_cf(h, APPLIED_SEQ_KEY, applied_seq.to_be_bytes());
         if layer.flushed || self.key_delta != 0 || self.expire_delta != 0 {
@@ -267,6 +270,11 @@ impl Batch {
             return Some(v.clone());
         }
         (l.flushed && cf != Cf::Default).then_some(None)
+    }
+
+    /// It leaves collection members stale (see [`Sealed::leaves_garbage`]).
+    pub fn leaves_garbage(&self) -> bool {
+        self.garbage
     }
 
     /// True when nothing is pending.
@@ -767,7 +775,10 @@ fn store_collection(
     m: &Meta,
 ) -> Result<()> {
     if m.size == 0 {
+        // Its last members were deleted with it: nothing is left stale.
+        let garbage = b.garbage;
         b.delete_key(store, key)?;
+        b.garbage = garbage;
         Ok(())
     } else {
         b.put_meta(store, key, old, m)

@@ -101,7 +101,7 @@ pub fn sweep(store: &Store, cursor: &GcCursor, limit: usize) -> Result<(usize, G
         for k in stale {
             wb.delete_cf(h, k);
         }
-        store.write_sweep(wb)?;
+        store.write(wb)?;
     }
     let next = match last {
         Some(after) if seen == limit => GcCursor {

@@ -7,7 +7,7 @@ pub mod keys;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rocksdb::{
     BlockBasedOptions, Cache, ColumnFamilyDescriptor, DBCompressionType, Options, ReadOptions,
@@ -108,9 +108,6 @@ pub struct Store {
     /// collection deleted, or replaced by another key or version): the
     /// garbage sweep runs only when it has moved (see [`gc`]).
     garbage: AtomicU64,
-    /// Set when the batch being finished leaves members stale; the write
-    /// that lands it moves `garbage`.
-    garbage_pending: AtomicBool,
     /// Whole garbage-sweep passes done (INFO).
     gc_passes: AtomicU64,
 }
@@ -281,7 +278,6 @@ impl Store {
             gate: std::sync::RwLock::new(()),
             zbounds: std::sync::Mutex::default(),
             garbage: AtomicU64::new(0),
-            garbage_pending: AtomicBool::new(false),
             gc_passes: AtomicU64::new(0),
         })
     }
@@ -664,28 +660,14 @@ impl Store {
     /// # Errors
     /// [`Error::Rocks`].
     pub fn write(&self, batch: WriteBatch) -> Result<()> {
-        self.db.write_opt(batch, &self.write_opts)?;
-        // Counted only once the batch is in: a sweep that starts after the
-        // count moved sees the members stale.
-        if self.garbage_pending.swap(false, Ordering::AcqRel) {
-            self.garbage.fetch_add(1, Ordering::Release);
-        }
-        Ok(())
-    }
-
-    /// Write a garbage sweep's deletes: they leave nothing stale, and
-    /// must not count a batch that another writer is about to land.
-    ///
-    /// # Errors
-    /// [`Error::Rocks`].
-    fn write_sweep(&self, batch: WriteBatch) -> Result<()> {
         Ok(self.db.write_opt(batch, &self.write_opts)?)
     }
 
-    /// The batch being finished leaves collection members stale: the
-    /// write that lands it counts it (see [`Store::garbage`]).
-    pub(crate) fn garbage_pending(&self) {
-        self.garbage_pending.store(true, Ordering::Release);
+    /// A write that left collection members stale is in the store (or
+    /// data whose stale members no count saw, such as a full copy's):
+    /// a sweep that starts from now finds them.
+    pub fn note_garbage(&self) {
+        self.garbage.fetch_add(1, Ordering::Release);
     }
 
     /// How many writes so far left collection members stale: a garbage
