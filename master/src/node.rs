@@ -629,6 +629,9 @@ async fn collect_garbage(core: Arc<Core>, cancel: CancellationToken) {
     let store = Arc::clone(&core.store);
     let mut cursor = GcCursor::default();
     let mut tick = tokio::time::interval(Duration::from_millis(100));
+    // After the rest between passes (or a slow slice), the next slice
+    // waits its 100 ms rather than the missed ticks firing back to back.
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // The garbage count when the last whole pass began (None: sweep).
     let mut swept: Option<u64> = None;
     // The count when the pass under way began.
