@@ -246,13 +246,10 @@ impl Storage {
         } else {
             batch
                 .finish(&self.store, applied)
-                .and_then(|wb| self.store.write(wb))
+                .and_then(|wb| self.store.write_leaving(wb, garbage))
         };
         match written {
             Ok(()) => {
-                if garbage {
-                    self.store.note_garbage();
-                }
                 failpoint::hit("storage.commit.after_store_write");
                 // In the store now: a WATCH from here on reads the new
                 // values, and every earlier one on these keys is broken.
@@ -345,10 +342,8 @@ impl Storage {
             let Some(seq) = seq else { break };
             // The events are in the binlog already: only the store moves.
             let garbage = batch.leaves_garbage();
-            self.store.write(batch.finish(&self.store, seq)?)?;
-            if garbage {
-                self.store.note_garbage();
-            }
+            self.store
+                .write_leaving(batch.finish(&self.store, seq)?, garbage)?;
         }
         info!(
             replayed,

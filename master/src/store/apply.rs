@@ -552,6 +552,19 @@ impl Batch {
     /// # Errors
     /// As [`Batch::meta`].
     pub fn delete_key(&mut self, store: &Store, key: &[u8]) -> Result<bool> {
+        self.remove_key(store, key, true)
+    }
+
+    /// Delete a collection whose last members this batch deleted: as
+    /// [`Batch::delete_key`], but nothing is left stale.
+    ///
+    /// # Errors
+    /// As [`Batch::meta`].
+    fn delete_emptied(&mut self, store: &Store, key: &[u8]) -> Result<bool> {
+        self.remove_key(store, key, false)
+    }
+
+    fn remove_key(&mut self, store: &Store, key: &[u8], members_left: bool) -> Result<bool> {
         let Some(old) = self.meta(store, key)? else {
             return Ok(false);
         };
@@ -560,7 +573,7 @@ impl Batch {
             self.delete(store, Cf::Expire, keys::expire_key(old.expire_ms, key))?;
         }
         self.key_delta -= 1;
-        self.garbage |= old.kind != Kind::String;
+        self.garbage |= members_left && old.kind != Kind::String;
         self.delete(store, Cf::Meta, key.to_vec())?;
         Ok(true)
     }
@@ -775,10 +788,7 @@ fn store_collection(
     m: &Meta,
 ) -> Result<()> {
     if m.size == 0 {
-        // Its last members were deleted with it: nothing is left stale.
-        let garbage = b.garbage;
-        b.delete_key(store, key)?;
-        b.garbage = garbage;
+        b.delete_emptied(store, key)?;
         Ok(())
     } else {
         b.put_meta(store, key, old, m)

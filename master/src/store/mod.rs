@@ -663,6 +663,19 @@ impl Store {
         Ok(self.db.write_opt(batch, &self.write_opts)?)
     }
 
+    /// Write a batch, then, when it leaves collection members stale
+    /// (`garbage`), count it ([`Store::note_garbage`]) now that it is in.
+    ///
+    /// # Errors
+    /// [`Error::Rocks`].
+    pub fn write_leaving(&self, batch: WriteBatch, garbage: bool) -> Result<()> {
+        self.write(batch)?;
+        if garbage {
+            self.note_garbage();
+        }
+        Ok(())
+    }
+
     /// A write that left collection members stale is in the store (or
     /// data whose stale members no count saw, such as a full copy's):
     /// a sweep that starts from now finds them.
