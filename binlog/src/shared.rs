@@ -139,6 +139,12 @@ impl Lease {
         self.state.next_seq.store(seq, Ordering::Release);
     }
 
+    /// Keep events from `seq` on, releasing those before it (a holder
+    /// that reads past them no longer needs them). Never moves back.
+    pub fn keep_from(&self, seq: u64) {
+        self.state.next_seq.fetch_max(seq, Ordering::AcqRel);
+    }
+
     pub(crate) fn set_segment(&self, id: SegmentId) {
         self.state.segment.store(id.0, Ordering::Release);
     }

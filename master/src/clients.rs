@@ -16,14 +16,11 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::cmd::glob_match;
+use crate::lock;
 
 /// Messages a subscriber may have waiting before it is disconnected (a
 /// subscriber that does not read must not grow the server's memory).
 pub const SUBSCRIBER_BACKLOG: usize = 4096;
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
 
 /// One connection, as CLIENT LIST shows it and CLIENT KILL finds it.
 #[derive(Debug)]

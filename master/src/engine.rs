@@ -31,6 +31,7 @@ use tracing::{error, warn};
 use crate::blocking::{BlockStart, Blocked, Wait, Waiter};
 use crate::cmd::{seal_command, Cursors, Exec, ReadCtx, Spec, WriteCtx};
 use crate::error::{Error, Result};
+use crate::lock;
 use crate::preread::{PreRead, Written};
 use crate::storage::Storage;
 use crate::store::apply::{apply_event, Batch};
@@ -264,10 +265,6 @@ struct Queue {
     /// A leader runs or is spawned: jobs queued now are its to execute.
     leading: bool,
     stopped: bool,
-}
-
-fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Shared {

@@ -16,6 +16,7 @@ mod cmd;
 mod config;
 mod engine;
 mod error;
+mod feed;
 mod info;
 mod node;
 mod preread;
@@ -25,6 +26,12 @@ mod slowlog;
 mod storage;
 pub mod store;
 mod watch;
+
+/// Lock `m`, taking the data of a holder that panicked (its writes are
+/// whole: every critical section here leaves the data consistent).
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 pub use cmd::{lookup as lookup_command, Spec as CommandSpec};
 pub use config::{Config, ServerArgs};

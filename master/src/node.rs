@@ -23,6 +23,7 @@ use tracing::{info, warn};
 use crate::config::Config;
 use crate::engine::{self, now_ms};
 use crate::error::{Error, Result};
+use crate::lock;
 use crate::repl::Replication;
 use crate::server::{Core, Server};
 use crate::storage::{CopyProgress, History, Storage};
@@ -98,10 +99,6 @@ pub struct LinkState {
     /// The last start decision and its reason.
     decision: Mutex<String>,
     epoch: Mutex<Option<Instant>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl LinkState {

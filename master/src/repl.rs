@@ -2,7 +2,9 @@
 //! `SYNC140` on a client connection. The session decides how to start
 //! (resume, full copy, copy recover), copies a checkpoint when it must
 //! (throttled, resumable from its breakpoint), then streams the binlog,
-//! woken by each append. Slaves acknowledge with `REPLCONF ACK <seq>`.
+//! woken by each append: the newest events from the [`Feed`] that every
+//! session shares, older ones read by the session itself. Slaves
+//! acknowledge with `REPLCONF ACK <seq>`.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -27,6 +29,8 @@ use tokio_util::task::TaskTracker;
 use tracing::{info, info_span, warn, Instrument};
 
 use crate::engine::mono_ms as now_ms;
+use crate::feed::{Feed, Got};
+use crate::lock;
 use crate::server::Core;
 use crate::storage::History;
 use crate::store::{Store, APPLIED_SEQ_KEY};
@@ -121,16 +125,14 @@ pub struct Replication {
     acked: Arc<Notify>,
     cancel: CancellationToken,
     tracker: TaskTracker,
+    /// The binlog's newest events, framed once for every session.
+    feed: Arc<Feed>,
 }
 
 /// Copy chunks are sent when they reach this size.
 const CHUNK_BYTES: usize = 256 * 1024;
 /// Binlog streaming sends when this much is pending.
 const STREAM_BYTES: usize = 256 * 1024;
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
 
 enum SessionEnd {
     /// Connection closed, replaced, timed out or shut down.
@@ -147,8 +149,11 @@ impl Replication {
         snapshots: Snapshots,
         history: History,
     ) -> Arc<Self> {
+        let cancel = CancellationToken::new();
+        let tracker = TaskTracker::new();
         Arc::new(Self {
             store,
+            feed: Feed::new(binlog.clone(), tracker.clone(), cancel.clone()),
             binlog,
             snapshots,
             history: Mutex::new(history),
@@ -156,8 +161,8 @@ impl Replication {
             sessions: Mutex::new(HashMap::new()),
             counters: SyncCounters::default(),
             acked: Arc::new(Notify::new()),
-            cancel: CancellationToken::new(),
-            tracker: TaskTracker::new(),
+            cancel,
+            tracker,
         })
     }
 
@@ -190,6 +195,7 @@ impl Replication {
             info!(slave = %s.id, reason = why, "ending sync session");
             s.cancel.cancel();
         }
+        self.feed.reset();
     }
 
     /// Drop every snapshot (the data they copy is about to be replaced).
@@ -303,11 +309,14 @@ impl Replication {
         let c = &self.counters;
         let _ = write!(
             out,
-            "sync_full:{}\r\nsync_partial_ok:{}\r\nsync_partial_err:{}\r\nsync_copy_resumed:{}\r\n",
+            "sync_full:{}\r\nsync_partial_ok:{}\r\nsync_partial_err:{}\r\nsync_copy_resumed:{}\r\nsync_events_from_feed:{}\r\nsync_events_from_binlog:{}\r\nsync_feed_bytes:{}\r\n",
             c.full.load(Ordering::Relaxed),
             c.partial_ok.load(Ordering::Relaxed),
             c.partial_err.load(Ordering::Relaxed),
-            c.copy_resumed.load(Ordering::Relaxed)
+            c.copy_resumed.load(Ordering::Relaxed),
+            self.feed.from_feed.load(Ordering::Relaxed),
+            self.feed.from_binlog.load(Ordering::Relaxed),
+            self.feed.bytes(),
         );
     }
 
@@ -385,13 +394,6 @@ impl Replication {
                 return;
             }
         };
-        if core.is_loading() {
-            // Our own copy is under way (or just began): nothing to serve.
-            let _ = stream
-                .write_all(b"-LOADING rocksync is copying the dataset from its master\r\n")
-                .await;
-            return;
-        }
         let id = format!("{}:{}", peer.ip(), req.listening_port);
         let key = match &req.node_id {
             Some(node) => format!("node-{node}"),
@@ -413,6 +415,17 @@ impl Replication {
         if let Some(old) = lock(&self.sessions).insert(key.clone(), Arc::clone(&info)) {
             info!(slave = %id, "slave reconnected: replacing its old session");
             old.cancel.cancel();
+        }
+        // Checked once registered: a copy that begins after this check
+        // ends this session with the others (it sets loading, then ends
+        // every registered session).
+        if core.is_loading() {
+            // Our own copy is under way (or just began): nothing to serve.
+            self.forget(&key, &info);
+            let _ = stream
+                .write_all(b"-LOADING rocksync is copying the dataset from its master\r\n")
+                .await;
+            return;
         }
         let (decision, reader, why) = self.decide(&key, &req);
         info!(slave = %id, ?decision, reason = %why, last_seq = req.last_seq, replid = ?req.replid, "sync session");
@@ -449,9 +462,14 @@ impl Replication {
         };
         let (SessionEnd::Gone(why) | SessionEnd::OutOfSync(why)) = end;
         info!(slave = %id, reason = %why, "sync session ended");
+        self.forget(&key, &info);
+    }
+
+    /// Drop a session from the registry, unless another replaced it.
+    fn forget(&self, key: &str, info: &Arc<SlaveInfo>) {
         let mut sessions = lock(&self.sessions);
-        if sessions.get(&key).is_some_and(|s| Arc::ptr_eq(s, &info)) {
-            sessions.remove(&key);
+        if sessions.get(key).is_some_and(|s| Arc::ptr_eq(s, info)) {
+            sessions.remove(key);
         }
     }
 
@@ -645,7 +663,7 @@ impl Replication {
         core: &Arc<Core>,
         info: &Arc<SlaveInfo>,
         wr: &mut OwnedWriteHalf,
-        mut reader: BinlogReader,
+        reader: BinlogReader,
     ) -> SessionEnd {
         info.set_state(SlaveState::Sync);
         let cfg = core.config();
@@ -654,15 +672,55 @@ impl Replication {
         let mut codec = EventCodec::default();
         let mut out = BytesMut::with_capacity(STREAM_BYTES);
         let mut idle = tokio::time::Instant::now();
+        let mut next = reader.next_seq();
+        // What this slave still needs stays in the binlog while it copies
+        // from the feed (which holds only the newest events).
+        let lease = self.binlog.pin(next);
+        let mut own = Some(reader);
+        let _feed = self.feed.join();
+        let mut fed = self.feed.subscribe();
+        let gone = || SessionEnd::Gone("replaced or shut down".into());
         loop {
-            let next = tokio::select! {
-                biased;
-                _ = info.cancel.cancelled() => return SessionEnd::Gone("replaced or shut down".into()),
-                r = reader.next_timeout(Duration::from_secs(1)) => r,
+            out.clear();
+            fed.borrow_and_update();
+            let step = match self.feed.copy_from(next, &mut out, STREAM_BYTES) {
+                Got::Frames(last) => {
+                    // On the feed: this session's own reader is not needed.
+                    own = None;
+                    Step::Send(last, &self.feed.from_feed)
+                }
+                Got::Ahead => tokio::select! {
+                    biased;
+                    _ = info.cancel.cancelled() => return gone(),
+                    _ = fed.changed() => Step::Again,
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => Step::Idle,
+                },
+                Got::Behind | Got::Off => {
+                    let r = match &mut own {
+                        Some(r) => r,
+                        None => match self.binlog.reader_after(next.saturating_sub(1)) {
+                            Ok(r) => own.insert(r),
+                            Err(e) => return SessionEnd::OutOfSync(e.to_string()),
+                        },
+                    };
+                    let first = tokio::select! {
+                        biased;
+                        _ = info.cancel.cancelled() => return gone(),
+                        r = r.next_timeout(Duration::from_secs(1)) => r,
+                    };
+                    match first {
+                        Err(e) => return SessionEnd::OutOfSync(e.to_string()),
+                        Ok(None) => Step::Idle,
+                        Ok(Some(first)) => match read_frames(&mut codec, r, first, &mut out) {
+                            Ok(last) => Step::Send(last, &self.feed.from_binlog),
+                            Err(end) => return end,
+                        },
+                    }
+                }
             };
-            match next {
-                Err(e) => return SessionEnd::OutOfSync(e.to_string()),
-                Ok(None) => {
+            match step {
+                Step::Again => {}
+                Step::Idle => {
                     let silent = now_ms().saturating_sub(info.last_ack_ms.load(Ordering::Relaxed));
                     if silent > timeout.as_millis() as u64 {
                         warn!(slave = %info.id, silent_ms = silent, "slave timed out: no ack; dropping it");
@@ -680,24 +738,7 @@ impl Replication {
                         idle = tokio::time::Instant::now();
                     }
                 }
-                Ok(Some(first)) => {
-                    out.clear();
-                    let mut last = first.seq;
-                    if let Err(e) = codec.encode(&first, &mut out) {
-                        return SessionEnd::Gone(e.to_string());
-                    }
-                    while out.len() < STREAM_BYTES {
-                        match reader.try_next() {
-                            Ok(Some(e)) => {
-                                last = e.seq;
-                                if let Err(err) = codec.encode(&e, &mut out) {
-                                    return SessionEnd::Gone(err.to_string());
-                                }
-                            }
-                            Ok(None) => break,
-                            Err(e) => return SessionEnd::OutOfSync(e.to_string()),
-                        }
-                    }
+                Step::Send(last, counter) => {
                     let sent = tokio::select! {
                         biased;
                         _ = info.cancel.cancelled() => Err("replaced or shut down".into()),
@@ -707,11 +748,52 @@ impl Replication {
                         return SessionEnd::Gone(e);
                     }
                     info.sent_seq.store(last, Ordering::Relaxed);
+                    counter.fetch_add(last + 1 - next, Ordering::Relaxed);
+                    next = last + 1;
+                    lease.keep_from(next);
                     idle = tokio::time::Instant::now();
                 }
             }
         }
     }
+}
+
+/// What a turn of a session's stream found to do.
+enum Step<'a> {
+    /// Send the frames through this seq, counting them in this counter
+    /// (from the feed, or read from the binlog) once sent.
+    Send(u64, &'a AtomicU64),
+    /// Nothing for a second: check the slave's acks, maybe send a NOOP.
+    Idle,
+    /// The feed moved: look again.
+    Again,
+}
+
+/// Frame `first` and the events committed after it into `out`, up to
+/// [`STREAM_BYTES`]; the last seq framed.
+fn read_frames(
+    codec: &mut EventCodec,
+    reader: &mut BinlogReader,
+    first: LogEvent,
+    out: &mut BytesMut,
+) -> Result<u64, SessionEnd> {
+    let mut last = first.seq;
+    codec
+        .encode(&first, out)
+        .map_err(|e| SessionEnd::Gone(e.to_string()))?;
+    while out.len() < STREAM_BYTES {
+        match reader.try_next() {
+            Ok(Some(e)) => {
+                last = e.seq;
+                codec
+                    .encode(&e, out)
+                    .map_err(|err| SessionEnd::Gone(err.to_string()))?;
+            }
+            Ok(None) => break,
+            Err(e) => return Err(SessionEnd::OutOfSync(e.to_string())),
+        }
+    }
+    Ok(last)
 }
 
 /// Write all of `buf` within `timeout` (a slave that stops reading is

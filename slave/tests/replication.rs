@@ -514,6 +514,75 @@ fn a_slave_that_stops_reading_neither_slows_clients_nor_keeps_its_session() {
     assert_eq!(digest(&slave), digest(&master));
 }
 
+/// Slaves share one framed stream of the master's newest events (as
+/// Redis's replicas share one buffer) instead of each reading and
+/// re-encoding the binlog. A slave that falls behind that stream (here:
+/// stopped while 40 MB are written, more than the stream's 8 MiB and the
+/// sockets' buffers) reads the binlog itself, then rejoins; no slave's
+/// stream restarts, and every slave ends with the master's data.
+#[test]
+fn slaves_share_one_feed_and_one_left_behind_it_reads_the_binlog() {
+    let tmp = TempDir::new().expect("tmp");
+    let master = Node::master(&tmp.path().join("m"), 0, &[]);
+    let a = Node::slave(&tmp.path().join("a"), 0, master.addr, &[]);
+    let b = Node::slave(&tmp.path().join("b"), 0, master.addr, &[]);
+    wait_synced(&master, &a, LONG);
+    wait_synced(&master, &b, LONG);
+    // A gap or a repeat in what a slave receives would end its link; it
+    // would resume (or copy) again, which these count.
+    let starts = || {
+        (
+            master.num("stats", "sync_full"),
+            master.num("stats", "sync_partial_ok"),
+            master.num("stats", "sync_partial_err"),
+        )
+    };
+    let started = starts();
+    let events = || master.num("replication", "master_repl_offset");
+    let before = events();
+    load(&master, "live", 2000, 100);
+    wait_synced(&master, &a, LONG);
+    wait_synced(&master, &b, LONG);
+    let written = events() - before;
+    assert!(written >= 2000, "{written} events");
+    let fed = master.num("stats", "sync_events_from_feed");
+    assert!(
+        fed >= 2 * written,
+        "{fed} events from the feed for 2 × {written}"
+    );
+    assert_eq!(master.num("stats", "sync_events_from_binlog"), 0);
+    assert!(master.num("stats", "sync_feed_bytes") > 0);
+
+    b.signal("-STOP");
+    let mut c = master.client();
+    let big = "v".repeat(10_000);
+    for chunk in (0..4000).collect::<Vec<_>>().chunks(100) {
+        let mut p = redis::pipe();
+        for i in chunk {
+            p.cmd("SET").arg(format!("big:{i}")).arg(&big).ignore();
+        }
+        let _: () = p.query(&mut c).expect("40 MB of writes");
+    }
+    wait_synced(&master, &a, LONG);
+    b.signal("-CONT");
+    wait_synced(&master, &b, LONG);
+    assert!(
+        master.num("stats", "sync_events_from_binlog") > 0,
+        "the stopped slave was never behind the feed"
+    );
+    assert!(master.num("stats", "sync_feed_bytes") <= 9 << 20);
+    // Back on the feed once caught up.
+    let fed = master.num("stats", "sync_events_from_feed");
+    load(&master, "after", 500, 10);
+    wait_synced(&master, &a, LONG);
+    wait_synced(&master, &b, LONG);
+    assert!(master.num("stats", "sync_events_from_feed") >= fed + 2 * 500);
+    assert_eq!(starts(), started, "a slave's stream broke and restarted");
+    let want = digest(&master);
+    assert_eq!(digest(&a), want);
+    assert_eq!(digest(&b), want);
+}
+
 /// SSDB #1079: reconnecting slaves pile up sessions. Here a reconnect
 /// replaces the old session.
 #[test]

@@ -7,7 +7,10 @@
 //! under the same load, as a ratio to the same master with none (measured
 //! before the followers start and again after they stop; the mean of the
 //! two). Each follower must then catch up with the master (a bounded wait;
-//! the bench fails if one does not). (2) The master's RSS with a dataset at
+//! the bench fails if one does not). Beside the rates, the master's own
+//! CPU per SET, alone and followed (until its followers have caught up
+//! and it has settled): what followers cost the master itself, apart from
+//! the cores they take from it on a shared machine. (2) The master's RSS with a dataset at
 //! least ten times rocksync's RocksDB block cache: after loading it, and
 //! the largest sampled every 100 ms during a SET load and a GET load over
 //! the keyspace; rocksync-master runs with `--block-cache-mb 32`.
@@ -19,6 +22,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, ensure, Context, Result};
 
 use crate::bench::{measure_with, redis_cmd, redis_version, rocksync_cmd, settle};
+use crate::cpu_bench::process_ticks;
 use crate::procs::{free_port, start as spawn_server, Guard};
 use crate::repl_bench::{info_field, load, num, redis_synced, rocksync_synced, wait_for};
 
@@ -163,15 +167,27 @@ fn load_sampled(
     })
 }
 
+/// One SET load's measurements on a master.
+#[derive(Clone, Copy, Default)]
+struct Run {
+    ops: f64,
+    /// Largest RSS during the load.
+    rss: u64,
+    /// The master's CPU per SET, microseconds: from the load's start until
+    /// its followers have caught up and it has settled (rocksync's
+    /// compactions, redis-server's reaped AOF rewrite counted).
+    cpu_us: f64,
+}
+
 /// A master with its measurements.
 struct Master {
     server: Server,
     port: u16,
     guard: Guard,
-    /// ops/s and largest RSS of the runs without followers.
-    alone: Vec<(f64, u64)>,
-    /// ops/s and largest RSS with the followers.
-    followed: (f64, u64),
+    /// The runs without followers.
+    alone: Vec<Run>,
+    /// The run with the followers.
+    followed: Run,
     /// Time for all followers to be in sync after they start.
     full_sync: Duration,
     /// Time after the load until every follower had caught up, and the
@@ -180,9 +196,17 @@ struct Master {
 }
 
 impl Master {
+    /// The master's CPU ticks so far, its reaped children's included.
+    fn ticks(&self) -> Result<u64> {
+        process_ticks(Path::new(&format!("/proc/{}/stat", self.guard.0.id())))
+    }
+
     fn measure_alone(&mut self, requests: u32) -> Result<()> {
-        let run = set_load(&mut self.guard, self.port, requests)?;
-        self.alone.push(run);
+        let t0 = self.ticks()?;
+        let (ops, rss) = set_load(&mut self.guard, self.port, requests)?;
+        settle(self.port)?;
+        let cpu_us = per_command(self.ticks()? - t0, requests);
+        self.alone.push(Run { ops, rss, cpu_us });
         Ok(())
     }
 
@@ -217,7 +241,8 @@ impl Master {
             settle(*p)?;
         }
         settle(port)?;
-        self.followed = set_load(&mut self.guard, port, requests)?;
+        let t0 = self.ticks()?;
+        let (ops, rss) = set_load(&mut self.guard, port, requests)?;
         let start = Instant::now();
         for (_, p) in &followers {
             wait_for(&format!("follower on {p} to catch up"), CATCH_UP, || {
@@ -243,6 +268,9 @@ impl Master {
             );
         }
         self.catch_up = (elapsed, head);
+        settle(port)?;
+        let cpu_us = per_command(self.ticks()? - t0, requests);
+        self.followed = Run { ops, rss, cpu_us };
         drop(followers);
         wait_for("the followers to disconnect", WAIT, || {
             num(port, "replication", "connected_slaves") == 0
@@ -267,7 +295,7 @@ fn fanout(bins: &Path, tmp: &Path, keys: u64, requests: u32) -> Result<()> {
             port,
             guard,
             alone: Vec::new(),
-            followed: (0.0, 0),
+            followed: Run::default(),
             full_sync: Duration::ZERO,
             catch_up: (Duration::ZERO, 0),
         });
@@ -297,25 +325,27 @@ fn fanout(bins: &Path, tmp: &Path, keys: u64, requests: u32) -> Result<()> {
         "### Master throughput with {FOLLOWERS} followers: redis-benchmark -c 50 -n {requests} -P 16 {} -t set, after {keys} keys loaded\n",
         EXTRA.join(" ")
     );
-    println!("| master | followers | none ops/s (before, after) | {FOLLOWERS} followers ops/s | with {FOLLOWERS} / none | master max RSS MiB (none before, {FOLLOWERS}, none after) | all in sync after start | all caught up after the load |");
-    println!("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!("| master | followers | none ops/s (before, after) | {FOLLOWERS} followers ops/s | with {FOLLOWERS} / none | master CPU µs per SET (none, {FOLLOWERS} followers) | master max RSS MiB (none before, {FOLLOWERS}, none after) | all in sync after start | all caught up after the load |");
+    println!("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for m in &masters {
-        let none = m.alone.iter().map(|r| r.0).sum::<f64>() / m.alone.len() as f64;
+        let mean = |f: fn(&Run) -> f64| m.alone.iter().map(f).sum::<f64>() / m.alone.len() as f64;
+        let (none, none_cpu) = (mean(|r| r.ops), mean(|r| r.cpu_us));
         let (followers, unit) = match m.server {
             Server::Redis => ("Redis replicas", "offset"),
             Server::Rocksync => ("rocksync-slaves", "seq"),
         };
         println!(
-            "| {} | {FOLLOWERS} {followers} | {none:.0} ({}) | {:.0} | {:.2} | {} | {:.1} s | {FOLLOWERS}/{FOLLOWERS} in {:.2} s, at {unit} {} |",
+            "| {} | {FOLLOWERS} {followers} | {none:.0} ({}) | {:.0} | {:.2} | {none_cpu:.2}, {:.2} | {} | {:.1} s | {FOLLOWERS}/{FOLLOWERS} in {:.2} s, at {unit} {} |",
             m.server.name(),
             m.alone
                 .iter()
-                .map(|r| format!("{:.0}", r.0))
+                .map(|r| format!("{:.0}", r.ops))
                 .collect::<Vec<_>>()
                 .join(", "),
-            m.followed.0,
-            m.followed.0 / none,
-            [m.alone[0].1, m.followed.1, m.alone[1].1]
+            m.followed.ops,
+            m.followed.ops / none,
+            m.followed.cpu_us,
+            [m.alone[0].rss, m.followed.rss, m.alone[1].rss]
                 .map(|b| format!("{:.0}", b as f64 / MIB))
                 .join(", "),
             m.full_sync.as_secs_f64(),
@@ -325,6 +355,11 @@ fn fanout(bins: &Path, tmp: &Path, keys: u64, requests: u32) -> Result<()> {
     }
     println!();
     Ok(())
+}
+
+/// Microseconds of CPU per request from `ticks` (USER_HZ 100).
+fn per_command(ticks: u64, requests: u32) -> f64 {
+    ticks as f64 * 1e4 / f64::from(requests)
 }
 
 /// Row (2): each master alone on fresh data, `keys` loaded, then the SET
