@@ -1,0 +1,184 @@
+//! What a SET over a real keyspace costs RocksDB alone, beside what it
+//! costs through the write path, in one run: the floor under the server's
+//! write rows. 1 M keys (`key:%012d`, 100-byte values) are loaded through
+//! the write path and settled (flushed, no compaction left), then each
+//! benchmark touches random loaded keys:
+//!
+//! - `rocksdb_get/16`: point lookups of 16 keys' metadata, one by one
+//!   (what a write reads to keep DBSIZE exact, and a GET at `-P 1`);
+//! - `rocksdb_multi_get/16`: the same lookups batched (a pipeline's
+//!   pre-read, and a run of GETs);
+//! - `rocksdb_set/256`: RocksDB's share of 256 SETs: their metadata read
+//!   16 keys at a time, then one write batch of their new values, sorted
+//!   (a group's memtable inserts; under `-c 50 -P 16` a group holds
+//!   hundreds);
+//! - `write_path_set/256`: 256 SETs through the write path as one group
+//!   (pre-reads, execution, the binlog append, one batch): the same
+//!   RocksDB work and ours. Both write, so both leave flushes and
+//!   compactions (and blocks not yet cached) behind them alike.
+//!
+//! Throughput is per key. `cargo bench --workspace --bench floor`
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use rocksync_master::store::keys::Meta;
+use rocksync_master::store::{Cf, Store};
+use rocksync_master::{lookup_command, start_write_path, Config, Storage, WriteCmd};
+
+// The servers' allocator: glibc's malloc would add a tenth here.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const KEYS: u64 = 1_000_000;
+/// Keys per lookup run (a pipeline of 16).
+const PIPELINE: u64 = 16;
+/// Keys per group written.
+const GROUP: u64 = 256;
+
+fn key(i: u64) -> String {
+    format!("key:{i:012}")
+}
+
+/// `n` random loaded keys (xorshift: no generator crate for a bench).
+fn random_keys(state: &mut u64, n: u64) -> Vec<String> {
+    (0..n)
+        .map(|_| {
+            *state ^= *state << 13;
+            *state ^= *state >> 7;
+            *state ^= *state << 17;
+            key(*state % KEYS)
+        })
+        .collect()
+}
+
+fn set_cmds(keys: &[String], value: &Bytes) -> Vec<WriteCmd> {
+    let spec = lookup_command(b"set").expect("set");
+    keys.iter()
+        .map(|k| WriteCmd {
+            spec,
+            args: vec![
+                Bytes::from_static(b"SET"),
+                Bytes::from(k.clone()),
+                value.clone(),
+            ],
+        })
+        .collect()
+}
+
+/// Wait until RocksDB has no flush or compaction running or pending.
+fn settle(store: &Store) {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    store.flush().expect("flush");
+    while store.db_property("rocksdb.num-running-compactions") > 0
+        || store.db_property("rocksdb.num-running-flushes") > 0
+        || store.int_property("rocksdb.estimate-pending-compaction-bytes") > 0
+    {
+        assert!(
+            Instant::now() < deadline,
+            "compactions still running after 5 minutes"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn floor(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let value = Bytes::from(vec![b'v'; 100]);
+    let tmp = tempfile::tempdir().expect("tmp");
+    let config = Config {
+        data_dir: tmp.path().to_owned(),
+        ..Config::default()
+    };
+    let storage = Storage::open(&config).expect("storage");
+    let store = Arc::clone(storage.store());
+    let engine =
+        start_write_path(Arc::clone(&store), storage.binlog(), Some(storage)).expect("write path");
+    let all: Vec<u64> = (0..KEYS).collect();
+    for chunk in all.chunks(1000) {
+        let keys: Vec<String> = chunk.iter().map(|&i| key(i)).collect();
+        let replies = rt.block_on(engine.write(set_cmds(&keys, &value), false));
+        assert_eq!(replies.len(), keys.len());
+    }
+    settle(&store);
+    let cf = store.db().cf_handle(Cf::Meta.name()).expect("meta cf");
+    let mut g = c.benchmark_group("floor");
+    g.sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4))
+        .throughput(Throughput::Elements(PIPELINE));
+    let mut rng = 0x2545_f491_4f6c_dd1d_u64;
+    g.bench_function(BenchmarkId::new("rocksdb_get", PIPELINE), |b| {
+        b.iter_batched(
+            || random_keys(&mut rng, PIPELINE),
+            |keys| {
+                for k in &keys {
+                    let v = store.db().get_pinned_cf(cf, k).expect("get");
+                    assert!(v.is_some(), "{k} was loaded");
+                }
+            },
+            criterion::BatchSize::SmallInput,
+        );
+    });
+    g.bench_function(BenchmarkId::new("rocksdb_multi_get", PIPELINE), |b| {
+        b.iter_batched(
+            || random_keys(&mut rng, PIPELINE),
+            |keys| {
+                let found = store
+                    .db()
+                    .batched_multi_get_cf(cf, keys.iter(), false)
+                    .into_iter()
+                    .filter(|r| matches!(r, Ok(Some(_))))
+                    .count();
+                assert_eq!(found, keys.len());
+            },
+            criterion::BatchSize::SmallInput,
+        );
+    });
+    let meta = Meta::string(value.clone(), 0).encode();
+    g.throughput(Throughput::Elements(GROUP));
+    g.bench_function(BenchmarkId::new("rocksdb_set", GROUP), |b| {
+        b.iter_batched(
+            || random_keys(&mut rng, GROUP),
+            |mut keys| {
+                for run in keys.chunks(PIPELINE as usize) {
+                    let found = store
+                        .db()
+                        .batched_multi_get_cf(cf, run.iter(), false)
+                        .into_iter()
+                        .filter(|r| matches!(r, Ok(Some(_))))
+                        .count();
+                    assert_eq!(found, run.len());
+                }
+                keys.sort_unstable();
+                let mut wb = rocksdb::WriteBatch::default();
+                for k in &keys {
+                    wb.put_cf(cf, k, &meta);
+                }
+                store.write(wb).expect("write");
+            },
+            criterion::BatchSize::SmallInput,
+        );
+    });
+    g.bench_function(BenchmarkId::new("write_path_set", GROUP), |b| {
+        b.iter_batched(
+            || set_cmds(&random_keys(&mut rng, GROUP), &value),
+            |cmds| {
+                let replies = rt.block_on(engine.write(cmds, false));
+                assert_eq!(replies.len() as u64, GROUP);
+            },
+            criterion::BatchSize::SmallInput,
+        );
+    });
+    g.finish();
+    rt.block_on(engine.stop()).expect("stop");
+}
+
+criterion_group!(benches, floor);
+criterion_main!(benches);
