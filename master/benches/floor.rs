@@ -68,6 +68,17 @@ fn set_cmds(keys: &[String], value: &Bytes) -> Vec<WriteCmd> {
         .collect()
 }
 
+/// One batched lookup of `keys` (each must be there).
+fn multi_get(store: &Store, cf: &rocksdb::ColumnFamily, keys: &[String]) {
+    let found = store
+        .db()
+        .batched_multi_get_cf(cf, keys.iter(), false)
+        .into_iter()
+        .filter(|r| matches!(r, Ok(Some(_))))
+        .count();
+    assert_eq!(found, keys.len());
+}
+
 /// Wait until RocksDB has no flush or compaction running or pending.
 fn settle(store: &Store) {
     let deadline = Instant::now() + Duration::from_secs(300);
@@ -129,15 +140,7 @@ fn floor(c: &mut Criterion) {
     g.bench_function(BenchmarkId::new("rocksdb_multi_get", PIPELINE), |b| {
         b.iter_batched(
             || random_keys(&mut rng, PIPELINE),
-            |keys| {
-                let found = store
-                    .db()
-                    .batched_multi_get_cf(cf, keys.iter(), false)
-                    .into_iter()
-                    .filter(|r| matches!(r, Ok(Some(_))))
-                    .count();
-                assert_eq!(found, keys.len());
-            },
+            |keys| multi_get(&store, cf, &keys),
             criterion::BatchSize::SmallInput,
         );
     });
@@ -148,13 +151,7 @@ fn floor(c: &mut Criterion) {
             || random_keys(&mut rng, GROUP),
             |mut keys| {
                 for run in keys.chunks(PIPELINE as usize) {
-                    let found = store
-                        .db()
-                        .batched_multi_get_cf(cf, run.iter(), false)
-                        .into_iter()
-                        .filter(|r| matches!(r, Ok(Some(_))))
-                        .count();
-                    assert_eq!(found, run.len());
+                    multi_get(&store, cf, run);
                 }
                 keys.sort_unstable();
                 let mut wb = rocksdb::WriteBatch::default();
