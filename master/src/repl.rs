@@ -680,6 +680,10 @@ impl Replication {
         let _feed = self.feed.join();
         let mut fed = self.feed.subscribe();
         let gone = || SessionEnd::Gone("replaced or shut down".into());
+        // A second without sending: check the slave's acks (kept across
+        // turns, so chunks that do not reach this session do not put the
+        // check off).
+        let mut quiet_until = tokio::time::Instant::now() + Duration::from_secs(1);
         loop {
             out.clear();
             fed.borrow_and_update();
@@ -692,8 +696,10 @@ impl Replication {
                 Got::Ahead => tokio::select! {
                     biased;
                     _ = info.cancel.cancelled() => return gone(),
+                    // Before the feed's news: a stream of chunks this
+                    // session cannot use yet must not starve the check.
+                    () = tokio::time::sleep_until(quiet_until) => Step::Idle,
                     _ = fed.changed() => Step::Again,
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => Step::Idle,
                 },
                 Got::Behind | Got::Off => {
                     let r = match &mut own {
@@ -721,6 +727,7 @@ impl Replication {
             match step {
                 Step::Again => {}
                 Step::Idle => {
+                    quiet_until = tokio::time::Instant::now() + Duration::from_secs(1);
                     let silent = now_ms().saturating_sub(info.last_ack_ms.load(Ordering::Relaxed));
                     if silent > timeout.as_millis() as u64 {
                         warn!(slave = %info.id, silent_ms = silent, "slave timed out: no ack; dropping it");
@@ -752,6 +759,7 @@ impl Replication {
                     next = last + 1;
                     lease.keep_from(next);
                     idle = tokio::time::Instant::now();
+                    quiet_until = idle + Duration::from_secs(1);
                 }
             }
         }
