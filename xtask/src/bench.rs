@@ -253,8 +253,10 @@ fn measure_sustained(
     settle(port)?;
     let t1 = crate::cpu_bench::process_ticks(&stat)?;
     let n = (c1 - c0) as f64;
-    // /proc counts CPU in ticks of 10 ms (USER_HZ 100).
-    Ok((n / took.as_secs_f64(), (t1 - t0) as f64 * 1e4 / n))
+    Ok((
+        n / took.as_secs_f64(),
+        crate::cpu_bench::us_per_command(t1 - t0, n),
+    ))
 }
 
 /// Wait (up to 5 minutes, then warn and go on) until a server has no

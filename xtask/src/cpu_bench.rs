@@ -30,6 +30,12 @@ pub(crate) fn process_ticks(stat: &Path) -> Result<u64> {
     stat_ticks(stat, &[11, 12, 13, 14])
 }
 
+/// Microseconds of CPU per command: `ticks` (/proc's USER_HZ, 100 a
+/// second) over `commands`.
+pub(crate) fn us_per_command(ticks: u64, commands: f64) -> f64 {
+    ticks as f64 * 1e4 / commands
+}
+
 /// The sum of `stat`'s fields at `at`, counted after the command name.
 fn stat_ticks(stat: &Path, at: &[usize]) -> Result<u64> {
     let text = std::fs::read_to_string(stat).with_context(|| stat.display().to_string())?;
@@ -72,7 +78,6 @@ pub fn run(args: &[String]) -> Result<()> {
     };
     let extra = ["-r", "1000000", "-d", "100"];
     // Linux's USER_HZ, which /proc's tick counts use.
-    let tick_us = 1e6 / 100.0;
     println!(
         "redis-benchmark -c 50 -n {n} -r 1000000 -d 100 after {load} SETs; CPU µs per command\n"
     );
@@ -98,7 +103,7 @@ pub fn run(args: &[String]) -> Result<()> {
             let (p0, w0) = (ticks(&proc_stat)?, wp_ticks()?);
             let ops = measure_with(port, test, pipeline, n, &extra)?;
             let (p1, w1) = (ticks(&proc_stat)?, wp_ticks()?);
-            let per_cmd = |t: u64| format!("{:.2}", t as f64 * tick_us / f64::from(n));
+            let per_cmd = |t: u64| format!("{:.2}", us_per_command(t, f64::from(n)));
             println!(
                 "| {} | {} | {pipeline} | {} | {} | {ops:.0} |",
                 bin.file_name()

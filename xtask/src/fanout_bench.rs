@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, ensure, Context, Result};
 
 use crate::bench::{measure_with, redis_cmd, redis_version, rocksync_cmd, settle};
-use crate::cpu_bench::process_ticks;
+use crate::cpu_bench::{process_ticks, us_per_command};
 use crate::procs::{free_port, start as spawn_server, Guard};
 use crate::repl_bench::{info_field, load, num, redis_synced, rocksync_synced, wait_for};
 
@@ -205,7 +205,7 @@ impl Master {
         let t0 = self.ticks()?;
         let (ops, rss) = set_load(&mut self.guard, self.port, requests)?;
         settle(self.port)?;
-        let cpu_us = per_command(self.ticks()? - t0, requests);
+        let cpu_us = us_per_command(self.ticks()? - t0, f64::from(requests));
         self.alone.push(Run { ops, rss, cpu_us });
         Ok(())
     }
@@ -269,7 +269,7 @@ impl Master {
         }
         self.catch_up = (elapsed, head);
         settle(port)?;
-        let cpu_us = per_command(self.ticks()? - t0, requests);
+        let cpu_us = us_per_command(self.ticks()? - t0, f64::from(requests));
         self.followed = Run { ops, rss, cpu_us };
         drop(followers);
         wait_for("the followers to disconnect", WAIT, || {
@@ -355,11 +355,6 @@ fn fanout(bins: &Path, tmp: &Path, keys: u64, requests: u32) -> Result<()> {
     }
     println!();
     Ok(())
-}
-
-/// Microseconds of CPU per request from `ticks` (USER_HZ 100).
-fn per_command(ticks: u64, requests: u32) -> f64 {
-    ticks as f64 * 1e4 / f64::from(requests)
 }
 
 /// Row (2): each master alone on fresh data, `keys` loaded, then the SET
