@@ -171,6 +171,19 @@ pub struct Feed {
     pub from_binlog: AtomicU64,
 }
 
+/// Watches a producer: one that panics is marked failed, so that the
+/// sessions waiting on it read the binlog instead of waiting for good.
+struct PanicGuard<'a>(&'a Feed, u64);
+
+impl Drop for PanicGuard<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            warn!("replication feed: its producer panicked; sessions read the binlog themselves");
+            self.0.failed(self.1);
+        }
+    }
+}
+
 /// A session's use of the feed: while one lives, a producer runs.
 pub struct FeedUse(Arc<Feed>);
 
@@ -289,6 +302,7 @@ impl Feed {
         cancel: CancellationToken,
         generation: u64,
     ) {
+        let _watch = PanicGuard(&self, generation);
         let mut codec = EventCodec::default();
         let mut scratch = BytesMut::with_capacity(CHUNK_BYTES + 64 * 1024);
         loop {
@@ -314,15 +328,27 @@ impl Feed {
                     self.end.send_replace(end);
                 }
                 Err(e) => {
-                    warn!(error = %e, "replication feed stopped; sessions read the binlog themselves");
-                    Self::stop(&mut s);
-                    s.failed = true;
                     drop(s);
-                    self.end.send_modify(|_| {});
+                    warn!(error = %e, "replication feed stopped; sessions read the binlog themselves");
+                    self.failed(generation);
                     return;
                 }
             }
         }
+    }
+
+    /// The producer of `generation` ended on an error (or a panic):
+    /// sessions read the binlog themselves until the last leaves or a
+    /// reset.
+    fn failed(&self, generation: u64) {
+        let mut s = lock(&self.state);
+        if s.producer.as_ref().map(|p| p.1) != Some(generation) {
+            return;
+        }
+        Self::stop(&mut s);
+        s.failed = true;
+        drop(s);
+        self.end.send_modify(|_| {});
     }
 
     /// `first` and the events committed after it, framed, up to

@@ -498,6 +498,11 @@ impl Replication {
                 return SessionEnd::Gone("no binlog reader".into());
             };
             match self.stream(core, info, wr, r).await {
+                // An ended session copies nothing: its binlog may be the
+                // one a copy of our own is resetting.
+                SessionEnd::OutOfSync(why) if info.cancel.is_cancelled() => {
+                    return SessionEnd::Gone(format!("ended ({why})"));
+                }
                 SessionEnd::OutOfSync(why) => {
                     warn!(slave = %info.id, reason = %why, "slave out of sync: full copy");
                     info.set_state(SlaveState::OutOfSync);
@@ -702,6 +707,11 @@ impl Replication {
                     _ = fed.changed() => Step::Again,
                 },
                 Got::Behind | Got::Off => {
+                    // The feed goes off when sessions are ended (their
+                    // binlog may be about to be reset): read nothing then.
+                    if info.cancel.is_cancelled() {
+                        return gone();
+                    }
                     let r = match &mut own {
                         Some(r) => r,
                         None => match self.binlog.reader_after(next.saturating_sub(1)) {
