@@ -155,6 +155,13 @@ struct State {
     failed: bool,
 }
 
+impl State {
+    /// The producer of `generation` is the one running.
+    fn runs(&self, generation: u64) -> bool {
+        self.producer.as_ref().is_some_and(|p| p.1 == generation)
+    }
+}
+
 /// The shared stream (see the module).
 pub struct Feed {
     binlog: Binlog,
@@ -262,9 +269,14 @@ impl Feed {
     /// The binlog's history is about to change (sessions end): drop the
     /// ring; the next session to join starts a producer on the new one.
     pub fn reset(&self) {
-        let mut s = lock(&self.state);
+        self.halt(lock(&self.state), false);
+    }
+
+    /// Stop the producer and drop the ring (`failed`: sessions read the
+    /// binlog until the last leaves or a reset), waking waiting sessions.
+    fn halt(&self, mut s: std::sync::MutexGuard<'_, State>, failed: bool) {
         Self::stop(&mut s);
-        s.failed = false;
+        s.failed = failed;
         drop(s);
         self.end.send_modify(|_| {});
     }
@@ -317,7 +329,7 @@ impl Feed {
                 Err(e) => Err(e.into()),
             };
             let mut s = lock(&self.state);
-            if s.producer.as_ref().map(|p| p.1) != Some(generation) {
+            if !s.runs(generation) {
                 return;
             }
             match chunk {
@@ -341,14 +353,10 @@ impl Feed {
     /// sessions read the binlog themselves until the last leaves or a
     /// reset.
     fn failed(&self, generation: u64) {
-        let mut s = lock(&self.state);
-        if s.producer.as_ref().map(|p| p.1) != Some(generation) {
-            return;
+        let s = lock(&self.state);
+        if s.runs(generation) {
+            self.halt(s, true);
         }
-        Self::stop(&mut s);
-        s.failed = true;
-        drop(s);
-        self.end.send_modify(|_| {});
     }
 
     /// `first` and the events committed after it, framed, up to
