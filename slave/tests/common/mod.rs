@@ -225,43 +225,57 @@ pub fn wait_synced(master: &Node, slave: &Node, timeout: Duration) {
 }
 
 /// Every key with its type and content (TTL presence included).
+///
+/// A read cut by an I/O error (a signal meant for another test's child
+/// interrupts a socket read that has a timeout: EINTR) is read again on a
+/// new connection, twice at most; a server that is gone still fails.
 pub fn digest(node: &Node) -> BTreeMap<String, String> {
     let mut c = node.client();
     let keys: Vec<Vec<u8>> = c.keys("*").expect("keys");
     let mut out = BTreeMap::new();
     for k in keys {
-        let t: String = redis::cmd("TYPE").arg(&k).query(&mut c).expect("type");
-        let v = match t.as_str() {
-            "string" => format!("{:?}", c.get::<_, Vec<u8>>(&k).expect("get")),
-            "hash" => format!(
-                "{:?}",
-                c.hgetall::<_, BTreeMap<Vec<u8>, Vec<u8>>>(&k)
-                    .expect("hgetall")
-            ),
-            "set" => format!(
-                "{:?}",
-                c.smembers::<_, std::collections::BTreeSet<Vec<u8>>>(&k)
-                    .expect("smembers")
-            ),
-            "zset" => format!(
-                "{:?}",
-                c.zrange_withscores::<_, Vec<(Vec<u8>, f64)>>(&k, 0, -1)
-                    .expect("zrange")
-            ),
-            "list" => format!(
-                "{:?}",
-                c.lrange::<_, Vec<Vec<u8>>>(&k, 0, -1).expect("lrange")
-            ),
-            "none" => continue,
-            other => panic!("unknown type {other}"),
+        let mut attempt = 0;
+        let entry = loop {
+            match digest_key(&mut c, &k) {
+                Ok(entry) => break entry,
+                Err(e) if e.is_io_error() && attempt < 2 => {
+                    attempt += 1;
+                    c = node.client();
+                }
+                Err(e) => panic!(
+                    "reading {:?} on {}: {e}",
+                    k.escape_ascii().to_string(),
+                    node.addr
+                ),
+            }
         };
-        let ttl: i64 = c.ttl(&k).expect("ttl");
-        out.insert(
-            String::from_utf8_lossy(&k).into_owned(),
-            format!("{t} {v} ttl={}", ttl > 0),
-        );
+        if let Some(entry) = entry {
+            out.insert(String::from_utf8_lossy(&k).into_owned(), entry);
+        }
     }
     out
+}
+
+/// A key's type, content and whether it has a TTL (None: gone).
+fn digest_key(c: &mut redis::Connection, k: &[u8]) -> redis::RedisResult<Option<String>> {
+    let t: String = redis::cmd("TYPE").arg(k).query(c)?;
+    let v = match t.as_str() {
+        "string" => format!("{:?}", c.get::<_, Vec<u8>>(k)?),
+        "hash" => format!("{:?}", c.hgetall::<_, BTreeMap<Vec<u8>, Vec<u8>>>(k)?),
+        "set" => format!(
+            "{:?}",
+            c.smembers::<_, std::collections::BTreeSet<Vec<u8>>>(k)?
+        ),
+        "zset" => format!(
+            "{:?}",
+            c.zrange_withscores::<_, Vec<(Vec<u8>, f64)>>(k, 0, -1)?
+        ),
+        "list" => format!("{:?}", c.lrange::<_, Vec<Vec<u8>>>(k, 0, -1)?),
+        "none" => return Ok(None),
+        other => panic!("unknown type {other}"),
+    };
+    let ttl: i64 = c.ttl(k)?;
+    Ok(Some(format!("{t} {v} ttl={}", ttl > 0)))
 }
 
 /// Load `n` keys of every type (n/5 each) through pipelines.
