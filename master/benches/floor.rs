@@ -28,7 +28,7 @@ use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rocksync_master::store::keys::Meta;
 use rocksync_master::store::{Cf, Store};
-use rocksync_master::{lookup_command, start_write_path, Config, Storage, WriteCmd};
+use rocksync_master::{data_cmd, lookup_command, start_write_path, Config, Storage, WriteCmd};
 
 // The servers' allocator: glibc's malloc would add a tenth here.
 #[global_allocator]
@@ -59,13 +59,15 @@ fn random_keys(state: &mut u64, n: u64) -> Vec<String> {
 fn set_cmds(keys: &[String], value: &Bytes) -> Vec<WriteCmd> {
     let spec = lookup_command(b"set").expect("set");
     keys.iter()
-        .map(|k| WriteCmd {
-            spec,
-            args: vec![
-                Bytes::from_static(b"SET"),
-                Bytes::from(k.clone()),
-                value.clone(),
-            ],
+        .filter_map(|k| {
+            data_cmd(
+                spec,
+                vec![
+                    Bytes::from_static(b"SET"),
+                    Bytes::from(k.clone()),
+                    value.clone(),
+                ],
+            )
         })
         .collect()
 }

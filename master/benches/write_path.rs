@@ -13,20 +13,22 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use rocksync_binlog::FsyncPolicy;
 use rocksync_master::store::keys::Meta;
 use rocksync_master::store::{Cf, Store, StoreOptions};
-use rocksync_master::{lookup_command, start_write_path, Config, Storage, WriteCmd};
+use rocksync_master::{data_cmd, lookup_command, start_write_path, Config, Storage, WriteCmd};
 
 const GROUPS: [u64; 3] = [1, 16, 256];
 
 fn set_cmds(start: u64, n: u64, value: &Bytes) -> Vec<WriteCmd> {
     let spec = lookup_command(b"set").expect("set");
     (start..start + n)
-        .map(|i| WriteCmd {
-            spec,
-            args: vec![
-                Bytes::from_static(b"SET"),
-                Bytes::from(format!("key:{i:012}")),
-                value.clone(),
-            ],
+        .filter_map(|i| {
+            data_cmd(
+                spec,
+                vec![
+                    Bytes::from_static(b"SET"),
+                    Bytes::from(format!("key:{i:012}")),
+                    value.clone(),
+                ],
+            )
         })
         .collect()
 }

@@ -18,12 +18,15 @@ use bytes::Bytes;
 use rocksync_protocol::Reply;
 use tokio::sync::oneshot;
 
-use crate::cmd::Spec;
+use crate::cmd::spec::Meta;
+use crate::cmd::Exec;
 
 /// A blocked client's command and where its answer goes.
 pub struct Waiter {
-    /// The command's spec.
-    pub spec: &'static Spec,
+    /// What the command is.
+    pub meta: &'static Meta,
+    /// How it runs.
+    pub exec: Exec,
     /// The command as sent.
     pub args: Vec<Bytes>,
     /// The keys it waits on.
@@ -108,9 +111,9 @@ impl Blocked {
         !self.is_empty() && self.lock().by_key.contains_key(key)
     }
 
-    /// Those waiting on `key`, first come first: their ids, specs and
-    /// commands (those whose client is gone are dropped).
-    pub fn waiting_on(&self, key: &[u8]) -> Vec<(u64, &'static Spec, Vec<Bytes>)> {
+    /// Those waiting on `key`, first come first: their ids and commands
+    /// (those whose client is gone are dropped).
+    pub fn waiting_on(&self, key: &[u8]) -> Vec<(u64, &'static Meta, Exec, Vec<Bytes>)> {
         let g = self.lock();
         let ids: Vec<u64> = g
             .by_key
@@ -128,7 +131,11 @@ impl Blocked {
         }
         let g = self.lock();
         ids.into_iter()
-            .filter_map(|id| g.waiters.get(&id).map(|w| (id, w.spec, w.args.clone())))
+            .filter_map(|id| {
+                g.waiters
+                    .get(&id)
+                    .map(|w| (id, w.meta, w.exec, w.args.clone()))
+            })
             .collect()
     }
 

@@ -10,154 +10,286 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-/// A server's configuration. Each field's doc gives its default.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct Config {
+/// A configuration value as text: how a flag, CONFIG SET and CONFIG GET
+/// read and show it (TOML goes through serde).
+pub trait Value: Sized {
+    /// Parse `s`.
+    ///
+    /// # Errors
+    /// What is wrong with it, for a message that names the key.
+    fn parse(s: &str) -> std::result::Result<Self, String>;
+    /// As CONFIG GET shows it.
+    fn render(&self) -> String;
+}
+
+macro_rules! number_value {
+    ($($t:ty),*) => {$(
+        impl Value for $t {
+            fn parse(s: &str) -> std::result::Result<Self, String> {
+                s.trim().parse().map_err(|_| format!("'{s}' is not a number in range"))
+            }
+            fn render(&self) -> String {
+                self.to_string()
+            }
+        }
+    )*};
+}
+number_value!(u16, u32, u64, i64, usize);
+
+impl Value for String {
+    fn parse(s: &str) -> std::result::Result<Self, String> {
+        Ok(s.to_owned())
+    }
+    fn render(&self) -> String {
+        self.clone()
+    }
+}
+
+impl Value for PathBuf {
+    fn parse(s: &str) -> std::result::Result<Self, String> {
+        Ok(PathBuf::from(s))
+    }
+    fn render(&self) -> String {
+        self.display().to_string()
+    }
+}
+
+impl Value for bool {
+    fn parse(s: &str) -> std::result::Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "yes" | "true" => Ok(true),
+            "no" | "false" => Ok(false),
+            _ => Err(format!("'{s}' is not yes or no")),
+        }
+    }
+    fn render(&self) -> String {
+        if *self { "yes" } else { "no" }.into()
+    }
+}
+
+impl Value for FsyncPolicy {
+    fn parse(s: &str) -> std::result::Result<Self, String> {
+        s.parse()
+            .map_err(|_| format!("must be always, everysec or no, not '{s}'"))
+    }
+    fn render(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl Value for Option<String> {
+    fn parse(s: &str) -> std::result::Result<Self, String> {
+        Ok(Some(s.to_owned()))
+    }
+    fn render(&self) -> String {
+        self.clone().unwrap_or_default()
+    }
+}
+
+/// One configuration field, as the table declares it.
+pub struct Field {
+    /// The TOML key; the flag and CONFIG's name are it with `-`.
+    pub key: &'static str,
+    /// Whether CONFIG SET may change it while the node runs.
+    pub live: bool,
+    /// Its value as CONFIG GET shows it.
+    pub get: fn(&Config) -> String,
+    /// Set it from text (a flag, CONFIG SET); the error says why not.
+    pub set: fn(&mut Config, &str) -> std::result::Result<(), String>,
+    /// Check its value; the error says why it is wrong.
+    pub check: fn(&Config) -> std::result::Result<(), String>,
+}
+
+impl Field {
+    /// CONFIG's name: the key with dashes.
+    pub fn name(&self) -> String {
+        self.key.replace('_', "-")
+    }
+}
+
+/// Whether a field may change at runtime.
+macro_rules! live {
+    (live) => {
+        true
+    };
+    (fixed) => {
+        false
+    };
+}
+
+/// The one table of fields: each declared once, with its doc (which
+/// gives its default), type, default, whether CONFIG SET may change it,
+/// and its check. From it: [`Config`] (TOML keys, with serde), its
+/// `Default`, [`ServerArgs`] (a flag each), and [`FIELDS`] (CONFIG GET,
+/// SET, and `validate`).
+macro_rules! config_table {
+    ($(
+        $(#[doc = $doc:literal])*
+        $(#[serde($($serde:tt)*)])?
+        $key:ident: $ty:ty = $default:expr, $live:ident, $check:expr;
+    )*) => {
+        /// A server's configuration. Each field's doc gives its default.
+        #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+        #[serde(default, deny_unknown_fields)]
+        pub struct Config {
+            $(
+                $(#[doc = $doc])*
+                $(#[serde($($serde)*)])?
+                pub $key: $ty,
+            )*
+            /// The file this configuration was read from (`--config`), which
+            /// CONFIG REWRITE rewrites; not a key of its own.
+            #[serde(skip)]
+            pub config_file: Option<PathBuf>,
+        }
+
+        impl Default for Config {
+            fn default() -> Self {
+                Self {
+                    $($key: $default,)*
+                    config_file: None,
+                }
+            }
+        }
+
+        /// Flags shared by `rocksync-master` and `rocksync-slave`: one per
+        /// field, each overriding the TOML key of the same name.
+        #[derive(Clone, Debug, Default, clap::Args)]
+        pub struct ServerArgs {
+            /// TOML config file.
+            #[arg(long)]
+            pub config: Option<PathBuf>,
+            $(
+                $(#[doc = $doc])*
+                #[arg(long, allow_hyphen_values = true, value_name = "VALUE")]
+                pub $key: Option<String>,
+            )*
+        }
+
+        impl ServerArgs {
+            /// The flags given, by key.
+            fn given(&self) -> Vec<(&'static str, &str)> {
+                let mut v = Vec::new();
+                $(if let Some(x) = &self.$key {
+                    v.push((stringify!($key), x.as_str()));
+                })*
+                v
+            }
+        }
+
+        /// Every field, in declaration order.
+        pub const FIELDS: &[Field] = &[$(
+            Field {
+                key: stringify!($key),
+                live: live!($live),
+                get: |c| Value::render(&c.$key),
+                set: |c, v| {
+                    c.$key = Value::parse(v)?;
+                    Ok(())
+                },
+                check: |c| {
+                    let check: fn(&$ty) -> std::result::Result<(), String> = $check;
+                    check(&c.$key)
+                },
+            },
+        )*];
+    };
+}
+
+/// No check beyond the type.
+fn any<T>(_: &T) -> std::result::Result<(), String> {
+    Ok(())
+}
+
+config_table! {
     /// Address to listen on (127.0.0.1).
-    pub bind: String,
+    bind: String = "127.0.0.1".into(), fixed, |v| match v.parse::<IpAddr>() {
+        Ok(_) => Ok(()),
+        Err(_) => Err(format!("'{v}' is not an IP address")),
+    };
     /// Port (8888 for a master, 8889 for a slave).
-    pub port: u16,
+    port: u16 = 8888, fixed, any;
     /// Data directory: RocksDB in `db/`, binlog in `binlog/`
     /// (./data/master, ./data/slave).
-    pub data_dir: PathBuf,
+    data_dir: PathBuf = PathBuf::from("./data/master"), fixed, |v| {
+        if v.as_os_str().is_empty() {
+            Err("must not be empty".into())
+        } else {
+            Ok(())
+        }
+    };
     /// When the binlog is fsynced: always, everysec, no (everysec).
-    pub binlog_fsync: FsyncPolicy,
+    binlog_fsync: FsyncPolicy = FsyncPolicy::EverySec, fixed, any;
     /// Binlog file size that triggers rotation, bytes (100 MiB).
-    pub max_binlog_size: u64,
+    max_binlog_size: u64 = rocksync_binlog::DEFAULT_MAX_BINLOG_SIZE_BYTES, fixed, |v| {
+        if *v < 4096 {
+            Err(format!("must be at least 4096 bytes, not {v}"))
+        } else {
+            Ok(())
+        }
+    };
     /// Full-copy rate limit, MB/s; -1 for none (-1).
-    pub sync_speed: i64,
+    sync_speed: i64 = -1, live, |v| {
+        if *v == 0 || *v < -1 {
+            Err(format!("must be -1 (unlimited) or a positive MB/s, not {v}"))
+        } else {
+            Ok(())
+        }
+    };
     /// Seconds an interrupted copy's snapshot is kept for resume (3600).
-    pub snapshot_timeout: u64,
+    snapshot_timeout: u64 = 3600, live, any;
     /// Purge binlog files older than this many seconds; 0 never (0).
-    pub purge_logs_span: u64,
+    purge_logs_span: u64 = 0, live, any;
     /// Purge the oldest binlog files while all exceed this many bytes; 0
     /// for no budget (10 GiB).
-    pub binlog_budget: u64,
+    binlog_budget: u64 = 10 << 30, live, any;
     /// Password clients must AUTH with; empty for none.
-    pub requirepass: String,
+    requirepass: String = String::new(), live, any;
     /// Most client connections at once (10000).
-    pub maxclients: usize,
+    maxclients: usize = 10_000, live, |v| {
+        if *v == 0 {
+            Err("must be at least 1".into())
+        } else {
+            Ok(())
+        }
+    };
     /// Seconds a slave may read nothing before it is dropped (60).
-    pub slave_timeout: u64,
+    slave_timeout: u64 = 60, live, |v| {
+        if *v == 0 {
+            Err("must be at least 1 second".into())
+        } else {
+            Ok(())
+        }
+    };
     /// This node's priority for promotion by Redis Sentinel, reported as
     /// `slave_priority` in INFO: lower is preferred, 0 never (100).
-    pub slave_priority: u32,
-    /// Also write RocksDB's own WAL (false: the binlog is the log).
-    pub rocksdb_wal: bool,
+    slave_priority: u32 = 100, live, any;
+    /// Also write RocksDB's own WAL (no: the binlog is the log).
+    rocksdb_wal: bool = false, fixed, any;
     /// RocksDB's block cache in MiB, shared by the column families (256):
     /// with the memtables, most of what the node keeps in memory however
     /// large the data.
-    pub block_cache_mb: u64,
+    block_cache_mb: u64 = 256, fixed, |v| {
+        if *v == 0 || *v > 1 << 20 {
+            Err(format!("must be 1 to 1048576 MiB, not {v}"))
+        } else {
+            Ok(())
+        }
+    };
     /// Commands slower than this many microseconds enter the SLOWLOG; 0
     /// logs every command, -1 none (10000).
-    pub slowlog_log_slower_than: i64,
+    slowlog_log_slower_than: i64 = 10_000, live, any;
     /// Most SLOWLOG entries kept (128).
-    pub slowlog_max_len: u64,
+    slowlog_max_len: u64 = 128, live, any;
     /// The master to follow, `host:port`; empty or `no one` for a master.
     /// Unset (the default), the node keeps the role it had when it
     /// stopped (kept in its data directory), and a new node takes its
     /// binary's default: master for `rocksync-master`, following
     /// 127.0.0.1:8888 for `rocksync-slave`. Set, it wins over both.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub master_addr: Option<String>,
+    master_addr: Option<String> = None, fixed, any;
     /// The master's password, when following one.
-    pub masterauth: String,
-    /// The file this configuration was read from (`--config`), which
-    /// CONFIG REWRITE rewrites; not a key of its own.
-    #[serde(skip)]
-    pub config_file: Option<PathBuf>,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            bind: "127.0.0.1".into(),
-            port: 8888,
-            data_dir: PathBuf::from("./data/master"),
-            binlog_fsync: FsyncPolicy::EverySec,
-            max_binlog_size: rocksync_binlog::DEFAULT_MAX_BINLOG_SIZE_BYTES,
-            sync_speed: -1,
-            snapshot_timeout: 3600,
-            purge_logs_span: 0,
-            binlog_budget: 10 << 30,
-            requirepass: String::new(),
-            maxclients: 10_000,
-            slave_timeout: 60,
-            slave_priority: 100,
-            rocksdb_wal: false,
-            block_cache_mb: 256,
-            slowlog_log_slower_than: 10_000,
-            slowlog_max_len: 128,
-            master_addr: None,
-            masterauth: String::new(),
-            config_file: None,
-        }
-    }
-}
-
-/// Flags shared by `rocksync-master` and `rocksync-slave`; each overrides
-/// the TOML key of the same name.
-#[derive(Clone, Debug, Default, clap::Args)]
-pub struct ServerArgs {
-    /// TOML config file.
-    #[arg(long)]
-    pub config: Option<PathBuf>,
-    /// Address to listen on.
-    #[arg(long)]
-    pub bind: Option<String>,
-    /// Port.
-    #[arg(long)]
-    pub port: Option<u16>,
-    /// Data directory.
-    #[arg(long)]
-    pub data_dir: Option<PathBuf>,
-    /// always | everysec | no.
-    #[arg(long)]
-    pub binlog_fsync: Option<String>,
-    /// Binlog rotation size, bytes.
-    #[arg(long)]
-    pub max_binlog_size: Option<u64>,
-    /// Full-copy rate limit, MB/s (-1: none).
-    #[arg(long, allow_negative_numbers = true)]
-    pub sync_speed: Option<i64>,
-    /// Seconds an interrupted copy's snapshot is kept.
-    #[arg(long)]
-    pub snapshot_timeout: Option<u64>,
-    /// Purge binlog files older than this, seconds (0: never).
-    #[arg(long)]
-    pub purge_logs_span: Option<u64>,
-    /// Binlog size budget, bytes (0: none).
-    #[arg(long)]
-    pub binlog_budget: Option<u64>,
-    /// Password clients must AUTH with.
-    #[arg(long)]
-    pub requirepass: Option<String>,
-    /// Most client connections at once.
-    #[arg(long)]
-    pub maxclients: Option<usize>,
-    /// Seconds before a silent slave is dropped.
-    #[arg(long)]
-    pub slave_timeout: Option<u64>,
-    /// Priority for promotion by Sentinel (0: never).
-    #[arg(long)]
-    pub slave_priority: Option<u32>,
-    /// RocksDB's block cache, MiB.
-    #[arg(long)]
-    pub block_cache_mb: Option<u64>,
-    /// SLOWLOG threshold, microseconds (0: every command, -1: none).
-    #[arg(long, allow_negative_numbers = true)]
-    pub slowlog_log_slower_than: Option<i64>,
-    /// Most SLOWLOG entries kept.
-    #[arg(long)]
-    pub slowlog_max_len: Option<u64>,
-    /// The master to follow, HOST:PORT ("no one": be a master). Unset, a
-    /// node keeps the role it had when it stopped.
-    #[arg(long)]
-    pub master_addr: Option<String>,
-    /// The master's password.
-    #[arg(long)]
-    pub masterauth: Option<String>,
+    masterauth: String = String::new(), fixed, any;
 }
 
 impl Config {
@@ -171,36 +303,12 @@ impl Config {
             None => defaults,
         };
         c.config_file = args.config.clone();
-        macro_rules! set {
-            ($($f:ident),*) => { $(if let Some(v) = &args.$f { c.$f = v.clone(); })* };
-        }
-        set!(
-            bind,
-            port,
-            data_dir,
-            max_binlog_size,
-            sync_speed,
-            snapshot_timeout,
-            purge_logs_span,
-            binlog_budget,
-            requirepass,
-            maxclients,
-            slave_timeout,
-            slave_priority,
-            block_cache_mb,
-            slowlog_log_slower_than,
-            slowlog_max_len,
-            masterauth
-        );
-        if let Some(a) = &args.master_addr {
-            c.master_addr = Some(a.clone());
-        }
-        if let Some(p) = &args.binlog_fsync {
-            c.binlog_fsync = p.parse().map_err(|_| {
-                Error::Config(format!(
-                    "binlog_fsync must be always, everysec or no, not '{p}'"
-                ))
-            })?;
+        for (key, text) in args.given() {
+            let field = FIELDS
+                .iter()
+                .find(|f| f.key == key)
+                .ok_or_else(|| Error::Config(format!("{key}: no such key")))?;
+            (field.set)(&mut c, text).map_err(|e| Error::Config(format!("{key}: {e}")))?;
         }
         c.validate()?;
         Ok(c)
@@ -244,36 +352,8 @@ impl Config {
     /// # Errors
     /// [`Error::Config`] naming the key.
     pub fn validate(&self) -> Result<()> {
-        let bad = |m: String| Err(Error::Config(m));
-        if self.bind.parse::<IpAddr>().is_err() {
-            return bad(format!("bind: '{}' is not an IP address", self.bind));
-        }
-        if self.max_binlog_size < 4096 {
-            return bad(format!(
-                "max_binlog_size: must be at least 4096 bytes, not {}",
-                self.max_binlog_size
-            ));
-        }
-        if self.sync_speed == 0 || self.sync_speed < -1 {
-            return bad(format!(
-                "sync_speed: must be -1 (unlimited) or a positive MB/s, not {}",
-                self.sync_speed
-            ));
-        }
-        if self.maxclients == 0 {
-            return bad("maxclients: must be at least 1".into());
-        }
-        if self.slave_timeout == 0 {
-            return bad("slave_timeout: must be at least 1 second".into());
-        }
-        if self.block_cache_mb == 0 || self.block_cache_mb > 1 << 20 {
-            return bad(format!(
-                "block_cache_mb: must be 1 to 1048576 MiB, not {}",
-                self.block_cache_mb
-            ));
-        }
-        if self.data_dir.as_os_str().is_empty() {
-            return bad("data_dir: must not be empty".into());
+        for f in FIELDS {
+            (f.check)(self).map_err(|e| Error::Config(format!("{}: {e}", f.key)))?;
         }
         Ok(())
     }
@@ -421,7 +501,7 @@ mod tests {
         std::fs::write(&path, "port = 7000\nmaxclients = 5\n").expect("write");
         let args = ServerArgs {
             config: Some(path),
-            port: Some(7001),
+            port: Some("7001".into()),
             ..ServerArgs::default()
         };
         let c = Config::load(&args, Config::default()).expect("valid");
@@ -435,7 +515,7 @@ mod tests {
             .map(|e| e.to_string());
         assert_eq!(
             e.as_deref(),
-            Some("config: binlog_fsync must be always, everysec or no, not 'sometimes'")
+            Some("config: binlog_fsync: must be always, everysec or no, not 'sometimes'")
         );
     }
 }

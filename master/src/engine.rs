@@ -18,9 +18,9 @@
 //! back, and writes meanwhile are refused as on a read-only replica. Also
 //! here: the expiry of keys found by the sweeper.
 
+use crate::clock::now_ms;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use rocksync_binlog::Binlog;
@@ -29,7 +29,8 @@ use tokio::sync::oneshot;
 use tracing::{error, warn};
 
 use crate::blocking::{BlockStart, Blocked, Wait, Waiter};
-use crate::cmd::{seal_command, Cursors, Exec, ReadCtx, Spec, WriteCtx};
+use crate::cmd::spec::Meta;
+use crate::cmd::{seal_command, Cursors, Exec, ReadCtx, Refused, WriteCtx, WriteOp};
 use crate::error::{Error, Result};
 use crate::lock;
 use crate::preread::{PreRead, Written};
@@ -44,32 +45,53 @@ pub const READONLY: &str = "READONLY You can't write against a read only replica
 /// Most events in one group before it commits.
 const MAX_GROUP_EVENTS: usize = 8192;
 
-/// Milliseconds on a monotonic clock (since this process first asked):
-/// for every timeout, idle check and rate, which a wall-clock step must
-/// not trip (issue 9, case 12).
-pub fn mono_ms() -> u64 {
-    static EPOCH: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-    EPOCH
-        .get_or_init(std::time::Instant::now)
-        .elapsed()
-        .as_millis() as u64
-        + 1
-}
-
-/// Unix time in milliseconds (expiry times, which are wall-clock by
-/// Redis's definition).
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
-/// One write command, already checked against its spec.
+/// One data command for the write path (a write, or a read inside an
+/// EXEC), already checked against its table entry.
 pub struct WriteCmd {
-    /// Its spec.
-    pub spec: &'static Spec,
-    /// Its arguments, name included.
+    /// What it is.
+    pub meta: &'static Meta,
+    /// How it runs.
+    pub exec: Exec,
+    /// Its arguments, name included (for the SLOWLOG, and a blocked
+    /// command served for one of its keys).
     pub args: Vec<Bytes>,
+    /// Its typed form, for a command parsed on its connection.
+    pub op: Option<Box<dyn WriteOp>>,
+}
+
+impl WriteCmd {
+    /// The command `meta` runs by `exec`, with `args`, parsed on the
+    /// caller's thread when `exec` parses.
+    ///
+    /// # Errors
+    /// Arguments that do not parse: the reply, and the command that
+    /// answers it in its turn.
+    pub fn new(
+        meta: &'static Meta,
+        exec: Exec,
+        args: Vec<Bytes>,
+    ) -> std::result::Result<Self, Self> {
+        let op = match exec {
+            Exec::Parsed(parse) => match parse(&args) {
+                Ok(op) => Some(op),
+                Err(reply) => {
+                    return Err(Self {
+                        meta,
+                        exec,
+                        args,
+                        op: Some(Box::new(Refused(reply))),
+                    })
+                }
+            },
+            _ => None,
+        };
+        Ok(Self {
+            meta,
+            exec,
+            args,
+            op,
+        })
+    }
 }
 
 /// What a write job gives back: its replies, and the commands whose
@@ -276,17 +298,17 @@ impl Shared {
         }
         let keys = cmds
             .iter()
-            .flat_map(|c| crate::cmd::key_args(c.spec, &c.args))
+            .flat_map(|c| c.meta.key_args(&c.args))
             .take(MAX_GROUP_EVENTS)
             .cloned()
             .collect();
         let fields = cmds
             .iter()
             .filter_map(|c| {
-                let (kind, fields) = crate::cmd::field_args(c.spec, &c.args)?;
+                let (kind, fields) = c.meta.fields?;
                 let key = c.args.get(1)?;
                 Some(
-                    fields
+                    fields(&c.args)
                         .into_iter()
                         .map(move |f| (kind, key.clone(), f.clone())),
                 )
@@ -559,7 +581,10 @@ impl Core {
                     // A scanning command reads committed data, so the group
                     // before it commits first; never inside a unit (its
                     // scans then see the data before the unit).
-                    if cmd.spec.barrier && !group.batch.is_empty() && !(atomic && i > 0) {
+                    if cmd.meta.has(crate::cmd::spec::flag::BARRIER)
+                        && !group.batch.is_empty()
+                        && !(atomic && i > 0)
+                    {
                         self.commit(group);
                     }
                     let start = group.events.len();
@@ -588,9 +613,14 @@ impl Core {
                 let answer = self.execute(&cmd, group, now_ms());
                 if matches!(answer, Reply::Nil | Reply::NilArray) && group.failed.is_none() {
                     let (tx, rx) = oneshot::channel();
-                    let keys = crate::cmd::blocking_args(cmd.spec, &cmd.args).0.to_vec();
+                    let keys = cmd
+                        .meta
+                        .block
+                        .map(|(_, at)| at.split(&cmd.args).0.to_vec())
+                        .unwrap_or_default();
                     let id = self.blocked.add(Waiter {
-                        spec: cmd.spec,
+                        meta: cmd.meta,
+                        exec: cmd.exec,
                         args: cmd.args,
                         keys,
                         reply: tx,
@@ -689,7 +719,7 @@ impl Core {
             return;
         }
         let keys: Vec<&[u8]> = cmds
-            .flat_map(|c| crate::cmd::key_args(c.spec, &c.args))
+            .flat_map(|c| c.meta.key_args(&c.args))
             .map(|k| &k[..])
             .take(limit)
             .collect();
@@ -707,10 +737,9 @@ impl Core {
         if self.storage.is_none() {
             return Reply::error(READONLY);
         }
-        let f = match cmd.spec.exec {
-            Exec::Write(f) => f,
+        if let Exec::Read(f) = cmd.exec {
             // A read inside an EXEC: it sees the transaction's writes so far.
-            Exec::Read(f) => {
+            {
                 let ctx = ReadCtx {
                     store: &self.store,
                     now_ms: now,
@@ -720,8 +749,7 @@ impl Core {
                 };
                 return f(&ctx, &cmd.args).unwrap_or_else(|e| Reply::error(format!("ERR {e}")));
             }
-            Exec::Server => return Reply::error("ERR not a data command"),
-        };
+        }
         let start = group.events.len();
         let mut ctx = WriteCtx {
             store: &self.store,
@@ -730,7 +758,17 @@ impl Core {
             next_seq: group.next_seq,
             events: &mut group.events,
         };
-        let result = f(&mut ctx, &cmd.args);
+        let result = match (&cmd.op, cmd.exec) {
+            (Some(op), _) => op.execute(&mut ctx),
+            (None, Exec::Write(f)) => f(&mut ctx, &cmd.args),
+            // Built without its parse (a blocked command served for one
+            // of its keys): parsed here.
+            (None, Exec::Parsed(parse)) => match parse(&cmd.args) {
+                Ok(op) => op.execute(&mut ctx),
+                Err(reply) => Ok(reply),
+            },
+            (None, Exec::Read(_)) => Ok(Reply::error("ERR internal: a read on the write path")),
+        };
         group.next_seq = ctx.next_seq;
         seal_command(&mut group.events, start);
         match result {
@@ -740,7 +778,7 @@ impl Core {
                 Reply::error(format!("ERR {e}"))
             }
             Err(e) => {
-                error!(error = %e, command = cmd.spec.name, "write command failed; the group is dropped");
+                error!(error = %e, command = cmd.meta.name, "write command failed; the group is dropped");
                 group.failed = Some(e.to_string());
                 Reply::error(format!("ERR write failed: {e}"))
             }
@@ -765,7 +803,7 @@ impl Core {
         };
         note(&mut fed, &group.events[start..]);
         while let Some(key) = fed.pop_front() {
-            for (id, spec, args) in self.blocked.waiting_on(&key) {
+            for (id, spec, exec, args) in self.blocked.waiting_on(&key) {
                 if group.failed.is_some() {
                     return;
                 }
@@ -780,9 +818,9 @@ impl Core {
                 let Some(m) = meta else {
                     break;
                 };
-                if Some(m.kind) != spec.blocks {
+                let Some((_, keys)) = spec.block.filter(|(kind, _)| *kind == m.kind) else {
                     continue;
-                }
+                };
                 // Claimed before the pop: a client timing out from now on
                 // finds its wait gone and takes this answer instead, so a
                 // popped element always reaches its client.
@@ -791,10 +829,8 @@ impl Core {
                 };
                 rocksync_binlog::failpoint::pause("engine.serve.before_pop");
                 let at = group.events.len();
-                let cmd = WriteCmd {
-                    spec,
-                    args: crate::cmd::blocking_for_key(spec, &args, &key),
-                };
+                let cmd = WriteCmd::new(spec, exec, keys.narrow(&args, &key))
+                    .unwrap_or_else(|refused| refused);
                 let answer = self.execute(&cmd, group, now);
                 if matches!(answer, Reply::Nil | Reply::NilArray) {
                     self.blocked.put_back(id, w);

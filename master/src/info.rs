@@ -5,8 +5,8 @@ use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 
-use crate::node::{split_addr, Role};
-use crate::server::Core;
+use crate::role::{split_addr, Role};
+use crate::state::Core;
 
 /// The Redis version clients are told (the command set we follow).
 pub const REDIS_VERSION: &str = "7.0.0";

@@ -12,17 +12,24 @@
 mod blocking;
 pub mod cli;
 mod clients;
+mod clock;
 mod cmd;
+mod command;
 mod config;
+mod dispatch;
 mod engine;
 mod error;
 mod feed;
 mod info;
+mod link;
 mod node;
 mod preread;
 mod repl;
+mod role;
 mod server;
+mod session;
 mod slowlog;
+mod state;
 mod storage;
 pub mod store;
 mod watch;
@@ -33,10 +40,12 @@ pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-pub use cmd::{lookup as lookup_command, Spec as CommandSpec};
+pub use command::{data_cmd, lookup as lookup_command, Spec as CommandSpec};
 pub use config::{Config, ServerArgs};
 pub use engine::{start as start_write_path, Engine as WritePath, WriteCmd, READONLY};
 pub use error::{Error, Result};
-pub use node::{split_addr, Follower, LinkCtx, LinkState, Node, NodeOptions, Role};
+pub use link::{Follower, LinkCtx};
+pub use node::{Node, NodeOptions};
+pub use role::{split_addr, LinkState, Role};
 pub use storage::{sys, CopyProgress, History, Storage};
 pub use store::apply::{Batch, Layer, Sealed};

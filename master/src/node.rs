@@ -8,9 +8,9 @@
 //! new master's history says so.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use rocksync_binlog::PurgeRule;
@@ -20,234 +20,18 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
+use crate::clock::now_ms;
 use crate::config::Config;
-use crate::engine::{self, now_ms};
+use crate::engine;
 use crate::error::{Error, Result};
-use crate::lock;
+use crate::link::{Follower, Following, LinkCtx};
 use crate::repl::Replication;
-use crate::server::{Core, Server};
-use crate::storage::{CopyProgress, History, Storage};
+use crate::role::{start_role, LinkState, Role};
+use crate::server::Server;
+use crate::state::Core;
+use crate::storage::Storage;
 use crate::store::gc::GcCursor;
 use crate::store::Cf;
-
-/// What a node is now.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Role {
-    /// Takes writes.
-    Master,
-    /// Follows `master_addr` (`host:port`) and refuses writes.
-    Slave {
-        /// The master followed.
-        master_addr: String,
-    },
-}
-
-impl Role {
-    /// The role a `master_addr` setting names: empty or `no one` is a
-    /// master.
-    pub fn from_master_addr(addr: &str) -> Self {
-        let a = addr.trim();
-        if a.is_empty() || a.eq_ignore_ascii_case("no one") || a.eq_ignore_ascii_case("none") {
-            Self::Master
-        } else {
-            Self::Slave {
-                master_addr: a.to_owned(),
-            }
-        }
-    }
-
-    /// The master followed, if any.
-    pub fn master_addr(&self) -> Option<&str> {
-        match self {
-            Self::Master => None,
-            Self::Slave { master_addr } => Some(master_addr),
-        }
-    }
-}
-
-/// `host:port` (or `[v6]:port`) split into host and port (0 when bad).
-pub fn split_addr(addr: &str) -> (String, u16) {
-    match addr.rsplit_once(':') {
-        Some((h, p)) => (
-            h.trim_start_matches('[').trim_end_matches(']').to_owned(),
-            p.parse().unwrap_or(0),
-        ),
-        None => (addr.to_owned(), 0),
-    }
-}
-
-/// The replication link's state, shared with INFO and ROLE.
-#[derive(Debug, Default)]
-pub struct LinkState {
-    /// Connected and past the handshake.
-    pub link_up: AtomicBool,
-    /// Last traffic from the master, ms since the node started.
-    last_io_ms: AtomicU64,
-    /// When the link went down, ms since the node started (0: never up).
-    down_since_ms: AtomicU64,
-    /// A full copy is in progress (reads are refused).
-    pub copying: AtomicBool,
-    /// The last seq applied.
-    pub last_seq: AtomicU64,
-    last_key: Mutex<Bytes>,
-    /// Full copies received (kept across restarts).
-    pub full_copies: AtomicU64,
-    /// Copies continued from a breakpoint.
-    pub copy_resumes: AtomicU64,
-    /// Binlog resumes.
-    pub binlog_resumes: AtomicU64,
-    /// The last start decision and its reason.
-    decision: Mutex<String>,
-    epoch: Mutex<Option<Instant>>,
-}
-
-impl LinkState {
-    fn from_progress(p: &CopyProgress, last_seq: u64) -> Self {
-        let s = Self::default();
-        s.copying.store(p.copying, Ordering::Relaxed);
-        *lock(&s.last_key) = p.last_key.clone();
-        s.last_seq.store(last_seq, Ordering::Relaxed);
-        s.full_copies.store(p.full_copies, Ordering::Relaxed);
-        s.copy_resumes.store(p.copy_resumes, Ordering::Relaxed);
-        s.binlog_resumes.store(p.binlog_resumes, Ordering::Relaxed);
-        *lock(&s.epoch) = Some(Instant::now());
-        s
-    }
-
-    fn now_ms(&self) -> u64 {
-        lock(&self.epoch).map_or(0, |e| e.elapsed().as_millis() as u64 + 1)
-    }
-
-    /// Record traffic from the master (monotonic clock).
-    pub fn touch(&self) {
-        self.last_io_ms.store(self.now_ms(), Ordering::Relaxed);
-    }
-
-    /// Milliseconds since the last traffic from the master.
-    pub fn silent_ms(&self) -> u64 {
-        self.now_ms()
-            .saturating_sub(self.last_io_ms.load(Ordering::Relaxed))
-    }
-
-    /// The link came up or went down.
-    pub fn set_up(&self, up: bool) {
-        let was = self.link_up.swap(up, Ordering::Relaxed);
-        if up {
-            self.touch();
-        } else if was {
-            self.down_since_ms.store(self.now_ms(), Ordering::Relaxed);
-        }
-    }
-
-    /// Seconds since the link went down: 0 while up, -1 when it was
-    /// never up (Redis's `master_link_down_since_seconds`).
-    pub fn down_secs(&self) -> i64 {
-        if self.link_up.load(Ordering::Relaxed) {
-            return 0;
-        }
-        match self.down_since_ms.load(Ordering::Relaxed) {
-            0 => -1,
-            since => (self.now_ms().saturating_sub(since) / 1000) as i64,
-        }
-    }
-
-    /// The last RAW key applied during a copy.
-    pub fn last_key(&self) -> Bytes {
-        lock(&self.last_key).clone()
-    }
-
-    /// Record the last RAW key applied.
-    pub fn set_last_key(&self, k: Bytes) {
-        *lock(&self.last_key) = k;
-    }
-
-    /// The last start decision, with its reason.
-    pub fn decision(&self) -> String {
-        lock(&self.decision).clone()
-    }
-
-    /// Record the start decision.
-    pub fn set_decision(&self, d: String) {
-        *lock(&self.decision) = d;
-    }
-}
-
-/// What a follower's link gets from its node.
-#[derive(Clone)]
-pub struct LinkCtx {
-    core: Arc<Core>,
-}
-
-impl LinkCtx {
-    /// The configuration in force.
-    pub fn config(&self) -> Config {
-        self.core.config()
-    }
-
-    /// The port this node serves on (sent to the master).
-    pub fn listening_port(&self) -> u16 {
-        self.core.listening_port()
-    }
-
-    /// The link's shared state.
-    pub fn state(&self) -> &Arc<LinkState> {
-        &self.core.link
-    }
-
-    /// This node's persistent id (sent to the master).
-    pub fn run_id(&self) -> &str {
-        &self.core.run_id
-    }
-
-    /// The data's history changed (a full copy ended, or the master moved
-    /// to a new history that continues ours): sessions this node serves
-    /// are ended, so its own followers decide again against the new one.
-    pub fn history_changed(&self, history: History) {
-        self.core.repl.set_history(history);
-        self.core.repl.end_sessions("the history changed");
-    }
-
-    /// A full copy begins: the data is about to be wiped. Sessions this
-    /// node serves end and its snapshots are dropped (they hold the old
-    /// data).
-    pub fn copy_begins(&self) {
-        self.core
-            .repl
-            .end_sessions("a full copy from our master begins");
-        self.core.repl.drop_snapshots();
-    }
-}
-
-/// A replication link between this node and a master: the crate that
-/// depends on both endpoints provides it.
-pub trait Follower: Send + Sync + 'static {
-    /// Start following `master_addr` with `storage`, until `cancel`; the
-    /// task hands the storage back when it ends.
-    fn follow(
-        &self,
-        storage: Storage,
-        master_addr: String,
-        ctx: LinkCtx,
-        cancel: CancellationToken,
-    ) -> tokio::task::JoinHandle<Storage>;
-}
-
-/// A link running.
-pub(crate) struct Following {
-    master_addr: String,
-    cancel: CancellationToken,
-    task: tokio::task::JoinHandle<Storage>,
-}
-
-impl Following {
-    async fn stop(self) -> Result<Storage> {
-        self.cancel.cancel();
-        self.task.await.map_err(|e| Error::Io {
-            path: "replication link".into(),
-            source: std::io::Error::other(e.to_string()),
-        })
-    }
-}
 
 /// How a node starts.
 #[derive(Clone, Default)]
@@ -260,23 +44,12 @@ pub struct NodeOptions {
     pub default_role: Option<Role>,
 }
 
-/// The role a node starts in: an explicit setting wins, then the role kept
-/// in the data directory, then the binary's default.
-pub fn start_role(config: &Config, saved: Option<Option<String>>, default: Option<Role>) -> Role {
-    if let Some(addr) = &config.master_addr {
-        return Role::from_master_addr(addr);
-    }
-    match saved {
-        Some(None) => Role::Master,
-        Some(Some(addr)) => Role::Slave { master_addr: addr },
-        None => default.unwrap_or(Role::Master),
-    }
-}
-
 impl Core {
     fn ctx(self: &Arc<Self>) -> LinkCtx {
         LinkCtx {
-            core: Arc::clone(self),
+            view: self.view.clone(),
+            run_id: self.run_id.clone(),
+            repl: Arc::clone(&self.repl),
         }
     }
 
@@ -423,43 +196,6 @@ fn start_link(
         master_addr,
         cancel,
         task,
-    }
-}
-
-/// `PURGE LOGS TO <file>`: remove the binlog files before `<file>`
-/// (never the active one, one a slave is reading, or events the database
-/// still needs to recover); answers how many files were removed.
-pub(crate) async fn purge_command(core: &Core, args: &[Bytes]) -> Reply {
-    let ok = args.len() == 4
-        && args[1].eq_ignore_ascii_case(b"logs")
-        && args[2].eq_ignore_ascii_case(b"to");
-    if !ok {
-        return Reply::error("ERR syntax error: PURGE LOGS TO <file>");
-    }
-    let Some(target) = std::str::from_utf8(&args[3])
-        .ok()
-        .and_then(rocksync_binlog::SegmentId::from_file_name)
-    else {
-        return Reply::error(format!(
-            "ERR no binlog file named {}",
-            String::from_utf8_lossy(&args[3])
-        ));
-    };
-    let store = Arc::clone(&core.store);
-    let binlog = core.binlog.clone();
-    let result = tokio::task::spawn_blocking(move || -> Result<usize> {
-        let applied = store.applied_seq()?;
-        store.flush()?;
-        Ok(binlog
-            .purge(&PurgeRule::To(target), applied + 1)?
-            .removed
-            .len())
-    })
-    .await;
-    match result {
-        Ok(Ok(n)) => Reply::Integer(n as i64),
-        Ok(Err(e)) => Reply::error(format!("ERR {e}")),
-        Err(e) => Reply::error(format!("ERR {e}")),
     }
 }
 

@@ -28,10 +28,10 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{info, info_span, warn, Instrument};
 
-use crate::engine::mono_ms as now_ms;
+use crate::clock::mono_ms as now_ms;
 use crate::feed::{Feed, Got};
 use crate::lock;
-use crate::server::Core;
+use crate::role::NodeView;
 use crate::storage::History;
 use crate::store::{Store, APPLIED_SEQ_KEY};
 
@@ -211,14 +211,14 @@ impl Replication {
     /// the bytes read after it.
     pub fn spawn_session(
         self: &Arc<Self>,
-        core: &Arc<Core>,
+        core: &NodeView,
         args: Vec<Bytes>,
         stream: tokio::net::TcpStream,
         rest: BytesMut,
         peer: SocketAddr,
     ) {
         let me = Arc::clone(self);
-        let core = Arc::clone(core);
+        let core = core.clone();
         let span = info_span!("sync", %peer);
         self.tracker.spawn(
             async move { me.session(core, args, stream, rest, peer).await }.instrument(span),
@@ -381,7 +381,7 @@ impl Replication {
 
     async fn session(
         self: Arc<Self>,
-        core: Arc<Core>,
+        core: NodeView,
         args: Vec<Bytes>,
         mut stream: tokio::net::TcpStream,
         rest: BytesMut,
@@ -475,7 +475,7 @@ impl Replication {
 
     async fn run(
         &self,
-        core: &Arc<Core>,
+        core: &NodeView,
         info: &Arc<SlaveInfo>,
         wr: &mut OwnedWriteHalf,
         decision: SyncDecision,
@@ -518,7 +518,7 @@ impl Replication {
     /// from the snapshot's seq.
     async fn copy(
         &self,
-        core: &Arc<Core>,
+        core: &NodeView,
         info: &Arc<SlaveInfo>,
         wr: &mut OwnedWriteHalf,
         after: Option<Bytes>,
@@ -665,7 +665,7 @@ impl Replication {
 
     async fn stream(
         &self,
-        core: &Arc<Core>,
+        core: &NodeView,
         info: &Arc<SlaveInfo>,
         wr: &mut OwnedWriteHalf,
         reader: BinlogReader,

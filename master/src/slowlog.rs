@@ -76,7 +76,7 @@ impl SlowLog {
         if threshold < 0 || micros < threshold as u64 {
             return;
         }
-        let unix_s = crate::engine::now_ms() / 1000;
+        let unix_s = crate::clock::now_ms() / 1000;
         let mut g = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         let id = g.0;
         g.0 += 1;

@@ -823,6 +823,16 @@ const SCRIPT: &[&[&str]] = &[
     &["INCR", "s"],
     &["SET", "tx", "3"],
     &["EXEC"],
+    // arguments that do not parse: queued, then answered in EXEC's reply
+    // (parsed on the connection, refused in their turn)
+    &["MULTI"],
+    &["SET", "tx", "5", "EX", "abc"],
+    &["INCRBY", "tx", "x"],
+    &["SET", "tx", "6", "NX", "XX"],
+    &["MSET", "tx", "7", "tx2"],
+    &["SET", "tx", "8"],
+    &["EXEC"],
+    &["GET", "tx"],
     &["MULTI"],
     &["SET", "tx", "4"],
     &["DISCARD"],

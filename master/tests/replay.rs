@@ -10,7 +10,7 @@ use rocksync_binlog::FsyncPolicy;
 use rocksync_master::store::apply::{apply_event, Batch};
 use rocksync_master::store::keys::{self, Kind, Meta};
 use rocksync_master::store::{Cf, Store, StoreOptions};
-use rocksync_master::{lookup_command, start_write_path, Config, Storage, WriteCmd};
+use rocksync_master::{data_cmd, lookup_command, start_write_path, Config, Storage, WriteCmd};
 use rocksync_protocol::{Command, LogEvent, Prior};
 
 fn op() -> impl Strategy<Value = Vec<String>> {
@@ -243,7 +243,7 @@ proptest! {
                 .iter()
                 .filter_map(|args| {
                     let spec = lookup_command(args[0].as_bytes())?;
-                    Some(WriteCmd { spec, args: args.iter().map(|a| Bytes::from(a.clone())).collect() })
+                    data_cmd(spec, args.iter().map(|a| Bytes::from(a.clone())).collect())
                 })
                 .collect();
             rt.block_on(engine.write(cmds, false));

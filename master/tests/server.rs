@@ -111,6 +111,30 @@ fn pipelines_keep_order_across_reads_and_writes() {
     }
 }
 
+/// A write whose arguments do not parse is answered on its connection, in
+/// its turn among pipelined writes: the writes before it are done first,
+/// those after it still run, and nothing of it is written.
+#[test]
+fn a_write_that_does_not_parse_is_answered_in_its_turn() {
+    let m = InProc::start();
+    let mut s = raw_connection(&m);
+    s.write_all(
+        b"SET a 1\r\nSET b 2 EX x\r\nINCRBY a y\r\nINCR a\r\nSET c 3 NX XX\r\nMGET a b c\r\n",
+    )
+    .expect("send");
+    let want = "+OK\r\n-ERR value is not an integer or out of range\r\n\
+                -ERR value is not an integer or out of range\r\n:2\r\n-ERR syntax error\r\n\
+                *3\r\n$1\r\n2\r\n$-1\r\n$-1\r\n";
+    let mut got = Vec::new();
+    let mut buf = [0u8; 256];
+    while got.len() < want.len() {
+        let n = std::io::Read::read(&mut s, &mut buf).expect("read");
+        assert!(n > 0, "closed after {:?}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(String::from_utf8_lossy(&got), want);
+}
+
 /// Issue 12: a run of pipelined GETs is answered from one batched lookup;
 /// each still sees the writes before it, misses, wrong types and expired
 /// keys answer as single GETs do.
@@ -820,7 +844,9 @@ fn server_commands_answer_for_every_command_and_shutdown_stops_cleanly() {
         .arg("COUNT")
         .query(&mut c)
         .expect("count");
-    assert_eq!(names.len(), n);
+    // LIST names subcommands too (`config|get`), as Redis 7's does; COUNT
+    // counts commands.
+    assert_eq!(names.iter().filter(|x| !x.contains('|')).count(), n);
     for name in [
         "blpop",
         "zrangestore",
@@ -841,7 +867,7 @@ fn server_commands_answer_for_every_command_and_shutdown_stops_cleanly() {
         .arg(&names)
         .query(&mut c)
         .expect("info");
-    assert_eq!(info.len(), n);
+    assert_eq!(info.len(), names.len());
     assert!(info.iter().all(|i| i.len() == 10), "Redis 7's ten fields");
 
     slowlog_from(&mut c, "0");

@@ -19,7 +19,7 @@ fn string_of(v: &impl View, key: &[u8]) -> Result<Result<Option<Bytes>, Reply>> 
 
 /// BITOP AND|OR|XOR|NOT destkey key [key ...]: the result replaces the
 /// destination (deleted when empty); its length is the reply.
-pub(super) fn bitop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn bitop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let op = lower(&a[1]);
     if !matches!(op.as_slice(), b"and" | b"or" | b"xor" | b"not") {
         return Ok(Reply::error(SYNTAX));
@@ -55,7 +55,7 @@ pub(super) fn bitop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
 }
 
 /// BITPOS key bit [start [end [BYTE|BIT]]].
-pub(super) fn bitpos(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn bitpos(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let bit = tri!(int_arg(&a[2]));
     if bit != 0 && bit != 1 {
         return Ok(Reply::error("ERR The bit argument must be 1 or 0."));
@@ -356,7 +356,7 @@ fn run_fields(value: &[u8], fields: &[Field]) -> (Vec<Reply>, Vec<u8>) {
     (replies, v)
 }
 
-pub(super) fn bitfield(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn bitfield(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let fields = tri!(parse_fields(&a[2..]));
     let old = match c.typed_mut(&a[1], Kind::String)? {
         Ok(m) => m,
@@ -374,7 +374,7 @@ pub(super) fn bitfield(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     Ok(Reply::Array(replies))
 }
 
-pub(super) fn bitfield_ro(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn bitfield_ro(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let fields = tri!(parse_fields(&a[2..]));
     if fields.iter().any(|f| f.op != Op::Get) {
         return Ok(Reply::error(

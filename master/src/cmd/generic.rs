@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::store::keys::{self, Kind, Meta};
 use crate::store::Cf;
 
-pub(super) fn del(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn del(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let mut n = 0;
     for k in &a[1..] {
         if c.live_meta_mut(k)?.is_some() {
@@ -19,7 +19,7 @@ pub(super) fn del(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     Ok(Reply::Integer(n))
 }
 
-pub(super) fn exists(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn exists(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let mut n = 0;
     for k in &a[1..] {
         n += i64::from(c.live_meta(k)?.is_some());
@@ -27,7 +27,7 @@ pub(super) fn exists(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     Ok(Reply::Integer(n))
 }
 
-pub(super) fn type_(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn type_(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let name = c.live_meta(&a[1])?.map_or("none", |m| m.kind.name());
     Ok(Reply::Simple(name.to_owned()))
 }
@@ -102,19 +102,19 @@ fn expire_generic(
     Ok(Reply::Integer(1))
 }
 
-pub(super) fn expire(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn expire(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     expire_generic(c, a, 1000, false, "expire")
 }
 
-pub(super) fn pexpire(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn pexpire(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     expire_generic(c, a, 1, false, "pexpire")
 }
 
-pub(super) fn expireat(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn expireat(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     expire_generic(c, a, 1000, true, "expireat")
 }
 
-pub(super) fn pexpireat(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn pexpireat(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     expire_generic(c, a, 1, true, "pexpireat")
 }
 
@@ -126,12 +126,12 @@ fn ttl_ms(c: &ReadCtx<'_>, key: &[u8]) -> Result<i64> {
     })
 }
 
-pub(super) fn ttl(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn ttl(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let ms = ttl_ms(c, &a[1])?;
     Ok(Reply::Integer(if ms < 0 { ms } else { (ms + 500) / 1000 }))
 }
 
-pub(super) fn pttl(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn pttl(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     Ok(Reply::Integer(ttl_ms(c, &a[1])?))
 }
 
@@ -144,16 +144,16 @@ fn expire_time_ms(c: &ReadCtx<'_>, key: &[u8]) -> Result<i64> {
     })
 }
 
-pub(super) fn expiretime(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn expiretime(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let ms = expire_time_ms(c, &a[1])?;
     Ok(Reply::Integer(if ms < 0 { ms } else { ms / 1000 }))
 }
 
-pub(super) fn pexpiretime(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn pexpiretime(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     Ok(Reply::Integer(expire_time_ms(c, &a[1])?))
 }
 
-pub(super) fn persist(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn persist(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     match c.live_meta_mut(&a[1])? {
         Some(m) if m.expire_ms != 0 => {
             c.emit(Command::KExpireAt, &a[1], Bytes::new(), 0)?;
@@ -282,7 +282,7 @@ fn scan_opts(a: &[Bytes], with_type: bool) -> Result<ScanOpts, Reply> {
 }
 
 /// The key a cursor argument resumes after (`None`: from the start).
-pub(super) fn cursor_start(c: &ReadCtx<'_>, arg: &[u8]) -> Result<Option<Bytes>, Reply> {
+pub(crate) fn cursor_start(c: &ReadCtx<'_>, arg: &[u8]) -> Result<Option<Bytes>, Reply> {
     let invalid = || Reply::error("ERR invalid cursor");
     let n: u64 = std::str::from_utf8(arg)
         .ok()
@@ -295,7 +295,7 @@ pub(super) fn cursor_start(c: &ReadCtx<'_>, arg: &[u8]) -> Result<Option<Bytes>,
 }
 
 /// `[cursor, items]`, saving `last` when the scan stopped early.
-pub(super) fn scan_reply(c: &ReadCtx<'_>, last: Option<Bytes>, items: Vec<Reply>) -> Reply {
+pub(crate) fn scan_reply(c: &ReadCtx<'_>, last: Option<Bytes>, items: Vec<Reply>) -> Reply {
     let cursor = last.map_or(0, |k| c.cursors.save(k));
     Reply::Array(vec![
         Reply::Bulk(Bytes::from(cursor.to_string())),
@@ -304,13 +304,13 @@ pub(super) fn scan_reply(c: &ReadCtx<'_>, last: Option<Bytes>, items: Vec<Reply>
 }
 
 /// The key right after `k` in byte order.
-pub(super) fn successor(k: &[u8]) -> Vec<u8> {
+pub(crate) fn successor(k: &[u8]) -> Vec<u8> {
     let mut v = k.to_vec();
     v.push(0);
     v
 }
 
-pub(super) fn scan(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn scan(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let start = tri!(cursor_start(c, &a[1]));
     let o = tri!(scan_opts(&a[2..], true));
     let from = start.map_or_else(Vec::new, |k| successor(&k));
@@ -340,7 +340,7 @@ pub(super) fn scan(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     Ok(scan_reply(c, more, out))
 }
 
-pub(super) fn keys(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn keys(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let mut out = Vec::new();
     c.scan(Cf::Meta, &[], &[], &mut |k, v| {
         if Meta::decode(v).is_some_and(|m| !m.is_expired(c.now_ms)) && glob_match(&a[1], k) {
@@ -351,7 +351,7 @@ pub(super) fn keys(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     Ok(Reply::Array(out))
 }
 
-pub(super) fn dbsize(c: &ReadCtx<'_>, _a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn dbsize(c: &ReadCtx<'_>, _a: &[Bytes]) -> Result<Reply> {
     let n = match c.pending {
         Some(b) => b.key_count(c.store)?,
         None => c.store.key_count()?,
@@ -359,7 +359,7 @@ pub(super) fn dbsize(c: &ReadCtx<'_>, _a: &[Bytes]) -> Result<Reply> {
     Ok(Reply::Integer(n as i64))
 }
 
-pub(super) fn randomkey(c: &ReadCtx<'_>, _a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn randomkey(c: &ReadCtx<'_>, _a: &[Bytes]) -> Result<Reply> {
     let seed = (c.now_ms.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03).to_be_bytes();
     for from in [&seed[..], &[][..]] {
         let mut found = None;
@@ -432,15 +432,15 @@ fn rename_generic(c: &mut WriteCtx<'_>, a: &[Bytes], nx: bool) -> Result<Reply> 
     Ok(if nx { Reply::Integer(1) } else { Reply::ok() })
 }
 
-pub(super) fn rename(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn rename(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     rename_generic(c, a, false)
 }
 
-pub(super) fn renamenx(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn renamenx(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     rename_generic(c, a, true)
 }
 
-pub(super) fn flushall(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn flushall(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     if a.len() > 2
         || a.get(1)
             .is_some_and(|o| !matches!(lower(o).as_slice(), b"sync" | b"async"))
@@ -452,7 +452,7 @@ pub(super) fn flushall(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
 }
 
 /// COPY source destination [DB n] [REPLACE]: one keyspace, so DB is 0.
-pub(super) fn copy(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn copy(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let mut replace = false;
     let mut j = 3;
     while j < a.len() {
@@ -537,7 +537,7 @@ fn encoding(c: &ReadCtx<'_>, key: &[u8], m: &Meta) -> Result<&'static str> {
 
 /// OBJECT ENCODING | FREQ | IDLETIME | REFCOUNT key, OBJECT HELP:
 /// plausible answers for tools (rocksync keeps no access times).
-pub(super) fn object(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn object(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let sub = lower(&a[1]);
     if sub == b"help" && a.len() == 2 {
         return Ok(Reply::Array(

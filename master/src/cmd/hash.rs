@@ -39,14 +39,14 @@ fn wrong_args(name: &str) -> Reply {
     ))
 }
 
-pub(super) fn hset(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn hset(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     if a.len() % 2 != 0 {
         return Ok(wrong_args("hset"));
     }
     Ok(Reply::Integer(tri!(set_pairs(c, &a[1], &a[2..])?)))
 }
 
-pub(super) fn hmset(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn hmset(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     if a.len() % 2 != 0 {
         return Ok(wrong_args("hmset"));
     }
@@ -54,7 +54,7 @@ pub(super) fn hmset(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     Ok(Reply::ok())
 }
 
-pub(super) fn hsetnx(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn hsetnx(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let m = tri!(c.typed_mut(&a[1], Kind::Hash)?);
     if field_value(c, &a[1], &m, &a[2])?.is_some() {
         return Ok(Reply::Integer(0));
@@ -63,12 +63,12 @@ pub(super) fn hsetnx(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     Ok(Reply::Integer(1))
 }
 
-pub(super) fn hget(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn hget(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let m = tri!(typed(c, &a[1], Kind::Hash)?);
     Ok(field_value(c, &a[1], &m, &a[2])?.map_or(Reply::Nil, Reply::Bulk))
 }
 
-pub(super) fn hmget(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn hmget(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let m = tri!(typed(c, &a[1], Kind::Hash)?);
     let mut out = Vec::with_capacity(a.len() - 2);
     for f in &a[2..] {
@@ -77,7 +77,7 @@ pub(super) fn hmget(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     Ok(Reply::Array(out))
 }
 
-pub(super) fn hdel(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn hdel(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     tri!(c.typed_mut(&a[1], Kind::Hash)?);
     let mut n = 0;
     for f in &a[2..] {
@@ -98,7 +98,7 @@ fn items(c: &ReadCtx<'_>, key: &[u8]) -> Result<Result<Vec<(Bytes, Bytes)>, Repl
     })
 }
 
-pub(super) fn hgetall(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn hgetall(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let items = tri!(items(c, &a[1])?);
     Ok(Reply::Array(
         items
@@ -108,41 +108,41 @@ pub(super) fn hgetall(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     ))
 }
 
-pub(super) fn hkeys(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn hkeys(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let items = tri!(items(c, &a[1])?);
     Ok(Reply::Array(
         items.into_iter().map(|(f, _)| Reply::Bulk(f)).collect(),
     ))
 }
 
-pub(super) fn hvals(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn hvals(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let items = tri!(items(c, &a[1])?);
     Ok(Reply::Array(
         items.into_iter().map(|(_, v)| Reply::Bulk(v)).collect(),
     ))
 }
 
-pub(super) fn hlen(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn hlen(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     Ok(Reply::Integer(
         tri!(typed(c, &a[1], Kind::Hash)?).map_or(0, |m| m.size as i64),
     ))
 }
 
-pub(super) fn hstrlen(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn hstrlen(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let m = tri!(typed(c, &a[1], Kind::Hash)?);
     Ok(Reply::Integer(
         field_value(c, &a[1], &m, &a[2])?.map_or(0, |v| v.len() as i64),
     ))
 }
 
-pub(super) fn hexists(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn hexists(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let m = tri!(typed(c, &a[1], Kind::Hash)?);
     Ok(Reply::Integer(i64::from(
         field_value(c, &a[1], &m, &a[2])?.is_some(),
     )))
 }
 
-pub(super) fn hincrby(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn hincrby(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let by = tri!(int_arg(&a[3]));
     let m = tri!(c.typed_mut(&a[1], Kind::Hash)?);
     let current = match field_value(c, &a[1], &m, &a[2])? {
@@ -164,7 +164,7 @@ pub(super) fn hincrby(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     Ok(Reply::Integer(n))
 }
 
-pub(super) fn hincrbyfloat(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn hincrbyfloat(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let by = tri!(super::float_arg(&a[3]));
     let m = tri!(c.typed_mut(&a[1], Kind::Hash)?);
     let current = match field_value(c, &a[1], &m, &a[2])? {
@@ -183,7 +183,7 @@ pub(super) fn hincrbyfloat(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     Ok(Reply::Bulk(Bytes::from(text)))
 }
 
-pub(super) fn hscan(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn hscan(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     super::scan_collection(c, a, Kind::Hash, |f, v, out| {
         out.push(Reply::Bulk(f.clone()));
         out.push(Reply::Bulk(Bytes::copy_from_slice(v)));
@@ -191,7 +191,7 @@ pub(super) fn hscan(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
 }
 
 /// HRANDFIELD key [count [WITHVALUES]].
-pub(super) fn hrandfield(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn hrandfield(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let (count, withvalues) = tri!(super::rand_args(a, b"withvalues"));
     let items = match tri!(typed(c, &a[1], Kind::Hash)?) {
         Some(m) => sub_items(c, &a[1], &m)?,

@@ -26,19 +26,19 @@ fn push(c: &mut WriteCtx<'_>, a: &[Bytes], front: bool, only_existing: bool) -> 
     Ok(Reply::Integer(len as i64))
 }
 
-pub(super) fn lpush(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn lpush(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     push(c, a, true, false)
 }
 
-pub(super) fn rpush(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn rpush(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     push(c, a, false, false)
 }
 
-pub(super) fn lpushx(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn lpushx(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     push(c, a, true, true)
 }
 
-pub(super) fn rpushx(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn rpushx(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     push(c, a, false, true)
 }
 
@@ -87,11 +87,11 @@ fn pop(c: &mut WriteCtx<'_>, a: &[Bytes], front: bool) -> Result<Reply> {
     })
 }
 
-pub(super) fn lpop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn lpop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     pop(c, a, true)
 }
 
-pub(super) fn rpop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn rpop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     pop(c, a, false)
 }
 
@@ -136,24 +136,24 @@ fn side(arg: &[u8]) -> Option<bool> {
     }
 }
 
-pub(super) fn lmove(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn lmove(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let (Some(from), Some(to)) = (side(&a[3]), side(&a[4])) else {
         return Ok(Reply::error(super::SYNTAX));
     };
     move_element(c, &a[1], &a[2], from, to)
 }
 
-pub(super) fn rpoplpush(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn rpoplpush(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     move_element(c, &a[1], &a[2], false, true)
 }
 
-pub(super) fn llen(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn llen(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     Ok(Reply::Integer(
         tri!(typed(c, &a[1], Kind::List)?).map_or(0, |m| m.size as i64),
     ))
 }
 
-pub(super) fn lrange(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn lrange(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let (start, stop) = (tri!(int_arg(&a[2])), tri!(int_arg(&a[3])));
     let Some(m) = tri!(typed(c, &a[1], Kind::List)?) else {
         return Ok(Reply::Array(vec![]));
@@ -177,7 +177,7 @@ fn index(i: i64, size: u64) -> Option<u64> {
     (0..size as i64).contains(&i).then_some(i as u64)
 }
 
-pub(super) fn lindex(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn lindex(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let i = tri!(int_arg(&a[2]));
     let Some(m) = tri!(typed(c, &a[1], Kind::List)?) else {
         return Ok(Reply::Nil);
@@ -188,7 +188,7 @@ pub(super) fn lindex(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     }
 }
 
-pub(super) fn lset(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn lset(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let i = tri!(int_arg(&a[2]));
     let Some(m) = tri!(c.typed_mut(&a[1], Kind::List)?) else {
         return Ok(Reply::error("ERR no such key"));
@@ -205,7 +205,7 @@ pub(super) fn lset(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     Ok(Reply::ok())
 }
 
-pub(super) fn ltrim(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn ltrim(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let (start, stop) = (tri!(int_arg(&a[2])), tri!(int_arg(&a[3])));
     let Some(m) = tri!(c.typed_mut(&a[1], Kind::List)?) else {
         return Ok(Reply::ok());
@@ -220,7 +220,7 @@ pub(super) fn ltrim(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     Ok(Reply::ok())
 }
 
-pub(super) fn lrem(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn lrem(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let count = tri!(int_arg(&a[2]));
     let Some(m) = tri!(c.typed_mut(&a[1], Kind::List)?) else {
         return Ok(Reply::Integer(0));
@@ -267,7 +267,7 @@ pub(super) fn lrem(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
 
 /// `numkeys key [key ...] <where> [COUNT n]` of LMPOP and ZMPOP (`a`
 /// starts at numkeys): the keys, the `where` argument, the count.
-pub(super) fn mpop_args(a: &[Bytes]) -> Result<(&[Bytes], &Bytes, Option<u64>), Reply> {
+pub(crate) fn mpop_args(a: &[Bytes]) -> Result<(&[Bytes], &Bytes, Option<u64>), Reply> {
     let numkeys = match int_arg(&a[0]) {
         Ok(n) if n > 0 => n as usize,
         _ => return Err(Reply::error("ERR numkeys should be greater than 0")),
@@ -307,7 +307,7 @@ fn mpop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     Ok(Reply::NilArray)
 }
 
-pub(super) fn lmpop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn lmpop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     mpop(c, &a[1..])
 }
 
@@ -326,15 +326,15 @@ fn bpop(c: &mut WriteCtx<'_>, a: &[Bytes], front: bool) -> Result<Reply> {
     Ok(Reply::NilArray)
 }
 
-pub(super) fn blpop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn blpop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     bpop(c, a, true)
 }
 
-pub(super) fn brpop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn brpop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     bpop(c, a, false)
 }
 
-pub(super) fn blmove(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn blmove(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let (Some(from), Some(to)) = (side(&a[3]), side(&a[4])) else {
         return Ok(Reply::error(super::SYNTAX));
     };
@@ -342,12 +342,12 @@ pub(super) fn blmove(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     move_element(c, &a[1], &a[2], from, to)
 }
 
-pub(super) fn brpoplpush(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn brpoplpush(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     tri!(super::timeout_arg(&a[3]));
     move_element(c, &a[1], &a[2], false, true)
 }
 
-pub(super) fn blmpop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn blmpop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     tri!(super::timeout_arg(&a[1]));
     mpop(c, &a[2..])
 }
@@ -355,7 +355,7 @@ pub(super) fn blmpop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
 /// LINSERT key BEFORE|AFTER pivot element: the elements on the shorter
 /// side of the insertion move by one (QSet events), so the events stay
 /// few near either end.
-pub(super) fn linsert(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn linsert(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let after = match a[2].to_ascii_lowercase().as_slice() {
         b"before" => false,
         b"after" => true,
@@ -402,7 +402,7 @@ pub(super) fn linsert(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
 }
 
 /// LPOS key element [RANK r] [COUNT n] [MAXLEN len].
-pub(super) fn lpos(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn lpos(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let (mut rank, mut count, mut maxlen) = (1i64, None, 0usize);
     let mut j = 3;
     while j < a.len() {

@@ -1,24 +1,25 @@
-//! Data commands: the table (name, arity, read or write), the contexts
-//! they run in, and argument helpers with Redis's error texts.
+//! Data commands: their handlers (one file per type), the contexts they
+//! run in, what the table knows of each ([`spec`]), and argument helpers
+//! with Redis's error texts.
 //!
 //! Read commands run on the connection's task against committed data.
 //! Write commands run on the write path's thread: they read through the
 //! pending group (so they see earlier commands of the same group) and
 //! change data only by emitting events, which are applied at once.
 
-mod bits;
-pub mod docs;
-mod generic;
-mod hash;
-mod list;
-mod set;
-mod sort;
-mod string;
-mod zrange;
-mod zset;
+pub(crate) mod bits;
+pub(crate) mod generic;
+pub(crate) mod hash;
+pub(crate) mod list;
+pub(crate) mod set;
+pub(crate) mod sort;
+pub mod spec;
+pub(crate) mod string;
+pub(crate) mod zrange;
+pub(crate) mod zset;
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
 use bytes::Bytes;
 use rocksync_protocol::{parse_i64, Command, LogEvent, Reply};
@@ -305,27 +306,6 @@ impl View for ReadCtx<'_> {
     }
 }
 
-/// Commands that read a single key's metadata (one atomic RocksDB read),
-/// which need no snapshot.
-pub fn single_read(name: &str) -> bool {
-    matches!(
-        name,
-        "get"
-            | "strlen"
-            | "getbit"
-            | "getrange"
-            | "substr"
-            | "type"
-            | "ttl"
-            | "pttl"
-            | "hlen"
-            | "scard"
-            | "zcard"
-            | "llen"
-            | "dbsize"
-    )
-}
-
 /// Context of a write command on the write path.
 pub struct WriteCtx<'a> {
     /// The store.
@@ -557,462 +537,54 @@ pub fn lower(b: &[u8]) -> Vec<u8> {
     b.to_ascii_lowercase()
 }
 
-/// How a command runs.
+/// A read command's handler: on the connection, against committed data.
+pub type ReadFn = fn(&ReadCtx<'_>, &[Bytes]) -> Result<Reply>;
+
+/// A write command's handler: on the write path, in a group.
+pub type WriteFn = fn(&mut WriteCtx<'_>, &[Bytes]) -> Result<Reply>;
+
+/// A write command parsed on its connection into its typed form: what
+/// the write path runs (it parses nothing).
+pub trait WriteOp: Send + Sync {
+    /// Run it in the group.
+    ///
+    /// # Errors
+    /// Storage errors; a command's own refusals are replies.
+    fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply>;
+}
+
+/// Parse a write command's arguments (its name first) into its typed form.
+///
+/// # Errors
+/// Redis's reply for arguments that do not parse (syntax, a number that
+/// is not one).
+pub type ParseFn = fn(&[Bytes]) -> std::result::Result<Box<dyn WriteOp>, Reply>;
+
+/// A command whose arguments did not parse, where its error is answered
+/// in its turn (inside an EXEC, as Redis answers it).
+pub struct Refused(pub Reply);
+
+impl WriteOp for Refused {
+    fn execute(&self, _: &mut WriteCtx<'_>) -> Result<Reply> {
+        Ok(self.0.clone())
+    }
+}
+
+/// How a data command runs.
 #[derive(Clone, Copy)]
 pub enum Exec {
     /// On the connection, against committed data.
-    Read(fn(&ReadCtx<'_>, &[Bytes]) -> Result<Reply>),
-    /// On the write path, in a group.
-    Write(fn(&mut WriteCtx<'_>, &[Bytes]) -> Result<Reply>),
-    /// A server or replication command, run by the server (by name).
-    Server,
+    Read(ReadFn),
+    /// On the write path, in a group, from its arguments.
+    Write(WriteFn),
+    /// Parsed on the connection; the write path runs the typed value.
+    Parsed(ParseFn),
 }
 
-/// Command flags (Redis's names where Redis has one, for COMMAND).
-pub mod flag {
-    /// Allowed while the data is loading (a slave's full copy).
-    pub const LOADING: u8 = 1;
-    /// Allowed before AUTH.
-    pub const NO_AUTH: u8 = 2;
-    /// Administrative (changes the server, not the data).
-    pub const ADMIN: u8 = 4;
-    /// Not allowed inside a transaction.
-    pub const NO_MULTI: u8 = 8;
-    /// Answered without touching data.
-    pub const FAST: u8 = 16;
-}
-
-/// One command: data, server and replication commands alike. COMMAND,
-/// AUTH gating, READONLY, LOADING and arity checks all read this.
-#[derive(Clone, Copy)]
-pub struct Spec {
-    /// Lowercase name.
-    pub name: &'static str,
-    /// Redis arity: n exactly, or -n for at least n (name included).
-    pub arity: i32,
-    /// How it runs.
-    pub exec: Exec,
-    /// It scans committed data, so the group before it must be committed
-    /// first (it runs at the head of a group).
-    pub barrier: bool,
-    /// First key argument, last (-1: the last argument), step (for COMMAND).
-    pub keys: (i32, i32, i32),
-    /// [`flag`]s.
-    pub flags: u8,
-    /// A blocking command: the kind of key it waits on.
-    pub blocks: Option<Kind>,
-}
-
-impl Spec {
-    /// True for write commands.
-    pub fn is_write(&self) -> bool {
-        matches!(self.exec, Exec::Write(_))
-    }
-
-    /// True when the command has every flag in `f`.
-    pub fn has(&self, f: u8) -> bool {
-        self.flags & f == f
-    }
-
-    /// Redis's flag words for COMMAND.
-    pub fn flag_words(&self) -> Vec<&'static str> {
-        let mut v = Vec::new();
-        match self.exec {
-            Exec::Write(_) => v.extend(["write", "denyoom"]),
-            Exec::Read(_) => v.push("readonly"),
-            Exec::Server => {}
-        }
-        for (f, word) in [
-            (flag::ADMIN, "admin"),
-            (flag::NO_AUTH, "no_auth"),
-            (flag::LOADING, "loading"),
-            (flag::NO_MULTI, "no_multi"),
-            (flag::FAST, "fast"),
-        ] {
-            if self.has(f) {
-                v.push(word);
-            }
-        }
-        if self.blocks.is_some() {
-            v.push("blocking");
-        }
-        v
-    }
-
-    /// True when `argc` (name included) fits the arity.
-    pub fn arity_ok(&self, argc: usize) -> bool {
-        let argc = argc as i32;
-        if self.arity >= 0 {
-            argc == self.arity
-        } else {
-            argc >= -self.arity
-        }
-    }
-}
-
-const fn r(
-    name: &'static str,
-    arity: i32,
-    f: fn(&ReadCtx<'_>, &[Bytes]) -> Result<Reply>,
-    keys: (i32, i32, i32),
-) -> Spec {
-    Spec {
-        name,
-        arity,
-        exec: Exec::Read(f),
-        barrier: false,
-        keys,
-        flags: 0,
-        blocks: None,
-    }
-}
-
-const fn w(
-    name: &'static str,
-    arity: i32,
-    f: fn(&mut WriteCtx<'_>, &[Bytes]) -> Result<Reply>,
-    keys: (i32, i32, i32),
-) -> Spec {
-    Spec {
-        name,
-        arity,
-        exec: Exec::Write(f),
-        barrier: false,
-        keys,
-        flags: 0,
-        blocks: None,
-    }
-}
-
-const fn wb(
-    name: &'static str,
-    arity: i32,
-    f: fn(&mut WriteCtx<'_>, &[Bytes]) -> Result<Reply>,
-    keys: (i32, i32, i32),
-) -> Spec {
-    Spec {
-        name,
-        arity,
-        exec: Exec::Write(f),
-        barrier: true,
-        keys,
-        flags: 0,
-        blocks: None,
-    }
-}
-
-/// A server command with `flags`.
-const fn srv(name: &'static str, arity: i32, flags: u8) -> Spec {
-    Spec {
-        name,
-        arity,
-        exec: Exec::Server,
-        barrier: false,
-        keys: NONE,
-        flags,
-        blocks: None,
-    }
-}
-
-/// A blocking command that waits on keys of `kind`.
-const fn block(mut s: Spec, kind: Kind) -> Spec {
-    s.blocks = Some(kind);
-    s
-}
-
-const ONE: (i32, i32, i32) = (1, 1, 1);
-/// Keys from the first argument to the one before the last (a timeout).
-const LAST_BUT_ONE: (i32, i32, i32) = (1, -2, 1);
-/// `numkeys key ...` (COMMAND shows no fixed key range for these).
-const NUMKEYS: (i32, i32, i32) = (0, 0, 0);
-const ALL: (i32, i32, i32) = (1, -1, 1);
-const NONE: (i32, i32, i32) = (0, 0, 0);
-
-use flag::{ADMIN, FAST, LOADING, NO_AUTH, NO_MULTI};
-
-/// Every command.
-pub static COMMANDS: &[Spec] = &[
-    // connection and server
-    srv("ping", -1, FAST),
-    srv("echo", 2, LOADING | FAST),
-    srv("quit", -1, NO_AUTH | LOADING | FAST),
-    srv("auth", -2, NO_AUTH | LOADING | FAST | NO_MULTI),
-    srv("hello", -1, NO_AUTH | LOADING | FAST | NO_MULTI),
-    srv("select", 2, LOADING | FAST),
-    srv("info", -1, LOADING),
-    srv("config", -2, ADMIN | LOADING),
-    srv("command", -1, LOADING),
-    srv("client", -2, ADMIN | LOADING),
-    srv("time", 1, LOADING | FAST),
-    srv("lastsave", 1, LOADING | FAST),
-    srv("save", 1, ADMIN | NO_MULTI),
-    srv("bgsave", -1, ADMIN),
-    srv("shutdown", -1, ADMIN | LOADING | NO_MULTI),
-    srv("slowlog", -2, ADMIN | LOADING),
-    srv("memory", -2, LOADING),
-    srv("debug", -2, ADMIN | LOADING),
-    // replication
-    srv("slaveof", 3, ADMIN | LOADING),
-    srv("replicaof", 3, ADMIN | LOADING),
-    srv("role", 1, LOADING | FAST),
-    srv("wait", 3, NO_MULTI),
-    srv("purge", 4, ADMIN | LOADING),
-    srv("sync140", -4, ADMIN | NO_MULTI),
-    // publish / subscribe
-    srv("subscribe", -2, LOADING | NO_MULTI),
-    srv("unsubscribe", -1, LOADING | NO_MULTI),
-    srv("psubscribe", -2, LOADING | NO_MULTI),
-    srv("punsubscribe", -1, LOADING | NO_MULTI),
-    srv("publish", 3, LOADING | FAST),
-    // transactions
-    srv("multi", 1, LOADING | FAST | NO_MULTI),
-    srv("exec", 1, LOADING | NO_MULTI),
-    srv("discard", 1, LOADING | FAST | NO_MULTI),
-    srv("watch", -2, LOADING | FAST | NO_MULTI),
-    srv("unwatch", 1, LOADING | FAST),
-    // strings
-    r("get", 2, string::get, ONE),
-    w("set", -3, string::set, ONE),
-    r("mget", -2, string::mget, ALL),
-    w("mset", -3, string::mset, (1, -1, 2)),
-    w("msetnx", -3, string::msetnx, (1, -1, 2)),
-    w("setnx", 3, string::setnx, ONE),
-    w("setex", 4, string::setex, ONE),
-    w("psetex", 4, string::psetex, ONE),
-    w("getset", 3, string::getset, ONE),
-    w("getdel", 2, string::getdel, ONE),
-    w("append", 3, string::append, ONE),
-    r("strlen", 2, string::strlen, ONE),
-    w("incr", 2, string::incr, ONE),
-    w("decr", 2, string::decr, ONE),
-    w("incrby", 3, string::incrby, ONE),
-    w("decrby", 3, string::decrby, ONE),
-    w("incrbyfloat", 3, string::incrbyfloat, ONE),
-    r("getbit", 3, string::getbit, ONE),
-    w("setbit", 4, string::setbit, ONE),
-    r("bitcount", -2, string::bitcount, ONE),
-    r("getrange", 4, string::getrange, ONE),
-    r("substr", 4, string::getrange, ONE),
-    w("setrange", 4, string::setrange, ONE),
-    w("getex", -2, string::getex, ONE),
-    r("lcs", -3, string::lcs, (1, 2, 1)),
-    w("bitop", -4, bits::bitop, (2, -1, 1)),
-    r("bitpos", -3, bits::bitpos, ONE),
-    w("bitfield", -2, bits::bitfield, ONE),
-    r("bitfield_ro", -2, bits::bitfield_ro, ONE),
-    // keys
-    w("del", -2, generic::del, ALL),
-    w("unlink", -2, generic::del, ALL),
-    r("exists", -2, generic::exists, ALL),
-    r("type", 2, generic::type_, ONE),
-    w("expire", -3, generic::expire, ONE),
-    w("pexpire", -3, generic::pexpire, ONE),
-    w("expireat", -3, generic::expireat, ONE),
-    w("pexpireat", -3, generic::pexpireat, ONE),
-    r("ttl", 2, generic::ttl, ONE),
-    r("expiretime", 2, generic::expiretime, ONE),
-    r("pexpiretime", 2, generic::pexpiretime, ONE),
-    r("touch", -2, generic::exists, ALL),
-    r("pttl", 2, generic::pttl, ONE),
-    w("persist", 2, generic::persist, ONE),
-    r("scan", -2, generic::scan, NONE),
-    r("keys", 2, generic::keys, NONE),
-    r("dbsize", 1, generic::dbsize, NONE),
-    r("randomkey", 1, generic::randomkey, NONE),
-    wb("rename", 3, generic::rename, (1, 2, 1)),
-    wb("renamenx", 3, generic::renamenx, (1, 2, 1)),
-    w("flushall", -1, generic::flushall, NONE),
-    wb("copy", -3, generic::copy, (1, 2, 1)),
-    r("object", -2, generic::object, NONE),
-    wb("sort", -2, sort::sort, ONE),
-    r("sort_ro", -2, sort::sort_ro, ONE),
-    w("flushdb", -1, generic::flushall, NONE),
-    // hashes
-    w("hset", -4, hash::hset, ONE),
-    w("hmset", -4, hash::hmset, ONE),
-    w("hsetnx", 4, hash::hsetnx, ONE),
-    r("hget", 3, hash::hget, ONE),
-    r("hmget", -3, hash::hmget, ONE),
-    w("hdel", -3, hash::hdel, ONE),
-    r("hgetall", 2, hash::hgetall, ONE),
-    r("hkeys", 2, hash::hkeys, ONE),
-    r("hvals", 2, hash::hvals, ONE),
-    r("hlen", 2, hash::hlen, ONE),
-    r("hstrlen", 3, hash::hstrlen, ONE),
-    r("hexists", 3, hash::hexists, ONE),
-    w("hincrby", 4, hash::hincrby, ONE),
-    w("hincrbyfloat", 4, hash::hincrbyfloat, ONE),
-    r("hscan", -3, hash::hscan, ONE),
-    r("hrandfield", -2, hash::hrandfield, ONE),
-    // sets
-    w("sadd", -3, set::sadd, ONE),
-    w("srem", -3, set::srem, ONE),
-    w("smove", 4, set::smove, (1, 2, 1)),
-    r("smembers", 2, set::smembers, ONE),
-    r("sismember", 3, set::sismember, ONE),
-    r("smismember", -3, set::smismember, ONE),
-    r("scard", 2, set::scard, ONE),
-    wb("spop", -2, set::spop, ONE),
-    r("srandmember", -2, set::srandmember, ONE),
-    r("sscan", -3, set::sscan, ONE),
-    r("sinter", -2, set::sinter, ALL),
-    r("sunion", -2, set::sunion, ALL),
-    r("sdiff", -2, set::sdiff, ALL),
-    r("sintercard", -3, set::sintercard, NUMKEYS),
-    wb("sinterstore", -3, set::sinterstore, ALL),
-    wb("sunionstore", -3, set::sunionstore, ALL),
-    wb("sdiffstore", -3, set::sdiffstore, ALL),
-    // sorted sets
-    w("zadd", -4, zset::zadd, ONE),
-    w("zrem", -3, zset::zrem, ONE),
-    r("zscore", 3, zset::zscore, ONE),
-    r("zmscore", -3, zset::zmscore, ONE),
-    w("zincrby", 4, zset::zincrby, ONE),
-    r("zcard", 2, zset::zcard, ONE),
-    r("zcount", 4, zset::zcount, ONE),
-    r("zrange", -4, zrange::zrange, ONE),
-    r("zrevrange", -4, zrange::zrevrange, ONE),
-    r("zrangebyscore", -4, zrange::zrangebyscore, ONE),
-    r("zrevrangebyscore", -4, zrange::zrevrangebyscore, ONE),
-    r("zrangebylex", -4, zrange::zrangebylex, ONE),
-    r("zrevrangebylex", -4, zrange::zrevrangebylex, ONE),
-    r("zlexcount", 4, zrange::zlexcount, ONE),
-    wb("zrangestore", -5, zrange::zrangestore, (1, 2, 1)),
-    wb("zremrangebyrank", 4, zrange::zremrangebyrank, ONE),
-    wb("zremrangebyscore", 4, zrange::zremrangebyscore, ONE),
-    wb("zremrangebylex", 4, zrange::zremrangebylex, ONE),
-    r("zunion", -3, zrange::zunion, NUMKEYS),
-    r("zinter", -3, zrange::zinter, NUMKEYS),
-    r("zdiff", -3, zrange::zdiff, NUMKEYS),
-    wb("zunionstore", -4, zrange::zunionstore, ONE),
-    wb("zinterstore", -4, zrange::zinterstore, ONE),
-    wb("zdiffstore", -4, zrange::zdiffstore, ONE),
-    r("zintercard", -3, zrange::zintercard, NUMKEYS),
-    r("zrandmember", -2, zrange::zrandmember, ONE),
-    r("zrank", 3, zset::zrank, ONE),
-    r("zrevrank", 3, zset::zrevrank, ONE),
-    wb("zpopmin", -2, zset::zpopmin, ONE),
-    wb("zpopmax", -2, zset::zpopmax, ONE),
-    wb("zmpop", -4, zset::zmpop, NUMKEYS),
-    block(wb("bzpopmin", -3, zset::bzpopmin, LAST_BUT_ONE), Kind::ZSet),
-    block(wb("bzpopmax", -3, zset::bzpopmax, LAST_BUT_ONE), Kind::ZSet),
-    block(wb("bzmpop", -5, zset::bzmpop, NUMKEYS), Kind::ZSet),
-    r("zscan", -3, zset::zscan, ONE),
-    // lists
-    w("lpush", -3, list::lpush, ONE),
-    w("rpush", -3, list::rpush, ONE),
-    w("lpushx", -3, list::lpushx, ONE),
-    w("rpushx", -3, list::rpushx, ONE),
-    w("lpop", -2, list::lpop, ONE),
-    w("rpop", -2, list::rpop, ONE),
-    w("rpoplpush", 3, list::rpoplpush, (1, 2, 1)),
-    w("lmove", 5, list::lmove, (1, 2, 1)),
-    w("lmpop", -4, list::lmpop, NUMKEYS),
-    block(w("blpop", -3, list::blpop, LAST_BUT_ONE), Kind::List),
-    block(w("brpop", -3, list::brpop, LAST_BUT_ONE), Kind::List),
-    block(w("blmove", 6, list::blmove, (1, 2, 1)), Kind::List),
-    block(w("brpoplpush", 4, list::brpoplpush, (1, 2, 1)), Kind::List),
-    block(w("blmpop", -5, list::blmpop, NUMKEYS), Kind::List),
-    r("llen", 2, list::llen, ONE),
-    r("lrange", 4, list::lrange, ONE),
-    r("lindex", 3, list::lindex, ONE),
-    w("lset", 4, list::lset, ONE),
-    w("ltrim", 4, list::ltrim, ONE),
-    wb("lrem", 4, list::lrem, ONE),
-    w("linsert", 5, list::linsert, ONE),
-    r("lpos", -3, list::lpos, ONE),
-];
-
-/// The command named `name` (any case).
-pub fn lookup(name: &[u8]) -> Option<&'static Spec> {
-    static TABLE: OnceLock<HashMap<&'static str, &'static Spec>> = OnceLock::new();
-    let table = TABLE.get_or_init(|| COMMANDS.iter().map(|s| (s.name, s)).collect());
-    // Lowercased on the stack: this runs for every command.
-    let mut buf = [0u8; 32];
-    let lower = buf.get_mut(..name.len())?;
-    lower.copy_from_slice(name);
-    lower.make_ascii_lowercase();
-    std::str::from_utf8(lower)
-        .ok()
-        .and_then(|n| table.get(n).copied())
-}
-
-/// The key arguments of a command, from its table entry's first, last
-/// and step (none for commands whose keys follow a count).
-pub fn key_args<'a>(spec: &Spec, a: &'a [Bytes]) -> impl Iterator<Item = &'a Bytes> {
-    let (first, last, step) = spec.keys;
-    let n = a.len() as i32;
-    let last = if last < 0 { n + last } else { last.min(n - 1) };
-    let range = if first >= 1 && step >= 1 && last >= first {
-        a.get(first as usize..=last as usize).unwrap_or(&[])
-    } else {
-        &[]
-    };
-    range.iter().step_by(step.max(1) as usize)
-}
-
-/// The fields or members a write to one collection reads before it writes
-/// them (HSET's fields, SADD's members, ZADD's members...), with the
-/// collection's kind; none for other commands. A hint for pre-reads: a
-/// malformed command yields what it can.
-pub fn field_args<'a>(spec: &Spec, a: &'a [Bytes]) -> Option<(Kind, Vec<&'a Bytes>)> {
-    let rest = a.get(2..)?;
-    Some(match spec.name {
-        "hset" | "hmset" => (Kind::Hash, rest.iter().step_by(2).collect()),
-        "hsetnx" | "hincrby" | "hincrbyfloat" => (Kind::Hash, rest.first().into_iter().collect()),
-        "hdel" => (Kind::Hash, rest.iter().collect()),
-        "sadd" | "srem" => (Kind::Set, rest.iter().collect()),
-        "zrem" => (Kind::ZSet, rest.iter().collect()),
-        "zincrby" => (Kind::ZSet, rest.get(1).into_iter().collect()),
-        "zadd" => {
-            // Options first (NX, XX, GT, LT, CH, INCR), then score-member pairs.
-            let options = rest
-                .iter()
-                .take_while(|o| {
-                    ["nx", "xx", "gt", "lt", "ch", "incr"]
-                        .iter()
-                        .any(|n| o.eq_ignore_ascii_case(n.as_bytes()))
-                })
-                .count();
-            (
-                Kind::ZSet,
-                rest[options..].iter().skip(1).step_by(2).collect(),
-            )
-        }
-        _ => return None,
-    })
-}
-
-/// A blocking command's arguments: the keys it waits on, in order, and
-/// its timeout argument.
-pub fn blocking_args<'a>(spec: &Spec, a: &'a [Bytes]) -> (&'a [Bytes], &'a Bytes) {
-    match spec.name {
-        "blmove" | "brpoplpush" => (&a[1..2], &a[a.len() - 1]),
-        "blmpop" | "bzmpop" => {
-            let n = parse_i64(&a[2]).unwrap_or(0).clamp(0, a.len() as i64 - 3) as usize;
-            (&a[3..3 + n], &a[1])
-        }
-        _ => (&a[1..a.len() - 1], &a[a.len() - 1]),
-    }
-}
-
-/// A blocking command narrowed to one of its keys: what serves a client
-/// waiting on `key` once it has data.
-pub fn blocking_for_key(spec: &Spec, a: &[Bytes], key: &Bytes) -> Vec<Bytes> {
-    match spec.name {
-        "blmove" | "brpoplpush" => a.to_vec(),
-        "blmpop" | "bzmpop" => {
-            let (keys, _) = blocking_args(spec, a);
-            let mut v = vec![
-                a[0].clone(),
-                a[1].clone(),
-                Bytes::from_static(b"1"),
-                key.clone(),
-            ];
-            v.extend_from_slice(&a[3 + keys.len()..]);
-            v
-        }
-        _ => vec![a[0].clone(), key.clone(), a[a.len() - 1].clone()],
+impl Exec {
+    /// True for a command the write path runs.
+    pub fn is_write(self) -> bool {
+        !matches!(self, Self::Read(_))
     }
 }
 
@@ -1162,7 +734,7 @@ pub fn seed() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let _ = NEXT.compare_exchange(
         0,
-        crate::engine::now_ms() | 1,
+        crate::clock::now_ms() | 1,
         Ordering::Relaxed,
         Ordering::Relaxed,
     );
@@ -1205,26 +777,5 @@ mod tests {
         assert_eq!(parse_float(b"nan"), None);
         assert_eq!(parse_float(b" 1"), None);
         assert_eq!(parse_float(b""), None);
-    }
-
-    #[test]
-    fn every_command_is_found_in_any_case() {
-        for s in COMMANDS {
-            assert_eq!(
-                lookup(s.name.to_uppercase().as_bytes()).map(|x| x.name),
-                Some(s.name)
-            );
-        }
-        assert!(lookup(b"nosuch").is_none());
-    }
-
-    #[test]
-    fn every_command_has_docs() {
-        let missing: Vec<_> = COMMANDS
-            .iter()
-            .filter(|s| docs::doc(s.name).is_none_or(|d| d.1.is_empty()))
-            .map(|s| s.name)
-            .collect();
-        assert!(missing.is_empty(), "no COMMAND DOCS for {missing:?}");
     }
 }

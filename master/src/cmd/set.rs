@@ -19,7 +19,7 @@ fn is_member(v: &impl View, key: &[u8], member: &[u8]) -> Result<bool> {
     }
 }
 
-pub(super) fn sadd(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn sadd(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     tri!(c.typed_mut(&a[1], Kind::Set)?);
     let mut n = 0;
     for m in &a[2..] {
@@ -31,7 +31,7 @@ pub(super) fn sadd(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     Ok(Reply::Integer(n))
 }
 
-pub(super) fn srem(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn srem(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     tri!(c.typed_mut(&a[1], Kind::Set)?);
     let mut n = 0;
     for m in &a[2..] {
@@ -43,7 +43,7 @@ pub(super) fn srem(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     Ok(Reply::Integer(n))
 }
 
-pub(super) fn smove(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn smove(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let (src, dst, member) = (&a[1], &a[2], &a[3]);
     // Both types are checked before anything changes, as Redis does.
     let Some(_) = tri!(c.typed_mut(src, Kind::Set)?) else {
@@ -119,18 +119,18 @@ fn bulks(v: impl IntoIterator<Item = Bytes>) -> Reply {
     Reply::Array(v.into_iter().map(Reply::Bulk).collect())
 }
 
-pub(super) fn smembers(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn smembers(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     Ok(bulks(tri!(members(c, &a[1])?)))
 }
 
-pub(super) fn sismember(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn sismember(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     tri!(typed(c, &a[1], Kind::Set)?);
     Ok(Reply::Integer(i64::from(
         c.live_meta(&a[1])?.is_some() && is_member(c, &a[1], &a[2])?,
     )))
 }
 
-pub(super) fn smismember(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn smismember(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let live = tri!(typed(c, &a[1], Kind::Set)?).is_some();
     let mut out = Vec::with_capacity(a.len() - 2);
     for m in &a[2..] {
@@ -139,7 +139,7 @@ pub(super) fn smismember(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     Ok(Reply::Array(out))
 }
 
-pub(super) fn scard(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn scard(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     Ok(Reply::Integer(
         tri!(typed(c, &a[1], Kind::Set)?).map_or(0, |m| m.size as i64),
     ))
@@ -154,7 +154,7 @@ fn count_arg(a: &[Bytes], at: usize) -> Result<Option<i64>, Reply> {
     }
 }
 
-pub(super) fn spop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn spop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let count = tri!(count_arg(a, 2));
     if count.is_some_and(|n| n < 0) {
         return Ok(Reply::error("ERR value is out of range, must be positive"));
@@ -190,7 +190,7 @@ pub(super) fn spop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     })
 }
 
-pub(super) fn srandmember(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn srandmember(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let count = tri!(count_arg(a, 2));
     // One member, or a few distinct ones: drawn by position.
     let distinct = match count {
@@ -218,7 +218,7 @@ pub(super) fn srandmember(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     }
 }
 
-pub(super) fn sscan(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn sscan(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     super::scan_collection(c, a, Kind::Set, |f, _, out| {
         out.push(Reply::Bulk(f.clone()))
     })
@@ -269,15 +269,15 @@ fn combine(c: &impl View, keys: &[Bytes], op: SetOp) -> Result<Result<BTreeSet<B
     }))
 }
 
-pub(super) fn sinter(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn sinter(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     Ok(bulks(tri!(combine(c, &a[1..], SetOp::Inter)?)))
 }
 
-pub(super) fn sunion(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn sunion(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     Ok(bulks(tri!(combine(c, &a[1..], SetOp::Union)?)))
 }
 
-pub(super) fn sdiff(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn sdiff(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     Ok(bulks(tri!(combine(c, &a[1..], SetOp::Diff)?)))
 }
 
@@ -289,20 +289,20 @@ fn store_op(c: &mut WriteCtx<'_>, a: &[Bytes], op: SetOp) -> Result<Reply> {
     c.replace(&a[1], Command::SSet, result)
 }
 
-pub(super) fn sinterstore(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn sinterstore(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     store_op(c, a, SetOp::Inter)
 }
 
-pub(super) fn sunionstore(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn sunionstore(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     store_op(c, a, SetOp::Union)
 }
 
-pub(super) fn sdiffstore(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn sdiffstore(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     store_op(c, a, SetOp::Diff)
 }
 
 /// SINTERCARD numkeys key [key ...] [LIMIT limit].
-pub(super) fn sintercard(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn sintercard(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let n = match int_arg(&a[1]) {
         Ok(n) if n > 0 => n as usize,
         _ => return Ok(Reply::error("ERR numkeys should be greater than 0")),

@@ -225,7 +225,7 @@ fn reply(out: Vec<Option<Bytes>>) -> Reply {
     )
 }
 
-pub(super) fn sort(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn sort(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let s = tri!(parse(a, false));
     let out = tri!(run(&*c, &a[1], &s)?);
     let Some(dst) = &s.store else {
@@ -239,7 +239,28 @@ pub(super) fn sort(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     )
 }
 
-pub(super) fn sort_ro(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn sort_ro(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let s = tri!(parse(a, true));
     Ok(reply(tri!(run(c, &a[1], &s)?)))
+}
+
+/// SORT's keys beyond the sorted one: its STORE destination (the last
+/// STORE, as Redis takes it), skipping the arguments of LIMIT, BY and
+/// GET, where a "store" is a pattern, not the option.
+pub(crate) fn keys(a: &[Bytes]) -> Vec<usize> {
+    let mut store = None;
+    let mut j = 2;
+    while j < a.len() {
+        let skip = match lower(&a[j]).as_slice() {
+            b"limit" => 2,
+            b"by" | b"get" => 1,
+            b"store" if j + 1 < a.len() => {
+                store = Some(j + 1);
+                1
+            }
+            _ => 0,
+        };
+        j += 1 + skip;
+    }
+    store.into_iter().collect()
 }

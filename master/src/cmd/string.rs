@@ -4,7 +4,8 @@ use bytes::{Bytes, BytesMut};
 use rocksync_protocol::{Command, Reply};
 
 use super::{
-    fmt_float, int_arg, lower, parse_float, tri, typed, ReadCtx, View, WriteCtx, NOT_INT, SYNTAX,
+    fmt_float, int_arg, lower, parse_float, tri, typed, ReadCtx, View, WriteCtx, WriteOp, NOT_INT,
+    SYNTAX,
 };
 use crate::error::Result;
 use crate::store::keys::Kind;
@@ -28,11 +29,11 @@ fn nil_or(v: Option<Bytes>) -> Reply {
     v.map_or(Reply::Nil, Reply::Bulk)
 }
 
-pub(super) fn get(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn get(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     Ok(nil_or(tri!(string_value(c, &a[1])?)))
 }
 
-pub(super) fn mget(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn mget(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let mut out = Vec::with_capacity(a.len() - 1);
     for k in &a[1..] {
         out.push(match c.live_meta(k)? {
@@ -43,31 +44,62 @@ pub(super) fn mget(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     Ok(Reply::Array(out))
 }
 
-/// An absolute expiry from a relative or absolute time argument.
-fn expiry(
-    c: &WriteCtx<'_>,
-    arg: &[u8],
-    unit_ms: i64,
-    absolute: bool,
-    cmd: &str,
-) -> Result<u64, Reply> {
-    let invalid = || Reply::error(format!("ERR invalid expire time in '{cmd}' command"));
-    let n = int_arg(arg)?;
-    if n <= 0 {
-        return Err(invalid());
-    }
-    let ms = n.checked_mul(unit_ms).ok_or_else(invalid)?;
-    let at = if absolute {
-        ms
-    } else {
-        ms.checked_add(c.now_ms as i64).ok_or_else(invalid)?
-    };
-    Ok(at as u64)
+/// When a written string expires, as its command said.
+#[derive(Clone, Copy)]
+enum Ttl {
+    /// Never.
+    None,
+    /// As it did before (KEEPTTL).
+    Keep,
+    /// This many milliseconds after the write.
+    In(u64),
+    /// At this unix time, in milliseconds.
+    At(u64),
 }
 
-pub(super) fn set(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+impl Ttl {
+    /// A time argument in `unit_ms`, relative or `absolute`: Redis's
+    /// checks, made where the command is parsed.
+    fn parse(arg: &[u8], unit_ms: i64, absolute: bool, cmd: &str) -> Result<Self, Reply> {
+        let invalid = || Reply::error(format!("ERR invalid expire time in '{cmd}' command"));
+        let n = int_arg(arg)?;
+        if n <= 0 {
+            return Err(invalid());
+        }
+        let ms = n.checked_mul(unit_ms).ok_or_else(invalid)?;
+        if absolute {
+            return Ok(Self::At(ms as u64));
+        }
+        ms.checked_add(crate::clock::now_ms() as i64)
+            .ok_or_else(invalid)?;
+        Ok(Self::In(ms as u64))
+    }
+
+    /// The expiry to store, given the key's (`old`) and the time of the
+    /// write (`now_ms`); 0 for none.
+    fn at(self, old: u64, now_ms: u64) -> u64 {
+        match self {
+            Self::None => 0,
+            Self::Keep => old,
+            Self::In(ms) => now_ms.saturating_add(ms),
+            Self::At(ms) => ms,
+        }
+    }
+}
+
+/// SET key value [NX|XX] [GET] [EX|PX|EXAT|PXAT t | KEEPTTL].
+struct Set {
+    key: Bytes,
+    value: Bytes,
+    nx: bool,
+    xx: bool,
+    get: bool,
+    ttl: Ttl,
+}
+
+pub(crate) fn set(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
     let (mut nx, mut xx, mut get, mut keepttl) = (false, false, false, false);
-    let mut expire: Option<u64> = None;
+    let mut expire: Option<Ttl> = None;
     let mut i = 3;
     while i < a.len() {
         let opt = lower(&a[i]);
@@ -79,29 +111,53 @@ pub(super) fn set(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
             (b"keepttl", _) if expire.is_none() => keepttl = true,
             (b"ex" | b"px" | b"exat" | b"pxat", Some(t)) if expire.is_none() && !keepttl => {
                 let unit = if opt.starts_with(b"p") { 1 } else { 1000 };
-                expire = Some(tri!(expiry(c, t, unit, opt.ends_with(b"at"), "set")));
+                expire = Some(Ttl::parse(t, unit, opt.ends_with(b"at"), "set")?);
                 i += 1;
             }
-            _ => return Ok(Reply::error(SYNTAX)),
+            _ => return Err(Reply::error(SYNTAX)),
         }
         i += 1;
     }
-    let old = c.live_meta_mut(&a[1])?;
-    let old_value = match &old {
-        Some(m) if m.kind == Kind::String => Some(m.value.clone()),
-        Some(_) if get => return Ok(Reply::error(super::WRONGTYPE)),
-        _ => None,
-    };
-    if (nx && old.is_some()) || (xx && old.is_none()) {
-        return Ok(if get { nil_or(old_value) } else { Reply::Nil });
-    }
     let ttl = match (expire, keepttl) {
         (Some(t), _) => t,
-        (None, true) => old.as_ref().map_or(0, |m| m.expire_ms),
-        (None, false) => 0,
+        (None, true) => Ttl::Keep,
+        (None, false) => Ttl::None,
     };
-    c.emit(Command::KSet, &a[1], a[2].clone(), ttl)?;
-    Ok(if get { nil_or(old_value) } else { Reply::ok() })
+    Ok(Box::new(Set {
+        key: a[1].clone(),
+        value: a[2].clone(),
+        nx,
+        xx,
+        get,
+        ttl,
+    }))
+}
+
+impl WriteOp for Set {
+    fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
+        let old = c.live_meta_mut(&self.key)?;
+        let old_value = match &old {
+            Some(m) if m.kind == Kind::String => Some(m.value.clone()),
+            Some(_) if self.get => return Ok(Reply::error(super::WRONGTYPE)),
+            _ => None,
+        };
+        if (self.nx && old.is_some()) || (self.xx && old.is_none()) {
+            return Ok(if self.get {
+                nil_or(old_value)
+            } else {
+                Reply::Nil
+            });
+        }
+        let ttl = self
+            .ttl
+            .at(old.as_ref().map_or(0, |m| m.expire_ms), c.now_ms);
+        c.emit(Command::KSet, &self.key, self.value.clone(), ttl)?;
+        Ok(if self.get {
+            nil_or(old_value)
+        } else {
+            Reply::ok()
+        })
+    }
 }
 
 fn wrong_args(name: &str) -> Reply {
@@ -110,142 +166,262 @@ fn wrong_args(name: &str) -> Reply {
     ))
 }
 
-pub(super) fn mset(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    if a.len() % 2 == 0 {
-        return Ok(wrong_args("mset"));
-    }
-    for pair in a[1..].chunks(2) {
-        c.emit(Command::KSet, &pair[0], pair[1].clone(), 0)?;
-    }
-    Ok(Reply::ok())
+/// MSET / MSETNX key value [key value ...].
+struct MSet {
+    pairs: Vec<(Bytes, Bytes)>,
+    /// MSETNX: none is written when one exists.
+    nx: bool,
 }
 
-pub(super) fn msetnx(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+fn mset_pairs(a: &[Bytes], name: &str, nx: bool) -> Result<Box<dyn WriteOp>, Reply> {
     if a.len() % 2 == 0 {
-        return Ok(wrong_args("msetnx"));
+        return Err(wrong_args(name));
     }
-    for pair in a[1..].chunks(2) {
-        if c.live_meta_mut(&pair[0])?.is_some() {
-            return Ok(Reply::Integer(0));
+    Ok(Box::new(MSet {
+        pairs: a[1..]
+            .chunks(2)
+            .map(|p| (p[0].clone(), p[1].clone()))
+            .collect(),
+        nx,
+    }))
+}
+
+pub(crate) fn mset(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    mset_pairs(a, "mset", false)
+}
+
+pub(crate) fn msetnx(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    mset_pairs(a, "msetnx", true)
+}
+
+impl WriteOp for MSet {
+    fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
+        if self.nx {
+            for (k, _) in &self.pairs {
+                if c.live_meta_mut(k)?.is_some() {
+                    return Ok(Reply::Integer(0));
+                }
+            }
+        }
+        for (k, v) in &self.pairs {
+            c.emit(Command::KSet, k, v.clone(), 0)?;
+        }
+        Ok(if self.nx {
+            Reply::Integer(1)
+        } else {
+            Reply::ok()
+        })
+    }
+}
+
+/// A command on one string key with one value: what it does with them.
+#[derive(Clone, Copy)]
+enum KeyValueOp {
+    SetNx,
+    GetSet,
+    Append,
+}
+
+struct KeyValue {
+    op: KeyValueOp,
+    key: Bytes,
+    value: Bytes,
+}
+
+fn key_value(a: &[Bytes], op: KeyValueOp) -> Result<Box<dyn WriteOp>, Reply> {
+    Ok(Box::new(KeyValue {
+        op,
+        key: a[1].clone(),
+        value: a[2].clone(),
+    }))
+}
+
+pub(crate) fn setnx(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    key_value(a, KeyValueOp::SetNx)
+}
+
+pub(crate) fn getset(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    key_value(a, KeyValueOp::GetSet)
+}
+
+pub(crate) fn append(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    key_value(a, KeyValueOp::Append)
+}
+
+impl WriteOp for KeyValue {
+    fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
+        let (key, value) = (&self.key, &self.value);
+        match self.op {
+            KeyValueOp::SetNx => {
+                if c.live_meta_mut(key)?.is_some() {
+                    return Ok(Reply::Integer(0));
+                }
+                c.emit(Command::KSet, key, value.clone(), 0)?;
+                Ok(Reply::Integer(1))
+            }
+            KeyValueOp::GetSet => {
+                let old = tri!(string_value_mut(c, key)?);
+                c.emit(Command::KSet, key, value.clone(), 0)?;
+                Ok(nil_or(old.map(|o| o.0)))
+            }
+            KeyValueOp::Append => {
+                let (old, expire) = tri!(string_value_mut(c, key)?).unwrap_or_default();
+                if (old.len() + value.len()) as u64 > MAX_STRING_BYTES {
+                    return Ok(Reply::error(
+                        "ERR string exceeds maximum allowed size (proto-max-bulk-len)",
+                    ));
+                }
+                let mut v = BytesMut::with_capacity(old.len() + value.len());
+                v.extend_from_slice(&old);
+                v.extend_from_slice(value);
+                let len = v.len();
+                c.emit(Command::KSet, key, v.freeze(), expire)?;
+                Ok(Reply::Integer(len as i64))
+            }
         }
     }
-    for pair in a[1..].chunks(2) {
-        c.emit(Command::KSet, &pair[0], pair[1].clone(), 0)?;
+}
+
+/// SETEX / PSETEX key time value.
+struct SetEx {
+    key: Bytes,
+    value: Bytes,
+    ttl: Ttl,
+}
+
+fn setex_unit(a: &[Bytes], unit: i64, name: &str) -> Result<Box<dyn WriteOp>, Reply> {
+    Ok(Box::new(SetEx {
+        key: a[1].clone(),
+        value: a[3].clone(),
+        ttl: Ttl::parse(&a[2], unit, false, name)?,
+    }))
+}
+
+pub(crate) fn setex(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    setex_unit(a, 1000, "setex")
+}
+
+pub(crate) fn psetex(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    setex_unit(a, 1, "psetex")
+}
+
+impl WriteOp for SetEx {
+    fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
+        c.live_meta_mut(&self.key)?;
+        let at = self.ttl.at(0, c.now_ms);
+        c.emit(Command::KSet, &self.key, self.value.clone(), at)?;
+        Ok(Reply::ok())
     }
-    Ok(Reply::Integer(1))
 }
 
-pub(super) fn setnx(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    if c.live_meta_mut(&a[1])?.is_some() {
-        return Ok(Reply::Integer(0));
+/// GETDEL key.
+struct GetDel {
+    key: Bytes,
+}
+
+pub(crate) fn getdel(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    Ok(Box::new(GetDel { key: a[1].clone() }))
+}
+
+impl WriteOp for GetDel {
+    fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
+        let old = tri!(string_value_mut(c, &self.key)?);
+        if old.is_some() {
+            c.emit(Command::KDel, &self.key, Bytes::new(), 0)?;
+        }
+        Ok(nil_or(old.map(|o| o.0)))
     }
-    c.emit(Command::KSet, &a[1], a[2].clone(), 0)?;
-    Ok(Reply::Integer(1))
 }
 
-fn setex_unit(c: &mut WriteCtx<'_>, a: &[Bytes], unit: i64, name: &str) -> Result<Reply> {
-    let at = tri!(expiry(c, &a[2], unit, false, name));
-    c.live_meta_mut(&a[1])?;
-    c.emit(Command::KSet, &a[1], a[3].clone(), at)?;
-    Ok(Reply::ok())
-}
-
-pub(super) fn setex(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    setex_unit(c, a, 1000, "setex")
-}
-
-pub(super) fn psetex(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    setex_unit(c, a, 1, "psetex")
-}
-
-pub(super) fn getset(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    let old = tri!(string_value_mut(c, &a[1])?);
-    c.emit(Command::KSet, &a[1], a[2].clone(), 0)?;
-    Ok(nil_or(old.map(|o| o.0)))
-}
-
-pub(super) fn getdel(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    let old = tri!(string_value_mut(c, &a[1])?);
-    if old.is_some() {
-        c.emit(Command::KDel, &a[1], Bytes::new(), 0)?;
-    }
-    Ok(nil_or(old.map(|o| o.0)))
-}
-
-pub(super) fn append(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    let (old, expire) = tri!(string_value_mut(c, &a[1])?).unwrap_or_default();
-    if (old.len() + a[2].len()) as u64 > MAX_STRING_BYTES {
-        return Ok(Reply::error(
-            "ERR string exceeds maximum allowed size (proto-max-bulk-len)",
-        ));
-    }
-    let mut v = BytesMut::with_capacity(old.len() + a[2].len());
-    v.extend_from_slice(&old);
-    v.extend_from_slice(&a[2]);
-    let len = v.len();
-    c.emit(Command::KSet, &a[1], v.freeze(), expire)?;
-    Ok(Reply::Integer(len as i64))
-}
-
-pub(super) fn strlen(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn strlen(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     Ok(Reply::Integer(
         tri!(string_value(c, &a[1])?).map_or(0, |v| v.len() as i64),
     ))
 }
 
-fn incr_by(c: &mut WriteCtx<'_>, key: &[u8], by: i64) -> Result<Reply> {
-    let old = tri!(string_value_mut(c, key)?);
-    let current = match &old {
-        None => 0,
-        Some((v, _)) => tri!(rocksync_protocol::parse_i64(v).ok_or_else(|| Reply::error(NOT_INT))),
-    };
-    let Some(n) = current.checked_add(by) else {
-        return Ok(Reply::error("ERR increment or decrement would overflow"));
-    };
-    let cmd = if by < 0 {
-        Command::KDecr
-    } else {
-        Command::KIncr
-    };
-    c.emit(cmd, key, Bytes::from(n.to_string()), 0)?;
-    Ok(Reply::Integer(n))
+/// INCR, DECR, INCRBY, DECRBY key [n].
+struct IncrBy {
+    key: Bytes,
+    by: i64,
 }
 
-pub(super) fn incr(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    incr_by(c, &a[1], 1)
+fn incr_by(a: &[Bytes], by: i64) -> Result<Box<dyn WriteOp>, Reply> {
+    Ok(Box::new(IncrBy {
+        key: a[1].clone(),
+        by,
+    }))
 }
 
-pub(super) fn decr(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    incr_by(c, &a[1], -1)
-}
-
-pub(super) fn incrby(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    let by = tri!(int_arg(&a[2]));
-    incr_by(c, &a[1], by)
-}
-
-pub(super) fn decrby(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    let by = tri!(int_arg(&a[2]));
-    let Some(neg) = by.checked_neg() else {
-        return Ok(Reply::error("ERR decrement would overflow"));
-    };
-    incr_by(c, &a[1], neg)
-}
-
-pub(super) fn incrbyfloat(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    let by = tri!(super::float_arg(&a[2]));
-    let old = tri!(string_value_mut(c, &a[1])?);
-    let current = match &old {
-        None => 0.0,
-        Some((v, _)) => tri!(parse_float(v).ok_or_else(|| Reply::error(super::NOT_FLOAT))),
-    };
-    let n = current + by;
-    if !n.is_finite() {
-        return Ok(Reply::error("ERR increment would produce NaN or Infinity"));
+impl WriteOp for IncrBy {
+    fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
+        let old = tri!(string_value_mut(c, &self.key)?);
+        let current = match &old {
+            None => 0,
+            Some((v, _)) => {
+                tri!(rocksync_protocol::parse_i64(v).ok_or_else(|| Reply::error(NOT_INT)))
+            }
+        };
+        let Some(n) = current.checked_add(self.by) else {
+            return Ok(Reply::error("ERR increment or decrement would overflow"));
+        };
+        let cmd = if self.by < 0 {
+            Command::KDecr
+        } else {
+            Command::KIncr
+        };
+        c.emit(cmd, &self.key, Bytes::from(n.to_string()), 0)?;
+        Ok(Reply::Integer(n))
     }
-    let text = Bytes::from(fmt_float(n));
-    c.emit(Command::KIncr, &a[1], text.clone(), 0)?;
-    Ok(Reply::Bulk(text))
+}
+
+pub(crate) fn incr(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    incr_by(a, 1)
+}
+
+pub(crate) fn decr(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    incr_by(a, -1)
+}
+
+pub(crate) fn incrby(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    incr_by(a, int_arg(&a[2])?)
+}
+
+pub(crate) fn decrby(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    let by = int_arg(&a[2])?;
+    let neg = by
+        .checked_neg()
+        .ok_or_else(|| Reply::error("ERR decrement would overflow"))?;
+    incr_by(a, neg)
+}
+
+/// INCRBYFLOAT key n.
+struct IncrByFloat {
+    key: Bytes,
+    by: f64,
+}
+
+pub(crate) fn incrbyfloat(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    Ok(Box::new(IncrByFloat {
+        key: a[1].clone(),
+        by: super::float_arg(&a[2])?,
+    }))
+}
+
+impl WriteOp for IncrByFloat {
+    fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
+        let old = tri!(string_value_mut(c, &self.key)?);
+        let current = match &old {
+            None => 0.0,
+            Some((v, _)) => tri!(parse_float(v).ok_or_else(|| Reply::error(super::NOT_FLOAT))),
+        };
+        let n = current + self.by;
+        if !n.is_finite() {
+            return Ok(Reply::error("ERR increment would produce NaN or Infinity"));
+        }
+        let text = Bytes::from(fmt_float(n));
+        c.emit(Command::KIncr, &self.key, text.clone(), 0)?;
+        Ok(Reply::Bulk(text))
+    }
 }
 
 fn bit_offset(b: &[u8]) -> Result<u64, Reply> {
@@ -257,14 +433,14 @@ fn bit_offset(b: &[u8]) -> Result<u64, Reply> {
     }
 }
 
-pub(super) fn getbit(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn getbit(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let off = tri!(bit_offset(&a[2]));
     let v = tri!(string_value(c, &a[1])?).unwrap_or_default();
     let byte = v.get((off / 8) as usize).copied().unwrap_or(0);
     Ok(Reply::Integer(i64::from((byte >> (7 - off % 8)) & 1)))
 }
 
-pub(super) fn setbit(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn setbit(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let off = tri!(bit_offset(&a[2]));
     let bit = match &a[3][..] {
         b"0" => 0u8,
@@ -303,7 +479,7 @@ pub(crate) fn range(start: i64, end: i64, len: i64) -> Option<(usize, usize)> {
     (len > 0 && s <= e && s < len).then_some((s as usize, e as usize))
 }
 
-pub(super) fn bitcount(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn bitcount(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let v = tri!(string_value(c, &a[1])?).unwrap_or_default();
     let slice = match a.len() {
         2 => &v[..],
@@ -324,7 +500,7 @@ pub(super) fn bitcount(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     ))
 }
 
-pub(super) fn getrange(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn getrange(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let (s, e) = (tri!(int_arg(&a[2])), tri!(int_arg(&a[3])));
     let v = tri!(string_value(c, &a[1])?).unwrap_or_default();
     if s < 0 && e < 0 && s > e {
@@ -336,7 +512,7 @@ pub(super) fn getrange(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     }))
 }
 
-pub(super) fn setrange(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn setrange(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let off = tri!(int_arg(&a[2]));
     if off < 0 {
         return Ok(Reply::error("ERR offset is out of range"));
@@ -363,39 +539,55 @@ pub(super) fn setrange(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
 
 /// GETEX key [EX s | PX ms | EXAT t | PXAT t | PERSIST]: the value, its
 /// expiry changed (a time already past deletes the key).
-pub(super) fn getex(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    let (mut expire, mut persist) = (None, false);
+struct GetEx {
+    key: Bytes,
+    /// `Ttl::None` for PERSIST; `None` leaves the expiry as it is.
+    ttl: Option<Ttl>,
+}
+
+pub(crate) fn getex(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    let mut ttl = None;
     let mut i = 2;
     while i < a.len() {
         let opt = lower(&a[i]);
         match (opt.as_slice(), a.get(i + 1)) {
-            (b"persist", _) if expire.is_none() && !persist => persist = true,
-            (b"ex" | b"px" | b"exat" | b"pxat", Some(t)) if expire.is_none() && !persist => {
+            (b"persist", _) if ttl.is_none() => ttl = Some(Ttl::None),
+            (b"ex" | b"px" | b"exat" | b"pxat", Some(t)) if ttl.is_none() => {
                 let unit = if opt.starts_with(b"p") { 1 } else { 1000 };
-                expire = Some(tri!(expiry(c, t, unit, opt.ends_with(b"at"), "getex")));
+                ttl = Some(Ttl::parse(t, unit, opt.ends_with(b"at"), "getex")?);
                 i += 1;
             }
-            _ => return Ok(Reply::error(SYNTAX)),
+            _ => return Err(Reply::error(SYNTAX)),
         }
         i += 1;
     }
-    let Some((value, old_expire)) = tri!(string_value_mut(c, &a[1])?) else {
-        return Ok(Reply::Nil);
-    };
-    match expire {
-        // A time already past deletes the key.
-        Some(at) if at <= c.now_ms => c.emit(Command::KDel, &a[1], Bytes::new(), 0)?,
-        Some(at) => c.emit(Command::KExpireAt, &a[1], Bytes::new(), at)?,
-        None if persist && old_expire != 0 => {
-            c.emit(Command::KExpireAt, &a[1], Bytes::new(), 0)?;
+    Ok(Box::new(GetEx {
+        key: a[1].clone(),
+        ttl,
+    }))
+}
+
+impl WriteOp for GetEx {
+    fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
+        let Some((value, old_expire)) = tri!(string_value_mut(c, &self.key)?) else {
+            return Ok(Reply::Nil);
+        };
+        match self.ttl.map(|t| t.at(old_expire, c.now_ms)) {
+            None => {}
+            Some(0) if old_expire != 0 => {
+                c.emit(Command::KExpireAt, &self.key, Bytes::new(), 0)?;
+            }
+            Some(0) => {}
+            // A time already past deletes the key.
+            Some(at) if at <= c.now_ms => c.emit(Command::KDel, &self.key, Bytes::new(), 0)?,
+            Some(at) => c.emit(Command::KExpireAt, &self.key, Bytes::new(), at)?,
         }
-        None => {}
+        Ok(Reply::Bulk(value))
     }
-    Ok(Reply::Bulk(value))
 }
 
 /// LCS key1 key2 [LEN] [IDX] [MINMATCHLEN n] [WITHMATCHLEN].
-pub(super) fn lcs(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn lcs(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let value = |key: &[u8]| -> Result<Option<Bytes>> {
         Ok(match c.live_meta(key)? {
             None => Some(Bytes::new()),

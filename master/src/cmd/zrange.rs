@@ -218,31 +218,31 @@ fn read_range(c: &ReadCtx<'_>, a: &[Bytes], kind: u8, rev: Option<bool>) -> Resu
     Ok(render(select(c, &a[1], &m, &q)?, withscores))
 }
 
-pub(super) fn zrange(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn zrange(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     read_range(c, a, 0, None)
 }
 
-pub(super) fn zrevrange(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn zrevrange(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     read_range(c, a, b'r', Some(true))
 }
 
-pub(super) fn zrangebyscore(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn zrangebyscore(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     read_range(c, a, b's', Some(false))
 }
 
-pub(super) fn zrevrangebyscore(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn zrevrangebyscore(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     read_range(c, a, b's', Some(true))
 }
 
-pub(super) fn zrangebylex(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn zrangebylex(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     read_range(c, a, b'l', Some(false))
 }
 
-pub(super) fn zrevrangebylex(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn zrevrangebylex(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     read_range(c, a, b'l', Some(true))
 }
 
-pub(super) fn zlexcount(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn zlexcount(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let q = Query {
         by: tri!(parse_by(b'l', &a[2], &a[3], false)),
         rev: false,
@@ -264,7 +264,7 @@ fn store_items(c: &mut WriteCtx<'_>, dst: &[u8], items: &[(Bytes, f64)]) -> Resu
     c.replace(dst, Command::ZSet, values)
 }
 
-pub(super) fn zrangestore(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn zrangestore(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let (q, _) = tri!(parse_range(&a[2..], 0, None, true));
     let items = match tri!(c.typed_mut(&a[2], Kind::ZSet)?) {
         Some(m) => select(&*c, &a[2], &m, &q)?,
@@ -294,15 +294,15 @@ fn remove_range(c: &mut WriteCtx<'_>, a: &[Bytes], kind: u8) -> Result<Reply> {
     Ok(Reply::Integer(items.len() as i64))
 }
 
-pub(super) fn zremrangebyrank(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn zremrangebyrank(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     remove_range(c, a, b'r')
 }
 
-pub(super) fn zremrangebyscore(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn zremrangebyscore(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     remove_range(c, a, b's')
 }
 
-pub(super) fn zremrangebylex(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn zremrangebylex(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     remove_range(c, a, b'l')
 }
 
@@ -505,15 +505,15 @@ fn read_across(c: &ReadCtx<'_>, a: &[Bytes], op: Op) -> Result<Reply> {
     Ok(render(compute(&o, sets, op), o.withscores))
 }
 
-pub(super) fn zunion(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn zunion(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     read_across(c, a, Op::Union)
 }
 
-pub(super) fn zinter(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn zinter(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     read_across(c, a, Op::Inter)
 }
 
-pub(super) fn zdiff(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn zdiff(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     read_across(c, a, Op::Diff)
 }
 
@@ -524,19 +524,19 @@ fn store_across(c: &mut WriteCtx<'_>, a: &[Bytes], op: Op) -> Result<Reply> {
     store_items(c, &a[1], &items)
 }
 
-pub(super) fn zunionstore(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn zunionstore(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     store_across(c, a, Op::Union)
 }
 
-pub(super) fn zinterstore(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn zinterstore(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     store_across(c, a, Op::Inter)
 }
 
-pub(super) fn zdiffstore(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn zdiffstore(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     store_across(c, a, Op::Diff)
 }
 
-pub(super) fn zintercard(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn zintercard(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let (o, sets) = tri!(across(c, "zintercard", &a[1..], Op::Inter, false, true)?);
     let n = compute(&o, sets, Op::Inter).len() as u64;
     Ok(Reply::Integer(
@@ -545,7 +545,7 @@ pub(super) fn zintercard(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
 }
 
 /// ZRANDMEMBER key [count [WITHSCORES]].
-pub(super) fn zrandmember(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn zrandmember(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let (count, withscores) = tri!(super::rand_args(a, b"withscores"));
     let m = tri!(typed(c, &a[1], Kind::ZSet)?);
     let items: Vec<(Bytes, f64)> = match &m {

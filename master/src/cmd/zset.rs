@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::store::keys::{self, Kind, Meta};
 use crate::store::{Cf, ZBound};
 
-pub(super) fn score_of(v: &impl View, key: &[u8], m: &Meta, member: &[u8]) -> Result<Option<f64>> {
+pub(crate) fn score_of(v: &impl View, key: &[u8], m: &Meta, member: &[u8]) -> Result<Option<f64>> {
     Ok(v.get(Cf::Sub, &keys::sub_key(key, m.version, member))?
         .and_then(|b| keys::be_u64(&b))
         .map(f64::from_bits))
@@ -28,7 +28,7 @@ struct ZaddOpts {
     incr: bool,
 }
 
-pub(super) fn zadd(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn zadd(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let mut o = ZaddOpts::default();
     let mut i = 2;
     while i < a.len() {
@@ -112,7 +112,7 @@ pub(super) fn zadd(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     Ok(Reply::Integer(if o.ch { added + changed } else { added }))
 }
 
-pub(super) fn zincrby(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn zincrby(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let by = tri!(super::float_arg(&a[2]));
     let m = tri!(c.typed_mut(&a[1], Kind::ZSet)?);
     let old = match &m {
@@ -132,7 +132,7 @@ pub(super) fn zincrby(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     Ok(score_bulk(new))
 }
 
-pub(super) fn zrem(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn zrem(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     tri!(c.typed_mut(&a[1], Kind::ZSet)?);
     let mut n = 0;
     for member in &a[2..] {
@@ -145,14 +145,14 @@ pub(super) fn zrem(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     Ok(Reply::Integer(n))
 }
 
-pub(super) fn zscore(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn zscore(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let Some(m) = tri!(typed(c, &a[1], Kind::ZSet)?) else {
         return Ok(Reply::Nil);
     };
     Ok(score_of(c, &a[1], &m, &a[2])?.map_or(Reply::Nil, score_bulk))
 }
 
-pub(super) fn zmscore(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn zmscore(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let m = tri!(typed(c, &a[1], Kind::ZSet)?);
     let mut out = Vec::with_capacity(a.len() - 2);
     for member in &a[2..] {
@@ -164,7 +164,7 @@ pub(super) fn zmscore(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     Ok(Reply::Array(out))
 }
 
-pub(super) fn zcard(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn zcard(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     Ok(Reply::Integer(
         tri!(typed(c, &a[1], Kind::ZSet)?).map_or(0, |m| m.size as i64),
     ))
@@ -172,9 +172,9 @@ pub(super) fn zcard(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
 
 /// A score bound: value and whether it is exclusive.
 #[derive(Clone, Copy)]
-pub(super) struct Bound(f64, bool);
+pub(crate) struct Bound(f64, bool);
 
-pub(super) fn bound(b: &[u8]) -> Result<Bound, Reply> {
+pub(crate) fn bound(b: &[u8]) -> Result<Bound, Reply> {
     let err = || Reply::error("ERR min or max is not a float");
     match b.strip_prefix(b"(") {
         Some(rest) => parse_float(rest).map(|v| Bound(v, true)).ok_or_else(err),
@@ -201,7 +201,7 @@ impl Bound {
 
 /// Members in score order (ascending, or descending with `rev`), visited
 /// while `f` returns true.
-pub(super) fn walk(
+pub(crate) fn walk(
     c: &impl View,
     key: &[u8],
     m: &Meta,
@@ -223,7 +223,7 @@ pub(super) fn walk(
     }
 }
 
-pub(super) fn render(items: Vec<(Bytes, f64)>, withscores: bool) -> Reply {
+pub(crate) fn render(items: Vec<(Bytes, f64)>, withscores: bool) -> Reply {
     Reply::Array(
         items
             .into_iter()
@@ -235,7 +235,7 @@ pub(super) fn render(items: Vec<(Bytes, f64)>, withscores: bool) -> Reply {
     )
 }
 
-pub(super) fn zcount(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn zcount(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let (min, max) = (tri!(bound(&a[2])), tri!(bound(&a[3])));
     let Some(m) = tri!(typed(c, &a[1], Kind::ZSet)?) else {
         return Ok(Reply::Integer(0));
@@ -271,11 +271,11 @@ fn rank(c: &ReadCtx<'_>, a: &[Bytes], rev: bool) -> Result<Reply> {
     Ok(if found { Reply::Integer(n) } else { Reply::Nil })
 }
 
-pub(super) fn zrank(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn zrank(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     rank(c, a, false)
 }
 
-pub(super) fn zrevrank(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn zrevrank(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     rank(c, a, true)
 }
 
@@ -380,11 +380,11 @@ fn mpop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     Ok(Reply::NilArray)
 }
 
-pub(super) fn zmpop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn zmpop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     mpop(c, &a[1..])
 }
 
-pub(super) fn bzmpop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn bzmpop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     tri!(super::timeout_arg(&a[1]));
     mpop(c, &a[2..])
 }
@@ -405,23 +405,23 @@ fn bpop(c: &mut WriteCtx<'_>, a: &[Bytes], rev: bool) -> Result<Reply> {
     Ok(Reply::NilArray)
 }
 
-pub(super) fn bzpopmin(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn bzpopmin(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     bpop(c, a, false)
 }
 
-pub(super) fn bzpopmax(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn bzpopmax(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     bpop(c, a, true)
 }
 
-pub(super) fn zpopmin(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn zpopmin(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     pop(c, a, false)
 }
 
-pub(super) fn zpopmax(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn zpopmax(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     pop(c, a, true)
 }
 
-pub(super) fn zscan(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn zscan(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     super::scan_collection(c, a, Kind::ZSet, |f, v, out| {
         out.push(Reply::Bulk(f.clone()));
         out.push(score_bulk(keys::be_u64(v).map_or(0.0, f64::from_bits)));

@@ -169,3 +169,13 @@ impl RedisServer {
         panic!("redis-server did not start");
     }
 }
+
+impl RedisServer {
+    /// A client of this redis-server.
+    pub fn client(&self) -> redis::Connection {
+        redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))
+            .expect("client")
+            .get_connection_with_timeout(Duration::from_secs(10))
+            .expect("connect")
+    }
+}

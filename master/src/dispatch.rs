@@ -1,0 +1,450 @@
+//! Dispatch: a pipeline's commands in order, each checked against its
+//! table entry alone (arity, AUTH, role, loading, MULTI, subscriber mode:
+//! every rule is a flag), reads answered on the connection, consecutive
+//! writes sent to the write path as one job, transactions run at EXEC.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use rocksync_protocol::Reply;
+
+use crate::blocking::BlockStart;
+use crate::clock::now_ms;
+use crate::cmd::spec::flag::{
+    AT_ONCE_IN_MULTI, BATCHED_GET, LOADING, NOT_QUEUED, NO_AUTH, NO_MULTI, OK_LOADING, SINGLE_READ,
+    SKIP_SLOWLOG, SUBSCRIBED_OK, WRITE,
+};
+use crate::cmd::spec::Meta;
+use crate::cmd::{Exec, ReadCtx, WRONGTYPE};
+use crate::command::{self, Run, Spec};
+use crate::engine::{WriteCmd, READONLY};
+use crate::session::{err_reply, wrong_arity, After, BlockedCmd, Client, Session};
+use crate::state::Core;
+use crate::store::keys::Kind;
+
+/// Most GETs answered by one batched lookup.
+const MAX_GET_RUN: usize = 256;
+
+/// Run a pipeline in order: consecutive writes go to the write path as one
+/// job; anything else first waits for the writes before it.
+pub async fn run_pipeline(
+    core: &Arc<Core>,
+    client: &mut Client,
+    cmds: Vec<Vec<Bytes>>,
+    out: &mut BytesMut,
+) -> After {
+    let mut writes: Vec<WriteCmd> = Vec::new();
+    let mut cmds = cmds.into_iter().peekable();
+    while let Some(args) = cmds.next() {
+        let spec = command::resolve(&args);
+        if batched_get(&args, spec.as_ref().ok().copied()) && plain_state(core, client) {
+            // A run of GETs: one batched lookup for all of them.
+            let mut run = vec![args];
+            while let Some(next) =
+                cmds.next_if(|a| run.len() < MAX_GET_RUN && batched_get(a, command::lookup(&a[0])))
+            {
+                run.push(next);
+            }
+            flush_writes(core, client, &mut writes, out, false).await;
+            get_run(core, client, &run, out);
+            continue;
+        }
+        if client.info.kill.is_cancelled() {
+            // Killed (CLIENT KILL, even by itself): nothing more runs.
+            flush_writes(core, client, &mut writes, out, false).await;
+            return After::Close;
+        }
+        let after = step(core, client, args, spec, &mut writes, out, false).await;
+        if let After::Block(mut b) = after {
+            b.rest = cmds.collect();
+            return After::Block(b);
+        }
+        if !matches!(after, After::Continue) {
+            flush_writes(core, client, &mut writes, out, false).await;
+            return after;
+        }
+    }
+    flush_writes(core, client, &mut writes, out, false).await;
+    After::Continue
+}
+
+/// `GET key`, which a run of can be answered in one lookup.
+fn batched_get(args: &[Bytes], spec: Option<&Spec>) -> bool {
+    args.len() == 2 && spec.is_some_and(|s| s.meta.has(BATCHED_GET))
+}
+
+/// The client may run data commands as they come (no AUTH, MULTI,
+/// subscriber mode, kill or copy in the way).
+fn plain_state(core: &Core, client: &Client) -> bool {
+    client.authenticated
+        && client.multi.is_none()
+        && client.subscriptions() == 0
+        && !client.info.kill.is_cancelled()
+        && !core.is_loading()
+}
+
+/// Answer a run of GETs from one batched lookup (a consistent view).
+fn get_run(core: &Core, client: &Client, run: &[Vec<Bytes>], out: &mut BytesMut) {
+    client.info.touch(b"get");
+    let started = Instant::now();
+    let keys: Vec<&[u8]> = run.iter().map(|a| &a[1][..]).collect();
+    let now = now_ms();
+    match core.store.multi_meta(&keys) {
+        Ok(metas) => {
+            for m in metas {
+                match m.filter(|m| !m.is_expired(now)) {
+                    None => Reply::Nil.encode(out),
+                    Some(m) if m.kind == Kind::String => Reply::Bulk(m.value).encode(out),
+                    Some(_) => Reply::error(WRONGTYPE).encode(out),
+                }
+            }
+        }
+        Err(e) => {
+            for _ in run {
+                err_reply(&e).encode(out);
+            }
+        }
+    }
+    // One lookup served them all: each is charged its share.
+    let us = started.elapsed().as_micros() as u64 / run.len() as u64;
+    for args in run {
+        slow_entry(core, client, args, us);
+    }
+}
+
+/// One command, encoding exactly one reply into `out` (SUBSCRIBE and its
+/// kin encode one per channel). A write joins `writes`, sent to the write
+/// path as one job when a command that is not a write comes, or at the end
+/// (`atomic`: the job is one unit on the master, in the binlog and on
+/// every slave: an EXEC).
+async fn step(
+    core: &Arc<Core>,
+    client: &mut Client,
+    args: Vec<Bytes>,
+    spec: Result<&'static Spec, Reply>,
+    writes: &mut Vec<WriteCmd>,
+    out: &mut BytesMut,
+    atomic: bool,
+) -> After {
+    let meta: Option<&'static Meta> = spec.as_ref().ok().map(|s| &s.meta);
+    match meta {
+        Some(m) => client.info.touch(m.name.as_bytes()),
+        None => client.info.touch(&args[0].to_ascii_lowercase()),
+    }
+    let has = |f| meta.is_some_and(|m| m.has(f));
+    if client.multi.is_some() && !has(AT_ONCE_IN_MULTI) {
+        queue_in_transaction(core, client, spec, &args).encode(out);
+        return After::Continue;
+    }
+    if client.subscriptions() > 0 && !has(SUBSCRIBED_OK) {
+        let name = meta.map_or_else(
+            || String::from_utf8_lossy(&args[0]).to_lowercase(),
+            |m| m.name.to_owned(),
+        );
+        Reply::error(format!(
+            "ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+        ))
+        .encode(out);
+        return After::Continue;
+    }
+    let spec = match spec {
+        Ok(s) => s,
+        Err(reply) => {
+            flush_writes(core, client, writes, out, atomic).await;
+            reply.encode(out);
+            return After::Continue;
+        }
+    };
+    let meta = &spec.meta;
+    let refusal = refusal(core, client, meta, args.len());
+    if let Run::Data(exec @ (Exec::Write(_) | Exec::Parsed(_))) = spec.run {
+        // Refused, or its arguments do not parse: answered here, in turn.
+        let parsed = match (refusal, exec) {
+            (Some(reply), _) => Err(reply),
+            (None, Exec::Parsed(parse)) => parse(&args).map(Some),
+            (None, _) => Ok(None),
+        };
+        let op = match parsed {
+            Ok(op) => op,
+            Err(reply) => {
+                flush_writes(core, client, writes, out, atomic).await;
+                reply.encode(out);
+                return After::Continue;
+            }
+        };
+        let cmd = WriteCmd {
+            meta,
+            exec,
+            args,
+            op,
+        };
+        if meta.block.is_some() && !atomic {
+            flush_writes(core, client, writes, out, atomic).await;
+            return start_blocking(core, cmd, out).await;
+        }
+        writes.push(cmd);
+        return After::Continue;
+    }
+    flush_writes(core, client, writes, out, atomic).await;
+    if let Some(reply) = refusal {
+        reply.encode(out);
+        return After::Continue;
+    }
+    let started = Instant::now();
+    let after = run(core, client, spec, &args, out).await;
+    if matches!(after, After::Continue) && !meta.has(SKIP_SLOWLOG) {
+        slow_entry(core, client, &args, started.elapsed().as_micros() as u64);
+    }
+    after
+}
+
+/// Why a command may not run now, from its flags: arity, AUTH, a write on
+/// a node that takes none, data still loading.
+fn refusal(core: &Core, client: &Client, meta: &Meta, argc: usize) -> Option<Reply> {
+    if !meta.arity_ok(argc) {
+        return Some(wrong_arity(meta.name));
+    }
+    if !client.authenticated && !meta.has(NO_AUTH) {
+        return Some(Reply::error("NOAUTH Authentication required."));
+    }
+    if meta.has(WRITE) && core.is_read_only() {
+        return Some(Reply::error(READONLY));
+    }
+    if !meta.has(LOADING) && !meta.has(OK_LOADING) && core.is_loading() {
+        return Some(Reply::error(
+            "LOADING rocksync is copying the dataset from its master",
+        ));
+    }
+    None
+}
+
+/// Run a read or a command the connection answers (not queued, not a
+/// write), encoding its reply.
+async fn run(
+    core: &Arc<Core>,
+    client: &mut Client,
+    spec: &'static Spec,
+    args: &[Bytes],
+    out: &mut BytesMut,
+) -> After {
+    let mut session = Session {
+        core,
+        client,
+        out,
+        after: After::Continue,
+    };
+    let reply = match spec.run {
+        Run::Data(Exec::Read(f)) => {
+            let ctx = ReadCtx {
+                store: &core.store,
+                now_ms: now_ms(),
+                cursors: &core.cursors,
+                snap: (!spec.meta.has(SINGLE_READ)).then(|| core.store.db().snapshot()),
+                pending: None,
+            };
+            f(&ctx, args).unwrap_or_else(err_reply)
+        }
+        Run::Data(_) => Reply::error("ERR internal: a write on the read path"),
+        Run::Conn(f) | Run::Container(_, Some(f)) => f(&mut session, args),
+        Run::ConnAsync(f) => f(&mut session, args).await,
+        Run::Container(_, None) => wrong_arity(spec.meta.name),
+    };
+    match std::mem::replace(&mut session.after, After::Continue) {
+        After::Continue => {
+            reply.encode(out);
+            After::Continue
+        }
+        After::Close => {
+            reply.encode(out);
+            After::Close
+        }
+        After::Stop => After::Close,
+        After::Exec => exec_transaction(core, client, out).await,
+        other => other,
+    }
+}
+
+/// A blocking command: answered at once when there is data (or an
+/// error), otherwise the connection waits (in a transaction, the command
+/// runs as a write that does not block).
+async fn start_blocking(core: &Core, cmd: WriteCmd, out: &mut BytesMut) -> After {
+    let timeout = cmd
+        .meta
+        .block
+        .and_then(|(_, at)| crate::cmd::timeout_arg(at.split(&cmd.args).1).ok())
+        .flatten();
+    match core.engine.block(cmd).await {
+        BlockStart::Done(answer) => {
+            answer.encode(out);
+            After::Continue
+        }
+        BlockStart::Waiting(wait) => After::Block(Box::new(BlockedCmd {
+            wait,
+            timeout,
+            rest: Vec::new(),
+        })),
+    }
+}
+
+/// A command sent inside MULTI: queued (`+QUEUED`) when it is known, of the
+/// right arity and allowed in a transaction; otherwise refused, and EXEC
+/// will abort (Redis's rules).
+fn queue_in_transaction(
+    core: &Core,
+    client: &mut Client,
+    spec: Result<&'static Spec, Reply>,
+    args: &[Bytes],
+) -> Reply {
+    let refused = match spec {
+        Err(r) => Some(r),
+        Ok(s) if !s.meta.arity_ok(args.len()) => Some(wrong_arity(s.meta.name)),
+        Ok(s) if s.meta.has(NO_MULTI) || s.meta.has(NOT_QUEUED) => Some(Reply::error(format!(
+            "ERR Command not allowed inside a transaction: '{}'",
+            s.meta.name
+        ))),
+        Ok(s) => refusal(core, client, &s.meta, args.len()),
+    };
+    match refused {
+        Some(r) => {
+            client.multi_dirty = true;
+            r
+        }
+        None => {
+            if let Some(q) = client.multi.as_mut() {
+                q.push(args.to_vec());
+            }
+            Reply::Simple("QUEUED".into())
+        }
+    }
+}
+
+/// EXEC: run the queued commands in order, their replies in one array.
+/// Data commands with a write among them run as one unit on the write path
+/// (one batch, sealed as one command in the binlog and on every slave; the
+/// reads see the writes before them). A transaction that also holds server
+/// commands (SLAVEOF, CONFIG, CLIENT …) runs them in order, its writes
+/// grouped between them.
+async fn exec_transaction(core: &Arc<Core>, client: &mut Client, out: &mut BytesMut) -> After {
+    let after = exec_watched(core, client, out).await;
+    // Whatever happened, EXEC ends the client's WATCH (only now: until the
+    // check is done, touches must reach it).
+    core.engine.watches.unwatch(&mut client.watch);
+    after
+}
+
+async fn exec_watched(core: &Arc<Core>, client: &mut Client, out: &mut BytesMut) -> After {
+    let queued = client.multi.take().unwrap_or_default();
+    client.info.in_multi.store(false, Ordering::Relaxed);
+    let watch = client.watch.clone();
+    if std::mem::take(&mut client.multi_dirty) {
+        Reply::error("EXECABORT Transaction discarded because of previous errors.").encode(out);
+        return After::Continue;
+    }
+    // Data commands with a write among them: one unit on the write path,
+    // reads included (they see the transaction's earlier writes).
+    let specs: Vec<Result<&'static Spec, Reply>> =
+        queued.iter().map(|a| command::resolve(a)).collect();
+    let data_only = specs
+        .iter()
+        .all(|s| s.as_ref().is_ok_and(|s| matches!(s.run, Run::Data(_))));
+    let writes_any = specs
+        .iter()
+        .any(|s| s.as_ref().is_ok_and(|s| s.meta.has(WRITE)));
+    if writes_any && core.is_read_only() {
+        // The node became a slave after MULTI (Redis's words).
+        Reply::error("ERR Transaction contains write commands, but instance is now a read-only replica. EXEC aborted.").encode(out);
+        return After::Continue;
+    }
+    // On the write path the WATCH is checked in the same step that runs
+    // the transaction, so no write can come between.
+    let on_write_path = data_only
+        && !queued.is_empty()
+        && (writes_any || (watch.is_some() && !core.is_read_only()));
+    if on_write_path {
+        let cmds: Vec<WriteCmd> = queued
+            .into_iter()
+            .zip(specs)
+            .filter_map(|(args, spec)| command::data_cmd(spec.ok()?, args))
+            .collect();
+        let (replies, done) = core.engine.exec(cmds, watch).await;
+        match replies {
+            Some(replies) => Reply::Array(replies).encode(out),
+            None => Reply::NilArray.encode(out),
+        }
+        log_slow(core, client, done.slow);
+        return After::Continue;
+    }
+    if watch.is_some_and(|w| w.broken(now_ms())) {
+        Reply::NilArray.encode(out);
+        return After::Continue;
+    }
+    out.extend_from_slice(format!("*{}\r\n", queued.len()).as_bytes());
+    let mut writes = Vec::new();
+    let mut after = After::Continue;
+    for (args, spec) in queued.into_iter().zip(specs) {
+        let a = Box::pin(step(core, client, args, spec, &mut writes, out, true)).await;
+        if !matches!(a, After::Continue) {
+            after = a;
+        }
+    }
+    flush_writes(core, client, &mut writes, out, true).await;
+    after
+}
+
+async fn flush_writes(
+    core: &Core,
+    client: &Client,
+    writes: &mut Vec<WriteCmd>,
+    out: &mut BytesMut,
+    atomic: bool,
+) {
+    if writes.is_empty() {
+        return;
+    }
+    let cmds = std::mem::take(writes);
+    let done = core.engine.write_timed(cmds, atomic).await;
+    for r in done.replies {
+        r.encode(out);
+    }
+    log_slow(core, client, done.slow);
+}
+
+/// Enter commands the write path found slow in the SLOWLOG.
+fn log_slow(core: &Core, client: &Client, slow: Vec<(Vec<Bytes>, u64)>) {
+    for (args, us) in slow {
+        slow_entry(core, client, &args, us);
+    }
+}
+
+/// One SLOWLOG entry, when `us` reaches the threshold. AUTH and HELLO's
+/// arguments are never kept (a password), as Redis redacts them.
+fn slow_entry(core: &Core, client: &Client, args: &[Bytes], us: u64) {
+    // The threshold is an atomic: this runs for every command.
+    let threshold = core.engine.slow_us.load(Ordering::Relaxed);
+    if threshold < 0 || us < threshold as u64 {
+        return;
+    }
+    let redacted;
+    let args =
+        if command::lookup(&args[0]).is_some_and(|s| s.meta.has(crate::cmd::spec::flag::REDACT)) {
+            redacted = [args[0].clone(), Bytes::from_static(b"(redacted)")];
+            &redacted[..args.len().min(2)]
+        } else {
+            args
+        };
+    let max_len = core.config().slowlog_max_len;
+    let name = crate::lock(&client.info.name)
+        .as_ref()
+        .map(|n| String::from_utf8_lossy(n).into_owned())
+        .unwrap_or_default();
+    core.slowlog.record(
+        threshold,
+        max_len,
+        us,
+        args,
+        client.info.peer.to_string(),
+        name,
+    );
+}

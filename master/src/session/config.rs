@@ -1,0 +1,128 @@
+//! CONFIG GET / SET / RESETSTAT / REWRITE / HELP.
+
+use std::sync::atomic::Ordering;
+
+use bytes::Bytes;
+use rocksync_protocol::Reply;
+
+use super::{bulk_str, help_lines, Session};
+use crate::cmd::glob_match;
+use crate::config::{Config, Field, FIELDS};
+
+/// Names CONFIG GET answers beyond the fields: what tools ask a Redis
+/// server (redis-benchmark asks the first two): no RDB snapshots, the
+/// binlog is the append-only log; Redis 7's name for the priority.
+/// A value CONFIG GET shows.
+type Show = fn(&Config) -> String;
+
+const ALSO: &[(&str, Show)] = &[
+    ("save", |_| String::new()),
+    ("appendonly", |_| "yes".into()),
+    ("appendfsync", |c| c.binlog_fsync.to_string()),
+    ("replica-priority", |c| c.slave_priority.to_string()),
+];
+
+/// The field CONFIG SET names, by either spelling (and Redis 7's name for
+/// the priority).
+fn field(name: &str) -> Option<&'static Field> {
+    let key = match name.replace('-', "_").to_lowercase().as_str() {
+        "replica_priority" => "slave_priority".to_owned(),
+        k => k.to_owned(),
+    };
+    FIELDS.iter().find(|f| f.key == key)
+}
+
+/// CONFIG GET pattern [pattern ...] (dashes or underscores).
+pub fn get(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
+    let mut c = s.core.config();
+    c.master_addr = Some(s.core.role().master_addr().unwrap_or("").to_owned());
+    let values = FIELDS
+        .iter()
+        .map(|f| (f.name(), (f.get)(&c)))
+        .chain(ALSO.iter().map(|(n, get)| ((*n).to_owned(), get(&c))));
+    let mut out = Vec::new();
+    for (name, value) in values {
+        let underscored = name.replace('-', "_");
+        if a[2..].iter().any(|pat| {
+            let pat = pat.to_ascii_lowercase();
+            glob_match(&pat, name.as_bytes()) || glob_match(&pat, underscored.as_bytes())
+        }) {
+            out.push(bulk_str(name));
+            out.push(bulk_str(value));
+        }
+    }
+    Reply::Array(out)
+}
+
+/// CONFIG SET name value [name value ...]: all or none, only the fields
+/// that may change at runtime.
+pub fn set(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
+    if a.len() % 2 != 0 {
+        return super::wrong_arity("config|set");
+    }
+    let changed = s.core.view.update_config(|next| {
+        for pair in a[2..].chunks(2) {
+            let name = String::from_utf8_lossy(&pair[0]).to_lowercase();
+            let Some(f) = field(&name).filter(|f| f.live) else {
+                return Err(Reply::error(format!(
+                    "ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
+                )));
+            };
+            let value = String::from_utf8_lossy(&pair[1]);
+            (f.set)(next, &value)
+                .and_then(|()| (f.check)(next))
+                .map_err(|e| {
+                    Reply::error(format!(
+                        "ERR CONFIG SET failed (possibly related to argument '{name}') - {e}"
+                    ))
+                })?;
+        }
+        Ok(())
+    });
+    let next = match changed {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    s.core
+        .engine
+        .slow_us
+        .store(next.slowlog_log_slower_than, Ordering::Relaxed);
+    Reply::ok()
+}
+
+/// CONFIG RESETSTAT.
+pub fn resetstat(s: &mut Session<'_>, _: &[Bytes]) -> Reply {
+    s.core.stats.commands.store(0, Ordering::Relaxed);
+    s.core.stats.received.store(0, Ordering::Relaxed);
+    Reply::ok()
+}
+
+/// CONFIG REWRITE: the configuration in force into the file it came
+/// from. The role is not written: every SLAVEOF keeps it in the data
+/// directory, and a role in the file would win over later ones.
+pub fn rewrite(s: &mut Session<'_>, _: &[Bytes]) -> Reply {
+    let mut c = s.core.config();
+    c.master_addr = None;
+    match c.rewrite() {
+        Ok(()) => Reply::ok(),
+        Err(crate::Error::Config(m)) => Reply::error(format!("ERR {m}")),
+        Err(e) => Reply::error(format!("ERR Rewriting config file: {e}")),
+    }
+}
+
+/// CONFIG HELP.
+pub fn help(_: &mut Session<'_>, _: &[Bytes]) -> Reply {
+    help_lines(&[
+        "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "GET <pattern>",
+        "    Return parameters matching the glob-like <pattern> and their values.",
+        "SET <directive> <value>",
+        "    Set the configuration <directive> to <value>.",
+        "RESETSTAT",
+        "    Reset statistics reported by the INFO command.",
+        "REWRITE",
+        "    Rewrite the configuration file.",
+        "HELP",
+        "    Prints this help.",
+    ])
+}

@@ -1,0 +1,128 @@
+//! Connection commands: PING, ECHO, QUIT, AUTH, HELLO, SELECT.
+
+use bytes::Bytes;
+use rocksync_protocol::Reply;
+
+use super::{bulk_str, wrong_arity, After, Session};
+use crate::cmd::{NOT_INT, SYNTAX};
+use crate::info;
+
+/// PING [message]: PONG, or the message (a subscriber gets both in an
+/// array, as Redis answers in RESP2).
+pub fn ping(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
+    match a.len() {
+        1 | 2 if s.client.subscriptions() > 0 => Reply::Array(vec![
+            bulk_str("pong"),
+            Reply::Bulk(a.get(1).cloned().unwrap_or_default()),
+        ]),
+        1 => Reply::Simple("PONG".into()),
+        2 => Reply::Bulk(a[1].clone()),
+        _ => wrong_arity("ping"),
+    }
+}
+
+/// ECHO message.
+pub fn echo(_: &mut Session<'_>, a: &[Bytes]) -> Reply {
+    Reply::Bulk(a[1].clone())
+}
+
+/// QUIT: OK, then the connection closes.
+pub fn quit(s: &mut Session<'_>, _: &[Bytes]) -> Reply {
+    s.after = After::Close;
+    Reply::ok()
+}
+
+/// AUTH [user] password (only the default user exists).
+pub fn auth(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
+    match a.len() {
+        2 => check_auth(s, &a[1]),
+        3 if &a[1][..] == b"default" => check_auth(s, &a[2]),
+        3 => Reply::error("WRONGPASS invalid username-password pair or user is disabled."),
+        _ => Reply::error(SYNTAX),
+    }
+}
+
+fn check_auth(s: &mut Session<'_>, password: &[u8]) -> Reply {
+    let pass = s.core.config().requirepass;
+    if pass.is_empty() {
+        return Reply::error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
+    }
+    if password == pass.as_bytes() {
+        s.client.authenticated = true;
+        Reply::ok()
+    } else {
+        Reply::error("WRONGPASS invalid username-password pair or user is disabled.")
+    }
+}
+
+/// HELLO [protover [AUTH user pass] [SETNAME name]]: RESP2 only.
+pub fn hello(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
+    let mut i = 1;
+    if let Some(v) = a.get(1) {
+        match rocksync_protocol::parse_i64(v) {
+            Some(2) => {}
+            Some(_) => return Reply::error("NOPROTO unsupported protocol version"),
+            None => return Reply::error("ERR Protocol version is not an integer or out of range"),
+        }
+        i = 2;
+    }
+    while i < a.len() {
+        match (
+            a[i].to_ascii_lowercase().as_slice(),
+            a.get(i + 1),
+            a.get(i + 2),
+        ) {
+            (b"auth", Some(_user), Some(pass)) => {
+                if let Reply::Error(e) = check_auth(s, pass) {
+                    return Reply::Error(e);
+                }
+                i += 3;
+            }
+            (b"setname", Some(name), _) => {
+                *crate::lock(&s.client.info.name) = Some(name.clone());
+                i += 2;
+            }
+            _ => {
+                return Reply::error(format!(
+                    "ERR Syntax error in HELLO option '{}'",
+                    String::from_utf8_lossy(&a[i])
+                ))
+            }
+        }
+    }
+    if !s.client.authenticated {
+        return Reply::error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
+    }
+    let role = if s.core.is_read_only() {
+        "replica"
+    } else {
+        "master"
+    };
+    Reply::Array(vec![
+        bulk_str("server"),
+        bulk_str("redis"),
+        bulk_str("version"),
+        bulk_str(info::REDIS_VERSION),
+        bulk_str("proto"),
+        Reply::Integer(2),
+        bulk_str("id"),
+        Reply::Integer(s.client.id as i64),
+        bulk_str("mode"),
+        bulk_str("standalone"),
+        bulk_str("role"),
+        bulk_str(role),
+        bulk_str("modules"),
+        Reply::Array(vec![]),
+    ])
+}
+
+/// SELECT index: only database 0 exists.
+pub fn select(_: &mut Session<'_>, a: &[Bytes]) -> Reply {
+    match &a[1][..] {
+        b"0" => Reply::ok(),
+        other if rocksync_protocol::parse_i64(other).is_some() => {
+            Reply::error("ERR DB index is out of range")
+        }
+        _ => Reply::error(NOT_INT),
+    }
+}

@@ -1,0 +1,183 @@
+//! A client's session: its state (AUTH, MULTI, subscriptions, WATCH), the
+//! context the commands it answers itself receive, and those commands,
+//! one file per group: connection, server, config, client, replication,
+//! pub/sub, transactions.
+
+pub mod client;
+pub mod config;
+pub mod connection;
+pub mod multi;
+pub mod pubsub;
+pub mod replication;
+pub mod server;
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use rocksync_protocol::Reply;
+use tokio::sync::mpsc;
+
+use crate::blocking::Wait;
+use crate::clients::{ClientInfo, Subscriber};
+use crate::state::Core;
+use crate::watch::Watch;
+
+/// Per-connection state.
+pub struct Client {
+    /// Its id (CLIENT ID).
+    pub id: u64,
+    /// AUTH passed (or no password is set).
+    pub authenticated: bool,
+    /// What CLIENT LIST shows of it.
+    pub info: Arc<ClientInfo>,
+    /// Messages for this subscriber, once it subscribed.
+    pub inbox: Option<mpsc::Receiver<Reply>>,
+    /// Its handle in the channel registry, once it subscribed.
+    pub sub: Option<Subscriber>,
+    /// Channels it is subscribed to.
+    pub channels: HashSet<Bytes>,
+    /// Patterns it is subscribed to.
+    pub patterns: HashSet<Bytes>,
+    /// Commands queued since MULTI.
+    pub multi: Option<Vec<Vec<Bytes>>>,
+    /// A command was refused while queuing: EXEC aborts.
+    pub multi_dirty: bool,
+    /// SYNC140 received: the socket goes to a sync session.
+    pub handoff: Option<Vec<Bytes>>,
+    /// Its WATCHed keys.
+    pub watch: Option<Arc<Watch>>,
+}
+
+impl Client {
+    /// A new client's state.
+    pub fn new(id: u64, authenticated: bool, info: Arc<ClientInfo>) -> Self {
+        Self {
+            id,
+            authenticated,
+            info,
+            inbox: None,
+            sub: None,
+            channels: HashSet::new(),
+            patterns: HashSet::new(),
+            multi: None,
+            multi_dirty: false,
+            handoff: None,
+            watch: None,
+        }
+    }
+
+    /// Its channel and pattern subscriptions.
+    pub fn subscriptions(&self) -> usize {
+        self.channels.len() + self.patterns.len()
+    }
+
+    /// Publish the counts to CLIENT LIST; back in normal mode, drop what
+    /// was still queued (it is not for this client any more).
+    pub fn subscriptions_changed(&mut self) {
+        self.info.subs.store(self.channels.len(), Ordering::Relaxed);
+        self.info
+            .psubs
+            .store(self.patterns.len(), Ordering::Relaxed);
+        if self.subscriptions() == 0 {
+            self.inbox = None;
+            self.sub = None;
+        }
+    }
+}
+
+/// What a command asks of the connection afterwards.
+pub enum After {
+    /// Go on.
+    Continue,
+    /// Close the connection (QUIT, a kill).
+    Close,
+    /// Close the connection without sending this command's reply
+    /// (SHUTDOWN).
+    Stop,
+    /// Hand the socket to a sync session (SYNC140 and its arguments).
+    Handoff(Vec<Bytes>),
+    /// Run the queued transaction (EXEC).
+    Exec,
+    /// A blocking command is waiting; the pipeline's rest runs after it.
+    Block(Box<BlockedCmd>),
+}
+
+/// A client blocked in BLPOP or its kin.
+pub struct BlockedCmd {
+    /// Its place among the waiters.
+    pub wait: Wait,
+    /// None: for ever (on timeout the answer is a nil array, whatever
+    /// the command, as in Redis).
+    pub timeout: Option<Duration>,
+    /// The commands pipelined after it.
+    pub rest: Vec<Vec<Bytes>>,
+}
+
+/// What a command the connection answers works with: the node, the
+/// client, the replies written so far, and what the connection does next.
+pub struct Session<'a> {
+    /// The node's shared state.
+    pub core: &'a Arc<Core>,
+    /// This client.
+    pub client: &'a mut Client,
+    /// Replies go here (a command with one reply returns it instead).
+    pub out: &'a mut BytesMut,
+    /// What the connection does after this command.
+    pub after: After,
+}
+
+/// What a command that waits (a role change, WAIT, DEBUG SLEEP) returns:
+/// its reply, later.
+pub type BoxReply<'s> = Pin<Box<dyn Future<Output = Reply> + Send + 's>>;
+
+/// A bulk reply of a string.
+pub fn bulk_str(s: impl Into<String>) -> Reply {
+    Reply::Bulk(Bytes::from(s.into()))
+}
+
+/// A HELP subcommand's reply.
+pub fn help_lines(lines: &[&str]) -> Reply {
+    Reply::Array(lines.iter().map(|l| Reply::Simple((*l).into())).collect())
+}
+
+/// Redis's error for a wrong number of arguments.
+pub fn wrong_arity(name: &str) -> Reply {
+    Reply::error(format!(
+        "ERR wrong number of arguments for '{}' command",
+        name.to_lowercase()
+    ))
+}
+
+/// Redis's error for an unknown command.
+pub fn unknown_command(args: &[Bytes]) -> Reply {
+    let mut text = format!(
+        "ERR unknown command '{}', with args beginning with: ",
+        String::from_utf8_lossy(&args[0])
+    );
+    for a in args[1..].iter().take(20) {
+        text.push_str(&format!(
+            "'{}' ",
+            String::from_utf8_lossy(&a[..a.len().min(128)])
+        ));
+    }
+    Reply::error(text)
+}
+
+/// Redis's error for an unknown subcommand.
+pub fn unknown_subcommand(args: &[Bytes]) -> Reply {
+    Reply::error(format!(
+        "ERR unknown subcommand '{}'. Try {} HELP.",
+        String::from_utf8_lossy(args.get(1).map_or(&b""[..], |a| &a[..])),
+        String::from_utf8_lossy(&args[0]).to_uppercase()
+    ))
+}
+
+/// An internal error as a reply.
+pub fn err_reply(e: impl std::fmt::Display) -> Reply {
+    Reply::error(format!("ERR {e}"))
+}

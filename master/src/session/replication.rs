@@ -1,0 +1,140 @@
+//! Replication commands: SLAVEOF/REPLICAOF, ROLE, WAIT, PURGE LOGS TO,
+//! and SYNC140 (the socket goes to a sync session).
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use rocksync_binlog::PurgeRule;
+use rocksync_protocol::Reply;
+
+use super::{bulk_str, err_reply, After, BoxReply, Session};
+use crate::role::{split_addr, Role};
+
+/// `SLAVEOF NO ONE` / `SLAVEOF host port` (and `REPLICAOF`).
+pub fn slaveof<'s>(s: &'s mut Session<'_>, a: &'s [Bytes]) -> BoxReply<'s> {
+    Box::pin(async move {
+        if a[1].eq_ignore_ascii_case(b"no") && a[2].eq_ignore_ascii_case(b"one") {
+            return s.core.promote().await;
+        }
+        let Some(port) = std::str::from_utf8(&a[2])
+            .ok()
+            .and_then(|p| p.parse::<u16>().ok())
+        else {
+            return Reply::error("ERR Invalid master port");
+        };
+        let host = String::from_utf8_lossy(&a[1]).into_owned();
+        if host.is_empty() || host.contains(char::is_whitespace) {
+            return Reply::error("ERR Invalid master host");
+        }
+        let addr = if host.contains(':') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        };
+        s.core.follow(addr).await
+    })
+}
+
+/// `ROLE` in Redis 7's shapes; offsets are seqs.
+pub fn role(s: &mut Session<'_>, _: &[Bytes]) -> Reply {
+    let core = s.core;
+    match core.role() {
+        Role::Master => Reply::Array(vec![
+            bulk_str("master"),
+            Reply::Integer(core.binlog.last_seq() as i64),
+            Reply::Array(
+                core.repl
+                    .slaves()
+                    .iter()
+                    .map(|s| {
+                        let (ip, port) = s.id.rsplit_once(':').unwrap_or((&s.id, "0"));
+                        Reply::Array(vec![
+                            bulk_str(ip),
+                            bulk_str(port),
+                            bulk_str(s.acked_seq.load(Ordering::Relaxed).to_string()),
+                        ])
+                    })
+                    .collect(),
+            ),
+        ]),
+        Role::Slave { master_addr } => {
+            let (host, port) = split_addr(&master_addr);
+            let up = core.link.link_up.load(Ordering::Relaxed);
+            let state = match (up, core.link.copying.load(Ordering::Relaxed)) {
+                (true, true) => "sync",
+                (true, false) => "connected",
+                (false, _) => "connect",
+            };
+            let offset = if up {
+                core.link.last_seq.load(Ordering::Relaxed) as i64
+            } else {
+                -1
+            };
+            Reply::Array(vec![
+                bulk_str("slave"),
+                bulk_str(host),
+                Reply::Integer(i64::from(port)),
+                bulk_str(state),
+                Reply::Integer(offset),
+            ])
+        }
+    }
+}
+
+/// WAIT numslaves timeout: on a master, until that many slaves acked
+/// this node's last seq.
+pub fn wait<'s>(s: &'s mut Session<'_>, a: &'s [Bytes]) -> BoxReply<'s> {
+    Box::pin(async move {
+        match s.core.role() {
+            Role::Master => crate::repl::wait_command(&s.core.repl, a).await,
+            Role::Slave { .. } => Reply::error(
+                "ERR WAIT cannot be used with replica instances: writes to replicas are not propagated",
+            ),
+        }
+    })
+}
+
+/// SYNC140 ...: the connection becomes a sync session.
+pub fn sync140(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
+    s.after = After::Handoff(a.to_vec());
+    Reply::NilArray
+}
+
+/// `PURGE LOGS TO <file>`: remove the binlog files before `<file>`
+/// (never the active one, one a slave is reading, or events the database
+/// still needs to recover); answers how many files were removed.
+pub fn purge<'s>(s: &'s mut Session<'_>, a: &'s [Bytes]) -> BoxReply<'s> {
+    Box::pin(async move {
+        let ok =
+            a.len() == 4 && a[1].eq_ignore_ascii_case(b"logs") && a[2].eq_ignore_ascii_case(b"to");
+        if !ok {
+            return Reply::error("ERR syntax error: PURGE LOGS TO <file>");
+        }
+        let Some(target) = std::str::from_utf8(&a[3])
+            .ok()
+            .and_then(rocksync_binlog::SegmentId::from_file_name)
+        else {
+            return Reply::error(format!(
+                "ERR no binlog file named {}",
+                String::from_utf8_lossy(&a[3])
+            ));
+        };
+        let store = Arc::clone(&s.core.store);
+        let binlog = s.core.binlog.clone();
+        let result = tokio::task::spawn_blocking(move || -> crate::Result<usize> {
+            let applied = store.applied_seq()?;
+            store.flush()?;
+            Ok(binlog
+                .purge(&PurgeRule::To(target), applied + 1)?
+                .removed
+                .len())
+        })
+        .await;
+        match result {
+            Ok(Ok(n)) => Reply::Integer(n as i64),
+            Ok(Err(e)) => err_reply(e),
+            Err(e) => err_reply(e),
+        }
+    })
+}

@@ -1,0 +1,180 @@
+//! Server commands: INFO, TIME, LASTSAVE, SAVE/BGSAVE, SHUTDOWN, DEBUG,
+//! SLOWLOG, MEMORY.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use rocksync_protocol::Reply;
+use tracing::info;
+
+use super::{bulk_str, err_reply, help_lines, unknown_subcommand, After, BoxReply, Session};
+use crate::clock::now_ms;
+use crate::cmd::{parse_float, NOT_FLOAT, SYNTAX};
+
+/// INFO [section ...].
+pub fn info(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
+    Reply::Bulk(Bytes::from(crate::info::render(s.core, &a[1..])))
+}
+
+/// TIME: seconds and microseconds.
+pub fn time(_: &mut Session<'_>, _: &[Bytes]) -> Reply {
+    let us = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros());
+    Reply::Array(vec![
+        bulk_str((us / 1_000_000).to_string()),
+        bulk_str((us % 1_000_000).to_string()),
+    ])
+}
+
+/// LASTSAVE: every write is durable in the binlog, so now.
+pub fn lastsave(_: &mut Session<'_>, _: &[Bytes]) -> Reply {
+    Reply::Integer((now_ms() / 1000) as i64)
+}
+
+/// SAVE / BGSAVE: flush the memtables.
+pub fn save(s: &mut Session<'_>, _: &[Bytes]) -> Reply {
+    match s.core.store.flush() {
+        Ok(()) => Reply::ok(),
+        Err(e) => err_reply(e),
+    }
+}
+
+/// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: every form stops cleanly
+/// (the data is always saved); ABORT finds no shutdown to abort.
+pub fn shutdown(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
+    let mut abort = false;
+    for x in &a[1..] {
+        match x.to_ascii_lowercase().as_slice() {
+            b"nosave" | b"save" | b"now" | b"force" => {}
+            b"abort" => abort = true,
+            _ => return Reply::error(SYNTAX),
+        }
+    }
+    match (abort, a.len()) {
+        (true, 2) => Reply::error("ERR No shutdown in progress."),
+        (true, _) => Reply::error(SYNTAX),
+        _ => {
+            info!("SHUTDOWN asked by {}", s.client.info.peer);
+            s.core.shutdown_asked.cancel();
+            // The connection closes without a reply, as Redis's does.
+            s.after = After::Stop;
+            Reply::NilArray
+        }
+    }
+}
+
+/// DEBUG SLEEP seconds | OBJECT key | HELP, for tools and tests.
+pub fn debug<'s>(s: &'s mut Session<'_>, a: &'s [Bytes]) -> BoxReply<'s> {
+    Box::pin(async move {
+        let sub = a[1].to_ascii_lowercase();
+        match (sub.as_slice(), a.len()) {
+            (b"sleep", 3) => match parse_float(&a[2]).map(Duration::try_from_secs_f64) {
+                Some(Ok(d)) => {
+                    tokio::time::sleep(d).await;
+                    Reply::ok()
+                }
+                _ => Reply::error(NOT_FLOAT),
+            },
+            (b"object", 3) => debug_object(s, &a[2]),
+            (b"help", 2) => help_lines(&[
+                "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "OBJECT <key>",
+                "    Show low level info about the key and associated value.",
+                "SLEEP <seconds>",
+                "    Stop the server for <seconds>. Decimals allowed.",
+                "HELP",
+                "    Prints this help.",
+            ]),
+            _ => unknown_subcommand(a),
+        }
+    })
+}
+
+fn debug_object(s: &Session<'_>, key: &[u8]) -> Reply {
+    let store = &s.core.store;
+    match store.meta_in(key, None) {
+        Ok(Some(m)) if !m.is_expired(now_ms()) => {
+            let bytes = store.key_usage(key, now_ms()).ok().flatten().unwrap_or(0);
+            Reply::Simple(format!(
+                "Value at:0x0 refcount:1 encoding:{} serializedlength:{bytes} lru:0 lru_seconds_idle:0 ql_nodes:{}",
+                m.kind.name(),
+                m.size
+            ))
+        }
+        Ok(_) => Reply::error("ERR no such key"),
+        Err(e) => err_reply(e),
+    }
+}
+
+/// SLOWLOG GET [count].
+pub fn slowlog_get(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
+    match a.get(2) {
+        None => s.core.slowlog.get(10),
+        Some(n) => match rocksync_protocol::parse_i64(n) {
+            Some(n) if n >= -1 && a.len() == 3 => s.core.slowlog.get(n),
+            _ => Reply::error("ERR count should be greater than or equal to -1"),
+        },
+    }
+}
+
+/// SLOWLOG LEN.
+pub fn slowlog_len(s: &mut Session<'_>, _: &[Bytes]) -> Reply {
+    Reply::Integer(s.core.slowlog.len() as i64)
+}
+
+/// SLOWLOG RESET.
+pub fn slowlog_reset(s: &mut Session<'_>, _: &[Bytes]) -> Reply {
+    s.core.slowlog.reset();
+    Reply::ok()
+}
+
+/// SLOWLOG HELP.
+pub fn slowlog_help(_: &mut Session<'_>, _: &[Bytes]) -> Reply {
+    help_lines(&[
+        "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "GET [<count>]",
+        "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+        "LEN",
+        "    Return the length of the slowlog.",
+        "RESET",
+        "    Reset the slowlog.",
+        "HELP",
+        "    Prints this help.",
+    ])
+}
+
+/// MEMORY USAGE key [SAMPLES n]: the bytes a key takes on disk before
+/// compression (metadata and members), an estimate as Redis's is.
+pub fn memory_usage(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
+    if a.len() != 3
+        && (a.len() != 5
+            || !a[3].eq_ignore_ascii_case(b"samples")
+            || rocksync_protocol::parse_i64(&a[4]).is_none())
+    {
+        return Reply::error(SYNTAX);
+    }
+    match s.core.store.key_usage(&a[2], now_ms()) {
+        Ok(Some(bytes)) => Reply::Integer(bytes as i64),
+        Ok(None) => Reply::Nil,
+        Err(e) => err_reply(e),
+    }
+}
+
+/// MEMORY DOCTOR.
+pub fn memory_doctor(_: &mut Session<'_>, _: &[Bytes]) -> Reply {
+    bulk_str("Hi Sam, this instance keeps its data in RocksDB; I have nothing to report.")
+}
+
+/// MEMORY HELP.
+pub fn memory_help(_: &mut Session<'_>, _: &[Bytes]) -> Reply {
+    help_lines(&[
+        "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "USAGE <key> [SAMPLES <count>]",
+        "    Return memory in bytes used by <key> and its value.",
+        "DOCTOR",
+        "    Return memory problems reports.",
+        "HELP",
+        "    Prints this help.",
+    ])
+}

@@ -1,0 +1,142 @@
+//! The node's shared state: the store, its binlog and write path, the
+//! sync sessions, the replication link's state, live settings, clients,
+//! channels and counters, and the role.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use rocksync_binlog::Binlog;
+use tokio_util::sync::CancellationToken;
+
+use crate::clients::{Clients, PubSub};
+use crate::cmd::Cursors;
+use crate::config::Config;
+use crate::engine::Engine;
+use crate::link::{Follower, Following};
+use crate::repl::Replication;
+use crate::role::{LinkState, NodeView, Role};
+use crate::slowlog::SlowLog;
+use crate::store::Store;
+
+/// Connection counters.
+#[derive(Debug, Default)]
+pub struct ConnStats {
+    /// Open connections.
+    pub connected: AtomicUsize,
+    /// Connections accepted since start.
+    pub received: AtomicU64,
+    /// Connections refused by `maxclients`.
+    pub rejected: AtomicU64,
+    /// Commands processed.
+    pub commands: AtomicU64,
+    /// Commands per second over the last second.
+    pub ops_per_sec: AtomicU64,
+}
+
+/// Everything a connection needs: the node's shared state.
+pub struct Core {
+    /// The store.
+    pub store: Arc<Store>,
+    /// The binlog's read side.
+    pub binlog: Binlog,
+    /// The write path (holding the storage while this node is a master).
+    pub engine: Engine,
+    /// The sync sessions this node serves.
+    pub repl: Arc<Replication>,
+    /// The replication link's state (while a slave): `view.link`.
+    pub link: Arc<LinkState>,
+    /// Live settings, the role, the port.
+    pub view: NodeView,
+    /// SCAN cursors.
+    pub cursors: Arc<Cursors>,
+    /// Connected clients (CLIENT LIST / KILL).
+    pub clients: Clients,
+    /// Channel and pattern subscribers.
+    pub pubsub: PubSub,
+    /// Counters.
+    pub stats: ConnStats,
+    /// Start time.
+    pub started: Instant,
+    /// This process's id (40 hex digits, new at every start).
+    pub run_id: String,
+    pub(crate) following: tokio::sync::Mutex<Option<Following>>,
+    pub(crate) follower: Option<Arc<dyn Follower>>,
+    /// Set once shutdown begins: no role change starts after it.
+    pub(crate) stopping: AtomicBool,
+    /// Cancelled by SHUTDOWN: the process stops as on SIGTERM.
+    pub(crate) shutdown_asked: CancellationToken,
+    /// SLOWLOG.
+    pub slowlog: SlowLog,
+    pub(crate) next_client_id: AtomicU64,
+}
+
+impl Core {
+    /// Assemble a core.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        store: Arc<Store>,
+        binlog: Binlog,
+        engine: Engine,
+        repl: Arc<Replication>,
+        link: Arc<LinkState>,
+        config: Config,
+        role: Role,
+        follower: Option<Arc<dyn Follower>>,
+    ) -> Arc<Self> {
+        let cursors = Arc::clone(&engine.cursors);
+        engine
+            .slow_us
+            .store(config.slowlog_log_slower_than, Ordering::Relaxed);
+        Arc::new(Self {
+            store,
+            binlog,
+            engine,
+            repl,
+            view: NodeView::new(config, role, Arc::clone(&link)),
+            link,
+            cursors,
+            clients: Clients::default(),
+            pubsub: PubSub::default(),
+            stats: ConnStats::default(),
+            started: Instant::now(),
+            run_id: crate::storage::new_replid(),
+            following: tokio::sync::Mutex::new(None),
+            follower,
+            stopping: AtomicBool::new(false),
+            shutdown_asked: CancellationToken::new(),
+            slowlog: SlowLog::default(),
+            next_client_id: AtomicU64::new(1),
+        })
+    }
+
+    /// A copy of the configuration in force.
+    pub fn config(&self) -> Config {
+        self.view.config()
+    }
+
+    /// The role now.
+    pub fn role(&self) -> Role {
+        self.view.role()
+    }
+
+    pub(crate) fn set_role(&self, role: Role) {
+        self.view.set_role(role);
+    }
+
+    /// True while this node refuses writes (a slave).
+    pub fn is_read_only(&self) -> bool {
+        self.view.is_read_only()
+    }
+
+    /// True while data reads are refused: a slave in the middle of a full
+    /// copy holds partial data.
+    pub fn is_loading(&self) -> bool {
+        self.view.is_loading()
+    }
+
+    /// The port clients connect to.
+    pub fn listening_port(&self) -> u16 {
+        self.view.listening_port()
+    }
+}
