@@ -13,7 +13,7 @@ mod common;
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -26,7 +26,7 @@ const LONG: Duration = Duration::from_secs(120);
 
 /// A `redis-sentinel` process, killed on drop.
 struct Sentinel {
-    child: Child,
+    _proc: Proc,
     port: u16,
 }
 
@@ -42,17 +42,9 @@ impl Sentinel {
             ),
         )
         .expect("sentinel config");
-        let child = Command::new("redis-sentinel")
-            .arg(&conf)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-sentinel is installed (apt-get install redis-sentinel)");
-        let me = Self { child, port };
-        wait_until("the sentinel to listen", LONG, || {
-            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-        });
-        me
+        let proc = Proc::listening(Command::new("redis-sentinel").arg(&conf), port, LONG)
+            .expect("redis-sentinel is installed (apt-get install redis-sentinel) and starts");
+        Self { _proc: proc, port }
     }
 
     fn client(&self) -> redis::Connection {
@@ -91,13 +83,6 @@ impl Sentinel {
             .query(&mut self.client())
             .ok()?;
         addr.get(1)?.parse().ok()
-    }
-}
-
-impl Drop for Sentinel {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

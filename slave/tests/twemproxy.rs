@@ -7,7 +7,7 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use common::*;
@@ -15,26 +15,10 @@ use tempfile::TempDir;
 
 const LONG: Duration = Duration::from_secs(120);
 
-/// A process killed on drop.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn listening(port: u16) {
-    wait_until("a process to listen", LONG, || {
-        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-    });
-}
-
 /// twemproxy in front of `backends` (ports), named servers so that a
 /// failed-over master can be swapped in under the same name, and no
 /// ejection (a datastore must not move keys to another shard).
-fn nutcracker(dir: &Path, name: &str, backends: &[u16]) -> (Guard, u16) {
+fn nutcracker(dir: &Path, name: &str, backends: &[u16]) -> (Proc, u16) {
     let port = free_port();
     let servers: String = backends
         .iter()
@@ -49,18 +33,17 @@ fn nutcracker(dir: &Path, name: &str, backends: &[u16]) -> (Guard, u16) {
         ),
     )
     .expect("nutcracker config");
-    let child = Command::new("nutcracker")
-        .arg("-c")
-        .arg(&conf)
-        .arg("-s")
-        .arg(free_port().to_string())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("nutcracker is installed (apt-get install nutcracker)");
-    let g = Guard(child);
-    listening(port);
-    (g, port)
+    let proc = Proc::listening(
+        Command::new("nutcracker")
+            .arg("-c")
+            .arg(&conf)
+            .arg("-s")
+            .arg(free_port().to_string()),
+        port,
+        LONG,
+    )
+    .expect("nutcracker is installed (apt-get install nutcracker) and starts");
+    (proc, port)
 }
 
 fn conn(port: u16) -> redis::Connection {

@@ -17,7 +17,15 @@ use anyhow::{Context, Result};
 use crate::bench::{measure_with, settle};
 use crate::procs::{free_port, start};
 
-const TESTS: &[(&str, u32)] = &[("set", 16), ("get", 16), ("set", 1), ("get", 1)];
+const TESTS: &[(&str, u32)] = &[
+    ("set", 16),
+    ("get", 16),
+    ("incr", 16),
+    ("hset", 16),
+    ("set", 1),
+    ("get", 1),
+    ("incr", 1),
+];
 
 /// CPU ticks (user + system) of a process or a thread, from its `stat`.
 fn ticks(stat: &Path) -> Result<u64> {

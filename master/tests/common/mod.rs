@@ -5,9 +5,8 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rocksync_master::{Config, Node, NodeOptions};
 use tempfile::TempDir;
@@ -109,73 +108,6 @@ pub fn bin(name: &str) -> PathBuf {
     dir.join(name)
 }
 
-/// A child process killed (SIGKILL) when dropped.
-pub struct ChildGuard(pub Child);
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A real `redis-server` on a free port, no persistence, killed on drop.
-pub struct RedisServer {
-    pub child: ChildGuard,
-    pub port: u16,
-    pub dir: TempDir,
-}
-
-impl RedisServer {
-    pub fn start(extra: &[&str]) -> Self {
-        let dir = TempDir::new().expect("tmp");
-        for _ in 0..5 {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .expect("free port")
-                .port();
-            let child = Command::new("redis-server")
-                .args([
-                    "--port",
-                    &port.to_string(),
-                    "--bind",
-                    "127.0.0.1",
-                    "--save",
-                    "",
-                    "--dir",
-                ])
-                .arg(dir.path())
-                .args(extra)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("redis-server is installed (apt-get install redis-server)");
-            let mut guard = ChildGuard(child);
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return Self {
-                        child: guard,
-                        port,
-                        dir,
-                    };
-                }
-                if guard.0.try_wait().ok().flatten().is_some() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-        panic!("redis-server did not start");
-    }
-}
-
-impl RedisServer {
-    /// A client of this redis-server.
-    pub fn client(&self) -> redis::Connection {
-        redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))
-            .expect("client")
-            .get_connection_with_timeout(Duration::from_secs(10))
-            .expect("connect")
-    }
-}
+// Not every test uses each of them.
+#[allow(unused_imports)]
+pub use rocksync_testkit::RedisServer;

@@ -8,29 +8,21 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use redis::Commands;
 
 /// A server process, killed on drop.
 pub struct Node {
-    child: Child,
+    child: Proc,
     pub addr: SocketAddr,
     pub data: PathBuf,
 }
 
 fn bin(name: &str) -> PathBuf {
     Path::new(env!("CARGO_BIN_EXE_rocksync-slave")).with_file_name(name)
-}
-
-/// A free port on 127.0.0.1 (for nodes that must keep theirs across restarts).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
 }
 
 impl Node {
@@ -48,17 +40,20 @@ impl Node {
         args: &[&str],
         env: &[(&str, &str)],
     ) -> Self {
-        let mut child = Command::new(bin(binary))
-            .envs(env.iter().copied())
-            .args(["--port", &port.to_string(), "--data-dir"])
-            .arg(data)
-            .args(args)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawn {binary}: {e}"));
-        let stderr = child.stderr.take().expect("stderr");
+        // Guarded at once: a node that does not start is killed too.
+        let mut child = Proc(
+            Command::new(bin(binary))
+                .envs(env.iter().copied())
+                .args(["--port", &port.to_string(), "--data-dir"])
+                .arg(data)
+                .args(args)
+                .env("RUST_LOG", "info")
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap_or_else(|e| panic!("spawn {binary}: {e}")),
+        );
+        let stderr = child.0.stderr.take().expect("stderr");
         let (tx, rx) = mpsc::channel();
         let log_name = format!("{}.log", binary);
         let log_path = data.with_extension(log_name);
@@ -143,54 +138,28 @@ impl Node {
         self.child.id()
     }
 
+    /// Send `sig` (`-TERM`, `-STOP`...).
     pub fn signal(&self, sig: &str) {
-        let _ = Command::new("kill")
-            .args([sig, &self.child.id().to_string()])
-            .status();
+        self.child.signal(sig.trim_start_matches('-'));
     }
 
     /// SIGTERM, then wait (bounded) for the exit; its status.
     pub fn terminate(mut self, within: Duration) -> std::process::ExitStatus {
         self.signal("-TERM");
-        let deadline = Instant::now() + within;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no exit within {within:?} of SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.child
+            .wait_exit(within)
+            .unwrap_or_else(|| panic!("no exit within {within:?} of SIGTERM"))
     }
 
     /// Wait (bounded) for the process to exit by itself; its status.
     pub fn wait_exit(mut self, within: Duration) -> std::process::ExitStatus {
-        let deadline = Instant::now() + within;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "no exit within {within:?}");
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        self.child
+            .wait_exit(within)
+            .unwrap_or_else(|| panic!("no exit within {within:?}"))
     }
 
-    pub fn kill(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-CONT", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    /// SIGKILL, now (the guard's drop).
+    pub fn kill(self) {}
 }
 
 pub fn field(info: &str, key: &str) -> Option<String> {
@@ -198,18 +167,6 @@ pub fn field(info: &str, key: &str) -> Option<String> {
         l.strip_prefix(&format!("{key}:"))
             .map(|v| v.trim().to_owned())
     })
-}
-
-/// Wait (bounded) until `cond` holds.
-pub fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !cond() {
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 /// Wait until the slave has applied everything the master logged.
@@ -373,55 +330,6 @@ impl Drop for Tmpfs {
     }
 }
 
-/// A redis-server on a free port, killed on drop.
-pub struct Redis {
-    child: Child,
-    pub port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Redis {
-    pub fn start(extra: &[&str]) -> Self {
-        let dir = tempfile::TempDir::new().expect("tmp");
-        let port = free_port();
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-            ])
-            .arg("--dir")
-            .arg(dir.path())
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server is installed (apt-get install redis-server)");
-        let me = Self {
-            child,
-            port,
-            _dir: dir,
-        };
-        wait_until("redis-server to listen", Duration::from_secs(10), || {
-            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-        });
-        me
-    }
-
-    pub fn client(&self) -> redis::Connection {
-        redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))
-            .expect("client")
-            .get_connection_with_timeout(Duration::from_secs(10))
-            .expect("connect")
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+// Not every test uses each of them.
+#[allow(unused_imports)]
+pub use rocksync_testkit::{free_port, wait_until, Proc, RedisServer as Redis};

@@ -1,0 +1,160 @@
+//! Test support shared by the integration tests and xtask: child
+//! processes that are killed when their guard drops ([`Proc`]), a real
+//! redis-server ([`RedisServer`]), free loopback ports and bounded waits.
+//! Every wait ends by itself; every child ends with its guard.
+
+use std::net::TcpStream;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+/// A child process, killed and reaped when dropped (after a SIGCONT, so
+/// that one a test stopped with SIGSTOP dies too).
+pub struct Proc(pub Child);
+
+impl Proc {
+    /// Start `cmd` with its output discarded and wait, at most `within`,
+    /// until `port` on 127.0.0.1 answers.
+    ///
+    /// # Errors
+    /// The spawn error, the process exiting first, or the wait running out
+    /// (the process is killed then).
+    pub fn listening(cmd: &mut Command, port: u16, within: Duration) -> std::io::Result<Self> {
+        let mut me = Self(cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn()?);
+        let deadline = Instant::now() + within;
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Some(status) = me.0.try_wait()? {
+                return Err(std::io::Error::other(format!(
+                    "{cmd:?} exited before listening on {port}: {status}"
+                )));
+            }
+            if Instant::now() > deadline {
+                return Err(std::io::Error::other(format!(
+                    "{cmd:?} did not listen on {port} within {within:?}"
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(me)
+    }
+
+    /// Its process id.
+    pub fn id(&self) -> u32 {
+        self.0.id()
+    }
+
+    /// Send `signal` (a name, `TERM`, `STOP`...) with kill(1).
+    pub fn signal(&self, signal: &str) {
+        let _ = Command::new("kill")
+            .args([&format!("-{signal}"), &self.id().to_string()])
+            .status();
+    }
+
+    /// Wait at most `within` for it to exit; `None` when it has not.
+    pub fn wait_exit(&mut self, within: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Ok(Some(status)) = self.0.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.signal("CONT");
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A free port on 127.0.0.1 (free now: another process may take it).
+///
+/// # Panics
+/// When no port can be bound.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port on 127.0.0.1")
+        .port()
+}
+
+/// Wait, at most `timeout`, until `cond` holds.
+///
+/// # Panics
+/// When it does not, naming `what`.
+pub fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !cond() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A client of the server on `port` of 127.0.0.1, with 10 s timeouts.
+///
+/// # Panics
+/// When it cannot connect.
+pub fn client(port: u16) -> redis::Connection {
+    let c = redis::Client::open(format!("redis://127.0.0.1:{port}/"))
+        .expect("client")
+        .get_connection_with_timeout(Duration::from_secs(10))
+        .unwrap_or_else(|e| panic!("connect to 127.0.0.1:{port}: {e}"));
+    c.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("read timeout");
+    c
+}
+
+/// A real `redis-server` on a free port of 127.0.0.1, in a temporary
+/// directory, with no RDB saves; killed when dropped.
+pub struct RedisServer {
+    /// The process.
+    pub proc: Proc,
+    /// Its port.
+    pub port: u16,
+    /// Its directory.
+    pub dir: TempDir,
+}
+
+impl RedisServer {
+    /// Start one with `extra` arguments (`--appendonly yes`...).
+    ///
+    /// # Panics
+    /// When redis-server is not installed or does not start (five ports
+    /// are tried: another process may take a free one first).
+    pub fn start(extra: &[&str]) -> Self {
+        let dir = TempDir::new().expect("tmp");
+        let mut last = None;
+        for _ in 0..5 {
+            let port = free_port();
+            let started = Proc::listening(
+                Command::new("redis-server")
+                    .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                    .args(["--save", "", "--dir"])
+                    .arg(dir.path())
+                    .args(extra),
+                port,
+                Duration::from_secs(10),
+            );
+            match started {
+                Ok(proc) => return Self { proc, port, dir },
+                Err(e) => last = Some(e),
+            }
+        }
+        panic!("redis-server did not start (apt-get install redis-server): {last:?}");
+    }
+
+    /// A client of it.
+    pub fn client(&self) -> redis::Connection {
+        client(self.port)
+    }
+}
