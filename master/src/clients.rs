@@ -15,7 +15,7 @@ use rocksync_protocol::Reply;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::cmd::glob_match;
+use crate::cmd::generic::glob_match;
 use crate::lock;
 
 /// Messages a subscriber may have waiting before it is disconnected (a

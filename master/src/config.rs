@@ -161,7 +161,7 @@ macro_rules! config_table {
             pub config: Option<PathBuf>,
             $(
                 $(#[doc = $doc])*
-                #[arg(long, allow_hyphen_values = true, value_name = "VALUE")]
+                #[arg(long, allow_negative_numbers = true, value_name = "VALUE")]
                 pub $key: Option<String>,
             )*
         }

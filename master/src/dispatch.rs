@@ -13,8 +13,8 @@ use rocksync_protocol::Reply;
 use crate::blocking::BlockStart;
 use crate::clock::now_ms;
 use crate::cmd::spec::flag::{
-    AT_ONCE_IN_MULTI, BATCHED_GET, LOADING, NOT_QUEUED, NO_AUTH, NO_MULTI, OK_LOADING, SINGLE_READ,
-    SKIP_SLOWLOG, SUBSCRIBED_OK, WRITE,
+    AT_ONCE_IN_MULTI, BATCHED_GET, LOADING, NOT_QUEUED, NO_AUTH, NO_MULTI, OK_LOADING, REDACT,
+    SINGLE_READ, SKIP_SLOWLOG, SUBSCRIBED_OK, WRITE,
 };
 use crate::cmd::spec::Meta;
 use crate::cmd::{Exec, ReadCtx, WRONGTYPE};
@@ -193,7 +193,7 @@ async fn step(
         return After::Continue;
     }
     let started = Instant::now();
-    let after = run(core, client, spec, &args, out).await;
+    let after = run(core, client, spec, &args, out, atomic).await;
     if matches!(after, After::Continue) && !meta.has(SKIP_SLOWLOG) {
         slow_entry(core, client, &args, started.elapsed().as_micros() as u64);
     }
@@ -228,12 +228,14 @@ async fn run(
     spec: &'static Spec,
     args: &[Bytes],
     out: &mut BytesMut,
+    in_exec: bool,
 ) -> After {
     let mut session = Session {
         core,
         client,
         out,
         after: After::Continue,
+        in_exec,
     };
     let reply = match spec.run {
         Run::Data(Exec::Read(f)) => {
@@ -426,14 +428,16 @@ fn slow_entry(core: &Core, client: &Client, args: &[Bytes], us: u64) {
     if threshold < 0 || us < threshold as u64 {
         return;
     }
-    let redacted;
-    let args =
-        if command::lookup(&args[0]).is_some_and(|s| s.meta.has(crate::cmd::spec::flag::REDACT)) {
-            redacted = [args[0].clone(), Bytes::from_static(b"(redacted)")];
-            &redacted[..args.len().min(2)]
-        } else {
-            args
-        };
+    let redacted: Vec<Bytes>;
+    let redact = command::lookup(&args[0]).is_some_and(|s| s.meta.has(REDACT));
+    let args = if redact {
+        redacted = std::iter::once(args[0].clone())
+            .chain(args[1..].iter().map(|_| Bytes::from_static(b"(redacted)")))
+            .collect();
+        &redacted[..]
+    } else {
+        args
+    };
     let max_len = core.config().slowlog_max_len;
     let name = crate::lock(&client.info.name)
         .as_ref()

@@ -255,11 +255,7 @@ impl Replication {
             .then(|| tokio::time::Instant::now() + Duration::from_millis(timeout_ms));
         loop {
             let notified = self.acked.notified();
-            let n = self
-                .slaves()
-                .iter()
-                .filter(|s| s.acked_seq.load(Ordering::Relaxed) >= target)
-                .count();
+            let n = self.acked_at(target);
             if n >= want {
                 return n;
             }
@@ -272,6 +268,18 @@ impl Replication {
                 None => notified.await,
             }
         }
+    }
+
+    /// How many slaves have acked this node's last seq, now.
+    pub fn acked_now(&self) -> usize {
+        self.acked_at(self.binlog.last_seq())
+    }
+
+    fn acked_at(&self, target: u64) -> usize {
+        self.slaves()
+            .iter()
+            .filter(|s| s.acked_seq.load(Ordering::Relaxed) >= target)
+            .count()
     }
 
     /// `connected_slaves` and a `slaveN` line per session (on a master,
@@ -864,7 +872,9 @@ async fn read_acks(
 }
 
 /// `WAIT numslaves timeout`.
-pub async fn wait_command(repl: &Replication, args: &[Bytes]) -> Reply {
+/// WAIT numslaves timeout; inside an EXEC (`at_once`) it answers at once
+/// with the slaves that acked, as Redis does (a transaction never blocks).
+pub async fn wait_command(repl: &Replication, args: &[Bytes], at_once: bool) -> Reply {
     if args.len() != 3 {
         return Reply::error("ERR wrong number of arguments for 'wait' command");
     }
@@ -876,6 +886,9 @@ pub async fn wait_command(repl: &Replication, args: &[Bytes]) -> Reply {
     };
     if t < 0 {
         return Reply::error("ERR timeout is negative");
+    }
+    if at_once {
+        return Reply::Integer(repl.acked_now() as i64);
     }
     Reply::Integer(repl.wait(n.max(0) as usize, t as u64).await as i64)
 }

@@ -195,7 +195,7 @@ impl NodeView {
     }
 
     /// Change the configuration in force: `f` edits a copy, which replaces
-    /// it when `f` succeeds (all or nothing).
+    /// it when `f` succeeds (all or nothing); `f` runs under the lock.
     ///
     /// # Errors
     /// What `f` returns.

@@ -823,6 +823,10 @@ const SCRIPT: &[&[&str]] = &[
     &["INCR", "s"],
     &["SET", "tx", "3"],
     &["EXEC"],
+    // a transaction never blocks: WAIT answers at once
+    &["MULTI"],
+    &["WAIT", "1", "0"],
+    &["EXEC"],
     // arguments that do not parse: queued, then answered in EXEC's reply
     // (parsed on the connection, refused in their turn)
     &["MULTI"],

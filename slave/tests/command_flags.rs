@@ -236,7 +236,9 @@ fn every_command_but_the_no_auth_ones_needs_auth() {
 fn while_a_slave_copies_only_the_loading_commands_run() {
     let tmp = TempDir::new().expect("tmp");
     let m = Node::master(&tmp.path().join("m"), 0, &["--sync-speed", "1"]);
-    load(&m, "a", 20_000, 1000);
+    // About 36 MB at 1 MB/s: the copy outlasts the walk (a second or
+    // two) many times over, and the test says so if it did not.
+    load(&m, "a", 60_000, 1000);
     let s = Node::slave(&tmp.path().join("s"), free_port(), m.addr, &[]);
     let entries = table(&s);
     wait_until("the copy to start", LONG, || {

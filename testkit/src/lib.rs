@@ -68,8 +68,12 @@ impl Proc {
 
 impl Drop for Proc {
     fn drop(&mut self) {
-        self.signal("CONT");
-        let _ = self.0.kill();
+        // One that has exited (and been reaped) is signalled no more: its
+        // pid may be another process's by now.
+        if matches!(self.0.try_wait(), Ok(None)) {
+            self.signal("CONT");
+            let _ = self.0.kill();
+        }
         let _ = self.0.wait();
     }
 }

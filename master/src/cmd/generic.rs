@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use rocksync_protocol::{Command, Reply};
 
-use super::{int_arg, lower, tri, ReadCtx, View, WriteCtx, SYNTAX};
+use super::{int_arg, lower, tri, typed, ReadCtx, View, WriteCtx, SYNTAX};
 use crate::error::Result;
 use crate::store::keys::{self, Kind, Meta};
 use crate::store::Cf;
@@ -593,6 +593,60 @@ pub(crate) fn object(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
         }
         _ => Reply::error("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."),
     })
+}
+
+/// The `*SCAN key cursor [MATCH p] [COUNT n]` of a collection: `render`
+/// turns a (field, value) into reply items.
+///
+/// # Errors
+/// RocksDB errors.
+pub fn scan_collection(
+    c: &ReadCtx<'_>,
+    a: &[Bytes],
+    kind: Kind,
+    render: impl Fn(&Bytes, &[u8], &mut Vec<Reply>),
+) -> Result<Reply> {
+    let start = tri!(cursor_start(c, &a[2]));
+    let (mut pattern, mut count) = (None, 10usize);
+    let mut i = 3;
+    while i < a.len() {
+        let Some(v) = a.get(i + 1) else {
+            return Ok(Reply::error(SYNTAX));
+        };
+        match lower(&a[i]).as_slice() {
+            b"match" => pattern = Some(v.clone()),
+            b"count" => match int_arg(v) {
+                Ok(n) if n >= 1 => count = n as usize,
+                Ok(_) => return Ok(Reply::error(SYNTAX)),
+                Err(r) => return Ok(r),
+            },
+            _ => return Ok(Reply::error(SYNTAX)),
+        }
+        i += 2;
+    }
+    let Some(m) = tri!(typed(c, &a[1], kind)?) else {
+        return Ok(scan_reply(c, None, Vec::new()));
+    };
+    let prefix = crate::store::keys::sub_prefix(&a[1], m.version);
+    let mut from = prefix.clone();
+    if let Some(last) = start {
+        from = successor(&[&prefix[..], &last[..]].concat());
+    }
+    let (mut out, mut seen, mut last) = (Vec::new(), 0, None);
+    c.scan(Cf::Sub, &prefix, &from, &mut |k, v| {
+        if seen == count {
+            return false;
+        }
+        seen += 1;
+        let field = Bytes::copy_from_slice(&k[prefix.len()..]);
+        if pattern.as_deref().is_none_or(|p| glob_match(p, &field)) {
+            render(&field, v, &mut out);
+        }
+        last = Some(field);
+        true
+    })?;
+    let more = if seen == count { last } else { None };
+    Ok(scan_reply(c, more, out))
 }
 
 #[cfg(test)]

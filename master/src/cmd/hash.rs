@@ -3,7 +3,9 @@
 use bytes::Bytes;
 use rocksync_protocol::{Command, Reply};
 
-use super::{fmt_float, int_arg, parse_float, sub_items, tri, typed, ReadCtx, View, WriteCtx};
+use super::{
+    fmt_float, int_arg, parse_float, sub_items, tri, typed, ReadCtx, View, WriteCtx, WriteOp,
+};
 use crate::error::Result;
 use crate::store::keys::{self, Kind, Meta};
 use crate::store::Cf;
@@ -17,50 +19,75 @@ fn field_value(v: &impl View, key: &[u8], m: &Option<Meta>, field: &[u8]) -> Res
     }
 }
 
-/// Set pairs; returns how many fields were new.
-fn set_pairs(c: &mut WriteCtx<'_>, key: &[u8], pairs: &[Bytes]) -> Result<Result<i64, Reply>> {
-    if let Err(r) = c.typed_mut(key, Kind::Hash)? {
-        return Ok(Err(r));
-    }
-    let mut added = 0;
-    for p in pairs.chunks(2) {
-        let m = c.raw_meta(key)?;
-        if field_value(c, key, &m, &p[0])?.is_none() {
-            added += 1;
-        }
-        c.emit(Command::HSet, key, keys::pack(&p[0], &p[1]), 0)?;
-    }
-    Ok(Ok(added))
-}
-
 fn wrong_args(name: &str) -> Reply {
     Reply::error(format!(
         "ERR wrong number of arguments for '{name}' command"
     ))
 }
 
-pub(crate) fn hset(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    if a.len() % 2 != 0 {
-        return Ok(wrong_args("hset"));
-    }
-    Ok(Reply::Integer(tri!(set_pairs(c, &a[1], &a[2..])?)))
+/// HSET / HMSET key field value [field value ...], HSETNX key field value.
+struct HSet {
+    key: Bytes,
+    pairs: Vec<(Bytes, Bytes)>,
+    reply: SetReply,
 }
 
-pub(crate) fn hmset(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    if a.len() % 2 != 0 {
-        return Ok(wrong_args("hmset"));
-    }
-    tri!(set_pairs(c, &a[1], &a[2..])?);
-    Ok(Reply::ok())
+/// What an [`HSet`] answers.
+#[derive(Clone, Copy, PartialEq)]
+enum SetReply {
+    /// HSET: how many fields were new.
+    Added,
+    /// HMSET: OK.
+    Ok,
+    /// HSETNX: 1 when the field was new (and set), 0 otherwise.
+    IfNew,
 }
 
-pub(crate) fn hsetnx(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    let m = tri!(c.typed_mut(&a[1], Kind::Hash)?);
-    if field_value(c, &a[1], &m, &a[2])?.is_some() {
-        return Ok(Reply::Integer(0));
+fn parse_pairs(a: &[Bytes], name: &str, reply: SetReply) -> Result<Box<dyn WriteOp>, Reply> {
+    if a.len() % 2 != 0 {
+        return Err(wrong_args(name));
     }
-    c.emit(Command::HSet, &a[1], keys::pack(&a[2], &a[3]), 0)?;
-    Ok(Reply::Integer(1))
+    Ok(Box::new(HSet {
+        key: a[1].clone(),
+        pairs: a[2..]
+            .chunks(2)
+            .map(|p| (p[0].clone(), p[1].clone()))
+            .collect(),
+        reply,
+    }))
+}
+
+pub(crate) fn hset(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    parse_pairs(a, "hset", SetReply::Added)
+}
+
+pub(crate) fn hmset(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    parse_pairs(a, "hmset", SetReply::Ok)
+}
+
+pub(crate) fn hsetnx(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    parse_pairs(a, "hsetnx", SetReply::IfNew)
+}
+
+impl WriteOp for HSet {
+    fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
+        let key = &self.key;
+        tri!(c.typed_mut(key, Kind::Hash)?);
+        let mut added = 0;
+        for (field, value) in &self.pairs {
+            let m = c.raw_meta(key)?;
+            let new = field_value(c, key, &m, field)?.is_none();
+            if !new && self.reply == SetReply::IfNew {
+                return Ok(Reply::Integer(0));
+            }
+            added += i64::from(new);
+            c.emit(Command::HSet, key, keys::pack(field, value), 0)?;
+        }
+        Ok(match self.reply {
+            SetReply::Ok => Reply::ok(),
+            SetReply::Added | SetReply::IfNew => Reply::Integer(added),
+        })
+    }
 }
 
 pub(crate) fn hget(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
@@ -77,17 +104,33 @@ pub(crate) fn hmget(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     Ok(Reply::Array(out))
 }
 
-pub(crate) fn hdel(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    tri!(c.typed_mut(&a[1], Kind::Hash)?);
-    let mut n = 0;
-    for f in &a[2..] {
-        let m = c.raw_meta(&a[1])?;
-        if field_value(c, &a[1], &m, f)?.is_some() {
-            c.emit(Command::HDel, &a[1], f.clone(), 0)?;
-            n += 1;
+/// HDEL key field [field ...].
+struct HDel {
+    key: Bytes,
+    fields: Vec<Bytes>,
+}
+
+pub(crate) fn hdel(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    Ok(Box::new(HDel {
+        key: a[1].clone(),
+        fields: a[2..].to_vec(),
+    }))
+}
+
+impl WriteOp for HDel {
+    fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
+        let key = &self.key;
+        tri!(c.typed_mut(key, Kind::Hash)?);
+        let mut n = 0;
+        for f in &self.fields {
+            let m = c.raw_meta(key)?;
+            if field_value(c, key, &m, f)?.is_some() {
+                c.emit(Command::HDel, key, f.clone(), 0)?;
+                n += 1;
+            }
         }
+        Ok(Reply::Integer(n))
     }
-    Ok(Reply::Integer(n))
 }
 
 fn items(c: &ReadCtx<'_>, key: &[u8]) -> Result<Result<Vec<(Bytes, Bytes)>, Reply>> {
@@ -142,49 +185,82 @@ pub(crate) fn hexists(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     )))
 }
 
-pub(crate) fn hincrby(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    let by = tri!(int_arg(&a[3]));
-    let m = tri!(c.typed_mut(&a[1], Kind::Hash)?);
-    let current = match field_value(c, &a[1], &m, &a[2])? {
-        None => 0,
-        Some(v) => match rocksync_protocol::parse_i64(&v) {
-            Some(n) => n,
-            None => return Ok(Reply::error("ERR hash value is not an integer")),
-        },
-    };
-    let Some(n) = current.checked_add(by) else {
-        return Ok(Reply::error("ERR increment or decrement would overflow"));
-    };
-    let cmd = if by < 0 {
-        Command::HDecr
-    } else {
-        Command::HIncr
-    };
-    c.emit(cmd, &a[1], keys::pack(&a[2], n.to_string().as_bytes()), 0)?;
-    Ok(Reply::Integer(n))
+/// HINCRBY key field n, HINCRBYFLOAT key field x.
+struct HIncr {
+    key: Bytes,
+    field: Bytes,
+    by: Increment,
 }
 
-pub(crate) fn hincrbyfloat(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    let by = tri!(super::float_arg(&a[3]));
-    let m = tri!(c.typed_mut(&a[1], Kind::Hash)?);
-    let current = match field_value(c, &a[1], &m, &a[2])? {
-        None => 0.0,
-        Some(v) => match parse_float(&v) {
-            Some(n) => n,
-            None => return Ok(Reply::error("ERR hash value is not a float")),
-        },
-    };
-    let n = current + by;
-    if !n.is_finite() {
-        return Ok(Reply::error("ERR increment would produce NaN or Infinity"));
+#[derive(Clone, Copy)]
+enum Increment {
+    Int(i64),
+    Float(f64),
+}
+
+pub(crate) fn hincrby(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    Ok(Box::new(HIncr {
+        key: a[1].clone(),
+        field: a[2].clone(),
+        by: Increment::Int(int_arg(&a[3])?),
+    }))
+}
+
+pub(crate) fn hincrbyfloat(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    Ok(Box::new(HIncr {
+        key: a[1].clone(),
+        field: a[2].clone(),
+        by: Increment::Float(super::float_arg(&a[3])?),
+    }))
+}
+
+impl WriteOp for HIncr {
+    fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
+        let (key, field) = (&self.key, &self.field);
+        let m = tri!(c.typed_mut(key, Kind::Hash)?);
+        let current = field_value(c, key, &m, field)?;
+        match self.by {
+            Increment::Int(by) => {
+                let current = match current {
+                    None => 0,
+                    Some(v) => match rocksync_protocol::parse_i64(&v) {
+                        Some(n) => n,
+                        None => return Ok(Reply::error("ERR hash value is not an integer")),
+                    },
+                };
+                let Some(n) = current.checked_add(by) else {
+                    return Ok(Reply::error("ERR increment or decrement would overflow"));
+                };
+                let cmd = if by < 0 {
+                    Command::HDecr
+                } else {
+                    Command::HIncr
+                };
+                c.emit(cmd, key, keys::pack(field, n.to_string().as_bytes()), 0)?;
+                Ok(Reply::Integer(n))
+            }
+            Increment::Float(by) => {
+                let current = match current {
+                    None => 0.0,
+                    Some(v) => match parse_float(&v) {
+                        Some(n) => n,
+                        None => return Ok(Reply::error("ERR hash value is not a float")),
+                    },
+                };
+                let n = current + by;
+                if !n.is_finite() {
+                    return Ok(Reply::error("ERR increment would produce NaN or Infinity"));
+                }
+                let text = fmt_float(n);
+                c.emit(Command::HIncr, key, keys::pack(field, text.as_bytes()), 0)?;
+                Ok(Reply::Bulk(Bytes::from(text)))
+            }
+        }
     }
-    let text = fmt_float(n);
-    c.emit(Command::HIncr, &a[1], keys::pack(&a[2], text.as_bytes()), 0)?;
-    Ok(Reply::Bulk(Bytes::from(text)))
 }
 
 pub(crate) fn hscan(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    super::scan_collection(c, a, Kind::Hash, |f, v, out| {
+    super::generic::scan_collection(c, a, Kind::Hash, |f, v, out| {
         out.push(Reply::Bulk(f.clone()));
         out.push(Reply::Bulk(Bytes::copy_from_slice(v)));
     })

@@ -219,7 +219,7 @@ pub(crate) fn srandmember(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
 }
 
 pub(crate) fn sscan(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    super::scan_collection(c, a, Kind::Set, |f, _, out| {
+    super::generic::scan_collection(c, a, Kind::Set, |f, _, out| {
         out.push(Reply::Bulk(f.clone()))
     })
 }

@@ -325,7 +325,10 @@ impl KeySpec {
                 )
                 .filter(|n| *n >= 0)?;
                 let first = first + i64::from(first_key);
-                (first, first + n - 1, i64::from(step))
+                // Keys past the arguments are not there: a count of 2^62
+                // walks no further than the line (it would hang a pre-read).
+                let last = first.saturating_add(n).saturating_sub(1).min(argc - 1);
+                (first, last, i64::from(step))
             }
             Find::Unknown => return Some(()),
         };
@@ -340,6 +343,50 @@ impl KeySpec {
         }
         Some(())
     }
+}
+
+/// The key specs many commands share, by what they do with their keys.
+pub mod shape {
+    use super::{at, key, keynum, ks, range, KeySpec};
+
+    /// Reads its key's data.
+    pub const READS: &[KeySpec] = &[key(ks::RO | ks::ACCESS, at(1), range(0, 1, 0))];
+    /// Reads and changes its key's data.
+    pub const UPDATES: &[KeySpec] = &[key(ks::RW | ks::ACCESS | ks::UPDATE, at(1), range(0, 1, 0))];
+    /// Changes its key's data without returning it.
+    pub const CHANGES: &[KeySpec] = &[key(ks::RW | ks::UPDATE, at(1), range(0, 1, 0))];
+    /// Reads about its key (a length, a type), not its data.
+    pub const PEEKS: &[KeySpec] = &[key(ks::RO, at(1), range(0, 1, 0))];
+    /// Adds to its key.
+    pub const INSERTS: &[KeySpec] = &[key(ks::RW | ks::INSERT, at(1), range(0, 1, 0))];
+    /// Removes from its key.
+    pub const DELETES: &[KeySpec] = &[key(ks::RW | ks::DELETE, at(1), range(0, 1, 0))];
+    /// Removes from its key and returns what it removed.
+    pub const POPS: &[KeySpec] = &[key(ks::RW | ks::ACCESS | ks::DELETE, at(1), range(0, 1, 0))];
+    /// Reads about the key after a subcommand (OBJECT).
+    pub const PEEKS_SECOND: &[KeySpec] = &[key(ks::RO, at(2), range(0, 1, 0))];
+    /// Reads `numkeys key [key ...]`.
+    pub const READS_COUNTED: &[KeySpec] = &[key(ks::RO | ks::ACCESS, at(1), keynum(0, 1, 1))];
+    /// Moves from its first key to its second.
+    pub const MOVES: &[KeySpec] = &[
+        key(ks::RW | ks::ACCESS | ks::DELETE, at(1), range(0, 1, 0)),
+        key(ks::RW | ks::INSERT, at(2), range(0, 1, 0)),
+    ];
+    /// Reads every key it names.
+    pub const READS_ALL: &[KeySpec] = &[key(ks::RO | ks::ACCESS, at(1), range(-1, 1, 0))];
+    /// Pops from every key it names before a timeout.
+    pub const POPS_ALL_BUT_LAST: &[KeySpec] = &[key(
+        ks::RW | ks::ACCESS | ks::DELETE,
+        at(1),
+        range(-2, 1, 0),
+    )];
+    /// Reads about every key it names.
+    pub const PEEKS_ALL: &[KeySpec] = &[key(ks::RO, at(1), range(-1, 1, 0))];
+    /// Stores into its first key what it reads of `numkeys key [key ...]`.
+    pub const STORES_COUNTED: &[KeySpec] = &[
+        key(ks::OW | ks::UPDATE, at(1), range(0, 1, 0)),
+        key(ks::RO | ks::ACCESS, at(2), keynum(0, 1, 1)),
+    ];
 }
 
 /// Where a blocking command's keys and timeout are.
@@ -716,6 +763,12 @@ mod tests {
         assert_eq!(keys_opt(&zstore, "zunionstore d -1 a"), None);
         // Keys past the arguments are not there.
         assert_eq!(keys(&zstore, "zunionstore d 5 a"), ["d", "a"]);
+        // Hostile counts end at the line's end, at once.
+        for n in [i64::MAX.to_string(), (1u64 << 62).to_string()] {
+            let text = format!("zunionstore d {n} a b");
+            assert_eq!(keys(&zstore, &text), ["d", "a", "b"]);
+            assert_eq!(zstore.key_args(&line(&text)).count(), 3);
+        }
         const AFTER: Meta =
             cmd("x", -2, 0, 0).keys(&[key(ks::RO, keyword("STREAMS", 1), range(-1, 1, 2))]);
         let after = AFTER;

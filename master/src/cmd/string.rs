@@ -76,14 +76,21 @@ impl Ttl {
     }
 
     /// The expiry to store, given the key's (`old`) and the time of the
-    /// write (`now_ms`); 0 for none.
-    fn at(self, old: u64, now_ms: u64) -> u64 {
-        match self {
+    /// write (`now_ms`); 0 for none. The error is Redis's for a time
+    /// past what an expiry holds (checked at parse on the connection's
+    /// clock, again here on the write's).
+    fn at(self, old: u64, now_ms: u64, cmd: &str) -> Result<u64, Reply> {
+        Ok(match self {
             Self::None => 0,
             Self::Keep => old,
-            Self::In(ms) => now_ms.saturating_add(ms),
+            Self::In(ms) => now_ms
+                .checked_add(ms)
+                .filter(|at| i64::try_from(*at).is_ok())
+                .ok_or_else(|| {
+                    Reply::error(format!("ERR invalid expire time in '{cmd}' command"))
+                })?,
             Self::At(ms) => ms,
-        }
+        })
     }
 }
 
@@ -148,9 +155,9 @@ impl WriteOp for Set {
                 Reply::Nil
             });
         }
-        let ttl = self
+        let ttl = tri!(self
             .ttl
-            .at(old.as_ref().map_or(0, |m| m.expire_ms), c.now_ms);
+            .at(old.as_ref().map_or(0, |m| m.expire_ms), c.now_ms, "set"));
         c.emit(Command::KSet, &self.key, self.value.clone(), ttl)?;
         Ok(if self.get {
             nil_or(old_value)
@@ -287,13 +294,15 @@ struct SetEx {
     key: Bytes,
     value: Bytes,
     ttl: Ttl,
+    name: &'static str,
 }
 
-fn setex_unit(a: &[Bytes], unit: i64, name: &str) -> Result<Box<dyn WriteOp>, Reply> {
+fn setex_unit(a: &[Bytes], unit: i64, name: &'static str) -> Result<Box<dyn WriteOp>, Reply> {
     Ok(Box::new(SetEx {
         key: a[1].clone(),
         value: a[3].clone(),
         ttl: Ttl::parse(&a[2], unit, false, name)?,
+        name,
     }))
 }
 
@@ -308,7 +317,7 @@ pub(crate) fn psetex(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
 impl WriteOp for SetEx {
     fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
         c.live_meta_mut(&self.key)?;
-        let at = self.ttl.at(0, c.now_ms);
+        let at = tri!(self.ttl.at(0, c.now_ms, self.name));
         c.emit(Command::KSet, &self.key, self.value.clone(), at)?;
         Ok(Reply::ok())
     }
@@ -572,7 +581,11 @@ impl WriteOp for GetEx {
         let Some((value, old_expire)) = tri!(string_value_mut(c, &self.key)?) else {
             return Ok(Reply::Nil);
         };
-        match self.ttl.map(|t| t.at(old_expire, c.now_ms)) {
+        let at = match self.ttl {
+            Some(t) => Some(tri!(t.at(old_expire, c.now_ms, "getex"))),
+            None => None,
+        };
+        match at {
             None => {}
             Some(0) if old_expire != 0 => {
                 c.emit(Command::KExpireAt, &self.key, Bytes::new(), 0)?;

@@ -422,7 +422,7 @@ pub(crate) fn zpopmax(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
 }
 
 pub(crate) fn zscan(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    super::scan_collection(c, a, Kind::ZSet, |f, v, out| {
+    super::generic::scan_collection(c, a, Kind::ZSet, |f, v, out| {
         out.push(Reply::Bulk(f.clone()));
         out.push(score_bulk(keys::be_u64(v).map_or(0.0, f64::from_bits)));
     })

@@ -3,7 +3,7 @@
 use super::spec::Spec;
 use crate::cmd::generic;
 use crate::cmd::spec::flag::*;
-use crate::cmd::spec::{acl, at, cmd, key, ks, range};
+use crate::cmd::spec::{acl, cmd, shape};
 use crate::session::{client, config, connection, multi, pubsub, replication, server};
 
 /// The commands a connection answers itself: connection, server, pub/sub, transactions and replication.
@@ -285,7 +285,7 @@ pub static TABLE: &[Spec] = &[
         )
         .container(&[
             cmd("memory|usage", -3, READONLY, 0)
-                .keys(&[key(ks::RO, at(2), range(0, 1, 0))])
+                .keys(shape::PEEKS_SECOND)
                 .doc(
                     "server",
                     "4.0.0",
@@ -444,7 +444,7 @@ pub static TABLE: &[Spec] = &[
         NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY | AT_ONCE_IN_MULTI,
         acl::TRANSACTION,
     )
-    .keys(&[key(ks::RO, at(1), range(-1, 1, 0))])
+    .keys(shape::PEEKS_ALL)
     .doc(
         "transactions",
         "2.2.0",

@@ -3,40 +3,40 @@
 use super::spec::Spec;
 use crate::cmd::hash;
 use crate::cmd::spec::flag::*;
-use crate::cmd::spec::{acl, at, cmd, fields, key, ks, range};
+use crate::cmd::spec::{acl, cmd, fields, shape};
 use crate::store::keys::Kind;
 
 /// The hash commands.
 pub static TABLE: &[Spec] = &[
     cmd("hset", -4, WRITE | DENYOOM | FAST, acl::HASH)
-        .keys(&[key(ks::RW | ks::UPDATE, at(1), range(0, 1, 0))])
+        .keys(shape::CHANGES)
         .fields(Kind::Hash, fields::PAIRS)
         .doc("hash", "2.0.0", "Sets one or more fields of a hash.")
-        .write(hash::hset),
+        .parsed(hash::hset),
     cmd("hmset", -4, WRITE | DENYOOM | FAST, acl::HASH)
-        .keys(&[key(ks::RW | ks::UPDATE, at(1), range(0, 1, 0))])
+        .keys(shape::CHANGES)
         .fields(Kind::Hash, fields::PAIRS)
         .doc(
             "hash",
             "2.0.0",
             "Sets one or more fields of a hash and replies OK.",
         )
-        .write(hash::hmset),
+        .parsed(hash::hmset),
     cmd("hsetnx", 4, WRITE | DENYOOM | FAST, acl::HASH)
-        .keys(&[key(ks::RW | ks::INSERT, at(1), range(0, 1, 0))])
+        .keys(shape::INSERTS)
         .fields(Kind::Hash, fields::FIRST)
         .doc(
             "hash",
             "2.0.0",
             "Sets a hash field only if it does not exist yet.",
         )
-        .write(hash::hsetnx),
+        .parsed(hash::hsetnx),
     cmd("hget", 3, READONLY | FAST, acl::HASH)
-        .keys(&[key(ks::RO | ks::ACCESS, at(1), range(0, 1, 0))])
+        .keys(shape::READS)
         .doc("hash", "2.0.0", "Returns the value of one hash field.")
         .read(hash::hget),
     cmd("hmget", -3, READONLY | FAST, acl::HASH)
-        .keys(&[key(ks::RO | ks::ACCESS, at(1), range(0, 1, 0))])
+        .keys(shape::READS)
         .doc(
             "hash",
             "2.0.0",
@@ -44,31 +44,31 @@ pub static TABLE: &[Spec] = &[
         )
         .read(hash::hmget),
     cmd("hdel", -3, WRITE | FAST, acl::HASH)
-        .keys(&[key(ks::RW | ks::DELETE, at(1), range(0, 1, 0))])
+        .keys(shape::DELETES)
         .fields(Kind::Hash, fields::ALL)
         .doc("hash", "2.0.0", "Removes one or more fields from a hash.")
-        .write(hash::hdel),
+        .parsed(hash::hdel),
     cmd("hgetall", 2, READONLY, acl::HASH)
-        .keys(&[key(ks::RO | ks::ACCESS, at(1), range(0, 1, 0))])
+        .keys(shape::READS)
         .tips(&["nondeterministic_output_order"])
         .doc("hash", "2.0.0", "Returns every field and value of a hash.")
         .read(hash::hgetall),
     cmd("hkeys", 2, READONLY, acl::HASH)
-        .keys(&[key(ks::RO | ks::ACCESS, at(1), range(0, 1, 0))])
+        .keys(shape::READS)
         .tips(&["nondeterministic_output_order"])
         .doc("hash", "2.0.0", "Returns every field name of a hash.")
         .read(hash::hkeys),
     cmd("hvals", 2, READONLY, acl::HASH)
-        .keys(&[key(ks::RO | ks::ACCESS, at(1), range(0, 1, 0))])
+        .keys(shape::READS)
         .tips(&["nondeterministic_output_order"])
         .doc("hash", "2.0.0", "Returns every value of a hash.")
         .read(hash::hvals),
     cmd("hlen", 2, READONLY | FAST | SINGLE_READ, acl::HASH)
-        .keys(&[key(ks::RO, at(1), range(0, 1, 0))])
+        .keys(shape::PEEKS)
         .doc("hash", "2.0.0", "Counts the fields of a hash.")
         .read(hash::hlen),
     cmd("hstrlen", 3, READONLY | FAST, acl::HASH)
-        .keys(&[key(ks::RO, at(1), range(0, 1, 0))])
+        .keys(shape::PEEKS)
         .doc(
             "hash",
             "3.2.0",
@@ -76,25 +76,25 @@ pub static TABLE: &[Spec] = &[
         )
         .read(hash::hstrlen),
     cmd("hexists", 3, READONLY | FAST, acl::HASH)
-        .keys(&[key(ks::RO, at(1), range(0, 1, 0))])
+        .keys(shape::PEEKS)
         .doc("hash", "2.0.0", "Tells whether a hash has a given field.")
         .read(hash::hexists),
     cmd("hincrby", 4, WRITE | DENYOOM | FAST, acl::HASH)
-        .keys(&[key(ks::RW | ks::ACCESS | ks::UPDATE, at(1), range(0, 1, 0))])
+        .keys(shape::UPDATES)
         .fields(Kind::Hash, fields::FIRST)
         .doc("hash", "2.0.0", "Adds an integer amount to a hash field.")
-        .write(hash::hincrby),
+        .parsed(hash::hincrby),
     cmd("hincrbyfloat", 4, WRITE | DENYOOM | FAST, acl::HASH)
-        .keys(&[key(ks::RW | ks::ACCESS | ks::UPDATE, at(1), range(0, 1, 0))])
+        .keys(shape::UPDATES)
         .fields(Kind::Hash, fields::FIRST)
         .doc(
             "hash",
             "2.6.0",
             "Adds a floating-point amount to a hash field.",
         )
-        .write(hash::hincrbyfloat),
+        .parsed(hash::hincrbyfloat),
     cmd("hscan", -3, READONLY, acl::HASH)
-        .keys(&[key(ks::RO | ks::ACCESS, at(1), range(0, 1, 0))])
+        .keys(shape::READS)
         .tips(&["nondeterministic_output"])
         .doc(
             "hash",
@@ -103,7 +103,7 @@ pub static TABLE: &[Spec] = &[
         )
         .read(hash::hscan),
     cmd("hrandfield", -2, READONLY, acl::HASH)
-        .keys(&[key(ks::RO | ks::ACCESS, at(1), range(0, 1, 0))])
+        .keys(shape::READS)
         .tips(&["nondeterministic_output"])
         .doc(
             "hash",

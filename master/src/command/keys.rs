@@ -2,7 +2,7 @@
 
 use super::spec::Spec;
 use crate::cmd::spec::flag::*;
-use crate::cmd::spec::{acl, at, cmd, key, ks, range, Begin, Find};
+use crate::cmd::spec::{acl, at, cmd, key, ks, range, shape, Begin, Find};
 use crate::cmd::{generic, sort};
 
 /// The commands on keys of any type.
@@ -22,7 +22,7 @@ pub static TABLE: &[Spec] = &[
         )
         .write(generic::del),
     cmd("exists", -2, READONLY | FAST, acl::KEYSPACE)
-        .keys(&[key(ks::RO, at(1), range(-1, 1, 0))])
+        .keys(shape::PEEKS_ALL)
         .tips(&["request_policy:multi_shard", "response_policy:agg_sum"])
         .doc(
             "generic",
@@ -31,7 +31,7 @@ pub static TABLE: &[Spec] = &[
         )
         .read(generic::exists),
     cmd("type", 2, READONLY | FAST | SINGLE_READ, acl::KEYSPACE)
-        .keys(&[key(ks::RO, at(1), range(0, 1, 0))])
+        .keys(shape::PEEKS)
         .doc(
             "generic",
             "1.0.0",
@@ -39,11 +39,11 @@ pub static TABLE: &[Spec] = &[
         )
         .read(generic::type_),
     cmd("expire", -3, WRITE | FAST, acl::KEYSPACE)
-        .keys(&[key(ks::RW | ks::UPDATE, at(1), range(0, 1, 0))])
+        .keys(shape::CHANGES)
         .doc("generic", "1.0.0", "Gives a key a lifetime in seconds.")
         .write(generic::expire),
     cmd("pexpire", -3, WRITE | FAST, acl::KEYSPACE)
-        .keys(&[key(ks::RW | ks::UPDATE, at(1), range(0, 1, 0))])
+        .keys(shape::CHANGES)
         .doc(
             "generic",
             "2.6.0",
@@ -51,7 +51,7 @@ pub static TABLE: &[Spec] = &[
         )
         .write(generic::pexpire),
     cmd("expireat", -3, WRITE | FAST, acl::KEYSPACE)
-        .keys(&[key(ks::RW | ks::UPDATE, at(1), range(0, 1, 0))])
+        .keys(shape::CHANGES)
         .doc(
             "generic",
             "1.2.0",
@@ -59,7 +59,7 @@ pub static TABLE: &[Spec] = &[
         )
         .write(generic::expireat),
     cmd("pexpireat", -3, WRITE | FAST, acl::KEYSPACE)
-        .keys(&[key(ks::RW | ks::UPDATE, at(1), range(0, 1, 0))])
+        .keys(shape::CHANGES)
         .doc(
             "generic",
             "2.6.0",
@@ -67,7 +67,7 @@ pub static TABLE: &[Spec] = &[
         )
         .write(generic::pexpireat),
     cmd("ttl", 2, READONLY | FAST | SINGLE_READ, acl::KEYSPACE)
-        .keys(&[key(ks::RO | ks::ACCESS, at(1), range(0, 1, 0))])
+        .keys(shape::READS)
         .tips(&["nondeterministic_output"])
         .doc(
             "generic",
@@ -76,7 +76,7 @@ pub static TABLE: &[Spec] = &[
         )
         .read(generic::ttl),
     cmd("expiretime", 2, READONLY | FAST, acl::KEYSPACE)
-        .keys(&[key(ks::RO | ks::ACCESS, at(1), range(0, 1, 0))])
+        .keys(shape::READS)
         .doc(
             "generic",
             "7.0.0",
@@ -84,7 +84,7 @@ pub static TABLE: &[Spec] = &[
         )
         .read(generic::expiretime),
     cmd("pexpiretime", 2, READONLY | FAST, acl::KEYSPACE)
-        .keys(&[key(ks::RO | ks::ACCESS, at(1), range(0, 1, 0))])
+        .keys(shape::READS)
         .doc(
             "generic",
             "7.0.0",
@@ -92,7 +92,7 @@ pub static TABLE: &[Spec] = &[
         )
         .read(generic::pexpiretime),
     cmd("touch", -2, READONLY | FAST, acl::KEYSPACE)
-        .keys(&[key(ks::RO, at(1), range(-1, 1, 0))])
+        .keys(shape::PEEKS_ALL)
         .tips(&["request_policy:multi_shard", "response_policy:agg_sum"])
         .doc(
             "generic",
@@ -101,7 +101,7 @@ pub static TABLE: &[Spec] = &[
         )
         .read(generic::exists),
     cmd("pttl", 2, READONLY | FAST | SINGLE_READ, acl::KEYSPACE)
-        .keys(&[key(ks::RO | ks::ACCESS, at(1), range(0, 1, 0))])
+        .keys(shape::READS)
         .tips(&["nondeterministic_output"])
         .doc(
             "generic",
@@ -110,7 +110,7 @@ pub static TABLE: &[Spec] = &[
         )
         .read(generic::pttl),
     cmd("persist", 2, WRITE | FAST, acl::KEYSPACE)
-        .keys(&[key(ks::RW | ks::UPDATE, at(1), range(0, 1, 0))])
+        .keys(shape::CHANGES)
         .doc("generic", "2.2.0", "Removes the expiry from a key.")
         .write(generic::persist),
     cmd("scan", -2, READONLY, acl::KEYSPACE)
@@ -174,7 +174,7 @@ pub static TABLE: &[Spec] = &[
         )
         .container(&[
             cmd("object|encoding", 3, READONLY, acl::KEYSPACE)
-                .keys(&[key(ks::RO, at(2), range(0, 1, 0))])
+                .keys(shape::PEEKS_SECOND)
                 .tips(&["nondeterministic_output"])
                 .doc(
                     "generic",
@@ -183,7 +183,7 @@ pub static TABLE: &[Spec] = &[
                 )
                 .read(generic::object),
             cmd("object|freq", 3, READONLY, acl::KEYSPACE)
-                .keys(&[key(ks::RO, at(2), range(0, 1, 0))])
+                .keys(shape::PEEKS_SECOND)
                 .tips(&["nondeterministic_output"])
                 .doc(
                     "generic",
@@ -192,7 +192,7 @@ pub static TABLE: &[Spec] = &[
                 )
                 .read(generic::object),
             cmd("object|idletime", 3, READONLY, acl::KEYSPACE)
-                .keys(&[key(ks::RO, at(2), range(0, 1, 0))])
+                .keys(shape::PEEKS_SECOND)
                 .tips(&["nondeterministic_output"])
                 .doc(
                     "generic",
@@ -201,7 +201,7 @@ pub static TABLE: &[Spec] = &[
                 )
                 .read(generic::object),
             cmd("object|refcount", 3, READONLY, acl::KEYSPACE)
-                .keys(&[key(ks::RO, at(2), range(0, 1, 0))])
+                .keys(shape::PEEKS_SECOND)
                 .tips(&["nondeterministic_output"])
                 .doc(
                     "generic",

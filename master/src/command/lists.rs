@@ -3,21 +3,21 @@
 use super::spec::Spec;
 use crate::cmd::list;
 use crate::cmd::spec::flag::*;
-use crate::cmd::spec::{acl, at, cmd, key, keynum, ks, range, BlockKeys};
+use crate::cmd::spec::{acl, at, cmd, key, keynum, ks, shape, BlockKeys};
 use crate::store::keys::Kind;
 
 /// The list commands.
 pub static TABLE: &[Spec] = &[
     cmd("lpush", -3, WRITE | DENYOOM | FAST, acl::LIST)
-        .keys(&[key(ks::RW | ks::INSERT, at(1), range(0, 1, 0))])
+        .keys(shape::INSERTS)
         .doc("list", "1.0.0", "Inserts elements at the head of a list.")
         .write(list::lpush),
     cmd("rpush", -3, WRITE | DENYOOM | FAST, acl::LIST)
-        .keys(&[key(ks::RW | ks::INSERT, at(1), range(0, 1, 0))])
+        .keys(shape::INSERTS)
         .doc("list", "1.0.0", "Appends elements to the tail of a list.")
         .write(list::rpush),
     cmd("lpushx", -3, WRITE | DENYOOM | FAST, acl::LIST)
-        .keys(&[key(ks::RW | ks::INSERT, at(1), range(0, 1, 0))])
+        .keys(shape::INSERTS)
         .doc(
             "list",
             "2.2.0",
@@ -25,7 +25,7 @@ pub static TABLE: &[Spec] = &[
         )
         .write(list::lpushx),
     cmd("rpushx", -3, WRITE | DENYOOM | FAST, acl::LIST)
-        .keys(&[key(ks::RW | ks::INSERT, at(1), range(0, 1, 0))])
+        .keys(shape::INSERTS)
         .doc(
             "list",
             "2.2.0",
@@ -33,7 +33,7 @@ pub static TABLE: &[Spec] = &[
         )
         .write(list::rpushx),
     cmd("lpop", -2, WRITE | FAST, acl::LIST)
-        .keys(&[key(ks::RW | ks::ACCESS | ks::DELETE, at(1), range(0, 1, 0))])
+        .keys(shape::POPS)
         .doc(
             "list",
             "1.0.0",
@@ -41,7 +41,7 @@ pub static TABLE: &[Spec] = &[
         )
         .write(list::lpop),
     cmd("rpop", -2, WRITE | FAST, acl::LIST)
-        .keys(&[key(ks::RW | ks::ACCESS | ks::DELETE, at(1), range(0, 1, 0))])
+        .keys(shape::POPS)
         .doc(
             "list",
             "1.0.0",
@@ -49,10 +49,7 @@ pub static TABLE: &[Spec] = &[
         )
         .write(list::rpop),
     cmd("rpoplpush", 3, WRITE | DENYOOM, acl::LIST)
-        .keys(&[
-            key(ks::RW | ks::ACCESS | ks::DELETE, at(1), range(0, 1, 0)),
-            key(ks::RW | ks::INSERT, at(2), range(0, 1, 0)),
-        ])
+        .keys(shape::MOVES)
         .doc(
             "list",
             "1.2.0",
@@ -60,10 +57,7 @@ pub static TABLE: &[Spec] = &[
         )
         .write(list::rpoplpush),
     cmd("lmove", 5, WRITE | DENYOOM, acl::LIST)
-        .keys(&[
-            key(ks::RW | ks::ACCESS | ks::DELETE, at(1), range(0, 1, 0)),
-            key(ks::RW | ks::INSERT, at(2), range(0, 1, 0)),
-        ])
+        .keys(shape::MOVES)
         .doc(
             "list",
             "6.2.0",
@@ -83,11 +77,7 @@ pub static TABLE: &[Spec] = &[
         )
         .write(list::lmpop),
     cmd("blpop", -3, WRITE | NOSCRIPT | BLOCKING, acl::LIST)
-        .keys(&[key(
-            ks::RW | ks::ACCESS | ks::DELETE,
-            at(1),
-            range(-2, 1, 0),
-        )])
+        .keys(shape::POPS_ALL_BUT_LAST)
         .blocks(Kind::List, BlockKeys::MANY)
         .doc(
             "list",
@@ -96,11 +86,7 @@ pub static TABLE: &[Spec] = &[
         )
         .write(list::blpop),
     cmd("brpop", -3, WRITE | NOSCRIPT | BLOCKING, acl::LIST)
-        .keys(&[key(
-            ks::RW | ks::ACCESS | ks::DELETE,
-            at(1),
-            range(-2, 1, 0),
-        )])
+        .keys(shape::POPS_ALL_BUT_LAST)
         .blocks(Kind::List, BlockKeys::MANY)
         .doc(
             "list",
@@ -114,10 +100,7 @@ pub static TABLE: &[Spec] = &[
         WRITE | DENYOOM | NOSCRIPT | BLOCKING,
         acl::LIST,
     )
-    .keys(&[
-        key(ks::RW | ks::ACCESS | ks::DELETE, at(1), range(0, 1, 0)),
-        key(ks::RW | ks::INSERT, at(2), range(0, 1, 0)),
-    ])
+    .keys(shape::MOVES)
     .blocks(Kind::List, BlockKeys::ONE)
     .doc(
         "list",
@@ -131,10 +114,7 @@ pub static TABLE: &[Spec] = &[
         WRITE | DENYOOM | NOSCRIPT | BLOCKING,
         acl::LIST,
     )
-    .keys(&[
-        key(ks::RW | ks::ACCESS | ks::DELETE, at(1), range(0, 1, 0)),
-        key(ks::RW | ks::INSERT, at(2), range(0, 1, 0)),
-    ])
+    .keys(shape::MOVES)
     .blocks(Kind::List, BlockKeys::ONE)
     .doc(
         "list",
@@ -156,11 +136,11 @@ pub static TABLE: &[Spec] = &[
         )
         .write(list::blmpop),
     cmd("llen", 2, READONLY | FAST | SINGLE_READ, acl::LIST)
-        .keys(&[key(ks::RO, at(1), range(0, 1, 0))])
+        .keys(shape::PEEKS)
         .doc("list", "1.0.0", "Returns the length of a list.")
         .read(list::llen),
     cmd("lrange", 4, READONLY, acl::LIST)
-        .keys(&[key(ks::RO | ks::ACCESS, at(1), range(0, 1, 0))])
+        .keys(shape::READS)
         .doc(
             "list",
             "1.0.0",
@@ -168,15 +148,15 @@ pub static TABLE: &[Spec] = &[
         )
         .read(list::lrange),
     cmd("lindex", 3, READONLY, acl::LIST)
-        .keys(&[key(ks::RO | ks::ACCESS, at(1), range(0, 1, 0))])
+        .keys(shape::READS)
         .doc("list", "1.0.0", "Returns the list element at an index.")
         .read(list::lindex),
     cmd("lset", 4, WRITE | DENYOOM, acl::LIST)
-        .keys(&[key(ks::RW | ks::UPDATE, at(1), range(0, 1, 0))])
+        .keys(shape::CHANGES)
         .doc("list", "1.0.0", "Replaces the list element at an index.")
         .write(list::lset),
     cmd("ltrim", 4, WRITE, acl::LIST)
-        .keys(&[key(ks::RW | ks::DELETE, at(1), range(0, 1, 0))])
+        .keys(shape::DELETES)
         .doc(
             "list",
             "1.0.0",
@@ -184,7 +164,7 @@ pub static TABLE: &[Spec] = &[
         )
         .write(list::ltrim),
     cmd("lrem", 4, WRITE | BARRIER, acl::LIST)
-        .keys(&[key(ks::RW | ks::DELETE, at(1), range(0, 1, 0))])
+        .keys(shape::DELETES)
         .doc(
             "list",
             "1.0.0",
@@ -192,7 +172,7 @@ pub static TABLE: &[Spec] = &[
         )
         .write(list::lrem),
     cmd("linsert", 5, WRITE | DENYOOM, acl::LIST)
-        .keys(&[key(ks::RW | ks::INSERT, at(1), range(0, 1, 0))])
+        .keys(shape::INSERTS)
         .doc(
             "list",
             "2.2.0",
@@ -200,7 +180,7 @@ pub static TABLE: &[Spec] = &[
         )
         .write(list::linsert),
     cmd("lpos", -3, READONLY, acl::LIST)
-        .keys(&[key(ks::RO | ks::ACCESS, at(1), range(0, 1, 0))])
+        .keys(shape::READS)
         .doc(
             "list",
             "6.0.6",

@@ -321,7 +321,7 @@ fn list(_: &mut Session<'_>, a: &[Bytes]) -> Reply {
             }
             b"pattern" => {
                 let pattern = a[4].to_ascii_lowercase();
-                Box::new(move |s| crate::cmd::glob_match(&pattern, s.meta.name.as_bytes()))
+                Box::new(move |s| crate::cmd::generic::glob_match(&pattern, s.meta.name.as_bytes()))
             }
             b"module" => Box::new(|_| false),
             _ => return Reply::error(crate::cmd::SYNTAX),

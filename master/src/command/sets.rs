@@ -3,39 +3,36 @@
 use super::spec::Spec;
 use crate::cmd::set;
 use crate::cmd::spec::flag::*;
-use crate::cmd::spec::{acl, at, cmd, fields, key, keynum, ks, range};
+use crate::cmd::spec::{acl, at, cmd, fields, key, ks, range, shape};
 use crate::store::keys::Kind;
 
 /// The set commands.
 pub static TABLE: &[Spec] = &[
     cmd("sadd", -3, WRITE | DENYOOM | FAST, acl::SET)
-        .keys(&[key(ks::RW | ks::INSERT, at(1), range(0, 1, 0))])
+        .keys(shape::INSERTS)
         .fields(Kind::Set, fields::ALL)
         .doc("set", "1.0.0", "Adds members to a set.")
         .write(set::sadd),
     cmd("srem", -3, WRITE | FAST, acl::SET)
-        .keys(&[key(ks::RW | ks::DELETE, at(1), range(0, 1, 0))])
+        .keys(shape::DELETES)
         .fields(Kind::Set, fields::ALL)
         .doc("set", "1.0.0", "Removes members from a set.")
         .write(set::srem),
     cmd("smove", 4, WRITE | FAST, acl::SET)
-        .keys(&[
-            key(ks::RW | ks::ACCESS | ks::DELETE, at(1), range(0, 1, 0)),
-            key(ks::RW | ks::INSERT, at(2), range(0, 1, 0)),
-        ])
+        .keys(shape::MOVES)
         .doc("set", "1.0.0", "Moves a member from one set to another.")
         .write(set::smove),
     cmd("smembers", 2, READONLY, acl::SET)
-        .keys(&[key(ks::RO | ks::ACCESS, at(1), range(0, 1, 0))])
+        .keys(shape::READS)
         .tips(&["nondeterministic_output_order"])
         .doc("set", "1.0.0", "Returns every member of a set.")
         .read(set::smembers),
     cmd("sismember", 3, READONLY | FAST, acl::SET)
-        .keys(&[key(ks::RO, at(1), range(0, 1, 0))])
+        .keys(shape::PEEKS)
         .doc("set", "1.0.0", "Tells whether a value belongs to a set.")
         .read(set::sismember),
     cmd("smismember", -3, READONLY | FAST, acl::SET)
-        .keys(&[key(ks::RO | ks::ACCESS, at(1), range(0, 1, 0))])
+        .keys(shape::READS)
         .doc(
             "set",
             "6.2.0",
@@ -43,11 +40,11 @@ pub static TABLE: &[Spec] = &[
         )
         .read(set::smismember),
     cmd("scard", 2, READONLY | FAST | SINGLE_READ, acl::SET)
-        .keys(&[key(ks::RO, at(1), range(0, 1, 0))])
+        .keys(shape::PEEKS)
         .doc("set", "1.0.0", "Counts the members of a set.")
         .read(set::scard),
     cmd("spop", -2, WRITE | FAST | BARRIER, acl::SET)
-        .keys(&[key(ks::RW | ks::ACCESS | ks::DELETE, at(1), range(0, 1, 0))])
+        .keys(shape::POPS)
         .tips(&["nondeterministic_output"])
         .doc(
             "set",
@@ -56,7 +53,7 @@ pub static TABLE: &[Spec] = &[
         )
         .write(set::spop),
     cmd("srandmember", -2, READONLY, acl::SET)
-        .keys(&[key(ks::RO | ks::ACCESS, at(1), range(0, 1, 0))])
+        .keys(shape::READS)
         .tips(&["nondeterministic_output"])
         .doc(
             "set",
@@ -65,7 +62,7 @@ pub static TABLE: &[Spec] = &[
         )
         .read(set::srandmember),
     cmd("sscan", -3, READONLY, acl::SET)
-        .keys(&[key(ks::RO | ks::ACCESS, at(1), range(0, 1, 0))])
+        .keys(shape::READS)
         .tips(&["nondeterministic_output"])
         .doc(
             "set",
@@ -74,17 +71,17 @@ pub static TABLE: &[Spec] = &[
         )
         .read(set::sscan),
     cmd("sinter", -2, READONLY, acl::SET)
-        .keys(&[key(ks::RO | ks::ACCESS, at(1), range(-1, 1, 0))])
+        .keys(shape::READS_ALL)
         .tips(&["nondeterministic_output_order"])
         .doc("set", "1.0.0", "Returns the intersection of several sets.")
         .read(set::sinter),
     cmd("sunion", -2, READONLY, acl::SET)
-        .keys(&[key(ks::RO | ks::ACCESS, at(1), range(-1, 1, 0))])
+        .keys(shape::READS_ALL)
         .tips(&["nondeterministic_output_order"])
         .doc("set", "1.0.0", "Returns the union of several sets.")
         .read(set::sunion),
     cmd("sdiff", -2, READONLY, acl::SET)
-        .keys(&[key(ks::RO | ks::ACCESS, at(1), range(-1, 1, 0))])
+        .keys(shape::READS_ALL)
         .tips(&["nondeterministic_output_order"])
         .doc(
             "set",
@@ -93,7 +90,7 @@ pub static TABLE: &[Spec] = &[
         )
         .read(set::sdiff),
     cmd("sintercard", -3, READONLY | MOVABLEKEYS, acl::SET)
-        .keys(&[key(ks::RO | ks::ACCESS, at(1), keynum(0, 1, 1))])
+        .keys(shape::READS_COUNTED)
         .doc(
             "set",
             "7.0.0",

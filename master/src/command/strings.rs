@@ -2,7 +2,7 @@
 
 use super::spec::Spec;
 use crate::cmd::spec::flag::*;
-use crate::cmd::spec::{acl, at, cmd, key, ks, range};
+use crate::cmd::spec::{acl, at, cmd, key, ks, range, shape};
 use crate::cmd::{bits, string};
 
 /// The string and bitmap commands.
@@ -13,7 +13,7 @@ pub static TABLE: &[Spec] = &[
         READONLY | FAST | SINGLE_READ | BATCHED_GET,
         acl::STRING,
     )
-    .keys(&[key(ks::RO | ks::ACCESS, at(1), range(0, 1, 0))])
+    .keys(shape::READS)
     .doc("string", "1.0.0", "Returns the string value of a key.")
     .read(string::get),
     cmd("set", -3, WRITE | DENYOOM, acl::STRING)
@@ -29,7 +29,7 @@ pub static TABLE: &[Spec] = &[
         )
         .parsed(string::set),
     cmd("mget", -2, READONLY | FAST, acl::STRING)
-        .keys(&[key(ks::RO | ks::ACCESS, at(1), range(-1, 1, 0))])
+        .keys(shape::READS_ALL)
         .tips(&["request_policy:multi_shard"])
         .doc(
             "string",
@@ -79,7 +79,7 @@ pub static TABLE: &[Spec] = &[
         )
         .parsed(string::psetex),
     cmd("getset", 3, WRITE | DENYOOM | FAST, acl::STRING)
-        .keys(&[key(ks::RW | ks::ACCESS | ks::UPDATE, at(1), range(0, 1, 0))])
+        .keys(shape::UPDATES)
         .doc(
             "string",
             "1.0.0",
@@ -87,7 +87,7 @@ pub static TABLE: &[Spec] = &[
         )
         .parsed(string::getset),
     cmd("getdel", 2, WRITE | FAST, acl::STRING)
-        .keys(&[key(ks::RW | ks::ACCESS | ks::DELETE, at(1), range(0, 1, 0))])
+        .keys(shape::POPS)
         .doc(
             "string",
             "6.2.0",
@@ -95,7 +95,7 @@ pub static TABLE: &[Spec] = &[
         )
         .parsed(string::getdel),
     cmd("append", 3, WRITE | DENYOOM | FAST, acl::STRING)
-        .keys(&[key(ks::RW | ks::INSERT, at(1), range(0, 1, 0))])
+        .keys(shape::INSERTS)
         .doc(
             "string",
             "2.0.0",
@@ -103,7 +103,7 @@ pub static TABLE: &[Spec] = &[
         )
         .parsed(string::append),
     cmd("strlen", 2, READONLY | FAST | SINGLE_READ, acl::STRING)
-        .keys(&[key(ks::RO, at(1), range(0, 1, 0))])
+        .keys(shape::PEEKS)
         .doc(
             "string",
             "2.2.0",
@@ -111,7 +111,7 @@ pub static TABLE: &[Spec] = &[
         )
         .read(string::strlen),
     cmd("incr", 2, WRITE | DENYOOM | FAST, acl::STRING)
-        .keys(&[key(ks::RW | ks::ACCESS | ks::UPDATE, at(1), range(0, 1, 0))])
+        .keys(shape::UPDATES)
         .doc(
             "string",
             "1.0.0",
@@ -119,7 +119,7 @@ pub static TABLE: &[Spec] = &[
         )
         .parsed(string::incr),
     cmd("decr", 2, WRITE | DENYOOM | FAST, acl::STRING)
-        .keys(&[key(ks::RW | ks::ACCESS | ks::UPDATE, at(1), range(0, 1, 0))])
+        .keys(shape::UPDATES)
         .doc(
             "string",
             "1.0.0",
@@ -127,7 +127,7 @@ pub static TABLE: &[Spec] = &[
         )
         .parsed(string::decr),
     cmd("incrby", 3, WRITE | DENYOOM | FAST, acl::STRING)
-        .keys(&[key(ks::RW | ks::ACCESS | ks::UPDATE, at(1), range(0, 1, 0))])
+        .keys(shape::UPDATES)
         .doc(
             "string",
             "1.0.0",
@@ -135,7 +135,7 @@ pub static TABLE: &[Spec] = &[
         )
         .parsed(string::incrby),
     cmd("decrby", 3, WRITE | DENYOOM | FAST, acl::STRING)
-        .keys(&[key(ks::RW | ks::ACCESS | ks::UPDATE, at(1), range(0, 1, 0))])
+        .keys(shape::UPDATES)
         .doc(
             "string",
             "1.0.0",
@@ -143,7 +143,7 @@ pub static TABLE: &[Spec] = &[
         )
         .parsed(string::decrby),
     cmd("incrbyfloat", 3, WRITE | DENYOOM | FAST, acl::STRING)
-        .keys(&[key(ks::RW | ks::ACCESS | ks::UPDATE, at(1), range(0, 1, 0))])
+        .keys(shape::UPDATES)
         .doc(
             "string",
             "2.6.0",
@@ -151,7 +151,7 @@ pub static TABLE: &[Spec] = &[
         )
         .parsed(string::incrbyfloat),
     cmd("getbit", 3, READONLY | FAST | SINGLE_READ, acl::BITMAP)
-        .keys(&[key(ks::RO | ks::ACCESS, at(1), range(0, 1, 0))])
+        .keys(shape::READS)
         .doc(
             "bitmap",
             "2.2.0",
@@ -159,7 +159,7 @@ pub static TABLE: &[Spec] = &[
         )
         .read(string::getbit),
     cmd("setbit", 4, WRITE | DENYOOM, acl::BITMAP)
-        .keys(&[key(ks::RW | ks::ACCESS | ks::UPDATE, at(1), range(0, 1, 0))])
+        .keys(shape::UPDATES)
         .doc(
             "bitmap",
             "2.2.0",
@@ -167,7 +167,7 @@ pub static TABLE: &[Spec] = &[
         )
         .write(string::setbit),
     cmd("bitcount", -2, READONLY, acl::BITMAP)
-        .keys(&[key(ks::RO | ks::ACCESS, at(1), range(0, 1, 0))])
+        .keys(shape::READS)
         .doc(
             "bitmap",
             "2.6.0",
@@ -175,7 +175,7 @@ pub static TABLE: &[Spec] = &[
         )
         .read(string::bitcount),
     cmd("getrange", 4, READONLY | SINGLE_READ, acl::STRING)
-        .keys(&[key(ks::RO | ks::ACCESS, at(1), range(0, 1, 0))])
+        .keys(shape::READS)
         .doc(
             "string",
             "2.4.0",
@@ -183,7 +183,7 @@ pub static TABLE: &[Spec] = &[
         )
         .read(string::getrange),
     cmd("substr", 4, READONLY | SINGLE_READ, acl::STRING)
-        .keys(&[key(ks::RO | ks::ACCESS, at(1), range(0, 1, 0))])
+        .keys(shape::READS)
         .doc(
             "string",
             "1.0.0",
@@ -191,7 +191,7 @@ pub static TABLE: &[Spec] = &[
         )
         .read(string::getrange),
     cmd("setrange", 4, WRITE | DENYOOM, acl::STRING)
-        .keys(&[key(ks::RW | ks::UPDATE, at(1), range(0, 1, 0))])
+        .keys(shape::CHANGES)
         .doc(
             "string",
             "2.2.0",
@@ -199,7 +199,7 @@ pub static TABLE: &[Spec] = &[
         )
         .write(string::setrange),
     cmd("getex", -2, WRITE | FAST, acl::STRING)
-        .keys(&[key(ks::RW | ks::ACCESS | ks::UPDATE, at(1), range(0, 1, 0))])
+        .keys(shape::UPDATES)
         .doc(
             "string",
             "6.2.0",
@@ -226,7 +226,7 @@ pub static TABLE: &[Spec] = &[
         )
         .write(bits::bitop),
     cmd("bitpos", -3, READONLY, acl::BITMAP)
-        .keys(&[key(ks::RO | ks::ACCESS, at(1), range(0, 1, 0))])
+        .keys(shape::READS)
         .doc(
             "bitmap",
             "2.8.7",
@@ -246,7 +246,7 @@ pub static TABLE: &[Spec] = &[
         )
         .write(bits::bitfield),
     cmd("bitfield_ro", -2, READONLY | FAST, acl::BITMAP)
-        .keys(&[key(ks::RO | ks::ACCESS, at(1), range(0, 1, 0))])
+        .keys(shape::READS)
         .doc(
             "bitmap",
             "6.0.0",

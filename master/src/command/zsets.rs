@@ -2,14 +2,14 @@
 
 use super::spec::Spec;
 use crate::cmd::spec::flag::*;
-use crate::cmd::spec::{acl, at, cmd, fields, key, keynum, ks, range, BlockKeys};
+use crate::cmd::spec::{acl, at, cmd, fields, key, keynum, ks, range, shape, BlockKeys};
 use crate::cmd::{zrange, zset};
 use crate::store::keys::Kind;
 
 /// The sorted set commands.
 pub static TABLE: &[Spec] = &[
     cmd("zadd", -4, WRITE | DENYOOM | FAST, acl::SORTEDSET)
-        .keys(&[key(ks::RW | ks::UPDATE, at(1), range(0, 1, 0))])
+        .keys(shape::CHANGES)
         .fields(Kind::ZSet, fields::ZADD)
         .doc(
             "sorted-set",
@@ -18,12 +18,12 @@ pub static TABLE: &[Spec] = &[
         )
         .write(zset::zadd),
     cmd("zrem", -3, WRITE | FAST, acl::SORTEDSET)
-        .keys(&[key(ks::RW | ks::DELETE, at(1), range(0, 1, 0))])
+        .keys(shape::DELETES)
         .fields(Kind::ZSet, fields::ALL)
         .doc("sorted-set", "1.2.0", "Removes members from a sorted set.")
         .write(zset::zrem),
     cmd("zscore", 3, READONLY | FAST, acl::SORTEDSET)
-        .keys(&[key(ks::RO | ks::ACCESS, at(1), range(0, 1, 0))])
+        .keys(shape::READS)
         .doc(
             "sorted-set",
             "1.2.0",
@@ -31,7 +31,7 @@ pub static TABLE: &[Spec] = &[
         )
         .read(zset::zscore),
     cmd("zmscore", -3, READONLY | FAST, acl::SORTEDSET)
-        .keys(&[key(ks::RO | ks::ACCESS, at(1), range(0, 1, 0))])
+        .keys(shape::READS)
         .doc(
             "sorted-set",
             "6.2.0",
@@ -39,7 +39,7 @@ pub static TABLE: &[Spec] = &[
         )
         .read(zset::zmscore),
     cmd("zincrby", 4, WRITE | DENYOOM | FAST, acl::SORTEDSET)
-        .keys(&[key(ks::RW | ks::ACCESS | ks::UPDATE, at(1), range(0, 1, 0))])
+        .keys(shape::UPDATES)
         .fields(Kind::ZSet, fields::SECOND)
         .doc(
             "sorted-set",
@@ -48,11 +48,11 @@ pub static TABLE: &[Spec] = &[
         )
         .write(zset::zincrby),
     cmd("zcard", 2, READONLY | FAST | SINGLE_READ, acl::SORTEDSET)
-        .keys(&[key(ks::RO, at(1), range(0, 1, 0))])
+        .keys(shape::PEEKS)
         .doc("sorted-set", "1.2.0", "Counts the members of a sorted set.")
         .read(zset::zcard),
     cmd("zcount", 4, READONLY | FAST, acl::SORTEDSET)
-        .keys(&[key(ks::RO | ks::ACCESS, at(1), range(0, 1, 0))])
+        .keys(shape::READS)
         .doc(
             "sorted-set",
             "2.0.0",
@@ -60,7 +60,7 @@ pub static TABLE: &[Spec] = &[
         )
         .read(zset::zcount),
     cmd("zrange", -4, READONLY, acl::SORTEDSET)
-        .keys(&[key(ks::RO | ks::ACCESS, at(1), range(0, 1, 0))])
+        .keys(shape::READS)
         .doc(
             "sorted-set",
             "1.2.0",
@@ -68,7 +68,7 @@ pub static TABLE: &[Spec] = &[
         )
         .read(zrange::zrange),
     cmd("zrevrange", -4, READONLY, acl::SORTEDSET)
-        .keys(&[key(ks::RO | ks::ACCESS, at(1), range(0, 1, 0))])
+        .keys(shape::READS)
         .doc(
             "sorted-set",
             "1.2.0",
@@ -76,7 +76,7 @@ pub static TABLE: &[Spec] = &[
         )
         .read(zrange::zrevrange),
     cmd("zrangebyscore", -4, READONLY, acl::SORTEDSET)
-        .keys(&[key(ks::RO | ks::ACCESS, at(1), range(0, 1, 0))])
+        .keys(shape::READS)
         .doc(
             "sorted-set",
             "1.0.5",
@@ -84,7 +84,7 @@ pub static TABLE: &[Spec] = &[
         )
         .read(zrange::zrangebyscore),
     cmd("zrevrangebyscore", -4, READONLY, acl::SORTEDSET)
-        .keys(&[key(ks::RO | ks::ACCESS, at(1), range(0, 1, 0))])
+        .keys(shape::READS)
         .doc(
             "sorted-set",
             "2.2.0",
@@ -92,7 +92,7 @@ pub static TABLE: &[Spec] = &[
         )
         .read(zrange::zrevrangebyscore),
     cmd("zrangebylex", -4, READONLY, acl::SORTEDSET)
-        .keys(&[key(ks::RO | ks::ACCESS, at(1), range(0, 1, 0))])
+        .keys(shape::READS)
         .doc(
             "sorted-set",
             "2.8.9",
@@ -100,7 +100,7 @@ pub static TABLE: &[Spec] = &[
         )
         .read(zrange::zrangebylex),
     cmd("zrevrangebylex", -4, READONLY, acl::SORTEDSET)
-        .keys(&[key(ks::RO | ks::ACCESS, at(1), range(0, 1, 0))])
+        .keys(shape::READS)
         .doc(
             "sorted-set",
             "2.8.9",
@@ -108,7 +108,7 @@ pub static TABLE: &[Spec] = &[
         )
         .read(zrange::zrevrangebylex),
     cmd("zlexcount", 4, READONLY | FAST, acl::SORTEDSET)
-        .keys(&[key(ks::RO | ks::ACCESS, at(1), range(0, 1, 0))])
+        .keys(shape::READS)
         .doc(
             "sorted-set",
             "2.8.9",
@@ -127,7 +127,7 @@ pub static TABLE: &[Spec] = &[
         )
         .write(zrange::zrangestore),
     cmd("zremrangebyrank", 4, WRITE | BARRIER, acl::SORTEDSET)
-        .keys(&[key(ks::RW | ks::DELETE, at(1), range(0, 1, 0))])
+        .keys(shape::DELETES)
         .doc(
             "sorted-set",
             "2.0.0",
@@ -135,7 +135,7 @@ pub static TABLE: &[Spec] = &[
         )
         .write(zrange::zremrangebyrank),
     cmd("zremrangebyscore", 4, WRITE | BARRIER, acl::SORTEDSET)
-        .keys(&[key(ks::RW | ks::DELETE, at(1), range(0, 1, 0))])
+        .keys(shape::DELETES)
         .doc(
             "sorted-set",
             "1.2.0",
@@ -143,7 +143,7 @@ pub static TABLE: &[Spec] = &[
         )
         .write(zrange::zremrangebyscore),
     cmd("zremrangebylex", 4, WRITE | BARRIER, acl::SORTEDSET)
-        .keys(&[key(ks::RW | ks::DELETE, at(1), range(0, 1, 0))])
+        .keys(shape::DELETES)
         .doc(
             "sorted-set",
             "2.8.9",
@@ -151,7 +151,7 @@ pub static TABLE: &[Spec] = &[
         )
         .write(zrange::zremrangebylex),
     cmd("zunion", -3, READONLY | MOVABLEKEYS, acl::SORTEDSET)
-        .keys(&[key(ks::RO | ks::ACCESS, at(1), keynum(0, 1, 1))])
+        .keys(shape::READS_COUNTED)
         .doc(
             "sorted-set",
             "6.2.0",
@@ -159,7 +159,7 @@ pub static TABLE: &[Spec] = &[
         )
         .read(zrange::zunion),
     cmd("zinter", -3, READONLY | MOVABLEKEYS, acl::SORTEDSET)
-        .keys(&[key(ks::RO | ks::ACCESS, at(1), keynum(0, 1, 1))])
+        .keys(shape::READS_COUNTED)
         .doc(
             "sorted-set",
             "6.2.0",
@@ -167,7 +167,7 @@ pub static TABLE: &[Spec] = &[
         )
         .read(zrange::zinter),
     cmd("zdiff", -3, READONLY | MOVABLEKEYS, acl::SORTEDSET)
-        .keys(&[key(ks::RO | ks::ACCESS, at(1), keynum(0, 1, 1))])
+        .keys(shape::READS_COUNTED)
         .doc(
             "sorted-set",
             "6.2.0",
@@ -180,10 +180,7 @@ pub static TABLE: &[Spec] = &[
         WRITE | DENYOOM | MOVABLEKEYS | BARRIER,
         acl::SORTEDSET,
     )
-    .keys(&[
-        key(ks::OW | ks::UPDATE, at(1), range(0, 1, 0)),
-        key(ks::RO | ks::ACCESS, at(2), keynum(0, 1, 1)),
-    ])
+    .keys(shape::STORES_COUNTED)
     .doc(
         "sorted-set",
         "2.0.0",
@@ -196,10 +193,7 @@ pub static TABLE: &[Spec] = &[
         WRITE | DENYOOM | MOVABLEKEYS | BARRIER,
         acl::SORTEDSET,
     )
-    .keys(&[
-        key(ks::OW | ks::UPDATE, at(1), range(0, 1, 0)),
-        key(ks::RO | ks::ACCESS, at(2), keynum(0, 1, 1)),
-    ])
+    .keys(shape::STORES_COUNTED)
     .doc(
         "sorted-set",
         "2.0.0",
@@ -212,10 +206,7 @@ pub static TABLE: &[Spec] = &[
         WRITE | DENYOOM | MOVABLEKEYS | BARRIER,
         acl::SORTEDSET,
     )
-    .keys(&[
-        key(ks::OW | ks::UPDATE, at(1), range(0, 1, 0)),
-        key(ks::RO | ks::ACCESS, at(2), keynum(0, 1, 1)),
-    ])
+    .keys(shape::STORES_COUNTED)
     .doc(
         "sorted-set",
         "6.2.0",
@@ -223,7 +214,7 @@ pub static TABLE: &[Spec] = &[
     )
     .write(zrange::zdiffstore),
     cmd("zintercard", -3, READONLY | MOVABLEKEYS, acl::SORTEDSET)
-        .keys(&[key(ks::RO | ks::ACCESS, at(1), keynum(0, 1, 1))])
+        .keys(shape::READS_COUNTED)
         .doc(
             "sorted-set",
             "7.0.0",
@@ -231,7 +222,7 @@ pub static TABLE: &[Spec] = &[
         )
         .read(zrange::zintercard),
     cmd("zrandmember", -2, READONLY, acl::SORTEDSET)
-        .keys(&[key(ks::RO | ks::ACCESS, at(1), range(0, 1, 0))])
+        .keys(shape::READS)
         .tips(&["nondeterministic_output"])
         .doc(
             "sorted-set",
@@ -240,7 +231,7 @@ pub static TABLE: &[Spec] = &[
         )
         .read(zrange::zrandmember),
     cmd("zrank", 3, READONLY | FAST, acl::SORTEDSET)
-        .keys(&[key(ks::RO | ks::ACCESS, at(1), range(0, 1, 0))])
+        .keys(shape::READS)
         .doc(
             "sorted-set",
             "2.0.0",
@@ -248,7 +239,7 @@ pub static TABLE: &[Spec] = &[
         )
         .read(zset::zrank),
     cmd("zrevrank", 3, READONLY | FAST, acl::SORTEDSET)
-        .keys(&[key(ks::RO | ks::ACCESS, at(1), range(0, 1, 0))])
+        .keys(shape::READS)
         .doc(
             "sorted-set",
             "2.0.0",
@@ -256,7 +247,7 @@ pub static TABLE: &[Spec] = &[
         )
         .read(zset::zrevrank),
     cmd("zpopmin", -2, WRITE | FAST | BARRIER, acl::SORTEDSET)
-        .keys(&[key(ks::RW | ks::ACCESS | ks::DELETE, at(1), range(0, 1, 0))])
+        .keys(shape::POPS)
         .doc(
             "sorted-set",
             "5.0.0",
@@ -264,7 +255,7 @@ pub static TABLE: &[Spec] = &[
         )
         .write(zset::zpopmin),
     cmd("zpopmax", -2, WRITE | FAST | BARRIER, acl::SORTEDSET)
-        .keys(&[key(ks::RW | ks::ACCESS | ks::DELETE, at(1), range(0, 1, 0))])
+        .keys(shape::POPS)
         .doc(
             "sorted-set",
             "5.0.0",
@@ -289,11 +280,7 @@ pub static TABLE: &[Spec] = &[
         WRITE | NOSCRIPT | BLOCKING | FAST | BARRIER,
         acl::SORTEDSET,
     )
-    .keys(&[key(
-        ks::RW | ks::ACCESS | ks::DELETE,
-        at(1),
-        range(-2, 1, 0),
-    )])
+    .keys(shape::POPS_ALL_BUT_LAST)
     .blocks(Kind::ZSet, BlockKeys::MANY)
     .doc(
         "sorted-set",
@@ -307,11 +294,7 @@ pub static TABLE: &[Spec] = &[
         WRITE | NOSCRIPT | BLOCKING | FAST | BARRIER,
         acl::SORTEDSET,
     )
-    .keys(&[key(
-        ks::RW | ks::ACCESS | ks::DELETE,
-        at(1),
-        range(-2, 1, 0),
-    )])
+    .keys(shape::POPS_ALL_BUT_LAST)
     .blocks(Kind::ZSet, BlockKeys::MANY)
     .doc(
         "sorted-set",
@@ -338,7 +321,7 @@ pub static TABLE: &[Spec] = &[
     )
     .write(zset::bzmpop),
     cmd("zscan", -3, READONLY, acl::SORTEDSET)
-        .keys(&[key(ks::RO | ks::ACCESS, at(1), range(0, 1, 0))])
+        .keys(shape::READS)
         .tips(&["nondeterministic_output"])
         .doc(
             "sorted-set",

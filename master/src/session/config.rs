@@ -6,7 +6,7 @@ use bytes::Bytes;
 use rocksync_protocol::Reply;
 
 use super::{bulk_str, help_lines, Session};
-use crate::cmd::glob_match;
+use crate::cmd::generic::glob_match;
 use crate::config::{Config, Field, FIELDS};
 
 /// Names CONFIG GET answers beyond the fields: what tools ask a Redis
@@ -60,6 +60,7 @@ pub fn set(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
     if a.len() % 2 != 0 {
         return super::wrong_arity("config|set");
     }
+    let slow_us = &s.core.engine.slow_us;
     let changed = s.core.view.update_config(|next| {
         for pair in a[2..].chunks(2) {
             let name = String::from_utf8_lossy(&pair[0]).to_lowercase();
@@ -77,17 +78,15 @@ pub fn set(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
                     ))
                 })?;
         }
+        // Under the configuration's lock: two CONFIG SETs leave the
+        // write path's threshold equal to the configuration's.
+        slow_us.store(next.slowlog_log_slower_than, Ordering::Relaxed);
         Ok(())
     });
-    let next = match changed {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    s.core
-        .engine
-        .slow_us
-        .store(next.slowlog_log_slower_than, Ordering::Relaxed);
-    Reply::ok()
+    match changed {
+        Ok(_) => Reply::ok(),
+        Err(r) => r,
+    }
 }
 
 /// CONFIG RESETSTAT.

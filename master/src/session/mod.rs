@@ -129,6 +129,8 @@ pub struct Session<'a> {
     pub out: &'a mut BytesMut,
     /// What the connection does after this command.
     pub after: After,
+    /// Run by an EXEC: nothing may wait (WAIT answers at once).
+    pub in_exec: bool,
 }
 
 /// What a command that waits (a role change, WAIT, DEBUG SLEEP) returns:

@@ -87,7 +87,7 @@ pub fn role(s: &mut Session<'_>, _: &[Bytes]) -> Reply {
 pub fn wait<'s>(s: &'s mut Session<'_>, a: &'s [Bytes]) -> BoxReply<'s> {
     Box::pin(async move {
         match s.core.role() {
-            Role::Master => crate::repl::wait_command(&s.core.repl, a).await,
+            Role::Master => crate::repl::wait_command(&s.core.repl, a, s.in_exec).await,
             Role::Slave { .. } => Reply::error(
                 "ERR WAIT cannot be used with replica instances: writes to replicas are not propagated",
             ),

@@ -1,0 +1,130 @@
+//! What the write path is given: commands ([`WriteCmd`]), jobs, and what
+//! it gives back ([`Done`]), with its counters.
+
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use rocksync_protocol::Reply;
+use tokio::sync::oneshot;
+
+use crate::blocking::BlockStart;
+use crate::cmd::spec::Meta;
+use crate::cmd::{Exec, Refused, WriteOp};
+use crate::error::Result;
+use crate::preread::PreRead;
+use crate::storage::Storage;
+use crate::watch::Watch;
+
+/// The reply to a write that reaches a node that does not take writes.
+pub const READONLY: &str = "READONLY You can't write against a read only replica.";
+
+/// Most events in one group before it commits.
+pub(super) const MAX_GROUP_EVENTS: usize = 8192;
+
+/// One data command for the write path (a write, or a read inside an
+/// EXEC), already checked against its table entry.
+pub struct WriteCmd {
+    /// What it is.
+    pub meta: &'static Meta,
+    /// How it runs.
+    pub exec: Exec,
+    /// Its arguments, name included (for the SLOWLOG, and a blocked
+    /// command served for one of its keys).
+    pub args: Vec<Bytes>,
+    /// Its typed form, for a command parsed on its connection.
+    pub op: Option<Box<dyn WriteOp>>,
+}
+
+impl WriteCmd {
+    /// The command `meta` runs by `exec`, with `args`, parsed on the
+    /// caller's thread when `exec` parses.
+    ///
+    /// # Errors
+    /// Arguments that do not parse: the reply, and the command that
+    /// answers it in its turn.
+    pub fn new(
+        meta: &'static Meta,
+        exec: Exec,
+        args: Vec<Bytes>,
+    ) -> std::result::Result<Self, Self> {
+        let op = match exec {
+            Exec::Parsed(parse) => match parse(&args) {
+                Ok(op) => Some(op),
+                Err(reply) => {
+                    return Err(Self {
+                        meta,
+                        exec,
+                        args,
+                        op: Some(Box::new(Refused(reply))),
+                    })
+                }
+            },
+            _ => None,
+        };
+        Ok(Self {
+            meta,
+            exec,
+            args,
+            op,
+        })
+    }
+}
+
+/// What a write job gives back: its replies, and the commands whose
+/// execution reached the slow-log threshold, with their microseconds.
+#[derive(Default)]
+pub struct Done {
+    /// One reply per command (none when a WATCH broke the EXEC).
+    pub replies: Vec<Reply>,
+    /// Slow commands.
+    pub slow: Vec<(Vec<Bytes>, u64)>,
+}
+
+pub(super) enum Job {
+    Write {
+        cmds: Vec<WriteCmd>,
+        reply: oneshot::Sender<Done>,
+        /// One unit (an EXEC): one batch, its events sealed as one command.
+        atomic: bool,
+        /// The EXEC's WATCH: when broken, nothing runs and the reply is
+        /// empty.
+        watch: Option<Arc<Watch>>,
+        /// Its keys' metadata, read before it was queued.
+        pre: Option<PreRead>,
+    },
+    /// A blocking command outside a transaction: answered at once, or
+    /// registered to be served when its keys get data.
+    Block {
+        cmd: WriteCmd,
+        reply: oneshot::Sender<BlockStart>,
+    },
+    /// Due entries of the expiry index: (expiry, key).
+    Expire {
+        due: Vec<(u64, Bytes)>,
+    },
+    Stop {
+        done: oneshot::Sender<Result<()>>,
+    },
+    Attach(Box<Storage>),
+    Detach(oneshot::Sender<Option<Box<Storage>>>),
+}
+
+/// Counters the write path keeps for INFO.
+#[derive(Debug, Default)]
+pub struct WriteStats {
+    /// Groups committed.
+    pub groups: AtomicU64,
+    /// Events written.
+    pub events: AtomicU64,
+    /// Keys deleted by expiry.
+    pub expired_keys: AtomicU64,
+    /// Set while the last group could not be persisted.
+    pub failed: AtomicBool,
+    /// Keys whose metadata a write read before it queued (see
+    /// [`crate::preread`]).
+    pub pre_read: AtomicU64,
+    /// Of those, the ones the write path took (no group had written them
+    /// since).
+    pub pre_read_used: AtomicU64,
+}
