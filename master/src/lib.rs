@@ -28,6 +28,7 @@ mod repl;
 mod role;
 mod server;
 mod session;
+mod slaves;
 mod slowlog;
 mod state;
 mod storage;

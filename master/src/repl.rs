@@ -16,7 +16,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use rocksync_binlog::{Binlog, BinlogReader};
 use rocksync_protocol::{
-    EventCodec, LogEvent, ReplAck, Reply, RequestDecoder, RespLimits, SyncAnswer, SyncDecision,
+    EventCodec, LogEvent, ReplAck, RequestDecoder, RespLimits, SyncAnswer, SyncDecision,
     SyncRequest,
 };
 use rocksync_snapshot::{SnapshotReader, Snapshots, State};
@@ -32,84 +32,9 @@ use crate::clock::mono_ms as now_ms;
 use crate::feed::{Feed, Got};
 use crate::lock;
 use crate::role::NodeView;
+pub use crate::slaves::{SlaveInfo, SlaveState, SyncCounters};
 use crate::storage::History;
 use crate::store::{Store, APPLIED_SEQ_KEY};
-
-/// A slave's session state.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub enum SlaveState {
-    /// Deciding.
-    Init = 0,
-    /// Full copy running.
-    Copy = 1,
-    /// Streaming the binlog.
-    Sync = 2,
-    /// The binlog could not be read; a full copy follows.
-    OutOfSync = 3,
-}
-
-impl SlaveState {
-    fn name(v: u8) -> &'static str {
-        match v {
-            1 => "copy",
-            2 => "sync",
-            3 => "out_of_sync",
-            _ => "init",
-        }
-    }
-
-    /// Redis's name for the state (what Sentinel reads): `online` once
-    /// streaming.
-    fn redis_name(v: u8) -> &'static str {
-        match v {
-            1 => "send_bulk",
-            2 => "online",
-            _ => "wait_bgsave",
-        }
-    }
-}
-
-/// One connected slave, as INFO shows it.
-#[derive(Debug)]
-pub struct SlaveInfo {
-    /// `ip:listening_port`.
-    pub id: String,
-    /// What names the slave's session and snapshot: its node id when it
-    /// sent one, else `ip:listening_port`.
-    key: String,
-    cancel: CancellationToken,
-    state: AtomicU8,
-    /// Last seq sent.
-    pub sent_seq: AtomicU64,
-    /// Last seq the slave acknowledged.
-    pub acked_seq: AtomicU64,
-    /// When the last ack came, ms on the monotonic clock.
-    pub last_ack_ms: AtomicU64,
-    copy_keys: AtomicU64,
-    copy_bytes: AtomicU64,
-    copy_total: AtomicU64,
-    copy_start_ms: AtomicU64,
-}
-
-impl SlaveInfo {
-    fn set_state(&self, s: SlaveState) {
-        self.state.store(s as u8, Ordering::Relaxed);
-    }
-}
-
-/// Sessions counted by decision (INFO stats, Redis's names).
-#[derive(Debug, Default)]
-pub struct SyncCounters {
-    /// Full copies begun.
-    pub full: AtomicU64,
-    /// Binlog resumes.
-    pub partial_ok: AtomicU64,
-    /// Resumes refused (then full copies).
-    pub partial_err: AtomicU64,
-    /// Copies continued from a breakpoint.
-    pub copy_resumed: AtomicU64,
-}
 
 /// The master's replication side.
 pub struct Replication {
@@ -869,26 +794,4 @@ async fn read_acks(
             Ok(_) => {}
         }
     }
-}
-
-/// `WAIT numslaves timeout`.
-/// WAIT numslaves timeout; inside an EXEC (`at_once`) it answers at once
-/// with the slaves that acked, as Redis does (a transaction never blocks).
-pub async fn wait_command(repl: &Replication, args: &[Bytes], at_once: bool) -> Reply {
-    if args.len() != 3 {
-        return Reply::error("ERR wrong number of arguments for 'wait' command");
-    }
-    let (Some(n), Some(t)) = (
-        rocksync_protocol::parse_i64(&args[1]),
-        rocksync_protocol::parse_i64(&args[2]),
-    ) else {
-        return Reply::error("ERR value is not an integer or out of range");
-    };
-    if t < 0 {
-        return Reply::error("ERR timeout is negative");
-    }
-    if at_once {
-        return Reply::Integer(repl.acked_now() as i64);
-    }
-    Reply::Integer(repl.wait(n.max(0) as usize, t as u64).await as i64)
 }

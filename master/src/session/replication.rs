@@ -9,6 +9,7 @@ use rocksync_binlog::PurgeRule;
 use rocksync_protocol::Reply;
 
 use super::{bulk_str, err_reply, After, BoxReply, Session};
+use crate::repl::Replication;
 use crate::role::{split_addr, Role};
 
 /// `SLAVEOF NO ONE` / `SLAVEOF host port` (and `REPLICAOF`).
@@ -87,7 +88,7 @@ pub fn role(s: &mut Session<'_>, _: &[Bytes]) -> Reply {
 pub fn wait<'s>(s: &'s mut Session<'_>, a: &'s [Bytes]) -> BoxReply<'s> {
     Box::pin(async move {
         match s.core.role() {
-            Role::Master => crate::repl::wait_command(&s.core.repl, a, s.in_exec).await,
+            Role::Master => wait_command(&s.core.repl, a, s.in_exec).await,
             Role::Slave { .. } => Reply::error(
                 "ERR WAIT cannot be used with replica instances: writes to replicas are not propagated",
             ),
@@ -137,4 +138,25 @@ pub fn purge<'s>(s: &'s mut Session<'_>, a: &'s [Bytes]) -> BoxReply<'s> {
             Err(e) => err_reply(e),
         }
     })
+}
+
+/// WAIT numslaves timeout; inside an EXEC (`at_once`) it answers at once
+/// with the slaves that acked, as Redis does (a transaction never blocks).
+async fn wait_command(repl: &Replication, args: &[Bytes], at_once: bool) -> Reply {
+    if args.len() != 3 {
+        return Reply::error("ERR wrong number of arguments for 'wait' command");
+    }
+    let (Some(n), Some(t)) = (
+        rocksync_protocol::parse_i64(&args[1]),
+        rocksync_protocol::parse_i64(&args[2]),
+    ) else {
+        return Reply::error("ERR value is not an integer or out of range");
+    };
+    if t < 0 {
+        return Reply::error("ERR timeout is negative");
+    }
+    if at_once {
+        return Reply::Integer(repl.acked_now() as i64);
+    }
+    Reply::Integer(repl.wait(n.max(0) as usize, t as u64).await as i64)
 }
