@@ -9,7 +9,6 @@
 //! ```
 
 mod error;
-pub mod failpoint;
 mod reader;
 mod record;
 mod segment;

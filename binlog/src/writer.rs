@@ -495,9 +495,9 @@ impl BinlogWriter {
         if events.is_empty() {
             return Ok(mark);
         }
-        crate::failpoint::hit("binlog.stage.before_write");
+        rocksync_failpoint::hit("binlog.stage.before_write");
         self.write_buf()?;
-        crate::failpoint::hit("binlog.stage.after_write");
+        rocksync_failpoint::hit("binlog.stage.after_write");
         self.last_seq = seq;
         match self.config.fsync {
             FsyncPolicy::Always => {
@@ -508,7 +508,7 @@ impl BinlogWriter {
                         source: e,
                     });
                 }
-                crate::failpoint::hit("binlog.stage.after_fsync");
+                rocksync_failpoint::hit("binlog.stage.after_fsync");
             }
             FsyncPolicy::EverySec => {
                 if let Some(s) = &self.syncer {
@@ -607,10 +607,10 @@ impl BinlogWriter {
             self.take_back_rotate(before);
             return Err(e);
         }
-        crate::failpoint::hit("binlog.rotate.after_rotate_record");
+        rocksync_failpoint::hit("binlog.rotate.after_rotate_record");
         let (file, size) = match create_segment(&self.config.dir, next, self.last_seq) {
             Ok(x) => {
-                crate::failpoint::hit("binlog.rotate.after_next_file");
+                rocksync_failpoint::hit("binlog.rotate.after_next_file");
                 x
             }
             Err(e) => {

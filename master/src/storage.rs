@@ -14,7 +14,8 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use rocksync_binlog::{failpoint, Binlog, BinlogConfig, BinlogWriter, FsyncPolicy};
+use rocksync_binlog::{Binlog, BinlogConfig, BinlogWriter, FsyncPolicy};
+use rocksync_failpoint as failpoint;
 use rocksync_protocol::{Command, LogEvent};
 use tracing::{info, warn};
 

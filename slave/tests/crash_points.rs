@@ -6,7 +6,7 @@
 //! verifies, nothing acknowledged is lost, no INCR counts twice, no MSET is
 //! half there, and the slave's digest equals the master's.
 //!
-//! The binaries run with the crash points live (`rocksync-binlog`'s
+//! The binaries run with the crash points live (`rocksync-failpoint`'s
 //! `failpoints` feature, on for this crate's tests).
 
 mod common;
@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use common::*;
 use redis::Commands;
-use rocksync_binlog::failpoint::POINTS;
+use rocksync_failpoint::POINTS;
 use tempfile::TempDir;
 
 const LONG: Duration = Duration::from_secs(120);

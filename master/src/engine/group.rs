@@ -390,7 +390,7 @@ impl Executor {
                 let Some(w) = self.blocked.remove(id) else {
                     continue;
                 };
-                rocksync_binlog::failpoint::pause("engine.serve.before_pop");
+                rocksync_failpoint::pause("engine.serve.before_pop");
                 let at = group.events.len();
                 let cmd = WriteCmd::new(spec, exec, keys.narrow(&args, &key))
                     .unwrap_or_else(|refused| refused);

@@ -93,7 +93,7 @@ impl Engine {
         let n = cmds.len();
         let pre = self.shared.pre_read(&cmds);
         // (a test widens the window between a pre-read and its job here)
-        if let Some(d) = rocksync_binlog::failpoint::pause_for("engine.submit.after_pre_read") {
+        if let Some(d) = rocksync_failpoint::pause_for("engine.submit.after_pre_read") {
             tokio::time::sleep(d).await;
             tracing::warn!("failpoint engine.submit.after_pre_read: resuming");
         }

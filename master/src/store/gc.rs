@@ -95,7 +95,7 @@ pub fn sweep(store: &Store, cursor: &GcCursor, limit: usize) -> Result<(usize, G
     }
     let n = stale.len();
     if n > 0 {
-        rocksync_binlog::failpoint::pause("gc.sweep.before_delete");
+        rocksync_failpoint::pause("gc.sweep.before_delete");
         let mut wb = WriteBatch::default();
         let h = store.handle(cf)?;
         for k in stale {
