@@ -32,7 +32,6 @@ mod slaves;
 mod slowlog;
 mod state;
 mod storage;
-pub mod store;
 mod watch;
 
 /// Lock `m`, taking the data of a holder that panicked (its writes are
@@ -48,5 +47,5 @@ pub use error::{Error, Result};
 pub use link::{Follower, LinkCtx};
 pub use node::{Node, NodeOptions};
 pub use role::{split_addr, LinkState, Role};
-pub use storage::{sys, CopyProgress, History, Storage};
-pub use store::apply::{Batch, Layer, Sealed};
+pub use storage::{gc, store, sys, CopyProgress, History, Storage};
+pub use store::batch::{Batch, Layer, Sealed};

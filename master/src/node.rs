@@ -29,8 +29,8 @@ use crate::repl::Replication;
 use crate::role::{start_role, LinkState, Role};
 use crate::server::Server;
 use crate::state::Core;
+use crate::storage::gc::GcCursor;
 use crate::storage::Storage;
-use crate::store::gc::GcCursor;
 use crate::store::Cf;
 
 /// How a node starts.
@@ -392,7 +392,7 @@ async fn collect_garbage(core: Arc<Core>, cancel: CancellationToken) {
                 // A copy's data is not whole: sweep again after it.
                 return Ok(None);
             }
-            crate::store::gc::sweep(&s, &c, 10_000).map(Some)
+            crate::storage::gc::sweep(&s, &c, 10_000).map(Some)
         };
         match tokio::task::spawn_blocking(slice).await {
             Ok(Ok(None)) => {

@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 
-use crate::store::apply::Batch;
+use crate::store::batch::Batch;
 use crate::store::keys::{self, Kind, Meta};
 use crate::store::{Cf, Store};
 
@@ -319,9 +319,7 @@ mod tests {
         batch
             .put(&store, Cf::Sub, a.clone(), b"1".to_vec())
             .expect("put");
-        store
-            .write(batch.finish(&store, 1).expect("finish"))
-            .expect("write");
+        store.write_batch(batch, 1).expect("write");
         let w = Written::default();
         for g in 1..=3 {
             w.record(g, [h.to_vec(), b.clone()].iter(), false);

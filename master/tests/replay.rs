@@ -7,7 +7,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use proptest::prelude::*;
 use rocksync_binlog::FsyncPolicy;
-use rocksync_master::store::apply::{apply_event, Batch};
+use rocksync_master::store::apply::apply_event;
+use rocksync_master::store::batch::Batch;
 use rocksync_master::store::keys::{self, Kind, Meta};
 use rocksync_master::store::{Cf, Store, StoreOptions};
 use rocksync_master::{data_cmd, lookup_command, start_write_path, Config, Storage, WriteCmd};
@@ -196,9 +197,7 @@ fn dump(store: &Store) -> Vec<(Cf, Vec<u8>, Vec<u8>)> {
 fn apply_one(store: &Store, seq: u64, e: &LogEvent) {
     let mut b = Batch::new();
     apply_event(store, &mut b, e).expect("apply");
-    store
-        .write(b.finish(store, seq).expect("finish"))
-        .expect("write");
+    store.write_batch(b, seq).expect("write");
 }
 
 /// How many entries of `cf` start with `prefix`.
@@ -256,7 +255,7 @@ proptest! {
             apply_event(&replica, &mut batch, &e).expect("apply");
             last = e.seq;
         }
-        replica.write(batch.finish(&replica, last).expect("finish")).expect("write");
+        replica.write_batch(batch, last).expect("write");
         prop_assert_eq!(dump(&replica), dump(&store));
         prop_assert_eq!(replica.counts().expect("counts"), store.counts().expect("counts"));
         // The counts are the keys' own, not merely equal on both sides.

@@ -343,7 +343,8 @@ fn sets_racing_flushalls_leave_the_key_count_equal_to_the_keys() {
 /// string writes whose recorded prior dropped the old expiry.
 #[test]
 fn expiry_index_entries_their_keys_lack_do_not_stall_the_sweep() {
-    use rocksync_master::store::apply::{apply_event, Batch};
+    use rocksync_master::store::apply::apply_event;
+    use rocksync_master::store::batch::Batch;
     use rocksync_master::store::{Store, StoreOptions};
     use rocksync_protocol::{Command, LogEvent, Prior};
 
@@ -368,9 +369,7 @@ fn expiry_index_entries_their_keys_lack_do_not_stall_the_sweep() {
             apply_event(&store, &mut b, &lie).expect("apply");
         }
         let applied = store.applied_seq().expect("applied");
-        store
-            .write(b.finish(&store, applied).expect("finish"))
-            .expect("write");
+        store.write_batch(b, applied).expect("write");
         assert_eq!(store.counts().expect("counts"), (1501, 1500));
     }
     let m = restart(dir);
@@ -742,7 +741,7 @@ fn stale_members_of_deleted_collections_are_swept_and_live_ones_kept() {
             .expect("scan");
         n
     };
-    use rocksync_master::store::{gc, Cf};
+    use rocksync_master::{gc, store::Cf};
     // The master's own sweep may have started; none of it went live.
     let before = count(Cf::Sub) + count(Cf::ZScore);
     assert!(count(Cf::Sub) >= 3001);

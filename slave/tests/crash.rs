@@ -121,9 +121,17 @@ fn replid(m: &Node) -> String {
 fn pretend_reboot(data: &std::path::Path) {
     let store = rocksync_master::store::Store::open(&data.join("db"), &Default::default())
         .expect("open store");
-    store
-        .put_sys(rocksync_master::sys::BOOT_ID, b"another-boot")
-        .expect("put");
+    let mut b = rocksync_master::Batch::new();
+    let key = rocksync_master::sys::BOOT_ID.to_vec();
+    b.put(
+        &store,
+        rocksync_master::store::Cf::Default,
+        key,
+        b"another-boot".to_vec(),
+    )
+    .expect("put");
+    let applied = store.applied_seq().expect("applied");
+    store.write_batch(b, applied).expect("write");
     store.flush().expect("flush");
 }
 

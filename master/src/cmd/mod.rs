@@ -26,7 +26,8 @@ use bytes::Bytes;
 use rocksync_protocol::{parse_i64, Command, LogEvent, Reply};
 
 use crate::error::Result;
-use crate::store::apply::{apply_event, prior_for, Batch, Pending};
+use crate::store::apply::{apply_event, prior_for};
+use crate::store::batch::{Batch, Pending};
 use crate::store::keys::{Kind, Meta};
 use crate::store::{Cf, Store};
 

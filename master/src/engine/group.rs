@@ -17,7 +17,8 @@ use crate::cmd::{seal_command, Cursors, Exec, ReadCtx, WriteCtx};
 use crate::error::{Error, Result};
 use crate::preread::Written;
 use crate::storage::Storage;
-use crate::store::apply::{apply_event, Batch};
+use crate::store::apply::apply_event;
+use crate::store::batch::Batch;
 use crate::store::Store;
 use crate::watch::Watches;
 

@@ -10,6 +10,9 @@
 //! replid2 with the seq where that history was left), its persisted role,
 //! and a slave's copy progress.
 
+pub mod gc;
+pub mod store;
+
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -21,7 +24,8 @@ use tracing::{info, warn};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::store::apply::{apply_event, writes_blind, Batch, Layer, Sealed};
+use crate::store::apply::{apply_event, writes_blind};
+use crate::store::batch::{Batch, Layer, Sealed};
 use crate::store::{Cf, Store, StoreOptions, EXPIRE_COUNT_KEY, KEY_COUNT_KEY};
 use crate::watch::Watches;
 

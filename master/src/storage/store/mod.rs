@@ -2,7 +2,7 @@
 //! options chosen for this workload, and committed (point and prefix) reads.
 
 pub mod apply;
-pub mod gc;
+pub mod batch;
 pub mod keys;
 
 use std::collections::HashMap;
@@ -301,7 +301,9 @@ impl Store {
         &self.path
     }
 
-    /// The RocksDB handle (checkpoints, properties).
+    /// The RocksDB handle, for reads: snapshots, checkpoints, properties.
+    /// A write through it passes the storage core by (only benchmarks
+    /// measuring bare RocksDB do that).
     pub fn db(&self) -> &DB {
         &self.db
     }
@@ -497,7 +499,7 @@ impl Store {
     ///
     /// # Errors
     /// [`Error::Rocks`].
-    pub fn put_sys(&self, key: &[u8], value: &[u8]) -> Result<()> {
+    pub(in crate::storage) fn put_sys(&self, key: &[u8], value: &[u8]) -> Result<()> {
         let mut wb = WriteBatch::default();
         wb.put_cf(self.handle(Cf::Default)?, key, value);
         self.write(wb)
@@ -655,11 +657,13 @@ impl Store {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Write a batch (without RocksDB's WAL unless configured).
+    /// Write a batch (without RocksDB's WAL unless configured). Private to
+    /// the storage core: everything else writes through its commit step,
+    /// or a [`Batch`] with [`Store::write_batch`].
     ///
     /// # Errors
     /// [`Error::Rocks`].
-    pub fn write(&self, batch: WriteBatch) -> Result<()> {
+    pub(in crate::storage) fn write(&self, batch: WriteBatch) -> Result<()> {
         Ok(self.db.write_opt(batch, &self.write_opts)?)
     }
 
@@ -668,12 +672,25 @@ impl Store {
     ///
     /// # Errors
     /// [`Error::Rocks`].
-    pub fn write_leaving(&self, batch: WriteBatch, garbage: bool) -> Result<()> {
+    pub(in crate::storage) fn write_leaving(&self, batch: WriteBatch, garbage: bool) -> Result<()> {
         self.write(batch)?;
         if garbage {
             self.note_garbage();
         }
         Ok(())
+    }
+
+    /// Write a batch of applied events that are logged elsewhere, or
+    /// nowhere (a replica's store in tests, a tool's): its key counts,
+    /// `applied_seq` (`seq`) and stale members are kept as the commit step
+    /// keeps them. Everything before it must be in the store.
+    ///
+    /// # Errors
+    /// [`Error::Rocks`], [`Error::CorruptValue`] if a column family is
+    /// missing.
+    pub fn write_batch(&self, batch: batch::Batch, seq: u64) -> Result<()> {
+        let garbage = batch.leaves_garbage();
+        self.write_leaving(batch.finish(self, seq)?, garbage)
     }
 
     /// A write that left collection members stale is in the store (or

@@ -13,8 +13,8 @@
 
 use rocksdb::WriteBatch;
 
-use super::keys::{be_u64, Kind};
-use super::{Cf, Store};
+use super::store::keys::{be_u64, Kind};
+use super::store::{Cf, Store};
 use crate::error::Result;
 
 /// A key's type and collection version, as the sweep compares them.
