@@ -3,43 +3,68 @@
 use bytes::Bytes;
 use rocksync_protocol::{Command, Reply};
 
-use super::{int_arg, tri, typed, ReadCtx, View, WriteCtx};
+use super::{
+    int_arg, positive_arg, timeout_arg, tri, typed, ReadCtx, View, WriteCtx, WriteOp, NOT_INT,
+    SYNTAX,
+};
 use crate::cmd::string::range;
 use crate::error::Result;
+use crate::session::wrong_arity;
 use crate::store::keys::{self, Kind, Meta};
 use crate::store::Cf;
 
-fn push(c: &mut WriteCtx<'_>, a: &[Bytes], front: bool, only_existing: bool) -> Result<Reply> {
-    let m = tri!(c.typed_mut(&a[1], Kind::List)?);
-    if only_existing && m.is_none() {
-        return Ok(Reply::Integer(0));
+/// LPUSH / RPUSH / LPUSHX / RPUSHX key element [element ...].
+struct Push {
+    key: Bytes,
+    values: Vec<Bytes>,
+    front: bool,
+    /// The X forms: onto a list that exists only.
+    only_existing: bool,
+}
+
+fn push(a: &[Bytes], front: bool, only_existing: bool) -> Result<Box<dyn WriteOp>, Reply> {
+    Ok(Box::new(Push {
+        key: a[1].clone(),
+        values: a[2..].to_vec(),
+        front,
+        only_existing,
+    }))
+}
+
+pub(crate) fn lpush(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    push(a, true, false)
+}
+
+pub(crate) fn rpush(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    push(a, false, false)
+}
+
+pub(crate) fn lpushx(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    push(a, true, true)
+}
+
+pub(crate) fn rpushx(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    push(a, false, true)
+}
+
+impl WriteOp for Push {
+    fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
+        let key = &self.key;
+        let m = tri!(c.typed_mut(key, Kind::List)?);
+        if self.only_existing && m.is_none() {
+            return Ok(Reply::Integer(0));
+        }
+        let cmd = if self.front {
+            Command::QPushFront
+        } else {
+            Command::QPushBack
+        };
+        for v in &self.values {
+            c.emit(cmd, key, v.clone(), 0)?;
+        }
+        let len = c.raw_meta(key)?.map_or(0, |m| m.size);
+        Ok(Reply::Integer(len as i64))
     }
-    let cmd = if front {
-        Command::QPushFront
-    } else {
-        Command::QPushBack
-    };
-    for v in &a[2..] {
-        c.emit(cmd, &a[1], v.clone(), 0)?;
-    }
-    let len = c.raw_meta(&a[1])?.map_or(0, |m| m.size);
-    Ok(Reply::Integer(len as i64))
-}
-
-pub(crate) fn lpush(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    push(c, a, true, false)
-}
-
-pub(crate) fn rpush(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    push(c, a, false, false)
-}
-
-pub(crate) fn lpushx(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    push(c, a, true, true)
-}
-
-pub(crate) fn rpushx(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    push(c, a, false, true)
 }
 
 fn element(v: &impl View, key: &[u8], m: &Meta, index: u64) -> Result<Bytes> {
@@ -50,17 +75,10 @@ fn element(v: &impl View, key: &[u8], m: &Meta, index: u64) -> Result<Bytes> {
     )
 }
 
-fn pop(c: &mut WriteCtx<'_>, a: &[Bytes], front: bool) -> Result<Reply> {
-    let count = match a.len() {
-        2 => None,
-        3 => match int_arg(&a[2]) {
-            Ok(n) if n >= 0 => Some(n as u64),
-            Ok(_) => return Ok(Reply::error("ERR value is out of range, must be positive")),
-            Err(r) => return Ok(r),
-        },
-        _ => return Ok(Reply::error(super::SYNTAX)),
-    };
-    let Some(m) = tri!(c.typed_mut(&a[1], Kind::List)?) else {
+/// Pop up to `count` elements (one, answered bare, without a count) from
+/// one end of the list at `key`: nil when there is none.
+fn pop_list(c: &mut WriteCtx<'_>, key: &[u8], front: bool, count: Option<u64>) -> Result<Reply> {
+    let Some(m) = tri!(c.typed_mut(key, Kind::List)?) else {
         return Ok(if count.is_some() {
             Reply::NilArray
         } else {
@@ -71,7 +89,7 @@ fn pop(c: &mut WriteCtx<'_>, a: &[Bytes], front: bool) -> Result<Reply> {
     let mut out = Vec::with_capacity(n as usize);
     for i in 0..n {
         let index = if front { i } else { m.size - 1 - i };
-        out.push(element(c, &a[1], &m, index)?);
+        out.push(element(c, key, &m, index)?);
     }
     let cmd = if front {
         Command::QPopFront
@@ -79,7 +97,7 @@ fn pop(c: &mut WriteCtx<'_>, a: &[Bytes], front: bool) -> Result<Reply> {
         Command::QPopBack
     };
     for _ in 0..n {
-        c.emit(cmd, &a[1], Bytes::new(), 0)?;
+        c.emit(cmd, key, Bytes::new(), 0)?;
     }
     Ok(match count {
         None => out.pop().map_or(Reply::Nil, Reply::Bulk),
@@ -87,44 +105,48 @@ fn pop(c: &mut WriteCtx<'_>, a: &[Bytes], front: bool) -> Result<Reply> {
     })
 }
 
-pub(crate) fn lpop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    pop(c, a, true)
+/// LPOP / RPOP key [count].
+struct Pop {
+    key: Bytes,
+    front: bool,
+    count: Option<u64>,
 }
 
-pub(crate) fn rpop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    pop(c, a, false)
+fn pop(a: &[Bytes], front: bool) -> Result<Box<dyn WriteOp>, Reply> {
+    let count = match a.len() {
+        2 => None,
+        3 => Some(positive_arg(&a[2])?),
+        _ => return Err(wrong_arity(if front { "lpop" } else { "rpop" })),
+    };
+    Ok(Box::new(Pop {
+        key: a[1].clone(),
+        front,
+        count,
+    }))
 }
 
-/// Pop an element from one end of `src` and push it onto one end of `dst`
-/// (the same list may be both): its two events are one command.
-fn move_element(
-    c: &mut WriteCtx<'_>,
-    src: &[u8],
-    dst: &[u8],
+pub(crate) fn lpop(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    pop(a, true)
+}
+
+pub(crate) fn rpop(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    pop(a, false)
+}
+
+impl WriteOp for Pop {
+    fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
+        pop_list(c, &self.key, self.front, self.count)
+    }
+}
+
+/// RPOPLPUSH / LMOVE / BRPOPLPUSH / BLMOVE source destination ...: an
+/// element popped from one end of `src` is pushed onto one end of `dst`
+/// (the same list may be both); its two events are one command.
+struct Move {
+    src: Bytes,
+    dst: Bytes,
     from_left: bool,
     to_left: bool,
-) -> Result<Reply> {
-    let Some(m) = tri!(c.typed_mut(src, Kind::List)?) else {
-        return Ok(Reply::Nil);
-    };
-    tri!(c.typed_mut(dst, Kind::List)?);
-    let index = if from_left { 0 } else { m.size - 1 };
-    let v = element(c, src, &m, index)?;
-    let (pop, push) = (
-        if from_left {
-            Command::QPopFront
-        } else {
-            Command::QPopBack
-        },
-        if to_left {
-            Command::QPushFront
-        } else {
-            Command::QPushBack
-        },
-    );
-    c.emit(pop, src, Bytes::new(), 0)?;
-    c.emit(push, dst, v.clone(), 0)?;
-    Ok(Reply::Bulk(v))
 }
 
 /// `LEFT` or `RIGHT`: true for left.
@@ -136,15 +158,68 @@ fn side(arg: &[u8]) -> Option<bool> {
     }
 }
 
-pub(crate) fn lmove(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    let (Some(from), Some(to)) = (side(&a[3]), side(&a[4])) else {
-        return Ok(Reply::error(super::SYNTAX));
-    };
-    move_element(c, &a[1], &a[2], from, to)
+/// LMOVE's and BLMOVE's `LEFT|RIGHT LEFT|RIGHT`.
+fn sides(from: &[u8], to: &[u8]) -> Result<(bool, bool), Reply> {
+    match (side(from), side(to)) {
+        (Some(from), Some(to)) => Ok((from, to)),
+        _ => Err(Reply::error(SYNTAX)),
+    }
 }
 
-pub(crate) fn rpoplpush(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    move_element(c, &a[1], &a[2], false, true)
+fn move_op(a: &[Bytes], from_left: bool, to_left: bool) -> Result<Box<dyn WriteOp>, Reply> {
+    Ok(Box::new(Move {
+        src: a[1].clone(),
+        dst: a[2].clone(),
+        from_left,
+        to_left,
+    }))
+}
+
+pub(crate) fn rpoplpush(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    move_op(a, false, true)
+}
+
+pub(crate) fn lmove(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    let (from, to) = sides(&a[3], &a[4])?;
+    move_op(a, from, to)
+}
+
+pub(crate) fn blmove(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    let (from, to) = sides(&a[3], &a[4])?;
+    timeout_arg(&a[5])?;
+    move_op(a, from, to)
+}
+
+pub(crate) fn brpoplpush(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    timeout_arg(&a[3])?;
+    move_op(a, false, true)
+}
+
+impl WriteOp for Move {
+    fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
+        let (src, dst) = (&self.src, &self.dst);
+        let Some(m) = tri!(c.typed_mut(src, Kind::List)?) else {
+            return Ok(Reply::Nil);
+        };
+        tri!(c.typed_mut(dst, Kind::List)?);
+        let index = if self.from_left { 0 } else { m.size - 1 };
+        let v = element(c, src, &m, index)?;
+        let (pop, push) = (
+            if self.from_left {
+                Command::QPopFront
+            } else {
+                Command::QPopBack
+            },
+            if self.to_left {
+                Command::QPushFront
+            } else {
+                Command::QPushBack
+            },
+        );
+        c.emit(pop, src, Bytes::new(), 0)?;
+        c.emit(push, dst, v.clone(), 0)?;
+        Ok(Reply::Bulk(v))
+    }
 }
 
 pub(crate) fn llen(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
@@ -188,217 +263,310 @@ pub(crate) fn lindex(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     }
 }
 
-pub(crate) fn lset(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    let i = tri!(int_arg(&a[2]));
-    let Some(m) = tri!(c.typed_mut(&a[1], Kind::List)?) else {
-        return Ok(Reply::error("ERR no such key"));
-    };
-    let Some(at) = index(i, m.size) else {
-        return Ok(Reply::error("ERR index out of range"));
-    };
-    c.emit(
-        Command::QSet,
-        &a[1],
-        keys::pack(at.to_string().as_bytes(), &a[3]),
-        0,
-    )?;
-    Ok(Reply::ok())
+/// LSET key index element.
+struct LSet {
+    key: Bytes,
+    /// None: not an integer, answered after the key's checks (Redis
+    /// looks the key up first: a missing key or another type answers
+    /// before the index).
+    index: Option<i64>,
+    value: Bytes,
 }
 
-pub(crate) fn ltrim(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    let (start, stop) = (tri!(int_arg(&a[2])), tri!(int_arg(&a[3])));
-    let Some(m) = tri!(c.typed_mut(&a[1], Kind::List)?) else {
-        return Ok(Reply::ok());
-    };
-    let keep = match range(start, stop, m.size as i64) {
-        Some((s, e)) => format!("{s} {e}"),
-        None => format!("{} {}", m.size, m.size),
-    };
-    if keep != format!("0 {}", m.size - 1) {
-        c.emit(Command::QFix, &a[1], Bytes::from(keep), 0)?;
-    }
-    Ok(Reply::ok())
+pub(crate) fn lset(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    Ok(Box::new(LSet {
+        key: a[1].clone(),
+        index: int_arg(&a[2]).ok(),
+        value: a[3].clone(),
+    }))
 }
 
-pub(crate) fn lrem(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    let count = tri!(int_arg(&a[2]));
-    let Some(m) = tri!(c.typed_mut(&a[1], Kind::List)?) else {
-        return Ok(Reply::Integer(0));
-    };
-    let mut items: Vec<Bytes> = super::sub_items(c, &a[1], &m)?
-        .into_iter()
-        .map(|(_, v)| v)
-        .collect();
-    let limit = if count == 0 {
-        usize::MAX
-    } else {
-        count.unsigned_abs() as usize
-    };
-    let mut removed = 0;
-    let mut keep = vec![true; items.len()];
-    let order: Box<dyn Iterator<Item = usize>> = if count < 0 {
-        Box::new((0..items.len()).rev())
-    } else {
-        Box::new(0..items.len())
-    };
-    for i in order {
-        if removed == limit {
-            break;
+impl WriteOp for LSet {
+    fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
+        let Some(m) = tri!(c.typed_mut(&self.key, Kind::List)?) else {
+            return Ok(Reply::error("ERR no such key"));
+        };
+        let Some(i) = self.index else {
+            return Ok(Reply::error(NOT_INT));
+        };
+        let Some(at) = index(i, m.size) else {
+            return Ok(Reply::error("ERR index out of range"));
+        };
+        c.emit(
+            Command::QSet,
+            &self.key,
+            keys::pack(at.to_string().as_bytes(), &self.value),
+            0,
+        )?;
+        Ok(Reply::ok())
+    }
+}
+
+/// LTRIM key start stop.
+struct LTrim {
+    key: Bytes,
+    start: i64,
+    stop: i64,
+}
+
+pub(crate) fn ltrim(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    Ok(Box::new(LTrim {
+        key: a[1].clone(),
+        start: int_arg(&a[2])?,
+        stop: int_arg(&a[3])?,
+    }))
+}
+
+impl WriteOp for LTrim {
+    fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
+        let Some(m) = tri!(c.typed_mut(&self.key, Kind::List)?) else {
+            return Ok(Reply::ok());
+        };
+        let keep = match range(self.start, self.stop, m.size as i64) {
+            Some((s, e)) => format!("{s} {e}"),
+            None => format!("{} {}", m.size, m.size),
+        };
+        if keep != format!("0 {}", m.size - 1) {
+            c.emit(Command::QFix, &self.key, Bytes::from(keep), 0)?;
         }
-        if items[i] == a[3] {
-            keep[i] = false;
-            removed += 1;
+        Ok(Reply::ok())
+    }
+}
+
+/// LREM key count element.
+struct LRem {
+    key: Bytes,
+    count: i64,
+    element: Bytes,
+}
+
+pub(crate) fn lrem(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    Ok(Box::new(LRem {
+        key: a[1].clone(),
+        count: int_arg(&a[2])?,
+        element: a[3].clone(),
+    }))
+}
+
+impl WriteOp for LRem {
+    fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
+        let (key, count) = (&self.key, self.count);
+        let Some(m) = tri!(c.typed_mut(key, Kind::List)?) else {
+            return Ok(Reply::Integer(0));
+        };
+        let mut items: Vec<Bytes> = super::sub_items(c, key, &m)?
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect();
+        let limit = if count == 0 {
+            usize::MAX
+        } else {
+            count.unsigned_abs() as usize
+        };
+        let mut removed = 0;
+        let mut keep = vec![true; items.len()];
+        let order: Box<dyn Iterator<Item = usize>> = if count < 0 {
+            Box::new((0..items.len()).rev())
+        } else {
+            Box::new(0..items.len())
+        };
+        for i in order {
+            if removed == limit {
+                break;
+            }
+            if items[i] == self.element {
+                keep[i] = false;
+                removed += 1;
+            }
         }
+        if removed == 0 {
+            return Ok(Reply::Integer(0));
+        }
+        let mut k = keep.iter();
+        items.retain(|_| *k.next().unwrap_or(&true));
+        c.emit(Command::QClear, key, Bytes::new(), 0)?;
+        for v in items {
+            c.emit(Command::QPushBack, key, v, 0)?;
+        }
+        if m.expire_ms != 0 && c.raw_meta(key)?.is_some() {
+            c.emit(Command::KExpireAt, key, Bytes::new(), m.expire_ms)?;
+        }
+        Ok(Reply::Integer(removed as i64))
     }
-    if removed == 0 {
-        return Ok(Reply::Integer(0));
-    }
-    let mut k = keep.iter();
-    items.retain(|_| *k.next().unwrap_or(&true));
-    c.emit(Command::QClear, &a[1], Bytes::new(), 0)?;
-    for v in items {
-        c.emit(Command::QPushBack, &a[1], v, 0)?;
-    }
-    if m.expire_ms != 0 && c.raw_meta(&a[1])?.is_some() {
-        c.emit(Command::KExpireAt, &a[1], Bytes::new(), m.expire_ms)?;
-    }
-    Ok(Reply::Integer(removed as i64))
 }
 
 /// `numkeys key [key ...] <where> [COUNT n]` of LMPOP and ZMPOP (`a`
-/// starts at numkeys): the keys, the `where` argument, the count.
-pub(crate) fn mpop_args(a: &[Bytes]) -> Result<(&[Bytes], &Bytes, Option<u64>), Reply> {
+/// starts at numkeys), checked in Redis's order: numkeys, then `where`
+/// (read by `place`; a syntax error when it reads nothing), then the
+/// options. The keys, the `where`, the count.
+pub(crate) fn mpop_where<'a, T>(
+    a: &'a [Bytes],
+    place: impl Fn(&'a Bytes) -> Option<T>,
+) -> Result<(&'a [Bytes], T, Option<u64>), Reply> {
     let numkeys = match int_arg(&a[0]) {
         Ok(n) if n > 0 => n as usize,
         _ => return Err(Reply::error("ERR numkeys should be greater than 0")),
     };
     if numkeys >= a.len() {
-        return Err(Reply::error(super::SYNTAX));
+        return Err(Reply::error(SYNTAX));
     }
     let (keys, rest) = a[1..].split_at(numkeys);
-    let Some((place, opts)) = rest.split_first() else {
-        return Err(Reply::error(super::SYNTAX));
+    let Some((place_arg, mut opts)) = rest.split_first() else {
+        return Err(Reply::error(SYNTAX));
     };
-    let count = match opts {
-        [] => None,
-        [word, n] if word.eq_ignore_ascii_case(b"count") => match int_arg(n) {
-            Ok(n) if n > 0 => Some(n as u64),
-            _ => return Err(Reply::error("ERR count should be greater than 0")),
-        },
-        _ => return Err(Reply::error(super::SYNTAX)),
-    };
+    let place = place(place_arg).ok_or_else(|| Reply::error(SYNTAX))?;
+    let mut count = None;
+    while let Some((word, more)) = opts.split_first() {
+        match more.split_first() {
+            Some((n, more)) if count.is_none() && word.eq_ignore_ascii_case(b"count") => {
+                count = match int_arg(n) {
+                    Ok(n) if n > 0 => Some(n as u64),
+                    _ => return Err(Reply::error("ERR count should be greater than 0")),
+                };
+                opts = more;
+            }
+            _ => return Err(Reply::error(SYNTAX)),
+        }
+    }
     Ok((keys, place, count))
 }
 
-/// LMPOP: pop up to COUNT elements from the first non-empty list.
-fn mpop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    let (keys, place, count) = tri!(mpop_args(a));
-    let Some(front) = side(place) else {
-        return Ok(Reply::error(super::SYNTAX));
-    };
-    for key in keys {
-        if tri!(c.typed_mut(key, Kind::List)?).is_none() {
-            continue;
+/// As [`mpop_where`], the `where` argument as given (ZMPOP reads it).
+pub(crate) fn mpop_args(a: &[Bytes]) -> Result<(&[Bytes], &Bytes, Option<u64>), Reply> {
+    mpop_where(a, Some)
+}
+
+/// BLPOP / BRPOP key [key ...] timeout, LMPOP numkeys key [key ...]
+/// LEFT|RIGHT [COUNT n], BLMPOP timeout numkeys ...: pop from the first
+/// non-empty list, the key beside what was popped; nil when all are
+/// empty (the blocking is the server's: this is the attempt, and the
+/// non-blocking form in MULTI).
+struct PopFirst {
+    keys: Vec<Bytes>,
+    front: bool,
+    /// LMPOP's count (1 when not given), answered as an array; none for
+    /// BLPOP and BRPOP, which answer the element.
+    count: Option<u64>,
+}
+
+fn bpop(a: &[Bytes], front: bool) -> Result<Box<dyn WriteOp>, Reply> {
+    let (timeout, keys) = a[1..].split_last().ok_or_else(|| Reply::error(SYNTAX))?;
+    timeout_arg(timeout)?;
+    Ok(Box::new(PopFirst {
+        keys: keys.to_vec(),
+        front,
+        count: None,
+    }))
+}
+
+pub(crate) fn blpop(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    bpop(a, true)
+}
+
+pub(crate) fn brpop(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    bpop(a, false)
+}
+
+/// LMPOP's arguments from numkeys on.
+fn mpop(a: &[Bytes]) -> Result<PopFirst, Reply> {
+    let (keys, front, count) = mpop_where(a, |w| side(w))?;
+    Ok(PopFirst {
+        keys: keys.to_vec(),
+        front,
+        count: Some(count.unwrap_or(1)),
+    })
+}
+
+pub(crate) fn lmpop(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    Ok(Box::new(mpop(&a[1..])?))
+}
+
+/// BLMPOP: the timeout is read after the rest, as Redis does.
+pub(crate) fn blmpop(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    let op = mpop(&a[2..])?;
+    timeout_arg(&a[1])?;
+    Ok(Box::new(op))
+}
+
+impl WriteOp for PopFirst {
+    fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
+        for key in &self.keys {
+            if tri!(c.typed_mut(key, Kind::List)?).is_none() {
+                continue;
+            }
+            let popped = pop_list(c, key, self.front, self.count)?;
+            return Ok(Reply::Array(vec![Reply::Bulk(key.clone()), popped]));
         }
-        let n = Bytes::from(count.unwrap_or(1).to_string());
-        let popped = pop(c, &[Bytes::new(), key.clone(), n], front)?;
-        return Ok(Reply::Array(vec![Reply::Bulk(key.clone()), popped]));
+        Ok(Reply::NilArray)
     }
-    Ok(Reply::NilArray)
-}
-
-pub(crate) fn lmpop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    mpop(c, &a[1..])
-}
-
-/// B*POP key [key ...] timeout: pop from the first non-empty list, the
-/// key beside the element; nil when all are empty (the blocking is the
-/// server's: this is the attempt, and the non-blocking form in MULTI).
-fn bpop(c: &mut WriteCtx<'_>, a: &[Bytes], front: bool) -> Result<Reply> {
-    tri!(super::timeout_arg(&a[a.len() - 1]));
-    for key in &a[1..a.len() - 1] {
-        if tri!(c.typed_mut(key, Kind::List)?).is_none() {
-            continue;
-        }
-        let popped = pop(c, &[Bytes::new(), key.clone()], front)?;
-        return Ok(Reply::Array(vec![Reply::Bulk(key.clone()), popped]));
-    }
-    Ok(Reply::NilArray)
-}
-
-pub(crate) fn blpop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    bpop(c, a, true)
-}
-
-pub(crate) fn brpop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    bpop(c, a, false)
-}
-
-pub(crate) fn blmove(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    let (Some(from), Some(to)) = (side(&a[3]), side(&a[4])) else {
-        return Ok(Reply::error(super::SYNTAX));
-    };
-    tri!(super::timeout_arg(&a[5]));
-    move_element(c, &a[1], &a[2], from, to)
-}
-
-pub(crate) fn brpoplpush(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    tri!(super::timeout_arg(&a[3]));
-    move_element(c, &a[1], &a[2], false, true)
-}
-
-pub(crate) fn blmpop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    tri!(super::timeout_arg(&a[1]));
-    mpop(c, &a[2..])
 }
 
 /// LINSERT key BEFORE|AFTER pivot element: the elements on the shorter
 /// side of the insertion move by one (QSet events), so the events stay
 /// few near either end.
-pub(crate) fn linsert(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+struct LInsert {
+    key: Bytes,
+    after: bool,
+    pivot: Bytes,
+    element: Bytes,
+}
+
+pub(crate) fn linsert(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
     let after = match a[2].to_ascii_lowercase().as_slice() {
         b"before" => false,
         b"after" => true,
-        _ => return Ok(Reply::error(super::SYNTAX)),
+        _ => return Err(Reply::error(SYNTAX)),
     };
-    let Some(m) = tri!(c.typed_mut(&a[1], Kind::List)?) else {
-        return Ok(Reply::Integer(0));
-    };
-    let items: Vec<Bytes> = super::sub_items(c, &a[1], &m)?
-        .into_iter()
-        .map(|(_, v)| v)
-        .collect();
-    let Some(pivot) = items.iter().position(|v| *v == a[3]) else {
-        return Ok(Reply::Integer(-1));
-    };
-    let at = pivot + usize::from(after);
-    let n = items.len();
-    let set = |c: &mut WriteCtx<'_>, i: usize, v: &Bytes| {
-        c.emit(
-            Command::QSet,
-            &a[1],
-            keys::pack(i.to_string().as_bytes(), v),
-            0,
-        )
-    };
-    if at == n {
-        c.emit(Command::QPushBack, &a[1], a[4].clone(), 0)?;
-    } else if at == 0 {
-        c.emit(Command::QPushFront, &a[1], a[4].clone(), 0)?;
-    } else if at >= n - at {
-        c.emit(Command::QPushBack, &a[1], items[n - 1].clone(), 0)?;
-        for i in (at + 1..n).rev() {
-            set(c, i, &items[i - 1])?;
+    Ok(Box::new(LInsert {
+        key: a[1].clone(),
+        after,
+        pivot: a[3].clone(),
+        element: a[4].clone(),
+    }))
+}
+
+impl WriteOp for LInsert {
+    fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
+        let (key, element) = (&self.key, &self.element);
+        let Some(m) = tri!(c.typed_mut(key, Kind::List)?) else {
+            return Ok(Reply::Integer(0));
+        };
+        let items: Vec<Bytes> = super::sub_items(c, key, &m)?
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect();
+        let Some(pivot) = items.iter().position(|v| *v == self.pivot) else {
+            return Ok(Reply::Integer(-1));
+        };
+        let at = pivot + usize::from(self.after);
+        let n = items.len();
+        let set = |c: &mut WriteCtx<'_>, i: usize, v: &Bytes| {
+            c.emit(
+                Command::QSet,
+                key,
+                keys::pack(i.to_string().as_bytes(), v),
+                0,
+            )
+        };
+        if at == n {
+            c.emit(Command::QPushBack, key, element.clone(), 0)?;
+        } else if at == 0 {
+            c.emit(Command::QPushFront, key, element.clone(), 0)?;
+        } else if at >= n - at {
+            c.emit(Command::QPushBack, key, items[n - 1].clone(), 0)?;
+            for i in (at + 1..n).rev() {
+                set(c, i, &items[i - 1])?;
+            }
+            set(c, at, element)?;
+        } else {
+            c.emit(Command::QPushFront, key, items[0].clone(), 0)?;
+            for (i, item) in items.iter().enumerate().take(at).skip(1) {
+                set(c, i, item)?;
+            }
+            set(c, at, element)?;
         }
-        set(c, at, &a[4])?;
-    } else {
-        c.emit(Command::QPushFront, &a[1], items[0].clone(), 0)?;
-        for (i, item) in items.iter().enumerate().take(at).skip(1) {
-            set(c, i, item)?;
-        }
-        set(c, at, &a[4])?;
+        Ok(Reply::Integer(n as i64 + 1))
     }
-    Ok(Reply::Integer(n as i64 + 1))
 }
 
 /// LPOS key element [RANK r] [COUNT n] [MAXLEN len].
@@ -407,7 +575,7 @@ pub(crate) fn lpos(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let mut j = 3;
     while j < a.len() {
         let Some(v) = a.get(j + 1) else {
-            return Ok(Reply::error(super::SYNTAX));
+            return Ok(Reply::error(SYNTAX));
         };
         match a[j].to_ascii_lowercase().as_slice() {
             b"rank" => {
@@ -427,7 +595,7 @@ pub(crate) fn lpos(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
                 Ok(n) if n >= 0 => maxlen = n as usize,
                 _ => return Ok(Reply::error("ERR MAXLEN can't be negative")),
             },
-            _ => return Ok(Reply::error(super::SYNTAX)),
+            _ => return Ok(Reply::error(SYNTAX)),
         }
         j += 2;
     }

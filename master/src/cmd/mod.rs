@@ -488,6 +488,16 @@ pub fn int_arg(b: &[u8]) -> Result<i64, Reply> {
     parse_i64(b).ok_or_else(|| Reply::error(NOT_INT))
 }
 
+/// A count that must not be negative (Redis's
+/// `getPositiveLongFromObjectOrReply`: one message for a count that is
+/// not a number and for a negative one).
+pub fn positive_arg(b: &[u8]) -> Result<u64, Reply> {
+    match parse_i64(b) {
+        Some(n) if n >= 0 => Ok(n as u64),
+        _ => Err(Reply::error("ERR value is out of range, must be positive")),
+    }
+}
+
 /// A float argument (no NaN).
 pub fn float_arg(b: &[u8]) -> Result<f64, Reply> {
     parse_float(b).ok_or_else(|| Reply::error(NOT_FLOAT))

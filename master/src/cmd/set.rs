@@ -5,7 +5,9 @@ use std::collections::BTreeSet;
 use bytes::Bytes;
 use rocksync_protocol::{Command, Reply};
 
-use super::{int_arg, sub_items, tri, typed, ReadCtx, Rng, View, WriteCtx};
+use super::{
+    int_arg, positive_arg, sub_items, tri, typed, ReadCtx, Rng, View, WriteCtx, WriteOp, SYNTAX,
+};
 use crate::error::Result;
 use crate::store::keys::{self, Kind};
 use crate::store::Cf;
@@ -19,49 +21,87 @@ fn is_member(v: &impl View, key: &[u8], member: &[u8]) -> Result<bool> {
     }
 }
 
-pub(crate) fn sadd(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    tri!(c.typed_mut(&a[1], Kind::Set)?);
-    let mut n = 0;
-    for m in &a[2..] {
-        if !is_member(c, &a[1], m)? {
-            c.emit(Command::SSet, &a[1], m.clone(), 0)?;
-            n += 1;
-        }
-    }
-    Ok(Reply::Integer(n))
+/// SADD / SREM key member [member ...].
+struct Members {
+    key: Bytes,
+    members: Vec<Bytes>,
+    /// SADD; SREM otherwise.
+    add: bool,
 }
 
-pub(crate) fn srem(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    tri!(c.typed_mut(&a[1], Kind::Set)?);
-    let mut n = 0;
-    for m in &a[2..] {
-        if is_member(c, &a[1], m)? {
-            c.emit(Command::SDel, &a[1], m.clone(), 0)?;
-            n += 1;
-        }
-    }
-    Ok(Reply::Integer(n))
+fn members_op(a: &[Bytes], add: bool) -> Result<Box<dyn WriteOp>, Reply> {
+    Ok(Box::new(Members {
+        key: a[1].clone(),
+        members: a[2..].to_vec(),
+        add,
+    }))
 }
 
-pub(crate) fn smove(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    let (src, dst, member) = (&a[1], &a[2], &a[3]);
-    // Both types are checked before anything changes, as Redis does.
-    let Some(_) = tri!(c.typed_mut(src, Kind::Set)?) else {
+pub(crate) fn sadd(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    members_op(a, true)
+}
+
+pub(crate) fn srem(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    members_op(a, false)
+}
+
+impl WriteOp for Members {
+    fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
+        let key = &self.key;
+        tri!(c.typed_mut(key, Kind::Set)?);
+        let cmd = if self.add {
+            Command::SSet
+        } else {
+            Command::SDel
+        };
+        let mut n = 0;
+        for m in &self.members {
+            // A member changes when SADD does not have it, or SREM does.
+            if is_member(c, key, m)? != self.add {
+                c.emit(cmd, key, m.clone(), 0)?;
+                n += 1;
+            }
+        }
+        Ok(Reply::Integer(n))
+    }
+}
+
+/// SMOVE source destination member.
+struct SMove {
+    src: Bytes,
+    dst: Bytes,
+    member: Bytes,
+}
+
+pub(crate) fn smove(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    Ok(Box::new(SMove {
+        src: a[1].clone(),
+        dst: a[2].clone(),
+        member: a[3].clone(),
+    }))
+}
+
+impl WriteOp for SMove {
+    fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
+        let (src, dst, member) = (&self.src, &self.dst, &self.member);
+        // Both types are checked before anything changes, as Redis does.
+        let Some(_) = tri!(c.typed_mut(src, Kind::Set)?) else {
+            tri!(c.typed_mut(dst, Kind::Set)?);
+            return Ok(Reply::Integer(0));
+        };
         tri!(c.typed_mut(dst, Kind::Set)?);
-        return Ok(Reply::Integer(0));
-    };
-    tri!(c.typed_mut(dst, Kind::Set)?);
-    if !is_member(c, src, member)? {
-        return Ok(Reply::Integer(0));
+        if !is_member(c, src, member)? {
+            return Ok(Reply::Integer(0));
+        }
+        if src == dst {
+            return Ok(Reply::Integer(1));
+        }
+        c.emit(Command::SDel, src, member.clone(), 0)?;
+        if !is_member(c, dst, member)? {
+            c.emit(Command::SSet, dst, member.clone(), 0)?;
+        }
+        Ok(Reply::Integer(1))
     }
-    if src == dst {
-        return Ok(Reply::Integer(1));
-    }
-    c.emit(Command::SDel, src, member.clone(), 0)?;
-    if !is_member(c, dst, member)? {
-        c.emit(Command::SSet, dst, member.clone(), 0)?;
-    }
-    Ok(Reply::Integer(1))
 }
 
 fn members(c: &impl View, key: &[u8]) -> Result<Result<Vec<Bytes>, Reply>> {
@@ -150,44 +190,62 @@ fn count_arg(a: &[Bytes], at: usize) -> Result<Option<i64>, Reply> {
     match a.len() {
         n if n == at => Ok(None),
         n if n == at + 1 => int_arg(&a[at]).map(Some),
-        _ => Err(Reply::error(super::SYNTAX)),
+        _ => Err(Reply::error(SYNTAX)),
     }
 }
 
-pub(crate) fn spop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    let count = tri!(count_arg(a, 2));
-    if count.is_some_and(|n| n < 0) {
-        return Ok(Reply::error("ERR value is out of range, must be positive"));
-    }
-    let Some(m) = tri!(c.typed_mut(&a[1], Kind::Set)?) else {
-        return Ok(if count.is_some() {
-            Reply::Array(vec![])
-        } else {
-            Reply::Nil
-        });
+/// SPOP key [count].
+struct SPop {
+    key: Bytes,
+    /// None: one member, answered bare.
+    count: Option<usize>,
+}
+
+pub(crate) fn spop(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    let count = match a.len() {
+        2 => None,
+        3 => Some(positive_arg(&a[2])? as usize),
+        _ => return Err(Reply::error(SYNTAX)),
     };
-    let mut rng = Rng::new(super::seed());
-    let want = count.map_or(1, |n| n as usize);
-    let mut popped = match members_at(c, &a[1], &m, want, &mut rng)? {
-        Some(picked) => picked,
-        None => {
-            let mut all = tri!(members(c, &a[1])?);
-            let take = want.min(all.len());
-            let mut popped = Vec::with_capacity(take);
-            for _ in 0..take {
-                let i = rng.below(all.len());
-                popped.push(all.swap_remove(i));
+    Ok(Box::new(SPop {
+        key: a[1].clone(),
+        count,
+    }))
+}
+
+impl WriteOp for SPop {
+    fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
+        let (key, count) = (&self.key, self.count);
+        let Some(m) = tri!(c.typed_mut(key, Kind::Set)?) else {
+            return Ok(if count.is_some() {
+                Reply::Array(vec![])
+            } else {
+                Reply::Nil
+            });
+        };
+        let mut rng = Rng::new(super::seed());
+        let want = count.unwrap_or(1);
+        let mut popped = match members_at(c, key, &m, want, &mut rng)? {
+            Some(picked) => picked,
+            None => {
+                let mut all = tri!(members(c, key)?);
+                let take = want.min(all.len());
+                let mut popped = Vec::with_capacity(take);
+                for _ in 0..take {
+                    let i = rng.below(all.len());
+                    popped.push(all.swap_remove(i));
+                }
+                popped
             }
-            popped
+        };
+        for p in &popped {
+            c.emit(Command::SDel, key, p.clone(), 0)?;
         }
-    };
-    for p in &popped {
-        c.emit(Command::SDel, &a[1], p.clone(), 0)?;
+        Ok(match count {
+            None => popped.pop().map_or(Reply::Nil, Reply::Bulk),
+            Some(_) => bulks(popped),
+        })
     }
-    Ok(match count {
-        None => popped.pop().map_or(Reply::Nil, Reply::Bulk),
-        Some(_) => bulks(popped),
-    })
 }
 
 pub(crate) fn srandmember(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
@@ -281,24 +339,41 @@ pub(crate) fn sdiff(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     Ok(bulks(tri!(combine(c, &a[1..], SetOp::Diff)?)))
 }
 
-/// SINTERSTORE / SUNIONSTORE / SDIFFSTORE: the result replaces the
-/// destination, whatever it held; the events are its members (what the
-/// command wrote, not what it read), so replay is deterministic.
-fn store_op(c: &mut WriteCtx<'_>, a: &[Bytes], op: SetOp) -> Result<Reply> {
-    let result = tri!(combine(c, &a[2..], op)?);
-    c.replace(&a[1], Command::SSet, result)
+/// SINTERSTORE / SUNIONSTORE / SDIFFSTORE destination key [key ...]:
+/// the result replaces the destination, whatever it held; the events are
+/// its members (what the command wrote, not what it read), so replay is
+/// deterministic.
+struct StoreOp {
+    dst: Bytes,
+    keys: Vec<Bytes>,
+    op: SetOp,
 }
 
-pub(crate) fn sinterstore(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    store_op(c, a, SetOp::Inter)
+fn store_op(a: &[Bytes], op: SetOp) -> Result<Box<dyn WriteOp>, Reply> {
+    Ok(Box::new(StoreOp {
+        dst: a[1].clone(),
+        keys: a[2..].to_vec(),
+        op,
+    }))
 }
 
-pub(crate) fn sunionstore(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    store_op(c, a, SetOp::Union)
+pub(crate) fn sinterstore(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    store_op(a, SetOp::Inter)
 }
 
-pub(crate) fn sdiffstore(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    store_op(c, a, SetOp::Diff)
+pub(crate) fn sunionstore(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    store_op(a, SetOp::Union)
+}
+
+pub(crate) fn sdiffstore(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    store_op(a, SetOp::Diff)
+}
+
+impl WriteOp for StoreOp {
+    fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
+        let result = tri!(combine(c, &self.keys, self.op)?);
+        c.replace(&self.dst, Command::SSet, result)
+    }
 }
 
 /// SINTERCARD numkeys key [key ...] [LIMIT limit].
@@ -320,7 +395,7 @@ pub(crate) fn sintercard(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
                 Ok(l) if l >= 0 => limit = l as usize,
                 _ => return Ok(Reply::error("ERR LIMIT can't be negative")),
             },
-            _ => return Ok(Reply::error(super::SYNTAX)),
+            _ => return Ok(Reply::error(SYNTAX)),
         }
         j += 2;
     }

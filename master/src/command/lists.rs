@@ -11,11 +11,11 @@ pub static TABLE: &[Spec] = &[
     cmd("lpush", -3, WRITE | DENYOOM | FAST, acl::LIST)
         .keys(shape::INSERTS)
         .doc("list", "1.0.0", "Inserts elements at the head of a list.")
-        .write(list::lpush),
+        .parsed(list::lpush),
     cmd("rpush", -3, WRITE | DENYOOM | FAST, acl::LIST)
         .keys(shape::INSERTS)
         .doc("list", "1.0.0", "Appends elements to the tail of a list.")
-        .write(list::rpush),
+        .parsed(list::rpush),
     cmd("lpushx", -3, WRITE | DENYOOM | FAST, acl::LIST)
         .keys(shape::INSERTS)
         .doc(
@@ -23,7 +23,7 @@ pub static TABLE: &[Spec] = &[
             "2.2.0",
             "Inserts elements at the head of a list only if it exists.",
         )
-        .write(list::lpushx),
+        .parsed(list::lpushx),
     cmd("rpushx", -3, WRITE | DENYOOM | FAST, acl::LIST)
         .keys(shape::INSERTS)
         .doc(
@@ -31,7 +31,7 @@ pub static TABLE: &[Spec] = &[
             "2.2.0",
             "Appends elements to the tail of a list only if it exists.",
         )
-        .write(list::rpushx),
+        .parsed(list::rpushx),
     cmd("lpop", -2, WRITE | FAST, acl::LIST)
         .keys(shape::POPS)
         .doc(
@@ -39,7 +39,7 @@ pub static TABLE: &[Spec] = &[
             "1.0.0",
             "Removes and returns elements from the head of a list.",
         )
-        .write(list::lpop),
+        .parsed(list::lpop),
     cmd("rpop", -2, WRITE | FAST, acl::LIST)
         .keys(shape::POPS)
         .doc(
@@ -47,7 +47,7 @@ pub static TABLE: &[Spec] = &[
             "1.0.0",
             "Removes and returns elements from the tail of a list.",
         )
-        .write(list::rpop),
+        .parsed(list::rpop),
     cmd("rpoplpush", 3, WRITE | DENYOOM, acl::LIST)
         .keys(shape::MOVES)
         .doc(
@@ -55,7 +55,7 @@ pub static TABLE: &[Spec] = &[
             "1.2.0",
             "Moves the tail element of one list to the head of another.",
         )
-        .write(list::rpoplpush),
+        .parsed(list::rpoplpush),
     cmd("lmove", 5, WRITE | DENYOOM, acl::LIST)
         .keys(shape::MOVES)
         .doc(
@@ -63,7 +63,7 @@ pub static TABLE: &[Spec] = &[
             "6.2.0",
             "Moves an element from one end of a list to an end of another.",
         )
-        .write(list::lmove),
+        .parsed(list::lmove),
     cmd("lmpop", -4, WRITE | MOVABLEKEYS, acl::LIST)
         .keys(&[key(
             ks::RW | ks::ACCESS | ks::DELETE,
@@ -75,7 +75,7 @@ pub static TABLE: &[Spec] = &[
             "7.0.0",
             "Pops elements from the first non-empty list given.",
         )
-        .write(list::lmpop),
+        .parsed(list::lmpop),
     cmd("blpop", -3, WRITE | NOSCRIPT | BLOCKING, acl::LIST)
         .keys(shape::POPS_ALL_BUT_LAST)
         .blocks(Kind::List, BlockKeys::MANY)
@@ -84,7 +84,7 @@ pub static TABLE: &[Spec] = &[
             "2.0.0",
             "Pops the head of the first non-empty list, or blocks.",
         )
-        .write(list::blpop),
+        .parsed(list::blpop),
     cmd("brpop", -3, WRITE | NOSCRIPT | BLOCKING, acl::LIST)
         .keys(shape::POPS_ALL_BUT_LAST)
         .blocks(Kind::List, BlockKeys::MANY)
@@ -93,7 +93,7 @@ pub static TABLE: &[Spec] = &[
             "2.0.0",
             "Pops the tail of the first non-empty list, or blocks.",
         )
-        .write(list::brpop),
+        .parsed(list::brpop),
     cmd(
         "blmove",
         6,
@@ -107,7 +107,7 @@ pub static TABLE: &[Spec] = &[
         "6.2.0",
         "Moves an element between lists, blocking while the source is empty.",
     )
-    .write(list::blmove),
+    .parsed(list::blmove),
     cmd(
         "brpoplpush",
         4,
@@ -121,7 +121,7 @@ pub static TABLE: &[Spec] = &[
         "2.2.0",
         "Moves a tail element to another list's head, or blocks.",
     )
-    .write(list::brpoplpush),
+    .parsed(list::brpoplpush),
     cmd("blmpop", -5, WRITE | BLOCKING | MOVABLEKEYS, acl::LIST)
         .keys(&[key(
             ks::RW | ks::ACCESS | ks::DELETE,
@@ -134,7 +134,7 @@ pub static TABLE: &[Spec] = &[
             "7.0.0",
             "Pops elements from the first non-empty list, or blocks.",
         )
-        .write(list::blmpop),
+        .parsed(list::blmpop),
     cmd("llen", 2, READONLY | FAST | SINGLE_READ, acl::LIST)
         .keys(shape::PEEKS)
         .doc("list", "1.0.0", "Returns the length of a list.")
@@ -154,7 +154,7 @@ pub static TABLE: &[Spec] = &[
     cmd("lset", 4, WRITE | DENYOOM, acl::LIST)
         .keys(shape::CHANGES)
         .doc("list", "1.0.0", "Replaces the list element at an index.")
-        .write(list::lset),
+        .parsed(list::lset),
     cmd("ltrim", 4, WRITE, acl::LIST)
         .keys(shape::DELETES)
         .doc(
@@ -162,7 +162,7 @@ pub static TABLE: &[Spec] = &[
             "1.0.0",
             "Keeps only the elements of a list between two indexes.",
         )
-        .write(list::ltrim),
+        .parsed(list::ltrim),
     cmd("lrem", 4, WRITE | BARRIER, acl::LIST)
         .keys(shape::DELETES)
         .doc(
@@ -170,7 +170,7 @@ pub static TABLE: &[Spec] = &[
             "1.0.0",
             "Removes elements equal to a value from a list.",
         )
-        .write(list::lrem),
+        .parsed(list::lrem),
     cmd("linsert", 5, WRITE | DENYOOM, acl::LIST)
         .keys(shape::INSERTS)
         .doc(
@@ -178,7 +178,7 @@ pub static TABLE: &[Spec] = &[
             "2.2.0",
             "Inserts an element before or after a pivot element.",
         )
-        .write(list::linsert),
+        .parsed(list::linsert),
     cmd("lpos", -3, READONLY, acl::LIST)
         .keys(shape::READS)
         .doc(

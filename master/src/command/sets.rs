@@ -12,16 +12,16 @@ pub static TABLE: &[Spec] = &[
         .keys(shape::INSERTS)
         .fields(Kind::Set, fields::ALL)
         .doc("set", "1.0.0", "Adds members to a set.")
-        .write(set::sadd),
+        .parsed(set::sadd),
     cmd("srem", -3, WRITE | FAST, acl::SET)
         .keys(shape::DELETES)
         .fields(Kind::Set, fields::ALL)
         .doc("set", "1.0.0", "Removes members from a set.")
-        .write(set::srem),
+        .parsed(set::srem),
     cmd("smove", 4, WRITE | FAST, acl::SET)
         .keys(shape::MOVES)
         .doc("set", "1.0.0", "Moves a member from one set to another.")
-        .write(set::smove),
+        .parsed(set::smove),
     cmd("smembers", 2, READONLY, acl::SET)
         .keys(shape::READS)
         .tips(&["nondeterministic_output_order"])
@@ -51,7 +51,7 @@ pub static TABLE: &[Spec] = &[
             "1.0.0",
             "Removes and returns random members of a set.",
         )
-        .write(set::spop),
+        .parsed(set::spop),
     cmd("srandmember", -2, READONLY, acl::SET)
         .keys(shape::READS)
         .tips(&["nondeterministic_output"])
@@ -107,14 +107,14 @@ pub static TABLE: &[Spec] = &[
             "1.0.0",
             "Stores the intersection of several sets in a key.",
         )
-        .write(set::sinterstore),
+        .parsed(set::sinterstore),
     cmd("sunionstore", -3, WRITE | DENYOOM | BARRIER, acl::SET)
         .keys(&[
             key(ks::OW | ks::UPDATE, at(1), range(0, 1, 0)),
             key(ks::RO | ks::ACCESS, at(2), range(-1, 1, 0)),
         ])
         .doc("set", "1.0.0", "Stores the union of several sets in a key.")
-        .write(set::sunionstore),
+        .parsed(set::sunionstore),
     cmd("sdiffstore", -3, WRITE | DENYOOM | BARRIER, acl::SET)
         .keys(&[
             key(ks::OW | ks::UPDATE, at(1), range(0, 1, 0)),
@@ -125,5 +125,5 @@ pub static TABLE: &[Spec] = &[
             "1.0.0",
             "Stores the difference of several sets in a key.",
         )
-        .write(set::sdiffstore),
+        .parsed(set::sdiffstore),
 ];
