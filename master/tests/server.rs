@@ -966,6 +966,54 @@ fn a_command_sent_during_a_blocked_wait_runs_after_it() {
     assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(want));
 }
 
+/// BZPOPMIN, BZPOPMAX and BZMPOP waiting on empty keys are served when
+/// a later ZADD feeds one of them (the write path parses the command
+/// again, narrowed to that key).
+#[test]
+fn blocked_sorted_set_pops_are_served_when_a_key_gets_members() {
+    let m = InProc::start();
+    let mut c = m.client();
+    let mut b = m.client();
+    let min = std::thread::spawn(move || {
+        let r: Option<(String, String, String)> = redis::cmd("BZPOPMIN")
+            .arg(&["bq0", "bq1", "5"])
+            .query(&mut b)
+            .expect("bzpopmin");
+        (r, b)
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    let _: i64 = c.zadd_multiple("bq1", &[(2, "b"), (1, "a")]).expect("zadd");
+    let (got, mut b) = min.join().expect("bzpopmin");
+    assert_eq!(got, Some(("bq1".into(), "a".into(), "1".into())));
+    let max = std::thread::spawn(move || {
+        let r: Option<(String, String, String)> = redis::cmd("BZPOPMAX")
+            .arg(&["bq2", "5"])
+            .query(&mut b)
+            .expect("bzpopmax");
+        (r, b)
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    let _: i64 = c.zadd_multiple("bq2", &[(2, "b"), (1, "a")]).expect("zadd");
+    let (got, mut b) = max.join().expect("bzpopmax");
+    assert_eq!(got, Some(("bq2".into(), "b".into(), "2".into())));
+    let mpop = std::thread::spawn(move || {
+        let r: Option<(String, Vec<(String, String)>)> = redis::cmd("BZMPOP")
+            .arg(&["5", "2", "bq3", "bq4", "MAX", "COUNT", "2"])
+            .query(&mut b)
+            .expect("bzmpop");
+        r
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    let _: i64 = c
+        .zadd_multiple("bq4", &[(1, "a"), (2, "b"), (3, "c")])
+        .expect("zadd");
+    let got = mpop.join().expect("bzmpop");
+    let want = vec![("c".into(), "3".into()), ("b".into(), "2".into())];
+    assert_eq!(got, Some(("bq4".into(), want)));
+    let left: Vec<String> = c.zrange("bq4", 0, -1).expect("zrange");
+    assert_eq!(left, ["a"]);
+}
+
 #[test]
 fn blocked_consumers_timing_out_while_served_lose_nothing() {
     let m = InProc::start();

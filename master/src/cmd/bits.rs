@@ -4,7 +4,7 @@
 use bytes::{Bytes, BytesMut};
 use rocksync_protocol::{parse_i64, Command, Reply};
 
-use super::{int_arg, lower, tri, typed, ReadCtx, View, WriteCtx, SYNTAX, WRONGTYPE};
+use super::{int_arg, lower, tri, typed, ReadCtx, View, WriteCtx, WriteOp, SYNTAX, WRONGTYPE};
 use crate::error::Result;
 use crate::store::keys::Kind;
 
@@ -17,41 +17,69 @@ fn string_of(v: &impl View, key: &[u8]) -> Result<Result<Option<Bytes>, Reply>> 
     Ok(typed(v, key, Kind::String)?.map(|m| m.map(|m| m.value)))
 }
 
+/// What a [`BitOp`] combines with.
+#[derive(Clone, Copy)]
+enum Bitwise {
+    And,
+    Or,
+    Xor,
+    Not,
+}
+
 /// BITOP AND|OR|XOR|NOT destkey key [key ...]: the result replaces the
 /// destination (deleted when empty); its length is the reply.
-pub(crate) fn bitop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    let op = lower(&a[1]);
-    if !matches!(op.as_slice(), b"and" | b"or" | b"xor" | b"not") {
-        return Ok(Reply::error(SYNTAX));
-    }
-    if op == b"not" && a.len() != 4 {
-        return Ok(Reply::error(
+struct BitOp {
+    op: Bitwise,
+    dst: Bytes,
+    keys: Vec<Bytes>,
+}
+
+pub(crate) fn bitop(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    let op = match lower(&a[1]).as_slice() {
+        b"and" => Bitwise::And,
+        b"or" => Bitwise::Or,
+        b"xor" => Bitwise::Xor,
+        b"not" => Bitwise::Not,
+        _ => return Err(Reply::error(SYNTAX)),
+    };
+    if matches!(op, Bitwise::Not) && a.len() != 4 {
+        return Err(Reply::error(
             "ERR BITOP NOT must be called with a single source key.",
         ));
     }
-    let mut inputs = Vec::with_capacity(a.len() - 3);
-    for key in &a[3..] {
-        inputs.push(tri!(string_of(&*c, key)?).unwrap_or_default());
-    }
-    let len = inputs.iter().map(Bytes::len).max().unwrap_or(0);
-    let mut out = BytesMut::zeroed(len);
-    for (i, byte) in out.iter_mut().enumerate() {
-        let at = |v: &Bytes| v.get(i).copied().unwrap_or(0);
-        *byte = match op.as_slice() {
-            b"not" => !at(&inputs[0]),
-            b"and" => inputs.iter().map(at).fold(0xff, |x, y| x & y),
-            b"or" => inputs.iter().map(at).fold(0, |x, y| x | y),
-            _ => inputs.iter().map(at).fold(0, |x, y| x ^ y),
-        };
-    }
-    if len == 0 {
-        if c.live_meta_mut(&a[2])?.is_some() {
-            c.emit(Command::KDel, &a[2], Bytes::new(), 0)?;
+    Ok(Box::new(BitOp {
+        op,
+        dst: a[2].clone(),
+        keys: a[3..].to_vec(),
+    }))
+}
+
+impl WriteOp for BitOp {
+    fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
+        let mut inputs = Vec::with_capacity(self.keys.len());
+        for key in &self.keys {
+            inputs.push(tri!(string_of(&*c, key)?).unwrap_or_default());
         }
-    } else {
-        c.emit(Command::KSet, &a[2], out.freeze(), 0)?;
+        let len = inputs.iter().map(Bytes::len).max().unwrap_or(0);
+        let mut out = BytesMut::zeroed(len);
+        for (i, byte) in out.iter_mut().enumerate() {
+            let at = |v: &Bytes| v.get(i).copied().unwrap_or(0);
+            *byte = match self.op {
+                Bitwise::Not => !at(&inputs[0]),
+                Bitwise::And => inputs.iter().map(at).fold(0xff, |x, y| x & y),
+                Bitwise::Or => inputs.iter().map(at).fold(0, |x, y| x | y),
+                Bitwise::Xor => inputs.iter().map(at).fold(0, |x, y| x ^ y),
+            };
+        }
+        if len == 0 {
+            if c.live_meta_mut(&self.dst)?.is_some() {
+                c.emit(Command::KDel, &self.dst, Bytes::new(), 0)?;
+            }
+        } else {
+            c.emit(Command::KSet, &self.dst, out.freeze(), 0)?;
+        }
+        Ok(Reply::Integer(len as i64))
     }
-    Ok(Reply::Integer(len as i64))
 }
 
 /// BITPOS key bit [start [end [BYTE|BIT]]].
@@ -178,7 +206,8 @@ fn field_offset(b: &[u8], bits: u32) -> Result<u64, Reply> {
     Ok(n as u64)
 }
 
-/// Parse BITFIELD's operations (`a` from the first one).
+/// Parse BITFIELD's (and BITFIELD_RO's) operations (`a` from the first
+/// one).
 fn parse_fields(a: &[Bytes]) -> Result<Vec<Field>, Reply> {
     let mut out = Vec::new();
     let mut overflow = Overflow::Wrap;
@@ -356,22 +385,34 @@ fn run_fields(value: &[u8], fields: &[Field]) -> (Vec<Reply>, Vec<u8>) {
     (replies, v)
 }
 
-pub(crate) fn bitfield(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    let fields = tri!(parse_fields(&a[2..]));
-    let old = match c.typed_mut(&a[1], Kind::String)? {
-        Ok(m) => m,
-        Err(r) => return Ok(r),
-    };
-    let writes = fields.iter().any(|f| f.op != Op::Get);
-    let (value, expire) = old.map_or((Bytes::new(), 0), |m| (m.value, m.expire_ms));
-    let (replies, new) = run_fields(&value, &fields);
-    if writes && new[..] != value[..] {
-        if new.len() as u64 > MAX_STRING_BYTES {
-            return Ok(Reply::error(TOO_BIG));
+/// BITFIELD key [GET type offset] [SET type offset value]
+/// [INCRBY type offset increment] [OVERFLOW WRAP|SAT|FAIL] ...
+struct BitField {
+    key: Bytes,
+    fields: Vec<Field>,
+}
+
+pub(crate) fn bitfield(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    Ok(Box::new(BitField {
+        key: a[1].clone(),
+        fields: parse_fields(&a[2..])?,
+    }))
+}
+
+impl WriteOp for BitField {
+    fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
+        let old = tri!(c.typed_mut(&self.key, Kind::String)?);
+        let writes = self.fields.iter().any(|f| f.op != Op::Get);
+        let (value, expire) = old.map_or((Bytes::new(), 0), |m| (m.value, m.expire_ms));
+        let (replies, new) = run_fields(&value, &self.fields);
+        if writes && new[..] != value[..] {
+            if new.len() as u64 > MAX_STRING_BYTES {
+                return Ok(Reply::error(TOO_BIG));
+            }
+            c.emit(Command::KSet, &self.key, Bytes::from(new), expire)?;
         }
-        c.emit(Command::KSet, &a[1], Bytes::from(new), expire)?;
+        Ok(Reply::Array(replies))
     }
-    Ok(Reply::Array(replies))
 }
 
 pub(crate) fn bitfield_ro(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {

@@ -1,22 +1,36 @@
-//! Key commands: DEL, EXISTS, TYPE, expiry, SCAN/KEYS, RENAME, FLUSHALL.
+//! Key commands: DEL, EXISTS, TYPE, SCAN/KEYS, RENAME, COPY, FLUSHALL,
+//! OBJECT, and the SCAN of collections.
 
 use bytes::Bytes;
 use rocksync_protocol::{Command, Reply};
 
-use super::{int_arg, lower, tri, typed, ReadCtx, View, WriteCtx, SYNTAX};
+use super::{int_arg, lower, tri, typed, ReadCtx, View, WriteCtx, WriteOp, SYNTAX};
 use crate::error::Result;
 use crate::store::keys::{self, Kind, Meta};
 use crate::store::Cf;
 
-pub(crate) fn del(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    let mut n = 0;
-    for k in &a[1..] {
-        if c.live_meta_mut(k)?.is_some() {
-            c.emit(Command::KDel, k, Bytes::new(), 0)?;
-            n += 1;
+/// DEL / UNLINK key [key ...].
+struct Del {
+    keys: Vec<Bytes>,
+}
+
+pub(crate) fn del(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    Ok(Box::new(Del {
+        keys: a[1..].to_vec(),
+    }))
+}
+
+impl WriteOp for Del {
+    fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
+        let mut n = 0;
+        for k in &self.keys {
+            if c.live_meta_mut(k)?.is_some() {
+                c.emit(Command::KDel, k, Bytes::new(), 0)?;
+                n += 1;
+            }
         }
+        Ok(Reply::Integer(n))
     }
-    Ok(Reply::Integer(n))
 }
 
 pub(crate) fn exists(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
@@ -30,137 +44,6 @@ pub(crate) fn exists(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
 pub(crate) fn type_(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let name = c.live_meta(&a[1])?.map_or("none", |m| m.kind.name());
     Ok(Reply::Simple(name.to_owned()))
-}
-
-/// EXPIRE and friends: `unit_ms` per argument unit, `absolute` for *AT.
-fn expire_generic(
-    c: &mut WriteCtx<'_>,
-    a: &[Bytes],
-    unit_ms: i64,
-    absolute: bool,
-    name: &str,
-) -> Result<Reply> {
-    let n = tri!(int_arg(&a[2]));
-    let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
-    for opt in &a[3..] {
-        match lower(opt).as_slice() {
-            b"nx" => nx = true,
-            b"xx" => xx = true,
-            b"gt" => gt = true,
-            b"lt" => lt = true,
-            _ => {
-                return Ok(Reply::error(format!(
-                    "ERR Unsupported option {}",
-                    String::from_utf8_lossy(opt)
-                )))
-            }
-        }
-    }
-    if nx && (xx || gt || lt) {
-        return Ok(Reply::error(
-            "ERR NX and XX, GT or LT options at the same time are not compatible",
-        ));
-    }
-    if gt && lt {
-        return Ok(Reply::error(
-            "ERR GT and LT options at the same time are not compatible",
-        ));
-    }
-    let invalid = || Reply::error(format!("ERR invalid expire time in '{name}' command"));
-    let Some(ms) = n.checked_mul(unit_ms) else {
-        return Ok(invalid());
-    };
-    let at = if absolute {
-        Some(ms)
-    } else {
-        ms.checked_add(c.now_ms as i64)
-    };
-    let Some(at) = at else {
-        return Ok(invalid());
-    };
-    let Some(m) = c.live_meta_mut(&a[1])? else {
-        return Ok(Reply::Integer(0));
-    };
-    // No expiry counts as an infinite TTL for GT and LT.
-    let current = if m.expire_ms == 0 {
-        None
-    } else {
-        Some(m.expire_ms as i64)
-    };
-    let skip = (nx && current.is_some())
-        || (xx && current.is_none())
-        || (gt && current.is_none_or(|cur| at <= cur))
-        || (lt && current.is_some_and(|cur| at >= cur));
-    if skip {
-        return Ok(Reply::Integer(0));
-    }
-    if at <= c.now_ms as i64 {
-        c.emit(Command::KDel, &a[1], Bytes::new(), 0)?;
-    } else {
-        c.emit(Command::KExpireAt, &a[1], Bytes::new(), at as u64)?;
-    }
-    Ok(Reply::Integer(1))
-}
-
-pub(crate) fn expire(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    expire_generic(c, a, 1000, false, "expire")
-}
-
-pub(crate) fn pexpire(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    expire_generic(c, a, 1, false, "pexpire")
-}
-
-pub(crate) fn expireat(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    expire_generic(c, a, 1000, true, "expireat")
-}
-
-pub(crate) fn pexpireat(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    expire_generic(c, a, 1, true, "pexpireat")
-}
-
-fn ttl_ms(c: &ReadCtx<'_>, key: &[u8]) -> Result<i64> {
-    Ok(match c.live_meta(key)? {
-        None => -2,
-        Some(m) if m.expire_ms == 0 => -1,
-        Some(m) => m.expire_ms.saturating_sub(c.now_ms) as i64,
-    })
-}
-
-pub(crate) fn ttl(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    let ms = ttl_ms(c, &a[1])?;
-    Ok(Reply::Integer(if ms < 0 { ms } else { (ms + 500) / 1000 }))
-}
-
-pub(crate) fn pttl(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    Ok(Reply::Integer(ttl_ms(c, &a[1])?))
-}
-
-/// The absolute expiry, in ms: -2 without the key, -1 without an expiry.
-fn expire_time_ms(c: &ReadCtx<'_>, key: &[u8]) -> Result<i64> {
-    Ok(match c.live_meta(key)? {
-        None => -2,
-        Some(m) if m.expire_ms == 0 => -1,
-        Some(m) => m.expire_ms as i64,
-    })
-}
-
-pub(crate) fn expiretime(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    let ms = expire_time_ms(c, &a[1])?;
-    Ok(Reply::Integer(if ms < 0 { ms } else { ms / 1000 }))
-}
-
-pub(crate) fn pexpiretime(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    Ok(Reply::Integer(expire_time_ms(c, &a[1])?))
-}
-
-pub(crate) fn persist(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    match c.live_meta_mut(&a[1])? {
-        Some(m) if m.expire_ms != 0 => {
-            c.emit(Command::KExpireAt, &a[1], Bytes::new(), 0)?;
-            Ok(Reply::Integer(1))
-        }
-        _ => Ok(Reply::Integer(0)),
-    }
 }
 
 /// Redis's glob: `*`, `?`, `[abc]`, `[^a]`, `[a-z]`, `\x`.
@@ -414,77 +297,126 @@ fn copy_value(c: &mut WriteCtx<'_>, src: &[u8], m: &Meta, dst: &[u8]) -> Result<
     Ok(())
 }
 
-fn rename_generic(c: &mut WriteCtx<'_>, a: &[Bytes], nx: bool) -> Result<Reply> {
-    let Some(m) = c.live_meta_mut(&a[1])? else {
-        return Ok(Reply::error("ERR no such key"));
-    };
-    if a[1] == a[2] {
-        return Ok(if nx { Reply::Integer(0) } else { Reply::ok() });
-    }
-    if c.live_meta_mut(&a[2])?.is_some() {
-        if nx {
-            return Ok(Reply::Integer(0));
+/// RENAME / RENAMENX key newkey.
+struct Rename {
+    src: Bytes,
+    dst: Bytes,
+    /// RENAMENX: only when `dst` is free (1 or 0 rather than OK).
+    nx: bool,
+}
+
+fn rename_to(a: &[Bytes], nx: bool) -> Result<Box<dyn WriteOp>, Reply> {
+    Ok(Box::new(Rename {
+        src: a[1].clone(),
+        dst: a[2].clone(),
+        nx,
+    }))
+}
+
+pub(crate) fn rename(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    rename_to(a, false)
+}
+
+pub(crate) fn renamenx(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    rename_to(a, true)
+}
+
+impl WriteOp for Rename {
+    fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
+        let (src, dst, nx) = (&self.src, &self.dst, self.nx);
+        let Some(m) = c.live_meta_mut(src)? else {
+            return Ok(Reply::error("ERR no such key"));
+        };
+        if src == dst {
+            return Ok(if nx { Reply::Integer(0) } else { Reply::ok() });
         }
-        c.emit(Command::KDel, &a[2], Bytes::new(), 0)?;
+        if c.live_meta_mut(dst)?.is_some() {
+            if nx {
+                return Ok(Reply::Integer(0));
+            }
+            c.emit(Command::KDel, dst, Bytes::new(), 0)?;
+        }
+        copy_value(c, src, &m, dst)?;
+        c.emit(Command::KDel, src, Bytes::new(), 0)?;
+        Ok(if nx { Reply::Integer(1) } else { Reply::ok() })
     }
-    copy_value(c, &a[1], &m, &a[2])?;
-    c.emit(Command::KDel, &a[1], Bytes::new(), 0)?;
-    Ok(if nx { Reply::Integer(1) } else { Reply::ok() })
 }
 
-pub(crate) fn rename(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    rename_generic(c, a, false)
-}
+/// FLUSHALL / FLUSHDB [ASYNC|SYNC].
+struct FlushAll;
 
-pub(crate) fn renamenx(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    rename_generic(c, a, true)
-}
-
-pub(crate) fn flushall(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+pub(crate) fn flushall(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
     if a.len() > 2
         || a.get(1)
             .is_some_and(|o| !matches!(lower(o).as_slice(), b"sync" | b"async"))
     {
-        return Ok(Reply::error(SYNTAX));
+        return Err(Reply::error(SYNTAX));
     }
-    c.emit(Command::FlushAll, b"", Bytes::new(), 0)?;
-    Ok(Reply::ok())
+    Ok(Box::new(FlushAll))
+}
+
+impl WriteOp for FlushAll {
+    fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
+        c.emit(Command::FlushAll, b"", Bytes::new(), 0)?;
+        Ok(Reply::ok())
+    }
 }
 
 /// COPY source destination [DB n] [REPLACE]: one keyspace, so DB is 0.
-pub(crate) fn copy(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+struct Copy {
+    src: Bytes,
+    dst: Bytes,
+    replace: bool,
+}
+
+pub(crate) fn copy(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
     let mut replace = false;
     let mut j = 3;
     while j < a.len() {
         match lower(&a[j]).as_slice() {
             b"replace" => replace = true,
             b"db" if j + 1 < a.len() => {
-                match tri!(int_arg(&a[j + 1])) {
-                    0 => {}
-                    _ => return Ok(Reply::error("ERR DB index is out of range")),
+                let db = int_arg(&a[j + 1])?;
+                if i32::try_from(db).is_err() {
+                    return Err(Reply::error(
+                        "ERR value is out of range, value must between -2147483648 and 2147483647",
+                    ));
+                }
+                if db != 0 {
+                    return Err(Reply::error("ERR DB index is out of range"));
                 }
                 j += 1;
             }
-            _ => return Ok(Reply::error(SYNTAX)),
+            _ => return Err(Reply::error(SYNTAX)),
         }
         j += 1;
     }
     if a[1] == a[2] {
-        return Ok(Reply::error(
+        return Err(Reply::error(
             "ERR source and destination objects are the same",
         ));
     }
-    let Some(m) = c.live_meta_mut(&a[1])? else {
-        return Ok(Reply::Integer(0));
-    };
-    if c.live_meta_mut(&a[2])?.is_some() {
-        if !replace {
+    Ok(Box::new(Copy {
+        src: a[1].clone(),
+        dst: a[2].clone(),
+        replace,
+    }))
+}
+
+impl WriteOp for Copy {
+    fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
+        let Some(m) = c.live_meta_mut(&self.src)? else {
             return Ok(Reply::Integer(0));
+        };
+        if c.live_meta_mut(&self.dst)?.is_some() {
+            if !self.replace {
+                return Ok(Reply::Integer(0));
+            }
+            c.emit(Command::KDel, &self.dst, Bytes::new(), 0)?;
         }
-        c.emit(Command::KDel, &a[2], Bytes::new(), 0)?;
+        copy_value(c, &self.src, &m, &self.dst)?;
+        Ok(Reply::Integer(1))
     }
-    copy_value(c, &a[1], &m, &a[2])?;
-    Ok(Reply::Integer(1))
 }
 
 /// Redis 7.0's default encoding limits, for OBJECT ENCODING.

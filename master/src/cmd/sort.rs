@@ -9,11 +9,12 @@ use bytes::Bytes;
 use rocksync_protocol::{Command, Reply};
 
 use super::zset::walk;
-use super::{int_arg, lower, sub_items, tri, ReadCtx, View, WriteCtx, SYNTAX, WRONGTYPE};
+use super::{int_arg, lower, sub_items, tri, ReadCtx, View, WriteCtx, WriteOp, SYNTAX, WRONGTYPE};
 use crate::error::Result;
 use crate::store::keys::{self, Kind};
 use crate::store::Cf;
 
+/// SORT's options, parsed alike for SORT and SORT_RO.
 struct SortArgs {
     desc: bool,
     alpha: bool,
@@ -25,7 +26,8 @@ struct SortArgs {
     store: Option<Bytes>,
 }
 
-fn parse(a: &[Bytes], read_only: bool) -> Result<SortArgs, Reply> {
+/// SORT's (or, `read_only`, SORT_RO's) options from `a[2]` on.
+fn sort_args(a: &[Bytes], read_only: bool) -> Result<SortArgs, Reply> {
     let mut s = SortArgs {
         desc: false,
         alpha: false,
@@ -225,22 +227,37 @@ fn reply(out: Vec<Option<Bytes>>) -> Reply {
     )
 }
 
-pub(crate) fn sort(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    let s = tri!(parse(a, false));
-    let out = tri!(run(&*c, &a[1], &s)?);
-    let Some(dst) = &s.store else {
-        return Ok(reply(out));
-    };
-    // STORE: the result replaces the destination as a list.
-    c.replace(
-        dst,
-        Command::QPushBack,
-        out.into_iter().map(Option::unwrap_or_default),
-    )
+/// SORT key [BY pattern] [LIMIT offset count] [GET pattern ...]
+/// [ASC|DESC] [ALPHA] [STORE destination].
+struct Sort {
+    key: Bytes,
+    args: SortArgs,
+}
+
+pub(crate) fn sort(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    Ok(Box::new(Sort {
+        key: a[1].clone(),
+        args: sort_args(a, false)?,
+    }))
+}
+
+impl WriteOp for Sort {
+    fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
+        let out = tri!(run(&*c, &self.key, &self.args)?);
+        let Some(dst) = &self.args.store else {
+            return Ok(reply(out));
+        };
+        // STORE: the result replaces the destination as a list.
+        c.replace(
+            dst,
+            Command::QPushBack,
+            out.into_iter().map(Option::unwrap_or_default),
+        )
+    }
 }
 
 pub(crate) fn sort_ro(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    let s = tri!(parse(a, true));
+    let s = tri!(sort_args(a, true));
     Ok(reply(tri!(run(c, &a[1], &s)?)))
 }
 

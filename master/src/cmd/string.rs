@@ -449,36 +449,54 @@ pub(crate) fn getbit(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     Ok(Reply::Integer(i64::from((byte >> (7 - off % 8)) & 1)))
 }
 
-pub(crate) fn setbit(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    let off = tri!(bit_offset(&a[2]));
+/// SETBIT key offset 0|1.
+struct SetBit {
+    key: Bytes,
+    offset: u64,
+    bit: u8,
+}
+
+pub(crate) fn setbit(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    let offset = bit_offset(&a[2])?;
     let bit = match &a[3][..] {
-        b"0" => 0u8,
-        b"1" => 1u8,
-        _ => return Ok(Reply::error("ERR bit is not an integer or out of range")),
+        b"0" => 0,
+        b"1" => 1,
+        _ => return Err(Reply::error("ERR bit is not an integer or out of range")),
     };
-    let (old, _) = tri!(string_value_mut(c, &a[1])?).unwrap_or_default();
-    let idx = (off / 8) as usize;
-    // The string a full copy will have to send whole, with its key.
-    let stored = a[1].len() + old.len().max(idx + 1) + 64;
-    if stored > rocksync_protocol::DEFAULT_MAX_FRAME_BYTES {
-        return Ok(Reply::error(format!(
-            "ERR {}",
-            crate::Error::EventTooLarge {
-                bytes: stored,
-                max: rocksync_protocol::DEFAULT_MAX_FRAME_BYTES,
-            }
-        )));
+    Ok(Box::new(SetBit {
+        key: a[1].clone(),
+        offset,
+        bit,
+    }))
+}
+
+impl WriteOp for SetBit {
+    fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
+        let (key, off) = (&self.key, self.offset);
+        let (old, _) = tri!(string_value_mut(c, key)?).unwrap_or_default();
+        let idx = (off / 8) as usize;
+        // The string a full copy will have to send whole, with its key.
+        let stored = key.len() + old.len().max(idx + 1) + 64;
+        if stored > rocksync_protocol::DEFAULT_MAX_FRAME_BYTES {
+            return Ok(Reply::error(format!(
+                "ERR {}",
+                crate::Error::EventTooLarge {
+                    bytes: stored,
+                    max: rocksync_protocol::DEFAULT_MAX_FRAME_BYTES,
+                }
+            )));
+        }
+        let mask = 1u8 << (7 - off % 8);
+        let was = old.get(idx).is_some_and(|b| b & mask != 0) as i64;
+        // The event carries the change, not the whole string.
+        c.emit_event(
+            Command::KSetbit,
+            key,
+            Bytes::from(format!("{off} {}", self.bit)),
+            crate::store::apply::SETBIT_DELTA,
+        )?;
+        Ok(Reply::Integer(was))
     }
-    let mask = 1u8 << (7 - off % 8);
-    let was = old.get(idx).is_some_and(|b| b & mask != 0) as i64;
-    // The event carries the change, not the whole string.
-    c.emit_event(
-        Command::KSetbit,
-        &a[1],
-        Bytes::from(format!("{off} {bit}")),
-        crate::store::apply::SETBIT_DELTA,
-    )?;
-    Ok(Reply::Integer(was))
 }
 
 /// Redis's start/end normalization over a length: `None` for an empty range.
@@ -521,29 +539,52 @@ pub(crate) fn getrange(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     }))
 }
 
-pub(crate) fn setrange(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    let off = tri!(int_arg(&a[2]));
-    if off < 0 {
-        return Ok(Reply::error("ERR offset is out of range"));
+/// SETRANGE key offset value.
+struct SetRange {
+    key: Bytes,
+    offset: usize,
+    value: Bytes,
+    /// The string would outgrow proto-max-bulk-len: answered after the
+    /// key's type is checked and an empty value is answered, as Redis
+    /// does.
+    too_big: bool,
+}
+
+pub(crate) fn setrange(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    let offset = int_arg(&a[2])?;
+    let Ok(offset) = u64::try_from(offset) else {
+        return Err(Reply::error("ERR offset is out of range"));
+    };
+    let end = offset + a[3].len() as u64;
+    Ok(Box::new(SetRange {
+        key: a[1].clone(),
+        offset: usize::try_from(offset).unwrap_or(usize::MAX),
+        value: a[3].clone(),
+        too_big: end > MAX_STRING_BYTES,
+    }))
+}
+
+impl WriteOp for SetRange {
+    fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
+        let (old, expire) = tri!(string_value_mut(c, &self.key)?).unwrap_or_default();
+        if self.value.is_empty() {
+            return Ok(Reply::Integer(old.len() as i64));
+        }
+        if self.too_big {
+            return Ok(Reply::error(
+                "ERR string exceeds maximum allowed size (proto-max-bulk-len)",
+            ));
+        }
+        let (off, end) = (self.offset, self.offset + self.value.len());
+        let mut v = BytesMut::from(&old[..]);
+        if v.len() < end {
+            v.resize(end, 0);
+        }
+        v[off..end].copy_from_slice(&self.value);
+        let len = v.len();
+        c.emit(Command::KSet, &self.key, v.freeze(), expire)?;
+        Ok(Reply::Integer(len as i64))
     }
-    let (old, expire) = tri!(string_value_mut(c, &a[1])?).unwrap_or_default();
-    if a[3].is_empty() {
-        return Ok(Reply::Integer(old.len() as i64));
-    }
-    let end = off as u64 + a[3].len() as u64;
-    if end > MAX_STRING_BYTES {
-        return Ok(Reply::error(
-            "ERR string exceeds maximum allowed size (proto-max-bulk-len)",
-        ));
-    }
-    let mut v = BytesMut::from(&old[..]);
-    if (v.len() as u64) < end {
-        v.resize(end as usize, 0);
-    }
-    v[off as usize..end as usize].copy_from_slice(&a[3]);
-    let len = v.len();
-    c.emit(Command::KSet, &a[1], v.freeze(), expire)?;
-    Ok(Reply::Integer(len as i64))
 }
 
 /// GETEX key [EX s | PX ms | EXAT t | PXAT t | PERSIST]: the value, its

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use rocksync_protocol::{Command, Reply};
 
 use super::zset::{bound, render, walk, Bound};
-use super::{fmt_float, int_arg, lower, tri, typed, ReadCtx, View, WriteCtx, SYNTAX};
+use super::{fmt_float, int_arg, lower, tri, typed, ReadCtx, View, WriteCtx, WriteOp, SYNTAX};
 use crate::cmd::string::range;
 use crate::error::Result;
 use crate::store::keys::{self, Kind, Meta};
@@ -264,46 +264,78 @@ fn store_items(c: &mut WriteCtx<'_>, dst: &[u8], items: &[(Bytes, f64)]) -> Resu
     c.replace(dst, Command::ZSet, values)
 }
 
-pub(crate) fn zrangestore(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    let (q, _) = tri!(parse_range(&a[2..], 0, None, true));
-    let items = match tri!(c.typed_mut(&a[2], Kind::ZSet)?) {
-        Some(m) => select(&*c, &a[2], &m, &q)?,
-        None => Vec::new(),
-    };
-    store_items(c, &a[1], &items)
+/// ZRANGESTORE dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count].
+struct ZRangeStore {
+    dst: Bytes,
+    src: Bytes,
+    q: Query,
 }
 
-/// ZREMRANGEBY*: remove what the range selects.
-fn remove_range(c: &mut WriteCtx<'_>, a: &[Bytes], kind: u8) -> Result<Reply> {
-    let q = Query {
-        by: tri!(parse_by(kind, &a[2], &a[3], false).map_err(|r| match kind {
-            b's' => score_err(),
-            _ => r,
-        })),
-        rev: false,
-        offset: 0,
-        count: -1,
-    };
-    let Some(m) = tri!(c.typed_mut(&a[1], Kind::ZSet)?) else {
-        return Ok(Reply::Integer(0));
-    };
-    let items = select(&*c, &a[1], &m, &q)?;
-    for (member, _) in &items {
-        c.emit(Command::ZDel, &a[1], member.clone(), 0)?;
+pub(crate) fn zrangestore(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    let (q, _) = parse_range(&a[2..], 0, None, true)?;
+    Ok(Box::new(ZRangeStore {
+        dst: a[1].clone(),
+        src: a[2].clone(),
+        q,
+    }))
+}
+
+impl WriteOp for ZRangeStore {
+    fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
+        let items = match tri!(c.typed_mut(&self.src, Kind::ZSet)?) {
+            Some(m) => select(&*c, &self.src, &m, &self.q)?,
+            None => Vec::new(),
+        };
+        store_items(c, &self.dst, &items)
     }
-    Ok(Reply::Integer(items.len() as i64))
 }
 
-pub(crate) fn zremrangebyrank(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    remove_range(c, a, b'r')
+/// ZREMRANGEBYRANK / ZREMRANGEBYSCORE / ZREMRANGEBYLEX key min max:
+/// remove what the range selects.
+struct ZRemRange {
+    key: Bytes,
+    q: Query,
 }
 
-pub(crate) fn zremrangebyscore(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    remove_range(c, a, b's')
+fn remove_range(a: &[Bytes], kind: u8) -> Result<Box<dyn WriteOp>, Reply> {
+    let by = parse_by(kind, &a[2], &a[3], false).map_err(|r| match kind {
+        b's' => score_err(),
+        _ => r,
+    })?;
+    Ok(Box::new(ZRemRange {
+        key: a[1].clone(),
+        q: Query {
+            by,
+            rev: false,
+            offset: 0,
+            count: -1,
+        },
+    }))
 }
 
-pub(crate) fn zremrangebylex(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    remove_range(c, a, b'l')
+pub(crate) fn zremrangebyrank(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    remove_range(a, b'r')
+}
+
+pub(crate) fn zremrangebyscore(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    remove_range(a, b's')
+}
+
+pub(crate) fn zremrangebylex(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    remove_range(a, b'l')
+}
+
+impl WriteOp for ZRemRange {
+    fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
+        let Some(m) = tri!(c.typed_mut(&self.key, Kind::ZSet)?) else {
+            return Ok(Reply::Integer(0));
+        };
+        let items = select(&*c, &self.key, &m, &self.q)?;
+        for (member, _) in &items {
+            c.emit(Command::ZDel, &self.key, member.clone(), 0)?;
+        }
+        Ok(Reply::Integer(items.len() as i64))
+    }
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -323,7 +355,7 @@ enum Aggregate {
 /// Each input's members and scores (`None`: the key does not exist).
 type Inputs = Vec<Option<BTreeMap<Bytes, f64>>>;
 
-/// The parsed `numkeys key [key ...] [WEIGHTS ...] [AGGREGATE ...]
+/// The options after the keys: `[WEIGHTS ...] [AGGREGATE ...]
 /// [WITHSCORES] [LIMIT n]` of the commands across sets.
 struct Across {
     weights: Vec<f64>,
@@ -332,69 +364,73 @@ struct Across {
     limit: u64,
 }
 
-/// Redis's `zunionInterDiffGenericCommand` rules (`a` from numkeys):
-/// keys are checked for type before the options are read.
-fn across(
-    v: &impl View,
+/// The parsed `numkeys key [key ...] [options]` of the commands across
+/// sets. Redis checks the keys' types before it reads the options, so an
+/// error in the options waits for that check (`opts`).
+struct AcrossArgs {
+    op: Op,
+    keys: Vec<Bytes>,
+    opts: Result<Across, Reply>,
+}
+
+/// Redis's `zunionInterDiffGenericCommand` argument rules (`a` from
+/// numkeys): ZUNION, ZINTER, ZDIFF, their STORE forms (`store`) and
+/// ZINTERCARD (`card`).
+fn across_args(
     name: &str,
     a: &[Bytes],
     op: Op,
     store: bool,
     card: bool,
-) -> Result<Result<(Across, Inputs), Reply>> {
-    let n = match int_arg(&a[0]) {
-        Ok(n) => n,
-        Err(r) => return Ok(Err(r)),
-    };
+) -> Result<AcrossArgs, Reply> {
+    let n = int_arg(&a[0])?;
     if n < 1 {
-        return Ok(Err(Reply::error(format!(
+        return Err(Reply::error(format!(
             "ERR at least 1 input key is needed for '{name}' command"
-        ))));
+        )));
     }
     if n as usize > a.len() - 1 {
-        return Ok(Err(Reply::error(SYNTAX)));
+        return Err(Reply::error(SYNTAX));
     }
     let keys = &a[1..=n as usize];
-    let mut sets = Vec::with_capacity(keys.len());
-    for key in keys {
-        sets.push(match v.live_meta(key)? {
-            None => None,
-            Some(m) if m.kind == Kind::ZSet => Some(zset_members(v, key, &m)?),
-            Some(m) if m.kind == Kind::Set => Some(
-                super::sub_items(v, key, &m)?
-                    .into_iter()
-                    .map(|(member, _)| (member, 1.0))
-                    .collect(),
-            ),
-            Some(_) => return Ok(Err(Reply::error(super::WRONGTYPE))),
-        });
-    }
+    Ok(AcrossArgs {
+        op,
+        keys: keys.to_vec(),
+        opts: across_opts(&a[n as usize + 1..], keys.len(), op, store, card),
+    })
+}
+
+/// The options after `nkeys` keys.
+fn across_opts(
+    a: &[Bytes],
+    nkeys: usize,
+    op: Op,
+    store: bool,
+    card: bool,
+) -> Result<Across, Reply> {
     let mut o = Across {
-        weights: vec![1.0; keys.len()],
+        weights: vec![1.0; nkeys],
         aggregate: Aggregate::Sum,
         withscores: false,
         limit: 0,
     };
-    let mut j = n as usize + 1;
+    let mut j = 0;
     while j < a.len() {
         let left = a.len() - j;
-        let word = lower(&a[j]);
-        match word.as_slice() {
-            b"weights" if op != Op::Diff && !card && left > keys.len() => {
-                for (i, w) in a[j + 1..=j + keys.len()].iter().enumerate() {
-                    match super::parse_float(w) {
-                        Some(w) => o.weights[i] = w,
-                        None => return Ok(Err(Reply::error("ERR weight value is not a float"))),
-                    }
+        match lower(&a[j]).as_slice() {
+            b"weights" if op != Op::Diff && !card && left > nkeys => {
+                for (i, w) in a[j + 1..=j + nkeys].iter().enumerate() {
+                    o.weights[i] = super::parse_float(w)
+                        .ok_or_else(|| Reply::error("ERR weight value is not a float"))?;
                 }
-                j += keys.len() + 1;
+                j += nkeys + 1;
             }
             b"aggregate" if op != Op::Diff && !card && left >= 2 => {
                 o.aggregate = match lower(&a[j + 1]).as_slice() {
                     b"sum" => Aggregate::Sum,
                     b"min" => Aggregate::Min,
                     b"max" => Aggregate::Max,
-                    _ => return Ok(Err(Reply::error(SYNTAX))),
+                    _ => return Err(Reply::error(SYNTAX)),
                 };
                 j += 2;
             }
@@ -405,12 +441,45 @@ fn across(
             b"limit" if card && left >= 2 => {
                 o.limit = match int_arg(&a[j + 1]) {
                     Ok(l) if l >= 0 => l as u64,
-                    _ => return Ok(Err(Reply::error("ERR LIMIT can't be negative"))),
+                    _ => return Err(Reply::error("ERR LIMIT can't be negative")),
                 };
                 j += 2;
             }
-            _ => return Ok(Err(Reply::error(SYNTAX))),
+            _ => return Err(Reply::error(SYNTAX)),
         }
+    }
+    Ok(o)
+}
+
+/// The inputs of `x` (sets count, scored 1), after their types are
+/// checked; then `x`'s error in its options, if any.
+fn inputs<'a>(v: &impl View, x: &'a AcrossArgs) -> Result<Result<(&'a Across, Inputs), Reply>> {
+    let mut metas = Vec::with_capacity(x.keys.len());
+    for key in &x.keys {
+        let m = v.live_meta(key)?;
+        if m.as_ref()
+            .is_some_and(|m| !matches!(m.kind, Kind::ZSet | Kind::Set))
+        {
+            return Ok(Err(Reply::error(super::WRONGTYPE)));
+        }
+        metas.push(m);
+    }
+    let o = match &x.opts {
+        Ok(o) => o,
+        Err(r) => return Ok(Err(r.clone())),
+    };
+    let mut sets = Vec::with_capacity(metas.len());
+    for (key, m) in x.keys.iter().zip(metas) {
+        sets.push(match m {
+            None => None,
+            Some(m) if m.kind == Kind::ZSet => Some(zset_members(v, key, &m)?),
+            Some(m) => Some(
+                super::sub_items(v, key, &m)?
+                    .into_iter()
+                    .map(|(member, _)| (member, 1.0))
+                    .collect(),
+            ),
+        });
     }
     Ok(Ok((o, sets)))
 }
@@ -501,8 +570,9 @@ fn compute(o: &Across, sets: Inputs, op: Op) -> Vec<(Bytes, f64)> {
 
 fn read_across(c: &ReadCtx<'_>, a: &[Bytes], op: Op) -> Result<Reply> {
     let name = String::from_utf8_lossy(&a[0]).to_lowercase();
-    let (o, sets) = tri!(across(c, &name, &a[1..], op, false, false)?);
-    Ok(render(compute(&o, sets, op), o.withscores))
+    let x = tri!(across_args(&name, &a[1..], op, false, false));
+    let (o, sets) = tri!(inputs(c, &x)?);
+    Ok(render(compute(o, sets, op), o.withscores))
 }
 
 pub(crate) fn zunion(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
@@ -517,28 +587,44 @@ pub(crate) fn zdiff(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     read_across(c, a, Op::Diff)
 }
 
-fn store_across(c: &mut WriteCtx<'_>, a: &[Bytes], op: Op) -> Result<Reply> {
-    let name = String::from_utf8_lossy(&a[0]).to_lowercase();
-    let (o, sets) = tri!(across(&*c, &name, &a[2..], op, true, false)?);
-    let items = compute(&o, sets, op);
-    store_items(c, &a[1], &items)
+/// ZUNIONSTORE / ZINTERSTORE / ZDIFFSTORE destination numkeys key
+/// [key ...] [WEIGHTS ...] [AGGREGATE SUM|MIN|MAX].
+struct StoreAcross {
+    dst: Bytes,
+    args: AcrossArgs,
 }
 
-pub(crate) fn zunionstore(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    store_across(c, a, Op::Union)
+fn store_across(a: &[Bytes], op: Op, name: &str) -> Result<Box<dyn WriteOp>, Reply> {
+    Ok(Box::new(StoreAcross {
+        dst: a[1].clone(),
+        args: across_args(name, &a[2..], op, true, false)?,
+    }))
 }
 
-pub(crate) fn zinterstore(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    store_across(c, a, Op::Inter)
+pub(crate) fn zunionstore(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    store_across(a, Op::Union, "zunionstore")
 }
 
-pub(crate) fn zdiffstore(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    store_across(c, a, Op::Diff)
+pub(crate) fn zinterstore(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    store_across(a, Op::Inter, "zinterstore")
+}
+
+pub(crate) fn zdiffstore(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    store_across(a, Op::Diff, "zdiffstore")
+}
+
+impl WriteOp for StoreAcross {
+    fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
+        let (o, sets) = tri!(inputs(&*c, &self.args)?);
+        let items = compute(o, sets, self.args.op);
+        store_items(c, &self.dst, &items)
+    }
 }
 
 pub(crate) fn zintercard(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    let (o, sets) = tri!(across(c, "zintercard", &a[1..], Op::Inter, false, true)?);
-    let n = compute(&o, sets, Op::Inter).len() as u64;
+    let x = tri!(across_args("zintercard", &a[1..], Op::Inter, false, true));
+    let (o, sets) = tri!(inputs(c, &x)?);
+    let n = compute(o, sets, Op::Inter).len() as u64;
     Ok(Reply::Integer(
         if o.limit > 0 { n.min(o.limit) } else { n } as i64
     ))

@@ -3,7 +3,9 @@
 use bytes::Bytes;
 use rocksync_protocol::{Command, Reply};
 
-use super::{fmt_float, int_arg, lower, parse_float, tri, typed, ReadCtx, View, WriteCtx, SYNTAX};
+use super::{
+    fmt_float, int_arg, lower, parse_float, tri, typed, ReadCtx, View, WriteCtx, WriteOp, SYNTAX,
+};
 use crate::error::Result;
 use crate::store::keys::{self, Kind, Meta};
 use crate::store::{Cf, ZBound};
@@ -18,7 +20,7 @@ fn score_bulk(s: f64) -> Reply {
     Reply::Bulk(Bytes::from(fmt_float(s)))
 }
 
-#[derive(Default)]
+#[derive(Clone, Copy, Default)]
 struct ZaddOpts {
     nx: bool,
     xx: bool,
@@ -28,7 +30,15 @@ struct ZaddOpts {
     incr: bool,
 }
 
-pub(crate) fn zadd(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+/// ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...],
+/// and ZINCRBY key increment member (ZADD INCR, as in Redis).
+struct ZAdd {
+    key: Bytes,
+    opts: ZaddOpts,
+    pairs: Vec<(f64, Bytes)>,
+}
+
+pub(crate) fn zadd(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
     let mut o = ZaddOpts::default();
     let mut i = 2;
     while i < a.len() {
@@ -45,104 +55,121 @@ pub(crate) fn zadd(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     }
     let pairs = &a[i..];
     if pairs.is_empty() || pairs.len() % 2 != 0 {
-        return Ok(Reply::error(SYNTAX));
+        return Err(Reply::error(SYNTAX));
     }
     if o.nx && o.xx {
-        return Ok(Reply::error(
+        return Err(Reply::error(
             "ERR XX and NX options at the same time are not compatible",
         ));
     }
     if (o.nx && (o.gt || o.lt)) || (o.gt && o.lt) {
-        return Ok(Reply::error(
+        return Err(Reply::error(
             "ERR GT, LT, and/or NX options at the same time are not compatible",
         ));
     }
     if o.incr && pairs.len() > 2 {
-        return Ok(Reply::error(
+        return Err(Reply::error(
             "ERR INCR option supports a single increment-element pair",
         ));
     }
-    let mut scores = Vec::with_capacity(pairs.len() / 2);
-    for p in pairs.chunks(2) {
-        scores.push(tri!(super::float_arg(&p[0])));
-    }
-    tri!(c.typed_mut(&a[1], Kind::ZSet)?);
-    let (mut added, mut changed) = (0, 0);
-    let mut incr_result = None;
-    for (p, &score) in pairs.chunks(2).zip(&scores) {
-        let member = &p[1];
-        let old = match c.raw_meta(&a[1])? {
-            Some(m) => score_of(c, &a[1], &m, member)?,
-            None => None,
-        };
-        if (o.nx && old.is_some()) || (o.xx && old.is_none()) {
-            continue;
-        }
-        let new = match (o.incr, old) {
-            (true, Some(prev)) => prev + score,
-            _ => score,
-        };
-        if new.is_nan() {
-            return Ok(Reply::error("ERR resulting score is not a number (NaN)"));
-        }
-        if let Some(prev) = old {
-            if (o.gt && new <= prev) || (o.lt && new >= prev) {
+    let pairs = pairs
+        .chunks(2)
+        .map(|p| Ok((super::float_arg(&p[0])?, p[1].clone())))
+        .collect::<Result<_, Reply>>()?;
+    Ok(Box::new(ZAdd {
+        key: a[1].clone(),
+        opts: o,
+        pairs,
+    }))
+}
+
+pub(crate) fn zincrby(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    Ok(Box::new(ZAdd {
+        key: a[1].clone(),
+        opts: ZaddOpts {
+            incr: true,
+            ..ZaddOpts::default()
+        },
+        pairs: vec![(super::float_arg(&a[2])?, a[3].clone())],
+    }))
+}
+
+impl WriteOp for ZAdd {
+    fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
+        let (key, o) = (&self.key, self.opts);
+        tri!(c.typed_mut(key, Kind::ZSet)?);
+        let (mut added, mut changed) = (0, 0);
+        let mut incr_result = None;
+        for (score, member) in &self.pairs {
+            let old = match c.raw_meta(key)? {
+                Some(m) => score_of(c, key, &m, member)?,
+                None => None,
+            };
+            if (o.nx && old.is_some()) || (o.xx && old.is_none()) {
                 continue;
             }
+            let new = match (o.incr, old) {
+                (true, Some(prev)) => prev + score,
+                _ => *score,
+            };
+            if new.is_nan() {
+                return Ok(Reply::error("ERR resulting score is not a number (NaN)"));
+            }
+            if let Some(prev) = old {
+                if (o.gt && new <= prev) || (o.lt && new >= prev) {
+                    continue;
+                }
+            }
+            incr_result = Some(new);
+            if old == Some(new) {
+                continue;
+            }
+            let cmd = if o.incr {
+                Command::ZIncr
+            } else {
+                Command::ZSet
+            };
+            c.emit(cmd, key, keys::pack(member, fmt_float(new).as_bytes()), 0)?;
+            if old.is_none() {
+                added += 1;
+            } else {
+                changed += 1;
+            }
         }
-        incr_result = Some(new);
-        if old == Some(new) {
-            continue;
+        if o.incr {
+            return Ok(incr_result.map_or(Reply::Nil, score_bulk));
         }
-        let cmd = if o.incr {
-            Command::ZIncr
-        } else {
-            Command::ZSet
-        };
-        c.emit(cmd, &a[1], keys::pack(member, fmt_float(new).as_bytes()), 0)?;
-        if old.is_none() {
-            added += 1;
-        } else {
-            changed += 1;
-        }
+        Ok(Reply::Integer(if o.ch { added + changed } else { added }))
     }
-    if o.incr {
-        return Ok(incr_result.map_or(Reply::Nil, score_bulk));
-    }
-    Ok(Reply::Integer(if o.ch { added + changed } else { added }))
 }
 
-pub(crate) fn zincrby(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    let by = tri!(super::float_arg(&a[2]));
-    let m = tri!(c.typed_mut(&a[1], Kind::ZSet)?);
-    let old = match &m {
-        Some(m) => score_of(c, &a[1], m, &a[3])?,
-        None => None,
-    };
-    let new = old.unwrap_or(0.0) + by;
-    if new.is_nan() {
-        return Ok(Reply::error("ERR resulting score is not a number (NaN)"));
-    }
-    c.emit(
-        Command::ZIncr,
-        &a[1],
-        keys::pack(&a[3], fmt_float(new).as_bytes()),
-        0,
-    )?;
-    Ok(score_bulk(new))
+/// ZREM key member [member ...].
+struct ZRem {
+    key: Bytes,
+    members: Vec<Bytes>,
 }
 
-pub(crate) fn zrem(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    tri!(c.typed_mut(&a[1], Kind::ZSet)?);
-    let mut n = 0;
-    for member in &a[2..] {
-        let Some(m) = c.raw_meta(&a[1])? else { break };
-        if score_of(c, &a[1], &m, member)?.is_some() {
-            c.emit(Command::ZDel, &a[1], member.clone(), 0)?;
-            n += 1;
+pub(crate) fn zrem(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    Ok(Box::new(ZRem {
+        key: a[1].clone(),
+        members: a[2..].to_vec(),
+    }))
+}
+
+impl WriteOp for ZRem {
+    fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
+        let key = &self.key;
+        tri!(c.typed_mut(key, Kind::ZSet)?);
+        let mut n = 0;
+        for member in &self.members {
+            let Some(m) = c.raw_meta(key)? else { break };
+            if score_of(c, key, &m, member)?.is_some() {
+                c.emit(Command::ZDel, key, member.clone(), 0)?;
+                n += 1;
+            }
         }
+        Ok(Reply::Integer(n))
     }
-    Ok(Reply::Integer(n))
 }
 
 pub(crate) fn zscore(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
@@ -279,19 +306,6 @@ pub(crate) fn zrevrank(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     rank(c, a, true)
 }
 
-fn pop(c: &mut WriteCtx<'_>, a: &[Bytes], rev: bool) -> Result<Reply> {
-    let count = match a.len() {
-        2 => 1,
-        3 => match int_arg(&a[2]) {
-            Ok(n) if n >= 0 => n as usize,
-            Ok(_) => return Ok(Reply::error("ERR value is out of range, must be positive")),
-            Err(r) => return Ok(r),
-        },
-        _ => return Ok(Reply::error(SYNTAX)),
-    };
-    Ok(render(tri!(pop_items(c, &a[1], count, rev)?), true))
-}
-
 /// Remove and return up to `count` members from the low (or high, `rev`)
 /// end of the sorted set at `key`.
 fn pop_items(
@@ -356,69 +370,133 @@ fn min_max(arg: &[u8]) -> Option<bool> {
     }
 }
 
-/// ZMPOP's body (`a` from numkeys): the first non-empty set's key and its
-/// popped (member, score) pairs.
-fn mpop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    let (keys, place, count) = tri!(super::list::mpop_args(a));
-    let Some(rev) = min_max(place) else {
-        return Ok(Reply::error(SYNTAX));
+/// What a [`ZPop`] answers.
+#[derive(Clone, Copy)]
+enum PopReply {
+    /// ZPOPMIN / ZPOPMAX: member, score, member, score ...
+    Flat,
+    /// BZPOPMIN / BZPOPMAX: key, member, score.
+    Keyed,
+    /// ZMPOP / BZMPOP: key, [[member, score] ...].
+    Nested,
+}
+
+/// ZPOPMIN / ZPOPMAX key [count], BZPOPMIN / BZPOPMAX key [key ...]
+/// timeout, [B]ZMPOP [timeout] numkeys key [key ...] MIN|MAX [COUNT n]:
+/// pop from the first non-empty set of `keys` (the timeout is the
+/// server's: this is the attempt, and the form inside MULTI).
+struct ZPop {
+    keys: Vec<Bytes>,
+    /// From the high end.
+    rev: bool,
+    count: usize,
+    reply: PopReply,
+}
+
+fn pop(a: &[Bytes], rev: bool) -> Result<Box<dyn WriteOp>, Reply> {
+    let count = match a.len() {
+        2 => 1,
+        3 => match int_arg(&a[2]) {
+            Ok(n) if n >= 0 => n as usize,
+            _ => return Err(Reply::error("ERR value is out of range, must be positive")),
+        },
+        _ => return Err(Reply::error(SYNTAX)),
     };
-    for key in keys {
-        let items = tri!(pop_items(c, key, count.unwrap_or(1) as usize, rev)?);
-        if items.is_empty() {
-            continue;
-        }
-        let pairs = items
-            .into_iter()
-            .map(|(m, s)| Reply::Array(vec![Reply::Bulk(m), score_bulk(s)]))
-            .collect();
-        return Ok(Reply::Array(vec![
-            Reply::Bulk(key.clone()),
-            Reply::Array(pairs),
-        ]));
+    Ok(Box::new(ZPop {
+        keys: vec![a[1].clone()],
+        rev,
+        count,
+        reply: PopReply::Flat,
+    }))
+}
+
+pub(crate) fn zpopmin(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    pop(a, false)
+}
+
+pub(crate) fn zpopmax(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    pop(a, true)
+}
+
+fn bpop(a: &[Bytes], rev: bool) -> Result<Box<dyn WriteOp>, Reply> {
+    super::timeout_arg(&a[a.len() - 1])?;
+    Ok(Box::new(ZPop {
+        keys: a[1..a.len() - 1].to_vec(),
+        rev,
+        count: 1,
+        reply: PopReply::Keyed,
+    }))
+}
+
+pub(crate) fn bzpopmin(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    bpop(a, false)
+}
+
+pub(crate) fn bzpopmax(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    bpop(a, true)
+}
+
+/// ZMPOP's `numkeys key [key ...] MIN|MAX [COUNT n]` (`a` from numkeys).
+/// Redis reads MIN|MAX before the options after it.
+fn mpop(a: &[Bytes]) -> Result<ZPop, Reply> {
+    let place = int_arg(&a[0])
+        .ok()
+        .filter(|&n| n > 0)
+        .and_then(|n| a.get(usize::try_from(n).ok()?.checked_add(1)?));
+    if place.is_some_and(|p| min_max(p).is_none()) {
+        return Err(Reply::error(SYNTAX));
     }
-    Ok(Reply::NilArray)
+    let (keys, place, count) = super::list::mpop_args(a)?;
+    Ok(ZPop {
+        keys: keys.to_vec(),
+        rev: min_max(place).ok_or_else(|| Reply::error(SYNTAX))?,
+        count: usize::try_from(count.unwrap_or(1)).unwrap_or(usize::MAX),
+        reply: PopReply::Nested,
+    })
 }
 
-pub(crate) fn zmpop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    mpop(c, &a[1..])
+pub(crate) fn zmpop(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    Ok(Box::new(mpop(&a[1..])?))
 }
 
-pub(crate) fn bzmpop(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    tri!(super::timeout_arg(&a[1]));
-    mpop(c, &a[2..])
+/// BZMPOP timeout numkeys ...: the timeout is read after the rest.
+pub(crate) fn bzmpop(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    let op = mpop(&a[2..])?;
+    super::timeout_arg(&a[1])?;
+    Ok(Box::new(op))
 }
 
-/// BZPOPMIN / BZPOPMAX key [key ...] timeout: the first non-empty set's
-/// key, member and score; nil when all are empty.
-fn bpop(c: &mut WriteCtx<'_>, a: &[Bytes], rev: bool) -> Result<Reply> {
-    tri!(super::timeout_arg(&a[a.len() - 1]));
-    for key in &a[1..a.len() - 1] {
-        if let Some((member, score)) = tri!(pop_items(c, key, 1, rev)?).pop() {
-            return Ok(Reply::Array(vec![
-                Reply::Bulk(key.clone()),
-                Reply::Bulk(member),
-                score_bulk(score),
-            ]));
+impl WriteOp for ZPop {
+    fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
+        for key in &self.keys {
+            let items = tri!(pop_items(c, key, self.count, self.rev)?);
+            match self.reply {
+                PopReply::Flat => return Ok(render(items, true)),
+                _ if items.is_empty() => continue,
+                PopReply::Keyed => {
+                    let Some((member, score)) = items.into_iter().next() else {
+                        continue;
+                    };
+                    return Ok(Reply::Array(vec![
+                        Reply::Bulk(key.clone()),
+                        Reply::Bulk(member),
+                        score_bulk(score),
+                    ]));
+                }
+                PopReply::Nested => {
+                    let pairs = items
+                        .into_iter()
+                        .map(|(m, s)| Reply::Array(vec![Reply::Bulk(m), score_bulk(s)]))
+                        .collect();
+                    return Ok(Reply::Array(vec![
+                        Reply::Bulk(key.clone()),
+                        Reply::Array(pairs),
+                    ]));
+                }
+            }
         }
+        Ok(Reply::NilArray)
     }
-    Ok(Reply::NilArray)
-}
-
-pub(crate) fn bzpopmin(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    bpop(c, a, false)
-}
-
-pub(crate) fn bzpopmax(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    bpop(c, a, true)
-}
-
-pub(crate) fn zpopmin(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    pop(c, a, false)
-}
-
-pub(crate) fn zpopmax(c: &mut WriteCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    pop(c, a, true)
 }
 
 pub(crate) fn zscan(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {

@@ -474,7 +474,7 @@ pub static TABLE: &[Spec] = &[
     cmd("flushall", -1, WRITE, acl::KEYSPACE | acl::DANGEROUS)
         .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
         .doc("server", "1.0.0", "Deletes every key in every database.")
-        .write(generic::flushall),
+        .parsed(generic::flushall),
     cmd("flushdb", -1, WRITE, acl::KEYSPACE | acl::DANGEROUS)
         .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
         .doc(
@@ -482,7 +482,7 @@ pub static TABLE: &[Spec] = &[
             "1.0.0",
             "Deletes every key in the selected database.",
         )
-        .write(generic::flushall),
+        .parsed(generic::flushall),
     cmd("wait", 3, NOSCRIPT, acl::CONNECTION)
         .tips(&["request_policy:all_shards", "response_policy:agg_min"])
         .doc(

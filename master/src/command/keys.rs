@@ -3,7 +3,7 @@
 use super::spec::Spec;
 use crate::cmd::spec::flag::*;
 use crate::cmd::spec::{acl, at, cmd, key, ks, range, shape, Begin, Find};
-use crate::cmd::{generic, sort};
+use crate::cmd::{expire, generic, sort};
 
 /// The commands on keys of any type.
 pub static TABLE: &[Spec] = &[
@@ -11,7 +11,7 @@ pub static TABLE: &[Spec] = &[
         .keys(&[key(ks::RM | ks::DELETE, at(1), range(-1, 1, 0))])
         .tips(&["request_policy:multi_shard", "response_policy:agg_sum"])
         .doc("generic", "1.0.0", "Removes one or more keys.")
-        .write(generic::del),
+        .parsed(generic::del),
     cmd("unlink", -2, WRITE | FAST, acl::KEYSPACE)
         .keys(&[key(ks::RM | ks::DELETE, at(1), range(-1, 1, 0))])
         .tips(&["request_policy:multi_shard", "response_policy:agg_sum"])
@@ -20,7 +20,7 @@ pub static TABLE: &[Spec] = &[
             "4.0.0",
             "Removes keys, reclaiming their memory in the background.",
         )
-        .write(generic::del),
+        .parsed(generic::del),
     cmd("exists", -2, READONLY | FAST, acl::KEYSPACE)
         .keys(shape::PEEKS_ALL)
         .tips(&["request_policy:multi_shard", "response_policy:agg_sum"])
@@ -41,7 +41,7 @@ pub static TABLE: &[Spec] = &[
     cmd("expire", -3, WRITE | FAST, acl::KEYSPACE)
         .keys(shape::CHANGES)
         .doc("generic", "1.0.0", "Gives a key a lifetime in seconds.")
-        .write(generic::expire),
+        .parsed(expire::expire),
     cmd("pexpire", -3, WRITE | FAST, acl::KEYSPACE)
         .keys(shape::CHANGES)
         .doc(
@@ -49,7 +49,7 @@ pub static TABLE: &[Spec] = &[
             "2.6.0",
             "Gives a key a lifetime in milliseconds.",
         )
-        .write(generic::pexpire),
+        .parsed(expire::pexpire),
     cmd("expireat", -3, WRITE | FAST, acl::KEYSPACE)
         .keys(shape::CHANGES)
         .doc(
@@ -57,7 +57,7 @@ pub static TABLE: &[Spec] = &[
             "1.2.0",
             "Makes a key expire at a Unix time in seconds.",
         )
-        .write(generic::expireat),
+        .parsed(expire::expireat),
     cmd("pexpireat", -3, WRITE | FAST, acl::KEYSPACE)
         .keys(shape::CHANGES)
         .doc(
@@ -65,7 +65,7 @@ pub static TABLE: &[Spec] = &[
             "2.6.0",
             "Makes a key expire at a Unix time in milliseconds.",
         )
-        .write(generic::pexpireat),
+        .parsed(expire::pexpireat),
     cmd("ttl", 2, READONLY | FAST | SINGLE_READ, acl::KEYSPACE)
         .keys(shape::READS)
         .tips(&["nondeterministic_output"])
@@ -74,7 +74,7 @@ pub static TABLE: &[Spec] = &[
             "1.0.0",
             "Returns a key's remaining lifetime in seconds.",
         )
-        .read(generic::ttl),
+        .read(expire::ttl),
     cmd("expiretime", 2, READONLY | FAST, acl::KEYSPACE)
         .keys(shape::READS)
         .doc(
@@ -82,7 +82,7 @@ pub static TABLE: &[Spec] = &[
             "7.0.0",
             "Returns the Unix time in seconds at which a key expires.",
         )
-        .read(generic::expiretime),
+        .read(expire::expiretime),
     cmd("pexpiretime", 2, READONLY | FAST, acl::KEYSPACE)
         .keys(shape::READS)
         .doc(
@@ -90,7 +90,7 @@ pub static TABLE: &[Spec] = &[
             "7.0.0",
             "Returns the Unix time in milliseconds at which a key expires.",
         )
-        .read(generic::pexpiretime),
+        .read(expire::pexpiretime),
     cmd("touch", -2, READONLY | FAST, acl::KEYSPACE)
         .keys(shape::PEEKS_ALL)
         .tips(&["request_policy:multi_shard", "response_policy:agg_sum"])
@@ -108,11 +108,11 @@ pub static TABLE: &[Spec] = &[
             "2.6.0",
             "Returns a key's remaining lifetime in milliseconds.",
         )
-        .read(generic::pttl),
+        .read(expire::pttl),
     cmd("persist", 2, WRITE | FAST, acl::KEYSPACE)
         .keys(shape::CHANGES)
         .doc("generic", "2.2.0", "Removes the expiry from a key.")
-        .write(generic::persist),
+        .parsed(expire::persist),
     cmd("scan", -2, READONLY, acl::KEYSPACE)
         .tips(&["nondeterministic_output", "request_policy:special"])
         .doc(
@@ -143,7 +143,7 @@ pub static TABLE: &[Spec] = &[
             "1.0.0",
             "Gives a key a new name, replacing any key already there.",
         )
-        .write(generic::rename),
+        .parsed(generic::rename),
     cmd("renamenx", 3, WRITE | FAST | BARRIER, acl::KEYSPACE)
         .keys(&[
             key(ks::RW | ks::ACCESS | ks::DELETE, at(1), range(0, 1, 0)),
@@ -154,7 +154,7 @@ pub static TABLE: &[Spec] = &[
             "1.0.0",
             "Gives a key a new name only if that name is free.",
         )
-        .write(generic::renamenx),
+        .parsed(generic::renamenx),
     cmd("copy", -3, WRITE | DENYOOM | BARRIER, acl::KEYSPACE)
         .keys(&[
             key(ks::RO | ks::ACCESS, at(1), range(0, 1, 0)),
@@ -165,7 +165,7 @@ pub static TABLE: &[Spec] = &[
             "6.2.0",
             "Duplicates the value of a key under another key.",
         )
-        .write(generic::copy),
+        .parsed(generic::copy),
     cmd("object", -2, 0, 0)
         .doc(
             "generic",
@@ -230,7 +230,7 @@ pub static TABLE: &[Spec] = &[
         "1.0.0",
         "Sorts a list, set or sorted set, optionally storing the result.",
     )
-    .write(sort::sort),
+    .parsed(sort::sort),
     cmd(
         "sort_ro",
         -2,

@@ -165,7 +165,7 @@ pub static TABLE: &[Spec] = &[
             "2.2.0",
             "Sets or clears the bit at an offset and returns its old value.",
         )
-        .write(string::setbit),
+        .parsed(string::setbit),
     cmd("bitcount", -2, READONLY, acl::BITMAP)
         .keys(shape::READS)
         .doc(
@@ -197,7 +197,7 @@ pub static TABLE: &[Spec] = &[
             "2.2.0",
             "Overwrites part of a string starting at a byte offset.",
         )
-        .write(string::setrange),
+        .parsed(string::setrange),
     cmd("getex", -2, WRITE | FAST, acl::STRING)
         .keys(shape::UPDATES)
         .doc(
@@ -224,7 +224,7 @@ pub static TABLE: &[Spec] = &[
             "2.6.0",
             "Combines strings bitwise and stores the result in a key.",
         )
-        .write(bits::bitop),
+        .parsed(bits::bitop),
     cmd("bitpos", -3, READONLY, acl::BITMAP)
         .keys(shape::READS)
         .doc(
@@ -244,7 +244,7 @@ pub static TABLE: &[Spec] = &[
             "3.2.0",
             "Reads, writes and increments integer fields inside a string.",
         )
-        .write(bits::bitfield),
+        .parsed(bits::bitfield),
     cmd("bitfield_ro", -2, READONLY | FAST, acl::BITMAP)
         .keys(shape::READS)
         .doc(

@@ -16,12 +16,12 @@ pub static TABLE: &[Spec] = &[
             "1.2.0",
             "Adds members to a sorted set or updates their scores.",
         )
-        .write(zset::zadd),
+        .parsed(zset::zadd),
     cmd("zrem", -3, WRITE | FAST, acl::SORTEDSET)
         .keys(shape::DELETES)
         .fields(Kind::ZSet, fields::ALL)
         .doc("sorted-set", "1.2.0", "Removes members from a sorted set.")
-        .write(zset::zrem),
+        .parsed(zset::zrem),
     cmd("zscore", 3, READONLY | FAST, acl::SORTEDSET)
         .keys(shape::READS)
         .doc(
@@ -46,7 +46,7 @@ pub static TABLE: &[Spec] = &[
             "1.2.0",
             "Adds an amount to the score of a sorted set member.",
         )
-        .write(zset::zincrby),
+        .parsed(zset::zincrby),
     cmd("zcard", 2, READONLY | FAST | SINGLE_READ, acl::SORTEDSET)
         .keys(shape::PEEKS)
         .doc("sorted-set", "1.2.0", "Counts the members of a sorted set.")
@@ -125,7 +125,7 @@ pub static TABLE: &[Spec] = &[
             "6.2.0",
             "Stores a range of sorted set members in another key.",
         )
-        .write(zrange::zrangestore),
+        .parsed(zrange::zrangestore),
     cmd("zremrangebyrank", 4, WRITE | BARRIER, acl::SORTEDSET)
         .keys(shape::DELETES)
         .doc(
@@ -133,7 +133,7 @@ pub static TABLE: &[Spec] = &[
             "2.0.0",
             "Removes sorted set members within a rank range.",
         )
-        .write(zrange::zremrangebyrank),
+        .parsed(zrange::zremrangebyrank),
     cmd("zremrangebyscore", 4, WRITE | BARRIER, acl::SORTEDSET)
         .keys(shape::DELETES)
         .doc(
@@ -141,7 +141,7 @@ pub static TABLE: &[Spec] = &[
             "1.2.0",
             "Removes sorted set members within a score range.",
         )
-        .write(zrange::zremrangebyscore),
+        .parsed(zrange::zremrangebyscore),
     cmd("zremrangebylex", 4, WRITE | BARRIER, acl::SORTEDSET)
         .keys(shape::DELETES)
         .doc(
@@ -149,7 +149,7 @@ pub static TABLE: &[Spec] = &[
             "2.8.9",
             "Removes sorted set members within a lex range.",
         )
-        .write(zrange::zremrangebylex),
+        .parsed(zrange::zremrangebylex),
     cmd("zunion", -3, READONLY | MOVABLEKEYS, acl::SORTEDSET)
         .keys(shape::READS_COUNTED)
         .doc(
@@ -186,7 +186,7 @@ pub static TABLE: &[Spec] = &[
         "2.0.0",
         "Stores the union of several sorted sets in a key.",
     )
-    .write(zrange::zunionstore),
+    .parsed(zrange::zunionstore),
     cmd(
         "zinterstore",
         -4,
@@ -199,7 +199,7 @@ pub static TABLE: &[Spec] = &[
         "2.0.0",
         "Stores the intersection of several sorted sets in a key.",
     )
-    .write(zrange::zinterstore),
+    .parsed(zrange::zinterstore),
     cmd(
         "zdiffstore",
         -4,
@@ -212,7 +212,7 @@ pub static TABLE: &[Spec] = &[
         "6.2.0",
         "Stores the difference of several sorted sets in a key.",
     )
-    .write(zrange::zdiffstore),
+    .parsed(zrange::zdiffstore),
     cmd("zintercard", -3, READONLY | MOVABLEKEYS, acl::SORTEDSET)
         .keys(shape::READS_COUNTED)
         .doc(
@@ -253,7 +253,7 @@ pub static TABLE: &[Spec] = &[
             "5.0.0",
             "Removes and returns the lowest-scored members.",
         )
-        .write(zset::zpopmin),
+        .parsed(zset::zpopmin),
     cmd("zpopmax", -2, WRITE | FAST | BARRIER, acl::SORTEDSET)
         .keys(shape::POPS)
         .doc(
@@ -261,7 +261,7 @@ pub static TABLE: &[Spec] = &[
             "5.0.0",
             "Removes and returns the highest-scored members.",
         )
-        .write(zset::zpopmax),
+        .parsed(zset::zpopmax),
     cmd("zmpop", -4, WRITE | MOVABLEKEYS | BARRIER, acl::SORTEDSET)
         .keys(&[key(
             ks::RW | ks::ACCESS | ks::DELETE,
@@ -273,7 +273,7 @@ pub static TABLE: &[Spec] = &[
             "7.0.0",
             "Pops members from the first non-empty sorted set given.",
         )
-        .write(zset::zmpop),
+        .parsed(zset::zmpop),
     cmd(
         "bzpopmin",
         -3,
@@ -287,7 +287,7 @@ pub static TABLE: &[Spec] = &[
         "5.0.0",
         "Pops the lowest-scored member, blocking while all are empty.",
     )
-    .write(zset::bzpopmin),
+    .parsed(zset::bzpopmin),
     cmd(
         "bzpopmax",
         -3,
@@ -301,7 +301,7 @@ pub static TABLE: &[Spec] = &[
         "5.0.0",
         "Pops the highest-scored member, blocking while all are empty.",
     )
-    .write(zset::bzpopmax),
+    .parsed(zset::bzpopmax),
     cmd(
         "bzmpop",
         -5,
@@ -319,7 +319,7 @@ pub static TABLE: &[Spec] = &[
         "7.0.0",
         "Pops members from the first non-empty sorted set, or blocks.",
     )
-    .write(zset::bzmpop),
+    .parsed(zset::bzmpop),
     cmd("zscan", -3, READONLY, acl::SORTEDSET)
         .keys(shape::READS)
         .tips(&["nondeterministic_output"])
