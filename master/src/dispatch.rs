@@ -159,12 +159,11 @@ async fn step(
     };
     let meta = &spec.meta;
     let refusal = refusal(core, client, meta, args.len());
-    if let Run::Data(exec @ (Exec::Write(_) | Exec::Parsed(_))) = spec.run {
+    if let Run::Data(exec @ Exec::Parsed(parse)) = spec.run {
         // Refused, or its arguments do not parse: answered here, in turn.
-        let parsed = match (refusal, exec) {
-            (Some(reply), _) => Err(reply),
-            (None, Exec::Parsed(parse)) => parse(&args).map(Some),
-            (None, _) => Ok(None),
+        let parsed = match refusal {
+            Some(reply) => Err(reply),
+            None => parse(&args).map(Some),
         };
         let op = match parsed {
             Ok(op) => op,

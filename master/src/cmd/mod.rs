@@ -551,9 +551,6 @@ pub fn lower(b: &[u8]) -> Vec<u8> {
 /// A read command's handler: on the connection, against committed data.
 pub type ReadFn = fn(&ReadCtx<'_>, &[Bytes]) -> Result<Reply>;
 
-/// A write command's handler: on the write path, in a group.
-pub type WriteFn = fn(&mut WriteCtx<'_>, &[Bytes]) -> Result<Reply>;
-
 /// A write command parsed on its connection into its typed form: what
 /// the write path runs (it parses nothing).
 pub trait WriteOp: Send + Sync {
@@ -586,8 +583,6 @@ impl WriteOp for Refused {
 pub enum Exec {
     /// On the connection, against committed data.
     Read(ReadFn),
-    /// On the write path, in a group, from its arguments.
-    Write(WriteFn),
     /// Parsed on the connection; the write path runs the typed value.
     Parsed(ParseFn),
 }

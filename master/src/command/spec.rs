@@ -4,7 +4,7 @@ use bytes::Bytes;
 use rocksync_protocol::Reply;
 
 use crate::cmd::spec::Meta;
-use crate::cmd::{Exec, ParseFn, ReadFn, WriteFn};
+use crate::cmd::{Exec, ParseFn, ReadFn};
 use crate::session::{BoxReply, Session};
 
 /// A command the connection answers (it acts on the session or the node).
@@ -63,13 +63,6 @@ impl Meta {
         Spec {
             meta: self,
             run: Run::Data(Exec::Read(f)),
-        }
-    }
-    /// A write command.
-    pub const fn write(self, f: WriteFn) -> Spec {
-        Spec {
-            meta: self,
-            run: Run::Data(Exec::Write(f)),
         }
     }
     /// A write command parsed on its connection.

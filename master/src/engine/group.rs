@@ -322,16 +322,10 @@ impl Executor {
             next_seq: group.next_seq,
             events: &mut group.events,
         };
-        let result = match (&cmd.op, cmd.exec) {
-            (Some(op), _) => op.execute(&mut ctx),
-            (None, Exec::Write(f)) => f(&mut ctx, &cmd.args),
-            // Built without its parse (a blocked command served for one
-            // of its keys): parsed here.
-            (None, Exec::Parsed(parse)) => match parse(&cmd.args) {
-                Ok(op) => op.execute(&mut ctx),
-                Err(reply) => Ok(reply),
-            },
-            (None, Exec::Read(_)) => Ok(Reply::error("ERR internal: a read on the write path")),
+        // Every write comes parsed (WriteCmd::new, or the connection).
+        let result = match &cmd.op {
+            Some(op) => op.execute(&mut ctx),
+            None => Ok(Reply::error("ERR internal: an unparsed write")),
         };
         group.next_seq = ctx.next_seq;
         seal_command(&mut group.events, start);
