@@ -20,6 +20,7 @@ use crate::cmd::spec::Meta;
 use crate::cmd::{Exec, ReadCtx, WRONGTYPE};
 use crate::command::{self, Run, Spec};
 use crate::engine::{WriteCmd, READONLY};
+use crate::role::LOADING_ERR;
 use crate::session::{err_reply, wrong_arity, After, BlockedCmd, Client, Session};
 use crate::state::Core;
 use crate::store::keys::Kind;
@@ -212,9 +213,7 @@ fn refusal(core: &Core, client: &Client, meta: &Meta, argc: usize) -> Option<Rep
         return Some(Reply::error(READONLY));
     }
     if !meta.has(LOADING) && !meta.has(OK_LOADING) && core.is_loading() {
-        return Some(Reply::error(
-            "LOADING rocksync is copying the dataset from its master",
-        ));
+        return Some(Reply::error(LOADING_ERR));
     }
     None
 }

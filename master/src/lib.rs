@@ -16,6 +16,7 @@ mod clock;
 mod cmd;
 mod command;
 mod config;
+mod conn;
 mod dispatch;
 mod engine;
 mod error;
@@ -42,6 +43,7 @@ pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 pub use command::{data_cmd, lookup as lookup_command, Spec as CommandSpec};
 pub use config::{Config, ServerArgs};
+pub use conn::{Connection, FrameReader, FrameWriter, ReadError};
 pub use engine::{start as start_write_path, Engine as WritePath, WriteCmd, READONLY};
 pub use error::{Error, Result};
 pub use link::{Follower, LinkCtx};

@@ -16,22 +16,21 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use rocksync_binlog::{Binlog, BinlogReader};
 use rocksync_protocol::{
-    EventCodec, LogEvent, ReplAck, RequestDecoder, RespLimits, SyncAnswer, SyncDecision,
+    EventCodec, LogEvent, ReplAck, Reply, RequestDecoder, RespLimits, SyncAnswer, SyncDecision,
     SyncRequest,
 };
 use rocksync_snapshot::{SnapshotReader, Snapshots, State};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{mpsc, Notify};
-use tokio_util::codec::{Decoder, Encoder};
+use tokio_util::codec::Encoder;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{info, info_span, warn, Instrument};
 
 use crate::clock::mono_ms as now_ms;
+use crate::conn::{Connection, FrameReader, FrameWriter};
 use crate::feed::{Feed, Got};
 use crate::lock;
-use crate::role::NodeView;
+use crate::role::{NodeView, LOADING_ERR};
 pub use crate::slaves::{SlaveInfo, SlaveState, SyncCounters};
 use crate::storage::History;
 use crate::store::{Store, APPLIED_SEQ_KEY};
@@ -133,21 +132,19 @@ impl Replication {
     }
 
     /// Start a session on a connection that sent `SYNC140` (`args`), with
-    /// the bytes read after it.
+    /// what it read after it.
     pub fn spawn_session(
         self: &Arc<Self>,
         core: &NodeView,
         args: Vec<Bytes>,
-        stream: tokio::net::TcpStream,
-        rest: BytesMut,
+        conn: Connection,
         peer: SocketAddr,
     ) {
         let me = Arc::clone(self);
         let core = core.clone();
         let span = info_span!("sync", %peer);
-        self.tracker.spawn(
-            async move { me.session(core, args, stream, rest, peer).await }.instrument(span),
-        );
+        self.tracker
+            .spawn(async move { me.session(core, args, conn, peer).await }.instrument(span));
     }
 
     /// End every session and wait for them.
@@ -316,14 +313,14 @@ impl Replication {
         self: Arc<Self>,
         core: NodeView,
         args: Vec<Bytes>,
-        mut stream: tokio::net::TcpStream,
-        rest: BytesMut,
+        mut conn: Connection,
         peer: SocketAddr,
     ) {
         let req = match SyncRequest::parse(&args) {
             Ok(r) => r,
             Err(e) => {
-                let _ = stream.write_all(format!("-{e}\r\n").as_bytes()).await;
+                conn.out().extend_from_slice(format!("-{e}\r\n").as_bytes());
+                let _ = conn.flush().await;
                 return;
             }
         };
@@ -355,9 +352,8 @@ impl Replication {
         if core.is_loading() {
             // Our own copy is under way (or just began): nothing to serve.
             self.forget(&key, &info);
-            let _ = stream
-                .write_all(b"-LOADING rocksync is copying the dataset from its master\r\n")
-                .await;
+            Reply::error(LOADING_ERR).encode(conn.out());
+            let _ = conn.flush().await;
             return;
         }
         let (decision, reader, why) = self.decide(&key, &req);
@@ -373,24 +369,26 @@ impl Replication {
             replid: self.replid(),
             seq: self.binlog.last_seq(),
         };
-        let mut out = BytesMut::new();
-        answer.to_reply().encode(&mut out);
-        let (rd, mut wr) = stream.into_split();
+        // Two parts under one select!: the sender (the copy, then the
+        // stream) and the ack reader. The reader's end (the slave closed,
+        // or sent garbage) cancels the session; the sender then ends its
+        // own way (a copy records where it stopped, for a resume).
+        let (rd, mut wr) = conn.split();
+        answer.to_reply().encode(wr.out());
         let timeout = Duration::from_secs(core.config().slave_timeout);
-        let end = match send(&mut wr, &out, timeout).await {
-            Err(e) => SessionEnd::Gone(e),
+        let end = match wr.flush_within(timeout).await {
+            Err(e) => SessionEnd::Gone(send_failure(&e, timeout)),
             Ok(()) => {
-                let acks = tokio::spawn(read_acks(
-                    rd,
-                    rest,
-                    Arc::clone(&info),
-                    Arc::clone(&self.acked),
-                ));
-                let end = self
-                    .run(&core, &info, &mut wr, decision, &req, reader)
-                    .await;
-                acks.abort();
-                end
+                let acks = read_acks(rd, &info, &self.acked);
+                let sender = self.run(&core, &info, &mut wr, decision, &req, reader);
+                tokio::pin!(acks, sender);
+                let mut reading = true;
+                loop {
+                    tokio::select! {
+                        end = &mut sender => break end,
+                        () = &mut acks, if reading => reading = false,
+                    }
+                }
             }
         };
         let (SessionEnd::Gone(why) | SessionEnd::OutOfSync(why)) = end;
@@ -410,7 +408,7 @@ impl Replication {
         &self,
         core: &NodeView,
         info: &Arc<SlaveInfo>,
-        wr: &mut OwnedWriteHalf,
+        wr: &mut FrameWriter,
         decision: SyncDecision,
         req: &SyncRequest,
         mut reader: Option<BinlogReader>,
@@ -453,7 +451,7 @@ impl Replication {
         &self,
         core: &NodeView,
         info: &Arc<SlaveInfo>,
-        wr: &mut OwnedWriteHalf,
+        wr: &mut FrameWriter,
         after: Option<Bytes>,
     ) -> Result<BinlogReader, SessionEnd> {
         info.set_state(SlaveState::Copy);
@@ -600,7 +598,7 @@ impl Replication {
         &self,
         core: &NodeView,
         info: &Arc<SlaveInfo>,
-        wr: &mut OwnedWriteHalf,
+        wr: &mut FrameWriter,
         reader: BinlogReader,
     ) -> SessionEnd {
         info.set_state(SlaveState::Sync);
@@ -749,49 +747,34 @@ fn read_frames(
 
 /// Write all of `buf` within `timeout` (a slave that stops reading is
 /// dropped, never waited on forever).
-async fn send(wr: &mut OwnedWriteHalf, buf: &[u8], timeout: Duration) -> Result<(), String> {
-    match tokio::time::timeout(timeout, wr.write_all(buf)).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(format!("send failed: {e}")),
-        Err(_) => Err(format!(
+async fn send(wr: &mut FrameWriter, buf: &[u8], timeout: Duration) -> Result<(), String> {
+    wr.send_within(buf, timeout)
+        .await
+        .map_err(|e| send_failure(&e, timeout))
+}
+
+/// Why a send to a slave failed, in the session's log.
+fn send_failure(e: &std::io::Error, timeout: Duration) -> String {
+    if e.kind() == std::io::ErrorKind::TimedOut {
+        format!(
             "send timed out after {} s: slave not reading",
             timeout.as_secs()
-        )),
+        )
+    } else {
+        format!("send failed: {e}")
     }
 }
 
 /// Read `REPLCONF ACK <seq>` from the slave until the connection ends,
-/// which ends the session.
-async fn read_acks(
-    mut rd: OwnedReadHalf,
-    mut buf: BytesMut,
-    info: Arc<SlaveInfo>,
-    acked: Arc<Notify>,
-) {
+/// which cancels the session.
+async fn read_acks(mut rd: FrameReader, info: &SlaveInfo, acked: &Notify) {
     let mut decoder = RequestDecoder::new(RespLimits::default());
-    loop {
-        loop {
-            match decoder.decode(&mut buf) {
-                Ok(Some(args)) => {
-                    if let Some(ack) = ReplAck::parse(&args) {
-                        info.acked_seq.store(ack.seq, Ordering::Relaxed);
-                        info.last_ack_ms.store(now_ms(), Ordering::Relaxed);
-                        acked.notify_waiters();
-                    }
-                }
-                Ok(None) => break,
-                Err(_) => {
-                    info.cancel.cancel();
-                    return;
-                }
-            }
-        }
-        match rd.read_buf(&mut buf).await {
-            Ok(0) | Err(_) => {
-                info.cancel.cancel();
-                return;
-            }
-            Ok(_) => {}
+    while let Ok(args) = rd.next(&mut decoder).await {
+        if let Some(ack) = ReplAck::parse(&args) {
+            info.acked_seq.store(ack.seq, Ordering::Relaxed);
+            info.last_ack_ms.store(now_ms(), Ordering::Relaxed);
+            acked.notify_waiters();
         }
     }
+    info.cancel.cancel();
 }

@@ -12,6 +12,10 @@ use crate::config::Config;
 use crate::lock;
 use crate::storage::CopyProgress;
 
+/// The error a loading node answers (a slave in the middle of a full
+/// copy): data commands, and a slave asking it for a sync.
+pub const LOADING_ERR: &str = "LOADING rocksync is copying the dataset from its master";
+
 /// What a node is now.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Role {

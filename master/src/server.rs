@@ -11,16 +11,16 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use rocksync_protocol::{Reply, RequestDecoder, RespLimits};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
-use tokio_util::codec::Decoder;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, info, info_span, warn, Instrument};
 
 use crate::blocking::Wait;
+use crate::conn::Connection;
 use crate::dispatch;
+use crate::role::LOADING_ERR;
 use crate::session::{After, BlockedCmd, Client};
 use crate::state::Core;
 
@@ -114,10 +114,9 @@ async fn accept_loop(
         if core.stats.connected.load(Ordering::Relaxed) >= max {
             core.stats.rejected.fetch_add(1, Ordering::Relaxed);
             tracker.spawn(async move {
-                let mut stream = stream;
-                let _ = stream
-                    .write_all(b"-ERR max number of clients reached\r\n")
-                    .await;
+                let mut conn = Connection::new(stream);
+                Reply::error("ERR max number of clients reached").encode(conn.out());
+                let _ = conn.flush().await;
             });
             continue;
         }
@@ -142,29 +141,19 @@ async fn accept_loop(
 
 async fn serve(
     core: Arc<Core>,
-    mut stream: TcpStream,
+    stream: TcpStream,
     peer: SocketAddr,
     id: u64,
     cancel: CancellationToken,
 ) {
-    let mut buf = BytesMut::with_capacity(16 * 1024);
-    let mut out = BytesMut::with_capacity(16 * 1024);
     let needs_auth = !core.config().requirepass.is_empty();
     let mut decoder = RequestDecoder::new(RespLimits::default());
     decoder.set_unauthenticated(needs_auth);
     let local = stream.local_addr().unwrap_or(peer);
+    let mut conn = Connection::new(stream);
     let info = core.clients.add(id, peer, local);
     let mut client = Client::new(id, !needs_auth, info);
-    serve_client(
-        &core,
-        &mut stream,
-        &mut client,
-        &mut buf,
-        &mut out,
-        &mut decoder,
-        &cancel,
-    )
-    .await;
+    serve_client(&core, &mut conn, &mut client, &mut decoder, &cancel).await;
     for ch in std::mem::take(&mut client.channels) {
         core.pubsub.unsubscribe(false, &ch, id);
     }
@@ -174,15 +163,12 @@ async fn serve(
     core.clients.remove(id);
     core.engine.watches.unwatch(&mut client.watch);
     if let Some(args) = client.handoff.take() {
-        let rest = std::mem::take(&mut buf);
         if core.is_loading() {
-            let _ = stream
-                .write_all(b"-LOADING rocksync is copying the dataset from its master\r\n")
-                .await;
+            Reply::error(LOADING_ERR).encode(conn.out());
+            let _ = conn.flush().await;
             return;
         }
-        core.repl
-            .spawn_session(&core.view, args, stream, rest, peer);
+        core.repl.spawn_session(&core.view, args, conn, peer);
     }
 }
 
@@ -190,10 +176,8 @@ async fn serve(
 /// hands its socket to a sync session (`client.handoff`).
 async fn serve_client(
     core: &Arc<Core>,
-    stream: &mut TcpStream,
+    conn: &mut Connection,
     client: &mut Client,
-    buf: &mut BytesMut,
-    out: &mut BytesMut,
     decoder: &mut RequestDecoder,
     cancel: &CancellationToken,
 ) {
@@ -201,7 +185,7 @@ async fn serve_client(
         let mut cmds = Vec::new();
         let mut protocol_error = None;
         loop {
-            match decoder.decode(buf) {
+            match conn.reader.frame(decoder) {
                 Ok(Some(args)) => cmds.push(args),
                 Ok(None) => break,
                 Err(e) => {
@@ -213,35 +197,32 @@ async fn serve_client(
         let ran = !cmds.is_empty();
         if ran {
             // Messages published before these commands go out first.
-            drain_inbox(client, out);
+            drain_inbox(client, conn.out());
             core.stats
                 .commands
                 .fetch_add(cmds.len() as u64, Ordering::Relaxed);
-            let mut after = dispatch::run_pipeline(core, client, cmds, out).await;
+            let mut after = dispatch::run_pipeline(core, client, cmds, conn.out()).await;
             while let After::Block(b) = after {
                 // What came before it goes out now; then it waits.
-                if !write_or_stop(stream, out, client, cancel).await {
+                if !write_or_stop(conn, client, cancel).await {
                     let _ = b.wait.cancel().await;
                     return;
                 }
-                out.clear();
                 let BlockedCmd {
                     wait,
                     timeout,
                     rest,
                 } = *b;
-                let Some(answer) = wait_blocked(stream, buf, client, cancel, wait, timeout).await
-                else {
+                let Some(answer) = wait_blocked(conn, client, cancel, wait, timeout).await else {
                     return;
                 };
-                answer.unwrap_or(Reply::NilArray).encode(out);
-                after = dispatch::run_pipeline(core, client, rest, out).await;
+                answer.unwrap_or(Reply::NilArray).encode(conn.out());
+                after = dispatch::run_pipeline(core, client, rest, conn.out()).await;
             }
             decoder.set_unauthenticated(!client.authenticated);
-            if !write_or_stop(stream, out, client, cancel).await {
+            if !write_or_stop(conn, client, cancel).await {
                 return;
             }
-            out.clear();
             match after {
                 // (a wait ended in the loop above; EXEC ran in the pipeline)
                 After::Continue | After::Block(_) | After::Exec => {}
@@ -254,27 +235,27 @@ async fn serve_client(
         }
         if let Some(e) = protocol_error {
             debug!(error = %e, "protocol error; closing");
-            let _ = stream.write_all(format!("-ERR {e}\r\n").as_bytes()).await;
+            Reply::error(format!("ERR {e}")).encode(conn.out());
+            let _ = conn.flush().await;
             return;
         }
-        if ran && !buf.is_empty() {
+        if ran && conn.reader.has_buffered() {
             // Bytes read ahead while a command was blocked may hold whole
             // commands: they run before anything more is read (the client
             // may be waiting for their replies and send nothing more).
             continue;
         }
         tokio::select! {
-            r = stream.read_buf(buf) => match r {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {}
+            r = conn.reader.fill() => match r {
+                Ok(false) | Err(_) => return,
+                Ok(true) => {}
             },
             Some(msg) = next_message(&mut client.inbox) => {
-                msg.encode(out);
-                drain_inbox(client, out);
-                if !write_or_stop(stream, out, client, cancel).await {
+                msg.encode(conn.out());
+                drain_inbox(client, conn.out());
+                if !write_or_stop(conn, client, cancel).await {
                     return;
                 }
-                out.clear();
             }
             _ = cancel.cancelled() => return,
             _ = client.info.kill.cancelled() => return,
@@ -289,8 +270,7 @@ const BLOCKED_READ_AHEAD: usize = 64 * 1024 * 1024;
 /// what the client sends meanwhile: `Some(None)` on timeout, `None` when
 /// the connection is gone (its wait is withdrawn).
 async fn wait_blocked(
-    stream: &mut TcpStream,
-    buf: &mut BytesMut,
+    conn: &mut Connection,
     client: &Client,
     cancel: &CancellationToken,
     mut wait: Wait,
@@ -310,12 +290,12 @@ async fn wait_blocked(
                 break Some(Some(r.unwrap_or_else(|_| Reply::error("ERR the write path is stopped"))));
             }
             () = expired => break Some(wait.cancel().await),
-            r = stream.read_buf(buf), if buf.len() < BLOCKED_READ_AHEAD => match r {
-                Ok(0) | Err(_) => {
+            r = conn.reader.fill_below(BLOCKED_READ_AHEAD) => match r {
+                Ok(false) | Err(_) => {
                     let _ = wait.cancel().await;
                     break None;
                 }
-                Ok(_) => {}
+                Ok(true) => {}
             },
             () = client.info.kill.cancelled() => {
                 let _ = wait.cancel().await;
@@ -331,17 +311,12 @@ async fn wait_blocked(
     result
 }
 
-/// Write `out` unless the connection is killed or the server stops first
-/// (a client that never reads cannot hold its task forever); false when
-/// the connection is done.
-async fn write_or_stop(
-    stream: &mut TcpStream,
-    out: &[u8],
-    client: &Client,
-    cancel: &CancellationToken,
-) -> bool {
+/// Send the output unless the connection is killed or the server stops
+/// first (a client that never reads cannot hold its task forever); false
+/// when the connection is done.
+async fn write_or_stop(conn: &mut Connection, client: &Client, cancel: &CancellationToken) -> bool {
     tokio::select! {
-        r = stream.write_all(out) => r.is_ok(),
+        r = conn.flush() => r.is_ok(),
         _ = client.info.kill.cancelled() => false,
         _ = cancel.cancelled() => false,
     }

@@ -15,8 +15,8 @@ pub use handshake::{
     is_valid_replid, ReplAck, SyncAnswer, SyncDecision, SyncRequest, SYNC_COMMAND,
 };
 pub use resp::{
-    parse_i64, put_bulk, put_command, put_int_line, split_inline, Reply, ReplyEncoder,
-    RequestDecoder, RespLimits, DEFAULT_MAX_BULK_BYTES, DEFAULT_MAX_MULTIBULK_LEN,
+    parse_i64, put_bulk, put_command, put_int_line, split_inline, Reply, ReplyDecoder,
+    ReplyEncoder, RequestDecoder, RespLimits, DEFAULT_MAX_BULK_BYTES, DEFAULT_MAX_MULTIBULK_LEN,
     INLINE_MAX_BYTES,
 };
 

@@ -511,6 +511,23 @@ impl Encoder<&Reply> for ReplyEncoder {
     }
 }
 
+/// Decodes replies (the client's side, as a slave reads its master's
+/// answers): each item is one reply.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ReplyDecoder;
+
+impl Decoder for ReplyDecoder {
+    type Item = Reply;
+    type Error = Error;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Reply>> {
+        Ok(Reply::parse(src)?.map(|(reply, used)| {
+            src.advance(used);
+            reply
+        }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     /// Issue 9, case 14: a `$536870912` header alone reserves no 512 MiB.

@@ -6,16 +6,14 @@
 
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
-use rocksync_master::{sys, Batch, History, LinkCtx, Sealed, Storage};
+use bytes::Bytes;
+use rocksync_master::{sys, Batch, Connection, History, LinkCtx, ReadError, Sealed, Storage};
 use rocksync_protocol::{
-    put_command, Command, EventCodec, EventType, LogEvent, ReplAck, Reply, SyncAnswer,
-    SyncDecision, SyncRequest,
+    put_command, Command, EventCodec, EventType, LogEvent, ReplAck, Reply, ReplyDecoder,
+    SyncAnswer, SyncDecision, SyncRequest,
 };
 use std::sync::atomic::Ordering;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio_util::codec::Decoder;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, info_span, warn, Instrument};
 
@@ -141,7 +139,7 @@ impl Link {
             Duration::from_secs(5),
             TcpStream::connect(self.master_addr.as_str()),
         );
-        let mut stream = tokio::select! {
+        let stream = tokio::select! {
             r = connect => match r {
                 Ok(Ok(s)) => s,
                 Ok(Err(source)) => return Err(LinkError::Connect { addr: self.master_addr.clone(), source }),
@@ -153,12 +151,11 @@ impl Link {
             _ = cancel.cancelled() => return Ok(()),
         };
         let _ = stream.set_nodelay(true);
-        let mut buf = BytesMut::with_capacity(64 * 1024);
+        let mut conn = Connection::new(stream);
         if !cfg.masterauth.is_empty() {
-            let mut out = BytesMut::new();
-            put_command(&mut out, &[&b"AUTH"[..], cfg.masterauth.as_bytes()]);
-            write(&mut stream, &out, "sending AUTH", cancel).await?;
-            if let Reply::Error(reply) = read_reply(&mut stream, &mut buf, cancel).await? {
+            put_command(conn.out(), &[&b"AUTH"[..], cfg.masterauth.as_bytes()]);
+            write(&mut conn, "sending AUTH", cancel).await?;
+            if let Reply::Error(reply) = read_reply(&mut conn, cancel).await? {
                 return Err(LinkError::Refused {
                     what: "AUTH",
                     reply,
@@ -177,10 +174,9 @@ impl Link {
             replid: Some(history.replid.clone()),
             node_id: Some(self.storage.node_id()?),
         };
-        let mut out = BytesMut::new();
-        put_command(&mut out, &req.to_args());
-        write(&mut stream, &out, "sending SYNC140", cancel).await?;
-        let reply = read_reply(&mut stream, &mut buf, cancel).await?;
+        put_command(conn.out(), &req.to_args());
+        write(&mut conn, "sending SYNC140", cancel).await?;
+        let reply = read_reply(&mut conn, cancel).await?;
         if cancel.is_cancelled() {
             return Ok(());
         }
@@ -209,14 +205,13 @@ impl Link {
             self.ctx.history_changed(h);
         }
         state.set_up(true);
-        self.stream(&mut stream, buf, &answer.replid, cancel).await
+        self.stream(&mut conn, &answer.replid, cancel).await
     }
 
     /// Apply the event stream.
     async fn stream(
         &mut self,
-        stream: &mut TcpStream,
-        mut buf: BytesMut,
+        conn: &mut Connection,
         master_replid: &str,
         cancel: &CancellationToken,
     ) -> LinkResult<()> {
@@ -239,7 +234,7 @@ impl Link {
         let mut ended: Option<LinkError> = None;
         loop {
             loop {
-                let event = match codec.decode(&mut buf) {
+                let event = match conn.reader.frame(&mut codec) {
                     Ok(Some(event)) => event,
                     Ok(None) => break,
                     Err(e) => {
@@ -286,14 +281,13 @@ impl Link {
             // A round cut short by its limits has more right behind it.
             let mut full = ended.is_none();
             if ended.is_none() && pending.len() < ROUND_EVENTS && round.elapsed() < ROUND_TIME {
-                buf.reserve(64 * 1024);
-                match stream.try_read_buf(&mut buf) {
-                    Ok(0) => ended = Some(LinkError::Closed),
-                    Ok(_) => {
+                match conn.reader.try_fill(64 * 1024) {
+                    Ok(Some(false)) => ended = Some(LinkError::Closed),
+                    Ok(Some(true)) => {
                         state.touch();
                         continue;
                     }
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => full = false,
+                    Ok(None) => full = false,
                     Err(source) => {
                         ended = Some(LinkError::Io {
                             what: "reading from the master",
@@ -342,10 +336,9 @@ impl Link {
                 return Err(e);
             }
             if ack_now || last_ack.elapsed() >= ACK_EVERY {
-                let mut out = BytesMut::new();
                 let seq = state.last_seq.load(Ordering::Relaxed);
-                put_command(&mut out, &ReplAck { seq }.to_args());
-                if let Err(e) = write(stream, &out, "sending an ack", cancel).await {
+                put_command(conn.out(), &ReplAck { seq }.to_args());
+                if let Err(e) = write(conn, "sending an ack", cancel).await {
                     // What was received whole is kept, as at the stream's end.
                     self.commit_held(&mut held)?;
                     return Err(e);
@@ -358,9 +351,9 @@ impl Link {
                 continue;
             }
             tokio::select! {
-                r = stream.read_buf(&mut buf) => match r {
-                    Ok(0) => return Err(LinkError::Closed),
-                    Ok(_) => state.touch(),
+                r = conn.reader.fill() => match r {
+                    Ok(false) => return Err(LinkError::Closed),
+                    Ok(true) => state.touch(),
                     Err(source) => return Err(LinkError::Io { what: "reading from the master", source }),
                 },
                 _ = tokio::time::sleep(LINK_POLL) => {
@@ -487,50 +480,32 @@ fn pipeline(
     Ok(done)
 }
 
-/// Write all of `buf` within 30 s; a cancel ends the wait (as an error:
-/// the session is over either way).
+/// Send the connection's output within 30 s; a cancel ends the wait (as
+/// an error: the session is over either way).
 async fn write(
-    stream: &mut TcpStream,
-    buf: &[u8],
+    conn: &mut Connection,
     what: &'static str,
     cancel: &CancellationToken,
 ) -> LinkResult<()> {
-    let sent = tokio::select! {
-        r = tokio::time::timeout(Duration::from_secs(30), stream.write_all(buf)) => r,
-        _ = cancel.cancelled() => return Err(LinkError::Cancelled),
-    };
-    match sent {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(source)) => Err(LinkError::Io { what, source }),
-        Err(_) => Err(LinkError::Io {
-            what,
-            source: std::io::Error::new(std::io::ErrorKind::TimedOut, "blocked for 30 s"),
-        }),
+    tokio::select! {
+        r = conn.writer.flush_within(Duration::from_secs(30)) => {
+            r.map_err(|source| LinkError::Io { what, source })
+        }
+        _ = cancel.cancelled() => Err(LinkError::Cancelled),
     }
 }
 
 /// Read one RESP reply (the handshake's answers), within 30 s.
-async fn read_reply(
-    stream: &mut TcpStream,
-    buf: &mut BytesMut,
-    cancel: &CancellationToken,
-) -> LinkResult<Reply> {
+async fn read_reply(conn: &mut Connection, cancel: &CancellationToken) -> LinkResult<Reply> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some((r, used)) =
-            Reply::parse(buf).map_err(|e| LinkError::Protocol(e.to_string()))?
-        {
-            let _ = buf.split_to(used);
-            return Ok(r);
-        }
-        tokio::select! {
-            r = stream.read_buf(buf) => match r {
-                Ok(0) => return Err(LinkError::Closed),
-                Ok(_) => {}
-                Err(source) => return Err(LinkError::Io { what: "reading the master's answer", source }),
-            },
-            _ = tokio::time::sleep_until(deadline) => return Err(LinkError::Silent(30_000)),
-            _ = cancel.cancelled() => return Ok(Reply::Nil),
-        }
+    let mut replies = ReplyDecoder;
+    tokio::select! {
+        r = conn.next(&mut replies) => r.map_err(|e| match e {
+            ReadError::Closed => LinkError::Closed,
+            ReadError::Io(source) => LinkError::Io { what: "reading the master's answer", source },
+            ReadError::Decode(e) => LinkError::Protocol(e.to_string()),
+        }),
+        _ = tokio::time::sleep_until(deadline) => Err(LinkError::Silent(30_000)),
+        _ = cancel.cancelled() => Ok(Reply::Nil),
     }
 }

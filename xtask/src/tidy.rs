@@ -3,9 +3,14 @@
 
 use std::path::{Path, PathBuf};
 
-/// The workspace root (the parent of `xtask/`).
+/// The workspace root (the parent of `xtask/`). Cargo names the
+/// package's directory when it runs us; the one compiled in is only a
+/// fallback, since a build is reused by clones elsewhere that share its
+/// target directory.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    manifest
         .parent()
         .map_or_else(|| PathBuf::from("."), Path::to_owned)
 }
