@@ -4,7 +4,8 @@ use bytes::Bytes;
 use rocksync_protocol::{Command, Reply};
 
 use super::{
-    fmt_float, int_arg, parse_float, sub_items, tri, typed, ReadCtx, View, WriteCtx, WriteOp,
+    fmt_float, int_arg, parse_float, sub_items, tri, typed, wrong_arity, ReadCtx, View, WriteCtx,
+    WriteOp,
 };
 use crate::error::Result;
 use crate::store::keys::{self, Kind, Meta};
@@ -17,12 +18,6 @@ fn field_value(v: &impl View, key: &[u8], m: &Option<Meta>, field: &[u8]) -> Res
             .get(Cf::Sub, &keys::sub_key(key, m.version, field))?
             .map(Bytes::from)),
     }
-}
-
-fn wrong_args(name: &str) -> Reply {
-    Reply::error(format!(
-        "ERR wrong number of arguments for '{name}' command"
-    ))
 }
 
 /// HSET / HMSET key field value [field value ...], HSETNX key field value.
@@ -45,7 +40,7 @@ enum SetReply {
 
 fn parse_pairs(a: &[Bytes], name: &str, reply: SetReply) -> Result<Box<dyn WriteOp>, Reply> {
     if a.len() % 2 != 0 {
-        return Err(wrong_args(name));
+        return Err(wrong_arity(name));
     }
     Ok(Box::new(HSet {
         key: a[1].clone(),

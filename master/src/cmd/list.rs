@@ -4,12 +4,11 @@ use bytes::Bytes;
 use rocksync_protocol::{Command, Reply};
 
 use super::{
-    int_arg, positive_arg, timeout_arg, tri, typed, ReadCtx, View, WriteCtx, WriteOp, NOT_INT,
-    SYNTAX,
+    int_arg, positive_arg, timeout_arg, tri, typed, wrong_arity, ReadCtx, View, WriteCtx, WriteOp,
+    NOT_INT, SYNTAX,
 };
 use crate::cmd::string::range;
 use crate::error::Result;
-use crate::session::wrong_arity;
 use crate::store::keys::{self, Kind, Meta};
 use crate::store::Cf;
 

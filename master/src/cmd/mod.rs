@@ -543,6 +543,14 @@ pub fn fmt_float(v: f64) -> String {
     format!("{v}")
 }
 
+/// Redis's error for a wrong number of arguments.
+pub fn wrong_arity(name: &str) -> Reply {
+    Reply::error(format!(
+        "ERR wrong number of arguments for '{}' command",
+        name.to_lowercase()
+    ))
+}
+
 /// Lowercase ASCII copy, for option matching.
 pub fn lower(b: &[u8]) -> Vec<u8> {
     b.to_ascii_lowercase()

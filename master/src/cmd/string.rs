@@ -4,8 +4,8 @@ use bytes::{Bytes, BytesMut};
 use rocksync_protocol::{Command, Reply};
 
 use super::{
-    fmt_float, int_arg, lower, parse_float, tri, typed, ReadCtx, View, WriteCtx, WriteOp, NOT_INT,
-    SYNTAX,
+    fmt_float, int_arg, lower, parse_float, tri, typed, wrong_arity, ReadCtx, View, WriteCtx,
+    WriteOp, NOT_INT, SYNTAX,
 };
 use crate::error::Result;
 use crate::store::keys::Kind;
@@ -167,12 +167,6 @@ impl WriteOp for Set {
     }
 }
 
-fn wrong_args(name: &str) -> Reply {
-    Reply::error(format!(
-        "ERR wrong number of arguments for '{name}' command"
-    ))
-}
-
 /// MSET / MSETNX key value [key value ...].
 struct MSet {
     pairs: Vec<(Bytes, Bytes)>,
@@ -182,7 +176,7 @@ struct MSet {
 
 fn mset_pairs(a: &[Bytes], name: &str, nx: bool) -> Result<Box<dyn WriteOp>, Reply> {
     if a.len() % 2 == 0 {
-        return Err(wrong_args(name));
+        return Err(wrong_arity(name));
     }
     Ok(Box::new(MSet {
         pairs: a[1..]

@@ -24,6 +24,7 @@ use tokio::sync::mpsc;
 
 use crate::blocking::Wait;
 use crate::clients::{ClientInfo, Subscriber};
+pub use crate::cmd::wrong_arity;
 use crate::state::Core;
 use crate::watch::Watch;
 
@@ -145,14 +146,6 @@ pub fn bulk_str(s: impl Into<String>) -> Reply {
 /// A HELP subcommand's reply.
 pub fn help_lines(lines: &[&str]) -> Reply {
     Reply::Array(lines.iter().map(|l| Reply::Simple((*l).into())).collect())
-}
-
-/// Redis's error for a wrong number of arguments.
-pub fn wrong_arity(name: &str) -> Reply {
-    Reply::error(format!(
-        "ERR wrong number of arguments for '{}' command",
-        name.to_lowercase()
-    ))
 }
 
 /// Redis's error for an unknown command.
