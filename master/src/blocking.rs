@@ -19,16 +19,15 @@ use rocksync_protocol::Reply;
 use tokio::sync::oneshot;
 
 use crate::cmd::spec::Meta;
-use crate::cmd::Exec;
+use crate::cmd::WriteOp;
 
 /// A blocked client's command and where its answer goes.
 pub struct Waiter {
     /// What the command is.
     pub meta: &'static Meta,
-    /// How it runs.
-    pub exec: Exec,
-    /// The command as sent.
-    pub args: Vec<Bytes>,
+    /// The keys it waits on, each with the command narrowed to it
+    /// (parsed on its connection).
+    pub served: Vec<(Bytes, Box<dyn WriteOp>)>,
     /// The keys it waits on.
     pub keys: Vec<Bytes>,
     /// Its answer.
@@ -113,7 +112,7 @@ impl Blocked {
 
     /// Those waiting on `key`, first come first: their ids and commands
     /// (those whose client is gone are dropped).
-    pub fn waiting_on(&self, key: &[u8]) -> Vec<(u64, &'static Meta, Exec, Vec<Bytes>)> {
+    pub fn waiting_on(&self, key: &[u8]) -> Vec<(u64, &'static Meta)> {
         let g = self.lock();
         let ids: Vec<u64> = g
             .by_key
@@ -131,11 +130,7 @@ impl Blocked {
         }
         let g = self.lock();
         ids.into_iter()
-            .filter_map(|id| {
-                g.waiters
-                    .get(&id)
-                    .map(|w| (id, w.meta, w.exec, w.args.clone()))
-            })
+            .filter_map(|id| g.waiters.get(&id).map(|w| (id, w.meta)))
             .collect()
     }
 

@@ -13,7 +13,8 @@ use tracing::{error, warn};
 use super::job::{Done, Job, WriteCmd, WriteStats, MAX_GROUP_EVENTS, READONLY};
 use crate::blocking::{BlockStart, Blocked, Wait, Waiter};
 use crate::clock::now_ms;
-use crate::cmd::{seal_command, Cursors, Exec, ReadCtx, WriteCtx};
+use crate::cmd::spec::Meta;
+use crate::cmd::{seal_command, Cursors, Exec, ReadCtx, ReadFn, WriteCtx, WriteOp};
 use crate::error::{Error, Result};
 use crate::preread::Written;
 use crate::storage::Storage;
@@ -172,7 +173,7 @@ impl Executor {
                 }
                 group.waiting.push((reply, Done { replies, slow }));
             }
-            Job::Block { cmd, reply } => {
+            Job::Block { cmd, served, reply } => {
                 let start = group.events.len();
                 let answer = self.execute(&cmd, group, now_ms());
                 if matches!(answer, Reply::Nil | Reply::NilArray) && group.failed.is_none() {
@@ -184,8 +185,7 @@ impl Executor {
                         .unwrap_or_default();
                     let id = self.blocked.add(Waiter {
                         meta: cmd.meta,
-                        exec: cmd.exec,
-                        args: cmd.args,
+                        served,
                         keys,
                         reply: tx,
                     });
@@ -295,24 +295,43 @@ impl Executor {
     }
 
     fn execute(&mut self, cmd: &WriteCmd, group: &mut Group, now: u64) -> Reply {
+        match cmd.exec {
+            Exec::Read(f) => self.read(f, &cmd.args, group, now),
+            // Every write comes parsed (WriteCmd::new, or the connection).
+            Exec::Parsed(_) => match &cmd.op {
+                Some(op) => self.write(cmd.meta, op.as_ref(), group, now),
+                None => Reply::error("ERR internal: an unparsed write"),
+            },
+        }
+    }
+
+    /// Why nothing can run in this group now, if anything.
+    fn refused(&self, group: &Group) -> Option<Reply> {
         if let Some(why) = &group.failed {
-            return Reply::error(format!("ERR write failed: {why}"));
+            return Some(Reply::error(format!("ERR write failed: {why}")));
         }
-        if self.storage.is_none() {
-            return Reply::error(READONLY);
+        self.storage.is_none().then(|| Reply::error(READONLY))
+    }
+
+    /// A read inside an EXEC: it sees the transaction's writes so far.
+    fn read(&mut self, f: ReadFn, args: &[Bytes], group: &mut Group, now: u64) -> Reply {
+        if let Some(refused) = self.refused(group) {
+            return refused;
         }
-        if let Exec::Read(f) = cmd.exec {
-            // A read inside an EXEC: it sees the transaction's writes so far.
-            {
-                let ctx = ReadCtx {
-                    store: &self.store,
-                    now_ms: now,
-                    cursors: &self.cursors,
-                    snap: None,
-                    pending: Some(&group.batch),
-                };
-                return f(&ctx, &cmd.args).unwrap_or_else(|e| Reply::error(format!("ERR {e}")));
-            }
+        let ctx = ReadCtx {
+            store: &self.store,
+            now_ms: now,
+            cursors: &self.cursors,
+            snap: None,
+            pending: Some(&group.batch),
+        };
+        f(&ctx, args).unwrap_or_else(|e| Reply::error(format!("ERR {e}")))
+    }
+
+    /// Run the write `op` (of command `meta`) in the group.
+    fn write(&mut self, meta: &Meta, op: &dyn WriteOp, group: &mut Group, now: u64) -> Reply {
+        if let Some(refused) = self.refused(group) {
+            return refused;
         }
         let start = group.events.len();
         let mut ctx = WriteCtx {
@@ -322,11 +341,7 @@ impl Executor {
             next_seq: group.next_seq,
             events: &mut group.events,
         };
-        // Every write comes parsed (WriteCmd::new, or the connection).
-        let result = match &cmd.op {
-            Some(op) => op.execute(&mut ctx),
-            None => Ok(Reply::error("ERR internal: an unparsed write")),
-        };
+        let result = op.execute(&mut ctx);
         group.next_seq = ctx.next_seq;
         seal_command(&mut group.events, start);
         match result {
@@ -336,7 +351,7 @@ impl Executor {
                 Reply::error(format!("ERR {e}"))
             }
             Err(e) => {
-                error!(error = %e, command = cmd.meta.name, "write command failed; the group is dropped");
+                error!(error = %e, command = meta.name, "write command failed; the group is dropped");
                 group.failed = Some(e.to_string());
                 Reply::error(format!("ERR write failed: {e}"))
             }
@@ -361,7 +376,7 @@ impl Executor {
         };
         note(&mut fed, &group.events[start..]);
         while let Some(key) = fed.pop_front() {
-            for (id, spec, exec, args) in self.blocked.waiting_on(&key) {
+            for (id, spec) in self.blocked.waiting_on(&key) {
                 if group.failed.is_some() {
                     return;
                 }
@@ -376,9 +391,9 @@ impl Executor {
                 let Some(m) = meta else {
                     break;
                 };
-                let Some((_, keys)) = spec.block.filter(|(kind, _)| *kind == m.kind) else {
+                if !spec.block.is_some_and(|(kind, _)| kind == m.kind) {
                     continue;
-                };
+                }
                 // Claimed before the pop: a client timing out from now on
                 // finds its wait gone and takes this answer instead, so a
                 // popped element always reaches its client.
@@ -387,9 +402,11 @@ impl Executor {
                 };
                 rocksync_failpoint::pause("engine.serve.before_pop");
                 let at = group.events.len();
-                let cmd = WriteCmd::new(spec, exec, keys.narrow(&args, &key))
-                    .unwrap_or_else(|refused| refused);
-                let answer = self.execute(&cmd, group, now);
+                let Some((_, op)) = w.served.iter().find(|(k, _)| *k == key) else {
+                    self.blocked.put_back(id, w);
+                    continue;
+                };
+                let answer = self.write(spec, op.as_ref(), group, now);
                 if matches!(answer, Reply::Nil | Reply::NilArray) {
                     self.blocked.put_back(id, w);
                     continue;

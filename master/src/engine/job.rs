@@ -69,6 +69,25 @@ impl WriteCmd {
             op,
         })
     }
+
+    /// A blocking command parsed once per key it waits on, narrowed to
+    /// that key (BLPOP a b 0 → BLPOP a 0, BLPOP b 0): what serves it when
+    /// that key gets data. Parsed by the caller (the connection), so the
+    /// write path parses nothing when it serves a blocked client.
+    pub fn per_key(&self) -> Vec<(Bytes, Box<dyn WriteOp>)> {
+        let (Some((_, at)), Exec::Parsed(parse)) = (self.meta.block, self.exec) else {
+            return Vec::new();
+        };
+        at.split(&self.args)
+            .0
+            .iter()
+            .map(|key| {
+                let op = parse(&at.narrow(&self.args, key))
+                    .unwrap_or_else(|reply| Box::new(Refused(reply)));
+                (key.clone(), op)
+            })
+            .collect()
+    }
 }
 
 /// What a write job gives back: its replies, and the commands whose
@@ -97,6 +116,9 @@ pub(super) enum Job {
     /// registered to be served when its keys get data.
     Block {
         cmd: WriteCmd,
+        /// What serves it when one of its keys is fed: the command
+        /// narrowed to that key, parsed on the connection.
+        served: Vec<(Bytes, Box<dyn WriteOp>)>,
         reply: oneshot::Sender<BlockStart>,
     },
     /// Due entries of the expiry index: (expiry, key).

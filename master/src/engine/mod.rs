@@ -117,7 +117,8 @@ impl Engine {
     pub async fn block(&self, cmd: WriteCmd) -> BlockStart {
         let (reply, rx) = oneshot::channel();
         let stopped = || BlockStart::Done(Reply::error("ERR the write path is stopped"));
-        self.shared.submit(Job::Block { cmd, reply });
+        let served = cmd.per_key();
+        self.shared.submit(Job::Block { cmd, served, reply });
         rx.await.unwrap_or_else(|_| stopped())
     }
 
