@@ -12,79 +12,16 @@
 mod common;
 
 use std::collections::HashMap;
-use std::path::Path;
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
 use redis::Commands;
+use rocksync_testkit::Sentinel;
 use tempfile::TempDir;
 
 const LONG: Duration = Duration::from_secs(120);
-
-/// A `redis-sentinel` process, killed on drop.
-struct Sentinel {
-    _proc: Proc,
-    port: u16,
-}
-
-impl Sentinel {
-    fn start(dir: &Path, master_port: u16) -> Self {
-        let port = free_port();
-        let conf = dir.join(format!("sentinel-{port}.conf"));
-        std::fs::write(
-            &conf,
-            format!(
-                "port {port}\nbind 127.0.0.1\ndaemonize no\ndir {}\nsentinel monitor rs 127.0.0.1 {master_port} 2\nsentinel down-after-milliseconds rs 2000\nsentinel failover-timeout rs 20000\nsentinel parallel-syncs rs 1\n",
-                dir.display()
-            ),
-        )
-        .expect("sentinel config");
-        let proc = Proc::listening(Command::new("redis-sentinel").arg(&conf), port, LONG)
-            .expect("redis-sentinel is installed (apt-get install redis-sentinel) and starts");
-        Self { _proc: proc, port }
-    }
-
-    fn client(&self) -> redis::Connection {
-        redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))
-            .expect("client")
-            .get_connection_with_timeout(Duration::from_secs(5))
-            .expect("connect")
-    }
-
-    /// `SENTINEL <sub> rs` as a list of field maps.
-    fn list(&self, sub: &str) -> Vec<HashMap<String, String>> {
-        let v: redis::Value = redis::cmd("SENTINEL")
-            .arg(sub)
-            .arg("rs")
-            .query(&mut self.client())
-            .expect("sentinel");
-        let redis::Value::Array(items) = v else {
-            return Vec::new();
-        };
-        items
-            .into_iter()
-            .filter_map(|i| redis::from_redis_value::<Vec<String>>(&i).ok())
-            .map(|kv| {
-                kv.chunks(2)
-                    .filter(|c| c.len() == 2)
-                    .map(|c| (c[0].clone(), c[1].clone()))
-                    .collect()
-            })
-            .collect()
-    }
-
-    fn master_port(&self) -> Option<u16> {
-        let addr: Vec<String> = redis::cmd("SENTINEL")
-            .arg("get-master-addr-by-name")
-            .arg("rs")
-            .query(&mut self.client())
-            .ok()?;
-        addr.get(1)?.parse().ok()
-    }
-}
 
 #[test]
 fn sentinel_fails_rocksync_over_and_turns_the_old_master_into_a_slave() {
@@ -97,7 +34,10 @@ fn sentinel_fails_rocksync_over_and_turns_the_old_master_into_a_slave() {
     wait_synced(&m, &s1, LONG);
     wait_synced(&m, &s2, LONG);
     let sentinels: Vec<Sentinel> = (0..3)
-        .map(|_| Sentinel::start(tmp.path(), m_port))
+        .map(|_| {
+            Sentinel::start(tmp.path(), m_port)
+                .expect("redis-sentinel is installed (apt-get install redis-sentinel) and starts")
+        })
         .collect();
 
     // Discovery: both slaves and the two other Sentinels, none disconnected.

@@ -11,39 +11,15 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::*;
+use rocksync_testkit::Nutcracker;
 use tempfile::TempDir;
 
 const LONG: Duration = Duration::from_secs(120);
 
-/// twemproxy in front of `backends` (ports), named servers so that a
-/// failed-over master can be swapped in under the same name, and no
-/// ejection (a datastore must not move keys to another shard).
-fn nutcracker(dir: &Path, name: &str, backends: &[u16]) -> (Proc, u16) {
-    let port = free_port();
-    let servers: String = backends
-        .iter()
-        .enumerate()
-        .map(|(i, p)| format!("   - 127.0.0.1:{p}:1 group{i}\n"))
-        .collect();
-    let conf = dir.join(format!("{name}.yml"));
-    std::fs::write(
-        &conf,
-        format!(
-            "{name}:\n  listen: 127.0.0.1:{port}\n  hash: fnv1a_64\n  distribution: ketama\n  redis: true\n  auto_eject_hosts: false\n  timeout: 5000\n  servers:\n{servers}"
-        ),
-    )
-    .expect("nutcracker config");
-    let proc = Proc::listening(
-        Command::new("nutcracker")
-            .arg("-c")
-            .arg(&conf)
-            .arg("-s")
-            .arg(free_port().to_string()),
-        port,
-        LONG,
-    )
-    .expect("nutcracker is installed (apt-get install nutcracker) and starts");
-    (proc, port)
+/// twemproxy named `name` in front of `backends`.
+fn nutcracker(dir: &Path, name: &str, backends: &[u16]) -> Nutcracker {
+    Nutcracker::start(dir, name, backends)
+        .expect("nutcracker is installed (apt-get install nutcracker) and starts")
 }
 
 fn conn(port: u16) -> redis::Connection {
@@ -94,10 +70,12 @@ fn twemproxy_shards_over_three_groups_as_over_redis_servers() {
         groups.push((m, s));
     }
     let masters: Vec<u16> = groups.iter().map(|(m, _)| m.addr.port()).collect();
-    let (_proxy, ours) = nutcracker(tmp.path(), "rocksync", &masters);
+    let proxy = nutcracker(tmp.path(), "rocksync", &masters);
+    let ours = proxy.port;
     let redis: Vec<Redis> = (0..3).map(|_| Redis::start(&[])).collect();
     let redis_ports: Vec<u16> = redis.iter().map(|r| r.port).collect();
-    let (_proxy2, theirs) = nutcracker(tmp.path(), "redis", &redis_ports);
+    let proxy2 = nutcracker(tmp.path(), "redis", &redis_ports);
+    let theirs = proxy2.port;
 
     let (mut a, mut b) = (conn(ours), conn(theirs));
     let mut differ = Vec::new();

@@ -1,7 +1,18 @@
 //! Test support shared by the integration tests and xtask: child
-//! processes that are killed when their guard drops ([`Proc`]), a real
-//! redis-server ([`RedisServer`]), free loopback ports and bounded waits.
-//! Every wait ends by itself; every child ends with its guard.
+//! processes that are killed when their guard drops ([`Proc`]), rocksync
+//! nodes ([`Node`], with a digest of their data, loaders and replication
+//! waits), a real redis-server ([`RedisServer`]), redis-sentinel
+//! ([`Sentinel`]) and twemproxy ([`Nutcracker`]), a small disk to fill
+//! ([`Tmpfs`]), free loopback ports and bounded waits. Every wait ends by
+//! itself; every child ends with its guard.
+
+mod node;
+mod tmpfs;
+mod tools;
+
+pub use node::{bin_dir, digest, field, load, slaveof, wait_synced, Node};
+pub use tmpfs::Tmpfs;
+pub use tools::{sentinel_conf, Nutcracker, Sentinel, SENTINEL_MASTER};
 
 use std::net::TcpStream;
 use std::process::{Child, Command, ExitStatus, Stdio};

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
+use rocksync_testkit::{Nutcracker, Sentinel};
+
 use crate::procs::{free_port, start, Guard};
 use crate::repl_bench::{call, wait_for};
 
@@ -29,15 +31,12 @@ fn failover(tmp: &Path, name: &str, spawn: Spawn<'_>) -> Result<f64> {
         spawn(r1, Some(m), &dir.join("r1"))?,
         spawn(r2, Some(m), &dir.join("r2"))?,
     );
-    let mut sentinels = Vec::new();
-    let mut ports = Vec::new();
-    for _ in 0..3 {
-        let p = free_port()?;
-        let conf = dir.join(format!("sentinel-{p}.conf"));
-        std::fs::write(&conf, crate::sentinel_conf(p, &dir, m))?;
-        sentinels.push(start(Command::new("redis-sentinel").arg(&conf), p)?);
-        ports.push(p);
-    }
+    let sentinels = (0..3)
+        .map(|_| {
+            Sentinel::start(&dir, m).context("redis-sentinel (apt-get install redis-sentinel)")
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let ports: Vec<u16> = sentinels.iter().map(|s| s.port).collect();
     wait_for("sentinels to see the group", WAIT, || {
         ports.iter().all(|&p| {
             crate::repl_bench::info_field(p, "sentinel", "master0")
@@ -115,25 +114,10 @@ pub fn run(bins: &Path) -> Result<()> {
             Ok((ours(p, None, &tmp.join(format!("shard{i}")))?, p))
         })
         .collect::<Result<_>>()?;
-    let proxy_port = free_port()?;
-    let servers: String = masters
-        .iter()
-        .enumerate()
-        .map(|(i, (_, p))| format!("   - 127.0.0.1:{p}:1 group{i}\n"))
-        .collect();
-    let conf = tmp.join("nutcracker.yml");
-    std::fs::write(
-        &conf,
-        format!("rocksync:\n  listen: 127.0.0.1:{proxy_port}\n  hash: fnv1a_64\n  distribution: ketama\n  redis: true\n  auto_eject_hosts: false\n  timeout: 5000\n  servers:\n{servers}"),
-    )?;
-    let _proxy = start(
-        Command::new("nutcracker")
-            .arg("-c")
-            .arg(&conf)
-            .args(["-s", &free_port()?.to_string()]),
-        proxy_port,
-    )
-    .context("nutcracker (apt-get install nutcracker)")?;
+    let ports: Vec<u16> = masters.iter().map(|(_, p)| *p).collect();
+    let proxy = Nutcracker::start(&tmp, "rocksync", &ports)
+        .context("nutcracker (apt-get install nutcracker)")?;
+    let proxy_port = proxy.port;
     let direct_port = free_port()?;
     let _direct = ours(direct_port, None, &tmp.join("direct"))?;
     println!("### redis-benchmark through twemproxy over 3 groups vs one group direct (-c 50 -n 200000 -P 16 -r 1000000 -d 100)\n");

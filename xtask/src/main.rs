@@ -92,15 +92,6 @@ fn ci() -> Result<()> {
     cargo(TEST_ARGS)
 }
 
-/// The Sentinel configuration the HA tests and `run --ha` use: quorum 2,
-/// a master is down after 2 s without answers.
-pub fn sentinel_conf(port: u16, dir: &std::path::Path, master_port: u16) -> String {
-    format!(
-        "port {port}\nbind 127.0.0.1\ndaemonize no\ndir {}\nsentinel monitor rocksync 127.0.0.1 {master_port} 2\nsentinel down-after-milliseconds rocksync 2000\nsentinel failover-timeout rocksync 20000\nsentinel parallel-syncs rocksync 1\n",
-        dir.display()
-    )
-}
-
 /// `cargo xtask run --ha`: a master (8888), two slaves (8889, 8890) and
 /// three Sentinels (26379-26381) on loopback, data in ./data.
 fn run_ha() -> Result<()> {
@@ -133,7 +124,7 @@ fn run_ha() -> Result<()> {
     for port in 26379..26382u16 {
         let conf = data.join(format!("sentinel-{port}.conf"));
         if !conf.exists() {
-            std::fs::write(&conf, sentinel_conf(port, &data, 8888))?;
+            std::fs::write(&conf, rocksync_testkit::sentinel_conf(port, &data, 8888))?;
         }
         eprintln!("starting redis-sentinel on {port}");
         children.push(
