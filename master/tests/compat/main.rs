@@ -1,0 +1,306 @@
+//! Replies match redis-server's: the same script of commands, errors
+//! included, sent over raw RESP to a real redis-server and to rocksync.
+
+#[path = "../common/mod.rs"]
+mod common;
+mod server;
+mod types;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use common::{InProc, RedisServer};
+use redis::Commands;
+use rocksync_protocol::{put_command, Reply};
+
+/// A minimal RESP client: one command, one reply.
+struct Raw {
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Raw {
+    fn connect(addr: impl std::net::ToSocketAddrs) -> Self {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        Self {
+            stream,
+            buf: Vec::new(),
+        }
+    }
+
+    fn call(&mut self, args: &[&str]) -> Reply {
+        let mut out = BytesMut::new();
+        put_command(&mut out, args);
+        self.stream.write_all(&out).expect("send");
+        self.read()
+    }
+
+    fn raw(&mut self, bytes: &[u8]) -> Reply {
+        self.stream.write_all(bytes).expect("send");
+        self.read()
+    }
+
+    fn read(&mut self) -> Reply {
+        loop {
+            if let Some((r, used)) = Reply::parse(&self.buf).expect("valid RESP") {
+                self.buf.drain(..used);
+                return r;
+            }
+            let mut chunk = [0u8; 4096];
+            let n = self.stream.read(&mut chunk).expect("read");
+            assert!(n > 0, "connection closed");
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+}
+
+/// Commands whose replies must be identical. Sets and hashes are built in
+/// sorted order so that order-dependent replies agree too. Left out on
+/// purpose: SELECT of a database other than 0 (there is one keyspace; we
+/// answer `ERR DB index is out of range`), and COPY ... DB n for the same
+/// reason. In two parts, run in order: each type's commands, then server
+/// commands, ranges, errors in order and transactions.
+const SCRIPT: [&[&[&str]]; 2] = [types::SCRIPT, server::SCRIPT];
+
+#[test]
+fn replies_match_redis_server() {
+    let redis = RedisServer::start(&[]);
+    let ours = InProc::start();
+    let mut theirs = Raw::connect(("127.0.0.1", redis.port));
+    let mut mine = Raw::connect(ours.addr);
+    let mut mismatches = Vec::new();
+    let script = SCRIPT.concat();
+    for cmd in &script {
+        let (a, b) = (theirs.call(cmd), mine.call(cmd));
+        if a != b {
+            mismatches.push(format!("{cmd:?}\n  redis:    {a:?}\n  rocksync: {b:?}"));
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} of {} differ:\n{}",
+        mismatches.len(),
+        script.len(),
+        mismatches.join("\n")
+    );
+}
+
+#[test]
+fn malformed_input_gets_redis_errors() {
+    let redis = RedisServer::start(&[]);
+    let ours = InProc::start();
+    for bad in [
+        &b"*1\r\n$x\r\n"[..],
+        b"*x\r\n",
+        b"*1\r\n:1\r\n",
+        b"set a \"b\r\n",
+    ] {
+        let a = Raw::connect(("127.0.0.1", redis.port)).raw(bad);
+        let b = Raw::connect(ours.addr).raw(bad);
+        assert_eq!(a, b, "for {:?}", String::from_utf8_lossy(bad));
+    }
+}
+
+/// Steps of two clients (0 and 1) interleaved; `SLEEP ms` pauses the
+/// script. Each reply must equal redis-server's for the same step.
+const TWO_CLIENTS: &[(usize, &[&str])] = &[
+    // a touched WATCHed key makes EXEC return nil
+    (0, &["SET", "w", "1"]),
+    (0, &["WATCH", "w"]),
+    (1, &["SET", "w", "2"]),
+    (0, &["MULTI"]),
+    (0, &["INCR", "w"]),
+    (0, &["EXEC"]),
+    (0, &["GET", "w"]),
+    // untouched: it runs; EXEC ends the WATCH
+    (0, &["WATCH", "w"]),
+    (0, &["MULTI"]),
+    (0, &["INCR", "w"]),
+    (0, &["EXEC"]),
+    (1, &["SET", "w", "10"]),
+    (0, &["MULTI"]),
+    (0, &["INCR", "w"]),
+    (0, &["EXEC"]),
+    // UNWATCH and DISCARD end it too
+    (0, &["WATCH", "w"]),
+    (0, &["UNWATCH"]),
+    (1, &["INCR", "w"]),
+    (0, &["MULTI"]),
+    (0, &["GET", "w"]),
+    (0, &["EXEC"]),
+    (0, &["WATCH", "w"]),
+    (0, &["MULTI"]),
+    (0, &["DISCARD"]),
+    (1, &["INCR", "w"]),
+    (0, &["MULTI"]),
+    (0, &["GET", "w"]),
+    (0, &["EXEC"]),
+    // a read-only transaction and an empty one fail too
+    (0, &["WATCH", "w", "other"]),
+    (1, &["DEL", "other"]),
+    (1, &["SET", "other", "x"]),
+    (0, &["MULTI"]),
+    (0, &["GET", "w"]),
+    (0, &["EXEC"]),
+    (0, &["WATCH", "w"]),
+    (1, &["EXPIRE", "w", "1000"]),
+    (0, &["MULTI"]),
+    (0, &["EXEC"]),
+    // FLUSHALL touches every key (Redis 7.0 spares a watched key that did
+    // not exist; rocksync breaks every WATCH, which is never less safe)
+    (0, &["SET", "flushed", "1"]),
+    (0, &["WATCH", "flushed"]),
+    (1, &["FLUSHALL"]),
+    (0, &["MULTI"]),
+    (0, &["SET", "flushed", "2"]),
+    (0, &["EXEC"]),
+    (0, &["EXISTS", "flushed"]),
+    // a key that expires after WATCH
+    (0, &["SET", "e", "1", "PX", "100"]),
+    (0, &["WATCH", "e"]),
+    (0, &["SLEEP", "300"]),
+    (0, &["MULTI"]),
+    (0, &["SET", "e", "2"]),
+    (0, &["EXEC"]),
+    (0, &["GET", "e"]),
+    // a key already expired when watched: its deletion changes nothing
+    (0, &["SET", "e2", "1", "PX", "50"]),
+    (0, &["SLEEP", "200"]),
+    (0, &["WATCH", "e2"]),
+    (0, &["SLEEP", "1200"]),
+    (0, &["MULTI"]),
+    (0, &["SET", "e2", "2"]),
+    (0, &["EXEC"]),
+    // errors
+    (0, &["MULTI"]),
+    (0, &["WATCH", "w"]),
+    (0, &["EXEC"]),
+    (0, &["WATCH"]),
+    (0, &["UNWATCH", "x"]),
+];
+
+#[test]
+fn two_clients_match_redis_server() {
+    let redis = RedisServer::start(&[]);
+    let ours = InProc::start();
+    let mut theirs = [
+        Raw::connect(("127.0.0.1", redis.port)),
+        Raw::connect(("127.0.0.1", redis.port)),
+    ];
+    let mut mine = [Raw::connect(ours.addr), Raw::connect(ours.addr)];
+    let mut mismatches = Vec::new();
+    for &(who, cmd) in TWO_CLIENTS {
+        if cmd[0] == "SLEEP" {
+            std::thread::sleep(Duration::from_millis(cmd[1].parse().expect("ms")));
+            continue;
+        }
+        let (a, b) = (theirs[who].call(cmd), mine[who].call(cmd));
+        if a != b {
+            mismatches.push(format!(
+                "client {who} {cmd:?}\n  redis:    {a:?}\n  rocksync: {b:?}"
+            ));
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} of {} differ:\n{}",
+        mismatches.len(),
+        TWO_CLIENTS.len(),
+        mismatches.join("\n")
+    );
+}
+
+/// ZPOPMIN and ZPOPMAX seek past the entries earlier pops deleted, from
+/// bounds the store keeps per sorted set; any score written outside a
+/// bound must widen it. Random pipelines of ZADD (new members, moved
+/// scores, ties, fractional scores, members long enough that a bound
+/// keeps only their score, scores below and above everything popped so
+/// far), pops with counts (ZPOPMIN, ZPOPMAX, ZMPOP, BZPOPMIN), ZREM,
+/// ZINCRBY, DEL, FLUSHALL, EXEC blocks and reads, sent alike to
+/// redis-server and rocksync: every reply must match.
+#[test]
+fn sorted_set_pops_match_redis_server_under_random_writes() {
+    let redis = RedisServer::start(&[]);
+    let ours = InProc::start();
+    let mut theirs = redis::Client::open(format!("redis://127.0.0.1:{}/", redis.port))
+        .and_then(|c| c.get_connection())
+        .expect("redis-server");
+    let mut mine = ours.client();
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let long = "x".repeat(1500);
+    for step in 0..3000 {
+        let mut p = redis::pipe();
+        if next(10) == 0 {
+            p.atomic();
+        }
+        for _ in 0..=next(8) {
+            let key = format!("z{}", next(3));
+            let member = match next(20) {
+                0 => format!("{long}{}", next(5)),
+                _ => format!("m{}", next(200)),
+            };
+            let score = match next(4) {
+                0 => (next(8) as f64) / 4.0,
+                _ => next(400) as f64 - 200.0,
+            };
+            match next(16) {
+                0..=4 => {
+                    p.cmd("ZADD").arg(&key).arg(score).arg(&member);
+                }
+                5 | 6 => {
+                    p.cmd("ZPOPMIN").arg(&key).arg(next(4));
+                }
+                7 | 8 => {
+                    p.cmd("ZPOPMAX").arg(&key).arg(next(4));
+                }
+                9 => {
+                    let side = if next(2) == 0 { "MIN" } else { "MAX" };
+                    p.cmd("ZMPOP")
+                        .arg(2)
+                        .arg(&key)
+                        .arg("z9")
+                        .arg(side)
+                        .arg("COUNT")
+                        .arg(1 + next(3));
+                }
+                10 => {
+                    p.cmd("BZPOPMIN").arg(&key).arg(0.01);
+                }
+                11 => {
+                    p.cmd("ZREM").arg(&key).arg(&member);
+                }
+                12 => {
+                    p.cmd("ZINCRBY").arg(&key).arg(score).arg(&member);
+                }
+                13 if next(10) == 0 => {
+                    p.cmd("DEL").arg(&key);
+                }
+                14 if next(40) == 0 => {
+                    p.cmd("FLUSHALL");
+                }
+                _ => {
+                    p.cmd("ZRANGE").arg(&key).arg(0).arg(-1).arg("WITHSCORES");
+                }
+            }
+        }
+        let a: redis::Value = p.query(&mut theirs).expect("redis-server");
+        let b: redis::Value = p.query(&mut mine).expect("rocksync");
+        assert_eq!(a, b, "step {step} differs");
+    }
+    for k in ["z0", "z1", "z2"] {
+        let a: Vec<(String, f64)> = theirs.zrange_withscores(k, 0, -1).expect("zrange");
+        let b: Vec<(String, f64)> = mine.zrange_withscores(k, 0, -1).expect("zrange");
+        assert_eq!(a, b, "{k} differs at the end");
+    }
+}
