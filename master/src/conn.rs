@@ -16,10 +16,14 @@ use std::io;
 use std::time::Duration;
 
 use bytes::BytesMut;
+use rocksync_protocol::Reply;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio_util::codec::Decoder;
+
+/// How long a connection's last reply may take to go out.
+pub const LAST_WORDS: Duration = Duration::from_secs(5);
 
 /// A read buffer's initial capacity.
 const READ_CAPACITY: usize = 16 * 1024;
@@ -225,6 +229,14 @@ impl Connection {
     /// The socket's.
     pub async fn flush(&mut self) -> io::Result<()> {
         self.writer.flush().await
+    }
+
+    /// Send `reply` as the connection's last words (a refusal, a protocol
+    /// error), within [`LAST_WORDS`]: a peer that does not read is not
+    /// waited on, and a failure is moot, since the connection closes next.
+    pub async fn last_words(&mut self, reply: &Reply) {
+        reply.encode(self.out());
+        let _ = self.writer.flush_within(LAST_WORDS).await;
     }
 }
 

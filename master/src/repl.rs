@@ -319,8 +319,7 @@ impl Replication {
         let req = match SyncRequest::parse(&args) {
             Ok(r) => r,
             Err(e) => {
-                conn.out().extend_from_slice(format!("-{e}\r\n").as_bytes());
-                let _ = conn.flush().await;
+                conn.last_words(&Reply::error(e.to_string())).await;
                 return;
             }
         };
@@ -352,8 +351,7 @@ impl Replication {
         if core.is_loading() {
             // Our own copy is under way (or just began): nothing to serve.
             self.forget(&key, &info);
-            Reply::error(LOADING_ERR).encode(conn.out());
-            let _ = conn.flush().await;
+            conn.last_words(&Reply::error(LOADING_ERR)).await;
             return;
         }
         let (decision, reader, why) = self.decide(&key, &req);

@@ -115,8 +115,8 @@ async fn accept_loop(
             core.stats.rejected.fetch_add(1, Ordering::Relaxed);
             tracker.spawn(async move {
                 let mut conn = Connection::new(stream);
-                Reply::error("ERR max number of clients reached").encode(conn.out());
-                let _ = conn.flush().await;
+                conn.last_words(&Reply::error("ERR max number of clients reached"))
+                    .await;
             });
             continue;
         }
@@ -164,8 +164,7 @@ async fn serve(
     core.engine.watches.unwatch(&mut client.watch);
     if let Some(args) = client.handoff.take() {
         if core.is_loading() {
-            Reply::error(LOADING_ERR).encode(conn.out());
-            let _ = conn.flush().await;
+            conn.last_words(&Reply::error(LOADING_ERR)).await;
             return;
         }
         core.repl.spawn_session(&core.view, args, conn, peer);
@@ -235,8 +234,7 @@ async fn serve_client(
         }
         if let Some(e) = protocol_error {
             debug!(error = %e, "protocol error; closing");
-            Reply::error(format!("ERR {e}")).encode(conn.out());
-            let _ = conn.flush().await;
+            conn.last_words(&Reply::error(format!("ERR {e}"))).await;
             return;
         }
         if ran && conn.reader.has_buffered() {
