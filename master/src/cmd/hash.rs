@@ -202,10 +202,15 @@ pub(crate) fn hincrby(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
 }
 
 pub(crate) fn hincrbyfloat(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    let by = super::float_arg(&a[3])?;
+    if !by.is_finite() {
+        // Redis's wording here (INCRBYFLOAT's differs), before any data.
+        return Err(Reply::error("ERR value is NaN or Infinity"));
+    }
     Ok(Box::new(HIncr {
         key: a[1].clone(),
         field: a[2].clone(),
-        by: Increment::Float(super::float_arg(&a[3])?),
+        by: Increment::Float(by),
     }))
 }
 

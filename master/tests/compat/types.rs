@@ -103,6 +103,11 @@ pub const SCRIPT: &[&[&str]] = &[
     &["HINCRBY", "h", "c", "10"],
     &["HINCRBY", "h", "n", "x"],
     &["HINCRBYFLOAT", "h", "cf", "1.5"],
+    // an infinite increment is refused before the key's type is read
+    &["HINCRBYFLOAT", "h", "cf", "inf"],
+    &["HINCRBYFLOAT", "h", "cf", "-inf"],
+    &["HINCRBYFLOAT", "s", "cf", "inf"],
+    &["HINCRBYFLOAT", "h", "cf", "nan"],
     &["HSETNX", "h", "c", "x"],
     &["HSETNX", "h", "d", "x"],
     &["HSTRLEN", "h", "d"],
