@@ -18,6 +18,9 @@ const SECTIONS: &[&str] = &[
     "persistence",
     "stats",
     "replication",
+    "cpu",
+    "modules",
+    "cluster",
     "keyspace",
 ];
 
@@ -206,6 +209,25 @@ fn section(core: &Core, name: &str, out: &mut String) {
             out.push_str("# Replication\r\n");
             replication(core, out);
         }
+        "cpu" => {
+            // Redis's fields, from /proc (seconds of CPU, 6 decimals).
+            out.push_str("# CPU\r\n");
+            let [user, sys, cuser, csys] = cpu_secs("/proc/self/stat");
+            let main = format!("/proc/self/task/{}/stat", std::process::id());
+            let [muser, msys, _, _] = cpu_secs(&main);
+            line!(out, "used_cpu_sys:{sys:.6}");
+            line!(out, "used_cpu_user:{user:.6}");
+            line!(out, "used_cpu_sys_children:{csys:.6}");
+            line!(out, "used_cpu_user_children:{cuser:.6}");
+            line!(out, "used_cpu_sys_main_thread:{msys:.6}");
+            line!(out, "used_cpu_user_main_thread:{muser:.6}");
+        }
+        // No modules; no cluster mode (one keyspace per node).
+        "modules" => out.push_str("# Modules\r\n"),
+        "cluster" => {
+            out.push_str("# Cluster\r\n");
+            line!(out, "cluster_enabled:0");
+        }
         "keyspace" => {
             out.push_str("# Keyspace\r\n");
             if let Ok((keys, expires)) = store.counts() {
@@ -293,6 +315,18 @@ fn replication(core: &Core, out: &mut String) {
         (last + 1).saturating_sub(first)
     );
     line!(out, "last_sync_decision:{}", core.repl.last_decision());
+}
+
+/// User, system, children's user and children's system CPU seconds from
+/// a `/proc/.../stat` file (zeros where there is none).
+fn cpu_secs(stat: &str) -> [f64; 4] {
+    let text = std::fs::read_to_string(stat).unwrap_or_default();
+    // Fields after the command name (in parentheses): utime is the 12th.
+    let rest = text.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // Linux's USER_HZ: /proc counts in hundredths of a second.
+    let secs = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0) as f64 / 100.0;
+    [secs(11), secs(12), secs(13), secs(14)]
 }
 
 /// The process's resident set (VmRSS of /proc/self/status; 0 where there

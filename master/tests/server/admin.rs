@@ -82,10 +82,38 @@ fn info_reports_every_section_in_redis_format() {
         "# Persistence",
         "# Stats",
         "# Replication",
+        "# CPU",
+        "# Modules",
+        "# Cluster",
         "# Keyspace",
     ] {
         assert!(all.contains(header), "missing {header}");
     }
+    // Redis's CPU fields, in seconds; a section asked alone comes alone.
+    let cpu: String = redis::cmd("INFO").arg("cpu").query(&mut c).expect("info");
+    assert_eq!(
+        cpu.lines().filter(|l| l.starts_with('#')).count(),
+        1,
+        "{cpu}"
+    );
+    for field in [
+        "used_cpu_sys",
+        "used_cpu_user",
+        "used_cpu_sys_children",
+        "used_cpu_user_children",
+        "used_cpu_sys_main_thread",
+        "used_cpu_user_main_thread",
+    ] {
+        let v = info_field(&cpu, field).and_then(|v| v.parse::<f64>().ok());
+        assert!(v.is_some_and(|v| v >= 0.0), "{field}: {v:?}");
+    }
+    let user = info_field(&cpu, "used_cpu_user").and_then(|v| v.parse::<f64>().ok());
+    let sys = info_field(&cpu, "used_cpu_sys").and_then(|v| v.parse::<f64>().ok());
+    assert!(
+        user.unwrap_or(0.0) + sys.unwrap_or(0.0) > 0.0,
+        "a running node has used some CPU: {cpu}"
+    );
+    assert_eq!(info_field(&all, "cluster_enabled").as_deref(), Some("0"));
     assert_eq!(info_field(&all, "role").as_deref(), Some("master"));
     assert_eq!(
         info_field(&all, "db0").as_deref(),
