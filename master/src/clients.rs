@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -49,6 +49,8 @@ pub struct ClientInfo {
     pub is_replica: AtomicBool,
     /// Waiting in a blocking command.
     pub blocked: AtomicBool,
+    /// The protocol version it speaks (2 or 3), shared with its mailbox.
+    pub resp: Arc<AtomicU8>,
 }
 
 impl ClientInfo {
@@ -128,9 +130,15 @@ impl Clients {
             in_multi: AtomicBool::new(false),
             is_replica: AtomicBool::new(false),
             blocked: AtomicBool::new(false),
+            resp: Arc::new(AtomicU8::new(2)),
         });
         lock(&self.map).insert(id, Arc::clone(&info));
         info
+    }
+
+    /// True while client `id` is connected.
+    pub fn exists(&self, id: u64) -> bool {
+        lock(&self.map).contains_key(&id)
     }
 
     /// Forget a closed connection.
@@ -153,7 +161,7 @@ impl Clients {
                 .into_owned();
             let _ = writeln!(
                 out,
-                "id={} addr={} laddr={} fd=-1 name={name} age={} idle={} flags={} db=0 sub={} psub={} ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={cmd} user=default redir=-1 resp=2",
+                "id={} addr={} laddr={} fd=-1 name={name} age={} idle={} flags={} db=0 sub={} psub={} ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={cmd} user=default redir=-1 resp={}",
                 c.id,
                 c.peer,
                 c.local,
@@ -163,6 +171,7 @@ impl Clients {
                 c.subs.load(Ordering::Relaxed),
                 c.psubs.load(Ordering::Relaxed),
                 if c.in_multi.load(Ordering::Relaxed) { 0 } else { -1 },
+                c.resp.load(Ordering::Relaxed),
             );
         }
         out
@@ -259,7 +268,7 @@ impl PubSub {
         let mut n = 0;
         if let Some(subs) = lock(&self.channels).get(channel) {
             for s in subs.values() {
-                let msg = Reply::Array(vec![
+                let msg = Reply::Push(vec![
                     Reply::Bulk(Bytes::from_static(b"message")),
                     Reply::Bulk(channel.clone()),
                     Reply::Bulk(message.clone()),
@@ -272,7 +281,7 @@ impl PubSub {
                 continue;
             }
             for s in subs.values() {
-                let msg = Reply::Array(vec![
+                let msg = Reply::Push(vec![
                     Reply::Bulk(Bytes::from_static(b"pmessage")),
                     Reply::Bulk(pattern.clone()),
                     Reply::Bulk(channel.clone()),

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
-use rocksync_protocol::Reply;
+use rocksync_protocol::{Proto, Reply};
 
 use crate::blocking::BlockStart;
 use crate::clock::now_ms;
@@ -81,7 +81,8 @@ fn batched_get(args: &[Bytes], spec: Option<&Spec>) -> bool {
 fn plain_state(core: &Core, client: &Client) -> bool {
     client.authenticated
         && client.multi.is_none()
-        && client.subscriptions() == 0
+        && (client.subscriptions() == 0 || client.proto == Proto::Resp3)
+        && client.tracking.is_none()
         && !client.info.kill.is_cancelled()
         && !core.is_loading()
 }
@@ -96,15 +97,17 @@ fn get_run(core: &Core, client: &Client, run: &[Vec<Bytes>], out: &mut BytesMut)
         Ok(metas) => {
             for m in metas {
                 match m.filter(|m| !m.is_expired(now)) {
-                    None => Reply::Nil.encode(out),
-                    Some(m) if m.kind == Kind::String => Reply::Bulk(m.value).encode(out),
-                    Some(_) => Reply::error(WRONGTYPE).encode(out),
+                    None => Reply::Nil.encode_as(out, client.proto),
+                    Some(m) if m.kind == Kind::String => {
+                        Reply::Bulk(m.value).encode_as(out, client.proto)
+                    }
+                    Some(_) => Reply::error(WRONGTYPE).encode_as(out, client.proto),
                 }
             }
         }
         Err(e) => {
             for _ in run {
-                err_reply(&e).encode(out);
+                err_reply(&e).encode_as(out, client.proto);
             }
         }
     }
@@ -115,12 +118,35 @@ fn get_run(core: &Core, client: &Client, run: &[Vec<Bytes>], out: &mut BytesMut)
     }
 }
 
+/// One command, as [`step_one`]; CLIENT CACHING's answer holds for the
+/// command after it (in a transaction, until EXEC).
+async fn step(
+    core: &Arc<Core>,
+    client: &mut Client,
+    args: Vec<Bytes>,
+    spec: Result<&'static Spec, Reply>,
+    writes: &mut Vec<WriteCmd>,
+    out: &mut BytesMut,
+    atomic: bool,
+) -> After {
+    let keeps_caching = client.caching.is_none()
+        || client.multi.is_some()
+        || spec
+            .as_ref()
+            .is_ok_and(|s| s.meta.name.starts_with("client|"));
+    let after = step_one(core, client, args, spec, writes, out, atomic).await;
+    if !keeps_caching && client.multi.is_none() {
+        client.caching = None;
+    }
+    after
+}
+
 /// One command, encoding exactly one reply into `out` (SUBSCRIBE and its
 /// kin encode one per channel). A write joins `writes`, sent to the write
 /// path as one job when a command that is not a write comes, or at the end
 /// (`atomic`: the job is one unit on the master, in the binlog and on
 /// every slave: an EXEC).
-async fn step(
+async fn step_one(
     core: &Arc<Core>,
     client: &mut Client,
     args: Vec<Bytes>,
@@ -136,10 +162,12 @@ async fn step(
     }
     let has = |f| meta.is_some_and(|m| m.has(f));
     if client.multi.is_some() && !has(AT_ONCE_IN_MULTI) {
-        queue_in_transaction(core, client, spec, &args).encode(out);
+        queue_in_transaction(core, client, spec, &args).encode_as(out, client.proto);
         return After::Continue;
     }
-    if client.subscriptions() > 0 && !has(SUBSCRIBED_OK) {
+    // A RESP2 subscriber may only (un)subscribe; RESP3 separates
+    // messages from replies, so its connection runs anything.
+    if client.subscriptions() > 0 && client.proto == Proto::Resp2 && !has(SUBSCRIBED_OK) {
         let name = meta.map_or_else(
             || String::from_utf8_lossy(&args[0]).to_lowercase(),
             |m| m.name.to_owned(),
@@ -147,14 +175,14 @@ async fn step(
         Reply::error(format!(
             "ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
         ))
-        .encode(out);
+        .encode_as(out, client.proto);
         return After::Continue;
     }
     let spec = match spec {
         Ok(s) => s,
         Err(reply) => {
             flush_writes(core, client, writes, out, atomic).await;
-            reply.encode(out);
+            reply.encode_as(out, client.proto);
             return After::Continue;
         }
     };
@@ -170,7 +198,7 @@ async fn step(
             Ok(op) => op,
             Err(reply) => {
                 flush_writes(core, client, writes, out, atomic).await;
-                reply.encode(out);
+                reply.encode_as(out, client.proto);
                 return After::Continue;
             }
         };
@@ -179,17 +207,18 @@ async fn step(
             exec,
             args,
             op,
+            client: client.id,
         };
         if meta.block.is_some() && !atomic {
             flush_writes(core, client, writes, out, atomic).await;
-            return start_blocking(core, cmd, out).await;
+            return start_blocking(core, cmd, out, client.proto).await;
         }
         writes.push(cmd);
         return After::Continue;
     }
     flush_writes(core, client, writes, out, atomic).await;
     if let Some(reply) = refusal {
-        reply.encode(out);
+        reply.encode_as(out, client.proto);
         return After::Continue;
     }
     let started = Instant::now();
@@ -228,6 +257,9 @@ async fn run(
     out: &mut BytesMut,
     in_exec: bool,
 ) -> After {
+    if let Run::Data(Exec::Read(_)) = spec.run {
+        remember_reads(core, client, &spec.meta, args);
+    }
     let mut session = Session {
         core,
         client,
@@ -253,11 +285,11 @@ async fn run(
     };
     match std::mem::replace(&mut session.after, After::Continue) {
         After::Continue => {
-            reply.encode(out);
+            reply.encode_as(out, client.proto);
             After::Continue
         }
         After::Close => {
-            reply.encode(out);
+            reply.encode_as(out, client.proto);
             After::Close
         }
         After::Stop => After::Close,
@@ -266,10 +298,24 @@ async fn run(
     }
 }
 
+/// A tracking client is about to read `args`' keys: from now on it hears
+/// when they change (before the read, so no write between the two goes
+/// unheard).
+fn remember_reads(core: &Core, client: &Client, meta: &Meta, args: &[Bytes]) {
+    if !client.tracks_reads() || !meta.has(crate::cmd::spec::flag::READONLY) {
+        return;
+    }
+    if let Some(keys) = meta.key_positions(args) {
+        core.engine
+            .tracking
+            .remember(client.id, keys.iter().map(|&(at, _)| &args[at]));
+    }
+}
+
 /// A blocking command: answered at once when there is data (or an
 /// error), otherwise the connection waits (in a transaction, the command
 /// runs as a write that does not block).
-async fn start_blocking(core: &Core, cmd: WriteCmd, out: &mut BytesMut) -> After {
+async fn start_blocking(core: &Core, cmd: WriteCmd, out: &mut BytesMut, proto: Proto) -> After {
     let timeout = cmd
         .meta
         .block
@@ -277,7 +323,7 @@ async fn start_blocking(core: &Core, cmd: WriteCmd, out: &mut BytesMut) -> After
         .flatten();
     match core.engine.block(cmd).await {
         BlockStart::Done(answer) => {
-            answer.encode(out);
+            answer.encode_as(out, proto);
             After::Continue
         }
         BlockStart::Waiting(wait) => After::Block(Box::new(BlockedCmd {
@@ -339,7 +385,8 @@ async fn exec_watched(core: &Arc<Core>, client: &mut Client, out: &mut BytesMut)
     client.info.in_multi.store(false, Ordering::Relaxed);
     let watch = client.watch.clone();
     if std::mem::take(&mut client.multi_dirty) {
-        Reply::error("EXECABORT Transaction discarded because of previous errors.").encode(out);
+        Reply::error("EXECABORT Transaction discarded because of previous errors.")
+            .encode_as(out, client.proto);
         return After::Continue;
     }
     // Data commands with a write among them: one unit on the write path,
@@ -354,7 +401,7 @@ async fn exec_watched(core: &Arc<Core>, client: &mut Client, out: &mut BytesMut)
         .any(|s| s.as_ref().is_ok_and(|s| s.meta.has(WRITE)));
     if writes_any && core.is_read_only() {
         // The node became a slave after MULTI (Redis's words).
-        Reply::error("ERR Transaction contains write commands, but instance is now a read-only replica. EXEC aborted.").encode(out);
+        Reply::error("ERR Transaction contains write commands, but instance is now a read-only replica. EXEC aborted.").encode_as(out, client.proto);
         return After::Continue;
     }
     // On the write path the WATCH is checked in the same step that runs
@@ -363,21 +410,30 @@ async fn exec_watched(core: &Arc<Core>, client: &mut Client, out: &mut BytesMut)
         && !queued.is_empty()
         && (writes_any || (watch.is_some() && !core.is_read_only()));
     if on_write_path {
+        for (args, spec) in queued.iter().zip(&specs) {
+            if let Ok(spec) = spec {
+                remember_reads(core, client, &spec.meta, args);
+            }
+        }
         let cmds: Vec<WriteCmd> = queued
             .into_iter()
             .zip(specs)
             .filter_map(|(args, spec)| command::data_cmd(spec.ok()?, args))
+            .map(|cmd| WriteCmd {
+                client: client.id,
+                ..cmd
+            })
             .collect();
         let (replies, done) = core.engine.exec(cmds, watch).await;
         match replies {
-            Some(replies) => Reply::Array(replies).encode(out),
-            None => Reply::NilArray.encode(out),
+            Some(replies) => Reply::Array(replies).encode_as(out, client.proto),
+            None => Reply::NilArray.encode_as(out, client.proto),
         }
         log_slow(core, client, done.slow);
         return After::Continue;
     }
     if watch.is_some_and(|w| w.broken(now_ms())) {
-        Reply::NilArray.encode(out);
+        Reply::NilArray.encode_as(out, client.proto);
         return After::Continue;
     }
     out.extend_from_slice(format!("*{}\r\n", queued.len()).as_bytes());
@@ -406,7 +462,7 @@ async fn flush_writes(
     let cmds = std::mem::take(writes);
     let done = core.engine.write_timed(cmds, atomic).await;
     for r in done.replies {
-        r.encode(out);
+        r.encode_as(out, client.proto);
     }
     log_slow(core, client, done.slow);
 }

@@ -101,6 +101,7 @@ fn section(core: &Core, name: &str, out: &mut String) {
             );
             line!(out, "maxclients:{}", cfg.maxclients);
             line!(out, "blocked_clients:{}", core.engine.blocked.len());
+            line!(out, "tracking_clients:{}", core.engine.tracking.clients());
         }
         "memory" => {
             out.push_str("# Memory\r\n");
@@ -192,6 +193,9 @@ fn section(core: &Core, name: &str, out: &mut String) {
                 "rejected_connections:{}",
                 s.rejected.load(Ordering::Relaxed)
             );
+            let t = &core.engine.tracking;
+            line!(out, "tracking_total_keys:{}", t.keys());
+            line!(out, "tracking_total_prefixes:{}", t.prefixes());
             let w = &core.engine.stats;
             for (name, counter) in [
                 ("expired_keys", &w.expired_keys),

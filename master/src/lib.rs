@@ -33,6 +33,7 @@ mod slaves;
 mod slowlog;
 mod state;
 mod storage;
+mod tracking;
 mod watch;
 
 /// Lock `m`, taking the data of a holder that panicked (its writes are

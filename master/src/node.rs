@@ -246,7 +246,7 @@ impl Node {
             Role::Slave { .. } => {
                 let engine = engine::start(Arc::clone(&store), binlog.clone(), None)?;
                 // The link's commits touch the same WATCHes.
-                storage.set_watches(Arc::clone(&engine.watches));
+                storage.share_listeners(Arc::clone(&engine.watches), Arc::clone(&engine.tracking));
                 (engine, Some(storage))
             }
         };

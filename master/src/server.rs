@@ -161,6 +161,7 @@ async fn serve(
         core.pubsub.unsubscribe(true, &p, id);
     }
     core.clients.remove(id);
+    core.engine.tracking.close(id);
     core.engine.watches.unwatch(&mut client.watch);
     if let Some(args) = client.handoff.take() {
         if core.is_loading() {
@@ -215,7 +216,9 @@ async fn serve_client(
                 let Some(answer) = wait_blocked(conn, client, cancel, wait, timeout).await else {
                     return;
                 };
-                answer.unwrap_or(Reply::NilArray).encode(conn.out());
+                answer
+                    .unwrap_or(Reply::NilArray)
+                    .encode_as(conn.out(), client.proto);
                 after = dispatch::run_pipeline(core, client, rest, conn.out()).await;
             }
             decoder.set_unauthenticated(!client.authenticated);
@@ -249,7 +252,7 @@ async fn serve_client(
                 Ok(true) => {}
             },
             Some(msg) = next_message(&mut client.inbox) => {
-                msg.encode(conn.out());
+                msg.encode_as(conn.out(), client.proto);
                 drain_inbox(client, conn.out());
                 if !write_or_stop(conn, client, cancel).await {
                     return;
@@ -324,7 +327,7 @@ async fn write_or_stop(conn: &mut Connection, client: &Client, cancel: &Cancella
 fn drain_inbox(client: &mut Client, out: &mut BytesMut) {
     if let Some(inbox) = client.inbox.as_mut() {
         while let Ok(m) = inbox.try_recv() {
-            m.encode(out);
+            m.encode_as(out, client.proto);
         }
     }
 }

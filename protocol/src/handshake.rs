@@ -8,7 +8,7 @@ use std::str::FromStr;
 use bytes::Bytes;
 
 use crate::error::{Error, Result};
-use crate::resp::Reply;
+use crate::reply::Reply;
 
 /// The command name a slave sends to start a sync session.
 pub const SYNC_COMMAND: &str = "SYNC140";

@@ -1,11 +1,12 @@
 //! rocksync's wire formats, with no sockets and no storage: the `LogEvent`
-//! of the binlog and of sync streams, their length framing, RESP2 for
-//! clients, and the SYNC140 handshake.
+//! of the binlog and of sync streams, their length framing, RESP2 and
+//! RESP3 for clients, and the SYNC140 handshake.
 
 mod error;
 mod event;
 mod frame;
 mod handshake;
+mod reply;
 mod resp;
 
 pub use error::{Error, RespError, Result};
@@ -14,10 +15,12 @@ pub use frame::{EventCodec, DEFAULT_MAX_FRAME_BYTES, FRAME_HEADER_BYTES};
 pub use handshake::{
     is_valid_replid, ReplAck, SyncAnswer, SyncDecision, SyncRequest, SYNC_COMMAND,
 };
+pub use reply::{
+    fmt_double, put_bulk, put_command, put_int_line, Proto, Reply, ReplyDecoder, ReplyEncoder,
+};
 pub use resp::{
-    parse_i64, put_bulk, put_command, put_int_line, split_inline, Reply, ReplyDecoder,
-    ReplyEncoder, RequestDecoder, RespLimits, DEFAULT_MAX_BULK_BYTES, DEFAULT_MAX_MULTIBULK_LEN,
-    INLINE_MAX_BYTES,
+    parse_i64, split_inline, RequestDecoder, RespLimits, DEFAULT_MAX_BULK_BYTES,
+    DEFAULT_MAX_MULTIBULK_LEN, INLINE_MAX_BYTES,
 };
 
 /// The most a decoder reserves ahead of the bytes it has: buffers grow with

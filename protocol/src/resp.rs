@@ -1,9 +1,8 @@
-//! RESP2: client requests in (multibulk arrays and inline commands, with
-//! Redis's limits and error texts), replies out, and a reply parser for
-//! clients. Pure codecs over byte buffers: no sockets here.
+//! Client requests in: multibulk arrays and inline commands, with Redis's
+//! limits and error texts. A pure codec over byte buffers: no sockets here.
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
-use tokio_util::codec::{Decoder, Encoder};
+use bytes::{Buf, Bytes, BytesMut};
+use tokio_util::codec::Decoder;
 
 use crate::error::{Error, RespError, Result};
 
@@ -17,8 +16,6 @@ pub const DEFAULT_MAX_MULTIBULK_LEN: usize = 1024 * 1024;
 pub const UNAUTHENTICATED_MAX_MULTIBULK_LEN: i64 = 10;
 /// Largest bulk before AUTH (Redis 7).
 pub const UNAUTHENTICATED_MAX_BULK_BYTES: i64 = 16 * 1024;
-/// Deepest array nesting the reply parser follows.
-pub const MAX_REPLY_DEPTH: usize = 64;
 
 /// Size limits of a request decoder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,133 +33,6 @@ impl Default for RespLimits {
             max_multibulk_len: DEFAULT_MAX_MULTIBULK_LEN,
         }
     }
-}
-
-/// One reply, as Redis sends it over RESP2.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reply {
-    /// `+OK`
-    Simple(String),
-    /// `-ERR …`; the text excludes the leading `-`.
-    Error(String),
-    /// `:42`
-    Integer(i64),
-    /// `$3\r\nfoo`
-    Bulk(Bytes),
-    /// `$-1`, the nil bulk string.
-    Nil,
-    /// `*N` followed by N replies.
-    Array(Vec<Reply>),
-    /// `*-1`, the nil array.
-    NilArray,
-}
-
-impl Reply {
-    /// `+OK`.
-    pub fn ok() -> Self {
-        Self::Simple("OK".to_owned())
-    }
-
-    /// An error reply; `text` starts with its code, e.g. `ERR syntax error`.
-    pub fn error(text: impl Into<String>) -> Self {
-        Self::Error(text.into())
-    }
-
-    /// A bulk reply.
-    pub fn bulk(b: impl Into<Bytes>) -> Self {
-        Self::Bulk(b.into())
-    }
-
-    /// Append the RESP2 encoding to `dst`.
-    pub fn encode(&self, dst: &mut BytesMut) {
-        match self {
-            Self::Simple(s) => put_line(dst, b'+', s.as_bytes()),
-            Self::Error(s) => put_line(dst, b'-', s.as_bytes()),
-            Self::Integer(n) => put_int_line(dst, b':', *n),
-            Self::Bulk(b) => put_bulk(dst, b),
-            Self::Nil => dst.put_slice(b"$-1\r\n"),
-            Self::NilArray => dst.put_slice(b"*-1\r\n"),
-            Self::Array(items) => {
-                put_int_line(dst, b'*', items.len() as i64);
-                for item in items {
-                    item.encode(dst);
-                }
-            }
-        }
-    }
-
-    /// Parse one reply from the front of `src`.
-    ///
-    /// Returns `Ok(None)` when `src` holds only part of a reply, else the
-    /// reply and how many bytes it took.
-    ///
-    /// # Errors
-    /// [`Error::Resp`] for bytes that are not RESP2.
-    pub fn parse(src: &[u8]) -> Result<Option<(Reply, usize)>> {
-        let mut pos = 0;
-        Ok(parse_reply(src, &mut pos, 0)?.map(|r| (r, pos)))
-    }
-}
-
-/// Append a simple line (`+…` or `-…`); CR and LF inside become spaces so
-/// a reply can never break the framing.
-fn put_line(dst: &mut BytesMut, prefix: u8, text: &[u8]) {
-    dst.reserve(text.len() + 3);
-    dst.put_u8(prefix);
-    if text.iter().any(|&b| b == b'\r' || b == b'\n') {
-        dst.extend(
-            text.iter()
-                .map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
-        );
-    } else {
-        dst.put_slice(text);
-    }
-    dst.put_slice(b"\r\n");
-}
-
-/// Append `prefix`, the decimal of `n` and CRLF.
-pub fn put_int_line(dst: &mut BytesMut, prefix: u8, n: i64) {
-    let mut digits = [0u8; 20];
-    let text = format_i64(n, &mut digits);
-    dst.reserve(text.len() + 3);
-    dst.put_u8(prefix);
-    dst.put_slice(text);
-    dst.put_slice(b"\r\n");
-}
-
-/// Append a bulk string.
-pub fn put_bulk(dst: &mut BytesMut, b: &[u8]) {
-    put_int_line(dst, b'$', b.len() as i64);
-    dst.reserve(b.len() + 2);
-    dst.put_slice(b);
-    dst.put_slice(b"\r\n");
-}
-
-/// Append a request (an array of bulk strings), as clients send commands.
-pub fn put_command<A: AsRef<[u8]>>(dst: &mut BytesMut, args: &[A]) {
-    put_int_line(dst, b'*', args.len() as i64);
-    for a in args {
-        put_bulk(dst, a.as_ref());
-    }
-}
-
-/// Decimal digits of `n`, written into the tail of `buf`.
-fn format_i64(n: i64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut i = buf.len();
-    let mut v = n.unsigned_abs();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    if n < 0 {
-        i -= 1;
-        buf[i] = b'-';
-    }
-    &buf[i..]
 }
 
 /// Redis's `string2ll`: an optional `-`, digits, no leading zeros, no `+`,
@@ -194,7 +64,7 @@ pub fn parse_i64(s: &[u8]) -> Option<i64> {
 }
 
 /// Index of the `\r` of the first CRLF in `src`.
-fn find_crlf(src: &[u8]) -> Option<usize> {
+pub(crate) fn find_crlf(src: &[u8]) -> Option<usize> {
     let mut from = 0;
     while let Some(i) = src[from..].iter().position(|&b| b == b'\r') {
         let at = from + i;
@@ -205,66 +75,6 @@ fn find_crlf(src: &[u8]) -> Option<usize> {
         }
     }
     None
-}
-
-fn parse_reply(src: &[u8], pos: &mut usize, depth: usize) -> Result<Option<Reply>> {
-    if depth > MAX_REPLY_DEPTH {
-        return Err(RespError::TooDeep.into());
-    }
-    let rest = &src[*pos..];
-    let Some(&kind) = rest.first() else {
-        return Ok(None);
-    };
-    let Some(end) = find_crlf(rest) else {
-        return Ok(None);
-    };
-    let line = rest.get(1..end).unwrap_or_default();
-    let after_line = *pos + end + 2;
-    let int = || parse_i64(line).ok_or(Error::Resp(RespError::InvalidInteger));
-    let reply = match kind {
-        b'+' => Reply::Simple(String::from_utf8_lossy(line).into_owned()),
-        b'-' => Reply::Error(String::from_utf8_lossy(line).into_owned()),
-        b':' => Reply::Integer(int()?),
-        b'$' => {
-            let n = int()?;
-            if n == -1 {
-                *pos = after_line;
-                return Ok(Some(Reply::Nil));
-            }
-            let n = usize::try_from(n).map_err(|_| RespError::InvalidBulkLength)?;
-            if n > DEFAULT_MAX_BULK_BYTES {
-                return Err(RespError::InvalidBulkLength.into());
-            }
-            if src.len() < after_line + n + 2 {
-                return Ok(None);
-            }
-            *pos = after_line + n + 2;
-            return Ok(Some(Reply::Bulk(Bytes::copy_from_slice(
-                &src[after_line..after_line + n],
-            ))));
-        }
-        b'*' => {
-            let n = int()?;
-            if n == -1 {
-                *pos = after_line;
-                return Ok(Some(Reply::NilArray));
-            }
-            let n = usize::try_from(n).map_err(|_| RespError::InvalidMultibulkLength)?;
-            let mut p = after_line;
-            let mut items = Vec::with_capacity(n.min(1024));
-            for _ in 0..n {
-                match parse_reply(src, &mut p, depth + 1)? {
-                    Some(r) => items.push(r),
-                    None => return Ok(None),
-                }
-            }
-            *pos = p;
-            return Ok(Some(Reply::Array(items)));
-        }
-        other => return Err(RespError::InvalidReplyType(other).into()),
-    };
-    *pos = after_line;
-    Ok(Some(reply))
 }
 
 /// Splits an inline request line into arguments like Redis's
@@ -498,36 +308,6 @@ impl Decoder for RequestDecoder {
     }
 }
 
-/// Encodes replies for a connection.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct ReplyEncoder;
-
-impl Encoder<&Reply> for ReplyEncoder {
-    type Error = Error;
-
-    fn encode(&mut self, item: &Reply, dst: &mut BytesMut) -> Result<()> {
-        item.encode(dst);
-        Ok(())
-    }
-}
-
-/// Decodes replies (the client's side, as a slave reads its master's
-/// answers): each item is one reply.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct ReplyDecoder;
-
-impl Decoder for ReplyDecoder {
-    type Item = Reply;
-    type Error = Error;
-
-    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Reply>> {
-        Ok(Reply::parse(src)?.map(|(reply, used)| {
-            src.advance(used);
-            reply
-        }))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     /// Issue 9, case 14: a `$536870912` header alone reserves no 512 MiB.
@@ -544,6 +324,7 @@ mod tests {
     }
 
     use super::*;
+    use crate::put_command;
     use proptest::prelude::*;
 
     fn decode_all(dec: &mut RequestDecoder, bytes: &[u8]) -> Result<Vec<Vec<Bytes>>> {
@@ -667,52 +448,7 @@ mod tests {
         assert_eq!(got, args(&["a", "xA\n", "it's", ""]));
     }
 
-    #[test]
-    fn reply_encoding() {
-        let mut b = BytesMut::new();
-        Reply::Array(vec![
-            Reply::ok(),
-            Reply::error("ERR x\r\ny"),
-            Reply::Integer(i64::MIN),
-            Reply::bulk("hi"),
-            Reply::Nil,
-            Reply::NilArray,
-        ])
-        .encode(&mut b);
-        assert_eq!(
-            &b[..],
-            &b"*6\r\n+OK\r\n-ERR x  y\r\n:-9223372036854775808\r\n$2\r\nhi\r\n$-1\r\n*-1\r\n"[..]
-        );
-    }
-
-    fn arb_reply() -> impl Strategy<Value = Reply> {
-        let leaf = prop_oneof![
-            "[a-zA-Z0-9 ]{0,20}".prop_map(Reply::Simple),
-            "[a-zA-Z0-9 ]{0,20}".prop_map(Reply::Error),
-            any::<i64>().prop_map(Reply::Integer),
-            prop::collection::vec(any::<u8>(), 0..40).prop_map(|v| Reply::Bulk(v.into())),
-            Just(Reply::Nil),
-            Just(Reply::NilArray),
-        ];
-        leaf.prop_recursive(3, 32, 6, |inner| {
-            prop::collection::vec(inner, 0..6).prop_map(Reply::Array)
-        })
-    }
-
     proptest! {
-        #[test]
-        fn replies_round_trip(r in arb_reply()) {
-            let mut b = BytesMut::new();
-            r.encode(&mut b);
-            let (back, used) = Reply::parse(&b).expect("valid").expect("complete");
-            prop_assert_eq!(used, b.len());
-            prop_assert_eq!(back, r);
-            // Every proper prefix is "need more", never an error or a reply.
-            for cut in 0..b.len() {
-                prop_assert!(matches!(Reply::parse(&b[..cut]), Ok(None)));
-            }
-        }
-
         #[test]
         fn commands_round_trip_in_any_chunking(
             cmds in prop::collection::vec(prop::collection::vec(prop::collection::vec(any::<u8>(), 0..30), 1..6), 1..8),
@@ -753,19 +489,11 @@ mod tests {
             let mut dec = RequestDecoder::default();
             let mut buf = BytesMut::from(&bytes[..]);
             while let Ok(Some(_)) = dec.decode(&mut buf) {}
-            let _ = Reply::parse(&bytes);
+            let _ = crate::Reply::parse(&bytes);
         }
 
         #[test]
-        fn arbitrary_bytes_never_panic_the_reply_parser(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
-            let _ = Reply::parse(&bytes);
-        }
-
-        #[test]
-        fn integers_format_like_std(n in any::<i64>()) {
-            let mut d = [0u8; 20];
-            let text = n.to_string();
-            prop_assert_eq!(format_i64(n, &mut d), text.as_bytes());
+        fn integers_parse_like_std(n in any::<i64>()) {
             prop_assert_eq!(parse_i64(n.to_string().as_bytes()), Some(n));
         }
     }

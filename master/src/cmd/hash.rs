@@ -138,10 +138,10 @@ fn items(c: &ReadCtx<'_>, key: &[u8]) -> Result<Result<Vec<(Bytes, Bytes)>, Repl
 
 pub(crate) fn hgetall(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let items = tri!(items(c, &a[1])?);
-    Ok(Reply::Array(
+    Ok(Reply::Map(
         items
             .into_iter()
-            .flat_map(|(f, v)| [Reply::Bulk(f), Reply::Bulk(v)])
+            .map(|(f, v)| (Reply::Bulk(f), Reply::Bulk(v)))
             .collect(),
     ))
 }
@@ -279,12 +279,15 @@ pub(crate) fn hrandfield(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
             n => Reply::Bulk(items[super::Rng::new(super::seed()).below(n)].0.clone()),
         });
     };
-    let mut out = Vec::with_capacity(picks.len() * (1 + usize::from(withvalues)));
-    for i in picks {
-        out.push(Reply::Bulk(items[i].0.clone()));
-        if withvalues {
-            out.push(Reply::Bulk(items[i].1.clone()));
-        }
-    }
-    Ok(Reply::Array(out))
+    let field = |i: usize| Reply::Bulk(items[i].0.clone());
+    Ok(if withvalues {
+        Reply::Pairs(
+            picks
+                .into_iter()
+                .map(|i| (field(i), Reply::Bulk(items[i].1.clone())))
+                .collect(),
+        )
+    } else {
+        Reply::Array(picks.into_iter().map(field).collect())
+    })
 }

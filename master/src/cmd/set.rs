@@ -159,8 +159,14 @@ fn bulks(v: impl IntoIterator<Item = Bytes>) -> Reply {
     Reply::Array(v.into_iter().map(Reply::Bulk).collect())
 }
 
+/// Members as a set reply (RESP3 `~`), as Redis answers SMEMBERS, SINTER,
+/// SUNION, SDIFF and SPOP with a count.
+fn set_reply(v: impl IntoIterator<Item = Bytes>) -> Reply {
+    Reply::Set(v.into_iter().map(Reply::Bulk).collect())
+}
+
 pub(crate) fn smembers(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    Ok(bulks(tri!(members(c, &a[1])?)))
+    Ok(set_reply(tri!(members(c, &a[1])?)))
 }
 
 pub(crate) fn sismember(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
@@ -218,7 +224,7 @@ impl WriteOp for SPop {
         let (key, count) = (&self.key, self.count);
         let Some(m) = tri!(c.typed_mut(key, Kind::Set)?) else {
             return Ok(if count.is_some() {
-                Reply::Array(vec![])
+                Reply::Set(vec![])
             } else {
                 Reply::Nil
             });
@@ -243,7 +249,7 @@ impl WriteOp for SPop {
         }
         Ok(match count {
             None => popped.pop().map_or(Reply::Nil, Reply::Bulk),
-            Some(_) => bulks(popped),
+            Some(_) => set_reply(popped),
         })
     }
 }
@@ -328,15 +334,15 @@ fn combine(c: &impl View, keys: &[Bytes], op: SetOp) -> Result<Result<BTreeSet<B
 }
 
 pub(crate) fn sinter(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    Ok(bulks(tri!(combine(c, &a[1..], SetOp::Inter)?)))
+    Ok(set_reply(tri!(combine(c, &a[1..], SetOp::Inter)?)))
 }
 
 pub(crate) fn sunion(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    Ok(bulks(tri!(combine(c, &a[1..], SetOp::Union)?)))
+    Ok(set_reply(tri!(combine(c, &a[1..], SetOp::Union)?)))
 }
 
 pub(crate) fn sdiff(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    Ok(bulks(tri!(combine(c, &a[1..], SetOp::Diff)?)))
+    Ok(set_reply(tri!(combine(c, &a[1..], SetOp::Diff)?)))
 }
 
 /// SINTERSTORE / SUNIONSTORE / SDIFFSTORE destination key [key ...]:

@@ -741,11 +741,15 @@ pub(crate) fn lcs(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
         }
     }
     if idx {
-        return Ok(Reply::Array(vec![
-            Reply::Bulk(Bytes::from_static(b"matches")),
-            Reply::Array(matches),
-            Reply::Bulk(Bytes::from_static(b"len")),
-            Reply::Integer(i64::from(total)),
+        return Ok(Reply::Map(vec![
+            (
+                Reply::Bulk(Bytes::from_static(b"matches")),
+                Reply::Array(matches),
+            ),
+            (
+                Reply::Bulk(Bytes::from_static(b"len")),
+                Reply::Integer(i64::from(total)),
+            ),
         ]));
     }
     Ok(Reply::Bulk(Bytes::from(common)))

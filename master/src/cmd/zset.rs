@@ -1,7 +1,7 @@
 //! Sorted-set commands.
 
 use bytes::Bytes;
-use rocksync_protocol::{Command, Reply};
+use rocksync_protocol::{fmt_double, Command, Reply};
 
 use super::{
     fmt_float, int_arg, lower, parse_float, tri, typed, ReadCtx, View, WriteCtx, WriteOp, SYNTAX,
@@ -16,8 +16,9 @@ pub(crate) fn score_of(v: &impl View, key: &[u8], m: &Meta, member: &[u8]) -> Re
         .map(f64::from_bits))
 }
 
+/// A score in a reply: a double (RESP3), a bulk string of `%.17g` (RESP2).
 fn score_bulk(s: f64) -> Reply {
-    Reply::Bulk(Bytes::from(fmt_float(s)))
+    Reply::Double(s)
 }
 
 #[derive(Clone, Copy, Default)]
@@ -250,16 +251,19 @@ pub(crate) fn walk(
     }
 }
 
+/// Members, or (WITHSCORES) member and score pairs: nested in RESP3,
+/// flat in RESP2.
 pub(crate) fn render(items: Vec<(Bytes, f64)>, withscores: bool) -> Reply {
-    Reply::Array(
-        items
-            .into_iter()
-            .flat_map(|(m, s)| {
-                let score = withscores.then(|| score_bulk(s));
-                std::iter::once(Reply::Bulk(m)).chain(score)
-            })
-            .collect(),
-    )
+    if withscores {
+        Reply::Pairs(
+            items
+                .into_iter()
+                .map(|(m, s)| (Reply::Bulk(m), score_bulk(s)))
+                .collect(),
+        )
+    } else {
+        Reply::Array(items.into_iter().map(|(m, _)| Reply::Bulk(m)).collect())
+    }
 }
 
 pub(crate) fn zcount(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
@@ -373,7 +377,9 @@ fn min_max(arg: &[u8]) -> Option<bool> {
 /// What a [`ZPop`] answers.
 #[derive(Clone, Copy)]
 enum PopReply {
-    /// ZPOPMIN / ZPOPMAX: member, score, member, score ...
+    /// ZPOPMIN / ZPOPMAX without a count: member, score.
+    One,
+    /// ZPOPMIN / ZPOPMAX with a count: member and score pairs.
     Flat,
     /// BZPOPMIN / BZPOPMAX: key, member, score.
     Keyed,
@@ -394,10 +400,10 @@ struct ZPop {
 }
 
 fn pop(a: &[Bytes], rev: bool) -> Result<Box<dyn WriteOp>, Reply> {
-    let count = match a.len() {
-        2 => 1,
+    let (count, reply) = match a.len() {
+        2 => (1, PopReply::One),
         3 => match int_arg(&a[2]) {
-            Ok(n) if n >= 0 => n as usize,
+            Ok(n) if n >= 0 => (n as usize, PopReply::Flat),
             _ => return Err(Reply::error("ERR value is out of range, must be positive")),
         },
         _ => return Err(Reply::error(SYNTAX)),
@@ -406,7 +412,7 @@ fn pop(a: &[Bytes], rev: bool) -> Result<Box<dyn WriteOp>, Reply> {
         keys: vec![a[1].clone()],
         rev,
         count,
-        reply: PopReply::Flat,
+        reply,
     }))
 }
 
@@ -472,6 +478,14 @@ impl WriteOp for ZPop {
             let items = tri!(pop_items(c, key, self.count, self.rev)?);
             match self.reply {
                 PopReply::Flat => return Ok(render(items, true)),
+                PopReply::One => {
+                    return Ok(Reply::Array(
+                        items
+                            .into_iter()
+                            .flat_map(|(m, s)| [Reply::Bulk(m), score_bulk(s)])
+                            .collect(),
+                    ))
+                }
                 _ if items.is_empty() => continue,
                 PopReply::Keyed => {
                     let Some((member, score)) = items.into_iter().next() else {
@@ -502,6 +516,8 @@ impl WriteOp for ZPop {
 pub(crate) fn zscan(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     super::generic::scan_collection(c, a, Kind::ZSet, |f, v, out| {
         out.push(Reply::Bulk(f.clone()));
-        out.push(score_bulk(keys::be_u64(v).map_or(0.0, f64::from_bits)));
+        // ZSCAN's scores are strings in RESP3 too (Redis's d2string, %.17g).
+        let score = keys::be_u64(v).map_or(0.0, f64::from_bits);
+        out.push(Reply::Bulk(Bytes::from(fmt_double(score))));
     })
 }

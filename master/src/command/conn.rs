@@ -59,6 +59,18 @@ pub static TABLE: &[Spec] = &[
         "Negotiates the protocol version and authenticates in one step.",
     )
     .conn(connection::hello),
+    cmd(
+        "reset",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY | AT_ONCE_IN_MULTI | SUBSCRIBED_OK,
+        acl::CONNECTION,
+    )
+    .doc(
+        "connection",
+        "6.2.0",
+        "Resets the connection to the state it had when it opened.",
+    )
+    .conn(connection::reset),
     cmd("select", 2, LOADING | STALE | FAST, acl::CONNECTION)
         .doc(
             "connection",
@@ -178,6 +190,54 @@ pub static TABLE: &[Spec] = &[
                 "Closes the connections a filter selects.",
             )
             .conn(client::kill),
+            cmd(
+                "client|tracking",
+                -3,
+                NOSCRIPT | LOADING | STALE,
+                acl::CONNECTION,
+            )
+            .doc(
+                "connection",
+                "6.0.0",
+                "Turns client-side caching's invalidation messages on or off.",
+            )
+            .conn(client::tracking),
+            cmd(
+                "client|caching",
+                3,
+                NOSCRIPT | LOADING | STALE,
+                acl::CONNECTION,
+            )
+            .doc(
+                "connection",
+                "6.0.0",
+                "Says whether the next command's keys are tracked (OPTIN, OPTOUT).",
+            )
+            .conn(client::caching),
+            cmd(
+                "client|trackinginfo",
+                2,
+                NOSCRIPT | LOADING | STALE,
+                acl::CONNECTION,
+            )
+            .doc(
+                "connection",
+                "6.2.0",
+                "Describes this connection's client-side caching.",
+            )
+            .conn(client::trackinginfo),
+            cmd(
+                "client|getredir",
+                2,
+                NOSCRIPT | LOADING | STALE,
+                acl::CONNECTION,
+            )
+            .doc(
+                "connection",
+                "6.0.0",
+                "Returns the client this connection's invalidations go to.",
+            )
+            .conn(client::getredir),
             cmd("client|help", 2, LOADING | STALE, acl::CONNECTION)
                 .doc("connection", "2.4.0", "Lists the CLIENT subcommands.")
                 .conn(client::help),

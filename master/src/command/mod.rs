@@ -157,11 +157,12 @@ pub fn data_cmd(spec: &'static Spec, args: Vec<Bytes>) -> Option<WriteCmd> {
     }
 }
 
+/// Flag words, a set in RESP3 (as Redis's COMMAND INFO sends them).
 fn simple_words<T: Copy + std::ops::BitAnd<Output = T> + PartialEq + Default>(
     bits: T,
     words: &[(T, &str)],
 ) -> Reply {
-    Reply::Array(
+    Reply::Set(
         words
             .iter()
             .filter(|(b, _)| bits & *b != T::default())
@@ -170,18 +171,18 @@ fn simple_words<T: Copy + std::ops::BitAnd<Output = T> + PartialEq + Default>(
     )
 }
 
+/// A key spec: a map of its flags, how its search begins and how it
+/// finds its keys.
 fn key_spec_reply(k: &crate::cmd::spec::KeySpec) -> Reply {
     use crate::cmd::spec::{Begin, Find};
-    let pair = |name: &str, v: i64| [bulk_str(name), Reply::Integer(v)];
+    let int = |name: &str, v: i64| (bulk_str(name), Reply::Integer(v));
     let (btype, bspec) = match k.begin {
-        Begin::Index(i) => ("index", pair("index", i64::from(i)).to_vec()),
+        Begin::Index(i) => ("index", vec![int("index", i64::from(i))]),
         Begin::Keyword(w, from) => (
             "keyword",
             vec![
-                bulk_str("keyword"),
-                bulk_str(w),
-                bulk_str("startfrom"),
-                Reply::Integer(i64::from(from)),
+                (bulk_str("keyword"), bulk_str(w)),
+                int("startfrom", i64::from(from)),
             ],
         ),
         Begin::Unknown => ("unknown", Vec::new()),
@@ -189,41 +190,32 @@ fn key_spec_reply(k: &crate::cmd::spec::KeySpec) -> Reply {
     let (ftype, fspec) = match k.find {
         Find::Range(last, step, limit) => (
             "range",
-            [
-                pair("lastkey", i64::from(last)),
-                pair("keystep", i64::from(step)),
-                pair("limit", i64::from(limit)),
-            ]
-            .concat(),
+            vec![
+                int("lastkey", i64::from(last)),
+                int("keystep", i64::from(step)),
+                int("limit", i64::from(limit)),
+            ],
         ),
         Find::KeyNum(idx, first, step) => (
             "keynum",
-            [
-                pair("keynumidx", i64::from(idx)),
-                pair("firstkey", i64::from(first)),
-                pair("keystep", i64::from(step)),
-            ]
-            .concat(),
+            vec![
+                int("keynumidx", i64::from(idx)),
+                int("firstkey", i64::from(first)),
+                int("keystep", i64::from(step)),
+            ],
         ),
         Find::Unknown => ("unknown", Vec::new()),
     };
-    Reply::Array(vec![
-        bulk_str("flags"),
-        simple_words(k.flags, ks::WORDS),
-        bulk_str("begin_search"),
-        Reply::Array(vec![
-            bulk_str("type"),
-            bulk_str(btype),
-            bulk_str("spec"),
-            Reply::Array(bspec),
-        ]),
-        bulk_str("find_keys"),
-        Reply::Array(vec![
-            bulk_str("type"),
-            bulk_str(ftype),
-            bulk_str("spec"),
-            Reply::Array(fspec),
-        ]),
+    let search = |kind: &str, spec: Vec<(Reply, Reply)>| {
+        Reply::Map(vec![
+            (bulk_str("type"), bulk_str(kind)),
+            (bulk_str("spec"), Reply::Map(spec)),
+        ])
+    };
+    Reply::Map(vec![
+        (bulk_str("flags"), simple_words(k.flags, ks::WORDS)),
+        (bulk_str("begin_search"), search(btype, bspec)),
+        (bulk_str("find_keys"), search(ftype, fspec)),
     ])
 }
 
@@ -238,38 +230,39 @@ pub fn info_reply(s: &Spec) -> Reply {
         Reply::Integer(i64::from(first)),
         Reply::Integer(i64::from(last)),
         Reply::Integer(i64::from(step)),
-        Reply::Array(
+        Reply::Set(
             acl::NAMES
                 .iter()
                 .filter(|(c, _)| m.categories() & c != 0)
                 .map(|(_, n)| Reply::Simple(format!("@{n}")))
                 .collect(),
         ),
-        Reply::Array(m.tips.iter().map(|t| bulk_str(*t)).collect()),
-        Reply::Array(m.keys.iter().map(key_spec_reply).collect()),
-        Reply::Array(s.subcommands().iter().map(info_reply).collect()),
+        Reply::Set(m.tips.iter().map(|t| bulk_str(*t)).collect()),
+        Reply::Set(m.keys.iter().map(key_spec_reply).collect()),
+        // (Redis 7.0 answers an empty set when there are none)
+        match s.subcommands() {
+            [] => Reply::Set(Vec::new()),
+            subs => Reply::Array(subs.iter().map(info_reply).collect()),
+        },
     ])
 }
 
-/// COMMAND DOCS' entry for a command: its name and its summary, version,
-/// group and subcommands' docs.
-fn docs_reply(s: &Spec) -> [Reply; 2] {
+/// COMMAND DOCS' entry for a command: its name and a map of its summary,
+/// version, group and subcommands' docs.
+fn docs_reply(s: &Spec) -> (Reply, Reply) {
     let d = &s.meta.doc;
     let mut fields = vec![
-        bulk_str("summary"),
-        bulk_str(d.summary),
-        bulk_str("since"),
-        bulk_str(d.since),
-        bulk_str("group"),
-        bulk_str(d.group),
+        (bulk_str("summary"), bulk_str(d.summary)),
+        (bulk_str("since"), bulk_str(d.since)),
+        (bulk_str("group"), bulk_str(d.group)),
     ];
     if !s.subcommands().is_empty() {
-        fields.push(bulk_str("subcommands"));
-        fields.push(Reply::Array(
-            s.subcommands().iter().flat_map(docs_reply).collect(),
+        fields.push((
+            bulk_str("subcommands"),
+            Reply::Map(s.subcommands().iter().map(docs_reply).collect()),
         ));
     }
-    [bulk_str(s.meta.name), Reply::Array(fields)]
+    (bulk_str(s.meta.name), Reply::Map(fields))
 }
 
 /// COMMAND alone: every command's info.
@@ -283,13 +276,13 @@ fn count(_: &mut Session<'_>, _: &[Bytes]) -> Reply {
 
 fn docs(_: &mut Session<'_>, a: &[Bytes]) -> Reply {
     if a.len() == 2 {
-        return Reply::Array(all().flat_map(docs_reply).collect());
+        return Reply::Map(all().map(docs_reply).collect());
     }
-    Reply::Array(
+    Reply::Map(
         a[2..]
             .iter()
             .filter_map(|n| find(n))
-            .flat_map(docs_reply)
+            .map(docs_reply)
             .collect(),
     )
 }

@@ -21,6 +21,7 @@ use crate::storage::Storage;
 use crate::store::apply::apply_event;
 use crate::store::batch::Batch;
 use crate::store::Store;
+use crate::tracking::Tracking;
 use crate::watch::Watches;
 
 /// A group being built.
@@ -35,6 +36,9 @@ pub(super) struct Group {
     /// Blocked clients served in this group, with their answers.
     served: Vec<(oneshot::Sender<Reply>, Reply)>,
     failed: Option<String>,
+    /// (first event, client) of the commands in it, in order: whose
+    /// command made each event (0: none, as expiry).
+    origins: Vec<(usize, u64)>,
 }
 
 impl Group {
@@ -47,6 +51,18 @@ impl Group {
             starts: Vec::new(),
             served: Vec::new(),
             failed: None,
+            origins: Vec::new(),
+        }
+    }
+
+    /// The events from here on are client `id`'s (0: nobody's).
+    fn made_by(&mut self, id: u64) {
+        let at = self.events.len();
+        match self.origins.last_mut() {
+            Some(last) if last.0 == at => last.1 = id,
+            Some(last) if last.1 == id => {}
+            None if id == 0 => {}
+            _ => self.origins.push((at, id)),
         }
     }
 }
@@ -59,6 +75,7 @@ pub(super) struct Executor {
     pub(super) storage: Option<Box<Storage>>,
     pub(super) cursors: Arc<Cursors>,
     pub(super) watches: Arc<Watches>,
+    pub(super) tracking: Arc<Tracking>,
     pub(super) blocked: Arc<Blocked>,
     pub(super) slow_us: Arc<AtomicI64>,
     pub(super) stats: Arc<WriteStats>,
@@ -154,6 +171,7 @@ impl Executor {
                     }
                     let start = group.events.len();
                     unit_start.get_or_insert(start);
+                    group.made_by(cmd.client);
                     let t = (slow_us >= 0).then(std::time::Instant::now);
                     replies.push(self.execute(cmd, group, unit_now.unwrap_or_else(now_ms)));
                     if let Some(t) = t {
@@ -175,6 +193,7 @@ impl Executor {
             }
             Job::Block { cmd, served, reply } => {
                 let start = group.events.len();
+                group.made_by(cmd.client);
                 let answer = self.execute(&cmd, group, now_ms());
                 if matches!(answer, Reply::Nil | Reply::NilArray) && group.failed.is_none() {
                     let (tx, rx) = oneshot::channel();
@@ -206,6 +225,7 @@ impl Executor {
                     return;
                 }
                 let now = now_ms();
+                group.made_by(0);
                 for (at, key) in due {
                     let meta = match group.batch.meta(&self.store, &key) {
                         Ok(m) => m,
@@ -248,7 +268,7 @@ impl Executor {
             }
             Job::Attach(mut storage) => {
                 self.commit(group);
-                storage.set_watches(Arc::clone(&self.watches));
+                storage.share_listeners(Arc::clone(&self.watches), Arc::clone(&self.tracking));
                 self.storage = Some(storage);
                 // The replication link wrote meanwhile.
                 self.written.void_before(self.written.next());
@@ -402,6 +422,7 @@ impl Executor {
                 };
                 rocksync_failpoint::pause("engine.serve.before_pop");
                 let at = group.events.len();
+                group.made_by(0);
                 let Some((_, op)) = w.served.iter().find(|(k, _)| *k == key) else {
                     self.blocked.put_back(id, w);
                     continue;
@@ -423,7 +444,7 @@ impl Executor {
         let g = std::mem::replace(group, Group::new(next_seq));
         let result = match &g.failed {
             Some(why) => Err(format!("ERR write failed: {why}")),
-            None => self.persist(g.batch, &g.events).map_err(|e| {
+            None => self.persist(g.batch, &g.events, &g.origins).map_err(|e| {
                 format!("MISCONF rocksync could not persist this write, and applied none of it ({e}); writes work again once that does")
             }),
         };
@@ -450,7 +471,12 @@ impl Executor {
         }
     }
 
-    fn persist(&mut self, batch: Batch, events: &[LogEvent]) -> Result<()> {
+    fn persist(
+        &mut self,
+        batch: Batch,
+        events: &[LogEvent],
+        origins: &[(usize, u64)],
+    ) -> Result<()> {
         let Some(storage) = self.storage.as_mut() else {
             return Err(Error::Stopped);
         };
@@ -463,7 +489,7 @@ impl Executor {
         let (metas, everything) = batch.written(crate::store::Cf::Meta);
         let (fields, _) = batch.written(crate::store::Cf::Sub);
         self.written.record(number, metas.chain(fields), everything);
-        if let Err(e) = storage.commit(batch, events) {
+        if let Err(e) = storage.commit_from(batch, events, origins) {
             // What the store holds now is not certain: no pre-read from
             // before holds.
             self.written.void_before(number);

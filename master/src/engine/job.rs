@@ -34,6 +34,8 @@ pub struct WriteCmd {
     pub args: Vec<Bytes>,
     /// Its typed form, for a command parsed on its connection.
     pub op: Option<Box<dyn WriteOp>>,
+    /// The client that sent it (0: none), for CLIENT TRACKING's NOLOOP.
+    pub client: u64,
 }
 
 impl WriteCmd {
@@ -57,6 +59,7 @@ impl WriteCmd {
                         exec,
                         args,
                         op: Some(Box::new(Refused(reply))),
+                        client: 0,
                     })
                 }
             },
@@ -67,6 +70,7 @@ impl WriteCmd {
             exec,
             args,
             op,
+            client: 0,
         })
     }
 

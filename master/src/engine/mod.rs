@@ -41,6 +41,7 @@ use crate::lock;
 use crate::preread::{PreRead, Written};
 use crate::storage::Storage;
 use crate::store::Store;
+use crate::tracking::Tracking;
 use crate::watch::{Watch, Watches};
 
 /// A handle to send writes to the write path.
@@ -56,6 +57,8 @@ pub struct Engine {
     pub cursors: Arc<Cursors>,
     /// Clients' WATCHes, which committed writes touch.
     pub watches: Arc<Watches>,
+    /// Clients' CLIENT TRACKING, invalidated by the storage's commits.
+    pub tracking: Arc<Tracking>,
     /// Clients blocked in BLPOP and its kin.
     pub blocked: Arc<Blocked>,
     /// The slow-log threshold, microseconds (negative: none).
@@ -318,6 +321,9 @@ pub fn start(store: Arc<Store>, binlog: Binlog, storage: Option<Storage>) -> Res
     let cursors = Arc::new(Cursors::default());
     // The storage's commits touch these (see Storage::commit).
     let watches = storage.as_ref().map_or_else(Arc::default, Storage::watches);
+    let tracking = storage
+        .as_ref()
+        .map_or_else(Arc::default, Storage::tracking);
     let blocked = Arc::new(Blocked::default());
     let slow_us = Arc::new(AtomicI64::new(-1));
     let written = Arc::new(Written::default());
@@ -331,6 +337,7 @@ pub fn start(store: Arc<Store>, binlog: Binlog, storage: Option<Storage>) -> Res
         storage: storage.map(Box::new),
         cursors: Arc::clone(&cursors),
         watches: Arc::clone(&watches),
+        tracking: Arc::clone(&tracking),
         stats: Arc::clone(&stats),
     };
     Ok(Engine {
@@ -345,6 +352,7 @@ pub fn start(store: Arc<Store>, binlog: Binlog, storage: Option<Storage>) -> Res
         stats,
         cursors,
         watches,
+        tracking,
         blocked,
         slow_us,
     })

@@ -1,11 +1,13 @@
-//! CLIENT SETNAME / GETNAME / ID / INFO / LIST / KILL / HELP.
+//! CLIENT SETNAME / GETNAME / ID / INFO / LIST / KILL / HELP, and
+//! client-side caching's TRACKING / CACHING / TRACKINGINFO / GETREDIR.
 
 use bytes::Bytes;
 use rocksync_protocol::Reply;
 
-use super::{bulk_str, help_lines, Session};
+use super::{help_lines, Session};
 use crate::clients::KillFilter;
 use crate::cmd::{NOT_INT, SYNTAX};
+use crate::tracking::Options;
 
 /// CLIENT SETNAME name (empty: none).
 pub fn setname(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
@@ -33,7 +35,7 @@ pub fn id(s: &mut Session<'_>, _: &[Bytes]) -> Reply {
 /// CLIENT INFO: this client's CLIENT LIST line.
 pub fn info(s: &mut Session<'_>, _: &[Bytes]) -> Reply {
     let me = format!("id={} ", s.client.id);
-    bulk_str(
+    Reply::text(
         s.core
             .clients
             .list(None)
@@ -47,12 +49,12 @@ pub fn info(s: &mut Session<'_>, _: &[Bytes]) -> Reply {
 /// CLIENT LIST [TYPE normal|pubsub|master|replica].
 pub fn list(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
     match a.len() {
-        2 => bulk_str(s.core.clients.list(None)),
+        2 => Reply::text(s.core.clients.list(None)),
         4 if a[2].eq_ignore_ascii_case(b"type") => {
             let kind = String::from_utf8_lossy(&a[3]).to_lowercase();
             match kind.as_str() {
-                "normal" | "pubsub" | "master" => bulk_str(s.core.clients.list(Some(&kind))),
-                "replica" | "slave" => bulk_str(s.core.clients.list(Some("slave"))),
+                "normal" | "pubsub" | "master" => Reply::text(s.core.clients.list(Some(&kind))),
+                "replica" | "slave" => Reply::text(s.core.clients.list(Some("slave"))),
                 _ => Reply::error(format!("ERR Unknown client type '{kind}'")),
             }
         }
@@ -143,4 +145,183 @@ pub fn help(_: &mut Session<'_>, _: &[Bytes]) -> Reply {
         "HELP",
         "    Prints this help.",
     ])
+}
+
+/// CLIENT TRACKING ON|OFF [REDIRECT id] [PREFIX prefix ...] [BCAST]
+/// [OPTIN] [OPTOUT] [NOLOOP], with Redis's checks in Redis's order.
+pub fn tracking(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
+    let mut o = Options::default();
+    let mut j = 3;
+    while j < a.len() {
+        let more = j + 1 < a.len();
+        match a[j].to_ascii_lowercase().as_slice() {
+            b"redirect" if more => {
+                j += 1;
+                if o.redirect != 0 {
+                    return Reply::error("ERR A client can only redirect to a single other client");
+                }
+                let Some(id) = rocksync_protocol::parse_i64(&a[j]) else {
+                    return Reply::error(NOT_INT);
+                };
+                if !s.core.clients.exists(id as u64) {
+                    return Reply::error("ERR The client ID you want redirect to does not exist");
+                }
+                o.redirect = id as u64;
+            }
+            b"bcast" => o.bcast = true,
+            b"optin" => o.optin = true,
+            b"optout" => o.optout = true,
+            b"noloop" => o.noloop = true,
+            b"prefix" if more => {
+                j += 1;
+                o.prefixes.push(a[j].clone());
+            }
+            _ => return Reply::error(SYNTAX),
+        }
+        j += 1;
+    }
+    let tracking = &s.core.engine.tracking;
+    match a[2].to_ascii_lowercase().as_slice() {
+        b"on" => {
+            if !o.bcast && !o.prefixes.is_empty() {
+                return Reply::error("ERR PREFIX option requires BCAST mode to be enabled");
+            }
+            let old = s.client.tracking.clone();
+            if old.as_ref().is_some_and(|old| old.bcast != o.bcast) {
+                return Reply::error("ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.");
+            }
+            if o.bcast && (o.optin || o.optout) {
+                return Reply::error("ERR OPTIN and OPTOUT are not compatible with BCAST");
+            }
+            if o.optin && o.optout {
+                return Reply::error("ERR You can't specify both OPTIN mode and OPTOUT mode");
+            }
+            if old
+                .as_ref()
+                .is_some_and(|old| (o.optin && old.optout) || (o.optout && old.optin))
+            {
+                return Reply::error("ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.");
+            }
+            let existing = old.map(|old| old.prefixes).unwrap_or_default();
+            if let Some(e) = prefix_collision(&existing, &o.prefixes) {
+                return e;
+            }
+            // Prefixes add up across CLIENT TRACKING ON calls.
+            o.prefixes = existing.into_iter().chain(o.prefixes).collect();
+            s.client.open_inbox(tracking);
+            s.client.tracking = Some(o.clone());
+            tracking.enable(s.client.id, o);
+        }
+        b"off" => {
+            tracking.disable(s.client.id);
+            s.client.tracking = None;
+            s.client.caching = None;
+            s.client.subscriptions_changed(tracking);
+        }
+        _ => return Reply::error(SYNTAX),
+    }
+    Reply::ok()
+}
+
+/// Redis's refusal of BCAST prefixes where one is a prefix of another.
+fn prefix_collision(existing: &[Bytes], new: &[Bytes]) -> Option<Reply> {
+    let overlaps = |a: &Bytes, b: &Bytes| a.starts_with(b) || b.starts_with(a);
+    for (i, p) in new.iter().enumerate() {
+        if let Some(e) = existing.iter().find(|e| overlaps(p, e)) {
+            return Some(Reply::error(format!(
+                "ERR Prefix '{}' overlaps with an existing prefix '{}'. Prefixes for a single client must not overlap.",
+                String::from_utf8_lossy(p),
+                String::from_utf8_lossy(e)
+            )));
+        }
+        if let Some(q) = new[i + 1..].iter().find(|q| overlaps(p, q)) {
+            return Some(Reply::error(format!(
+                "ERR Prefix '{}' overlaps with another provided prefix '{}'. Prefixes for a single client must not overlap.",
+                String::from_utf8_lossy(p),
+                String::from_utf8_lossy(q)
+            )));
+        }
+    }
+    None
+}
+
+/// CLIENT CACHING YES|NO: whether the next command's reads are tracked
+/// (OPTIN and OPTOUT modes).
+pub fn caching(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
+    let Some(o) = &s.client.tracking else {
+        return Reply::error("ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled");
+    };
+    match a[2].to_ascii_lowercase().as_slice() {
+        b"yes" if o.optin => s.client.caching = Some(true),
+        b"yes" => {
+            return Reply::error(
+                "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.",
+            )
+        }
+        b"no" if o.optout => s.client.caching = Some(false),
+        b"no" => {
+            return Reply::error(
+                "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.",
+            )
+        }
+        _ => return Reply::error(SYNTAX),
+    }
+    Reply::ok()
+}
+
+/// CLIENT TRACKINGINFO: a map of the flags, the redirect and the prefixes.
+pub fn trackinginfo(s: &mut Session<'_>, _: &[Bytes]) -> Reply {
+    let c = &s.client;
+    let mut flags = Vec::new();
+    let (redirect, prefixes) = match &c.tracking {
+        None => {
+            flags.push("off");
+            (-1, Vec::new())
+        }
+        Some(o) => {
+            flags.push("on");
+            if o.bcast {
+                flags.push("bcast");
+            }
+            if o.optin {
+                flags.push("optin");
+                if c.caching.is_some() {
+                    flags.push("caching-yes");
+                }
+            }
+            if o.optout {
+                flags.push("optout");
+                if c.caching.is_some() {
+                    flags.push("caching-no");
+                }
+            }
+            if o.noloop {
+                flags.push("noloop");
+            }
+            if s.core.engine.tracking.broken(c.id) {
+                flags.push("broken_redirect");
+            }
+            let mut prefixes = o.prefixes.clone();
+            prefixes.sort();
+            (o.redirect as i64, prefixes)
+        }
+    };
+    let bulk = |t: &str| Reply::Bulk(Bytes::copy_from_slice(t.as_bytes()));
+    Reply::Map(vec![
+        (
+            bulk("flags"),
+            Reply::Set(flags.into_iter().map(bulk).collect()),
+        ),
+        (bulk("redirect"), Reply::Integer(redirect)),
+        (
+            bulk("prefixes"),
+            Reply::Array(prefixes.into_iter().map(Reply::Bulk).collect()),
+        ),
+    ])
+}
+
+/// CLIENT GETREDIR: the client invalidations go to (0: this one; -1: not
+/// tracking).
+pub fn getredir(s: &mut Session<'_>, _: &[Bytes]) -> Reply {
+    Reply::Integer(s.client.tracking.as_ref().map_or(-1, |o| o.redirect as i64))
 }

@@ -47,11 +47,10 @@ pub fn get(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
             let pat = pat.to_ascii_lowercase();
             glob_match(&pat, name.as_bytes()) || glob_match(&pat, underscored.as_bytes())
         }) {
-            out.push(bulk_str(name));
-            out.push(bulk_str(value));
+            out.push((bulk_str(name), bulk_str(value)));
         }
     }
-    Reply::Array(out)
+    Reply::Map(out)
 }
 
 /// CONFIG SET name value [name value ...]: all or none, only the fields

@@ -1,7 +1,7 @@
 //! Connection commands: PING, ECHO, QUIT, AUTH, HELLO, SELECT.
 
 use bytes::Bytes;
-use rocksync_protocol::Reply;
+use rocksync_protocol::{Proto, Reply};
 
 use super::{bulk_str, wrong_arity, After, Session};
 use crate::cmd::{NOT_INT, SYNTAX};
@@ -11,10 +11,12 @@ use crate::info;
 /// array, as Redis answers in RESP2).
 pub fn ping(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
     match a.len() {
-        1 | 2 if s.client.subscriptions() > 0 => Reply::Array(vec![
-            bulk_str("pong"),
-            Reply::Bulk(a.get(1).cloned().unwrap_or_default()),
-        ]),
+        1 | 2 if s.client.subscriptions() > 0 && s.client.proto == Proto::Resp2 => {
+            Reply::Array(vec![
+                bulk_str("pong"),
+                Reply::Bulk(a.get(1).cloned().unwrap_or_default()),
+            ])
+        }
         1 => Reply::Simple("PONG".into()),
         2 => Reply::Bulk(a[1].clone()),
         _ => wrong_arity("ping"),
@@ -55,12 +57,16 @@ fn check_auth(s: &mut Session<'_>, password: &[u8]) -> Reply {
     }
 }
 
-/// HELLO [protover [AUTH user pass] [SETNAME name]]: RESP2 only.
+/// HELLO [protover [AUTH user pass] [SETNAME name]]: the protocol
+/// switches (RESP2 or RESP3) once everything else succeeded, and the
+/// server's map is the first reply in it.
 pub fn hello(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
     let mut i = 1;
+    let mut proto = s.client.proto;
     if let Some(v) = a.get(1) {
         match rocksync_protocol::parse_i64(v) {
-            Some(2) => {}
+            Some(2) => proto = Proto::Resp2,
+            Some(3) => proto = Proto::Resp3,
             Some(_) => return Reply::error("NOPROTO unsupported protocol version"),
             None => return Reply::error("ERR Protocol version is not an integer or out of range"),
         }
@@ -98,21 +104,15 @@ pub fn hello(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
     } else {
         "master"
     };
-    Reply::Array(vec![
-        bulk_str("server"),
-        bulk_str("redis"),
-        bulk_str("version"),
-        bulk_str(info::REDIS_VERSION),
-        bulk_str("proto"),
-        Reply::Integer(2),
-        bulk_str("id"),
-        Reply::Integer(s.client.id as i64),
-        bulk_str("mode"),
-        bulk_str("standalone"),
-        bulk_str("role"),
-        bulk_str(role),
-        bulk_str("modules"),
-        Reply::Array(vec![]),
+    s.client.set_proto(proto);
+    Reply::Map(vec![
+        (bulk_str("server"), bulk_str("redis")),
+        (bulk_str("version"), bulk_str(info::REDIS_VERSION)),
+        (bulk_str("proto"), Reply::Integer(proto.version())),
+        (bulk_str("id"), Reply::Integer(s.client.id as i64)),
+        (bulk_str("mode"), bulk_str("standalone")),
+        (bulk_str("role"), bulk_str(role)),
+        (bulk_str("modules"), Reply::Array(vec![])),
     ])
 }
 
@@ -125,4 +125,32 @@ pub fn select(_: &mut Session<'_>, a: &[Bytes]) -> Reply {
         }
         _ => Reply::error(NOT_INT),
     }
+}
+
+/// RESET: the connection as it was when it opened (no transaction, WATCH
+/// or subscriptions, RESP2, no name, authenticated only when no password
+/// is set), as Redis's RESET leaves it.
+pub fn reset(s: &mut Session<'_>, _: &[Bytes]) -> Reply {
+    let client = &mut *s.client;
+    client.multi = None;
+    client.multi_dirty = false;
+    client
+        .info
+        .in_multi
+        .store(false, std::sync::atomic::Ordering::Relaxed);
+    s.core.engine.watches.unwatch(&mut client.watch);
+    for ch in std::mem::take(&mut client.channels) {
+        s.core.pubsub.unsubscribe(false, &ch, client.id);
+    }
+    for p in std::mem::take(&mut client.patterns) {
+        s.core.pubsub.unsubscribe(true, &p, client.id);
+    }
+    s.core.engine.tracking.disable(client.id);
+    client.tracking = None;
+    client.caching = None;
+    client.subscriptions_changed(&s.core.engine.tracking);
+    client.set_proto(Proto::Resp2);
+    *crate::lock(&client.info.name) = None;
+    client.authenticated = s.core.config().requirepass.is_empty();
+    Reply::Simple("RESET".into())
 }

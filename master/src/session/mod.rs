@@ -19,13 +19,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use rocksync_protocol::Reply;
+use rocksync_protocol::{Proto, Reply};
 use tokio::sync::mpsc;
 
 use crate::blocking::Wait;
-use crate::clients::{ClientInfo, Subscriber};
+use crate::clients::{ClientInfo, Subscriber, SUBSCRIBER_BACKLOG};
 pub use crate::cmd::wrong_arity;
 use crate::state::Core;
+use crate::tracking::{Mailbox, Options, Tracking};
 use crate::watch::Watch;
 
 /// Per-connection state.
@@ -52,6 +53,12 @@ pub struct Client {
     pub handoff: Option<Vec<Bytes>>,
     /// Its WATCHed keys.
     pub watch: Option<Arc<Watch>>,
+    /// The protocol it speaks (HELLO).
+    pub proto: Proto,
+    /// CLIENT TRACKING's options, while on.
+    pub tracking: Option<Options>,
+    /// CLIENT CACHING's answer, for the command after it.
+    pub caching: Option<bool>,
 }
 
 impl Client {
@@ -69,7 +76,18 @@ impl Client {
             multi_dirty: false,
             handoff: None,
             watch: None,
+            proto: Proto::Resp2,
+            tracking: None,
+            caching: None,
         }
+    }
+
+    /// Speak `proto` from the next reply on (HELLO, RESET).
+    pub fn set_proto(&mut self, proto: Proto) {
+        self.proto = proto;
+        self.info
+            .resp
+            .store(proto.version() as u8, Ordering::Relaxed);
     }
 
     /// Its channel and pattern subscriptions.
@@ -77,16 +95,55 @@ impl Client {
         self.channels.len() + self.patterns.len()
     }
 
-    /// Publish the counts to CLIENT LIST; back in normal mode, drop what
-    /// was still queued (it is not for this client any more).
-    pub fn subscriptions_changed(&mut self) {
+    /// The connection's queue of out-of-band messages (pub/sub messages,
+    /// invalidations), opened on first use and registered where
+    /// invalidations find it.
+    pub fn open_inbox(&mut self, tracking: &Tracking) -> Subscriber {
+        if let Some(sub) = &self.sub {
+            return sub.clone();
+        }
+        let (tx, rx) = mpsc::channel(SUBSCRIBER_BACKLOG);
+        self.inbox = Some(rx);
+        let sub = Subscriber {
+            tx: tx.clone(),
+            kill: self.info.kill.clone(),
+        };
+        self.sub = Some(sub.clone());
+        tracking.open_mailbox(
+            self.id,
+            Mailbox {
+                tx,
+                resp: Arc::clone(&self.info.resp),
+                kill: self.info.kill.clone(),
+            },
+        );
+        sub
+    }
+
+    /// Publish the counts to CLIENT LIST; with no subscription and no
+    /// tracking left, drop what was still queued (it is not for this
+    /// client any more).
+    pub fn subscriptions_changed(&mut self, tracking: &Tracking) {
         self.info.subs.store(self.channels.len(), Ordering::Relaxed);
         self.info
             .psubs
             .store(self.patterns.len(), Ordering::Relaxed);
-        if self.subscriptions() == 0 {
+        if self.subscriptions() == 0 && self.tracking.is_none() && self.sub.is_some() {
             self.inbox = None;
             self.sub = None;
+            tracking.close_mailbox(self.id);
+        }
+    }
+
+    /// Whether the read it is about to run tells it when its keys change
+    /// (default-mode tracking, as OPTIN/OPTOUT and CLIENT CACHING allow).
+    pub fn tracks_reads(&self) -> bool {
+        match &self.tracking {
+            Some(o) if o.bcast => false,
+            Some(o) if o.optin => self.caching == Some(true),
+            Some(o) if o.optout => self.caching != Some(false),
+            Some(_) => true,
+            None => false,
         }
     }
 }

@@ -2,11 +2,9 @@
 //! PUBLISH. A subscriber's messages come through its inbox.
 
 use bytes::{Bytes, BytesMut};
-use rocksync_protocol::Reply;
-use tokio::sync::mpsc;
+use rocksync_protocol::{Proto, Reply};
 
 use super::{bulk_str, Client, Session};
-use crate::clients::{Subscriber, SUBSCRIBER_BACKLOG};
 
 /// SUBSCRIBE channel [channel ...].
 pub fn subscribe(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
@@ -36,11 +34,11 @@ pub fn publish(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
 /// One confirmation per name, with the count of this client's
 /// subscriptions: all but the last go out at once, the last is the
 /// command's reply.
-fn confirm(out: &mut BytesMut, replies: Vec<Reply>) -> Reply {
+fn confirm(out: &mut BytesMut, proto: Proto, replies: Vec<Reply>) -> Reply {
     let mut replies = replies.into_iter();
     let mut last = replies.next().unwrap_or(Reply::NilArray);
     for r in replies {
-        last.encode(out);
+        last.encode_as(out, proto);
         last = r;
     }
     last
@@ -48,14 +46,7 @@ fn confirm(out: &mut BytesMut, replies: Vec<Reply>) -> Reply {
 
 fn join(s: &mut Session<'_>, a: &[Bytes], pattern: bool) -> Reply {
     let client: &mut Client = s.client;
-    if client.sub.is_none() {
-        let (tx, rx) = mpsc::channel(SUBSCRIBER_BACKLOG);
-        client.inbox = Some(rx);
-        client.sub = Some(Subscriber {
-            tx,
-            kill: client.info.kill.clone(),
-        });
-    }
+    client.open_inbox(&s.core.engine.tracking);
     let mut replies = Vec::with_capacity(a.len() - 1);
     for ch in &a[1..] {
         let fresh = if pattern {
@@ -68,14 +59,14 @@ fn join(s: &mut Session<'_>, a: &[Bytes], pattern: bool) -> Reply {
                 .pubsub
                 .subscribe(pattern, ch.clone(), client.id, sub.clone());
         }
-        replies.push(Reply::Array(vec![
+        replies.push(Reply::Push(vec![
             bulk_str(if pattern { "psubscribe" } else { "subscribe" }),
             Reply::Bulk(ch.clone()),
             Reply::Integer(client.subscriptions() as i64),
         ]));
     }
-    client.subscriptions_changed();
-    confirm(s.out, replies)
+    client.subscriptions_changed(&s.core.engine.tracking);
+    confirm(s.out, client.proto, replies)
 }
 
 fn leave(s: &mut Session<'_>, a: &[Bytes], pattern: bool) -> Reply {
@@ -94,7 +85,7 @@ fn leave(s: &mut Session<'_>, a: &[Bytes], pattern: bool) -> Reply {
     };
     let mut replies = Vec::with_capacity(names.len().max(1));
     if names.is_empty() {
-        replies.push(Reply::Array(vec![
+        replies.push(Reply::Push(vec![
             bulk_str(kind),
             Reply::Nil,
             Reply::Integer(client.subscriptions() as i64),
@@ -109,12 +100,12 @@ fn leave(s: &mut Session<'_>, a: &[Bytes], pattern: bool) -> Reply {
         if was {
             s.core.pubsub.unsubscribe(pattern, &ch, client.id);
         }
-        replies.push(Reply::Array(vec![
+        replies.push(Reply::Push(vec![
             bulk_str(kind),
             Reply::Bulk(ch),
             Reply::Integer(client.subscriptions() as i64),
         ]));
     }
-    client.subscriptions_changed();
-    confirm(s.out, replies)
+    client.subscriptions_changed(&s.core.engine.tracking);
+    confirm(s.out, client.proto, replies)
 }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use rocksync_protocol::Reply;
+use rocksync_protocol::{Proto, Reply};
 use tracing::info;
 
 use super::{bulk_str, err_reply, help_lines, unknown_subcommand, After, BoxReply, Session};
@@ -13,7 +13,7 @@ use crate::cmd::{parse_float, NOT_FLOAT, SYNTAX};
 
 /// INFO [section ...].
 pub fn info(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
-    Reply::Bulk(Bytes::from(crate::info::render(s.core, &a[1..])))
+    Reply::text(crate::info::render(s.core, &a[1..]))
 }
 
 /// TIME: seconds and microseconds.
@@ -64,7 +64,8 @@ pub fn shutdown(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
     }
 }
 
-/// DEBUG SLEEP seconds | OBJECT key | HELP, for tools and tests.
+/// DEBUG SLEEP seconds | OBJECT key | PROTOCOL type | HELP, for tools
+/// and tests.
 pub fn debug<'s>(s: &'s mut Session<'_>, a: &'s [Bytes]) -> BoxReply<'s> {
     Box::pin(async move {
         let sub = a[1].to_ascii_lowercase();
@@ -77,10 +78,15 @@ pub fn debug<'s>(s: &'s mut Session<'_>, a: &'s [Bytes]) -> BoxReply<'s> {
                 _ => Reply::error(NOT_FLOAT),
             },
             (b"object", 3) => debug_object(s, &a[2]),
+            (b"protocol", 3) => debug_protocol(s, &a[2]),
             (b"help", 2) => help_lines(&[
                 "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
                 "OBJECT <key>",
                 "    Show low level info about the key and associated value.",
+                "PROTOCOL <type>",
+                "    Reply with a test value of the specified type. <type> can be: string,",
+                "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
+                "    true, false.",
                 "SLEEP <seconds>",
                 "    Stop the server for <seconds>. Decimals allowed.",
                 "HELP",
@@ -89,6 +95,43 @@ pub fn debug<'s>(s: &'s mut Session<'_>, a: &'s [Bytes]) -> BoxReply<'s> {
             _ => unknown_subcommand(a),
         }
     })
+}
+
+/// DEBUG PROTOCOL type: Redis's sample of each reply type, for clients
+/// and tests of the protocol.
+fn debug_protocol(s: &mut Session<'_>, kind: &[u8]) -> Reply {
+    let int = Reply::Integer;
+    match kind.to_ascii_lowercase().as_slice() {
+        b"string" => bulk_str("Hello World"),
+        b"integer" => int(12345),
+        // Redis's sample value, not an approximation of pi
+        #[allow(clippy::approx_constant)]
+        b"double" => Reply::Double(3.141),
+        b"bignum" => Reply::BigNumber("1234567999999999999999999999999999999".into()),
+        b"null" => Reply::Nil,
+        b"array" => Reply::Array((0..3).map(int).collect()),
+        b"set" => Reply::Set((0..3).map(int).collect()),
+        b"map" => Reply::Map((0..3).map(|j| (int(j), Reply::Bool(j == 1))).collect()),
+        b"attrib" => Reply::Attribute(
+            vec![(
+                bulk_str("key-popularity"),
+                Reply::Array(vec![bulk_str("key:123"), int(90)]),
+            )],
+            Box::new(bulk_str("Some real reply following the attribute")),
+        ),
+        b"push" if s.client.proto == Proto::Resp2 => {
+            Reply::error("ERR RESP2 is not supported by this command")
+        }
+        b"push" => {
+            Reply::Push(vec![bulk_str("server-cpu-usage"), int(42)])
+                .encode_as(s.out, s.client.proto);
+            bulk_str("Some real reply following the push reply")
+        }
+        b"verbatim" => Reply::text("This is a verbatim\nstring"),
+        b"true" => Reply::Bool(true),
+        b"false" => Reply::Bool(false),
+        _ => Reply::error("ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false"),
+    }
 }
 
 fn debug_object(s: &Session<'_>, key: &[u8]) -> Reply {
@@ -163,7 +206,7 @@ pub fn memory_usage(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
 
 /// MEMORY DOCTOR.
 pub fn memory_doctor(_: &mut Session<'_>, _: &[Bytes]) -> Reply {
-    bulk_str("Hi Sam, this instance keeps its data in RocksDB; I have nothing to report.")
+    Reply::text("Hi Sam, this instance keeps its data in RocksDB; I have nothing to report.")
 }
 
 /// MEMORY HELP.

@@ -27,6 +27,7 @@ use crate::error::{Error, Result};
 use crate::store::apply::{apply_event, writes_blind};
 use crate::store::batch::{Batch, Layer, Sealed};
 use crate::store::{Cf, Store, StoreOptions, EXPIRE_COUNT_KEY, KEY_COUNT_KEY};
+use crate::tracking::Tracking;
 use crate::watch::Watches;
 
 /// System keys (default column family) the storage keeps beside the data.
@@ -137,6 +138,8 @@ pub struct Storage {
     /// Clients' WATCHes: every commit touches them, whether its writes
     /// came from clients, expiry, a master or a copy's wipe.
     watches: Arc<Watches>,
+    /// Clients' CLIENT TRACKING: every commit invalidates what it wrote.
+    tracking: Arc<Tracking>,
 }
 
 impl std::fmt::Debug for Storage {
@@ -180,20 +183,28 @@ impl Storage {
             store,
             writer,
             watches: Arc::default(),
+            tracking: Arc::default(),
         };
         me.recover()?;
         me.new_history_if_os_lost_writes(config.binlog_fsync, rec.clean_shutdown)?;
         Ok(me)
     }
 
-    /// Share `watches` (the node's) with this storage's commits.
-    pub(crate) fn set_watches(&mut self, watches: Arc<Watches>) {
+    /// Share `watches` and `tracking` (the node's) with this storage's
+    /// commits.
+    pub(crate) fn share_listeners(&mut self, watches: Arc<Watches>, tracking: Arc<Tracking>) {
         self.watches = watches;
+        self.tracking = tracking;
     }
 
     /// The WATCHes this storage's commits touch.
     pub(crate) fn watches(&self) -> Arc<Watches> {
         Arc::clone(&self.watches)
+    }
+
+    /// The client tracking this storage's commits invalidate.
+    pub(crate) fn tracking(&self) -> Arc<Tracking> {
+        Arc::clone(&self.tracking)
     }
 
     /// The store (shared with readers).
@@ -222,12 +233,27 @@ impl Storage {
     /// # Errors
     /// Binlog errors (nothing was written), RocksDB errors (nothing stays
     /// written either).
-    pub fn commit(&mut self, mut batch: Batch, events: &[LogEvent]) -> Result<()> {
+    pub fn commit(&mut self, batch: Batch, events: &[LogEvent]) -> Result<()> {
+        self.commit_from(batch, events, &[])
+    }
+
+    /// As [`Storage::commit`], naming the clients whose commands made the
+    /// events: (index of a command's first event, client id), in order
+    /// (CLIENT TRACKING's NOLOOP spares a client its own writes).
+    ///
+    /// # Errors
+    /// As [`Storage::commit`].
+    pub fn commit_from(
+        &mut self,
+        mut batch: Batch,
+        events: &[LogEvent],
+        origins: &[(usize, u64)],
+    ) -> Result<()> {
         if events.is_empty() && batch.is_empty() {
             return Ok(());
         }
         let learned = batch.take_zbounds();
-        self.commit_sealed(batch.seal(&self.store)?, events)?;
+        self.commit_sealed_from(batch.seal(&self.store)?, events, origins)?;
         self.store.zbounds_learned(learned);
         Ok(())
     }
@@ -239,6 +265,15 @@ impl Storage {
     /// # Errors
     /// As [`Storage::commit`].
     pub fn commit_sealed(&mut self, batch: Sealed, events: &[LogEvent]) -> Result<()> {
+        self.commit_sealed_from(batch, events, &[])
+    }
+
+    fn commit_sealed_from(
+        &mut self,
+        batch: Sealed,
+        events: &[LogEvent],
+        origins: &[(usize, u64)],
+    ) -> Result<()> {
         let mark = self.writer.stage(events)?;
         let applied = self.writer.last_seq();
         let garbage = batch.leaves_garbage();
@@ -259,6 +294,7 @@ impl Storage {
                 // In the store now: a WATCH from here on reads the new
                 // values, and every earlier one on these keys is broken.
                 self.watches.touch(events);
+                self.tracking.invalidate(events, origins);
                 self.writer.publish_staged();
                 failpoint::hit("storage.commit.after_publish");
                 Ok(())
@@ -556,13 +592,15 @@ impl Storage {
         self.put_sys(&mut b, sys::REPLID, new_replid().as_bytes())?;
         self.put_sys(&mut b, sys::REPLID2, b"")?;
         self.commit(b, &[])?;
-        // Every key is gone: every WATCH is broken.
-        self.watches.touch(&[LogEvent::data(
+        // Every key is gone: every WATCH is broken, every cache dropped.
+        let wipe = [LogEvent::data(
             1,
             Command::FlushAll,
             Bytes::new(),
             Bytes::new(),
-        )]);
+        )];
+        self.watches.touch(&wipe);
+        self.tracking.invalidate(&wipe, &[]);
         self.store.flush()
     }
 

@@ -4,6 +4,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod server;
+mod tracking;
 mod types;
 
 use std::io::{Read, Write};
@@ -45,11 +46,25 @@ impl Raw {
         self.read()
     }
 
+    /// One command's reply as the bytes that came, for comparisons that
+    /// see every type marker and digit.
+    fn call_bytes(&mut self, args: &[&str]) -> Vec<u8> {
+        let mut out = BytesMut::new();
+        put_command(&mut out, args);
+        self.stream.write_all(&out).expect("send");
+        self.read_with(|bytes, _| bytes.to_vec())
+    }
+
     fn read(&mut self) -> Reply {
+        self.read_with(|_, r| r)
+    }
+
+    fn read_with<T>(&mut self, take: impl FnOnce(&[u8], Reply) -> T) -> T {
         loop {
             if let Some((r, used)) = Reply::parse(&self.buf).expect("valid RESP") {
+                let got = take(&self.buf[..used], r);
                 self.buf.drain(..used);
-                return r;
+                return got;
             }
             let mut chunk = [0u8; 4096];
             let n = self.stream.read(&mut chunk).expect("read");
@@ -79,6 +94,46 @@ fn replies_match_redis_server() {
         let (a, b) = (theirs.call(cmd), mine.call(cmd));
         if a != b {
             mismatches.push(format!("{cmd:?}\n  redis:    {a:?}\n  rocksync: {b:?}"));
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} of {} differ:\n{}",
+        mismatches.len(),
+        script.len(),
+        mismatches.join("\n")
+    );
+}
+
+/// The same script over RESP3 (after `HELLO 3`): every reply's bytes
+/// equal redis-server's, type markers (map, set, double, null, verbatim)
+/// and number formatting included.
+#[test]
+fn resp3_replies_match_redis_server_byte_for_byte() {
+    let redis = RedisServer::start(&[]);
+    let ours = InProc::start();
+    let mut theirs = Raw::connect(("127.0.0.1", redis.port));
+    let mut mine = Raw::connect(ours.addr);
+    // HELLO 3's map is Redis's but for the connection id and the version.
+    let hello = |r: Reply| match r {
+        Reply::Map(pairs) => pairs
+            .into_iter()
+            .filter(|(k, _)| *k != Reply::bulk("id") && *k != Reply::bulk("version"))
+            .collect::<Vec<_>>(),
+        other => panic!("HELLO 3 answered {other:?}"),
+    };
+    let (a, b) = (theirs.call(&["HELLO", "3"]), mine.call(&["HELLO", "3"]));
+    assert_eq!(hello(a), hello(b));
+    let mut mismatches = Vec::new();
+    let script = SCRIPT.concat();
+    for cmd in &script {
+        let (a, b) = (theirs.call_bytes(cmd), mine.call_bytes(cmd));
+        if a != b {
+            mismatches.push(format!(
+                "{cmd:?}\n  redis:    {:?}\n  rocksync: {:?}",
+                String::from_utf8_lossy(&a),
+                String::from_utf8_lossy(&b)
+            ));
         }
     }
     assert!(
@@ -303,4 +358,99 @@ fn sorted_set_pops_match_redis_server_under_random_writes() {
         let b: Vec<(String, f64)> = mine.zrange_withscores(k, 0, -1).expect("zrange");
         assert_eq!(a, b, "{k} differs at the end");
     }
+}
+
+/// A RESP3 subscriber: confirmations and messages are pushes, and the same
+/// connection runs any command between them (RESP2 refuses all but the
+/// subscribe family). Each step's bytes must equal redis-server's.
+#[test]
+fn resp3_subscriber_gets_pushes_and_runs_commands() {
+    let redis = RedisServer::start(&[]);
+    let ours = InProc::start();
+    let steps: &[(usize, &[&str], usize)] = &[
+        // (client, command, replies to read: a push may come first)
+        (0, &["HELLO", "3"], 0),
+        (0, &["SUBSCRIBE", "a", "b"], 2),
+        (0, &["PSUBSCRIBE", "p*"], 1),
+        (1, &["SET", "k", "v"], 1),
+        (0, &["GET", "k"], 1),
+        (0, &["HSET", "h", "f", "v"], 1),
+        (0, &["HGETALL", "h"], 1),
+        (0, &["PING"], 1),
+        (0, &["PING", "x"], 1),
+        (1, &["PUBLISH", "a", "hello"], 1),
+        (0, &["ECHO", "after"], 2),
+        (1, &["PUBLISH", "pq", "world"], 1),
+        (0, &["ECHO", "after"], 2),
+        (0, &["UNSUBSCRIBE", "a"], 1),
+        (0, &["UNSUBSCRIBE"], 1),
+        (0, &["PUNSUBSCRIBE"], 1),
+        (0, &["UNSUBSCRIBE"], 1),
+        (0, &["RESET"], 1),
+        (0, &["HGETALL", "h"], 1),
+        (0, &["SUBSCRIBE", "a"], 1),
+        (0, &["GET", "k"], 1),
+    ];
+    let mut theirs = [
+        Raw::connect(("127.0.0.1", redis.port)),
+        Raw::connect(("127.0.0.1", redis.port)),
+    ];
+    let mut mine = [Raw::connect(ours.addr), Raw::connect(ours.addr)];
+    let mut mismatches = Vec::new();
+    for &(who, cmd, n) in steps {
+        let mut a = theirs[who].call_bytes(cmd);
+        let mut b = mine[who].call_bytes(cmd);
+        if n == 0 {
+            continue; // HELLO: ids and versions differ
+        }
+        for _ in 1..n {
+            a.extend(theirs[who].read_with(|bytes, _| bytes.to_vec()));
+            b.extend(mine[who].read_with(|bytes, _| bytes.to_vec()));
+        }
+        if a != b {
+            mismatches.push(format!(
+                "client {who} {cmd:?}\n  redis:    {:?}\n  rocksync: {:?}",
+                String::from_utf8_lossy(&a),
+                String::from_utf8_lossy(&b)
+            ));
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
+
+/// DEBUG PROTOCOL's sample of every reply type, in RESP2 and in RESP3
+/// (attribute, push, big number, boolean and verbatim included), byte for
+/// byte as redis-server sends them.
+#[test]
+fn every_reply_type_matches_redis_server_in_both_protocols() {
+    let redis = RedisServer::start(&["--enable-debug-command", "yes"]);
+    let ours = InProc::start();
+    let kinds = [
+        "string", "integer", "double", "bignum", "null", "array", "set", "map", "attrib", "push",
+        "verbatim", "true", "false", "bogus",
+    ];
+    let mut mismatches = Vec::new();
+    for proto in ["2", "3"] {
+        let mut theirs = Raw::connect(("127.0.0.1", redis.port));
+        let mut mine = Raw::connect(ours.addr);
+        theirs.call(&["HELLO", proto]);
+        mine.call(&["HELLO", proto]);
+        for kind in kinds {
+            let cmd = ["DEBUG", "PROTOCOL", kind];
+            let (mut a, mut b) = (theirs.call_bytes(&cmd), mine.call_bytes(&cmd));
+            if kind == "push" && proto == "3" {
+                // the push, then the reply
+                a.extend(theirs.read_with(|bytes, _| bytes.to_vec()));
+                b.extend(mine.read_with(|bytes, _| bytes.to_vec()));
+            }
+            if a != b {
+                mismatches.push(format!(
+                    "RESP{proto} {kind}\n  redis:    {:?}\n  rocksync: {:?}",
+                    String::from_utf8_lossy(&a),
+                    String::from_utf8_lossy(&b)
+                ));
+            }
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
 }

@@ -15,6 +15,9 @@ pub const SCRIPT: &[&[&str]] = &[
     &["COMMAND", "DOCS", "nosuchcommand"],
     &["COMMAND", "COUNT", "x"],
     &["CONFIG", "GET", "slowlog-max-len"],
+    &["CONFIG", "GET", "nosuchparameter"],
+    &["COMMAND", "INFO", "get", "zadd", "nosuchcommand"],
+    &["CLIENT", "GETNAME"],
     // SORT and SORT_RO
     &["RPUSH", "so", "3", "1", "2", "10"],
     &["SORT", "so"],

@@ -174,17 +174,38 @@ fn info_reports_every_section_in_redis_format() {
 }
 
 #[test]
-fn hello_2_and_command_work_for_client_libraries() {
+fn hello_and_command_work_for_client_libraries() {
     let m = InProc::start();
     let mut c = m.client();
     let hello: Vec<redis::Value> = redis::cmd("HELLO").arg(2).query(&mut c).expect("hello");
     assert_eq!(hello[0], redis::Value::BulkString(b"server".to_vec()));
     let e = redis::cmd("HELLO")
-        .arg(3)
+        .arg(4)
         .query::<redis::Value>(&mut c)
         .err()
         .map(|e| e.to_string());
     assert!(e.as_deref().is_some_and(|e| e.contains("NOPROTO")), "{e:?}");
+    // HELLO 3 answers a map, and the connection speaks RESP3 from then on.
+    let mut c3 = m.client();
+    let hello: redis::Value = redis::cmd("HELLO").arg(3).query(&mut c3).expect("hello 3");
+    let redis::Value::Map(fields) = hello else {
+        panic!("HELLO 3 answered {hello:?}");
+    };
+    assert!(fields.contains(&(
+        redis::Value::BulkString(b"proto".to_vec()),
+        redis::Value::Int(3)
+    )));
+    let _: () = redis::cmd("HSET")
+        .arg("h")
+        .arg("f")
+        .arg("v")
+        .query(&mut c3)
+        .expect("hset");
+    let all: redis::Value = redis::cmd("HGETALL")
+        .arg("h")
+        .query(&mut c3)
+        .expect("hgetall");
+    assert!(matches!(all, redis::Value::Map(_)), "{all:?}");
     let n: i64 = redis::cmd("COMMAND")
         .arg("COUNT")
         .query(&mut c)
