@@ -3,10 +3,8 @@
 use bytes::Bytes;
 use rocksync_protocol::{Command, Reply};
 
-use super::{
-    fmt_float, int_arg, parse_float, sub_items, tri, typed, wrong_arity, ReadCtx, View, WriteCtx,
-    WriteOp,
-};
+use super::longdouble::LongDouble;
+use super::{int_arg, sub_items, tri, typed, wrong_arity, ReadCtx, View, WriteCtx, WriteOp};
 use crate::error::Result;
 use crate::store::keys::{self, Kind, Meta};
 use crate::store::Cf;
@@ -190,7 +188,7 @@ struct HIncr {
 #[derive(Clone, Copy)]
 enum Increment {
     Int(i64),
-    Float(f64),
+    Float(LongDouble),
 }
 
 pub(crate) fn hincrby(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
@@ -202,7 +200,7 @@ pub(crate) fn hincrby(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
 }
 
 pub(crate) fn hincrbyfloat(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
-    let by = super::float_arg(&a[3])?;
+    let by = LongDouble::parse(&a[3]).ok_or_else(|| Reply::error(super::NOT_FLOAT))?;
     if !by.is_finite() {
         // Redis's wording here (INCRBYFLOAT's differs), before any data.
         return Err(Reply::error("ERR value is NaN or Infinity"));
@@ -240,18 +238,18 @@ impl WriteOp for HIncr {
                 Ok(Reply::Integer(n))
             }
             Increment::Float(by) => {
+                // In `long double`, as Redis computes it.
                 let current = match current {
-                    None => 0.0,
-                    Some(v) => match parse_float(&v) {
+                    None => LongDouble::ZERO,
+                    Some(v) => match LongDouble::parse(&v) {
                         Some(n) => n,
                         None => return Ok(Reply::error("ERR hash value is not a float")),
                     },
                 };
-                let n = current + by;
-                if !n.is_finite() {
+                let Some(n) = current.checked_add(by) else {
                     return Ok(Reply::error("ERR increment would produce NaN or Infinity"));
-                }
-                let text = fmt_float(n);
+                };
+                let text = n.to_string();
                 c.emit(Command::HIncr, key, keys::pack(field, text.as_bytes()), 0)?;
                 Ok(Reply::Bulk(Bytes::from(text)))
             }

@@ -13,6 +13,7 @@ mod flags;
 pub(crate) mod generic;
 pub(crate) mod hash;
 pub(crate) mod list;
+mod longdouble;
 pub(crate) mod set;
 pub(crate) mod sort;
 pub mod spec;

@@ -3,9 +3,9 @@
 use bytes::{Bytes, BytesMut};
 use rocksync_protocol::{Command, Reply};
 
+use super::longdouble::LongDouble;
 use super::{
-    fmt_float, int_arg, lower, parse_float, tri, typed, wrong_arity, ReadCtx, View, WriteCtx,
-    WriteOp, NOT_INT, SYNTAX,
+    int_arg, lower, tri, typed, wrong_arity, ReadCtx, View, WriteCtx, WriteOp, NOT_INT, SYNTAX,
 };
 use crate::error::Result;
 use crate::store::keys::Kind;
@@ -397,16 +397,16 @@ pub(crate) fn decrby(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
     incr_by(a, neg)
 }
 
-/// INCRBYFLOAT key n.
+/// INCRBYFLOAT key n: in `long double`, as Redis computes it.
 struct IncrByFloat {
     key: Bytes,
-    by: f64,
+    by: LongDouble,
 }
 
 pub(crate) fn incrbyfloat(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
     Ok(Box::new(IncrByFloat {
         key: a[1].clone(),
-        by: super::float_arg(&a[2])?,
+        by: LongDouble::parse(&a[2]).ok_or_else(|| Reply::error(super::NOT_FLOAT))?,
     }))
 }
 
@@ -414,14 +414,15 @@ impl WriteOp for IncrByFloat {
     fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
         let old = tri!(string_value_mut(c, &self.key)?);
         let current = match &old {
-            None => 0.0,
-            Some((v, _)) => tri!(parse_float(v).ok_or_else(|| Reply::error(super::NOT_FLOAT))),
+            None => LongDouble::ZERO,
+            Some((v, _)) => {
+                tri!(LongDouble::parse(v).ok_or_else(|| Reply::error(super::NOT_FLOAT)))
+            }
         };
-        let n = current + self.by;
-        if !n.is_finite() {
+        let Some(n) = current.checked_add(self.by) else {
             return Ok(Reply::error("ERR increment would produce NaN or Infinity"));
-        }
-        let text = Bytes::from(fmt_float(n));
+        };
+        let text = Bytes::from(n.to_string());
         c.emit(Command::KIncr, &self.key, text.clone(), 0)?;
         Ok(Reply::Bulk(text))
     }
