@@ -281,6 +281,10 @@ config_table! {
     slowlog_log_slower_than: i64 = 10_000, live, any;
     /// Most SLOWLOG entries kept (128).
     slowlog_max_len: u64 = 128, live, any;
+    /// Milliseconds a script may run before other clients' commands are
+    /// answered BUSY until it ends or SCRIPT KILL stops it (5000; Redis's
+    /// busy-reply-threshold, once lua-time-limit).
+    busy_reply_threshold: u64 = 5000, live, any;
     /// The master to follow, `host:port`; empty or `no one` for a master.
     /// Unset (the default), the node keeps the role it had when it
     /// stopped (kept in its data directory), and a new node takes its

@@ -13,8 +13,8 @@ use rocksync_protocol::{Proto, Reply};
 use crate::blocking::BlockStart;
 use crate::clock::now_ms;
 use crate::cmd::spec::flag::{
-    AT_ONCE_IN_MULTI, BATCHED_GET, LOADING, NOT_QUEUED, NO_AUTH, NO_MULTI, OK_LOADING, REDACT,
-    SINGLE_READ, SKIP_SLOWLOG, SUBSCRIBED_OK, WRITE,
+    ALLOW_BUSY, AT_ONCE_IN_MULTI, BATCHED_GET, LOADING, NOT_QUEUED, NO_AUTH, NO_MULTI, OK_LOADING,
+    REDACT, SINGLE_READ, SKIP_SLOWLOG, SUBSCRIBED_OK, WRITE,
 };
 use crate::cmd::spec::Meta;
 use crate::cmd::{Exec, ReadCtx, WRONGTYPE};
@@ -83,6 +83,7 @@ fn plain_state(core: &Core, client: &Client) -> bool {
         && client.multi.is_none()
         && (client.subscriptions() == 0 || client.proto == Proto::Resp3)
         && client.tracking.is_none()
+        && core.engine.scripts.running_since().is_none()
         && !client.info.kill.is_cancelled()
         && !core.is_loading()
 }
@@ -244,8 +245,20 @@ fn refusal(core: &Core, client: &Client, meta: &Meta, argc: usize) -> Option<Rep
     if !meta.has(LOADING) && !meta.has(OK_LOADING) && core.is_loading() {
         return Some(Reply::error(LOADING_ERR));
     }
+    if let Some(since) = core.engine.scripts.running_since() {
+        // A script has run past the threshold: as Redis, answer BUSY
+        // (reads would not wait, but clients expect Redis's behaviour).
+        let ran = now_ms().saturating_sub(since);
+        if !meta.has(ALLOW_BUSY) && ran >= core.config().busy_reply_threshold {
+            return Some(Reply::error(BUSY));
+        }
+    }
     None
 }
+
+/// Redis's answer while a script runs too long.
+pub const BUSY: &str =
+    "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
 
 /// Run a read or a command the connection answers (not queued, not a
 /// write), encoding its reply.

@@ -27,6 +27,7 @@ mod node;
 mod preread;
 mod repl;
 mod role;
+mod script;
 mod server;
 mod session;
 mod slaves;

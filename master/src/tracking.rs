@@ -223,7 +223,9 @@ impl Tracking {
     /// (first event, client) of the commands that made them, in order
     /// (for NOLOOP; empty when no client did).
     pub fn invalidate(&self, events: &[LogEvent], origins: &[(usize, u64)]) {
-        if self.count.load(Ordering::Acquire) == 0 && self.inner().keys.is_empty() {
+        // Nobody tracking: nobody to tell (what the table still holds of
+        // clients gone is forgotten when written, once someone tracks).
+        if self.count.load(Ordering::Acquire) == 0 {
             return;
         }
         let mut inner = self.inner();

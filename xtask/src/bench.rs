@@ -51,6 +51,36 @@ pub(crate) fn measure_with(
     Ok(rps.parse()?)
 }
 
+/// Requests per second of redis-benchmark running `cmd` (its words; a
+/// `__rand_int__` in them takes `-r`'s values), as [`measure_with`].
+///
+/// # Errors
+/// redis-benchmark missing or printing no result.
+pub(crate) fn measure_command(
+    port: u16,
+    pipeline: u32,
+    requests: u32,
+    extra: &[&str],
+    cmd: &[&str],
+) -> Result<f64> {
+    let out = Command::new("redis-benchmark")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-c", "50"])
+        .args(["-n", &requests.to_string(), "-P", &pipeline.to_string()])
+        .arg("--csv")
+        .args(extra)
+        .args(cmd)
+        .output()
+        .context("redis-benchmark (apt-get install redis-tools)")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    // a header line ("test","rps",...), then the command's own line
+    let rps = text
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split("\",\"").nth(1))
+        .with_context(|| format!("no result for {cmd:?} in: {text}"))?;
+    Ok(rps.trim_matches('"').parse()?)
+}
+
 /// redis-server (appendonly yes, appendfsync everysec) and
 /// rocksync-master (binlog_fsync everysec) running side by side, killed
 /// (and their data removed) when dropped.

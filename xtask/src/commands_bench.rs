@@ -33,6 +33,22 @@ pub fn run(quick: bool) -> Result<()> {
                 let ours = measure_with(pair.ours_port, test, pipeline, requests, &args)?;
                 row(test, keys, pipeline, redis, ours);
             }
+            // A small script (a rate limiter's: INCR, PEXPIRE on the
+            // first), by EVALSHA.
+            let mut rows = Vec::new();
+            for port in [pair.redis_port, pair.ours_port] {
+                let sha = script_load(port, LIMITER)?;
+                let key = if extra.is_empty() {
+                    "rl:0"
+                } else {
+                    "rl:__rand_int__"
+                };
+                let cmd = ["EVALSHA", sha.as_str(), "1", key, "60000"];
+                rows.push(crate::bench::measure_command(
+                    port, pipeline, requests, extra, &cmd,
+                )?);
+            }
+            row("evalsha", keys, pipeline, rows[0], rows[1]);
             let txs = requests / 5;
             let redis = multi_exec(pair.redis_port, txs, pipeline, extra.is_empty())?;
             let ours = multi_exec(pair.ours_port, txs, pipeline, extra.is_empty())?;
@@ -40,6 +56,22 @@ pub fn run(quick: bool) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The script EVALSHA runs: a rate limiter's window counter.
+const LIMITER: &str =
+    "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return n";
+
+/// SCRIPT LOAD `body` on the server at `port`: its SHA-1.
+fn script_load(port: u16, body: &str) -> Result<String> {
+    let out = std::process::Command::new("redis-cli")
+        .args(["-p", &port.to_string(), "SCRIPT", "LOAD", body])
+        .output()?;
+    let sha = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    if sha.len() != 40 {
+        bail!("SCRIPT LOAD on {port} answered {sha:?}");
+    }
+    Ok(sha)
 }
 
 fn row(test: &str, keys: &str, pipeline: u32, redis: f64, ours: f64) {

@@ -181,6 +181,16 @@ pub mod shape {
     /// Reads about every key it names.
     pub const PEEKS_ALL: &[KeySpec] = &[key(ks::RO, at(1), range(-1, 1, 0))];
     /// Stores into its first key what it reads of `numkeys key [key ...]`.
+    /// EVAL's keys: a count at 2, then the keys (a script may do
+    /// anything with them).
+    pub const SCRIPT_KEYS: &[KeySpec] = &[key(
+        ks::RW | ks::ACCESS | ks::UPDATE,
+        at(2),
+        keynum(0, 1, 1),
+    )];
+    /// EVAL_RO's keys: read only.
+    pub const SCRIPT_KEYS_RO: &[KeySpec] = &[key(ks::RO | ks::ACCESS, at(2), keynum(0, 1, 1))];
+    /// Both key ranges of a ZUNIONSTORE-like command.
     pub const STORES_COUNTED: &[KeySpec] = &[
         key(ks::OW | ks::UPDATE, at(1), range(0, 1, 0)),
         key(ks::RO | ks::ACCESS, at(2), keynum(0, 1, 1)),

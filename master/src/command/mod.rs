@@ -7,6 +7,7 @@ mod conn;
 mod hashes;
 mod keys;
 mod lists;
+mod scripting;
 mod sets;
 mod spec;
 mod strings;
@@ -23,6 +24,7 @@ use crate::cmd::spec::{acl, cmd, flag, ks};
 use crate::engine::WriteCmd;
 use crate::session::{bulk_str, help_lines, Session};
 
+pub use scripting::script_callee;
 pub use spec::{Run, Spec};
 
 /// COMMAND, here: its handlers read the whole table.
@@ -93,6 +95,7 @@ const TABLES: &[&[Spec]] = &[
     sets::TABLE,
     zsets::TABLE,
     lists::TABLE,
+    scripting::TABLE,
 ];
 
 /// Every command (not subcommands).

@@ -17,6 +17,7 @@ use crate::cmd::spec::Meta;
 use crate::cmd::{seal_command, Cursors, Exec, ReadCtx, ReadFn, WriteCtx, WriteOp};
 use crate::error::{Error, Result};
 use crate::preread::Written;
+use crate::script::{Scripts, Vm};
 use crate::storage::Storage;
 use crate::store::apply::apply_event;
 use crate::store::batch::Batch;
@@ -55,8 +56,27 @@ impl Group {
         }
     }
 
+    pub(super) fn events_len(&self) -> usize {
+        self.events.len()
+    }
+
+    pub(super) fn events_mut(&mut self) -> &mut [LogEvent] {
+        &mut self.events
+    }
+
+    /// Reply `reply` to a one-command job once the group commits.
+    pub(super) fn answer(&mut self, tx: oneshot::Sender<Done>, reply: Reply) {
+        self.waiting.push((
+            tx,
+            Done {
+                replies: vec![reply],
+                slow: Vec::new(),
+            },
+        ));
+    }
+
     /// The events from here on are client `id`'s (0: nobody's).
-    fn made_by(&mut self, id: u64) {
+    pub(super) fn made_by(&mut self, id: u64) {
         let at = self.events.len();
         match self.origins.last_mut() {
             Some(last) if last.0 == at => last.1 = id,
@@ -76,6 +96,9 @@ pub(super) struct Executor {
     pub(super) cursors: Arc<Cursors>,
     pub(super) watches: Arc<Watches>,
     pub(super) tracking: Arc<Tracking>,
+    /// The scripts loaded, and the interpreter (made on first use).
+    pub(super) scripts: Arc<Scripts>,
+    pub(super) vm: Option<Vm>,
     pub(super) blocked: Arc<Blocked>,
     pub(super) slow_us: Arc<AtomicI64>,
     pub(super) stats: Arc<WriteStats>,
@@ -220,6 +243,7 @@ impl Executor {
                     group.starts.push((reply, BlockStart::Done(answer)));
                 }
             }
+            Job::Script(job, reply) => self.run_script(job, reply, group),
             Job::Expire { due } => {
                 if self.storage.is_none() {
                     return;
@@ -314,7 +338,7 @@ impl Executor {
             .prefetch(&self.store, crate::store::Cf::Meta, &keys);
     }
 
-    fn execute(&mut self, cmd: &WriteCmd, group: &mut Group, now: u64) -> Reply {
+    pub(super) fn execute(&mut self, cmd: &WriteCmd, group: &mut Group, now: u64) -> Reply {
         match cmd.exec {
             Exec::Read(f) => self.read(f, &cmd.args, group, now),
             // Every write comes parsed (WriteCmd::new, or the connection).
@@ -326,17 +350,18 @@ impl Executor {
     }
 
     /// Why nothing can run in this group now, if anything.
-    fn refused(&self, group: &Group) -> Option<Reply> {
+    pub(super) fn refused(&self, group: &Group) -> Option<Reply> {
         if let Some(why) = &group.failed {
             return Some(Reply::error(format!("ERR write failed: {why}")));
         }
         self.storage.is_none().then(|| Reply::error(READONLY))
     }
 
-    /// A read inside an EXEC: it sees the transaction's writes so far.
+    /// A read inside an EXEC or a script: it sees the writes before it
+    /// (on a slave, where nothing writes here, the store as it is).
     fn read(&mut self, f: ReadFn, args: &[Bytes], group: &mut Group, now: u64) -> Reply {
-        if let Some(refused) = self.refused(group) {
-            return refused;
+        if let Some(why) = &group.failed {
+            return Reply::error(format!("ERR write failed: {why}"));
         }
         let ctx = ReadCtx {
             store: &self.store,
@@ -381,7 +406,7 @@ impl Executor {
     /// Serve the clients blocked on keys that the events from `start` fed,
     /// first come first, each serve one command; serves that feed more
     /// keys (BLMOVE's destination) serve those keys' clients too.
-    fn serve_blocked(&mut self, group: &mut Group, start: usize) {
+    pub(super) fn serve_blocked(&mut self, group: &mut Group, start: usize) {
         if self.blocked.is_empty() || group.events.len() == start {
             return;
         }
@@ -477,14 +502,15 @@ impl Executor {
         events: &[LogEvent],
         origins: &[(usize, u64)],
     ) -> Result<()> {
-        let Some(storage) = self.storage.as_mut() else {
-            return Err(Error::Stopped);
-        };
         // A group with no events may still repair the expiry index (see
-        // Job::Expire); one that changed nothing writes nothing.
+        // Job::Expire); one that changed nothing writes nothing (a script
+        // that only read, on a slave too).
         if events.is_empty() && batch.is_empty() {
             return Ok(());
         }
+        let Some(storage) = self.storage.as_mut() else {
+            return Err(Error::Stopped);
+        };
         let number = self.written.next();
         let (metas, everything) = batch.written(crate::store::Cf::Meta);
         let (fields, _) = batch.written(crate::store::Cf::Sub);

@@ -16,6 +16,8 @@ use crate::preread::PreRead;
 use crate::storage::Storage;
 use crate::watch::Watch;
 
+use super::script::ScriptJob;
+
 /// The reply to a write that reaches a node that does not take writes.
 pub const READONLY: &str = "READONLY You can't write against a read only replica.";
 
@@ -125,6 +127,8 @@ pub(super) enum Job {
         served: Vec<(Bytes, Box<dyn WriteOp>)>,
         reply: oneshot::Sender<BlockStart>,
     },
+    /// A script (EVAL and its kin), run as one unit.
+    Script(ScriptJob, oneshot::Sender<Done>),
     /// Due entries of the expiry index: (expiry, key).
     Expire {
         due: Vec<(u64, Bytes)>,

@@ -20,6 +20,7 @@
 
 mod group;
 mod job;
+mod script;
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
@@ -33,12 +34,14 @@ use tracing::error;
 use group::Executor;
 pub use job::{Done, WriteCmd, WriteStats, READONLY};
 use job::{Job, MAX_GROUP_EVENTS};
+pub use script::{Callee, ScriptJob};
 
 use crate::blocking::{BlockStart, Blocked};
 use crate::cmd::Cursors;
 use crate::error::{Error, Result};
 use crate::lock;
 use crate::preread::{PreRead, Written};
+use crate::script::Scripts;
 use crate::storage::Storage;
 use crate::store::Store;
 use crate::tracking::Tracking;
@@ -59,6 +62,8 @@ pub struct Engine {
     pub watches: Arc<Watches>,
     /// Clients' CLIENT TRACKING, invalidated by the storage's commits.
     pub tracking: Arc<Tracking>,
+    /// The scripts loaded (SCRIPT LOAD, EVAL), and whether one runs.
+    pub scripts: Arc<Scripts>,
     /// Clients blocked in BLPOP and its kin.
     pub blocked: Arc<Blocked>,
     /// The slow-log threshold, microseconds (negative: none).
@@ -113,6 +118,17 @@ impl Engine {
             pre,
         });
         rx.await.unwrap_or_else(|_| stopped())
+    }
+
+    /// Run a script as one unit on the write path: its reply, once its
+    /// writes are committed.
+    pub async fn script(&self, job: ScriptJob) -> Reply {
+        let (reply, rx) = oneshot::channel();
+        self.shared.submit(Job::Script(job, reply));
+        rx.await
+            .ok()
+            .and_then(|mut d| d.replies.pop())
+            .unwrap_or_else(|| Reply::error("ERR the write path is stopped"))
     }
 
     /// A blocking command (outside a transaction): its answer, or a wait
@@ -240,7 +256,11 @@ impl Shared {
             let guard = LeadGuard(self);
             let jobs = std::mem::take(&mut lock(&self.queue).jobs);
             let mut core = lock(&self.core);
+            // A script may run for seconds: its thread is handed over so
+            // the runtime's other tasks (every other connection) move on.
+            let long = jobs.iter().any(|j| matches!(j, Job::Script(..)));
             let stop = match core.as_mut() {
+                Some(c) if long => run_blocking(|| c.run(jobs)),
                 Some(c) => c.run(jobs),
                 None => None,
             };
@@ -266,6 +286,17 @@ impl Shared {
                 return;
             }
         }
+    }
+}
+
+/// Run `f`, which may take long, telling a multi-threaded runtime so that
+/// the tasks queued on this thread run elsewhere meanwhile.
+fn run_blocking<R>(f: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
     }
 }
 
@@ -324,6 +355,7 @@ pub fn start(store: Arc<Store>, binlog: Binlog, storage: Option<Storage>) -> Res
     let tracking = storage
         .as_ref()
         .map_or_else(Arc::default, Storage::tracking);
+    let scripts = Arc::new(Scripts::default());
     let blocked = Arc::new(Blocked::default());
     let slow_us = Arc::new(AtomicI64::new(-1));
     let written = Arc::new(Written::default());
@@ -338,6 +370,8 @@ pub fn start(store: Arc<Store>, binlog: Binlog, storage: Option<Storage>) -> Res
         cursors: Arc::clone(&cursors),
         watches: Arc::clone(&watches),
         tracking: Arc::clone(&tracking),
+        scripts: Arc::clone(&scripts),
+        vm: None,
         stats: Arc::clone(&stats),
     };
     Ok(Engine {
@@ -353,6 +387,7 @@ pub fn start(store: Arc<Store>, binlog: Binlog, storage: Option<Storage>) -> Res
         cursors,
         watches,
         tracking,
+        scripts,
         blocked,
         slow_us,
     })

@@ -9,6 +9,7 @@ pub mod connection;
 pub mod multi;
 pub mod pubsub;
 pub mod replication;
+pub mod scripting;
 pub mod server;
 
 use std::collections::HashSet;

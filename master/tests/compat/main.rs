@@ -3,6 +3,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod scripting;
 mod server;
 mod tracking;
 mod types;

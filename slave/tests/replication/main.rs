@@ -5,6 +5,7 @@
 mod chains;
 #[path = "../common/mod.rs"]
 mod common;
+mod scripts;
 mod sessions;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

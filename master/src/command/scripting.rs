@@ -1,0 +1,142 @@
+//! Scripting's commands, and what a script may call.
+
+use bytes::Bytes;
+use rocksync_protocol::Reply;
+
+use super::spec::{Run, Spec};
+use crate::cmd::spec::flag::*;
+use crate::cmd::spec::{acl, cmd, shape};
+use crate::engine::Callee;
+use crate::session::scripting;
+
+/// EVAL and its kin, and SCRIPT.
+pub static TABLE: &[Spec] = &[
+    cmd(
+        "eval",
+        -3,
+        NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | MOVABLEKEYS,
+        acl::SCRIPTING,
+    )
+    .keys(shape::SCRIPT_KEYS)
+    .doc("scripting", "2.6.0", "Runs a Lua script on the server.")
+    .conn_async(scripting::eval),
+    cmd(
+        "evalsha",
+        -3,
+        NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | MOVABLEKEYS,
+        acl::SCRIPTING,
+    )
+    .keys(shape::SCRIPT_KEYS)
+    .doc(
+        "scripting",
+        "2.6.0",
+        "Runs a cached Lua script by its SHA-1.",
+    )
+    .conn_async(scripting::evalsha),
+    cmd(
+        "eval_ro",
+        -3,
+        NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | READONLY | MOVABLEKEYS,
+        acl::SCRIPTING,
+    )
+    .keys(shape::SCRIPT_KEYS_RO)
+    .doc("scripting", "7.0.0", "Runs a read-only Lua script.")
+    .conn_async(scripting::eval_ro),
+    cmd(
+        "evalsha_ro",
+        -3,
+        NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | READONLY | MOVABLEKEYS,
+        acl::SCRIPTING,
+    )
+    .keys(shape::SCRIPT_KEYS_RO)
+    .doc(
+        "scripting",
+        "7.0.0",
+        "Runs a cached read-only Lua script by its SHA-1.",
+    )
+    .conn_async(scripting::evalsha_ro),
+    cmd("script", -2, 0, 0)
+        .doc(
+            "scripting",
+            "2.6.0",
+            "Groups the script cache's subcommands.",
+        )
+        .container(&[
+            cmd("script|load", 3, NOSCRIPT | STALE, acl::SCRIPTING)
+                .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"])
+                .doc(
+                    "scripting",
+                    "2.6.0",
+                    "Caches a Lua script without running it.",
+                )
+                .conn(scripting::load),
+            cmd("script|exists", -3, NOSCRIPT, acl::SCRIPTING)
+                .tips(&[
+                    "request_policy:all_shards",
+                    "response_policy:agg_logical_and",
+                ])
+                .doc(
+                    "scripting",
+                    "2.6.0",
+                    "Says which SHA-1s name cached scripts.",
+                )
+                .conn(scripting::exists),
+            cmd("script|flush", -2, NOSCRIPT, acl::SCRIPTING)
+                .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"])
+                .doc("scripting", "2.6.0", "Empties the script cache.")
+                .conn(scripting::flush),
+            cmd("script|kill", 2, NOSCRIPT | ALLOW_BUSY, acl::SCRIPTING)
+                .tips(&["request_policy:all_shards", "response_policy:one_succeeded"])
+                .doc(
+                    "scripting",
+                    "2.6.0",
+                    "Stops a running script that has not written.",
+                )
+                .conn(scripting::kill),
+            cmd("script|help", 2, LOADING | STALE, acl::SCRIPTING)
+                .doc("scripting", "5.0.0", "Lists the SCRIPT subcommands.")
+                .conn(scripting::help),
+        ]),
+];
+
+/// What a script's `redis.call(args)` runs, with Redis's refusals: an
+/// unknown command, one scripts may not call, a wrong count of
+/// arguments. PING, ECHO and TIME are answered here.
+///
+/// # Errors
+/// Redis's error reply for a call that may not run.
+pub fn script_callee(args: &[Bytes]) -> Result<Callee, Reply> {
+    let Ok(spec) = super::resolve(args) else {
+        return Err(Reply::error("ERR Unknown Redis command called from script"));
+    };
+    let meta = &spec.meta;
+    if meta.has(NOSCRIPT) || meta.has(BLOCKING) {
+        return Err(Reply::error(
+            "ERR This Redis command is not allowed from script",
+        ));
+    }
+    if !meta.arity_ok(args.len()) {
+        return Err(Reply::error(
+            "ERR Wrong number of args calling Redis command from script",
+        ));
+    }
+    match spec.run {
+        Run::Data(exec) => Ok(Callee::Data(meta, exec)),
+        _ => match meta.name {
+            "ping" if args.len() == 1 => Ok(Callee::Answered(Reply::Simple("PONG".into()))),
+            "ping" | "echo" => Ok(Callee::Answered(Reply::Bulk(args[1].clone()))),
+            "time" => {
+                let us = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_micros());
+                Ok(Callee::Answered(Reply::Array(vec![
+                    Reply::Bulk(Bytes::from((us / 1_000_000).to_string())),
+                    Reply::Bulk(Bytes::from((us % 1_000_000).to_string())),
+                ])))
+            }
+            _ => Err(Reply::error(
+                "ERR This Redis command is not allowed from script",
+            )),
+        },
+    }
+}

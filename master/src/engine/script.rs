@@ -1,0 +1,116 @@
+//! Scripts on the write path: a script runs inside a group, its
+//! `redis.call`s executed as the group's commands, so its writes are one
+//! unit (sealed as one command in the binlog and on every slave) and no
+//! other write falls between its calls. Reads see its writes so far.
+
+use bytes::Bytes;
+use rocksync_protocol::Reply;
+use tokio::sync::oneshot;
+
+use super::group::{Executor, Group};
+use super::job::{Done, WriteCmd};
+use crate::clock::now_ms;
+use crate::cmd::spec::flag::WRITE;
+use crate::cmd::spec::Meta;
+use crate::cmd::{seal_command, Exec};
+use crate::script::{Host, Vm};
+
+/// What a script's call names, as the command table resolves it.
+pub enum Callee {
+    /// A data command, run in the group.
+    Data(&'static Meta, Exec),
+    /// A command answered without data (PING, ECHO, TIME): its reply.
+    Answered(Reply),
+}
+
+/// The command table's view for scripts: the command `args` name, or
+/// Redis's error for one a script may not call.
+pub type Resolver = fn(&[Bytes]) -> Result<Callee, Reply>;
+
+/// A script to run (EVAL and its kin).
+pub struct ScriptJob {
+    /// Its SHA-1.
+    pub sha: String,
+    /// Its source.
+    pub body: Bytes,
+    /// KEYS.
+    pub keys: Vec<Bytes>,
+    /// ARGV.
+    pub argv: Vec<Bytes>,
+    /// EVAL_RO / EVALSHA_RO: writes are refused.
+    pub read_only: bool,
+    /// The client that runs it (NOLOOP).
+    pub client: u64,
+    /// The command table.
+    pub resolve: Resolver,
+}
+
+/// The write path answering a script's calls.
+struct GroupHost<'a> {
+    exec: &'a mut Executor,
+    group: &'a mut Group,
+    resolve: Resolver,
+    read_only: bool,
+    /// One clock for the whole script, as Redis keeps.
+    now: u64,
+}
+
+impl Host for GroupHost<'_> {
+    fn call(&mut self, args: Vec<Bytes>) -> Reply {
+        let (meta, exec) = match (self.resolve)(&args) {
+            Ok(Callee::Data(meta, exec)) => (meta, exec),
+            Ok(Callee::Answered(reply)) => return reply,
+            Err(reply) => return reply,
+        };
+        if meta.has(WRITE) {
+            if self.read_only {
+                return Reply::error("ERR Write commands are not allowed from read-only scripts.");
+            }
+            if let Some(refused) = self.exec.refused(self.group) {
+                return refused;
+            }
+            self.exec.scripts.note_write();
+        }
+        let cmd = WriteCmd::new(meta, exec, args).unwrap_or_else(|c| c);
+        self.exec.execute(&cmd, self.group, self.now)
+    }
+}
+
+impl Executor {
+    /// Run a script in `group`: its writes sealed as one command, blocked
+    /// clients served after it, its reply sent when the group commits.
+    pub(super) fn run_script(
+        &mut self,
+        job: ScriptJob,
+        reply: oneshot::Sender<Done>,
+        group: &mut Group,
+    ) {
+        let start = group.events_len();
+        group.made_by(job.client);
+        let mut vm = match self.vm.take() {
+            Some(vm) => vm,
+            None => match Vm::new(std::sync::Arc::clone(&self.scripts)) {
+                Ok(vm) => vm,
+                Err(e) => {
+                    let text = format!("ERR scripting is unavailable: {e}");
+                    group.answer(reply, Reply::error(text));
+                    return;
+                }
+            },
+        };
+        let answer = {
+            let mut host = GroupHost {
+                exec: self,
+                group,
+                resolve: job.resolve,
+                read_only: job.read_only,
+                now: now_ms(),
+            };
+            vm.run(&mut host, &job.sha, &job.body, &job.keys, &job.argv)
+        };
+        self.vm = Some(vm);
+        seal_command(group.events_mut(), start);
+        self.serve_blocked(group, start);
+        group.answer(reply, answer);
+    }
+}

@@ -1,0 +1,537 @@
+//! Lua scripting as Redis 7.0 has it: one Lua 5.1 interpreter with
+//! Redis's sandbox (read-only globals, no file or OS access), the `redis`
+//! library, scripts cached by their SHA-1, and the conversions between
+//! Lua values and replies.
+//!
+//! The interpreter runs a script against a [`Host`]: whoever runs it
+//! (the write path, so a script is one unit in the binlog and on every
+//! slave) answers its `redis.call`s. Nothing here knows about storage.
+
+mod bit;
+mod cjson;
+mod convert;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use bytes::Bytes;
+use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value, VmState};
+use rocksync_protocol::Reply;
+
+pub use convert::{to_lua, to_reply};
+
+/// How a script's calls are answered.
+pub trait Host: Send {
+    /// Run one command (its name first), as the script's `redis.call`.
+    /// The reply is an error reply for a command that may not run.
+    fn call(&mut self, args: Vec<Bytes>) -> Reply;
+}
+
+/// The SHA-1 of `body`, in lowercase hex (a script's name).
+pub fn sha1_hex(body: &[u8]) -> String {
+    sha1_smol::Sha1::from(body).digest().to_string()
+}
+
+/// The scripts loaded (EVAL, SCRIPT LOAD), by SHA-1, shared by the
+/// connections (SCRIPT EXISTS, EVALSHA) and the interpreter.
+#[derive(Debug, Default)]
+pub struct Scripts {
+    bodies: Mutex<HashMap<String, Bytes>>,
+    /// Bumped by SCRIPT FLUSH: the interpreter drops its compiled forms.
+    generation: AtomicU64,
+    /// A script is running (for BUSY and SCRIPT KILL).
+    running: AtomicBool,
+    /// Since when (ms).
+    running_since: AtomicU64,
+    /// SCRIPT KILL asked the running script to stop.
+    kill: AtomicBool,
+    /// The running script has written (it can no longer be killed).
+    wrote: AtomicBool,
+}
+
+impl Scripts {
+    fn bodies(&self) -> std::sync::MutexGuard<'_, HashMap<String, Bytes>> {
+        self.bodies.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Keep `body`; its SHA-1.
+    pub fn load(&self, body: Bytes) -> String {
+        let sha = sha1_hex(&body);
+        self.bodies().entry(sha.clone()).or_insert(body);
+        sha
+    }
+
+    /// The body named `sha` (any case), if loaded.
+    pub fn get(&self, sha: &[u8]) -> Option<Bytes> {
+        let sha = String::from_utf8_lossy(sha).to_ascii_lowercase();
+        self.bodies().get(&sha).cloned()
+    }
+
+    /// Forget every script (SCRIPT FLUSH).
+    pub fn flush(&self) {
+        self.bodies().clear();
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Since when (unix ms) a script has been running, if one is.
+    pub fn running_since(&self) -> Option<u64> {
+        self.running
+            .load(Ordering::Acquire)
+            .then(|| self.running_since.load(Ordering::Acquire))
+    }
+
+    /// SCRIPT KILL: `Err` with Redis's reason when nothing can be killed.
+    ///
+    /// # Errors
+    /// NOTBUSY when no script runs, UNKILLABLE when it has written.
+    pub fn kill(&self) -> Result<(), Reply> {
+        if !self.running.load(Ordering::Acquire) {
+            return Err(Reply::error("NOTBUSY No scripts in execution right now."));
+        }
+        if self.wrote.load(Ordering::Acquire) {
+            return Err(Reply::error("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command."));
+        }
+        self.kill.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// The running script wrote: SCRIPT KILL may not stop it any more.
+    pub fn note_write(&self) {
+        self.wrote.store(true, Ordering::Release);
+    }
+}
+
+/// Lua set-up run once: the parts of the `redis` library written in Lua,
+/// and `pcall`/`xpcall` that hand a script the `{err = ...}` table Redis
+/// raises (our errors cross Rust as userdata: `__unwrap` turns them back).
+/// `redis.call`, `redis.pcall` and `redis.setresp` are set for each run.
+const PRELUDE: &str = r#"
+local unwrap, real_pcall, real_xpcall = __unwrap, pcall, xpcall
+local function fix(ok, ...)
+  if ok then return ok, ... end
+  return ok, unwrap((...))
+end
+pcall = function(...) return fix(real_pcall(...)) end
+xpcall = function(f, h)
+  return real_xpcall(f, function(e) return h(unwrap(e)) end)
+end
+redis.error_reply = function(e)
+  if type(e) ~= 'string' then return {err = 'ERR wrong number or type of arguments'} end
+  return {err = e}
+end
+redis.status_reply = function(s)
+  if type(s) ~= 'string' then return {err = 'ERR wrong number or type of arguments'} end
+  return {ok = s}
+end
+redis.set_repl = function() end
+redis.replicate_commands = function() return true end
+redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING = 0, 1, 2, 3
+redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REPL_ALL = 0, 1, 2, 2, 3
+"#;
+
+/// What scripts see as globals: a proxy over the real globals that
+/// refuses new ones and unknown names, as Redis's sandbox does.
+const SANDBOX: &str = r#"
+local globals, proxy = ...
+local allowed_nil = { loadstring = true }
+setmetatable(proxy, {
+  __index = function(_, k)
+    local v = rawget(globals, k)
+    if v == nil and not allowed_nil[k] then
+      error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+    end
+    return v
+  end,
+  __newindex = function() error('Attempt to modify a readonly table', 2) end,
+  __metatable = false,
+})
+"#;
+
+/// The interpreter (one, as Redis has), owned by whoever runs scripts.
+pub struct Vm {
+    lua: Lua,
+    /// The globals a script sees (the read-only proxy).
+    env: Table,
+    /// The real globals, where KEYS and ARGV are set.
+    globals: Table,
+    /// The running script's protocol (`redis.setresp`).
+    host: Table,
+    /// The `redis` table (its call functions are set for each run).
+    redis: Table,
+    /// Lua's own xpcall (scripts see one that unwraps our errors).
+    xpcall: Function,
+    compiled: HashMap<String, Function>,
+    generation: u64,
+    scripts: Arc<Scripts>,
+}
+
+impl std::fmt::Debug for Vm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vm")
+            .field("compiled", &self.compiled.len())
+            .finish()
+    }
+}
+
+/// Instructions between checks for SCRIPT KILL.
+const HOOK_EVERY: u32 = 100_000;
+
+impl Vm {
+    /// A fresh interpreter with Redis's libraries and sandbox.
+    ///
+    /// # Errors
+    /// Lua errors while setting it up (none expected).
+    pub fn new(scripts: Arc<Scripts>) -> mlua::Result<Self> {
+        let lua = Lua::new_with(
+            StdLib::TABLE | StdLib::STRING | StdLib::MATH,
+            LuaOptions::default(),
+        )?;
+        let globals = lua.globals();
+        for name in [
+            "dofile",
+            "loadfile",
+            "print",
+            "loadstring",
+            "load",
+            "module",
+            "require",
+        ] {
+            globals.raw_set(name, Value::Nil)?;
+        }
+        let redis = lua.create_table()?;
+        redis.raw_set(
+            "sha1hex",
+            lua.create_function(|lua, s: mlua::String| lua.create_string(sha1_hex(&s.as_bytes())))?,
+        )?;
+        redis.raw_set(
+            "log",
+            lua.create_function(|_, (level, msg): (i64, MultiValue)| {
+                let text: Vec<String> = msg
+                    .iter()
+                    .map(|v| v.to_string().unwrap_or_default())
+                    .collect();
+                let text = text.join(" ");
+                match level {
+                    0 | 1 => tracing::debug!(target: "script", "{text}"),
+                    2 => tracing::info!(target: "script", "{text}"),
+                    _ => tracing::warn!(target: "script", "{text}"),
+                }
+                Ok(())
+            })?,
+        )?;
+        globals.raw_set("redis", redis.clone())?;
+        globals.raw_set("bit", bit::library(&lua)?)?;
+        globals.raw_set("cjson", cjson::library(&lua)?)?;
+        let host = lua.create_table()?;
+        let xpcall: Function = globals.raw_get("xpcall")?;
+        globals.raw_set("__unwrap", lua.create_function(unwrap)?)?;
+        lua.load(PRELUDE).set_name("=prelude").exec()?;
+        globals.raw_set("__unwrap", Value::Nil)?;
+        let env = lua.create_table()?;
+        lua.load(SANDBOX)
+            .set_name("=sandbox")
+            .call::<()>((globals.clone(), env.clone()))?;
+        globals.raw_set("_G", env.clone())?;
+        Ok(Self {
+            lua,
+            env,
+            globals,
+            host,
+            redis,
+            xpcall,
+            compiled: HashMap::new(),
+            generation: scripts.generation.load(Ordering::Acquire),
+            scripts,
+        })
+    }
+
+    /// Compile `body` (named `sha`), or take it from the cache.
+    ///
+    /// # Errors
+    /// Redis's reply for a script that does not compile.
+    fn function(&mut self, sha: &str, body: &[u8]) -> Result<Function, Reply> {
+        let generation = self.scripts.generation.load(Ordering::Acquire);
+        if generation != self.generation {
+            self.compiled.clear();
+            self.generation = generation;
+        }
+        if let Some(f) = self.compiled.get(sha) {
+            return Ok(f.clone());
+        }
+        let f = self
+            .lua
+            .load(body)
+            .set_name("@user_script")
+            .set_environment(self.env.clone())
+            .into_function()
+            .map_err(|e| {
+                let text = match &e {
+                    mlua::Error::SyntaxError { message, .. } => message.clone(),
+                    other => other.to_string(),
+                };
+                Reply::error(format!("ERR Error compiling script (new function): {text}"))
+            })?;
+        self.compiled.insert(sha.to_owned(), f.clone());
+        Ok(f)
+    }
+
+    /// Run the script `body` (named `sha`) with `keys` and `argv`, its
+    /// calls answered by `host`: its reply.
+    pub fn run(
+        &mut self,
+        host: &mut dyn Host,
+        sha: &str,
+        body: &[u8],
+        keys: &[Bytes],
+        argv: &[Bytes],
+    ) -> Reply {
+        let f = match self.function(sha, body) {
+            Ok(f) => f,
+            Err(r) => return r,
+        };
+        let scripts = Arc::clone(&self.scripts);
+        scripts.kill.store(false, Ordering::Release);
+        scripts.wrote.store(false, Ordering::Release);
+        scripts
+            .running_since
+            .store(crate::clock::now_ms(), Ordering::Release);
+        scripts.running.store(true, Ordering::Release);
+        let killer = Arc::clone(&scripts);
+        self.lua.set_hook(
+            mlua::HookTriggers::new().every_nth_instruction(HOOK_EVERY),
+            move |_, _| {
+                if killer.kill.load(Ordering::Acquire) {
+                    return Err(mlua::Error::runtime(
+                        "ERR Script killed by user with SCRIPT KILL...",
+                    ));
+                }
+                Ok(VmState::Continue)
+            },
+        );
+        let reply = self
+            .run_hooked(host, sha, &f, keys, argv)
+            .unwrap_or_else(|e| Reply::error(format!("ERR {e}")));
+        self.lua.remove_hook();
+        scripts.running.store(false, Ordering::Release);
+        reply
+    }
+
+    fn run_hooked(
+        &mut self,
+        host: &mut dyn Host,
+        sha: &str,
+        f: &Function,
+        keys: &[Bytes],
+        argv: &[Bytes],
+    ) -> mlua::Result<Reply> {
+        let lua = &self.lua;
+        let strings = |items: &[Bytes]| -> mlua::Result<Table> {
+            let t = lua.create_table_with_capacity(items.len(), 0)?;
+            for (i, b) in items.iter().enumerate() {
+                t.raw_set(i + 1, lua.create_string(b)?)?;
+            }
+            Ok(t)
+        };
+        self.globals.raw_set("KEYS", strings(keys)?)?;
+        self.globals.raw_set("ARGV", strings(argv)?)?;
+        self.host.raw_set("resp", 2)?;
+        let host_table = self.host.clone();
+        let handler = lua.create_function(error_handler)?;
+        let host = Mutex::new(host);
+        // A call's arguments as a command line, or Redis's refusal.
+        let line = |args: &MultiValue| -> Result<Vec<Bytes>, &'static str> {
+            let mut cmd = Vec::with_capacity(args.len());
+            for a in args.iter() {
+                match a {
+                    Value::String(s) => cmd.push(Bytes::copy_from_slice(&s.as_bytes())),
+                    Value::Integer(n) => cmd.push(Bytes::from(n.to_string())),
+                    // As Lua prints a number (%.14g).
+                    Value::Number(n) => cmd.push(Bytes::from(cjson::g14(*n))),
+                    _ => {
+                        return Err(
+                            "ERR Lua redis lib command arguments must be strings or integers",
+                        )
+                    }
+                }
+            }
+            if cmd.is_empty() {
+                return Err("ERR Please specify at least one argument for this redis lib call");
+            }
+            Ok(cmd)
+        };
+        let resp_of = |t: &Table| t.raw_get::<Option<u8>>("resp").map(|r| r.unwrap_or(2));
+        let (ok, value): (bool, Value) = lua.scope(|scope| {
+            // redis.call: the reply, or Redis's error raised (a C function,
+            // as Redis's, so the script's line is known even in a tail call).
+            let call = scope.create_function(|lua, args: MultiValue| {
+                let cmd = line(&args).map_err(raise)?;
+                let reply = host
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .call(cmd);
+                if let Reply::Error(e) = &reply {
+                    return Err(raise(e));
+                }
+                to_lua(lua, &reply, resp_of(&host_table)?)
+            })?;
+            // redis.pcall: the reply, an error as its `{err = ...}` table.
+            let pcall = scope.create_function(|lua, args: MultiValue| {
+                let reply = match line(&args) {
+                    Ok(cmd) => host
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .call(cmd),
+                    Err(e) => Reply::error(e),
+                };
+                to_lua(lua, &reply, resp_of(&host_table)?)
+            })?;
+            let setresp = scope.create_function(|_, v: Value| {
+                match v {
+                    Value::Integer(n @ (2 | 3)) => host_table.raw_set("resp", n)?,
+                    Value::Number(n) if n == 2.0 || n == 3.0 => host_table.raw_set("resp", n)?,
+                    _ => return Err(raise("ERR RESP version must be 2 or 3.")),
+                }
+                Ok(())
+            })?;
+            self.redis.raw_set("call", call)?;
+            self.redis.raw_set("pcall", pcall)?;
+            self.redis.raw_set("setresp", setresp)?;
+            self.xpcall
+                .call::<(bool, Value)>((f.clone(), handler.clone()))
+        })?;
+        for name in ["call", "pcall", "setresp"] {
+            self.redis.raw_set(name, Value::Nil)?;
+        }
+        let resp: u8 = self.host.raw_get::<Option<u8>>("resp")?.unwrap_or(2);
+        if ok {
+            return Ok(to_reply(&value, resp));
+        }
+        // An error raised in the script: Redis names the script and line.
+        let (text, line) = match &value {
+            Value::Table(t) => (
+                t.raw_get::<Option<String>>("err")?.unwrap_or_default(),
+                t.raw_get::<Option<i64>>("line")?,
+            ),
+            other => (
+                format!("ERR {}", other.to_string().unwrap_or_default()),
+                None,
+            ),
+        };
+        let at = line.map_or_else(String::new, |l| format!(", on @user_script:{l}"));
+        Ok(Reply::Error(format!("{text} script: {sha}{at}.")))
+    }
+}
+
+/// Marks an error raised as Redis raises `{err = text}`: it crosses Rust
+/// as an mlua error; `unwrap` and the handler make it the table again.
+const RAISED: &str = "\u{0}redis-error\u{0}";
+
+/// Raise Redis's `{err = text}` from a Rust function.
+fn raise(text: &str) -> mlua::Error {
+    mlua::Error::runtime(format!("{RAISED}{text}"))
+}
+
+/// The error under mlua's wrappers (callback, context).
+fn root(e: &mlua::Error) -> &mlua::Error {
+    match e {
+        mlua::Error::CallbackError { cause, .. } => root(cause),
+        mlua::Error::WithContext { cause, .. } => root(cause),
+        e => e,
+    }
+}
+
+/// The text of a Lua error value: a raised `{err = ...}`'s text, marked
+/// (`Ok`), or any other error's message (`Err`).
+fn error_text(e: &mlua::Error) -> Result<String, String> {
+    match root(e) {
+        mlua::Error::RuntimeError(m) => match m.strip_prefix(RAISED) {
+            Some(text) => Ok(text.to_owned()),
+            None => Err(m.clone()),
+        },
+        other => Err(other.to_string()),
+    }
+}
+
+/// What a script's `pcall` hands back for an error: Redis's table for one
+/// raised as Redis raises it, the message for another Rust error.
+fn unwrap(lua: &Lua, v: Value) -> mlua::Result<Value> {
+    let Value::Error(e) = v else {
+        return Ok(v);
+    };
+    match error_text(&e) {
+        Ok(text) => {
+            let t = lua.create_table()?;
+            t.raw_set("err", text)?;
+            Ok(Value::Table(t))
+        }
+        Err(message) => Ok(Value::String(lua.create_string(message)?)),
+    }
+}
+
+/// xpcall's handler: every error becomes `{err = ...}` with the line of
+/// the script where it happened.
+fn error_handler(lua: &Lua, err: Value) -> mlua::Result<Value> {
+    // The innermost frame of the script itself.
+    let mut line = None;
+    for level in 1..64 {
+        let Some(d) = lua.inspect_stack(level) else {
+            break;
+        };
+        if d.source().source.as_deref() == Some("@user_script") {
+            line = Some(d.curr_line());
+            break;
+        }
+    }
+    let t = match err {
+        Value::Table(t) if t.raw_get::<Option<mlua::String>>("err")?.is_some() => t,
+        other => {
+            let text = match other {
+                Value::Error(e) => match error_text(&e) {
+                    // As Redis raised it: the text as it is.
+                    Ok(text) => text,
+                    // Raised by a library function (cjson, bit...): Lua
+                    // names the script's line first, as luaL_error does.
+                    Err(m) => match line {
+                        Some(l) if !m.starts_with("ERR ") => format!("user_script:{l}: {m}"),
+                        _ => m,
+                    },
+                },
+                v => v.to_string().unwrap_or_default(),
+            };
+            let t = lua.create_table()?;
+            let text = if text.starts_with("ERR ") {
+                text
+            } else {
+                format!("ERR {text}")
+            };
+            t.raw_set("err", text)?;
+            t
+        }
+    };
+    if let Some(l) = line {
+        t.raw_set("line", l)?;
+    }
+    Ok(Value::Table(t))
+}
+
+/// Compile `body` in a throwaway interpreter: Redis's error for a script
+/// that does not compile (SCRIPT LOAD checks before it keeps one).
+///
+/// # Errors
+/// The compile error, as EVAL would give it.
+pub fn check_syntax(body: &[u8]) -> Result<(), Reply> {
+    let lua = Lua::new_with(StdLib::NONE, LuaOptions::default())
+        .map_err(|e| Reply::error(format!("ERR {e}")))?;
+    lua.load(body)
+        .set_name("@user_script")
+        .into_function()
+        .map(|_| ())
+        .map_err(|e| {
+            let text = match &e {
+                mlua::Error::SyntaxError { message, .. } => message.clone(),
+                other => other.to_string(),
+            };
+            Reply::error(format!("ERR Error compiling script (new function): {text}"))
+        })
+}

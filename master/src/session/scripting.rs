@@ -1,0 +1,121 @@
+//! Scripting: EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT LOAD /
+//! EXISTS / FLUSH / KILL / HELP. A script runs on the write path (see
+//! `engine::script`); the connection parses, names and waits.
+
+use bytes::Bytes;
+use rocksync_protocol::Reply;
+
+use super::{help_lines, BoxReply, Session};
+use crate::cmd::NOT_INT;
+use crate::engine::ScriptJob;
+use crate::script;
+
+/// EVAL script numkeys [key ...] [arg ...].
+pub fn eval<'s>(s: &'s mut Session<'_>, a: &'s [Bytes]) -> BoxReply<'s> {
+    Box::pin(run(s, a, false, false))
+}
+
+/// EVALSHA sha1 numkeys [key ...] [arg ...].
+pub fn evalsha<'s>(s: &'s mut Session<'_>, a: &'s [Bytes]) -> BoxReply<'s> {
+    Box::pin(run(s, a, true, false))
+}
+
+/// EVAL_RO: as EVAL, its writes refused.
+pub fn eval_ro<'s>(s: &'s mut Session<'_>, a: &'s [Bytes]) -> BoxReply<'s> {
+    Box::pin(run(s, a, false, true))
+}
+
+/// EVALSHA_RO: as EVALSHA, its writes refused.
+pub fn evalsha_ro<'s>(s: &'s mut Session<'_>, a: &'s [Bytes]) -> BoxReply<'s> {
+    Box::pin(run(s, a, true, true))
+}
+
+async fn run(s: &mut Session<'_>, a: &[Bytes], by_sha: bool, read_only: bool) -> Reply {
+    let numkeys = match rocksync_protocol::parse_i64(&a[2]) {
+        Some(n) if n < 0 => return Reply::error("ERR Number of keys can't be negative"),
+        Some(n) if n as u64 > (a.len() - 3) as u64 => {
+            return Reply::error("ERR Number of keys can't be greater than number of args")
+        }
+        Some(n) => n as usize,
+        None => return Reply::error(NOT_INT),
+    };
+    let scripts = &s.core.engine.scripts;
+    let (sha, body) = if by_sha {
+        match scripts.get(&a[1]) {
+            Some(body) => (String::from_utf8_lossy(&a[1]).to_ascii_lowercase(), body),
+            None => return Reply::error("NOSCRIPT No matching script. Please use EVAL."),
+        }
+    } else {
+        (scripts.load(a[1].clone()), a[1].clone())
+    };
+    let job = ScriptJob {
+        sha,
+        body,
+        keys: a[3..3 + numkeys].to_vec(),
+        argv: a[3 + numkeys..].to_vec(),
+        // (on a slave, a write is refused as READONLY in the script)
+        read_only,
+        client: s.client.id,
+        resolve: crate::command::script_callee,
+    };
+    s.core.engine.script(job).await
+}
+
+/// SCRIPT LOAD script: its SHA-1, once it compiles.
+pub fn load(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
+    if let Err(e) = script::check_syntax(&a[2]) {
+        return e;
+    }
+    Reply::Bulk(Bytes::from(s.core.engine.scripts.load(a[2].clone())))
+}
+
+/// SCRIPT EXISTS sha1 [sha1 ...].
+pub fn exists(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
+    let scripts = &s.core.engine.scripts;
+    Reply::Array(
+        a[2..]
+            .iter()
+            .map(|sha| Reply::Integer(i64::from(scripts.get(sha).is_some())))
+            .collect(),
+    )
+}
+
+/// SCRIPT FLUSH [ASYNC|SYNC].
+pub fn flush(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
+    match a.get(2).map(|m| m.to_ascii_lowercase()) {
+        None => {}
+        Some(m) if a.len() == 3 && (m == b"async" || m == b"sync") => {}
+        Some(_) => return Reply::error("ERR SCRIPT FLUSH only support SYNC|ASYNC option"),
+    }
+    s.core.engine.scripts.flush();
+    Reply::ok()
+}
+
+/// SCRIPT KILL: stop the running script, if it has not written.
+pub fn kill(s: &mut Session<'_>, _: &[Bytes]) -> Reply {
+    match s.core.engine.scripts.kill() {
+        Ok(()) => Reply::ok(),
+        Err(e) => e,
+    }
+}
+
+/// SCRIPT HELP.
+pub fn help(_: &mut Session<'_>, _: &[Bytes]) -> Reply {
+    help_lines(&[
+        "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "EXISTS <sha1> [<sha1> ...]",
+        "    Return information about the existence of the scripts in the script cache.",
+        "FLUSH [ASYNC|SYNC]",
+        "    Flush the Lua scripts cache. Very dangerous on replicas.",
+        "    When called without the optional mode argument, the behavior is determined by the",
+        "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+        "    * ASYNC: Asynchronously flush the scripts cache.",
+        "    * SYNC: Synchronously flush the scripts cache.",
+        "KILL",
+        "    Kill the currently executing Lua script.",
+        "LOAD <script>",
+        "    Load a script into the scripts cache without executing it.",
+        "HELP",
+        "    Prints this help.",
+    ])
+}

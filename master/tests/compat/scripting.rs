@@ -1,0 +1,332 @@
+//! Lua scripting against redis-server: the same scripts, replies equal
+//! byte for byte, in RESP2 and in RESP3 (conversions both ways, errors
+//! with the script's name and line, the sandbox, the cache), and a
+//! script that runs too long: BUSY for others, SCRIPT KILL.
+
+use std::io::Write;
+use std::time::Duration;
+
+use super::common::{InProc, RedisServer};
+use super::Raw;
+
+const CASES: &[&[&str]] = &[
+    &["SET", "s", "x"],
+    // conversions, Lua → reply
+    &[
+        "EVAL",
+        "return {1,2,3.7,'a',{ok='x'},false,true,nil,5}",
+        "0",
+    ],
+    &["EVAL", "return 3.99", "0"],
+    &["EVAL", "return -3.99", "0"],
+    &["EVAL", "return 'str'", "0"],
+    &["EVAL", "return nil", "0"],
+    &["EVAL", "return false", "0"],
+    &["EVAL", "return true", "0"],
+    &["EVAL", "return {}", "0"],
+    &["EVAL", "return {err='x'}", "0"],
+    &["EVAL", "return {err='MY code'}", "0"],
+    &["EVAL", "return {ok='fine'}", "0"],
+    &["EVAL", "return {double=1.5}", "0"],
+    &["EVAL", "return {double=0.1}", "0"],
+    &["EVAL", "return {{1,{2,{3}}},'x'}", "0"],
+    &["EVAL", "return redis.error_reply('E2 x')", "0"],
+    &["EVAL", "return redis.status_reply('FINE')", "0"],
+    &["EVAL", "return redis.sha1hex('')", "0"],
+    &["EVAL", "return redis.sha1hex('abc')", "0"],
+    &[
+        "EVAL",
+        "return KEYS[1]..ARGV[1]..#KEYS..#ARGV",
+        "1",
+        "k",
+        "a",
+        "b",
+    ],
+    &[
+        "EVAL",
+        "return {KEYS[1], ARGV[2]}",
+        "2",
+        "k1",
+        "k2",
+        "a1",
+        "a2",
+    ],
+    // argument errors
+    &["EVAL", "return 1", "2", "k"],
+    &["EVAL", "return 1", "-1"],
+    &["EVAL", "return 1", "x"],
+    &["EVAL", "return 1"],
+    // calls and their replies as Lua values
+    &[
+        "EVAL",
+        "return redis.call('set', KEYS[1], ARGV[1])",
+        "1",
+        "sk",
+        "v",
+    ],
+    &["EVAL", "return redis.call('get', KEYS[1])", "1", "sk"],
+    &["EVAL", "return redis.call('get', 'nokey')", "0"],
+    &["EVAL", "return type(redis.call('get', 'nokey'))", "0"],
+    &["EVAL", "return redis.call('incrby', 'n', 5)", "0"],
+    &["EVAL", "return redis.call('incrbyfloat', 'f', 1.5)", "0"],
+    &["EVAL", "return redis.call('lpush', 'l', 'a', 'b')", "0"],
+    &["EVAL", "return redis.call('lrange', 'l', 0, -1)", "0"],
+    &[
+        "EVAL",
+        "return redis.call('hset', 'h', 'a', '1', 'b', '2')",
+        "0",
+    ],
+    &["EVAL", "return redis.call('hgetall', 'h')", "0"],
+    &["EVAL", "return redis.call('hgetall', 'nokey')", "0"],
+    &[
+        "EVAL",
+        "redis.setresp(3); return redis.call('hgetall', 'h')",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "redis.setresp(3); return redis.call('hgetall', 'h').map.a",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "return redis.call('zadd', 'z', 1.5, 'm', 2, 'n')",
+        "0",
+    ],
+    &["EVAL", "return redis.call('zscore', 'z', 'm')", "0"],
+    &[
+        "EVAL",
+        "redis.setresp(3); return redis.call('zscore', 'z', 'm')",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "redis.setresp(3); return redis.call('zscore', 'z', 'm').double * 2",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "return redis.call('zrange', 'z', 0, -1, 'withscores')",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "redis.setresp(3); return redis.call('zrange', 'z', 0, -1, 'withscores')",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "redis.setresp(3); return redis.call('get', 'nokey')",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "redis.setresp(3); return redis.call('smembers', 'nokey')",
+        "0",
+    ],
+    &["EVAL", "redis.setresp(3); return {true, false}", "0"],
+    &["EVAL", "redis.setresp(3); return true", "0"],
+    &["EVAL", "redis.setresp(3); return false", "0"],
+    &["EVAL", "return redis.call('ping')", "0"],
+    &["EVAL", "return redis.call('echo', 'hi')", "0"],
+    &["EVAL", "return #redis.call('time')", "0"],
+    &["EVAL", "return redis.pcall('incr', 's')", "0"],
+    &[
+        "EVAL",
+        "local r = redis.pcall('incr', 's'); return r.err",
+        "0",
+    ],
+    // errors raised in the script: named by sha and line
+    &["EVAL", "return redis.call('incr', 's')", "0"],
+    &[
+        "EVAL",
+        "local a = 1\nlocal b = 2\nreturn redis.call('incr', 's')",
+        "0",
+    ],
+    &["EVAL", "return redis.call('nosuch')", "0"],
+    &["EVAL", "return redis.call('subscribe', 'x')", "0"],
+    &["EVAL", "return redis.call('multi')", "0"],
+    &["EVAL", "return redis.call('blpop', 'nol', '0')", "0"],
+    &["EVAL", "return redis.call('eval', 'return 1', '0')", "0"],
+    &["EVAL", "return redis.call('get')", "0"],
+    &["EVAL", "return redis.call()", "0"],
+    &["EVAL", "return redis.call({})", "0"],
+    &["EVAL", "error('boom')", "0"],
+    &["EVAL", "error({err='MY boom'})", "0"],
+    &["EVAL", "return redis.setresp(4)", "0"],
+    &["EVAL", "return 1 +", "0"],
+    &["EVAL", "local t = nil; return t.x", "0"],
+    // the sandbox
+    &["EVAL", "return x", "0"],
+    &["EVAL", "x = 1", "0"],
+    &["EVAL", "redis = 1", "0"],
+    &["EVAL", "return os.clock()", "0"],
+    &["EVAL", "return print", "0"],
+    &["EVAL", "return loadstring", "0"],
+    &["EVAL", "return dofile", "0"],
+    &["EVAL", "return type(string.format)", "0"],
+    &["EVAL", "return string.format('%d-%s', 7, 'x')", "0"],
+    &["EVAL", "return math.floor(7.9)", "0"],
+    &["EVAL", "return table.concat({'a','b'}, ',')", "0"],
+    &["EVAL", "return tonumber('12') + 1", "0"],
+    &["EVAL", "return bit.band(7, 3)", "0"],
+    &["EVAL", "return bit.tohex(255)", "0"],
+    &[
+        "EVAL",
+        "return redis.log(redis.LOG_WARNING, 'from a test')",
+        "0",
+    ],
+    &["EVAL", "return redis.status_reply(1)", "0"],
+    &["EVAL", "return redis.call('set', 'num', 1.5)", "0"],
+    &[
+        "EVAL",
+        "redis.call('set', 'num', 1e20); return redis.call('get', 'num')",
+        "0",
+    ],
+    &["EVAL", "return redis.call('set', 'a', true)", "0"],
+    // cjson
+    &[
+        "EVAL",
+        "return cjson.encode({a=1,b={1,2,{c='x/y'}},d=0.1,e=1/3,f=1e20})",
+        "0",
+    ],
+    &["EVAL", "return cjson.encode({})", "0"],
+    &["EVAL", "return cjson.encode({[1]='a',[3]='c'})", "0"],
+    &["EVAL", "return cjson.encode({[1]='a',x='c'})", "0"],
+    &["EVAL", "return cjson.decode('{\"a\":[1,2,3]}').a[2]", "0"],
+    &[
+        "EVAL",
+        "return cjson.encode(cjson.decode('[\"\\\\u00e9\", 1.5e300, -2, true, null]'))",
+        "0",
+    ],
+    &["EVAL", "return cjson.decode('[1,')", "0"],
+    &["EVAL", "return cjson.decode('{\"a\" 1}')", "0"],
+    &["EVAL", "return cjson.decode('[1] x')", "0"],
+    &["EVAL", "return cjson.decode('x')", "0"],
+    &["EVAL", "return cjson.encode({[1] = 1, [20] = 2})", "0"],
+    &["EVAL", "return cjson.encode(function() end)", "0"],
+    &["EVAL", "return cjson.encode(0/0)", "0"],
+    // read-only scripts
+    &["EVAL_RO", "return redis.call('get', 'sk')", "0"],
+    &["EVAL_RO", "return redis.call('set', 'a', 'b')", "0"],
+    &[
+        "EVALSHA_RO",
+        "ffffffffffffffffffffffffffffffffffffffff",
+        "0",
+    ],
+    // the cache
+    &["SCRIPT", "LOAD", "return 'hi'"],
+    &["EVALSHA", "2f31ba2bb6d6a0f42cc159d2e2dad55440778de3", "0"],
+    &["EVALSHA", "2F31BA2BB6D6A0F42CC159D2E2DAD55440778DE3", "0"],
+    &[
+        "SCRIPT",
+        "EXISTS",
+        "2f31ba2bb6d6a0f42cc159d2e2dad55440778de3",
+        "ffff",
+    ],
+    &["SCRIPT", "LOAD", "return 1 +"],
+    &["SCRIPT", "FLUSH", "BOGUS"],
+    &["SCRIPT", "FLUSH"],
+    &[
+        "SCRIPT",
+        "EXISTS",
+        "2f31ba2bb6d6a0f42cc159d2e2dad55440778de3",
+    ],
+    &["EVALSHA", "2f31ba2bb6d6a0f42cc159d2e2dad55440778de3", "0"],
+    &["EVALSHA", "fff", "0"],
+    &["SCRIPT", "KILL"],
+    // writes before an error stay (Redis has no rollback)
+    &[
+        "EVAL",
+        "redis.call('set', 'kept', '1'); return redis.call('incr', 's')",
+        "0",
+    ],
+    &["GET", "kept"],
+    // in a transaction
+    &["MULTI"],
+    &["EVAL", "return redis.call('incr', 'tx')", "0"],
+    &["EVAL", "return redis.call('incr', 'tx')", "0"],
+    &["EXEC"],
+];
+
+fn run_cases(proto: &str) -> Vec<String> {
+    let redis = RedisServer::start(&[]);
+    let ours = InProc::start();
+    let mut theirs = Raw::connect(("127.0.0.1", redis.port));
+    let mut mine = Raw::connect(ours.addr);
+    theirs.call(&["HELLO", proto]);
+    mine.call(&["HELLO", proto]);
+    let mut mismatches = Vec::new();
+    for cmd in CASES {
+        let (a, b) = (theirs.call_bytes(cmd), mine.call_bytes(cmd));
+        if a != b {
+            mismatches.push(format!(
+                "RESP{proto} {cmd:?}\n  redis:    {:?}\n  rocksync: {:?}",
+                String::from_utf8_lossy(&a),
+                String::from_utf8_lossy(&b)
+            ));
+        }
+    }
+    mismatches
+}
+
+#[test]
+fn scripts_match_redis_server_in_resp2() {
+    let m = run_cases("2");
+    assert!(m.is_empty(), "{} differ:\n{}", m.len(), m.join("\n"));
+}
+
+#[test]
+fn scripts_match_redis_server_in_resp3() {
+    let m = run_cases("3");
+    assert!(m.is_empty(), "{} differ:\n{}", m.len(), m.join("\n"));
+}
+
+/// A script past busy-reply-threshold: other clients get BUSY (SCRIPT
+/// KILL excepted), SCRIPT KILL stops a script that has not written and
+/// its caller gets Redis's error; one that wrote cannot be killed.
+#[test]
+fn a_long_script_makes_others_busy_until_killed() {
+    let redis = RedisServer::start(&[]);
+    let ours = InProc::start();
+    let mut got = Vec::new();
+    for addr in [([127, 0, 0, 1], redis.port).into(), ours.addr] {
+        let addr: std::net::SocketAddr = addr;
+        let mut other = Raw::connect(addr);
+        let mut steps = Vec::new();
+        steps.push(other.call_bytes(&["CONFIG", "SET", "busy-reply-threshold", "200"]));
+        let mut runner = Raw::connect(addr);
+        let spin = "local i = 0 while true do i = i + 1 end";
+        runner.send(&["EVAL", spin, "0"]);
+        std::thread::sleep(Duration::from_millis(500));
+        steps.push(other.call_bytes(&["PING"]));
+        steps.push(other.call_bytes(&["GET", "x"]));
+        steps.push(other.call_bytes(&["SCRIPT", "KILL"]));
+        steps.push(runner.read_with(|bytes, _| bytes.to_vec()));
+        steps.push(other.call_bytes(&["PING"]));
+        // A script that wrote cannot be killed.
+        let writes =
+            "redis.call('set', 'w', '1') local i = 0 while i < 1e8 do i = i + 1 end return i";
+        runner.send(&["EVAL", writes, "0"]);
+        std::thread::sleep(Duration::from_millis(400));
+        steps.push(other.call_bytes(&["SCRIPT", "KILL"]));
+        steps.push(runner.read_with(|bytes, _| bytes.to_vec()));
+        steps.push(other.call_bytes(&["GET", "w"]));
+        got.push(steps);
+    }
+    let show = |s: &[Vec<u8>]| {
+        s.iter()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(show(&got[0]), show(&got[1]));
+}
+
+impl Raw {
+    /// Send a command without reading its reply.
+    fn send(&mut self, args: &[&str]) {
+        let mut out = bytes::BytesMut::new();
+        rocksync_protocol::put_command(&mut out, args);
+        self.stream.write_all(&out).expect("send");
+    }
+}
