@@ -258,7 +258,12 @@ impl Shared {
             let mut core = lock(&self.core);
             // A script may run for seconds: its thread is handed over so
             // the runtime's other tasks (every other connection) move on.
-            let long = jobs.iter().any(|j| matches!(j, Job::Script(..)));
+            // That costs a thread switch, so only for a script not known
+            // to be quick (new, or slow last time).
+            let long = core.as_ref().is_some_and(|c| {
+                jobs.iter()
+                    .any(|j| matches!(j, Job::Script(s, _) if c.scripts.may_run_long(&s.sha)))
+            });
             let stop = match core.as_mut() {
                 Some(c) if long => run_blocking(|| c.run(jobs)),
                 Some(c) => c.run(jobs),

@@ -48,7 +48,13 @@ pub struct Scripts {
     kill: AtomicBool,
     /// The running script has written (it can no longer be killed).
     wrote: AtomicBool,
+    /// How long each script's last run took (µs).
+    last_run_us: Mutex<HashMap<String, u64>>,
 }
+
+/// A script whose last run took longer may take long again: it runs
+/// where it cannot hold up other connections (see the write path).
+const QUICK_US: u64 = 1000;
 
 impl Scripts {
     fn bodies(&self) -> std::sync::MutexGuard<'_, HashMap<String, Bytes>> {
@@ -71,6 +77,10 @@ impl Scripts {
     /// Forget every script (SCRIPT FLUSH).
     pub fn flush(&self) {
         self.bodies().clear();
+        self.last_run_us
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
         self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
@@ -94,6 +104,15 @@ impl Scripts {
         }
         self.kill.store(true, Ordering::Release);
         Ok(())
+    }
+
+    /// True unless script `sha` ran before, in under a millisecond.
+    pub fn may_run_long(&self, sha: &str) -> bool {
+        self.last_run_us
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(sha)
+            .is_none_or(|&us| us >= QUICK_US)
     }
 
     /// The running script wrote: SCRIPT KILL may not stop it any more.
@@ -161,6 +180,8 @@ pub struct Vm {
     redis: Table,
     /// Lua's own xpcall (scripts see one that unwraps our errors).
     xpcall: Function,
+    /// The error handler a script runs under.
+    handler: Function,
     compiled: HashMap<String, Function>,
     generation: u64,
     scripts: Arc<Scripts>,
@@ -228,6 +249,21 @@ impl Vm {
         globals.raw_set("__unwrap", lua.create_function(unwrap)?)?;
         lua.load(PRELUDE).set_name("=prelude").exec()?;
         globals.raw_set("__unwrap", Value::Nil)?;
+        let handler = lua.create_function(error_handler)?;
+        // SCRIPT KILL: checked every HOOK_EVERY instructions (installed
+        // once; a script that is not killed pays one load per check).
+        let killer = Arc::clone(&scripts);
+        lua.set_hook(
+            mlua::HookTriggers::new().every_nth_instruction(HOOK_EVERY),
+            move |_, _| {
+                if killer.kill.load(Ordering::Acquire) {
+                    return Err(mlua::Error::runtime(
+                        "ERR Script killed by user with SCRIPT KILL...",
+                    ));
+                }
+                Ok(VmState::Continue)
+            },
+        );
         let env = lua.create_table()?;
         lua.load(SANDBOX)
             .set_name("=sandbox")
@@ -240,6 +276,7 @@ impl Vm {
             host,
             redis,
             xpcall,
+            handler,
             compiled: HashMap::new(),
             generation: scripts.generation.load(Ordering::Acquire),
             scripts,
@@ -297,23 +334,16 @@ impl Vm {
             .running_since
             .store(crate::clock::now_ms(), Ordering::Release);
         scripts.running.store(true, Ordering::Release);
-        let killer = Arc::clone(&scripts);
-        self.lua.set_hook(
-            mlua::HookTriggers::new().every_nth_instruction(HOOK_EVERY),
-            move |_, _| {
-                if killer.kill.load(Ordering::Acquire) {
-                    return Err(mlua::Error::runtime(
-                        "ERR Script killed by user with SCRIPT KILL...",
-                    ));
-                }
-                Ok(VmState::Continue)
-            },
-        );
+        let started = std::time::Instant::now();
         let reply = self
             .run_hooked(host, sha, &f, keys, argv)
             .unwrap_or_else(|e| Reply::error(format!("ERR {e}")));
-        self.lua.remove_hook();
         scripts.running.store(false, Ordering::Release);
+        scripts
+            .last_run_us
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(sha.to_owned(), started.elapsed().as_micros() as u64);
         reply
     }
 
@@ -337,7 +367,6 @@ impl Vm {
         self.globals.raw_set("ARGV", strings(argv)?)?;
         self.host.raw_set("resp", 2)?;
         let host_table = self.host.clone();
-        let handler = lua.create_function(error_handler)?;
         let host = Mutex::new(host);
         // A call's arguments as a command line, or Redis's refusal.
         let line = |args: &MultiValue| -> Result<Vec<Bytes>, &'static str> {
@@ -398,7 +427,7 @@ impl Vm {
             self.redis.raw_set("pcall", pcall)?;
             self.redis.raw_set("setresp", setresp)?;
             self.xpcall
-                .call::<(bool, Value)>((f.clone(), handler.clone()))
+                .call::<(bool, Value)>((f.clone(), self.handler.clone()))
         })?;
         for name in ["call", "pcall", "setresp"] {
             self.redis.raw_set(name, Value::Nil)?;
