@@ -53,11 +53,16 @@ impl Raw {
         let mut out = BytesMut::new();
         put_command(&mut out, args);
         self.stream.write_all(&out).expect("send");
-        self.read_with(|bytes, _| bytes.to_vec())
+        self.next_bytes()
     }
 
     fn read(&mut self) -> Reply {
         self.read_with(|_, r| r)
+    }
+
+    /// The next reply's bytes (a push, or the reply after one).
+    fn next_bytes(&mut self) -> Vec<u8> {
+        self.read_with(|bytes, _| bytes.to_vec())
     }
 
     fn read_with<T>(&mut self, take: impl FnOnce(&[u8], Reply) -> T) -> T {
@@ -129,12 +134,8 @@ fn resp3_replies_match_redis_server_byte_for_byte() {
     let script = SCRIPT.concat();
     for cmd in &script {
         let (a, b) = (theirs.call_bytes(cmd), mine.call_bytes(cmd));
-        if a != b {
-            mismatches.push(format!(
-                "{cmd:?}\n  redis:    {:?}\n  rocksync: {:?}",
-                String::from_utf8_lossy(&a),
-                String::from_utf8_lossy(&b)
-            ));
+        if let Some(d) = differs(&format!("{cmd:?}"), &a, &b) {
+            mismatches.push(d);
         }
     }
     assert!(
@@ -160,6 +161,17 @@ fn malformed_input_gets_redis_errors() {
         let b = Raw::connect(ours.addr).raw(bad);
         assert_eq!(a, b, "for {:?}", String::from_utf8_lossy(bad));
     }
+}
+
+/// A mismatch's report: what `label` got from each server, as text.
+fn differs(label: &str, redis: &[u8], ours: &[u8]) -> Option<String> {
+    (redis != ours).then(|| {
+        format!(
+            "{label}\n  redis:    {:?}\n  rocksync: {:?}",
+            String::from_utf8_lossy(redis),
+            String::from_utf8_lossy(ours)
+        )
+    })
 }
 
 /// Steps of two clients (0 and 1) interleaved; `SLEEP ms` pauses the
@@ -405,15 +417,11 @@ fn resp3_subscriber_gets_pushes_and_runs_commands() {
             continue; // HELLO: ids and versions differ
         }
         for _ in 1..n {
-            a.extend(theirs[who].read_with(|bytes, _| bytes.to_vec()));
-            b.extend(mine[who].read_with(|bytes, _| bytes.to_vec()));
+            a.extend(theirs[who].next_bytes());
+            b.extend(mine[who].next_bytes());
         }
-        if a != b {
-            mismatches.push(format!(
-                "client {who} {cmd:?}\n  redis:    {:?}\n  rocksync: {:?}",
-                String::from_utf8_lossy(&a),
-                String::from_utf8_lossy(&b)
-            ));
+        if let Some(d) = differs(&format!("client {who} {cmd:?}"), &a, &b) {
+            mismatches.push(d);
         }
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
@@ -441,15 +449,11 @@ fn every_reply_type_matches_redis_server_in_both_protocols() {
             let (mut a, mut b) = (theirs.call_bytes(&cmd), mine.call_bytes(&cmd));
             if kind == "push" && proto == "3" {
                 // the push, then the reply
-                a.extend(theirs.read_with(|bytes, _| bytes.to_vec()));
-                b.extend(mine.read_with(|bytes, _| bytes.to_vec()));
+                a.extend(theirs.next_bytes());
+                b.extend(mine.next_bytes());
             }
-            if a != b {
-                mismatches.push(format!(
-                    "RESP{proto} {kind}\n  redis:    {:?}\n  rocksync: {:?}",
-                    String::from_utf8_lossy(&a),
-                    String::from_utf8_lossy(&b)
-                ));
+            if let Some(d) = differs(&format!("RESP{proto} {kind}"), &a, &b) {
+                mismatches.push(d);
             }
         }
     }

@@ -7,7 +7,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use super::common::{InProc, RedisServer};
-use super::Raw;
+use super::{differs, Raw};
 
 const CASES: &[&[&str]] = &[
     &["SET", "s", "x"],
@@ -259,12 +259,8 @@ fn run_cases(proto: &str) -> Vec<String> {
     let mut mismatches = Vec::new();
     for cmd in CASES {
         let (a, b) = (theirs.call_bytes(cmd), mine.call_bytes(cmd));
-        if a != b {
-            mismatches.push(format!(
-                "RESP{proto} {cmd:?}\n  redis:    {:?}\n  rocksync: {:?}",
-                String::from_utf8_lossy(&a),
-                String::from_utf8_lossy(&b)
-            ));
+        if let Some(d) = differs(&format!("RESP{proto} {cmd:?}"), &a, &b) {
+            mismatches.push(d);
         }
     }
     mismatches
@@ -302,7 +298,7 @@ fn a_long_script_makes_others_busy_until_killed() {
         steps.push(other.call_bytes(&["PING"]));
         steps.push(other.call_bytes(&["GET", "x"]));
         steps.push(other.call_bytes(&["SCRIPT", "KILL"]));
-        steps.push(runner.read_with(|bytes, _| bytes.to_vec()));
+        steps.push(runner.next_bytes());
         steps.push(other.call_bytes(&["PING"]));
         // A script that wrote cannot be killed.
         let writes =
@@ -310,7 +306,7 @@ fn a_long_script_makes_others_busy_until_killed() {
         runner.send(&["EVAL", writes, "0"]);
         std::thread::sleep(Duration::from_millis(400));
         steps.push(other.call_bytes(&["SCRIPT", "KILL"]));
-        steps.push(runner.read_with(|bytes, _| bytes.to_vec()));
+        steps.push(runner.next_bytes());
         steps.push(other.call_bytes(&["GET", "w"]));
         got.push(steps);
     }

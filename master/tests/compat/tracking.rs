@@ -3,7 +3,7 @@
 //! step's bytes equal to redis-server's.
 
 use super::common::{InProc, RedisServer};
-use super::Raw;
+use super::{differs, Raw};
 
 /// (client, command, replies to read). `{ID2}` stands for client 2's id
 /// on the server at hand. A push that should not come would be read in
@@ -140,15 +140,12 @@ fn client_tracking_matches_redis_server() {
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
             got[side] = conns[who].call_bytes(&args);
             for _ in 1..n {
-                got[side].extend(conns[who].read_with(|bytes, _| bytes.to_vec()));
+                got[side].extend(conns[who].next_bytes());
             }
         }
-        if n > 0 && got[0] != got[1] {
-            mismatches.push(format!(
-                "client {who} {cmd:?}\n  redis:    {:?}\n  rocksync: {:?}",
-                String::from_utf8_lossy(&got[0]),
-                String::from_utf8_lossy(&got[1])
-            ));
+        let label = format!("client {who} {cmd:?}");
+        if let Some(d) = differs(&label, &got[0], &got[1]).filter(|_| n > 0) {
+            mismatches.push(d);
         }
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
