@@ -130,11 +130,12 @@ async fn step(
     out: &mut BytesMut,
     atomic: bool,
 ) -> After {
+    // (a command run by the EXEC has `atomic`; queuing keeps it too)
+    let name = spec.as_ref().map_or("", |s| s.meta.name);
     let keeps_caching = client.caching.is_none()
-        || client.multi.is_some()
-        || spec
-            .as_ref()
-            .is_ok_and(|s| s.meta.name.starts_with("client|"));
+        || atomic
+        || name.starts_with("client|")
+        || (client.multi.is_some() && name != "exec");
     let after = step_one(core, client, args, spec, writes, out, atomic).await;
     if !keeps_caching && client.multi.is_none() {
         client.caching = None;

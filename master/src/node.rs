@@ -316,6 +316,9 @@ impl Node {
     /// # Errors
     /// Binlog or RocksDB errors while closing.
     pub async fn shutdown(self) -> Result<()> {
+        // A running script stops (even one that wrote: its writes are
+        // dropped), or the write path could never be stopped.
+        self.core.engine.scripts.abort();
         self.server.shutdown().await;
         self.core.repl.shutdown().await;
         self.cancel.cancel();

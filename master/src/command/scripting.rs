@@ -9,12 +9,14 @@ use crate::cmd::spec::{acl, cmd, shape};
 use crate::engine::Callee;
 use crate::session::scripting;
 
-/// EVAL and its kin, and SCRIPT.
+/// EVAL and its kin, and SCRIPT. Inside MULTI the EVAL family is refused
+/// for now: an EXEC runs a script as its own unit, so the transaction
+/// would not be one (nor its WATCH checked at the script's commit).
 pub static TABLE: &[Spec] = &[
     cmd(
         "eval",
         -3,
-        NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | MOVABLEKEYS,
+        NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | MOVABLEKEYS | NO_MULTI,
         acl::SCRIPTING,
     )
     .keys(shape::SCRIPT_KEYS)
@@ -23,7 +25,7 @@ pub static TABLE: &[Spec] = &[
     cmd(
         "evalsha",
         -3,
-        NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | MOVABLEKEYS,
+        NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | MOVABLEKEYS | NO_MULTI,
         acl::SCRIPTING,
     )
     .keys(shape::SCRIPT_KEYS)
@@ -36,7 +38,7 @@ pub static TABLE: &[Spec] = &[
     cmd(
         "eval_ro",
         -3,
-        NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | READONLY | MOVABLEKEYS,
+        NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | READONLY | MOVABLEKEYS | NO_MULTI,
         acl::SCRIPTING,
     )
     .keys(shape::SCRIPT_KEYS_RO)
@@ -45,7 +47,7 @@ pub static TABLE: &[Spec] = &[
     cmd(
         "evalsha_ro",
         -3,
-        NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | READONLY | MOVABLEKEYS,
+        NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | READONLY | MOVABLEKEYS | NO_MULTI,
         acl::SCRIPTING,
     )
     .keys(shape::SCRIPT_KEYS_RO)

@@ -64,6 +64,11 @@ impl Group {
         &mut self.events
     }
 
+    /// Nothing of this group may commit (its replies say why).
+    pub(super) fn fail(&mut self, why: String) {
+        self.failed = Some(why);
+    }
+
     /// Reply `reply` to a one-command job once the group commits.
     pub(super) fn answer(&mut self, tx: oneshot::Sender<Done>, reply: Reply) {
         self.waiting.push((

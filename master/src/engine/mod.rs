@@ -260,9 +260,11 @@ impl Shared {
             // the runtime's other tasks (every other connection) move on.
             // That costs a thread switch, so only for a script not known
             // to be quick (new, or slow last time).
+            // (With one worker there is no one to run the others: always.)
             let long = core.as_ref().is_some_and(|c| {
-                jobs.iter()
-                    .any(|j| matches!(j, Job::Script(s, _) if c.scripts.may_run_long(&s.sha)))
+                jobs.iter().any(|j| {
+                    matches!(j, Job::Script(s, _) if one_worker() || c.scripts.may_run_long(&s.sha))
+                })
             });
             let stop = match core.as_mut() {
                 Some(c) if long => run_blocking(|| c.run(jobs)),
@@ -292,6 +294,11 @@ impl Shared {
             }
         }
     }
+}
+
+/// True on a runtime with a single worker thread.
+fn one_worker() -> bool {
+    tokio::runtime::Handle::try_current().is_ok_and(|h| h.metrics().num_workers() < 2)
 }
 
 /// Run `f`, which may take long, telling a multi-threaded runtime so that

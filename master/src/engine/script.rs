@@ -69,7 +69,10 @@ impl Host for GroupHost<'_> {
             if let Some(refused) = self.exec.refused(self.group) {
                 return refused;
             }
-            self.exec.scripts.note_write();
+            if !self.exec.scripts.note_write() {
+                // Killed (or the node stopping) before its first write.
+                return Reply::error("ERR Script killed by user with SCRIPT KILL...");
+            }
         }
         let cmd = WriteCmd::new(meta, exec, args).unwrap_or_else(|c| c);
         self.exec.execute(&cmd, self.group, self.now)
@@ -109,6 +112,10 @@ impl Executor {
             vm.run(&mut host, &job.sha, &job.body, &job.keys, &job.argv)
         };
         self.vm = Some(vm);
+        if self.scripts.aborted() {
+            // Stopped by a shutdown: what it wrote is not committed.
+            group.fail("the node is shutting down".into());
+        }
         seal_command(group.events_mut(), start);
         self.serve_blocked(group, start);
         group.answer(reply, answer);

@@ -10,13 +10,27 @@ use rocksync_protocol::{fmt_double, Reply};
 /// there instead of overflowing the stack).
 const MAX_DEPTH: usize = 128;
 
+/// Most values a script's reply may hold: a table that holds itself many
+/// times over (`t = {t, t}` forty times) would otherwise take exponential
+/// time, after the script ended, where SCRIPT KILL cannot reach.
+const MAX_VALUES: usize = 10_000_000;
+
 /// A script's return value as a reply. `resp` is the script's
 /// `redis.setresp` (booleans differ: RESP3 has them).
 pub fn to_reply(v: &Value, resp: u8) -> Reply {
-    to_reply_at(v, resp, 0)
+    let budget = std::cell::Cell::new(MAX_VALUES);
+    let reply = to_reply_at(v, resp, 0, &budget);
+    if budget.get() == 0 {
+        return Reply::error("ERR reply of the script is too large");
+    }
+    reply
 }
 
-fn to_reply_at(v: &Value, resp: u8, depth: usize) -> Reply {
+fn to_reply_at(v: &Value, resp: u8, depth: usize, budget: &std::cell::Cell<usize>) -> Reply {
+    if budget.get() == 0 {
+        return Reply::Nil;
+    }
+    budget.set(budget.get() - 1);
     match v {
         Value::Nil => Reply::Nil,
         Value::Boolean(b) if resp == 3 => Reply::Bool(*b),
@@ -26,7 +40,7 @@ fn to_reply_at(v: &Value, resp: u8, depth: usize) -> Reply {
         // A Lua number is a double: an integer reply, truncated.
         Value::Number(n) => Reply::Integer(*n as i64),
         Value::String(s) => Reply::Bulk(Bytes::copy_from_slice(&s.as_bytes())),
-        Value::Table(t) if depth < MAX_DEPTH => table_to_reply(t, resp, depth),
+        Value::Table(t) if depth < MAX_DEPTH => table_to_reply(t, resp, depth, budget),
         _ => Reply::Nil,
     }
 }
@@ -44,7 +58,7 @@ fn text(v: &Value) -> Option<String> {
     }
 }
 
-fn table_to_reply(t: &Table, resp: u8, depth: usize) -> Reply {
+fn table_to_reply(t: &Table, resp: u8, depth: usize, budget: &std::cell::Cell<usize>) -> Reply {
     if let Some(e) = text(&field(t, "err")) {
         return Reply::Error(e);
     }
@@ -65,8 +79,8 @@ fn table_to_reply(t: &Table, resp: u8, depth: usize) -> Reply {
             .filter_map(|p| p.ok())
             .map(|(k, v)| {
                 (
-                    to_reply_at(&k, resp, depth + 1),
-                    to_reply_at(&v, resp, depth + 1),
+                    to_reply_at(&k, resp, depth + 1, budget),
+                    to_reply_at(&v, resp, depth + 1, budget),
                 )
             })
             .collect();
@@ -76,7 +90,7 @@ fn table_to_reply(t: &Table, resp: u8, depth: usize) -> Reply {
         let members = s
             .pairs::<Value, Value>()
             .filter_map(|p| p.ok())
-            .map(|(k, _)| to_reply_at(&k, resp, depth + 1))
+            .map(|(k, _)| to_reply_at(&k, resp, depth + 1, budget))
             .collect();
         return Reply::Set(members);
     }
@@ -94,7 +108,8 @@ fn table_to_reply(t: &Table, resp: u8, depth: usize) -> Reply {
     for i in 1.. {
         match t.raw_get::<Value>(i) {
             Ok(Value::Nil) | Err(_) => break,
-            Ok(v) => items.push(to_reply_at(&v, resp, depth + 1)),
+            Ok(v) if budget.get() > 0 => items.push(to_reply_at(&v, resp, depth + 1, budget)),
+            Ok(_) => break,
         }
     }
     Reply::Array(items)

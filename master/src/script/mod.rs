@@ -12,7 +12,7 @@ mod cjson;
 mod convert;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
@@ -40,17 +40,26 @@ pub struct Scripts {
     bodies: Mutex<HashMap<String, Bytes>>,
     /// Bumped by SCRIPT FLUSH: the interpreter drops its compiled forms.
     generation: AtomicU64,
-    /// A script is running (for BUSY and SCRIPT KILL).
-    running: AtomicBool,
+    /// The running script's state: [`IDLE`], [`RUNNING`], [`WROTE`] or
+    /// [`KILLED`], changed by compare-and-swap so that SCRIPT KILL and a
+    /// first write cannot both win.
+    state: AtomicU8,
     /// Since when (ms).
     running_since: AtomicU64,
-    /// SCRIPT KILL asked the running script to stop.
-    kill: AtomicBool,
-    /// The running script has written (it can no longer be killed).
-    wrote: AtomicBool,
+    /// The node is shutting down: the running script stops even after
+    /// writing, and its group is not committed (SHUTDOWN NOSAVE's way out).
+    abort: AtomicBool,
     /// How long each script's last run took (µs).
     last_run_us: Mutex<HashMap<String, u64>>,
 }
+
+const IDLE: u8 = 0;
+const RUNNING: u8 = 1;
+const WROTE: u8 = 2;
+const KILLED: u8 = 3;
+
+/// The error a killed script stops with (no pcall catches it).
+const KILLED_ERR: &str = "ERR Script killed by user with SCRIPT KILL...";
 
 /// A script whose last run took longer may take long again: it runs
 /// where it cannot hold up other connections (see the write path).
@@ -86,8 +95,7 @@ impl Scripts {
 
     /// Since when (unix ms) a script has been running, if one is.
     pub fn running_since(&self) -> Option<u64> {
-        self.running
-            .load(Ordering::Acquire)
+        (self.state.load(Ordering::Acquire) != IDLE)
             .then(|| self.running_since.load(Ordering::Acquire))
     }
 
@@ -96,14 +104,30 @@ impl Scripts {
     /// # Errors
     /// NOTBUSY when no script runs, UNKILLABLE when it has written.
     pub fn kill(&self) -> Result<(), Reply> {
-        if !self.running.load(Ordering::Acquire) {
-            return Err(Reply::error("NOTBUSY No scripts in execution right now."));
+        match self
+            .state
+            .compare_exchange(RUNNING, KILLED, Ordering::AcqRel, Ordering::Acquire)
+        {
+            Ok(_) | Err(KILLED) => Ok(()),
+            Err(WROTE) => Err(Reply::error("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.")),
+            Err(_) => Err(Reply::error("NOTBUSY No scripts in execution right now.")),
         }
-        if self.wrote.load(Ordering::Acquire) {
-            return Err(Reply::error("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command."));
-        }
-        self.kill.store(true, Ordering::Release);
-        Ok(())
+    }
+
+    /// The node is stopping: a running script stops at its next check,
+    /// whatever it wrote (the write path drops its group).
+    pub fn abort(&self) {
+        self.abort.store(true, Ordering::Release);
+    }
+
+    /// True once [`Scripts::abort`] was called.
+    pub fn aborted(&self) -> bool {
+        self.abort.load(Ordering::Acquire)
+    }
+
+    /// Whether the running script must stop now.
+    fn must_stop(&self) -> bool {
+        self.state.load(Ordering::Acquire) == KILLED || self.aborted()
     }
 
     /// True unless script `sha` ran before, in under a millisecond.
@@ -115,9 +139,16 @@ impl Scripts {
             .is_none_or(|&us| us >= QUICK_US)
     }
 
-    /// The running script wrote: SCRIPT KILL may not stop it any more.
-    pub fn note_write(&self) {
-        self.wrote.store(true, Ordering::Release);
+    /// The running script is about to write: from now on SCRIPT KILL
+    /// cannot stop it. False when it was killed first (it must not write).
+    pub fn note_write(&self) -> bool {
+        match self
+            .state
+            .compare_exchange(RUNNING, WROTE, Ordering::AcqRel, Ordering::Acquire)
+        {
+            Ok(_) | Err(WROTE) => !self.aborted(),
+            Err(_) => false,
+        }
     }
 }
 
@@ -127,14 +158,23 @@ impl Scripts {
 /// `redis.call`, `redis.pcall` and `redis.setresp` are set for each run.
 const PRELUDE: &str = r#"
 local unwrap, real_pcall, real_xpcall = __unwrap, pcall, xpcall
+local killed = __killed
 local function fix(ok, ...)
   if ok then return ok, ... end
-  return ok, unwrap((...))
+  local e = unwrap((...))
+  if killed(e) then error(e, 0) end
+  return ok, e
 end
 pcall = function(...) return fix(real_pcall(...)) end
 xpcall = function(f, h)
-  return real_xpcall(f, function(e) return h(unwrap(e)) end)
+  return fix(real_xpcall(f, function(e)
+    e = unwrap(e)
+    if killed(e) then return e end
+    return h(e)
+  end))
 end
+local real_resume = coroutine.resume
+coroutine.resume = function(...) return fix(real_resume(...)) end
 redis.error_reply = function(e)
   if type(e) ~= 'string' then return {err = 'ERR wrong number or type of arguments'} end
   return {err = e}
@@ -209,6 +249,7 @@ impl Vm {
             LuaOptions::default(),
         )?;
         let globals = lua.globals();
+        // (getfenv/setfenv would reach the real globals past the proxy)
         for name in [
             "dofile",
             "loadfile",
@@ -217,6 +258,8 @@ impl Vm {
             "load",
             "module",
             "require",
+            "getfenv",
+            "setfenv",
         ] {
             globals.raw_set(name, Value::Nil)?;
         }
@@ -247,8 +290,17 @@ impl Vm {
         let host = lua.create_table()?;
         let xpcall: Function = globals.raw_get("xpcall")?;
         globals.raw_set("__unwrap", lua.create_function(unwrap)?)?;
+        // A killed script's error is re-raised by every catcher: SCRIPT
+        // KILL (and a shutdown) always ends the script.
+        globals.raw_set(
+            "__killed",
+            lua.create_function(|_, e: Value| {
+                Ok(matches!(&e, Value::String(s) if s.as_bytes().starts_with(KILLED_ERR.as_bytes())))
+            })?,
+        )?;
         lua.load(PRELUDE).set_name("=prelude").exec()?;
         globals.raw_set("__unwrap", Value::Nil)?;
+        globals.raw_set("__killed", Value::Nil)?;
         let handler = lua.create_function(error_handler)?;
         // SCRIPT KILL: checked every HOOK_EVERY instructions (installed
         // once; a script that is not killed pays one load per check).
@@ -256,10 +308,8 @@ impl Vm {
         lua.set_hook(
             mlua::HookTriggers::new().every_nth_instruction(HOOK_EVERY),
             move |_, _| {
-                if killer.kill.load(Ordering::Acquire) {
-                    return Err(mlua::Error::runtime(
-                        "ERR Script killed by user with SCRIPT KILL...",
-                    ));
+                if killer.must_stop() {
+                    return Err(mlua::Error::runtime(KILLED_ERR));
                 }
                 Ok(VmState::Continue)
             },
@@ -296,10 +346,14 @@ impl Vm {
         if let Some(f) = self.compiled.get(sha) {
             return Ok(f.clone());
         }
+        refuse_bytecode(body)?;
         let f = self
             .lua
             .load(body)
             .set_name("@user_script")
+            // Text only: Lua 5.1's bytecode loader trusts what it loads
+            // (Redis's CVE-2015-4335).
+            .set_mode(mlua::ChunkMode::Text)
             .set_environment(self.env.clone())
             .into_function()
             .map_err(|e| {
@@ -310,6 +364,11 @@ impl Vm {
                 Reply::error(format!("ERR Error compiling script (new function): {text}"))
             })?;
         self.compiled.insert(sha.to_owned(), f.clone());
+        // An EVAL'd script is cached once it compiles (EVALSHA finds it).
+        self.scripts
+            .bodies()
+            .entry(sha.to_owned())
+            .or_insert_with(|| Bytes::copy_from_slice(body));
         Ok(f)
     }
 
@@ -328,17 +387,15 @@ impl Vm {
             Err(r) => return r,
         };
         let scripts = Arc::clone(&self.scripts);
-        scripts.kill.store(false, Ordering::Release);
-        scripts.wrote.store(false, Ordering::Release);
         scripts
             .running_since
             .store(crate::clock::now_ms(), Ordering::Release);
-        scripts.running.store(true, Ordering::Release);
+        scripts.state.store(RUNNING, Ordering::Release);
         let started = std::time::Instant::now();
         let reply = self
             .run_hooked(host, sha, &f, keys, argv)
             .unwrap_or_else(|e| Reply::error(format!("ERR {e}")));
-        scripts.running.store(false, Ordering::Release);
+        scripts.state.store(IDLE, Ordering::Release);
         scripts
             .last_run_us
             .lock()
@@ -432,6 +489,9 @@ impl Vm {
         for name in ["call", "pcall", "setresp"] {
             self.redis.raw_set(name, Value::Nil)?;
         }
+        // What a script put on the proxy past __newindex (rawset) is not
+        // seen by the next one.
+        self.env.clear()?;
         let resp: u8 = self.host.raw_get::<Option<u8>>("resp")?.unwrap_or(2);
         if ok {
             return Ok(to_reply(&value, resp));
@@ -544,16 +604,29 @@ fn error_handler(lua: &Lua, err: Value) -> mlua::Result<Value> {
     Ok(Value::Table(t))
 }
 
+/// A body starting with ESC is Lua bytecode to Lua's loader: refused as
+/// Redis's lexer refuses it (its loader takes text only).
+fn refuse_bytecode(body: &[u8]) -> Result<(), Reply> {
+    if body.first() == Some(&0x1b) {
+        return Err(Reply::error(
+            "ERR Error compiling script (new function): user_script:1: unexpected symbol near 'char(27)'",
+        ));
+    }
+    Ok(())
+}
+
 /// Compile `body` in a throwaway interpreter: Redis's error for a script
 /// that does not compile (SCRIPT LOAD checks before it keeps one).
 ///
 /// # Errors
 /// The compile error, as EVAL would give it.
 pub fn check_syntax(body: &[u8]) -> Result<(), Reply> {
+    refuse_bytecode(body)?;
     let lua = Lua::new_with(StdLib::NONE, LuaOptions::default())
         .map_err(|e| Reply::error(format!("ERR {e}")))?;
     lua.load(body)
         .set_name("@user_script")
+        .set_mode(mlua::ChunkMode::Text)
         .into_function()
         .map(|_| ())
         .map_err(|e| {

@@ -46,7 +46,8 @@ async fn run(s: &mut Session<'_>, a: &[Bytes], by_sha: bool, read_only: bool) ->
             None => return Reply::error("NOSCRIPT No matching script. Please use EVAL."),
         }
     } else {
-        (scripts.load(a[1].clone()), a[1].clone())
+        // Kept in the cache once it compiles (the write path does that).
+        (script::sha1_hex(&a[1]), a[1].clone())
     };
     let job = ScriptJob {
         sha,

@@ -242,11 +242,15 @@ const CASES: &[&[&str]] = &[
         "0",
     ],
     &["GET", "kept"],
-    // in a transaction
-    &["MULTI"],
-    &["EVAL", "return redis.call('incr', 'tx')", "0"],
-    &["EVAL", "return redis.call('incr', 'tx')", "0"],
-    &["EXEC"],
+    // a script that does not compile is not cached; bytecode is refused
+    &["EVAL", "return 1 +", "0"],
+    &[
+        "SCRIPT",
+        "EXISTS",
+        "2b1542794fdd1688e17864bfe9b6bd02547420a8",
+    ],
+    &["EVAL", "\u{1b}LuaQ\u{0}\u{1}", "0"],
+    &["SCRIPT", "LOAD", "\u{1b}LuaQ"],
 ];
 
 fn run_cases(proto: &str) -> Vec<String> {
@@ -276,6 +280,43 @@ fn scripts_match_redis_server_in_resp2() {
 fn scripts_match_redis_server_in_resp3() {
     let m = run_cases("3");
     assert!(m.is_empty(), "{} differ:\n{}", m.len(), m.join("\n"));
+}
+
+/// rocksync alone: what Redis's read-only tables forbid cannot leak from
+/// one script to the next here either, and SCRIPT KILL stops a script that
+/// catches errors with pcall, which a kill must get through.
+#[test]
+fn scripts_cannot_leak_state_or_outlive_script_kill() {
+    let ours = InProc::start();
+    let mut c = Raw::connect(ours.addr);
+    // rawset past the proxy: gone before the next script
+    c.call(&["EVAL", "rawset(_G, 'KEYS', {'victim'})", "0"]);
+    let keys = c.call_bytes(&["EVAL", "return KEYS[1]", "1", "mine"]);
+    assert_eq!(keys, b"$4\r\nmine\r\n");
+    let fenv = c.call_bytes(&["EVAL", "return getfenv(0)", "0"]);
+    assert!(
+        fenv.starts_with(
+            b"-ERR user_script:1: Script attempted to access nonexistent global variable 'getfenv'"
+        ),
+        "{}",
+        String::from_utf8_lossy(&fenv)
+    );
+    // pcall catches everything but a kill
+    let mut other = Raw::connect(ours.addr);
+    c.send(&[
+        "EVAL",
+        "while true do pcall(function() while true do end end) end",
+        "0",
+    ]);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(other.call_bytes(&["SCRIPT", "KILL"]), b"+OK\r\n");
+    let killed = c.next_bytes();
+    assert!(
+        killed.starts_with(b"-ERR Script killed by user with SCRIPT KILL..."),
+        "{}",
+        String::from_utf8_lossy(&killed)
+    );
+    assert_eq!(other.call_bytes(&["PING"]), b"+PONG\r\n");
 }
 
 /// A script past busy-reply-threshold: other clients get BUSY (SCRIPT
