@@ -59,7 +59,8 @@ pub mod flag {
     /// Ours: a subscribed (RESP2) client may call it.
     pub const SUBSCRIBED_OK: u64 = 1 << 36;
     /// Ours: refused inside MULTI, though Redis queues it (its replies
-    /// do not fit one EXEC reply).
+    /// do not fit one EXEC reply, or an EXEC cannot hold it in its unit:
+    /// the EVAL family).
     pub const NOT_QUEUED: u64 = 1 << 37;
     /// Ours: allowed while loading, though Redis refuses it (a slave in
     /// the middle of a copy may be re-pointed, or told why it cannot be
