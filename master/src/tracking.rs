@@ -244,7 +244,7 @@ impl Tracking {
                 }
                 continue;
             }
-            if !e.is_data() || !seen.insert(&e.key[..]) {
+            if !e.is_data() || e.cmd.is_function() || !seen.insert(&e.key[..]) {
                 continue;
             }
             if let Some(readers) = inner.keys.remove(&e.key[..]) {

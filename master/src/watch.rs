@@ -49,7 +49,8 @@ impl Watch {
         let expired = self.expired.lock().unwrap_or_else(PoisonError::into_inner);
         events.iter().any(|e| {
             e.cmd == Command::FlushAll
-                || (keys.iter().any(|k| k[..] == e.key[..])
+                || (!e.cmd.is_function()
+                    && keys.iter().any(|k| k[..] == e.key[..])
                     && !(e.cmd == Command::KDel && expired.iter().any(|k| k[..] == e.key[..])))
         })
     }
@@ -139,6 +140,9 @@ impl Watches {
                     .flatten()
                     .for_each(|w| w.dirty.store(true, Ordering::Release));
                 return;
+            }
+            if e.cmd.is_function() {
+                continue;
             }
             if let Some(v) = map.get(&e.key[..]) {
                 v.iter().for_each(|w| w.touch(e));

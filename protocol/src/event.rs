@@ -119,12 +119,28 @@ commands! {
     SClear = 82 => "S_CLEAR",
     /// Whole-keyspace delete (FLUSHALL): one event, not one per key.
     FlushAll = 96 => "FLUSHALL",
+    /// FUNCTION LOAD: key = the library's name, value = its code (a
+    /// library of that name is replaced).
+    FunctionSet = 112 => "FUNCTION_SET",
+    /// FUNCTION DELETE: key = the library's name.
+    FunctionDel = 113 => "FUNCTION_DEL",
+    /// FUNCTION FLUSH: every library goes.
+    FunctionFlush = 114 => "FUNCTION_FLUSH",
 }
 
 impl Command {
     /// True for data commands: the ones that take a new seq.
     pub fn is_data(self) -> bool {
         self as i32 >= 16
+    }
+
+    /// True for the function library events: data, but of no key (a
+    /// WATCH, a client's cache and the key count never see them).
+    pub fn is_function(self) -> bool {
+        matches!(
+            self,
+            Self::FunctionSet | Self::FunctionDel | Self::FunctionFlush
+        )
     }
 
     /// The command with this dump name, e.g. `K_SET`.

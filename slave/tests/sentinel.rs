@@ -7,7 +7,7 @@
 //! master, and the old master, restarted with its own binary and data, is
 //! turned into a slave by Sentinel and ends equal to the new master
 //! (kvrocks #352, pikiwidb #2695/#2427: peers that Sentinel could not fail
-//! over).
+//! over). A function library loaded on the old master runs on the new.
 
 mod common;
 
@@ -29,6 +29,13 @@ fn sentinel_fails_rocksync_over_and_turns_the_old_master_into_a_slave() {
     let m_port = free_port();
     let m = Node::master(&tmp.path().join("m"), m_port, &[]);
     load(&m, "a", 1000, 20);
+    // A function library, which the new master must still run.
+    let lib: String = redis::cmd("FUNCTION")
+        .arg("LOAD")
+        .arg("#!lua name=lib\nredis.register_function('tag', function(keys, args) return redis.call('SET', keys[1], args[1]) end)")
+        .query(&mut m.client())
+        .expect("function load");
+    assert_eq!(lib, "lib");
     let s1 = Node::slave(&tmp.path().join("s1"), free_port(), m.addr, &[]);
     let s2 = Node::slave(&tmp.path().join("s2"), free_port(), m.addr, &[]);
     wait_synced(&m, &s1, LONG);
@@ -117,6 +124,13 @@ fn sentinel_fails_rocksync_over_and_turns_the_old_master_into_a_slave() {
         .client()
         .set("after", "failover")
         .expect("the new master takes writes");
+    let _: () = redis::cmd("FCALL")
+        .arg("tag")
+        .arg(1)
+        .arg("by-function")
+        .arg("failover")
+        .query(&mut new_master.client())
+        .expect("FCALL on the new master");
     wait_synced(new_master, other, LONG);
     assert_eq!(
         other.num("replication", "full_copies"),

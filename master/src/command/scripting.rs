@@ -7,7 +7,7 @@ use super::spec::{Run, Spec};
 use crate::cmd::spec::flag::*;
 use crate::cmd::spec::{acl, cmd, shape};
 use crate::engine::Callee;
-use crate::session::scripting;
+use crate::session::{functions, scripting};
 
 /// EVAL and its kin, and SCRIPT. Inside MULTI the EVAL family is refused
 /// for now: an EXEC runs a script as its own unit, so the transaction
@@ -98,6 +98,110 @@ pub static TABLE: &[Spec] = &[
             cmd("script|help", 2, LOADING | STALE, acl::SCRIPTING)
                 .doc("scripting", "5.0.0", "Lists the SCRIPT subcommands.")
                 .conn(scripting::help),
+        ]),
+    cmd(
+        "fcall",
+        -3,
+        NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | MOVABLEKEYS | NOT_QUEUED,
+        acl::SCRIPTING,
+    )
+    .keys(shape::SCRIPT_KEYS)
+    .doc("scripting", "7.0.0", "Invokes a function.")
+    .conn_async(functions::fcall),
+    cmd(
+        "fcall_ro",
+        -3,
+        NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | READONLY | MOVABLEKEYS | NOT_QUEUED,
+        acl::SCRIPTING,
+    )
+    .keys(shape::SCRIPT_KEYS_RO)
+    .doc("scripting", "7.0.0", "Invokes a read-only function.")
+    .conn_async(functions::fcall_ro),
+    cmd("function", -2, 0, 0)
+        .doc("scripting", "7.0.0", "Groups the function subcommands.")
+        .container(&[
+            cmd(
+                "function|delete",
+                3,
+                NOSCRIPT | WRITE | NOT_QUEUED,
+                acl::SCRIPTING,
+            )
+            .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
+            .doc("scripting", "7.0.0", "Deletes a library and its functions.")
+            .conn_async(functions::delete),
+            cmd("function|dump", 2, NOSCRIPT, acl::SCRIPTING)
+                .doc(
+                    "scripting",
+                    "7.0.0",
+                    "Dumps all libraries into a serialized binary payload.",
+                )
+                .conn(functions::dump),
+            cmd(
+                "function|flush",
+                -2,
+                NOSCRIPT | WRITE | NOT_QUEUED,
+                acl::SCRIPTING,
+            )
+            .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
+            .doc("scripting", "7.0.0", "Deletes all libraries and functions.")
+            .conn_async(functions::flush),
+            cmd("function|help", 2, LOADING | STALE, acl::SCRIPTING)
+                .doc(
+                    "scripting",
+                    "7.0.0",
+                    "Returns helpful text about the different subcommands.",
+                )
+                .conn(functions::help),
+            cmd("function|kill", 2, NOSCRIPT | ALLOW_BUSY, acl::SCRIPTING)
+                .tips(&["request_policy:all_shards", "response_policy:one_succeeded"])
+                .doc(
+                    "scripting",
+                    "7.0.0",
+                    "Terminates a function during execution.",
+                )
+                .conn(functions::kill),
+            cmd("function|list", -2, NOSCRIPT, acl::SCRIPTING)
+                .tips(&["nondeterministic_output_order"])
+                .doc(
+                    "scripting",
+                    "7.0.0",
+                    "Returns information about all libraries.",
+                )
+                .conn(functions::list),
+            cmd(
+                "function|load",
+                -3,
+                NOSCRIPT | WRITE | DENYOOM | NOT_QUEUED,
+                acl::SCRIPTING,
+            )
+            .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
+            .doc("scripting", "7.0.0", "Creates a library.")
+            .conn_async(functions::load),
+            cmd(
+                "function|restore",
+                -3,
+                NOSCRIPT | WRITE | DENYOOM | NOT_QUEUED,
+                acl::SCRIPTING,
+            )
+            .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
+            .doc(
+                "scripting",
+                "7.0.0",
+                "Restores all libraries from a payload.",
+            )
+            .conn_async(functions::restore),
+            cmd("function|stats", 2, NOSCRIPT | ALLOW_BUSY, acl::SCRIPTING)
+                .tips(&[
+                    "nondeterministic_output",
+                    "request_policy:all_shards",
+                    "response_policy:special",
+                ])
+                .doc(
+                    "scripting",
+                    "7.0.0",
+                    "Returns information about a function during execution.",
+                )
+                .conn(functions::stats),
         ]),
 ];
 

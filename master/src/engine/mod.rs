@@ -41,7 +41,7 @@ use crate::cmd::Cursors;
 use crate::error::{Error, Result};
 use crate::lock;
 use crate::preread::{PreRead, Written};
-use crate::script::Scripts;
+use crate::script::{Functions, Scripts};
 use crate::storage::Storage;
 use crate::store::Store;
 use crate::tracking::Tracking;
@@ -64,6 +64,8 @@ pub struct Engine {
     pub tracking: Arc<Tracking>,
     /// The scripts loaded (SCRIPT LOAD, EVAL), and whether one runs.
     pub scripts: Arc<Scripts>,
+    /// The function libraries' catalog (FUNCTION, FCALL).
+    pub functions: Arc<Functions>,
     /// Clients blocked in BLPOP and its kin.
     pub blocked: Arc<Blocked>,
     /// The slow-log threshold, microseconds (negative: none).
@@ -400,6 +402,7 @@ pub fn start(store: Arc<Store>, binlog: Binlog, storage: Option<Storage>) -> Res
         watches,
         tracking,
         scripts,
+        functions: Arc::default(),
         blocked,
         slow_us,
     })

@@ -27,12 +27,14 @@ pub enum Callee {
 /// Redis's error for one a script may not call.
 pub type Resolver = fn(&[Bytes]) -> Result<Callee, Reply>;
 
-/// A script to run (EVAL and its kin).
+/// A script to run (EVAL and its kin), or a function (FCALL).
 pub struct ScriptJob {
-    /// Its SHA-1.
+    /// A script's SHA-1, or the function's name.
     pub sha: String,
-    /// Its source.
+    /// A script's source (empty for a function).
     pub body: Bytes,
+    /// For a function: the catalog it is found in.
+    pub function: Option<std::sync::Arc<crate::script::Catalog>>,
     /// KEYS.
     pub keys: Vec<Bytes>,
     /// ARGV.
@@ -109,7 +111,12 @@ impl Executor {
                 read_only: job.read_only,
                 now: now_ms(),
             };
-            vm.run(&mut host, &job.sha, &job.body, &job.keys, &job.argv)
+            match &job.function {
+                Some(catalog) => {
+                    vm.run_function(&mut host, catalog, &job.sha, &job.keys, &job.argv)
+                }
+                None => vm.run(&mut host, &job.sha, &job.body, &job.keys, &job.argv),
+            }
         };
         self.vm = Some(vm);
         if self.scripts.aborted() {

@@ -10,16 +10,20 @@
 mod bit;
 mod cjson;
 mod convert;
+pub mod functions;
+pub mod payload;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value, VmState};
 use rocksync_protocol::Reply;
 
 pub use convert::{to_lua, to_reply};
+pub use functions::{Catalog, Functions};
 
 /// How a script's calls are answered.
 pub trait Host: Send {
@@ -51,6 +55,8 @@ pub struct Scripts {
     abort: AtomicBool,
     /// How long each script's last run took (µs).
     last_run_us: Mutex<HashMap<String, u64>>,
+    /// The running function's name and command (FUNCTION STATS).
+    function: Mutex<Option<(String, Vec<Bytes>)>>,
 }
 
 const IDLE: u8 = 0;
@@ -97,6 +103,19 @@ impl Scripts {
     pub fn running_since(&self) -> Option<u64> {
         (self.state.load(Ordering::Acquire) != IDLE)
             .then(|| self.running_since.load(Ordering::Acquire))
+    }
+
+    /// What runs, if anything: a function's name and command (`None` for
+    /// an EVAL script), and since when (unix ms).
+    #[allow(clippy::type_complexity)]
+    pub fn running(&self) -> Option<(Option<(String, Vec<Bytes>)>, u64)> {
+        let since = self.running_since()?;
+        let f = self
+            .function
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        Some((f, since))
     }
 
     /// SCRIPT KILL: `Err` with Redis's reason when nothing can be killed.
@@ -187,13 +206,66 @@ redis.set_repl = function() end
 redis.replicate_commands = function() return true end
 redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING = 0, 1, 2, 3
 redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REPL_ALL = 0, 1, 2, 2, 3
+redis.REDIS_VERSION, redis.REDIS_VERSION_NUM = __version, __version_num
+"#;
+
+/// A function library's globals: while its code loads, only the `redis`
+/// of loading (`register_function`, `log`); after, those of scripts.
+/// Both read-only, as Redis's. Returns the globals and the function that
+/// ends the loading.
+const LIBRARY_ENV: &str = r#"
+local load_api, real, allowed_nil = ...
+local loading = true
+local env = {}
+setmetatable(env, {
+  __index = function(_, k)
+    local v
+    if loading then v = rawget(load_api, k) else v = rawget(real, k) end
+    if v == nil and (loading or not allowed_nil[k]) then
+      error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+    end
+    return v
+  end,
+  __newindex = function() error('Attempt to modify a readonly table', 2) end,
+  __metatable = false,
+})
+return env, function() loading = false end
+"#;
+
+/// Calls a function with (keys, args) under the error handler (Lua 5.1's
+/// xpcall passes no arguments).
+const FCALL: &str = r#"
+local xpcall, handler = ...
+return function(f, keys, args)
+  return xpcall(function() return f(keys, args) end, handler)
+end
+"#;
+
+/// Redis's libraries are read-only to scripts: each becomes a proxy that
+/// reads through to it and refuses writes. The `redis` a library sees
+/// while it loads also refuses reading a field it lacks, as Redis's.
+const READ_ONLY: &str = r#"
+local globals, load_redis = ...
+local function refuse() error('Attempt to modify a readonly table', 2) end
+for _, name in ipairs({'string', 'math', 'table', 'coroutine', 'redis', 'bit', 'cjson'}) do
+  local real = rawget(globals, name)
+  if real then
+    rawset(globals, name, setmetatable({}, {__index = real, __newindex = refuse, __metatable = false}))
+  end
+end
+setmetatable(load_redis, {
+  __index = function(_, k)
+    error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+  end,
+  __newindex = refuse,
+  __metatable = false,
+})
 "#;
 
 /// What scripts see as globals: a proxy over the real globals that
 /// refuses new ones and unknown names, as Redis's sandbox does.
 const SANDBOX: &str = r#"
-local globals, proxy = ...
-local allowed_nil = { loadstring = true }
+local globals, proxy, allowed_nil = ...
 setmetatable(proxy, {
   __index = function(_, k)
     local v = rawget(globals, k)
@@ -225,6 +297,22 @@ pub struct Vm {
     compiled: HashMap<String, Function>,
     generation: u64,
     scripts: Arc<Scripts>,
+    /// The `redis` a library sees while it loads.
+    load_redis: Table,
+    /// The globals a library sees while it loads (`redis` alone).
+    load_api: Table,
+    /// Makes a library's globals (see [`LIBRARY_ENV`]).
+    library_env: Function,
+    /// Names that read as nil rather than an error.
+    allowed_nil: Table,
+    /// Runs a function under the error handler (see [`FCALL`]).
+    fcall: Function,
+    /// The functions loaded (lowercase name: its callback), and the
+    /// catalog generation they are of.
+    loaded: HashMap<String, Function>,
+    loaded_generation: Option<u64>,
+    /// While a library loads under FUNCTION LOAD: when it must stop.
+    load_deadline: Arc<Mutex<Option<Instant>>>,
 }
 
 impl std::fmt::Debug for Vm {
@@ -285,6 +373,8 @@ impl Vm {
             })?,
         )?;
         globals.raw_set("redis", redis.clone())?;
+        globals.raw_set("__version", crate::info::REDIS_VERSION)?;
+        globals.raw_set("__version_num", version_num(crate::info::REDIS_VERSION))?;
         globals.raw_set("bit", bit::library(&lua)?)?;
         globals.raw_set("cjson", cjson::library(&lua)?)?;
         let host = lua.create_table()?;
@@ -299,27 +389,68 @@ impl Vm {
             })?,
         )?;
         lua.load(PRELUDE).set_name("=prelude").exec()?;
-        globals.raw_set("__unwrap", Value::Nil)?;
-        globals.raw_set("__killed", Value::Nil)?;
+        for name in ["__unwrap", "__killed", "__version", "__version_num"] {
+            globals.raw_set(name, Value::Nil)?;
+        }
         let handler = lua.create_function(error_handler)?;
         // SCRIPT KILL: checked every HOOK_EVERY instructions (installed
         // once; a script that is not killed pays one load per check).
         let killer = Arc::clone(&scripts);
+        let load_deadline: Arc<Mutex<Option<Instant>>> = Arc::default();
+        let deadline = Arc::clone(&load_deadline);
         lua.set_hook(
             mlua::HookTriggers::new().every_nth_instruction(HOOK_EVERY),
             move |_, _| {
                 if killer.must_stop() {
                     return Err(mlua::Error::runtime(KILLED_ERR));
                 }
+                let due = *deadline.lock().unwrap_or_else(PoisonError::into_inner);
+                if due.is_some_and(|d| Instant::now() >= d) {
+                    return Err(raise("ERR FUNCTION LOAD timeout"));
+                }
                 Ok(VmState::Continue)
             },
         );
         let env = lua.create_table()?;
-        lua.load(SANDBOX)
-            .set_name("=sandbox")
-            .call::<()>((globals.clone(), env.clone()))?;
+        let allowed_nil = lua.create_table()?;
+        allowed_nil.raw_set("loadstring", true)?;
+        lua.load(SANDBOX).set_name("=sandbox").call::<()>((
+            globals.clone(),
+            env.clone(),
+            allowed_nil.clone(),
+        ))?;
         globals.raw_set("_G", env.clone())?;
+        let load_redis = lua.create_table()?;
+        for (k, v) in redis.clone().pairs::<Value, Value>().flatten() {
+            if let Value::String(name) = &k {
+                let name = name.to_string_lossy();
+                if name == "log" || name.starts_with("LOG_") || name.starts_with("REDIS_VERSION") {
+                    load_redis.raw_set(k, v)?;
+                }
+            }
+        }
+        lua.load(READ_ONLY)
+            .set_name("=read_only")
+            .call::<()>((globals.clone(), load_redis.clone()))?;
+        let load_api = lua.create_table()?;
+        load_api.raw_set("redis", load_redis.clone())?;
+        let library_env: Function = lua
+            .load(LIBRARY_ENV)
+            .set_name("=library_env")
+            .into_function()?;
+        let fcall: Function = lua
+            .load(FCALL)
+            .set_name("=fcall")
+            .call((xpcall.clone(), handler.clone()))?;
         Ok(Self {
+            load_redis,
+            load_api,
+            library_env,
+            allowed_nil,
+            fcall,
+            loaded: HashMap::new(),
+            loaded_generation: None,
+            load_deadline,
             lua,
             env,
             globals,
@@ -349,7 +480,7 @@ impl Vm {
         refuse_bytecode(body)?;
         let f = self
             .lua
-            .load(body)
+            .load(code_of(body))
             .set_name("@user_script")
             // Text only: Lua 5.1's bytecode loader trusts what it loads
             // (Redis's CVE-2015-4335).
@@ -382,33 +513,180 @@ impl Vm {
         keys: &[Bytes],
         argv: &[Bytes],
     ) -> Reply {
-        let f = match self.function(sha, body) {
-            Ok(f) => f,
-            Err(r) => return r,
-        };
+        match self.function(sha, body) {
+            Ok(f) => self.run_timed(host, &Callable::Script(sha, f), keys, argv),
+            Err(r) => r,
+        }
+    }
+
+    /// Run the function `name` of `catalog` (FCALL) with `keys` and
+    /// `argv`, its calls answered by `host`: its reply.
+    pub fn run_function(
+        &mut self,
+        host: &mut dyn Host,
+        catalog: &Catalog,
+        name: &str,
+        keys: &[Bytes],
+        argv: &[Bytes],
+    ) -> Reply {
+        if self.loaded_generation != Some(catalog.generation) {
+            self.loaded.clear();
+            for lib in catalog.libraries.values() {
+                let body = functions::metadata(&lib.code).map(|(_, at)| &lib.code[at..]);
+                match body.and_then(|b| self.load_library(b, None)) {
+                    Ok(fs) => self.loaded.extend(
+                        fs.into_iter()
+                            .map(|(m, f)| (m.name.to_ascii_lowercase(), f)),
+                    ),
+                    Err(e) => {
+                        tracing::error!(library = %lib.name, error = %e, "a function library does not load")
+                    }
+                }
+            }
+            self.loaded_generation = Some(catalog.generation);
+        }
+        match self.loaded.get(&name.to_ascii_lowercase()).cloned() {
+            Some(f) => self.run_timed(host, &Callable::Function(name, f), keys, argv),
+            None => Reply::error("ERR Function not found"),
+        }
+    }
+
+    /// Run `code` (a library's, after its `#!` line) as FUNCTION LOAD
+    /// does, stopped after `timeout`: what it registers, each function's
+    /// description and its callback, in order.
+    ///
+    /// # Errors
+    /// Redis's reason, without `ERR ` (`Error compiling function: ...`,
+    /// `Error registering functions: ...`).
+    pub fn load_library(
+        &mut self,
+        code: &[u8],
+        timeout: Option<Duration>,
+    ) -> Result<Vec<(functions::FunctionMeta, Function)>, String> {
+        refuse_bytecode(code).map_err(|_| {
+            "Error compiling function: user_function:1: unexpected symbol near 'char(27)'"
+                .to_owned()
+        })?;
+        let lua_err = |e: mlua::Error| format!("Error registering functions: ERR {e}");
+        let (env, loaded): (Table, Function) = self
+            .library_env
+            .call((
+                self.load_api.clone(),
+                self.globals.clone(),
+                self.allowed_nil.clone(),
+            ))
+            .map_err(lua_err)?;
+        let chunk = self
+            .lua
+            .load(code)
+            .set_name("@user_function")
+            .set_mode(mlua::ChunkMode::Text)
+            .set_environment(env)
+            .into_function()
+            .map_err(|e| {
+                let text = match &e {
+                    mlua::Error::SyntaxError { message, .. } => message.clone(),
+                    other => other.to_string(),
+                };
+                format!("Error compiling function: {text}")
+            })?;
+        let registered: Mutex<Vec<(functions::FunctionMeta, Function)>> = Mutex::default();
+        *self
+            .load_deadline
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = timeout.map(|t| Instant::now() + t);
+        let ran = self.lua.scope(|scope| {
+            let register = scope.create_function(|_, args: MultiValue| {
+                let (meta, callback) =
+                    registration(args).map_err(|e| raise(&format!("ERR {e}")))?;
+                let mut all = registered.lock().unwrap_or_else(PoisonError::into_inner);
+                if !functions::valid_name(meta.name.as_bytes()) {
+                    return Err(raise(&format!("ERR {}", functions::BAD_NAME)));
+                }
+                if all.iter().any(|(m, _)| m.name == meta.name) {
+                    return Err(raise("ERR Function already exists in the library"));
+                }
+                all.push((meta, callback));
+                Ok(())
+            })?;
+            self.load_redis.raw_set("register_function", register)?;
+            self.xpcall
+                .call::<(bool, Value)>((chunk, self.handler.clone()))
+        });
+        *self
+            .load_deadline
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = None;
+        self.load_redis
+            .raw_set("register_function", Value::Nil)
+            .map_err(lua_err)?;
+        loaded.call::<()>(()).map_err(lua_err)?;
+        match ran.map_err(lua_err)? {
+            (true, _) => Ok(registered
+                .into_inner()
+                .unwrap_or_else(PoisonError::into_inner)),
+            (false, Value::Table(t)) => {
+                let text = t
+                    .raw_get::<Option<String>>("err")
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default();
+                Err(format!("Error registering functions: {text}"))
+            }
+            (false, other) => Err(format!(
+                "Error registering functions: ERR {}",
+                other.to_string().unwrap_or_default()
+            )),
+        }
+    }
+
+    /// Run `what` with its state and time kept (SCRIPT KILL, BUSY, and
+    /// whether it runs long).
+    fn run_timed(
+        &mut self,
+        host: &mut dyn Host,
+        what: &Callable<'_>,
+        keys: &[Bytes],
+        argv: &[Bytes],
+    ) -> Reply {
         let scripts = Arc::clone(&self.scripts);
+        if let Callable::Function(name, _) = what {
+            let mut command = vec![
+                Bytes::from_static(b"fcall"),
+                Bytes::from(name.to_string()),
+                Bytes::from(keys.len().to_string()),
+            ];
+            command.extend(keys.iter().chain(argv).cloned());
+            *scripts
+                .function
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some((name.to_string(), command));
+        }
         scripts
             .running_since
             .store(crate::clock::now_ms(), Ordering::Release);
         scripts.state.store(RUNNING, Ordering::Release);
         let started = std::time::Instant::now();
         let reply = self
-            .run_hooked(host, sha, &f, keys, argv)
+            .run_hooked(host, what, keys, argv)
             .unwrap_or_else(|e| Reply::error(format!("ERR {e}")));
         scripts.state.store(IDLE, Ordering::Release);
+        *scripts
+            .function
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = None;
         scripts
             .last_run_us
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(sha.to_owned(), started.elapsed().as_micros() as u64);
+            .insert(what.name().to_owned(), started.elapsed().as_micros() as u64);
         reply
     }
 
     fn run_hooked(
         &mut self,
         host: &mut dyn Host,
-        sha: &str,
-        f: &Function,
+        what: &Callable<'_>,
         keys: &[Bytes],
         argv: &[Bytes],
     ) -> mlua::Result<Reply> {
@@ -420,8 +698,14 @@ impl Vm {
             }
             Ok(t)
         };
-        self.globals.raw_set("KEYS", strings(keys)?)?;
-        self.globals.raw_set("ARGV", strings(argv)?)?;
+        let (keys, argv) = (strings(keys)?, strings(argv)?);
+        // A function has its keys and args as arguments; KEYS and ARGV
+        // are a script's alone.
+        let as_globals = matches!(what, Callable::Script(..));
+        self.globals
+            .raw_set("KEYS", as_globals.then(|| keys.clone()))?;
+        self.globals
+            .raw_set("ARGV", as_globals.then(|| argv.clone()))?;
         self.host.raw_set("resp", 2)?;
         let host_table = self.host.clone();
         let host = Mutex::new(host);
@@ -483,8 +767,14 @@ impl Vm {
             self.redis.raw_set("call", call)?;
             self.redis.raw_set("pcall", pcall)?;
             self.redis.raw_set("setresp", setresp)?;
-            self.xpcall
-                .call::<(bool, Value)>((f.clone(), self.handler.clone()))
+            match what {
+                Callable::Script(_, f) => self
+                    .xpcall
+                    .call::<(bool, Value)>((f.clone(), self.handler.clone())),
+                Callable::Function(_, f) => {
+                    self.fcall.call::<(bool, Value)>((f.clone(), keys, argv))
+                }
+            }
         })?;
         for name in ["call", "pcall", "setresp"] {
             self.redis.raw_set(name, Value::Nil)?;
@@ -507,9 +797,124 @@ impl Vm {
                 None,
             ),
         };
-        let at = line.map_or_else(String::new, |l| format!(", on @user_script:{l}"));
-        Ok(Reply::Error(format!("{text} script: {sha}{at}.")))
+        let chunk = match what {
+            Callable::Script(..) => "user_script",
+            Callable::Function(..) => "user_function",
+        };
+        let at = line.map_or_else(String::new, |l| format!(", on @{chunk}:{l}"));
+        Ok(Reply::Error(format!("{text} script: {}{at}.", what.name())))
     }
+}
+
+/// What runs: a script (its SHA-1) or a function (its name).
+enum Callable<'a> {
+    Script(&'a str, Function),
+    Function(&'a str, Function),
+}
+
+impl Callable<'_> {
+    fn name(&self) -> &str {
+        match self {
+            Self::Script(n, _) | Self::Function(n, _) => n,
+        }
+    }
+}
+
+/// `redis.register_function`'s arguments, checked as Redis checks them:
+/// (name, callback) or one table of named arguments.
+fn registration(args: MultiValue) -> Result<(functions::FunctionMeta, Function), &'static str> {
+    let text = |v: &Value| match v {
+        Value::String(s) => Some(s.to_string_lossy()),
+        Value::Integer(n) => Some(n.to_string()),
+        Value::Number(n) => Some(cjson::g14(*n)),
+        _ => None,
+    };
+    let args: Vec<Value> = args.into_iter().collect();
+    match args.as_slice() {
+        [name, callback] => {
+            let name =
+                text(name).ok_or("first argument to redis.register_function must be a string")?;
+            let Value::Function(f) = callback else {
+                return Err("second argument to redis.register_function must be a function");
+            };
+            Ok((
+                functions::FunctionMeta {
+                    name,
+                    description: None,
+                    flags: 0,
+                },
+                f.clone(),
+            ))
+        }
+        [named] => {
+            let Value::Table(t) = named else {
+                return Err("calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).");
+            };
+            let (mut name, mut description, mut callback, mut flags) = (None, None, None, 0u8);
+            for pair in t.clone().pairs::<Value, Value>() {
+                let (k, v) =
+                    pair.map_err(|_| "unknown argument given to redis.register_function")?;
+                let k = text(&k)
+                    .ok_or("named argument key given to redis.register_function is not a string")?;
+                match k.to_ascii_lowercase().as_str() {
+                    "function_name" => {
+                        name = Some(text(&v).ok_or(
+                            "function_name argument given to redis.register_function must be a string",
+                        )?);
+                    }
+                    "description" => {
+                        let d = match &v {
+                            Value::String(s) => Bytes::copy_from_slice(&s.as_bytes()),
+                            other => Bytes::from(text(other).ok_or(
+                                "description argument given to redis.register_function must be a string",
+                            )?),
+                        };
+                        description = Some(d);
+                    }
+                    "callback" => match v {
+                        Value::Function(f) => callback = Some(f),
+                        _ => return Err(
+                            "callback argument given to redis.register_function must be a function",
+                        ),
+                    },
+                    "flags" => {
+                        let Value::Table(list) = v else {
+                            return Err("flags argument to redis.register_function must be a table representing function flags");
+                        };
+                        for item in list.sequence_values::<Value>() {
+                            let item = item.map_err(|_| "unknown flag given")?;
+                            let flag = text(&item).ok_or("unknown flag given")?;
+                            let (_, bit) = functions::FLAGS
+                                .iter()
+                                .find(|(n, _)| n.eq_ignore_ascii_case(&flag))
+                                .ok_or("unknown flag given")?;
+                            flags |= bit;
+                        }
+                    }
+                    _ => return Err("unknown argument given to redis.register_function"),
+                }
+            }
+            let name = name.ok_or("redis.register_function must get a function name argument")?;
+            let callback =
+                callback.ok_or("redis.register_function must get a callback argument")?;
+            Ok((
+                functions::FunctionMeta {
+                    name,
+                    description,
+                    flags,
+                },
+                callback,
+            ))
+        }
+        _ => Err("wrong number of arguments to redis.register_function"),
+    }
+}
+
+/// Redis's `REDIS_VERSION_NUM` of a version `a.b.c`: 0x00aabbcc.
+fn version_num(v: &str) -> i64 {
+    v.split('.')
+        .take(3)
+        .fold(0, |n, part| (n << 8) | part.parse::<i64>().unwrap_or(0))
 }
 
 /// Marks an error raised as Redis raises `{err = text}`: it crosses Rust
@@ -563,14 +968,18 @@ fn unwrap(lua: &Lua, v: Value) -> mlua::Result<Value> {
 fn error_handler(lua: &Lua, err: Value) -> mlua::Result<Value> {
     // The innermost frame of the script itself.
     let mut line = None;
+    let mut chunk = "user_script";
     for level in 1..64 {
         let Some(d) = lua.inspect_stack(level) else {
             break;
         };
-        if d.source().source.as_deref() == Some("@user_script") {
-            line = Some(d.curr_line());
-            break;
+        match d.source().source.as_deref() {
+            Some("@user_script") => {}
+            Some("@user_function") => chunk = "user_function",
+            _ => continue,
         }
+        line = Some(d.curr_line());
+        break;
     }
     let t = match err {
         Value::Table(t) if t.raw_get::<Option<mlua::String>>("err")?.is_some() => t,
@@ -582,7 +991,7 @@ fn error_handler(lua: &Lua, err: Value) -> mlua::Result<Value> {
                     // Raised by a library function (cjson, bit...): Lua
                     // names the script's line first, as luaL_error does.
                     Err(m) => match line {
-                        Some(l) if !m.starts_with("ERR ") => format!("user_script:{l}: {m}"),
+                        Some(l) if !m.starts_with("ERR ") => format!("{chunk}:{l}: {m}"),
                         _ => m,
                     },
                 },
@@ -622,9 +1031,10 @@ fn refuse_bytecode(body: &[u8]) -> Result<(), Reply> {
 /// The compile error, as EVAL would give it.
 pub fn check_syntax(body: &[u8]) -> Result<(), Reply> {
     refuse_bytecode(body)?;
+    shebang(body)?;
     let lua = Lua::new_with(StdLib::NONE, LuaOptions::default())
         .map_err(|e| Reply::error(format!("ERR {e}")))?;
-    lua.load(body)
+    lua.load(code_of(body))
         .set_name("@user_script")
         .set_mode(mlua::ChunkMode::Text)
         .into_function()
@@ -636,4 +1046,52 @@ pub fn check_syntax(body: &[u8]) -> Result<(), Reply> {
             };
             Reply::error(format!("ERR Error compiling script (new function): {text}"))
         })
+}
+
+/// A script's flags from its `#!lua flags=...` line (Redis 7's), or
+/// `None` for a script without one (which may write, as before 7.0).
+///
+/// # Errors
+/// Redis's reply for a line it does not take.
+pub fn shebang(body: &[u8]) -> Result<Option<u8>, Reply> {
+    if !body.starts_with(b"#!") {
+        return Ok(None);
+    }
+    let Some(end) = body.iter().position(|&b| b == b'\n') else {
+        return Err(Reply::error("ERR Invalid script shebang"));
+    };
+    let line = String::from_utf8_lossy(&body[..end]);
+    let mut parts = line.split_ascii_whitespace();
+    let engine = parts.next().unwrap_or_default();
+    if engine != "#!lua" {
+        return Err(Reply::error(format!(
+            "ERR Unexpected engine in script shebang: {engine}"
+        )));
+    }
+    let mut flags = 0;
+    for part in parts {
+        let Some(list) = part.strip_prefix("flags=") else {
+            return Err(Reply::error(format!(
+                "ERR Unknown lua shebang option: {part}"
+            )));
+        };
+        for flag in list.split(',').filter(|f| !f.is_empty()) {
+            let Some((_, bit)) = functions::FLAGS.iter().find(|(n, _)| *n == flag) else {
+                return Err(Reply::error(format!(
+                    "ERR Unexpected flag in script shebang: {flag}"
+                )));
+            };
+            flags |= bit;
+        }
+    }
+    Ok(Some(flags))
+}
+
+/// What Lua compiles of a script: after its `#!` line, if it has one (from
+/// the line's end, so line numbers hold).
+fn code_of(body: &[u8]) -> &[u8] {
+    match body.iter().position(|&b| b == b'\n') {
+        Some(end) if body.starts_with(b"#!") => &body[end..],
+        _ => body,
+    }
 }

@@ -9,6 +9,7 @@ use super::{help_lines, BoxReply, Session};
 use crate::cmd::NOT_INT;
 use crate::engine::ScriptJob;
 use crate::script;
+use crate::script::functions::NO_WRITES;
 
 /// EVAL script numkeys [key ...] [arg ...].
 pub fn eval<'s>(s: &'s mut Session<'_>, a: &'s [Bytes]) -> BoxReply<'s> {
@@ -49,9 +50,24 @@ async fn run(s: &mut Session<'_>, a: &[Bytes], by_sha: bool, read_only: bool) ->
         // Kept in the cache once it compiles (the write path does that).
         (script::sha1_hex(&a[1]), a[1].clone())
     };
+    // A script with a `#!lua` line may write only unless flagged
+    // `no-writes` (one without runs as before Redis 7).
+    let read_only = match script::shebang(&body) {
+        Err(e) => return e,
+        Ok(None) => read_only,
+        Ok(Some(flags)) if flags & NO_WRITES != 0 => true,
+        Ok(Some(_)) if read_only => {
+            return Reply::error("ERR Can not execute a script with write flag using *_ro command.")
+        }
+        Ok(Some(_)) if s.core.is_read_only() => {
+            return Reply::error("READONLY Can not run script with write flag on readonly replica")
+        }
+        Ok(Some(_)) => false,
+    };
     let job = ScriptJob {
         sha,
         body,
+        function: None,
         keys: a[3..3 + numkeys].to_vec(),
         argv: a[3 + numkeys..].to_vec(),
         // (on a slave, a write is refused as READONLY in the script)

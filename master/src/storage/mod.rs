@@ -26,7 +26,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::store::apply::{apply_event, writes_blind};
 use crate::store::batch::{Batch, Layer, Sealed};
-use crate::store::{Cf, Store, StoreOptions, EXPIRE_COUNT_KEY, KEY_COUNT_KEY};
+use crate::store::{Cf, Store, StoreOptions, EXPIRE_COUNT_KEY, FUNCTION_PREFIX, KEY_COUNT_KEY};
 use crate::tracking::Tracking;
 use crate::watch::Watches;
 
@@ -295,6 +295,9 @@ impl Storage {
                 // values, and every earlier one on these keys is broken.
                 self.watches.touch(events);
                 self.tracking.invalidate(events, origins);
+                if events.iter().any(|e| e.cmd.is_function()) {
+                    self.store.note_functions_changed();
+                }
                 self.writer.publish_staged();
                 failpoint::hit("storage.commit.after_publish");
                 Ok(())
@@ -580,11 +583,13 @@ impl Storage {
         let _gate = store.wipe_gate();
         self.writer.reset(0)?;
         let mut b = Batch::new();
-        apply_event(
-            &self.store,
-            &mut b,
-            &LogEvent::data(1, Command::FlushAll, Bytes::new(), Bytes::new()),
-        )?;
+        for wipe in [Command::FlushAll, Command::FunctionFlush] {
+            apply_event(
+                &self.store,
+                &mut b,
+                &LogEvent::data(1, wipe, Bytes::new(), Bytes::new()),
+            )?;
+        }
         self.put_sys(&mut b, sys::LAST_KEY, b"")?;
         self.put_sys(&mut b, sys::COPYING, &1u64.to_be_bytes())?;
         self.put_sys(&mut b, sys::FULL_COPIES, &full_copies.to_be_bytes())?;
@@ -601,6 +606,7 @@ impl Storage {
         )];
         self.watches.touch(&wipe);
         self.tracking.invalidate(&wipe, &[]);
+        self.store.note_functions_changed();
         self.store.flush()
     }
 
@@ -614,10 +620,14 @@ impl Storage {
         let Some((cf, key)) = rocksync_snapshot::split_raw_key(raw_key) else {
             return Ok(0);
         };
-        // Of the default column family only the counts describe the data;
-        // the rest is the source node's own (its history, role, node id,
-        // progress) and must never overwrite ours.
-        let system = cf == "default" && key != KEY_COUNT_KEY && key != EXPIRE_COUNT_KEY;
+        // Of the default column family only the counts and the function
+        // libraries describe the data; the rest is the source node's own
+        // (its history, role, node id, progress) and must never overwrite
+        // ours.
+        let system = cf == "default"
+            && key != KEY_COUNT_KEY
+            && key != EXPIRE_COUNT_KEY
+            && !key.starts_with(FUNCTION_PREFIX);
         match (Cf::from_name(cf), system) {
             (Some(cf), false) => {
                 b.put_copied(&self.store, cf, key, value)?;
@@ -650,8 +660,9 @@ impl Storage {
         self.put_sys(&mut b, sys::REPLID2, b"")?;
         self.store.write(b.finish(&self.store, seq)?)?;
         // The copy brought the master's stale members too, which no count
-        // here saw.
+        // here saw, and its function libraries.
         self.store.note_garbage();
+        self.store.note_functions_changed();
         self.store.flush()?;
         Ok(self.writer.reset(seq)?)
     }

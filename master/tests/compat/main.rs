@@ -3,6 +3,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod functions;
 mod scripting;
 mod server;
 mod tracking;
@@ -50,6 +51,14 @@ impl Raw {
     /// One command's reply as the bytes that came, for comparisons that
     /// see every type marker and digit.
     fn call_bytes(&mut self, args: &[&str]) -> Vec<u8> {
+        let mut out = BytesMut::new();
+        put_command(&mut out, args);
+        self.stream.write_all(&out).expect("send");
+        self.next_bytes()
+    }
+
+    /// As [`Raw::call_bytes`], for arguments that are not text.
+    fn call_raw_bytes(&mut self, args: &[&[u8]]) -> Vec<u8> {
         let mut out = BytesMut::new();
         put_command(&mut out, args);
         self.stream.write_all(&out).expect("send");

@@ -101,3 +101,123 @@ fn a_slave_runs_scripts_read_only() {
     let still: String = s.get("k").expect("get");
     assert_eq!(still, "v");
 }
+
+/// The libraries on `node`, with their code, as FUNCTION LIST gives them.
+fn libraries(node: &Node) -> redis::Value {
+    redis::cmd("FUNCTION")
+        .arg("LIST")
+        .arg("WITHCODE")
+        .query(&mut node.client())
+        .expect("function list")
+}
+
+const COUNTER: &str = "#!lua name=counter\n\
+    redis.register_function('bump', function(keys, args) return redis.call('INCRBY', keys[1], args[1]) end)\n\
+    redis.register_function{function_name='peek', callback=function(keys) return redis.call('GET', keys[1]) end, flags={'no-writes'}}";
+
+/// Functions are data: a library loaded before a slave exists reaches it
+/// by the full copy, later ones and FUNCTION DELETE by the binlog; both
+/// nodes keep them across a restart; a slave runs the `no-writes` ones
+/// and refuses the others and FUNCTION's writes, as a Redis replica.
+#[test]
+fn function_libraries_replicate_and_survive_restarts() {
+    let tmp = TempDir::new().expect("tmp");
+    let master = Node::master(&tmp.path().join("m"), 0, &[]);
+    let mut m = master.client();
+    let loaded: String = redis::cmd("FUNCTION")
+        .arg("LOAD")
+        .arg(COUNTER)
+        .query(&mut m)
+        .expect("function load");
+    assert_eq!(loaded, "counter");
+    let n: i64 = redis::cmd("FCALL")
+        .arg("bump")
+        .arg(1)
+        .arg("c")
+        .arg(5)
+        .query(&mut m)
+        .expect("fcall");
+    assert_eq!(n, 5);
+    let slave_dir = tmp.path().join("s");
+    let slave = Node::slave(&slave_dir, 0, master.addr, &[]);
+    wait_synced(&master, &slave, LONG);
+    assert_eq!(libraries(&slave), libraries(&master), "by the full copy");
+    let other: String = redis::cmd("FUNCTION")
+        .arg("LOAD")
+        .arg("#!lua name=other\nredis.register_function{function_name='hello', callback=function() return 'hi' end, flags={'no-writes'}}")
+        .query(&mut m)
+        .expect("function load");
+    assert_eq!(other, "other");
+    let _: i64 = redis::cmd("FCALL")
+        .arg("bump")
+        .arg(1)
+        .arg("c")
+        .arg(2)
+        .query(&mut m)
+        .expect("fcall");
+    wait_synced(&master, &slave, LONG);
+    assert_eq!(libraries(&slave), libraries(&master), "by the binlog");
+    let mut s = slave.client();
+    let seen: String = redis::cmd("FCALL_RO")
+        .arg("peek")
+        .arg(1)
+        .arg("c")
+        .query(&mut s)
+        .expect("fcall_ro on the slave");
+    assert_eq!(seen, "7");
+    let refused = redis::cmd("FCALL")
+        .arg("bump")
+        .arg(1)
+        .arg("c")
+        .arg(1)
+        .query::<redis::Value>(&mut s)
+        .expect_err("a writing function on the slave");
+    assert!(
+        refused.to_string().to_uppercase().contains("READONLY"),
+        "{refused}"
+    );
+    let refused = redis::cmd("FUNCTION")
+        .arg("FLUSH")
+        .query::<redis::Value>(&mut s)
+        .expect_err("FUNCTION FLUSH on the slave");
+    assert!(
+        refused.to_string().to_uppercase().contains("READONLY"),
+        "{refused}"
+    );
+    // FLUSHALL empties the keyspace, not the libraries (as Redis).
+    let _: () = redis::cmd("FLUSHALL").query(&mut m).expect("flushall");
+    let _: () = redis::cmd("FUNCTION")
+        .arg("DELETE")
+        .arg("other")
+        .query(&mut m)
+        .expect("function delete");
+    wait_synced(&master, &slave, LONG);
+    let before = libraries(&master);
+    assert_eq!(libraries(&slave), before);
+    drop(s);
+    drop(m);
+    // Both restart: the libraries are still there, and run.
+    let master_dir = tmp.path().join("m");
+    let port = master.addr.port();
+    drop(slave);
+    drop(master);
+    let master = Node::master(&master_dir, port, &[]);
+    let slave = Node::slave(&slave_dir, 0, master.addr, &[]);
+    assert_eq!(libraries(&master), before);
+    assert_eq!(libraries(&slave), before);
+    let n: i64 = redis::cmd("FCALL")
+        .arg("BUMP")
+        .arg(1)
+        .arg("c")
+        .arg(3)
+        .query(&mut master.client())
+        .expect("fcall after a restart");
+    assert_eq!(n, 3);
+    wait_synced(&master, &slave, LONG);
+    let hello = redis::cmd("FCALL_RO")
+        .arg("hello")
+        .arg(0)
+        .query::<redis::Value>(&mut slave.client())
+        .expect_err("a deleted library's function");
+    assert!(hello.to_string().contains("Function not found"), "{hello}");
+}

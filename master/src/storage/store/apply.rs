@@ -476,6 +476,28 @@ pub fn apply_event(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<()> {
             store_collection(store, b, key, Some(&old), &m)?;
         }
         Command::FlushAll => b.flush_all(store)?,
+        Command::FunctionSet => {
+            b.put(
+                store,
+                Cf::Default,
+                super::function_key(key),
+                e.value.to_vec(),
+            )?;
+        }
+        Command::FunctionDel => b.delete(store, Cf::Default, super::function_key(key))?,
+        Command::FunctionFlush => {
+            let prefix = super::FUNCTION_PREFIX;
+            let mut gone: Vec<Vec<u8>> = Vec::new();
+            store.scan(Cf::Default, prefix, prefix, |k, _| {
+                gone.push(k.to_vec());
+                true
+            })?;
+            let (pending, _) = b.pending_under(Cf::Default, prefix, prefix);
+            gone.extend(pending.into_iter().map(|(k, _)| k));
+            for k in gone {
+                b.delete(store, Cf::Default, k)?;
+            }
+        }
         Command::KExpire | Command::ZPopFront | Command::ZPopBack => {
             return Err(bad(
                 e,

@@ -65,6 +65,16 @@ pub const KEY_COUNT_KEY: &[u8] = b"key_count";
 /// System key: the number of keys with an expiry.
 pub const EXPIRE_COUNT_KEY: &[u8] = b"expire_count";
 
+/// Prefix of the function libraries' keys in the default column family
+/// (`function:` + the library's name; the value is its code). They are
+/// data (copied, replicated, kept by FLUSHALL) but no key of the keyspace.
+pub const FUNCTION_PREFIX: &[u8] = b"function:";
+
+/// The default column family's key of library `name`.
+pub fn function_key(name: &[u8]) -> Vec<u8> {
+    [FUNCTION_PREFIX, name].concat()
+}
+
 /// How the store is opened.
 #[derive(Clone, Debug)]
 pub struct StoreOptions {
@@ -110,6 +120,9 @@ pub struct Store {
     garbage: AtomicU64,
     /// Whole garbage-sweep passes done (INFO).
     gc_passes: AtomicU64,
+    /// Bumped by every commit that changes the function libraries: their
+    /// loaded forms are then stale.
+    functions_generation: AtomicU64,
 }
 
 /// Where a sorted set's live score-index entries are known to lie: none
@@ -279,6 +292,7 @@ impl Store {
             zbounds: std::sync::Mutex::default(),
             garbage: AtomicU64::new(0),
             gc_passes: AtomicU64::new(0),
+            functions_generation: AtomicU64::new(0),
         })
     }
 
@@ -704,6 +718,30 @@ impl Store {
     /// sweep that began after the last change has nothing new to find.
     pub fn garbage(&self) -> u64 {
         self.garbage.load(Ordering::Acquire)
+    }
+
+    /// The function libraries changed (a commit wrote them).
+    pub fn note_functions_changed(&self) {
+        self.functions_generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Which change of the function libraries the store holds: a loaded
+    /// form of another is stale.
+    pub fn functions_generation(&self) -> u64 {
+        self.functions_generation.load(Ordering::Acquire)
+    }
+
+    /// Every function library: (name, code), by name.
+    ///
+    /// # Errors
+    /// RocksDB errors.
+    pub fn function_libraries(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let mut out = Vec::new();
+        self.scan(Cf::Default, FUNCTION_PREFIX, FUNCTION_PREFIX, |k, v| {
+            out.push((k[FUNCTION_PREFIX.len()..].to_vec(), v.to_vec()));
+            true
+        })?;
+        Ok(out)
     }
 
     /// A whole garbage-sweep pass is done.
