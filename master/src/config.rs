@@ -285,6 +285,9 @@ config_table! {
     /// answered BUSY until it ends or SCRIPT KILL stops it (5000; Redis's
     /// busy-reply-threshold, once lua-time-limit).
     busy_reply_threshold: u64 = 5000, live, any;
+    /// Bytes a HyperLogLog may take in its sparse encoding before it
+    /// turns dense (3000, Redis's).
+    hll_sparse_max_bytes: usize = 3000, live, any;
     /// The master to follow, `host:port`; empty or `no one` for a master.
     /// Unset (the default), the node keeps the role it had when it
     /// stopped (kept in its data directory), and a new node takes its

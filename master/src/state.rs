@@ -88,6 +88,9 @@ impl Core {
         engine
             .slow_us
             .store(config.slowlog_log_slower_than, Ordering::Relaxed);
+        engine
+            .hll_sparse_max_bytes
+            .store(config.hll_sparse_max_bytes, Ordering::Relaxed);
         Arc::new(Self {
             store,
             binlog,

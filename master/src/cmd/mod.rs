@@ -12,8 +12,10 @@ pub(crate) mod expire;
 mod flags;
 pub(crate) mod generic;
 pub(crate) mod hash;
+pub(crate) mod hll;
 pub(crate) mod list;
 mod longdouble;
+pub(crate) mod pf;
 pub(crate) mod set;
 pub(crate) mod sort;
 pub mod spec;
@@ -320,6 +322,12 @@ pub struct WriteCtx<'a> {
     pub next_seq: u64,
     /// The group's events so far.
     pub events: &'a mut Vec<LogEvent>,
+    /// The node takes writes (a slave runs here the commands that write
+    /// only by the way, as PFCOUNT's cached count: they skip the write).
+    pub writable: bool,
+    /// `hll-sparse-max-bytes`: a sparse HyperLogLog longer than this
+    /// turns dense.
+    pub hll_sparse_max_bytes: usize,
 }
 
 impl View for WriteCtx<'_> {

@@ -2,7 +2,7 @@
 //! (reads inside an EXEC see its writes, blocked clients are served as
 //! keys get data), then one binlog append and one RocksDB batch.
 
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -13,6 +13,7 @@ use tracing::{error, warn};
 use super::job::{Done, Job, WriteCmd, WriteStats, MAX_GROUP_EVENTS, READONLY};
 use crate::blocking::{BlockStart, Blocked, Wait, Waiter};
 use crate::clock::now_ms;
+use crate::cmd::spec::flag::WRITE;
 use crate::cmd::spec::Meta;
 use crate::cmd::{seal_command, Cursors, Exec, ReadCtx, ReadFn, WriteCtx, WriteOp};
 use crate::error::{Error, Result};
@@ -103,6 +104,8 @@ pub(super) struct Executor {
     pub(super) tracking: Arc<Tracking>,
     /// The scripts loaded, and the interpreter (made on first use).
     pub(super) scripts: Arc<Scripts>,
+    /// `hll-sparse-max-bytes`, as configured.
+    pub(super) hll_sparse_max_bytes: Arc<AtomicUsize>,
     pub(super) vm: Option<Vm>,
     pub(super) blocked: Arc<Blocked>,
     pub(super) slow_us: Arc<AtomicI64>,
@@ -380,8 +383,12 @@ impl Executor {
 
     /// Run the write `op` (of command `meta`) in the group.
     fn write(&mut self, meta: &Meta, op: &dyn WriteOp, group: &mut Group, now: u64) -> Reply {
-        if let Some(refused) = self.refused(group) {
-            return refused;
+        // A command that writes only by the way (PFCOUNT's cached count)
+        // runs on a slave too, without writing.
+        if meta.has(WRITE) || group.failed.is_some() {
+            if let Some(refused) = self.refused(group) {
+                return refused;
+            }
         }
         let start = group.events.len();
         let mut ctx = WriteCtx {
@@ -390,6 +397,8 @@ impl Executor {
             now_ms: now,
             next_seq: group.next_seq,
             events: &mut group.events,
+            writable: self.storage.is_some(),
+            hll_sparse_max_bytes: self.hll_sparse_max_bytes.load(Ordering::Relaxed),
         };
         let result = op.execute(&mut ctx);
         group.next_seq = ctx.next_seq;

@@ -22,7 +22,7 @@ mod group;
 mod job;
 mod script;
 
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -70,6 +70,8 @@ pub struct Engine {
     pub blocked: Arc<Blocked>,
     /// The slow-log threshold, microseconds (negative: none).
     pub slow_us: Arc<AtomicI64>,
+    /// `hll-sparse-max-bytes`, as configured.
+    pub hll_sparse_max_bytes: Arc<AtomicUsize>,
 }
 
 impl Engine {
@@ -372,6 +374,8 @@ pub fn start(store: Arc<Store>, binlog: Binlog, storage: Option<Storage>) -> Res
     let scripts = Arc::new(Scripts::default());
     let blocked = Arc::new(Blocked::default());
     let slow_us = Arc::new(AtomicI64::new(-1));
+    let hll_sparse_max_bytes =
+        Arc::new(AtomicUsize::new(crate::cmd::hll::DEFAULT_SPARSE_MAX_BYTES));
     let written = Arc::new(Written::default());
     let attached = Arc::new(AtomicBool::new(storage.is_some()));
     let core = Executor {
@@ -385,6 +389,7 @@ pub fn start(store: Arc<Store>, binlog: Binlog, storage: Option<Storage>) -> Res
         watches: Arc::clone(&watches),
         tracking: Arc::clone(&tracking),
         scripts: Arc::clone(&scripts),
+        hll_sparse_max_bytes: Arc::clone(&hll_sparse_max_bytes),
         vm: None,
         stats: Arc::clone(&stats),
     };
@@ -405,5 +410,6 @@ pub fn start(store: Arc<Store>, binlog: Binlog, storage: Option<Storage>) -> Res
         functions: Arc::default(),
         blocked,
         slow_us,
+        hll_sparse_max_bytes,
     })
 }

@@ -7,6 +7,7 @@ mod chains;
 mod common;
 mod scripts;
 mod sessions;
+mod types;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
