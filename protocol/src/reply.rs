@@ -61,6 +61,10 @@ pub enum Reply {
     /// RESP3 `,` (RESP2: a bulk string), printed as Redis 7.0 prints a
     /// double: `%.17g`, `inf`, `-inf`.
     Double(f64),
+    /// A double whose text is given (RESP3 `,`, RESP2 a bulk string): what
+    /// Redis prints of a long double (GEOPOS's coordinates). Parsed
+    /// replies never take this form.
+    DoubleText(String),
     /// RESP3 `#t`/`#f` (RESP2: 1 or 0).
     Bool(bool),
     /// RESP3 `(` (RESP2: a bulk string of the digits).
@@ -143,6 +147,8 @@ impl Reply {
                     put_bulk(dst, text.as_bytes());
                 }
             }
+            Self::DoubleText(text) if v3 => put_line(dst, b',', text.as_bytes()),
+            Self::DoubleText(text) => put_bulk(dst, text.as_bytes()),
             Self::Bool(b) if v3 => dst.put_slice(if *b { b"#t\r\n" } else { b"#f\r\n" }),
             Self::Bool(b) => put_int_line(dst, b':', i64::from(*b)),
             Self::BigNumber(n) if v3 => put_line(dst, b'(', n.as_bytes()),

@@ -11,6 +11,8 @@ pub(crate) mod bits;
 pub(crate) mod expire;
 mod flags;
 pub(crate) mod generic;
+pub(crate) mod geo;
+pub(crate) mod geospatial;
 pub(crate) mod hash;
 pub(crate) mod hll;
 pub(crate) mod list;

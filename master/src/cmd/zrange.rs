@@ -257,7 +257,11 @@ pub(crate) fn zlexcount(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
 
 /// Replace `dst` with `items` (deleted when there are none): the events
 /// are the members written, so replay is deterministic.
-fn store_items(c: &mut WriteCtx<'_>, dst: &[u8], items: &[(Bytes, f64)]) -> Result<Reply> {
+pub(crate) fn store_items(
+    c: &mut WriteCtx<'_>,
+    dst: &[u8],
+    items: &[(Bytes, f64)],
+) -> Result<Reply> {
     let values = items
         .iter()
         .map(|(member, score)| keys::pack(member, fmt_float(*score).as_bytes()));

@@ -4,6 +4,7 @@
 //! subcommands answer from it alone, and the dispatch reads nothing else.
 
 mod conn;
+mod geo;
 mod hashes;
 mod hyperloglog;
 mod keys;
@@ -98,6 +99,7 @@ const TABLES: &[&[Spec]] = &[
     lists::TABLE,
     scripting::TABLE,
     hyperloglog::TABLE,
+    geo::TABLE,
 ];
 
 /// Every command (not subcommands).

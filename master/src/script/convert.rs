@@ -186,6 +186,10 @@ fn to_lua_at(lua: &Lua, r: &Reply, resp: u8, depth: usize) -> mlua::Result<Value
         }
         Reply::Double(d) if v3 => tagged(lua, "double", Value::Number(*d))?,
         Reply::Double(d) => str(fmt_double(*d).as_bytes())?,
+        Reply::DoubleText(t) if v3 => {
+            tagged(lua, "double", Value::Number(t.parse().unwrap_or(f64::NAN)))?
+        }
+        Reply::DoubleText(t) => str(t.as_bytes())?,
         Reply::Bool(b) if v3 => Value::Boolean(*b),
         Reply::Bool(b) => Value::Number(f64::from(u8::from(*b))),
         Reply::BigNumber(n) if v3 => tagged(lua, "big_number", str(n.as_bytes())?)?,

@@ -42,3 +42,61 @@ fn hyperloglogs_are_equal_on_master_and_slave() {
     wait_synced(&master, &slave, LONG);
     assert_eq!(raw(&mut s), cached);
 }
+
+/// GEOADD's scores and a GEOSEARCHSTORE's result reach the slave, which
+/// answers GEOSEARCH as its master does.
+#[test]
+fn geo_sets_are_equal_on_master_and_slave() {
+    let tmp = TempDir::new().expect("tmp");
+    let master = Node::master(&tmp.path().join("m"), 0, &[]);
+    let slave = Node::slave(&tmp.path().join("s"), 0, master.addr, &[]);
+    let mut m = master.client();
+    for i in 0..500 {
+        let (lon, lat) = (
+            2.0 + f64::from(i % 50) * 0.01,
+            48.5 + f64::from(i / 50) * 0.05,
+        );
+        let _: i64 = redis::cmd("GEOADD")
+            .arg("places")
+            .arg(lon)
+            .arg(lat)
+            .arg(format!("p{i}"))
+            .query(&mut m)
+            .expect("geoadd");
+    }
+    let stored: i64 = redis::cmd("GEOSEARCHSTORE")
+        .arg("near")
+        .arg("places")
+        .arg("FROMLONLAT")
+        .arg(2.2)
+        .arg(48.7)
+        .arg("BYRADIUS")
+        .arg(10)
+        .arg("km")
+        .arg("STOREDIST")
+        .query(&mut m)
+        .expect("geosearchstore");
+    assert!(stored > 10, "{stored}");
+    wait_synced(&master, &slave, LONG);
+    let mut s = slave.client();
+    let search = |c: &mut redis::Connection| -> redis::Value {
+        redis::cmd("GEOSEARCH")
+            .arg("places")
+            .arg("FROMMEMBER")
+            .arg("p123")
+            .arg("BYBOX")
+            .arg(20)
+            .arg(15)
+            .arg("km")
+            .arg("WITHDIST")
+            .arg("WITHCOORD")
+            .query(c)
+            .expect("geosearch")
+    };
+    assert_eq!(search(&mut s), search(&mut m));
+    let near = |c: &mut redis::Connection| -> Vec<(String, f64)> {
+        c.zrange_withscores("near", 0, -1).expect("zrange")
+    };
+    assert_eq!(near(&mut s), near(&mut m));
+    assert_eq!(near(&mut m).len() as i64, stored);
+}
