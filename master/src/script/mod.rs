@@ -11,12 +11,14 @@ mod bit;
 mod cjson;
 mod convert;
 pub mod functions;
+mod library;
 pub mod payload;
+mod raised;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value, VmState};
@@ -24,6 +26,7 @@ use rocksync_protocol::Reply;
 
 pub use convert::{to_lua, to_reply};
 pub use functions::{Catalog, Functions};
+use raised::{error_handler, raise, unwrap};
 
 /// How a script's calls are answered.
 pub trait Host: Send {
@@ -207,29 +210,6 @@ redis.replicate_commands = function() return true end
 redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING = 0, 1, 2, 3
 redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REPL_ALL = 0, 1, 2, 2, 3
 redis.REDIS_VERSION, redis.REDIS_VERSION_NUM = __version, __version_num
-"#;
-
-/// A function library's globals: while its code loads, only the `redis`
-/// of loading (`register_function`, `log`); after, those of scripts.
-/// Both read-only, as Redis's. Returns the globals and the function that
-/// ends the loading.
-const LIBRARY_ENV: &str = r#"
-local load_api, real, allowed_nil = ...
-local loading = true
-local env = {}
-setmetatable(env, {
-  __index = function(_, k)
-    local v
-    if loading then v = rawget(load_api, k) else v = rawget(real, k) end
-    if v == nil and (loading or not allowed_nil[k]) then
-      error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
-    end
-    return v
-  end,
-  __newindex = function() error('Attempt to modify a readonly table', 2) end,
-  __metatable = false,
-})
-return env, function() loading = false end
 "#;
 
 /// Calls a function with (keys, args) under the error handler (Lua 5.1's
@@ -435,7 +415,7 @@ impl Vm {
         let load_api = lua.create_table()?;
         load_api.raw_set("redis", load_redis.clone())?;
         let library_env: Function = lua
-            .load(LIBRARY_ENV)
+            .load(library::LIBRARY_ENV)
             .set_name("=library_env")
             .into_function()?;
         let fcall: Function = lua
@@ -516,127 +496,6 @@ impl Vm {
         match self.function(sha, body) {
             Ok(f) => self.run_timed(host, &Callable::Script(sha, f), keys, argv),
             Err(r) => r,
-        }
-    }
-
-    /// Run the function `name` of `catalog` (FCALL) with `keys` and
-    /// `argv`, its calls answered by `host`: its reply.
-    pub fn run_function(
-        &mut self,
-        host: &mut dyn Host,
-        catalog: &Catalog,
-        name: &str,
-        keys: &[Bytes],
-        argv: &[Bytes],
-    ) -> Reply {
-        if self.loaded_generation != Some(catalog.generation) {
-            self.loaded.clear();
-            for lib in catalog.libraries.values() {
-                let body = functions::metadata(&lib.code).map(|(_, at)| &lib.code[at..]);
-                match body.and_then(|b| self.load_library(b, None)) {
-                    Ok(fs) => self.loaded.extend(
-                        fs.into_iter()
-                            .map(|(m, f)| (m.name.to_ascii_lowercase(), f)),
-                    ),
-                    Err(e) => {
-                        tracing::error!(library = %lib.name, error = %e, "a function library does not load")
-                    }
-                }
-            }
-            self.loaded_generation = Some(catalog.generation);
-        }
-        match self.loaded.get(&name.to_ascii_lowercase()).cloned() {
-            Some(f) => self.run_timed(host, &Callable::Function(name, f), keys, argv),
-            None => Reply::error("ERR Function not found"),
-        }
-    }
-
-    /// Run `code` (a library's, after its `#!` line) as FUNCTION LOAD
-    /// does, stopped after `timeout`: what it registers, each function's
-    /// description and its callback, in order.
-    ///
-    /// # Errors
-    /// Redis's reason, without `ERR ` (`Error compiling function: ...`,
-    /// `Error registering functions: ...`).
-    pub fn load_library(
-        &mut self,
-        code: &[u8],
-        timeout: Option<Duration>,
-    ) -> Result<Vec<(functions::FunctionMeta, Function)>, String> {
-        refuse_bytecode(code).map_err(|_| {
-            "Error compiling function: user_function:1: unexpected symbol near 'char(27)'"
-                .to_owned()
-        })?;
-        let lua_err = |e: mlua::Error| format!("Error registering functions: ERR {e}");
-        let (env, loaded): (Table, Function) = self
-            .library_env
-            .call((
-                self.load_api.clone(),
-                self.globals.clone(),
-                self.allowed_nil.clone(),
-            ))
-            .map_err(lua_err)?;
-        let chunk = self
-            .lua
-            .load(code)
-            .set_name("@user_function")
-            .set_mode(mlua::ChunkMode::Text)
-            .set_environment(env)
-            .into_function()
-            .map_err(|e| {
-                let text = match &e {
-                    mlua::Error::SyntaxError { message, .. } => message.clone(),
-                    other => other.to_string(),
-                };
-                format!("Error compiling function: {text}")
-            })?;
-        let registered: Mutex<Vec<(functions::FunctionMeta, Function)>> = Mutex::default();
-        *self
-            .load_deadline
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = timeout.map(|t| Instant::now() + t);
-        let ran = self.lua.scope(|scope| {
-            let register = scope.create_function(|_, args: MultiValue| {
-                let (meta, callback) =
-                    registration(args).map_err(|e| raise(&format!("ERR {e}")))?;
-                let mut all = registered.lock().unwrap_or_else(PoisonError::into_inner);
-                if !functions::valid_name(meta.name.as_bytes()) {
-                    return Err(raise(&format!("ERR {}", functions::BAD_NAME)));
-                }
-                if all.iter().any(|(m, _)| m.name == meta.name) {
-                    return Err(raise("ERR Function already exists in the library"));
-                }
-                all.push((meta, callback));
-                Ok(())
-            })?;
-            self.load_redis.raw_set("register_function", register)?;
-            self.xpcall
-                .call::<(bool, Value)>((chunk, self.handler.clone()))
-        });
-        *self
-            .load_deadline
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = None;
-        self.load_redis
-            .raw_set("register_function", Value::Nil)
-            .map_err(lua_err)?;
-        loaded.call::<()>(()).map_err(lua_err)?;
-        match ran.map_err(lua_err)? {
-            (true, _) => Ok(registered
-                .into_inner()
-                .unwrap_or_else(PoisonError::into_inner)),
-            (false, Value::Table(t)) => {
-                let text = t
-                    .raw_get::<Option<String>>("err")
-                    .ok()
-                    .flatten()
-                    .unwrap_or_default();
-                Err(format!("Error registering functions: {text}"))
-            }
-            (false, other) => Err(format!(
-                "Error registering functions: ERR {}",
-                other.to_string().unwrap_or_default()
-            )),
         }
     }
 
@@ -807,7 +666,7 @@ impl Vm {
 }
 
 /// What runs: a script (its SHA-1) or a function (its name).
-enum Callable<'a> {
+pub(super) enum Callable<'a> {
     Script(&'a str, Function),
     Function(&'a str, Function),
 }
@@ -820,197 +679,11 @@ impl Callable<'_> {
     }
 }
 
-/// `redis.register_function`'s arguments, checked as Redis checks them:
-/// (name, callback) or one table of named arguments.
-fn registration(args: MultiValue) -> Result<(functions::FunctionMeta, Function), &'static str> {
-    let text = |v: &Value| match v {
-        Value::String(s) => Some(s.to_string_lossy()),
-        Value::Integer(n) => Some(n.to_string()),
-        Value::Number(n) => Some(cjson::g14(*n)),
-        _ => None,
-    };
-    let args: Vec<Value> = args.into_iter().collect();
-    match args.as_slice() {
-        [name, callback] => {
-            let name =
-                text(name).ok_or("first argument to redis.register_function must be a string")?;
-            let Value::Function(f) = callback else {
-                return Err("second argument to redis.register_function must be a function");
-            };
-            Ok((
-                functions::FunctionMeta {
-                    name,
-                    description: None,
-                    flags: 0,
-                },
-                f.clone(),
-            ))
-        }
-        [named] => {
-            let Value::Table(t) = named else {
-                return Err("calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).");
-            };
-            let (mut name, mut description, mut callback, mut flags) = (None, None, None, 0u8);
-            for pair in t.clone().pairs::<Value, Value>() {
-                let (k, v) =
-                    pair.map_err(|_| "unknown argument given to redis.register_function")?;
-                let k = text(&k)
-                    .ok_or("named argument key given to redis.register_function is not a string")?;
-                match k.to_ascii_lowercase().as_str() {
-                    "function_name" => {
-                        name = Some(text(&v).ok_or(
-                            "function_name argument given to redis.register_function must be a string",
-                        )?);
-                    }
-                    "description" => {
-                        let d = match &v {
-                            Value::String(s) => Bytes::copy_from_slice(&s.as_bytes()),
-                            other => Bytes::from(text(other).ok_or(
-                                "description argument given to redis.register_function must be a string",
-                            )?),
-                        };
-                        description = Some(d);
-                    }
-                    "callback" => match v {
-                        Value::Function(f) => callback = Some(f),
-                        _ => return Err(
-                            "callback argument given to redis.register_function must be a function",
-                        ),
-                    },
-                    "flags" => {
-                        let Value::Table(list) = v else {
-                            return Err("flags argument to redis.register_function must be a table representing function flags");
-                        };
-                        for item in list.sequence_values::<Value>() {
-                            let item = item.map_err(|_| "unknown flag given")?;
-                            let flag = text(&item).ok_or("unknown flag given")?;
-                            let (_, bit) = functions::FLAGS
-                                .iter()
-                                .find(|(n, _)| n.eq_ignore_ascii_case(&flag))
-                                .ok_or("unknown flag given")?;
-                            flags |= bit;
-                        }
-                    }
-                    _ => return Err("unknown argument given to redis.register_function"),
-                }
-            }
-            let name = name.ok_or("redis.register_function must get a function name argument")?;
-            let callback =
-                callback.ok_or("redis.register_function must get a callback argument")?;
-            Ok((
-                functions::FunctionMeta {
-                    name,
-                    description,
-                    flags,
-                },
-                callback,
-            ))
-        }
-        _ => Err("wrong number of arguments to redis.register_function"),
-    }
-}
-
 /// Redis's `REDIS_VERSION_NUM` of a version `a.b.c`: 0x00aabbcc.
 fn version_num(v: &str) -> i64 {
     v.split('.')
         .take(3)
         .fold(0, |n, part| (n << 8) | part.parse::<i64>().unwrap_or(0))
-}
-
-/// Marks an error raised as Redis raises `{err = text}`: it crosses Rust
-/// as an mlua error; `unwrap` and the handler make it the table again.
-const RAISED: &str = "\u{0}redis-error\u{0}";
-
-/// Raise Redis's `{err = text}` from a Rust function.
-fn raise(text: &str) -> mlua::Error {
-    mlua::Error::runtime(format!("{RAISED}{text}"))
-}
-
-/// The error under mlua's wrappers (callback, context).
-fn root(e: &mlua::Error) -> &mlua::Error {
-    match e {
-        mlua::Error::CallbackError { cause, .. } => root(cause),
-        mlua::Error::WithContext { cause, .. } => root(cause),
-        e => e,
-    }
-}
-
-/// The text of a Lua error value: a raised `{err = ...}`'s text, marked
-/// (`Ok`), or any other error's message (`Err`).
-fn error_text(e: &mlua::Error) -> Result<String, String> {
-    match root(e) {
-        mlua::Error::RuntimeError(m) => match m.strip_prefix(RAISED) {
-            Some(text) => Ok(text.to_owned()),
-            None => Err(m.clone()),
-        },
-        other => Err(other.to_string()),
-    }
-}
-
-/// What a script's `pcall` hands back for an error: Redis's table for one
-/// raised as Redis raises it, the message for another Rust error.
-fn unwrap(lua: &Lua, v: Value) -> mlua::Result<Value> {
-    let Value::Error(e) = v else {
-        return Ok(v);
-    };
-    match error_text(&e) {
-        Ok(text) => {
-            let t = lua.create_table()?;
-            t.raw_set("err", text)?;
-            Ok(Value::Table(t))
-        }
-        Err(message) => Ok(Value::String(lua.create_string(message)?)),
-    }
-}
-
-/// xpcall's handler: every error becomes `{err = ...}` with the line of
-/// the script where it happened.
-fn error_handler(lua: &Lua, err: Value) -> mlua::Result<Value> {
-    // The innermost frame of the script itself.
-    let mut line = None;
-    let mut chunk = "user_script";
-    for level in 1..64 {
-        let Some(d) = lua.inspect_stack(level) else {
-            break;
-        };
-        match d.source().source.as_deref() {
-            Some("@user_script") => {}
-            Some("@user_function") => chunk = "user_function",
-            _ => continue,
-        }
-        line = Some(d.curr_line());
-        break;
-    }
-    let t = match err {
-        Value::Table(t) if t.raw_get::<Option<mlua::String>>("err")?.is_some() => t,
-        other => {
-            let text = match other {
-                Value::Error(e) => match error_text(&e) {
-                    // As Redis raised it: the text as it is.
-                    Ok(text) => text,
-                    // Raised by a library function (cjson, bit...): Lua
-                    // names the script's line first, as luaL_error does.
-                    Err(m) => match line {
-                        Some(l) if !m.starts_with("ERR ") => format!("{chunk}:{l}: {m}"),
-                        _ => m,
-                    },
-                },
-                v => v.to_string().unwrap_or_default(),
-            };
-            let t = lua.create_table()?;
-            let text = if text.starts_with("ERR ") {
-                text
-            } else {
-                format!("ERR {text}")
-            };
-            t.raw_set("err", text)?;
-            t
-        }
-    };
-    if let Some(l) = line {
-        t.raw_set("line", l)?;
-    }
-    Ok(Value::Table(t))
 }
 
 /// A body starting with ESC is Lua bytecode to Lua's loader: refused as
