@@ -1,8 +1,10 @@
-//! `cargo xtask bench commands`: the list, sorted-set and multi-key
-//! commands of issue 11 (`redis-benchmark -t lpush,lpop,lrange_100,zadd,
-//! mset`) and a pipeline of MULTI/EXEC transactions, rocksync-master
-//! beside redis-server (appendfsync everysec) in one interleaved run, on
-//! one key and over a keyspace of 1 M (`-r 1000000`).
+//! `cargo xtask bench commands [--kvrocks BIN]`: the list, sorted-set and
+//! multi-key commands of issue 11 (`redis-benchmark -t lpush,lpop,
+//! lrange_100,zadd,mset`), issue 24's PFADD, GEOADD, EVALSHA and FCALL,
+//! and a pipeline of MULTI/EXEC transactions, rocksync-master beside
+//! redis-server (appendfsync everysec), and Apache Kvrocks when given, in
+//! one interleaved run, on one key and over a keyspace of 1 M
+//! (`-r 1000000`), with each server's CPU per command.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -14,48 +16,172 @@ use crate::bench::{measure_with, start_pair};
 
 const TESTS: &[&str] = &["lpush", "lpop", "lrange_100", "zadd", "mset"];
 
-/// Run the comparison and print a markdown table.
-pub fn run(quick: bool) -> Result<()> {
+/// A server measured: its port and pid (for CPU).
+struct Server {
+    port: u16,
+    pid: u32,
+}
+
+/// Run the comparison and print a markdown table; `kvrocks` (a Kvrocks
+/// binary) adds its column.
+pub fn run(quick: bool, kvrocks: Option<&str>) -> Result<()> {
     let requests = if quick { 20_000 } else { 200_000 };
     let pair = start_pair("commands")?;
+    let kv = kvrocks.map(start_kvrocks).transpose()?;
+    let mut servers = vec![
+        Server {
+            port: pair.redis_port,
+            pid: pair.redis.id(),
+        },
+        Server {
+            port: pair.ours_port,
+            pid: pair.ours.id(),
+        },
+    ];
+    if let Some((_, guard, port)) = &kv {
+        servers.push(Server {
+            port: *port,
+            pid: guard.id(),
+        });
+    }
     println!(
-        "redis-benchmark -c 50 -n {requests} -d 100, {}\n",
-        pair.title
+        "redis-benchmark -c 50 -n {requests} -d 100, {}{}; CPU is the server process's, µs per command\n",
+        pair.title,
+        if kv.is_some() { ", and Apache Kvrocks 2.10.1 (workers 2)" } else { "" },
     );
-    println!("| test | keys | -P | redis-server ops/s | rocksync ops/s | rocksync/redis |");
-    println!("| --- | --- | ---: | ---: | ---: | ---: |");
+    let mut head = vec![
+        "test",
+        "keys",
+        "-P",
+        "redis-server ops/s",
+        "CPU",
+        "rocksync ops/s",
+        "CPU",
+        "rocksync/redis",
+    ];
+    if kv.is_some() {
+        head.extend(["kvrocks ops/s", "CPU", "rocksync/kvrocks"]);
+    }
+    println!("| {} |", head.join(" | "));
+    println!("|{}", " --- |".repeat(head.len()));
     for (keys, extra) in [("1", &[][..]), ("1 M", &["-r", "1000000"][..])] {
         for pipeline in [1, 16] {
+            let one = extra.is_empty();
             for test in TESTS {
                 let mut args = vec!["-d", "100"];
                 args.extend_from_slice(extra);
-                let redis = measure_with(pair.redis_port, test, pipeline, requests, &args)?;
-                let ours = measure_with(pair.ours_port, test, pipeline, requests, &args)?;
-                row(test, keys, pipeline, redis, ours);
+                let rows = each(&servers, requests, |port| {
+                    measure_with(port, test, pipeline, requests, &args)
+                })?;
+                row(test, keys, pipeline, &rows);
+            }
+            // Commands of issue 24, by their words (`__rand_int__` takes
+            // -r's values: elements and members are always random).
+            let rand = ["-r", "1000000"];
+            let key = |name: &str| {
+                if one {
+                    name.to_owned()
+                } else {
+                    format!("{name}:__rand_int__")
+                }
+            };
+            let pf = key("hll");
+            let geo = key("geo");
+            for (name, cmd) in [
+                ("pfadd", vec!["PFADD", pf.as_str(), "e:__rand_int__"]),
+                (
+                    "geoadd",
+                    vec![
+                        "GEOADD",
+                        geo.as_str(),
+                        "13.361389",
+                        "38.115556",
+                        "m:__rand_int__",
+                    ],
+                ),
+            ] {
+                let rows = each(&servers, requests, |port| {
+                    crate::bench::measure_command(port, pipeline, requests, &rand, &cmd)
+                })?;
+                row(name, keys, pipeline, &rows);
             }
             // A small script (a rate limiter's: INCR, PEXPIRE on the
-            // first), by EVALSHA.
-            let mut rows = Vec::new();
-            for port in [pair.redis_port, pair.ours_port] {
-                let sha = script_load(port, LIMITER)?;
-                let key = if extra.is_empty() {
-                    "rl:0"
-                } else {
-                    "rl:__rand_int__"
-                };
-                let cmd = ["EVALSHA", sha.as_str(), "1", key, "60000"];
-                rows.push(crate::bench::measure_command(
-                    port, pipeline, requests, extra, &cmd,
-                )?);
+            // first), by EVALSHA, and the same as a function by FCALL.
+            let rl = if one { "rl:0" } else { "rl:__rand_int__" };
+            let mut shas = Vec::new();
+            for s in &servers {
+                shas.push(script_load(s.port, LIMITER)?);
+                function_load(s.port)?;
             }
-            row("evalsha", keys, pipeline, rows[0], rows[1]);
+            let mut rows = Vec::new();
+            for (s, sha) in servers.iter().zip(&shas) {
+                let cmd = ["EVALSHA", sha.as_str(), "1", rl, "60000"];
+                rows.extend(each(std::slice::from_ref(s), requests, |port| {
+                    crate::bench::measure_command(port, pipeline, requests, extra, &cmd)
+                })?);
+            }
+            row("evalsha", keys, pipeline, &rows);
+            let cmd = ["FCALL", "limit", "1", rl, "60000"];
+            let rows = each(&servers, requests, |port| {
+                crate::bench::measure_command(port, pipeline, requests, extra, &cmd)
+            })?;
+            row("fcall", keys, pipeline, &rows);
             let txs = requests / 5;
-            let redis = multi_exec(pair.redis_port, txs, pipeline, extra.is_empty())?;
-            let ours = multi_exec(pair.ours_port, txs, pipeline, extra.is_empty())?;
-            row("multi/exec (tx/s)", keys, pipeline, redis, ours);
+            let rows = each(&servers, txs * 5, |port| {
+                multi_exec(port, txs, pipeline, one)
+            })?;
+            row("multi/exec (tx/s)", keys, pipeline, &rows);
         }
     }
+    if let Some((dir, guard, _)) = kv {
+        drop(guard);
+        let _ = std::fs::remove_dir_all(dir);
+    }
     Ok(())
+}
+
+/// `measure` on each server in turn: (ops/s, CPU µs per command), CPU
+/// counted over the run for `commands` commands.
+fn each(
+    servers: &[Server],
+    commands: u32,
+    mut measure: impl FnMut(u16) -> Result<f64>,
+) -> Result<Vec<(f64, f64)>> {
+    servers
+        .iter()
+        .map(|s| {
+            let stat = std::path::PathBuf::from(format!("/proc/{}/stat", s.pid));
+            let t0 = crate::cpu_bench::process_ticks(&stat)?;
+            let rate = measure(s.port)?;
+            let t1 = crate::cpu_bench::process_ticks(&stat)?;
+            Ok((
+                rate,
+                crate::cpu_bench::us_per_command(t1 - t0, f64::from(commands)),
+            ))
+        })
+        .collect()
+}
+
+/// Apache Kvrocks from `bin`, with the configuration shipped beside it
+/// (`kvrocks.conf`), on a free port in a fresh directory.
+fn start_kvrocks(bin: &str) -> Result<(std::path::PathBuf, crate::procs::Guard, u16)> {
+    let bin = std::path::Path::new(bin);
+    let conf = bin.with_file_name("kvrocks.conf");
+    let dir =
+        std::env::temp_dir().join(format!("rocksync-commands-kvrocks-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let port = crate::procs::free_port()?;
+    let guard = crate::procs::start(
+        std::process::Command::new(bin)
+            .arg("-c")
+            .arg(&conf)
+            .args(["--port", &port.to_string()])
+            .arg("--dir")
+            .arg(&dir),
+        port,
+    )?;
+    Ok((dir, guard, port))
 }
 
 /// The script EVALSHA runs: a rate limiter's window counter.
@@ -74,12 +200,52 @@ fn script_load(port: u16, body: &str) -> Result<String> {
     Ok(sha)
 }
 
-fn row(test: &str, keys: &str, pipeline: u32, redis: f64, ours: f64) {
-    println!(
-        "| {} | {keys} | {pipeline} | {redis:.0} | {ours:.0} | {:.2} |",
-        test.to_uppercase(),
-        ours / redis
+/// FUNCTION LOAD REPLACE the limiter as function `limit`.
+fn function_load(port: u16) -> Result<()> {
+    let code = format!(
+        "#!lua name=bench\nredis.register_function('limit', function(KEYS, ARGV) {LIMITER} end)"
     );
+    let out = std::process::Command::new("redis-cli")
+        .args([
+            "-p",
+            &port.to_string(),
+            "FUNCTION",
+            "LOAD",
+            "REPLACE",
+            &code,
+        ])
+        .output()?;
+    // (redis-server and rocksync answer the library's name, Kvrocks 2.10
+    // a nil after REPLACE)
+    let answer = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    if answer.starts_with("ERR") || !out.status.success() {
+        bail!("FUNCTION LOAD on {port} answered {answer:?}");
+    }
+    Ok(())
+}
+
+/// One table row: each server's (ops/s, CPU µs/cmd), redis-server's
+/// first, then rocksync's, then Kvrocks's if measured.
+fn row(test: &str, keys: &str, pipeline: u32, rows: &[(f64, f64)]) {
+    let (redis, ours) = (rows[0], rows[1]);
+    let mut cells = vec![
+        test.to_uppercase(),
+        keys.to_owned(),
+        pipeline.to_string(),
+        format!("{:.0}", redis.0),
+        format!("{:.1}", redis.1),
+        format!("{:.0}", ours.0),
+        format!("{:.1}", ours.1),
+        format!("{:.2}", ours.0 / redis.0),
+    ];
+    if let Some(kv) = rows.get(2) {
+        cells.extend([
+            format!("{:.0}", kv.0),
+            format!("{:.1}", kv.1),
+            format!("{:.2}", ours.0 / kv.0),
+        ]);
+    }
+    println!("| {} |", cells.join(" | "));
 }
 
 /// Transactions per second: 50 connections, each sending `pipeline`

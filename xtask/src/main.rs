@@ -196,9 +196,14 @@ fn main() -> Result<()> {
         }
         Some("bench") if args.get(1).map(String::as_str) == Some("cpu") => cpu_bench::run(&args[2..]),
         Some("bench") if args.get(1).map(String::as_str) == Some("commands") => {
-            commands_bench::run(args.iter().any(|a| a == "--quick"))
+            let kvrocks = args
+                .iter()
+                .position(|a| a == "--kvrocks")
+                .and_then(|i| args.get(i + 1))
+                .map(String::as_str);
+            commands_bench::run(args.iter().any(|a| a == "--quick"), kvrocks)
         }
         Some("bench") => bench::run(&args[1..]),
-        _ => bail!("usage: cargo xtask <run [--ha] | ci | bench [--keyspace | --sustained] [--base BIN] [repl | failover | fanout | ha | commands | cpu] [--quick]>"),
+        _ => bail!("usage: cargo xtask <run [--ha] | ci | bench [--keyspace | --sustained] [--base BIN] [repl | failover | fanout | ha | commands [--kvrocks BIN] | cpu] [--quick]>"),
     }
 }
