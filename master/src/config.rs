@@ -288,6 +288,9 @@ config_table! {
     /// Bytes a HyperLogLog may take in its sparse encoding before it
     /// turns dense (3000, Redis's).
     hll_sparse_max_bytes: usize = 3000, live, any;
+    /// Commands (and other events) taking at least this many ms enter
+    /// the latency monitor (LATENCY); 0 turns it off (0, Redis's).
+    latency_monitor_threshold: u64 = 0, live, any;
     /// The master to follow, `host:port`; empty or `no one` for a master.
     /// Unset (the default), the node keeps the role it had when it
     /// stopped (kept in its data directory), and a new node takes its

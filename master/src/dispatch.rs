@@ -13,8 +13,8 @@ use rocksync_protocol::{Proto, Reply};
 use crate::blocking::BlockStart;
 use crate::clock::now_ms;
 use crate::cmd::spec::flag::{
-    ALLOW_BUSY, AT_ONCE_IN_MULTI, BATCHED_GET, LOADING, NOT_QUEUED, NO_AUTH, NO_MULTI, OK_LOADING,
-    REDACT, SINGLE_READ, SKIP_SLOWLOG, SUBSCRIBED_OK, WRITE,
+    ALLOW_BUSY, AT_ONCE_IN_MULTI, BATCHED_GET, FAST, LOADING, NOT_QUEUED, NO_AUTH, NO_MULTI,
+    OK_LOADING, REDACT, SINGLE_READ, SKIP_SLOWLOG, SUBSCRIBED_OK, WRITE,
 };
 use crate::cmd::spec::Meta;
 use crate::cmd::{Exec, ReadCtx, WRONGTYPE};
@@ -116,7 +116,9 @@ fn get_run(core: &Core, client: &Client, run: &[Vec<Bytes>], out: &mut BytesMut)
     let us = started.elapsed().as_micros() as u64 / run.len() as u64;
     for args in run {
         slow_entry(core, client, args, us);
+        core.engine.command_stats.record("get", us, false);
     }
+    core.engine.latency.record("fast-command", us);
 }
 
 /// One command, as [`step_one`]; CLIENT CACHING's answer holds for the
@@ -180,21 +182,35 @@ async fn step_one(
         .encode_as(out, client.proto);
         return After::Continue;
     }
+    let stats = &core.engine.command_stats;
     let spec = match spec {
         Ok(s) => s,
         Err(reply) => {
             flush_writes(core, client, writes, out, atomic).await;
+            if let Reply::Error(e) = &reply {
+                stats.error(e);
+            }
             reply.encode_as(out, client.proto);
             return After::Continue;
         }
     };
     let meta = &spec.meta;
     let refusal = refusal(core, client, meta, args.len());
+    if let Some(Reply::Error(e)) = &refusal {
+        stats.reject(meta.name);
+        stats.error(e);
+    }
     if let Run::Data(exec @ Exec::Parsed(parse)) = spec.run {
         // Refused, or its arguments do not parse: answered here, in turn.
         let parsed = match refusal {
             Some(reply) => Err(reply),
-            None => parse(&args).map(Some),
+            None => parse(&args).map(Some).inspect_err(|reply| {
+                // (ran, as Redis counts it: its own syntax check failed)
+                if let Reply::Error(e) = reply {
+                    stats.record(meta.name, 0, true);
+                    stats.error(e);
+                }
+            }),
         };
         let op = match parsed {
             Ok(op) => op,
@@ -224,10 +240,28 @@ async fn step_one(
         return After::Continue;
     }
     let started = Instant::now();
+    let at = out.len();
     let after = run(core, client, spec, &args, out, atomic).await;
+    let us = started.elapsed().as_micros() as u64;
     if matches!(after, After::Continue) && !meta.has(SKIP_SLOWLOG) {
-        slow_entry(core, client, &args, started.elapsed().as_micros() as u64);
+        slow_entry(core, client, &args, us);
     }
+    // Its reply (the first, for those that send several) is an error?
+    let error = out
+        .get(at..)
+        .filter(|r| r.first() == Some(&b'-'))
+        .and_then(|r| r.split(|&b| b == b'\r').next())
+        .map(|line| String::from_utf8_lossy(&line[1..]).into_owned());
+    stats.record(meta.name, us, error.is_some());
+    if let Some(e) = &error {
+        stats.error(e);
+    }
+    let event = if meta.has(FAST) {
+        "fast-command"
+    } else {
+        "command"
+    };
+    core.engine.latency.record(event, us);
     after
 }
 

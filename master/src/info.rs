@@ -20,9 +20,16 @@ const SECTIONS: &[&str] = &[
     "replication",
     "cpu",
     "modules",
+    "commandstats",
+    "errorstats",
+    "latencystats",
     "cluster",
     "keyspace",
 ];
+
+/// The sections INFO gives only when asked by name, `all` or
+/// `everything` (not by default), as Redis.
+const NOT_DEFAULT: &[&str] = &["commandstats", "latencystats"];
 
 fn human(bytes: u64) -> String {
     let units = ["B", "K", "M", "G", "T"];
@@ -46,13 +53,13 @@ pub fn render(core: &Core, args: &[Bytes]) -> String {
         .iter()
         .map(|a| String::from_utf8_lossy(a).to_lowercase())
         .collect();
-    let all = wanted.is_empty()
-        || wanted
-            .iter()
-            .any(|w| matches!(w.as_str(), "all" | "default" | "everything"));
+    let everything = wanted
+        .iter()
+        .any(|w| matches!(w.as_str(), "all" | "everything"));
+    let default = wanted.is_empty() || wanted.iter().any(|w| w == "default");
     let mut out = String::new();
     for s in SECTIONS {
-        if all || wanted.iter().any(|w| w == s) {
+        if everything || (default && !NOT_DEFAULT.contains(s)) || wanted.iter().any(|w| w == s) {
             if !out.is_empty() {
                 out.push_str("\r\n");
             }
@@ -193,6 +200,11 @@ fn section(core: &Core, name: &str, out: &mut String) {
                 "rejected_connections:{}",
                 s.rejected.load(Ordering::Relaxed)
             );
+            line!(
+                out,
+                "total_error_replies:{}",
+                core.engine.command_stats.error_replies()
+            );
             let t = &core.engine.tracking;
             line!(out, "tracking_total_keys:{}", t.keys());
             line!(out, "tracking_total_prefixes:{}", t.prefixes());
@@ -228,6 +240,18 @@ fn section(core: &Core, name: &str, out: &mut String) {
         }
         // No modules; no cluster mode (one keyspace per node).
         "modules" => out.push_str("# Modules\r\n"),
+        "commandstats" => {
+            out.push_str("# Commandstats\r\n");
+            core.engine.command_stats.commandstats(out);
+        }
+        "errorstats" => {
+            out.push_str("# Errorstats\r\n");
+            core.engine.command_stats.errorstats(out);
+        }
+        "latencystats" => {
+            out.push_str("# Latencystats\r\n");
+            core.engine.command_stats.latencystats(out);
+        }
         "cluster" => {
             out.push_str("# Cluster\r\n");
             line!(out, "cluster_enabled:0");

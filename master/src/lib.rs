@@ -22,6 +22,7 @@ mod engine;
 mod error;
 mod feed;
 mod info;
+mod latency;
 mod link;
 mod node;
 mod preread;

@@ -250,6 +250,7 @@ impl Node {
                 (engine, Some(storage))
             }
         };
+        engine.command_stats.init(crate::command::all_names());
         let core = Core::new(
             store,
             binlog,

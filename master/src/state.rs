@@ -91,6 +91,9 @@ impl Core {
         engine
             .hll_sparse_max_bytes
             .store(config.hll_sparse_max_bytes, Ordering::Relaxed);
+        engine
+            .latency
+            .set_threshold(config.latency_monitor_threshold);
         Arc::new(Self {
             store,
             binlog,

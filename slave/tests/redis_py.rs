@@ -1,7 +1,9 @@
 //! redis-py (Debian's python3-redis), as applications use it, against
 //! rocksync-master and redis-server in one run: the same script, the same
-//! results. Scripting first: `Lock` (its acquire, extend and release are
-//! Lua run through EVALSHA) and a rate limiter from `register_script`.
+//! results. Scripting: `Lock` (its acquire, extend and release are Lua run
+//! through EVALSHA), a rate limiter from `register_script`, functions
+//! (FUNCTION LOAD, FCALL, FCALL_RO, FUNCTION LIST); unique visitors with
+//! PFADD/PFCOUNT/PFMERGE; nearby places with GEOADD/GEOSEARCH.
 
 mod common;
 
@@ -10,7 +12,7 @@ use std::process::Command;
 use common::{Node, Redis};
 
 /// What an application does; prints one JSON object of what it saw.
-const APP: &str = r#"
+const APP: &str = r##"
 import json, sys
 import redis
 
@@ -48,8 +50,39 @@ out['eval'] = r.eval("return {KEYS[1], ARGV[1], redis.call('INCRBY', KEYS[1], AR
 r.script_flush()
 out['after_flush'] = r.script_exists(limiter.sha)
 out['reloaded'] = limiter(keys=['rate:user:2'], args=[1, 1000])
+
+r.function_flush()
+out['fn_loaded'] = r.function_load("""#!lua name=counters
+redis.register_function('bump', function(keys, args) return redis.call('INCRBY', keys[1], args[1]) end)
+redis.register_function{function_name='peek', callback=function(keys) return redis.call('GET', keys[1]) end, flags={'no-writes'}}
+""")
+out['fcall'] = [r.fcall('bump', 1, 'hits', 2), r.fcall('bump', 1, 'hits', 3)]
+out['fcall_ro'] = r.fcall_ro('peek', 1, 'hits')
+try:
+    r.fcall_ro('bump', 1, 'hits', 1)
+    out['fcall_ro_write'] = 'allowed'
+except redis.exceptions.ResponseError as e:
+    out['fcall_ro_write'] = str(e)
+pairs = lambda x: dict(zip(x[::2], x[1::2]))
+listed = [pairs(l) for l in r.function_list(library='counters')]
+out['fn_list'] = [(l['library_name'], sorted(pairs(f)['name'] for f in l['functions'])) for l in listed]
+
+for day, n in (('mon', 1000), ('tue', 1500)):
+    r.pfadd('visitors:' + day, *['user:%d' % i for i in range(n)])
+out['pfcount'] = [r.pfcount('visitors:mon'), r.pfcount('visitors:tue'), r.pfcount('visitors:mon', 'visitors:tue')]
+r.pfmerge('visitors:week', 'visitors:mon', 'visitors:tue')
+out['pfmerged'] = r.pfcount('visitors:week')
+raw = redis.Redis(host='127.0.0.1', port=int(sys.argv[1]))
+out['hll_bytes'] = raw.get('visitors:week').hex()
+
+r.geoadd('places', [13.361389, 38.115556, 'Palermo', 15.087269, 37.502669, 'Catania', 12.496366, 41.902782, 'Rome'])
+out['geodist'] = r.geodist('places', 'Palermo', 'Catania', unit='km')
+out['geosearch'] = r.geosearch('places', longitude=15, latitude=37, radius=200, unit='km', sort='ASC', withdist=True, withcoord=True)
+out['geosearch_box'] = r.geosearch('places', member='Rome', width=1000, height=1000, unit='km', sort='DESC')
+out['geopos'] = r.geopos('places', 'Rome', 'nowhere')
+out['geohash'] = r.geohash('places', 'Palermo')
 print(json.dumps(out, sort_keys=True))
-"#;
+"##;
 
 /// The JSON the app printed against `port` (keys sorted: comparable as
 /// text).
@@ -67,7 +100,7 @@ fn run(port: u16) -> String {
 }
 
 #[test]
-fn redis_py_locks_and_scripts_work_as_on_redis() {
+fn redis_py_scripts_functions_hyperloglogs_and_geo_work_as_on_redis() {
     let redis = Redis::start(&[]);
     let dir = tempfile::tempdir().expect("tmp");
     let m = Node::master(&dir.path().join("data"), 0, &[]);
@@ -87,6 +120,12 @@ fn redis_py_locks_and_scripts_work_as_on_redis() {
         r#""after_flush": [false]"#,
         r#""eval": ["counter", "5", 5]"#,
         r#""reloaded": 1"#,
+        r#""fn_loaded": "counters""#,
+        r#""fcall": [2, 5]"#,
+        r#""fcall_ro": "5""#,
+        r#""fn_list": [["counters", ["bump", "peek"]]]"#,
+        r#""hll_bytes": "48594c4c"#,
+        r#""geosearch_box": ["Catania", "Palermo", "Rome"]"#,
     ] {
         assert!(ours.contains(expected), "{expected} not in {ours}");
     }

@@ -79,7 +79,12 @@ pub(crate) fn measure_command(
         .skip_while(|l| !l.starts_with("\"test\""))
         .nth(1)
         .and_then(|l| l.split("\",\"").nth(1))
-        .with_context(|| format!("no result for {cmd:?} in: {text}"))?;
+        .with_context(|| {
+            format!(
+                "no result for {cmd:?} on port {port} in: {text} {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })?;
     Ok(rps.trim_matches('"').parse()?)
 }
 

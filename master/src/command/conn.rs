@@ -4,7 +4,14 @@ use super::spec::Spec;
 use crate::cmd::generic;
 use crate::cmd::spec::flag::*;
 use crate::cmd::spec::{acl, cmd, shape};
-use crate::session::{client, config, connection, multi, pubsub, replication, server};
+use crate::session::{client, config, connection, latency, multi, pubsub, replication, server};
+
+/// The tips of LATENCY's reports (each node answers its own).
+const REPORTS: &[&str] = &[
+    "nondeterministic_output",
+    "request_policy:all_nodes",
+    "response_policy:special",
+];
 
 /// The commands a connection answers itself: connection, server, pub/sub, transactions and replication.
 pub static TABLE: &[Spec] = &[
@@ -336,6 +343,70 @@ pub static TABLE: &[Spec] = &[
             cmd("slowlog|help", 2, LOADING | STALE, 0)
                 .doc("server", "2.2.12", "Lists the SLOWLOG subcommands.")
                 .conn(server::slowlog_help),
+        ]),
+    cmd("latency", -2, 0, 0)
+        .doc(
+            "server",
+            "2.8.13",
+            "A container for latency diagnostics commands.",
+        )
+        .container(&[
+            cmd("latency|doctor", 2, ADMIN | NOSCRIPT | LOADING | STALE, 0)
+                .tips(REPORTS)
+                .doc(
+                    "server",
+                    "2.8.13",
+                    "Returns a human-readable latency analysis report.",
+                )
+                .conn(latency::doctor),
+            cmd("latency|graph", 3, ADMIN | NOSCRIPT | LOADING | STALE, 0)
+                .tips(REPORTS)
+                .doc("server", "2.8.13", "Returns a latency graph for an event.")
+                .conn(latency::graph),
+            cmd("latency|help", 2, LOADING | STALE, 0)
+                .doc(
+                    "server",
+                    "2.8.13",
+                    "Returns helpful text about the different subcommands.",
+                )
+                .conn(latency::help),
+            cmd(
+                "latency|histogram",
+                -2,
+                ADMIN | NOSCRIPT | LOADING | STALE,
+                0,
+            )
+            .tips(REPORTS)
+            .doc(
+                "server",
+                "7.0.0",
+                "Returns the cumulative distribution of latencies of a subset or all commands.",
+            )
+            .conn(latency::histogram),
+            cmd("latency|history", 3, ADMIN | NOSCRIPT | LOADING | STALE, 0)
+                .tips(REPORTS)
+                .doc(
+                    "server",
+                    "2.8.13",
+                    "Returns timestamp-latency samples for an event.",
+                )
+                .conn(latency::history),
+            cmd("latency|latest", 2, ADMIN | NOSCRIPT | LOADING | STALE, 0)
+                .tips(REPORTS)
+                .doc(
+                    "server",
+                    "2.8.13",
+                    "Returns the latest latency samples for all events.",
+                )
+                .conn(latency::latest),
+            cmd("latency|reset", -2, ADMIN | NOSCRIPT | LOADING | STALE, 0)
+                .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"])
+                .doc(
+                    "server",
+                    "2.8.13",
+                    "Resets the latency data for one or more events.",
+                )
+                .conn(latency::reset),
         ]),
     cmd("memory", -2, 0, 0)
         .doc(

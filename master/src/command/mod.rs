@@ -102,6 +102,15 @@ const TABLES: &[&[Spec]] = &[
     geo::TABLE,
 ];
 
+/// Every command's and subcommand's name (`config|get`).
+pub fn all_names() -> impl Iterator<Item = &'static str> {
+    all().flat_map(|s| {
+        std::iter::once(s)
+            .chain(s.subcommands().iter())
+            .map(|s| s.meta.name)
+    })
+}
+
 /// Every command (not subcommands).
 pub fn all() -> impl Iterator<Item = &'static Spec> {
     TABLES

@@ -106,6 +106,10 @@ pub(super) struct Executor {
     pub(super) scripts: Arc<Scripts>,
     /// `hll-sparse-max-bytes`, as configured.
     pub(super) hll_sparse_max_bytes: Arc<AtomicUsize>,
+    /// Per-command counters, which the commands run here feed.
+    pub(super) command_stats: Arc<crate::latency::CommandStats>,
+    /// The latency monitor, which the commands run here feed.
+    pub(super) latency: Arc<crate::latency::LatencyMonitor>,
     pub(super) vm: Option<Vm>,
     pub(super) blocked: Arc<Blocked>,
     pub(super) slow_us: Arc<AtomicI64>,
@@ -203,14 +207,14 @@ impl Executor {
                     let start = group.events.len();
                     unit_start.get_or_insert(start);
                     group.made_by(cmd.client);
-                    let t = (slow_us >= 0).then(std::time::Instant::now);
-                    replies.push(self.execute(cmd, group, unit_now.unwrap_or_else(now_ms)));
-                    if let Some(t) = t {
-                        let us = t.elapsed().as_micros() as u64;
-                        if us >= slow_us as u64 {
-                            slow.push((cmd.args.clone(), us));
-                        }
+                    let t = std::time::Instant::now();
+                    let reply = self.execute(cmd, group, unit_now.unwrap_or_else(now_ms));
+                    let us = t.elapsed().as_micros() as u64;
+                    if slow_us >= 0 && us >= slow_us as u64 {
+                        slow.push((cmd.args.clone(), us));
                     }
+                    self.note_run(cmd.meta, us, &reply);
+                    replies.push(reply);
                     if !atomic {
                         self.serve_blocked(group, start);
                     }
@@ -355,6 +359,22 @@ impl Executor {
                 None => Reply::error("ERR internal: an unparsed write"),
             },
         }
+    }
+
+    /// Count a command run here (INFO commandstats and errorstats, the
+    /// latency monitor).
+    fn note_run(&self, meta: &Meta, us: u64, reply: &Reply) {
+        let failed = matches!(reply, Reply::Error(_));
+        self.command_stats.record(meta.name, us, failed);
+        if let Reply::Error(e) = reply {
+            self.command_stats.error(e);
+        }
+        let event = if meta.has(crate::cmd::spec::flag::FAST) {
+            "fast-command"
+        } else {
+            "command"
+        };
+        self.latency.record(event, us);
     }
 
     /// Why nothing can run in this group now, if anything.

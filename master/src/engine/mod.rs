@@ -39,6 +39,7 @@ pub use script::{Callee, ScriptJob};
 use crate::blocking::{BlockStart, Blocked};
 use crate::cmd::Cursors;
 use crate::error::{Error, Result};
+use crate::latency::{CommandStats, LatencyMonitor};
 use crate::lock;
 use crate::preread::{PreRead, Written};
 use crate::script::{Functions, Scripts};
@@ -72,6 +73,10 @@ pub struct Engine {
     pub slow_us: Arc<AtomicI64>,
     /// `hll-sparse-max-bytes`, as configured.
     pub hll_sparse_max_bytes: Arc<AtomicUsize>,
+    /// Per-command counters (INFO commandstats, LATENCY HISTOGRAM).
+    pub command_stats: Arc<CommandStats>,
+    /// The latency monitor (LATENCY).
+    pub latency: Arc<LatencyMonitor>,
 }
 
 impl Engine {
@@ -374,6 +379,8 @@ pub fn start(store: Arc<Store>, binlog: Binlog, storage: Option<Storage>) -> Res
     let scripts = Arc::new(Scripts::default());
     let blocked = Arc::new(Blocked::default());
     let slow_us = Arc::new(AtomicI64::new(-1));
+    let command_stats = Arc::new(CommandStats::default());
+    let latency = Arc::new(LatencyMonitor::default());
     let hll_sparse_max_bytes =
         Arc::new(AtomicUsize::new(crate::cmd::hll::DEFAULT_SPARSE_MAX_BYTES));
     let written = Arc::new(Written::default());
@@ -390,6 +397,8 @@ pub fn start(store: Arc<Store>, binlog: Binlog, storage: Option<Storage>) -> Res
         tracking: Arc::clone(&tracking),
         scripts: Arc::clone(&scripts),
         hll_sparse_max_bytes: Arc::clone(&hll_sparse_max_bytes),
+        command_stats: Arc::clone(&command_stats),
+        latency: Arc::clone(&latency),
         vm: None,
         stats: Arc::clone(&stats),
     };
@@ -411,5 +420,7 @@ pub fn start(store: Arc<Store>, binlog: Binlog, storage: Option<Storage>) -> Res
         blocked,
         slow_us,
         hll_sparse_max_bytes,
+        command_stats,
+        latency,
     })
 }

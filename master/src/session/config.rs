@@ -61,6 +61,7 @@ pub fn set(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
     }
     let slow_us = &s.core.engine.slow_us;
     let hll_max = &s.core.engine.hll_sparse_max_bytes;
+    let latency = &s.core.engine.latency;
     let changed = s.core.view.update_config(|next| {
         for pair in a[2..].chunks(2) {
             let name = String::from_utf8_lossy(&pair[0]).to_lowercase();
@@ -82,6 +83,7 @@ pub fn set(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
         // write path's threshold equal to the configuration's.
         slow_us.store(next.slowlog_log_slower_than, Ordering::Relaxed);
         hll_max.store(next.hll_sparse_max_bytes, Ordering::Relaxed);
+        latency.set_threshold(next.latency_monitor_threshold);
         Ok(())
     });
     match changed {
@@ -94,6 +96,7 @@ pub fn set(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
 pub fn resetstat(s: &mut Session<'_>, _: &[Bytes]) -> Reply {
     s.core.stats.commands.store(0, Ordering::Relaxed);
     s.core.stats.received.store(0, Ordering::Relaxed);
+    s.core.engine.command_stats.reset();
     Reply::ok()
 }
 

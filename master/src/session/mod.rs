@@ -7,6 +7,7 @@ pub mod client;
 pub mod config;
 pub mod connection;
 pub mod functions;
+pub mod latency;
 pub mod multi;
 pub mod pubsub;
 pub mod replication;

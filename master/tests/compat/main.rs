@@ -6,6 +6,7 @@ mod common;
 mod functions;
 mod geo;
 mod hyperloglog;
+mod latency;
 mod scripting;
 mod server;
 mod tracking;

@@ -1,0 +1,106 @@
+//! LATENCY and INFO's command sections: LATENCY's replies as
+//! redis-server gives them (help, an empty or disabled monitor, errors),
+//! and, rocksync alone, spikes recorded at the threshold and the
+//! per-command and per-error counters INFO reports.
+
+use super::common::InProc;
+use super::scripting::run_cases;
+use super::Raw;
+
+const CASES: &[&[&str]] = &[
+    &["LATENCY", "HELP"],
+    &["LATENCY", "DOCTOR"],
+    &["LATENCY", "LATEST"],
+    &["LATENCY", "HISTORY", "command"],
+    &["LATENCY", "RESET"],
+    &["LATENCY", "RESET", "command", "nosuch"],
+    &["LATENCY", "GRAPH", "command"],
+    &["LATENCY"],
+    &["LATENCY", "HISTORY"],
+    &["LATENCY", "NOSUCH"],
+    &["CONFIG", "SET", "latency-monitor-threshold", "100000"],
+    &["CONFIG", "GET", "latency-monitor-threshold"],
+    &["LATENCY", "DOCTOR"],
+    &["LATENCY", "LATEST"],
+    &["CONFIG", "SET", "latency-monitor-threshold", "0"],
+];
+
+#[test]
+fn latency_matches_redis_server_in_resp2() {
+    let m = run_cases(CASES, "2");
+    assert!(m.is_empty(), "{} differ:\n{}", m.len(), m.join("\n"));
+}
+
+#[test]
+fn latency_matches_redis_server_in_resp3() {
+    let m = run_cases(CASES, "3");
+    assert!(m.is_empty(), "{} differ:\n{}", m.len(), m.join("\n"));
+}
+
+fn text(c: &mut Raw, args: &[&str]) -> String {
+    String::from_utf8_lossy(&c.call_bytes(args)).into_owned()
+}
+
+/// A command past the threshold is a spike of the `command` event; the
+/// counters count calls, failures, refusals and errors by their prefix.
+#[test]
+fn spikes_and_command_counters_are_recorded() {
+    let ours = InProc::start();
+    let mut c = Raw::connect(ours.addr);
+    text(
+        &mut c,
+        &["CONFIG", "SET", "latency-monitor-threshold", "20"],
+    );
+    text(&mut c, &["DEBUG", "SLEEP", "0.05"]);
+    text(&mut c, &["PING"]);
+    let latest = text(&mut c, &["LATENCY", "LATEST"]);
+    assert!(
+        latest.starts_with("*1\r\n*4\r\n$7\r\ncommand\r\n"),
+        "{latest}"
+    );
+    let history = text(&mut c, &["LATENCY", "HISTORY", "command"]);
+    assert!(history.starts_with("*1\r\n*2\r\n"), "{history}");
+    let doctor = text(&mut c, &["LATENCY", "DOCTOR"]);
+    assert!(doctor.contains("1. command: 1 latency spikes"), "{doctor}");
+    assert_eq!(text(&mut c, &["LATENCY", "RESET", "command"]), ":1\r\n");
+    assert_eq!(text(&mut c, &["LATENCY", "LATEST"]), "*0\r\n");
+
+    text(&mut c, &["SET", "k", "v"]);
+    text(&mut c, &["SET", "k", "v", "XX", "NX"]);
+    text(&mut c, &["LPUSH", "k", "x"]);
+    text(&mut c, &["GET"]);
+    text(&mut c, &["NOSUCHCOMMAND"]);
+    let stats = text(&mut c, &["INFO", "commandstats"]);
+    assert!(stats.contains("cmdstat_set:calls=2,"), "{stats}");
+    assert!(stats.contains("failed_calls=1\r\n"), "{stats}");
+    assert!(stats.contains("cmdstat_lpush:calls=1,"), "{stats}");
+    assert!(
+        stats.contains(
+            "cmdstat_get:calls=0,usec=0,usec_per_call=0.00,rejected_calls=1,failed_calls=0"
+        ),
+        "{stats}"
+    );
+    assert!(stats.contains("cmdstat_debug:calls=1,"), "{stats}");
+    let errors = text(&mut c, &["INFO", "errorstats"]);
+    assert!(errors.contains("errorstat_ERR:count=3\r\n"), "{errors}");
+    assert!(
+        errors.contains("errorstat_WRONGTYPE:count=1\r\n"),
+        "{errors}"
+    );
+    let latency = text(&mut c, &["INFO", "latencystats"]);
+    assert!(
+        latency.contains("latency_percentiles_usec_set:p50="),
+        "{latency}"
+    );
+    // Not in the default INFO, in INFO everything.
+    assert!(!text(&mut c, &["INFO"]).contains("# Commandstats"));
+    assert!(text(&mut c, &["INFO", "everything"]).contains("# Commandstats"));
+    let histogram = text(&mut c, &["LATENCY", "HISTOGRAM", "set"]);
+    assert!(
+        histogram
+            .starts_with("*2\r\n$3\r\nset\r\n*4\r\n$5\r\ncalls\r\n:2\r\n$14\r\nhistogram_usec\r\n"),
+        "{histogram}"
+    );
+    text(&mut c, &["CONFIG", "RESETSTAT"]);
+    assert!(!text(&mut c, &["INFO", "commandstats"]).contains("cmdstat_set"));
+}
