@@ -113,13 +113,11 @@ pub fn run(quick: bool, kvrocks: Option<&str>) -> Result<()> {
                 shas.push(script_load(s.port, LIMITER)?);
                 function_load(s.port)?;
             }
-            let mut rows = Vec::new();
-            for (s, sha) in servers.iter().zip(&shas) {
-                let cmd = ["EVALSHA", sha.as_str(), "1", rl, "60000"];
-                rows.extend(each(std::slice::from_ref(s), requests, |port| {
-                    crate::bench::measure_command(port, pipeline, requests, extra, &cmd)
-                })?);
-            }
+            let rows = each(&servers, requests, |port| {
+                let at = servers.iter().position(|s| s.port == port).unwrap_or(0);
+                let cmd = ["EVALSHA", shas[at].as_str(), "1", rl, "60000"];
+                crate::bench::measure_command(port, pipeline, requests, extra, &cmd)
+            })?;
             row("evalsha", keys, pipeline, &rows);
             let cmd = ["FCALL", "limit", "1", rl, "60000"];
             let rows = each(&servers, requests, |port| {

@@ -4,7 +4,7 @@
 //! FUNCTION DUMP payloads that restore both ways.
 
 use super::common::{InProc, RedisServer};
-use super::scripting::run_cases;
+use super::scripting::assert_cases;
 use super::Raw;
 
 const CASES: &[&[&str]] = &[
@@ -106,14 +106,12 @@ const CASES: &[&[&str]] = &[
 
 #[test]
 fn functions_match_redis_server_in_resp2() {
-    let m = run_cases(CASES, "2");
-    assert!(m.is_empty(), "{} differ:\n{}", m.len(), m.join("\n"));
+    assert_cases(CASES, "2");
 }
 
 #[test]
 fn functions_match_redis_server_in_resp3() {
-    let m = run_cases(CASES, "3");
-    assert!(m.is_empty(), "{} differ:\n{}", m.len(), m.join("\n"));
+    assert_cases(CASES, "3");
 }
 
 /// A FUNCTION DUMP of redis-server restores here, ours restores there

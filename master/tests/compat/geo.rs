@@ -5,7 +5,7 @@
 //! poles and the antimeridian included, in Redis's own order.
 
 use super::common::{InProc, RedisServer};
-use super::scripting::run_cases;
+use super::scripting::assert_cases;
 use super::{differs, Raw};
 
 const CASES: &[&[&str]] = &[
@@ -429,14 +429,12 @@ const CASES: &[&[&str]] = &[
 
 #[test]
 fn geo_matches_redis_server_in_resp2() {
-    let m = run_cases(CASES, "2");
-    assert!(m.is_empty(), "{} differ:\n{}", m.len(), m.join("\n"));
+    assert_cases(CASES, "2");
 }
 
 #[test]
 fn geo_matches_redis_server_in_resp3() {
-    let m = run_cases(CASES, "3");
-    assert!(m.is_empty(), "{} differ:\n{}", m.len(), m.join("\n"));
+    assert_cases(CASES, "3");
 }
 
 /// A small deterministic generator (the same points on both servers).

@@ -4,7 +4,7 @@
 //! per-command and per-error counters INFO reports.
 
 use super::common::InProc;
-use super::scripting::run_cases;
+use super::scripting::assert_cases;
 use super::Raw;
 
 const CASES: &[&[&str]] = &[
@@ -27,14 +27,12 @@ const CASES: &[&[&str]] = &[
 
 #[test]
 fn latency_matches_redis_server_in_resp2() {
-    let m = run_cases(CASES, "2");
-    assert!(m.is_empty(), "{} differ:\n{}", m.len(), m.join("\n"));
+    assert_cases(CASES, "2");
 }
 
 #[test]
 fn latency_matches_redis_server_in_resp3() {
-    let m = run_cases(CASES, "3");
-    assert!(m.is_empty(), "{} differ:\n{}", m.len(), m.join("\n"));
+    assert_cases(CASES, "3");
 }
 
 fn text(c: &mut Raw, args: &[&str]) -> String {

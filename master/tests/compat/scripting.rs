@@ -261,8 +261,16 @@ const CASES: &[&[&str]] = &[
 ];
 
 /// Each of `cases` on a fresh redis-server and rocksync in protocol
+/// `proto`: every reply equal, or the test fails listing those that
+/// differ.
+pub(super) fn assert_cases(cases: &[&[&str]], proto: &str) {
+    let m = run_cases(cases, proto);
+    assert!(m.is_empty(), "{} differ:\n{}", m.len(), m.join("\n"));
+}
+
+/// Each of `cases` on a fresh redis-server and rocksync in protocol
 /// `proto`: the replies that differ.
-pub(super) fn run_cases(cases: &[&[&str]], proto: &str) -> Vec<String> {
+fn run_cases(cases: &[&[&str]], proto: &str) -> Vec<String> {
     let redis = RedisServer::start(&[]);
     let ours = InProc::start();
     let mut theirs = Raw::connect(("127.0.0.1", redis.port));
@@ -281,14 +289,12 @@ pub(super) fn run_cases(cases: &[&[&str]], proto: &str) -> Vec<String> {
 
 #[test]
 fn scripts_match_redis_server_in_resp2() {
-    let m = run_cases(CASES, "2");
-    assert!(m.is_empty(), "{} differ:\n{}", m.len(), m.join("\n"));
+    assert_cases(CASES, "2");
 }
 
 #[test]
 fn scripts_match_redis_server_in_resp3() {
-    let m = run_cases(CASES, "3");
-    assert!(m.is_empty(), "{} differ:\n{}", m.len(), m.join("\n"));
+    assert_cases(CASES, "3");
 }
 
 /// rocksync alone: twenty thousand scripts in a row (one of them stray

@@ -1,3 +1,6 @@
+//! The geometry's unit tests: round trips within a cell, distances,
+//! search areas that cover their shape, ordering and texts.
+
 use super::*;
 
 /// Small deterministic generator (xorshift) so the tests need no crates.

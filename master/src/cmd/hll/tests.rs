@@ -1,3 +1,6 @@
+//! HyperLogLog's unit tests: encodings against a register model,
+//! estimates within their error, merges, caches and corrupt values.
+
 use super::*;
 
 const BIG: usize = 1 << 20;
