@@ -252,9 +252,13 @@ async fn step_one(
         .filter(|r| r.first() == Some(&b'-'))
         .and_then(|r| r.split(|&b| b == b'\r').next())
         .map(|line| String::from_utf8_lossy(&line[1..]).into_owned());
-    stats.record(meta.name, us, error.is_some());
-    if let Some(e) = &error {
-        stats.error(e);
+    // (FUNCTION's writes reach the write path, which counts them when
+    // they get there: here only those refused before)
+    if !meta.has(WRITE) || error.is_some() {
+        stats.record(meta.name, us, error.is_some());
+        if let Some(e) = &error {
+            stats.error(e);
+        }
     }
     let event = if meta.has(FAST) {
         "fast-command"

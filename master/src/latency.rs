@@ -13,6 +13,9 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 /// less than 2^i µs (and at least 2^(i-1)).
 const BUCKETS: usize = 40;
 
+/// The most error prefixes errorstats keeps.
+const MAX_ERROR_KINDS: usize = 128;
+
 /// One command's counters.
 #[derive(Debug)]
 pub struct Counters {
@@ -94,12 +97,16 @@ impl CommandStats {
         self.error_replies.fetch_add(1, Ordering::Relaxed);
         let prefix = text.split(' ').next().unwrap_or_default();
         let prefix = if prefix.is_empty() { "ERR" } else { prefix };
-        *self
-            .errors
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .entry(prefix.to_owned())
-            .or_default() += 1;
+        let mut errors = self.errors.lock().unwrap_or_else(PoisonError::into_inner);
+        let kinds = errors.len();
+        match errors.get_mut(prefix) {
+            Some(n) => *n += 1,
+            // At most Redis's 128 kinds (a script can make up any prefix).
+            None if kinds < MAX_ERROR_KINDS => {
+                errors.insert(prefix.to_owned(), 1);
+            }
+            None => {}
+        }
     }
 
     /// Error replies sent (INFO's `total_error_replies`).

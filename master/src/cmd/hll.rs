@@ -521,8 +521,12 @@ fn compute_cardinality(v: &[u8]) -> Result<u64, HllError> {
                 Op::Val(value, _) => usize::from(value),
                 _ => 0,
             };
-            histo[bucket] += op.span() as u32;
             idx += op.span();
+            if idx > HLL_REGISTERS {
+                // (before the count can overflow on a crafted value)
+                return Err(HllError::Corrupt);
+            }
+            histo[bucket] += op.span() as u32;
         }
         if idx != HLL_REGISTERS {
             return Err(HllError::Corrupt);

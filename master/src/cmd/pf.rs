@@ -22,8 +22,14 @@ type Found = Option<(Vec<u8>, u64)>;
 /// A key's string value and expiry, `None` when it does not exist (the
 /// usual WRONGTYPE for another type).
 fn value_of(c: &mut WriteCtx<'_>, key: &[u8]) -> Result<std::result::Result<Found, Reply>> {
-    Ok(c.typed_mut(key, Kind::String)?
-        .map(|m| m.map(|m| (m.value.to_vec(), m.expire_ms))))
+    // Where the node takes no writes (PFCOUNT on a slave) an expired key
+    // is only read as gone: its delete is the master's to log.
+    let meta = if c.writable {
+        c.typed_mut(key, Kind::String)?
+    } else {
+        super::typed(c, key, Kind::String)?
+    };
+    Ok(meta.map(|m| m.map(|m| (m.value.to_vec(), m.expire_ms))))
 }
 
 /// Write `value` back to `key`, keeping its expiry.

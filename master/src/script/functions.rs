@@ -128,29 +128,40 @@ pub struct Functions {
 }
 
 impl Functions {
-    /// The catalog of what `store` holds now.
+    /// The catalog of what `store` holds now (read again, outside the
+    /// lock, when a commit changed the libraries; a read that fails is
+    /// answered once and not kept).
     pub fn catalog(&self, store: &Store) -> Arc<Catalog> {
         let generation = store.functions_generation();
-        let mut held = self.catalog.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(c) = held.as_ref().filter(|c| c.generation == generation) {
-            return Arc::clone(c);
+        {
+            let held = self.catalog.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(c) = held.as_ref().filter(|c| c.generation == generation) {
+                return Arc::clone(c);
+            }
         }
-        let c = Arc::new(read_catalog(store, generation));
-        *held = Some(Arc::clone(&c));
-        c
+        let stored = match store.function_libraries() {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::error!(error = %e, "reading the function libraries");
+                return Arc::new(Catalog::new(generation, BTreeMap::new()));
+            }
+        };
+        let c = Arc::new(read_catalog(stored, generation));
+        let mut held = self.catalog.lock().unwrap_or_else(PoisonError::into_inner);
+        match held.as_ref() {
+            // Another caller kept a newer one meanwhile.
+            Some(h) if h.generation > generation => Arc::clone(h),
+            _ => {
+                *held = Some(Arc::clone(&c));
+                c
+            }
+        }
     }
 }
 
-/// Every library in `store`, each run to learn its functions (one that
-/// no longer loads is left out, with a log line).
-fn read_catalog(store: &Store, generation: u64) -> Catalog {
-    let stored = match store.function_libraries() {
-        Ok(l) => l,
-        Err(e) => {
-            tracing::error!(error = %e, "reading the function libraries");
-            Vec::new()
-        }
-    };
+/// The libraries `stored` (name, code), each run to learn its functions
+/// (one that no longer loads is left out, with a log line).
+fn read_catalog(stored: Vec<(Vec<u8>, Vec<u8>)>, generation: u64) -> Catalog {
     let mut vm = None;
     let mut libraries = BTreeMap::new();
     for (name, code) in stored {

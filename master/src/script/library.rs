@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use mlua::{Function, MultiValue, Table, Value};
 use rocksync_protocol::Reply;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use super::{cjson, functions, raise, refuse_bytecode, Callable, Catalog, Host, Vm};
 
@@ -41,12 +41,18 @@ impl Vm {
     pub fn run_function(
         &mut self,
         host: &mut dyn Host,
-        catalog: &Catalog,
+        catalog: &Arc<Catalog>,
         name: &str,
         keys: &[Bytes],
         argv: &[Bytes],
     ) -> Reply {
-        if self.loaded_generation != Some(catalog.generation) {
+        // (the very catalog, not its generation: one read while a commit
+        // landed may hold the next generation's libraries)
+        if !self
+            .loaded_from
+            .as_ref()
+            .is_some_and(|c| Arc::ptr_eq(c, catalog))
+        {
             self.loaded.clear();
             for lib in catalog.libraries.values() {
                 let body = functions::metadata(&lib.code).map(|(_, at)| &lib.code[at..]);
@@ -60,7 +66,7 @@ impl Vm {
                     }
                 }
             }
-            self.loaded_generation = Some(catalog.generation);
+            self.loaded_from = Some(Arc::clone(catalog));
         }
         match self.loaded.get(&name.to_ascii_lowercase()).cloned() {
             Some(f) => self.run_timed(host, &Callable::Function(name, f), keys, argv),

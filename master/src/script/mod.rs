@@ -290,7 +290,7 @@ pub struct Vm {
     /// The functions loaded (lowercase name: its callback), and the
     /// catalog generation they are of.
     loaded: HashMap<String, Function>,
-    loaded_generation: Option<u64>,
+    loaded_from: Option<Arc<Catalog>>,
     /// While a library loads under FUNCTION LOAD: when it must stop.
     load_deadline: Arc<Mutex<Option<Instant>>>,
 }
@@ -429,7 +429,7 @@ impl Vm {
             allowed_nil,
             fcall,
             loaded: HashMap::new(),
-            loaded_generation: None,
+            loaded_from: None,
             load_deadline,
             lua,
             env,

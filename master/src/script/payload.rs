@@ -9,6 +9,8 @@
 const FUNCTION2: u8 = 245;
 /// The opcode of the pre-GA format (refused, as Redis refuses it).
 const FUNCTION_PRE_GA: u8 = 246;
+/// The most LZF can expand its input.
+const MAX_LZF_RATIO: usize = 100;
 /// Redis 7.0's RDB version: the newest we read, the one we write.
 const RDB_VERSION: u16 = 10;
 
@@ -129,7 +131,14 @@ fn get_string(b: &[u8], at: &mut usize) -> Option<Vec<u8>> {
             let clen = usize::try_from(clen).ok()?;
             let src = b.get(*at..at.checked_add(clen)?)?;
             *at += clen;
-            lzf_decompress(src, usize::try_from(len).ok()?)
+            // LZF expands at most 88 times (a 3-byte back-reference makes
+            // 264 bytes): a larger declared length is a lie, refused
+            // before anything is allocated for it.
+            let len = usize::try_from(len).ok()?;
+            if len > src.len().saturating_mul(MAX_LZF_RATIO) {
+                return None;
+            }
+            lzf_decompress(src, len)
         }
         _ => None,
     }
@@ -218,5 +227,19 @@ mod tests {
         assert_eq!(lzf_decompress(&src, 12).expect("accepted"), b"abcabcabcabc");
         assert!(lzf_decompress(&src, 11).is_none());
         assert!(lzf_decompress(&[0x20, 5], 3).is_none());
+    }
+
+    #[test]
+    fn a_declared_length_past_what_lzf_can_make_is_refused() {
+        // FUNCTION2, an LZF string of 1 byte said to make 2^62 bytes.
+        let mut body = vec![FUNCTION2, 0xc3, 0x01, 0x81];
+        body.extend_from_slice(&(1u64 << 62).to_be_bytes());
+        body.push(0x00);
+        body.extend_from_slice(&RDB_VERSION.to_le_bytes());
+        let crc = crc64(0, &body);
+        body.extend_from_slice(&crc.to_le_bytes());
+        assert!(restore(&body)
+            .expect_err("refused")
+            .contains("failed loading"));
     }
 }

@@ -213,7 +213,7 @@ pub fn restore<'s>(s: &'s mut Session<'_>, a: &'s [Bytes]) -> BoxReply<'s> {
         let mut new: std::collections::BTreeMap<String, Library> = Default::default();
         for code in codes {
             let lib = match tokio::task::block_in_place(|| {
-                functions::parse_library(&mut vm, Bytes::from(code), None)
+                functions::parse_library(&mut vm, Bytes::from(code), Some(LOAD_TIMEOUT))
             }) {
                 Ok(lib) => lib,
                 Err(e) => return Reply::error(format!("ERR {e}")),
@@ -369,8 +369,12 @@ pub fn stats(s: &mut Session<'_>, _: &[Bytes]) -> Reply {
     ])
 }
 
-/// FUNCTION KILL: stop the running function, if it has not written.
+/// FUNCTION KILL: stop the running function, if it has not written (an
+/// EVAL script is SCRIPT KILL's, as Redis answers).
 pub fn kill(s: &mut Session<'_>, _: &[Bytes]) -> Reply {
+    if let Some((None, _)) = s.core.engine.scripts.running() {
+        return Reply::error(crate::dispatch::BUSY);
+    }
     match s.core.engine.scripts.kill() {
         Ok(()) => Reply::ok(),
         Err(e) => e,

@@ -110,6 +110,11 @@ pub fn flush(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
 
 /// SCRIPT KILL: stop the running script, if it has not written.
 pub fn kill(s: &mut Session<'_>, _: &[Bytes]) -> Reply {
+    if let Some((Some(_), _)) = s.core.engine.scripts.running() {
+        return Reply::error(
+            "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.",
+        );
+    }
     match s.core.engine.scripts.kill() {
         Ok(()) => Reply::ok(),
         Err(e) => e,

@@ -45,23 +45,23 @@ fn text(c: &mut Raw, args: &[&str]) -> String {
 fn spikes_and_command_counters_are_recorded() {
     let ours = InProc::start();
     let mut c = Raw::connect(ours.addr);
+    // (a threshold no other command of the test comes near on a busy
+    // machine)
     text(
         &mut c,
-        &["CONFIG", "SET", "latency-monitor-threshold", "20"],
+        &["CONFIG", "SET", "latency-monitor-threshold", "200"],
     );
-    text(&mut c, &["DEBUG", "SLEEP", "0.05"]);
-    text(&mut c, &["PING"]);
+    text(&mut c, &["DEBUG", "SLEEP", "0.3"]);
     let latest = text(&mut c, &["LATENCY", "LATEST"]);
-    assert!(
-        latest.starts_with("*1\r\n*4\r\n$7\r\ncommand\r\n"),
-        "{latest}"
-    );
+    assert!(latest.contains("*4\r\n$7\r\ncommand\r\n"), "{latest}");
     let history = text(&mut c, &["LATENCY", "HISTORY", "command"]);
     assert!(history.starts_with("*1\r\n*2\r\n"), "{history}");
     let doctor = text(&mut c, &["LATENCY", "DOCTOR"]);
-    assert!(doctor.contains("1. command: 1 latency spikes"), "{doctor}");
-    assert_eq!(text(&mut c, &["LATENCY", "RESET", "command"]), ":1\r\n");
-    assert_eq!(text(&mut c, &["LATENCY", "LATEST"]), "*0\r\n");
+    assert!(doctor.contains("command: 1 latency spikes"), "{doctor}");
+    let reset = text(&mut c, &["LATENCY", "RESET"]);
+    assert!(reset.starts_with(':') && reset != ":0\r\n", "{reset}");
+    assert_eq!(text(&mut c, &["LATENCY", "HISTORY", "command"]), "*0\r\n");
+    text(&mut c, &["CONFIG", "SET", "latency-monitor-threshold", "0"]);
 
     text(&mut c, &["SET", "k", "v"]);
     text(&mut c, &["SET", "k", "v", "XX", "NX"]);

@@ -41,6 +41,34 @@ fn hyperloglogs_are_equal_on_master_and_slave() {
     assert_ne!(cached, before, "the master's PFCOUNT keeps its count");
     wait_synced(&master, &slave, LONG);
     assert_eq!(raw(&mut s), cached);
+
+    // An HLL expired on the slave whose master's delete never came (the
+    // master is gone): PFCOUNT reads it as gone, and writes nothing a
+    // slave could not commit.
+    let _: i64 = redis::cmd("PFADD")
+        .arg("brief")
+        .arg("x")
+        .query(&mut m)
+        .expect("pfadd");
+    let _: i64 = redis::cmd("PEXPIRE")
+        .arg("brief")
+        .arg(300)
+        .query(&mut m)
+        .expect("pexpire");
+    wait_synced(&master, &slave, LONG);
+    drop(m);
+    master.kill();
+    std::thread::sleep(Duration::from_millis(400));
+    let gone: i64 = redis::cmd("PFCOUNT")
+        .arg("brief")
+        .query(&mut s)
+        .expect("pfcount of an expired hll on the slave");
+    assert_eq!(gone, 0);
+    let still: i64 = redis::cmd("PFCOUNT")
+        .arg("visits")
+        .query(&mut s)
+        .expect("pfcount");
+    assert_eq!(still, on_master);
 }
 
 /// GEOADD's scores and a GEOSEARCHSTORE's result reach the slave, which
