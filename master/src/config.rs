@@ -288,6 +288,13 @@ config_table! {
     /// Bytes a HyperLogLog may take in its sparse encoding before it
     /// turns dense (3000, Redis's).
     hll_sparse_max_bytes: usize = 3000, live, any;
+    /// Entries (deleted ones included) in one node of a stream before a
+    /// new node starts, 0 for no limit (100, Redis's). Nodes are what
+    /// `~` trimming removes whole.
+    stream_node_max_entries: u64 = 100, live, any;
+    /// Bytes of one node of a stream before a new node starts, 0 for no
+    /// limit (4096, Redis's).
+    stream_node_max_bytes: u64 = 4096, live, any;
     /// Commands (and other events) taking at least this many ms enter
     /// the latency monitor (LATENCY); 0 turns it off (0, Redis's).
     latency_monitor_threshold: u64 = 0, live, any;

@@ -229,7 +229,11 @@ async fn step_one(
             op,
             client: client.id,
         };
-        if meta.block.is_some() && !atomic {
+        if meta
+            .block
+            .is_some_and(|(_, at)| at.wait(&cmd.args).is_some())
+            && !atomic
+        {
             flush_writes(core, client, writes, out, atomic).await;
             return start_blocking(core, cmd, out, client.proto).await;
         }
@@ -373,7 +377,7 @@ async fn start_blocking(core: &Core, cmd: WriteCmd, out: &mut BytesMut, proto: P
     let timeout = cmd
         .meta
         .block
-        .and_then(|(_, at)| crate::cmd::timeout_arg(at.split(&cmd.args).1).ok())
+        .and_then(|(_, at)| at.wait(&cmd.args))
         .flatten();
     match core.engine.block(cmd).await {
         BlockStart::Done(answer) => {

@@ -88,9 +88,7 @@ impl Core {
         engine
             .slow_us
             .store(config.slowlog_log_slower_than, Ordering::Relaxed);
-        engine
-            .hll_sparse_max_bytes
-            .store(config.hll_sparse_max_bytes, Ordering::Relaxed);
+        engine.limits.set(&config);
         engine
             .latency
             .set_threshold(config.latency_monitor_threshold);

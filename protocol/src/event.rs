@@ -126,6 +126,16 @@ commands! {
     FunctionDel = 113 => "FUNCTION_DEL",
     /// FUNCTION FLUSH: every library goes.
     FunctionFlush = 114 => "FUNCTION_FLUSH",
+    /// A stream's header: value = its length (u64 BE) then its metadata
+    /// (last ID, entries added, greatest deleted ID); a missing key
+    /// becomes an empty stream first.
+    XMeta = 128 => "X_META",
+    /// A stream's part (entry, group, pending entry, consumer, node):
+    /// value = `pack(part, bytes)`; a missing key becomes an empty stream
+    /// first.
+    XPut = 129 => "X_PUT",
+    /// A stream's part goes: value = the part.
+    XDel = 130 => "X_DEL",
 }
 
 impl Command {

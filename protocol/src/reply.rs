@@ -58,6 +58,9 @@ pub enum Reply {
     /// WITHSCORES, HRANDFIELD WITHVALUES): RESP3 an array of two-element
     /// arrays, RESP2 one flat array. Parsed replies never take this form.
     Pairs(Vec<(Reply, Reply)>),
+    /// RESP3 a map; RESP2 an array of two-element arrays (XREAD's
+    /// streams). Parsed replies never take this form.
+    Keyed(Vec<(Reply, Reply)>),
     /// RESP3 `,` (RESP2: a bulk string), printed as Redis 7.0 prints a
     /// double: `%.17g`, `inf`, `-inf`.
     Double(f64),
@@ -120,7 +123,7 @@ impl Reply {
             Self::Array(items) => put_items(dst, b'*', items, proto),
             Self::Set(items) => put_items(dst, if v3 { b'~' } else { b'*' }, items, proto),
             Self::Push(items) => put_items(dst, if v3 { b'>' } else { b'*' }, items, proto),
-            Self::Pairs(pairs) if v3 => {
+            Self::Pairs(pairs) | Self::Keyed(pairs) if v3 == matches!(self, Self::Pairs(_)) => {
                 put_int_line(dst, b'*', pairs.len() as i64);
                 for (k, v) in pairs {
                     dst.put_slice(b"*2\r\n");
@@ -128,7 +131,7 @@ impl Reply {
                     v.encode_as(dst, proto);
                 }
             }
-            Self::Map(pairs) | Self::Pairs(pairs) => {
+            Self::Map(pairs) | Self::Pairs(pairs) | Self::Keyed(pairs) => {
                 if v3 {
                     put_int_line(dst, b'%', pairs.len() as i64);
                 } else {

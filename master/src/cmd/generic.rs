@@ -265,8 +265,14 @@ fn copy_value(c: &mut WriteCtx<'_>, src: &[u8], m: &Meta, dst: &[u8]) -> Result<
     if m.kind == Kind::String {
         return c.emit(Command::KSet, dst, m.value.clone(), m.expire_ms);
     }
+    if m.kind == Kind::Stream {
+        // Its length and header first: an empty stream is a value too.
+        let mut v = m.size.to_be_bytes().to_vec();
+        v.extend_from_slice(&m.value);
+        c.emit(Command::XMeta, dst, v, 0)?;
+    }
     let prefix = keys::sub_prefix(src, m.version);
-    let mut items: Vec<(Bytes, Bytes)> = Vec::with_capacity(m.size as usize);
+    let mut items: Vec<(Bytes, Bytes)> = Vec::with_capacity(m.size.min(1 << 20) as usize);
     c.scan(Cf::Sub, &prefix, &prefix, &mut |k, v| {
         items.push((
             Bytes::copy_from_slice(&k[prefix.len()..]),
@@ -288,6 +294,7 @@ fn copy_value(c: &mut WriteCtx<'_>, src: &[u8], m: &Meta, dst: &[u8]) -> Result<
                 )?;
             }
             Kind::List => c.emit(Command::QPushBack, dst, value, 0)?,
+            Kind::Stream => c.emit(Command::XPut, dst, keys::pack(&field, &value), 0)?,
             Kind::String => {}
         }
     }
@@ -442,6 +449,7 @@ fn encoding(c: &ReadCtx<'_>, key: &[u8], m: &Meta) -> Result<&'static str> {
             }
         }
         Kind::List => "quicklist",
+        Kind::Stream => "stream",
         Kind::Set => {
             let items = super::sub_items(c, key, m)?;
             let ints = items

@@ -21,7 +21,11 @@ pub(crate) mod pf;
 pub(crate) mod set;
 pub(crate) mod sort;
 pub mod spec;
+pub mod stream;
 pub(crate) mod string;
+pub(crate) mod xgroup;
+pub(crate) mod xinfo;
+pub mod xstream;
 pub(crate) mod zrange;
 pub(crate) mod zset;
 
@@ -85,6 +89,21 @@ pub trait View {
         f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<()> {
         self.store().scan_in(cf, prefix, start, None, f)
+    }
+
+    /// Visit pairs under `prefix`, last first, from the last key below
+    /// `before` (when given).
+    ///
+    /// # Errors
+    /// RocksDB errors.
+    fn scan_rev_from(
+        &self,
+        cf: Cf,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()> {
+        self.store().scan_rev_before(cf, prefix, before, None, f)
     }
 
     /// Visit pairs under `prefix`, last first.
@@ -310,6 +329,76 @@ impl View for ReadCtx<'_> {
             None => self.store.scan_rev_in(cf, prefix, self.snap.as_ref(), f),
         }
     }
+    fn scan_rev_from(
+        &self,
+        cf: Cf,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()> {
+        match self.pending {
+            Some(b) => scan_rev_through_before(self.store, b, cf, prefix, before, f),
+            None => self
+                .store
+                .scan_rev_before(cf, prefix, before, self.snap.as_ref(), f),
+        }
+    }
+}
+
+/// The configured sizes commands follow, as one value.
+#[derive(Clone, Copy, Debug)]
+pub struct Sizes {
+    /// `hll-sparse-max-bytes`: a sparse HyperLogLog longer than this
+    /// turns dense.
+    pub hll_sparse_max_bytes: usize,
+    /// `stream-node-max-entries`: entries (deleted ones too) in one node
+    /// of a stream, 0 for no limit.
+    pub stream_node_max_entries: u64,
+    /// `stream-node-max-bytes`: bytes of one node of a stream, 0 for no
+    /// limit.
+    pub stream_node_max_bytes: u64,
+}
+
+impl Default for Sizes {
+    fn default() -> Self {
+        Self {
+            hll_sparse_max_bytes: hll::DEFAULT_SPARSE_MAX_BYTES,
+            stream_node_max_entries: 100,
+            stream_node_max_bytes: 4096,
+        }
+    }
+}
+
+/// [`Sizes`] as configured now (CONFIG SET changes them live).
+#[derive(Debug)]
+pub struct Limits(Mutex<Sizes>);
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self(Mutex::new(Sizes::default()))
+    }
+}
+
+impl Limits {
+    /// Take the configuration's values.
+    pub fn set(&self, c: &crate::config::Config) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Sizes {
+            hll_sparse_max_bytes: c.hll_sparse_max_bytes,
+            stream_node_max_entries: c.stream_node_max_entries,
+            stream_node_max_bytes: c.stream_node_max_bytes,
+        };
+    }
+
+    /// The values now.
+    pub fn now(&self) -> Sizes {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 /// Context of a write command on the write path.
@@ -327,9 +416,8 @@ pub struct WriteCtx<'a> {
     /// The node takes writes (a slave runs here the commands that write
     /// only by the way, as PFCOUNT's cached count: they skip the write).
     pub writable: bool,
-    /// `hll-sparse-max-bytes`: a sparse HyperLogLog longer than this
-    /// turns dense.
-    pub hll_sparse_max_bytes: usize,
+    /// The configured sizes (at the group's start).
+    pub sizes: Sizes,
 }
 
 impl View for WriteCtx<'_> {
@@ -355,6 +443,15 @@ impl View for WriteCtx<'_> {
         f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<()> {
         scan_rev_through(self.store, self.batch, cf, prefix, f)
+    }
+    fn scan_rev_from(
+        &self,
+        cf: Cf,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()> {
+        scan_rev_through_before(self.store, self.batch, cf, prefix, before, f)
     }
     fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>> {
         self.batch.get(self.store, cf, key)
@@ -578,6 +675,16 @@ pub trait WriteOp: Send + Sync {
     /// # Errors
     /// Storage errors; a command's own refusals are replies.
     fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply>;
+
+    /// The client found nothing and waits on this (the command narrowed
+    /// to one key): fix what it means as of now (XREAD's `$`), and
+    /// answer from now on as a waiting client is answered.
+    ///
+    /// # Errors
+    /// Storage errors.
+    fn pin(&self, _c: &WriteCtx<'_>) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Parse a write command's arguments (its name first) into its typed form.

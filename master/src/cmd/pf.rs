@@ -58,7 +58,7 @@ impl WriteOp for PfAdd {
         };
         let mut value = old.clone();
         let elements: Vec<&[u8]> = self.elements.iter().map(|e| &e[..]).collect();
-        let added = hll::pfadd(&mut value, &elements, c.hll_sparse_max_bytes);
+        let added = hll::pfadd(&mut value, &elements, c.sizes.hll_sparse_max_bytes);
         // What was added before a corrupted part stays, as in Redis (which
         // edits the value in place).
         if let Some(v) = value.filter(|v| Some(v) != old.as_ref()) {
@@ -142,7 +142,7 @@ impl WriteOp for PfMerge {
         let merged = match hll::pfmerge(
             dest.as_ref().map(|(v, _)| &v[..]),
             &sources,
-            c.hll_sparse_max_bytes,
+            c.sizes.hll_sparse_max_bytes,
         ) {
             Ok(m) => m,
             Err(e) => return Ok(hll_error(e)),

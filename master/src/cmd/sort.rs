@@ -111,7 +111,7 @@ fn weight(b: &[u8]) -> Option<f64> {
 fn run(v: &impl View, key: &[u8], s: &SortArgs) -> Result<Result<Vec<Option<Bytes>>, Reply>> {
     let m = v.live_meta(key)?;
     let kind = m.as_ref().map(|m| m.kind);
-    if matches!(kind, Some(Kind::String | Kind::Hash)) {
+    if matches!(kind, Some(Kind::String | Kind::Hash | Kind::Stream)) {
         return Ok(Err(Reply::error(WRONGTYPE)));
     }
     let (mut dont_sort, mut alpha, mut by) = (s.dont_sort, s.alpha, s.by.as_ref());

@@ -207,6 +207,9 @@ pub enum BlockKeys {
     One,
     /// `cmd timeout numkeys key [key ...] ...` (BLMPOP, BZMPOP).
     NumKeys,
+    /// `cmd ... [BLOCK ms] ... STREAMS key [key ...] id [id ...]` (XREAD,
+    /// XREADGROUP): blocks only with BLOCK.
+    Streams,
 }
 
 /// Re-exported for the tables: the names the generator of a table reads
@@ -219,6 +222,8 @@ impl BlockKeys {
     pub const ONE: Self = Self::One;
     /// [`BlockKeys::NumKeys`].
     pub const NUMKEYS: Self = Self::NumKeys;
+    /// [`BlockKeys::Streams`].
+    pub const STREAMS: Self = Self::Streams;
 }
 
 impl BlockKeys {
@@ -226,6 +231,7 @@ impl BlockKeys {
     /// was checked: every form has its timeout).
     pub fn split(self, a: &[Bytes]) -> (&[Bytes], &Bytes) {
         match self {
+            Self::Streams => (crate::cmd::xstream::stream_keys(a).0, &a[0]),
             Self::One => (&a[1..2], &a[a.len() - 1]),
             Self::NumKeys => {
                 let n = rocksync_protocol::parse_i64(&a[2])
@@ -237,10 +243,27 @@ impl BlockKeys {
         }
     }
 
+    /// The keys waited on, in order.
+    pub fn keys(self, a: &[Bytes]) -> &[Bytes] {
+        self.split(a).0
+    }
+
+    /// How long the command waits when it finds nothing: `None` when it
+    /// does not wait at all (XREAD without BLOCK), `Some(None)` for ever.
+    pub fn wait(self, a: &[Bytes]) -> Option<Option<std::time::Duration>> {
+        match self {
+            Self::Streams => crate::cmd::xstream::stream_keys(a)
+                .1
+                .map(|ms| (ms > 0).then(|| std::time::Duration::from_millis(ms))),
+            _ => Some(crate::cmd::timeout_arg(self.split(a).1).ok().flatten()),
+        }
+    }
+
     /// The command narrowed to `key`, one of its keys: what serves a
     /// client waiting on `key` once it has data.
     pub fn narrow(self, a: &[Bytes], key: &Bytes) -> Vec<Bytes> {
         match self {
+            Self::Streams => crate::cmd::xstream::narrow(a, key),
             Self::One => a.to_vec(),
             Self::NumKeys => {
                 let (keys, _) = self.split(a);

@@ -12,6 +12,7 @@ mod lists;
 mod scripting;
 mod sets;
 mod spec;
+mod streams;
 mod strings;
 mod zsets;
 
@@ -100,6 +101,7 @@ const TABLES: &[&[Spec]] = &[
     scripting::TABLE,
     hyperloglog::TABLE,
     geo::TABLE,
+    streams::TABLE,
 ];
 
 /// Every command's and subcommand's name (`config|get`).
@@ -480,8 +482,9 @@ mod tests {
             "function|restore",
         ];
         // Read-only to Redis, on the write path here: PFCOUNT keeps the
-        // count it computed in the value, where the node takes writes.
-        let writes_by_the_way = ["pfcount"];
+        // count it computed in the value, where the node takes writes;
+        // XREAD waits there for data (it writes nothing).
+        let writes_by_the_way = ["pfcount", "xread"];
         for s in every() {
             let name = s.meta.name;
             let on_write_path = matches!(s.run, Run::Data(e) if e.is_write());

@@ -2,7 +2,7 @@
 //! (reads inside an EXEC see its writes, blocked clients are served as
 //! keys get data), then one binlog append and one RocksDB batch.
 
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -15,13 +15,14 @@ use crate::blocking::{BlockStart, Blocked, Wait, Waiter};
 use crate::clock::now_ms;
 use crate::cmd::spec::flag::WRITE;
 use crate::cmd::spec::Meta;
-use crate::cmd::{seal_command, Cursors, Exec, ReadCtx, ReadFn, WriteCtx, WriteOp};
+use crate::cmd::{seal_command, Cursors, Exec, Limits, ReadCtx, ReadFn, WriteCtx, WriteOp};
 use crate::error::{Error, Result};
 use crate::preread::Written;
 use crate::script::{Scripts, Vm};
 use crate::storage::Storage;
 use crate::store::apply::apply_event;
 use crate::store::batch::Batch;
+use crate::store::keys::Kind;
 use crate::store::Store;
 use crate::tracking::Tracking;
 use crate::watch::Watches;
@@ -104,8 +105,8 @@ pub(super) struct Executor {
     pub(super) tracking: Arc<Tracking>,
     /// The scripts loaded, and the interpreter (made on first use).
     pub(super) scripts: Arc<Scripts>,
-    /// `hll-sparse-max-bytes`, as configured.
-    pub(super) hll_sparse_max_bytes: Arc<AtomicUsize>,
+    /// The configured sizes commands follow.
+    pub(super) limits: Arc<Limits>,
     /// Per-command counters, which the commands run here feed.
     pub(super) command_stats: Arc<crate::latency::CommandStats>,
     /// The latency monitor, which the commands run here feed.
@@ -229,13 +230,17 @@ impl Executor {
             Job::Block { cmd, served, reply } => {
                 let start = group.events.len();
                 group.made_by(cmd.client);
-                let answer = self.execute(&cmd, group, now_ms());
+                let now = now_ms();
+                let answer = self.execute(&cmd, group, now);
                 if matches!(answer, Reply::Nil | Reply::NilArray) && group.failed.is_none() {
+                    if let Err(e) = self.pin(&served, group, now) {
+                        group.failed = Some(e.to_string());
+                    }
                     let (tx, rx) = oneshot::channel();
                     let keys = cmd
                         .meta
                         .block
-                        .map(|(_, at)| at.split(&cmd.args).0.to_vec())
+                        .map(|(_, at)| at.keys(&cmd.args).to_vec())
                         .unwrap_or_default();
                     let id = self.blocked.add(Waiter {
                         meta: cmd.meta,
@@ -418,7 +423,7 @@ impl Executor {
             next_seq: group.next_seq,
             events: &mut group.events,
             writable: self.storage.is_some(),
-            hll_sparse_max_bytes: self.hll_sparse_max_bytes.load(Ordering::Relaxed),
+            sizes: self.limits.now(),
         };
         let result = op.execute(&mut ctx);
         group.next_seq = ctx.next_seq;
@@ -435,6 +440,23 @@ impl Executor {
                 Reply::error(format!("ERR write failed: {e}"))
             }
         }
+    }
+
+    /// A client waits: fix what its commands mean as of now (XREAD's `$`).
+    fn pin(&self, served: &[(Bytes, Box<dyn WriteOp>)], group: &mut Group, now: u64) -> Result<()> {
+        let ctx = WriteCtx {
+            store: &self.store,
+            batch: &mut group.batch,
+            now_ms: now,
+            next_seq: group.next_seq,
+            events: &mut group.events,
+            writable: self.storage.is_some(),
+            sizes: self.limits.now(),
+        };
+        for (_, op) in served {
+            op.pin(&ctx)?;
+        }
+        Ok(())
     }
 
     /// Serve the clients blocked on keys that the events from `start` fed,
@@ -467,11 +489,14 @@ impl Executor {
                         return;
                     }
                 };
-                let Some(m) = meta else {
-                    break;
-                };
-                if !spec.block.is_some_and(|(kind, _)| kind == m.kind) {
-                    continue;
+                // A stream's waiters look for themselves: XREADGROUP's
+                // fail when their stream or group went, XREAD's wait on.
+                let streams = spec.block.is_some_and(|(kind, _)| kind == Kind::Stream);
+                match meta {
+                    _ if streams => {}
+                    None => break,
+                    Some(m) if !spec.block.is_some_and(|(kind, _)| kind == m.kind) => continue,
+                    Some(_) => {}
                 }
                 // Claimed before the pop: a client timing out from now on
                 // finds its wait gone and takes this answer instead, so a

@@ -84,8 +84,7 @@ impl WriteCmd {
         let (Some((_, at)), Exec::Parsed(parse)) = (self.meta.block, self.exec) else {
             return Vec::new();
         };
-        at.split(&self.args)
-            .0
+        at.keys(&self.args)
             .iter()
             .map(|key| {
                 let op = parse(&at.narrow(&self.args, key))

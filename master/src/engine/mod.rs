@@ -22,7 +22,7 @@ mod group;
 mod job;
 mod script;
 
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -71,8 +71,9 @@ pub struct Engine {
     pub blocked: Arc<Blocked>,
     /// The slow-log threshold, microseconds (negative: none).
     pub slow_us: Arc<AtomicI64>,
-    /// `hll-sparse-max-bytes`, as configured.
-    pub hll_sparse_max_bytes: Arc<AtomicUsize>,
+    /// The configured sizes commands follow (`hll-sparse-max-bytes`,
+    /// `stream-node-max-*`).
+    pub limits: Arc<crate::cmd::Limits>,
     /// Per-command counters (INFO commandstats, LATENCY HISTOGRAM).
     pub command_stats: Arc<CommandStats>,
     /// The latency monitor (LATENCY).
@@ -381,8 +382,7 @@ pub fn start(store: Arc<Store>, binlog: Binlog, storage: Option<Storage>) -> Res
     let slow_us = Arc::new(AtomicI64::new(-1));
     let command_stats = Arc::new(CommandStats::default());
     let latency = Arc::new(LatencyMonitor::default());
-    let hll_sparse_max_bytes =
-        Arc::new(AtomicUsize::new(crate::cmd::hll::DEFAULT_SPARSE_MAX_BYTES));
+    let limits = Arc::new(crate::cmd::Limits::default());
     let written = Arc::new(Written::default());
     let attached = Arc::new(AtomicBool::new(storage.is_some()));
     let core = Executor {
@@ -396,7 +396,7 @@ pub fn start(store: Arc<Store>, binlog: Binlog, storage: Option<Storage>) -> Res
         watches: Arc::clone(&watches),
         tracking: Arc::clone(&tracking),
         scripts: Arc::clone(&scripts),
-        hll_sparse_max_bytes: Arc::clone(&hll_sparse_max_bytes),
+        limits: Arc::clone(&limits),
         command_stats: Arc::clone(&command_stats),
         latency: Arc::clone(&latency),
         vm: None,
@@ -419,7 +419,7 @@ pub fn start(store: Arc<Store>, binlog: Binlog, storage: Option<Storage>) -> Res
         functions: Arc::default(),
         blocked,
         slow_us,
-        hll_sparse_max_bytes,
+        limits,
         command_stats,
         latency,
     })

@@ -160,7 +160,7 @@ fn to_lua_at(lua: &Lua, r: &Reply, resp: u8, depth: usize) -> mlua::Result<Value
             tagged(lua, "set", Value::Table(t))?
         }
         Reply::Set(items) => array(lua, items, resp, depth)?,
-        Reply::Map(pairs) if v3 => {
+        Reply::Map(pairs) | Reply::Keyed(pairs) if v3 => {
             let t = lua.create_table()?;
             for (k, v) in pairs {
                 t.raw_set(
@@ -170,14 +170,14 @@ fn to_lua_at(lua: &Lua, r: &Reply, resp: u8, depth: usize) -> mlua::Result<Value
             }
             tagged(lua, "map", Value::Table(t))?
         }
-        Reply::Pairs(pairs) if v3 => {
+        Reply::Pairs(pairs) | Reply::Keyed(pairs) if v3 == matches!(r, Reply::Pairs(_)) => {
             let nested: Vec<Reply> = pairs
                 .iter()
                 .map(|(k, v)| Reply::Array(vec![k.clone(), v.clone()]))
                 .collect();
             array(lua, &nested, resp, depth)?
         }
-        Reply::Map(pairs) | Reply::Pairs(pairs) => {
+        Reply::Map(pairs) | Reply::Pairs(pairs) | Reply::Keyed(pairs) => {
             let flat: Vec<Reply> = pairs
                 .iter()
                 .flat_map(|(k, v)| [k.clone(), v.clone()])

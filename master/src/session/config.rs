@@ -60,7 +60,7 @@ pub fn set(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
         return super::wrong_arity("config|set");
     }
     let slow_us = &s.core.engine.slow_us;
-    let hll_max = &s.core.engine.hll_sparse_max_bytes;
+    let limits = &s.core.engine.limits;
     let latency = &s.core.engine.latency;
     let changed = s.core.view.update_config(|next| {
         for pair in a[2..].chunks(2) {
@@ -82,7 +82,7 @@ pub fn set(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
         // Under the configuration's lock: two CONFIG SETs leave the
         // write path's threshold equal to the configuration's.
         slow_us.store(next.slowlog_log_slower_than, Ordering::Relaxed);
-        hll_max.store(next.hll_sparse_max_bytes, Ordering::Relaxed);
+        limits.set(next);
         latency.set_threshold(next.latency_monitor_threshold);
         Ok(())
     });

@@ -22,6 +22,9 @@
 //! | Q_POP_FRONT, Q_POP_BACK | | pop one |
 //! | Q_SET | `pack(index, element)` (decimal index from the head) | set |
 //! | Q_FIX | `start stop` (decimal, from the head) | keep only that range |
+//! | X_META | length (u64 BE) · header | a stream's length and header (a missing key becomes an empty stream) |
+//! | X_PUT | `pack(part, value)` | write a part of a stream (entry, node, group, …; see `cmd::stream`) |
+//! | X_DEL | part | delete a part of a stream |
 //! | FLUSHALL | | delete everything |
 //!
 //! K_SET, K_INCR and K_DECR made by this version also carry a prior
@@ -474,6 +477,32 @@ pub fn apply_event(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<()> {
             m.head = old.head + keep_start;
             m.size = keep_end - keep_start;
             store_collection(store, b, key, Some(&old), &m)?;
+        }
+        Command::XMeta => {
+            let (len, head) = crate::cmd::stream::split_header_value(&e.value)
+                .ok_or_else(|| bad(e, "not a stream header"))?;
+            let (mut m, old) = collection(store, b, e, Kind::Stream)?;
+            m.size = len;
+            m.value = head;
+            b.put_meta(store, key, old.as_ref(), &m)?;
+        }
+        Command::XPut => {
+            let (part, value) = unpacked(e)?;
+            let (m, old) = collection(store, b, e, Kind::Stream)?;
+            if old.is_none() {
+                b.put_meta(store, key, None, &m)?;
+            }
+            b.put(
+                store,
+                Cf::Sub,
+                keys::sub_key(key, m.version, &part),
+                value.to_vec(),
+            )?;
+        }
+        Command::XDel => {
+            if let Some(m) = b.meta(store, key)?.filter(|m| m.kind == Kind::Stream) {
+                b.delete(store, Cf::Sub, keys::sub_key(key, m.version, &e.value))?;
+            }
         }
         Command::FlushAll => b.flush_all(store)?,
         Command::FunctionSet => {

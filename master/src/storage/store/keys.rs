@@ -5,7 +5,7 @@
 //! | CF | key | value |
 //! | --- | --- | --- |
 //! | `default` | system keys (`applied_seq`, `replid`, …) | their values |
-//! | `meta` | user key | [`Meta`]: type, expiry, then the string value or a collection's version, size (and list head) |
+//! | `meta` | user key | [`Meta`]: type, expiry, then the string value or a collection's version, size (and list head, or a stream's header) |
 //! | `sub` | `len(key) u32 BE · key · version u64 BE · field` | hash value, `""` for set members, list element (field = index u64 BE), zset score (f64 bits BE) |
 //! | `zscore` | `len(key) u32 BE · key · version · sortable score (8 B) · member` | `""` |
 //! | `expire` | `expire_ms u64 BE · key` | `""` |
@@ -33,6 +33,8 @@ pub enum Kind {
     ZSet = 4,
     /// List.
     List = 5,
+    /// Stream.
+    Stream = 6,
 }
 
 impl Kind {
@@ -43,6 +45,7 @@ impl Kind {
             3 => Self::Set,
             4 => Self::ZSet,
             5 => Self::List,
+            6 => Self::Stream,
             _ => return None,
         })
     }
@@ -55,6 +58,7 @@ impl Kind {
             Self::Set => "set",
             Self::ZSet => "zset",
             Self::List => "list",
+            Self::Stream => "stream",
         }
     }
 }
@@ -66,7 +70,8 @@ pub struct Meta {
     pub kind: Kind,
     /// Unix ms after which the key is gone; 0 for none.
     pub expire_ms: u64,
-    /// Strings: the value.
+    /// Strings: the value. Streams: their header (last ID, entries
+    /// added, greatest deleted ID), as the stream module encodes it.
     pub value: Bytes,
     /// Collections: the version of their sub-keys.
     pub version: u64,
@@ -121,6 +126,11 @@ impl Meta {
                 v.extend_from_slice(&self.size.to_be_bytes());
                 v.extend_from_slice(&self.head.to_be_bytes());
             }
+            Kind::Stream => {
+                v.extend_from_slice(&self.version.to_be_bytes());
+                v.extend_from_slice(&self.size.to_be_bytes());
+                v.extend_from_slice(&self.value);
+            }
             _ => {
                 v.extend_from_slice(&self.version.to_be_bytes());
                 v.extend_from_slice(&self.size.to_be_bytes());
@@ -144,6 +154,11 @@ impl Meta {
                 m.version = be_u64(b.get(9..17)?)?;
                 m.size = be_u64(b.get(17..25)?)?;
                 m.head = be_u64(b.get(25..33)?)?;
+            }
+            Kind::Stream => {
+                m.version = be_u64(b.get(9..17)?)?;
+                m.size = be_u64(b.get(17..25)?)?;
+                m.value = Bytes::copy_from_slice(&b[25..]);
             }
             _ => {
                 m.version = be_u64(b.get(9..17)?)?;
@@ -261,13 +276,14 @@ mod tests {
         }
 
         #[test]
-        fn meta_round_trips(kind in 1u8..=5, exp in any::<u64>(), ver in any::<u64>(), size in any::<u64>(), head in any::<u64>(), val in prop::collection::vec(any::<u8>(), 0..20)) {
+        fn meta_round_trips(kind in 1u8..=6, exp in any::<u64>(), ver in any::<u64>(), size in any::<u64>(), head in any::<u64>(), val in prop::collection::vec(any::<u8>(), 0..20)) {
             let kind = Kind::from_byte(kind).expect("kind");
             let mut m = Meta::collection(kind, ver);
             m.expire_ms = exp;
             match kind {
                 Kind::String => { m = Meta::string(val.into(), exp); }
                 Kind::List => { m.size = size; m.head = head; }
+                Kind::Stream => { m.size = size; m.value = val.into(); }
                 _ => { m.size = size; }
             }
             prop_assert_eq!(Meta::decode(&m.encode()), Some(m));

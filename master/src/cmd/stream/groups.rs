@@ -1,0 +1,279 @@
+//! Consumer groups' parts of a stream: groups, their pending entries
+//! (each in the group's list and in its consumer's), consumers; and the
+//! counters Redis 7.0 derives from them (entries read, lag).
+
+use bytes::Bytes;
+
+use super::{
+    consumer_part, group_part, group_prefix, id_of, nack_part, owned_part, owned_prefix, Group, Id,
+    Nack, Stream,
+};
+use crate::cmd::{View, WriteCtx};
+use crate::error::Result;
+
+/// Entries read when unknown.
+pub const UNKNOWN: i64 = -1;
+
+/// Group `name` of `s`.
+///
+/// # Errors
+/// RocksDB errors.
+pub fn group(v: &impl View, s: &Stream, name: &[u8]) -> Result<Option<Group>> {
+    Ok(s.get(v, &group_part(name))?.and_then(|b| Group::decode(&b)))
+}
+
+/// Write group `name`.
+///
+/// # Errors
+/// As [`WriteCtx::emit`].
+pub fn put_group(c: &mut WriteCtx<'_>, s: &Stream, name: &[u8], g: &Group) -> Result<()> {
+    s.put(c, &group_part(name), &g.encode())
+}
+
+/// Every group, by name.
+///
+/// # Errors
+/// RocksDB errors.
+pub fn groups(v: &impl View, s: &Stream) -> Result<Vec<(Bytes, Group)>> {
+    let prefix = s.prefix(b'g');
+    let mut out = Vec::new();
+    s.scan(v, &prefix, &prefix, &mut |k, val| {
+        if let Some(g) = Group::decode(val) {
+            out.push((Bytes::copy_from_slice(k), g));
+        }
+        true
+    })?;
+    Ok(out)
+}
+
+/// Pending entry `id` of `group`.
+///
+/// # Errors
+/// RocksDB errors.
+pub fn nack(v: &impl View, s: &Stream, group: &[u8], id: Id) -> Result<Option<Nack>> {
+    Ok(s.get(v, &nack_part(group, id))?
+        .and_then(|b| Nack::decode(&b)))
+}
+
+/// Write pending entry `id` (`old`: what it was, to move it off its
+/// previous consumer).
+///
+/// # Errors
+/// As [`WriteCtx::emit`].
+pub fn put_nack(
+    c: &mut WriteCtx<'_>,
+    s: &Stream,
+    group: &[u8],
+    id: Id,
+    n: &Nack,
+    old: Option<&Nack>,
+) -> Result<()> {
+    if let Some(o) = old.filter(|o| o.owner != n.owner) {
+        s.delete(c, &owned_part(group, &o.owner, id))?;
+    }
+    s.put(c, &nack_part(group, id), &n.encode())?;
+    if old.is_none_or(|o| o.owner != n.owner) {
+        s.put(c, &owned_part(group, &n.owner, id), b"")?;
+    }
+    Ok(())
+}
+
+/// Delete pending entry `id`.
+///
+/// # Errors
+/// As [`WriteCtx::emit`].
+pub fn del_nack(c: &mut WriteCtx<'_>, s: &Stream, group: &[u8], id: Id, n: &Nack) -> Result<()> {
+    s.delete(c, &nack_part(group, id))?;
+    s.delete(c, &owned_part(group, &n.owner, id))
+}
+
+/// The group's pending entries from `from` on, at most `count` (0: all).
+///
+/// # Errors
+/// RocksDB errors.
+pub fn pending(
+    v: &impl View,
+    s: &Stream,
+    group: &[u8],
+    from: Id,
+    count: usize,
+) -> Result<Vec<(Id, Nack)>> {
+    let prefix = [s.prefix(b'p'), group_prefix(b'p', group)[1..].to_vec()].concat();
+    let start = [&prefix[..], &super::nodes::rax_key(from)].concat();
+    let mut out = Vec::new();
+    s.scan(v, &prefix, &start, &mut |k, val| {
+        if let (Some(id), Some(n)) = (id_of(k), Nack::decode(val)) {
+            out.push((id, n));
+        }
+        count == 0 || out.len() < count
+    })?;
+    Ok(out)
+}
+
+/// The IDs a consumer owns from `from` on, at most `count` (0: all).
+///
+/// # Errors
+/// RocksDB errors.
+pub fn owned(
+    v: &impl View,
+    s: &Stream,
+    group: &[u8],
+    consumer: &[u8],
+    from: Id,
+    count: usize,
+) -> Result<Vec<Id>> {
+    let prefix = [s.prefix(b'o'), owned_prefix(group, consumer)[1..].to_vec()].concat();
+    let start = [&prefix[..], &super::nodes::rax_key(from)].concat();
+    let mut out = Vec::new();
+    s.scan(v, &prefix, &start, &mut |k, _| {
+        if let Some(id) = id_of(k) {
+            out.push(id);
+        }
+        count == 0 || out.len() < count
+    })?;
+    Ok(out)
+}
+
+/// Consumer `name`'s seen time.
+///
+/// # Errors
+/// RocksDB errors.
+pub fn consumer(v: &impl View, s: &Stream, group: &[u8], name: &[u8]) -> Result<Option<u64>> {
+    Ok(s.get(v, &consumer_part(group, name))?
+        .and_then(|b| crate::store::keys::be_u64(&b)))
+}
+
+/// Every consumer of the group, by name, with its seen time.
+///
+/// # Errors
+/// RocksDB errors.
+pub fn consumers(v: &impl View, s: &Stream, group: &[u8]) -> Result<Vec<(Bytes, u64)>> {
+    let prefix = [s.prefix(b'c'), group_prefix(b'c', group)[1..].to_vec()].concat();
+    let mut out = Vec::new();
+    s.scan(v, &prefix, &prefix, &mut |k, val| {
+        out.push((
+            Bytes::copy_from_slice(k),
+            crate::store::keys::be_u64(val).unwrap_or(0),
+        ));
+        true
+    })?;
+    Ok(out)
+}
+
+/// Consumer `name` is seen now (made when new): true when it was made.
+///
+/// # Errors
+/// As [`WriteCtx::emit`].
+pub fn touch(c: &mut WriteCtx<'_>, s: &Stream, group: &[u8], name: &[u8]) -> Result<bool> {
+    let new = consumer(c, s, group, name)?.is_none();
+    let now = c.now_ms;
+    s.put(c, &consumer_part(group, name), &now.to_be_bytes())?;
+    Ok(new)
+}
+
+/// Delete every part of group `name`.
+///
+/// # Errors
+/// As [`WriteCtx::emit`].
+pub fn destroy(c: &mut WriteCtx<'_>, s: &Stream, name: &[u8]) -> Result<()> {
+    let mut parts = vec![group_part(name)];
+    for kind in [b'p', b'c', b'o'] {
+        let sub = group_prefix(kind, name);
+        let prefix = [s.prefix(kind), sub[1..].to_vec()].concat();
+        s.scan(c, &prefix, &prefix, &mut |k, _| {
+            parts.push([&sub[..], k].concat());
+            true
+        })?;
+    }
+    for p in parts {
+        s.delete(c, &p)?;
+    }
+    Ok(())
+}
+
+/// What a stream's counters say of entries after `id`.
+pub struct Counters {
+    /// Its length.
+    pub len: u64,
+    /// Its first live entry, `0-0` when empty.
+    pub first: Id,
+    /// Its header's fields.
+    pub last: Id,
+    /// Entries ever added.
+    pub added: u64,
+    /// The greatest ID deleted.
+    pub max_deleted: Id,
+}
+
+impl Counters {
+    /// The counters of `s`.
+    ///
+    /// # Errors
+    /// RocksDB errors.
+    pub fn of(v: &impl View, s: &Stream) -> Result<Self> {
+        Ok(Self {
+            len: s.len(),
+            first: s.first_id(v)?.unwrap_or((0, 0)),
+            last: s.head.last,
+            added: s.head.added,
+            max_deleted: s.head.max_deleted,
+        })
+    }
+
+    /// True when an entry at or before `id` was deleted (so counting
+    /// from `id` on is not known).
+    fn tombstone_after(&self, id: Id) -> bool {
+        if self.len == 0 || self.max_deleted == (0, 0) || self.first > self.max_deleted {
+            return false;
+        }
+        id <= self.max_deleted
+    }
+
+    /// How many entries came up to `id`, when known.
+    fn estimate(&self, id: Id) -> Option<i64> {
+        let added = self.added as i64;
+        if self.added == 0 {
+            return Some(0);
+        }
+        if self.len == 0 && id <= self.last {
+            return Some(added);
+        }
+        if id == self.last {
+            return Some(added);
+        }
+        if id > self.last {
+            return None;
+        }
+        if self.max_deleted == (0, 0) || self.max_deleted < self.first {
+            if id < self.first {
+                return Some(added - self.len as i64);
+            }
+            if id == self.first {
+                return Some(added - self.len as i64 + 1);
+            }
+        }
+        None
+    }
+
+    /// The group's lag, when known.
+    pub fn lag(&self, g: &Group) -> Option<i64> {
+        if self.added == 0 {
+            return Some(0);
+        }
+        if g.read != UNKNOWN && !self.tombstone_after(g.last) {
+            return Some((self.added as i64).wrapping_sub(g.read));
+        }
+        self.estimate(g.last)
+            .map(|e| (self.added as i64).wrapping_sub(e))
+    }
+
+    /// The group has been delivered entry `id` (after its last).
+    pub fn delivered(&self, g: &mut Group, id: Id) {
+        if g.read != UNKNOWN && !self.tombstone_after(id) {
+            g.read = g.read.wrapping_add(1);
+        } else if self.added != 0 {
+            g.read = self.estimate(id).unwrap_or(UNKNOWN);
+        }
+        g.last = id;
+    }
+}
