@@ -470,7 +470,10 @@ impl Executor {
         let blocked = Arc::clone(&self.blocked);
         let note = |fed: &mut std::collections::VecDeque<Bytes>, events: &[LogEvent]| {
             for e in events {
-                if !fed.contains(&e.key) && blocked.has_waiters(&e.key) {
+                if !fed.contains(&e.key)
+                    && crate::cmd::stream::wakes(e)
+                    && blocked.has_waiters(&e.key)
+                {
                     fed.push_back(e.key.clone());
                 }
             }

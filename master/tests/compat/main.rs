@@ -9,6 +9,7 @@ mod hyperloglog;
 mod latency;
 mod scripting;
 mod server;
+mod stream_waits;
 mod streams;
 mod tracking;
 mod types;

@@ -392,6 +392,21 @@ impl Stream {
     }
 }
 
+/// True when event `e` wakes the clients waiting on its key. Of a
+/// stream's own events only a new entry (XADD, or a stream copied in by
+/// RENAME or COPY) and a destroyed group do, as in Redis: XDEL, XTRIM,
+/// XSETID, XGROUP SETID and what XREADGROUP itself writes wake no one.
+/// Any other write to the key does (its waiting group readers fail when
+/// it is gone or no stream).
+pub fn wakes(e: &rocksync_protocol::LogEvent) -> bool {
+    match e.cmd {
+        Command::XMeta => false,
+        Command::XPut => e.value.get(4) == Some(&b'e'),
+        Command::XDel => e.value.first() == Some(&b'g'),
+        _ => true,
+    }
+}
+
 /// An X_META event's value.
 fn header_value(len: u64, head: &Header) -> Bytes {
     let mut v = BytesMut::with_capacity(48);
