@@ -3,7 +3,9 @@
 //! results. Scripting: `Lock` (its acquire, extend and release are Lua run
 //! through EVALSHA), a rate limiter from `register_script`, functions
 //! (FUNCTION LOAD, FCALL, FCALL_RO, FUNCTION LIST); unique visitors with
-//! PFADD/PFCOUNT/PFMERGE; nearby places with GEOADD/GEOSEARCH.
+//! PFADD/PFCOUNT/PFMERGE; nearby places with GEOADD/GEOSEARCH; an event
+//! pipeline on a stream with a consumer group (XADD, XREAD, XREADGROUP,
+//! XACK, XPENDING, XCLAIM, XAUTOCLAIM, XINFO, XTRIM).
 
 mod common;
 
@@ -81,6 +83,29 @@ out['geosearch'] = r.geosearch('places', longitude=15, latitude=37, radius=200, 
 out['geosearch_box'] = r.geosearch('places', member='Rome', width=1000, height=1000, unit='km', sort='DESC')
 out['geopos'] = r.geopos('places', 'Rome', 'nowhere')
 out['geohash'] = r.geohash('places', 'Palermo')
+
+# An event pipeline: producers append, a consumer group shares the work,
+# a crashed worker's entries are claimed by another.
+for i in range(1, 21):
+    r.xadd('jobs', {'n': i, 'kind': 'resize' if i % 2 else 'crop'}, id='%d-0' % i, maxlen=15, approximate=False)
+out['xlen'] = r.xlen('jobs')
+out['xrange'] = r.xrange('jobs', min='-', max='+', count=2)
+out['xrevrange'] = r.xrevrange('jobs', count=1)
+out['xread'] = r.xread({'jobs': '18-0'})
+r.xgroup_create('jobs', 'workers', id='0')
+got = r.xreadgroup('workers', 'w1', {'jobs': '>'}, count=4)
+out['xreadgroup'] = got
+out['xack'] = r.xack('jobs', 'workers', *[e[0] for e in got[0][1][:2]])
+out['xpending'] = r.xpending('jobs', 'workers')
+out['xclaim'] = r.xclaim('jobs', 'workers', 'w2', 0, [got[0][1][2][0]], justid=True)
+out['xautoclaim'] = r.xautoclaim('jobs', 'workers', 'w2', 0, start_id='0-0', count=5, justid=True)
+out['xinfo_groups'] = [{k: g[k] for k in ('name', 'consumers', 'pending', 'last-delivered-id')} for g in r.xinfo_groups('jobs')]
+out['xinfo_stream'] = {k: v for k, v in r.xinfo_stream('jobs').items() if k in ('length', 'first-entry', 'last-generated-id', 'groups')}
+out['xdel'] = r.xdel('jobs', '20-0', '99-0')
+out['xtrim'] = r.xtrim('jobs', minid='10-0')
+auto = r.xadd('jobs', {'late': 1})
+out['auto_id_is_time'] = int(auto.split('-')[0]) > 1600000000000
+out['blocked_read'] = r.xread({'quiet': '$'}, block=100)
 print(json.dumps(out, sort_keys=True))
 "##;
 
@@ -100,7 +125,7 @@ fn run(port: u16) -> String {
 }
 
 #[test]
-fn redis_py_scripts_functions_hyperloglogs_and_geo_work_as_on_redis() {
+fn redis_py_scripts_functions_hyperloglogs_geo_and_streams_work_as_on_redis() {
     let redis = Redis::start(&[]);
     let dir = tempfile::tempdir().expect("tmp");
     let m = Node::master(&dir.path().join("data"), 0, &[]);
@@ -126,6 +151,10 @@ fn redis_py_scripts_functions_hyperloglogs_and_geo_work_as_on_redis() {
         r#""fn_list": [["counters", ["bump", "peek"]]]"#,
         r#""hll_bytes": "48594c4c"#,
         r#""geosearch_box": ["Catania", "Palermo", "Rome"]"#,
+        r#""xlen": 15"#,
+        r#""xack": 2"#,
+        r#""auto_id_is_time": true"#,
+        r#""blocked_read": []"#,
     ] {
         assert!(ours.contains(expected), "{expected} not in {ours}");
     }

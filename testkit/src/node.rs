@@ -264,6 +264,18 @@ fn digest_key(c: &mut redis::Connection, k: &[u8]) -> redis::RedisResult<Option<
             c.zrange_withscores::<_, Vec<(Vec<u8>, f64)>>(k, 0, -1)?
         ),
         "list" => format!("{:?}", c.lrange::<_, Vec<Vec<u8>>>(k, 0, -1)?),
+        // Everything of a stream: entries, counters, groups, pending
+        // entries with their delivery times and counts, consumers.
+        "stream" => format!(
+            "{:?}",
+            redis::cmd("XINFO")
+                .arg("STREAM")
+                .arg(k)
+                .arg("FULL")
+                .arg("COUNT")
+                .arg(0)
+                .query::<redis::Value>(c)?
+        ),
         "none" => return Ok(None),
         other => panic!("unknown type {other}"),
     };

@@ -1,6 +1,7 @@
 //! The newer value types on a slave: a HyperLogLog (a string in Redis's
 //! encoding) and a GEO set (a sorted set of geohashes) are the same bytes
-//! and scores on the slave as on its master, and the slave answers their
+//! and scores on the slave as on its master, a stream is the same
+//! entries, groups and pending entries, and the slave answers their
 //! reads.
 
 use super::*;
@@ -127,4 +128,215 @@ fn geo_sets_are_equal_on_master_and_slave() {
     };
     assert_eq!(near(&mut s), near(&mut m));
     assert_eq!(near(&mut m).len() as i64, stored);
+}
+
+/// Streams with consumer groups reach the slave whole: entries, node
+/// layout (XINFO's radix-tree counts), counters, groups, pending entries
+/// with their delivery times and counts, consumers with their seen times
+/// (a Redis replica differs from its master in the last three). So does
+/// a full copy to a slave that comes later. The slave answers stream
+/// reads and refuses XREADGROUP (it writes).
+#[test]
+fn streams_with_consumer_groups_are_equal_on_master_and_slave() {
+    let tmp = TempDir::new().expect("tmp");
+    let master = Node::master(&tmp.path().join("m"), 0, &[]);
+    let slave = Node::slave(&tmp.path().join("s"), 0, master.addr, &[]);
+    let mut m = master.client();
+    let run = |c: &mut redis::Connection, args: &[&str]| -> redis::Value {
+        redis::cmd(args[0])
+            .arg(&args[1..])
+            .query(c)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}"))
+    };
+    for s in ["orders", "events", "audit"] {
+        run(&mut m, &["XGROUP", "CREATE", s, "workers", "$", "MKSTREAM"]);
+        run(&mut m, &["XGROUP", "CREATE", s, "audit", "0"]);
+    }
+    run(&mut m, &["XGROUP", "CREATE", "empty", "g", "$", "MKSTREAM"]);
+    for i in 0..600 {
+        let s = ["orders", "events", "audit"][i % 3];
+        let body = "x".repeat(i % 97);
+        run(
+            &mut m,
+            &[
+                "XADD",
+                s,
+                "MAXLEN",
+                "~",
+                "150",
+                "*",
+                "n",
+                &i.to_string(),
+                "body",
+                &body,
+            ],
+        );
+        if i % 7 == 0 {
+            let who = if i % 2 == 0 { "alice" } else { "bob" };
+            run(
+                &mut m,
+                &[
+                    "XREADGROUP",
+                    "GROUP",
+                    "workers",
+                    who,
+                    "COUNT",
+                    "3",
+                    "STREAMS",
+                    s,
+                    ">",
+                ],
+            );
+        }
+    }
+    run(
+        &mut m,
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "audit",
+            "carol",
+            "COUNT",
+            "40",
+            "STREAMS",
+            "orders",
+            ">",
+        ],
+    );
+    run(
+        &mut m,
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "audit",
+            "carol",
+            "NOACK",
+            "COUNT",
+            "5",
+            "STREAMS",
+            "events",
+            ">",
+        ],
+    );
+    run(
+        &mut m,
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "audit",
+            "carol",
+            "STREAMS",
+            "orders",
+            "0",
+        ],
+    );
+    let first: Vec<redis::Value> = redis::cmd("XRANGE")
+        .arg("orders")
+        .arg("-")
+        .arg("+")
+        .arg("COUNT")
+        .arg(10)
+        .query(&mut m)
+        .expect("xrange");
+    let id = |v: &redis::Value| -> String {
+        match v {
+            redis::Value::Array(parts) => redis::from_redis_value(&parts[0]).expect("id"),
+            other => panic!("{other:?}"),
+        }
+    };
+    let (a, b) = (id(&first[0]), id(&first[5]));
+    run(&mut m, &["XACK", "orders", "audit", &a]);
+    run(
+        &mut m,
+        &[
+            "XCLAIM",
+            "orders",
+            "audit",
+            "dave",
+            "0",
+            &b,
+            "RETRYCOUNT",
+            "7",
+        ],
+    );
+    run(
+        &mut m,
+        &[
+            "XAUTOCLAIM",
+            "orders",
+            "workers",
+            "erin",
+            "0",
+            "0",
+            "COUNT",
+            "4",
+        ],
+    );
+    run(&mut m, &["XDEL", "orders", &id(&first[8])]);
+    run(&mut m, &["XTRIM", "events", "MINID", &id(&first[9])]);
+    run(
+        &mut m,
+        &["XGROUP", "DELCONSUMER", "events", "workers", "bob"],
+    );
+    run(
+        &mut m,
+        &[
+            "XGROUP",
+            "SETID",
+            "audit",
+            "workers",
+            "0",
+            "ENTRIESREAD",
+            "0",
+        ],
+    );
+    run(
+        &mut m,
+        &[
+            "XSETID",
+            "empty",
+            "99-0",
+            "ENTRIESADDED",
+            "5",
+            "MAXDELETEDID",
+            "7-0",
+        ],
+    );
+
+    wait_synced(&master, &slave, LONG);
+    let want = digest(&master);
+    assert_eq!(want.len(), 4);
+    assert!(want["orders"].contains("dave"), "{}", want["orders"]);
+    assert_eq!(digest(&slave), want);
+
+    let mut s = slave.client();
+    let len: i64 = redis::cmd("XLEN")
+        .arg("orders")
+        .query(&mut s)
+        .expect("xlen");
+    assert!((150..250).contains(&len), "{len}");
+    let read: redis::Value = redis::cmd("XREAD")
+        .arg("COUNT")
+        .arg(2)
+        .arg("STREAMS")
+        .arg("orders")
+        .arg("0")
+        .query(&mut s)
+        .expect("xread on the slave");
+    assert_ne!(read, redis::Value::Nil);
+    let refused: redis::RedisResult<redis::Value> = redis::cmd("XREADGROUP")
+        .arg("GROUP")
+        .arg("workers")
+        .arg("zed")
+        .arg("STREAMS")
+        .arg("orders")
+        .arg(">")
+        .query(&mut s);
+    let e = refused.expect_err("XREADGROUP writes");
+    assert_eq!(e.kind(), redis::ErrorKind::ReadOnly, "{e}");
+
+    // A full copy carries them whole too.
+    let late = Node::slave(&tmp.path().join("late"), 0, master.addr, &[]);
+    wait_synced(&master, &late, LONG);
+    assert_eq!(digest(&late), want);
 }
