@@ -41,11 +41,16 @@ struct Inner {
     waiters: HashMap<u64, Waiter>,
 }
 
+/// What is called with the keys a slave's apply fed that someone waits
+/// on: it has the write path serve them.
+pub type Doorbell = Box<dyn Fn(Vec<Bytes>) + Send + Sync>;
+
 /// Every blocked client, by key, in arrival order.
 #[derive(Default)]
 pub struct Blocked {
     count: AtomicUsize,
     inner: Mutex<Inner>,
+    doorbell: Mutex<Option<Doorbell>>,
 }
 
 impl Blocked {
@@ -132,6 +137,36 @@ impl Blocked {
         ids.into_iter()
             .filter_map(|id| g.waiters.get(&id).map(|w| (id, w.meta)))
             .collect()
+    }
+
+    /// Set what [`Blocked::fed`] rings.
+    pub fn set_doorbell(&self, d: Doorbell) {
+        *self.doorbell.lock().unwrap_or_else(PoisonError::into_inner) = Some(d);
+    }
+
+    /// A slave applied `events` (its master's): the keys they feed that
+    /// someone waits on (an XREAD on the slave) are served.
+    pub fn fed(&self, events: &[rocksync_protocol::LogEvent]) {
+        if self.is_empty() {
+            return;
+        }
+        let mut keys: Vec<Bytes> = Vec::new();
+        for e in events {
+            if !keys.contains(&e.key) && crate::cmd::stream::wakes(e) && self.has_waiters(&e.key) {
+                keys.push(e.key.clone());
+            }
+        }
+        if keys.is_empty() {
+            return;
+        }
+        if let Some(ring) = self
+            .doorbell
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+        {
+            ring(keys);
+        }
     }
 
     /// Take every waiter out (the node stops taking writes).

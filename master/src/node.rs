@@ -247,6 +247,7 @@ impl Node {
                 let engine = engine::start(Arc::clone(&store), binlog.clone(), None)?;
                 // The link's commits touch the same WATCHes.
                 storage.share_listeners(Arc::clone(&engine.watches), Arc::clone(&engine.tracking));
+                storage.share_blocked(Arc::clone(&engine.blocked));
                 (engine, Some(storage))
             }
         };

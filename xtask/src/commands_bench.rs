@@ -1,6 +1,7 @@
 //! `cargo xtask bench commands [--kvrocks BIN]`: the list, sorted-set and
 //! multi-key commands of issue 11 (`redis-benchmark -t lpush,lpop,
-//! lrange_100,zadd,mset`), issue 24's PFADD, GEOADD, EVALSHA and FCALL,
+//! lrange_100,zadd,mset`), issue 24's PFADD, GEOADD, XADD, XREADGROUP,
+//! EVALSHA and FCALL,
 //! and a pipeline of MULTI/EXEC transactions, rocksync-master beside
 //! redis-server (appendfsync everysec), and Apache Kvrocks when given, in
 //! one interleaved run, on one key and over a keyspace of 1 M
@@ -105,6 +106,37 @@ pub fn run(quick: bool, kvrocks: Option<&str>) -> Result<()> {
                 })?;
                 row(name, keys, pipeline, &rows);
             }
+            // Streams: producers append (XADD, one stream or a stream per
+            // key); one consumer group reads them one at a time (on the
+            // one stream, with a new group per pass so there is always
+            // something to read).
+            let xs = key("stream");
+            let cmd = ["XADD", xs.as_str(), "*", "f", "v:__rand_int__"];
+            let rows = each(&servers, requests, |port| {
+                crate::bench::measure_command(port, pipeline, requests, &rand, &cmd)
+            })?;
+            row("xadd", keys, pipeline, &rows);
+            if one {
+                let g = format!("g{pipeline}");
+                for s in &servers {
+                    redis_cli(s.port, &["XGROUP", "CREATE", "stream", &g, "0"])?;
+                }
+                let cmd = [
+                    "XREADGROUP",
+                    "GROUP",
+                    &g,
+                    "c",
+                    "COUNT",
+                    "1",
+                    "STREAMS",
+                    "stream",
+                    ">",
+                ];
+                let rows = each(&servers, requests, |port| {
+                    crate::bench::measure_command(port, pipeline, requests, &[], &cmd)
+                })?;
+                row("xreadgroup", keys, pipeline, &rows);
+            }
             // A small script (a rate limiter's: INCR, PEXPIRE on the
             // first), by EVALSHA, and the same as a function by FCALL.
             let rl = if one { "rl:0" } else { "rl:__rand_int__" };
@@ -206,6 +238,19 @@ fn script_load(port: u16, body: &str) -> Result<String> {
         bail!("SCRIPT LOAD on {port} answered {sha:?}");
     }
     Ok(sha)
+}
+
+/// One command by redis-cli; an error answer fails.
+fn redis_cli(port: u16, args: &[&str]) -> Result<()> {
+    let out = std::process::Command::new("redis-cli")
+        .args(["-p", &port.to_string()])
+        .args(args)
+        .output()?;
+    let answer = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    if answer.starts_with("ERR") || !out.status.success() {
+        bail!("{args:?} on {port} answered {answer:?}");
+    }
+    Ok(())
 }
 
 /// FUNCTION LOAD REPLACE the limiter as function `limit`.

@@ -261,6 +261,7 @@ impl Executor {
                 }
             }
             Job::Script(job, reply) => self.run_script(job, reply, group),
+            Job::Wake { keys } => self.serve_keys(group, keys.into()),
             Job::Expire { due } => {
                 if self.storage.is_none() {
                     return;
@@ -310,6 +311,7 @@ impl Executor {
             Job::Attach(mut storage) => {
                 self.commit(group);
                 storage.share_listeners(Arc::clone(&self.watches), Arc::clone(&self.tracking));
+                storage.share_blocked(Arc::clone(&self.blocked));
                 self.storage = Some(storage);
                 // The replication link wrote meanwhile.
                 self.written.void_before(self.written.next());
@@ -466,19 +468,14 @@ impl Executor {
         if self.blocked.is_empty() || group.events.len() == start {
             return;
         }
-        let mut fed: std::collections::VecDeque<Bytes> = std::collections::VecDeque::new();
+        let mut fed = std::collections::VecDeque::new();
+        note_fed(&self.blocked, &mut fed, &group.events[start..]);
+        self.serve_keys(group, fed);
+    }
+
+    /// Serve the clients blocked on `fed`, as [`Executor::serve_blocked`].
+    fn serve_keys(&mut self, group: &mut Group, mut fed: std::collections::VecDeque<Bytes>) {
         let blocked = Arc::clone(&self.blocked);
-        let note = |fed: &mut std::collections::VecDeque<Bytes>, events: &[LogEvent]| {
-            for e in events {
-                if !fed.contains(&e.key)
-                    && crate::cmd::stream::wakes(e)
-                    && blocked.has_waiters(&e.key)
-                {
-                    fed.push_back(e.key.clone());
-                }
-            }
-        };
-        note(&mut fed, &group.events[start..]);
         while let Some(key) = fed.pop_front() {
             for (id, spec) in self.blocked.waiting_on(&key) {
                 if group.failed.is_some() {
@@ -520,7 +517,7 @@ impl Executor {
                     continue;
                 }
                 group.served.push((w.reply, answer));
-                note(&mut fed, &group.events[at..]);
+                note_fed(&blocked, &mut fed, &group.events[at..]);
             }
         }
     }
@@ -597,5 +594,14 @@ impl Executor {
             .events
             .fetch_add(events.len() as u64, Ordering::Relaxed);
         Ok(())
+    }
+}
+
+/// Add to `fed` the keys of `events` that wake someone waiting on them.
+fn note_fed(blocked: &Blocked, fed: &mut std::collections::VecDeque<Bytes>, events: &[LogEvent]) {
+    for e in events {
+        if !fed.contains(&e.key) && crate::cmd::stream::wakes(e) && blocked.has_waiters(&e.key) {
+            fed.push_back(e.key.clone());
+        }
     }
 }

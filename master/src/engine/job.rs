@@ -128,6 +128,11 @@ pub(super) enum Job {
     },
     /// A script (EVAL and its kin), run as one unit.
     Script(ScriptJob, oneshot::Sender<Done>),
+    /// A slave applied its master's writes to these keys, on which
+    /// clients wait (XREAD BLOCK): serve them.
+    Wake {
+        keys: Vec<Bytes>,
+    },
     /// Due entries of the expiry index: (expiry, key).
     Expire {
         due: Vec<(u64, Bytes)>,

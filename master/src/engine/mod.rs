@@ -402,14 +402,23 @@ pub fn start(store: Arc<Store>, binlog: Binlog, storage: Option<Storage>) -> Res
         vm: None,
         stats: Arc::clone(&stats),
     };
+    let shared = Arc::new(Shared {
+        queue: std::sync::Mutex::new(Queue::default()),
+        core: std::sync::Mutex::new(Some(core)),
+        store,
+        written,
+        attached,
+    });
+    // A slave's apply rings for the keys its clients wait on (weakly:
+    // the registry must not keep the write path alive).
+    let weak = Arc::downgrade(&shared);
+    blocked.set_doorbell(Box::new(move |keys| {
+        if let Some(shared) = weak.upgrade() {
+            let _ = shared.submit(job::Job::Wake { keys });
+        }
+    }));
     Ok(Engine {
-        shared: Arc::new(Shared {
-            queue: std::sync::Mutex::new(Queue::default()),
-            core: std::sync::Mutex::new(Some(core)),
-            store,
-            written,
-            attached,
-        }),
+        shared,
         binlog,
         stats,
         cursors,

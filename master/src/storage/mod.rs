@@ -140,6 +140,8 @@ pub struct Storage {
     watches: Arc<Watches>,
     /// Clients' CLIENT TRACKING: every commit invalidates what it wrote.
     tracking: Arc<Tracking>,
+    /// Clients waiting for data (XREAD BLOCK on a slave).
+    blocked: Arc<crate::blocking::Blocked>,
 }
 
 impl std::fmt::Debug for Storage {
@@ -184,10 +186,17 @@ impl Storage {
             writer,
             watches: Arc::default(),
             tracking: Arc::default(),
+            blocked: Arc::default(),
         };
         me.recover()?;
         me.new_history_if_os_lost_writes(config.binlog_fsync, rec.clean_shutdown)?;
         Ok(me)
+    }
+
+    /// Share the node's blocked clients: a slave's commits serve those
+    /// waiting on what they feed.
+    pub(crate) fn share_blocked(&mut self, blocked: Arc<crate::blocking::Blocked>) {
+        self.blocked = blocked;
     }
 
     /// Share `watches` and `tracking` (the node's) with this storage's
@@ -265,7 +274,10 @@ impl Storage {
     /// # Errors
     /// As [`Storage::commit`].
     pub fn commit_sealed(&mut self, batch: Sealed, events: &[LogEvent]) -> Result<()> {
-        self.commit_sealed_from(batch, events, &[])
+        self.commit_sealed_from(batch, events, &[])?;
+        // (a master's own writes serve their waiters on the write path)
+        self.blocked.fed(events);
+        Ok(())
     }
 
     fn commit_sealed_from(

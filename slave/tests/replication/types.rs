@@ -340,3 +340,57 @@ fn streams_with_consumer_groups_are_equal_on_master_and_slave() {
     wait_synced(&master, &late, LONG);
     assert_eq!(digest(&late), want);
 }
+
+/// A client on a slave waiting in XREAD BLOCK is served by the entry its
+/// master appends, once the slave has applied it (as a Redis replica
+/// serves it); one waiting with a timeout on a stream the master leaves
+/// alone gets nil when it ends.
+#[test]
+fn a_reader_waiting_on_a_slave_is_served_by_its_masters_appends() {
+    let tmp = TempDir::new().expect("tmp");
+    let master = Node::master(&tmp.path().join("m"), 0, &[]);
+    let slave = Node::slave(&tmp.path().join("s"), 0, master.addr, &[]);
+    let mut m = master.client();
+    let _: String = redis::cmd("XADD")
+        .arg("feed")
+        .arg("1-0")
+        .arg("a")
+        .arg("1")
+        .query(&mut m)
+        .expect("xadd");
+    wait_synced(&master, &slave, LONG);
+    let mut s = slave.client();
+    let reader = std::thread::spawn(move || {
+        let got: redis::Value = redis::cmd("XREAD")
+            .arg("BLOCK")
+            .arg(20_000)
+            .arg("STREAMS")
+            .arg("feed")
+            .arg("$")
+            .query(&mut s)
+            .expect("xread on the slave");
+        let quiet: redis::Value = redis::cmd("XREAD")
+            .arg("BLOCK")
+            .arg(200)
+            .arg("STREAMS")
+            .arg("quiet")
+            .arg("$")
+            .query(&mut s)
+            .expect("xread with a timeout");
+        (got, quiet)
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    let _: String = redis::cmd("XADD")
+        .arg("feed")
+        .arg("2-0")
+        .arg("b")
+        .arg("2")
+        .query(&mut m)
+        .expect("xadd");
+    let (got, quiet) = reader.join().expect("reader");
+    assert!(started.elapsed() < Duration::from_secs(10), "served late");
+    let text = format!("{got:?}");
+    assert!(text.contains("2-0") && !text.contains("1-0"), "{text}");
+    assert_eq!(quiet, redis::Value::Nil);
+}
