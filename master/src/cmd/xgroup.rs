@@ -353,7 +353,7 @@ impl WriteOp for XReadGroup {
                         Some(n) => s.range(c, n, MAX, count, false)?,
                         None => Vec::new(),
                     };
-                    let counters = Counters::of(c, &s)?;
+                    let counters = Counters::for_group(c, &s, Some(&g))?;
                     for (id, _) in &entries {
                         deliver(
                             c,

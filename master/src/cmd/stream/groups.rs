@@ -211,9 +211,27 @@ impl Counters {
     /// # Errors
     /// RocksDB errors.
     pub fn of(v: &impl View, s: &Stream) -> Result<Self> {
+        Self::for_group(v, s, None)
+    }
+
+    /// The counters of `s` for delivering through `g`: its first entry
+    /// is read only when the group's count may need it (unknown, or
+    /// after a deletion), which a busy group's reads then skip.
+    ///
+    /// # Errors
+    /// RocksDB errors.
+    pub fn for_group(v: &impl View, s: &Stream, g: Option<&Group>) -> Result<Self> {
+        let needed = g.is_none_or(|g| g.read == UNKNOWN) || s.head.max_deleted != (0, 0);
+        let first = if needed {
+            s.first_id(v)?.unwrap_or((0, 0))
+        } else {
+            // (unread: with no deletion and a known count, nothing
+            // below asks for it)
+            (0, 0)
+        };
         Ok(Self {
             len: s.len(),
-            first: s.first_id(v)?.unwrap_or((0, 0)),
+            first,
             last: s.head.last,
             added: s.head.added,
             max_deleted: s.head.max_deleted,

@@ -141,14 +141,18 @@ pub struct Header {
     pub added: u64,
     /// The greatest ID XDEL removed.
     pub max_deleted: Id,
+    /// The first ID of its last node (where XADD appends), `0-0` for
+    /// none: found with one read rather than a backward seek.
+    pub tail: Id,
 }
 
 impl Header {
     fn encode(&self) -> Vec<u8> {
-        let mut v = Vec::with_capacity(40);
+        let mut v = Vec::with_capacity(56);
         v.extend_from_slice(&nodes::rax_key(self.last));
         v.extend_from_slice(&self.added.to_be_bytes());
         v.extend_from_slice(&nodes::rax_key(self.max_deleted));
+        v.extend_from_slice(&nodes::rax_key(self.tail));
         v
     }
 
@@ -161,6 +165,7 @@ impl Header {
             last: id_of(b.get(..16)?)?,
             added: be_u64(b.get(16..24)?)?,
             max_deleted: id_of(b.get(24..40)?)?,
+            tail: id_of(b.get(40..56)?)?,
         })
     }
 }
@@ -388,6 +393,13 @@ impl Stream {
     /// # Errors
     /// RocksDB errors.
     pub fn last_entry_id(&self, v: &impl View) -> Result<Option<Id>> {
+        if self.is_empty() {
+            return Ok(None);
+        }
+        // Mostly the last ID added is still there: one read, no seek.
+        if self.head.last != (0, 0) && self.get(v, &entry_part(self.head.last))?.is_some() {
+            return Ok(Some(self.head.last));
+        }
         Ok(self.range(v, (0, 0), MAX, 1, true)?.first().map(|e| e.0))
     }
 }
@@ -637,6 +649,7 @@ mod tests {
             last: (5, 6),
             added: 9,
             max_deleted: (1, 2),
+            tail: (3, 0),
         };
         assert_eq!(Header::decode(&h.encode()), Some(h));
         let (len, bytes) = split_header_value(&header_value(3, &h)).expect("valid");

@@ -50,6 +50,17 @@ fn node_at(c: &WriteCtx<'_>, s: &Stream, id: Id) -> Result<Option<Node>> {
     found.map(|v| node_of(&v)).transpose()
 }
 
+/// The last node.
+fn last_node(c: &WriteCtx<'_>, s: &Stream) -> Result<Option<Node>> {
+    let prefix = s.prefix(b'n');
+    let mut found = None;
+    s.scan_rev(c, &prefix, None, &mut |_, v| {
+        found = Some(v.to_vec());
+        false
+    })?;
+    found.map(|v| node_of(&v)).transpose()
+}
+
 /// The first node.
 fn first_node(c: &WriteCtx<'_>, s: &Stream) -> Result<Option<Node>> {
     let prefix = s.prefix(b'n');
@@ -76,11 +87,16 @@ pub fn append(
         c.sizes.stream_node_max_entries,
         c.sizes.stream_node_max_bytes,
     );
-    let mut node = match node_at(c, s, id)? {
+    let tail = match s.head.tail {
+        (0, 0) => None,
+        at => s.get(c, &node_part(at))?.map(|v| node_of(&v)).transpose()?,
+    };
+    let mut node = match tail {
         Some(tail) if tail.takes(&refs, entries, bytes) => tail,
         _ => Node::start(id, &refs),
     };
     node.add(id, &refs);
+    s.head.tail = node.master;
     s.put(c, &node_part(node.master), &node.encode())?;
     s.put(c, &entry_part(id), &encode_fields(pairs))?;
     s.meta.size += 1;
@@ -102,6 +118,9 @@ pub fn remove(c: &mut WriteCtx<'_>, s: &mut Stream, id: Id) -> Result<bool> {
         if node.live <= 1 {
             // Its last live entry: Redis frees the node.
             s.delete(c, &node_part(node.master))?;
+            if node.master == s.head.tail {
+                s.head.tail = last_node(c, s)?.map_or((0, 0), |n| n.master);
+            }
         } else {
             node.set_counts(node.live - 1, node.deleted + 1);
             s.put(c, &node_part(node.master), &node.encode())?;
@@ -164,6 +183,9 @@ pub fn trim(c: &mut WriteCtx<'_>, s: &mut Stream, t: Trim) -> Result<u64> {
                 s.delete(c, &entry_part(*id))?;
             }
             s.delete(c, &node_part(node.master))?;
+            if node.master == s.head.tail {
+                s.head.tail = (0, 0);
+            }
             s.meta.size = s.meta.size.saturating_sub(node.live);
             removed += node.live;
             continue;

@@ -4,8 +4,9 @@
 //! the key counts and `applied_seq` ([`Sealed`]).
 
 use std::cell::RefCell;
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{BTreeSet, HashMap};
+use std::ops::Bound;
+use std::sync::{Arc, OnceLock};
 
 use rocksdb::WriteBatch;
 
@@ -20,6 +21,27 @@ type PerCf = [HashMap<Vec<u8>, Option<Vec<u8>>, foldhash::fast::RandomState>; 5]
 /// A batch's writes under a prefix, in key order (None: deleted).
 pub type Pending = Vec<(Vec<u8>, Option<Vec<u8>>)>;
 
+/// Per column family, the keys written in key order: made on the first
+/// scan through the batch, so that later scans read a range of it, not
+/// every key written (a group of 800 XADDs to one stream scanned all of
+/// them for each: its commands' time grew with the group's square).
+type Orders = [Option<BTreeSet<Vec<u8>>>; 5];
+
+/// The keys of `set` (the keys of `overlay`, in order) under `prefix`
+/// from `start` on, with their values.
+fn ordered_under(
+    set: &BTreeSet<Vec<u8>>,
+    overlay: &HashMap<Vec<u8>, Option<Vec<u8>>, foldhash::fast::RandomState>,
+    prefix: &[u8],
+    start: &[u8],
+) -> Pending {
+    let from = start.max(prefix);
+    set.range::<[u8], _>((Bound::Included(from), Bound::Unbounded))
+        .take_while(|k| k.starts_with(prefix))
+        .filter_map(|k| overlay.get(k).map(|v| (k.clone(), v.clone())))
+        .collect()
+}
+
 /// A sealed batch's writes (its last value per key, or deleted), which the
 /// next batch reads through while this one is being written: the write
 /// path executes a group while the group before it commits.
@@ -28,6 +50,8 @@ pub struct Layer {
     overlay: PerCf,
     /// A FLUSHALL in it: nothing committed before it is visible.
     flushed: bool,
+    /// Its keys in order, per column family, made on the first scan.
+    order: [OnceLock<BTreeSet<Vec<u8>>>; 5],
 }
 
 /// A batch ready to write: its RocksDB batch so far, and its writes as a
@@ -64,6 +88,8 @@ pub struct Batch {
     /// The batch before this one, executed but maybe not yet written:
     /// read between this batch's writes and committed data.
     below: Option<Arc<Layer>>,
+    /// Its keys in order, once a scan needed them.
+    order: RefCell<Orders>,
     /// Sorted sets' bounds learned by pops in this batch, the store's
     /// once it commits (see [`ZBound`]).
     zbounds: HashMap<Vec<u8>, ZBound>,
@@ -132,6 +158,7 @@ impl Batch {
             expire_delta: 0,
             garbage: false,
             below,
+            order: Default::default(),
             zbounds: HashMap::new(),
         }
     }
@@ -219,6 +246,7 @@ impl Batch {
             layer: Arc::new(Layer {
                 overlay: self.overlay,
                 flushed: self.flushed,
+                order: Default::default(),
             }),
             key_delta: self.key_delta,
             expire_delta: self.expire_delta,
@@ -327,19 +355,21 @@ impl Batch {
     /// in key order, and whether committed data is hidden (a FLUSHALL in
     /// the batch): what a scan must merge over committed data.
     pub fn pending_under(&self, cf: Cf, prefix: &[u8], start: &[u8]) -> (Pending, bool) {
-        let under = |m: &HashMap<Vec<u8>, Option<Vec<u8>>, _>| -> Pending {
-            m.iter()
-                .filter(|(k, _)| k.starts_with(prefix) && k.as_slice() >= start)
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect()
-        };
         let own = &self.overlay[cf as usize];
-        let mut v = under(own);
+        let mut v = if own.is_empty() {
+            Vec::new()
+        } else {
+            let mut order = self.order.borrow_mut();
+            let set = order[cf as usize].get_or_insert_with(|| own.keys().cloned().collect());
+            ordered_under(set, own, prefix, start)
+        };
         let mut hidden = self.flushed && cf != Cf::Default;
         if let (false, Some(l)) = (hidden, self.below.as_deref()) {
             // The batch below, where this one has not written over it.
+            let theirs = &l.overlay[cf as usize];
+            let set = l.order[cf as usize].get_or_init(|| theirs.keys().cloned().collect());
             v.extend(
-                under(&l.overlay[cf as usize])
+                ordered_under(set, theirs, prefix, start)
                     .into_iter()
                     .filter(|(k, _)| !own.contains_key(k)),
             );
@@ -385,8 +415,18 @@ impl Batch {
         if cf == Cf::ZScore {
             self.zscore_written(store, &key);
         }
+        self.keep_order(cf, &key);
         self.overlay[cf as usize].insert(key, Some(value));
         Ok(())
+    }
+
+    /// Keep the keys' order (when a scan made it) for a key written.
+    fn keep_order(&mut self, cf: Cf, key: &[u8]) {
+        if let Some(set) = self.order.get_mut()[cf as usize].as_mut() {
+            if !set.contains(key) {
+                set.insert(key.to_vec());
+            }
+        }
     }
 
     /// Stage a put of a pair copied from another node's snapshot straight
@@ -410,6 +450,7 @@ impl Batch {
     /// [`Error::CorruptValue`] if a column family is missing.
     pub fn delete(&mut self, store: &Store, cf: Cf, key: Vec<u8>) -> Result<()> {
         store.handle(cf)?;
+        self.keep_order(cf, &key);
         self.overlay[cf as usize].insert(key, None);
         Ok(())
     }
@@ -441,6 +482,7 @@ impl Batch {
         }
         for cf in Cf::DATA {
             self.overlay[cf as usize].clear();
+            self.order.get_mut()[cf as usize] = None;
         }
         self.flushed = true;
         self.key_delta = 0;
