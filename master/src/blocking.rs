@@ -110,6 +110,14 @@ impl Blocked {
         self.count.fetch_add(1, Ordering::Release);
     }
 
+    /// Every key someone waits on.
+    pub fn keys(&self) -> Vec<Bytes> {
+        if self.is_empty() {
+            return Vec::new();
+        }
+        self.lock().by_key.keys().cloned().collect()
+    }
+
     /// True when someone waits on `key`.
     pub fn has_waiters(&self, key: &[u8]) -> bool {
         !self.is_empty() && self.lock().by_key.contains_key(key)
@@ -152,6 +160,14 @@ impl Blocked {
         }
         let mut keys: Vec<Bytes> = Vec::new();
         for e in events {
+            if e.cmd == rocksync_protocol::Command::FlushAll {
+                for k in self.keys() {
+                    if !keys.contains(&k) {
+                        keys.push(k);
+                    }
+                }
+                continue;
+            }
             if !keys.contains(&e.key) && crate::cmd::stream::wakes(e) && self.has_waiters(&e.key) {
                 keys.push(e.key.clone());
             }

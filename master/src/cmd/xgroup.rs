@@ -493,7 +493,7 @@ fn claim_args(a: &[Bytes], now: u64) -> std::result::Result<ClaimArgs, Reply> {
             b"justid" => r.justid = true,
             b"idle" if more >= 1 => {
                 i += 1;
-                r.time = Some(now as i64 - number(&a[i], "IDLE")?);
+                r.time = Some((now as i64).wrapping_sub(number(&a[i], "IDLE")?));
             }
             b"time" if more >= 1 => {
                 i += 1;

@@ -290,38 +290,42 @@ pub(crate) fn xpending(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     if count == 0 || from > to {
         return Ok(Reply::Array(out));
     }
-    let candidates: Vec<(super::stream::Id, super::stream::Nack)> = match consumer {
+    // Read as far as the answer needs: to `end`, or `count` entries.
+    let now = c.now_ms;
+    let mut take = |id: super::stream::Id, n: super::stream::Nack| -> bool {
+        if id > to {
+            return false;
+        }
+        let idle = now.saturating_sub(n.time);
+        if min_idle <= 0 || (idle as i64) >= min_idle {
+            out.push(Reply::Array(vec![
+                id_reply(id),
+                Reply::Bulk(n.owner.clone()),
+                int(idle),
+                int(n.count),
+            ]));
+        }
+        out.len() < count
+    };
+    match consumer {
         Some(name) => {
-            let mut v = Vec::new();
-            for id in groups::owned(c, &s, group, name, from, 0)? {
-                if id > to {
-                    break;
+            let mut at = from;
+            'pages: loop {
+                let ids = groups::owned(c, &s, group, name, at, 256)?;
+                for id in &ids {
+                    if let Some(n) = groups::nack(c, &s, group, *id)? {
+                        if !take(*id, n) {
+                            break 'pages;
+                        }
+                    }
                 }
-                if let Some(n) = groups::nack(c, &s, group, id)? {
-                    v.push((id, n));
+                match ids.last().and_then(|l| super::stream::next_id(*l)) {
+                    Some(next) if ids.len() == 256 => at = next,
+                    _ => break,
                 }
             }
-            v
         }
-        None => groups::pending(c, &s, group, from, 0)?
-            .into_iter()
-            .take_while(|(id, _)| *id <= to)
-            .collect(),
-    };
-    for (id, n) in candidates {
-        let idle = c.now_ms.saturating_sub(n.time);
-        if min_idle > 0 && (idle as i64) < min_idle {
-            continue;
-        }
-        out.push(Reply::Array(vec![
-            id_reply(id),
-            Reply::Bulk(n.owner.clone()),
-            int(idle),
-            int(n.count),
-        ]));
-        if out.len() == count {
-            break;
-        }
+        None => groups::visit_pending(c, &s, group, from, &mut take)?,
     }
     Ok(Reply::Array(out))
 }

@@ -396,7 +396,10 @@ fn streams_at(a: &[Bytes]) -> (Option<usize>, Option<u64>) {
         match &o[..] {
             b"streams" => return (Some(i), block),
             b"block" if i + 1 < a.len() => {
-                block = rocksync_protocol::parse_i64(&a[i + 1]).map(|n| n.max(0) as u64);
+                // (a BLOCK that does not parse still says "block": the
+                // command answers its error)
+                block =
+                    Some(rocksync_protocol::parse_i64(&a[i + 1]).map_or(0, |n| n.max(0) as u64));
                 i += 1;
             }
             b"count" => i += 1,

@@ -216,7 +216,15 @@ pub fn script_callee(args: &[Bytes]) -> Result<Callee, Reply> {
         return Err(Reply::error("ERR Unknown Redis command called from script"));
     };
     let meta = &spec.meta;
-    if meta.has(NOSCRIPT) || meta.has(BLOCKING) {
+    // XREAD and XREADGROUP run in scripts without BLOCK (Redis's rule).
+    let streams = matches!(meta.block, Some((_, crate::cmd::spec::BlockKeys::Streams)));
+    if streams && crate::cmd::xstream::stream_keys(args).1.is_some() {
+        return Err(Reply::error(format!(
+            "ERR {} command is not allowed with BLOCK option from scripts",
+            String::from_utf8_lossy(&args[0])
+        )));
+    }
+    if meta.has(NOSCRIPT) || (meta.has(BLOCKING) && !streams) {
         return Err(Reply::error(
             "ERR This Redis command is not allowed from script",
         ));

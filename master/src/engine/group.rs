@@ -242,6 +242,14 @@ impl Executor {
                         .block
                         .map(|(_, at)| at.keys(&cmd.args).to_vec())
                         .unwrap_or_default();
+                    // On a slave the link commits on its own thread: what
+                    // it applied since the attempt rang for no one, so the
+                    // keys are looked at once more now that it waits.
+                    let again = if self.storage.is_none() {
+                        keys.clone()
+                    } else {
+                        Vec::new()
+                    };
                     let id = self.blocked.add(Waiter {
                         meta: cmd.meta,
                         served,
@@ -254,6 +262,7 @@ impl Executor {
                         blocked: Arc::clone(&self.blocked),
                     };
                     group.starts.push((reply, BlockStart::Waiting(wait)));
+                    self.serve_keys(group, again.into());
                 } else {
                     // Its own pop can feed no one, but a BLMOVE's push can.
                     self.serve_blocked(group, start);
@@ -268,6 +277,7 @@ impl Executor {
                 }
                 let now = now_ms();
                 group.made_by(0);
+                let start = group.events.len();
                 for (at, key) in due {
                     let meta = match group.batch.meta(&self.store, &key) {
                         Ok(m) => m,
@@ -307,6 +317,8 @@ impl Executor {
                         self.stats.expired_keys.fetch_add(1, Ordering::Relaxed);
                     }
                 }
+                // Group readers waiting on an expired stream fail now.
+                self.serve_blocked(group, start);
             }
             Job::Attach(mut storage) => {
                 self.commit(group);
@@ -494,7 +506,7 @@ impl Executor {
                 let streams = spec.block.is_some_and(|(kind, _)| kind == Kind::Stream);
                 match meta {
                     _ if streams => {}
-                    None => break,
+                    None => continue,
                     Some(m) if !spec.block.is_some_and(|(kind, _)| kind == m.kind) => continue,
                     Some(_) => {}
                 }
@@ -597,9 +609,18 @@ impl Executor {
     }
 }
 
-/// Add to `fed` the keys of `events` that wake someone waiting on them.
+/// Add to `fed` the keys of `events` that wake someone waiting on them
+/// (a FLUSHALL: every key waited on).
 fn note_fed(blocked: &Blocked, fed: &mut std::collections::VecDeque<Bytes>, events: &[LogEvent]) {
     for e in events {
+        if e.cmd == Command::FlushAll {
+            for k in blocked.keys() {
+                if !fed.contains(&k) {
+                    fed.push_back(k);
+                }
+            }
+            continue;
+        }
         if !fed.contains(&e.key) && crate::cmd::stream::wakes(e) && blocked.has_waiters(&e.key) {
             fed.push_back(e.key.clone());
         }

@@ -286,6 +286,48 @@ const SCENARIOS: &[&[Step]] = &[
         Call(0, &["XGROUP", "DESTROY", "q", "g"]),
         Answer(1),
     ],
+    // FLUSHALL and expiry fail waiting group readers too; a plain reader
+    // waits on through FLUSHALL.
+    &[
+        Call(0, &["XGROUP", "CREATE", "q", "g", "$", "MKSTREAM"]),
+        Send(
+            1,
+            &[
+                "XREADGROUP",
+                "GROUP",
+                "g",
+                "c",
+                "BLOCK",
+                "0",
+                "STREAMS",
+                "q",
+                ">",
+            ],
+        ),
+        Send(2, &["XREAD", "BLOCK", "0", "STREAMS", "q", "$"]),
+        Call(0, &["FLUSHALL"]),
+        Answer(1),
+        Waits(2),
+        Call(0, &["XGROUP", "CREATE", "q", "g", "$", "MKSTREAM"]),
+        Send(
+            1,
+            &[
+                "XREADGROUP",
+                "GROUP",
+                "g",
+                "c",
+                "BLOCK",
+                "0",
+                "STREAMS",
+                "q",
+                ">",
+            ],
+        ),
+        Call(0, &["PEXPIRE", "q", "100"]),
+        Answer(1),
+        Call(0, &["XADD", "q", "1-0", "a", "1"]),
+        Answer(2),
+    ],
     // A plain reader waits on through DEL and SET, and is served by the
     // stream that comes back.
     &[

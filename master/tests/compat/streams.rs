@@ -1210,6 +1210,13 @@ const CASES: &[&[&str]] = &[
     &["xinfo", "groups", "lt"],
     &["xgroup", "setid", "lt", "h", "$", "entriesread", "30"],
     &["xinfo", "groups", "lt"],
+    // scripts: XREAD and XREADGROUP run without BLOCK, never with it
+    &["eval", "return redis.call('xread', 'count', '2', 'streams', KEYS[1], '0')", "1", "lt"],
+    &["eval", "return redis.call('XREAD', 'BLOCK', '0', 'streams', KEYS[1], '0')", "1", "lt"],
+    &["eval", "return redis.pcall('xread', 'block', 'x', 'streams', KEYS[1], '0')", "1", "lt"],
+    &["eval", "return redis.call('xreadgroup', 'group', 'g', 'y', 'block', '10', 'streams', KEYS[1], '>')", "1", "lt"],
+    &["eval", "return redis.call('xreadgroup', 'group', 'g', 'y', 'count', '1', 'streams', KEYS[1], '0')", "1", "lt"],
+    &["eval", "return redis.call('blpop', 'nolist', '0')", "0"],
     // the node sizes are back to their defaults
     &["config", "get", "stream-node-max-entries"],
     &["config", "get", "stream-node-max-bytes"],

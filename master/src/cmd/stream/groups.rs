@@ -98,16 +98,36 @@ pub fn pending(
     from: Id,
     count: usize,
 ) -> Result<Vec<(Id, Nack)>> {
-    let prefix = [s.prefix(b'p'), group_prefix(b'p', group)[1..].to_vec()].concat();
-    let start = [&prefix[..], &super::nodes::rax_key(from)].concat();
     let mut out = Vec::new();
-    s.scan(v, &prefix, &start, &mut |k, val| {
-        if let (Some(id), Some(n)) = (id_of(k), Nack::decode(val)) {
-            out.push((id, n));
-        }
+    visit_pending(v, s, group, from, &mut |id, n| {
+        out.push((id, n));
         count == 0 || out.len() < count
     })?;
     Ok(out)
+}
+
+/// Visit the group's pending entries from `from` on while `f` says so.
+///
+/// # Errors
+/// RocksDB errors.
+pub fn visit_pending(
+    v: &impl View,
+    s: &Stream,
+    group: &[u8],
+    from: Id,
+    f: &mut dyn FnMut(Id, Nack) -> bool,
+) -> Result<()> {
+    let prefix = [s.prefix(b'p'), group_prefix(b'p', group)[1..].to_vec()].concat();
+    let start = [&prefix[..], &super::nodes::rax_key(from)].concat();
+    s.scan(
+        v,
+        &prefix,
+        &start,
+        &mut |k, val| match (id_of(k), Nack::decode(val)) {
+            (Some(id), Some(n)) => f(id, n),
+            _ => true,
+        },
+    )
 }
 
 /// The IDs a consumer owns from `from` on, at most `count` (0: all).
@@ -263,11 +283,12 @@ impl Counters {
             return None;
         }
         if self.max_deleted == (0, 0) || self.max_deleted < self.first {
+            let before = added.wrapping_sub(self.len as i64);
             if id < self.first {
-                return Some(added - self.len as i64);
+                return Some(before);
             }
             if id == self.first {
-                return Some(added - self.len as i64 + 1);
+                return Some(before.wrapping_add(1));
             }
         }
         None

@@ -144,28 +144,45 @@ pub struct Header {
     /// The first ID of its last node (where XADD appends), `0-0` for
     /// none: found with one read rather than a backward seek.
     pub tail: Id,
+    /// The first ID of its first node, `0-0` for none: no live entry is
+    /// below it, so reads from the start begin there rather than seek
+    /// over what trimming deleted (until compaction drops it).
+    pub head: Id,
 }
 
 impl Header {
     fn encode(&self) -> Vec<u8> {
-        let mut v = Vec::with_capacity(56);
+        let mut v = Vec::with_capacity(72);
         v.extend_from_slice(&nodes::rax_key(self.last));
         v.extend_from_slice(&self.added.to_be_bytes());
         v.extend_from_slice(&nodes::rax_key(self.max_deleted));
         v.extend_from_slice(&nodes::rax_key(self.tail));
+        v.extend_from_slice(&nodes::rax_key(self.head));
         v
     }
 
-    /// Decode; an empty value is a new stream's header.
+    /// Decode; an empty value is a new stream's header. (Node pointers
+    /// missing: unknown, `0-0`, found by a scan.)
     fn decode(b: &[u8]) -> Option<Self> {
         if b.is_empty() {
             return Some(Self::default());
+        }
+        let id_at = |at: usize| -> Option<Id> {
+            match b.get(at..at + 16) {
+                Some(x) => id_of(x),
+                None if b.len() <= at => Some((0, 0)),
+                None => None,
+            }
+        };
+        if b.len() > 72 {
+            return None;
         }
         Some(Self {
             last: id_of(b.get(..16)?)?,
             added: be_u64(b.get(16..24)?)?,
             max_deleted: id_of(b.get(24..40)?)?,
-            tail: id_of(b.get(40..56)?)?,
+            tail: id_at(40)?,
+            head: id_at(56)?,
         })
     }
 }
@@ -353,6 +370,8 @@ impl Stream {
         rev: bool,
     ) -> Result<Vec<(Id, Bytes)>> {
         let mut out = Vec::new();
+        // (no live entry is below the first node)
+        let from = from.max(self.head.head);
         if from > to {
             return Ok(out);
         }
@@ -650,6 +669,7 @@ mod tests {
             added: 9,
             max_deleted: (1, 2),
             tail: (3, 0),
+            head: (2, 0),
         };
         assert_eq!(Header::decode(&h.encode()), Some(h));
         let (len, bytes) = split_header_value(&header_value(3, &h)).expect("valid");

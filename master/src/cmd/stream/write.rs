@@ -61,11 +61,27 @@ fn last_node(c: &WriteCtx<'_>, s: &Stream) -> Result<Option<Node>> {
     found.map(|v| node_of(&v)).transpose()
 }
 
-/// The first node.
+/// The first node: by the header's pointer, else the first after `after`
+/// (or from the start).
 fn first_node(c: &WriteCtx<'_>, s: &Stream) -> Result<Option<Node>> {
+    if s.head.head != (0, 0) {
+        if let Some(v) = s.get(c, &node_part(s.head.head))? {
+            return node_of(&v).map(Some);
+        }
+    }
+    node_after(c, s, None)
+}
+
+/// The first node after the one starting at `after` (from the start when
+/// `None`): the scan begins past what was trimmed before it.
+fn node_after(c: &WriteCtx<'_>, s: &Stream, after: Option<Id>) -> Result<Option<Node>> {
     let prefix = s.prefix(b'n');
+    let start = match after.and_then(super::next_id) {
+        Some(id) => [&prefix[..], &nodes::rax_key(id)].concat(),
+        None => prefix.clone(),
+    };
     let mut found = None;
-    s.scan(c, &prefix, &prefix, &mut |_, v| {
+    s.scan(c, &prefix, &start, &mut |_, v| {
         found = Some(v.to_vec());
         false
     })?;
@@ -97,6 +113,9 @@ pub fn append(
     };
     node.add(id, &refs);
     s.head.tail = node.master;
+    if s.head.head == (0, 0) {
+        s.head.head = node.master;
+    }
     s.put(c, &node_part(node.master), &node.encode())?;
     s.put(c, &entry_part(id), &encode_fields(pairs))?;
     s.meta.size += 1;
@@ -120,6 +139,9 @@ pub fn remove(c: &mut WriteCtx<'_>, s: &mut Stream, id: Id) -> Result<bool> {
             s.delete(c, &node_part(node.master))?;
             if node.master == s.head.tail {
                 s.head.tail = last_node(c, s)?.map_or((0, 0), |n| n.master);
+            }
+            if node.master == s.head.head {
+                s.head.head = node_after(c, s, Some(node.master))?.map_or((0, 0), |n| n.master);
             }
         } else {
             node.set_counts(node.live - 1, node.deleted + 1);
@@ -186,6 +208,7 @@ pub fn trim(c: &mut WriteCtx<'_>, s: &mut Stream, t: Trim) -> Result<u64> {
             if node.master == s.head.tail {
                 s.head.tail = (0, 0);
             }
+            s.head.head = node_after(c, s, Some(node.master))?.map_or((0, 0), |n| n.master);
             s.meta.size = s.meta.size.saturating_sub(node.live);
             removed += node.live;
             continue;
