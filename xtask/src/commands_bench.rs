@@ -25,7 +25,9 @@ struct Server {
 
 /// Run the comparison and print a markdown table; `kvrocks` (a Kvrocks
 /// binary) adds its column.
-pub fn run(quick: bool, kvrocks: Option<&str>) -> Result<()> {
+pub fn run(quick: bool, kvrocks: Option<&str>, only: Option<&[String]>) -> Result<()> {
+    // `--only a,b`: those rows alone (by their lower-case names).
+    let wanted = |name: &str| only.is_none_or(|o| o.iter().any(|n| n == name));
     let requests = if quick { 20_000 } else { 200_000 };
     let pair = start_pair("commands")?;
     let kv = kvrocks.map(start_kvrocks).transpose()?;
@@ -68,7 +70,7 @@ pub fn run(quick: bool, kvrocks: Option<&str>) -> Result<()> {
     for (keys, extra) in [("1", &[][..]), ("1 M", &["-r", "1000000"][..])] {
         for pipeline in [1, 16] {
             let one = extra.is_empty();
-            for test in TESTS {
+            for test in TESTS.iter().filter(|t| wanted(t)) {
                 let mut args = vec!["-d", "100"];
                 args.extend_from_slice(extra);
                 let rows = each(&servers, requests, |port| {
@@ -101,6 +103,9 @@ pub fn run(quick: bool, kvrocks: Option<&str>) -> Result<()> {
                     ],
                 ),
             ] {
+                if !wanted(name) {
+                    continue;
+                }
                 let rows = each(&servers, requests, |port| {
                     crate::bench::measure_command(port, pipeline, requests, &rand, &cmd)
                 })?;
@@ -112,11 +117,14 @@ pub fn run(quick: bool, kvrocks: Option<&str>) -> Result<()> {
             // something to read).
             let xs = key("stream");
             let cmd = ["XADD", xs.as_str(), "*", "f", "v:__rand_int__"];
-            let rows = each(&servers, requests, |port| {
-                crate::bench::measure_command(port, pipeline, requests, &rand, &cmd)
-            })?;
-            row("xadd", keys, pipeline, &rows);
-            if one {
+            // (XREADGROUP reads what these added)
+            if wanted("xadd") || wanted("xreadgroup") {
+                let rows = each(&servers, requests, |port| {
+                    crate::bench::measure_command(port, pipeline, requests, &rand, &cmd)
+                })?;
+                row("xadd", keys, pipeline, &rows);
+            }
+            if one && wanted("xreadgroup") {
                 let g = format!("g{pipeline}");
                 for s in &servers {
                     redis_cli(s.port, &["XGROUP", "CREATE", "stream", &g, "0"])?;
@@ -139,28 +147,37 @@ pub fn run(quick: bool, kvrocks: Option<&str>) -> Result<()> {
             }
             // A small script (a rate limiter's: INCR, PEXPIRE on the
             // first), by EVALSHA, and the same as a function by FCALL.
+            if !wanted("evalsha") && !wanted("fcall") && !wanted("multi") {
+                continue;
+            }
             let rl = if one { "rl:0" } else { "rl:__rand_int__" };
             let mut shas = Vec::new();
             for s in &servers {
                 shas.push(script_load(s.port, LIMITER)?);
                 function_load(s.port)?;
             }
-            let rows = each(&servers, requests, |port| {
-                let at = servers.iter().position(|s| s.port == port).unwrap_or(0);
-                let cmd = ["EVALSHA", shas[at].as_str(), "1", rl, "60000"];
-                crate::bench::measure_command(port, pipeline, requests, extra, &cmd)
-            })?;
-            row("evalsha", keys, pipeline, &rows);
-            let cmd = ["FCALL", "limit", "1", rl, "60000"];
-            let rows = each(&servers, requests, |port| {
-                crate::bench::measure_command(port, pipeline, requests, extra, &cmd)
-            })?;
-            row("fcall", keys, pipeline, &rows);
-            let txs = requests / 5;
-            let rows = each(&servers, txs * 5, |port| {
-                multi_exec(port, txs, pipeline, one)
-            })?;
-            row("multi/exec (tx/s)", keys, pipeline, &rows);
+            if wanted("evalsha") {
+                let rows = each(&servers, requests, |port| {
+                    let at = servers.iter().position(|s| s.port == port).unwrap_or(0);
+                    let cmd = ["EVALSHA", shas[at].as_str(), "1", rl, "60000"];
+                    crate::bench::measure_command(port, pipeline, requests, extra, &cmd)
+                })?;
+                row("evalsha", keys, pipeline, &rows);
+            }
+            if wanted("fcall") {
+                let cmd = ["FCALL", "limit", "1", rl, "60000"];
+                let rows = each(&servers, requests, |port| {
+                    crate::bench::measure_command(port, pipeline, requests, extra, &cmd)
+                })?;
+                row("fcall", keys, pipeline, &rows);
+            }
+            if wanted("multi") {
+                let txs = requests / 5;
+                let rows = each(&servers, txs * 5, |port| {
+                    multi_exec(port, txs, pipeline, one)
+                })?;
+                row("multi/exec (tx/s)", keys, pipeline, &rows);
+            }
         }
     }
     if let Some((dir, guard, _)) = kv {

@@ -201,9 +201,14 @@ fn main() -> Result<()> {
                 .position(|a| a == "--kvrocks")
                 .and_then(|i| args.get(i + 1))
                 .map(String::as_str);
-            commands_bench::run(args.iter().any(|a| a == "--quick"), kvrocks)
+            let only: Option<Vec<String>> = args
+                .iter()
+                .position(|a| a == "--only")
+                .and_then(|i| args.get(i + 1))
+                .map(|list| list.split(',').map(str::to_lowercase).collect());
+            commands_bench::run(args.iter().any(|a| a == "--quick"), kvrocks, only.as_deref())
         }
         Some("bench") => bench::run(&args[1..]),
-        _ => bail!("usage: cargo xtask <run [--ha] | ci | bench [--keyspace | --sustained] [--base BIN] [repl | failover | fanout | ha | commands [--kvrocks BIN] | cpu] [--quick]>"),
+        _ => bail!("usage: cargo xtask <run [--ha] | ci | bench [--keyspace | --sustained] [--base BIN] [repl | failover | fanout | ha | commands [--kvrocks BIN] [--only xadd,...] | cpu] [--quick]>"),
     }
 }

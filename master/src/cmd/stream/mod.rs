@@ -251,14 +251,16 @@ impl Stream {
         })
     }
 
-    /// A new empty stream at `key` (nothing there, checked by the caller).
+    /// A new empty stream at `key` (nothing there, checked by the
+    /// caller). No event makes it: the first part the command writes
+    /// does (applying an X_PUT or X_META to a missing key makes an empty
+    /// stream whose version is that event's seq, the next seq now), so
+    /// the command must write one before any other event.
     ///
     /// # Errors
-    /// As [`WriteCtx::emit`].
-    pub fn create(c: &mut WriteCtx<'_>, key: &[u8]) -> Result<Self> {
-        c.emit(Command::XMeta, key, header_value(0, &Header::default()), 0)?;
-        let meta = c.raw_meta(key)?.ok_or_else(|| corrupt(key))?;
-        Self::of(key, meta)
+    /// A corrupt header (none: it is empty).
+    pub fn create(c: &WriteCtx<'_>, key: &[u8]) -> Result<Self> {
+        Self::of(key, Meta::collection(Kind::Stream, c.next_seq))
     }
 
     /// Its length.
