@@ -100,11 +100,16 @@ impl Blocked {
         Some(w)
     }
 
-    /// Put back a waiter taken out but not served, first in line.
+    /// Put back a waiter taken out but not served, where it was in line
+    /// on each of its keys (ids grow with arrival).
     pub fn put_back(&self, id: u64, w: Waiter) {
         let mut g = self.lock();
         for k in &w.keys {
-            g.by_key.entry(k.clone()).or_default().push_front(id);
+            let q = g.by_key.entry(k.clone()).or_default();
+            if !q.contains(&id) {
+                let at = q.partition_point(|&x| x < id);
+                q.insert(at, id);
+            }
         }
         g.waiters.insert(id, w);
         self.count.fetch_add(1, Ordering::Release);
@@ -221,5 +226,42 @@ impl Wait {
             return None;
         }
         self.rx.await.ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn waiter(keys: &[&'static str]) -> Waiter {
+        let spec = crate::command::all().next().expect("a command");
+        Waiter {
+            meta: &spec.meta,
+            served: Vec::new(),
+            keys: keys
+                .iter()
+                .map(|k| Bytes::from_static(k.as_bytes()))
+                .collect(),
+            reply: oneshot::channel().0,
+        }
+    }
+
+    /// A waiter taken out and put back (woken by one of its keys, not
+    /// served) keeps its place behind those that came before it on its
+    /// other keys: first come, first served.
+    #[test]
+    fn a_waiter_put_back_keeps_its_place_in_line() {
+        let b = Blocked::default();
+        let first = b.add(waiter(&["q2"]));
+        let second = b.add(waiter(&["q1", "q2"]));
+        let third = b.add(waiter(&["q2"]));
+        let w = b.remove(second).expect("there");
+        b.put_back(second, w);
+        let order: Vec<u64> = b.lock().by_key[&Bytes::from_static(b"q2")]
+            .iter()
+            .copied()
+            .collect();
+        assert_eq!(order, vec![first, second, third]);
+        assert_eq!(b.len(), 3);
     }
 }
