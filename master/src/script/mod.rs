@@ -12,8 +12,11 @@ mod cjson;
 mod convert;
 pub mod functions;
 mod library;
+mod msgpack;
+mod packlibs;
 pub mod payload;
 mod raised;
+mod structs;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
@@ -227,7 +230,7 @@ end
 const READ_ONLY: &str = r#"
 local globals, load_redis = ...
 local function refuse() error('Attempt to modify a readonly table', 2) end
-for _, name in ipairs({'string', 'math', 'table', 'coroutine', 'redis', 'bit', 'cjson'}) do
+for _, name in ipairs({'string', 'math', 'table', 'coroutine', 'redis', 'bit', 'cjson', 'cmsgpack', 'struct'}) do
   local real = rawget(globals, name)
   if real then
     rawset(globals, name, setmetatable({}, {__index = real, __newindex = refuse, __metatable = false}))
@@ -357,6 +360,8 @@ impl Vm {
         globals.raw_set("__version_num", version_num(crate::info::REDIS_VERSION))?;
         globals.raw_set("bit", bit::library(&lua)?)?;
         globals.raw_set("cjson", cjson::library(&lua)?)?;
+        globals.raw_set("cmsgpack", packlibs::cmsgpack(&lua)?)?;
+        globals.raw_set("struct", packlibs::structs(&lua)?)?;
         let host = lua.create_table()?;
         let xpcall: Function = globals.raw_get("xpcall")?;
         globals.raw_set("__unwrap", lua.create_function(unwrap)?)?;

@@ -144,6 +144,7 @@ fn encode_number(f: f64, out: &mut Vec<u8>) {
 /// Decode one value at `at`; returns the value and the offset after it;
 /// Err with lua_cmsgpack's error text for bad/truncated input (and Lua's
 /// "table index is nil"/"table index is NaN" for a map key Lua refuses).
+#[cfg(test)]
 pub fn decode(b: &[u8], at: usize) -> Result<(MsgValue, usize), String> {
     let mut c = Cursor { b, at };
     let v = c.value(1)?;
