@@ -228,6 +228,7 @@ async fn step_one(
             args,
             op,
             client: client.id,
+            script: None,
         };
         if meta
             .block
@@ -451,9 +452,14 @@ async fn exec_watched(core: &Arc<Core>, client: &mut Client, out: &mut BytesMut)
     // reads included (they see the transaction's earlier writes).
     let specs: Vec<Result<&'static Spec, Reply>> =
         queued.iter().map(|a| command::resolve(a)).collect();
-    let data_only = specs
+    // (scripts run in their turn in the unit)
+    let data_only = specs.iter().all(|s| {
+        s.as_ref()
+            .is_ok_and(|s| matches!(s.run, Run::Data(_)) || command::runs_script(&s.meta))
+    });
+    let scripts_any = specs
         .iter()
-        .all(|s| s.as_ref().is_ok_and(|s| matches!(s.run, Run::Data(_))));
+        .any(|s| s.as_ref().is_ok_and(|s| command::runs_script(&s.meta)));
     let writes_any = specs
         .iter()
         .any(|s| s.as_ref().is_ok_and(|s| s.meta.has(WRITE)));
@@ -466,7 +472,7 @@ async fn exec_watched(core: &Arc<Core>, client: &mut Client, out: &mut BytesMut)
     // the transaction, so no write can come between.
     let on_write_path = data_only
         && !queued.is_empty()
-        && (writes_any || (watch.is_some() && !core.is_read_only()));
+        && (writes_any || scripts_any || (watch.is_some() && !core.is_read_only()));
     if on_write_path {
         for (args, spec) in queued.iter().zip(&specs) {
             if let Ok(spec) = spec {
@@ -476,7 +482,13 @@ async fn exec_watched(core: &Arc<Core>, client: &mut Client, out: &mut BytesMut)
         let cmds: Vec<WriteCmd> = queued
             .into_iter()
             .zip(specs)
-            .filter_map(|(args, spec)| command::data_cmd(spec.ok()?, args))
+            .filter_map(|(args, spec)| {
+                let spec = spec.ok()?;
+                if command::runs_script(&spec.meta) {
+                    return Some(script_cmd(core, client.id, spec, args));
+                }
+                command::data_cmd(spec, args)
+            })
             .map(|cmd| WriteCmd {
                 client: client.id,
                 ..cmd
@@ -505,6 +517,28 @@ async fn exec_watched(core: &Arc<Core>, client: &mut Client, out: &mut BytesMut)
     }
     flush_writes(core, client, &mut writes, out, true).await;
     after
+}
+
+/// An EVAL-family command of an EXEC as the unit runs it: its script,
+/// or its refusal answered in its turn.
+fn script_cmd(core: &Core, client: u64, spec: &'static Spec, args: Vec<Bytes>) -> WriteCmd {
+    let job = if spec.meta.name.starts_with("fcall") {
+        crate::session::functions::job(core, client, &args)
+    } else {
+        crate::session::scripting::job(core, client, &args)
+    };
+    let (op, script): (Option<Box<dyn crate::cmd::WriteOp>>, _) = match job {
+        Ok(job) => (None, Some(Box::new(job))),
+        Err(reply) => (Some(Box::new(crate::cmd::Refused(reply))), None),
+    };
+    WriteCmd {
+        meta: &spec.meta,
+        exec: crate::cmd::Exec::Parsed(|_| Err(Reply::error("ERR internal: scripts run whole"))),
+        args,
+        op,
+        client,
+        script,
+    }
 }
 
 async fn flush_writes(

@@ -151,13 +151,12 @@ fn a_no_multi_command_is_refused_inside_multi_and_others_are_queued() {
             .as_deref()
             .is_some_and(|t| t.contains("not allowed inside a transaction"));
         // Ours beyond Redis: a subscription's confirmations cannot be
-        // one of EXEC's replies, and the EVAL and FCALL families and
-        // FUNCTION's writes (checked against the catalog when they run)
-        // wait until an EXEC can hold them in its unit.
+        // one of EXEC's replies, and FUNCTION's writes (checked against
+        // the catalog when they run) wait until an EXEC can hold them in
+        // its unit. (Scripts and functions are queued: an EXEC runs them
+        // in their turn.)
         let expected = e.has("no_multi")
             || e.name.contains("subscribe")
-            || e.name.starts_with("eval")
-            || e.name.starts_with("fcall")
             || (e.name.starts_with("function|") && e.has("write"));
         refused += usize::from(not_allowed);
         if not_allowed != expected || (!expected && err.is_some()) {

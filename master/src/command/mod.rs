@@ -164,6 +164,15 @@ pub fn resolve(args: &[Bytes]) -> Result<&'static Spec, Reply> {
     }
 }
 
+/// True for the commands that run a script (EVAL, EVALSHA, their `_RO`
+/// forms, FCALL, FCALL_RO): an EXEC runs them in its unit.
+pub fn runs_script(meta: &crate::cmd::spec::Meta) -> bool {
+    matches!(
+        meta.name,
+        "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro"
+    )
+}
+
 /// The data command `spec` with `args`, for the write path (parsed, when
 /// its entry parses: arguments that do not parse answer their error in
 /// their turn, as inside an EXEC); `None` for a command the connection

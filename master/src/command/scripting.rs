@@ -16,7 +16,7 @@ pub static TABLE: &[Spec] = &[
     cmd(
         "eval",
         -3,
-        NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | MOVABLEKEYS | NOT_QUEUED,
+        NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | MOVABLEKEYS,
         acl::SCRIPTING,
     )
     .keys(shape::SCRIPT_KEYS)
@@ -25,7 +25,7 @@ pub static TABLE: &[Spec] = &[
     cmd(
         "evalsha",
         -3,
-        NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | MOVABLEKEYS | NOT_QUEUED,
+        NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | MOVABLEKEYS,
         acl::SCRIPTING,
     )
     .keys(shape::SCRIPT_KEYS)
@@ -38,7 +38,7 @@ pub static TABLE: &[Spec] = &[
     cmd(
         "eval_ro",
         -3,
-        NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | READONLY | MOVABLEKEYS | NOT_QUEUED,
+        NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | READONLY | MOVABLEKEYS,
         acl::SCRIPTING,
     )
     .keys(shape::SCRIPT_KEYS_RO)
@@ -47,7 +47,7 @@ pub static TABLE: &[Spec] = &[
     cmd(
         "evalsha_ro",
         -3,
-        NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | READONLY | MOVABLEKEYS | NOT_QUEUED,
+        NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | READONLY | MOVABLEKEYS,
         acl::SCRIPTING,
     )
     .keys(shape::SCRIPT_KEYS_RO)
@@ -102,7 +102,7 @@ pub static TABLE: &[Spec] = &[
     cmd(
         "fcall",
         -3,
-        NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | MOVABLEKEYS | NOT_QUEUED,
+        NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | MOVABLEKEYS,
         acl::SCRIPTING,
     )
     .keys(shape::SCRIPT_KEYS)
@@ -111,7 +111,7 @@ pub static TABLE: &[Spec] = &[
     cmd(
         "fcall_ro",
         -3,
-        NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | READONLY | MOVABLEKEYS | NOT_QUEUED,
+        NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | READONLY | MOVABLEKEYS,
         acl::SCRIPTING,
     )
     .keys(shape::SCRIPT_KEYS_RO)

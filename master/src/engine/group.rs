@@ -209,7 +209,11 @@ impl Executor {
                     unit_start.get_or_insert(start);
                     group.made_by(cmd.client);
                     let t = std::time::Instant::now();
-                    let reply = self.execute(cmd, group, unit_now.unwrap_or_else(now_ms));
+                    let reply = match &cmd.script {
+                        // An EVAL in an EXEC: the script runs in its turn.
+                        Some(job) => self.script_reply(job, group),
+                        None => self.execute(cmd, group, unit_now.unwrap_or_else(now_ms)),
+                    };
                     let us = t.elapsed().as_micros() as u64;
                     if slow_us >= 0 && us >= slow_us as u64 {
                         slow.push((cmd.args.clone(), us));

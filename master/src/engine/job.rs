@@ -38,6 +38,9 @@ pub struct WriteCmd {
     pub op: Option<Box<dyn WriteOp>>,
     /// The client that sent it (0: none), for CLIENT TRACKING's NOLOOP.
     pub client: u64,
+    /// An EVAL-family command inside an EXEC: the script it runs in its
+    /// turn (its `op` is then unused).
+    pub script: Option<Box<super::ScriptJob>>,
 }
 
 impl WriteCmd {
@@ -62,6 +65,7 @@ impl WriteCmd {
                         args,
                         op: Some(Box::new(Refused(reply))),
                         client: 0,
+                        script: None,
                     })
                 }
             },
@@ -73,6 +77,7 @@ impl WriteCmd {
             args,
             op,
             client: 0,
+            script: None,
         })
     }
 

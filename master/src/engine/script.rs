@@ -91,16 +91,21 @@ impl Executor {
         group: &mut Group,
     ) {
         let start = group.events_len();
+        let answer = self.script_reply(&job, group);
+        seal_command(group.events_mut(), start);
+        self.serve_blocked(group, start);
+        group.answer(reply, answer);
+    }
+
+    /// Run a script in `group` (alone, or in its turn in an EXEC, whose
+    /// unit seals it): its reply.
+    pub(super) fn script_reply(&mut self, job: &ScriptJob, group: &mut Group) -> Reply {
         group.made_by(job.client);
         let mut vm = match self.vm.take() {
             Some(vm) => vm,
             None => match Vm::new(std::sync::Arc::clone(&self.scripts)) {
                 Ok(vm) => vm,
-                Err(e) => {
-                    let text = format!("ERR scripting is unavailable: {e}");
-                    group.answer(reply, Reply::error(text));
-                    return;
-                }
+                Err(e) => return Reply::error(format!("ERR scripting is unavailable: {e}")),
             },
         };
         let answer = {
@@ -123,8 +128,6 @@ impl Executor {
             // Stopped by a shutdown: what it wrote is not committed.
             group.fail("the node is shutting down".into());
         }
-        seal_command(group.events_mut(), start);
-        self.serve_blocked(group, start);
-        group.answer(reply, answer);
+        answer
     }
 }

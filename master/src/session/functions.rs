@@ -18,45 +18,64 @@ use crate::script::payload;
 
 /// FCALL function numkeys [key ...] [arg ...].
 pub fn fcall<'s>(s: &'s mut Session<'_>, a: &'s [Bytes]) -> BoxReply<'s> {
-    Box::pin(call(s, a, false))
+    Box::pin(call(s, a))
 }
 
 /// FCALL_RO: as FCALL, for a function flagged `no-writes`.
 pub fn fcall_ro<'s>(s: &'s mut Session<'_>, a: &'s [Bytes]) -> BoxReply<'s> {
-    Box::pin(call(s, a, true))
+    Box::pin(call(s, a))
 }
 
-async fn call(s: &mut Session<'_>, a: &[Bytes], ro: bool) -> Reply {
-    let catalog = s.core.engine.functions.catalog(&s.core.store);
+async fn call(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
+    match job(s.core, s.client.id, a) {
+        Ok(job) => s.core.engine.script(job).await,
+        Err(e) => e,
+    }
+}
+
+/// The function an FCALL or FCALL_RO (`a`, its name first) runs for
+/// `client`, or its refusal (as [`super::scripting::job`]).
+///
+/// # Errors
+/// Redis's replies to an unknown function, a bad key count, a function
+/// whose flags forbid the call.
+pub fn job(core: &crate::state::Core, client: u64, a: &[Bytes]) -> Result<ScriptJob, Reply> {
+    let ro = a[0].eq_ignore_ascii_case(b"fcall_ro");
+    let catalog = core.engine.functions.catalog(&core.store);
     let Some((_, f)) = catalog.function(&a[1]) else {
-        return Reply::error("ERR Function not found");
+        return Err(Reply::error("ERR Function not found"));
     };
     let numkeys = match rocksync_protocol::parse_i64(&a[2]) {
-        None => return Reply::error("ERR Bad number of keys provided"),
-        Some(n) if n < 0 => return Reply::error("ERR Number of keys can't be negative"),
+        None => return Err(Reply::error("ERR Bad number of keys provided")),
+        Some(n) if n < 0 => return Err(Reply::error("ERR Number of keys can't be negative")),
         Some(n) if n as u64 > (a.len() - 3) as u64 => {
-            return Reply::error("ERR Number of keys can't be greater than number of args")
+            return Err(Reply::error(
+                "ERR Number of keys can't be greater than number of args",
+            ))
         }
         Some(n) => n as usize,
     };
     let no_writes = f.flags & NO_WRITES != 0;
     if ro && !no_writes {
-        return Reply::error("ERR Can not execute a script with write flag using *_ro command.");
+        return Err(Reply::error(
+            "ERR Can not execute a script with write flag using *_ro command.",
+        ));
     }
-    if !no_writes && s.core.is_read_only() {
-        return Reply::error("READONLY Can not run script with write flag on readonly replica");
+    if !no_writes && core.is_read_only() {
+        return Err(Reply::error(
+            "READONLY Can not run script with write flag on readonly replica",
+        ));
     }
-    let job = ScriptJob {
+    Ok(ScriptJob {
         sha: f.name.clone(),
         body: Bytes::new(),
         function: Some(Arc::clone(&catalog)),
         keys: a[3..3 + numkeys].to_vec(),
         argv: a[3 + numkeys..].to_vec(),
         read_only: no_writes,
-        client: s.client.id,
+        client,
         resolve: crate::command::script_callee,
-    };
-    s.core.engine.script(job).await
+    })
 }
 
 /// FUNCTION's writes: library events, as one unit.
@@ -90,6 +109,7 @@ async fn write(s: &mut Session<'_>, a: &[Bytes], events: Vec<(Command, Bytes, By
         args: a.to_vec(),
         op: Some(Box::new(LibraryWrite(events))),
         client: s.client.id,
+        script: None,
     };
     s.core
         .engine

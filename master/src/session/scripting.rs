@@ -13,38 +13,61 @@ use crate::script::functions::NO_WRITES;
 
 /// EVAL script numkeys [key ...] [arg ...].
 pub fn eval<'s>(s: &'s mut Session<'_>, a: &'s [Bytes]) -> BoxReply<'s> {
-    Box::pin(run(s, a, false, false))
+    Box::pin(run(s, a))
 }
 
 /// EVALSHA sha1 numkeys [key ...] [arg ...].
 pub fn evalsha<'s>(s: &'s mut Session<'_>, a: &'s [Bytes]) -> BoxReply<'s> {
-    Box::pin(run(s, a, true, false))
+    Box::pin(run(s, a))
 }
 
 /// EVAL_RO: as EVAL, its writes refused.
 pub fn eval_ro<'s>(s: &'s mut Session<'_>, a: &'s [Bytes]) -> BoxReply<'s> {
-    Box::pin(run(s, a, false, true))
+    Box::pin(run(s, a))
 }
 
 /// EVALSHA_RO: as EVALSHA, its writes refused.
 pub fn evalsha_ro<'s>(s: &'s mut Session<'_>, a: &'s [Bytes]) -> BoxReply<'s> {
-    Box::pin(run(s, a, true, true))
+    Box::pin(run(s, a))
 }
 
-async fn run(s: &mut Session<'_>, a: &[Bytes], by_sha: bool, read_only: bool) -> Reply {
+async fn run(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
+    match job(s.core, s.client.id, a) {
+        Ok(job) => s.core.engine.script(job).await,
+        Err(e) => e,
+    }
+}
+
+/// The script an EVAL-family command (`a`, its name first) runs for
+/// `client`, or its refusal: what the connection checks before the write
+/// path runs it (alone, or in its turn in an EXEC).
+///
+/// # Errors
+/// Redis's replies to a bad key count, an unknown SHA-1, a script whose
+/// flags forbid the call.
+pub fn job(core: &crate::state::Core, client: u64, a: &[Bytes]) -> Result<ScriptJob, Reply> {
+    let name = a[0].to_ascii_lowercase();
+    let by_sha = name.starts_with(b"evalsha");
+    let read_only = name.ends_with(b"_ro");
     let numkeys = match rocksync_protocol::parse_i64(&a[2]) {
-        Some(n) if n < 0 => return Reply::error("ERR Number of keys can't be negative"),
+        Some(n) if n < 0 => return Err(Reply::error("ERR Number of keys can't be negative")),
         Some(n) if n as u64 > (a.len() - 3) as u64 => {
-            return Reply::error("ERR Number of keys can't be greater than number of args")
+            return Err(Reply::error(
+                "ERR Number of keys can't be greater than number of args",
+            ))
         }
         Some(n) => n as usize,
-        None => return Reply::error(NOT_INT),
+        None => return Err(Reply::error(NOT_INT)),
     };
-    let scripts = &s.core.engine.scripts;
+    let scripts = &core.engine.scripts;
     let (sha, body) = if by_sha {
         match scripts.get(&a[1]) {
             Some(body) => (String::from_utf8_lossy(&a[1]).to_ascii_lowercase(), body),
-            None => return Reply::error("NOSCRIPT No matching script. Please use EVAL."),
+            None => {
+                return Err(Reply::error(
+                    "NOSCRIPT No matching script. Please use EVAL.",
+                ))
+            }
         }
     } else {
         // Kept in the cache once it compiles (the write path does that).
@@ -53,18 +76,22 @@ async fn run(s: &mut Session<'_>, a: &[Bytes], by_sha: bool, read_only: bool) ->
     // A script with a `#!lua` line may write only unless flagged
     // `no-writes` (one without runs as before Redis 7).
     let read_only = match script::shebang(&body) {
-        Err(e) => return e,
+        Err(e) => return Err(e),
         Ok(None) => read_only,
         Ok(Some(flags)) if flags & NO_WRITES != 0 => true,
         Ok(Some(_)) if read_only => {
-            return Reply::error("ERR Can not execute a script with write flag using *_ro command.")
+            return Err(Reply::error(
+                "ERR Can not execute a script with write flag using *_ro command.",
+            ))
         }
-        Ok(Some(_)) if s.core.is_read_only() => {
-            return Reply::error("READONLY Can not run script with write flag on readonly replica")
+        Ok(Some(_)) if core.is_read_only() => {
+            return Err(Reply::error(
+                "READONLY Can not run script with write flag on readonly replica",
+            ))
         }
         Ok(Some(_)) => false,
     };
-    let job = ScriptJob {
+    Ok(ScriptJob {
         sha,
         body,
         function: None,
@@ -72,10 +99,9 @@ async fn run(s: &mut Session<'_>, a: &[Bytes], by_sha: bool, read_only: bool) ->
         argv: a[3 + numkeys..].to_vec(),
         // (on a slave, a write is refused as READONLY in the script)
         read_only,
-        client: s.client.id,
+        client,
         resolve: crate::command::script_callee,
-    };
-    s.core.engine.script(job).await
+    })
 }
 
 /// SCRIPT LOAD script: its SHA-1, once it compiles.
