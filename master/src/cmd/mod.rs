@@ -116,7 +116,7 @@ pub trait View {
         prefix: &[u8],
         f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<()> {
-        self.store().scan_rev_in(cf, prefix, None, f)
+        self.scan_rev_from(cf, prefix, None, f)
     }
 }
 
@@ -135,18 +135,8 @@ fn scan_through(
     })
 }
 
-/// As [`scan_through`], last key first.
-fn scan_rev_through(
-    store: &Store,
-    batch: &Batch,
-    cf: Cf,
-    prefix: &[u8],
-    f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
-) -> Result<()> {
-    scan_rev_through_before(store, batch, cf, prefix, None, f)
-}
-
-/// As [`scan_rev_through`], from the last key below `before` (when given).
+/// As [`scan_through`], last key first, from the last key below
+/// `before` (when given).
 fn scan_rev_through_before(
     store: &Store,
     batch: &Batch,
@@ -318,17 +308,6 @@ impl View for ReadCtx<'_> {
             None => self.store.scan_in(cf, prefix, start, self.snap.as_ref(), f),
         }
     }
-    fn scan_rev(
-        &self,
-        cf: Cf,
-        prefix: &[u8],
-        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
-    ) -> Result<()> {
-        match self.pending {
-            Some(b) => scan_rev_through(self.store, b, cf, prefix, f),
-            None => self.store.scan_rev_in(cf, prefix, self.snap.as_ref(), f),
-        }
-    }
     fn scan_rev_from(
         &self,
         cf: Cf,
@@ -436,14 +415,6 @@ impl View for WriteCtx<'_> {
     ) -> Result<()> {
         scan_through(self.store, self.batch, cf, prefix, start, f)
     }
-    fn scan_rev(
-        &self,
-        cf: Cf,
-        prefix: &[u8],
-        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
-    ) -> Result<()> {
-        scan_rev_through(self.store, self.batch, cf, prefix, f)
-    }
     fn scan_rev_from(
         &self,
         cf: Cf,
@@ -462,21 +433,6 @@ impl View for WriteCtx<'_> {
 }
 
 impl WriteCtx<'_> {
-    /// As [`View::scan_rev`], from the last key below `before` (when
-    /// given).
-    ///
-    /// # Errors
-    /// [`crate::Error::Rocks`].
-    pub fn scan_rev_before(
-        &self,
-        cf: Cf,
-        prefix: &[u8],
-        before: Option<&[u8]>,
-        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
-    ) -> Result<()> {
-        scan_rev_through_before(self.store, self.batch, cf, prefix, before, f)
-    }
-
     /// Emit a data event and apply it to the group.
     ///
     /// # Errors

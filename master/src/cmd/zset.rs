@@ -345,7 +345,7 @@ fn pop_items(
         true
     };
     if rev {
-        c.scan_rev_before(Cf::ZScore, &prefix, bound.high.as_deref(), &mut visit)?;
+        c.scan_rev_from(Cf::ZScore, &prefix, bound.high.as_deref(), &mut visit)?;
     } else {
         let start = bound.low.as_deref().unwrap_or(&prefix);
         c.scan(Cf::ZScore, &prefix, start, &mut visit)?;

@@ -434,15 +434,7 @@ impl Executor {
             }
         }
         let start = group.events.len();
-        let mut ctx = WriteCtx {
-            store: &self.store,
-            batch: &mut group.batch,
-            now_ms: now,
-            next_seq: group.next_seq,
-            events: &mut group.events,
-            writable: self.storage.is_some(),
-            sizes: self.limits.now(),
-        };
+        let mut ctx = self.ctx(group, now);
         let result = op.execute(&mut ctx);
         group.next_seq = ctx.next_seq;
         seal_command(&mut group.events, start);
@@ -460,9 +452,9 @@ impl Executor {
         }
     }
 
-    /// A client waits: fix what its commands mean as of now (XREAD's `$`).
-    fn pin(&self, served: &[(Bytes, Box<dyn WriteOp>)], group: &mut Group, now: u64) -> Result<()> {
-        let ctx = WriteCtx {
+    /// The context a write command runs in, in `group` at `now`.
+    fn ctx<'a>(&'a self, group: &'a mut Group, now: u64) -> WriteCtx<'a> {
+        WriteCtx {
             store: &self.store,
             batch: &mut group.batch,
             now_ms: now,
@@ -470,7 +462,12 @@ impl Executor {
             events: &mut group.events,
             writable: self.storage.is_some(),
             sizes: self.limits.now(),
-        };
+        }
+    }
+
+    /// A client waits: fix what its commands mean as of now (XREAD's `$`).
+    fn pin(&self, served: &[(Bytes, Box<dyn WriteOp>)], group: &mut Group, now: u64) -> Result<()> {
+        let ctx = self.ctx(group, now);
         for (_, op) in served {
             op.pin(&ctx)?;
         }
