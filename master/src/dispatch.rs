@@ -479,6 +479,17 @@ async fn exec_watched(core: &Arc<Core>, client: &mut Client, out: &mut BytesMut)
                 remember_reads(core, client, &spec.meta, args);
             }
         }
+        // An EVALSHA may name the script of an EVAL before it in the
+        // transaction, which Redis has cached by then.
+        for (args, spec) in queued.iter().zip(&specs) {
+            if spec
+                .as_ref()
+                .is_ok_and(|s| matches!(s.meta.name, "eval" | "eval_ro"))
+                && crate::script::check_syntax(&args[1]).is_ok()
+            {
+                core.engine.scripts.load(args[1].clone());
+            }
+        }
         let cmds: Vec<WriteCmd> = queued
             .into_iter()
             .zip(specs)

@@ -271,9 +271,15 @@ impl Shared {
             // That costs a thread switch, so only for a script not known
             // to be quick (new, or slow last time).
             // (With one worker there is no one to run the others: always.)
+            // (a script inside an EXEC as well)
             let long = core.as_ref().is_some_and(|c| {
-                jobs.iter().any(|j| {
-                    matches!(j, Job::Script(s, _) if one_worker() || c.scripts.may_run_long(&s.sha))
+                let may = |sha: &str| one_worker() || c.scripts.may_run_long(sha);
+                jobs.iter().any(|j| match j {
+                    Job::Script(s, _) => may(&s.sha),
+                    Job::Write { cmds, .. } => cmds
+                        .iter()
+                        .any(|w| w.script.as_ref().is_some_and(|s| may(&s.sha))),
+                    _ => false,
                 })
             });
             let stop = match core.as_mut() {

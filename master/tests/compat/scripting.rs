@@ -289,6 +289,12 @@ const CASES: &[&[&str]] = &[
     &["exec"],
     &["get", "k"],
     &["function", "flush"],
+    // an EVALSHA of the script an EVAL before it in the EXEC ran
+    &["SCRIPT", "FLUSH"],
+    &["MULTI"],
+    &["EVAL", "return 7", "0"],
+    &["EVALSHA", "59b6ab2fbe0ee4b25733de0f62e6cda4899ef8e9", "0"],
+    &["EXEC"],
     // cmsgpack and struct, as Redis ships them
     &["EVAL", "local s = cmsgpack.pack({1,2,3}, {a=1}, 'x', 1.5, -1, 2^40, true, nil) return (s:gsub('.', function(c) return string.format('%02x', c:byte()) end))", "0"],
     &["EVAL", "return {cmsgpack.unpack(cmsgpack.pack({1,2,{3,'a'}}, 'q', 7))}", "0"],
