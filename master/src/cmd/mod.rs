@@ -15,6 +15,7 @@ pub(crate) mod geo;
 pub(crate) mod geospatial;
 pub(crate) mod hash;
 pub(crate) mod hll;
+mod limits;
 pub(crate) mod list;
 mod longdouble;
 pub(crate) mod pf;
@@ -40,6 +41,7 @@ use crate::store::apply::{apply_event, prior_for};
 use crate::store::batch::{Batch, Pending};
 use crate::store::keys::{Kind, Meta};
 use crate::store::{Cf, Store};
+pub use limits::{Limits, Sizes};
 
 /// `WRONGTYPE` reply text.
 pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
@@ -321,62 +323,6 @@ impl View for ReadCtx<'_> {
                 .store
                 .scan_rev_before(cf, prefix, before, self.snap.as_ref(), f),
         }
-    }
-}
-
-/// The configured sizes commands follow, as one value.
-#[derive(Clone, Copy, Debug)]
-pub struct Sizes {
-    /// `hll-sparse-max-bytes`: a sparse HyperLogLog longer than this
-    /// turns dense.
-    pub hll_sparse_max_bytes: usize,
-    /// `stream-node-max-entries`: entries (deleted ones too) in one node
-    /// of a stream, 0 for no limit.
-    pub stream_node_max_entries: u64,
-    /// `stream-node-max-bytes`: bytes of one node of a stream, 0 for no
-    /// limit.
-    pub stream_node_max_bytes: u64,
-}
-
-impl Default for Sizes {
-    fn default() -> Self {
-        Self {
-            hll_sparse_max_bytes: hll::DEFAULT_SPARSE_MAX_BYTES,
-            stream_node_max_entries: 100,
-            stream_node_max_bytes: 4096,
-        }
-    }
-}
-
-/// [`Sizes`] as configured now (CONFIG SET changes them live).
-#[derive(Debug)]
-pub struct Limits(Mutex<Sizes>);
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self(Mutex::new(Sizes::default()))
-    }
-}
-
-impl Limits {
-    /// Take the configuration's values.
-    pub fn set(&self, c: &crate::config::Config) {
-        *self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Sizes {
-            hll_sparse_max_bytes: c.hll_sparse_max_bytes,
-            stream_node_max_entries: c.stream_node_max_entries,
-            stream_node_max_bytes: c.stream_node_max_bytes,
-        };
-    }
-
-    /// The values now.
-    pub fn now(&self) -> Sizes {
-        *self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
