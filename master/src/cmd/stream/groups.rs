@@ -180,15 +180,13 @@ pub fn consumers(v: &impl View, s: &Stream, group: &[u8]) -> Result<Vec<(Bytes, 
     Ok(out)
 }
 
-/// Consumer `name` is seen now (made when new): true when it was made.
+/// Consumer `name` is seen now (made when new; nothing is read).
 ///
 /// # Errors
 /// As [`WriteCtx::emit`].
-pub fn touch(c: &mut WriteCtx<'_>, s: &Stream, group: &[u8], name: &[u8]) -> Result<bool> {
-    let new = consumer(c, s, group, name)?.is_none();
+pub fn touch(c: &mut WriteCtx<'_>, s: &Stream, group: &[u8], name: &[u8]) -> Result<()> {
     let now = c.now_ms;
-    s.put(c, &consumer_part(group, name), &now.to_be_bytes())?;
-    Ok(new)
+    s.put(c, &consumer_part(group, name), &now.to_be_bytes())
 }
 
 /// Delete every part of group `name`.
