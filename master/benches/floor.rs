@@ -113,8 +113,13 @@ fn floor(c: &mut Criterion) {
     };
     let storage = Storage::open(&config).expect("storage");
     let store = Arc::clone(storage.store());
-    let engine =
-        start_write_path(Arc::clone(&store), storage.binlog(), Some(storage)).expect("write path");
+    let engine = start_write_path(
+        Arc::clone(&store),
+        storage.binlog(),
+        Some(storage),
+        Default::default(),
+    )
+    .expect("write path");
     let all: Vec<u64> = (0..KEYS).collect();
     for chunk in all.chunks(1000) {
         let keys: Vec<String> = chunk.iter().map(|&i| key(i)).collect();

@@ -84,7 +84,8 @@ fn write_path(c: &mut Criterion) {
                 let storage = Storage::open(&config).expect("storage");
                 let store = Arc::clone(storage.store());
                 let engine =
-                    start_write_path(store, storage.binlog(), Some(storage)).expect("engine");
+                    start_write_path(store, storage.binlog(), Some(storage), Default::default())
+                        .expect("engine");
                 let mut next = 0u64;
                 b.iter_custom(|iters| {
                     let mut total = Duration::ZERO;

@@ -261,6 +261,27 @@ config_table! {
             Ok(())
         }
     };
+    /// Writes are refused (`-NOREPLICAS`) while fewer than this many
+    /// slaves are streaming with an ack at most `min_replicas_max_lag`
+    /// seconds old; 0 never refuses (0; Redis's `min-replicas-to-write`,
+    /// once `min-slaves-to-write`).
+    min_replicas_to_write: u64 = 0, live, any;
+    /// Seconds since a slave's last ack for it to count toward
+    /// `min_replicas_to_write`; 0 turns the check off (10).
+    min_replicas_max_lag: u64 = 10, live, any;
+    /// A write's reply waits until this many slaves have applied it
+    /// (`-NOREPLICAS` after `sync_replicas_timeout`); 0 answers once the
+    /// master has it, as Redis (0).
+    sync_replicas: u64 = 0, live, any;
+    /// Milliseconds a write waits for `sync_replicas` acks before it
+    /// answers `-NOREPLICAS` (10000).
+    sync_replicas_timeout: u64 = 10_000, live, |v| {
+        if *v == 0 {
+            Err("must be at least 1 ms".into())
+        } else {
+            Ok(())
+        }
+    };
     /// This node's priority for promotion by Redis Sentinel, reported as
     /// `slave_priority` in INFO: lower is preferred, 0 never (100).
     slave_priority: u32 = 100, live, any;

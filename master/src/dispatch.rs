@@ -288,6 +288,11 @@ fn refusal(core: &Core, client: &Client, meta: &Meta, argc: usize) -> Option<Rep
     if meta.has(WRITE) && core.is_read_only() {
         return Some(Reply::error(READONLY));
     }
+    if meta.has(WRITE) {
+        if let Some(refused) = core.engine.slaves.refuse_write() {
+            return Some(Reply::error(refused));
+        }
+    }
     if !meta.has(LOADING) && !meta.has(OK_LOADING) && core.is_loading() {
         return Some(Reply::error(LOADING_ERR));
     }
@@ -468,6 +473,17 @@ async fn exec_watched(core: &Arc<Core>, client: &mut Client, out: &mut BytesMut)
         Reply::error("ERR Transaction contains write commands, but instance is now a read-only replica. EXEC aborted.").encode_as(out, client.proto);
         return After::Continue;
     }
+    if writes_any {
+        // Good slaves went missing since the writes were queued: Redis
+        // refuses the EXEC itself, and the transaction ends.
+        if let Some(refused) = core.engine.slaves.refuse_write() {
+            Reply::error(format!(
+                "EXECABORT Transaction discarded because of: {refused}"
+            ))
+            .encode_as(out, client.proto);
+            return After::Continue;
+        }
+    }
     // On the write path the WATCH is checked in the same step that runs
     // the transaction, so no write can come between.
     let on_write_path = data_only
@@ -506,9 +522,10 @@ async fn exec_watched(core: &Arc<Core>, client: &mut Client, out: &mut BytesMut)
             })
             .collect();
         let (replies, done) = core.engine.exec(cmds, watch).await;
-        match replies {
-            Some(replies) => Reply::Array(replies).encode_as(out, client.proto),
-            None => Reply::NilArray.encode_as(out, client.proto),
+        match (replies, &done.unacked) {
+            (Some(_), Some(why)) => Reply::error(why.clone()).encode_as(out, client.proto),
+            (Some(replies), None) => Reply::Array(replies).encode_as(out, client.proto),
+            (None, _) => Reply::NilArray.encode_as(out, client.proto),
         }
         log_slow(core, client, done.slow);
         return After::Continue;

@@ -52,5 +52,6 @@ pub use error::{Error, Result};
 pub use link::{Follower, LinkCtx};
 pub use node::{Node, NodeOptions};
 pub use role::{split_addr, LinkState, Role};
+pub use slaves::Slaves;
 pub use storage::{gc, store, sys, CopyProgress, History, Storage};
 pub use store::batch::{Batch, Layer, Sealed};

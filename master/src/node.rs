@@ -28,6 +28,7 @@ use crate::link::{Follower, Following, LinkCtx};
 use crate::repl::Replication;
 use crate::role::{start_role, LinkState, Role};
 use crate::server::Server;
+use crate::slaves::Slaves;
 use crate::state::Core;
 use crate::storage::gc::GcCursor;
 use crate::storage::Storage;
@@ -237,14 +238,22 @@ impl Node {
         let binlog = storage.binlog();
         let link = Arc::new(LinkState::from_progress(&progress, storage.last_seq()));
         let snapshots = Snapshots::open(&config.data_dir.join("snapshots"), binlog.clone())?;
-        let repl = Replication::new(Arc::clone(&store), binlog.clone(), snapshots, history);
+        let slaves = Arc::new(Slaves::default());
+        slaves.configure(&config);
+        let repl = Replication::new(
+            Arc::clone(&store),
+            binlog.clone(),
+            snapshots,
+            history,
+            Arc::clone(&slaves),
+        );
         let (engine, storage) = match role {
             Role::Master => (
-                engine::start(Arc::clone(&store), binlog.clone(), Some(storage))?,
+                engine::start(Arc::clone(&store), binlog.clone(), Some(storage), slaves)?,
                 None,
             ),
             Role::Slave { .. } => {
-                let engine = engine::start(Arc::clone(&store), binlog.clone(), None)?;
+                let engine = engine::start(Arc::clone(&store), binlog.clone(), None, slaves)?;
                 // The link's commits touch the same WATCHes.
                 storage.share_listeners(Arc::clone(&engine.watches), Arc::clone(&engine.tracking));
                 storage.share_blocked(Arc::clone(&engine.blocked));

@@ -6,7 +6,6 @@
 //! session shares, older ones read by the session itself. Slaves
 //! acknowledge with `REPLCONF ACK <seq>`.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
@@ -20,7 +19,7 @@ use rocksync_protocol::{
     SyncRequest,
 };
 use rocksync_snapshot::{SnapshotReader, Snapshots, State};
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::mpsc;
 use tokio_util::codec::Encoder;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -31,7 +30,7 @@ use crate::conn::{Connection, FrameReader, FrameWriter};
 use crate::feed::{Feed, Got};
 use crate::lock;
 use crate::role::{NodeView, LOADING_ERR};
-pub use crate::slaves::{SlaveInfo, SlaveState, SyncCounters};
+pub use crate::slaves::{SlaveInfo, SlaveState, Slaves, SyncCounters};
 use crate::storage::History;
 use crate::store::{Store, APPLIED_SEQ_KEY};
 
@@ -43,10 +42,10 @@ pub struct Replication {
     pub snapshots: Snapshots,
     history: Mutex<History>,
     last_decision: Mutex<String>,
-    sessions: Mutex<HashMap<String, Arc<SlaveInfo>>>,
+    /// The sessions, and what their acks guarantee.
+    pub slaves: Arc<Slaves>,
     /// Counters.
     pub counters: SyncCounters,
-    acked: Arc<Notify>,
     cancel: CancellationToken,
     tracker: TaskTracker,
     /// The binlog's newest events, framed once for every session.
@@ -72,6 +71,7 @@ impl Replication {
         binlog: Binlog,
         snapshots: Snapshots,
         history: History,
+        slaves: Arc<Slaves>,
     ) -> Arc<Self> {
         let cancel = CancellationToken::new();
         let tracker = TaskTracker::new();
@@ -82,9 +82,8 @@ impl Replication {
             snapshots,
             history: Mutex::new(history),
             last_decision: Mutex::new(String::new()),
-            sessions: Mutex::new(HashMap::new()),
+            slaves,
             counters: SyncCounters::default(),
-            acked: Arc::new(Notify::new()),
             cancel,
             tracker,
         })
@@ -114,8 +113,7 @@ impl Replication {
     /// End every session this node serves (their slaves reconnect and are
     /// decided again).
     pub fn end_sessions(&self, why: &str) {
-        let sessions: Vec<_> = lock(&self.sessions).drain().map(|(_, s)| s).collect();
-        for s in &sessions {
+        for s in &self.slaves.drain() {
             info!(slave = %s.id, reason = why, "ending sync session");
             s.cancel.cancel();
         }
@@ -163,45 +161,21 @@ impl Replication {
 
     /// Connected slaves.
     pub fn slaves(&self) -> Vec<Arc<SlaveInfo>> {
-        let mut v: Vec<_> = lock(&self.sessions).values().cloned().collect();
-        v.sort_by(|a, b| a.id.cmp(&b.id));
-        v
+        self.slaves.list()
     }
 
     /// `WAIT numslaves timeout`: how many slaves acknowledged everything
     /// written before the call, waiting up to `timeout_ms` (0: forever)
     /// for `want` of them.
     pub async fn wait(&self, want: usize, timeout_ms: u64) -> usize {
-        let target = self.binlog.last_seq();
-        let deadline = (timeout_ms > 0)
-            .then(|| tokio::time::Instant::now() + Duration::from_millis(timeout_ms));
-        loop {
-            let notified = self.acked.notified();
-            let n = self.acked_at(target);
-            if n >= want {
-                return n;
-            }
-            match deadline {
-                Some(d) => {
-                    if tokio::time::timeout_at(d, notified).await.is_err() {
-                        return n;
-                    }
-                }
-                None => notified.await,
-            }
-        }
+        self.slaves
+            .wait(self.binlog.last_seq(), want, timeout_ms)
+            .await
     }
 
     /// How many slaves have acked this node's last seq, now.
     pub fn acked_now(&self) -> usize {
-        self.acked_at(self.binlog.last_seq())
-    }
-
-    fn acked_at(&self, target: u64) -> usize {
-        self.slaves()
-            .iter()
-            .filter(|s| s.acked_seq.load(Ordering::Relaxed) >= target)
-            .count()
+        self.slaves.acked_at(self.binlog.last_seq())
     }
 
     /// `connected_slaves` and a `slaveN` line per session (on a master,
@@ -211,6 +185,9 @@ impl Replication {
         let last = self.binlog.last_seq();
         let now = now_ms();
         let _ = write!(out, "connected_slaves:{}\r\n", slaves.len());
+        if self.slaves.min_replicas().is_some() {
+            let _ = write!(out, "min_slaves_good_slaves:{}\r\n", self.slaves.good());
+        }
         for (i, s) in slaves.iter().enumerate() {
             let (ip, port) = s.id.rsplit_once(':').unwrap_or((&s.id, "0"));
             let acked = s.acked_seq.load(Ordering::Relaxed);
@@ -247,6 +224,12 @@ impl Replication {
             self.feed.from_feed.load(Ordering::Relaxed),
             self.feed.from_binlog.load(Ordering::Relaxed),
             self.feed.bytes(),
+        );
+        let _ = write!(
+            out,
+            "sync_replicas_waits:{}\r\nsync_replicas_timeouts:{}\r\n",
+            self.slaves.sync_waits.load(Ordering::Relaxed),
+            self.slaves.sync_timeouts.load(Ordering::Relaxed),
         );
     }
 
@@ -341,7 +324,7 @@ impl Replication {
             copy_total: AtomicU64::new(0),
             copy_start_ms: AtomicU64::new(0),
         });
-        if let Some(old) = lock(&self.sessions).insert(key.clone(), Arc::clone(&info)) {
+        if let Some(old) = self.slaves.insert(key.clone(), Arc::clone(&info)) {
             info!(slave = %id, "slave reconnected: replacing its old session");
             old.cancel.cancel();
         }
@@ -360,6 +343,7 @@ impl Replication {
         if decision != SyncDecision::Resume {
             // A slave about to be copied holds nothing WAIT may count.
             info.acked_seq.store(0, Ordering::Relaxed);
+            self.slaves.recount();
             info.sent_seq.store(0, Ordering::Relaxed);
         }
         let answer = SyncAnswer {
@@ -377,7 +361,7 @@ impl Replication {
         let end = match wr.flush_within(timeout).await {
             Err(e) => SessionEnd::Gone(send_failure(&e, timeout)),
             Ok(()) => {
-                let acks = read_acks(rd, &info, &self.acked);
+                let acks = read_acks(rd, &info, &self.slaves);
                 let sender = self.run(&core, &info, &mut wr, decision, &req, reader);
                 tokio::pin!(acks, sender);
                 let mut reading = true;
@@ -396,10 +380,7 @@ impl Replication {
 
     /// Drop a session from the registry, unless another replaced it.
     fn forget(&self, key: &str, info: &Arc<SlaveInfo>) {
-        let mut sessions = lock(&self.sessions);
-        if sessions.get(key).is_some_and(|s| Arc::ptr_eq(s, info)) {
-            sessions.remove(key);
-        }
+        self.slaves.forget(key, info);
     }
 
     async fn run(
@@ -765,13 +746,11 @@ fn send_failure(e: &std::io::Error, timeout: Duration) -> String {
 
 /// Read `REPLCONF ACK <seq>` from the slave until the connection ends,
 /// which cancels the session.
-async fn read_acks(mut rd: FrameReader, info: &SlaveInfo, acked: &Notify) {
+async fn read_acks(mut rd: FrameReader, info: &SlaveInfo, slaves: &Slaves) {
     let mut decoder = RequestDecoder::new(RespLimits::default());
     while let Ok(args) = rd.next(&mut decoder).await {
         if let Some(ack) = ReplAck::parse(&args) {
-            info.acked_seq.store(ack.seq, Ordering::Relaxed);
-            info.last_ack_ms.store(now_ms(), Ordering::Relaxed);
-            acked.notify_waiters();
+            slaves.ack(info, ack.seq);
         }
     }
     info.cancel.cancel();

@@ -234,7 +234,7 @@ proptest! {
         let config = Config { data_dir: tmp.path().join("a"), binlog_fsync: FsyncPolicy::No, ..Config::default() };
         let storage = Storage::open(&config).expect("storage");
         let (store, binlog) = (Arc::clone(storage.store()), storage.binlog());
-        let engine = start_write_path(Arc::clone(&store), binlog.clone(), Some(storage)).expect("engine");
+        let engine = start_write_path(Arc::clone(&store), binlog.clone(), Some(storage), Default::default()).expect("engine");
         // Each command in its own job, some in groups: both paths of the
         // group commit are exercised.
         for chunk in ops.chunks(3) {

@@ -2,15 +2,18 @@
 //! processes that are killed when their guard drops ([`Proc`]), rocksync
 //! nodes ([`Node`], with a digest of their data, loaders and replication
 //! waits), a real redis-server ([`RedisServer`]), redis-sentinel
-//! ([`Sentinel`]) and twemproxy ([`Nutcracker`]), a small disk to fill
+//! ([`Sentinel`]) and twemproxy ([`Nutcracker`]), a TCP proxy a test cuts
+//! or slows ([`Proxy`]), a small disk to fill
 //! ([`Tmpfs`]), free loopback ports and bounded waits. Every wait ends by
 //! itself; every child ends with its guard.
 
 mod node;
+mod proxy;
 mod tmpfs;
 mod tools;
 
 pub use node::{bin_dir, digest, field, load, slaveof, wait_synced, Node};
+pub use proxy::Proxy;
 pub use tmpfs::Tmpfs;
 pub use tools::{sentinel_conf, Nutcracker, Sentinel, SENTINEL_MASTER};
 

@@ -77,7 +77,7 @@ impl Group {
             tx,
             Done {
                 replies: vec![reply],
-                slow: Vec::new(),
+                ..Done::default()
             },
         ));
     }
@@ -115,6 +115,9 @@ pub(super) struct Executor {
     pub(super) blocked: Arc<Blocked>,
     pub(super) slow_us: Arc<AtomicI64>,
     pub(super) stats: Arc<WriteStats>,
+    /// The slaves, which `min-replicas-to-write` counts for scripts'
+    /// writes.
+    pub(super) slaves: Arc<crate::slaves::Slaves>,
 }
 
 /// A stop's answer, and what closing the storage gave.
@@ -229,7 +232,14 @@ impl Executor {
                     // Blocked clients are served after the whole unit.
                     self.serve_blocked(group, start);
                 }
-                group.waiting.push((reply, Done { replies, slow }));
+                group.waiting.push((
+                    reply,
+                    Done {
+                        replies,
+                        slow,
+                        ..Done::default()
+                    },
+                ));
             }
             Job::Block { cmd, served, reply } => {
                 let start = group.events.len();
@@ -546,11 +556,14 @@ impl Executor {
             }),
         };
         *group = Group::new(self.next_seq());
+        let last = g.events.last().map_or(0, |e| e.seq);
         for (tx, mut done) in g.waiting {
-            if let Err(text) = &result {
-                done.replies
+            match &result {
+                Err(text) => done
+                    .replies
                     .iter_mut()
-                    .for_each(|r| *r = Reply::error(text.clone()));
+                    .for_each(|r| *r = Reply::error(text.clone())),
+                Ok(()) => done.seq = last,
             }
             let _ = tx.send(done);
         }

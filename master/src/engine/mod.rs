@@ -43,6 +43,7 @@ use crate::latency::{CommandStats, LatencyMonitor};
 use crate::lock;
 use crate::preread::{PreRead, Written};
 use crate::script::{Functions, Scripts};
+use crate::slaves::Slaves;
 use crate::storage::Storage;
 use crate::store::Store;
 use crate::tracking::Tracking;
@@ -78,6 +79,9 @@ pub struct Engine {
     pub command_stats: Arc<CommandStats>,
     /// The latency monitor (LATENCY).
     pub latency: Arc<LatencyMonitor>,
+    /// The slaves this node serves, whose acks the replication guarantees
+    /// (`min-replicas-to-write`, `sync-replicas`) wait on.
+    pub slaves: Arc<Slaves>,
 }
 
 impl Engine {
@@ -85,17 +89,31 @@ impl Engine {
     /// `atomic` (an EXEC): they are one unit, in one batch, their events
     /// sealed as one command, so the binlog, recovery and every slave take
     /// all of them or none.
+    ///
+    /// With `sync-replicas` set, the replies wait until that many slaves
+    /// have applied the writes; those that do not in time answer
+    /// `-NOREPLICAS` instead (errors stay: they wrote nothing).
     pub async fn write(&self, cmds: Vec<WriteCmd>, atomic: bool) -> Vec<Reply> {
-        self.submit(cmds, atomic, None).await.replies
+        self.write_timed(cmds, atomic).await.replies
     }
 
     /// As [`Engine::write`], with the slow commands.
     pub async fn write_timed(&self, cmds: Vec<WriteCmd>, atomic: bool) -> Done {
-        self.submit(cmds, atomic, None).await
+        let mut done = self.submit(cmds, atomic, None).await;
+        if let Some(why) = self.acked(&mut done).await {
+            for r in &mut done.replies {
+                if !matches!(r, Reply::Error(_)) {
+                    *r = Reply::error(why.clone());
+                }
+            }
+        }
+        done
     }
 
     /// An EXEC: `cmds` as one unit (see [`Engine::write`]), unless `watch`
-    /// is broken, when nothing runs and the replies are `None`.
+    /// is broken, when nothing runs and the replies are `None`. Too few
+    /// slaves' acks in time (`sync-replicas`): `done.unacked` says so,
+    /// for the whole transaction.
     pub async fn exec(
         &self,
         cmds: Vec<WriteCmd>,
@@ -103,8 +121,16 @@ impl Engine {
     ) -> (Option<Vec<Reply>>, Done) {
         let n = cmds.len();
         let mut done = self.submit(cmds, true, watch).await;
+        self.acked(&mut done).await;
         let replies = std::mem::take(&mut done.replies);
         ((replies.len() == n).then_some(replies), done)
+    }
+
+    /// Wait for `sync-replicas` slaves to acknowledge what `done`'s group
+    /// wrote; why they did not in time, also kept in `done.unacked`.
+    async fn acked(&self, done: &mut Done) -> Option<String> {
+        done.unacked = self.slaves.replicated(done.seq).await;
+        done.unacked.clone()
     }
 
     async fn submit(&self, cmds: Vec<WriteCmd>, atomic: bool, watch: Option<Arc<Watch>>) -> Done {
@@ -118,7 +144,7 @@ impl Engine {
         let (reply, rx) = oneshot::channel();
         let stopped = || Done {
             replies: vec![Reply::error("ERR the write path is stopped"); n],
-            slow: Vec::new(),
+            ..Done::default()
         };
         self.shared.submit(Job::Write {
             cmds,
@@ -131,14 +157,21 @@ impl Engine {
     }
 
     /// Run a script as one unit on the write path: its reply, once its
-    /// writes are committed.
+    /// writes are committed (and acknowledged, as [`Engine::write`]'s).
     pub async fn script(&self, job: ScriptJob) -> Reply {
         let (reply, rx) = oneshot::channel();
         self.shared.submit(Job::Script(job, reply));
-        rx.await
-            .ok()
-            .and_then(|mut d| d.replies.pop())
-            .unwrap_or_else(|| Reply::error("ERR the write path is stopped"))
+        let Ok(mut done) = rx.await else {
+            return Reply::error("ERR the write path is stopped");
+        };
+        let reply = done
+            .replies
+            .pop()
+            .unwrap_or_else(|| Reply::error("ERR the write path is stopped"));
+        match self.acked(&mut done).await {
+            Some(why) if !matches!(reply, Reply::Error(_)) => Reply::error(why),
+            _ => reply,
+        }
     }
 
     /// A blocking command (outside a transaction): its answer, or a wait
@@ -375,7 +408,12 @@ impl Drop for Shared {
 ///
 /// # Errors
 /// None today; kept for callers that start a node.
-pub fn start(store: Arc<Store>, binlog: Binlog, storage: Option<Storage>) -> Result<Engine> {
+pub fn start(
+    store: Arc<Store>,
+    binlog: Binlog,
+    storage: Option<Storage>,
+    slaves: Arc<Slaves>,
+) -> Result<Engine> {
     let stats = Arc::new(WriteStats::default());
     let cursors = Arc::new(Cursors::default());
     // The storage's commits touch these (see Storage::commit).
@@ -407,6 +445,7 @@ pub fn start(store: Arc<Store>, binlog: Binlog, storage: Option<Storage>) -> Res
         latency: Arc::clone(&latency),
         vm: None,
         stats: Arc::clone(&stats),
+        slaves: Arc::clone(&slaves),
     };
     let shared = Arc::new(Shared {
         queue: std::sync::Mutex::new(Queue::default()),
@@ -437,5 +476,6 @@ pub fn start(store: Arc<Store>, binlog: Binlog, storage: Option<Storage>) -> Res
         limits,
         command_stats,
         latency,
+        slaves,
     })
 }

@@ -71,6 +71,11 @@ impl Host for GroupHost<'_> {
             if let Some(refused) = self.exec.refused(self.group) {
                 return refused;
             }
+            // (a script that declared no flags: checked at each write, as
+            // Redis does; one with flags was checked before it ran)
+            if let Some(refused) = self.exec.slaves.refuse_write() {
+                return Reply::error(refused);
+            }
             if !self.exec.scripts.note_write() {
                 // Killed (or the node stopping) before its first write.
                 return Reply::error("ERR Script killed by user with SCRIPT KILL...");

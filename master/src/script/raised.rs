@@ -73,22 +73,24 @@ pub(super) fn error_handler(lua: &Lua, err: Value) -> mlua::Result<Value> {
         other => {
             let text = match other {
                 Value::Error(e) => match error_text(&e) {
-                    // As Redis raised it: the text as it is.
-                    Ok(text) => text,
+                    // As Redis raised it (a command's error: WRONGTYPE,
+                    // NOREPLICAS...): the text as it is.
+                    Ok(text) => Ok(text),
                     // Raised by a library function (cjson, bit...): Lua
                     // names the script's line first, as luaL_error does.
-                    Err(m) => match line {
+                    Err(m) => Err(match line {
                         Some(l) if !m.starts_with("ERR ") => format!("{chunk}:{l}: {m}"),
                         _ => m,
-                    },
+                    }),
                 },
-                v => v.to_string().unwrap_or_default(),
+                v => Err(v.to_string().unwrap_or_default()),
             };
             let t = lua.create_table()?;
-            let text = if text.starts_with("ERR ") {
-                text
-            } else {
-                format!("ERR {text}")
+            // Any other error gets Redis's generic code.
+            let text = match text {
+                Ok(text) => text,
+                Err(text) if text.starts_with("ERR ") => text,
+                Err(text) => format!("ERR {text}"),
             };
             t.raw_set("err", text)?;
             t

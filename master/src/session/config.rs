@@ -20,13 +20,19 @@ const ALSO: &[(&str, Show)] = &[
     ("appendonly", |_| "yes".into()),
     ("appendfsync", |c| c.binlog_fsync.to_string()),
     ("replica-priority", |c| c.slave_priority.to_string()),
+    ("min-slaves-to-write", |c| {
+        c.min_replicas_to_write.to_string()
+    }),
+    ("min-slaves-max-lag", |c| c.min_replicas_max_lag.to_string()),
 ];
 
-/// The field CONFIG SET names, by either spelling (and Redis 7's name for
-/// the priority).
+/// The field CONFIG SET names, by either spelling (and Redis's other
+/// names: Redis 7's for the priority, the `min-slaves-*` of old).
 fn field(name: &str) -> Option<&'static Field> {
     let key = match name.replace('-', "_").to_lowercase().as_str() {
         "replica_priority" => "slave_priority".to_owned(),
+        "min_slaves_to_write" => "min_replicas_to_write".to_owned(),
+        "min_slaves_max_lag" => "min_replicas_max_lag".to_owned(),
         k => k.to_owned(),
     };
     FIELDS.iter().find(|f| f.key == key)
@@ -62,6 +68,7 @@ pub fn set(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
     let slow_us = &s.core.engine.slow_us;
     let limits = &s.core.engine.limits;
     let latency = &s.core.engine.latency;
+    let slaves = &s.core.engine.slaves;
     let changed = s.core.view.update_config(|next| {
         for pair in a[2..].chunks(2) {
             let name = String::from_utf8_lossy(&pair[0]).to_lowercase();
@@ -84,6 +91,7 @@ pub fn set(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
         slow_us.store(next.slowlog_log_slower_than, Ordering::Relaxed);
         limits.set(next);
         latency.set_threshold(next.latency_monitor_threshold);
+        slaves.configure(next);
         Ok(())
     });
     match changed {

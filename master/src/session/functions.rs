@@ -66,6 +66,11 @@ pub fn job(core: &crate::state::Core, client: u64, a: &[Bytes]) -> Result<Script
             "READONLY Can not run script with write flag on readonly replica",
         ));
     }
+    if !no_writes {
+        if let Some(refused) = core.engine.slaves.refuse_write() {
+            return Err(Reply::error(refused));
+        }
+    }
     Ok(ScriptJob {
         sha: f.name.clone(),
         body: Bytes::new(),

@@ -89,7 +89,11 @@ pub fn job(core: &crate::state::Core, client: u64, a: &[Bytes]) -> Result<Script
                 "READONLY Can not run script with write flag on readonly replica",
             ))
         }
-        Ok(Some(_)) => false,
+        Ok(Some(_)) => match core.engine.slaves.refuse_write() {
+            // (a script with flags that may write: refused before it runs)
+            Some(refused) => return Err(Reply::error(refused)),
+            None => false,
+        },
     };
     Ok(ScriptJob {
         sha,

@@ -7,6 +7,7 @@ mod functions;
 mod geo;
 mod hyperloglog;
 mod latency;
+mod replicas;
 mod scripting;
 mod server;
 mod stream_waits;

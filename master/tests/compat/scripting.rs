@@ -73,6 +73,9 @@ const CASES: &[&[&str]] = &[
     ],
     &["EVAL", "return redis.call('get', KEYS[1])", "1", "sk"],
     &["EVAL", "return redis.call('get', 'nokey')", "0"],
+    // a command's error keeps its code (WRONGTYPE), raised or caught
+    &["EVAL", "return redis.call('lpush', KEYS[1], 'x')", "1", "s"],
+    &["EVAL", "return redis.pcall('lpush', KEYS[1], 'x')", "1", "s"],
     &["EVAL", "return type(redis.call('get', 'nokey'))", "0"],
     &["EVAL", "return redis.call('incrby', 'n', 5)", "0"],
     &["EVAL", "return redis.call('incrbyfloat', 'f', 1.5)", "0"],

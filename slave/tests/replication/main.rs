@@ -5,6 +5,7 @@
 mod chains;
 #[path = "../common/mod.rs"]
 mod common;
+mod guarantees;
 mod scripts;
 mod sessions;
 mod types;

@@ -1,0 +1,173 @@
+//! Replication guarantees (issue 25), each against a slave stopped with
+//! SIGSTOP (alive, connected, silent): first the hazard with the defaults,
+//! then the setting that removes it.
+//!
+//! - `sync-replicas`: a write's reply waits for slaves' acks, so what a
+//!   client was told is written is on a slave; a write the slaves do not
+//!   acknowledge in time answers NOREPLICAS (INFO counts it); an EXEC is
+//!   one answer; CONFIG SET turns it on and off at runtime.
+//! - `min-replicas-to-write`: with its slave silent past the lag, the
+//!   master refuses writes, and takes them again when the slave is back.
+
+use super::*;
+
+fn set(c: &mut redis::Connection, k: &str, v: &str) -> Result<(), String> {
+    c.set::<_, _, ()>(k, v).map_err(|e| e.to_string())
+}
+
+fn config_set(node: &Node, name: &str, value: &str) {
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg(name)
+        .arg(value)
+        .query(&mut node.client())
+        .expect("config set");
+}
+
+#[test]
+fn under_sync_replicas_an_acknowledged_write_is_on_the_slave() {
+    let tmp = TempDir::new().expect("tmp");
+    let master = Node::master(&tmp.path().join("m"), 0, &[]);
+    let slave = Node::slave(&tmp.path().join("s"), 0, master.addr, &[]);
+    wait_synced(&master, &slave, LONG);
+    let mut c = master.client();
+
+    // The hazard: a silent slave, and the master acknowledges anyway.
+    slave.signal("-STOP");
+    let started = Instant::now();
+    set(&mut c, "a", "1").expect("the default acknowledges at once");
+    assert!(started.elapsed() < Duration::from_secs(1));
+    slave.signal("-CONT");
+    wait_synced(&master, &slave, LONG);
+
+    // Turned on at runtime: every acknowledged write is readable on the
+    // slave the moment its reply comes.
+    config_set(&master, "sync-replicas", "1");
+    config_set(&master, "sync-replicas-timeout", "1500");
+    let mut s = slave.client();
+    for i in 0..300 {
+        let v = i.to_string();
+        set(&mut c, "k", &v).expect("acknowledged");
+        let got: String = s.get("k").expect("get on the slave");
+        assert_eq!(got, v, "write {i} was acknowledged before the slave had it");
+    }
+    // A pipeline and a transaction wait as well.
+    let mut p = redis::pipe();
+    for i in 0..50 {
+        p.cmd("SET").arg(format!("p:{i}")).arg(i).ignore();
+    }
+    let _: () = p.query(&mut c).expect("pipeline");
+    let last: Option<i64> = s.get("p:49").expect("get");
+    assert_eq!(last, Some(49));
+    let _: () = redis::pipe()
+        .atomic()
+        .cmd("SET")
+        .arg("t1")
+        .arg(1)
+        .ignore()
+        .cmd("SET")
+        .arg("t2")
+        .arg(2)
+        .ignore()
+        .query(&mut c)
+        .expect("exec");
+    assert_eq!(s.get::<_, Option<i64>>("t2").expect("get"), Some(2));
+    // A script's writes too.
+    let _: () = redis::cmd("EVAL")
+        .arg("redis.call('SET', KEYS[1], ARGV[1])")
+        .arg(1)
+        .arg("by-script")
+        .arg("x")
+        .query(&mut c)
+        .expect("eval");
+    assert_eq!(
+        s.get::<_, Option<String>>("by-script")
+            .expect("get")
+            .as_deref(),
+        Some("x")
+    );
+
+    // The slave goes silent: writes wait, then answer NOREPLICAS; reads
+    // do not wait.
+    slave.signal("-STOP");
+    let started = Instant::now();
+    let e = set(&mut c, "late", "1").expect_err("no slave acknowledged it");
+    let waited = started.elapsed();
+    assert!(e.contains("NOREPLICAS"), "{e}");
+    assert!(
+        waited >= Duration::from_millis(1400) && waited < Duration::from_secs(10),
+        "answered after {waited:?}"
+    );
+    let started = Instant::now();
+    let _: Option<String> = c.get("late").expect("a read");
+    assert!(started.elapsed() < Duration::from_secs(1), "a read waited");
+    let _: () = redis::cmd("MULTI").query(&mut c).expect("multi");
+    let _: () = redis::cmd("SET")
+        .arg("t3")
+        .arg(3)
+        .query(&mut c)
+        .expect("queued");
+    let exec: redis::RedisResult<redis::Value> = redis::cmd("EXEC").query(&mut c);
+    let e = exec.expect_err("the EXEC is not acknowledged").to_string();
+    assert!(e.contains("NOREPLICAS"), "{e}");
+    // A write that changed nothing has nothing to wait for.
+    let _: i64 = c.del("no-such-key").expect("del of nothing");
+    assert_eq!(master.num("stats", "sync_replicas_timeouts"), 2);
+    assert!(master.num("stats", "sync_replicas_waits") >= 300);
+
+    // Back: what timed out was applied on the master and reaches the slave.
+    slave.signal("-CONT");
+    wait_synced(&master, &slave, LONG);
+    set(&mut c, "after", "1").expect("acknowledged again");
+    assert_eq!(digest(&slave), digest(&master));
+
+    // Off at runtime: the silent slave no longer holds writes back.
+    config_set(&master, "sync-replicas", "0");
+    slave.signal("-STOP");
+    let started = Instant::now();
+    set(&mut c, "off", "1").expect("acknowledged");
+    assert!(started.elapsed() < Duration::from_secs(1));
+    slave.signal("-CONT");
+}
+
+#[test]
+fn under_min_replicas_a_master_whose_slave_is_silent_refuses_writes() {
+    let tmp = TempDir::new().expect("tmp");
+    let master = Node::master(
+        &tmp.path().join("m"),
+        0,
+        &[
+            "--min-replicas-to-write",
+            "1",
+            "--min-replicas-max-lag",
+            "1",
+        ],
+    );
+    let mut c = master.client();
+    // No slave yet: refused, with Redis's words.
+    let e = set(&mut c, "a", "1").expect_err("no good slave");
+    assert_eq!(e, "NOREPLICAS: Not enough good replicas to write.");
+    let slave = Node::slave(&tmp.path().join("s"), 0, master.addr, &[]);
+    wait_synced(&master, &slave, LONG);
+    assert_eq!(master.num("replication", "min_slaves_good_slaves"), 1);
+    set(&mut c, "a", "1").expect("one good slave");
+
+    slave.signal("-STOP");
+    let stopped = Instant::now();
+    wait_until("writes to be refused", LONG, || {
+        set(&mut c, "b", "1").is_err()
+    });
+    let after = stopped.elapsed();
+    assert!(
+        after >= Duration::from_secs(1) && after < Duration::from_secs(4),
+        "refused after {after:?}"
+    );
+    assert_eq!(master.num("replication", "min_slaves_good_slaves"), 0);
+    let _: Option<String> = c.get("a").expect("reads are served");
+    slave.signal("-CONT");
+    wait_until("writes to be taken again", LONG, || {
+        set(&mut c, "c", "1").is_ok()
+    });
+    wait_synced(&master, &slave, LONG);
+    assert_eq!(digest(&slave), digest(&master));
+}
