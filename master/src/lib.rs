@@ -10,6 +10,7 @@
 //! [`store`] is the data layer on RocksDB, for tools and benches.
 
 mod blocking;
+mod budget;
 pub mod cli;
 mod clients;
 mod clock;

@@ -469,17 +469,28 @@ async fn sweep_expired(core: Arc<Core>, cancel: CancellationToken) {
     }
 }
 
-/// Every 10 s, purge binlog files by age and size budget, keeping what
-/// the database would need to recover (its memtables are flushed first)
-/// and what slaves are reading. Masters and slaves (whose binlogs serve
+/// Purge binlog files by age and size budget, keeping what the database
+/// would need to recover (its memtables are flushed first) and what
+/// slaves are reading; every 10 s, and at once when a new binlog file
+/// starts. Then a slave that would keep the files past the budget is
+/// dropped first (see [`crate::budget`]), so the directory stays within
+/// the budget and about one file. Masters and slaves (whose binlogs serve
 /// chained slaves) both run it.
 async fn purge_binlog(core: Arc<Core>, cancel: CancellationToken) {
-    let mut tick = tokio::time::interval(Duration::from_secs(10));
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    let mut active = None;
+    let mut last = tokio::time::Instant::now();
     loop {
         tokio::select! {
             _ = tick.tick() => {}
             _ = cancel.cancelled() => return,
         }
+        let now_active = core.binlog.committed().pos.segment;
+        let rotated = active.replace(now_active) != Some(now_active);
+        if !rotated && last.elapsed() < Duration::from_secs(10) {
+            continue;
+        }
+        last = tokio::time::Instant::now();
         let cfg = core.config();
         let mut rules = Vec::new();
         if cfg.purge_logs_span > 0 {
@@ -488,6 +499,20 @@ async fn purge_binlog(core: Arc<Core>, cancel: CancellationToken) {
             )));
         }
         if cfg.binlog_budget > 0 {
+            if let Some(keep) = crate::budget::keep_from(&core.binlog, cfg.binlog_budget) {
+                let dropped = crate::budget::drop_holders(&core.repl, keep);
+                // Their leases go when their sessions end.
+                let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+                while tokio::time::Instant::now() < deadline
+                    && core
+                        .repl
+                        .slaves()
+                        .iter()
+                        .any(|s| dropped.iter().any(|d| Arc::ptr_eq(s, d)))
+                {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
             rules.push(PurgeRule::Budget(cfg.binlog_budget));
         }
         if rules.is_empty() || core.binlog.segments().len() < 2 {

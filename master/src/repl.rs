@@ -50,6 +50,9 @@ pub struct Replication {
     tracker: TaskTracker,
     /// The binlog's newest events, framed once for every session.
     feed: Arc<Feed>,
+    /// Events before this seq are given up to the binlog budget (about to
+    /// be purged): no session resumes before it.
+    resume_floor: AtomicU64,
 }
 
 /// Copy chunks are sent when they reach this size.
@@ -86,6 +89,7 @@ impl Replication {
             counters: SyncCounters::default(),
             cancel,
             tracker,
+            resume_floor: AtomicU64::new(0),
         })
     }
 
@@ -102,7 +106,15 @@ impl Replication {
     /// Serve another history (after a promotion, a full copy, or a master
     /// that moved to a new one).
     pub fn set_history(&self, h: History) {
+        // (the floor named seqs of the history before)
+        self.resume_floor.store(0, Ordering::Relaxed);
         *lock(&self.history) = h;
+    }
+
+    /// Events before `seq` are given up to the binlog budget: no session
+    /// resumes before it.
+    pub(crate) fn give_up_before(&self, seq: u64) {
+        self.resume_floor.fetch_max(seq, Ordering::Relaxed);
     }
 
     /// The last start decision, with the slave and the reason.
@@ -227,7 +239,8 @@ impl Replication {
         );
         let _ = write!(
             out,
-            "sync_replicas_waits:{}\r\nsync_replicas_timeouts:{}\r\n",
+            "sync_dropped_over_budget:{}\r\nsync_replicas_waits:{}\r\nsync_replicas_timeouts:{}\r\n",
+            c.dropped_over_budget.load(Ordering::Relaxed),
             self.slaves.sync_waits.load(Ordering::Relaxed),
             self.slaves.sync_timeouts.load(Ordering::Relaxed),
         );
@@ -264,10 +277,17 @@ impl Replication {
                 "the slave holds no data".into(),
             );
         }
+        let floor = self.resume_floor.load(Ordering::Relaxed);
         let admitted = self
             .history()
             .admits(req.replid.as_deref(), req.last_seq)
             .and_then(|()| {
+                if req.last_seq + 1 < floor {
+                    return Err(format!(
+                        "seq {} is given up to binlog_budget (the binlog is kept from seq {floor})",
+                        req.last_seq + 1
+                    ));
+                }
                 self.binlog
                     .reader_after(req.last_seq)
                     .map_err(|e| format!("seq {} is not in the binlog: {e}", req.last_seq))
@@ -323,6 +343,7 @@ impl Replication {
             copy_bytes: AtomicU64::new(0),
             copy_total: AtomicU64::new(0),
             copy_start_ms: AtomicU64::new(0),
+            over_budget: Default::default(),
         });
         if let Some(old) = self.slaves.insert(key.clone(), Arc::clone(&info)) {
             info!(slave = %id, "slave reconnected: replacing its old session");
@@ -333,7 +354,7 @@ impl Replication {
         // every registered session).
         if core.is_loading() {
             // Our own copy is under way (or just began): nothing to serve.
-            self.forget(&key, &info);
+            self.slaves.forget(&key, &info);
             conn.last_words(&Reply::error(LOADING_ERR)).await;
             return;
         }
@@ -375,12 +396,36 @@ impl Replication {
         };
         let (SessionEnd::Gone(why) | SessionEnd::OutOfSync(why)) = end;
         info!(slave = %id, reason = %why, "sync session ended");
-        self.forget(&key, &info);
+        if self.slaves.forget(&key, &info) {
+            self.settle_snapshot(&info);
+        }
     }
 
-    /// Drop a session from the registry, unless another replaced it.
-    fn forget(&self, key: &str, info: &Arc<SlaveInfo>) {
-        self.slaves.forget(key, info);
+    /// A session ended (and no other replaced it): a copy it left
+    /// unfinished, however it ended, keeps its snapshot only as a
+    /// breakpoint (ABORT, which the cleaner drops once idle), never ACTIVE
+    /// (which nothing drops); a session dropped over the binlog budget
+    /// leaves none.
+    fn settle_snapshot(&self, info: &SlaveInfo) {
+        let Some(snap) = self.snapshots.get(&info.key) else {
+            return;
+        };
+        let result = if info.over_budget.load(Ordering::Relaxed) {
+            self.snapshots.release(&info.key)
+        } else if snap.entry.state == State::Active {
+            self.snapshots.update(
+                &info.key,
+                State::Abort,
+                &Snapshots::last_key(&snap.entry),
+                snap.entry.keys_sent,
+                snap.entry.bytes_sent,
+            )
+        } else {
+            Ok(())
+        };
+        if let Err(e) = result {
+            warn!(slave = %info.id, error = %e, "settling a copy's snapshot");
+        }
     }
 
     async fn run(
@@ -556,6 +601,15 @@ impl Replication {
                     .snapshots
                     .update(&info.key, State::Active, &last_key, keys, bytes);
             }
+        }
+        // (a test widens the window before the copy's end here)
+        if let Some(d) = rocksync_failpoint::pause_for("repl.copy.before_end") {
+            tokio::time::sleep(d).await;
+        }
+        if info.cancel.is_cancelled() {
+            // The slave went (or another session replaced this one): its
+            // snapshot stays a breakpoint (see settle_snapshot).
+            return Err(gone("ended before the copy's end".into()));
         }
         out.clear();
         codec

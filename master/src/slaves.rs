@@ -70,6 +70,9 @@ pub struct SlaveInfo {
     pub(crate) copy_bytes: AtomicU64,
     pub(crate) copy_total: AtomicU64,
     pub(crate) copy_start_ms: AtomicU64,
+    /// Dropped for holding the binlog past its budget: its snapshot goes
+    /// with it.
+    pub(crate) over_budget: std::sync::atomic::AtomicBool,
 }
 
 impl SlaveInfo {
@@ -89,6 +92,8 @@ pub struct SyncCounters {
     pub partial_err: AtomicU64,
     /// Copies continued from a breakpoint.
     pub copy_resumed: AtomicU64,
+    /// Slaves dropped for holding the binlog past `binlog_budget`.
+    pub dropped_over_budget: AtomicU64,
 }
 
 /// The sessions a node serves, by key, and what their acks guarantee.
@@ -138,15 +143,19 @@ impl Slaves {
         old
     }
 
-    /// Drop a session from the registry, unless another replaced it.
-    pub(crate) fn forget(&self, key: &str, info: &Arc<SlaveInfo>) {
-        {
+    /// Drop a session from the registry, unless another replaced it;
+    /// whether it was still registered.
+    pub(crate) fn forget(&self, key: &str, info: &Arc<SlaveInfo>) -> bool {
+        let mine = {
             let mut sessions = lock(&self.sessions);
-            if sessions.get(key).is_some_and(|s| Arc::ptr_eq(s, info)) {
+            let mine = sessions.get(key).is_some_and(|s| Arc::ptr_eq(s, info));
+            if mine {
                 sessions.remove(key);
             }
-        }
+            mine
+        };
         self.recount();
+        mine
     }
 
     /// Every session, removed from the registry.

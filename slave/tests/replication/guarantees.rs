@@ -171,3 +171,100 @@ fn under_min_replicas_a_master_whose_slave_is_silent_refuses_writes() {
     wait_synced(&master, &slave, LONG);
     assert_eq!(digest(&slave), digest(&master));
 }
+
+/// The size of the files in `dir`.
+fn dir_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// A slave behind a proxy forwarding 20 KB/s while 200 MB are written:
+/// its lease would keep the whole binlog (it did before issue 25: a lease
+/// beat the budget, and the disk filled). It is dropped instead, the
+/// master's binlog directory stays within 1.5 times its budget, every
+/// write is taken, and once the link is fast the slave full-copies and
+/// ends equal to the master.
+#[test]
+fn a_slave_on_a_slow_link_cannot_hold_the_binlog_past_its_budget() {
+    const BUDGET: u64 = 32 << 20;
+    let tmp = TempDir::new().expect("tmp");
+    let master = Node::master(
+        &tmp.path().join("m"),
+        0,
+        &[
+            "--max-binlog-size",
+            &(4u64 << 20).to_string(),
+            "--binlog-budget",
+            &BUDGET.to_string(),
+        ],
+    );
+    let proxy = rocksync_testkit::Proxy::start(master.addr.port()).expect("proxy");
+    let via: std::net::SocketAddr = format!("127.0.0.1:{}", proxy.port).parse().expect("addr");
+    let slave = Node::slave(&tmp.path().join("s"), 0, via, &[]);
+    wait_synced(&master, &slave, LONG);
+    proxy.set_rate(20_000);
+
+    let dir = tmp.path().join("m").join("binlog");
+    let stop = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let (stop, dir) = (Arc::clone(&stop), dir.clone());
+        std::thread::spawn(move || {
+            let mut max = 0;
+            while !stop.load(Ordering::Relaxed) {
+                max = max.max(dir_bytes(&dir));
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            max
+        })
+    };
+    // 2 000 keys written ten times over with 10 KB values: 200 MB.
+    let mut c = master.client();
+    for round in 0..10 {
+        let value = format!("{round}").repeat(10_000);
+        for chunk in 0..20 {
+            let mut p = redis::pipe();
+            for i in 0..100 {
+                p.cmd("SET")
+                    .arg(format!("k:{}", chunk * 100 + i))
+                    .arg(&value)
+                    .ignore();
+            }
+            let _: () = p.query(&mut c).expect("the master takes every write");
+        }
+    }
+    let written = master.num("replication", "master_repl_offset");
+    // The link is really slow: the slave is far behind.
+    assert!(
+        slave.num("replication", "last_seq") + 10_000 < written,
+        "the slave kept up over 20 KB/s"
+    );
+    wait_until("the slave to be dropped", LONG, || {
+        master.num("stats", "sync_dropped_over_budget") >= 1
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    stop.store(true, Ordering::Relaxed);
+    let max = sampler.join().expect("sampler");
+    eprintln!(
+        "binlog directory peaked at {:.1} MB for a {} MB budget",
+        max as f64 / 1e6,
+        BUDGET >> 20
+    );
+    assert!(
+        max <= BUDGET * 3 / 2,
+        "the binlog directory reached {max} bytes, over 1.5 × {BUDGET}"
+    );
+
+    proxy.set_rate(0);
+    wait_synced(&master, &slave, LONG);
+    assert!(
+        slave.num("replication", "full_copies") >= 2,
+        "the slave full-copied"
+    );
+    assert_eq!(digest(&slave), digest(&master));
+}
