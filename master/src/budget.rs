@@ -36,7 +36,9 @@ pub(crate) fn keep_from(binlog: &Binlog, budget: u64) -> Option<u64> {
         kept -= 1;
         total += sizes[kept];
     }
-    Some(segments[kept].first_seq)
+    // The file before the active one stays too, however small the budget:
+    // a slave milliseconds behind is not dropped at every rotation.
+    Some(segments[kept.min(segments.len() - 2)].first_seq)
 }
 
 /// Drop the sessions that hold events before `keep` (and idle snapshots
@@ -46,11 +48,14 @@ pub(crate) fn drop_holders(repl: &Replication, keep: u64) -> Vec<Arc<SlaveInfo>>
     let mut dropped = Vec::new();
     let slaves = repl.slaves.list();
     for s in &slaves {
-        let streaming = s.state.load(Ordering::Relaxed) == SlaveState::Sync as u8;
-        let held = if streaming {
-            Some(s.sent_seq.load(Ordering::Relaxed) + 1)
-        } else {
-            repl.snapshots.get(&s.key).map(|snap| snap.entry.seq + 1)
+        // Streaming: its position; copying: its snapshot's seq (a session
+        // still deciding, or about to copy again, holds nothing yet).
+        let held = match s.state.load(Ordering::Relaxed) {
+            v if v == SlaveState::Sync as u8 => Some(s.sent_seq.load(Ordering::Relaxed) + 1),
+            v if v == SlaveState::Copy as u8 => {
+                repl.snapshots.get(&s.key).map(|snap| snap.entry.seq + 1)
+            }
+            _ => None,
         };
         if held.is_some_and(|held| held < keep) && !s.cancel.is_cancelled() {
             warn!(
@@ -114,11 +119,14 @@ mod tests {
         let n = segments.len();
         let last3 = size(n - 1) + size(n - 2) + size(n - 3);
         assert_eq!(keep_from(&binlog, last3), Some(segments[n - 3].first_seq));
+        let last4 = last3 + size(n - 4);
+        assert_eq!(keep_from(&binlog, last4), Some(segments[n - 4].first_seq));
         assert_eq!(
-            keep_from(&binlog, last3 - 1),
-            Some(segments[n - 2].first_seq)
+            keep_from(&binlog, last4 - 1),
+            Some(segments[n - 3].first_seq)
         );
-        // A budget smaller than the active file keeps the active file.
-        assert_eq!(keep_from(&binlog, 1), Some(segments[n - 1].first_seq));
+        // A budget smaller than two files keeps the active file and the
+        // one before.
+        assert_eq!(keep_from(&binlog, 1), Some(segments[n - 2].first_seq));
     }
 }

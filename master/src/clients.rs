@@ -136,6 +136,14 @@ impl Clients {
         info
     }
 
+    /// The clients that are sync sessions.
+    pub fn replicas(&self) -> usize {
+        lock(&self.map)
+            .values()
+            .filter(|c| c.is_replica.load(Ordering::Relaxed))
+            .count()
+    }
+
     /// True while client `id` is connected.
     pub fn exists(&self, id: u64) -> bool {
         lock(&self.map).contains_key(&id)

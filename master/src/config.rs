@@ -282,6 +282,25 @@ config_table! {
             Ok(())
         }
     };
+    /// The address this node, as a slave, gives its master to be known
+    /// by (INFO's `slaveN:ip=`, which Sentinel connects to), when not the
+    /// one it connects from: behind NAT, in a container; empty for that
+    /// one (Redis's `replica-announce-ip`). Taken at the next connection.
+    replica_announce_ip: String = String::new(), live, |v| {
+        if v.bytes().all(|b| b.is_ascii_graphic()) && v.len() <= 64 {
+            Ok(())
+        } else {
+            Err(format!("'{v}' is not an address"))
+        }
+    };
+    /// The port this node, as a slave, gives its master to be known by; 0
+    /// for the one it listens on (Redis's `replica-announce-port`).
+    replica_announce_port: u16 = 0, live, any;
+    /// A slave whose link to its master is down (or copying) still
+    /// answers reads; `no` answers `-MASTERDOWN` to every command but
+    /// those Redis flags `stale` (INFO, SLAVEOF, CONFIG...) (yes; Redis's
+    /// `replica-serve-stale-data`).
+    replica_serve_stale_data: bool = true, live, any;
     /// This node's priority for promotion by Redis Sentinel, reported as
     /// `slave_priority` in INFO: lower is preferred, 0 never (100).
     slave_priority: u32 = 100, live, any;

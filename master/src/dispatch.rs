@@ -14,7 +14,7 @@ use crate::blocking::BlockStart;
 use crate::clock::now_ms;
 use crate::cmd::spec::flag::{
     ALLOW_BUSY, AT_ONCE_IN_MULTI, BATCHED_GET, FAST, LOADING, NOT_QUEUED, NO_AUTH, NO_MULTI,
-    OK_LOADING, REDACT, SINGLE_READ, SKIP_SLOWLOG, SUBSCRIBED_OK, WRITE,
+    OK_LOADING, REDACT, SINGLE_READ, SKIP_SLOWLOG, STALE, SUBSCRIBED_OK, WRITE,
 };
 use crate::cmd::spec::Meta;
 use crate::cmd::{Exec, ReadCtx, WRONGTYPE};
@@ -86,6 +86,7 @@ fn plain_state(core: &Core, client: &Client) -> bool {
         && core.engine.scripts.running_since().is_none()
         && !client.info.kill.is_cancelled()
         && !core.is_loading()
+        && !core.view.refuses_stale()
 }
 
 /// Answer a run of GETs from one batched lookup (a consistent view).
@@ -293,6 +294,9 @@ fn refusal(core: &Core, client: &Client, meta: &Meta, argc: usize) -> Option<Rep
             return Some(Reply::error(refused));
         }
     }
+    if !meta.has(STALE) && core.view.refuses_stale() {
+        return Some(Reply::error(MASTERDOWN));
+    }
     if !meta.has(LOADING) && !meta.has(OK_LOADING) && core.is_loading() {
         return Some(Reply::error(LOADING_ERR));
     }
@@ -306,6 +310,10 @@ fn refusal(core: &Core, client: &Client, meta: &Meta, argc: usize) -> Option<Rep
     }
     None
 }
+
+/// Redis's answer on a slave cut from its master that serves no stale data.
+pub const MASTERDOWN: &str =
+    "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
 
 /// Redis's answer while a script runs too long.
 pub const BUSY: &str =

@@ -104,7 +104,11 @@ fn section(core: &Core, name: &str, out: &mut String) {
             line!(
                 out,
                 "connected_clients:{}",
-                core.stats.connected.load(Ordering::Relaxed)
+                // (Redis counts its replicas apart: connected_slaves)
+                core.stats
+                    .connected
+                    .load(Ordering::Relaxed)
+                    .saturating_sub(core.clients.replicas())
             );
             line!(out, "maxclients:{}", cfg.maxclients);
             line!(out, "blocked_clients:{}", core.engine.blocked.len());

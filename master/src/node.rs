@@ -487,11 +487,20 @@ async fn purge_binlog(core: Arc<Core>, cancel: CancellationToken) {
         }
         let now_active = core.binlog.committed().pos.segment;
         let rotated = active.replace(now_active) != Some(now_active);
-        if !rotated && last.elapsed() < Duration::from_secs(10) {
+        let due = last.elapsed() >= Duration::from_secs(10);
+        if !rotated && !due {
+            continue;
+        }
+        let cfg = core.config();
+        // A new file within the budget waits for the 10 s pace (a purge
+        // flushes the memtables first).
+        let over = (cfg.binlog_budget > 0)
+            .then(|| crate::budget::keep_from(&core.binlog, cfg.binlog_budget))
+            .flatten();
+        if !due && over.is_none() {
             continue;
         }
         last = tokio::time::Instant::now();
-        let cfg = core.config();
         let mut rules = Vec::new();
         if cfg.purge_logs_span > 0 {
             rules.push(PurgeRule::OlderThan(Duration::from_secs(
@@ -499,7 +508,7 @@ async fn purge_binlog(core: Arc<Core>, cancel: CancellationToken) {
             )));
         }
         if cfg.binlog_budget > 0 {
-            if let Some(keep) = crate::budget::keep_from(&core.binlog, cfg.binlog_budget) {
+            if let Some(keep) = over {
                 let dropped = crate::budget::drop_holders(&core.repl, keep);
                 // Their leases go when their sessions end.
                 let deadline = tokio::time::Instant::now() + Duration::from_secs(2);

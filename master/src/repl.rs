@@ -143,18 +143,28 @@ impl Replication {
 
     /// Start a session on a connection that sent `SYNC140` (`args`), with
     /// what it read after it.
+    /// The session stays the connection's client: `kill` (CLIENT KILL)
+    /// ends it, and `client` (its place among the clients) is dropped when
+    /// it ends.
     pub fn spawn_session(
         self: &Arc<Self>,
         core: &NodeView,
         args: Vec<Bytes>,
         conn: Connection,
         peer: SocketAddr,
+        kill: CancellationToken,
+        client: Box<dyn Send>,
     ) {
         let me = Arc::clone(self);
         let core = core.clone();
         let span = info_span!("sync", %peer);
-        self.tracker
-            .spawn(async move { me.session(core, args, conn, peer).await }.instrument(span));
+        self.tracker.spawn(
+            async move {
+                me.session(core, args, conn, peer, kill).await;
+                drop(client);
+            }
+            .instrument(span),
+        );
     }
 
     /// End every session and wait for them.
@@ -318,6 +328,7 @@ impl Replication {
         args: Vec<Bytes>,
         mut conn: Connection,
         peer: SocketAddr,
+        kill: CancellationToken,
     ) {
         let req = match SyncRequest::parse(&args) {
             Ok(r) => r,
@@ -326,7 +337,11 @@ impl Replication {
                 return;
             }
         };
-        let id = format!("{}:{}", peer.ip(), req.listening_port);
+        let ip = req
+            .announce_ip
+            .clone()
+            .unwrap_or_else(|| peer.ip().to_string());
+        let id = format!("{ip}:{}", req.listening_port);
         let key = match &req.node_id {
             Some(node) => format!("node-{node}"),
             None => id.clone(),
@@ -337,13 +352,23 @@ impl Replication {
             cancel: self.cancel.child_token(),
             state: AtomicU8::new(SlaveState::Init as u8),
             sent_seq: AtomicU64::new(req.last_seq),
-            acked_seq: AtomicU64::new(req.last_seq),
+            // What it holds counts once the decision says it is ours (a
+            // resume): a slave of another history must not count meanwhile.
+            acked_seq: AtomicU64::new(0),
             last_ack_ms: AtomicU64::new(now_ms()),
             copy_keys: AtomicU64::new(0),
             copy_bytes: AtomicU64::new(0),
             copy_total: AtomicU64::new(0),
             copy_start_ms: AtomicU64::new(0),
             over_budget: Default::default(),
+        });
+        // CLIENT KILL (TYPE replica, its ID or address) ends the session.
+        let (killed, cancel) = (kill, info.cancel.clone());
+        tokio::spawn(async move {
+            tokio::select! {
+                () = killed.cancelled() => cancel.cancel(),
+                () = cancel.cancelled() => {}
+            }
         });
         if let Some(old) = self.slaves.insert(key.clone(), Arc::clone(&info)) {
             info!(slave = %id, "slave reconnected: replacing its old session");
@@ -355,16 +380,18 @@ impl Replication {
         if core.is_loading() {
             // Our own copy is under way (or just began): nothing to serve.
             self.slaves.forget(&key, &info);
+            info.cancel.cancel();
             conn.last_words(&Reply::error(LOADING_ERR)).await;
             return;
         }
         let (decision, reader, why) = self.decide(&key, &req);
         info!(slave = %id, ?decision, reason = %why, last_seq = req.last_seq, replid = ?req.replid, "sync session");
         *lock(&self.last_decision) = format!("{id} {decision:?}: {why}");
-        if decision != SyncDecision::Resume {
-            // A slave about to be copied holds nothing WAIT may count.
-            info.acked_seq.store(0, Ordering::Relaxed);
+        if decision == SyncDecision::Resume {
+            info.acked_seq.store(req.last_seq, Ordering::Relaxed);
             self.slaves.recount();
+        } else {
+            // A slave about to be copied holds nothing WAIT may count.
             info.sent_seq.store(0, Ordering::Relaxed);
         }
         let answer = SyncAnswer {
@@ -396,36 +423,9 @@ impl Replication {
         };
         let (SessionEnd::Gone(why) | SessionEnd::OutOfSync(why)) = end;
         info!(slave = %id, reason = %why, "sync session ended");
-        if self.slaves.forget(&key, &info) {
-            self.settle_snapshot(&info);
-        }
-    }
-
-    /// A session ended (and no other replaced it): a copy it left
-    /// unfinished, however it ended, keeps its snapshot only as a
-    /// breakpoint (ABORT, which the cleaner drops once idle), never ACTIVE
-    /// (which nothing drops); a session dropped over the binlog budget
-    /// leaves none.
-    fn settle_snapshot(&self, info: &SlaveInfo) {
-        let Some(snap) = self.snapshots.get(&info.key) else {
-            return;
-        };
-        let result = if info.over_budget.load(Ordering::Relaxed) {
-            self.snapshots.release(&info.key)
-        } else if snap.entry.state == State::Active {
-            self.snapshots.update(
-                &info.key,
-                State::Abort,
-                &Snapshots::last_key(&snap.entry),
-                snap.entry.keys_sent,
-                snap.entry.bytes_sent,
-            )
-        } else {
-            Ok(())
-        };
-        if let Err(e) = result {
-            warn!(slave = %info.id, error = %e, "settling a copy's snapshot");
-        }
+        self.slaves.forget(&key, &info);
+        // (ends the CLIENT KILL watch)
+        info.cancel.cancel();
     }
 
     async fn run(
@@ -461,6 +461,9 @@ impl Replication {
                 SessionEnd::OutOfSync(why) => {
                     warn!(slave = %info.id, reason = %why, "slave out of sync: full copy");
                     info.set_state(SlaveState::OutOfSync);
+                    // Its data is about to be wiped: it holds nothing now.
+                    info.acked_seq.store(0, Ordering::Relaxed);
+                    self.slaves.recount();
                     self.counters.full.fetch_add(1, Ordering::Relaxed);
                     copy = Some(None);
                 }
@@ -496,6 +499,14 @@ impl Replication {
             }
         };
         let seq = snap.entry.seq;
+        // However the copy stops short of its end, its snapshot is left a
+        // breakpoint (or dropped), never ACTIVE.
+        let mut breakpoint = Breakpoint {
+            snapshots: &self.snapshots,
+            info,
+            seq,
+            done: false,
+        };
         let mut codec = EventCodec::default();
         let mut out = BytesMut::new();
         let fresh = after.is_none();
@@ -624,6 +635,7 @@ impl Replication {
         info!(slave = %info.id, keys, bytes, seq, secs = format!("{secs:.2}"), rate_mbps = format!("{:.1}", bytes as f64 / 1e6 / secs), "copy done");
         info.sent_seq.store(seq, Ordering::Relaxed);
         let _ = self.snapshots.release(&info.key);
+        breakpoint.done = true;
         Ok(reader)
     }
 
@@ -736,6 +748,46 @@ impl Replication {
                     quiet_until = idle + Duration::from_secs(1);
                 }
             }
+        }
+    }
+}
+
+/// A copy's snapshot while the copy runs. Unless the copy reaches its
+/// end (which releases it), dropping this leaves the snapshot a
+/// breakpoint (ABORT: the cleaner drops it once idle), never ACTIVE (which
+/// nothing drops: it pinned the binlog until a restart), wherever the
+/// copy stopped (COPY/BEGIN, a chunk, COPY/END, a cancel); a slave dropped
+/// over the binlog budget leaves none.
+struct Breakpoint<'a> {
+    snapshots: &'a Snapshots,
+    info: &'a SlaveInfo,
+    /// The snapshot's seq (another session's snapshot for the same slave
+    /// is not this one's to settle).
+    seq: u64,
+    done: bool,
+}
+
+impl Drop for Breakpoint<'_> {
+    fn drop(&mut self) {
+        let key = &self.info.key;
+        let Some(snap) = self.snapshots.get(key).filter(|s| s.entry.seq == self.seq) else {
+            return;
+        };
+        let result = if self.info.over_budget.load(Ordering::Relaxed) {
+            self.snapshots.release(key)
+        } else if !self.done && snap.entry.state == State::Active {
+            self.snapshots.update(
+                key,
+                State::Abort,
+                &Snapshots::last_key(&snap.entry),
+                snap.entry.keys_sent,
+                snap.entry.bytes_sent,
+            )
+        } else {
+            Ok(())
+        };
+        if let Err(e) = result {
+            warn!(slave = %self.info.id, error = %e, "settling a copy's snapshot");
         }
     }
 }

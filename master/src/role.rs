@@ -180,6 +180,8 @@ pub struct NodeView {
     /// The replication link's state (while a slave).
     pub link: Arc<LinkState>,
     port: Arc<AtomicU16>,
+    /// `replica-serve-stale-data`, read by every command.
+    serve_stale: Arc<AtomicBool>,
 }
 
 impl NodeView {
@@ -187,6 +189,7 @@ impl NodeView {
     pub(crate) fn new(config: Config, role: Role, link: Arc<LinkState>) -> Self {
         Self {
             port: Arc::new(AtomicU16::new(config.port)),
+            serve_stale: Arc::new(AtomicBool::new(config.replica_serve_stale_data)),
             live: Arc::new(Mutex::new(config)),
             role: Arc::new(Mutex::new(role)),
             link,
@@ -210,8 +213,20 @@ impl NodeView {
         let mut live = lock(&self.live);
         let mut next = live.clone();
         f(&mut next)?;
+        self.serve_stale
+            .store(next.replica_serve_stale_data, Ordering::Relaxed);
         *live = next.clone();
         Ok(next)
+    }
+
+    /// True while this node answers MASTERDOWN to commands not flagged
+    /// `stale`: a slave whose link is down or copying, with
+    /// `replica-serve-stale-data no`.
+    pub fn refuses_stale(&self) -> bool {
+        !self.serve_stale.load(Ordering::Relaxed)
+            && self.is_read_only()
+            && (!self.link.link_up.load(Ordering::Relaxed)
+                || self.link.copying.load(Ordering::Relaxed))
     }
 
     /// The role now.

@@ -130,8 +130,9 @@ async fn accept_loop(
         tracker.spawn(
             async move {
                 debug!("connected");
-                serve(Arc::clone(&core), stream, peer, id, cancel).await;
-                core.stats.connected.fetch_sub(1, Ordering::Relaxed);
+                if !serve(Arc::clone(&core), stream, peer, id, cancel).await {
+                    core.stats.connected.fetch_sub(1, Ordering::Relaxed);
+                }
                 debug!("closed");
             }
             .instrument(span),
@@ -139,13 +140,29 @@ async fn accept_loop(
     }
 }
 
+/// A connection handed to a sync session: still a client (CLIENT LIST,
+/// CLIENT KILL, maxclients) until the session ends.
+struct Handed {
+    core: Arc<Core>,
+    id: u64,
+}
+
+impl Drop for Handed {
+    fn drop(&mut self) {
+        self.core.clients.remove(self.id);
+        self.core.stats.connected.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Serve one connection; true when it was handed to a sync session
+/// (which then counts it as a client until it ends).
 async fn serve(
     core: Arc<Core>,
     stream: TcpStream,
     peer: SocketAddr,
     id: u64,
     cancel: CancellationToken,
-) {
+) -> bool {
     let needs_auth = !core.config().requirepass.is_empty();
     let mut decoder = RequestDecoder::new(RespLimits::default());
     decoder.set_unauthenticated(needs_auth);
@@ -160,16 +177,28 @@ async fn serve(
     for p in std::mem::take(&mut client.patterns) {
         core.pubsub.unsubscribe(true, &p, id);
     }
-    core.clients.remove(id);
     core.engine.tracking.close(id);
     core.engine.watches.unwatch(&mut client.watch);
-    if let Some(args) = client.handoff.take() {
-        if core.is_loading() {
-            conn.last_words(&Reply::error(LOADING_ERR)).await;
-            return;
-        }
-        core.repl.spawn_session(&core.view, args, conn, peer);
+    let Some(args) = client.handoff.take() else {
+        core.clients.remove(id);
+        return false;
+    };
+    if core.is_loading() {
+        core.clients.remove(id);
+        conn.last_words(&Reply::error(LOADING_ERR)).await;
+        return false;
     }
+    // A replica from now on, as Redis lists one: flag S, cmd=sync140.
+    client.info.is_replica.store(true, Ordering::Relaxed);
+    client.info.touch(b"sync140");
+    let kill = client.info.kill.clone();
+    let handed = Box::new(Handed {
+        core: Arc::clone(&core),
+        id,
+    });
+    core.repl
+        .spawn_session(&core.view, args, conn, peer, kill, handed);
+    true
 }
 
 /// The command loop of one connection, until it closes, is killed, or

@@ -183,17 +183,22 @@ impl Slaves {
     /// whoever waits on acks.
     pub(crate) fn recount(&self) {
         let n = self.sync_n.load(Ordering::Relaxed) as usize;
-        let synced = if n == 0 {
-            0
-        } else {
-            let mut acked: Vec<u64> = lock(&self.sessions)
-                .values()
-                .map(|s| s.acked_seq.load(Ordering::Relaxed))
-                .collect();
-            acked.sort_unstable_by(|a, b| b.cmp(a));
-            acked.get(n - 1).copied().unwrap_or(0)
-        };
-        self.synced.store(synced, Ordering::Relaxed);
+        {
+            // Stored under the lock: two recounts at once (acks of two
+            // slaves) cannot leave the older count.
+            let sessions = lock(&self.sessions);
+            let synced = if n == 0 {
+                0
+            } else {
+                let mut acked: Vec<u64> = sessions
+                    .values()
+                    .map(|s| s.acked_seq.load(Ordering::Relaxed))
+                    .collect();
+                acked.sort_unstable_by(|a, b| b.cmp(a));
+                acked.get(n - 1).copied().unwrap_or(0)
+            };
+            self.synced.store(synced, Ordering::Relaxed);
+        }
         self.acked.notify_waiters();
     }
 
@@ -269,11 +274,16 @@ impl Slaves {
         let deadline = tokio::time::Instant::now() + Duration::from_millis(timeout_ms);
         loop {
             let notified = self.acked.notified();
-            if self.synced.load(Ordering::Relaxed) >= seq {
+            // (turned off meanwhile: nothing to wait for)
+            if self.synced.load(Ordering::Relaxed) >= seq
+                || self.sync_n.load(Ordering::Relaxed) == 0
+            {
                 return None;
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                if self.synced.load(Ordering::Relaxed) >= seq {
+                if self.synced.load(Ordering::Relaxed) >= seq
+                    || self.sync_n.load(Ordering::Relaxed) == 0
+                {
                     return None;
                 }
                 self.sync_timeouts.fetch_add(1, Ordering::Relaxed);

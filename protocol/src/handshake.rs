@@ -30,6 +30,10 @@ pub struct SyncRequest {
     /// slaves behind one address, or a client posing as one, never take
     /// over each other's session or resume each other's copy.
     pub node_id: Option<String>,
+    /// The address the master (and through it Sentinel) should know the
+    /// slave by, when not the one it connects from (`replica-announce-ip`:
+    /// a slave behind NAT or in a container); sent after the node id.
+    pub announce_ip: Option<String>,
 }
 
 fn handshake_err(text: impl Into<String>) -> Error {
@@ -62,6 +66,9 @@ impl SyncRequest {
             args.push(Bytes::copy_from_slice(id.as_bytes()));
             if let Some(node) = &self.node_id {
                 args.push(Bytes::copy_from_slice(node.as_bytes()));
+                if let Some(ip) = &self.announce_ip {
+                    args.push(Bytes::copy_from_slice(ip.as_bytes()));
+                }
             }
         }
         args
@@ -78,7 +85,7 @@ impl SyncRequest {
         if !name_ok {
             return Err(handshake_err(format!("ERR expected {SYNC_COMMAND}")));
         }
-        if !(4..=6).contains(&args.len()) {
+        if !(4..=7).contains(&args.len()) {
             return Err(handshake_err(
                 "ERR wrong number of arguments for 'sync140' command",
             ));
@@ -95,12 +102,15 @@ impl SyncRequest {
         };
         let replid = id_at(4, "replid")?;
         let node_id = id_at(5, "node_id")?;
+        // (an address or a host name: printable, no blanks)
+        let announce_ip = id_at(6, "announce_ip")?;
         Ok(Self {
             last_seq: parse_num(&args[1], "last_seq")?,
             last_key: args[2].clone(),
             listening_port: parse_num(&args[3], "listening_port")?,
             replid,
             node_id,
+            announce_ip,
         })
     }
 }
@@ -230,9 +240,11 @@ mod tests {
             port in any::<u16>(),
             replid in prop::option::of("[0-9a-f]{40}"),
             node in prop::option::of("[0-9a-f]{40}"),
+            ip in prop::option::of("[0-9]{1,3}(\\.[0-9]{1,3}){3}"),
         ) {
             let node_id = replid.as_ref().and(node);
-            let req = SyncRequest { last_seq, last_key: last_key.into(), listening_port: port, replid, node_id };
+            let announce_ip = node_id.as_ref().and(ip);
+            let req = SyncRequest { last_seq, last_key: last_key.into(), listening_port: port, replid, node_id, announce_ip };
             prop_assert_eq!(SyncRequest::parse(&req.to_args()).expect("valid"), req);
         }
 

@@ -167,12 +167,19 @@ impl Link {
         state
             .last_seq
             .store(self.storage.last_seq(), Ordering::Relaxed);
+        // Where the master and Sentinel should reach this node, when not
+        // where it connects from (NAT, containers).
+        let listening_port = match cfg.replica_announce_port {
+            0 => self.ctx.listening_port(),
+            port => port,
+        };
         let req = SyncRequest {
             last_seq: self.storage.last_seq(),
             last_key: state.last_key(),
-            listening_port: self.ctx.listening_port(),
+            listening_port,
             replid: Some(history.replid.clone()),
             node_id: Some(self.storage.node_id()?),
+            announce_ip: Some(cfg.replica_announce_ip.clone()).filter(|ip| !ip.is_empty()),
         };
         put_command(conn.out(), &req.to_args());
         write(&mut conn, "sending SYNC140", cancel).await?;

@@ -178,6 +178,34 @@ impl Node {
         self.child.signal(sig.trim_start_matches('-'));
     }
 
+    /// SIGSTOP, then wait (bounded) until every thread of it is stopped: a
+    /// signal is delivered a moment after kill(1) returns, and a thread
+    /// still running could answer one more request.
+    ///
+    /// # Panics
+    /// When it is not stopped within 5 s.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+        let tasks = PathBuf::from(format!("/proc/{}/task", self.pid()));
+        let stopped = || {
+            std::fs::read_dir(&tasks).is_ok_and(|d| {
+                d.flatten().all(|t| {
+                    std::fs::read_to_string(t.path().join("stat")).is_ok_and(|s| {
+                        // state is the field after the command's ")".
+                        s.rsplit_once(')')
+                            .is_some_and(|(_, rest)| rest.trim_start().starts_with(['T', 't']))
+                    })
+                })
+            })
+        };
+        wait_until("the process to stop", Duration::from_secs(5), stopped);
+    }
+
+    /// SIGCONT (after [`Node::pause`]).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
     /// SIGTERM, then wait (bounded) for the exit; its status.
     pub fn terminate(mut self, within: Duration) -> std::process::ExitStatus {
         self.signal("-TERM");

@@ -3,6 +3,7 @@
 //! open and silent, new ones hang until the cut heals) or slows to a byte
 //! rate. Its threads end, and its connections close, when it drops.
 
+use std::collections::HashMap;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -18,8 +19,9 @@ struct Switches {
     /// Bytes per second each way, per connection (0: no limit).
     rate: AtomicU64,
     stop: AtomicBool,
-    /// Every socket, to close them all at the end.
-    sockets: Mutex<Vec<TcpStream>>,
+    /// The sockets of each open connection, to close them all at the end.
+    sockets: Mutex<HashMap<u64, Vec<TcpStream>>>,
+    next: AtomicU64,
 }
 
 impl Switches {
@@ -34,13 +36,22 @@ impl Switches {
         !self.stop.load(Ordering::Relaxed)
     }
 
-    fn keep(&self, s: &TcpStream) {
+    fn keep(&self, id: u64, s: &TcpStream) {
         if let Ok(c) = s.try_clone() {
             self.sockets
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
+                .entry(id)
+                .or_default()
                 .push(c);
         }
+    }
+
+    fn forget(&self, id: u64) {
+        self.sockets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
     }
 }
 
@@ -91,7 +102,8 @@ impl Drop for Proxy {
             .sockets
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .drain(..)
+            .drain()
+            .flat_map(|(_, s)| s)
         {
             let _ = s.shutdown(Shutdown::Both);
         }
@@ -114,8 +126,15 @@ fn accept(listener: &TcpListener, upstream: u16, sw: &Arc<Switches>) {
 /// A new connection: held while cut, then joined to a connection of its
 /// own to the server.
 fn connect(client: TcpStream, upstream: u16, sw: &Arc<Switches>) {
+    let id = sw.next.fetch_add(1, Ordering::Relaxed);
+    join(id, client, upstream, sw);
+    sw.forget(id);
+}
+
+/// Forward one connection until both ways end.
+fn join(id: u64, client: TcpStream, upstream: u16, sw: &Arc<Switches>) {
     let _ = client.set_nonblocking(false);
-    sw.keep(&client);
+    sw.keep(id, &client);
     if !sw.wait_open() {
         return;
     }
@@ -125,13 +144,14 @@ fn connect(client: TcpStream, upstream: u16, sw: &Arc<Switches>) {
     };
     let _ = server.set_nodelay(true);
     let _ = client.set_nodelay(true);
-    sw.keep(&server);
+    sw.keep(id, &server);
     let (Ok(c2), Ok(s2)) = (client.try_clone(), server.try_clone()) else {
         return;
     };
     let sw2 = Arc::clone(sw);
-    std::thread::spawn(move || pump(c2, s2, &sw2));
+    let other = std::thread::spawn(move || pump(c2, s2, &sw2));
     pump(server, client, sw);
+    let _ = other.join();
 }
 
 /// Copy `from` to `to` until either ends, holding what was read while

@@ -395,7 +395,7 @@ fn multi_exec(port: u16, txs: u32, pipeline: u32, one_key: bool) -> Result<f64> 
 }
 
 /// Length of the first whole RESP reply in `b`, if there is one.
-fn reply_len(b: &[u8]) -> Option<usize> {
+pub(crate) fn reply_len(b: &[u8]) -> Option<usize> {
     let line_end = b.windows(2).position(|w| w == b"\r\n")?;
     let head = std::str::from_utf8(&b[1..line_end]).ok()?;
     let after = line_end + 2;

@@ -20,6 +20,8 @@
 //! - `cargo xtask bench failover`: promotion and a sibling's re-point beside
 //!   Redis replicas; `bench ha`: failover through Sentinel beside
 //!   redis-server, throughput through twemproxy.
+//! - `cargo xtask bench sync [--quick]`: SET with `sync-replicas 1` against
+//!   0 on one master-slave pair, beside Redis with `WAIT 1 0` after each SET.
 //! - `cargo xtask bench fanout [--quick]`: a master's throughput with eight
 //!   followers against none, and its RSS over a dataset ten times
 //!   rocksync's block cache, beside redis-server and its replicas.
@@ -32,6 +34,7 @@ mod fanout_bench;
 mod ha_bench;
 mod procs;
 mod repl_bench;
+mod sync_bench;
 mod tidy;
 
 use std::path::PathBuf;
@@ -195,6 +198,9 @@ fn main() -> Result<()> {
             ha_bench::run(&release_bins()?)
         }
         Some("bench") if args.get(1).map(String::as_str) == Some("cpu") => cpu_bench::run(&args[2..]),
+        Some("bench") if args.get(1).map(String::as_str) == Some("sync") => {
+            sync_bench::run(&release_bins()?, args.iter().any(|a| a == "--quick"))
+        }
         Some("bench") if args.get(1).map(String::as_str) == Some("commands") => {
             let kvrocks = args
                 .iter()
@@ -209,6 +215,6 @@ fn main() -> Result<()> {
             commands_bench::run(args.iter().any(|a| a == "--quick"), kvrocks, only.as_deref())
         }
         Some("bench") => bench::run(&args[1..]),
-        _ => bail!("usage: cargo xtask <run [--ha] | ci | bench [--keyspace | --sustained] [--base BIN] [repl | failover | fanout | ha | commands [--kvrocks BIN] [--only xadd,...] | cpu] [--quick]>"),
+        _ => bail!("usage: cargo xtask <run [--ha] | ci | bench [--keyspace | --sustained] [--base BIN] [repl | failover | fanout | ha | sync | commands [--kvrocks BIN] [--only xadd,...] | cpu] [--quick]>"),
     }
 }

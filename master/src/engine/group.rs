@@ -71,15 +71,27 @@ impl Group {
         self.failed = Some(why);
     }
 
-    /// Reply `reply` to a one-command job once the group commits.
-    pub(super) fn answer(&mut self, tx: oneshot::Sender<Done>, reply: Reply) {
+    /// Reply `reply` to a one-command job, whose events start at `from`,
+    /// once the group commits.
+    pub(super) fn answer(&mut self, tx: oneshot::Sender<Done>, reply: Reply, from: usize) {
+        let seq = self.last_seq_from(from);
         self.waiting.push((
             tx,
             Done {
                 replies: vec![reply],
+                seq,
                 ..Done::default()
             },
         ));
+    }
+
+    /// The seq of the last event from `from` on; 0 when there is none (a
+    /// job that wrote nothing waits for no slave).
+    fn last_seq_from(&self, from: usize) -> u64 {
+        self.events
+            .get(from..)
+            .and_then(<[_]>::last)
+            .map_or(0, |e| e.seq)
     }
 
     /// The events from here on are client `id`'s (0: nobody's).
@@ -196,6 +208,8 @@ impl Executor {
                 let mut slow = Vec::new();
                 let slow_us = self.slow_us.load(Ordering::Relaxed);
                 let mut unit_start = None;
+                // The seq of its own last event: what sync-replicas waits on.
+                let mut wrote = 0;
                 // One clock for a whole transaction, as Redis keeps.
                 let unit_now = atomic.then(now_ms);
                 for (i, cmd) in cmds.iter().enumerate() {
@@ -223,6 +237,7 @@ impl Executor {
                     }
                     self.note_run(cmd.meta, us, &reply);
                     replies.push(reply);
+                    wrote = wrote.max(group.last_seq_from(start));
                     if !atomic {
                         self.serve_blocked(group, start);
                     }
@@ -237,6 +252,7 @@ impl Executor {
                     Done {
                         replies,
                         slow,
+                        seq: wrote,
                         ..Done::default()
                     },
                 ));
@@ -556,14 +572,13 @@ impl Executor {
             }),
         };
         *group = Group::new(self.next_seq());
-        let last = g.events.last().map_or(0, |e| e.seq);
         for (tx, mut done) in g.waiting {
-            match &result {
-                Err(text) => done
-                    .replies
+            if let Err(text) = &result {
+                done.replies
                     .iter_mut()
-                    .for_each(|r| *r = Reply::error(text.clone())),
-                Ok(()) => done.seq = last,
+                    .for_each(|r| *r = Reply::error(text.clone()));
+                // (nothing of it is anywhere to wait for)
+                done.seq = 0;
             }
             let _ = tx.send(done);
         }

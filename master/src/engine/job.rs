@@ -108,8 +108,8 @@ pub struct Done {
     pub replies: Vec<Reply>,
     /// Slow commands.
     pub slow: Vec<(Vec<Bytes>, u64)>,
-    /// The last seq of the group that committed it (0: the group wrote
-    /// nothing): what `sync-replicas` slaves must acknowledge.
+    /// The seq of its last event (0: it wrote nothing): what
+    /// `sync-replicas` slaves must acknowledge.
     pub seq: u64,
     /// Why its replies say nothing of its outcome: too few slaves
     /// acknowledged it in time (`sync-replicas`).

@@ -99,7 +99,7 @@ impl Executor {
         let answer = self.script_reply(&job, group);
         seal_command(group.events_mut(), start);
         self.serve_blocked(group, start);
-        group.answer(reply, answer);
+        group.answer(reply, answer, start);
     }
 
     /// Run a script in `group` (alone, or in its turn in an EXEC, whose

@@ -24,6 +24,18 @@ const ALSO: &[(&str, Show)] = &[
         c.min_replicas_to_write.to_string()
     }),
     ("min-slaves-max-lag", |c| c.min_replicas_max_lag.to_string()),
+    ("slave-announce-ip", |c| c.replica_announce_ip.clone()),
+    ("slave-announce-port", |c| {
+        c.replica_announce_port.to_string()
+    }),
+    ("slave-serve-stale-data", |c| {
+        if c.replica_serve_stale_data {
+            "yes"
+        } else {
+            "no"
+        }
+        .into()
+    }),
 ];
 
 /// The field CONFIG SET names, by either spelling (and Redis's other
@@ -33,6 +45,9 @@ fn field(name: &str) -> Option<&'static Field> {
         "replica_priority" => "slave_priority".to_owned(),
         "min_slaves_to_write" => "min_replicas_to_write".to_owned(),
         "min_slaves_max_lag" => "min_replicas_max_lag".to_owned(),
+        "slave_announce_ip" => "replica_announce_ip".to_owned(),
+        "slave_announce_port" => "replica_announce_port".to_owned(),
+        "slave_serve_stale_data" => "replica_serve_stale_data".to_owned(),
         k => k.to_owned(),
     };
     FIELDS.iter().find(|f| f.key == key)

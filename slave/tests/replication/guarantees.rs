@@ -33,11 +33,11 @@ fn under_sync_replicas_an_acknowledged_write_is_on_the_slave() {
     let mut c = master.client();
 
     // The hazard: a silent slave, and the master acknowledges anyway.
-    slave.signal("-STOP");
+    slave.pause();
     let started = Instant::now();
     set(&mut c, "a", "1").expect("the default acknowledges at once");
     assert!(started.elapsed() < Duration::from_secs(1));
-    slave.signal("-CONT");
+    slave.resume();
     wait_synced(&master, &slave, LONG);
 
     // Turned on at runtime: every acknowledged write is readable on the
@@ -89,7 +89,7 @@ fn under_sync_replicas_an_acknowledged_write_is_on_the_slave() {
 
     // The slave goes silent: writes wait, then answer NOREPLICAS; reads
     // do not wait.
-    slave.signal("-STOP");
+    slave.pause();
     let started = Instant::now();
     let e = set(&mut c, "late", "1").expect_err("no slave acknowledged it");
     let waited = started.elapsed();
@@ -110,24 +110,58 @@ fn under_sync_replicas_an_acknowledged_write_is_on_the_slave() {
     let exec: redis::RedisResult<redis::Value> = redis::cmd("EXEC").query(&mut c);
     let e = exec.expect_err("the EXEC is not acknowledged").to_string();
     assert!(e.contains("NOREPLICAS"), "{e}");
-    // A write that changed nothing has nothing to wait for.
-    let _: i64 = c.del("no-such-key").expect("del of nothing");
-    assert_eq!(master.num("stats", "sync_replicas_timeouts"), 2);
+    // What wrote nothing has nothing to wait for, even beside other
+    // clients' writes that wait (in the same groups).
+    let busy = Arc::new(AtomicBool::new(true));
+    let writers: Vec<_> = (0..2)
+        .map(|w| {
+            let (busy, addr) = (Arc::clone(&busy), master.addr);
+            std::thread::spawn(move || {
+                let mut c = redis::Client::open(format!("redis://{addr}/"))
+                    .and_then(|c| c.get_connection())
+                    .expect("writer");
+                while busy.load(Ordering::Relaxed) {
+                    let _ = c.set::<_, _, ()>(format!("busy:{w}"), 1);
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    for _ in 0..20 {
+        let started = Instant::now();
+        let _: i64 = c.del("no-such-key").expect("del of nothing");
+        let _: Option<String> = redis::cmd("EVAL_RO")
+            .arg("return redis.call('GET', KEYS[1])")
+            .arg(1)
+            .arg("k")
+            .query(&mut c)
+            .expect("a read-only script");
+        assert!(
+            started.elapsed() < Duration::from_millis(1000),
+            "what wrote nothing waited {:?}",
+            started.elapsed()
+        );
+    }
+    busy.store(false, Ordering::Relaxed);
+    for w in writers {
+        let _ = w.join();
+    }
+    assert!(master.num("stats", "sync_replicas_timeouts") >= 2);
     assert!(master.num("stats", "sync_replicas_waits") >= 300);
 
     // Back: what timed out was applied on the master and reaches the slave.
-    slave.signal("-CONT");
+    slave.resume();
     wait_synced(&master, &slave, LONG);
     set(&mut c, "after", "1").expect("acknowledged again");
     assert_eq!(digest(&slave), digest(&master));
 
     // Off at runtime: the silent slave no longer holds writes back.
     config_set(&master, "sync-replicas", "0");
-    slave.signal("-STOP");
+    slave.pause();
     let started = Instant::now();
     set(&mut c, "off", "1").expect("acknowledged");
     assert!(started.elapsed() < Duration::from_secs(1));
-    slave.signal("-CONT");
+    slave.resume();
 }
 
 #[test]
@@ -152,7 +186,7 @@ fn under_min_replicas_a_master_whose_slave_is_silent_refuses_writes() {
     assert_eq!(master.num("replication", "min_slaves_good_slaves"), 1);
     set(&mut c, "a", "1").expect("one good slave");
 
-    slave.signal("-STOP");
+    slave.pause();
     let stopped = Instant::now();
     wait_until("writes to be refused", LONG, || {
         set(&mut c, "b", "1").is_err()
@@ -164,7 +198,7 @@ fn under_min_replicas_a_master_whose_slave_is_silent_refuses_writes() {
     );
     assert_eq!(master.num("replication", "min_slaves_good_slaves"), 0);
     let _: Option<String> = c.get("a").expect("reads are served");
-    slave.signal("-CONT");
+    slave.resume();
     wait_until("writes to be taken again", LONG, || {
         set(&mut c, "c", "1").is_ok()
     });
