@@ -4,7 +4,9 @@
 //! released, the events it held are given up (no session resumes before
 //! them), and it full-copies when it comes back, as Redis drops a replica
 //! past its output buffer limit. Redis bounds memory so; here it is the
-//! disk, which a slave on a slow link would otherwise fill.
+//! disk, which a slave on a slow link would otherwise fill. The replica
+//! class of `client-output-buffer-limit` drops a slave on what it holds
+//! alone, in bytes.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -12,33 +14,62 @@ use std::sync::Arc;
 use rocksync_binlog::Binlog;
 use tracing::{info, warn};
 
+use crate::clock::mono_ms;
+use crate::outbuf::OutputLimit;
 use crate::repl::Replication;
 use crate::slaves::{SlaveInfo, SlaveState};
 
+/// The binlog's files, oldest first: (first seq, bytes).
+fn files(binlog: &Binlog) -> Vec<(u64, u64)> {
+    binlog
+        .segments()
+        .iter()
+        .map(|s| {
+            let len = std::fs::metadata(binlog.path_of(s.id)).map_or(0, |m| m.len());
+            (s.first_seq, len)
+        })
+        .collect()
+}
+
 /// The first seq the binlog keeps under `budget`: files before the one
 /// holding it exceed the budget (counting back from the active file,
-/// which always stays). `None` while everything fits.
+/// which always stays, with the one before it). `None` while everything
+/// fits.
 pub(crate) fn keep_from(binlog: &Binlog, budget: u64) -> Option<u64> {
-    let segments = binlog.segments();
-    if segments.len() < 2 {
+    let files = files(binlog);
+    if files.len() < 2 || files.iter().map(|f| f.1).sum::<u64>() <= budget {
         return None;
     }
-    let sizes: Vec<u64> = segments
-        .iter()
-        .map(|s| std::fs::metadata(binlog.path_of(s.id)).map_or(0, |m| m.len()))
-        .collect();
-    if sizes.iter().sum::<u64>() <= budget {
-        return None;
-    }
-    let mut kept = segments.len() - 1;
-    let mut total = sizes[kept];
-    while kept > 0 && total + sizes[kept - 1] <= budget {
+    let mut kept = files.len() - 1;
+    let mut total = files[kept].1;
+    while kept > 0 && total + files[kept - 1].1 <= budget {
         kept -= 1;
-        total += sizes[kept];
+        total += files[kept].1;
     }
     // The file before the active one stays too, however small the budget:
     // a slave milliseconds behind is not dropped at every rotation.
-    Some(segments[kept.min(segments.len() - 2)].first_seq)
+    Some(files[kept.min(files.len() - 2)].0)
+}
+
+/// The first seq a session holds in the binlog: its position while it
+/// streams, its snapshot's while it copies (a session still deciding, or
+/// about to copy again, holds nothing yet).
+fn held_seq(repl: &Replication, s: &SlaveInfo) -> Option<u64> {
+    match s.state.load(Ordering::Relaxed) {
+        v if v == SlaveState::Sync as u8 => Some(s.sent_seq.load(Ordering::Relaxed) + 1),
+        v if v == SlaveState::Copy as u8 => {
+            repl.snapshots.get(&s.key).map(|snap| snap.entry.seq + 1)
+        }
+        _ => None,
+    }
+}
+
+/// Drop a session holding the binlog from `held`, and its copy's
+/// snapshot; it full-copies when it returns (the caller sees to that).
+fn drop_slave(s: &Arc<SlaveInfo>, held: u64, why: &str) {
+    warn!(slave = %s.id, held_from_seq = held, reason = why, "dropping a slave: it full-copies when it returns");
+    s.over_budget.store(true, Ordering::Relaxed);
+    s.cancel.cancel();
 }
 
 /// Drop the sessions that hold events before `keep` (and idle snapshots
@@ -48,24 +79,12 @@ pub(crate) fn drop_holders(repl: &Replication, keep: u64) -> Vec<Arc<SlaveInfo>>
     let mut dropped = Vec::new();
     let slaves = repl.slaves.list();
     for s in &slaves {
-        // Streaming: its position; copying: its snapshot's seq (a session
-        // still deciding, or about to copy again, holds nothing yet).
-        let held = match s.state.load(Ordering::Relaxed) {
-            v if v == SlaveState::Sync as u8 => Some(s.sent_seq.load(Ordering::Relaxed) + 1),
-            v if v == SlaveState::Copy as u8 => {
-                repl.snapshots.get(&s.key).map(|snap| snap.entry.seq + 1)
-            }
-            _ => None,
+        let Some(held) = held_seq(repl, s) else {
+            continue;
         };
-        if held.is_some_and(|held| held < keep) && !s.cancel.is_cancelled() {
-            warn!(
-                slave = %s.id,
-                held_from_seq = held.unwrap_or(0),
-                budget_keeps_from_seq = keep,
-                "slave would hold the binlog past binlog_budget: dropping it (it full-copies when it returns)"
-            );
-            s.over_budget.store(true, Ordering::Relaxed);
-            s.cancel.cancel();
+        if held < keep && !s.cancel.is_cancelled() {
+            // (what it held is given up above: no session resumes there)
+            drop_slave(s, held, "it would hold the binlog past binlog_budget");
             repl.counters
                 .dropped_over_budget
                 .fetch_add(1, Ordering::Relaxed);
@@ -86,6 +105,54 @@ pub(crate) fn drop_holders(repl: &Replication, keep: u64) -> Vec<Arc<SlaveInfo>>
         }
     }
     dropped
+}
+
+/// The replica class of `client-output-buffer-limit`: a session whose
+/// position holds more binlog (the files from the one holding it on) than
+/// the hard limit, or than the soft limit for its seconds, is dropped.
+pub(crate) fn enforce_output_limit(repl: &Replication, binlog: &Binlog, limit: OutputLimit) {
+    let slaves = repl.slaves.list();
+    if limit.is_off() || slaves.is_empty() {
+        return;
+    }
+    let files = files(binlog);
+    let now = mono_ms();
+    for s in &slaves {
+        let Some(held) = held_seq(repl, s).filter(|_| !s.cancel.is_cancelled()) else {
+            continue;
+        };
+        let from = files.iter().rposition(|f| f.0 <= held).unwrap_or(0);
+        let bytes: u64 = files[from..].iter().map(|f| f.1).sum();
+        let over_soft = limit.soft > 0 && limit.secs > 0 && bytes > limit.soft;
+        let since = s.over_soft_since_ms.load(Ordering::Relaxed);
+        let why = if limit.hard > 0 && bytes > limit.hard {
+            Some(format!(
+                "it holds {bytes} bytes of binlog, past the replica output limit's {}",
+                limit.hard
+            ))
+        } else if over_soft && since > 0 && now.saturating_sub(since) >= limit.secs * 1000 {
+            Some(format!(
+                "it held over {} bytes of binlog (the replica output limit's soft limit) for {} s",
+                limit.soft, limit.secs
+            ))
+        } else {
+            // Over the soft limit since the first time seen so (kept), or not.
+            let next = match (over_soft, since) {
+                (false, _) => 0,
+                (true, 0) => now.max(1),
+                (true, t) => t,
+            };
+            s.over_soft_since_ms.store(next, Ordering::Relaxed);
+            None
+        };
+        if let Some(why) = why {
+            repl.full_copy_next(&s.key);
+            drop_slave(s, held, &why);
+            repl.counters
+                .dropped_over_limit
+                .fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }
 
 #[cfg(test)]

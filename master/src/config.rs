@@ -9,6 +9,7 @@ use rocksync_binlog::FsyncPolicy;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::outbuf::OutputLimits;
 
 /// A configuration value as text: how a flag, CONFIG SET and CONFIG GET
 /// read and show it (TOML goes through serde).
@@ -74,6 +75,16 @@ impl Value for FsyncPolicy {
     }
     fn render(&self) -> String {
         self.to_string()
+    }
+}
+
+impl Value for OutputLimits {
+    fn parse(s: &str) -> std::result::Result<Self, String> {
+        // (the classes not named are off, as they must be so far)
+        OutputLimits::default().parse_over(s)
+    }
+    fn render(&self) -> String {
+        OutputLimits::render(self)
     }
 }
 
@@ -301,6 +312,13 @@ config_table! {
     /// those Redis flags `stale` (INFO, SLAVEOF, CONFIG...) (yes; Redis's
     /// `replica-serve-stale-data`).
     replica_serve_stale_data: bool = true, live, any;
+    /// Redis's `client-output-buffer-limit`: `replica <hard> <soft>
+    /// <seconds>` drops a slave whose position holds more binlog than
+    /// `hard` bytes, or more than `soft` for `seconds`; it full-copies
+    /// when it returns (off: `replica 0 0 0`, the default; the binlog
+    /// budget bounds the disk anyway). Normal and pubsub limits are not
+    /// enforced yet and must be `0 0 0`.
+    client_output_buffer_limit: OutputLimits = OutputLimits::default(), live, any;
     /// This node's priority for promotion by Redis Sentinel, reported as
     /// `slave_priority` in INFO: lower is preferred, 0 never (100).
     slave_priority: u32 = 100, live, any;

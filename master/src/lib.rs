@@ -26,6 +26,7 @@ mod info;
 mod latency;
 mod link;
 mod node;
+mod outbuf;
 mod preread;
 mod repl;
 mod role;

@@ -474,7 +474,8 @@ async fn sweep_expired(core: Arc<Core>, cancel: CancellationToken) {
 /// slaves are reading; every 10 s, and at once when a new binlog file
 /// starts. Then a slave that would keep the files past the budget is
 /// dropped first (see [`crate::budget`]), so the directory stays within
-/// the budget and about one file. Masters and slaves (whose binlogs serve
+/// the budget and about one file. Every tick, slaves past the replica
+/// class of `client-output-buffer-limit` are dropped. Masters and slaves (whose binlogs serve
 /// chained slaves) both run it.
 async fn purge_binlog(core: Arc<Core>, cancel: CancellationToken) {
     let mut tick = tokio::time::interval(Duration::from_millis(100));
@@ -485,13 +486,18 @@ async fn purge_binlog(core: Arc<Core>, cancel: CancellationToken) {
             _ = tick.tick() => {}
             _ = cancel.cancelled() => return,
         }
+        let cfg = core.config();
+        crate::budget::enforce_output_limit(
+            &core.repl,
+            &core.binlog,
+            cfg.client_output_buffer_limit.replica,
+        );
         let now_active = core.binlog.committed().pos.segment;
         let rotated = active.replace(now_active) != Some(now_active);
         let due = last.elapsed() >= Duration::from_secs(10);
         if !rotated && !due {
             continue;
         }
-        let cfg = core.config();
         // A new file within the budget waits for the 10 s pace (a purge
         // flushes the memtables first).
         let over = (cfg.binlog_budget > 0)

@@ -53,6 +53,9 @@ pub struct Replication {
     /// Events before this seq are given up to the binlog budget (about to
     /// be purged): no session resumes before it.
     resume_floor: AtomicU64,
+    /// Slaves (by key) dropped over the replica output limit: their next
+    /// session is a full copy, as Redis's replica resyncs.
+    full_copy_next: Mutex<std::collections::HashSet<String>>,
 }
 
 /// Copy chunks are sent when they reach this size.
@@ -90,6 +93,7 @@ impl Replication {
             cancel,
             tracker,
             resume_floor: AtomicU64::new(0),
+            full_copy_next: Mutex::default(),
         })
     }
 
@@ -109,6 +113,12 @@ impl Replication {
         // (the floor named seqs of the history before)
         self.resume_floor.store(0, Ordering::Relaxed);
         *lock(&self.history) = h;
+    }
+
+    /// The slave `key`'s next session is a full copy (it was dropped over
+    /// the replica output limit: resuming, it would hold as much again).
+    pub(crate) fn full_copy_next(&self, key: &str) {
+        lock(&self.full_copy_next).insert(key.to_owned());
     }
 
     /// Events before `seq` are given up to the binlog budget: no session
@@ -249,8 +259,9 @@ impl Replication {
         );
         let _ = write!(
             out,
-            "sync_dropped_over_budget:{}\r\nsync_replicas_waits:{}\r\nsync_replicas_timeouts:{}\r\n",
+            "sync_dropped_over_budget:{}\r\nclient_output_buffer_limit_disconnections:{}\r\nsync_replicas_waits:{}\r\nsync_replicas_timeouts:{}\r\n",
             c.dropped_over_budget.load(Ordering::Relaxed),
+            c.dropped_over_limit.load(Ordering::Relaxed),
             self.slaves.sync_waits.load(Ordering::Relaxed),
             self.slaves.sync_timeouts.load(Ordering::Relaxed),
         );
@@ -263,6 +274,20 @@ impl Replication {
         req: &SyncRequest,
     ) -> (SyncDecision, Option<BinlogReader>, String) {
         let c = &self.counters;
+        if lock(&self.full_copy_next).remove(slave) {
+            c.full.fetch_add(1, Ordering::Relaxed);
+            if req.last_key.is_empty() && req.last_seq > 0 {
+                c.partial_err.fetch_add(1, Ordering::Relaxed);
+            }
+            if let Err(e) = self.snapshots.release(slave) {
+                warn!(slave, error = %e, "dropping a snapshot");
+            }
+            return (
+                SyncDecision::FullCopy,
+                None,
+                "it was dropped over the replica output limit".into(),
+            );
+        }
         if !req.last_key.is_empty() {
             if self.snapshots.get(slave).is_some() {
                 c.copy_resumed.fetch_add(1, Ordering::Relaxed);
@@ -361,6 +386,7 @@ impl Replication {
             copy_total: AtomicU64::new(0),
             copy_start_ms: AtomicU64::new(0),
             over_budget: Default::default(),
+            over_soft_since_ms: AtomicU64::new(0),
         });
         // CLIENT KILL (TYPE replica, its ID or address) ends the session.
         let (killed, cancel) = (kill, info.cancel.clone());

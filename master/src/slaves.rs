@@ -73,6 +73,9 @@ pub struct SlaveInfo {
     /// Dropped for holding the binlog past its budget: its snapshot goes
     /// with it.
     pub(crate) over_budget: std::sync::atomic::AtomicBool,
+    /// Since when (ms, monotonic) it holds more binlog than the replica
+    /// class's soft output limit; 0 while it does not.
+    pub(crate) over_soft_since_ms: AtomicU64,
 }
 
 impl SlaveInfo {
@@ -94,6 +97,9 @@ pub struct SyncCounters {
     pub copy_resumed: AtomicU64,
     /// Slaves dropped for holding the binlog past `binlog_budget`.
     pub dropped_over_budget: AtomicU64,
+    /// Slaves dropped for holding more binlog than the replica class of
+    /// `client-output-buffer-limit` allows.
+    pub dropped_over_limit: AtomicU64,
 }
 
 /// The sessions a node serves, by key, and what their acks guarantee.

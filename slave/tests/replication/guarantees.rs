@@ -302,3 +302,74 @@ fn a_slave_on_a_slow_link_cannot_hold_the_binlog_past_its_budget() {
     );
     assert_eq!(digest(&slave), digest(&master));
 }
+
+/// `client-output-buffer-limit replica <hard> <soft> <secs>`, Redis's
+/// syntax: a slave on a slow link whose position holds more binlog than
+/// the hard limit is dropped (far within the binlog budget), and
+/// full-copies when the link is fast again. Normal and pubsub limits are
+/// refused until they are enforced.
+#[test]
+fn the_replica_output_limit_drops_a_slave_that_holds_too_much_binlog() {
+    let tmp = TempDir::new().expect("tmp");
+    let master = Node::master(
+        &tmp.path().join("m"),
+        0,
+        &[
+            "--max-binlog-size",
+            &(1u64 << 20).to_string(),
+            "--client-output-buffer-limit",
+            "replica 8mb 4mb 60",
+        ],
+    );
+    let mut c = master.client();
+    let got: Vec<String> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("client-output-buffer-limit")
+        .query(&mut c)
+        .expect("config get");
+    assert_eq!(
+        got,
+        [
+            "client-output-buffer-limit",
+            "normal 0 0 0 slave 8388608 4194304 60 pubsub 0 0 0"
+        ]
+    );
+    let e = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("client-output-buffer-limit")
+        .arg("pubsub 32mb 8mb 60")
+        .query::<()>(&mut c)
+        .expect_err("not enforced yet")
+        .to_string();
+    assert!(e.contains("only the replica class"), "{e}");
+
+    let proxy = rocksync_testkit::Proxy::start(master.addr.port()).expect("proxy");
+    let via: std::net::SocketAddr = format!("127.0.0.1:{}", proxy.port).parse().expect("addr");
+    let slave = Node::slave(&tmp.path().join("s"), 0, via, &[]);
+    wait_synced(&master, &slave, LONG);
+    proxy.set_rate(20_000);
+    let value = "v".repeat(10_000);
+    for chunk in 0..20 {
+        let mut p = redis::pipe();
+        for i in 0..100 {
+            p.cmd("SET")
+                .arg(format!("k:{}", chunk * 100 + i))
+                .arg(&value)
+                .ignore();
+        }
+        let _: () = p.query(&mut c).expect("the master takes every write");
+    }
+    wait_until("the slave to be dropped at the limit", LONG, || {
+        master.num("stats", "client_output_buffer_limit_disconnections") >= 1
+    });
+    assert_eq!(master.num("stats", "sync_dropped_over_budget"), 0);
+    proxy.set_rate(0);
+    wait_synced(&master, &slave, LONG);
+    assert!(
+        slave.num("replication", "full_copies") >= 2,
+        "the slave full-copied: {} {}",
+        slave.info("replication"),
+        std::fs::read_to_string(tmp.path().join("m.rocksync-master.log")).unwrap_or_default()
+    );
+    assert_eq!(digest(&slave), digest(&master));
+}
