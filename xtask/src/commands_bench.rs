@@ -361,27 +361,7 @@ fn multi_exec(port: u16, txs: u32, pipeline: u32, one_key: bool) -> Result<f64> 
                         }
                     }
                     s.write_all(out.as_bytes())?;
-                    let want = 5 * batch as usize;
-                    let mut got = 0;
-                    while got < want {
-                        match reply_len(&buf) {
-                            Some(n) => {
-                                if buf[0] == b'-' {
-                                    bail!("error reply: {}", String::from_utf8_lossy(&buf[..n]));
-                                }
-                                buf.drain(..n);
-                                got += 1;
-                            }
-                            None => {
-                                let mut chunk = [0u8; 16384];
-                                let n = s.read(&mut chunk)?;
-                                if n == 0 {
-                                    bail!("connection closed");
-                                }
-                                buf.extend_from_slice(&chunk[..n]);
-                            }
-                        }
-                    }
+                    read_replies(&mut s, &mut buf, 5 * batch as usize)?;
                     done += batch;
                 }
                 Ok(())
@@ -392,6 +372,34 @@ fn multi_exec(port: u16, txs: u32, pipeline: u32, one_key: bool) -> Result<f64> 
         w.join().map_err(|_| anyhow::anyhow!("worker panicked"))??;
     }
     Ok(f64::from(per_client * CLIENTS) / started.elapsed().as_secs_f64())
+}
+
+/// Read `want` replies from `s` (bytes read ahead stay in `buf`).
+///
+/// # Errors
+/// An error reply, or the connection failing or closing.
+pub(crate) fn read_replies(s: &mut TcpStream, buf: &mut Vec<u8>, want: usize) -> Result<()> {
+    let mut got = 0;
+    while got < want {
+        match reply_len(buf) {
+            Some(n) => {
+                if buf[0] == b'-' {
+                    bail!("error reply: {}", String::from_utf8_lossy(&buf[..n]));
+                }
+                buf.drain(..n);
+                got += 1;
+            }
+            None => {
+                let mut chunk = [0u8; 16384];
+                let n = s.read(&mut chunk)?;
+                if n == 0 {
+                    bail!("connection closed");
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Length of the first whole RESP reply in `b`, if there is one.

@@ -7,7 +7,7 @@
 //! SET (the closest Redis gets). CPU per SET is the master's and its
 //! slave's together.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Result};
 
 use crate::bench::{redis_cmd, rocksync_cmd, settle};
-use crate::commands_bench::reply_len;
+use crate::commands_bench::read_replies;
 use crate::procs::{free_port, start};
 use crate::repl_bench::{call, load, num, wait_for};
 
@@ -155,26 +155,7 @@ fn measure(
                     }
                     s.write_all(out.as_bytes())?;
                     let want = batch * if wait { 2 } else { 1 };
-                    let mut got = 0;
-                    while got < want {
-                        match reply_len(&buf) {
-                            Some(n) => {
-                                if buf[0] == b'-' {
-                                    bail!("error reply: {}", String::from_utf8_lossy(&buf[..n]));
-                                }
-                                buf.drain(..n);
-                                got += 1;
-                            }
-                            None => {
-                                let mut chunk = [0u8; 16384];
-                                let n = s.read(&mut chunk)?;
-                                if n == 0 {
-                                    bail!("connection closed");
-                                }
-                                buf.extend_from_slice(&chunk[..n]);
-                            }
-                        }
-                    }
+                    read_replies(&mut s, &mut buf, want as usize)?;
                     done += batch;
                 }
                 Ok(())

@@ -206,6 +206,33 @@ fn under_min_replicas_a_master_whose_slave_is_silent_refuses_writes() {
     assert_eq!(digest(&slave), digest(&master));
 }
 
+/// A slave of `master` behind a proxy forwarding 20 KB/s (once it is in
+/// sync), and the proxy.
+fn slave_on_a_slow_link(tmp: &TempDir, master: &Node) -> (rocksync_testkit::Proxy, Node) {
+    let proxy = rocksync_testkit::Proxy::start(master.addr.port()).expect("proxy");
+    let via: std::net::SocketAddr = format!("127.0.0.1:{}", proxy.port).parse().expect("addr");
+    let slave = Node::slave(&tmp.path().join("s"), 0, via, &[]);
+    wait_synced(master, &slave, LONG);
+    proxy.set_rate(20_000);
+    (proxy, slave)
+}
+
+/// 2 000 keys `k:<i>` set to 10 KB values (`round`'s digit), through
+/// pipelines of 100: 20 MB, every write taken.
+fn write_20mb(c: &mut redis::Connection, round: u32) {
+    let value = round.to_string().repeat(10_000);
+    for chunk in 0..20 {
+        let mut p = redis::pipe();
+        for i in 0..100 {
+            p.cmd("SET")
+                .arg(format!("k:{}", chunk * 100 + i))
+                .arg(&value)
+                .ignore();
+        }
+        let _: () = p.query(c).expect("the master takes every write");
+    }
+}
+
 /// The size of the files in `dir`.
 fn dir_bytes(dir: &std::path::Path) -> u64 {
     std::fs::read_dir(dir)
@@ -238,11 +265,7 @@ fn a_slave_on_a_slow_link_cannot_hold_the_binlog_past_its_budget() {
             &BUDGET.to_string(),
         ],
     );
-    let proxy = rocksync_testkit::Proxy::start(master.addr.port()).expect("proxy");
-    let via: std::net::SocketAddr = format!("127.0.0.1:{}", proxy.port).parse().expect("addr");
-    let slave = Node::slave(&tmp.path().join("s"), 0, via, &[]);
-    wait_synced(&master, &slave, LONG);
-    proxy.set_rate(20_000);
+    let (proxy, slave) = slave_on_a_slow_link(&tmp, &master);
 
     let dir = tmp.path().join("m").join("binlog");
     let stop = Arc::new(AtomicBool::new(false));
@@ -260,17 +283,7 @@ fn a_slave_on_a_slow_link_cannot_hold_the_binlog_past_its_budget() {
     // 2 000 keys written ten times over with 10 KB values: 200 MB.
     let mut c = master.client();
     for round in 0..10 {
-        let value = format!("{round}").repeat(10_000);
-        for chunk in 0..20 {
-            let mut p = redis::pipe();
-            for i in 0..100 {
-                p.cmd("SET")
-                    .arg(format!("k:{}", chunk * 100 + i))
-                    .arg(&value)
-                    .ignore();
-            }
-            let _: () = p.query(&mut c).expect("the master takes every write");
-        }
+        write_20mb(&mut c, round);
     }
     let written = master.num("replication", "master_repl_offset");
     // The link is really slow: the slave is far behind.
@@ -343,22 +356,8 @@ fn the_replica_output_limit_drops_a_slave_that_holds_too_much_binlog() {
         .to_string();
     assert!(e.contains("only the replica class"), "{e}");
 
-    let proxy = rocksync_testkit::Proxy::start(master.addr.port()).expect("proxy");
-    let via: std::net::SocketAddr = format!("127.0.0.1:{}", proxy.port).parse().expect("addr");
-    let slave = Node::slave(&tmp.path().join("s"), 0, via, &[]);
-    wait_synced(&master, &slave, LONG);
-    proxy.set_rate(20_000);
-    let value = "v".repeat(10_000);
-    for chunk in 0..20 {
-        let mut p = redis::pipe();
-        for i in 0..100 {
-            p.cmd("SET")
-                .arg(format!("k:{}", chunk * 100 + i))
-                .arg(&value)
-                .ignore();
-        }
-        let _: () = p.query(&mut c).expect("the master takes every write");
-    }
+    let (proxy, slave) = slave_on_a_slow_link(&tmp, &master);
+    write_20mb(&mut c, 0);
     wait_until("the slave to be dropped at the limit", LONG, || {
         master.num("stats", "client_output_buffer_limit_disconnections") >= 1
     });
