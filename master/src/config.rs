@@ -256,6 +256,14 @@ config_table! {
     binlog_budget: u64 = 10 << 30, live, any;
     /// Password clients must AUTH with; empty for none.
     requirepass: String = String::new(), live, any;
+    /// Seconds a client may send nothing before it is closed; 0 never
+    /// (0, Redis's). Subscribers, blocked clients and slaves are exempt.
+    timeout: u64 = 0, live, any;
+    /// Seconds of silence on a client's connection before TCP keepalive
+    /// probes it (every third of that after), so that a peer gone without
+    /// a word is found; 0 turns it off (300, Redis's). For new
+    /// connections.
+    tcp_keepalive: u64 = 300, live, any;
     /// Most client connections at once (10000).
     maxclients: usize = 10_000, live, |v| {
         if *v == 0 {

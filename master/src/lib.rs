@@ -21,6 +21,7 @@ mod conn;
 mod dispatch;
 mod engine;
 mod error;
+mod fds;
 mod feed;
 mod info;
 mod latency;

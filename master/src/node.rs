@@ -215,6 +215,7 @@ impl Node {
     /// # Errors
     /// Storage errors, or the listen address being unavailable.
     pub async fn start(config: Config, opts: NodeOptions) -> Result<Self> {
+        crate::fds::fit(config.maxclients).map_err(Error::Config)?;
         let mut storage = Storage::open(&config)?;
         let history = storage.history()?;
         let saved = storage.saved_role()?;

@@ -109,6 +109,7 @@ async fn accept_loop(
             _ = cancel.cancelled() => return,
         };
         let _ = stream.set_nodelay(true);
+        keepalive(&stream, core.config().tcp_keepalive);
         core.stats.received.fetch_add(1, Ordering::Relaxed);
         let max = core.config().maxclients;
         if core.stats.connected.load(Ordering::Relaxed) >= max {
@@ -137,6 +138,22 @@ async fn accept_loop(
             }
             .instrument(span),
         );
+    }
+}
+
+/// `tcp-keepalive`: probe a silent peer after `secs`, then every third of
+/// that, as Redis sets it (0: off).
+fn keepalive(stream: &TcpStream, secs: u64) {
+    if secs == 0 {
+        return;
+    }
+    let time = Duration::from_secs(secs);
+    let ka = socket2::TcpKeepalive::new()
+        .with_time(time)
+        .with_interval((time / 3).max(Duration::from_secs(1)))
+        .with_retries(3);
+    if let Err(e) = socket2::SockRef::from(stream).set_tcp_keepalive(&ka) {
+        debug!(error = %e, "tcp keepalive");
     }
 }
 
@@ -275,6 +292,13 @@ async fn serve_client(
             // may be waiting for their replies and send nothing more).
             continue;
         }
+        // `timeout`: an idle client is closed, as Redis closes it (a
+        // subscriber is not: it waits for messages by design; a blocked
+        // client waits elsewhere).
+        let idle = core
+            .view
+            .idle_timeout()
+            .filter(|_| client.subscriptions() == 0);
         tokio::select! {
             r = conn.reader.fill() => match r {
                 Ok(false) | Err(_) => return,
@@ -286,6 +310,10 @@ async fn serve_client(
                 if !write_or_stop(conn, client, cancel).await {
                     return;
                 }
+            }
+            () = tokio::time::sleep(idle.unwrap_or_default()), if idle.is_some() => {
+                debug!("closing an idle client (timeout)");
+                return;
             }
             _ = cancel.cancelled() => return,
             _ = client.info.kill.cancelled() => return,

@@ -101,6 +101,11 @@ pub fn set(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
                     ))
                 })?;
         }
+        if let Err(e) = crate::fds::fit(next.maxclients) {
+            return Err(Reply::error(format!(
+                "ERR CONFIG SET failed (possibly related to argument 'maxclients') - {e}"
+            )));
+        }
         // Under the configuration's lock: two CONFIG SETs leave the
         // write path's threshold equal to the configuration's.
         slow_us.store(next.slowlog_log_slower_than, Ordering::Relaxed);

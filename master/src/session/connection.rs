@@ -49,12 +49,24 @@ fn check_auth(s: &mut Session<'_>, password: &[u8]) -> Reply {
     if pass.is_empty() {
         return Reply::error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
     }
-    if password == pass.as_bytes() {
+    if same_secret(password, pass.as_bytes()) {
         s.client.authenticated = true;
         Reply::ok()
     } else {
         Reply::error("WRONGPASS invalid username-password pair or user is disabled.")
     }
+}
+
+/// Whether `given` is `secret`, in a time that depends only on the
+/// lengths: a client timing AUTH learns nothing of the password's bytes.
+fn same_secret(given: &[u8], secret: &[u8]) -> bool {
+    let mut diff = u8::from(given.len() != secret.len());
+    for i in 0..given.len().max(secret.len()) {
+        let a = given.get(i).copied().unwrap_or(0);
+        let b = secret.get(i).copied().unwrap_or(0);
+        diff |= std::hint::black_box(a ^ b);
+    }
+    diff == 0
 }
 
 /// HELLO [protover [AUTH user pass] [SETNAME name]]: the protocol
@@ -153,4 +165,19 @@ pub fn reset(s: &mut Session<'_>, _: &[Bytes]) -> Reply {
     *crate::lock(&client.info.name) = None;
     client.authenticated = s.core.config().requirepass.is_empty();
     Reply::Simple("RESET".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_secret;
+
+    #[test]
+    fn secrets_match_only_whole() {
+        assert!(same_secret(b"secret", b"secret"));
+        assert!(!same_secret(b"secreT", b"secret"));
+        assert!(!same_secret(b"secre", b"secret"));
+        assert!(!same_secret(b"secrets", b"secret"));
+        assert!(!same_secret(b"", b"secret"));
+        assert!(same_secret(b"", b""));
+    }
 }

@@ -6,6 +6,7 @@ mod blocking;
 #[path = "../common/mod.rs"]
 mod common;
 mod keyspace;
+mod limits;
 
 use std::collections::BTreeSet;
 use std::io::{Read, Write};

@@ -1,0 +1,118 @@
+//! Client limits (issue 26): `timeout` closes an idle client as Redis
+//! does (subscribers and blocked clients exempt), `tcp-keepalive` arms
+//! keepalive on clients' sockets, and `maxclients` must fit the process's
+//! open-file limit.
+
+use super::*;
+
+/// A raw connection with a 10 s read timeout.
+fn raw(m: &InProc) -> std::net::TcpStream {
+    let s = std::net::TcpStream::connect(m.addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    s
+}
+
+/// Send `cmd` (inline) and read what comes, up to 1 KB.
+fn call(s: &mut std::net::TcpStream, cmd: &str) -> String {
+    s.write_all(format!("{cmd}\r\n").as_bytes()).expect("send");
+    read(s)
+}
+
+fn read(s: &mut std::net::TcpStream) -> String {
+    let mut buf = [0u8; 1024];
+    match s.read(&mut buf) {
+        Ok(n) => String::from_utf8_lossy(&buf[..n]).into_owned(),
+        Err(e) => format!("error: {e}"),
+    }
+}
+
+#[test]
+fn an_idle_client_is_closed_after_timeout_and_subscribers_and_blocked_ones_are_not() {
+    let m = InProc::start();
+    let mut plain = raw(&m);
+    assert_eq!(call(&mut plain, "PING"), "+PONG\r\n");
+    // The hazard first: with no timeout an idle client stays.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(call(&mut plain, "PING"), "+PONG\r\n");
+
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("timeout")
+        .arg(1)
+        .query(&mut m.client())
+        .expect("config set timeout");
+    let mut idle = raw(&m);
+    assert_eq!(call(&mut idle, "PING"), "+PONG\r\n");
+    let mut subscriber = raw(&m);
+    assert!(call(&mut subscriber, "SUBSCRIBE ch").contains("subscribe"));
+    let mut blocked = raw(&m);
+    blocked.write_all(b"BLPOP q 0\r\n").expect("send blpop");
+    let mut active = raw(&m);
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_millis(2500) {
+        assert_eq!(
+            call(&mut active, "PING"),
+            "+PONG\r\n",
+            "an active client was closed"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    // Closed without a word, as Redis closes it.
+    assert_eq!(read(&mut idle), "", "the idle client is still open");
+    assert!(
+        call(&mut subscriber, "PING").contains("pong"),
+        "the subscriber was closed"
+    );
+    let _: i64 = m.client().lpush("q", "x").expect("lpush");
+    assert!(
+        read(&mut blocked).contains('x'),
+        "the blocked client was closed"
+    );
+}
+
+#[test]
+fn clients_sockets_have_tcp_keepalive() {
+    let m = InProc::start_with(|c| c.tcp_keepalive = 120);
+    let mut c = raw(&m);
+    assert_eq!(call(&mut c, "PING"), "+PONG\r\n");
+    let out = std::process::Command::new("ss")
+        .args(["-tnoH", "state", "established"])
+        .arg(format!("( sport = :{} )", m.addr.port()))
+        .output()
+        .expect("ss (iproute2)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("keepalive"), "no keepalive timer: {text}");
+    let off = InProc::start_with(|c| c.tcp_keepalive = 0);
+    let mut c = raw(&off);
+    assert_eq!(call(&mut c, "PING"), "+PONG\r\n");
+    let out = std::process::Command::new("ss")
+        .args(["-tnoH", "state", "established"])
+        .arg(format!("( sport = :{} )", off.addr.port()))
+        .output()
+        .expect("ss");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !text.contains("keepalive"),
+        "keepalive with tcp-keepalive 0: {text}"
+    );
+}
+
+#[test]
+fn a_maxclients_the_process_cannot_open_is_refused() {
+    let m = InProc::start();
+    let e = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxclients")
+        .arg(u32::MAX)
+        .query::<()>(&mut m.client())
+        .expect_err("more clients than files")
+        .to_string();
+    assert!(e.contains("open files"), "{e}");
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxclients")
+        .arg(500)
+        .query(&mut m.client())
+        .expect("a maxclients that fits");
+}
