@@ -5,7 +5,9 @@
 //! `ROCKSYNC_FAIL_AT=<name>@<n>[+<k>]` the `k` (default 1) passes from the
 //! `n`-th on through the error point `name` fail as an I/O error would.
 //! `ROCKSYNC_PAUSE_AT=<name>:<ms>` makes the first pass through the pause
-//! point `name` sleep, to widen a race window.
+//! point `name` sleep, to widen a race window;
+//! `ROCKSYNC_PANIC_AT=<name>[@<n>]` panics, as a bug would, the `n`-th time
+//! through the panic point `name`.
 //! Without the feature every point is an empty inline function.
 
 /// Every crash point, in the order a commit reaches them.
@@ -77,6 +79,34 @@ pub fn fails(name: &'static str) -> bool {
 pub fn fails(_name: &'static str) -> bool {
     false
 }
+
+/// Panic here, as a bug would, the `n`-th time the environment's
+/// `ROCKSYNC_PANIC_AT=<name>@<n>` (default: first) names this point.
+#[cfg(feature = "failpoints")]
+pub fn panic_at(name: &'static str) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    static AT: OnceLock<Option<(String, u64)>> = OnceLock::new();
+    static HITS: AtomicU64 = AtomicU64::new(0);
+    let at = AT.get_or_init(|| {
+        let v = std::env::var("ROCKSYNC_PANIC_AT").ok()?;
+        match v.split_once('@') {
+            Some((n, k)) => Some((n.to_owned(), k.parse().unwrap_or(1))),
+            None => Some((v, 1)),
+        }
+    });
+    if let Some((point, nth)) = at {
+        if point == name && HITS.fetch_add(1, Ordering::Relaxed) + 1 == *nth {
+            panic!("failpoint {name}: panicking");
+        }
+    }
+}
+
+/// Panic here when the environment names this point (inert: built
+/// without the `failpoints` feature).
+#[cfg(not(feature = "failpoints"))]
+#[inline(always)]
+pub fn panic_at(_name: &'static str) {}
 
 /// Sleep here, the first time, when the environment names this point.
 pub fn pause(name: &'static str) {

@@ -280,6 +280,63 @@ fn a_copy_that_stops_before_its_end_leaves_a_breakpoint() {
     assert!(!registry().contains("state"), "{}", registry());
 }
 
+/// Issue 26: a panic inside one command (a bug) stopped the write path
+/// for every client until a restart. Now it is that command's error: what
+/// it wrote half-way is taken back, the other commands of its group
+/// commit, later writes go on, and a slave ends equal to the master.
+#[test]
+fn a_command_that_panics_half_way_fails_alone() {
+    use std::io::{Read, Write};
+    let tmp = TempDir::new().expect("tmp");
+    // The third event emitted: the MSET's second key, after its first.
+    let m = Node::spawn_env(
+        "rocksync-master",
+        &tmp.path().join("m"),
+        0,
+        &[],
+        &[("ROCKSYNC_PANIC_AT", "write.emit@3")],
+    );
+    let s = Node::slave(&tmp.path().join("s"), free_port(), m.addr, &[]);
+    wait_synced(&m, &s, LONG);
+    // One pipeline: one job, one group.
+    let mut raw = std::net::TcpStream::connect(m.addr).expect("connect");
+    raw.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    raw.write_all(b"SET p1 1\r\nMSET a 1 b 2 c 3\r\nSET p2 2\r\n")
+        .expect("send");
+    let mut got = String::new();
+    let mut buf = [0u8; 1024];
+    while got.matches("\r\n").count() < 3 {
+        let n = raw.read(&mut buf).expect("replies");
+        assert!(n > 0, "the connection closed: {got:?}");
+        got.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    let replies: Vec<&str> = got.split_terminator("\r\n").collect();
+    assert_eq!(replies[0], "+OK");
+    // (the point really panicked: the harness is real)
+    assert_eq!(
+        replies[1],
+        "-ERR internal error in 'mset': failpoint write.emit: panicking"
+    );
+    assert_eq!(replies[2], "+OK");
+    let mut c = m.client();
+    let half: Vec<Option<String>> = redis::cmd("MGET")
+        .arg("a")
+        .arg("b")
+        .arg("c")
+        .query(&mut c)
+        .expect("mget");
+    assert_eq!(half, [None, None, None], "the MSET was taken back whole");
+    let _: () = c.set("after", "1").expect("writes go on");
+    assert_eq!(
+        c.get::<_, Option<String>>("p2").expect("get").as_deref(),
+        Some("2")
+    );
+    wait_synced(&m, &s, LONG);
+    assert_eq!(digest(&s), digest(&m));
+    assert_eq!(digest(&m).len(), 3, "p1, p2 and after");
+}
+
 /// Case 9: a slave is named by its persistent node id, not its address: a
 /// client that sends SYNC140 with a following slave's port neither kicks
 /// that slave's session off nor takes it over.

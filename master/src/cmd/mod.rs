@@ -400,6 +400,9 @@ impl WriteCtx<'_> {
     /// # Errors
     /// As [`WriteCtx::emit`].
     pub fn emit_event(&mut self, cmd: Command, key: &[u8], value: Bytes, ttl: i64) -> Result<()> {
+        // (a test makes a command panic half-way here: after what it wrote
+        // before this event)
+        rocksync_failpoint::panic_at("write.emit");
         let mut e =
             LogEvent::data(self.next_seq, cmd, Bytes::copy_from_slice(key), value).with_ttl(ttl);
         // The reads apply_event would make, recorded in the event so a

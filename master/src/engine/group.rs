@@ -460,22 +460,43 @@ impl Executor {
             }
         }
         let start = group.events.len();
-        let mut ctx = self.ctx(group, now);
-        let result = op.execute(&mut ctx);
-        group.next_seq = ctx.next_seq;
-        seal_command(&mut group.events, start);
-        match result {
-            Ok(r) => r,
-            // Refused before it changed anything: only this command fails.
-            Err(e @ Error::EventTooLarge { .. }) if group.events.len() == start => {
-                Reply::error(format!("ERR {e}"))
+        let seq = group.next_seq;
+        let mark = group.batch.mark();
+        // A panic inside a command (a bug) is this command's failure, not
+        // the write path's: the others of its group go on and commit.
+        let (result, next_seq) = {
+            let mut ctx = self.ctx(group, now);
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| op.execute(&mut ctx)));
+            (r, ctx.next_seq)
+        };
+        let failure = match result {
+            Ok(Ok(reply)) => {
+                group.next_seq = next_seq;
+                seal_command(&mut group.events, start);
+                return reply;
             }
-            Err(e) => {
-                error!(error = %e, command = meta.name, "write command failed; the group is dropped");
-                group.failed = Some(e.to_string());
-                Reply::error(format!("ERR write failed: {e}"))
+            Ok(Err(e)) => e.to_string(),
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a panic".into());
+                error!(command = meta.name, panic = %what, "a command panicked; what it wrote is taken back, the rest of its group goes on");
+                format!("internal error in '{}': {what}", meta.name)
             }
+        };
+        // What it wrote is taken back; only it fails.
+        if group.batch.back_to(mark) {
+            group.events.truncate(start);
+            group.next_seq = seq;
+            return Reply::error(format!("ERR {failure}"));
         }
+        error!(error = %failure, command = meta.name, "write command failed past taking back; the group is dropped");
+        group.next_seq = next_seq;
+        seal_command(&mut group.events, start);
+        group.failed = Some(failure.clone());
+        Reply::error(format!("ERR write failed: {failure}"))
     }
 
     /// The context a write command runs in, in `group` at `now`.

@@ -93,6 +93,25 @@ pub struct Batch {
     /// Sorted sets' bounds learned by pops in this batch, the store's
     /// once it commits (see [`ZBound`]).
     zbounds: HashMap<Vec<u8>, ZBound>,
+    /// Since the last [`Batch::mark`]: each key written, with what the
+    /// batch held for it before (`None`: nothing), to go back (`None`:
+    /// no mark, nothing kept).
+    undo: Option<Vec<Undo>>,
+}
+
+/// A key written since a [`Batch::mark`], and what the batch held for it
+/// before (`None`: nothing; `Some(None)`: deleted).
+type Undo = (Cf, Vec<u8>, Option<Option<Vec<u8>>>);
+
+/// Where a batch was at a [`Batch::mark`]: what [`Batch::back_to`] needs
+/// besides the undo log.
+#[derive(Clone, Copy, Debug)]
+pub struct Mark {
+    key_delta: i64,
+    expire_delta: i64,
+    garbage: bool,
+    flushed: bool,
+    wb_len: usize,
 }
 
 impl Sealed {
@@ -160,6 +179,65 @@ impl Batch {
             below,
             order: Default::default(),
             zbounds: HashMap::new(),
+            undo: None,
+        }
+    }
+
+    /// Keep what each write replaces from now on, so that
+    /// [`Batch::back_to`] can take back everything written after this
+    /// point (one command's writes, when it fails half-way).
+    pub fn mark(&mut self) -> Mark {
+        self.undo.get_or_insert_with(Vec::new).clear();
+        Mark {
+            key_delta: self.key_delta,
+            expire_delta: self.expire_delta,
+            garbage: self.garbage,
+            flushed: self.flushed,
+            wb_len: self.wb.len(),
+        }
+    }
+
+    /// Take back everything written since `mark`; false when that cannot
+    /// be done (a FLUSHALL or a copied pair went into the RocksDB batch
+    /// itself): the batch must then not be written.
+    pub fn back_to(&mut self, mark: Mark) -> bool {
+        if self.flushed != mark.flushed || self.wb.len() != mark.wb_len {
+            return false;
+        }
+        let Some(undo) = self.undo.as_mut() else {
+            return false;
+        };
+        for (cf, key, before) in undo.drain(..).rev() {
+            let map = &mut self.overlay[cf as usize];
+            match before {
+                Some(v) => {
+                    map.insert(key, v);
+                }
+                None => {
+                    map.remove(&key);
+                }
+            }
+        }
+        self.key_delta = mark.key_delta;
+        self.expire_delta = mark.expire_delta;
+        self.garbage = mark.garbage;
+        // Bounds learned since may rest on writes taken back: forget them
+        // all (a bound not known is only a shortcut not taken).
+        self.zbounds.clear();
+        true
+    }
+
+    /// Stage `value` (None: deleted) for `key`, keeping what it replaces
+    /// while marked.
+    fn stage(&mut self, cf: Cf, key: Vec<u8>, value: Option<Vec<u8>>) {
+        match self.undo.as_mut() {
+            Some(undo) => {
+                let before = self.overlay[cf as usize].insert(key.clone(), value);
+                undo.push((cf, key, before));
+            }
+            None => {
+                self.overlay[cf as usize].insert(key, value);
+            }
         }
     }
 
@@ -416,7 +494,7 @@ impl Batch {
             self.zscore_written(store, &key);
         }
         self.keep_order(cf, &key);
-        self.overlay[cf as usize].insert(key, Some(value));
+        self.stage(cf, key, Some(value));
         Ok(())
     }
 
@@ -451,7 +529,7 @@ impl Batch {
     pub fn delete(&mut self, store: &Store, cf: Cf, key: Vec<u8>) -> Result<()> {
         store.handle(cf)?;
         self.keep_order(cf, &key);
-        self.overlay[cf as usize].insert(key, None);
+        self.stage(cf, key, None);
         Ok(())
     }
 
@@ -582,5 +660,40 @@ impl Batch {
         self.garbage |= members_left && old.kind != Kind::String;
         self.delete(store, Cf::Meta, key.to_vec())?;
         Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn back_to_a_mark_takes_back_what_was_written_after_it() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = Store::open(dir.path(), &Default::default()).expect("store");
+        let mut b = Batch::new();
+        b.put(&store, Cf::Meta, b"kept".to_vec(), b"1".to_vec())
+            .expect("put");
+        b.put(&store, Cf::Meta, b"changed".to_vec(), b"old".to_vec())
+            .expect("put");
+        let mark = b.mark();
+        b.put(&store, Cf::Meta, b"changed".to_vec(), b"new".to_vec())
+            .expect("put");
+        b.put(&store, Cf::Meta, b"changed".to_vec(), b"newer".to_vec())
+            .expect("put");
+        b.delete(&store, Cf::Meta, b"kept".to_vec())
+            .expect("delete");
+        b.put(&store, Cf::Sub, b"added".to_vec(), b"x".to_vec())
+            .expect("put");
+        assert!(b.back_to(mark));
+        let get = |b: &Batch, cf, k: &[u8]| b.get(&store, cf, k).expect("get");
+        assert_eq!(get(&b, Cf::Meta, b"kept"), Some(b"1".to_vec()));
+        assert_eq!(get(&b, Cf::Meta, b"changed"), Some(b"old".to_vec()));
+        assert_eq!(get(&b, Cf::Sub, b"added"), None);
+        assert_eq!(b.written(Cf::Sub).0.count(), 0, "nothing left staged");
+        // A FLUSHALL goes into the RocksDB batch itself: no going back.
+        let mark = b.mark();
+        b.flush_all(&store).expect("flushall");
+        assert!(!b.back_to(mark));
     }
 }
