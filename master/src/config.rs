@@ -263,7 +263,14 @@ config_table! {
     /// probes it (every third of that after), so that a peer gone without
     /// a word is found; 0 turns it off (300, Redis's). For new
     /// connections.
-    tcp_keepalive: u64 = 300, live, any;
+    tcp_keepalive: u64 = 300, live, |v| {
+        // (Linux takes at most 32767 s of idle before the first probe)
+        if *v > 32767 {
+            Err(format!("must be 0 to 32767 seconds, not {v}"))
+        } else {
+            Ok(())
+        }
+    };
     /// Most client connections at once (10000).
     maxclients: usize = 10_000, live, |v| {
         if *v == 0 {

@@ -3,7 +3,9 @@
 //! binlog and the listeners. At the limit `accept` fails and RocksDB,
 //! which opens files as it compacts, fails with it; so the soft limit is
 //! raised toward the hard one at start (and at CONFIG SET maxclients),
-//! and a maxclients that cannot fit is refused, naming both numbers.
+//! and a maxclients that cannot fit is refused, naming both numbers. The
+//! default, which nobody chose, is lowered to what fits instead, as Redis
+//! lowers it, with a warning.
 
 use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
 
@@ -45,6 +47,23 @@ pub fn fit(maxclients: usize) -> Result<(), String> {
     Err(format!(
         "maxclients {maxclients} needs {need} open files ({RESERVED} for the node's own), but the process may open {soft} (hard limit {hard}): raise it (ulimit -n) or lower maxclients"
     ))
+}
+
+/// The most clients the process can take: the soft limit raised to the
+/// hard one, less what the node keeps for itself.
+pub fn most_clients() -> usize {
+    let (soft, hard) = limits();
+    if hard > soft {
+        let raised = Rlimit {
+            current: (hard != u64::MAX).then_some(hard),
+            maximum: (hard != u64::MAX).then_some(hard),
+        };
+        let _ = setrlimit(Resource::Nofile, raised);
+    }
+    let (soft, _) = limits();
+    usize::try_from(soft.saturating_sub(RESERVED))
+        .unwrap_or(usize::MAX)
+        .max(1)
 }
 
 #[cfg(test)]

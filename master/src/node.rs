@@ -214,8 +214,15 @@ impl Node {
     ///
     /// # Errors
     /// Storage errors, or the listen address being unavailable.
-    pub async fn start(config: Config, opts: NodeOptions) -> Result<Self> {
-        crate::fds::fit(config.maxclients).map_err(Error::Config)?;
+    pub async fn start(mut config: Config, opts: NodeOptions) -> Result<Self> {
+        if let Err(e) = crate::fds::fit(config.maxclients) {
+            if config.maxclients != Config::default().maxclients {
+                return Err(Error::Config(e));
+            }
+            let fits = crate::fds::most_clients();
+            warn!(reason = %e, maxclients = fits, "lowering the default maxclients to what the open-file limit allows");
+            config.maxclients = fits;
+        }
         let mut storage = Storage::open(&config)?;
         let history = storage.history()?;
         let saved = storage.saved_role()?;

@@ -182,8 +182,8 @@ pub struct NodeView {
     port: Arc<AtomicU16>,
     /// `replica-serve-stale-data`, read by every command.
     serve_stale: Arc<AtomicBool>,
-    /// `timeout`, seconds (0: none), read by every idle connection.
-    idle_timeout: Arc<AtomicU64>,
+    /// `timeout`, seconds (0: none), which every idle connection watches.
+    idle_timeout: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl NodeView {
@@ -192,7 +192,7 @@ impl NodeView {
         Self {
             port: Arc::new(AtomicU16::new(config.port)),
             serve_stale: Arc::new(AtomicBool::new(config.replica_serve_stale_data)),
-            idle_timeout: Arc::new(AtomicU64::new(config.timeout)),
+            idle_timeout: Arc::new(tokio::sync::watch::Sender::new(config.timeout)),
             live: Arc::new(Mutex::new(config)),
             role: Arc::new(Mutex::new(role)),
             link,
@@ -218,17 +218,19 @@ impl NodeView {
         f(&mut next)?;
         self.serve_stale
             .store(next.replica_serve_stale_data, Ordering::Relaxed);
-        self.idle_timeout.store(next.timeout, Ordering::Relaxed);
+        self.idle_timeout.send_if_modified(|t| {
+            let changed = *t != next.timeout;
+            *t = next.timeout;
+            changed
+        });
         *live = next.clone();
         Ok(next)
     }
 
-    /// How long a client may send nothing before it is closed (`timeout`).
-    pub fn idle_timeout(&self) -> Option<std::time::Duration> {
-        match self.idle_timeout.load(Ordering::Relaxed) {
-            0 => None,
-            secs => Some(std::time::Duration::from_secs(secs)),
-        }
+    /// `timeout` in seconds (0: none), watched: a client idle since
+    /// before a change is measured against the new value.
+    pub fn idle_timeout(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.idle_timeout.subscribe()
     }
 
     /// True while this node answers MASTERDOWN to commands not flagged

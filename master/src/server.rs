@@ -227,6 +227,8 @@ async fn serve_client(
     decoder: &mut RequestDecoder,
     cancel: &CancellationToken,
 ) {
+    let mut timeout = core.view.idle_timeout();
+    let mut last_active = tokio::time::Instant::now();
     loop {
         let mut cmds = Vec::new();
         let mut protocol_error = None;
@@ -242,6 +244,7 @@ async fn serve_client(
         }
         let ran = !cmds.is_empty();
         if ran {
+            last_active = tokio::time::Instant::now();
             // Messages published before these commands go out first.
             drain_inbox(client, conn.out());
             core.stats
@@ -295,14 +298,13 @@ async fn serve_client(
         // `timeout`: an idle client is closed, as Redis closes it (a
         // subscriber is not: it waits for messages by design; a blocked
         // client waits elsewhere).
-        let idle = core
-            .view
-            .idle_timeout()
-            .filter(|_| client.subscriptions() == 0);
+        let secs = *timeout.borrow_and_update();
+        let idle_until = (secs > 0 && client.subscriptions() == 0)
+            .then(|| last_active + Duration::from_secs(secs));
         tokio::select! {
             r = conn.reader.fill() => match r {
                 Ok(false) | Err(_) => return,
-                Ok(true) => {}
+                Ok(true) => last_active = tokio::time::Instant::now(),
             },
             Some(msg) = next_message(&mut client.inbox) => {
                 msg.encode_as(conn.out(), client.proto);
@@ -310,11 +312,14 @@ async fn serve_client(
                 if !write_or_stop(conn, client, cancel).await {
                     return;
                 }
+                last_active = tokio::time::Instant::now();
             }
-            () = tokio::time::sleep(idle.unwrap_or_default()), if idle.is_some() => {
+            () = tokio::time::sleep_until(idle_until.unwrap_or(last_active)), if idle_until.is_some() => {
                 debug!("closing an idle client (timeout)");
                 return;
             }
+            // (the setting changed: measured again)
+            Ok(()) = timeout.changed() => {}
             _ = cancel.cancelled() => return,
             _ = client.info.kill.cancelled() => return,
         }

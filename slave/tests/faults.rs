@@ -288,13 +288,14 @@ fn a_copy_that_stops_before_its_end_leaves_a_breakpoint() {
 fn a_command_that_panics_half_way_fails_alone() {
     use std::io::{Read, Write};
     let tmp = TempDir::new().expect("tmp");
-    // The third event emitted: the MSET's second key, after its first.
+    // The fourth event emitted: the MSET's second key, after its first
+    // (which overwrote a value the same group wrote).
     let m = Node::spawn_env(
         "rocksync-master",
         &tmp.path().join("m"),
         0,
         &[],
-        &[("ROCKSYNC_PANIC_AT", "write.emit@3")],
+        &[("ROCKSYNC_PANIC_AT", "write.emit@4")],
     );
     let s = Node::slave(&tmp.path().join("s"), free_port(), m.addr, &[]);
     wait_synced(&m, &s, LONG);
@@ -302,23 +303,23 @@ fn a_command_that_panics_half_way_fails_alone() {
     let mut raw = std::net::TcpStream::connect(m.addr).expect("connect");
     raw.set_read_timeout(Some(Duration::from_secs(10)))
         .expect("timeout");
-    raw.write_all(b"SET p1 1\r\nMSET a 1 b 2 c 3\r\nSET p2 2\r\n")
+    raw.write_all(b"SET p1 1\r\nSET a 0\r\nMSET a 1 b 2 c 3\r\nSET p2 2\r\n")
         .expect("send");
     let mut got = String::new();
     let mut buf = [0u8; 1024];
-    while got.matches("\r\n").count() < 3 {
+    while got.matches("\r\n").count() < 4 {
         let n = raw.read(&mut buf).expect("replies");
         assert!(n > 0, "the connection closed: {got:?}");
         got.push_str(&String::from_utf8_lossy(&buf[..n]));
     }
     let replies: Vec<&str> = got.split_terminator("\r\n").collect();
-    assert_eq!(replies[0], "+OK");
+    assert_eq!(replies[..2], ["+OK", "+OK"]);
     // (the point really panicked: the harness is real)
     assert_eq!(
-        replies[1],
+        replies[2],
         "-ERR internal error in 'mset': failpoint write.emit: panicking"
     );
-    assert_eq!(replies[2], "+OK");
+    assert_eq!(replies[3], "+OK");
     let mut c = m.client();
     let half: Vec<Option<String>> = redis::cmd("MGET")
         .arg("a")
@@ -326,7 +327,11 @@ fn a_command_that_panics_half_way_fails_alone() {
         .arg("c")
         .query(&mut c)
         .expect("mget");
-    assert_eq!(half, [None, None, None], "the MSET was taken back whole");
+    assert_eq!(
+        half,
+        [Some("0".to_owned()), None, None],
+        "the MSET was taken back whole, to what its group wrote before it"
+    );
     let _: () = c.set("after", "1").expect("writes go on");
     assert_eq!(
         c.get::<_, Option<String>>("p2").expect("get").as_deref(),
@@ -334,7 +339,9 @@ fn a_command_that_panics_half_way_fails_alone() {
     );
     wait_synced(&m, &s, LONG);
     assert_eq!(digest(&s), digest(&m));
-    assert_eq!(digest(&m).len(), 3, "p1, p2 and after");
+    let keys: i64 = redis::cmd("DBSIZE").query(&mut c).expect("dbsize");
+    assert_eq!(keys, 4, "p1, a, p2 and after: the count taken back too");
+    assert_eq!(digest(&m).len(), 4);
 }
 
 /// Case 9: a slave is named by its persistent node id, not its address: a

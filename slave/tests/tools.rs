@@ -79,3 +79,44 @@ fn redis_benchmark_runs_clean() {
     let n: i64 = redis::cmd("DBSIZE").query(&mut c).expect("dbsize");
     assert!(n >= 5, "dbsize {n}");
 }
+
+/// maxclients against the open-file limit (issue 26), under `ulimit -n
+/// 2000`: an explicit maxclients that cannot fit stops the start, naming
+/// both numbers; the default is lowered to what fits, as Redis lowers it.
+#[test]
+fn maxclients_must_fit_the_open_file_limit() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let bin = rocksync_testkit::bin_dir().join("rocksync-master");
+    let under_limit = |args: &str| {
+        let mut c = Command::new("sh");
+        c.arg("-c").arg(format!(
+            "ulimit -n 2000 && exec {} --data-dir {} {args}",
+            bin.display(),
+            dir.path().join("data").display()
+        ));
+        c
+    };
+    let out = under_limit("--port 0 --maxclients 5000")
+        .output()
+        .expect("run");
+    assert!(!out.status.success(), "started with maxclients 5000");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("maxclients 5000") && err.contains("2000"),
+        "{err}"
+    );
+
+    let port = rocksync_testkit::free_port();
+    let _node = rocksync_testkit::Proc::listening(
+        &mut under_limit(&format!("--port {port}")),
+        port,
+        std::time::Duration::from_secs(60),
+    )
+    .expect("the default starts");
+    let got: Vec<String> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("maxclients")
+        .query(&mut rocksync_testkit::client(port))
+        .expect("config get");
+    assert_eq!(got[1], (2000 - 1056).to_string());
+}

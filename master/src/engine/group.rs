@@ -447,7 +447,17 @@ impl Executor {
             snap: None,
             pending: Some(&group.batch),
         };
-        f(&ctx, args).unwrap_or_else(|e| Reply::error(format!("ERR {e}")))
+        // (a read changes nothing: a panic in it only fails it)
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&ctx, args))) {
+            Ok(r) => r.unwrap_or_else(|e| Reply::error(format!("ERR {e}"))),
+            Err(panic) => Reply::error(format!(
+                "ERR {}",
+                panicked(
+                    &String::from_utf8_lossy(&args[0]).to_lowercase(),
+                    panic.as_ref()
+                )
+            )),
+        }
     }
 
     /// Run the write `op` (of command `meta`) in the group.
@@ -471,20 +481,13 @@ impl Executor {
         };
         let failure = match result {
             Ok(Ok(reply)) => {
+                group.batch.unmark();
                 group.next_seq = next_seq;
                 seal_command(&mut group.events, start);
                 return reply;
             }
             Ok(Err(e)) => e.to_string(),
-            Err(panic) => {
-                let what = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_owned())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "a panic".into());
-                error!(command = meta.name, panic = %what, "a command panicked; what it wrote is taken back, the rest of its group goes on");
-                format!("internal error in '{}': {what}", meta.name)
-            }
+            Err(panic) => panicked(meta.name, panic.as_ref()),
         };
         // What it wrote is taken back; only it fails.
         if group.batch.back_to(mark) {
@@ -657,6 +660,17 @@ impl Executor {
             .fetch_add(events.len() as u64, Ordering::Relaxed);
         Ok(())
     }
+}
+
+/// A command that panicked (a bug), logged: what its client is told.
+fn panicked(command: &str, panic: &(dyn std::any::Any + Send)) -> String {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".into());
+    error!(command, panic = %what, "a command panicked; what it wrote is taken back, the rest of its group goes on");
+    format!("internal error in '{command}': {what}")
 }
 
 /// Add to `fed` the keys of `events` that wake someone waiting on them

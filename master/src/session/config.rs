@@ -101,7 +101,13 @@ pub fn set(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
                     ))
                 })?;
         }
-        if let Err(e) = crate::fds::fit(next.maxclients) {
+        let maxclients_changed = a[2..]
+            .chunks(2)
+            .any(|p| p[0].eq_ignore_ascii_case(b"maxclients"));
+        if let Err(e) = maxclients_changed
+            .then(|| crate::fds::fit(next.maxclients))
+            .transpose()
+        {
             return Err(Reply::error(format!(
                 "ERR CONFIG SET failed (possibly related to argument 'maxclients') - {e}"
             )));

@@ -58,8 +58,14 @@ fn an_idle_client_is_closed_after_timeout_and_subscribers_and_blocked_ones_are_n
         );
         std::thread::sleep(Duration::from_millis(300));
     }
-    // Closed without a word, as Redis closes it.
+    // Closed without a word, as Redis closes it: one idle since before
+    // the setting changed too.
     assert_eq!(read(&mut idle), "", "the idle client is still open");
+    assert_eq!(
+        read(&mut plain),
+        "",
+        "a client idle before the change is still open"
+    );
     assert!(
         call(&mut subscriber, "PING").contains("pong"),
         "the subscriber was closed"

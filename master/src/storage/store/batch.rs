@@ -96,7 +96,9 @@ pub struct Batch {
     /// Since the last [`Batch::mark`]: each key written, with what the
     /// batch held for it before (`None`: nothing), to go back (`None`:
     /// no mark, nothing kept).
-    undo: Option<Vec<Undo>>,
+    undo: Vec<Undo>,
+    /// Whether writes are kept in `undo` (between a mark and its end).
+    marked: bool,
 }
 
 /// A key written since a [`Batch::mark`], and what the batch held for it
@@ -179,7 +181,8 @@ impl Batch {
             below,
             order: Default::default(),
             zbounds: HashMap::new(),
-            undo: None,
+            undo: Vec::new(),
+            marked: false,
         }
     }
 
@@ -187,7 +190,8 @@ impl Batch {
     /// [`Batch::back_to`] can take back everything written after this
     /// point (one command's writes, when it fails half-way).
     pub fn mark(&mut self) -> Mark {
-        self.undo.get_or_insert_with(Vec::new).clear();
+        self.undo.clear();
+        self.marked = true;
         Mark {
             key_delta: self.key_delta,
             expire_delta: self.expire_delta,
@@ -197,17 +201,21 @@ impl Batch {
         }
     }
 
+    /// What was written since the mark stays: stop keeping it.
+    pub fn unmark(&mut self) {
+        self.undo.clear();
+        self.marked = false;
+    }
+
     /// Take back everything written since `mark`; false when that cannot
     /// be done (a FLUSHALL or a copied pair went into the RocksDB batch
-    /// itself): the batch must then not be written.
+    /// itself, or there was no mark): the batch must then not be written.
     pub fn back_to(&mut self, mark: Mark) -> bool {
-        if self.flushed != mark.flushed || self.wb.len() != mark.wb_len {
+        if !self.marked || self.flushed != mark.flushed || self.wb.len() != mark.wb_len {
             return false;
         }
-        let Some(undo) = self.undo.as_mut() else {
-            return false;
-        };
-        for (cf, key, before) in undo.drain(..).rev() {
+        self.marked = false;
+        for (cf, key, before) in self.undo.drain(..).rev() {
             let map = &mut self.overlay[cf as usize];
             match before {
                 Some(v) => {
@@ -230,14 +238,11 @@ impl Batch {
     /// Stage `value` (None: deleted) for `key`, keeping what it replaces
     /// while marked.
     fn stage(&mut self, cf: Cf, key: Vec<u8>, value: Option<Vec<u8>>) {
-        match self.undo.as_mut() {
-            Some(undo) => {
-                let before = self.overlay[cf as usize].insert(key.clone(), value);
-                undo.push((cf, key, before));
-            }
-            None => {
-                self.overlay[cf as usize].insert(key, value);
-            }
+        if self.marked {
+            let before = self.overlay[cf as usize].insert(key.clone(), value);
+            self.undo.push((cf, key, before));
+        } else {
+            self.overlay[cf as usize].insert(key, value);
         }
     }
 
