@@ -271,6 +271,25 @@ config_table! {
             Ok(())
         }
     };
+    /// Most bytes one unfinished command of a client may hold before the
+    /// client is closed (1 GiB, Redis's `client-query-buffer-limit`; at
+    /// least 1 MiB). For new connections.
+    client_query_buffer_limit: u64 = 1 << 30, live, |v| {
+        if *v < 1 << 20 {
+            Err(format!("must be at least 1048576 bytes, not {v}"))
+        } else {
+            Ok(())
+        }
+    };
+    /// Largest argument a client may send, bytes (512 MiB, Redis's
+    /// `proto-max-bulk-len`; at least 1 MiB). For new connections.
+    proto_max_bulk_len: u64 = 512 << 20, live, |v| {
+        if *v < 1 << 20 {
+            Err(format!("must be at least 1048576 bytes, not {v}"))
+        } else {
+            Ok(())
+        }
+    };
     /// Most client connections at once (10000).
     maxclients: usize = 10_000, live, |v| {
         if *v == 0 {

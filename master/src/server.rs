@@ -180,8 +180,13 @@ async fn serve(
     id: u64,
     cancel: CancellationToken,
 ) -> bool {
-    let needs_auth = !core.config().requirepass.is_empty();
-    let mut decoder = RequestDecoder::new(RespLimits::default());
+    let cfg = core.config();
+    let needs_auth = !cfg.requirepass.is_empty();
+    let mut decoder = RequestDecoder::new(RespLimits {
+        max_bulk_bytes: usize::try_from(cfg.proto_max_bulk_len).unwrap_or(usize::MAX),
+        max_query_bytes: usize::try_from(cfg.client_query_buffer_limit).unwrap_or(usize::MAX),
+        ..RespLimits::default()
+    });
     decoder.set_unauthenticated(needs_auth);
     let local = stream.local_addr().unwrap_or(peer);
     let mut conn = Connection::new(stream);

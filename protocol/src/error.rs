@@ -32,6 +32,9 @@ pub enum RespError {
     InvalidInteger,
     /// Arrays nested deeper than the decoder allows (client side).
     TooDeep,
+    /// One unfinished command holds more bytes than the query buffer
+    /// limit (`client-query-buffer-limit`).
+    QueryBufferLimit,
 }
 
 impl fmt::Display for RespError {
@@ -50,6 +53,7 @@ impl fmt::Display for RespError {
             Self::InvalidReplyType(b) => write!(f, "invalid reply type byte 0x{b:02x}"),
             Self::InvalidInteger => f.write_str("invalid integer"),
             Self::TooDeep => f.write_str("reply nested too deep"),
+            Self::QueryBufferLimit => f.write_str("query buffer limit reached"),
         }
     }
 }

@@ -24,6 +24,9 @@ pub struct RespLimits {
     pub max_bulk_bytes: usize,
     /// Largest argument count, default 1 Mi.
     pub max_multibulk_len: usize,
+    /// Most bytes one unfinished command may hold
+    /// (`client-query-buffer-limit`), default 1 GiB.
+    pub max_query_bytes: usize,
 }
 
 impl Default for RespLimits {
@@ -31,6 +34,7 @@ impl Default for RespLimits {
         Self {
             max_bulk_bytes: DEFAULT_MAX_BULK_BYTES,
             max_multibulk_len: DEFAULT_MAX_MULTIBULK_LEN,
+            max_query_bytes: 1 << 30,
         }
     }
 }
@@ -170,6 +174,8 @@ pub fn split_inline(line: &[u8]) -> Result<Vec<Bytes>, RespError> {
 struct Partial {
     remaining: usize,
     args: Vec<Bytes>,
+    /// The bytes of `args`.
+    bytes: usize,
 }
 
 /// Decodes client requests: each item is one command's arguments.
@@ -268,6 +274,7 @@ impl Decoder for RequestDecoder {
                     self.partial.insert(Partial {
                         remaining: n,
                         args: Vec::with_capacity(n.min(1024)),
+                        bytes: 0,
                     })
                 }
             };
@@ -291,6 +298,11 @@ impl Decoder for RequestDecoder {
                 }
                 let len = len as usize;
                 let need = line_len + len + 2;
+                // What this command holds so far, and what has come of it.
+                let arrived = src.len().saturating_sub(line_len).min(len);
+                if partial.bytes + arrived > self.limits.max_query_bytes {
+                    return Err(RespError::QueryBufferLimit.into());
+                }
                 if src.len() < need {
                     // Grow with the data that arrives, not with what a
                     // header alone claims (issue 9, case 14).
@@ -299,6 +311,7 @@ impl Decoder for RequestDecoder {
                 }
                 src.advance(line_len);
                 partial.args.push(src.split_to(len).freeze());
+                partial.bytes += len;
                 src.advance(2);
                 partial.remaining -= 1;
             }
@@ -404,15 +417,43 @@ mod tests {
     }
 
     #[test]
+    fn one_unfinished_command_holds_at_most_the_query_buffer_limit() {
+        let limits = RespLimits {
+            max_query_bytes: 10,
+            ..RespLimits::default()
+        };
+        // Whole commands of any number pass; one command's bytes count.
+        let mut dec = RequestDecoder::new(limits);
+        let ok = decode_all(&mut dec, b"*2\r\n$5\r\nhello\r\n$5\r\nworld\r\n").expect("10 bytes");
+        assert_eq!(ok.len(), 1);
+        let mut dec = RequestDecoder::new(limits);
+        let e = decode_all(&mut dec, b"*3\r\n$5\r\nhello\r\n$5\r\nworld\r\n$1\r\n!\r\n")
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            e.as_deref(),
+            Some("Protocol error: query buffer limit reached")
+        );
+        // A bulk arriving in pieces counts as it comes.
+        let mut dec = RequestDecoder::new(limits);
+        let mut buf = bytes::BytesMut::from(&b"*1\r\n$100\r\n0123456"[..]);
+        assert!(dec.decode(&mut buf).expect("7 bytes so far").is_none());
+        buf.extend_from_slice(b"89abcdef");
+        assert!(dec.decode(&mut buf).is_err(), "past 10 bytes");
+    }
+
+    #[test]
     fn bulk_limit_is_proto_max_bulk_len() {
         let mut dec = RequestDecoder::new(RespLimits {
             max_bulk_bytes: 4,
             max_multibulk_len: 2,
+            ..RespLimits::default()
         });
         assert!(decode_all(&mut dec, b"*1\r\n$4\r\nabcd\r\n").is_ok());
         let mut dec = RequestDecoder::new(RespLimits {
             max_bulk_bytes: 4,
             max_multibulk_len: 2,
+            ..RespLimits::default()
         });
         let e = decode_all(&mut dec, b"*1\r\n$5\r\n")
             .err()
@@ -421,6 +462,7 @@ mod tests {
         let mut dec = RequestDecoder::new(RespLimits {
             max_bulk_bytes: 4,
             max_multibulk_len: 2,
+            ..RespLimits::default()
         });
         let e = decode_all(&mut dec, b"*3\r\n").err().map(|e| e.to_string());
         assert_eq!(
@@ -472,7 +514,7 @@ mod tests {
 
         #[test]
         fn arbitrary_bytes_never_panic_the_request_decoder(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
-            let mut dec = RequestDecoder::new(RespLimits { max_bulk_bytes: 1 << 16, max_multibulk_len: 1 << 10 });
+            let mut dec = RequestDecoder::new(RespLimits { max_bulk_bytes: 1 << 16, max_multibulk_len: 1 << 10, ..RespLimits::default() });
             let mut buf = BytesMut::from(&bytes[..]);
             while let Ok(Some(_)) = dec.decode(&mut buf) {}
         }

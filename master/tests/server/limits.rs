@@ -122,3 +122,49 @@ fn a_maxclients_the_process_cannot_open_is_refused() {
         .query(&mut m.client())
         .expect("a maxclients that fits");
 }
+
+/// Read until the peer closes (or 10 s): everything it sent.
+fn read_to_close(s: &mut std::net::TcpStream) -> String {
+    let mut all = Vec::new();
+    let _ = s.read_to_end(&mut all);
+    String::from_utf8_lossy(&all).into_owned()
+}
+
+#[test]
+fn a_command_past_the_query_buffer_limit_or_a_bulk_past_proto_max_bulk_len_closes_its_client() {
+    let m = InProc::start_with(|c| {
+        c.client_query_buffer_limit = 1 << 20;
+        c.proto_max_bulk_len = 1 << 20;
+    });
+    let mut other = raw(&m);
+    // Two arguments of 700 KB each: each fits proto-max-bulk-len, the
+    // command does not fit the query buffer.
+    // (only as much as it takes: what the server would not read before it
+    // closes could turn its close into a reset that loses the reply)
+    let mut big = raw(&m);
+    let arg = "x".repeat(700_000);
+    let part = &arg[..400_000];
+    big.write_all(
+        format!("*4\r\n$5\r\nRPUSH\r\n$1\r\nl\r\n$700000\r\n{arg}\r\n$700000\r\n{part}").as_bytes(),
+    )
+    .expect("send");
+    assert_eq!(
+        read_to_close(&mut big),
+        "-ERR Protocol error: query buffer limit reached\r\n"
+    );
+    // One argument past proto-max-bulk-len, as Redis words it.
+    let mut bulky = raw(&m);
+    let _ = bulky.write_all(b"*2\r\n$3\r\nGET\r\n$2000000\r\n");
+    assert_eq!(
+        read_to_close(&mut bulky),
+        "-ERR Protocol error: invalid bulk length\r\n"
+    );
+    // The others go on; nothing of the cut command was applied.
+    assert_eq!(call(&mut other, "EXISTS l"), ":0\r\n");
+    // A command just within both limits runs.
+    let mut fits = raw(&m);
+    let arg = "y".repeat(1_000_000);
+    fits.write_all(format!("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1000000\r\n{arg}\r\n").as_bytes())
+        .expect("send");
+    assert_eq!(read(&mut fits), "+OK\r\n");
+}
