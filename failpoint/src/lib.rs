@@ -22,25 +22,48 @@ pub const POINTS: &[&str] = &[
     "binlog.rotate.after_next_file",
 ];
 
+/// One kind of point the environment names as `<name>[@<n>]` in `var`:
+/// the `n`-th pass (default: first) through `name` is the one.
+#[cfg(feature = "failpoints")]
+struct NthPass {
+    var: &'static str,
+    at: std::sync::OnceLock<Option<(String, u64)>>,
+    hits: std::sync::atomic::AtomicU64,
+}
+
+#[cfg(feature = "failpoints")]
+impl NthPass {
+    const fn new(var: &'static str) -> Self {
+        Self {
+            var,
+            at: std::sync::OnceLock::new(),
+            hits: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// True when this pass through `name` is the one named.
+    fn now(&self, name: &str) -> bool {
+        let at = self.at.get_or_init(|| {
+            let v = std::env::var(self.var).ok()?;
+            match v.split_once('@') {
+                Some((n, k)) => Some((n.to_owned(), k.parse().unwrap_or(1))),
+                None => Some((v, 1)),
+            }
+        });
+        at.as_ref().is_some_and(|(point, nth)| {
+            point == name
+                && self.hits.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1 == *nth
+        })
+    }
+}
+
 /// Abort the process here when the environment names this point.
 #[cfg(feature = "failpoints")]
 pub fn hit(name: &'static str) {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    use std::sync::OnceLock;
-    static AT: OnceLock<Option<(String, u64)>> = OnceLock::new();
-    static HITS: AtomicU64 = AtomicU64::new(0);
-    let at = AT.get_or_init(|| {
-        let v = std::env::var("ROCKSYNC_CRASH_AT").ok()?;
-        match v.split_once('@') {
-            Some((n, k)) => Some((n.to_owned(), k.parse().unwrap_or(1))),
-            None => Some((v, 1)),
-        }
-    });
-    if let Some((point, nth)) = at {
-        if point == name && HITS.fetch_add(1, Ordering::Relaxed) + 1 == *nth {
-            eprintln!("failpoint {name}: crashing");
-            std::process::abort();
-        }
+    static CRASH: NthPass = NthPass::new("ROCKSYNC_CRASH_AT");
+    if CRASH.now(name) {
+        eprintln!("failpoint {name}: crashing");
+        std::process::abort();
     }
 }
 
@@ -84,21 +107,9 @@ pub fn fails(_name: &'static str) -> bool {
 /// `ROCKSYNC_PANIC_AT=<name>@<n>` (default: first) names this point.
 #[cfg(feature = "failpoints")]
 pub fn panic_at(name: &'static str) {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    use std::sync::OnceLock;
-    static AT: OnceLock<Option<(String, u64)>> = OnceLock::new();
-    static HITS: AtomicU64 = AtomicU64::new(0);
-    let at = AT.get_or_init(|| {
-        let v = std::env::var("ROCKSYNC_PANIC_AT").ok()?;
-        match v.split_once('@') {
-            Some((n, k)) => Some((n.to_owned(), k.parse().unwrap_or(1))),
-            None => Some((v, 1)),
-        }
-    });
-    if let Some((point, nth)) = at {
-        if point == name && HITS.fetch_add(1, Ordering::Relaxed) + 1 == *nth {
-            panic!("failpoint {name}: panicking");
-        }
+    static PANIC: NthPass = NthPass::new("ROCKSYNC_PANIC_AT");
+    if PANIC.now(name) {
+        panic!("failpoint {name}: panicking");
     }
 }
 

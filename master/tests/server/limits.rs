@@ -77,27 +77,27 @@ fn an_idle_client_is_closed_after_timeout_and_subscribers_and_blocked_ones_are_n
     );
 }
 
-#[test]
-fn clients_sockets_have_tcp_keepalive() {
-    let m = InProc::start_with(|c| c.tcp_keepalive = 120);
-    let mut c = raw(&m);
-    assert_eq!(call(&mut c, "PING"), "+PONG\r\n");
+/// What `ss` shows of the established sockets on the server's side.
+fn server_sockets(m: &InProc) -> String {
     let out = std::process::Command::new("ss")
         .args(["-tnoH", "state", "established"])
         .arg(format!("( sport = :{} )", m.addr.port()))
         .output()
         .expect("ss (iproute2)");
-    let text = String::from_utf8_lossy(&out.stdout);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn clients_sockets_have_tcp_keepalive() {
+    let m = InProc::start_with(|c| c.tcp_keepalive = 120);
+    let mut c = raw(&m);
+    assert_eq!(call(&mut c, "PING"), "+PONG\r\n");
+    let text = server_sockets(&m);
     assert!(text.contains("keepalive"), "no keepalive timer: {text}");
     let off = InProc::start_with(|c| c.tcp_keepalive = 0);
     let mut c = raw(&off);
     assert_eq!(call(&mut c, "PING"), "+PONG\r\n");
-    let out = std::process::Command::new("ss")
-        .args(["-tnoH", "state", "established"])
-        .arg(format!("( sport = :{} )", off.addr.port()))
-        .output()
-        .expect("ss");
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = server_sockets(&off);
     assert!(
         !text.contains("keepalive"),
         "keepalive with tcp-keepalive 0: {text}"
