@@ -333,9 +333,7 @@ fn multi_exec(port: u16, txs: u32, pipeline: u32, one_key: bool) -> Result<f64> 
         .map(|id| {
             let value = value.clone();
             std::thread::spawn(move || -> Result<()> {
-                let mut s = TcpStream::connect(("127.0.0.1", port))?;
-                s.set_read_timeout(Some(Duration::from_secs(60)))?;
-                s.set_nodelay(true)?;
+                let mut s = bench_client(port)?;
                 let mut rng = u64::from(id).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
                 let mut buf = Vec::new();
                 let mut done = 0;
@@ -343,9 +341,7 @@ fn multi_exec(port: u16, txs: u32, pipeline: u32, one_key: bool) -> Result<f64> 
                     let batch = pipeline.min(per_client - done);
                     let mut out = String::new();
                     for _ in 0..batch {
-                        rng ^= rng << 13;
-                        rng ^= rng >> 7;
-                        rng ^= rng << 17;
+                        xorshift(&mut rng);
                         let k = if one_key { 0 } else { rng % 1_000_000 };
                         for cmd in [
                             vec!["MULTI".to_owned()],
@@ -372,6 +368,25 @@ fn multi_exec(port: u16, txs: u32, pipeline: u32, one_key: bool) -> Result<f64> 
         w.join().map_err(|_| anyhow::anyhow!("worker panicked"))??;
     }
     Ok(f64::from(per_client * CLIENTS) / started.elapsed().as_secs_f64())
+}
+
+/// A load generator's connection to the server on `port`: no Nagle
+/// delay, 60 s reads.
+///
+/// # Errors
+/// Connecting.
+pub(crate) fn bench_client(port: u16) -> Result<TcpStream> {
+    let s = TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(60)))?;
+    s.set_nodelay(true)?;
+    Ok(s)
+}
+
+/// The next of a load generator's random numbers (xorshift64).
+pub(crate) fn xorshift(state: &mut u64) {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
 }
 
 /// Read `want` replies from `s` (bytes read ahead stay in `buf`).

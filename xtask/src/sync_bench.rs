@@ -8,14 +8,13 @@
 //! slave's together.
 
 use std::io::Write;
-use std::net::TcpStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 
 use crate::bench::{redis_cmd, rocksync_cmd, settle};
-use crate::commands_bench::read_replies;
+use crate::commands_bench::{bench_client, read_replies, xorshift};
 use crate::procs::{free_port, start};
 use crate::repl_bench::{call, load, num, wait_for};
 
@@ -130,9 +129,7 @@ fn measure(
         .map(|id| {
             let value = value.clone();
             std::thread::spawn(move || -> Result<()> {
-                let mut s = TcpStream::connect(("127.0.0.1", port))?;
-                s.set_read_timeout(Some(Duration::from_secs(60)))?;
-                s.set_nodelay(true)?;
+                let mut s = bench_client(port)?;
                 let mut rng = (id + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
                 let mut buf = Vec::new();
                 let mut done = 0;
@@ -140,9 +137,7 @@ fn measure(
                     let batch = pipeline.min(per_client - done);
                     let mut out = String::new();
                     for _ in 0..batch {
-                        rng ^= rng << 13;
-                        rng ^= rng >> 7;
-                        rng ^= rng << 17;
+                        xorshift(&mut rng);
                         let key = format!("key:{:012}", rng % keys);
                         out.push_str(&format!(
                             "*3\r\n$3\r\nSET\r\n${}\r\n{key}\r\n${}\r\n{value}\r\n",
