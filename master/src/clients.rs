@@ -51,6 +51,8 @@ pub struct ClientInfo {
     pub blocked: AtomicBool,
     /// The protocol version it speaks (2 or 3), shared with its mailbox.
     pub resp: Arc<AtomicU8>,
+    /// The user it is authenticated as (or will be, `default`).
+    pub user: Mutex<Bytes>,
 }
 
 impl ClientInfo {
@@ -101,7 +103,7 @@ pub struct KillFilter {
     pub kind: Option<String>,
     /// `SKIPME yes|no` (default yes): the calling client is spared.
     pub skip_me: Option<u64>,
-    /// `USER name`: every client is `default`.
+    /// `USER name`: the clients authenticated as it.
     pub user: Option<String>,
     /// `MAXAGE secs`: clients connected at least this long.
     pub max_age_secs: Option<u64>,
@@ -131,6 +133,7 @@ impl Clients {
             is_replica: AtomicBool::new(false),
             blocked: AtomicBool::new(false),
             resp: Arc::new(AtomicU8::new(2)),
+            user: Mutex::new(Bytes::from_static(crate::acl::DEFAULT)),
         });
         lock(&self.map).insert(id, Arc::clone(&info));
         info
@@ -154,6 +157,16 @@ impl Clients {
         lock(&self.map).remove(&id);
     }
 
+    /// Client `id`'s CLIENT LIST line (without its newline).
+    pub fn line(&self, id: u64) -> String {
+        let me = format!("id={id} ");
+        self.list(None)
+            .lines()
+            .find(|l| l.starts_with(&me))
+            .unwrap_or_default()
+            .to_owned()
+    }
+
     /// CLIENT LIST, one line per client (Redis 7's fields that apply).
     pub fn list(&self, only: Option<&str>) -> String {
         let mut out = String::new();
@@ -167,9 +180,10 @@ impl Clients {
                 .map(String::from_utf8_lossy)
                 .unwrap_or_default()
                 .into_owned();
+            let user = String::from_utf8_lossy(&lock(&c.user)).into_owned();
             let _ = writeln!(
                 out,
-                "id={} addr={} laddr={} fd=-1 name={name} age={} idle={} flags={} db=0 sub={} psub={} ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={cmd} user=default redir=-1 resp={}",
+                "id={} addr={} laddr={} fd=-1 name={name} age={} idle={} flags={} db=0 sub={} psub={} ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={cmd} user={user} redir=-1 resp={}",
                 c.id,
                 c.peer,
                 c.local,
@@ -200,7 +214,11 @@ impl Clients {
                 })
             })
             .filter(|c| f.skip_me != Some(c.id))
-            .filter(|_| f.user.as_deref().is_none_or(|u| u == "default"))
+            .filter(|c| {
+                f.user
+                    .as_deref()
+                    .is_none_or(|u| u.as_bytes() == &lock(&c.user)[..])
+            })
             .filter(|c| {
                 f.max_age_secs
                     .is_none_or(|a| c.created.elapsed().as_secs() >= a)

@@ -88,6 +88,35 @@ impl Value for OutputLimits {
     }
 }
 
+/// ACL users given in the configuration: one `user <name> <rules...>`
+/// line each, as in Redis's config file (a TOML list of strings; a flag
+/// gives them one per line).
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(transparent)]
+pub struct UserLines(pub Vec<String>);
+
+impl Value for UserLines {
+    fn parse(s: &str) -> std::result::Result<Self, String> {
+        Ok(Self(
+            s.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(|l| {
+                    // (`user` is the key already: a line may leave it out)
+                    if l.starts_with("user ") {
+                        l.to_owned()
+                    } else {
+                        format!("user {l}")
+                    }
+                })
+                .collect(),
+        ))
+    }
+    fn render(&self) -> String {
+        self.0.join("\n")
+    }
+}
+
 impl Value for Option<String> {
     fn parse(s: &str) -> std::result::Result<Self, String> {
         Ok(Some(s.to_owned()))
@@ -254,8 +283,37 @@ config_table! {
     /// Purge the oldest binlog files while all exceed this many bytes; 0
     /// for no budget (10 GiB).
     binlog_budget: u64 = 10 << 30, live, any;
-    /// Password clients must AUTH with; empty for none.
+    /// The default user's password (every connection starts as the
+    /// default user); empty for none (`nopass`). Setting it replaces the
+    /// default user's passwords, as Redis.
     requirepass: String = String::new(), live, any;
+    /// ACL users, Redis's `user` lines: `user alice on >secret ~app:*
+    /// +@read` (a TOML list). A `default` line replaces the default user
+    /// (`requirepass`, if also set, wins). Not with `aclfile`.
+    user: UserLines = UserLines::default(), fixed, |v| {
+        let c = Config {
+            user: v.clone(),
+            ..Config::default()
+        };
+        crate::acl::Acl::from_config(&c).map(drop)
+    };
+    /// The ACL file (Redis's `aclfile`): its users at start, ACL LOAD
+    /// reads it again and ACL SAVE writes them back; empty for none.
+    aclfile: PathBuf = PathBuf::new(), fixed, any;
+    /// Most ACL LOG entries kept (128).
+    acllog_max_len: u64 = 128, live, any;
+    /// The channels a new ACL user may use: `resetchannels` (none, Redis
+    /// 7's default) or `allchannels`.
+    acl_pubsub_default: String = "resetchannels".into(), live, |v| {
+        if v == "resetchannels" || v == "allchannels" {
+            Ok(())
+        } else {
+            Err(format!("must be resetchannels or allchannels, not '{v}'"))
+        }
+    };
+    /// While the default user has no password, clients from beyond the
+    /// loopback interface are refused with Redis's `-DENIED` (yes).
+    protected_mode: bool = true, live, any;
     /// Seconds a client may send nothing before it is closed; 0 never
     /// (0, Redis's). Subscribers, blocked clients and slaves are exempt.
     timeout: u64 = 0, live, any;
@@ -399,6 +457,9 @@ config_table! {
     master_addr: Option<String> = None, fixed, any;
     /// The master's password, when following one.
     masterauth: String = String::new(), fixed, any;
+    /// The user to authenticate as to the master (with `masterauth`);
+    /// empty for the default user.
+    masteruser: String = String::new(), fixed, any;
 }
 
 impl Config {

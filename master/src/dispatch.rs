@@ -10,6 +10,7 @@ use std::time::Instant;
 use bytes::{Bytes, BytesMut};
 use rocksync_protocol::{Proto, Reply};
 
+use crate::acl::{Context, Denied, LogEntry};
 use crate::blocking::BlockStart;
 use crate::clock::now_ms;
 use crate::cmd::spec::flag::{
@@ -76,10 +77,11 @@ fn batched_get(args: &[Bytes], spec: Option<&Spec>) -> bool {
     args.len() == 2 && spec.is_some_and(|s| s.meta.has(BATCHED_GET))
 }
 
-/// The client may run data commands as they come (no AUTH, MULTI,
-/// subscriber mode, kill or copy in the way).
+/// The client may run data commands as they come (no AUTH, permission,
+/// MULTI, subscriber mode, kill or copy in the way).
 fn plain_state(core: &Core, client: &Client) -> bool {
     client.authenticated
+        && client.user.unrestricted()
         && client.multi.is_none()
         && (client.subscriptions() == 0 || client.proto == Proto::Resp3)
         && client.tracking.is_none()
@@ -198,7 +200,7 @@ async fn step_one(
         }
     };
     let meta = &spec.meta;
-    let refusal = refusal(core, client, meta, args.len());
+    let refusal = refusal(core, client, meta, &args);
     if let Some(Reply::Error(e)) = &refusal {
         stats.reject(meta.name);
         stats.error(e);
@@ -277,14 +279,23 @@ async fn step_one(
     after
 }
 
-/// Why a command may not run now, from its flags: arity, AUTH, a write on
-/// a node that takes none, data still loading.
-fn refusal(core: &Core, client: &Client, meta: &Meta, argc: usize) -> Option<Reply> {
-    if !meta.arity_ok(argc) {
+/// Why a command may not run now, from its flags: arity, AUTH, the
+/// user's permissions, a write on a node that takes none, data still
+/// loading.
+fn refusal(core: &Core, client: &Client, meta: &Meta, args: &[Bytes]) -> Option<Reply> {
+    if !meta.arity_ok(args.len()) {
         return Some(wrong_arity(meta.name));
     }
     if !client.authenticated && !meta.has(NO_AUTH) {
         return Some(Reply::error("NOAUTH Authentication required."));
+    }
+    let context = if client.multi.is_some() {
+        Context::Multi
+    } else {
+        Context::Toplevel
+    };
+    if let Err(denied) = permitted(core, client, meta, args, context) {
+        return Some(Reply::error(crate::acl::noperm(denied, meta)));
     }
     if meta.has(WRITE) && core.is_read_only() {
         return Some(Reply::error(READONLY));
@@ -309,6 +320,34 @@ fn refusal(core: &Core, client: &Client, meta: &Meta, argc: usize) -> Option<Rep
         }
     }
     None
+}
+
+/// The user may run `meta` with `args`; a denial enters ACL LOG.
+pub fn permitted(
+    core: &Core,
+    client: &Client,
+    meta: &Meta,
+    args: &[Bytes],
+    context: Context,
+) -> Result<(), Denied> {
+    let Err(denied) = client.user.check(meta, args) else {
+        return Ok(());
+    };
+    let (reason, object) = match denied {
+        Denied::Command => ("command", Bytes::from_static(meta.name.as_bytes())),
+        Denied::Key(i) => ("key", args[i].clone()),
+        Denied::Channel(i) => ("channel", args[i].clone()),
+    };
+    core.acl.log.add(LogEntry {
+        count: 1,
+        reason,
+        context,
+        object,
+        username: client.user.name.clone(),
+        at: Instant::now(),
+        client_info: core.clients.line(client.id),
+    });
+    Err(denied)
 }
 
 /// Redis's answer on a slave cut from its master that serves no stale data.
@@ -422,7 +461,7 @@ fn queue_in_transaction(
             "ERR Command not allowed inside a transaction: '{}'",
             s.meta.name
         ))),
-        Ok(s) => refusal(core, client, &s.meta, args.len()),
+        Ok(s) => refusal(core, client, &s.meta, args),
     };
     match refused {
         Some(r) => {
@@ -465,6 +504,23 @@ async fn exec_watched(core: &Arc<Core>, client: &mut Client, out: &mut BytesMut)
     // reads included (they see the transaction's earlier writes).
     let specs: Vec<Result<&'static Spec, Reply>> =
         queued.iter().map(|a| command::resolve(a)).collect();
+    // Permissions are checked again: the user's rules may have changed
+    // since the commands were queued (a denied one answers NOPERM in its
+    // turn, the others run).
+    let denied: Vec<Option<Reply>> = queued
+        .iter()
+        .zip(&specs)
+        .map(|(args, spec)| {
+            let meta = &spec.as_ref().ok()?.meta;
+            let denied = permitted(core, client, meta, args, Context::Multi).err()?;
+            let why = match denied {
+                Denied::Command => "no permission to execute the command or subcommand",
+                Denied::Key(_) => "no permission to touch the specified keys",
+                Denied::Channel(_) => "no permission to access one of the channels used as arguments",
+            };
+            Some(Reply::error(format!("NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: {why}")))
+        })
+        .collect();
     // (scripts run in their turn in the unit)
     let data_only = specs.iter().all(|s| {
         s.as_ref()
@@ -517,10 +573,14 @@ async fn exec_watched(core: &Arc<Core>, client: &mut Client, out: &mut BytesMut)
         let cmds: Vec<WriteCmd> = queued
             .into_iter()
             .zip(specs)
-            .filter_map(|(args, spec)| {
+            .zip(denied)
+            .filter_map(|((args, spec), denied)| {
                 let spec = spec.ok()?;
+                if let Some(reply) = denied {
+                    return Some(refused_cmd(spec, args, reply));
+                }
                 if command::runs_script(&spec.meta) {
-                    return Some(script_cmd(core, client.id, spec, args));
+                    return Some(script_cmd(core, client, spec, args));
                 }
                 command::data_cmd(spec, args)
             })
@@ -545,7 +605,12 @@ async fn exec_watched(core: &Arc<Core>, client: &mut Client, out: &mut BytesMut)
     out.extend_from_slice(format!("*{}\r\n", queued.len()).as_bytes());
     let mut writes = Vec::new();
     let mut after = After::Continue;
-    for (args, spec) in queued.into_iter().zip(specs) {
+    for ((args, spec), denied) in queued.into_iter().zip(specs).zip(denied) {
+        if let Some(reply) = denied {
+            flush_writes(core, client, &mut writes, out, true).await;
+            reply.encode_as(out, client.proto);
+            continue;
+        }
         let a = Box::pin(step(core, client, args, spec, &mut writes, out, true)).await;
         if !matches!(a, After::Continue) {
             after = a;
@@ -555,13 +620,26 @@ async fn exec_watched(core: &Arc<Core>, client: &mut Client, out: &mut BytesMut)
     after
 }
 
+/// A command of an EXEC that answers `reply` in its turn.
+fn refused_cmd(spec: &'static Spec, args: Vec<Bytes>, reply: Reply) -> WriteCmd {
+    WriteCmd {
+        meta: &spec.meta,
+        exec: crate::cmd::Exec::Parsed(|_| Err(Reply::error("ERR internal: refused"))),
+        args,
+        op: Some(Box::new(crate::cmd::Refused(reply))),
+        client: 0,
+        script: None,
+    }
+}
+
 /// An EVAL-family command of an EXEC as the unit runs it: its script,
 /// or its refusal answered in its turn.
-fn script_cmd(core: &Core, client: u64, spec: &'static Spec, args: Vec<Bytes>) -> WriteCmd {
+fn script_cmd(core: &Core, caller: &Client, spec: &'static Spec, args: Vec<Bytes>) -> WriteCmd {
+    let client = caller.id;
     let job = if spec.meta.name.starts_with("fcall") {
-        crate::session::functions::job(core, client, &args)
+        crate::session::functions::job(core, caller, &args)
     } else {
-        crate::session::scripting::job(core, client, &args)
+        crate::session::scripting::job(core, caller, &args)
     };
     let (op, script): (Option<Box<dyn crate::cmd::WriteOp>>, _) = match job {
         Ok(job) => (None, Some(Box::new(job))),

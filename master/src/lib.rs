@@ -9,6 +9,7 @@
 //! takes the storage while the node follows a master, and [`Config`].
 //! [`store`] is the data layer on RocksDB, for tools and benches.
 
+mod acl;
 mod blocking;
 mod budget;
 pub mod cli;
@@ -48,7 +49,7 @@ pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 pub use command::{data_cmd, lookup as lookup_command, Spec as CommandSpec};
-pub use config::{Config, ServerArgs};
+pub use config::{Config, ServerArgs, UserLines};
 pub use conn::{Connection, FrameReader, FrameWriter, ReadError};
 pub use engine::{start as start_write_path, Engine as WritePath, WriteCmd, READONLY};
 pub use error::{Error, Result};

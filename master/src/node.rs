@@ -269,6 +269,7 @@ impl Node {
             }
         };
         engine.command_stats.init(crate::command::all_names());
+        let acl = crate::acl::Acl::from_config(&config).map_err(Error::Config)?;
         let core = Core::new(
             store,
             binlog,
@@ -278,6 +279,7 @@ impl Node {
             config,
             role.clone(),
             opts.follower.clone(),
+            acl,
         );
         let cancel = CancellationToken::new();
         // Role changes wait until the link is running: a SLAVEOF that comes

@@ -121,6 +121,13 @@ async fn accept_loop(
             });
             continue;
         }
+        if refused_by_protected_mode(&core, peer) {
+            tracker.spawn(async move {
+                let mut conn = Connection::new(stream);
+                conn.last_words(&Reply::error(DENIED)).await;
+            });
+            continue;
+        }
         let id = core.next_client_id.fetch_add(1, Ordering::Relaxed);
         let span = info_span!("conn", id, %peer);
         let core = Arc::clone(&core);
@@ -139,6 +146,21 @@ async fn accept_loop(
             .instrument(span),
         );
     }
+}
+
+/// Redis's answer to a client refused by protected mode.
+const DENIED: &str = "DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.";
+
+/// Protected mode (Redis 7's): while the default user needs no password,
+/// only clients on the loopback interface are served.
+fn refused_by_protected_mode(core: &Core, peer: SocketAddr) -> bool {
+    let loopback = match peer.ip() {
+        std::net::IpAddr::V4(ip) => ip.is_loopback(),
+        std::net::IpAddr::V6(ip) => {
+            ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+    };
+    !loopback && core.config().protected_mode && core.acl.default_user().needs_no_auth()
 }
 
 /// `tcp-keepalive`: probe a silent peer after `secs`, then every third of
@@ -181,7 +203,8 @@ async fn serve(
     cancel: CancellationToken,
 ) -> bool {
     let cfg = core.config();
-    let needs_auth = !cfg.requirepass.is_empty();
+    let user = core.acl.default_user();
+    let needs_auth = !user.needs_no_auth();
     let mut decoder = RequestDecoder::new(RespLimits {
         max_bulk_bytes: usize::try_from(cfg.proto_max_bulk_len).unwrap_or(usize::MAX),
         max_query_bytes: usize::try_from(cfg.client_query_buffer_limit).unwrap_or(usize::MAX),
@@ -191,7 +214,7 @@ async fn serve(
     let local = stream.local_addr().unwrap_or(peer);
     let mut conn = Connection::new(stream);
     let info = core.clients.add(id, peer, local);
-    let mut client = Client::new(id, !needs_auth, info);
+    let mut client = Client::new(id, user, info);
     serve_client(&core, &mut conn, &mut client, &mut decoder, &cancel).await;
     for ch in std::mem::take(&mut client.channels) {
         core.pubsub.unsubscribe(false, &ch, id);

@@ -9,6 +9,7 @@ use std::time::Instant;
 use rocksync_binlog::Binlog;
 use tokio_util::sync::CancellationToken;
 
+use crate::acl::Acl;
 use crate::clients::{Clients, PubSub};
 use crate::cmd::Cursors;
 use crate::config::Config;
@@ -68,6 +69,8 @@ pub struct Core {
     pub(crate) shutdown_asked: CancellationToken,
     /// SLOWLOG.
     pub slowlog: SlowLog,
+    /// Users and their permissions (ACL).
+    pub acl: Acl,
     pub(crate) next_client_id: AtomicU64,
 }
 
@@ -83,6 +86,7 @@ impl Core {
         config: Config,
         role: Role,
         follower: Option<Arc<dyn Follower>>,
+        acl: Acl,
     ) -> Arc<Self> {
         let cursors = Arc::clone(&engine.cursors);
         engine
@@ -110,6 +114,7 @@ impl Core {
             stopping: AtomicBool::new(false),
             shutdown_asked: CancellationToken::new(),
             slowlog: SlowLog::default(),
+            acl,
             next_client_id: AtomicU64::new(1),
         })
     }

@@ -153,7 +153,20 @@ impl Link {
         let _ = stream.set_nodelay(true);
         let mut conn = Connection::new(stream);
         if !cfg.masterauth.is_empty() {
-            put_command(conn.out(), &[&b"AUTH"[..], cfg.masterauth.as_bytes()]);
+            // As the `masteruser` when one is named (an ACL user the
+            // master lets run SYNC140), else the default user.
+            if cfg.masteruser.is_empty() {
+                put_command(conn.out(), &[&b"AUTH"[..], cfg.masterauth.as_bytes()]);
+            } else {
+                put_command(
+                    conn.out(),
+                    &[
+                        &b"AUTH"[..],
+                        cfg.masteruser.as_bytes(),
+                        cfg.masterauth.as_bytes(),
+                    ],
+                );
+            }
             write(&mut conn, "sending AUTH", cancel).await?;
             if let Reply::Error(reply) = read_reply(&mut conn, cancel).await? {
                 return Err(LinkError::Refused {

@@ -14,6 +14,7 @@ mod sets;
 mod spec;
 mod streams;
 mod strings;
+mod users;
 mod zsets;
 
 use std::collections::HashMap;
@@ -92,6 +93,7 @@ static COMMAND: Spec = cmd("command", -1, LOADING | STALE, acl::CONNECTION)
 /// The tables, group by group.
 const TABLES: &[&[Spec]] = &[
     conn::TABLE,
+    users::TABLE,
     strings::TABLE,
     keys::TABLE,
     hashes::TABLE,

@@ -45,6 +45,8 @@ pub struct ScriptJob {
     pub client: u64,
     /// The command table.
     pub resolve: Resolver,
+    /// A restricted user's script: its calls are checked.
+    pub caller: Option<std::sync::Arc<crate::acl::ScriptCaller>>,
 }
 
 /// The write path answering a script's calls.
@@ -53,12 +55,16 @@ struct GroupHost<'a> {
     group: &'a mut Group,
     resolve: Resolver,
     read_only: bool,
+    caller: Option<std::sync::Arc<crate::acl::ScriptCaller>>,
     /// One clock for the whole script, as Redis keeps.
     now: u64,
 }
 
 impl Host for GroupHost<'_> {
     fn call(&mut self, args: Vec<Bytes>) -> Reply {
+        if let Some(Err(why)) = self.caller.as_ref().map(|c| c.check(&args)) {
+            return Reply::Error(why);
+        }
         let (meta, exec) = match (self.resolve)(&args) {
             Ok(Callee::Data(meta, exec)) => (meta, exec),
             Ok(Callee::Answered(reply)) => return reply,
@@ -119,6 +125,7 @@ impl Executor {
                 group,
                 resolve: job.resolve,
                 read_only: job.read_only,
+                caller: job.caller.clone(),
                 now: now_ms(),
             };
             match &job.function {

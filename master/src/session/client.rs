@@ -34,16 +34,7 @@ pub fn id(s: &mut Session<'_>, _: &[Bytes]) -> Reply {
 
 /// CLIENT INFO: this client's CLIENT LIST line.
 pub fn info(s: &mut Session<'_>, _: &[Bytes]) -> Reply {
-    let me = format!("id={} ", s.client.id);
-    Reply::text(
-        s.core
-            .clients
-            .list(None)
-            .lines()
-            .find(|l| l.starts_with(&me))
-            .map(|l| format!("{l}\n"))
-            .unwrap_or_default(),
-    )
+    Reply::text(format!("{}\n", s.core.clients.line(s.client.id)))
 }
 
 /// CLIENT LIST [TYPE normal|pubsub|master|replica].

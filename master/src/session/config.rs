@@ -84,6 +84,7 @@ pub fn set(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
     let limits = &s.core.engine.limits;
     let latency = &s.core.engine.latency;
     let slaves = &s.core.engine.slaves;
+    let acl = &s.core.acl;
     let changed = s.core.view.update_config(|next| {
         for pair in a[2..].chunks(2) {
             let name = String::from_utf8_lossy(&pair[0]).to_lowercase();
@@ -118,6 +119,13 @@ pub fn set(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
         limits.set(next);
         latency.set_threshold(next.latency_monitor_threshold);
         slaves.configure(next);
+        acl.configure(next);
+        if a[2..]
+            .chunks(2)
+            .any(|p| p[0].eq_ignore_ascii_case(b"requirepass"))
+        {
+            acl.set_requirepass(&next.requirepass);
+        }
         Ok(())
     });
     match changed {

@@ -34,39 +34,43 @@ pub fn quit(s: &mut Session<'_>, _: &[Bytes]) -> Reply {
     Reply::ok()
 }
 
-/// AUTH [user] password (only the default user exists).
+/// AUTH [user] password: the connection is that user from now on
+/// (`default` when no user is named).
 pub fn auth(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
     match a.len() {
-        2 => check_auth(s, &a[1]),
-        3 if &a[1][..] == b"default" => check_auth(s, &a[2]),
-        3 => Reply::error("WRONGPASS invalid username-password pair or user is disabled."),
+        2 => {
+            if s.core.acl.default_user().needs_no_auth() {
+                return Reply::error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
+            }
+            check_auth(s, crate::acl::DEFAULT, &a[1], &a[0])
+        }
+        3 => check_auth(s, &a[1], &a[2], &a[0]),
         _ => Reply::error(SYNTAX),
     }
 }
 
-fn check_auth(s: &mut Session<'_>, password: &[u8]) -> Reply {
-    let pass = s.core.config().requirepass;
-    if pass.is_empty() {
-        return Reply::error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
+/// Authenticate as `user` with `password`; a failure enters ACL LOG
+/// (under `command`, as the client spelt it).
+fn check_auth(s: &mut Session<'_>, user: &[u8], password: &[u8], command: &Bytes) -> Reply {
+    match s.core.acl.authenticate(user, password) {
+        Some(u) => {
+            s.client.become_user(u);
+            s.client.authenticated = true;
+            Reply::ok()
+        }
+        None => {
+            s.core.acl.log.add(crate::acl::LogEntry {
+                count: 1,
+                reason: "auth",
+                context: crate::acl::Context::Toplevel,
+                object: command.clone(),
+                username: Bytes::copy_from_slice(user),
+                at: std::time::Instant::now(),
+                client_info: s.core.clients.line(s.client.id),
+            });
+            Reply::error(crate::acl::WRONGPASS)
+        }
     }
-    if same_secret(password, pass.as_bytes()) {
-        s.client.authenticated = true;
-        Reply::ok()
-    } else {
-        Reply::error("WRONGPASS invalid username-password pair or user is disabled.")
-    }
-}
-
-/// Whether `given` is `secret`, in a time that depends only on the
-/// lengths: a client timing AUTH learns nothing of the password's bytes.
-fn same_secret(given: &[u8], secret: &[u8]) -> bool {
-    let mut diff = u8::from(given.len() != secret.len());
-    for i in 0..given.len().max(secret.len()) {
-        let a = given.get(i).copied().unwrap_or(0);
-        let b = secret.get(i).copied().unwrap_or(0);
-        diff |= std::hint::black_box(a ^ b);
-    }
-    diff == 0
 }
 
 /// HELLO [protover [AUTH user pass] [SETNAME name]]: the protocol
@@ -90,8 +94,8 @@ pub fn hello(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
             a.get(i + 1),
             a.get(i + 2),
         ) {
-            (b"auth", Some(_user), Some(pass)) => {
-                if let Reply::Error(e) = check_auth(s, pass) {
+            (b"auth", Some(user), Some(pass)) => {
+                if let Reply::Error(e) = check_auth(s, user, pass, &a[0]) {
                     return Reply::Error(e);
                 }
                 i += 3;
@@ -163,21 +167,8 @@ pub fn reset(s: &mut Session<'_>, _: &[Bytes]) -> Reply {
     client.subscriptions_changed(&s.core.engine.tracking);
     client.set_proto(Proto::Resp2);
     *crate::lock(&client.info.name) = None;
-    client.authenticated = s.core.config().requirepass.is_empty();
+    let default = s.core.acl.default_user();
+    client.authenticated = default.needs_no_auth();
+    client.become_user(default);
     Reply::Simple("RESET".into())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::same_secret;
-
-    #[test]
-    fn secrets_match_only_whole() {
-        assert!(same_secret(b"secret", b"secret"));
-        assert!(!same_secret(b"secreT", b"secret"));
-        assert!(!same_secret(b"secre", b"secret"));
-        assert!(!same_secret(b"secrets", b"secret"));
-        assert!(!same_secret(b"", b"secret"));
-        assert!(same_secret(b"", b""));
-    }
 }

@@ -27,7 +27,7 @@ pub fn fcall_ro<'s>(s: &'s mut Session<'_>, a: &'s [Bytes]) -> BoxReply<'s> {
 }
 
 async fn call(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
-    match job(s.core, s.client.id, a) {
+    match job(s.core, s.client, a) {
         Ok(job) => s.core.engine.script(job).await,
         Err(e) => e,
     }
@@ -39,7 +39,12 @@ async fn call(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
 /// # Errors
 /// Redis's replies to an unknown function, a bad key count, a function
 /// whose flags forbid the call.
-pub fn job(core: &crate::state::Core, client: u64, a: &[Bytes]) -> Result<ScriptJob, Reply> {
+pub fn job(
+    core: &crate::state::Core,
+    caller: &super::Client,
+    a: &[Bytes],
+) -> Result<ScriptJob, Reply> {
+    let client = caller.id;
     let ro = a[0].eq_ignore_ascii_case(b"fcall_ro");
     let catalog = core.engine.functions.catalog(&core.store);
     let Some((_, f)) = catalog.function(&a[1]) else {
@@ -80,6 +85,7 @@ pub fn job(core: &crate::state::Core, client: u64, a: &[Bytes]) -> Result<Script
         read_only: no_writes,
         client,
         resolve: crate::command::script_callee,
+        caller: super::scripting::caller(core, caller),
     })
 }
 

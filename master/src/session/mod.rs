@@ -3,6 +3,7 @@
 //! one file per group: connection, server, config, client, replication,
 //! pub/sub, transactions.
 
+pub mod acl;
 pub mod client;
 pub mod config;
 pub mod connection;
@@ -25,6 +26,7 @@ use bytes::{Bytes, BytesMut};
 use rocksync_protocol::{Proto, Reply};
 use tokio::sync::mpsc;
 
+use crate::acl::User;
 use crate::blocking::Wait;
 use crate::clients::{ClientInfo, Subscriber, SUBSCRIBER_BACKLOG};
 pub use crate::cmd::wrong_arity;
@@ -38,6 +40,8 @@ pub struct Client {
     pub id: u64,
     /// AUTH passed (or no password is set).
     pub authenticated: bool,
+    /// The user it is (or will be) authenticated as.
+    pub user: Arc<User>,
     /// What CLIENT LIST shows of it.
     pub info: Arc<ClientInfo>,
     /// Messages for this subscriber, once it subscribed.
@@ -66,10 +70,11 @@ pub struct Client {
 
 impl Client {
     /// A new client's state.
-    pub fn new(id: u64, authenticated: bool, info: Arc<ClientInfo>) -> Self {
+    pub fn new(id: u64, user: Arc<User>, info: Arc<ClientInfo>) -> Self {
         Self {
             id,
-            authenticated,
+            authenticated: user.needs_no_auth(),
+            user,
             info,
             inbox: None,
             sub: None,
@@ -83,6 +88,12 @@ impl Client {
             tracking: None,
             caching: None,
         }
+    }
+
+    /// Authenticated as `user` from now on (AUTH, HELLO, RESET).
+    pub fn become_user(&mut self, user: Arc<User>) {
+        *crate::lock(&self.info.user) = user.name.clone();
+        self.user = user;
     }
 
     /// Speak `proto` from the next reply on (HELLO, RESET).

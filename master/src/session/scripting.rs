@@ -32,7 +32,7 @@ pub fn evalsha_ro<'s>(s: &'s mut Session<'_>, a: &'s [Bytes]) -> BoxReply<'s> {
 }
 
 async fn run(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
-    match job(s.core, s.client.id, a) {
+    match job(s.core, s.client, a) {
         Ok(job) => s.core.engine.script(job).await,
         Err(e) => e,
     }
@@ -45,7 +45,12 @@ async fn run(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
 /// # Errors
 /// Redis's replies to a bad key count, an unknown SHA-1, a script whose
 /// flags forbid the call.
-pub fn job(core: &crate::state::Core, client: u64, a: &[Bytes]) -> Result<ScriptJob, Reply> {
+pub fn job(
+    core: &crate::state::Core,
+    caller: &super::Client,
+    a: &[Bytes],
+) -> Result<ScriptJob, Reply> {
+    let client = caller.id;
     let name = a[0].to_ascii_lowercase();
     let by_sha = name.starts_with(b"evalsha");
     let read_only = name.ends_with(b"_ro");
@@ -105,6 +110,22 @@ pub fn job(core: &crate::state::Core, client: u64, a: &[Bytes]) -> Result<Script
         read_only,
         client,
         resolve: crate::command::script_callee,
+        caller: self::caller(core, caller),
+    })
+}
+
+/// What a restricted user's script is checked against (none for a user
+/// that may do anything).
+pub fn caller(
+    core: &crate::state::Core,
+    client: &super::Client,
+) -> Option<std::sync::Arc<crate::acl::ScriptCaller>> {
+    (!client.user.unrestricted()).then(|| {
+        std::sync::Arc::new(crate::acl::ScriptCaller {
+            user: std::sync::Arc::clone(&client.user),
+            log: std::sync::Arc::clone(&core.acl.log),
+            client_info: core.clients.line(client.id),
+        })
     })
 }
 

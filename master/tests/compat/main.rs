@@ -1,6 +1,7 @@
 //! Replies match redis-server's: the same script of commands, errors
 //! included, sent over raw RESP to a real redis-server and to rocksync.
 
+mod acl;
 #[path = "../common/mod.rs"]
 mod common;
 mod functions;

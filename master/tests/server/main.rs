@@ -1,6 +1,7 @@
 //! The master over real TCP with a real client library: command groups,
 //! pipelining, expiry, AUTH, maxclients, SCAN, INFO, restart, shutdown.
 
+mod acl;
 mod admin;
 mod blocking;
 #[path = "../common/mod.rs"]

@@ -168,3 +168,55 @@ fn a_slave_cut_from_its_master_serves_stale_data_as_redis_says() {
         assert_eq!(b, a, "{args:?}");
     }
 }
+
+/// A master whose default user may not run SYNC140 serves only slaves
+/// that authenticate as a user who may (`masteruser` + `masterauth`):
+/// the sync session is checked like any other client. The refused one is
+/// in the master's ACL LOG.
+#[test]
+fn a_slave_follows_as_its_masteruser_and_sync_is_checked_like_any_command() {
+    let tmp = TempDir::new().expect("tmp");
+    let users = "user default on nopass ~* &* +@all -sync140\nuser repl on >replpw -@all +sync140";
+    let master = Node::master(&tmp.path().join("m"), 0, &["--user", users]);
+    let _: () = master.client().set("k", "v").expect("set");
+
+    // As the default user: refused, and logged.
+    let refused = Node::slave(&tmp.path().join("s1"), 0, master.addr, &[]);
+    wait_until("the refusal in ACL LOG", LONG, || {
+        let log: Vec<Vec<redis::Value>> = redis::cmd("ACL")
+            .arg("LOG")
+            .query(&mut master.client())
+            .expect("acl log");
+        log.iter().any(|e| {
+            let text = format!("{e:?}");
+            text.contains("sync140") && text.contains("default")
+        })
+    });
+    assert_eq!(
+        refused
+            .field("replication", "master_link_status")
+            .as_deref(),
+        Some("down")
+    );
+    assert_eq!(master.num("replication", "connected_slaves"), 0);
+    drop(refused);
+
+    // As `repl`: it follows.
+    let slave = Node::slave(
+        &tmp.path().join("s2"),
+        0,
+        master.addr,
+        &["--masteruser", "repl", "--masterauth", "replpw"],
+    );
+    wait_synced(&master, &slave, LONG);
+    let _: () = master.client().set("k2", "v2").expect("set");
+    wait_synced(&master, &slave, LONG);
+    assert_eq!(digest(&slave), digest(&master));
+    let list: String = redis::cmd("CLIENT")
+        .arg("LIST")
+        .arg("TYPE")
+        .arg("replica")
+        .query(&mut master.client())
+        .expect("client list");
+    assert!(list.contains(" user=repl "), "{list}");
+}

@@ -1,0 +1,259 @@
+//! ACL users in a running server (their replies are compared with
+//! redis-server's in the compat tests): a deleted user's connections are
+//! closed; users from the configuration's `user` lines and from an
+//! `aclfile`, ACL SAVE and LOAD across a restart; protected mode from a
+//! non-loopback address.
+
+use std::process::Command;
+
+use super::*;
+
+fn query<T: redis::FromRedisValue>(
+    c: &mut redis::Connection,
+    args: &[&str],
+) -> redis::RedisResult<T> {
+    let mut cmd = redis::cmd(args[0]);
+    for a in &args[1..] {
+        cmd.arg(*a);
+    }
+    cmd.query(c)
+}
+
+fn as_user(m: &InProc, user: &str, pass: &str) -> redis::Connection {
+    let url = format!("redis://{user}:{pass}@{}/", m.addr);
+    let c = redis::Client::open(url)
+        .expect("client")
+        .get_connection_with_timeout(Duration::from_secs(10))
+        .expect("connect as user");
+    c.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    c
+}
+
+#[test]
+fn deleting_a_user_closes_its_connections_and_only_those() {
+    let m = InProc::start();
+    let mut admin = m.client();
+    let _: () = query(
+        &mut admin,
+        &["ACL", "SETUSER", "gone", "on", ">pw", "~*", "+@all"],
+    )
+    .expect("setuser");
+    let _: () = query(
+        &mut admin,
+        &["ACL", "SETUSER", "stays", "on", ">pw", "~*", "+@all"],
+    )
+    .expect("setuser");
+    let mut a = as_user(&m, "gone", "pw");
+    let mut b = as_user(&m, "gone", "pw");
+    let mut other = as_user(&m, "stays", "pw");
+    let _: () = a.set("k", "v").expect("set as gone");
+    let list: String = query(&mut admin, &["CLIENT", "LIST"]).expect("client list");
+    assert_eq!(list.matches(" user=gone ").count(), 2, "{list}");
+    // The user deleting itself gets its answer, then is closed too.
+    let n: i64 = query(&mut b, &["ACL", "DELUSER", "gone"]).expect("deluser");
+    assert_eq!(n, 1);
+    for c in [&mut a, &mut b] {
+        let e = redis::cmd("PING").query::<String>(c).expect_err("closed");
+        assert!(e.is_io_error() || e.is_connection_dropped(), "{e}");
+    }
+    assert_eq!(
+        other.get::<_, String>("k").expect("the other user goes on"),
+        "v"
+    );
+    // Permissions changed take effect at once on open connections.
+    let _: () = query(&mut admin, &["ACL", "SETUSER", "stays", "-get"]).expect("setuser");
+    let e = other.get::<_, String>("k").expect_err("denied");
+    assert!(
+        e.to_string()
+            .contains("no permissions to run the 'get' command"),
+        "{e}"
+    );
+}
+
+#[test]
+fn users_come_from_config_lines_and_from_an_aclfile_across_restarts() {
+    // `user` lines, as Redis's config file has them.
+    let m = InProc::start_with(|c| {
+        c.user = rocksync_master::UserLines(vec![
+            "user reader on >rpw ~pub:* +@read".into(),
+            "user default on nopass ~* &* +@all".into(),
+        ]);
+    });
+    let mut r = as_user(&m, "reader", "rpw");
+    let _: () = m.client().set("pub:1", "x").expect("set");
+    assert_eq!(r.get::<_, String>("pub:1").expect("read"), "x");
+    let e = r.set::<_, _, ()>("pub:1", "y").expect_err("no writes");
+    assert!(e.to_string().contains("NOPERM"), "{e}");
+    let e = query::<()>(&mut m.client(), &["ACL", "SAVE"]).expect_err("no aclfile");
+    assert!(
+        e.to_string().contains("not configured to use an ACL file"),
+        "{e}"
+    );
+    drop(m);
+
+    // An aclfile: ACL SAVE writes it, a restart reads it, ACL LOAD reads
+    // it again and closes the connections of the users it replaced.
+    let keep = tempfile::TempDir::new().expect("tmp");
+    let aclfile = keep.path().join("users.acl");
+    let config = || Config {
+        port: 0,
+        data_dir: keep.path().join("data"),
+        aclfile: aclfile.clone(),
+        ..Config::default()
+    };
+    let m = InProc::start_in(tempfile::TempDir::new().expect("tmp"), config());
+    let mut admin = m.client();
+    let _: () = query(
+        &mut admin,
+        &["ACL", "SETUSER", "app", "on", ">apw", "~app:*", "+@all"],
+    )
+    .expect("setuser");
+    let _: () = query(&mut admin, &["ACL", "SAVE"]).expect("save");
+    let saved = std::fs::read_to_string(&aclfile).expect("aclfile");
+    assert!(saved.contains("user app on #"), "{saved}");
+    assert!(
+        !saved.contains("apw"),
+        "passwords are kept as hashes: {saved}"
+    );
+    let mut app = as_user(&m, "app", "apw");
+    std::fs::write(&aclfile, format!("{saved}user late on >lpw +ping\n")).expect("edit");
+    let _: () = query(&mut admin, &["ACL", "LOAD"]).expect("load");
+    assert!(
+        redis::cmd("PING").query::<String>(&mut app).is_err(),
+        "app's connection is closed by ACL LOAD"
+    );
+    let mut late = as_user(&m, "late", "lpw");
+    let _: String = redis::cmd("PING").query(&mut late).expect("the new user");
+    std::fs::write(&aclfile, "user broken on +nosuch\n").expect("break");
+    let e = query::<()>(&mut admin, &["ACL", "LOAD"]).expect_err("a bad line");
+    assert!(
+        e.to_string()
+            .contains("no change to the previously active ACL rules"),
+        "{e}"
+    );
+    let users: Vec<String> = query(&mut admin, &["ACL", "USERS"]).expect("users");
+    assert_eq!(users, ["app", "default", "late"]);
+    let _: () = query(&mut admin, &["ACL", "SAVE"]).expect("save");
+    drop(m);
+    let m = InProc::start_in(tempfile::TempDir::new().expect("tmp"), config());
+    let mut app = as_user(&m, "app", "apw");
+    let _: () = app
+        .set("app:1", "back")
+        .expect("the saved user after a restart");
+    let e = app
+        .set::<_, _, ()>("other", "x")
+        .expect_err("its key patterns too");
+    assert!(e.to_string().contains("NOPERM"), "{e}");
+}
+
+/// A network namespace joined to this one by a veth pair, removed when
+/// dropped: a client there reaches the server from a non-loopback
+/// address.
+struct Netns {
+    name: String,
+    /// Our side's address.
+    host: String,
+}
+
+impl Netns {
+    fn create() -> Option<Self> {
+        let ok = |args: &[&str]| {
+            Command::new("ip")
+                .args(args)
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        let pid = std::process::id();
+        let name = format!("rs-pm-{pid}");
+        let (a, b) = (format!("rspm{pid}a"), format!("rspm{pid}b"));
+        let octet = pid % 200 + 20;
+        let (host, peer) = (format!("10.77.{octet}.1"), format!("10.77.{octet}.2"));
+        if !ok(&["netns", "add", &name]) {
+            return None;
+        }
+        let ns = Self { name, host };
+        let n = ns.name.as_str();
+        let steps: [&[&str]; 7] = [
+            &["link", "add", &a, "type", "veth", "peer", "name", &b],
+            &["link", "set", &b, "netns", n],
+            &["addr", "add", &format!("{}/30", ns.host), "dev", &a],
+            &["link", "set", &a, "up"],
+            &["-n", n, "addr", "add", &format!("{peer}/30"), "dev", &b],
+            &["-n", n, "link", "set", &b, "up"],
+            &["-n", n, "link", "set", "lo", "up"],
+        ];
+        steps.iter().all(|s| ok(s)).then_some(ns)
+    }
+
+    /// `redis-cli` in the namespace; its output.
+    fn redis_cli(&self, port: u16, args: &[&str]) -> String {
+        let out = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &self.name,
+                "timeout",
+                "10",
+                "redis-cli",
+                "-h",
+                &self.host,
+            ])
+            .arg("-p")
+            .arg(port.to_string())
+            .args(args)
+            .output()
+            .expect("redis-cli in the namespace");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        // (the veth pair goes with the namespace)
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+#[test]
+fn protected_mode_refuses_clients_beyond_loopback_until_a_password_is_set() {
+    let Some(ns) = Netns::create() else {
+        eprintln!("skipped: no network namespace here (needs root and iproute2)");
+        return;
+    };
+    let m = InProc::start_with(|c| c.bind = "0.0.0.0".into());
+    let port = m.addr.port();
+    // Over loopback: served.
+    let _: String = redis::cmd("PING").query(&mut m.client()).expect("loopback");
+    // From the namespace: refused with Redis's words.
+    let got = ns.redis_cli(port, &["PING"]);
+    assert!(
+        got.starts_with("DENIED Redis is running in protected mode"),
+        "{got:?}"
+    );
+    // The harness is real: with protected mode off, the same client is
+    // served.
+    let _: () =
+        query(&mut m.client(), &["CONFIG", "SET", "protected-mode", "no"]).expect("config set");
+    assert_eq!(ns.redis_cli(port, &["PING"]), "PONG");
+    // On again, a password for the default user lets it in (with AUTH).
+    let _: () = query(
+        &mut m.client(),
+        &[
+            "CONFIG",
+            "SET",
+            "protected-mode",
+            "yes",
+            "requirepass",
+            "pw",
+        ],
+    )
+    .expect("config set");
+    assert!(ns.redis_cli(port, &["PING"]).contains("NOAUTH"));
+    assert_eq!(
+        ns.redis_cli(port, &["--no-auth-warning", "-a", "pw", "PING"]),
+        "PONG"
+    );
+}
