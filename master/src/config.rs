@@ -314,6 +314,29 @@ config_table! {
     /// While the default user has no password, clients from beyond the
     /// loopback interface are refused with Redis's `-DENIED` (yes).
     protected_mode: bool = true, live, any;
+    /// Port for clients and slaves over TLS; 0 for none (0). With it set,
+    /// `port 0` serves TLS only.
+    tls_port: u16 = 0, fixed, any;
+    /// The server's certificate chain, PEM; CONFIG SET loads it for new
+    /// connections (and so do the other files).
+    tls_cert_file: PathBuf = PathBuf::new(), live, any;
+    /// The server's private key, PEM.
+    tls_key_file: PathBuf = PathBuf::new(), live, any;
+    /// The CA certificates, PEM, that client certificates (and, on a
+    /// slave, the master's) are checked against.
+    tls_ca_cert_file: PathBuf = PathBuf::new(), live, any;
+    /// Whether TLS clients must show a certificate signed by the CA:
+    /// yes, no, optional (yes, Redis's).
+    tls_auth_clients: String = "yes".into(), live, |v| match v.as_str() {
+        "yes" | "no" | "optional" => Ok(()),
+        _ => Err(format!("must be yes, no or optional, not '{v}'")),
+    };
+    /// A slave connects to its master over TLS (the master's address is
+    /// then its TLS port) (no).
+    tls_replication: bool = false, fixed, any;
+    /// The TLS versions spoken: `TLSv1.2`, `TLSv1.3`, or both (empty, the
+    /// default: both).
+    tls_protocols: String = String::new(), live, |v| crate::tls::protocols(v).map(drop);
     /// Seconds a client may send nothing before it is closed; 0 never
     /// (0, Redis's). Subscribers, blocked clients and slaves are exempt.
     timeout: u64 = 0, live, any;

@@ -3,6 +3,8 @@
 //! master. A [`Connection`] is a TCP stream with its read buffer and its
 //! output buffer; it frames what it reads with any [`Decoder`] (client
 //! requests, replies, sync events) and writes what was put in its output.
+//! The stream is plain TCP or TLS over TCP (rustls), alike above this
+//! module.
 //! It splits into its two parts, a [`FrameReader`] and a [`FrameWriter`],
 //! for a task that reads and writes at once (a sync session: a sender and
 //! an ack reader under one `select!`).
@@ -13,14 +15,71 @@
 //! so a peer that never reads cannot hold a task forever.
 
 use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::BytesMut;
 use rocksync_protocol::Reply;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf, ReadHalf, WriteHalf};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
+use tokio_rustls::TlsStream;
 use tokio_util::codec::Decoder;
+
+/// A stream's reading side: TCP or TLS.
+#[derive(Debug)]
+enum ReadSide {
+    Tcp(OwnedReadHalf),
+    Tls(ReadHalf<TlsStream<TcpStream>>),
+}
+
+/// A stream's writing side.
+#[derive(Debug)]
+enum WriteSide {
+    Tcp(OwnedWriteHalf),
+    Tls(WriteHalf<TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for ReadSide {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            ReadSide::Tcp(r) => Pin::new(r).poll_read(cx, buf),
+            ReadSide::Tls(r) => Pin::new(r).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for WriteSide {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            WriteSide::Tcp(w) => Pin::new(w).poll_write(cx, buf),
+            WriteSide::Tls(w) => Pin::new(w).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            WriteSide::Tcp(w) => Pin::new(w).poll_flush(cx),
+            WriteSide::Tls(w) => Pin::new(w).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            WriteSide::Tcp(w) => Pin::new(w).poll_shutdown(cx),
+            WriteSide::Tls(w) => Pin::new(w).poll_shutdown(cx),
+        }
+    }
+}
 
 /// How long a connection's last reply may take to go out.
 pub const LAST_WORDS: Duration = Duration::from_secs(5);
@@ -46,7 +105,7 @@ pub enum ReadError<E> {
 /// The reading half: the socket and the bytes read but not yet framed.
 #[derive(Debug)]
 pub struct FrameReader {
-    io: OwnedReadHalf,
+    io: ReadSide,
     buf: BytesMut,
 }
 
@@ -90,10 +149,22 @@ impl FrameReader {
     /// The socket's.
     pub fn try_fill(&mut self, reserve: usize) -> io::Result<Option<bool>> {
         self.buf.reserve(reserve);
-        match self.io.try_read_buf(&mut self.buf) {
-            Ok(n) => Ok(Some(n > 0)),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
-            Err(e) => Err(e),
+        let tls = match &mut self.io {
+            ReadSide::Tcp(r) => {
+                return match r.try_read_buf(&mut self.buf) {
+                    Ok(n) => Ok(Some(n > 0)),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
+                    Err(e) => Err(e),
+                }
+            }
+            ReadSide::Tls(r) => r,
+        };
+        // TLS: one poll, without waiting (what is decrypted and ready).
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        match tokio_util::io::poll_read_buf(Pin::new(tls), &mut cx, &mut self.buf) {
+            Poll::Ready(Ok(n)) => Ok(Some(n > 0)),
+            Poll::Ready(Err(e)) => Err(e),
+            Poll::Pending => Ok(None),
         }
     }
 
@@ -122,7 +193,7 @@ impl FrameReader {
 /// The writing half: the socket and the bytes to send.
 #[derive(Debug)]
 pub struct FrameWriter {
-    io: OwnedWriteHalf,
+    io: WriteSide,
     out: BytesMut,
 }
 
@@ -177,7 +248,8 @@ impl FrameWriter {
     }
 }
 
-/// A TCP stream with its buffers: see the module's documentation.
+/// A TCP (or TLS) stream with its buffers: see the module's
+/// documentation.
 #[derive(Debug)]
 pub struct Connection {
     /// Its reading half.
@@ -196,6 +268,20 @@ impl Connection {
     /// (`read`: a connection handed over, with what it had not framed).
     pub fn with_read(stream: TcpStream, read: BytesMut) -> Self {
         let (rd, wr) = stream.into_split();
+        Self::of(ReadSide::Tcp(rd), WriteSide::Tcp(wr), read)
+    }
+
+    /// A connection on a TLS stream (its handshake done).
+    pub fn tls(stream: TlsStream<TcpStream>) -> Self {
+        let (rd, wr) = tokio::io::split(stream);
+        Self::of(
+            ReadSide::Tls(rd),
+            WriteSide::Tls(wr),
+            BytesMut::with_capacity(READ_CAPACITY),
+        )
+    }
+
+    fn of(rd: ReadSide, wr: WriteSide, read: BytesMut) -> Self {
         Self {
             reader: FrameReader { io: rd, buf: read },
             writer: FrameWriter {

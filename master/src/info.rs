@@ -206,6 +206,11 @@ fn section(core: &Core, name: &str, out: &mut String) {
             );
             line!(
                 out,
+                "tls_handshake_failures:{}",
+                s.tls_handshake_failures.load(Ordering::Relaxed)
+            );
+            line!(
+                out,
                 "total_error_replies:{}",
                 core.engine.command_stats.error_replies()
             );

@@ -39,6 +39,7 @@ mod slaves;
 mod slowlog;
 mod state;
 mod storage;
+mod tls;
 mod tracking;
 mod watch;
 
@@ -59,3 +60,4 @@ pub use role::{split_addr, LinkState, Role};
 pub use slaves::Slaves;
 pub use storage::{gc, store, sys, CopyProgress, History, Storage};
 pub use store::batch::{Batch, Layer, Sealed};
+pub use tls::client_connection as tls_client_connection;

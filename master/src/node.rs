@@ -270,6 +270,8 @@ impl Node {
         };
         engine.command_stats.init(crate::command::all_names());
         let acl = crate::acl::Acl::from_config(&config).map_err(Error::Config)?;
+        let tls = crate::tls::Tls::default();
+        tls.configure(&config).map_err(Error::Config)?;
         let core = Core::new(
             store,
             binlog,
@@ -280,6 +282,7 @@ impl Node {
             role.clone(),
             opts.follower.clone(),
             acl,
+            tls,
         );
         let cancel = CancellationToken::new();
         // Role changes wait until the link is running: a SLAVEOF that comes

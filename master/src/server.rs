@@ -38,18 +38,38 @@ impl Server {
     /// The bind error.
     pub async fn start(core: Arc<Core>, cancel: CancellationToken) -> std::io::Result<Self> {
         let cfg = core.config();
-        let listener = TcpListener::bind((cfg.bind.as_str(), cfg.port)).await?;
-        let addr = listener.local_addr()?;
-        core.view.set_listening_port(addr.port());
         let tracker = TaskTracker::new();
-        tracker.spawn(accept_loop(
-            listener,
-            Arc::clone(&core),
-            cancel.clone(),
-            tracker.clone(),
-        ));
+        let mut addr = None;
+        // `port 0` beside a TLS port: TLS only (as Redis); alone, any port.
+        if cfg.port != 0 || cfg.tls_port == 0 {
+            let listener = TcpListener::bind((cfg.bind.as_str(), cfg.port)).await?;
+            let plain = listener.local_addr()?;
+            info!(addr = %plain, "listening");
+            addr = Some(plain);
+            tracker.spawn(accept_loop(
+                listener,
+                false,
+                Arc::clone(&core),
+                cancel.clone(),
+                tracker.clone(),
+            ));
+        }
+        if cfg.tls_port != 0 {
+            let listener = TcpListener::bind((cfg.bind.as_str(), cfg.tls_port)).await?;
+            let tls = listener.local_addr()?;
+            info!(addr = %tls, "listening for TLS");
+            addr.get_or_insert(tls);
+            tracker.spawn(accept_loop(
+                listener,
+                true,
+                Arc::clone(&core),
+                cancel.clone(),
+                tracker.clone(),
+            ));
+        }
+        let addr = addr.ok_or_else(|| std::io::Error::other("no port to listen on"))?;
+        core.view.set_listening_port(addr.port());
         tracker.spawn(sample_ops(Arc::clone(&core), cancel.clone()));
-        info!(%addr, "listening");
         Ok(Self {
             addr,
             cancel,
@@ -92,6 +112,7 @@ async fn sample_ops(core: Arc<Core>, cancel: CancellationToken) {
 
 async fn accept_loop(
     listener: TcpListener,
+    tls: bool,
     core: Arc<Core>,
     cancel: CancellationToken,
     tracker: TaskTracker,
@@ -111,20 +132,25 @@ async fn accept_loop(
         let _ = stream.set_nodelay(true);
         keepalive(&stream, core.config().tcp_keepalive);
         core.stats.received.fetch_add(1, Ordering::Relaxed);
+        let local = stream.local_addr().unwrap_or(peer);
+        // Decided here, before the next accept, so maxclients holds
+        // however fast connections come; said once the stream is up (after
+        // the TLS handshake).
         let max = core.config().maxclients;
-        if core.stats.connected.load(Ordering::Relaxed) >= max {
+        let refusal = if core.stats.connected.load(Ordering::Relaxed) >= max {
             core.stats.rejected.fetch_add(1, Ordering::Relaxed);
+            Some("ERR max number of clients reached")
+        } else if refused_by_protected_mode(&core, peer) {
+            Some(DENIED)
+        } else {
+            None
+        };
+        if let Some(why) = refusal {
+            let core = Arc::clone(&core);
             tracker.spawn(async move {
-                let mut conn = Connection::new(stream);
-                conn.last_words(&Reply::error("ERR max number of clients reached"))
-                    .await;
-            });
-            continue;
-        }
-        if refused_by_protected_mode(&core, peer) {
-            tracker.spawn(async move {
-                let mut conn = Connection::new(stream);
-                conn.last_words(&Reply::error(DENIED)).await;
+                if let Some(mut conn) = open(&core, stream, tls).await {
+                    conn.last_words(&Reply::error(why)).await;
+                }
             });
             continue;
         }
@@ -132,19 +158,50 @@ async fn accept_loop(
         let span = info_span!("conn", id, %peer);
         let core = Arc::clone(&core);
         let cancel = cancel.clone();
-        // Counted before the next accept, so maxclients holds however fast
-        // connections come.
         core.stats.connected.fetch_add(1, Ordering::Relaxed);
         tracker.spawn(
             async move {
                 debug!("connected");
-                if !serve(Arc::clone(&core), stream, peer, id, cancel).await {
+                let handed = match open(&core, stream, tls).await {
+                    Some(conn) => serve(Arc::clone(&core), conn, peer, local, id, cancel).await,
+                    None => false,
+                };
+                if !handed {
                     core.stats.connected.fetch_sub(1, Ordering::Relaxed);
                 }
                 debug!("closed");
             }
             .instrument(span),
         );
+    }
+}
+
+/// How long a TLS client has to finish its handshake.
+const HANDSHAKE: Duration = Duration::from_secs(10);
+
+/// The connection on an accepted stream: as it is, or once its TLS
+/// handshake is done (`None`: it failed, and is logged).
+async fn open(core: &Core, stream: TcpStream, tls: bool) -> Option<Connection> {
+    if !tls {
+        return Some(Connection::new(stream));
+    }
+    let acceptor = core.tls.acceptor()?;
+    match tokio::time::timeout(HANDSHAKE, acceptor.accept(stream)).await {
+        Ok(Ok(s)) => Some(Connection::tls(tokio_rustls::TlsStream::Server(s))),
+        Ok(Err(e)) => {
+            debug!(error = %e, "TLS handshake failed");
+            core.stats
+                .tls_handshake_failures
+                .fetch_add(1, Ordering::Relaxed);
+            None
+        }
+        Err(_) => {
+            debug!("TLS handshake not done in time");
+            core.stats
+                .tls_handshake_failures
+                .fetch_add(1, Ordering::Relaxed);
+            None
+        }
     }
 }
 
@@ -197,8 +254,9 @@ impl Drop for Handed {
 /// (which then counts it as a client until it ends).
 async fn serve(
     core: Arc<Core>,
-    stream: TcpStream,
+    mut conn: Connection,
     peer: SocketAddr,
+    local: SocketAddr,
     id: u64,
     cancel: CancellationToken,
 ) -> bool {
@@ -211,8 +269,6 @@ async fn serve(
         ..RespLimits::default()
     });
     decoder.set_unauthenticated(needs_auth);
-    let local = stream.local_addr().unwrap_or(peer);
-    let mut conn = Connection::new(stream);
     let info = core.clients.add(id, peer, local);
     let mut client = Client::new(id, user, info);
     serve_client(&core, &mut conn, &mut client, &mut decoder, &cancel).await;

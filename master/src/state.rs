@@ -29,6 +29,8 @@ pub struct ConnStats {
     pub received: AtomicU64,
     /// Connections refused by `maxclients`.
     pub rejected: AtomicU64,
+    /// TLS handshakes that failed or did not end in time.
+    pub tls_handshake_failures: AtomicU64,
     /// Commands processed.
     pub commands: AtomicU64,
     /// Commands per second over the last second.
@@ -71,6 +73,8 @@ pub struct Core {
     pub slowlog: SlowLog,
     /// Users and their permissions (ACL).
     pub acl: Acl,
+    /// The TLS acceptor in force.
+    pub tls: crate::tls::Tls,
     pub(crate) next_client_id: AtomicU64,
 }
 
@@ -87,6 +91,7 @@ impl Core {
         role: Role,
         follower: Option<Arc<dyn Follower>>,
         acl: Acl,
+        tls: crate::tls::Tls,
     ) -> Arc<Self> {
         let cursors = Arc::clone(&engine.cursors);
         engine
@@ -115,6 +120,7 @@ impl Core {
             shutdown_asked: CancellationToken::new(),
             slowlog: SlowLog::default(),
             acl,
+            tls,
             next_client_id: AtomicU64::new(1),
         })
     }

@@ -151,7 +151,23 @@ impl Link {
             _ = cancel.cancelled() => return Ok(()),
         };
         let _ = stream.set_nodelay(true);
-        let mut conn = Connection::new(stream);
+        let mut conn = if cfg.tls_replication {
+            let handshake = rocksync_master::tls_client_connection(
+                &cfg,
+                stream,
+                &self.master_addr,
+                Duration::from_secs(10),
+            );
+            tokio::select! {
+                r = handshake => r.map_err(|e| LinkError::Connect {
+                    addr: self.master_addr.clone(),
+                    source: std::io::Error::other(e),
+                })?,
+                _ = cancel.cancelled() => return Ok(()),
+            }
+        } else {
+            Connection::new(stream)
+        };
         if !cfg.masterauth.is_empty() {
             // As the `masteruser` when one is named (an ACL user the
             // master lets run SYNC140), else the default user.

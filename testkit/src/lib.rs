@@ -4,14 +4,17 @@
 //! waits), a real redis-server ([`RedisServer`]), redis-sentinel
 //! ([`Sentinel`]) and twemproxy ([`Nutcracker`]), a TCP proxy a test cuts
 //! or slows ([`Proxy`]), a small disk to fill
-//! ([`Tmpfs`]), free loopback ports and bounded waits. Every wait ends by
+//! ([`Tmpfs`]), certificates for TLS made by openssl ([`Certs`]), free
+//! loopback ports and bounded waits. Every wait ends by
 //! itself; every child ends with its guard.
 
+mod certs;
 mod node;
 mod proxy;
 mod tmpfs;
 mod tools;
 
+pub use certs::Certs;
 pub use node::{bin_dir, digest, field, load, slaveof, wait_synced, Node};
 pub use proxy::Proxy;
 pub use tmpfs::Tmpfs;

@@ -63,8 +63,10 @@ pub fn deluser(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
 
 fn close_connections_of(s: &mut Session<'_>, users: &[Bytes]) {
     for u in users {
+        // (this connection is closed after its reply, not now)
         let f = KillFilter {
             user: Some(String::from_utf8_lossy(u).into_owned()),
+            skip_me: Some(s.client.id),
             ..KillFilter::default()
         };
         s.core.clients.kill(&f);

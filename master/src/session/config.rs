@@ -85,6 +85,7 @@ pub fn set(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
     let latency = &s.core.engine.latency;
     let slaves = &s.core.engine.slaves;
     let acl = &s.core.acl;
+    let tls = &s.core.tls;
     let changed = s.core.view.update_config(|next| {
         for pair in a[2..].chunks(2) {
             let name = String::from_utf8_lossy(&pair[0]).to_lowercase();
@@ -112,6 +113,17 @@ pub fn set(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
             return Err(Reply::error(format!(
                 "ERR CONFIG SET failed (possibly related to argument 'maxclients') - {e}"
             )));
+        }
+        // (last of the checks: once in force, the acceptor stays)
+        if a[2..]
+            .chunks(2)
+            .any(|p| p[0].to_ascii_lowercase().starts_with(b"tls"))
+        {
+            if let Err(e) = tls.configure(next) {
+                return Err(Reply::error(format!(
+                    "ERR CONFIG SET failed (possibly related to argument 'tls-*') - Unable to update TLS configuration: {e}"
+                )));
+            }
         }
         // Under the configuration's lock: two CONFIG SETs leave the
         // write path's threshold equal to the configuration's.
