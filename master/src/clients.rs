@@ -104,7 +104,7 @@ pub struct KillFilter {
     /// `SKIPME yes|no` (default yes): the calling client is spared.
     pub skip_me: Option<u64>,
     /// `USER name`: the clients authenticated as it.
-    pub user: Option<String>,
+    pub user: Option<Bytes>,
     /// `MAXAGE secs`: clients connected at least this long.
     pub max_age_secs: Option<u64>,
 }
@@ -159,12 +159,22 @@ impl Clients {
 
     /// Client `id`'s CLIENT LIST line (without its newline).
     pub fn line(&self, id: u64) -> String {
-        let me = format!("id={id} ");
-        self.list(None)
-            .lines()
-            .find(|l| l.starts_with(&me))
-            .unwrap_or_default()
-            .to_owned()
+        let Some(c) = self.get(id) else {
+            return String::new();
+        };
+        let mut out = String::new();
+        describe(&c, &mut out);
+        out.pop();
+        out
+    }
+
+    /// The user client `id` is authenticated as.
+    pub fn user_of(&self, id: u64) -> Option<Bytes> {
+        self.get(id).map(|c| lock(&c.user).clone())
+    }
+
+    fn get(&self, id: u64) -> Option<Arc<ClientInfo>> {
+        lock(&self.map).get(&id).cloned()
     }
 
     /// CLIENT LIST, one line per client (Redis 7's fields that apply).
@@ -174,27 +184,7 @@ impl Clients {
             if only.is_some_and(|k| k != c.kind()) {
                 continue;
             }
-            let (last, cmd) = lock(&c.last).clone();
-            let name = lock(&c.name)
-                .as_deref()
-                .map(String::from_utf8_lossy)
-                .unwrap_or_default()
-                .into_owned();
-            let user = String::from_utf8_lossy(&lock(&c.user)).into_owned();
-            let _ = writeln!(
-                out,
-                "id={} addr={} laddr={} fd=-1 name={name} age={} idle={} flags={} db=0 sub={} psub={} ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={cmd} user={user} redir=-1 resp={}",
-                c.id,
-                c.peer,
-                c.local,
-                c.created.elapsed().as_secs(),
-                last.elapsed().as_secs(),
-                c.flags(),
-                c.subs.load(Ordering::Relaxed),
-                c.psubs.load(Ordering::Relaxed),
-                if c.in_multi.load(Ordering::Relaxed) { 0 } else { -1 },
-                c.resp.load(Ordering::Relaxed),
-            );
+            describe(c, &mut out);
         }
         out
     }
@@ -214,11 +204,7 @@ impl Clients {
                 })
             })
             .filter(|c| f.skip_me != Some(c.id))
-            .filter(|c| {
-                f.user
-                    .as_deref()
-                    .is_none_or(|u| u.as_bytes() == &lock(&c.user)[..])
-            })
+            .filter(|c| f.user.as_ref().is_none_or(|u| *u == *lock(&c.user)))
             .filter(|c| {
                 f.max_age_secs
                     .is_none_or(|a| c.created.elapsed().as_secs() >= a)
@@ -230,6 +216,31 @@ impl Clients {
         }
         victims.len()
     }
+}
+
+/// One client's CLIENT LIST line (with its newline) into `out`.
+fn describe(c: &ClientInfo, out: &mut String) {
+    let (last, cmd) = lock(&c.last).clone();
+    let name = lock(&c.name)
+        .as_deref()
+        .map(String::from_utf8_lossy)
+        .unwrap_or_default()
+        .into_owned();
+    let user = String::from_utf8_lossy(&lock(&c.user)).into_owned();
+    let _ = writeln!(
+        out,
+        "id={} addr={} laddr={} fd=-1 name={name} age={} idle={} flags={} db=0 sub={} psub={} ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={cmd} user={user} redir=-1 resp={}",
+        c.id,
+        c.peer,
+        c.local,
+        c.created.elapsed().as_secs(),
+        last.elapsed().as_secs(),
+        c.flags(),
+        c.subs.load(Ordering::Relaxed),
+        c.psubs.load(Ordering::Relaxed),
+        if c.in_multi.load(Ordering::Relaxed) { 0 } else { -1 },
+        c.resp.load(Ordering::Relaxed),
+    );
 }
 
 /// Subscribers of channels and patterns, each with the queue of its
@@ -268,6 +279,20 @@ impl PubSub {
             &self.channels
         };
         lock(map).entry(name).or_default().insert(id, sub).is_none()
+    }
+
+    /// Every subscription: pattern or not, its channel, the client's id
+    /// and its queue.
+    pub fn all(&self) -> Vec<(bool, Bytes, u64, Subscriber)> {
+        let mut out = Vec::new();
+        for (pattern, map) in [(false, &self.channels), (true, &self.patterns)] {
+            for (name, subs) in lock(map).iter() {
+                for (id, s) in subs {
+                    out.push((pattern, name.clone(), *id, s.clone()));
+                }
+            }
+        }
+        out
     }
 
     /// Unsubscribe; false when it was not subscribed.

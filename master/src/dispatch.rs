@@ -297,6 +297,12 @@ fn refusal(core: &Core, client: &Client, meta: &Meta, args: &[Bytes]) -> Option<
     if let Err(denied) = permitted(core, client, meta, args, context) {
         return Some(Reply::error(crate::acl::noperm(denied, meta)));
     }
+    if client.multi.is_none() {
+        // (queued, it is checked at EXEC, where Redis gives it)
+        if let Some(e) = client.user.sort_option_denied(meta, args) {
+            return Some(Reply::error(e));
+        }
+    }
     if meta.has(WRITE) && core.is_read_only() {
         return Some(Reply::error(READONLY));
     }
@@ -512,7 +518,9 @@ async fn exec_watched(core: &Arc<Core>, client: &mut Client, out: &mut BytesMut)
         .zip(&specs)
         .map(|(args, spec)| {
             let meta = &spec.as_ref().ok()?.meta;
-            let denied = permitted(core, client, meta, args, Context::Multi).err()?;
+            let Err(denied) = permitted(core, client, meta, args, Context::Multi) else {
+                return client.user.sort_option_denied(meta, args).map(Reply::error);
+            };
             let why = match denied {
                 Denied::Command => "no permission to execute the command or subcommand",
                 Denied::Key(_) => "no permission to touch the specified keys",

@@ -10,7 +10,7 @@ pub mod rules;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 
 use bytes::Bytes;
 
@@ -67,6 +67,14 @@ impl User {
         self.perms().check(meta, args)
     }
 
+    /// SORT's BY or GET refused to it (see [`Perms::sort_option_denied`]).
+    pub fn sort_option_denied(&self, meta: &Meta, args: &[Bytes]) -> Option<&'static str> {
+        if self.open.load(Ordering::Acquire) {
+            return None;
+        }
+        self.perms().sort_option_denied(meta, args)
+    }
+
     /// `password` authenticates it (it is on, and the password is one of
     /// its own or it has `nopass`). Compared as hashes, in a time that
     /// depends on neither the password nor the user's.
@@ -118,6 +126,9 @@ pub struct Acl {
     pub log: Arc<AclLog>,
     /// `acl-pubsub-default allchannels`: new users may use every channel.
     pubsub_all: AtomicBool,
+    /// Held across a change's read, modify and write (SETUSER, requirepass,
+    /// LOAD), so that two changes to one user never lose one.
+    edit: Mutex<()>,
 }
 
 impl Default for Acl {
@@ -129,6 +140,7 @@ impl Default for Acl {
             default,
             log: Arc::default(),
             pubsub_all: AtomicBool::new(false),
+            edit: Mutex::new(()),
         }
     }
 }
@@ -209,6 +221,7 @@ impl Acl {
     /// `requirepass`: the default user's one password, or `nopass` when
     /// empty (as Redis).
     pub fn set_requirepass(&self, pass: &str) {
+        let _edit = crate::lock(&self.edit);
         let mut p = self.default.perms().clone();
         let rule = if pass.is_empty() {
             "nopass".to_owned()
@@ -228,6 +241,7 @@ impl Acl {
     /// # Errors
     /// The rule refused and Redis's reason.
     pub fn set_user(&self, name: &[u8], rules: &[Bytes]) -> Result<(), (Bytes, &'static str)> {
+        let _edit = crate::lock(&self.edit);
         let existing = self.user(name);
         let mut perms = match &existing {
             Some(u) => u.perms().clone(),
@@ -277,6 +291,7 @@ impl Acl {
     /// new: their old names are returned, for their connections to be
     /// closed (as Redis's ACL LOAD).
     fn replace_all(&self, users: Vec<(Bytes, Perms)>) -> Vec<Bytes> {
+        let _edit = crate::lock(&self.edit);
         let mut map = self
             .users
             .write()
@@ -359,7 +374,10 @@ impl ScriptCaller {
             return Ok(());
         };
         let Err(denied) = self.user.check(&spec.meta, args) else {
-            return Ok(());
+            return match self.user.sort_option_denied(&spec.meta, args) {
+                Some(e) => Err(e.into()),
+                None => Ok(()),
+            };
         };
         let (reason, object, why) = match denied {
             Denied::Command => (

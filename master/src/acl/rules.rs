@@ -178,6 +178,23 @@ pub enum Denied {
     Channel(usize),
 }
 
+/// Every STORE and STOREDIST target of GEORADIUS[BYMEMBER]: the key specs
+/// name the first of each, and the command stores into the last one given,
+/// so each is checked.
+fn repeated_stores(name: &str, args: &[Bytes]) -> Vec<usize> {
+    let from = match name {
+        "georadius" => 6,
+        "georadiusbymember" => 5,
+        _ => return Vec::new(),
+    };
+    (from..args.len().saturating_sub(1))
+        .filter(|&i| {
+            args[i].eq_ignore_ascii_case(b"store") || args[i].eq_ignore_ascii_case(b"storedist")
+        })
+        .map(|i| i + 1)
+        .collect()
+}
+
 impl Perms {
     /// A new user's: off, no password, no commands, keys or channels
     /// (channels per `acl-pubsub-default`).
@@ -436,6 +453,11 @@ impl Perms {
                     }
                 }
             }
+            for pos in repeated_stores(meta.name, args) {
+                if !self.may_touch_key(&args[pos], ks::OW | ks::UPDATE) {
+                    return Err(Denied::Key(pos));
+                }
+            }
         }
         if !self.all_channels {
             if let Some((from, patterns)) = channel_args(meta.name) {
@@ -450,6 +472,50 @@ impl Perms {
             }
         }
         Ok(())
+    }
+
+    /// May read every key (`allkeys`, `~*` or `%R~*`): what SORT's BY and
+    /// GET need, since the keys their patterns make are not known before.
+    fn reads_all_keys(&self) -> bool {
+        self.all_keys
+            || self
+                .keys
+                .iter()
+                .any(|(access, p)| access & READ == READ && &p[..] == b"*")
+    }
+
+    /// Redis's refusal of SORT's BY (with a `*`) or GET for a user who may
+    /// not read every key; the options are read in order as SORT reads
+    /// them (a syntax error before them is SORT's own to give).
+    pub fn sort_option_denied(&self, meta: &Meta, args: &[Bytes]) -> Option<&'static str> {
+        if !matches!(meta.name, "sort" | "sort_ro") || self.reads_all_keys() {
+            return None;
+        }
+        let mut j = 2;
+        while j < args.len() {
+            let left = args.len() - j - 1;
+            match args[j].to_ascii_lowercase().as_slice() {
+                b"asc" | b"desc" | b"alpha" => {}
+                b"limit" if left >= 2 => j += 2,
+                b"store" if left >= 1 && meta.name == "sort" => j += 1,
+                b"by" if left >= 1 => {
+                    if args[j + 1].contains(&b'*') {
+                        return Some(
+                            "ERR BY option of SORT denied due to insufficient ACL permissions.",
+                        );
+                    }
+                    j += 1;
+                }
+                b"get" if left >= 1 => {
+                    return Some(
+                        "ERR GET option of SORT denied due to insufficient ACL permissions.",
+                    )
+                }
+                _ => return None,
+            }
+            j += 1;
+        }
+        None
     }
 
     /// The key, used as its key spec says, matches a pattern with the

@@ -20,11 +20,38 @@ pub fn setuser(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
         return Reply::error("ERR Usernames can't contain spaces or null characters");
     }
     match s.core.acl.set_user(name, &a[3..]) {
-        Ok(()) => Reply::ok(),
+        Ok(()) => {
+            drop_unpermitted_subscribers(s, name);
+            Reply::ok()
+        }
         Err((rule, why)) => Reply::error(format!(
             "ERR Error in ACL SETUSER modifier '{}': {why}",
             String::from_utf8_lossy(&rule)
         )),
+    }
+}
+
+/// As Redis 7: once a user's channels change, its subscribers that hold a
+/// channel or pattern it may no longer use are disconnected (this
+/// connection after its reply).
+fn drop_unpermitted_subscribers(s: &mut Session<'_>, name: &[u8]) {
+    let Some(user) = s.core.acl.user(name) else {
+        return;
+    };
+    if user.perms().all_channels {
+        return;
+    }
+    for (pattern, channel, id, sub) in s.core.pubsub.all() {
+        if user.perms().may_touch_channel(&channel, pattern)
+            || s.core.clients.user_of(id).as_deref() != Some(name)
+        {
+            continue;
+        }
+        if id == s.client.id {
+            s.after = super::After::Close;
+        } else {
+            sub.kill.cancel();
+        }
     }
 }
 
@@ -65,7 +92,7 @@ fn close_connections_of(s: &mut Session<'_>, users: &[Bytes]) {
     for u in users {
         // (this connection is closed after its reply, not now)
         let f = KillFilter {
-            user: Some(String::from_utf8_lossy(u).into_owned()),
+            user: Some(u.clone()),
             skip_me: Some(s.client.id),
             ..KillFilter::default()
         };

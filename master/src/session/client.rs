@@ -98,7 +98,7 @@ pub fn kill(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
                 "no" => f.skip_me = None,
                 _ => return Reply::error(SYNTAX),
             },
-            b"user" => f.user = Some(v),
+            b"user" => f.user = Some(pair[1].clone()),
             b"maxage" => match v.parse() {
                 Ok(secs) => f.max_age_secs = Some(secs),
                 Err(_) => return Reply::error(NOT_INT),

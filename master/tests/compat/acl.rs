@@ -213,6 +213,50 @@ const STEPS: &[(usize, Cmp, &[&str])] = &[
     (3, Same, &["AUTH", "default", "secret"]),
     (0, Same, &["CONFIG", "SET", "requirepass", ""]),
     (0, Same, &["ACL", "LIST"]),
+    // SORT's BY and GET make keys from patterns: only a user who may read
+    // every key may use them (Redis 7.0 refuses even GET #).
+    (
+        0,
+        Same,
+        &[
+            "ACL", "SETUSER", "sorter", "on", "nopass", "+@all", "~mylist",
+        ],
+    ),
+    (0, Same, &["RPUSH", "mylist", "3", "1", "2"]),
+    (0, Same, &["SET", "v1", "9"]),
+    (2, Same, &["AUTH", "sorter", "any"]),
+    (2, Same, &["SORT", "mylist"]),
+    (2, Same, &["SORT", "mylist", "BY", "v*"]),
+    (2, Same, &["SORT", "mylist", "BY", "nosort"]),
+    (2, Same, &["SORT", "mylist", "GET", "#"]),
+    (2, Same, &["SORT_RO", "mylist", "GET", "v*"]),
+    (2, Same, &["SORT", "mylist", "LIMIT", "0", "1", "BY", "v*"]),
+    (2, Same, &["SORT", "mylist", "BOGUS", "BY", "v*"]),
+    (2, Same, &["SORT", "mylist", "BY", "v*", "BOGUS"]),
+    (0, Same, &["ACL", "SETUSER", "sorter", "~v*", "%W~*"]),
+    (2, Same, &["SORT", "mylist", "BY", "v*"]),
+    (2, Same, &["MULTI"]),
+    (2, Same, &["SORT", "mylist", "BY", "v*"]),
+    (2, Same, &["LLEN", "mylist"]),
+    (2, Same, &["EXEC"]),
+    (
+        2,
+        Same,
+        &[
+            "EVAL",
+            "return redis.pcall('sort', 'mylist', 'get', 'v*')",
+            "0",
+        ],
+    ),
+    (0, Same, &["ACL", "SETUSER", "sorter", "%R~*"]),
+    (2, Same, &["SORT", "mylist", "BY", "v*", "GET", "#"]),
+    (
+        0,
+        Same,
+        &["ACL", "SETUSER", "sorter", "resetkeys", "allkeys"],
+    ),
+    (2, Same, &["SORT_RO", "mylist", "GET", "v*"]),
+    (0, Log, &["ACL", "LOG"]),
 ];
 
 /// `reply` as compared under `cmp`.

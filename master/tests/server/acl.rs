@@ -257,3 +257,143 @@ fn protected_mode_refuses_clients_beyond_loopback_until_a_password_is_set() {
         "PONG"
     );
 }
+
+#[test]
+fn every_store_target_of_georadius_is_checked_where_redis_checks_only_the_first() {
+    let rules = [
+        "ACL", "SETUSER", "geo", "on", "nopass", "+@all", "~geo", "~dst:ok",
+    ];
+    let store_twice = [
+        "GEORADIUS",
+        "geo",
+        "13",
+        "38",
+        "200",
+        "km",
+        "STORE",
+        "dst:ok",
+        "STORE",
+        "dst:no",
+    ];
+    // The hazard, in redis-server 7.0: the key specs name the first STORE,
+    // the command stores into the last, a key the user may not touch.
+    let redis = common::RedisServer::start(&[]);
+    let mut theirs = redis::Client::open(format!("redis://127.0.0.1:{}/", redis.port))
+        .expect("client")
+        .get_connection()
+        .expect("connect");
+    let ours = InProc::start();
+    let mut mine = ours.client();
+    for admin in [&mut theirs, &mut mine] {
+        let _: () = query(admin, &rules).expect("setuser");
+        let _: i64 = query(admin, &["GEOADD", "geo", "13.36", "38.11", "a"]).expect("geoadd");
+    }
+    let mut theirs_geo = redis::Client::open(format!("redis://geo:x@127.0.0.1:{}/", redis.port))
+        .expect("client")
+        .get_connection()
+        .expect("connect as geo");
+    let stored: i64 = query(&mut theirs_geo, &store_twice).expect("redis lets it through");
+    assert_eq!(stored, 1);
+    let written: i64 = query(&mut theirs, &["EXISTS", "dst:no"]).expect("exists");
+    assert_eq!(
+        written, 1,
+        "redis-server wrote a key the user may not touch"
+    );
+    // Here every STORE and STOREDIST target is checked.
+    let mut geo = as_user(&ours, "geo", "x");
+    for cmd in [
+        &store_twice[..],
+        &[
+            "GEORADIUS",
+            "geo",
+            "13",
+            "38",
+            "200",
+            "km",
+            "STORE",
+            "dst:ok",
+            "STOREDIST",
+            "dst:no",
+        ],
+        &[
+            "GEORADIUSBYMEMBER",
+            "geo",
+            "a",
+            "200",
+            "km",
+            "STORE",
+            "dst:ok",
+            "STORE",
+            "dst:no",
+        ],
+    ] {
+        let e = query::<i64>(&mut geo, cmd).expect_err("refused");
+        assert_eq!(e.code(), Some("NOPERM"), "{cmd:?}: {e}");
+    }
+    let written: i64 = query(&mut mine, &["EXISTS", "dst:no"]).expect("exists");
+    assert_eq!(written, 0);
+    let stored: i64 = query(
+        &mut geo,
+        &[
+            "GEORADIUS",
+            "geo",
+            "13",
+            "38",
+            "200",
+            "km",
+            "STORE",
+            "dst:ok",
+        ],
+    )
+    .expect("its own key");
+    assert_eq!(stored, 1);
+}
+
+#[test]
+fn a_subscriber_whose_channels_are_taken_away_is_disconnected_and_others_stay() {
+    let m = InProc::start();
+    let mut admin = m.client();
+    let _: () = query(
+        &mut admin,
+        &[
+            "ACL", "SETUSER", "news", "on", ">pw", "+@all", "&news:*", "&sport",
+        ],
+    )
+    .expect("setuser");
+    let subscriber = |channel: &str| {
+        let mut c = as_user(&m, "news", "pw");
+        let _: () = query(&mut c, &["SUBSCRIBE", channel]).expect("subscribe");
+        c
+    };
+    let mut on_news = subscriber("news:1");
+    let mut on_sport = subscriber("sport");
+    // Channels added: nobody is dropped.
+    let _: () = query(&mut admin, &["ACL", "SETUSER", "news", "&weather"]).expect("setuser");
+    std::thread::sleep(Duration::from_millis(200));
+    let list: String = query(&mut admin, &["CLIENT", "LIST"]).expect("client list");
+    assert_eq!(list.matches(" user=news ").count(), 2, "{list}");
+    // `sport` taken away: its subscriber goes, the other stays.
+    let _: () = query(
+        &mut admin,
+        &["ACL", "SETUSER", "news", "resetchannels", "&news:*"],
+    )
+    .expect("setuser");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let list: String = query(&mut admin, &["CLIENT", "LIST"]).expect("client list");
+        if list.matches(" user=news ").count() == 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still subscribed: {list}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let e = redis::cmd("PING")
+        .query::<redis::Value>(&mut on_sport)
+        .expect_err("closed");
+    assert!(e.is_io_error() || e.is_connection_dropped(), "{e}");
+    let n: i64 = query(&mut admin, &["PUBLISH", "news:1", "hello"]).expect("publish");
+    assert_eq!(n, 1);
+    let msg: Vec<String> =
+        redis::from_redis_value(&on_news.recv_response().expect("the message")).expect("strings");
+    assert_eq!(msg, ["message", "news:1", "hello"]);
+}
