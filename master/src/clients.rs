@@ -12,15 +12,11 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use rocksync_protocol::Reply;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::cmd::generic::glob_match;
 use crate::lock;
-
-/// Messages a subscriber may have waiting before it is disconnected (a
-/// subscriber that does not read must not grow the server's memory).
-pub const SUBSCRIBER_BACKLOG: usize = 4096;
+use crate::outbuf::{Held, LiveLimits, Outbox, OutputLimits};
 
 /// One connection, as CLIENT LIST shows it and CLIENT KILL finds it.
 #[derive(Debug)]
@@ -53,6 +49,8 @@ pub struct ClientInfo {
     pub resp: Arc<AtomicU8>,
     /// The user it is authenticated as (or will be, `default`).
     pub user: Mutex<Bytes>,
+    /// What it holds back (its output limits).
+    pub held: Arc<Held>,
 }
 
 impl ClientInfo {
@@ -113,9 +111,16 @@ pub struct KillFilter {
 #[derive(Debug, Default)]
 pub struct Clients {
     map: Mutex<BTreeMap<u64, Arc<ClientInfo>>>,
+    limits: Arc<LiveLimits>,
 }
 
 impl Clients {
+    /// `client-output-buffer-limit`'s normal and pubsub classes, for
+    /// every client from now on.
+    pub fn set_output_limits(&self, l: &OutputLimits) {
+        self.limits.set(l);
+    }
+
     /// Register a new connection.
     pub fn add(&self, id: u64, peer: SocketAddr, local: SocketAddr) -> Arc<ClientInfo> {
         let now = Instant::now();
@@ -134,6 +139,7 @@ impl Clients {
             blocked: AtomicBool::new(false),
             resp: Arc::new(AtomicU8::new(2)),
             user: Mutex::new(Bytes::from_static(crate::acl::DEFAULT)),
+            held: Arc::new(Held::new(Arc::clone(&self.limits))),
         });
         lock(&self.map).insert(id, Arc::clone(&info));
         info
@@ -229,7 +235,7 @@ fn describe(c: &ClientInfo, out: &mut String) {
     let user = String::from_utf8_lossy(&lock(&c.user)).into_owned();
     let _ = writeln!(
         out,
-        "id={} addr={} laddr={} fd=-1 name={name} age={} idle={} flags={} db=0 sub={} psub={} ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={cmd} user={user} redir=-1 resp={}",
+        "id={} addr={} laddr={} fd=-1 name={name} age={} idle={} flags={} db=0 sub={} psub={} ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem={} tot-mem=0 events=r cmd={cmd} user={user} redir=-1 resp={}",
         c.id,
         c.peer,
         c.local,
@@ -239,6 +245,7 @@ fn describe(c: &ClientInfo, out: &mut String) {
         c.subs.load(Ordering::Relaxed),
         c.psubs.load(Ordering::Relaxed),
         if c.in_multi.load(Ordering::Relaxed) { 0 } else { -1 },
+        c.held.bytes(),
         c.resp.load(Ordering::Relaxed),
     );
 }
@@ -251,23 +258,8 @@ pub struct PubSub {
     patterns: Mutex<HashMap<Bytes, HashMap<u64, Subscriber>>>,
 }
 
-/// A connection's message queue and its kill switch.
-#[derive(Debug, Clone)]
-pub struct Subscriber {
-    /// Where its messages go.
-    pub tx: mpsc::Sender<Reply>,
-    /// Cancelled when it cannot keep up.
-    pub kill: CancellationToken,
-}
-
-fn deliver(s: &Subscriber, msg: Reply) -> bool {
-    if s.tx.try_send(msg).is_err() {
-        // Redis's client-output-buffer-limit for pubsub: disconnect.
-        s.kill.cancel();
-        return false;
-    }
-    true
-}
+/// A subscriber's connection: its queue.
+pub type Subscriber = Outbox;
 
 impl PubSub {
     /// Subscribe client `id` to `channel` (or to a pattern); false when
@@ -324,7 +316,7 @@ impl PubSub {
                     Reply::Bulk(channel.clone()),
                     Reply::Bulk(message.clone()),
                 ]);
-                n += usize::from(deliver(s, msg));
+                n += usize::from(s.send(msg));
             }
         }
         for (pattern, subs) in lock(&self.patterns).iter() {
@@ -338,7 +330,7 @@ impl PubSub {
                     Reply::Bulk(channel.clone()),
                     Reply::Bulk(message.clone()),
                 ]);
-                n += usize::from(deliver(s, msg));
+                n += usize::from(s.send(msg));
             }
         }
         n

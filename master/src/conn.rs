@@ -216,6 +216,31 @@ impl FrameWriter {
         Ok(())
     }
 
+    /// [`FrameWriter::flush`], telling `left` how many bytes are still to
+    /// go after each write the socket takes (what the client holds back).
+    ///
+    /// # Errors
+    /// The socket's.
+    pub async fn flush_reporting(&mut self, left: impl Fn(usize)) -> io::Result<()> {
+        let mut done = 0;
+        while done < self.out.len() {
+            let n = self.io.write(&self.out[done..]).await?;
+            if n == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            done += n;
+            left(self.out.len() - done);
+        }
+        self.io.flush().await?;
+        self.out.clear();
+        Ok(())
+    }
+
+    /// Bytes in the output, not sent yet.
+    pub fn pending(&self) -> usize {
+        self.out.len()
+    }
+
     /// [`FrameWriter::flush`] within `timeout`.
     ///
     /// # Errors

@@ -50,7 +50,11 @@ pub async fn run_pipeline(
                 run.push(next);
             }
             flush_writes(core, client, &mut writes, out, false).await;
-            get_run(core, client, &run, out);
+            let answered = get_run(core, client, &run, out);
+            if answered < run.len() || (out.len() >= STREAM_AT && cmds.peek().is_some()) {
+                // (replies go out as they are made: see below)
+                return After::More(run.drain(answered..).chain(cmds).collect());
+            }
             continue;
         }
         if client.info.kill.is_cancelled() {
@@ -67,10 +71,20 @@ pub async fn run_pipeline(
             flush_writes(core, client, &mut writes, out, false).await;
             return after;
         }
+        if out.len() >= STREAM_AT && cmds.peek().is_some() {
+            // Replies go out as they are made: a pipeline whose replies
+            // are large holds one chunk of them, not all.
+            flush_writes(core, client, &mut writes, out, false).await;
+            return After::More(cmds.collect());
+        }
     }
     flush_writes(core, client, &mut writes, out, false).await;
     After::Continue
 }
+
+/// Output past which a pipeline's replies are sent before its next
+/// commands run.
+const STREAM_AT: usize = 256 * 1024;
 
 /// `GET key`, which a run of can be answered in one lookup.
 fn batched_get(args: &[Bytes], spec: Option<&Spec>) -> bool {
@@ -91,15 +105,22 @@ fn plain_state(core: &Core, client: &Client) -> bool {
         && !core.view.refuses_stale()
 }
 
-/// Answer a run of GETs from one batched lookup (a consistent view).
-fn get_run(core: &Core, client: &Client, run: &[Vec<Bytes>], out: &mut BytesMut) {
+/// Answer a run of GETs from one batched lookup (a consistent view); how
+/// many were answered (the rest, when the replies passed [`STREAM_AT`],
+/// are to run again after the output went out).
+fn get_run(core: &Core, client: &Client, run: &[Vec<Bytes>], out: &mut BytesMut) -> usize {
     client.info.touch(b"get");
     let started = Instant::now();
     let keys: Vec<&[u8]> = run.iter().map(|a| &a[1][..]).collect();
     let now = now_ms();
+    let mut answered = run.len();
     match core.store.multi_meta(&keys) {
         Ok(metas) => {
-            for m in metas {
+            for (i, m) in metas.into_iter().enumerate() {
+                if out.len() >= STREAM_AT {
+                    answered = i;
+                    break;
+                }
                 match m.filter(|m| !m.is_expired(now)) {
                     None => Reply::Nil.encode_as(out, client.proto),
                     Some(m) if m.kind == Kind::String => {
@@ -116,7 +137,8 @@ fn get_run(core: &Core, client: &Client, run: &[Vec<Bytes>], out: &mut BytesMut)
         }
     }
     // One lookup served them all: each is charged its share.
-    let us = started.elapsed().as_micros() as u64 / run.len() as u64;
+    let run = &run[..answered];
+    let us = started.elapsed().as_micros() as u64 / run.len().max(1) as u64;
     for args in run {
         slow_entry(core, client, args, us);
     }
@@ -124,6 +146,7 @@ fn get_run(core: &Core, client: &Client, run: &[Vec<Bytes>], out: &mut BytesMut)
         .command_stats
         .record_many("get", run.len() as u64, us, false);
     core.engine.latency.record("fast-command", us);
+    answered
 }
 
 /// One command, as [`step_one`]; CLIENT CACHING's answer holds for the

@@ -7,10 +7,21 @@
 //!
 //! For a slave, what it holds back is the binlog from its position on
 //! (what purge must keep for it), so the replica limit caps the disk a
-//! slow slave pins, as Redis's caps the memory. Only the replica class is
-//! enforced so far: the normal and pubsub classes must stay `0 0 0`.
+//! slow slave pins, as Redis's caps the memory. For any other client it is
+//! the bytes of its replies its socket has not taken, and of the messages
+//! (pub/sub, invalidations) queued for it: a [`Held`] counts them, and an
+//! [`Outbox`] is the queue. The class is `pubsub` while the client holds a
+//! subscription, `normal` otherwise, as in Redis.
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use rocksync_protocol::Reply;
 use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::mono_ms;
 
 /// One class's limits.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -31,15 +42,31 @@ impl OutputLimit {
 }
 
 /// The limits of every class.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct OutputLimits {
-    /// Normal clients (must be off for now).
+    /// Normal clients.
     pub normal: OutputLimit,
     /// Slaves' sync sessions.
     pub replica: OutputLimit,
-    /// Subscribers (must be off for now).
+    /// Subscribers.
     pub pubsub: OutputLimit,
+}
+
+impl Default for OutputLimits {
+    /// Redis's for normal clients and subscribers (`normal 0 0 0`,
+    /// `pubsub 32mb 8mb 60`); none for slaves, whose binlog is on disk.
+    fn default() -> Self {
+        Self {
+            normal: OutputLimit::default(),
+            replica: OutputLimit::default(),
+            pubsub: OutputLimit {
+                hard: 32 << 20,
+                soft: 8 << 20,
+                secs: 60,
+            },
+        }
+    }
 }
 
 /// A size with Redis's units: `b`, `k` (1000), `kb` (1024), `m`, `mb`,
@@ -98,11 +125,6 @@ impl OutputLimits {
             };
             *class = limit;
         }
-        if !out.normal.is_off() || !out.pubsub.is_off() {
-            return Err(
-                "only the replica class is enforced so far: normal and pubsub must be 0 0 0".into(),
-            );
-        }
         Ok(out)
     }
 
@@ -131,6 +153,193 @@ impl From<OutputLimits> for String {
     }
 }
 
+/// The normal and pubsub limits in force, shared by every client's
+/// [`Held`] (CONFIG SET changes them live).
+#[derive(Debug, Default)]
+pub struct LiveLimits {
+    /// normal's and pubsub's hard, soft and seconds.
+    words: [AtomicU64; 6],
+}
+
+impl LiveLimits {
+    /// Take `l`'s normal and pubsub limits.
+    pub fn set(&self, l: &OutputLimits) {
+        let v = [
+            l.normal.hard,
+            l.normal.soft,
+            l.normal.secs,
+            l.pubsub.hard,
+            l.pubsub.soft,
+            l.pubsub.secs,
+        ];
+        for (w, v) in self.words.iter().zip(v) {
+            w.store(v, Ordering::Relaxed);
+        }
+    }
+
+    fn of(&self, pubsub: bool) -> OutputLimit {
+        let at = if pubsub { 3 } else { 0 };
+        let w = |i: usize| self.words[at + i].load(Ordering::Relaxed);
+        OutputLimit {
+            hard: w(0),
+            soft: w(1),
+            secs: w(2),
+        }
+    }
+}
+
+/// What one client holds back: the messages queued for it and the replies
+/// its socket has not taken yet, in bytes, checked against its class's
+/// limits.
+#[derive(Debug)]
+pub struct Held {
+    queued: AtomicU64,
+    unsent: AtomicU64,
+    /// When it passed the soft limit (monotonic ms; 0: it is below).
+    over_since: AtomicU64,
+    /// It holds a subscription (the pubsub class).
+    pubsub: AtomicBool,
+    limits: Arc<LiveLimits>,
+}
+
+impl Held {
+    /// Nothing held, under `limits`.
+    pub fn new(limits: Arc<LiveLimits>) -> Self {
+        Self {
+            queued: AtomicU64::new(0),
+            unsent: AtomicU64::new(0),
+            over_since: AtomicU64::new(0),
+            pubsub: AtomicBool::new(false),
+            limits,
+        }
+    }
+
+    /// Bytes held now (CLIENT LIST's `omem`).
+    pub fn bytes(&self) -> u64 {
+        self.queued.load(Ordering::Relaxed) + self.unsent.load(Ordering::Relaxed)
+    }
+
+    /// It holds a subscription or not (its class).
+    pub fn set_pubsub(&self, on: bool) {
+        self.pubsub.store(on, Ordering::Relaxed);
+    }
+
+    fn limit(&self) -> OutputLimit {
+        self.limits.of(self.pubsub.load(Ordering::Relaxed))
+    }
+
+    /// `n` bytes of messages joined its queue; false when that puts it
+    /// past its limits.
+    pub fn queue(&self, n: u64) -> bool {
+        self.queued.fetch_add(n, Ordering::Relaxed);
+        self.within()
+    }
+
+    /// `n` bytes of messages left the queue for its output.
+    pub fn dequeue(&self, n: u64) {
+        let _ = self
+            .queued
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |q| {
+                Some(q.saturating_sub(n))
+            });
+    }
+
+    /// Its output holds `n` bytes its socket has not taken.
+    pub fn set_unsent(&self, n: u64) {
+        self.unsent.store(n, Ordering::Relaxed);
+    }
+
+    /// Within its class's limits now: under the hard limit, and not past
+    /// the soft one for longer than its seconds (whose clock starts and
+    /// stops here).
+    pub fn within(&self) -> bool {
+        let l = self.limit();
+        let held = self.bytes();
+        if l.hard > 0 && held >= l.hard {
+            return false;
+        }
+        if l.soft == 0 || held < l.soft {
+            self.over_since.store(0, Ordering::Relaxed);
+            return true;
+        }
+        let now = mono_ms();
+        match self
+            .over_since
+            .compare_exchange(0, now, Ordering::Relaxed, Ordering::Relaxed)
+        {
+            Ok(_) => true,
+            Err(since) => now.saturating_sub(since) <= l.secs * 1000,
+        }
+    }
+
+    /// While it stays past its soft limit, how long until it has been
+    /// there too long (`None`: it is not past it).
+    pub fn soft_deadline(&self) -> Option<std::time::Duration> {
+        let l = self.limit();
+        let since = self.over_since.load(Ordering::Relaxed);
+        (l.soft > 0 && since > 0 && self.bytes() >= l.soft).then(|| {
+            let end = since + l.secs * 1000 + 1;
+            std::time::Duration::from_millis(end.saturating_sub(mono_ms()))
+        })
+    }
+}
+
+/// A message's size as counted against a limit (its RESP encoding's, near
+/// enough; the same on queuing and on taking it out).
+pub fn approx_len(r: &Reply) -> u64 {
+    match r {
+        Reply::Bulk(b) => b.len() as u64 + 16,
+        Reply::Array(v) | Reply::Push(v) | Reply::Set(v) => {
+            16 + v.iter().map(approx_len).sum::<u64>()
+        }
+        Reply::Simple(s) | Reply::Error(s) => s.len() as u64 + 3,
+        _ => 24,
+    }
+}
+
+/// The sending side of a connection's queue of out-of-band messages
+/// (pub/sub messages, invalidations), counted against its limits.
+#[derive(Debug, Clone)]
+pub struct Outbox {
+    tx: mpsc::UnboundedSender<Reply>,
+    held: Arc<Held>,
+    /// Cancelled to close the connection (past its limits, or killed).
+    pub kill: CancellationToken,
+}
+
+impl Outbox {
+    /// A queue for the connection whose `held` and `kill` these are, and
+    /// its receiving side.
+    pub fn open(
+        held: Arc<Held>,
+        kill: CancellationToken,
+    ) -> (Self, mpsc::UnboundedReceiver<Reply>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (Self { tx, held, kill }, rx)
+    }
+
+    /// Queue `msg`; false when the connection is gone or this puts it past
+    /// its limits, in which case it is closed (as Redis closes a client
+    /// past its output buffer limit).
+    pub fn send(&self, msg: Reply) -> bool {
+        let n = approx_len(&msg);
+        if self.tx.send(msg).is_err() {
+            return false;
+        }
+        if self.held.queue(n) {
+            return true;
+        }
+        if !self.kill.is_cancelled() {
+            tracing::warn!(
+                held = self.held.bytes(),
+                "closing a client past its output buffer limit (it does not read)"
+            );
+        }
+        self.kill.cancel();
+        false
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,7 +359,7 @@ mod tests {
         );
         assert_eq!(
             l.render(),
-            "normal 0 0 0 slave 268435456 67108864 60 pubsub 0 0 0"
+            "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"
         );
         let again = l.parse_over("slave 1k 2KB 3").expect("valid");
         assert_eq!(
@@ -170,7 +379,6 @@ mod tests {
             "replica x 2 3",
             "replica 1mib 2 3",
             "master 1 2 3",
-            "pubsub 32mb 8mb 60",
             "replica 99999999999999999999gb 0 0",
         ] {
             assert!(l.parse_over(bad).is_err(), "{bad:?} accepted");

@@ -20,6 +20,7 @@ use tracing::{debug, info, info_span, warn, Instrument};
 use crate::blocking::Wait;
 use crate::conn::Connection;
 use crate::dispatch;
+use crate::outbuf::approx_len;
 use crate::role::LOADING_ERR;
 use crate::session::{After, BlockedCmd, Client};
 use crate::state::Core;
@@ -335,32 +336,44 @@ async fn serve_client(
                 .commands
                 .fetch_add(cmds.len() as u64, Ordering::Relaxed);
             let mut after = dispatch::run_pipeline(core, client, cmds, conn.out()).await;
-            while let After::Block(b) = after {
-                // What came before it goes out now; then it waits.
-                if !write_or_stop(conn, client, cancel).await {
-                    let _ = b.wait.cancel().await;
-                    return;
-                }
-                let BlockedCmd {
-                    wait,
-                    timeout,
-                    rest,
-                } = *b;
-                let Some(answer) = wait_blocked(conn, client, cancel, wait, timeout).await else {
-                    return;
+            let after = loop {
+                after = match after {
+                    After::Block(b) => {
+                        // What came before it goes out now; then it waits.
+                        if !write_or_stop(conn, client, cancel).await {
+                            let _ = b.wait.cancel().await;
+                            return;
+                        }
+                        let BlockedCmd {
+                            wait,
+                            timeout,
+                            rest,
+                        } = *b;
+                        let Some(answer) = wait_blocked(conn, client, cancel, wait, timeout).await
+                        else {
+                            return;
+                        };
+                        answer
+                            .unwrap_or(Reply::NilArray)
+                            .encode_as(conn.out(), client.proto);
+                        dispatch::run_pipeline(core, client, rest, conn.out()).await
+                    }
+                    After::More(rest) => {
+                        if !write_or_stop(conn, client, cancel).await {
+                            return;
+                        }
+                        dispatch::run_pipeline(core, client, rest, conn.out()).await
+                    }
+                    other => break other,
                 };
-                answer
-                    .unwrap_or(Reply::NilArray)
-                    .encode_as(conn.out(), client.proto);
-                after = dispatch::run_pipeline(core, client, rest, conn.out()).await;
-            }
+            };
             decoder.set_unauthenticated(!client.authenticated);
             if !write_or_stop(conn, client, cancel).await {
                 return;
             }
             match after {
                 // (a wait ended in the loop above; EXEC ran in the pipeline)
-                After::Continue | After::Block(_) | After::Exec => {}
+                After::Continue | After::Block(_) | After::More(_) | After::Exec => {}
                 After::Close | After::Stop => return,
                 After::Handoff(args) => {
                     client.handoff = Some(args);
@@ -391,6 +404,7 @@ async fn serve_client(
                 Ok(true) => last_active = tokio::time::Instant::now(),
             },
             Some(msg) = next_message(&mut client.inbox) => {
+                client.info.held.dequeue(approx_len(&msg));
                 msg.encode_as(conn.out(), client.proto);
                 drain_inbox(client, conn.out());
                 if !write_or_stop(conn, client, cancel).await {
@@ -458,28 +472,63 @@ async fn wait_blocked(
     result
 }
 
-/// Send the output unless the connection is killed or the server stops
-/// first (a client that never reads cannot hold its task forever); false
-/// when the connection is done.
+/// Send the output unless the connection is killed, the server stops or
+/// the client stays past its output limits first (a client that never
+/// reads cannot hold its task forever); false when the connection is done.
 async fn write_or_stop(conn: &mut Connection, client: &Client, cancel: &CancellationToken) -> bool {
-    tokio::select! {
-        r = conn.flush() => r.is_ok(),
-        _ = client.info.kill.cancelled() => false,
-        _ = cancel.cancelled() => false,
+    let held = &client.info.held;
+    held.set_unsent(conn.writer.pending() as u64);
+    if !held.within() {
+        warn!(
+            id = client.id,
+            held = held.bytes(),
+            "closing a client past its output buffer hard limit"
+        );
+        return false;
     }
+    let flush = conn
+        .writer
+        .flush_reporting(|left| held.set_unsent(left as u64));
+    tokio::pin!(flush);
+    let ok = loop {
+        let soft = async {
+            match held.soft_deadline() {
+                Some(d) => tokio::time::sleep(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            r = &mut flush => break r.is_ok(),
+            () = soft => {
+                if !held.within() {
+                    warn!(
+                        id = client.id,
+                        held = held.bytes(),
+                        "closing a client past its output buffer soft limit for too long"
+                    );
+                    break false;
+                }
+            }
+            _ = client.info.kill.cancelled() => break false,
+            _ = cancel.cancelled() => break false,
+        }
+    };
+    held.set_unsent(0);
+    ok
 }
 
 /// Move the messages waiting for a subscriber into `out`.
 fn drain_inbox(client: &mut Client, out: &mut BytesMut) {
     if let Some(inbox) = client.inbox.as_mut() {
         while let Ok(m) = inbox.try_recv() {
+            client.info.held.dequeue(approx_len(&m));
             m.encode_as(out, client.proto);
         }
     }
 }
 
 /// The next published message for a subscriber (never, for others).
-async fn next_message(inbox: &mut Option<mpsc::Receiver<Reply>>) -> Option<Reply> {
+async fn next_message(inbox: &mut Option<mpsc::UnboundedReceiver<Reply>>) -> Option<Reply> {
     match inbox {
         Some(rx) => rx.recv().await,
         None => std::future::pending().await,

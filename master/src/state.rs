@@ -98,6 +98,7 @@ impl Core {
             .slow_us
             .store(config.slowlog_log_slower_than, Ordering::Relaxed);
         engine.limits.set(&config);
+        let output_limits = config.client_output_buffer_limit;
         engine
             .latency
             .set_threshold(config.latency_monitor_threshold);
@@ -109,7 +110,11 @@ impl Core {
             view: NodeView::new(config, role, Arc::clone(&link)),
             link,
             cursors,
-            clients: Clients::default(),
+            clients: {
+                let c = Clients::default();
+                c.set_output_limits(&output_limits);
+                c
+            },
             pubsub: PubSub::default(),
             stats: ConnStats::default(),
             started: Instant::now(),

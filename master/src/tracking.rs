@@ -16,8 +16,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
 use rocksync_protocol::{Command, LogEvent, Reply};
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
+
+use crate::outbuf::Outbox;
 
 /// The channel RESP2 clients receive redirected invalidations on.
 pub const INVALIDATE_CHANNEL: &str = "__redis__:invalidate";
@@ -48,12 +48,11 @@ pub struct Options {
 /// it speaks (2 or 3, read when a message is built).
 #[derive(Clone)]
 pub struct Mailbox {
-    /// The connection's queue of out-of-band messages.
-    pub tx: mpsc::Sender<Reply>,
+    /// The connection's queue of out-of-band messages (which closes it
+    /// past its output limits).
+    pub outbox: Outbox,
     /// Its protocol version.
     pub resp: Arc<AtomicU8>,
-    /// Cancelled to close the connection when it does not keep up.
-    pub kill: CancellationToken,
 }
 
 #[derive(Default)]
@@ -117,7 +116,7 @@ impl Tracking {
             inner.broken.insert(c);
             if let Some(mb) = inner.mailboxes.get(&c) {
                 if mb.resp.load(Ordering::Relaxed) == 3 {
-                    let _ = mb.tx.try_send(Reply::Push(vec![
+                    mb.outbox.send(Reply::Push(vec![
                         Reply::bulk("tracking-redir-broken"),
                         Reply::Integer(id as i64),
                     ]));
@@ -313,12 +312,10 @@ impl Inner {
             // A RESP2 connection without a redirect cannot be told.
             return;
         };
-        // A full queue is a client that does not read: its connection is
-        // cut (as a pub/sub subscriber's is) rather than its cache left
+        // A client past its output limits does not read: its connection
+        // is cut (as a pub/sub subscriber's is) rather than its cache left
         // stale; a client that reconnects starts with an empty cache.
-        if mb.tx.try_send(msg).is_err() {
-            mb.kill.cancel();
-        }
+        mb.outbox.send(msg);
     }
 }
 
@@ -332,26 +329,30 @@ fn origin_of(origins: &[(usize, u64)], i: usize) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
+    use tokio::sync::mpsc;
+    use tokio_util::sync::CancellationToken;
+
     use super::*;
+    use crate::outbuf::{Held, LiveLimits, OutputLimits};
 
     fn ev(cmd: Command, key: &str) -> LogEvent {
         LogEvent::data(1, cmd, Bytes::from(key.to_owned()), Bytes::new())
     }
 
-    fn mailbox(t: &Tracking, id: u64, resp: u8) -> mpsc::Receiver<Reply> {
-        let (tx, rx) = mpsc::channel(64);
+    fn mailbox(t: &Tracking, id: u64, resp: u8) -> mpsc::UnboundedReceiver<Reply> {
+        let held = Arc::new(Held::new(Arc::default()));
+        let (outbox, rx) = Outbox::open(held, CancellationToken::new());
         t.open_mailbox(
             id,
             Mailbox {
-                tx,
+                outbox,
                 resp: Arc::new(AtomicU8::new(resp)),
-                kill: CancellationToken::new(),
             },
         );
         rx
     }
 
-    fn drain(rx: &mut mpsc::Receiver<Reply>) -> Vec<Reply> {
+    fn drain(rx: &mut mpsc::UnboundedReceiver<Reply>) -> Vec<Reply> {
         std::iter::from_fn(|| rx.try_recv().ok()).collect()
     }
 
@@ -466,27 +467,30 @@ mod tests {
         );
     }
 
-    /// A client that does not read its invalidations is cut off, never
-    /// left with a stale cache.
+    /// A client that does not read its invalidations is cut off at its
+    /// output limit, never left with a stale cache.
     #[test]
-    fn a_client_whose_queue_is_full_is_disconnected() {
+    fn a_client_past_its_output_limit_is_disconnected() {
         let t = Tracking::default();
-        let (tx, _rx) = mpsc::channel(1);
+        let limits = Arc::new(LiveLimits::default());
+        let mut l = OutputLimits::default();
+        l.normal.hard = 100;
+        limits.set(&l);
         let kill = CancellationToken::new();
+        let (outbox, _rx) = Outbox::open(Arc::new(Held::new(limits)), kill.clone());
         t.open_mailbox(
             1,
             Mailbox {
-                tx,
+                outbox,
                 resp: Arc::new(AtomicU8::new(3)),
-                kill: kill.clone(),
             },
         );
         t.enable(1, Options::default());
-        for key in ["a", "b"] {
+        for (key, cut) in [("a", false), ("b", true)] {
             t.remember(1, [&Bytes::from(key)]);
             t.invalidate(&[ev(Command::KSet, key)], &[]);
+            // One message fits in 100 bytes; two do not.
+            assert_eq!(kill.is_cancelled(), cut, "after {key}");
         }
-        // One message fit; the second found the queue full.
-        assert!(kill.is_cancelled());
     }
 }

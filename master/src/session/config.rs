@@ -85,6 +85,7 @@ pub fn set(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
     let latency = &s.core.engine.latency;
     let slaves = &s.core.engine.slaves;
     let acl = &s.core.acl;
+    let clients = &s.core.clients;
     let tls = &s.core.tls;
     let changed = s.core.view.update_config(|next| {
         for pair in a[2..].chunks(2) {
@@ -132,6 +133,7 @@ pub fn set(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
         latency.set_threshold(next.latency_monitor_threshold);
         slaves.configure(next);
         acl.configure(next);
+        clients.set_output_limits(&next.client_output_buffer_limit);
         if a[2..]
             .chunks(2)
             .any(|p| p[0].eq_ignore_ascii_case(b"requirepass"))

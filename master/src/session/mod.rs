@@ -28,8 +28,9 @@ use tokio::sync::mpsc;
 
 use crate::acl::User;
 use crate::blocking::Wait;
-use crate::clients::{ClientInfo, Subscriber, SUBSCRIBER_BACKLOG};
+use crate::clients::{ClientInfo, Subscriber};
 pub use crate::cmd::wrong_arity;
+use crate::outbuf::Outbox;
 use crate::state::Core;
 use crate::tracking::{Mailbox, Options, Tracking};
 use crate::watch::Watch;
@@ -45,7 +46,7 @@ pub struct Client {
     /// What CLIENT LIST shows of it.
     pub info: Arc<ClientInfo>,
     /// Messages for this subscriber, once it subscribed.
-    pub inbox: Option<mpsc::Receiver<Reply>>,
+    pub inbox: Option<mpsc::UnboundedReceiver<Reply>>,
     /// Its handle in the channel registry, once it subscribed.
     pub sub: Option<Subscriber>,
     /// Channels it is subscribed to.
@@ -116,19 +117,14 @@ impl Client {
         if let Some(sub) = &self.sub {
             return sub.clone();
         }
-        let (tx, rx) = mpsc::channel(SUBSCRIBER_BACKLOG);
+        let (sub, rx) = Outbox::open(Arc::clone(&self.info.held), self.info.kill.clone());
         self.inbox = Some(rx);
-        let sub = Subscriber {
-            tx: tx.clone(),
-            kill: self.info.kill.clone(),
-        };
         self.sub = Some(sub.clone());
         tracking.open_mailbox(
             self.id,
             Mailbox {
-                tx,
+                outbox: sub.clone(),
                 resp: Arc::clone(&self.info.resp),
-                kill: self.info.kill.clone(),
             },
         );
         sub
@@ -142,6 +138,7 @@ impl Client {
         self.info
             .psubs
             .store(self.patterns.len(), Ordering::Relaxed);
+        self.info.held.set_pubsub(self.subscriptions() > 0);
         if self.subscriptions() == 0 && self.tracking.is_none() && self.sub.is_some() {
             self.inbox = None;
             self.sub = None;
@@ -177,6 +174,9 @@ pub enum After {
     Exec,
     /// A blocking command is waiting; the pipeline's rest runs after it.
     Block(Box<BlockedCmd>),
+    /// The replies made so far are many: they go out, then these
+    /// commands (the pipeline's rest) run.
+    More(Vec<Vec<Bytes>>),
 }
 
 /// A client blocked in BLPOP or its kin.

@@ -168,3 +168,160 @@ fn a_command_past_the_query_buffer_limit_or_a_bulk_past_proto_max_bulk_len_close
         .expect("send");
     assert_eq!(read(&mut fits), "+OK\r\n");
 }
+
+/// CLIENT LIST's line for the client named `name` (None: not connected).
+fn client_line(admin: &mut redis::Connection, name: &str) -> Option<String> {
+    let list: String = redis::cmd("CLIENT")
+        .arg("LIST")
+        .query(admin)
+        .expect("client list");
+    let tag = format!(" name={name} ");
+    list.lines().find(|l| l.contains(&tag)).map(str::to_owned)
+}
+
+/// Its `omem=` (bytes held back for it).
+fn omem(line: &str) -> u64 {
+    line.split(' ')
+        .find_map(|f| f.strip_prefix("omem="))
+        .and_then(|v| v.parse().ok())
+        .expect("omem field")
+}
+
+fn config_set(admin: &mut redis::Connection, name: &str, value: &str) {
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg(name)
+        .arg(value)
+        .query(admin)
+        .expect("config set");
+}
+
+/// A subscriber to `ch` named `name` that reads nothing from now on.
+fn deaf_subscriber(m: &InProc, name: &str, ch: &str) -> std::net::TcpStream {
+    let mut s = raw(m);
+    assert_eq!(call(&mut s, &format!("CLIENT SETNAME {name}")), "+OK\r\n");
+    assert!(call(&mut s, &format!("SUBSCRIBE {ch}")).contains("subscribe"));
+    s
+}
+
+#[test]
+fn a_subscriber_that_never_reads_is_dropped_at_its_byte_limits_while_publishers_go_on() {
+    let m = InProc::start();
+    let mut admin = m.client();
+    let mut publisher = m.client();
+    let payload = "m".repeat(64 * 1024);
+    let publish = |p: &mut redis::Connection, ch: &str, times: usize| {
+        for _ in 0..times {
+            let started = Instant::now();
+            let _: i64 = redis::cmd("PUBLISH")
+                .arg(ch)
+                .arg(&payload)
+                .query(p)
+                .expect("publish");
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "a publisher waited on a subscriber"
+            );
+        }
+    };
+    // The hazard first: with no pubsub limit, what a deaf subscriber is
+    // sent piles up in the server (64 MB published, far past what the
+    // sockets' buffers take).
+    config_set(&mut admin, "client-output-buffer-limit", "pubsub 0 0 0");
+    let _unlimited = deaf_subscriber(&m, "unlimited", "a");
+    publish(&mut publisher, "a", 1000);
+    let line = client_line(&mut admin, "unlimited").expect("still connected");
+    assert!(omem(&line) > 16 << 20, "held back only {line}");
+
+    // The hard limit: dropped once it holds 4 MB; a subscriber that
+    // reads gets every message.
+    config_set(&mut admin, "client-output-buffer-limit", "pubsub 4mb 0 0");
+    let _deaf = deaf_subscriber(&m, "deaf", "b");
+    let mut reader = m.client();
+    let mut reader_pubsub = reader.as_pubsub();
+    reader_pubsub.subscribe("b").expect("subscribe");
+    reader_pubsub
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut got = 0;
+    for _ in 0..200 {
+        publish(&mut publisher, "b", 1);
+        let msg = reader_pubsub.get_message().expect("message");
+        assert_eq!(msg.get_payload_bytes().len(), payload.len());
+        got += 1;
+    }
+    assert_eq!(got, 200);
+    assert!(
+        client_line(&mut admin, "deaf").is_none(),
+        "a deaf subscriber past 4 MB is still connected"
+    );
+
+    // The soft limit: past 1 MB for more than 1 s.
+    config_set(&mut admin, "client-output-buffer-limit", "pubsub 0 1mb 1");
+    let _slow = deaf_subscriber(&m, "slow", "c");
+    publish(&mut publisher, "c", 200);
+    let line = client_line(&mut admin, "slow").expect("within its seconds");
+    assert!(omem(&line) >= 1 << 20, "{line}");
+    std::thread::sleep(Duration::from_millis(1500));
+    publish(&mut publisher, "c", 1);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while client_line(&mut admin, "slow").is_some() {
+        assert!(
+            Instant::now() < deadline,
+            "past its soft limit, still connected"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The publisher and the server go on.
+    let n: i64 = redis::cmd("PUBLISH")
+        .arg("a")
+        .arg("x")
+        .query(&mut publisher)
+        .expect("publish");
+    assert_eq!(n, 1, "the unlimited subscriber stays");
+}
+
+#[test]
+fn a_client_that_pipelines_and_never_reads_holds_back_a_chunk_of_replies_not_all() {
+    let m = InProc::start();
+    let mut admin = m.client();
+    let big = "v".repeat(1 << 20);
+    let _: () = redis::cmd("SET")
+        .arg("big")
+        .arg(&big)
+        .query(&mut admin)
+        .expect("set");
+    // 200 GETs of 1 MB, never read: Redis would build 200 MB of replies.
+    let mut deaf = raw(&m);
+    assert_eq!(call(&mut deaf, "CLIENT SETNAME deaf"), "+OK\r\n");
+    deaf.write_all("GET big\r\n".repeat(200).as_bytes())
+        .expect("send");
+    std::thread::sleep(Duration::from_millis(500));
+    let line = client_line(&mut admin, "deaf").expect("connected");
+    assert!(omem(&line) <= 2 << 20, "held back: {line}");
+    // Others go on meanwhile.
+    assert_eq!(call(&mut raw(&m), "PING"), "+PONG\r\n");
+    // Once it reads, every reply arrives, whole.
+    let mut want = 0;
+    let mut reader = std::io::BufReader::new(deaf);
+    let mut header = String::new();
+    for _ in 0..200 {
+        header.clear();
+        std::io::BufRead::read_line(&mut reader, &mut header).expect("header");
+        assert_eq!(header, format!("${}\r\n", big.len()));
+        let mut body = vec![0u8; big.len() + 2];
+        reader.read_exact(&mut body).expect("body");
+        want += 1;
+    }
+    assert_eq!(want, 200);
+
+    // The normal class's hard limit closes a client whose one reply is
+    // past it, as Redis does.
+    config_set(&mut admin, "client-output-buffer-limit", "normal 512kb 0 0");
+    let mut over = raw(&m);
+    over.write_all(b"GET big\r\n").expect("send");
+    let mut all = Vec::new();
+    let _ = over.read_to_end(&mut all);
+    assert!(all.is_empty(), "got {} bytes", all.len());
+    assert_eq!(call(&mut raw(&m), "PING"), "+PONG\r\n");
+}

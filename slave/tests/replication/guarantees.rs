@@ -344,17 +344,17 @@ fn the_replica_output_limit_drops_a_slave_that_holds_too_much_binlog() {
         got,
         [
             "client-output-buffer-limit",
-            "normal 0 0 0 slave 8388608 4194304 60 pubsub 0 0 0"
+            "normal 0 0 0 slave 8388608 4194304 60 pubsub 33554432 8388608 60"
         ]
     );
     let e = redis::cmd("CONFIG")
         .arg("SET")
         .arg("client-output-buffer-limit")
-        .arg("pubsub 32mb 8mb 60")
+        .arg("master 32mb 8mb 60")
         .query::<()>(&mut c)
-        .expect_err("not enforced yet")
+        .expect_err("no such class")
         .to_string();
-    assert!(e.contains("only the replica class"), "{e}");
+    assert!(e.contains("Invalid client class"), "{e}");
 
     let (proxy, slave) = slave_on_a_slow_link(&tmp, &master);
     write_20mb(&mut c, 0);
