@@ -36,6 +36,7 @@ mod procs;
 mod repl_bench;
 mod sync_bench;
 mod tidy;
+mod tls_bench;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -198,6 +199,9 @@ fn main() -> Result<()> {
             ha_bench::run(&release_bins()?)
         }
         Some("bench") if args.get(1).map(String::as_str) == Some("cpu") => cpu_bench::run(&args[2..]),
+        Some("bench") if args.get(1).map(String::as_str) == Some("tls") => {
+            tls_bench::run(args.iter().any(|a| a == "--quick"))
+        }
         Some("bench") if args.get(1).map(String::as_str) == Some("sync") => {
             sync_bench::run(&release_bins()?, args.iter().any(|a| a == "--quick"))
         }
@@ -215,6 +219,6 @@ fn main() -> Result<()> {
             commands_bench::run(args.iter().any(|a| a == "--quick"), kvrocks, only.as_deref())
         }
         Some("bench") => bench::run(&args[1..]),
-        _ => bail!("usage: cargo xtask <run [--ha] | ci | bench [--keyspace | --sustained] [--base BIN] [repl | failover | fanout | ha | sync | commands [--kvrocks BIN] [--only xadd,...] | cpu] [--quick]>"),
+        _ => bail!("usage: cargo xtask <run [--ha] | ci | bench [--keyspace | --sustained] [--base BIN] [repl | failover | fanout | ha | sync | tls | commands [--kvrocks BIN] [--only xadd,...] | cpu] [--quick]>"),
     }
 }

@@ -161,9 +161,9 @@ impl Acl {
             );
         }
         if !c.aclfile.as_os_str().is_empty() {
-            if c.aclfile.exists() {
-                acl.load_file(&c.aclfile)?;
-            }
+            // (a missing file stops the start, as Redis's does: an empty
+            // one is the way to begin with none)
+            acl.load_file(&c.aclfile)?;
         } else {
             let users = parse_lines(c.user.0.iter().map(String::as_str), acl.pubsub_all())
                 .map_err(|(n, e)| format!("user line {n}{e}"))?;

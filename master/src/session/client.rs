@@ -11,13 +11,24 @@ use crate::tracking::Options;
 
 /// CLIENT SETNAME name (empty: none).
 pub fn setname(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
-    if a[2].iter().any(|b| *b <= b' ' || *b > b'~') {
-        return Reply::error(
-            "ERR Client names cannot contain spaces, newlines or special characters.",
-        );
+    match set_name(s, &a[2]) {
+        Ok(()) => Reply::ok(),
+        Err(e) => e,
     }
-    *crate::lock(&s.client.info.name) = (!a[2].is_empty()).then(|| a[2].clone());
-    Reply::ok()
+}
+
+/// Name the client (empty: no name), as CLIENT SETNAME and HELLO do.
+///
+/// # Errors
+/// Redis's, for a name with spaces or special characters.
+pub fn set_name(s: &mut Session<'_>, name: &Bytes) -> Result<(), Reply> {
+    if name.iter().any(|b| *b <= b' ' || *b > b'~') {
+        return Err(Reply::error(
+            "ERR Client names cannot contain spaces, newlines or special characters.",
+        ));
+    }
+    *crate::lock(&s.client.info.name) = (!name.is_empty()).then(|| name.clone());
+    Ok(())
 }
 
 /// CLIENT GETNAME.

@@ -63,6 +63,10 @@ pub fn get(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
         .chain(ALSO.iter().map(|(n, get)| ((*n).to_owned(), get(&c))));
     let mut out = Vec::new();
     for (name, value) in values {
+        if name == "user" {
+            // (users are ACL's to show, passwords hashed: ACL LIST)
+            continue;
+        }
         let underscored = name.replace('-', "_");
         if a[2..].iter().any(|pat| {
             let pat = pat.to_ascii_lowercase();
@@ -162,6 +166,18 @@ pub fn resetstat(s: &mut Session<'_>, _: &[Bytes]) -> Reply {
 pub fn rewrite(s: &mut Session<'_>, _: &[Bytes]) -> Reply {
     let mut c = s.core.config();
     c.master_addr = None;
+    if c.aclfile.as_os_str().is_empty() {
+        // The users as they are now, passwords hashed, as Redis writes
+        // its `user` lines (with an aclfile, ACL SAVE keeps them).
+        c.user = crate::UserLines(
+            s.core
+                .acl
+                .users()
+                .iter()
+                .map(|u| crate::acl::describe_user(u))
+                .collect(),
+        );
+    }
     match c.rewrite() {
         Ok(()) => Reply::ok(),
         Err(crate::Error::Config(m)) => Reply::error(format!("ERR {m}")),

@@ -88,6 +88,8 @@ pub fn hello(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
         }
         i = 2;
     }
+    // Applied in order as read, as Redis 7.0 does (a syntax error after
+    // SETNAME leaves the name set).
     while i < a.len() {
         match (
             a[i].to_ascii_lowercase().as_slice(),
@@ -101,7 +103,9 @@ pub fn hello(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
                 i += 3;
             }
             (b"setname", Some(name), _) => {
-                *crate::lock(&s.client.info.name) = Some(name.clone());
+                if let Err(e) = super::client::set_name(s, name) {
+                    return e;
+                }
                 i += 2;
             }
             _ => {

@@ -190,6 +190,15 @@ const STEPS: &[(usize, Cmp, &[&str])] = &[
     // carol: write-only and read-only patterns.
     (2, Same, &["AUTH", "carol", "pw1"]),
     (2, Same, &["HELLO", "2", "AUTH", "carol", "pw1"]),
+    (2, Same, &["HELLO", "2", "SETNAME", "named", "BOGUS"]),
+    (2, Same, &["CLIENT", "GETNAME"]),
+    (
+        2,
+        Same,
+        &["HELLO", "2", "AUTH", "carol", "pw1", "SETNAME", "bad name"],
+    ),
+    (2, Same, &["HELLO", "2", "AUTH", "carol", "nope", "SETNAME", "n"]),
+    (2, Same, &["CLIENT", "GETNAME"]),
     (2, Same, &["AUTH", "carol", "pw2"]),
     (2, Same, &["HSET", "w:1", "f", "v"]),
     (2, Same, &["HGET", "w:1", "f"]),

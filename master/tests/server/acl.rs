@@ -102,6 +102,14 @@ fn users_come_from_config_lines_and_from_an_aclfile_across_restarts() {
         aclfile: aclfile.clone(),
         ..Config::default()
     };
+    // A missing file stops the start, as Redis's does; an empty one is
+    // the way to begin with none.
+    let started = tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(rocksync_master::Node::start(config(), Default::default()));
+    let e = started.err().expect("refused: no aclfile");
+    assert!(e.to_string().contains("users.acl"), "{e}");
+    std::fs::write(&aclfile, "").expect("empty aclfile");
     let m = InProc::start_in(tempfile::TempDir::new().expect("tmp"), config());
     let mut admin = m.client();
     let _: () = query(
@@ -396,4 +404,48 @@ fn a_subscriber_whose_channels_are_taken_away_is_disconnected_and_others_stay() 
     let msg: Vec<String> =
         redis::from_redis_value(&on_news.recv_response().expect("the message")).expect("strings");
     assert_eq!(msg, ["message", "news:1", "hello"]);
+}
+
+#[test]
+fn config_rewrite_keeps_users_with_hashed_passwords_and_config_get_shows_none() {
+    let keep = tempfile::TempDir::new().expect("tmp");
+    let file = keep.path().join("rocksync.toml");
+    std::fs::write(&file, "").expect("config file");
+    let config = |c: Config| Config {
+        port: 0,
+        data_dir: keep.path().join("data"),
+        config_file: Some(file.clone()),
+        ..c
+    };
+    let m = InProc::start_in(
+        tempfile::TempDir::new().expect("tmp"),
+        config(Config {
+            user: rocksync_master::UserLines(vec!["user first on >firstpw +@all ~*".into()]),
+            ..Config::default()
+        }),
+    );
+    let mut admin = m.client();
+    let _: () = query(
+        &mut admin,
+        &["ACL", "SETUSER", "second", "on", ">secondpw", "+get", "~k*"],
+    )
+    .expect("setuser");
+    // CONFIG GET shows no user lines (their passwords would be in them).
+    let all: Vec<String> = query(&mut admin, &["CONFIG", "GET", "*"]).expect("config get");
+    assert!(!all.iter().any(|v| v.contains("pw")), "{all:?}");
+    let _: () = query(&mut admin, &["CONFIG", "REWRITE"]).expect("rewrite");
+    drop(m);
+    let text = std::fs::read_to_string(&file).expect("rewritten");
+    assert!(text.contains("user second on #"), "{text}");
+    assert!(!text.contains("pw"), "a password in clear: {text}");
+    let m = InProc::start_in(
+        tempfile::TempDir::new().expect("tmp"),
+        config(Config::from_toml(&text, Config::default()).expect("loads")),
+    );
+    let mut second = as_user(&m, "second", "secondpw");
+    let e = query::<String>(&mut second, &["SET", "k1", "v"]).expect_err("only GET");
+    assert_eq!(e.code(), Some("NOPERM"), "{e}");
+    let _: String = query::<Option<String>>(&mut as_user(&m, "first", "firstpw"), &["GET", "k1"])
+        .expect("first's rules kept")
+        .unwrap_or_default();
 }
