@@ -165,7 +165,8 @@ impl Acl {
             // one is the way to begin with none)
             acl.load_file(&c.aclfile)?;
         } else {
-            let users = parse_lines(c.user.0.iter().map(String::as_str), acl.pubsub_all())
+            let lines = c.user.0.iter().map(String::as_str).enumerate();
+            let users = parse_lines(lines.map(|(i, l)| (i + 1, l)), acl.pubsub_all())
                 .map_err(|(n, e)| format!("user line {n}{e}"))?;
             acl.replace_all(users);
         }
@@ -321,7 +322,12 @@ impl Acl {
     pub fn load_file(&self, path: &Path) -> Result<Vec<Bytes>, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("Error loading ACLs, opening file '{}': {e}", path.display()))?;
-        let lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+        // (numbered as in the file, blank lines counted)
+        let lines = text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| (i + 1, l.trim()))
+            .filter(|(_, l)| !l.is_empty());
         let users = parse_lines(lines, self.pubsub_all()).map_err(|(n, e)| {
             let at = if e.starts_with("WARNING") {
                 String::new()
@@ -339,15 +345,26 @@ impl Acl {
     /// # Errors
     /// The file cannot be written.
     pub fn save_file(&self, path: &Path) -> std::io::Result<()> {
+        // (one save at a time, of users no change is halfway through)
+        let _edit = crate::lock(&self.edit);
         let mut text = String::new();
         for u in self.users() {
             text.push_str(&describe_user(&u));
             text.push('\n');
         }
-        let tmp = path.with_extension("tmp");
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let name = path
+            .file_name()
+            .map_or("aclfile".into(), |n| n.to_string_lossy());
+        let tmp = dir.join(format!(".{name}.save.{}", std::process::id()));
         std::fs::write(&tmp, text)?;
         std::fs::File::open(&tmp)?.sync_all()?;
-        std::fs::rename(&tmp, path)
+        std::fs::rename(&tmp, path)?;
+        // The rename itself survives a crash once the directory is synced.
+        std::fs::File::open(dir)?.sync_all()
     }
 }
 
@@ -421,12 +438,11 @@ pub fn describe_user(u: &User) -> String {
 /// Read `user <name> <rules...>` lines (1-based line numbers in errors;
 /// an error's text follows `<file>:<line>`).
 fn parse_lines<'a>(
-    lines: impl Iterator<Item = &'a str>,
+    lines: impl Iterator<Item = (usize, &'a str)>,
     pubsub_all: bool,
 ) -> Result<Vec<(Bytes, Perms)>, (usize, String)> {
     let mut out: Vec<(Bytes, Perms)> = Vec::new();
-    for (n, line) in lines.enumerate() {
-        let n = n + 1;
+    for (n, line) in lines {
         let mut words = line.split(' ').filter(|w| !w.is_empty());
         let (Some("user"), Some(name)) = (words.next(), words.next()) else {
             return Err((

@@ -178,6 +178,13 @@ pub enum Denied {
     Channel(usize),
 }
 
+/// Redis's test for names and patterns: any of C's `isspace` (space, tab,
+/// newline, vertical tab, form feed, carriage return) or a NUL.
+pub fn has_spaces(b: &[u8]) -> bool {
+    b.iter()
+        .any(|c| matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | 0))
+}
+
 /// Every STORE and STOREDIST target of GEORADIUS[BYMEMBER]: the key specs
 /// name the first of each, and the command stores into the last one given,
 /// so each is checked.
@@ -318,7 +325,7 @@ impl Perms {
                 if self.all_channels {
                     return Err(AFTER_ALLCHANNELS);
                 }
-                if rest.iter().any(|b| *b == b' ' || *b == 0) {
+                if has_spaces(rest) {
                     return Err(SYNTAX);
                 }
                 let pattern = Bytes::copy_from_slice(rest);
@@ -364,7 +371,7 @@ impl Perms {
         if self.all_keys {
             return Err(AFTER_ALLKEYS);
         }
-        if pattern.iter().any(|b| *b == b' ' || *b == 0) {
+        if has_spaces(pattern) {
             return Err(SYNTAX);
         }
         match self.keys.iter_mut().find(|(_, p)| p[..] == *pattern) {

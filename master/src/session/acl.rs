@@ -16,7 +16,7 @@ use crate::cmd::NOT_INT;
 /// ACL SETUSER name [rule ...]: all the rules or none.
 pub fn setuser(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
     let name = &a[2];
-    if name.iter().any(|b| *b == b' ' || *b == 0) || name.is_empty() {
+    if rules::has_spaces(name) || name.is_empty() {
         return Reply::error("ERR Usernames can't contain spaces or null characters");
     }
     match s.core.acl.set_user(name, &a[3..]) {

@@ -133,12 +133,20 @@ fn users_come_from_config_lines_and_from_an_aclfile_across_restarts() {
     );
     let mut late = as_user(&m, "late", "lpw");
     let _: String = redis::cmd("PING").query(&mut late).expect("the new user");
-    std::fs::write(&aclfile, "user broken on +nosuch\n").expect("break");
+    std::fs::write(
+        &aclfile,
+        "user late on >lpw +ping\n\nuser broken on +nosuch\n",
+    )
+    .expect("break");
     let e = query::<()>(&mut admin, &["ACL", "LOAD"]).expect_err("a bad line");
     assert!(
         e.to_string()
             .contains("no change to the previously active ACL rules"),
         "{e}"
+    );
+    assert!(
+        e.to_string().contains("users.acl:3"),
+        "the line as in the file: {e}"
     );
     let users: Vec<String> = query(&mut admin, &["ACL", "USERS"]).expect("users");
     assert_eq!(users, ["app", "default", "late"]);
