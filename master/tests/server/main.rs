@@ -6,6 +6,7 @@ mod admin;
 mod blocking;
 #[path = "../common/mod.rs"]
 mod common;
+mod fuzz;
 mod keyspace;
 mod limits;
 
