@@ -130,7 +130,10 @@ pub(crate) fn enforce_output_limit(repl: &Replication, binlog: &Binlog, limit: O
                 "it holds {bytes} bytes of binlog, past the replica output limit's {}",
                 limit.hard
             ))
-        } else if over_soft && since > 0 && now.saturating_sub(since) >= limit.secs * 1000 {
+        } else if over_soft
+            && since > 0
+            && now.saturating_sub(since) >= limit.secs.saturating_mul(1000)
+        {
             Some(format!(
                 "it held over {} bytes of binlog (the replica output limit's soft limit) for {} s",
                 limit.soft, limit.secs

@@ -82,6 +82,15 @@ pub async fn run_pipeline(
     After::Continue
 }
 
+/// Keys a run of GETs looks up at once, first (then twice as many each
+/// time, up to [`MAX_GET_SLICE`]): a run whose replies pass [`STREAM_AT`]
+/// stops within a slice, and the slice's rest is looked up again, so the
+/// first is small (large values waste little) and the next grow (small
+/// ones are looked up in few batches).
+const GET_SLICE: usize = 8;
+/// Most keys looked up at once.
+const MAX_GET_SLICE: usize = 64;
+
 /// Output past which a pipeline's replies are sent before its next
 /// commands run.
 const STREAM_AT: usize = 256 * 1024;
@@ -105,38 +114,46 @@ fn plain_state(core: &Core, client: &Client) -> bool {
         && !core.view.refuses_stale()
 }
 
-/// Answer a run of GETs from one batched lookup (a consistent view); how
-/// many were answered (the rest, when the replies passed [`STREAM_AT`],
-/// are to run again after the output went out).
+/// Answer a run of GETs, looked up a slice at a time (each slice one
+/// consistent view: see [`GET_SLICE`]); how many were answered: the
+/// replies stop at [`STREAM_AT`], and the rest are to run again once the
+/// output went out.
 fn get_run(core: &Core, client: &Client, run: &[Vec<Bytes>], out: &mut BytesMut) -> usize {
     client.info.touch(b"get");
     let started = Instant::now();
-    let keys: Vec<&[u8]> = run.iter().map(|a| &a[1][..]).collect();
     let now = now_ms();
-    let mut answered = run.len();
-    match core.store.multi_meta(&keys) {
-        Ok(metas) => {
-            for (i, m) in metas.into_iter().enumerate() {
-                if out.len() >= STREAM_AT {
-                    answered = i;
-                    break;
-                }
-                match m.filter(|m| !m.is_expired(now)) {
-                    None => Reply::Nil.encode_as(out, client.proto),
-                    Some(m) if m.kind == Kind::String => {
-                        Reply::Bulk(m.value).encode_as(out, client.proto)
+    let mut answered = 0;
+    let mut slice_len = GET_SLICE;
+    'run: while answered < run.len() && out.len() < STREAM_AT {
+        let slice = &run[answered..run.len().min(answered + slice_len)];
+        slice_len = (slice_len * 2).min(MAX_GET_SLICE);
+        let keys: Vec<&[u8]> = slice.iter().map(|a| &a[1][..]).collect();
+        match core.store.multi_meta(&keys) {
+            Ok(metas) => {
+                for m in metas {
+                    if out.len() >= STREAM_AT {
+                        // (the slice's rest is looked up again next time)
+                        break 'run;
                     }
-                    Some(_) => Reply::error(WRONGTYPE).encode_as(out, client.proto),
+                    answered += 1;
+                    match m.filter(|m| !m.is_expired(now)) {
+                        None => Reply::Nil.encode_as(out, client.proto),
+                        Some(m) if m.kind == Kind::String => {
+                            Reply::Bulk(m.value).encode_as(out, client.proto)
+                        }
+                        Some(_) => Reply::error(WRONGTYPE).encode_as(out, client.proto),
+                    }
                 }
             }
-        }
-        Err(e) => {
-            for _ in run {
-                err_reply(&e).encode_as(out, client.proto);
+            Err(e) => {
+                for _ in slice {
+                    err_reply(&e).encode_as(out, client.proto);
+                }
+                answered += slice.len();
             }
         }
     }
-    // One lookup served them all: each is charged its share.
+    // The lookups served them all: each is charged its share.
     let run = &run[..answered];
     let us = started.elapsed().as_micros() as u64 / run.len().max(1) as u64;
     for args in run {

@@ -228,11 +228,10 @@ impl Held {
         self.limits.of(self.pubsub.load(Ordering::Relaxed))
     }
 
-    /// `n` bytes of messages joined its queue; false when that puts it
-    /// past its limits.
-    pub fn queue(&self, n: u64) -> bool {
+    /// `n` bytes of messages are joining its queue (counted before they
+    /// are in it, so that taking them out never comes first).
+    pub fn queue(&self, n: u64) {
         self.queued.fetch_add(n, Ordering::Relaxed);
-        self.within()
     }
 
     /// `n` bytes of messages left the queue for its output.
@@ -268,7 +267,7 @@ impl Held {
             .compare_exchange(0, now, Ordering::Relaxed, Ordering::Relaxed)
         {
             Ok(_) => true,
-            Err(since) => now.saturating_sub(since) <= l.secs * 1000,
+            Err(since) => now.saturating_sub(since) <= l.secs.saturating_mul(1000),
         }
     }
 
@@ -278,7 +277,9 @@ impl Held {
         let l = self.limit();
         let since = self.over_since.load(Ordering::Relaxed);
         (l.soft > 0 && since > 0 && self.bytes() >= l.soft).then(|| {
-            let end = since + l.secs * 1000 + 1;
+            let end = since
+                .saturating_add(l.secs.saturating_mul(1000))
+                .saturating_add(1);
             std::time::Duration::from_millis(end.saturating_sub(mono_ms()))
         })
     }
@@ -318,15 +319,18 @@ impl Outbox {
         (Self { tx, held, kill }, rx)
     }
 
-    /// Queue `msg`; false when the connection is gone or this puts it past
-    /// its limits, in which case it is closed (as Redis closes a client
-    /// past its output buffer limit).
+    /// Queue `msg`; false when the connection is gone. A message that puts
+    /// it past its limits is queued (and counted as received, as Redis
+    /// counts it) and the connection is closed, as Redis closes a client
+    /// past its output buffer limit.
     pub fn send(&self, msg: Reply) -> bool {
         let n = approx_len(&msg);
+        self.held.queue(n);
         if self.tx.send(msg).is_err() {
+            self.held.dequeue(n);
             return false;
         }
-        if self.held.queue(n) {
+        if self.held.within() {
             return true;
         }
         if !self.kill.is_cancelled() {
@@ -336,7 +340,7 @@ impl Outbox {
             );
         }
         self.kill.cancel();
-        false
+        true
     }
 }
 
@@ -383,5 +387,61 @@ mod tests {
         ] {
             assert!(l.parse_over(bad).is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn held_counts_what_is_queued_and_taken_and_a_client_past_its_limits_is_closed() {
+        let limits = Arc::new(LiveLimits::default());
+        limits.set(&OutputLimits {
+            pubsub: OutputLimit {
+                hard: 1000,
+                soft: 0,
+                secs: 0,
+            },
+            normal: OutputLimit {
+                hard: 0,
+                soft: 100,
+                secs: 0,
+            },
+            ..OutputLimits::default()
+        });
+        let held = Arc::new(Held::new(Arc::clone(&limits)));
+        held.set_pubsub(true);
+        let kill = CancellationToken::new();
+        let (outbox, mut rx) = Outbox::open(Arc::clone(&held), kill.clone());
+        let msg = || Reply::Push(vec![Reply::Bulk(bytes::Bytes::from(vec![b'x'; 100]))]);
+        let one = approx_len(&msg());
+        assert!(outbox.send(msg()));
+        assert_eq!(held.bytes(), one);
+        let m = rx.try_recv().expect("queued");
+        held.dequeue(approx_len(&m));
+        assert_eq!(held.bytes(), 0, "what is taken out is no longer held");
+        // Past the hard limit: closed; the message still counts as sent.
+        let mut sent = 0;
+        while !kill.is_cancelled() {
+            assert!(outbox.send(msg()));
+            sent += 1;
+        }
+        assert_eq!(sent, 1000 / one + 1);
+        assert!(held.bytes() >= 1000);
+        // A queue whose connection is gone takes nothing and holds nothing.
+        drop(rx);
+        let before = held.bytes();
+        assert!(!outbox.send(msg()));
+        assert_eq!(held.bytes(), before);
+
+        // The soft limit: over it, the clock starts; over it for longer
+        // than its seconds (0 here), closed; back under it, reset.
+        let normal = Held::new(limits);
+        normal.set_unsent(200);
+        assert!(normal.within(), "the clock starts");
+        assert!(normal.soft_deadline().is_some());
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        assert!(!normal.within(), "past the soft limit too long");
+        normal.set_unsent(50);
+        assert!(normal.within());
+        assert!(normal.soft_deadline().is_none(), "the clock stopped");
+        normal.set_unsent(200);
+        assert!(normal.within(), "a new clock");
     }
 }

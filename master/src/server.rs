@@ -514,6 +514,8 @@ async fn write_or_stop(conn: &mut Connection, client: &Client, cancel: &Cancella
         }
     };
     held.set_unsent(0);
+    // (below the soft limit again: its clock stops)
+    held.within();
     ok
 }
 

@@ -67,6 +67,12 @@ impl User {
         self.perms().check(meta, args)
     }
 
+    /// It may use channel `ch` (or, `pattern`, subscribe to it as a
+    /// pattern) now.
+    pub fn may_use_channel(&self, ch: &[u8], pattern: bool) -> bool {
+        self.open.load(Ordering::Acquire) || self.perms().may_touch_channel(ch, pattern)
+    }
+
     /// SORT's BY or GET refused to it (see [`Perms::sort_option_denied`]).
     pub fn sort_option_denied(&self, meta: &Meta, args: &[Bytes]) -> Option<&'static str> {
         if self.open.load(Ordering::Acquire) {
@@ -129,6 +135,8 @@ pub struct Acl {
     /// Held across a change's read, modify and write (SETUSER, requirepass,
     /// LOAD), so that two changes to one user never lose one.
     edit: Mutex<()>,
+    /// Held while ACL SAVE writes the file.
+    saving: Mutex<()>,
 }
 
 impl Default for Acl {
@@ -141,6 +149,7 @@ impl Default for Acl {
             log: Arc::default(),
             pubsub_all: AtomicBool::new(false),
             edit: Mutex::new(()),
+            saving: Mutex::new(()),
         }
     }
 }
@@ -160,17 +169,20 @@ impl Acl {
                     .into(),
             );
         }
-        if !c.aclfile.as_os_str().is_empty() {
+        let users = if !c.aclfile.as_os_str().is_empty() {
             // (a missing file stops the start, as Redis's does: an empty
             // one is the way to begin with none)
-            acl.load_file(&c.aclfile)?;
+            acl.read_file(&c.aclfile)?
         } else {
             let lines = c.user.0.iter().map(String::as_str).enumerate();
-            let users = parse_lines(lines.map(|(i, l)| (i + 1, l)), acl.pubsub_all())
-                .map_err(|(n, e)| format!("user line {n}{e}"))?;
-            acl.replace_all(users);
-        }
-        if !c.requirepass.is_empty() {
+            parse_lines(lines.map(|(i, l)| (i + 1, l)), acl.pubsub_all())
+                .map_err(|(n, e)| format!("user line {n}{e}"))?
+        };
+        // A `default` user line wins over `requirepass`, as in Redis (where
+        // the user lines are applied after the settings).
+        let default_given = users.iter().any(|(n, _)| &n[..] == DEFAULT);
+        acl.replace_all(users);
+        if !c.requirepass.is_empty() && !default_given {
             acl.set_requirepass(&c.requirepass);
         }
         Ok(acl)
@@ -320,6 +332,12 @@ impl Acl {
     /// # Errors
     /// The file cannot be read, or a line is wrong (named).
     pub fn load_file(&self, path: &Path) -> Result<Vec<Bytes>, String> {
+        let users = self.read_file(path)?;
+        Ok(self.replace_all(users))
+    }
+
+    /// The users of an ACL file.
+    fn read_file(&self, path: &Path) -> Result<Vec<(Bytes, Perms)>, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("Error loading ACLs, opening file '{}': {e}", path.display()))?;
         // (numbered as in the file, blank lines counted)
@@ -328,15 +346,14 @@ impl Acl {
             .enumerate()
             .map(|(i, l)| (i + 1, l.trim()))
             .filter(|(_, l)| !l.is_empty());
-        let users = parse_lines(lines, self.pubsub_all()).map_err(|(n, e)| {
+        parse_lines(lines, self.pubsub_all()).map_err(|(n, e)| {
             let at = if e.starts_with("WARNING") {
                 String::new()
             } else {
                 format!("{}:{n}", path.display())
             };
             format!("{at}{e}. WARNING: ACL errors detected, no change to the previously active ACL rules was performed")
-        })?;
-        Ok(self.replace_all(users))
+        })
     }
 
     /// ACL SAVE: every user as a `user` line, written whole then renamed
@@ -345,13 +362,18 @@ impl Acl {
     /// # Errors
     /// The file cannot be written.
     pub fn save_file(&self, path: &Path) -> std::io::Result<()> {
-        // (one save at a time, of users no change is halfway through)
-        let _edit = crate::lock(&self.edit);
-        let mut text = String::new();
-        for u in self.users() {
-            text.push_str(&describe_user(&u));
-            text.push('\n');
-        }
+        let text = {
+            // (users no change is halfway through)
+            let _edit = crate::lock(&self.edit);
+            let mut text = String::new();
+            for u in self.users() {
+                text.push_str(&describe_user(&u));
+                text.push('\n');
+            }
+            text
+        };
+        // One save at a time; changes go on meanwhile.
+        let _saving = crate::lock(&self.saving);
         let dir = path
             .parent()
             .filter(|d| !d.as_os_str().is_empty())

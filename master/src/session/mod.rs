@@ -140,7 +140,14 @@ impl Client {
             .store(self.patterns.len(), Ordering::Relaxed);
         self.info.held.set_pubsub(self.subscriptions() > 0);
         if self.subscriptions() == 0 && self.tracking.is_none() && self.sub.is_some() {
-            self.inbox = None;
+            // (what is still queued was published as this client left:
+            // it is not sent, and no longer held for it)
+            if let Some(mut rx) = self.inbox.take() {
+                rx.close();
+                while let Ok(m) = rx.try_recv() {
+                    self.info.held.dequeue(crate::outbuf::approx_len(&m));
+                }
+            }
             self.sub = None;
             tracking.close_mailbox(self.id);
         }

@@ -58,6 +58,12 @@ fn join(s: &mut Session<'_>, a: &[Bytes], pattern: bool) -> Reply {
             s.core
                 .pubsub
                 .subscribe(pattern, ch.clone(), client.id, sub.clone());
+            // An ACL SETUSER that took the channel away while this ran may
+            // have looked before it was registered: looked at again now,
+            // the connection is closed as that SETUSER would close it.
+            if !client.user.may_use_channel(ch, pattern) {
+                s.after = super::After::Close;
+            }
         }
         replies.push(Reply::Push(vec![
             bulk_str(if pattern { "psubscribe" } else { "subscribe" }),

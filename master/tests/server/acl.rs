@@ -428,32 +428,41 @@ fn config_rewrite_keeps_users_with_hashed_passwords_and_config_get_shows_none() 
     let m = InProc::start_in(
         tempfile::TempDir::new().expect("tmp"),
         config(Config {
-            user: rocksync_master::UserLines(vec!["user first on >firstpw +@all ~*".into()]),
+            user: rocksync_master::UserLines(vec!["user first on >first-s3cr3t +@all ~*".into()]),
             ..Config::default()
         }),
     );
     let mut admin = m.client();
     let _: () = query(
         &mut admin,
-        &["ACL", "SETUSER", "second", "on", ">secondpw", "+get", "~k*"],
+        &[
+            "ACL",
+            "SETUSER",
+            "second",
+            "on",
+            ">second-s3cr3t",
+            "+get",
+            "~k*",
+        ],
     )
     .expect("setuser");
     // CONFIG GET shows no user lines (their passwords would be in them).
     let all: Vec<String> = query(&mut admin, &["CONFIG", "GET", "*"]).expect("config get");
-    assert!(!all.iter().any(|v| v.contains("pw")), "{all:?}");
+    assert!(!all.iter().any(|v| v.contains("s3cr3t")), "{all:?}");
     let _: () = query(&mut admin, &["CONFIG", "REWRITE"]).expect("rewrite");
     drop(m);
     let text = std::fs::read_to_string(&file).expect("rewritten");
     assert!(text.contains("user second on #"), "{text}");
-    assert!(!text.contains("pw"), "a password in clear: {text}");
+    assert!(!text.contains("s3cr3t"), "a password in clear: {text}");
     let m = InProc::start_in(
         tempfile::TempDir::new().expect("tmp"),
         config(Config::from_toml(&text, Config::default()).expect("loads")),
     );
-    let mut second = as_user(&m, "second", "secondpw");
+    let mut second = as_user(&m, "second", "second-s3cr3t");
     let e = query::<String>(&mut second, &["SET", "k1", "v"]).expect_err("only GET");
     assert_eq!(e.code(), Some("NOPERM"), "{e}");
-    let _: String = query::<Option<String>>(&mut as_user(&m, "first", "firstpw"), &["GET", "k1"])
-        .expect("first's rules kept")
-        .unwrap_or_default();
+    let _: String =
+        query::<Option<String>>(&mut as_user(&m, "first", "first-s3cr3t"), &["GET", "k1"])
+            .expect("first's rules kept")
+            .unwrap_or_default();
 }
