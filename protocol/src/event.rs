@@ -73,6 +73,10 @@ commands! {
     KExpireAt = 21 => "K_EXPIRE_AT",
     /// Bit set.
     KSetbit = 22 => "K_SETBIT",
+    /// String changed in place: value = the splices from its old value
+    /// to its new one ([`crate::splice`]); its expiry stays. A missing key
+    /// starts from the empty string.
+    KPatch = 23 => "K_PATCH",
     /// Hash field set.
     HSet = 32 => "H_SET",
     /// Hash field delete.

@@ -8,6 +8,7 @@ mod frame;
 mod handshake;
 mod reply;
 mod resp;
+pub mod splice;
 
 pub use error::{Error, RespError, Result};
 pub use event::{Command, EventType, LogEvent, Prior};

@@ -4,12 +4,12 @@
 use bytes::{Bytes, BytesMut};
 use rocksync_protocol::{parse_i64, Command, Reply};
 
-use super::{int_arg, lower, tri, typed, ReadCtx, View, WriteCtx, WriteOp, SYNTAX, WRONGTYPE};
+use super::{
+    int_arg, lower, tri, typed, ReadCtx, View, WriteCtx, WriteOp, MAX_STRING_BYTES, SYNTAX,
+    WRONGTYPE,
+};
 use crate::error::Result;
 use crate::store::keys::Kind;
-
-/// Largest string (proto-max-bulk-len).
-const MAX_STRING_BYTES: u64 = 512 * 1024 * 1024;
 
 const TOO_BIG: &str = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
 
@@ -403,13 +403,15 @@ impl WriteOp for BitField {
     fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
         let old = tri!(c.typed_mut(&self.key, Kind::String)?);
         let writes = self.fields.iter().any(|f| f.op != Op::Get);
+        let existed = old.is_some();
         let (value, expire) = old.map_or((Bytes::new(), 0), |m| (m.value, m.expire_ms));
+        let old_value = existed.then_some(&value[..]);
         let (replies, new) = run_fields(&value, &self.fields);
         if writes && new[..] != value[..] {
             if new.len() as u64 > MAX_STRING_BYTES {
                 return Ok(Reply::error(TOO_BIG));
             }
-            c.emit(Command::KSet, &self.key, Bytes::from(new), expire)?;
+            c.emit_string_change(&self.key, old_value, Bytes::from(new), expire)?;
         }
         Ok(Reply::Array(replies))
     }

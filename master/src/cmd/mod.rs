@@ -326,6 +326,9 @@ impl View for ReadCtx<'_> {
     }
 }
 
+/// The longest string (Redis's `proto-max-bulk-len` default).
+pub(crate) const MAX_STRING_BYTES: u64 = 512 * 1024 * 1024;
+
 /// Context of a write command on the write path.
 pub struct WriteCtx<'a> {
     /// The store.
@@ -392,6 +395,26 @@ impl WriteCtx<'_> {
         ttl: u64,
     ) -> Result<()> {
         self.emit_event(cmd, key, value.into(), ttl as i64)
+    }
+
+    /// A string's new value, as the changes from `old` (its value now,
+    /// with expiry `expire`) when they are small (K_PATCH: a small change
+    /// to a large string logs and ships its bytes only), else whole
+    /// (K_SET).
+    ///
+    /// # Errors
+    /// As [`WriteCtx::emit`].
+    pub fn emit_string_change(
+        &mut self,
+        key: &[u8],
+        old: Option<&[u8]>,
+        new: Bytes,
+        expire: u64,
+    ) -> Result<()> {
+        match old.and_then(|o| rocksync_protocol::splice::diff(o, &new)) {
+            Some(patch) => self.emit_event(Command::KPatch, key, patch, 0),
+            None => self.emit(Command::KSet, key, new, expire),
+        }
     }
 
     /// [`WriteCtx::emit`] with the event's raw `ttl` field (a marker such

@@ -5,7 +5,7 @@
 //! the write path, and writes only where the node takes writes.
 
 use bytes::Bytes;
-use rocksync_protocol::{Command, Reply};
+use rocksync_protocol::Reply;
 
 use super::hll::{self, HllError};
 use super::{tri, WriteCtx, WriteOp};
@@ -32,9 +32,17 @@ fn value_of(c: &mut WriteCtx<'_>, key: &[u8]) -> Result<std::result::Result<Foun
     Ok(meta.map(|m| m.map(|m| (m.value.to_vec(), m.expire_ms))))
 }
 
-/// Write `value` back to `key`, keeping its expiry.
-fn store(c: &mut WriteCtx<'_>, key: &[u8], value: Vec<u8>, expire: u64) -> Result<()> {
-    c.emit(Command::KSet, key, Bytes::from(value), expire)
+/// Write `value` back to `key` (whose value was `old`), keeping its
+/// expiry: as its changes when they are small (a register or two of a
+/// dense HyperLogLog), else whole.
+fn store(
+    c: &mut WriteCtx<'_>,
+    key: &[u8],
+    old: Option<&[u8]>,
+    value: Vec<u8>,
+    expire: u64,
+) -> Result<()> {
+    c.emit_string_change(key, old, Bytes::from(value), expire)
 }
 
 /// PFADD key [element ...].
@@ -62,7 +70,7 @@ impl WriteOp for PfAdd {
         // What was added before a corrupted part stays, as in Redis (which
         // edits the value in place).
         if let Some(v) = value.filter(|v| Some(v) != old.as_ref()) {
-            store(c, &self.key, v, expire)?;
+            store(c, &self.key, old.as_deref(), v, expire)?;
         }
         Ok(match added {
             Ok(changed) => Reply::Integer(i64::from(changed)),
@@ -88,6 +96,7 @@ impl WriteOp for PfCount {
             let Some((mut v, expire)) = tri!(value_of(c, key)?) else {
                 return Ok(Reply::Integer(0));
             };
+            let old = c.writable.then(|| v.clone());
             let (n, changed) = match hll::count_one(&mut v) {
                 Ok(r) => r,
                 Err(e) => return Ok(hll_error(e)),
@@ -95,7 +104,7 @@ impl WriteOp for PfCount {
             // The count kept in the header, where the node writes (a
             // slave's copy gets it from its master's own PFCOUNT).
             if changed && c.writable {
-                store(c, key, v, expire)?;
+                store(c, key, old.as_deref(), v, expire)?;
             }
             return Ok(Reply::Integer(n as i64));
         }
@@ -147,7 +156,8 @@ impl WriteOp for PfMerge {
             Ok(m) => m,
             Err(e) => return Ok(hll_error(e)),
         };
-        store(c, &self.keys[0], merged, dest.map_or(0, |(_, e)| e))?;
+        let (old, expire) = dest.map_or((None, 0), |(v, e)| (Some(v), e));
+        store(c, &self.keys[0], old.as_deref(), merged, expire)?;
         Ok(Reply::ok())
     }
 }
@@ -186,7 +196,7 @@ impl WriteOp for PfDebug {
             "getreg" => match hll::getreg(&mut v) {
                 Ok((regs, converted)) => {
                     if converted {
-                        store(c, &self.key, v, expire)?;
+                        store(c, &self.key, None, v, expire)?;
                     }
                     Reply::Array(
                         regs.as_slice()
@@ -208,7 +218,7 @@ impl WriteOp for PfDebug {
             "todense" => match hll::to_dense(&mut v) {
                 Ok(converted) => {
                     if converted {
-                        store(c, &self.key, v, expire)?;
+                        store(c, &self.key, None, v, expire)?;
                     }
                     Reply::Integer(i64::from(converted))
                 }

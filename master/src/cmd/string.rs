@@ -5,13 +5,11 @@ use rocksync_protocol::{Command, Reply};
 
 use super::longdouble::LongDouble;
 use super::{
-    int_arg, lower, tri, typed, wrong_arity, ReadCtx, View, WriteCtx, WriteOp, NOT_INT, SYNTAX,
+    int_arg, lower, tri, typed, wrong_arity, ReadCtx, View, WriteCtx, WriteOp, MAX_STRING_BYTES,
+    NOT_INT, SYNTAX,
 };
 use crate::error::Result;
 use crate::store::keys::Kind;
-
-/// Largest string (proto-max-bulk-len).
-const MAX_STRING_BYTES: u64 = 512 * 1024 * 1024;
 
 fn string_value(v: &impl View, key: &[u8]) -> Result<Result<Option<Bytes>, Reply>> {
     Ok(typed(v, key, Kind::String)?.map(|m| m.map(|m| m.value)))
@@ -266,7 +264,9 @@ impl WriteOp for KeyValue {
                 Ok(nil_or(old.map(|o| o.0)))
             }
             KeyValueOp::Append => {
-                let (old, expire) = tri!(string_value_mut(c, key)?).unwrap_or_default();
+                let found = tri!(string_value_mut(c, key)?);
+                let existed = found.is_some();
+                let (old, expire) = found.unwrap_or_default();
                 if (old.len() + value.len()) as u64 > MAX_STRING_BYTES {
                     return Ok(Reply::error(
                         "ERR string exceeds maximum allowed size (proto-max-bulk-len)",
@@ -276,7 +276,7 @@ impl WriteOp for KeyValue {
                 v.extend_from_slice(&old);
                 v.extend_from_slice(value);
                 let len = v.len();
-                c.emit(Command::KSet, key, v.freeze(), expire)?;
+                c.emit_string_change(key, existed.then_some(&old[..]), v.freeze(), expire)?;
                 Ok(Reply::Integer(len as i64))
             }
         }
@@ -561,7 +561,9 @@ pub(crate) fn setrange(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
 
 impl WriteOp for SetRange {
     fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
-        let (old, expire) = tri!(string_value_mut(c, &self.key)?).unwrap_or_default();
+        let found = tri!(string_value_mut(c, &self.key)?);
+        let existed = found.is_some();
+        let (old, expire) = found.unwrap_or_default();
         if self.value.is_empty() {
             return Ok(Reply::Integer(old.len() as i64));
         }
@@ -577,7 +579,7 @@ impl WriteOp for SetRange {
         }
         v[off..end].copy_from_slice(&self.value);
         let len = v.len();
-        c.emit(Command::KSet, &self.key, v.freeze(), expire)?;
+        c.emit_string_change(&self.key, existed.then_some(&old[..]), v.freeze(), expire)?;
         Ok(Reply::Integer(len as i64))
     }
 }

@@ -307,6 +307,16 @@ pub fn apply_event(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<()> {
             };
             put_string_keeping_expiry(store, b, e, value)?;
         }
+        Command::KPatch => {
+            let mut v = match b.meta(store, key)? {
+                Some(m) if m.kind == Kind::String => m.value.to_vec(),
+                _ => Vec::new(),
+            };
+            let max = crate::cmd::MAX_STRING_BYTES as usize;
+            rocksync_protocol::splice::apply(&mut v, &e.value, max)
+                .map_err(|why| bad(e, why.to_string()))?;
+            put_string_keeping_expiry(store, b, e, Bytes::from(v))?;
+        }
         Command::KIncr | Command::KDecr => {
             put_string_keeping_expiry(store, b, e, e.value.clone())?;
         }
