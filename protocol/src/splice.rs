@@ -7,7 +7,9 @@
 //! the ones before it left it: `offset` (u32 BE), bytes `removed` from
 //! there (u32 BE), then the `inserted` bytes' length (u32 BE) and the
 //! bytes. An offset past the end first pads the value with zero bytes, as
-//! SETRANGE does.
+//! SETRANGE does. At most one splice may change the value's length (the
+//! others replace bytes in place), so applying a patch costs at most one
+//! move of the value's tail.
 
 use bytes::{BufMut, Bytes, BytesMut};
 
@@ -30,6 +32,10 @@ pub enum SpliceError {
     /// The value would pass `max` bytes.
     #[error("the value would pass its size limit")]
     TooLarge,
+    /// More than one splice changes the value's length (what [`diff`]
+    /// never makes: each such splice moves the value's tail).
+    #[error("more than one splice changes the length")]
+    Shape,
 }
 
 fn put(out: &mut BytesMut, offset: usize, removed: usize, inserted: &[u8]) {
@@ -101,6 +107,8 @@ pub fn diff(old: &[u8], new: &[u8]) -> Option<Bytes> {
 pub fn apply(value: &mut Vec<u8>, mut patch: &[u8], max: usize) -> Result<(), SpliceError> {
     let word =
         |b: &[u8], at: usize| u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]) as usize;
+    value.reserve(patch.len());
+    let mut resized = false;
     while !patch.is_empty() {
         if patch.len() < HEADER {
             return Err(SpliceError::Cut);
@@ -108,6 +116,9 @@ pub fn apply(value: &mut Vec<u8>, mut patch: &[u8], max: usize) -> Result<(), Sp
         let (offset, removed, len) = (word(patch, 0), word(patch, 4), word(patch, 8));
         let inserted = patch.get(HEADER..HEADER + len).ok_or(SpliceError::Cut)?;
         patch = &patch[HEADER + len..];
+        if (removed != len || offset > value.len()) && std::mem::replace(&mut resized, true) {
+            return Err(SpliceError::Shape);
+        }
         if offset > value.len() {
             if offset > max {
                 return Err(SpliceError::TooLarge);
@@ -181,6 +192,12 @@ mod tests {
         let mut v = b"abc".to_vec();
         let wraps: &[u8] = &[0, 0, 0, 2, 255, 255, 255, 255, 0, 0, 0, 0];
         assert_eq!(apply(&mut v, wraps, 1000), Err(SpliceError::OutOfRange));
+        // Two splices that change the length: never made, refused.
+        let mut v = b"abc".to_vec();
+        let two: &[u8] = &[
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, b'x', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, b'y',
+        ];
+        assert_eq!(apply(&mut v, two, 1000), Err(SpliceError::Shape));
     }
 
     proptest! {

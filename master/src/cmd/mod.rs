@@ -411,6 +411,15 @@ impl WriteCtx<'_> {
         new: Bytes,
         expire: u64,
     ) -> Result<()> {
+        // (a value a full copy could not send, with its key, is refused as
+        // the whole value's event would be, however small its change)
+        let whole = key.len() + new.len() + 64;
+        if whole > rocksync_protocol::DEFAULT_MAX_FRAME_BYTES {
+            return Err(crate::Error::EventTooLarge {
+                bytes: whole,
+                max: rocksync_protocol::DEFAULT_MAX_FRAME_BYTES,
+            });
+        }
         match old.and_then(|o| rocksync_protocol::splice::diff(o, &new)) {
             Some(patch) => self.emit_event(Command::KPatch, key, patch, 0),
             None => self.emit(Command::KSet, key, new, expire),

@@ -279,18 +279,9 @@ fn every_store_target_of_georadius_is_checked_where_redis_checks_only_the_first(
     let rules = [
         "ACL", "SETUSER", "geo", "on", "nopass", "+@all", "~geo", "~dst:ok",
     ];
-    let store_twice = [
-        "GEORADIUS",
-        "geo",
-        "13",
-        "38",
-        "200",
-        "km",
-        "STORE",
-        "dst:ok",
-        "STORE",
-        "dst:no",
-    ];
+    let store_twice: Vec<&str> = "GEORADIUS geo 13 38 200 km STORE dst:ok STORE dst:no"
+        .split(' ')
+        .collect();
     // The hazard, in redis-server 7.0: the key specs name the first STORE,
     // the command stores into the last, a key the user may not touch.
     let redis = common::RedisServer::start(&[]);
@@ -318,50 +309,20 @@ fn every_store_target_of_georadius_is_checked_where_redis_checks_only_the_first(
     // Here every STORE and STOREDIST target is checked.
     let mut geo = as_user(&ours, "geo", "x");
     for cmd in [
-        &store_twice[..],
-        &[
-            "GEORADIUS",
-            "geo",
-            "13",
-            "38",
-            "200",
-            "km",
-            "STORE",
-            "dst:ok",
-            "STOREDIST",
-            "dst:no",
-        ],
-        &[
-            "GEORADIUSBYMEMBER",
-            "geo",
-            "a",
-            "200",
-            "km",
-            "STORE",
-            "dst:ok",
-            "STORE",
-            "dst:no",
-        ],
+        "GEORADIUS geo 13 38 200 km STORE dst:ok STORE dst:no",
+        "GEORADIUS geo 13 38 200 km STORE dst:ok STOREDIST dst:no",
+        "GEORADIUSBYMEMBER geo a 200 km STORE dst:ok STORE dst:no",
     ] {
-        let e = query::<i64>(&mut geo, cmd).expect_err("refused");
+        let cmd: Vec<&str> = cmd.split(' ').collect();
+        let e = query::<i64>(&mut geo, &cmd).expect_err("refused");
         assert_eq!(e.code(), Some("NOPERM"), "{cmd:?}: {e}");
     }
     let written: i64 = query(&mut mine, &["EXISTS", "dst:no"]).expect("exists");
     assert_eq!(written, 0);
-    let stored: i64 = query(
-        &mut geo,
-        &[
-            "GEORADIUS",
-            "geo",
-            "13",
-            "38",
-            "200",
-            "km",
-            "STORE",
-            "dst:ok",
-        ],
-    )
-    .expect("its own key");
+    let own: Vec<&str> = "GEORADIUS geo 13 38 200 km STORE dst:ok"
+        .split(' ')
+        .collect();
+    let stored: i64 = query(&mut geo, &own).expect("its own key");
     assert_eq!(stored, 1);
 }
 

@@ -11,6 +11,7 @@
 //! | K_SET | the string | set, with expiry `ttl` |
 //! | K_INCR, K_DECR | the new string | set, expiry kept |
 //! | K_SETBIT | `offset bit` (decimal), ttl = -1 (older binlogs: the whole string, ttl 0) | set one bit, zero-extending; expiry kept |
+//! | K_PATCH | splices from the old value ([`rocksync_protocol::splice`]) | change the string in place (a missing key starts empty); expiry kept |
 //! | K_DEL, H_CLEAR, S_CLEAR, Z_CLEAR, Q_CLEAR | | delete the key, any type |
 //! | K_EXPIRE_AT | | expiry := `ttl` (0: persist) |
 //! | H_SET, H_INCR, H_DECR | `pack(field, value)` | set a field |
