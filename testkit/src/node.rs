@@ -145,15 +145,25 @@ impl Node {
         conn
     }
 
-    /// `INFO section`.
+    /// `INFO section`, asked again on a new connection (twice at most)
+    /// when the connection is closed under it: Sentinel's failover block
+    /// ends with `CLIENT KILL TYPE normal`, which closes every client of
+    /// the node it reconfigures (as Redis's does: a client reconnects).
     ///
     /// # Panics
     /// When the node does not answer.
     pub fn info(&self, section: &str) -> String {
-        redis::cmd("INFO")
-            .arg(section)
-            .query(&mut self.client())
-            .unwrap_or_else(|e| panic!("INFO {section} on {}: {e}", self.addr))
+        let mut tries = 0;
+        loop {
+            match redis::cmd("INFO").arg(section).query(&mut self.client()) {
+                Ok(text) => return text,
+                Err(e) if tries < 2 && (e.is_connection_dropped() || e.is_io_error()) => {
+                    tries += 1;
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(e) => panic!("INFO {section} on {}: {e}", self.addr),
+            }
+        }
     }
 
     /// One field of `INFO section`.
