@@ -18,9 +18,9 @@ use crate::bench::{measure_with, start_pair};
 const TESTS: &[&str] = &["lpush", "lpop", "lrange_100", "zadd", "mset"];
 
 /// A server measured: its port and pid (for CPU).
-struct Server {
-    port: u16,
-    pid: u32,
+pub(crate) struct Server {
+    pub(crate) port: u16,
+    pub(crate) pid: u32,
 }
 
 /// Run the comparison and print a markdown table; `kvrocks` (a Kvrocks
@@ -189,7 +189,7 @@ pub fn run(quick: bool, kvrocks: Option<&str>, only: Option<&[String]>) -> Resul
 
 /// `measure` on each server in turn: (ops/s, CPU µs per command), CPU
 /// counted over the run for `commands` commands.
-fn each(
+pub(crate) fn each(
     servers: &[Server],
     commands: u32,
     mut measure: impl FnMut(u16) -> Result<f64>,
@@ -221,7 +221,7 @@ fn each(
 
 /// Apache Kvrocks from `bin`, with the configuration shipped beside it
 /// (`kvrocks.conf`), on a free port in a fresh directory.
-fn start_kvrocks(bin: &str) -> Result<(std::path::PathBuf, crate::procs::Guard, u16)> {
+pub(crate) fn start_kvrocks(bin: &str) -> Result<(std::path::PathBuf, crate::procs::Guard, u16)> {
     let bin = std::path::Path::new(bin);
     let conf = bin.with_file_name("kvrocks.conf");
     let dir =

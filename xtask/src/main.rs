@@ -20,6 +20,10 @@
 //! - `cargo xtask bench failover`: promotion and a sibling's re-point beside
 //!   Redis replicas; `bench ha`: failover through Sentinel beside
 //!   redis-server, throughput through twemproxy.
+//! - `cargo xtask bench costs [--kvrocks BIN]`: commands Redis does in
+//!   O(1) or O(log n) on large values (SPOP, ZPOPMIN after pops, RENAME
+//!   of a large hash, APPEND to a 1 MB string, …) beside redis-server,
+//!   with the log bytes each call adds.
 //! - `cargo xtask bench sync [--quick]`: SET with `sync-replicas 1` against
 //!   0 on one master-slave pair, beside Redis with `WAIT 1 0` after each SET.
 //! - `cargo xtask bench fanout [--quick]`: a master's throughput with eight
@@ -28,6 +32,7 @@
 
 mod bench;
 mod commands_bench;
+mod costs_bench;
 mod cpu_bench;
 mod failover_bench;
 mod fanout_bench;
@@ -205,6 +210,14 @@ fn main() -> Result<()> {
         Some("bench") if args.get(1).map(String::as_str) == Some("sync") => {
             sync_bench::run(&release_bins()?, args.iter().any(|a| a == "--quick"))
         }
+        Some("bench") if args.get(1).map(String::as_str) == Some("costs") => {
+            let kvrocks = args
+                .iter()
+                .position(|a| a == "--kvrocks")
+                .and_then(|i| args.get(i + 1))
+                .map(String::as_str);
+            costs_bench::run(args.iter().any(|a| a == "--quick"), kvrocks)
+        }
         Some("bench") if args.get(1).map(String::as_str) == Some("commands") => {
             let kvrocks = args
                 .iter()
@@ -219,6 +232,6 @@ fn main() -> Result<()> {
             commands_bench::run(args.iter().any(|a| a == "--quick"), kvrocks, only.as_deref())
         }
         Some("bench") => bench::run(&args[1..]),
-        _ => bail!("usage: cargo xtask <run [--ha] | ci | bench [--keyspace | --sustained] [--base BIN] [repl | failover | fanout | ha | sync | tls | commands [--kvrocks BIN] [--only xadd,...] | cpu] [--quick]>"),
+        _ => bail!("usage: cargo xtask <run [--ha] | ci | bench [--keyspace | --sustained] [--base BIN] [repl | failover | fanout | ha | sync | tls | commands [--kvrocks BIN] [--only xadd,...] | costs [--kvrocks BIN] | cpu] [--quick]>"),
     }
 }

@@ -353,7 +353,7 @@ impl WriteOp for LRem {
         let Some(m) = tri!(c.typed_mut(key, Kind::List)?) else {
             return Ok(Reply::Integer(0));
         };
-        let mut items: Vec<Bytes> = super::sub_items(c, key, &m)?
+        let items: Vec<Bytes> = super::sub_items(c, key, &m)?
             .into_iter()
             .map(|(_, v)| v)
             .collect();
@@ -381,14 +381,47 @@ impl WriteOp for LRem {
         if removed == 0 {
             return Ok(Reply::Integer(0));
         }
-        let mut k = keep.iter();
-        items.retain(|_| *k.next().unwrap_or(&true));
-        c.emit(Command::QClear, key, Bytes::new(), 0)?;
-        for v in items {
-            c.emit(Command::QPushBack, key, v, 0)?;
+        let kept: Vec<&Bytes> = items
+            .iter()
+            .zip(&keep)
+            .filter_map(|(v, k)| k.then_some(v))
+            .collect();
+        if kept.is_empty() {
+            c.emit(Command::QClear, key, Bytes::new(), 0)?;
+            return Ok(Reply::Integer(removed as i64));
         }
-        if m.expire_ms != 0 && c.raw_meta(key)?.is_some() {
-            c.emit(Command::KExpireAt, key, Bytes::new(), m.expire_ms)?;
+        // What is left, aligned on the head (the tail loses `removed`
+        // elements) or on the tail (the head does): the side that moves
+        // fewer elements, so an element removed near either end logs a
+        // few events, not the list.
+        let moved = |shift: usize| {
+            kept.iter()
+                .enumerate()
+                .filter(|&(j, v)| items[j + shift] != **v)
+                .count()
+        };
+        let shift = if moved(removed) < moved(0) {
+            removed
+        } else {
+            0
+        };
+        for (j, v) in kept.iter().enumerate() {
+            if items[j + shift] != **v {
+                c.emit(
+                    Command::QSet,
+                    key,
+                    keys::pack((j + shift).to_string().as_bytes(), v),
+                    0,
+                )?;
+            }
+        }
+        let pop = if shift == 0 {
+            Command::QPopBack
+        } else {
+            Command::QPopFront
+        };
+        for _ in 0..removed {
+            c.emit(pop, key, Bytes::new(), 0)?;
         }
         Ok(Reply::Integer(removed as i64))
     }

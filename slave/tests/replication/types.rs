@@ -459,3 +459,83 @@ fn small_changes_to_large_strings_ship_their_bytes_not_the_string() {
     let log: Vec<u8> = m.get("log").expect("get");
     assert_eq!(log.len(), 501 * 1024);
 }
+
+/// Issue 27: LREM of elements near either end of a long list logs the
+/// elements that move (the shorter side), not the list; every LREM
+/// (from the head, from the tail, all matches, a middle one) leaves the
+/// slave's list equal to the master's and to what Redis's LREM leaves.
+#[test]
+fn lrem_logs_what_moves_not_the_list() {
+    let tmp = TempDir::new().expect("tmp");
+    let master = Node::master(&tmp.path().join("m"), 0, &[]);
+    let slave = Node::slave(&tmp.path().join("s"), 0, master.addr, &[]);
+    let mut m = master.client();
+    let n = 20_000usize;
+    let mut model: Vec<String> = (0..n).map(|i| format!("element:{i:08}")).collect();
+    // a few repeated elements, for counts other than 1
+    for i in [3, 5, 7, n - 4, n - 6, n / 2] {
+        model[i] = "dup".to_owned();
+    }
+    for part in model.chunks(1000) {
+        let _: i64 = m.rpush("list", part).expect("rpush");
+    }
+    let before = master.num("persistence", "binlog_bytes");
+    // 100 elements, each near one end: 10 of them moving at most.
+    for i in 0..50 {
+        for at in [10 + i, n - 11 - i] {
+            let e = format!("element:{at:08}");
+            let removed: i64 = m.lrem("list", 1, &e).expect("lrem");
+            assert_eq!(removed, 1);
+            let pos = model.iter().position(|v| *v == e).expect("in the model");
+            model.remove(pos);
+        }
+    }
+    let grown = master.num("persistence", "binlog_bytes") - before;
+    // Rewritten whole, each LREM would log the list (some 20 000 events,
+    // about 600 KB); the elements that move are at most 60 per call.
+    assert!(grown < 1 << 20, "the binlog grew {grown} bytes");
+    // Counts: from the tail, every match, then a middle element.
+    let lrem = |m: &mut redis::Connection, model: &mut Vec<String>, count: i64, e: &str| {
+        let removed: i64 = m.lrem("list", count as isize, e).expect("lrem");
+        let mut left = if count == 0 {
+            usize::MAX
+        } else {
+            count.unsigned_abs() as usize
+        };
+        let mut idx: Vec<usize> = (0..model.len()).filter(|&i| model[i] == e).collect();
+        if count < 0 {
+            idx.reverse();
+        }
+        let mut gone = Vec::new();
+        for i in idx {
+            if left == 0 {
+                break;
+            }
+            gone.push(i);
+            left -= 1;
+        }
+        gone.sort_unstable();
+        for i in gone.iter().rev() {
+            model.remove(*i);
+        }
+        assert_eq!(removed, gone.len() as i64, "LREM {count} {e}");
+    };
+    lrem(&mut m, &mut model, -2, "dup");
+    lrem(&mut m, &mut model, 1, "dup");
+    lrem(&mut m, &mut model, 0, "dup");
+    lrem(&mut m, &mut model, 0, &format!("element:{:08}", n / 3));
+    let ours: Vec<String> = m.lrange("list", 0, -1).expect("lrange");
+    assert!(ours == model, "the master's list is not what LREM leaves");
+    wait_synced(&master, &slave, LONG);
+    let theirs: Vec<String> = slave
+        .client()
+        .lrange("list", 0, -1)
+        .expect("lrange on the slave");
+    assert!(theirs == model, "the slave's list differs");
+    // Removing every element deletes the key, on both.
+    let _: () = m.del("short").expect("del");
+    let _: i64 = m.rpush("short", &["x", "x"]).expect("rpush");
+    let _: i64 = m.lrem("short", 0, "x").expect("lrem");
+    let exists: bool = m.exists("short").expect("exists");
+    assert!(!exists);
+}
