@@ -1,13 +1,15 @@
 //! rocksync's binlog (SPEC §4): checksummed segment files of `LogEvent`s,
 //! a group-appending writer with an fsync policy and rotation, readers that
 //! start at any seq and wait for appends, crash recovery that cuts a torn
-//! tail and refuses any other damage, and purge.
+//! tail and refuses any other damage, purge, and an archive of sealed
+//! files that purge waits for.
 //!
 //! ```text
 //! dir/00000001.binlog  [header][DESC][events…][ROTATE → 00000002.binlog]
 //! dir/00000002.binlog  [header][DESC][events…]            (active)
 //! ```
 
+mod archive;
 mod error;
 mod reader;
 mod record;
@@ -16,6 +18,7 @@ mod shared;
 mod verify;
 mod writer;
 
+pub use archive::ArchiveReport;
 pub use error::{Corruption, Error, Result};
 pub use reader::{Binlog, BinlogReader, PurgeReport, PurgeRule};
 pub use record::{FILE_HEADER_BYTES, MAX_RECORD_BYTES, RECORD_HEADER_BYTES};

@@ -276,6 +276,16 @@ config_table! {
             Ok(())
         }
     };
+    /// Where BGSAVE and SAVE put backups; empty for `<data_dir>/backups`
+    /// (empty).
+    backup_dir: PathBuf = PathBuf::new(), live, any;
+    /// Backups kept: past this many, the oldest are removed after a new
+    /// one is taken; 0 keeps all (0).
+    backup_keep: u64 = 0, live, any;
+    /// Where sealed binlog files are copied (checked, fsynced) before
+    /// purge may remove them, so every change since the oldest backup
+    /// kept is on disk for a restore; empty for none (empty).
+    binlog_archive_dir: PathBuf = PathBuf::new(), fixed, any;
     /// Seconds an interrupted copy's snapshot is kept for resume (3600).
     snapshot_timeout: u64 = 3600, live, any;
     /// Purge binlog files older than this many seconds; 0 never (0).
@@ -431,8 +441,9 @@ config_table! {
     /// <seconds>` drops a slave whose position holds more binlog than
     /// `hard` bytes, or more than `soft` for `seconds`; it full-copies
     /// when it returns (off: `replica 0 0 0`, the default; the binlog
-    /// budget bounds the disk anyway). Normal and pubsub limits are not
-    /// enforced yet and must be `0 0 0`.
+    /// budget bounds the disk anyway); `normal` and `pubsub` limit what a
+    /// client holds unread, in bytes, as Redis (`normal 0 0 0`, `pubsub
+    /// 32mb 8mb 60`).
     client_output_buffer_limit: OutputLimits = OutputLimits::default(), live, any;
     /// This node's priority for promotion by Redis Sentinel, reported as
     /// `slave_priority` in INFO: lower is preferred, 0 never (100).

@@ -159,7 +159,11 @@ fn section(core: &Core, name: &str, out: &mut String) {
                 "rocksdb_pending_compaction_bytes:{}",
                 store.int_property("rocksdb.estimate-pending-compaction-bytes")
             );
-            line!(out, "applied_seq:{}", store.applied_seq().unwrap_or(0));
+            let applied = store.applied_seq().unwrap_or(0);
+            for (name, value) in core.saves.info(applied) {
+                line!(out, "{name}:{value}");
+            }
+            line!(out, "applied_seq:{applied}");
             {
                 let engine = &core.engine;
                 let b = &core.binlog;

@@ -10,6 +10,7 @@
 //! [`store`] is the data layer on RocksDB, for tools and benches.
 
 mod acl;
+mod backup;
 mod blocking;
 mod budget;
 pub mod cli;
@@ -58,6 +59,7 @@ pub use link::{Follower, LinkCtx};
 pub use node::{Node, NodeOptions};
 pub use role::{split_addr, LinkState, Role};
 pub use slaves::Slaves;
+pub use storage::restore::{restore, Restored};
 pub use storage::{gc, store, sys, CopyProgress, History, Storage};
 pub use store::batch::{Batch, Layer, Sealed};
 pub use tls::client_connection as tls_client_connection;

@@ -543,17 +543,22 @@ async fn purge_binlog(core: Arc<Core>, cancel: CancellationToken) {
             }
             rules.push(PurgeRule::Budget(cfg.binlog_budget));
         }
-        if rules.is_empty() || core.binlog.segments().len() < 2 {
+        let archive = archive_dir(&cfg);
+        if (rules.is_empty() && archive.is_none()) || core.binlog.segments().len() < 2 {
             continue;
         }
         let store = Arc::clone(&core.store);
         let binlog = core.binlog.clone();
         let result = tokio::task::spawn_blocking(move || -> Result<u64> {
+            let keep = archived_before(&binlog, archive.as_deref());
+            if rules.is_empty() {
+                return Ok(0);
+            }
             let applied = store.applied_seq()?;
             store.flush()?;
             let mut removed = 0;
             for rule in rules {
-                removed += binlog.purge(&rule, applied + 1)?.removed.len() as u64;
+                removed += binlog.purge(&rule, (applied + 1).min(keep))?.removed.len() as u64;
             }
             Ok(removed)
         })
@@ -563,6 +568,35 @@ async fn purge_binlog(core: Arc<Core>, cancel: CancellationToken) {
             Ok(Ok(n)) => info!(files = n, "binlog purge"),
             Ok(Err(e)) => warn!(error = %e, "binlog purge failed"),
             Err(e) => warn!(error = %e, "binlog purge task failed"),
+        }
+    }
+}
+
+/// `binlog_archive_dir`, when set.
+pub(crate) fn archive_dir(cfg: &Config) -> Option<std::path::PathBuf> {
+    (!cfg.binlog_archive_dir.as_os_str().is_empty()).then(|| cfg.binlog_archive_dir.clone())
+}
+
+/// Archive the sealed binlog files into `dir` (when set) and return the
+/// first seq purge must keep for it: what is not archived stays (all of
+/// the binlog when archiving fails, as on a full disk). Blocking.
+pub(crate) fn archived_before(
+    binlog: &rocksync_binlog::Binlog,
+    dir: Option<&std::path::Path>,
+) -> u64 {
+    let Some(dir) = dir else {
+        return u64::MAX;
+    };
+    match binlog.archive(dir) {
+        Ok(r) => {
+            if !r.copied.is_empty() {
+                info!(files = r.copied.len(), bytes = r.bytes, dir = %dir.display(), "binlog archived");
+            }
+            r.keep_from
+        }
+        Err(e) => {
+            warn!(error = %e, dir = %dir.display(), "binlog archive failed: nothing is purged until it works");
+            binlog.first_seq()
         }
     }
 }

@@ -75,6 +75,8 @@ pub struct Core {
     pub acl: Acl,
     /// The TLS acceptor in force.
     pub tls: crate::tls::Tls,
+    /// Backups (BGSAVE, SAVE) and what LASTSAVE and INFO say of them.
+    pub saves: crate::backup::Saves,
     pub(crate) next_client_id: AtomicU64,
 }
 
@@ -102,7 +104,9 @@ impl Core {
         engine
             .latency
             .set_threshold(config.latency_monitor_threshold);
+        let saves = crate::backup::Saves::new(&crate::backup::backup_dir(&config), &store);
         Arc::new(Self {
+            saves,
             store,
             binlog,
             engine,

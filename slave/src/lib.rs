@@ -81,10 +81,48 @@ pub fn main(
     let cmd = ServerArgs::augment_args(clap::Command::new(name))
         .about(about)
         .version(env!("CARGO_PKG_VERSION"));
-    let args = ServerArgs::from_arg_matches(&cmd.get_matches())?;
+    let cmd = RestoreArgs::augment_args(cmd);
+    let matches = cmd.get_matches();
+    let args = ServerArgs::from_arg_matches(&matches)?;
+    let restore = RestoreArgs::from_arg_matches(&matches)?;
     rocksync_master::cli::init_logging();
     let config = Config::load(&args, defaults)?;
+    if let Some(backup) = &restore.restore_from {
+        let mut dirs = restore.restore_binlog.clone();
+        if !config.binlog_archive_dir.as_os_str().is_empty() {
+            dirs.push(config.binlog_archive_dir.clone());
+        }
+        let done = rocksync_master::restore(&config, backup, restore.to_seq, &dirs)?;
+        println!(
+            "restored {} to seq {} (the backup held seq {}; {} binlog events replayed); start the node on it with --data-dir {}",
+            config.data_dir.display(),
+            done.seq,
+            done.backup_seq,
+            done.events,
+            config.data_dir.display()
+        );
+        return Ok(());
+    }
     run_until_signal(config, default_role, name)
+}
+
+/// A restore instead of a start: `--restore-from BACKUP [--to-seq N]
+/// [--restore-binlog DIR ...] --data-dir DIR`.
+#[derive(Clone, Debug, Default, clap::Args)]
+struct RestoreArgs {
+    /// Build the data directory (which must hold no data) from this
+    /// backup (a `backup-…` directory BGSAVE made) and the binlog after
+    /// it, then exit.
+    #[arg(long, value_name = "BACKUP")]
+    restore_from: Option<std::path::PathBuf>,
+    /// Restore up to this seq (the last whole command at or before it);
+    /// without it, to the end of the binlog found.
+    #[arg(long, value_name = "SEQ", requires = "restore_from")]
+    to_seq: Option<u64>,
+    /// A directory of binlog files to replay from (the old node's
+    /// `binlog/`); `binlog_archive_dir` is read too. Repeatable.
+    #[arg(long, value_name = "DIR", requires = "restore_from")]
+    restore_binlog: Vec<std::path::PathBuf>,
 }
 
 /// Start the node, log that it is ready, stop it cleanly on SIGINT,

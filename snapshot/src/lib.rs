@@ -1,4 +1,5 @@
-//! Full-copy snapshots (SPEC §5.2, §7): a RocksDB checkpoint together with
+//! Backups an operator keeps ([`Backups`], BGSAVE) and full-copy
+//! snapshots (SPEC §5.2, §7): a RocksDB checkpoint together with
 //! the seq it contains, one per slave (keyed by `ip:listening_port`), with
 //! a registry kept on disk so an interrupted copy resumes from its
 //! breakpoint even across a master restart. While a snapshot exists the
@@ -10,6 +11,10 @@
 //! `len(cf name) u8 · cf name · key`, iterated column family by column
 //! family (in [`COPY_ORDER`] when present, then the rest by name), keys in
 //! order within each.
+
+mod backup;
+
+pub use backup::{Backup, BackupInfo, Backups};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -289,14 +289,14 @@ pub static TABLE: &[Spec] = &[
             "1.0.0",
             "Persists the dataset to disk before replying.",
         )
-        .conn(server::save),
+        .conn_async(server::save),
     cmd("bgsave", -1, ADMIN | NOSCRIPT | NO_ASYNC_LOADING, 0)
         .doc(
             "server",
             "1.0.0",
             "Starts persisting the dataset to disk in the background.",
         )
-        .conn(server::save),
+        .conn(server::bgsave),
     cmd(
         "shutdown",
         -1,

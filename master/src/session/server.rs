@@ -8,6 +8,7 @@ use rocksync_protocol::{Proto, Reply};
 use tracing::info;
 
 use super::{bulk_str, err_reply, help_lines, unknown_subcommand, After, BoxReply, Session};
+use crate::backup::Saves;
 use crate::clock::now_ms;
 use crate::cmd::{parse_float, NOT_FLOAT, SYNTAX};
 
@@ -27,16 +28,33 @@ pub fn time(_: &mut Session<'_>, _: &[Bytes]) -> Reply {
     ])
 }
 
-/// LASTSAVE: every write is durable in the binlog, so now.
-pub fn lastsave(_: &mut Session<'_>, _: &[Bytes]) -> Reply {
-    Reply::Integer((now_ms() / 1000) as i64)
+/// LASTSAVE: the time of the last good backup (BGSAVE, SAVE), or of the
+/// start before any.
+pub fn lastsave(s: &mut Session<'_>, _: &[Bytes]) -> Reply {
+    Reply::Integer(s.core.saves.last_save() as i64)
 }
 
-/// SAVE / BGSAVE: flush the memtables.
-pub fn save(s: &mut Session<'_>, _: &[Bytes]) -> Reply {
-    match s.core.store.flush() {
-        Ok(()) => Reply::ok(),
-        Err(e) => err_reply(e),
+/// SAVE: a backup into `backup-dir`, taken before the reply.
+pub fn save<'s>(s: &'s mut Session<'_>, _: &'s [Bytes]) -> BoxReply<'s> {
+    Box::pin(async move {
+        match Saves::save(s.core).await {
+            Ok(_) => Reply::ok(),
+            Err(e) => Reply::error(e),
+        }
+    })
+}
+
+/// BGSAVE [SCHEDULE]: a backup into `backup-dir`, in the background.
+pub fn bgsave(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
+    let schedule = match a.get(1) {
+        None => false,
+        Some(x) if a.len() == 2 && x.eq_ignore_ascii_case(b"schedule") => true,
+        Some(_) => return Reply::error(SYNTAX),
+    };
+    match Saves::start(s.core, schedule) {
+        Ok(true) => Reply::Simple("Background saving started".into()),
+        Ok(false) => Reply::Simple("Background saving scheduled".into()),
+        Err(e) => Reply::error(e),
     }
 }
 

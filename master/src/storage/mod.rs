@@ -11,6 +11,7 @@
 //! and a slave's copy progress.
 
 pub mod gc;
+pub mod restore;
 pub mod store;
 
 use std::fmt::Write as _;

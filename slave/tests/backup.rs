@@ -1,0 +1,362 @@
+//! Issue 28: backups (BGSAVE, SAVE, LASTSAVE, INFO persistence,
+//! backup-keep), the binlog archive, and a restore to a point in time
+//! (`--restore-from BACKUP --to-seq N`), on real processes.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use common::{digest, field, load, wait_synced, wait_until, Node};
+use redis::Commands;
+
+const LONG: Duration = Duration::from_secs(60);
+
+/// The backups under `dir`, oldest first.
+fn backups(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with("backup-"))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// BGSAVE, then wait until it is done; the INFO persistence after it.
+fn bgsave(node: &Node) -> String {
+    let mut c = node.client();
+    let saves = node.num("persistence", "rdb_saves");
+    let answer: String = redis::cmd("BGSAVE").query(&mut c).expect("bgsave");
+    assert_eq!(answer, "Background saving started");
+    wait_until("the backup", LONG, || {
+        node.num("persistence", "rdb_saves") > saves
+            && node.num("persistence", "rdb_bgsave_in_progress") == 0
+    });
+    node.info("persistence")
+}
+
+/// Writes of every type, an EXEC among them.
+fn write_some(node: &Node, prefix: &str) {
+    load(node, prefix, 2000, 40);
+    let mut c = node.client();
+    let _: () = redis::pipe()
+        .atomic()
+        .set(format!("{prefix}:tx:a"), 1)
+        .incr(format!("{prefix}:tx:b"), 5)
+        .rpush(format!("{prefix}:tx:list"), &["x", "y", "z"])
+        .query(&mut c)
+        .expect("exec");
+}
+
+/// `rocksync-master` with `args`; its exit status and what it printed.
+fn run_master(args: &[&str]) -> (bool, String) {
+    let out = Command::new(rocksync_testkit::bin_dir().join("rocksync-master"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run rocksync-master");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn a_restore_to_a_noted_seq_gives_the_data_of_that_moment_from_backup_and_archive() {
+    let tmp = tempfile::TempDir::new().expect("tmp");
+    let data = tmp.path().join("m");
+    let archive = tmp.path().join("archive");
+    let archive_arg = archive.to_string_lossy().into_owned();
+    // Small binlog files and a small budget: files are sealed and purged
+    // while the test writes, so the events after the backup survive only
+    // in the archive.
+    let master = Node::master(
+        &data,
+        0,
+        &[
+            "--max-binlog-size",
+            "65536",
+            "--binlog-budget",
+            "300000",
+            "--binlog-archive-dir",
+            &archive_arg,
+            "--backup-keep",
+            "2",
+        ],
+    );
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    write_some(&master, "one");
+    let info = bgsave(&master);
+    assert_eq!(
+        field(&info, "rdb_last_bgsave_status").as_deref(),
+        Some("ok")
+    );
+    assert_eq!(
+        field(&info, "rdb_changes_since_last_save").as_deref(),
+        Some("0")
+    );
+    let mut c = master.client();
+    let lastsave: u64 = redis::cmd("LASTSAVE").query(&mut c).expect("lastsave");
+    assert!(lastsave >= started, "LASTSAVE {lastsave} < start {started}");
+    let taken = backups(&data.join("backups"));
+    assert_eq!(taken.len(), 1, "{taken:?}");
+    let backup = taken[0].clone();
+    let backup_seq = master.num("persistence", "applied_seq");
+
+    // More writes; the point to come back to.
+    write_some(&master, "two");
+    let _: () = c.del("one:tx:a").expect("del");
+    let point = master.num("persistence", "applied_seq");
+    let wanted = digest(&master);
+    assert!(master.num("persistence", "rdb_changes_since_last_save") >= point - backup_seq);
+
+    // What comes after it, a FLUSHALL among it.
+    write_some(&master, "three");
+    let _: () = redis::cmd("FLUSHALL").query(&mut c).expect("flushall");
+    write_some(&master, "four");
+    // The hazard: the binlog no longer holds the events after the backup.
+    wait_until("the old binlog files to be purged", LONG, || {
+        master.num("persistence", "binlog_first_seq") > backup_seq + 1
+    });
+    let old_binlog = data.join("binlog");
+    drop(c);
+    master.terminate(LONG);
+
+    // Without the archive, the restore refuses, naming what is missing.
+    let r1 = tmp.path().join("r1");
+    let (ok, text) = run_master(&[
+        "--restore-from",
+        &backup.to_string_lossy(),
+        "--to-seq",
+        &point.to_string(),
+        "--data-dir",
+        &r1.to_string_lossy(),
+        "--restore-binlog",
+        &old_binlog.to_string_lossy(),
+    ]);
+    assert!(!ok, "restored without the archive: {text}");
+    assert!(text.contains("has no events"), "{text}");
+
+    // With it: the data as it was at the point.
+    let (ok, text) = run_master(&[
+        "--restore-from",
+        &backup.to_string_lossy(),
+        "--to-seq",
+        &point.to_string(),
+        "--data-dir",
+        &r1.to_string_lossy(),
+        "--restore-binlog",
+        &old_binlog.to_string_lossy(),
+        "--binlog-archive-dir",
+        &archive_arg,
+    ]);
+    assert!(ok, "restore failed: {text}");
+    assert!(text.contains(&format!("to seq {point}")), "{text}");
+    let restored = Node::master(&r1, 0, &[]);
+    assert_eq!(restored.num("persistence", "applied_seq"), point);
+    let got = digest(&restored);
+    assert_eq!(got.len(), wanted.len());
+    assert!(got == wanted, "the restored data differs from the point's");
+    // It takes writes, in a history of its own.
+    let mut rc = restored.client();
+    let _: () = rc.set("after:restore", 1).expect("set");
+    drop(restored);
+
+    // A data directory that holds data is not overwritten.
+    let (ok, text) = run_master(&[
+        "--restore-from",
+        &backup.to_string_lossy(),
+        "--data-dir",
+        &r1.to_string_lossy(),
+        "--binlog-archive-dir",
+        &archive_arg,
+    ]);
+    assert!(!ok && text.contains("holds data already"), "{text}");
+
+    // An archive with a file missing in the middle: refused, naming it.
+    let partial = tmp.path().join("partial");
+    std::fs::create_dir_all(&partial).expect("mkdir");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&archive)
+        .expect("archive")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 3, "archived: {files:?}");
+    // the file holding the first event after the backup stays; a later
+    // one before the point goes
+    let holds = |p: &Path, seq: u64| {
+        rocksync_binlog::SegmentEvents::open(p)
+            .expect("open")
+            .flatten()
+            .any(|(_, e)| e.seq == seq && e.cmd.is_data())
+    };
+    let first = files
+        .iter()
+        .position(|p| holds(p, backup_seq + 1))
+        .expect("the first event after the backup is archived");
+    let removed = files
+        .iter()
+        .skip(first + 1)
+        .find(|p| {
+            rocksync_binlog::SegmentEvents::open(p)
+                .expect("open")
+                .flatten()
+                .any(|(_, e)| e.cmd.is_data() && e.seq < point)
+        })
+        .expect("a second archived file before the point")
+        .clone();
+    for f in &files {
+        if *f != removed {
+            std::fs::copy(f, partial.join(f.file_name().expect("name"))).expect("copy");
+        }
+    }
+    let (ok, text) = run_master(&[
+        "--restore-from",
+        &backup.to_string_lossy(),
+        "--to-seq",
+        &point.to_string(),
+        "--data-dir",
+        &tmp.path().join("r2").to_string_lossy(),
+        "--restore-binlog",
+        &partial.to_string_lossy(),
+    ]);
+    let name = removed
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    assert!(!ok, "restored over a gap: {text}");
+    assert!(
+        text.contains(&name),
+        "the message does not name {name}: {text}"
+    );
+}
+
+#[test]
+fn backups_are_kept_to_backup_keep_and_a_slave_takes_its_own() {
+    let tmp = tempfile::TempDir::new().expect("tmp");
+    let master = Node::master(&tmp.path().join("m"), 0, &["--backup-keep", "2"]);
+    let slave = Node::slave(&tmp.path().join("s"), 0, master.addr, &[]);
+    let mut c = master.client();
+    for round in 0..3 {
+        let _: () = c.set(format!("k{round}"), round).expect("set");
+        bgsave(&master);
+    }
+    let kept = backups(&tmp.path().join("m").join("backups"));
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    // The newest two: k1 and k2 are in the last, which LASTSAVE dates.
+    let info = std::fs::read_to_string(kept[1].join("BACKUP.toml")).expect("BACKUP.toml");
+    assert!(
+        info.contains(&format!(
+            "seq = {}",
+            master.num("persistence", "applied_seq")
+        )),
+        "{info}"
+    );
+    // A second BGSAVE while one runs is refused; SCHEDULE queues it.
+    let _: String = redis::cmd("BGSAVE").query(&mut c).expect("bgsave");
+    match redis::cmd("BGSAVE").query::<String>(&mut c) {
+        Ok(s) => assert_eq!(s, "Background saving started"),
+        Err(e) => assert!(e.to_string().contains("already in progress"), "{e}"),
+    }
+    wait_until("the backups", LONG, || {
+        master.num("persistence", "rdb_bgsave_in_progress") == 0
+    });
+    // SAVE answers once the backup is there.
+    let saves = master.num("persistence", "rdb_saves");
+    let _: () = redis::cmd("SAVE").query(&mut c).expect("save");
+    assert_eq!(master.num("persistence", "rdb_saves"), saves + 1);
+    // A slave's backups are its own, of the same data.
+    wait_synced(&master, &slave, LONG);
+    bgsave(&slave);
+    let theirs = backups(&tmp.path().join("s").join("backups"));
+    assert_eq!(theirs.len(), 1);
+    let slave_info = std::fs::read_to_string(theirs[0].join("BACKUP.toml")).expect("BACKUP.toml");
+    assert!(
+        slave_info.contains(&format!(
+            "seq = {}",
+            master.num("persistence", "applied_seq")
+        )),
+        "{slave_info}"
+    );
+}
+
+/// A full archive disk stops purge, not writes: nothing leaves the binlog
+/// unarchived; once there is room, the archive catches up and purge goes
+/// on.
+#[test]
+fn a_full_archive_disk_keeps_the_binlog_until_it_is_archived() {
+    let tmp = tempfile::TempDir::new().expect("tmp");
+    let Some(disk) = common::Tmpfs::mount(&tmp.path().join("disk"), "2m") else {
+        return;
+    };
+    let archive = disk.dir.join("archive");
+    std::fs::create_dir_all(&archive).expect("mkdir");
+    let filler = disk.fill("filler");
+    let archive_arg = archive.to_string_lossy().into_owned();
+    let master = Node::master(
+        &tmp.path().join("m"),
+        0,
+        &[
+            "--max-binlog-size",
+            "65536",
+            "--binlog-budget",
+            "200000",
+            "--binlog-archive-dir",
+            &archive_arg,
+        ],
+    );
+    for p in ["a", "b", "c", "d", "e", "f"] {
+        write_some(&master, p);
+    }
+    // Sealed files over the budget, none archived: none purged.
+    std::thread::sleep(Duration::from_secs(2));
+    let bytes = master.num("persistence", "binlog_bytes");
+    assert!(bytes > 400_000, "binlog_bytes {bytes}");
+    assert_eq!(master.num("persistence", "binlog_first_seq"), 1);
+    let mut c = master.client();
+    let _: () = c
+        .set("still", "writes")
+        .expect("a write with the archive full");
+    // Room again: archived, then purged.
+    std::fs::remove_file(&filler).expect("rm");
+    wait_until("the archive to catch up and purge to go on", LONG, || {
+        master.num("persistence", "binlog_first_seq") > 1
+    });
+    let first = master.num("persistence", "binlog_first_seq");
+    let archived: Vec<PathBuf> = std::fs::read_dir(&archive)
+        .expect("archive")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    // Every purged event is in the archive.
+    let held = archived
+        .iter()
+        .flat_map(|p| {
+            rocksync_binlog::SegmentEvents::open(p)
+                .expect("open")
+                .flatten()
+                .filter(|(_, e)| e.cmd.is_data())
+                .map(|(_, e)| e.seq)
+                .collect::<Vec<_>>()
+        })
+        .collect::<std::collections::BTreeSet<u64>>();
+    assert!(
+        (1..first).all(|s| held.contains(&s)),
+        "purged events missing from the archive"
+    );
+}
