@@ -130,6 +130,11 @@ fn members_at(
     if want.saturating_mul(2) > size {
         return Ok(None);
     }
+    if m.head == keys::SET_INDEXED {
+        if let Some(got) = picked(c, key, m, want, rng, true)? {
+            return Ok(Some(got));
+        }
+    }
     // Distinct positions, in the order they were drawn.
     let mut drawn: Vec<usize> = Vec::with_capacity(want);
     let mut seen = std::collections::HashSet::with_capacity(want);
@@ -153,6 +158,65 @@ fn members_at(
         next < want
     })?;
     Ok(out.into_iter().collect())
+}
+
+/// Members one pick-index draw chooses among (see [`picked`]).
+const PICK_SPAN: usize = 8;
+
+/// `want` members drawn from a set's pick index (the members in hash
+/// order, [`keys::set_pick_key`]): each draw seeks to a random hash and
+/// takes one of the [`PICK_SPAN`] members from there (going round past
+/// the end) at random, which evens out the gaps between hashes: O(log n)
+/// a draw. `distinct`: no member twice; `None` when draws keep colliding
+/// or the index is empty.
+fn picked(
+    c: &impl View,
+    key: &[u8],
+    m: &keys::Meta,
+    want: usize,
+    rng: &mut Rng,
+    distinct: bool,
+) -> Result<Option<Vec<Bytes>>> {
+    let prefix = keys::sub_prefix(key, m.version);
+    let span = PICK_SPAN.min(m.size as usize).max(1);
+    let mut out = Vec::with_capacity(want);
+    let mut seen = std::collections::HashSet::new();
+    let mut draws = 0usize;
+    while out.len() < want {
+        draws += 1;
+        if draws > want.saturating_mul(4).saturating_add(16) {
+            return Ok(None);
+        }
+        let target = [&prefix[..], &rng.next().to_be_bytes()].concat();
+        let mut near: Vec<Bytes> = Vec::with_capacity(span);
+        // From the target on, then from the start (but never the same
+        // member twice: the set may hold fewer than a span past it).
+        let mut wrapped = false;
+        for start in [&target[..], &prefix[..]] {
+            if near.len() == span {
+                break;
+            }
+            let mut take = |k: &[u8], _: &[u8]| {
+                if wrapped && k >= &target[..] {
+                    return false;
+                }
+                if let Some(member) = k.get(prefix.len() + 8..) {
+                    near.push(Bytes::copy_from_slice(member));
+                }
+                near.len() < span
+            };
+            c.scan(Cf::ZScore, &prefix, start, &mut take)?;
+            wrapped = true;
+        }
+        if near.is_empty() {
+            return Ok(None);
+        }
+        let pick = near.swap_remove(rng.below(near.len()));
+        if !distinct || seen.insert(pick.clone()) {
+            out.push(pick);
+        }
+    }
+    Ok(Some(out))
 }
 
 fn bulks(v: impl IntoIterator<Item = Bytes>) -> Reply {
@@ -270,6 +334,19 @@ pub(crate) fn srandmember(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
                     None => got.pop().map_or(Reply::Nil, Reply::Bulk),
                     Some(_) => bulks(got),
                 });
+            }
+        }
+    }
+    // Repeats allowed (a negative count), fewer than the set holds: drawn
+    // from the pick index.
+    if let Some(n) = count.filter(|&n| n < 0) {
+        if let Some(m) = tri!(typed(c, &a[1], Kind::Set)?) {
+            let want = usize::try_from(n.unsigned_abs()).unwrap_or(usize::MAX);
+            if m.head == keys::SET_INDEXED && want < m.size as usize {
+                let mut rng = Rng::new(super::seed());
+                if let Some(got) = picked(c, &a[1], &m, want, &mut rng, false)? {
+                    return Ok(bulks(got));
+                }
             }
         }
     }

@@ -539,3 +539,114 @@ fn lrem_logs_what_moves_not_the_list() {
     let exists: bool = m.exists("short").expect("exists");
     assert!(!exists);
 }
+
+/// Issue 27: SPOP and SRANDMEMBER draw from the set's pick index (a seek
+/// to a random hash, O(log n)) instead of walking the set: members
+/// popped by many pipelining clients at once are each popped exactly
+/// once, draws spread over the whole set about evenly, and the slave,
+/// which keeps the same index from the same events, draws from it too.
+#[test]
+fn spop_and_srandmember_draw_evenly_from_the_pick_index_and_never_twice() {
+    let tmp = TempDir::new().expect("tmp");
+    let master = Node::master(&tmp.path().join("m"), 0, &[]);
+    let slave = Node::slave(&tmp.path().join("s"), 0, master.addr, &[]);
+    let mut m = master.client();
+    let n = 10_000usize;
+    let members: Vec<String> = (0..n).map(|i| format!("{i}")).collect();
+    for part in members.chunks(1000) {
+        let _: i64 = m.sadd("set", part).expect("sadd");
+    }
+    // 200 000 draws of one member: about 20 for each member.
+    let mut drawn: Vec<String> = Vec::with_capacity(200_000);
+    for _ in 0..200 {
+        let mut p = redis::pipe();
+        for _ in 0..1000 {
+            p.cmd("SRANDMEMBER").arg("set");
+        }
+        let round: Vec<String> = p.query(&mut m).expect("srandmember");
+        drawn.extend(round);
+    }
+    // and some with repeats, fewer than the set holds
+    let repeated: Vec<String> = redis::cmd("SRANDMEMBER")
+        .arg("set")
+        .arg(-5000)
+        .query(&mut m)
+        .expect("srandmember");
+    assert_eq!(repeated.len(), 5000);
+    assert!(repeated
+        .iter()
+        .all(|k| k.parse::<usize>().is_ok_and(|i| i < n)));
+    let mut counts = std::collections::HashMap::new();
+    for d in &drawn {
+        *counts.entry(d.as_str()).or_insert(0u32) += 1;
+    }
+    assert!(counts
+        .keys()
+        .all(|k| k.parse::<usize>().is_ok_and(|i| i < n)));
+    let mean = 20.0;
+    let var = members
+        .iter()
+        .map(|k| {
+            let c = f64::from(counts.get(k.as_str()).copied().unwrap_or(0));
+            (c - mean) * (c - mean)
+        })
+        .sum::<f64>()
+        / n as f64;
+    // Uniform draws give a spread (std / mean) of 0.22; a seek to a
+    // random hash alone about 1.0; the pick index's, about 0.4.
+    let spread = var.sqrt() / mean;
+    assert!(spread < 0.6, "draws spread {spread:.2}");
+    assert!(
+        counts.len() > n * 99 / 100,
+        "{} members drawn",
+        counts.len()
+    );
+    // Distinct draws.
+    let some: Vec<String> = m.srandmember_multiple("set", 100).expect("srandmember");
+    let unique: std::collections::BTreeSet<&String> = some.iter().collect();
+    assert_eq!(unique.len(), 100);
+    wait_synced(&master, &slave, LONG);
+    let theirs: Vec<String> = redis::cmd("SRANDMEMBER")
+        .arg("set")
+        .arg(-1000)
+        .query(&mut slave.client())
+        .expect("srandmember on the slave");
+    assert!(theirs
+        .iter()
+        .all(|k| k.parse::<usize>().is_ok_and(|i| i < n)));
+    // Eight clients pop it empty, 16 SPOPs a round trip.
+    let popped: Vec<String> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..8)
+            .map(|_| {
+                let mut c = master.client();
+                s.spawn(move || {
+                    let mut got = Vec::new();
+                    loop {
+                        let mut p = redis::pipe();
+                        for _ in 0..16 {
+                            p.cmd("SPOP").arg("set");
+                        }
+                        let round: Vec<Option<String>> = p.query(&mut c).expect("spop");
+                        let done = round.iter().any(Option::is_none);
+                        got.extend(round.into_iter().flatten());
+                        if done {
+                            return got;
+                        }
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("worker"))
+            .collect()
+    });
+    assert_eq!(popped.len(), n, "popped {} of {n}", popped.len());
+    let unique: std::collections::BTreeSet<&String> = popped.iter().collect();
+    assert_eq!(unique.len(), n, "a member was popped twice");
+    let exists: bool = m.exists("set").expect("exists");
+    assert!(!exists);
+    wait_synced(&master, &slave, LONG);
+    let exists: bool = slave.client().exists("set").expect("exists on the slave");
+    assert!(!exists);
+}

@@ -348,6 +348,10 @@ pub fn apply_event(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<()> {
             if old.is_none() || !field_present(store, b, e, &sk)? {
                 m.size += 1;
                 b.put(store, Cf::Sub, sk, Vec::new())?;
+                if m.head == keys::SET_INDEXED {
+                    let pick = keys::set_pick_key(key, m.version, &e.value);
+                    b.put(store, Cf::ZScore, pick, Vec::new())?;
+                }
                 b.put_meta(store, key, old.as_ref(), &m)?;
             }
         }
@@ -363,6 +367,10 @@ pub fn apply_event(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<()> {
             let sk = keys::sub_key(key, old.version, &e.value);
             if field_present(store, b, e, &sk)? {
                 b.delete(store, Cf::Sub, sk)?;
+                if kind == Kind::Set && old.head == keys::SET_INDEXED {
+                    let pick = keys::set_pick_key(key, old.version, &e.value);
+                    b.delete(store, Cf::ZScore, pick)?;
+                }
                 let mut m = old.clone();
                 m.size -= 1;
                 store_collection(store, b, key, Some(&old), &m)?;

@@ -8,6 +8,7 @@
 //! | `meta` | user key | [`Meta`]: type, expiry, then the string value or a collection's version, size (and list head, or a stream's header) |
 //! | `sub` | `len(key) u32 BE · key · version u64 BE · field` | hash value, `""` for set members, list element (field = index u64 BE), zset score (f64 bits BE) |
 //! | `zscore` | `len(key) u32 BE · key · version · sortable score (8 B) · member` | `""` |
+//! | `zscore` (sets) | `len(key) u32 BE · key · version · member hash (8 B) · member` | `""` |
 //! | `expire` | `expire_ms u64 BE · key` | `""` |
 //!
 //! Why this layout: deleting or overwriting a collection rewrites only its
@@ -16,7 +17,11 @@
 //! collection's version is the seq of the event that creates it, so the
 //! master, its replay after a crash and every slave derive the same
 //! layout from the same events. The `expire` index makes the expiry sweep
-//! O(expired keys), not O(keys).
+//! O(expired keys), not O(keys). A set's members are also kept in the
+//! `zscore` family in the order of a hash of each ([`set_pick_key`]):
+//! SPOP and SRANDMEMBER seek to a random hash there, O(log n), where
+//! the member order would make them walk the set. Sets made before that
+//! index have none (their metadata says so) and walk as they did.
 
 use bytes::{BufMut, Bytes, BytesMut};
 
@@ -77,9 +82,13 @@ pub struct Meta {
     pub version: u64,
     /// Collections: element count.
     pub size: u64,
-    /// Lists: index of the first element.
+    /// Lists: index of the first element. Sets: [`SET_INDEXED`] when
+    /// the set keeps its pick index (every set made by this version).
     pub head: u64,
 }
+
+/// A set's `head` when its members are in the pick index too.
+pub const SET_INDEXED: u64 = 1;
 
 /// First list index: lists grow both ways from the middle of u64.
 pub const LIST_MIDDLE: u64 = 1 << 63;
@@ -105,7 +114,11 @@ impl Meta {
             value: Bytes::new(),
             version,
             size: 0,
-            head: LIST_MIDDLE,
+            head: if kind == Kind::Set {
+                SET_INDEXED
+            } else {
+                LIST_MIDDLE
+            },
         }
     }
 
@@ -130,6 +143,13 @@ impl Meta {
                 v.extend_from_slice(&self.version.to_be_bytes());
                 v.extend_from_slice(&self.size.to_be_bytes());
                 v.extend_from_slice(&self.value);
+            }
+            Kind::Set => {
+                v.extend_from_slice(&self.version.to_be_bytes());
+                v.extend_from_slice(&self.size.to_be_bytes());
+                if self.head == SET_INDEXED {
+                    v.push(1);
+                }
             }
             _ => {
                 v.extend_from_slice(&self.version.to_be_bytes());
@@ -160,6 +180,14 @@ impl Meta {
                 m.size = be_u64(b.get(17..25)?)?;
                 m.value = Bytes::copy_from_slice(&b[25..]);
             }
+            Kind::Set => {
+                m.version = be_u64(b.get(9..17)?)?;
+                m.size = be_u64(b.get(17..25)?)?;
+                m.head = match b.get(25) {
+                    Some(1) => SET_INDEXED,
+                    _ => LIST_MIDDLE,
+                };
+            }
             _ => {
                 m.version = be_u64(b.get(9..17)?)?;
                 m.size = be_u64(b.get(17..25)?)?;
@@ -187,6 +215,28 @@ pub fn sub_prefix(key: &[u8], version: u64) -> Vec<u8> {
 pub fn sub_key(key: &[u8], version: u64, field: &[u8]) -> Vec<u8> {
     let mut v = sub_prefix(key, version);
     v.extend_from_slice(field);
+    v
+}
+
+/// Where a set's member sits in its pick index: 64 bits of a fixed hash
+/// (FNV-1a, then SplitMix64's finalizer to spread it), the same on every
+/// node and every version.
+pub fn member_hash(member: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in member {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^ (h >> 31)
+}
+
+/// A set member's key in the pick index (`zscore` family).
+pub fn set_pick_key(key: &[u8], version: u64, member: &[u8]) -> Vec<u8> {
+    let mut v = sub_prefix(key, version);
+    v.extend_from_slice(&member_hash(member).to_be_bytes());
+    v.extend_from_slice(member);
     v
 }
 
@@ -284,6 +334,7 @@ mod tests {
                 Kind::String => { m = Meta::string(val.into(), exp); }
                 Kind::List => { m.size = size; m.head = head; }
                 Kind::Stream => { m.size = size; m.value = val.into(); }
+                Kind::Set => { m.size = size; m.head = if head % 2 == 0 { SET_INDEXED } else { LIST_MIDDLE }; }
                 _ => { m.size = size; }
             }
             prop_assert_eq!(Meta::decode(&m.encode()), Some(m));
