@@ -2,13 +2,19 @@
 //! directory of their own before purge may remove them, so that every
 //! change since the oldest backup kept stays on disk for a restore.
 //!
-//! A file is copied under a `.tmp` name, fsynced, read back (every
-//! record's checksums, and exactly the seqs the live file holds), then
-//! renamed into place and the directory fsynced: a file in the archive
-//! under its own name is whole and checked. A file already there with
-//! the same length is taken as archived.
+//! A file is named by the first seq it holds (`<seq, 20 digits>.binlog`:
+//! a binlog that restarts its file numbers, after a full copy, never
+//! reuses a name for other events), copied under a `.tmp` name, fsynced,
+//! read back (every record's checksums, and exactly the seqs the live file
+//! holds), then renamed into place and the directory fsynced: a file in
+//! the archive under its own name is whole and checked. A file already
+//! there with the same length is taken as archived; one of another length
+//! is another history's (the caller gives each history a directory of its
+//! own): an error, and nothing is purged. One archiving at a time in a
+//! process.
 
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use crate::error::{Corruption, Error, Result};
 use crate::reader::Binlog;
@@ -25,6 +31,15 @@ pub struct ArchiveReport {
     /// The first seq not in the archive (the active file's first): purge
     /// may remove what comes before it.
     pub keep_from: u64,
+}
+
+/// Held while a process archives (the purge task and PURGE LOGS may both
+/// ask at once; they would share the `.tmp` file).
+static ARCHIVING: Mutex<()> = Mutex::new(());
+
+/// The archive's name for a file whose first data seq is `first_seq`.
+pub fn archive_name(first_seq: u64) -> String {
+    format!("{first_seq:020}.binlog")
 }
 
 fn sync_dir(dir: &Path) -> Result<()> {
@@ -75,6 +90,9 @@ impl Binlog {
     /// # Errors
     /// File errors (a full disk among them), and damage found in a copy.
     pub fn archive(&self, dir: &Path) -> Result<ArchiveReport> {
+        let _one = ARCHIVING
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
         let segments = self.segments();
         let mut report = ArchiveReport {
@@ -84,12 +102,19 @@ impl Binlog {
         for pair in segments.windows(2) {
             let (seg, next) = (pair[0], pair[1]);
             let src = self.path_of(seg.id);
-            let dst = dir.join(seg.id.file_name());
+            let name = archive_name(seg.first_seq);
+            let dst = dir.join(&name);
             let len = std::fs::metadata(&src).map_err(Error::io(&src))?.len();
-            if std::fs::metadata(&dst).is_ok_and(|m| m.len() == len) {
-                continue;
+            match std::fs::metadata(&dst) {
+                Ok(m) if m.len() == len => continue,
+                Ok(m) => return Err(Error::io(&dst)(std::io::Error::other(format!(
+                    "already archived with {} bytes where {} holds {len}: another history's file",
+                    m.len(),
+                    src.display()
+                )))),
+                Err(_) => {}
             }
-            let tmp: PathBuf = dir.join(format!("{}.tmp", seg.id.file_name()));
+            let tmp: PathBuf = dir.join(format!("{name}.tmp"));
             let copied = std::fs::copy(&src, &tmp)
                 .and_then(|_| std::fs::File::open(&tmp)?.sync_all())
                 .map_err(Error::io(&tmp))

@@ -5,22 +5,29 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use rocksync_snapshot::{Backup, Backups};
+use rocksync_snapshot::{Backup, BackupKeys, Backups};
 use tracing::{error, info};
 
 use crate::clock::now_ms;
 use crate::config::Config;
 use crate::state::Core;
+use crate::storage::sys;
 use crate::store::{Store, APPLIED_SEQ_KEY};
+
+/// Whether a backup runs, and whether another is asked for after it.
+#[derive(Debug, Default)]
+struct Running {
+    running: bool,
+    /// BGSAVE SCHEDULE came while one ran: another follows it.
+    scheduled: bool,
+}
 
 /// The backups' state, shared by BGSAVE, SAVE, LASTSAVE and INFO.
 #[derive(Debug)]
 pub struct Saves {
-    running: AtomicBool,
-    /// BGSAVE SCHEDULE came while one ran: another follows it.
-    scheduled: AtomicBool,
+    state: Mutex<Running>,
     last_ok: AtomicBool,
     /// The last good backup's time, unix seconds (the start's before any).
     last_save_secs: AtomicU64,
@@ -37,6 +44,9 @@ pub struct Saves {
 
 /// Redis's answer to a save while one runs.
 pub const IN_PROGRESS: &str = "ERR Background save already in progress";
+/// The answer to a save while a full copy is being received.
+pub const COPYING: &str =
+    "ERR a full copy from the master is in progress: the data is partial until it ends";
 
 /// Where `config`'s backups go: `backup_dir`, or `<data_dir>/backups`.
 pub fn backup_dir(config: &Config) -> PathBuf {
@@ -60,8 +70,7 @@ impl Saves {
             None => (now_ms() / 1000, store.applied_seq().unwrap_or(0)),
         };
         Self {
-            running: AtomicBool::new(false),
-            scheduled: AtomicBool::new(false),
+            state: Mutex::default(),
             last_ok: AtomicBool::new(true),
             last_save_secs: AtomicU64::new(secs),
             last_seq: AtomicU64::new(seq),
@@ -78,7 +87,7 @@ impl Saves {
 
     /// INFO persistence's `rdb_*` lines (Redis's names).
     pub fn info(&self, applied_seq: u64) -> Vec<(&'static str, String)> {
-        let running = self.running.load(Ordering::Relaxed);
+        let running = self.lock().running;
         let current = if running {
             (now_ms().saturating_sub(self.started_ms.load(Ordering::Relaxed)) / 1000) as i64
         } else {
@@ -111,22 +120,32 @@ impl Saves {
         ]
     }
 
+    fn lock(&self) -> MutexGuard<'_, Running> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Take one backup now, on this thread (blocking), and prune to
     /// `backup_keep`; the state records how it went.
     fn take(&self, core: &Core) -> Result<Backup, String> {
-        if core.is_loading() {
-            // (a slave in the middle of a full copy holds part of the data)
-            self.last_ok.store(false, Ordering::Relaxed);
-            return Err("a full copy from the master is in progress: the data is partial".into());
-        }
         let config = core.config();
-        let started = now_ms();
-        self.started_ms.store(started, Ordering::Relaxed);
+        let started = self.started_ms.load(Ordering::Relaxed);
         let dir = backup_dir(&config);
         info!(dir = %dir.display(), "backup started");
+        let keys = BackupKeys {
+            seq: APPLIED_SEQ_KEY,
+            replid: sys::REPLID,
+            copying: sys::COPYING,
+        };
         let result = Backups::open(&dir)
             .and_then(|b| {
-                let taken = b.create(core.store.db(), APPLIED_SEQ_KEY, started)?;
+                // A full copy's wipe waits for the checkpoint (and the
+                // checkpoint of a copy under way is refused).
+                let taken = {
+                    let _gate = core.store.sweep_gate();
+                    b.create(core.store.db(), keys, started)?
+                };
                 b.prune(config.backup_keep as usize)?;
                 Ok(taken)
             })
@@ -151,47 +170,79 @@ impl Saves {
         result
     }
 
+    /// Claim the right to run a backup (none runs); its start is now.
+    fn claim(&self, state: &mut Running) {
+        state.running = true;
+        self.started_ms.store(now_ms(), Ordering::Relaxed);
+    }
+
+    /// After a backup: the next one if one was scheduled (true), else
+    /// nothing runs any more.
+    fn next_scheduled(&self) -> bool {
+        let mut state = self.lock();
+        if state.scheduled {
+            state.scheduled = false;
+            self.claim(&mut state);
+            true
+        } else {
+            state.running = false;
+            false
+        }
+    }
+
+    /// Run backups in the background until none is scheduled.
+    fn run_in_background(core: Arc<Core>) {
+        tokio::task::spawn_blocking(move || loop {
+            let _ = core.saves.take(&core);
+            if !core.saves.next_scheduled() {
+                break;
+            }
+        });
+    }
+
     /// BGSAVE [SCHEDULE]: start a backup in the background. `Ok(true)`:
     /// started; `Ok(false)`: one runs, and (`schedule`) another follows
-    /// it; `Err`: one runs and no SCHEDULE.
+    /// it; `Err`: why not (one runs and no SCHEDULE; a full copy being
+    /// received).
     pub fn start(core: &Arc<Core>, schedule: bool) -> Result<bool, &'static str> {
-        let saves = &core.saves;
-        if saves.running.swap(true, Ordering::AcqRel) {
+        if core.is_loading() {
+            return Err(COPYING);
+        }
+        let mut state = core.saves.lock();
+        if state.running {
             if schedule {
-                saves.scheduled.store(true, Ordering::Relaxed);
+                state.scheduled = true;
                 return Ok(false);
             }
             return Err(IN_PROGRESS);
         }
-        let core = Arc::clone(core);
-        tokio::task::spawn_blocking(move || loop {
-            let _ = core.saves.take(&core);
-            if !core.saves.scheduled.swap(false, Ordering::AcqRel) {
-                core.saves.running.store(false, Ordering::Release);
-                // (a SCHEDULE that came after the swap above found
-                // `running` still set: it is taken now)
-                if core.saves.scheduled.swap(false, Ordering::AcqRel)
-                    && !core.saves.running.swap(true, Ordering::AcqRel)
-                {
-                    continue;
-                }
-                break;
-            }
-        });
+        core.saves.claim(&mut state);
+        drop(state);
+        Self::run_in_background(Arc::clone(core));
         Ok(true)
     }
 
-    /// SAVE: a backup taken before the reply (off the connection task).
+    /// SAVE: a backup taken before the reply (off the connection task);
+    /// a BGSAVE scheduled meanwhile starts after it.
     pub async fn save(core: &Arc<Core>) -> Result<Backup, String> {
-        if core.saves.running.swap(true, Ordering::AcqRel) {
-            return Err(IN_PROGRESS.into());
+        if core.is_loading() {
+            return Err(COPYING.into());
+        }
+        {
+            let mut state = core.saves.lock();
+            if state.running {
+                return Err(IN_PROGRESS.into());
+            }
+            core.saves.claim(&mut state);
         }
         let c = Arc::clone(core);
         let result = tokio::task::spawn_blocking(move || c.saves.take(&c))
             .await
             .map_err(|e| format!("ERR backup task: {e}"))
             .and_then(|r| r.map_err(|e| format!("ERR {e}")));
-        core.saves.running.store(false, Ordering::Release);
+        if core.saves.next_scheduled() {
+            Self::run_in_background(Arc::clone(core));
+        }
         result
     }
 }

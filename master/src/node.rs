@@ -543,7 +543,7 @@ async fn purge_binlog(core: Arc<Core>, cancel: CancellationToken) {
             }
             rules.push(PurgeRule::Budget(cfg.binlog_budget));
         }
-        let archive = archive_dir(&cfg);
+        let archive = archive_dir(&core);
         if (rules.is_empty() && archive.is_none()) || core.binlog.segments().len() < 2 {
             continue;
         }
@@ -572,9 +572,14 @@ async fn purge_binlog(core: Arc<Core>, cancel: CancellationToken) {
     }
 }
 
-/// `binlog_archive_dir`, when set.
-pub(crate) fn archive_dir(cfg: &Config) -> Option<std::path::PathBuf> {
-    (!cfg.binlog_archive_dir.as_os_str().is_empty()).then(|| cfg.binlog_archive_dir.clone())
+/// Where this node archives its binlog, when `binlog_archive_dir` is
+/// set: a directory per replication history under it, so that files of
+/// two histories never meet (a restored node, a slave that full-copied
+/// from another master).
+pub(crate) fn archive_dir(core: &Core) -> Option<std::path::PathBuf> {
+    let cfg = core.config();
+    (!cfg.binlog_archive_dir.as_os_str().is_empty())
+        .then(|| cfg.binlog_archive_dir.join(core.repl.replid()))
 }
 
 /// Archive the sealed binlog files into `dir` (when set) and return the

@@ -88,11 +88,15 @@ pub fn main(
     rocksync_master::cli::init_logging();
     let config = Config::load(&args, defaults)?;
     if let Some(backup) = &restore.restore_from {
-        let mut dirs = restore.restore_binlog.clone();
-        if !config.binlog_archive_dir.as_os_str().is_empty() {
-            dirs.push(config.binlog_archive_dir.clone());
-        }
-        let done = rocksync_master::restore(&config, backup, restore.to_seq, &dirs)?;
+        let archive =
+            Some(config.binlog_archive_dir.as_path()).filter(|a| !a.as_os_str().is_empty());
+        let done = rocksync_master::restore(
+            &config,
+            backup,
+            restore.to_seq,
+            &restore.restore_binlog,
+            archive,
+        )?;
         println!(
             "restored {} to seq {} (the backup held seq {}; {} binlog events replayed); start the node on it with --data-dir {}",
             config.data_dir.display(),

@@ -111,11 +111,24 @@ fn a_restore_to_a_noted_seq_gives_the_data_of_that_moment_from_backup_and_archiv
     let mut c = master.client();
     let lastsave: u64 = redis::cmd("LASTSAVE").query(&mut c).expect("lastsave");
     assert!(lastsave >= started, "LASTSAVE {lastsave} < start {started}");
+    assert_eq!(
+        field(&info, "rdb_last_save_time"),
+        Some(lastsave.to_string())
+    );
     let taken = backups(&data.join("backups"));
     assert_eq!(taken.len(), 1, "{taken:?}");
     let backup = taken[0].clone();
     let backup_seq = master.num("persistence", "applied_seq");
 
+    // An EXEC first: a point inside it restores to the backup's seq.
+    let _: () = redis::pipe()
+        .atomic()
+        .set("exec:a", 1)
+        .set("exec:b", 2)
+        .set("exec:c", 3)
+        .query(&mut c)
+        .expect("exec");
+    assert_eq!(master.num("persistence", "applied_seq"), backup_seq + 3);
     // More writes; the point to come back to.
     write_some(&master, "two");
     let _: () = c.del("one:tx:a").expect("del");
@@ -127,6 +140,12 @@ fn a_restore_to_a_noted_seq_gives_the_data_of_that_moment_from_backup_and_archiv
     write_some(&master, "three");
     let _: () = redis::cmd("FLUSHALL").query(&mut c).expect("flushall");
     write_some(&master, "four");
+    // LASTSAVE is the backup's time, whatever was written since.
+    std::thread::sleep(Duration::from_millis(1100));
+    let again: u64 = redis::cmd("LASTSAVE").query(&mut c).expect("lastsave");
+    assert_eq!(again, lastsave);
+    let replid = field(&master.info("replication"), "master_replid").expect("replid");
+    let history = archive.join(&replid);
     // The hazard: the binlog no longer holds the events after the backup.
     wait_until("the old binlog files to be purged", LONG, || {
         master.num("persistence", "binlog_first_seq") > backup_seq + 1
@@ -175,6 +194,25 @@ fn a_restore_to_a_noted_seq_gives_the_data_of_that_moment_from_backup_and_archiv
     let _: () = rc.set("after:restore", 1).expect("set");
     drop(restored);
 
+    // A point inside the EXEC: none of it.
+    let r3 = tmp.path().join("r3");
+    let (ok, text) = run_master(&[
+        "--restore-from",
+        &backup.to_string_lossy(),
+        "--to-seq",
+        &(backup_seq + 2).to_string(),
+        "--data-dir",
+        &r3.to_string_lossy(),
+        "--binlog-archive-dir",
+        &archive_arg,
+    ]);
+    assert!(ok, "restore failed: {text}");
+    let inside = Node::master(&r3, 0, &[]);
+    assert_eq!(inside.num("persistence", "applied_seq"), backup_seq);
+    let none: Option<String> = inside.client().get("exec:a").expect("get");
+    assert_eq!(none, None);
+    drop(inside);
+
     // A data directory that holds data is not overwritten.
     let (ok, text) = run_master(&[
         "--restore-from",
@@ -189,7 +227,7 @@ fn a_restore_to_a_noted_seq_gives_the_data_of_that_moment_from_backup_and_archiv
     // An archive with a file missing in the middle: refused, naming it.
     let partial = tmp.path().join("partial");
     std::fs::create_dir_all(&partial).expect("mkdir");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&archive)
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&history)
         .expect("archive")
         .flatten()
         .map(|e| e.path())
@@ -267,7 +305,22 @@ fn backups_are_kept_to_backup_keep_and_a_slave_takes_its_own() {
         )),
         "{info}"
     );
-    // A second BGSAVE while one runs is refused; SCHEDULE queues it.
+    // A second BGSAVE while one runs is refused; SCHEDULE queues one that
+    // runs after it: two backups either way.
+    let before = master.num("persistence", "rdb_saves");
+    let _: String = redis::cmd("BGSAVE").query(&mut c).expect("bgsave");
+    let second: String = redis::cmd("BGSAVE")
+        .arg("SCHEDULE")
+        .query(&mut c)
+        .expect("bgsave schedule");
+    assert!(
+        second == "Background saving scheduled" || second == "Background saving started",
+        "{second}"
+    );
+    wait_until("both backups", LONG, || {
+        master.num("persistence", "rdb_saves") == before + 2
+            && master.num("persistence", "rdb_bgsave_in_progress") == 0
+    });
     let _: String = redis::cmd("BGSAVE").query(&mut c).expect("bgsave");
     match redis::cmd("BGSAVE").query::<String>(&mut c) {
         Ok(s) => assert_eq!(s, "Background saving started"),
@@ -338,7 +391,8 @@ fn a_full_archive_disk_keeps_the_binlog_until_it_is_archived() {
         master.num("persistence", "binlog_first_seq") > 1
     });
     let first = master.num("persistence", "binlog_first_seq");
-    let archived: Vec<PathBuf> = std::fs::read_dir(&archive)
+    let replid = field(&master.info("replication"), "master_replid").expect("replid");
+    let archived: Vec<PathBuf> = std::fs::read_dir(archive.join(replid))
         .expect("archive")
         .flatten()
         .map(|e| e.path())

@@ -32,6 +32,22 @@ pub struct BackupInfo {
     pub keys: u64,
     /// Bytes of its files.
     pub bytes: u64,
+    /// The replication history its data belongs to (the binlog that
+    /// follows it is archived under this name).
+    #[serde(default)]
+    pub replid: String,
+}
+
+/// The system keys (default column family) a backup reads in its
+/// checkpoint.
+#[derive(Clone, Copy, Debug)]
+pub struct BackupKeys<'a> {
+    /// The seq the data holds (u64 big-endian).
+    pub seq: &'a [u8],
+    /// The replication id (text).
+    pub replid: &'a [u8],
+    /// `1` while a full copy is being received: the data is partial.
+    pub copying: &'a [u8],
 }
 
 /// One backup on disk.
@@ -134,12 +150,14 @@ impl Backups {
     }
 
     /// Take a backup of `db` now: a checkpoint (hard links where the file
-    /// system allows), its seq read from `seq_key` in the default column
-    /// family, made durable and then put in place.
+    /// system allows), its seq and history read from it (`keys`), made
+    /// durable and then put in place. A checkpoint of a store in the
+    /// middle of a full copy is partial: refused.
     ///
     /// # Errors
-    /// RocksDB and file errors, [`Error::NoSeq`].
-    pub fn create(&self, db: &DB, seq_key: &[u8], time_ms: u64) -> Result<Backup> {
+    /// RocksDB and file errors, [`Error::NoSeq`], [`Error::Registry`] for
+    /// partial data.
+    pub fn create(&self, db: &DB, keys: BackupKeys<'_>, time_ms: u64) -> Result<Backup> {
         let started = Instant::now();
         let tmp = self.dir.join(format!("{TMP_PREFIX}{time_ms}"));
         let _ = std::fs::remove_dir_all(&tmp);
@@ -148,7 +166,17 @@ impl Backups {
             let db_dir = tmp.join("db");
             Checkpoint::new(db)?.create_checkpoint_with_log_size(&db_dir, 0)?;
             let reader = SnapshotReader::open(&db_dir)?;
-            let seq = reader.seq(seq_key)?;
+            if reader.get_default(keys.copying)?.as_deref() == Some(b"1") {
+                return Err(Error::Registry {
+                    path: db_dir.clone(),
+                    reason: "taken during a full copy from a master: the data is partial".into(),
+                });
+            }
+            let seq = reader.seq(keys.seq)?;
+            let replid = reader
+                .get_default(keys.replid)?
+                .map(|v| String::from_utf8_lossy(&v).into_owned())
+                .unwrap_or_default();
             let keys = reader.estimate_keys();
             drop(reader);
             info!(seq, keys, "backup: checkpoint taken, syncing its files");
@@ -158,6 +186,7 @@ impl Backups {
                 time_ms,
                 keys,
                 bytes,
+                replid,
             };
             let text = toml::to_string(&info).map_err(|e| Error::Registry {
                 path: tmp.join(INFO_FILE),
@@ -237,6 +266,12 @@ mod tests {
     use super::*;
     use rocksdb::Options;
 
+    const KEYS: BackupKeys<'static> = BackupKeys {
+        seq: b"applied_seq",
+        replid: b"replid",
+        copying: b"repl_copying",
+    };
+
     fn db(dir: &Path) -> DB {
         let mut o = Options::default();
         o.create_if_missing(true);
@@ -254,7 +289,7 @@ mod tests {
             live.put(format!("k{seq}"), b"v").expect("put");
             taken.push(
                 backups
-                    .create(&live, b"applied_seq", 1000 + seq)
+                    .create(&live, KEYS, 1000 + seq)
                     .expect("backup"),
             );
         }
@@ -271,6 +306,11 @@ mod tests {
         assert_eq!(gone, taken[..2].to_vec());
         assert_eq!(backups.list().expect("list"), taken[2..].to_vec());
         assert!(backups.prune(0).expect("prune").is_empty());
+        // A store in the middle of a full copy is not backed up.
+        live.put(b"repl_copying", b"1").expect("put");
+        let err = backups.create(&live, KEYS, 2000).expect_err("partial");
+        assert!(err.to_string().contains("partial"), "{err}");
+        assert_eq!(backups.list().expect("list").len(), 2);
     }
 
     #[test]

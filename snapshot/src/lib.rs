@@ -14,7 +14,7 @@
 
 mod backup;
 
-pub use backup::{Backup, BackupInfo, Backups};
+pub use backup::{Backup, BackupInfo, BackupKeys, Backups};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -428,6 +428,14 @@ impl SnapshotReader {
                     key: String::from_utf8_lossy(key).into_owned(),
                 }),
         }
+    }
+
+    /// The value under `key` in the default column family.
+    ///
+    /// # Errors
+    /// RocksDB errors.
+    pub fn get_default(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self.db.get(key)?)
     }
 
     /// RocksDB's estimate of the keys in every column family.

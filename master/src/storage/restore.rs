@@ -5,11 +5,15 @@
 //! when the binlog given has a gap. The restored data starts a new
 //! replication history: slaves of the old node full-copy from it rather
 //! than mix the two.
+//!
+//! The binlog files given are indexed first (the seqs each holds, read
+//! and checked once), a chain of them is chosen that covers the seqs
+//! after the backup, then their events are replayed in order, a command
+//! at a time: memory holds one command, not the binlog.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use rocksync_binlog::{Corruption, SegmentEvents, SegmentId};
+use rocksync_binlog::{Corruption, SegmentEvents};
 use rocksync_protocol::LogEvent;
 use rocksync_snapshot::Backup;
 use tracing::info;
@@ -17,7 +21,7 @@ use tracing::info;
 use super::store::apply::apply_event;
 use super::store::batch::Batch;
 use super::store::{Store, StoreOptions};
-use super::{new_replid, sys};
+use super::{new_replid, sys, u64_of};
 use crate::config::Config;
 use crate::error::{Error, Result};
 
@@ -40,71 +44,135 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     }
 }
 
-/// The binlog files under each of `dirs`, each file with whether it is
-/// its directory's newest (whose tail may be torn).
-fn binlog_files(dirs: &[PathBuf]) -> Result<Vec<(PathBuf, bool)>> {
+/// One binlog file and the data seqs it holds (`first..=last`, dense).
+#[derive(Debug)]
+struct File {
+    path: PathBuf,
+    first: u64,
+    last: u64,
+}
+
+/// The events of `path`, a cut last record ending them where `newest`
+/// (its writer stopped mid-append; what came before stands).
+fn events_of(path: &Path, newest: bool) -> Result<impl Iterator<Item = Result<LogEvent>>> {
+    let mut cut = false;
+    Ok(
+        SegmentEvents::open(path)?.map_while(move |item| match item {
+            _ if cut => None,
+            Ok((_, e)) => Some(Ok(e)),
+            Err(rocksync_binlog::Error::Corrupt {
+                reason: Corruption::Truncated { .. },
+                ..
+            }) if newest => None,
+            Err(e) => {
+                cut = true;
+                Some(Err(e.into()))
+            }
+        }),
+    )
+}
+
+/// Index the binlog files (`*.binlog`) under each of `dirs`: the data
+/// seqs each holds, every record checked. A directory's newest file may
+/// end in a cut record.
+fn index(dirs: &[PathBuf]) -> Result<Vec<(File, bool)>> {
     let mut out = Vec::new();
     for dir in dirs {
-        let mut ids: Vec<SegmentId> = std::fs::read_dir(dir)
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
             .map_err(io(dir))?
             .flatten()
-            .filter_map(|e| SegmentId::from_file_name(&e.file_name().to_string_lossy()))
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "binlog"))
             .collect();
-        ids.sort();
-        let n = ids.len();
-        out.extend(
-            ids.into_iter()
-                .enumerate()
-                .map(|(i, id)| (dir.join(id.file_name()), i + 1 == n)),
-        );
+        paths.sort();
+        let n = paths.len();
+        for (i, path) in paths.into_iter().enumerate() {
+            let newest = i + 1 == n;
+            let (mut first, mut last) = (None, 0);
+            for e in events_of(&path, newest)? {
+                let e = e?;
+                if !e.cmd.is_data() {
+                    continue;
+                }
+                if first.is_some() && e.seq != last + 1 {
+                    return Err(Error::Config(format!(
+                        "{}: seq {} follows {last}",
+                        path.display(),
+                        e.seq
+                    )));
+                }
+                first.get_or_insert(e.seq);
+                last = e.seq;
+            }
+            if let Some(first) = first {
+                out.push((File { path, first, last }, newest));
+            }
+        }
     }
     Ok(out)
 }
 
-/// The data events after `from` up to `to` (inclusive; `None`: all)
-/// found in `files`, by seq, each with the file it came from.
-fn events_after(
-    files: &[(PathBuf, bool)],
-    from: u64,
-    to: Option<u64>,
-) -> Result<BTreeMap<u64, (LogEvent, PathBuf)>> {
-    let mut events = BTreeMap::new();
-    for (path, newest) in files {
-        for item in SegmentEvents::open(path)? {
-            let e = match item {
-                Ok((_, e)) => e,
-                // A cut last record of a directory's newest file: its
-                // writer stopped mid-append; what came before stands.
-                Err(rocksync_binlog::Error::Corrupt {
-                    reason: Corruption::Truncated { .. },
-                    ..
-                }) if *newest => break,
-                Err(e) => return Err(e.into()),
-            };
-            if !e.cmd.is_data() || e.seq <= from || to.is_some_and(|to| e.seq > to) {
-                continue;
+/// The files to replay for seqs `from + 1 ..= to` (`None`: as far as
+/// they go), in order: at each step the file that holds the next seq and
+/// goes furthest.
+fn chain(files: &[(File, bool)], from: u64, to: Option<u64>) -> Result<Vec<&(File, bool)>> {
+    let mut out: Vec<&(File, bool)> = Vec::new();
+    let mut next = from + 1;
+    while to.is_none_or(|to| next <= to) {
+        let best = files
+            .iter()
+            .filter(|(f, _)| f.first <= next && next <= f.last)
+            .max_by_key(|(f, _)| f.last);
+        match best {
+            Some(f) => {
+                next = f.0.last + 1;
+                out.push(f);
             }
-            events.entry(e.seq).or_insert((e, path.clone()));
+            None if to.is_none() && !files.iter().any(|(f, _)| f.first > next) => break,
+            None => {
+                let until = files
+                    .iter()
+                    .map(|(f, _)| f.first)
+                    .filter(|&s| s > next)
+                    .min()
+                    .map_or(to.unwrap_or(next), |s| s - 1);
+                let until = to.map_or(until, |to| until.min(to));
+                return Err(gap(next, until, out.last().map(|f| f.0.path.as_path())));
+            }
         }
     }
-    Ok(events)
+    Ok(out)
+}
+
+/// The error for seqs `first..=last` missing from the binlog given.
+fn gap(first: u64, last: u64, after: Option<&Path>) -> Error {
+    Error::Config(format!(
+        "the binlog given has no events {first}..={last}: the archive file {} is missing{}; add the directory that holds those events (binlog-archive-dir, the old node's binlog/)",
+        rocksync_binlog::archive_name(first),
+        after.map_or(String::new(), |p| format!(
+            " (the events before them end in {})",
+            p.display()
+        ))
+    ))
 }
 
 /// Build `config`'s data directory (which must hold no data) from the
-/// backup at `backup`, then replay the binlog files in `binlog_dirs`
-/// (the archive, the old node's `binlog/`, in any order; a seq found
-/// twice is read once) from the backup's seq up to `to_seq`, or to the
-/// end of what they hold.
+/// backup at `backup`, then replay the binlog after it up to `to_seq`
+/// (or as far as the files go), from the files in `binlog_dirs` (the old
+/// node's `binlog/`, …) and in `archive` (a `binlog_archive_dir`: its
+/// directory for the backup's history, when it has one).
 ///
 /// # Errors
 /// [`Error::Config`] for a data directory that holds data, a point
-/// before the backup, or a gap in the binlog (naming the seqs missing);
-/// binlog damage; RocksDB and file errors.
+/// before the backup, or a gap in the binlog (naming the seqs and the
+/// file missing); binlog damage; RocksDB and file errors. Nothing is
+/// left in the data directory when it fails.
 pub fn restore(
     config: &Config,
     backup: &Path,
     to_seq: Option<u64>,
     binlog_dirs: &[PathBuf],
+    archive: Option<&Path>,
 ) -> Result<Restored> {
     let backup = Backup::open(backup)?;
     let from = backup.info.seq;
@@ -122,65 +190,106 @@ pub fn restore(
             )));
         }
     }
-    let files = binlog_files(binlog_dirs)?;
-    let events = events_after(&files, from, to_seq)?;
-    // Dense from the backup's seq on, up to the point.
-    let mut expected = from + 1;
-    let mut after_file: Option<&Path> = None;
-    for (&seq, (_, path)) in &events {
-        if seq != expected {
-            return Err(gap(expected, seq - 1, after_file));
+    let mut dirs = binlog_dirs.to_vec();
+    if let Some(a) = archive {
+        let mine = a.join(&backup.info.replid);
+        dirs.push(if !backup.info.replid.is_empty() && mine.is_dir() {
+            mine
+        } else {
+            a.to_owned()
+        });
+    }
+    let files = index(&dirs)?;
+    let chain = chain(&files, from, to_seq)?;
+    // Built aside, then put in place: a failed restore leaves nothing.
+    let building = config.data_dir.join("db.restoring");
+    let _ = std::fs::remove_dir_all(&building);
+    let result = replay(config, &backup, &building, &chain, to_seq);
+    match result {
+        Ok(done) => {
+            std::fs::rename(&building, config.db_dir()).map_err(io(&config.db_dir()))?;
+            info!(
+                backup = %backup.path.display(),
+                backup_seq = from,
+                seq = done.seq,
+                replayed = done.events,
+                dir = %config.data_dir.display(),
+                "restored"
+            );
+            Ok(done)
         }
-        expected += 1;
-        after_file = Some(path);
-    }
-    let last_held = expected - 1;
-    if let Some(to) = to_seq.filter(|&to| to > last_held) {
-        return Err(gap(last_held + 1, to, after_file));
-    }
-    // Whole commands: the last event taken ends a command (`more` unset).
-    let mut end = from;
-    for (&seq, (e, _)) in &events {
-        if !e.more {
-            end = seq;
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&building);
+            Err(e)
         }
     }
-    if let Some(to) = to_seq.filter(|&to| to != end) {
-        info!(
-            to_seq = to,
-            restored_to = end,
-            "the point is inside a command: restored to the end of the command before it"
-        );
-    }
-    copy_checkpoint(&backup.db_dir(), &config.db_dir())?;
+}
+
+/// Copy the backup into `dir` and replay `chain` over it up to `to`,
+/// whole commands only.
+fn replay(
+    config: &Config,
+    backup: &Backup,
+    dir: &Path,
+    chain: &[&(File, bool)],
+    to: Option<u64>,
+) -> Result<Restored> {
+    copy_checkpoint(&backup.db_dir(), dir)?;
     let store = Store::open(
-        &config.db_dir(),
+        dir,
         &StoreOptions {
             wal: config.rocksdb_wal,
             block_cache_bytes: (config.block_cache_mb as usize) << 20,
             ..StoreOptions::default()
         },
     )?;
-    let mut replayed = 0u64;
-    if super::u64_of(store.get_sys(sys::COPYING)?) == 1 {
+    if u64_of(store.get_sys(sys::COPYING)?) == 1 {
         return Err(Error::Config(format!(
             "{} was taken during a full copy and holds partial data",
             backup.path.display()
         )));
     }
+    let from = backup.info.seq;
+    let mut next = from + 1;
+    // The command being read: applied once its last event is read.
+    let mut command: Vec<LogEvent> = Vec::new();
     let mut batch = Batch::new();
-    let mut at = from;
-    for (&seq, (e, _)) in events.range(from + 1..=end) {
-        apply_event(&store, &mut batch, e)?;
-        replayed += 1;
-        at = seq;
-        // Batches end between commands.
-        if replayed % 4096 == 0 && !e.more {
-            let garbage = batch.leaves_garbage();
-            let full = std::mem::take(&mut batch);
-            store.write_leaving(full.finish(&store, at)?, garbage)?;
-            info!(seq = at, replayed, "restore: replaying the binlog");
+    let (mut applied, mut in_batch, mut at) = (0u64, 0usize, from);
+    'files: for (file, newest) in chain {
+        for e in events_of(&file.path, *newest)? {
+            let e = e?;
+            if !e.cmd.is_data() || e.seq < next {
+                continue;
+            }
+            if to.is_some_and(|to| e.seq > to) {
+                break 'files;
+            }
+            next = e.seq + 1;
+            let more = e.more;
+            command.push(e);
+            if more {
+                continue;
+            }
+            for e in command.drain(..) {
+                apply_event(&store, &mut batch, &e)?;
+                at = e.seq;
+                applied += 1;
+                in_batch += 1;
+            }
+            if in_batch >= 4096 {
+                let garbage = batch.leaves_garbage();
+                store.write_leaving(std::mem::take(&mut batch).finish(&store, at)?, garbage)?;
+                in_batch = 0;
+                info!(seq = at, applied, "restore: replaying the binlog");
+            }
         }
+    }
+    if !command.is_empty() {
+        info!(
+            to_seq = to,
+            restored_to = at,
+            "the point is inside a command: restored to the end of the command before it"
+        );
     }
     let garbage = batch.leaves_garbage();
     store.write_leaving(batch.finish(&store, at)?, garbage)?;
@@ -193,40 +302,11 @@ pub fn restore(
     store.put_sys(sys::ROLE, b"")?;
     store.put_sys(sys::LAST_KEY, b"")?;
     store.flush()?;
-    info!(
-        backup = %backup.path.display(),
-        backup_seq = from,
-        seq = end,
-        replayed,
-        dir = %config.data_dir.display(),
-        "restored"
-    );
     Ok(Restored {
         backup_seq: from,
-        seq: end,
-        events: replayed,
+        seq: at,
+        events: applied,
     })
-}
-
-/// The error for seqs `first..=last` missing from the binlog given,
-/// naming the file that would hold the first of them: the one after the
-/// file the last event found came from.
-fn gap(first: u64, last: u64, after: Option<&Path>) -> Error {
-    let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned());
-    let missing = after
-        .and_then(name)
-        .and_then(|n| SegmentId::from_file_name(&n))
-        .map(|id| SegmentId(id.0 + 1).file_name());
-    Error::Config(format!(
-        "the binlog given has no events {first}..={last}{}: add the directory that holds them (binlog-archive-dir, the old node's binlog/)",
-        match (missing, after) {
-            (Some(m), Some(a)) => format!(
-                " (binlog file {m} is missing: the events before them end in {})",
-                a.display()
-            ),
-            _ => String::new(),
-        }
-    ))
 }
 
 /// Copy the checkpoint `src` into `dst` (created): table files are hard
