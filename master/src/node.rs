@@ -491,7 +491,7 @@ async fn sweep_expired(core: Arc<Core>, cancel: CancellationToken) {
 /// class of `client-output-buffer-limit` are dropped. Masters and slaves (whose binlogs serve
 /// chained slaves) both run it.
 async fn purge_binlog(core: Arc<Core>, cancel: CancellationToken) {
-    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
     let mut active = None;
     let mut last = tokio::time::Instant::now();
     loop {
