@@ -107,11 +107,13 @@ impl Binlog {
             let len = std::fs::metadata(&src).map_err(Error::io(&src))?.len();
             match std::fs::metadata(&dst) {
                 Ok(m) if m.len() == len => continue,
-                Ok(m) => return Err(Error::io(&dst)(std::io::Error::other(format!(
+                Ok(m) => {
+                    return Err(Error::io(&dst)(std::io::Error::other(format!(
                     "already archived with {} bytes where {} holds {len}: another history's file",
                     m.len(),
                     src.display()
-                )))),
+                ))))
+                }
                 Err(_) => {}
             }
             let tmp: PathBuf = dir.join(format!("{name}.tmp"));
@@ -124,6 +126,16 @@ impl Binlog {
                 return Err(e);
             }
             std::fs::rename(&tmp, &dst).map_err(Error::io(&dst))?;
+            // Its time index goes along (a restore to a time reads it).
+            let times = crate::times::times_path(&src);
+            if times.exists() {
+                let to = crate::times::times_path(&dst);
+                let tmp = dir.join(format!("{name}.times.tmp"));
+                std::fs::copy(&times, &tmp)
+                    .and_then(|_| std::fs::File::open(&tmp)?.sync_all())
+                    .and_then(|()| std::fs::rename(&tmp, &to))
+                    .map_err(Error::io(&to))?;
+            }
             sync_dir(dir)?;
             report.copied.push(seg.id);
             report.bytes += len;

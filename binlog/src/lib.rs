@@ -15,6 +15,7 @@ mod reader;
 mod record;
 mod segment;
 mod shared;
+mod times;
 mod verify;
 mod writer;
 
@@ -24,6 +25,7 @@ pub use reader::{Binlog, BinlogReader, PurgeReport, PurgeRule};
 pub use record::{FILE_HEADER_BYTES, MAX_RECORD_BYTES, RECORD_HEADER_BYTES};
 pub use segment::{scan_segment, LogPos, SegmentId, SegmentScan, TornTail};
 pub use shared::{Committed, Lease, SegmentInfo};
+pub use times::{read_times, times_path};
 pub use verify::{verify_dir, SegmentEvents, VerifyReport};
 pub use writer::{
     BinlogConfig, BinlogWriter, FsyncPolicy, Recovery, Staged, DEFAULT_MAX_BINLOG_SIZE_BYTES,

@@ -184,6 +184,7 @@ impl Binlog {
             }
             let path = self.shared.path_of(seg.id);
             std::fs::remove_file(&path).map_err(Error::io(&path))?;
+            crate::times::remove_times(&path);
             total -= len;
             report.removed.push(seg.id);
             report.bytes += len;

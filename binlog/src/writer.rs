@@ -669,6 +669,7 @@ impl BinlogWriter {
         for s in old {
             let path = self.shared.path_of(s.id);
             std::fs::remove_file(&path).map_err(Error::io(&path))?;
+            crate::times::remove_times(&path);
         }
         fsync_dir(&self.config.dir)?;
         info!(dir = %self.config.dir.display(), last_seq, active = %next, "binlog reset");

@@ -494,10 +494,22 @@ async fn purge_binlog(core: Arc<Core>, cancel: CancellationToken) {
     let mut tick = tokio::time::interval(Duration::from_millis(20));
     let mut active = None;
     let mut last = tokio::time::Instant::now();
+    let (mut marked_at, mut marked_seq) = (tokio::time::Instant::now(), 0);
     loop {
         tokio::select! {
             _ = tick.tick() => {}
             _ = cancel.cancelled() => return,
+        }
+        // The time index: once a second while the binlog grows.
+        if marked_at.elapsed() >= Duration::from_secs(1) {
+            marked_at = tokio::time::Instant::now();
+            let seq = core.binlog.last_seq();
+            if seq != marked_seq {
+                marked_seq = seq;
+                if let Err(e) = core.binlog.record_time(seq, now_ms()) {
+                    warn!(error = %e, "binlog time index");
+                }
+            }
         }
         let cfg = core.config();
         crate::budget::enforce_output_limit(

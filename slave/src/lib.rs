@@ -90,13 +90,19 @@ pub fn main(
     if let Some(backup) = &restore.restore_from {
         let archive =
             Some(config.binlog_archive_dir.as_path()).filter(|a| !a.as_os_str().is_empty());
-        let done = rocksync_master::restore(
-            &config,
-            backup,
-            restore.to_seq,
-            &restore.restore_binlog,
-            archive,
-        )?;
+        let point = match (restore.to_seq, &restore.to_time) {
+            (Some(seq), _) => rocksync_master::RestorePoint::Seq(seq),
+            (None, Some(t)) => rocksync_master::RestorePoint::Time(
+                rocksync_master::parse_rfc3339(t).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--to-time {t:?} is not an RFC 3339 time (2026-12-04T10:42:00Z)"
+                    )
+                })?,
+            ),
+            (None, None) => rocksync_master::RestorePoint::End,
+        };
+        let done =
+            rocksync_master::restore(&config, backup, point, &restore.restore_binlog, archive)?;
         println!(
             "restored {} to seq {} (the backup held seq {}; {} binlog events replayed); start the node on it with --data-dir {}",
             config.data_dir.display(),
@@ -121,8 +127,18 @@ struct RestoreArgs {
     restore_from: Option<std::path::PathBuf>,
     /// Restore up to this seq (the last whole command at or before it);
     /// without it, to the end of the binlog found.
-    #[arg(long, value_name = "SEQ", requires = "restore_from")]
+    #[arg(
+        long,
+        value_name = "SEQ",
+        requires = "restore_from",
+        conflicts_with = "to_time"
+    )]
     to_seq: Option<u64>,
+    /// Restore up to this time, RFC 3339 (`2026-12-04T10:42:00Z`): the
+    /// last seq the binlog's time index recorded at or before it (one a
+    /// second), never a write made after it.
+    #[arg(long, value_name = "TIME", requires = "restore_from")]
+    to_time: Option<String>,
     /// A directory of binlog files to replay from (the old node's
     /// `binlog/`); `binlog_archive_dir` is read too. Repeatable.
     #[arg(long, value_name = "DIR", requires = "restore_from")]

@@ -134,6 +134,15 @@ fn a_restore_to_a_noted_seq_gives_the_data_of_that_moment_from_backup_and_archiv
     let _: () = c.del("one:tx:a").expect("del");
     let point = master.num("persistence", "applied_seq");
     let wanted = digest(&master);
+    // and the time: a second after the writes (the time index records
+    // one (seq, time) a second), a second before the next ones.
+    std::thread::sleep(Duration::from_millis(1200));
+    let noted = Command::new("date")
+        .args(["-u", "+%Y-%m-%dT%H:%M:%S.%3NZ"])
+        .output()
+        .expect("date");
+    let noted = String::from_utf8_lossy(&noted.stdout).trim().to_owned();
+    std::thread::sleep(Duration::from_millis(1200));
     assert!(master.num("persistence", "rdb_changes_since_last_save") >= point - backup_seq);
 
     // What comes after it, a FLUSHALL among it.
@@ -193,6 +202,29 @@ fn a_restore_to_a_noted_seq_gives_the_data_of_that_moment_from_backup_and_archiv
     let mut rc = restored.client();
     let _: () = rc.set("after:restore", 1).expect("set");
     drop(restored);
+
+    // The same moment by its time.
+    let r4 = tmp.path().join("r4");
+    let (ok, text) = run_master(&[
+        "--restore-from",
+        &backup.to_string_lossy(),
+        "--to-time",
+        &noted,
+        "--data-dir",
+        &r4.to_string_lossy(),
+        "--restore-binlog",
+        &old_binlog.to_string_lossy(),
+        "--binlog-archive-dir",
+        &archive_arg,
+    ]);
+    assert!(ok, "restore to {noted} failed: {text}");
+    assert!(text.contains(&format!("to seq {point}")), "{text}");
+    let by_time = Node::master(&r4, 0, &[]);
+    assert!(
+        digest(&by_time) == wanted,
+        "the data restored to {noted} differs"
+    );
+    drop(by_time);
 
     // A point inside the EXEC: none of it.
     let r3 = tmp.path().join("r3");

@@ -287,11 +287,7 @@ mod tests {
         for seq in 1..=4u64 {
             live.put(b"applied_seq", seq.to_be_bytes()).expect("put");
             live.put(format!("k{seq}"), b"v").expect("put");
-            taken.push(
-                backups
-                    .create(&live, KEYS, 1000 + seq)
-                    .expect("backup"),
-            );
+            taken.push(backups.create(&live, KEYS, 1000 + seq).expect("backup"));
         }
         let list = backups.list().expect("list");
         assert_eq!(list, taken);

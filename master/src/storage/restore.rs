@@ -25,6 +25,101 @@ use super::{new_replid, sys, u64_of};
 use crate::config::Config;
 use crate::error::{Error, Result};
 
+/// Where a restore stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Point {
+    /// As far as the binlog given goes.
+    End,
+    /// At this seq (the last whole command at or before it).
+    Seq(u64),
+    /// At this time, unix ms: the last seq the time index recorded at or
+    /// before it (a second's precision; never a write made after it).
+    Time(u64),
+}
+
+/// Unix ms of an RFC 3339 time (`2026-12-04T10:42:00Z`, fractions of a
+/// second and `+hh:mm` offsets allowed); `None` for anything else.
+pub fn parse_rfc3339(s: &str) -> Option<u64> {
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let t = s.get(r)?;
+        t.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| t.parse().ok())
+            .flatten()
+    };
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    if b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let mut at = 19;
+    let mut ms = 0i64;
+    if b[at] == b'.' {
+        let start = at + 1;
+        at = start;
+        while at < b.len() && b[at].is_ascii_digit() {
+            at += 1;
+        }
+        let frac = s.get(start..at)?;
+        if frac.is_empty() {
+            return None;
+        }
+        let digits: String = frac.chars().chain("000".chars()).take(3).collect();
+        ms = digits.parse().ok()?;
+    }
+    let offset_min = match s.get(at..)? {
+        "Z" | "z" => 0,
+        o if o.len() == 6 && matches!(&o[..1], "+" | "-") && &o[3..4] == ":" => {
+            let sign = if &o[..1] == "-" { -1 } else { 1 };
+            sign * (num(at + 1..at + 3)? * 60 + num(at + 4..at + 6)?)
+        }
+        _ => return None,
+    };
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if mo <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + h * 3600 + mi * 60 + sec - offset_min * 60;
+    u64::try_from(secs * 1000 + ms).ok()
+}
+
+/// The seq a restore to unix ms `at` stops at: the last the time index
+/// in `dirs` (or the backup itself) recorded at or before it.
+fn seq_at_time(dirs: &[PathBuf], backup: &Backup, at: u64) -> Result<u64> {
+    if at < backup.info.time_ms {
+        return Err(Error::Config(format!(
+            "--to-time is before the backup, taken at unix ms {}: restore from an older backup",
+            backup.info.time_ms
+        )));
+    }
+    let mut best = backup.info.seq;
+    for dir in dirs {
+        for e in std::fs::read_dir(dir).map_err(io(dir))?.flatten() {
+            let path = e.path();
+            if path.extension().is_none_or(|x| x != "times") {
+                continue;
+            }
+            for (seq, ms) in rocksync_binlog::read_times(&path)? {
+                if ms <= at && seq > best {
+                    best = seq;
+                }
+            }
+        }
+    }
+    Ok(best)
+}
+
 /// What a restore did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Restored {
@@ -157,8 +252,7 @@ fn gap(first: u64, last: u64, after: Option<&Path>) -> Error {
 }
 
 /// Build `config`'s data directory (which must hold no data) from the
-/// backup at `backup`, then replay the binlog after it up to `to_seq`
-/// (or as far as the files go), from the files in `binlog_dirs` (the old
+/// backup at `backup`, then replay the binlog after it up to `point`, from the files in `binlog_dirs` (the old
 /// node's `binlog/`, …) and in `archive` (a `binlog_archive_dir`: its
 /// directory for the backup's history, when it has one).
 ///
@@ -170,12 +264,33 @@ fn gap(first: u64, last: u64, after: Option<&Path>) -> Error {
 pub fn restore(
     config: &Config,
     backup: &Path,
-    to_seq: Option<u64>,
+    point: Point,
     binlog_dirs: &[PathBuf],
     archive: Option<&Path>,
 ) -> Result<Restored> {
     let backup = Backup::open(backup)?;
     let from = backup.info.seq;
+    let mut dirs = binlog_dirs.to_vec();
+    if let Some(a) = archive {
+        let mine = a.join(&backup.info.replid);
+        dirs.push(if !backup.info.replid.is_empty() && mine.is_dir() {
+            mine
+        } else {
+            a.to_owned()
+        });
+    }
+    let to_seq = match point {
+        Point::End => None,
+        Point::Seq(s) => Some(s),
+        Point::Time(ms) => {
+            let seq = seq_at_time(&dirs, &backup, ms)?;
+            info!(
+                unix_ms = ms,
+                seq, "the time index puts the point at this seq"
+            );
+            Some(seq)
+        }
+    };
     if let Some(to) = to_seq.filter(|&to| to < from) {
         return Err(Error::Config(format!(
             "--to-seq {to} is before the backup, which holds seq {from}: restore from an older backup"
@@ -189,15 +304,6 @@ pub fn restore(
                 dir.display()
             )));
         }
-    }
-    let mut dirs = binlog_dirs.to_vec();
-    if let Some(a) = archive {
-        let mine = a.join(&backup.info.replid);
-        dirs.push(if !backup.info.replid.is_empty() && mine.is_dir() {
-            mine
-        } else {
-            a.to_owned()
-        });
     }
     let files = index(&dirs)?;
     let chain = chain(&files, from, to_seq)?;
@@ -325,4 +431,36 @@ fn copy_checkpoint(src: &Path, dst: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_times_read_as_unix_ms() {
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(
+            parse_rfc3339("2026-12-04T10:42:00Z"),
+            Some(1_796_380_920_000)
+        );
+        assert_eq!(
+            parse_rfc3339("2026-12-04T11:42:00.5+01:00"),
+            Some(1_796_380_920_500)
+        );
+        assert_eq!(
+            parse_rfc3339("2000-02-29T23:59:59.123-00:30"),
+            Some(951_870_599_123)
+        );
+        for bad in [
+            "",
+            "2026-12-04",
+            "2026-13-04T10:42:00Z",
+            "2026-12-04T10:42:00",
+            "x026-12-04T10:42:00Z",
+            "2026-12-04T10:42:00.Z",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
+    }
 }
