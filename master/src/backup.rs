@@ -16,18 +16,11 @@ use crate::state::Core;
 use crate::storage::sys;
 use crate::store::{Store, APPLIED_SEQ_KEY};
 
-/// Whether a backup runs, and whether another is asked for after it.
-#[derive(Debug, Default)]
-struct Running {
-    running: bool,
-    /// BGSAVE SCHEDULE came while one ran: another follows it.
-    scheduled: bool,
-}
-
 /// The backups' state, shared by BGSAVE, SAVE, LASTSAVE and INFO.
 #[derive(Debug)]
 pub struct Saves {
-    state: Mutex<Running>,
+    /// A backup runs.
+    running: Mutex<bool>,
     last_ok: AtomicBool,
     /// The last good backup's time, unix seconds (the start's before any).
     last_save_secs: AtomicU64,
@@ -70,7 +63,7 @@ impl Saves {
             None => (now_ms() / 1000, store.applied_seq().unwrap_or(0)),
         };
         Self {
-            state: Mutex::default(),
+            running: Mutex::new(false),
             last_ok: AtomicBool::new(true),
             last_save_secs: AtomicU64::new(secs),
             last_seq: AtomicU64::new(seq),
@@ -87,7 +80,7 @@ impl Saves {
 
     /// INFO persistence's `rdb_*` lines (Redis's names).
     pub fn info(&self, applied_seq: u64) -> Vec<(&'static str, String)> {
-        let running = self.lock().running;
+        let running = *self.lock();
         let current = if running {
             (now_ms().saturating_sub(self.started_ms.load(Ordering::Relaxed)) / 1000) as i64
         } else {
@@ -120,8 +113,8 @@ impl Saves {
         ]
     }
 
-    fn lock(&self) -> MutexGuard<'_, Running> {
-        self.state
+    fn lock(&self) -> MutexGuard<'_, bool> {
+        self.running
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -170,79 +163,55 @@ impl Saves {
         result
     }
 
-    /// Claim the right to run a backup (none runs); its start is now.
-    fn claim(&self, state: &mut Running) {
-        state.running = true;
-        self.started_ms.store(now_ms(), Ordering::Relaxed);
-    }
-
-    /// After a backup: the next one if one was scheduled (true), else
-    /// nothing runs any more.
-    fn next_scheduled(&self) -> bool {
-        let mut state = self.lock();
-        if state.scheduled {
-            state.scheduled = false;
-            self.claim(&mut state);
-            true
-        } else {
-            state.running = false;
-            false
+    /// Claim the right to run a backup: false when one runs; its start
+    /// is now.
+    fn claim(&self) -> bool {
+        let mut running = self.lock();
+        if *running {
+            return false;
         }
+        *running = true;
+        self.started_ms.store(now_ms(), Ordering::Relaxed);
+        true
     }
 
-    /// Run backups in the background until none is scheduled.
-    fn run_in_background(core: Arc<Core>) {
-        tokio::task::spawn_blocking(move || loop {
-            let _ = core.saves.take(&core);
-            if !core.saves.next_scheduled() {
-                break;
-            }
-        });
+    fn release(&self) {
+        *self.lock() = false;
     }
 
-    /// BGSAVE [SCHEDULE]: start a backup in the background. `Ok(true)`:
-    /// started; `Ok(false)`: one runs, and (`schedule`) another follows
-    /// it; `Err`: why not (one runs and no SCHEDULE; a full copy being
-    /// received).
-    pub fn start(core: &Arc<Core>, schedule: bool) -> Result<bool, &'static str> {
+    /// BGSAVE [SCHEDULE]: start a backup in the background, or say why
+    /// not: one runs (SCHEDULE too: as in Redis, it waits only for other
+    /// kinds of background work, which there are none of here), or a full
+    /// copy is being received.
+    pub fn start(core: &Arc<Core>) -> Result<(), &'static str> {
         if core.is_loading() {
             return Err(COPYING);
         }
-        let mut state = core.saves.lock();
-        if state.running {
-            if schedule {
-                state.scheduled = true;
-                return Ok(false);
-            }
+        if !core.saves.claim() {
             return Err(IN_PROGRESS);
         }
-        core.saves.claim(&mut state);
-        drop(state);
-        Self::run_in_background(Arc::clone(core));
-        Ok(true)
+        let core = Arc::clone(core);
+        tokio::task::spawn_blocking(move || {
+            let _ = core.saves.take(&core);
+            core.saves.release();
+        });
+        Ok(())
     }
 
-    /// SAVE: a backup taken before the reply (off the connection task);
-    /// a BGSAVE scheduled meanwhile starts after it.
+    /// SAVE: a backup taken before the reply (off the connection task).
     pub async fn save(core: &Arc<Core>) -> Result<Backup, String> {
         if core.is_loading() {
             return Err(COPYING.into());
         }
-        {
-            let mut state = core.saves.lock();
-            if state.running {
-                return Err(IN_PROGRESS.into());
-            }
-            core.saves.claim(&mut state);
+        if !core.saves.claim() {
+            return Err(IN_PROGRESS.into());
         }
         let c = Arc::clone(core);
         let result = tokio::task::spawn_blocking(move || c.saves.take(&c))
             .await
             .map_err(|e| format!("ERR backup task: {e}"))
             .and_then(|r| r.map_err(|e| format!("ERR {e}")));
-        if core.saves.next_scheduled() {
-            Self::run_in_background(Arc::clone(core));
-        }
+        core.saves.release();
         result
     }
 }

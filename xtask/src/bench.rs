@@ -102,6 +102,13 @@ pub(crate) struct Pair {
     tmp: std::path::PathBuf,
 }
 
+impl Pair {
+    /// The directory holding both servers' data (`redis/`, `rocksync/`).
+    pub fn dir(&self) -> &std::path::Path {
+        &self.tmp
+    }
+}
+
 impl Drop for Pair {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.tmp);

@@ -24,12 +24,16 @@
 //!   O(1) or O(log n) on large values (SPOP, ZPOPMIN after pops, RENAME
 //!   of a large hash, APPEND to a 1 MB string, …) beside redis-server,
 //!   with the log bytes each call adds.
+//! - `cargo xtask bench backup [--quick]`: BGSAVE of 1 M keys and a
+//!   start from that backup (rocksync: `--restore-from`, then the node;
+//!   redis-server: loading its RDB) beside redis-server.
 //! - `cargo xtask bench sync [--quick]`: SET with `sync-replicas 1` against
 //!   0 on one master-slave pair, beside Redis with `WAIT 1 0` after each SET.
 //! - `cargo xtask bench fanout [--quick]`: a master's throughput with eight
 //!   followers against none, and its RSS over a dataset ten times
 //!   rocksync's block cache, beside redis-server and its replicas.
 
+mod backup_bench;
 mod bench;
 mod commands_bench;
 mod costs_bench;
@@ -210,6 +214,9 @@ fn main() -> Result<()> {
         Some("bench") if args.get(1).map(String::as_str) == Some("sync") => {
             sync_bench::run(&release_bins()?, args.iter().any(|a| a == "--quick"))
         }
+        Some("bench") if args.get(1).map(String::as_str) == Some("backup") => {
+            backup_bench::run(args.iter().any(|a| a == "--quick"))
+        }
         Some("bench") if args.get(1).map(String::as_str) == Some("costs") => {
             let kvrocks = args
                 .iter()
@@ -232,6 +239,6 @@ fn main() -> Result<()> {
             commands_bench::run(args.iter().any(|a| a == "--quick"), kvrocks, only.as_deref())
         }
         Some("bench") => bench::run(&args[1..]),
-        _ => bail!("usage: cargo xtask <run [--ha] | ci | bench [--keyspace | --sustained] [--base BIN] [repl | failover | fanout | ha | sync | tls | commands [--kvrocks BIN] [--only xadd,...] | costs [--kvrocks BIN] | cpu] [--quick]>"),
+        _ => bail!("usage: cargo xtask <run [--ha] | ci | bench [--keyspace | --sustained] [--base BIN] [repl | failover | fanout | ha | sync | tls | commands [--kvrocks BIN] [--only xadd,...] | costs [--kvrocks BIN] | backup | cpu] [--quick]>"),
     }
 }

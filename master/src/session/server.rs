@@ -46,14 +46,13 @@ pub fn save<'s>(s: &'s mut Session<'_>, _: &'s [Bytes]) -> BoxReply<'s> {
 
 /// BGSAVE [SCHEDULE]: a backup into `backup-dir`, in the background.
 pub fn bgsave(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
-    let schedule = match a.get(1) {
-        None => false,
-        Some(x) if a.len() == 2 && x.eq_ignore_ascii_case(b"schedule") => true,
+    match a.get(1) {
+        None => {}
+        Some(x) if a.len() == 2 && x.eq_ignore_ascii_case(b"schedule") => {}
         Some(_) => return Reply::error(SYNTAX),
-    };
-    match Saves::start(s.core, schedule) {
-        Ok(true) => Reply::Simple("Background saving started".into()),
-        Ok(false) => Reply::Simple("Background saving scheduled".into()),
+    }
+    match Saves::start(s.core) {
+        Ok(()) => Reply::Simple("Background saving started".into()),
         Err(e) => Reply::error(e),
     }
 }
