@@ -56,9 +56,14 @@ fn write_some(node: &Node, prefix: &str) {
         .expect("exec");
 }
 
-/// `rocksync-master` with `args`; its exit status and what it printed.
-fn run_master(args: &[&str]) -> (bool, String) {
+/// `rocksync-master --restore-from backup --data-dir dir` with `args`;
+/// its exit status and what it printed.
+fn restore(backup: &Path, dir: &Path, args: &[&str]) -> (bool, String) {
     let out = Command::new(rocksync_testkit::bin_dir().join("rocksync-master"))
+        .arg("--restore-from")
+        .arg(backup)
+        .arg("--data-dir")
+        .arg(dir)
         .args(args)
         .env("RUST_LOG", "warn")
         .output()
@@ -165,32 +170,32 @@ fn a_restore_to_a_noted_seq_gives_the_data_of_that_moment_from_backup_and_archiv
 
     // Without the archive, the restore refuses, naming what is missing.
     let r1 = tmp.path().join("r1");
-    let (ok, text) = run_master(&[
-        "--restore-from",
-        &backup.to_string_lossy(),
-        "--to-seq",
-        &point.to_string(),
-        "--data-dir",
-        &r1.to_string_lossy(),
-        "--restore-binlog",
-        &old_binlog.to_string_lossy(),
-    ]);
+    let (ok, text) = restore(
+        &backup,
+        &r1,
+        &[
+            "--to-seq",
+            &point.to_string(),
+            "--restore-binlog",
+            &old_binlog.to_string_lossy(),
+        ],
+    );
     assert!(!ok, "restored without the archive: {text}");
     assert!(text.contains("has no events"), "{text}");
 
     // With it: the data as it was at the point.
-    let (ok, text) = run_master(&[
-        "--restore-from",
-        &backup.to_string_lossy(),
-        "--to-seq",
-        &point.to_string(),
-        "--data-dir",
-        &r1.to_string_lossy(),
-        "--restore-binlog",
-        &old_binlog.to_string_lossy(),
-        "--binlog-archive-dir",
-        &archive_arg,
-    ]);
+    let (ok, text) = restore(
+        &backup,
+        &r1,
+        &[
+            "--to-seq",
+            &point.to_string(),
+            "--restore-binlog",
+            &old_binlog.to_string_lossy(),
+            "--binlog-archive-dir",
+            &archive_arg,
+        ],
+    );
     assert!(ok, "restore failed: {text}");
     assert!(text.contains(&format!("to seq {point}")), "{text}");
     let restored = Node::master(&r1, 0, &[]);
@@ -205,18 +210,18 @@ fn a_restore_to_a_noted_seq_gives_the_data_of_that_moment_from_backup_and_archiv
 
     // The same moment by its time.
     let r4 = tmp.path().join("r4");
-    let (ok, text) = run_master(&[
-        "--restore-from",
-        &backup.to_string_lossy(),
-        "--to-time",
-        &noted,
-        "--data-dir",
-        &r4.to_string_lossy(),
-        "--restore-binlog",
-        &old_binlog.to_string_lossy(),
-        "--binlog-archive-dir",
-        &archive_arg,
-    ]);
+    let (ok, text) = restore(
+        &backup,
+        &r4,
+        &[
+            "--to-time",
+            &noted,
+            "--restore-binlog",
+            &old_binlog.to_string_lossy(),
+            "--binlog-archive-dir",
+            &archive_arg,
+        ],
+    );
     assert!(ok, "restore to {noted} failed: {text}");
     assert!(text.contains(&format!("to seq {point}")), "{text}");
     let by_time = Node::master(&r4, 0, &[]);
@@ -228,16 +233,16 @@ fn a_restore_to_a_noted_seq_gives_the_data_of_that_moment_from_backup_and_archiv
 
     // A point inside the EXEC: none of it.
     let r3 = tmp.path().join("r3");
-    let (ok, text) = run_master(&[
-        "--restore-from",
-        &backup.to_string_lossy(),
-        "--to-seq",
-        &(backup_seq + 2).to_string(),
-        "--data-dir",
-        &r3.to_string_lossy(),
-        "--binlog-archive-dir",
-        &archive_arg,
-    ]);
+    let (ok, text) = restore(
+        &backup,
+        &r3,
+        &[
+            "--to-seq",
+            &(backup_seq + 2).to_string(),
+            "--binlog-archive-dir",
+            &archive_arg,
+        ],
+    );
     assert!(ok, "restore failed: {text}");
     let inside = Node::master(&r3, 0, &[]);
     assert_eq!(inside.num("persistence", "applied_seq"), backup_seq);
@@ -246,25 +251,27 @@ fn a_restore_to_a_noted_seq_gives_the_data_of_that_moment_from_backup_and_archiv
     drop(inside);
 
     // A data directory that holds data is not overwritten.
-    let (ok, text) = run_master(&[
-        "--restore-from",
-        &backup.to_string_lossy(),
-        "--data-dir",
-        &r1.to_string_lossy(),
-        "--binlog-archive-dir",
-        &archive_arg,
-    ]);
+    let (ok, text) = restore(&backup, &r1, &["--binlog-archive-dir", &archive_arg]);
     assert!(!ok && text.contains("holds data already"), "{text}");
 
     // An archive with a file missing in the middle: refused, naming it.
     let partial = tmp.path().join("partial");
     std::fs::create_dir_all(&partial).expect("mkdir");
+    // (the binlog files, not their time indexes)
     let mut files: Vec<PathBuf> = std::fs::read_dir(&history)
         .expect("archive")
         .flatten()
         .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "binlog"))
         .collect();
     files.sort();
+    assert!(
+        std::fs::read_dir(&history)
+            .expect("archive")
+            .flatten()
+            .any(|e| e.path().extension().is_some_and(|x| x == "times")),
+        "no time index archived"
+    );
     assert!(files.len() >= 3, "archived: {files:?}");
     // the file holding the first event after the backup stays; a later
     // one before the point goes
@@ -294,16 +301,16 @@ fn a_restore_to_a_noted_seq_gives_the_data_of_that_moment_from_backup_and_archiv
             std::fs::copy(f, partial.join(f.file_name().expect("name"))).expect("copy");
         }
     }
-    let (ok, text) = run_master(&[
-        "--restore-from",
-        &backup.to_string_lossy(),
-        "--to-seq",
-        &point.to_string(),
-        "--data-dir",
-        &tmp.path().join("r2").to_string_lossy(),
-        "--restore-binlog",
-        &partial.to_string_lossy(),
-    ]);
+    let (ok, text) = restore(
+        &backup,
+        &tmp.path().join("r2"),
+        &[
+            "--to-seq",
+            &point.to_string(),
+            "--restore-binlog",
+            &partial.to_string_lossy(),
+        ],
+    );
     let name = removed
         .file_name()
         .expect("name")
@@ -416,6 +423,7 @@ fn a_full_archive_disk_keeps_the_binlog_until_it_is_archived() {
         .expect("archive")
         .flatten()
         .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "binlog"))
         .collect();
     // Every purged event is in the archive.
     let held = archived

@@ -31,22 +31,7 @@ pub fn run(quick: bool, kvrocks: Option<&str>, only: Option<&[String]>) -> Resul
     let requests = if quick { 20_000 } else { 200_000 };
     let pair = start_pair("commands")?;
     let kv = kvrocks.map(start_kvrocks).transpose()?;
-    let mut servers = vec![
-        Server {
-            port: pair.redis_port,
-            pid: pair.redis.id(),
-        },
-        Server {
-            port: pair.ours_port,
-            pid: pair.ours.id(),
-        },
-    ];
-    if let Some((_, guard, port)) = &kv {
-        servers.push(Server {
-            port: *port,
-            pid: guard.id(),
-        });
-    }
+    let servers = servers(&pair, kv.as_ref());
     println!(
         "redis-benchmark -c 50 -n {requests} -d 100, {}{}; CPU is the server process's, µs per command\n",
         pair.title,
@@ -217,6 +202,30 @@ pub(crate) fn each(
             ))
         })
         .collect()
+}
+
+/// The servers measured: redis-server, rocksync, Kvrocks when started.
+pub(crate) fn servers(
+    pair: &crate::bench::Pair,
+    kv: Option<&(std::path::PathBuf, crate::procs::Guard, u16)>,
+) -> Vec<Server> {
+    let mut servers = vec![
+        Server {
+            port: pair.redis_port,
+            pid: pair.redis.id(),
+        },
+        Server {
+            port: pair.ours_port,
+            pid: pair.ours.id(),
+        },
+    ];
+    if let Some((_, guard, port)) = kv {
+        servers.push(Server {
+            port: *port,
+            pid: guard.id(),
+        });
+    }
+    servers
 }
 
 /// Apache Kvrocks from `bin`, with the configuration shipped beside it

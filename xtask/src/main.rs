@@ -55,6 +55,14 @@ use anyhow::{bail, Context, Result};
 /// The test command README.md gives and CI runs.
 const TEST_ARGS: &[&str] = &["test", "--release", "--workspace"];
 
+/// The value after flag `name` in `args` (`--kvrocks BIN`).
+fn flag_value<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .map(String::as_str)
+}
+
 /// Run cargo with `args` in the workspace root.
 pub fn cargo(args: &[&str]) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
@@ -218,23 +226,14 @@ fn main() -> Result<()> {
             backup_bench::run(args.iter().any(|a| a == "--quick"))
         }
         Some("bench") if args.get(1).map(String::as_str) == Some("costs") => {
-            let kvrocks = args
-                .iter()
-                .position(|a| a == "--kvrocks")
-                .and_then(|i| args.get(i + 1))
-                .map(String::as_str);
-            costs_bench::run(args.iter().any(|a| a == "--quick"), kvrocks)
+            costs_bench::run(
+                args.iter().any(|a| a == "--quick"),
+                flag_value(&args, "--kvrocks"),
+            )
         }
         Some("bench") if args.get(1).map(String::as_str) == Some("commands") => {
-            let kvrocks = args
-                .iter()
-                .position(|a| a == "--kvrocks")
-                .and_then(|i| args.get(i + 1))
-                .map(String::as_str);
-            let only: Option<Vec<String>> = args
-                .iter()
-                .position(|a| a == "--only")
-                .and_then(|i| args.get(i + 1))
+            let kvrocks = flag_value(&args, "--kvrocks");
+            let only: Option<Vec<String>> = flag_value(&args, "--only")
                 .map(|list| list.split(',').map(str::to_lowercase).collect());
             commands_bench::run(args.iter().any(|a| a == "--quick"), kvrocks, only.as_deref())
         }
