@@ -109,7 +109,7 @@ pub fn run(quick: bool) -> Result<()> {
     );
     let redis_save = bgsave(pair.redis_port)?;
     let ours_save = bgsave(pair.ours_port)?;
-    let tmp = std::env::temp_dir().join(format!("rocksync-backup-{}", std::process::id()));
+    let tmp = std::env::temp_dir().join(format!("rocksync-backup-start-{}", std::process::id()));
     let redis_dir = tmp_dir_of(&pair, "redis")?;
     let rdb = redis_dir.join("dump.rdb");
     let ours_dir = tmp_dir_of(&pair, "rocksync")?;
