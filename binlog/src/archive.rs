@@ -82,6 +82,47 @@ fn check_copy(path: &Path, first: u64, last: u64) -> Result<()> {
     Ok(())
 }
 
+/// Remove the archived files (and their time indexes) in `dir` that hold
+/// only seqs up to `seq`: those no restore from a backup holding `seq` or
+/// later needs. The newest file always stays. The files removed.
+///
+/// # Errors
+/// [`Error::Io`].
+pub fn prune_archive(dir: &Path, seq: u64) -> Result<Vec<PathBuf>> {
+    let _one = ARCHIVING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut files: Vec<(u64, PathBuf)> = match std::fs::read_dir(dir) {
+        Ok(d) => d
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "binlog"))
+            .filter_map(|p| {
+                let first = p.file_stem()?.to_str()?.parse().ok()?;
+                Some((first, p))
+            })
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(dir)(e)),
+    };
+    files.sort();
+    let mut removed = Vec::new();
+    for pair in files.windows(2) {
+        // the file holds seqs up to the next one's first, exclusive
+        if pair[1].0 > seq.saturating_add(1) {
+            break;
+        }
+        let path = &pair[0].1;
+        std::fs::remove_file(path).map_err(Error::io(path))?;
+        crate::times::remove_times(path);
+        removed.push(path.clone());
+    }
+    if !removed.is_empty() {
+        sync_dir(dir)?;
+    }
+    Ok(removed)
+}
+
 impl Binlog {
     /// Copy every sealed file not yet in `dir` there, checked and durable
     /// (see the module). Stops at the first file that fails: what it
@@ -141,5 +182,34 @@ impl Binlog {
             report.bytes += len;
         }
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pruning_keeps_every_file_a_later_seq_needs() {
+        let dir = tempfile::tempdir().expect("tmp");
+        for first in [1u64, 101, 201, 301] {
+            std::fs::write(dir.path().join(archive_name(first)), b"x").expect("write");
+            std::fs::write(
+                crate::times::times_path(&dir.path().join(archive_name(first))),
+                b"",
+            )
+            .expect("write");
+        }
+        // seq 150 is in the file from 101: the one from 1 goes.
+        let gone = prune_archive(dir.path(), 150).expect("prune");
+        assert_eq!(gone, [dir.path().join(archive_name(1))]);
+        assert!(!crate::times::times_path(&gone[0]).exists());
+        // seq 300 ends the file from 201: 101 and 201 go, 301 stays.
+        assert_eq!(prune_archive(dir.path(), 300).expect("prune").len(), 2);
+        // the newest stays whatever the seq
+        assert!(prune_archive(dir.path(), u64::MAX)
+            .expect("prune")
+            .is_empty());
+        assert!(dir.path().join(archive_name(301)).exists());
     }
 }

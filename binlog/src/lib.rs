@@ -19,7 +19,7 @@ mod times;
 mod verify;
 mod writer;
 
-pub use archive::{archive_name, ArchiveReport};
+pub use archive::{archive_name, prune_archive, ArchiveReport};
 pub use error::{Corruption, Error, Result};
 pub use reader::{Binlog, BinlogReader, PurgeReport, PurgeRule};
 pub use record::{FILE_HEADER_BYTES, MAX_RECORD_BYTES, RECORD_HEADER_BYTES};

@@ -16,6 +16,30 @@ use crate::state::Core;
 use crate::storage::sys;
 use crate::store::{Store, APPLIED_SEQ_KEY};
 
+/// With backups pruned to `backup_keep`, the archived binlog before the
+/// oldest backup left is of no restore's use: removed (in that backup's
+/// history's directory of `binlog_archive_dir`).
+fn prune_archive(config: &Config, backups: &Backups) -> rocksync_snapshot::Result<()> {
+    if config.binlog_archive_dir.as_os_str().is_empty() {
+        return Ok(());
+    }
+    let Some(oldest) = backups.list()?.into_iter().next() else {
+        return Ok(());
+    };
+    if oldest.info.replid.is_empty() {
+        return Ok(());
+    }
+    let dir = config.binlog_archive_dir.join(&oldest.info.replid);
+    match rocksync_binlog::prune_archive(&dir, oldest.info.seq) {
+        Ok(gone) if !gone.is_empty() => {
+            info!(files = gone.len(), before_seq = oldest.info.seq, dir = %dir.display(), "archived binlog before the oldest backup removed");
+        }
+        Ok(_) => {}
+        Err(e) => error!("pruning the binlog archive: {e}"),
+    }
+    Ok(())
+}
+
 /// The backups' state, shared by BGSAVE, SAVE, LASTSAVE and INFO.
 #[derive(Debug)]
 pub struct Saves {
@@ -140,6 +164,9 @@ impl Saves {
                     b.create(core.store.db(), keys, started)?
                 };
                 b.prune(config.backup_keep as usize)?;
+                if config.backup_keep > 0 {
+                    prune_archive(&config, &b)?;
+                }
                 Ok(taken)
             })
             .map_err(|e| e.to_string());

@@ -523,22 +523,27 @@ async fn purge_binlog(core: Arc<Core>, cancel: CancellationToken) {
         if !rotated && !due {
             continue;
         }
-        // A new file within the budget waits for the 10 s pace (a purge
-        // flushes the memtables first).
+        // A new file within the budget waits for the 10 s pace to be
+        // purged (a purge flushes the memtables first), not to be
+        // archived.
         let over = (cfg.binlog_budget > 0)
             .then(|| crate::budget::keep_from(&core.binlog, cfg.binlog_budget))
             .flatten();
-        if !due && over.is_none() {
+        let archive = archive_dir(&core);
+        let purge_now = due || over.is_some();
+        if !purge_now && archive.is_none() {
             continue;
         }
-        last = tokio::time::Instant::now();
+        if purge_now {
+            last = tokio::time::Instant::now();
+        }
         let mut rules = Vec::new();
-        if cfg.purge_logs_span > 0 {
+        if purge_now && cfg.purge_logs_span > 0 {
             rules.push(PurgeRule::OlderThan(Duration::from_secs(
                 cfg.purge_logs_span,
             )));
         }
-        if cfg.binlog_budget > 0 {
+        if purge_now && cfg.binlog_budget > 0 {
             if let Some(keep) = over {
                 let dropped = crate::budget::drop_holders(&core.repl, keep);
                 // Their leases go when their sessions end.
@@ -555,7 +560,6 @@ async fn purge_binlog(core: Arc<Core>, cancel: CancellationToken) {
             }
             rules.push(PurgeRule::Budget(cfg.binlog_budget));
         }
-        let archive = archive_dir(&core);
         if (rules.is_empty() && archive.is_none()) || core.binlog.segments().len() < 2 {
             continue;
         }

@@ -326,15 +326,57 @@ fn a_restore_to_a_noted_seq_gives_the_data_of_that_moment_from_backup_and_archiv
 #[test]
 fn backups_are_kept_to_backup_keep_and_a_slave_takes_its_own() {
     let tmp = tempfile::TempDir::new().expect("tmp");
-    let master = Node::master(&tmp.path().join("m"), 0, &["--backup-keep", "2"]);
+    let archive = tmp.path().join("archive");
+    let master = Node::master(
+        &tmp.path().join("m"),
+        0,
+        &[
+            "--backup-keep",
+            "2",
+            "--max-binlog-size",
+            "65536",
+            "--binlog-archive-dir",
+            &archive.to_string_lossy(),
+        ],
+    );
     let slave = Node::slave(&tmp.path().join("s"), 0, master.addr, &[]);
     let mut c = master.client();
+    let mut seqs = Vec::new();
     for round in 0..3 {
+        write_some(&master, &format!("r{round}"));
         let _: () = c.set(format!("k{round}"), round).expect("set");
+        seqs.push(master.num("persistence", "applied_seq"));
+        // (the files sealed so far archived: purge's loop does it at each
+        // new file, within 20 ms)
+        std::thread::sleep(Duration::from_millis(300));
         bgsave(&master);
     }
     let kept = backups(&tmp.path().join("m").join("backups"));
     assert_eq!(kept.len(), 2, "{kept:?}");
+    // The archive keeps what the oldest backup left needs, no more: its
+    // first file holds the seq after that backup's, a second one (if
+    // sealed by now) starts after it.
+    let replid = field(&master.info("replication"), "master_replid").expect("replid");
+    let mut firsts: Vec<u64> = std::fs::read_dir(archive.join(replid))
+        .expect("archive")
+        .flatten()
+        .filter_map(|e| {
+            let p = e.path();
+            (p.extension()? == "binlog").then(|| p.file_stem()?.to_str()?.parse().ok())?
+        })
+        .collect();
+    firsts.sort_unstable();
+    assert!(
+        !firsts.is_empty() && firsts[0] <= seqs[1] + 1,
+        "a file the oldest backup needs went: {firsts:?}"
+    );
+    assert!(
+        firsts.get(1).is_none_or(|&f| f > seqs[1] + 1),
+        "the archive before {} stayed: {firsts:?}",
+        seqs[1]
+    );
+    // (the first file archived, from seq 1, was before both backups kept)
+    assert!(firsts[0] > 1, "nothing was pruned: {firsts:?}");
     // The newest two: k1 and k2 are in the last, which LASTSAVE dates.
     let info = std::fs::read_to_string(kept[1].join("BACKUP.toml")).expect("BACKUP.toml");
     assert!(
