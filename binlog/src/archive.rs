@@ -142,6 +142,10 @@ impl Binlog {
         };
         for pair in segments.windows(2) {
             let (seg, next) = (pair[0], pair[1]);
+            if next.first_seq == seg.first_seq {
+                // no data (a file a restart sealed at once): nothing to keep
+                continue;
+            }
             let src = self.path_of(seg.id);
             let name = archive_name(seg.first_seq);
             let dst = dir.join(&name);
@@ -166,17 +170,23 @@ impl Binlog {
                 let _ = std::fs::remove_file(&tmp);
                 return Err(e);
             }
-            std::fs::rename(&tmp, &dst).map_err(Error::io(&dst))?;
-            // Its time index goes along (a restore to a time reads it).
+            // Its time index first (a restore to a time reads it): the
+            // file's own name, given last, says both are there.
             let times = crate::times::times_path(&src);
             if times.exists() {
                 let to = crate::times::times_path(&dst);
-                let tmp = dir.join(format!("{name}.times.tmp"));
-                std::fs::copy(&times, &tmp)
-                    .and_then(|_| std::fs::File::open(&tmp)?.sync_all())
-                    .and_then(|()| std::fs::rename(&tmp, &to))
-                    .map_err(Error::io(&to))?;
+                let times_tmp = dir.join(format!("{name}.times.tmp"));
+                let copied = std::fs::copy(&times, &times_tmp)
+                    .and_then(|_| std::fs::File::open(&times_tmp)?.sync_all())
+                    .and_then(|()| std::fs::rename(&times_tmp, &to))
+                    .map_err(Error::io(&to));
+                if let Err(e) = copied {
+                    let _ = std::fs::remove_file(&times_tmp);
+                    let _ = std::fs::remove_file(&tmp);
+                    return Err(e);
+                }
             }
+            std::fs::rename(&tmp, &dst).map_err(Error::io(&dst))?;
             sync_dir(dir)?;
             report.copied.push(seg.id);
             report.bytes += len;

@@ -67,6 +67,45 @@ impl Binlog {
     }
 }
 
+/// At open: drop the pairs past `last_seq` (a cut tail's seqs are written
+/// again, later) and the times files whose binlog file is gone. Best
+/// effort: a times file that cannot be fixed is removed.
+pub(crate) fn cut_after(dir: &Path, last_seq: u64) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let path = e.path();
+        if path.extension().is_none_or(|x| x != "times") {
+            continue;
+        }
+        if !path.with_extension("binlog").exists() {
+            let _ = std::fs::remove_file(&path);
+            continue;
+        }
+        let Ok(pairs) = read_times(&path) else {
+            let _ = std::fs::remove_file(&path);
+            continue;
+        };
+        if pairs.iter().all(|&(seq, _)| seq <= last_seq) {
+            continue;
+        }
+        let kept: Vec<u8> = pairs
+            .iter()
+            .filter(|&&(seq, _)| seq <= last_seq)
+            .flat_map(|&(seq, ms)| seq.to_le_bytes().into_iter().chain(ms.to_le_bytes()))
+            .collect();
+        let tmp = path.with_extension("times.tmp");
+        if std::fs::write(&tmp, kept)
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .is_err()
+        {
+            let _ = std::fs::remove_file(&tmp);
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+}
+
 /// Remove the times file of binlog file `path`, if there is one.
 pub(crate) fn remove_times(binlog_file: &Path) {
     let _ = std::fs::remove_file(times_path(binlog_file));
@@ -95,5 +134,11 @@ mod tests {
             times_path(Path::new("/a/00000007.binlog")),
             Path::new("/a/00000007.times")
         );
+        // At open: pairs past the last seq go, as do orphans.
+        std::fs::write(dir.path().join("00000001.binlog"), b"").expect("write");
+        std::fs::write(dir.path().join("00000002.times"), b"").expect("write");
+        cut_after(dir.path(), 7);
+        assert_eq!(read_times(&path).expect("read"), [(5, 1000)]);
+        assert!(!dir.path().join("00000002.times").exists());
     }
 }

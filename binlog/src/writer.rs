@@ -346,6 +346,7 @@ impl BinlogWriter {
             });
         }
         recovery.segments = ids.len();
+        crate::times::cut_after(&dir, recovery.last_seq);
         let active = ids.last().map_or(SegmentId(1), |id| id.next());
         let (file, size) = create_segment(&dir, active, recovery.last_seq)?;
         segments.push(SegmentInfo {

@@ -161,7 +161,7 @@ impl Saves {
                 // checkpoint of a copy under way is refused).
                 let taken = {
                     let _gate = core.store.sweep_gate();
-                    b.create(core.store.db(), keys, started)?
+                    b.create(core.store.db(), keys)?
                 };
                 b.prune(config.backup_keep as usize)?;
                 if config.backup_keep > 0 {

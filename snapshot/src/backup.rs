@@ -46,8 +46,16 @@ pub struct BackupKeys<'a> {
     pub seq: &'a [u8],
     /// The replication id (text).
     pub replid: &'a [u8],
-    /// `1` while a full copy is being received: the data is partial.
+    /// 1 (u64 big-endian) while a full copy is being received: the data
+    /// is partial.
     pub copying: &'a [u8],
+}
+
+/// Unix time in milliseconds.
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// One backup on disk.
@@ -157,16 +165,20 @@ impl Backups {
     /// # Errors
     /// RocksDB and file errors, [`Error::NoSeq`], [`Error::Registry`] for
     /// partial data.
-    pub fn create(&self, db: &DB, keys: BackupKeys<'_>, time_ms: u64) -> Result<Backup> {
+    pub fn create(&self, db: &DB, keys: BackupKeys<'_>) -> Result<Backup> {
         let started = Instant::now();
-        let tmp = self.dir.join(format!("{TMP_PREFIX}{time_ms}"));
+        let tmp = self.dir.join(format!("{TMP_PREFIX}{}", now_ms()));
         let _ = std::fs::remove_dir_all(&tmp);
         std::fs::create_dir_all(&tmp).map_err(io(&tmp))?;
         let result = (|| {
             let db_dir = tmp.join("db");
             Checkpoint::new(db)?.create_checkpoint_with_log_size(&db_dir, 0)?;
+            // Its time: after the checkpoint, so every write it holds was
+            // made before it (a restore to a time relies on that).
+            let time_ms = now_ms();
             let reader = SnapshotReader::open(&db_dir)?;
-            if reader.get_default(keys.copying)?.as_deref() == Some(b"1") {
+            let copying = reader.get_default(keys.copying)?;
+            if copying.as_deref() == Some(&1u64.to_be_bytes()[..]) {
                 return Err(Error::Registry {
                     path: db_dir.clone(),
                     reason: "taken during a full copy from a master: the data is partial".into(),
@@ -287,7 +299,9 @@ mod tests {
         for seq in 1..=4u64 {
             live.put(b"applied_seq", seq.to_be_bytes()).expect("put");
             live.put(format!("k{seq}"), b"v").expect("put");
-            taken.push(backups.create(&live, KEYS, 1000 + seq).expect("backup"));
+            taken.push(backups.create(&live, KEYS).expect("backup"));
+            // (names and order are by time: a millisecond apart)
+            std::thread::sleep(std::time::Duration::from_millis(2));
         }
         let list = backups.list().expect("list");
         assert_eq!(list, taken);
@@ -303,8 +317,8 @@ mod tests {
         assert_eq!(backups.list().expect("list"), taken[2..].to_vec());
         assert!(backups.prune(0).expect("prune").is_empty());
         // A store in the middle of a full copy is not backed up.
-        live.put(b"repl_copying", b"1").expect("put");
-        let err = backups.create(&live, KEYS, 2000).expect_err("partial");
+        live.put(b"repl_copying", 1u64.to_be_bytes()).expect("put");
+        let err = backups.create(&live, KEYS).expect_err("partial");
         assert!(err.to_string().contains("partial"), "{err}");
         assert_eq!(backups.list().expect("list").len(), 2);
     }

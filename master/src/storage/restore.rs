@@ -42,43 +42,55 @@ pub enum Point {
 pub fn parse_rfc3339(s: &str) -> Option<u64> {
     let b = s.as_bytes();
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let t = s.get(r)?;
-        t.bytes()
-            .all(|c| c.is_ascii_digit())
-            .then(|| t.parse().ok())
-            .flatten()
+        let d = b.get(r)?;
+        if d.is_empty() || !d.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        Some(d.iter().fold(0i64, |n, c| n * 10 + i64::from(c - b'0')))
     };
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+    let at = |i: usize| b.get(i).copied();
+    if at(4) != Some(b'-') || at(7) != Some(b'-') || !matches!(at(10), Some(b'T' | b't' | b' ')) {
         return None;
     }
-    if b[13] != b':' || b[16] != b':' {
+    if at(13) != Some(b':') || at(16) != Some(b':') {
         return None;
     }
     let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days_in = match mo {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if !(1..=days_in).contains(&d) || h > 23 || mi > 59 || sec > 60 {
         return None;
     }
-    let mut at = 19;
+    let mut i = 19;
     let mut ms = 0i64;
-    if b[at] == b'.' {
-        let start = at + 1;
-        at = start;
-        while at < b.len() && b[at].is_ascii_digit() {
-            at += 1;
+    if at(i) == Some(b'.') {
+        let start = i + 1;
+        i = start;
+        while at(i).is_some_and(|c| c.is_ascii_digit()) {
+            i += 1;
         }
-        let frac = s.get(start..at)?;
-        if frac.is_empty() {
+        if i == start {
             return None;
         }
-        let digits: String = frac.chars().chain("000".chars()).take(3).collect();
-        ms = digits.parse().ok()?;
+        let frac = &b[start..i.min(start + 3)];
+        ms = frac.iter().fold(0i64, |n, c| n * 10 + i64::from(c - b'0'))
+            * 10i64.pow(3 - frac.len() as u32);
     }
-    let offset_min = match s.get(at..)? {
-        "Z" | "z" => 0,
-        o if o.len() == 6 && matches!(&o[..1], "+" | "-") && &o[3..4] == ":" => {
-            let sign = if &o[..1] == "-" { -1 } else { 1 };
-            sign * (num(at + 1..at + 3)? * 60 + num(at + 4..at + 6)?)
+    let offset_min = match (at(i), b.len() - i) {
+        (Some(b'Z' | b'z'), 1) => 0,
+        (Some(sign @ (b'+' | b'-')), 6) if at(i + 3) == Some(b':') => {
+            let (oh, om) = (num(i + 1..i + 3)?, num(i + 4..i + 6)?);
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            (oh * 60 + om) * if sign == b'-' { -1 } else { 1 }
         }
         _ => return None,
     };
@@ -94,8 +106,10 @@ pub fn parse_rfc3339(s: &str) -> Option<u64> {
     u64::try_from(secs * 1000 + ms).ok()
 }
 
-/// The seq a restore to unix ms `at` stops at: the last the time index
-/// in `dirs` (or the backup itself) recorded at or before it.
+/// The seq a restore to unix ms `at` stops at: the time index in `dirs`
+/// (and the backup itself) read in seq order up to the first pair
+/// recorded after `at` (so a clock that stepped back cannot take a later
+/// seq in).
 fn seq_at_time(dirs: &[PathBuf], backup: &Backup, at: u64) -> Result<u64> {
     if at < backup.info.time_ms {
         return Err(Error::Config(format!(
@@ -103,19 +117,23 @@ fn seq_at_time(dirs: &[PathBuf], backup: &Backup, at: u64) -> Result<u64> {
             backup.info.time_ms
         )));
     }
-    let mut best = backup.info.seq;
+    let mut pairs = Vec::new();
     for dir in dirs {
         for e in std::fs::read_dir(dir).map_err(io(dir))?.flatten() {
             let path = e.path();
-            if path.extension().is_none_or(|x| x != "times") {
-                continue;
-            }
-            for (seq, ms) in rocksync_binlog::read_times(&path)? {
-                if ms <= at && seq > best {
-                    best = seq;
-                }
+            if path.extension().is_some_and(|x| x == "times") {
+                pairs.extend(rocksync_binlog::read_times(&path)?);
             }
         }
+    }
+    pairs.retain(|&(seq, _)| seq > backup.info.seq);
+    pairs.sort_unstable();
+    let mut best = backup.info.seq;
+    for (seq, ms) in pairs {
+        if ms > at {
+            break;
+        }
+        best = seq;
     }
     Ok(best)
 }
@@ -239,15 +257,20 @@ fn chain(files: &[(File, bool)], from: u64, to: Option<u64>) -> Result<Vec<&(Fil
     Ok(out)
 }
 
-/// The error for seqs `first..=last` missing from the binlog given.
+/// The error for seqs `first..=last` missing from the binlog given. After
+/// a file that was found, the missing one starts at `first`: its archive
+/// name is known.
 fn gap(first: u64, last: u64, after: Option<&Path>) -> Error {
+    let missing = match after {
+        Some(a) => format!(
+            "the archive file {} is missing (the events before them end in {})",
+            rocksync_binlog::archive_name(first),
+            a.display()
+        ),
+        None => format!("no file given holds seq {first}"),
+    };
     Error::Config(format!(
-        "the binlog given has no events {first}..={last}: the archive file {} is missing{}; add the directory that holds those events (binlog-archive-dir, the old node's binlog/)",
-        rocksync_binlog::archive_name(first),
-        after.map_or(String::new(), |p| format!(
-            " (the events before them end in {})",
-            p.display()
-        ))
+        "the binlog given has no events {first}..={last}: {missing}; add the directory that holds them (binlog-archive-dir, the old node's binlog/)"
     ))
 }
 
@@ -272,12 +295,18 @@ pub fn restore(
     let from = backup.info.seq;
     let mut dirs = binlog_dirs.to_vec();
     if let Some(a) = archive {
+        // The archive keeps a directory per replication history: this
+        // backup's. (A promotion starts a new one: events after it are
+        // in that one, to be given with --restore-binlog.)
         let mine = a.join(&backup.info.replid);
-        dirs.push(if !backup.info.replid.is_empty() && mine.is_dir() {
-            mine
-        } else {
-            a.to_owned()
-        });
+        if backup.info.replid.is_empty() || !mine.is_dir() {
+            return Err(Error::Config(format!(
+                "{} has no directory for the history of this backup ({}): give the binlog directories with --restore-binlog",
+                a.display(),
+                if backup.info.replid.is_empty() { "unknown" } else { &backup.info.replid }
+            )));
+        }
+        dirs.push(mine);
     }
     let to_seq = match point {
         Point::End => None,
@@ -314,6 +343,9 @@ pub fn restore(
     match result {
         Ok(done) => {
             std::fs::rename(&building, config.db_dir()).map_err(io(&config.db_dir()))?;
+            std::fs::File::open(&config.data_dir)
+                .and_then(|d| d.sync_all())
+                .map_err(io(&config.data_dir))?;
             info!(
                 backup = %backup.path.display(),
                 backup_seq = from,
@@ -456,6 +488,12 @@ mod tests {
             "",
             "2026-12-04",
             "2026-13-04T10:42:00Z",
+            "2026-02-30T10:42:00Z",
+            "2026-12-04T10:42:00+99:00",
+            "2026-12-04T10:42:00é0:00",
+            "2026-12-04T10:42:00+0é00",
+            "2026-12-04T10:42:0é",
+            "é026-12-04T10:42:00Z",
             "2026-12-04T10:42:00",
             "x026-12-04T10:42:00Z",
             "2026-12-04T10:42:00.Z",
