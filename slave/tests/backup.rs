@@ -183,6 +183,25 @@ fn a_restore_to_a_noted_seq_gives_the_data_of_that_moment_from_backup_and_archiv
     assert!(!ok, "restored without the archive: {text}");
     assert!(text.contains("has no events"), "{text}");
 
+    // A damaged archive file from before the backup stops nothing: no
+    // restore from the backup reads it.
+    let mut archived: Vec<(u64, PathBuf)> = std::fs::read_dir(&history)
+        .expect("archive")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "binlog"))
+        .filter_map(|p| Some((p.file_stem()?.to_str()?.parse().ok()?, p)))
+        .collect();
+    archived.sort();
+    assert!(
+        archived.len() > 2 && archived[1].0 <= backup_seq + 1,
+        "no whole archived file before the backup: {archived:?}"
+    );
+    let mut bytes = std::fs::read(&archived[0].1).expect("read");
+    let middle = bytes.len() / 2;
+    bytes[middle..middle + 16].fill(0xee);
+    std::fs::write(&archived[0].1, bytes).expect("damage");
+
     // With it: the data as it was at the point.
     let (ok, text) = restore(
         &backup,

@@ -188,7 +188,16 @@ fn events_of(path: &Path, newest: bool) -> Result<impl Iterator<Item = Result<Lo
 /// Index the binlog files (`*.binlog`) under each of `dirs`: the data
 /// seqs each holds, every record checked. A directory's newest file may
 /// end in a cut record.
-fn index(dirs: &[PathBuf]) -> Result<Vec<(File, bool)>> {
+/// Archive files (named by their first seq) that end at or before `from`
+/// are not read: a restore from a backup holding `from` needs none of
+/// them (and a damaged one of them stops nothing).
+fn index(dirs: &[PathBuf], from: u64) -> Result<Vec<(File, bool)>> {
+    // (an archive name is the first seq in 20 digits; a live binlog
+    // file's, its number in 8)
+    let first_of = |p: &Path| -> Option<u64> {
+        let stem = p.file_stem()?.to_str()?;
+        (stem.len() == 20).then(|| stem.parse().ok())?
+    };
     let mut out = Vec::new();
     for dir in dirs {
         let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -199,8 +208,17 @@ fn index(dirs: &[PathBuf]) -> Result<Vec<(File, bool)>> {
             .collect();
         paths.sort();
         let n = paths.len();
-        for (i, path) in paths.into_iter().enumerate() {
+        for (i, path) in paths.iter().enumerate() {
             let newest = i + 1 == n;
+            let before = first_of(path).is_some()
+                && paths
+                    .get(i + 1)
+                    .and_then(|next| first_of(next))
+                    .is_some_and(|next_first| next_first <= from + 1);
+            if before {
+                continue;
+            }
+            let path = path.clone();
             let (mut first, mut last) = (None, 0);
             for e in events_of(&path, newest)? {
                 let e = e?;
@@ -334,7 +352,7 @@ pub fn restore(
             )));
         }
     }
-    let files = index(&dirs)?;
+    let files = index(&dirs, from)?;
     let chain = chain(&files, from, to_seq)?;
     // Built aside, then put in place: a failed restore leaves nothing.
     let building = config.data_dir.join("db.restoring");
