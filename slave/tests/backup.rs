@@ -503,3 +503,82 @@ fn a_full_archive_disk_keeps_the_binlog_until_it_is_archived() {
         "purged events missing from the archive"
     );
 }
+
+/// Backups taken on a slave survive its promotion: the promoted node goes
+/// on with the same seqs under a new replid, so its archive holds two
+/// history directories. A restore given only the backup's own says so,
+/// naming the other; given both, it reaches a point after the promotion.
+#[test]
+fn a_backup_taken_on_a_slave_restores_past_its_promotion() {
+    let tmp = tempfile::TempDir::new().expect("tmp");
+    let archive = tmp.path().join("archive");
+    let archive_arg = archive.to_string_lossy().into_owned();
+    let master = Node::master(&tmp.path().join("m"), 0, &[]);
+    let slave = Node::slave(
+        &tmp.path().join("s"),
+        0,
+        master.addr,
+        &[
+            "--max-binlog-size",
+            "65536",
+            "--binlog-archive-dir",
+            &archive_arg,
+        ],
+    );
+    write_some(&master, "before");
+    wait_synced(&master, &slave, LONG);
+    bgsave(&slave);
+    let backup = backups(&tmp.path().join("s").join("backups"))
+        .pop()
+        .expect("the slave's backup");
+    let old_replid = field(&slave.info("replication"), "master_replid").expect("replid");
+    write_some(&master, "more");
+    wait_synced(&master, &slave, LONG);
+    drop(master);
+    assert_eq!(common::slaveof(&slave, None), "OK");
+    let new_replid = field(&slave.info("replication"), "master_replid").expect("replid");
+    assert_ne!(new_replid, old_replid);
+    write_some(&slave, "promoted");
+    let point = slave.num("persistence", "applied_seq");
+    let wanted = digest(&slave);
+    // (what follows seals the files holding the point; they are archived)
+    write_some(&slave, "after");
+    std::thread::sleep(Duration::from_millis(300));
+    slave.terminate(LONG);
+    assert!(
+        archive.join(&new_replid).is_dir(),
+        "no archive for the new history"
+    );
+
+    let r1 = tmp.path().join("r1");
+    let to = point.to_string();
+    let (ok, text) = restore(
+        &backup,
+        &r1,
+        &["--to-seq", &to, "--binlog-archive-dir", &archive_arg],
+    );
+    assert!(
+        !ok,
+        "restored past the promotion without its history: {text}"
+    );
+    assert!(
+        text.contains(&new_replid),
+        "the other history is not named: {text}"
+    );
+    let next = archive.join(&new_replid);
+    let (ok, text) = restore(
+        &backup,
+        &r1,
+        &[
+            "--to-seq",
+            &to,
+            "--binlog-archive-dir",
+            &archive_arg,
+            "--restore-binlog",
+            &next.to_string_lossy(),
+        ],
+    );
+    assert!(ok, "restore failed: {text}");
+    let restored = Node::master(&r1, 0, &[]);
+    assert!(digest(&restored) == wanted, "the restored data differs");
+}

@@ -353,7 +353,29 @@ pub fn restore(
         }
     }
     let files = index(&dirs, from)?;
-    let chain = chain(&files, from, to_seq)?;
+    let chain = chain(&files, from, to_seq).map_err(|e| match (e, archive) {
+        // A promotion goes on with the same seqs under a new replid: say
+        // which other histories the archive holds.
+        (Error::Config(why), Some(a)) => {
+            let others: Vec<String> = std::fs::read_dir(a)
+                .map(|d| {
+                    d.flatten()
+                        .filter(|e| e.file_name() != backup.info.replid.as_str())
+                        .map(|e| e.path().display().to_string())
+                        .collect()
+                })
+                .unwrap_or_default();
+            if others.is_empty() {
+                Error::Config(why)
+            } else {
+                Error::Config(format!(
+                    "{why}. The archive also holds other histories (a promoted node goes on under a new replid; give the one that continues this backup's with --restore-binlog): {}",
+                    others.join(", ")
+                ))
+            }
+        }
+        (e, _) => e,
+    })?;
     // Built aside, then put in place: a failed restore leaves nothing.
     let building = config.data_dir.join("db.restoring");
     let _ = std::fs::remove_dir_all(&building);
