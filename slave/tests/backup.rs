@@ -203,18 +203,22 @@ fn a_restore_to_a_noted_seq_gives_the_data_of_that_moment_from_backup_and_archiv
     std::fs::write(&archived[0].1, bytes).expect("damage");
 
     // With it: the data as it was at the point.
-    let (ok, text) = restore(
-        &backup,
-        &r1,
-        &[
-            "--to-seq",
-            &point.to_string(),
-            "--restore-binlog",
-            &old_binlog.to_string_lossy(),
-            "--binlog-archive-dir",
-            &archive_arg,
-        ],
-    );
+    let old_binlog_arg = old_binlog.to_string_lossy().into_owned();
+    let with_both = |dir: &Path, flag: &str, value: &str| {
+        restore(
+            &backup,
+            dir,
+            &[
+                flag,
+                value,
+                "--restore-binlog",
+                &old_binlog_arg,
+                "--binlog-archive-dir",
+                &archive_arg,
+            ],
+        )
+    };
+    let (ok, text) = with_both(&r1, "--to-seq", &point.to_string());
     assert!(ok, "restore failed: {text}");
     assert!(text.contains(&format!("to seq {point}")), "{text}");
     let restored = Node::master(&r1, 0, &[]);
@@ -229,18 +233,7 @@ fn a_restore_to_a_noted_seq_gives_the_data_of_that_moment_from_backup_and_archiv
 
     // The same moment by its time.
     let r4 = tmp.path().join("r4");
-    let (ok, text) = restore(
-        &backup,
-        &r4,
-        &[
-            "--to-time",
-            &noted,
-            "--restore-binlog",
-            &old_binlog.to_string_lossy(),
-            "--binlog-archive-dir",
-            &archive_arg,
-        ],
-    );
+    let (ok, text) = with_both(&r4, "--to-time", &noted);
     assert!(ok, "restore to {noted} failed: {text}");
     assert!(text.contains(&format!("to seq {point}")), "{text}");
     let by_time = Node::master(&r4, 0, &[]);
