@@ -103,6 +103,16 @@ pub fn main(
         };
         let done =
             rocksync_master::restore(&config, backup, point, &restore.restore_binlog, archive)?;
+        if point == rocksync_master::RestorePoint::End && !done.other_histories.is_empty() {
+            println!(
+                "note: restored to the end of this backup's history; the archive also holds {} (a promoted node goes on under a new replid: give its directory with --restore-binlog to go on)",
+                done.other_histories
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
         println!(
             "restored {} to seq {} (the backup held seq {}; {} binlog events replayed); start the node on it with --data-dir {}",
             config.data_dir.display(),

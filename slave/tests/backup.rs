@@ -543,6 +543,15 @@ fn a_backup_taken_on_a_slave_restores_past_its_promotion() {
         "no archive for the new history"
     );
 
+    // To the end with the backup's history alone: short of the point,
+    // and said so.
+    let r0 = tmp.path().join("r0");
+    let (ok, text) = restore(&backup, &r0, &["--binlog-archive-dir", &archive_arg]);
+    assert!(ok, "restore failed: {text}");
+    assert!(
+        text.contains("note:") && text.contains(&new_replid),
+        "{text}"
+    );
     let r1 = tmp.path().join("r1");
     let to = point.to_string();
     let (ok, text) = restore(

@@ -148,6 +148,10 @@ pub struct Restored {
     pub seq: u64,
     /// Events replayed from the binlog.
     pub events: u64,
+    /// The archive's other history directories (a promoted node's goes
+    /// on with the same seqs under a new replid): where a restore to the
+    /// end may go on, given with `--restore-binlog`.
+    pub other_histories: Vec<PathBuf>,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
@@ -353,35 +357,35 @@ pub fn restore(
         }
     }
     let files = index(&dirs, from)?;
-    let chain = chain(&files, from, to_seq).map_err(|e| match (e, archive) {
-        // A promotion goes on with the same seqs under a new replid: say
-        // which other histories the archive holds.
-        (Error::Config(why), Some(a)) => {
-            let others: Vec<String> = std::fs::read_dir(a)
-                .map(|d| {
-                    d.flatten()
-                        .filter(|e| e.file_name() != backup.info.replid.as_str())
-                        .map(|e| e.path().display().to_string())
-                        .collect()
-                })
-                .unwrap_or_default();
-            if others.is_empty() {
-                Error::Config(why)
-            } else {
-                Error::Config(format!(
-                    "{why}. The archive also holds other histories (a promoted node goes on under a new replid; give the one that continues this backup's with --restore-binlog): {}",
-                    others.join(", ")
-                ))
-            }
-        }
-        (e, _) => e,
+    // A promotion goes on with the same seqs under a new replid: the
+    // archive's other histories are named where a restore stops short.
+    let others: Vec<PathBuf> = archive
+        .and_then(|a| std::fs::read_dir(a).ok())
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_dir() && !dirs.contains(p))
+                .collect()
+        })
+        .unwrap_or_default();
+    let chain = chain(&files, from, to_seq).map_err(|e| match e {
+        Error::Config(why) if !others.is_empty() => Error::Config(format!(
+            "{why}. The archive also holds other histories (a promoted node goes on under a new replid; give the one that continues this backup's with --restore-binlog): {}",
+            others
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        e => e,
     })?;
     // Built aside, then put in place: a failed restore leaves nothing.
     let building = config.data_dir.join("db.restoring");
     let _ = std::fs::remove_dir_all(&building);
     let result = replay(config, &backup, &building, &chain, to_seq);
     match result {
-        Ok(done) => {
+        Ok(mut done) => {
+            done.other_histories = others;
             std::fs::rename(&building, config.db_dir()).map_err(io(&config.db_dir()))?;
             std::fs::File::open(&config.data_dir)
                 .and_then(|d| d.sync_all())
@@ -484,6 +488,7 @@ fn replay(
         backup_seq: from,
         seq: at,
         events: applied,
+        other_histories: Vec::new(),
     })
 }
 
