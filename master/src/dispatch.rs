@@ -284,6 +284,17 @@ async fn step_one(
         writes.push(cmd);
         return After::Continue;
     }
+    if refusal.is_none() && !atomic && command::runs_script(meta) {
+        // A script joins the writes around it: a pipeline of EVALSHAs is
+        // one job on the write path, each script one unit of it. (An
+        // EVALSHA of a script not cached may name an EVAL's before it,
+        // cached once that has run: those go first.)
+        if meta.name.starts_with("evalsha") && core.engine.scripts.get(&args[1]).is_none() {
+            flush_writes(core, client, writes, out, atomic).await;
+        }
+        writes.push(script_cmd(core, client, spec, args));
+        return After::Continue;
+    }
     flush_writes(core, client, writes, out, atomic).await;
     if let Some(reply) = refusal {
         reply.encode_as(out, client.proto);

@@ -87,7 +87,7 @@ impl Group {
 
     /// The seq of the last event from `from` on; 0 when there is none (a
     /// job that wrote nothing waits for no slave).
-    fn last_seq_from(&self, from: usize) -> u64 {
+    pub(super) fn last_seq_from(&self, from: usize) -> u64 {
         self.events
             .get(from..)
             .and_then(<[_]>::last)
@@ -212,7 +212,9 @@ impl Executor {
                 let mut wrote = 0;
                 // One clock for a whole transaction, as Redis keeps.
                 let unit_now = atomic.then(now_ms);
-                for (i, cmd) in cmds.iter().enumerate() {
+                let mut i = 0;
+                while i < cmds.len() {
+                    let cmd = &cmds[i];
                     // A scanning command reads committed data, so the group
                     // before it commits first; never inside a unit (its
                     // scans then see the data before the unit).
@@ -224,13 +226,26 @@ impl Executor {
                     }
                     let start = group.events.len();
                     unit_start.get_or_insert(start);
+                    if cmd.script.is_some() {
+                        // A run of scripts, each in its turn: in an EXEC
+                        // inside its unit, in a pipeline each one unit.
+                        let run = cmds[i..].iter().take_while(|c| c.script.is_some());
+                        let jobs: Vec<_> = run.filter_map(|c| c.script.as_deref()).collect();
+                        let ran = self.run_scripts(&jobs, group, atomic);
+                        for (cmd, ran) in cmds[i..].iter().zip(ran) {
+                            if slow_us >= 0 && ran.us >= slow_us as u64 {
+                                slow.push((cmd.args.clone(), ran.us));
+                            }
+                            self.note_run(cmd.meta, ran.us, &ran.reply);
+                            replies.push(ran.reply);
+                            wrote = wrote.max(ran.seq);
+                        }
+                        i += jobs.len();
+                        continue;
+                    }
                     group.made_by(cmd.client);
                     let t = std::time::Instant::now();
-                    let reply = match &cmd.script {
-                        // An EVAL in an EXEC: the script runs in its turn.
-                        Some(job) => self.script_reply(job, group),
-                        None => self.execute(cmd, group, unit_now.unwrap_or_else(now_ms)),
-                    };
+                    let reply = self.execute(cmd, group, unit_now.unwrap_or_else(now_ms));
                     let us = t.elapsed().as_micros() as u64;
                     if slow_us >= 0 && us >= slow_us as u64 {
                         slow.push((cmd.args.clone(), us));
@@ -241,6 +256,7 @@ impl Executor {
                     if !atomic {
                         self.serve_blocked(group, start);
                     }
+                    i += 1;
                 }
                 if let (true, Some(start)) = (atomic, unit_start) {
                     seal_command(&mut group.events, start);

@@ -3,6 +3,8 @@
 //! unit (sealed as one command in the binlog and on every slave) and no
 //! other write falls between its calls. Reads see its writes so far.
 
+use std::time::Instant;
+
 use bytes::Bytes;
 use rocksync_protocol::Reply;
 use tokio::sync::oneshot;
@@ -13,7 +15,7 @@ use crate::clock::now_ms;
 use crate::cmd::spec::flag::WRITE;
 use crate::cmd::spec::Meta;
 use crate::cmd::{seal_command, Exec};
-use crate::script::{Host, Vm};
+use crate::script::{Host, Run, Vm};
 
 /// What a script's call names, as the command table resolves it.
 pub enum Callee {
@@ -49,29 +51,45 @@ pub struct ScriptJob {
     pub caller: Option<std::sync::Arc<crate::acl::ScriptCaller>>,
 }
 
-/// The write path answering a script's calls.
+/// The write path answering the calls of a batch of scripts, and told as
+/// each begins and ends.
 struct GroupHost<'a> {
     exec: &'a mut Executor,
     group: &'a mut Group,
-    resolve: Resolver,
-    read_only: bool,
-    caller: Option<std::sync::Arc<crate::acl::ScriptCaller>>,
-    /// One clock for the whole script, as Redis keeps.
+    jobs: &'a [&'a ScriptJob],
+    /// In an EXEC: the unit seals the scripts and serves blocked clients.
+    unit: bool,
+    /// The running script: its index, first event, start and clock (one
+    /// for the whole script, as Redis keeps).
+    at: usize,
+    start: usize,
+    started: Instant,
     now: u64,
+    ran: Vec<Ran>,
+}
+
+/// How a script ran.
+pub(super) struct Ran {
+    pub reply: Reply,
+    /// How long it took.
+    pub us: u64,
+    /// The seq of its own last event (what sync-replicas waits on).
+    pub seq: u64,
 }
 
 impl Host for GroupHost<'_> {
     fn call(&mut self, args: Vec<Bytes>) -> Reply {
-        if let Some(Err(why)) = self.caller.as_ref().map(|c| c.check(&args)) {
+        let job = self.jobs[self.at];
+        if let Some(Err(why)) = job.caller.as_ref().map(|c| c.check(&args)) {
             return Reply::Error(why);
         }
-        let (meta, exec) = match (self.resolve)(&args) {
+        let (meta, exec) = match (job.resolve)(&args) {
             Ok(Callee::Data(meta, exec)) => (meta, exec),
             Ok(Callee::Answered(reply)) => return reply,
             Err(reply) => return reply,
         };
         if meta.has(WRITE) {
-            if self.read_only {
+            if job.read_only {
                 return Reply::error("ERR Write commands are not allowed from read-only scripts.");
             }
             if let Some(refused) = self.exec.refused(self.group) {
@@ -90,6 +108,30 @@ impl Host for GroupHost<'_> {
         let cmd = WriteCmd::new(meta, exec, args).unwrap_or_else(|c| c);
         self.exec.execute(&cmd, self.group, self.now)
     }
+
+    fn begin(&mut self, i: usize) {
+        self.at = i;
+        self.start = self.group.events_len();
+        self.group.made_by(self.jobs[i].client);
+        self.started = Instant::now();
+        self.now = now_ms();
+    }
+
+    fn end(&mut self, _: usize, reply: Reply) {
+        if !self.unit {
+            seal_command(self.group.events_mut(), self.start);
+        }
+        if self.exec.scripts.aborted() {
+            // Stopped by a shutdown: what it wrote is not committed.
+            self.group.fail("the node is shutting down".into());
+        }
+        let us = self.started.elapsed().as_micros() as u64;
+        let seq = self.group.last_seq_from(self.start);
+        if !self.unit {
+            self.exec.serve_blocked(self.group, self.start);
+        }
+        self.ran.push(Ran { reply, us, seq });
+    }
 }
 
 impl Executor {
@@ -102,44 +144,64 @@ impl Executor {
         group: &mut Group,
     ) {
         let start = group.events_len();
-        let answer = self.script_reply(&job, group);
-        seal_command(group.events_mut(), start);
-        self.serve_blocked(group, start);
+        let answer = self
+            .run_scripts(&[&job], group, false)
+            .pop()
+            .map_or_else(|| Reply::error("ERR the script did not run"), |r| r.reply);
         group.answer(reply, answer, start);
     }
 
-    /// Run a script in `group` (alone, or in its turn in an EXEC, whose
-    /// unit seals it): its reply.
-    pub(super) fn script_reply(&mut self, job: &ScriptJob, group: &mut Group) -> Reply {
-        group.made_by(job.client);
+    /// Run `jobs` in `group` in order, in one batch of the interpreter:
+    /// each script's writes sealed as one command with blocked clients
+    /// served after it, unless `unit` (in an EXEC, whose unit does both).
+    /// How each ran, in order.
+    pub(super) fn run_scripts(
+        &mut self,
+        jobs: &[&ScriptJob],
+        group: &mut Group,
+        unit: bool,
+    ) -> Vec<Ran> {
         let mut vm = match self.vm.take() {
             Some(vm) => vm,
             None => match Vm::new(std::sync::Arc::clone(&self.scripts)) {
                 Ok(vm) => vm,
-                Err(e) => return Reply::error(format!("ERR scripting is unavailable: {e}")),
+                Err(e) => {
+                    let why = Reply::error(format!("ERR scripting is unavailable: {e}"));
+                    return jobs
+                        .iter()
+                        .map(|_| Ran {
+                            reply: why.clone(),
+                            us: 0,
+                            seq: 0,
+                        })
+                        .collect();
+                }
             },
         };
-        let answer = {
-            let mut host = GroupHost {
-                exec: self,
-                group,
-                resolve: job.resolve,
-                read_only: job.read_only,
-                caller: job.caller.clone(),
-                now: now_ms(),
-            };
-            match &job.function {
-                Some(catalog) => {
-                    vm.run_function(&mut host, catalog, &job.sha, &job.keys, &job.argv)
-                }
-                None => vm.run(&mut host, &job.sha, &job.body, &job.keys, &job.argv),
-            }
+        let runs: Vec<Run<'_>> = jobs
+            .iter()
+            .map(|job| Run {
+                name: &job.sha,
+                body: &job.body,
+                function: job.function.as_ref(),
+                keys: &job.keys,
+                argv: &job.argv,
+            })
+            .collect();
+        let mut host = GroupHost {
+            exec: self,
+            group,
+            jobs,
+            unit,
+            at: 0,
+            start: 0,
+            started: Instant::now(),
+            now: 0,
+            ran: Vec::with_capacity(jobs.len()),
         };
+        vm.run_all(&mut host, &runs);
+        let ran = std::mem::take(&mut host.ran);
         self.vm = Some(vm);
-        if self.scripts.aborted() {
-            // Stopped by a shutdown: what it wrote is not committed.
-            group.fail("the node is shutting down".into());
-        }
-        answer
+        ran
     }
 }

@@ -10,7 +10,7 @@ use mlua::{Function, MultiValue, Table, Value};
 use rocksync_protocol::Reply;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use super::{cjson, functions, raise, refuse_bytecode, Callable, Catalog, Host, Vm};
+use super::{cjson, functions, raise, refuse_bytecode, Catalog, Vm};
 
 /// A function library's globals: while its code loads, only the `redis`
 /// of loading (`register_function`, `log`); after, those of scripts.
@@ -36,16 +36,16 @@ return env, function() loading = false end
 "#;
 
 impl Vm {
-    /// Run the function `name` of `catalog` (FCALL) with `keys` and
-    /// `argv`, its calls answered by `host`: its reply.
-    pub fn run_function(
+    /// The function `name` of `catalog` (FCALL), its library loaded here
+    /// first when this interpreter has not yet.
+    ///
+    /// # Errors
+    /// Redis's reply for a function the catalog lacks.
+    pub(super) fn function_of(
         &mut self,
-        host: &mut dyn Host,
         catalog: &Arc<Catalog>,
         name: &str,
-        keys: &[Bytes],
-        argv: &[Bytes],
-    ) -> Reply {
+    ) -> Result<Function, Reply> {
         // (the very catalog, not its generation: one read while a commit
         // landed may hold the next generation's libraries)
         if !self
@@ -68,10 +68,10 @@ impl Vm {
             }
             self.loaded_from = Some(Arc::clone(catalog));
         }
-        match self.loaded.get(&name.to_ascii_lowercase()).cloned() {
-            Some(f) => self.run_timed(host, &Callable::Function(name, f), keys, argv),
-            None => Reply::error("ERR Function not found"),
-        }
+        self.loaded
+            .get(&name.to_ascii_lowercase())
+            .cloned()
+            .ok_or_else(|| Reply::error("ERR Function not found"))
     }
 
     /// Run `code` (a library's, after its `#!` line) as FUNCTION LOAD

@@ -31,11 +31,33 @@ pub use convert::{to_lua, to_reply};
 pub use functions::{Catalog, Functions};
 use raised::{error_handler, raise, unwrap};
 
-/// How a script's calls are answered.
+/// How a script's calls are answered, and what is told when each script
+/// of a batch (see [`Vm::run_all`]) starts and ends.
 pub trait Host: Send {
     /// Run one command (its name first), as the script's `redis.call`.
     /// The reply is an error reply for a command that may not run.
     fn call(&mut self, args: Vec<Bytes>) -> Reply;
+
+    /// Script `i` of the batch is about to run.
+    fn begin(&mut self, i: usize);
+
+    /// Script `i` ended with `reply`.
+    fn end(&mut self, i: usize, reply: Reply);
+}
+
+/// One script (EVAL and its kin) or function (FCALL) to run.
+#[derive(Debug, Clone, Copy)]
+pub struct Run<'a> {
+    /// A script's SHA-1, or the function's name.
+    pub name: &'a str,
+    /// A script's source (unused for a function).
+    pub body: &'a [u8],
+    /// For a function: the catalog it is found in.
+    pub function: Option<&'a Arc<Catalog>>,
+    /// KEYS (a function's first argument).
+    pub keys: &'a [Bytes],
+    /// ARGV (a function's second).
+    pub argv: &'a [Bytes],
 }
 
 /// The SHA-1 of `body`, in lowercase hex (a script's name).
@@ -215,12 +237,34 @@ redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REP
 redis.REDIS_VERSION, redis.REDIS_VERSION_NUM = __version, __version_num
 "#;
 
-/// Calls a function with (keys, args) under the error handler (Lua 5.1's
-/// xpcall passes no arguments).
-const FCALL: &str = r#"
-local xpcall, handler = ...
-return function(f, keys, args)
-  return xpcall(function() return f(keys, args) end, handler)
+/// Runs a script or a function: one call from Rust per run, which sets
+/// what the run sees (KEYS and ARGV for a script, the call functions),
+/// runs it under the error handler (Lua 5.1's xpcall passes no arguments,
+/// so a function's keys and args go through a closure), and clears what
+/// the run left: the call functions, and what a script put on the proxy
+/// past `__newindex` (rawset), which the next one must not see.
+const RUN: &str = r#"
+local globals, env, redis, xpcall, handler = ...
+local next, rawset = next, rawset
+return function(f, call, pcall, keys, args, is_script)
+  redis.call, redis.pcall = call, pcall
+  local ok, v
+  if is_script then
+    rawset(globals, 'KEYS', keys)
+    rawset(globals, 'ARGV', args)
+    ok, v = xpcall(f, handler)
+  else
+    rawset(globals, 'KEYS', nil)
+    rawset(globals, 'ARGV', nil)
+    ok, v = xpcall(function() return f(keys, args) end, handler)
+  end
+  redis.call, redis.pcall = nil, nil
+  if next(env) ~= nil then
+    local stray = {}
+    for k in next, env do stray[#stray + 1] = k end
+    for i = 1, #stray do rawset(env, stray[i], nil) end
+  end
+  return ok, v
 end
 "#;
 
@@ -269,10 +313,8 @@ pub struct Vm {
     env: Table,
     /// The real globals, where KEYS and ARGV are set.
     globals: Table,
-    /// The running script's protocol (`redis.setresp`).
-    host: Table,
-    /// The `redis` table (its call functions are set for each run).
-    redis: Table,
+    /// The running script's protocol (`redis.setresp`): 2 or 3.
+    resp: Arc<AtomicU8>,
     /// Lua's own xpcall (scripts see one that unwraps our errors).
     xpcall: Function,
     /// The error handler a script runs under.
@@ -288,8 +330,8 @@ pub struct Vm {
     library_env: Function,
     /// Names that read as nil rather than an error.
     allowed_nil: Table,
-    /// Runs a function under the error handler (see [`FCALL`]).
-    fcall: Function,
+    /// Runs a script or a function (see [`RUN`]).
+    runner: Function,
     /// The functions loaded (lowercase name: its callback), and the
     /// catalog generation they are of.
     loaded: HashMap<String, Function>,
@@ -362,7 +404,21 @@ impl Vm {
         globals.raw_set("cjson", cjson::library(&lua)?)?;
         globals.raw_set("cmsgpack", packlibs::cmsgpack(&lua)?)?;
         globals.raw_set("struct", packlibs::structs(&lua)?)?;
-        let host = lua.create_table()?;
+        let resp = Arc::new(AtomicU8::new(2));
+        let set = Arc::clone(&resp);
+        redis.raw_set(
+            "setresp",
+            lua.create_function(move |_, v: Value| {
+                match v {
+                    Value::Integer(n @ (2 | 3)) => set.store(n as u8, Ordering::Relaxed),
+                    Value::Number(n) if n == 2.0 || n == 3.0 => {
+                        set.store(n as u8, Ordering::Relaxed);
+                    }
+                    _ => return Err(raise("ERR RESP version must be 2 or 3.")),
+                }
+                Ok(())
+            })?,
+        )?;
         let xpcall: Function = globals.raw_get("xpcall")?;
         globals.raw_set("__unwrap", lua.create_function(unwrap)?)?;
         // A killed script's error is re-raised by every catcher: SCRIPT
@@ -423,24 +479,26 @@ impl Vm {
             .load(library::LIBRARY_ENV)
             .set_name("=library_env")
             .into_function()?;
-        let fcall: Function = lua
-            .load(FCALL)
-            .set_name("=fcall")
-            .call((xpcall.clone(), handler.clone()))?;
+        let runner: Function = lua.load(RUN).set_name("=run").call((
+            globals.clone(),
+            env.clone(),
+            redis.clone(),
+            xpcall.clone(),
+            handler.clone(),
+        ))?;
         Ok(Self {
             load_redis,
             load_api,
             library_env,
             allowed_nil,
-            fcall,
+            runner,
             loaded: HashMap::new(),
             loaded_from: None,
             load_deadline,
             lua,
             env,
             globals,
-            host,
-            redis,
+            resp,
             xpcall,
             handler,
             compiled: HashMap::new(),
@@ -488,91 +546,25 @@ impl Vm {
         Ok(f)
     }
 
-    /// Run the script `body` (named `sha`) with `keys` and `argv`, its
-    /// calls answered by `host`: its reply.
-    pub fn run(
-        &mut self,
-        host: &mut dyn Host,
-        sha: &str,
-        body: &[u8],
-        keys: &[Bytes],
-        argv: &[Bytes],
-    ) -> Reply {
-        match self.function(sha, body) {
-            Ok(f) => self.run_timed(host, &Callable::Script(sha, f), keys, argv),
-            Err(r) => r,
-        }
-    }
-
-    /// Run `what` with its state and time kept (SCRIPT KILL, BUSY, and
-    /// whether it runs long).
-    fn run_timed(
-        &mut self,
-        host: &mut dyn Host,
-        what: &Callable<'_>,
-        keys: &[Bytes],
-        argv: &[Bytes],
-    ) -> Reply {
-        let scripts = Arc::clone(&self.scripts);
-        if let Callable::Function(name, _) = what {
-            let mut command = vec![
-                Bytes::from_static(b"fcall"),
-                Bytes::from(name.to_string()),
-                Bytes::from(keys.len().to_string()),
-            ];
-            command.extend(keys.iter().chain(argv).cloned());
-            *scripts
-                .function
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner) = Some((name.to_string(), command));
-        }
-        scripts
-            .running_since
-            .store(crate::clock::now_ms(), Ordering::Release);
-        scripts.state.store(RUNNING, Ordering::Release);
-        let started = std::time::Instant::now();
-        let reply = self
-            .run_hooked(host, what, keys, argv)
-            .unwrap_or_else(|e| Reply::error(format!("ERR {e}")));
-        scripts.state.store(IDLE, Ordering::Release);
-        *scripts
-            .function
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = None;
-        scripts
-            .last_run_us
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(what.name().to_owned(), started.elapsed().as_micros() as u64);
-        reply
-    }
-
-    fn run_hooked(
-        &mut self,
-        host: &mut dyn Host,
-        what: &Callable<'_>,
-        keys: &[Bytes],
-        argv: &[Bytes],
-    ) -> mlua::Result<Reply> {
-        let lua = &self.lua;
-        let strings = |items: &[Bytes]| -> mlua::Result<Table> {
-            let t = lua.create_table_with_capacity(items.len(), 0)?;
-            for (i, b) in items.iter().enumerate() {
-                t.raw_set(i + 1, lua.create_string(b)?)?;
-            }
-            Ok(t)
-        };
-        let (keys, argv) = (strings(keys)?, strings(argv)?);
-        // A function has its keys and args as arguments; KEYS and ARGV
-        // are a script's alone.
-        let as_globals = matches!(what, Callable::Script(..));
-        self.globals
-            .raw_set("KEYS", as_globals.then(|| keys.clone()))?;
-        self.globals
-            .raw_set("ARGV", as_globals.then(|| argv.clone()))?;
-        self.host.raw_set("resp", 2)?;
-        let host_table = self.host.clone();
+    /// Run `runs` in order, each script's calls answered by `host`, which
+    /// is told as each begins and ends (with its reply). The call
+    /// functions a script sees are made once for the whole batch.
+    pub fn run_all(&mut self, host: &mut dyn Host, runs: &[Run<'_>]) {
+        let callables: Vec<Result<Callable<'_>, Reply>> = runs
+            .iter()
+            .map(|r| match r.function {
+                Some(catalog) => self
+                    .function_of(catalog, r.name)
+                    .map(|f| Callable::Function(r.name, f)),
+                None => self
+                    .function(r.name, r.body)
+                    .map(|f| Callable::Script(r.name, f)),
+            })
+            .collect();
         let host = Mutex::new(host);
+        let lock = || host.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut ended = 0;
+        let resp = &self.resp;
         // A call's arguments as a command line, or Redis's refusal.
         let line = |args: &MultiValue| -> Result<Vec<Bytes>, &'static str> {
             let mut cmd = Vec::with_capacity(args.len());
@@ -594,68 +586,117 @@ impl Vm {
             }
             Ok(cmd)
         };
-        let resp_of = |t: &Table| t.raw_get::<Option<u8>>("resp").map(|r| r.unwrap_or(2));
-        let (ok, value): (bool, Value) = lua.scope(|scope| {
+        let made = self.lua.scope(|scope| {
             // redis.call: the reply, or Redis's error raised (a C function,
             // as Redis's, so the script's line is known even in a tail call).
             let call = scope.create_function(|lua, args: MultiValue| {
                 let cmd = line(&args).map_err(raise)?;
-                let reply = host
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .call(cmd);
+                let reply = lock().call(cmd);
                 if let Reply::Error(e) = &reply {
                     return Err(raise(e));
                 }
-                to_lua(lua, &reply, resp_of(&host_table)?)
+                to_lua(lua, &reply, resp.load(Ordering::Relaxed))
             })?;
             // redis.pcall: the reply, an error as its `{err = ...}` table.
             let pcall = scope.create_function(|lua, args: MultiValue| {
                 let reply = match line(&args) {
-                    Ok(cmd) => host
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .call(cmd),
+                    Ok(cmd) => lock().call(cmd),
                     Err(e) => Reply::error(e),
                 };
-                to_lua(lua, &reply, resp_of(&host_table)?)
+                to_lua(lua, &reply, resp.load(Ordering::Relaxed))
             })?;
-            let setresp = scope.create_function(|_, v: Value| {
-                match v {
-                    Value::Integer(n @ (2 | 3)) => host_table.raw_set("resp", n)?,
-                    Value::Number(n) if n == 2.0 || n == 3.0 => host_table.raw_set("resp", n)?,
-                    _ => return Err(raise("ERR RESP version must be 2 or 3.")),
-                }
-                Ok(())
-            })?;
-            self.redis.raw_set("call", call)?;
-            self.redis.raw_set("pcall", pcall)?;
-            self.redis.raw_set("setresp", setresp)?;
-            match what {
-                Callable::Script(_, f) => self
-                    .xpcall
-                    .call::<(bool, Value)>((f.clone(), self.handler.clone())),
-                Callable::Function(_, f) => {
-                    self.fcall.call::<(bool, Value)>((f.clone(), keys, argv))
-                }
+            for (run, what) in runs.iter().zip(&callables) {
+                lock().begin(ended);
+                let reply = match what {
+                    Ok(what) => self.run_timed(what, run.keys, run.argv, (&call, &pcall)),
+                    Err(refused) => refused.clone(),
+                };
+                lock().end(ended, reply);
+                ended += 1;
             }
-        })?;
-        for name in ["call", "pcall", "setresp"] {
-            self.redis.raw_set(name, Value::Nil)?;
+            Ok(())
+        });
+        if let Err(e) = made {
+            // (the call functions could not be made: nothing ran)
+            for i in ended..runs.len() {
+                lock().begin(i);
+                lock().end(i, Reply::error(format!("ERR {e}")));
+            }
         }
-        // What a script put on the proxy past __newindex (rawset) is not
-        // seen by the next one. (Not `Table::clear`: mlua 0.10's leaves
-        // the table on the Lua stack, which overflows after 8 000 runs.)
-        let stray: Vec<Value> = self
-            .env
-            .clone()
-            .pairs::<Value, Value>()
-            .filter_map(|pair| pair.ok().map(|(k, _)| k))
-            .collect();
-        for k in stray {
-            self.env.raw_set(k, Value::Nil)?;
+    }
+
+    /// Run `what` with its state and time kept (SCRIPT KILL, BUSY, and
+    /// whether it runs long).
+    fn run_timed(
+        &self,
+        what: &Callable<'_>,
+        keys: &[Bytes],
+        argv: &[Bytes],
+        calls: (&Function, &Function),
+    ) -> Reply {
+        let scripts = &self.scripts;
+        if let Callable::Function(name, _) = what {
+            let mut command = vec![
+                Bytes::from_static(b"fcall"),
+                Bytes::from(name.to_string()),
+                Bytes::from(keys.len().to_string()),
+            ];
+            command.extend(keys.iter().chain(argv).cloned());
+            *scripts
+                .function
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some((name.to_string(), command));
         }
-        let resp: u8 = self.host.raw_get::<Option<u8>>("resp")?.unwrap_or(2);
+        scripts
+            .running_since
+            .store(crate::clock::now_ms(), Ordering::Release);
+        scripts.state.store(RUNNING, Ordering::Release);
+        let started = std::time::Instant::now();
+        let reply = self
+            .run_hooked(what, keys, argv, calls)
+            .unwrap_or_else(|e| Reply::error(format!("ERR {e}")));
+        scripts.state.store(IDLE, Ordering::Release);
+        if matches!(what, Callable::Function(..)) {
+            *scripts
+                .function
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = None;
+        }
+        let us = started.elapsed().as_micros() as u64;
+        let mut last = scripts
+            .last_run_us
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match last.get_mut(what.name()) {
+            Some(was) => *was = us,
+            None => {
+                last.insert(what.name().to_owned(), us);
+            }
+        }
+        drop(last);
+        reply
+    }
+
+    fn run_hooked(
+        &self,
+        what: &Callable<'_>,
+        keys: &[Bytes],
+        argv: &[Bytes],
+        (call, pcall): (&Function, &Function),
+    ) -> mlua::Result<Reply> {
+        let lua = &self.lua;
+        let strings = |items: &[Bytes]| {
+            lua.create_sequence_from(items.iter().map(|b| mlua::BString::from(&b[..])))
+        };
+        let (keys, argv) = (strings(keys)?, strings(argv)?);
+        self.resp.store(2, Ordering::Relaxed);
+        let (f, is_script) = match what {
+            Callable::Script(_, f) => (f, true),
+            Callable::Function(_, f) => (f, false),
+        };
+        let (ok, value): (bool, Value) =
+            self.runner.call((f, call, pcall, keys, argv, is_script))?;
+        let resp = self.resp.load(Ordering::Relaxed);
         if ok {
             return Ok(to_reply(&value, resp));
         }

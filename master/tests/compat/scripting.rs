@@ -367,6 +367,55 @@ fn scripts_match_redis_server_in_resp3() {
     assert_cases(CASES, "3");
 }
 
+/// The cases sent as one pipeline, where rocksync runs the scripts as one
+/// batch on the write path (each still its own unit), with an EVAL and
+/// then an EVALSHA of its script, which the EVAL cached before it runs:
+/// every reply equal to redis-server's, in order.
+#[test]
+fn pipelined_scripts_match_redis_server() {
+    let redis = RedisServer::start(&[]);
+    let ours = InProc::start();
+    let mut theirs = Raw::connect(("127.0.0.1", redis.port));
+    let mut mine = Raw::connect(ours.addr);
+    let body = "return 'cached by the eval before'";
+    let sha_of = |c: &mut Raw| c.call_bytes(&["EVAL", "return redis.sha1hex(ARGV[1])", "0", body]);
+    let sha = sha_of(&mut theirs);
+    assert_eq!(sha, sha_of(&mut mine));
+    let sha = String::from_utf8_lossy(&sha)
+        .lines()
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
+    let mut cases: Vec<&[&str]> = CASES.to_vec();
+    let cached: [&str; 3] = ["EVAL", body, "0"];
+    let by_sha: [&str; 3] = ["EVALSHA", &sha, "0"];
+    cases.extend([&cached[..], &by_sha[..]]);
+    let mut batch = bytes::BytesMut::new();
+    for cmd in &cases {
+        rocksync_protocol::put_command(&mut batch, cmd);
+    }
+    theirs.stream.write_all(&batch).expect("send");
+    mine.stream.write_all(&batch).expect("send");
+    let mut mismatches = Vec::new();
+    for cmd in &cases {
+        let (a, b) = (theirs.next_bytes(), mine.next_bytes());
+        if let Some(d) = differs(&format!("pipelined {cmd:?}"), &a, &b) {
+            mismatches.push(d);
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} differ:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
+    let last = mine.call_bytes(&["EVALSHA", &sha, "0"]);
+    assert!(
+        last.starts_with(b"$"),
+        "the EVAL cached its script: {last:?}"
+    );
+}
+
 /// rocksync alone: twenty thousand scripts in a row (one of them stray
 /// globals set past the sandbox) leave the interpreter as it was: the
 /// Lua stack does not grow with each run (mlua's `Table::clear` left a

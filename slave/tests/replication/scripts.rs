@@ -6,9 +6,9 @@ use super::*;
 
 /// Redis replicates a script's effects as MULTI/EXEC; a reader of a
 /// slave that applied half of them would see a script half done. Here
-/// the reader never does: 1 000 rounds of 10 SETs each, by one EVALSHA or
-/// by a MULTI holding an EVALSHA and an MSET, read back by MGET on the
-/// slave as they stream in.
+/// the reader never does: 1 000 rounds of 10 SETs each, by one EVALSHA,
+/// by a MULTI holding an EVALSHA and an MSET, or by a pipeline of three
+/// EVALSHAs, read back by MGET on the slave as they stream in.
 #[test]
 fn a_slave_reader_never_sees_half_of_a_script() {
     let tmp = TempDir::new().expect("tmp");
@@ -46,7 +46,22 @@ fn a_slave_reader_never_sees_half_of_a_script() {
         .query(&mut m)
         .expect("script load");
     for round in 0..1000i64 {
-        if round % 2 == 1 {
+        if round % 3 == 2 {
+            // A pipeline of scripts: one job on the write path, each
+            // script still a unit of its own.
+            let mut pipe = redis::pipe();
+            for value in [round * 1000 + 1, round * 1000 + 2, round] {
+                pipe.cmd("EVALSHA")
+                    .arg(&sha)
+                    .arg(keys.len())
+                    .arg(&keys)
+                    .arg(value);
+            }
+            let ns: Vec<i64> = pipe.query(&mut m).expect("pipelined evalsha");
+            assert_eq!(ns, [10, 10, 10]);
+            continue;
+        }
+        if round % 3 == 1 {
             // A transaction holding a script: one unit too (the script
             // sets half the keys, an MSET the others).
             let (n, ok): (i64, String) = redis::pipe()
@@ -86,6 +101,35 @@ fn a_slave_reader_never_sees_half_of_a_script() {
         "reads {reads}, changes {changes}"
     );
     assert_eq!(digest(&slave), digest(&master));
+    // In the master's binlog each script (or transaction) is one unit
+    // setting all ten keys to one value: 1 000 rounds, 333 of them
+    // pipelines of three.
+    let mut files: Vec<_> = std::fs::read_dir(tmp.path().join("m").join("binlog"))
+        .expect("binlog dir")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "binlog"))
+        .collect();
+    files.sort();
+    let (mut units, mut unit) = (0, Vec::new());
+    for file in &files {
+        let events = rocksync_binlog::SegmentEvents::open(file).expect("open binlog");
+        for (_, e) in events.flatten().filter(|(_, e)| e.cmd.is_data()) {
+            if e.key.starts_with(b"ev:") {
+                unit.push((e.key.clone(), e.value.clone()));
+            }
+            if !e.more && !unit.is_empty() {
+                let keys: std::collections::BTreeSet<_> = unit.iter().map(|(k, _)| k).collect();
+                assert!(
+                    keys.len() == 10 && unit.iter().all(|(_, v)| *v == unit[0].1),
+                    "a unit of the binlog holds {unit:?}"
+                );
+                units += 1;
+                unit.clear();
+            }
+        }
+    }
+    assert_eq!(units, 1000 + 2 * 333, "units in the binlog");
     // The slave holds the effects: its value for the keys is the last
     // round's.
     let last: Option<i64> = slave.client().get("ev:9").expect("get");
