@@ -249,8 +249,8 @@ mod tests {
         b.seed(Cf::Meta, b"w", Some(b"stale".to_vec()));
         b.seed(Cf::Meta, b"r", Some(b"stale".to_vec()));
         assert_eq!(
-            b.get(&store, Cf::Meta, b"w").expect("read"),
-            Some(b"written".to_vec())
+            b.get(&store, Cf::Meta, b"w").expect("read").as_deref(),
+            Some(&b"written"[..])
         );
         assert_eq!(b.get(&store, Cf::Meta, b"r").expect("read"), None);
     }

@@ -290,7 +290,7 @@ impl View for ReadCtx<'_> {
     }
     fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>> {
         match self.pending {
-            Some(b) => b.get(self.store, cf, key),
+            Some(b) => Ok(b.get(self.store, cf, key)?.map(Vec::from)),
             None => self.store.get_in(cf, key, self.snap.as_ref()),
         }
     }
@@ -376,7 +376,7 @@ impl View for WriteCtx<'_> {
         scan_rev_through_before(self.store, self.batch, cf, prefix, before, f)
     }
     fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        self.batch.get(self.store, cf, key)
+        Ok(self.batch.get(self.store, cf, key)?.map(Vec::from))
     }
     fn raw_meta(&self, key: &[u8]) -> Result<Option<Meta>> {
         self.batch.meta(self.store, key)

@@ -17,7 +17,7 @@ fn hll_error(e: HllError) -> Reply {
 }
 
 /// A string's value and expiry (unix ms, 0 for none).
-type Found = Option<(Vec<u8>, u64)>;
+type Found = Option<(Bytes, u64)>;
 
 /// A key's string value and expiry, `None` when it does not exist (the
 /// usual WRONGTYPE for another type).
@@ -29,7 +29,7 @@ fn value_of(c: &mut WriteCtx<'_>, key: &[u8]) -> Result<std::result::Result<Foun
     } else {
         super::typed(c, key, Kind::String)?
     };
-    Ok(meta.map(|m| m.map(|m| (m.value.to_vec(), m.expire_ms))))
+    Ok(meta.map(|m| m.map(|m| (m.value, m.expire_ms))))
 }
 
 /// Write `value` back to `key` (whose value was `old`), keeping its
@@ -64,12 +64,12 @@ impl WriteOp for PfAdd {
             Some((v, e)) => (Some(v), e),
             None => (None, 0),
         };
-        let mut value = old.clone();
+        let mut value = old.as_deref().map(<[u8]>::to_vec);
         let elements: Vec<&[u8]> = self.elements.iter().map(|e| &e[..]).collect();
         let added = hll::pfadd(&mut value, &elements, c.sizes.hll_sparse_max_bytes);
         // What was added before a corrupted part stays, as in Redis (which
         // edits the value in place).
-        if let Some(v) = value.filter(|v| Some(v) != old.as_ref()) {
+        if let Some(v) = value.filter(|v| Some(&v[..]) != old.as_deref()) {
             store(c, &self.key, old.as_deref(), v, expire)?;
         }
         Ok(match added {
@@ -93,10 +93,10 @@ pub(crate) fn pfcount(a: &[Bytes]) -> std::result::Result<Box<dyn WriteOp>, Repl
 impl WriteOp for PfCount {
     fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
         if let [key] = self.keys.as_slice() {
-            let Some((mut v, expire)) = tri!(value_of(c, key)?) else {
+            let Some((old, expire)) = tri!(value_of(c, key)?) else {
                 return Ok(Reply::Integer(0));
             };
-            let old = c.writable.then(|| v.clone());
+            let mut v = old.to_vec();
             let (n, changed) = match hll::count_one(&mut v) {
                 Ok(r) => r,
                 Err(e) => return Ok(hll_error(e)),
@@ -104,7 +104,7 @@ impl WriteOp for PfCount {
             // The count kept in the header, where the node writes (a
             // slave's copy gets it from its master's own PFCOUNT).
             if changed && c.writable {
-                store(c, key, old.as_deref(), v, expire)?;
+                store(c, key, Some(&old), v, expire)?;
             }
             return Ok(Reply::Integer(n as i64));
         }
@@ -179,9 +179,10 @@ pub(crate) fn pfdebug(a: &[Bytes]) -> std::result::Result<Box<dyn WriteOp>, Repl
 
 impl WriteOp for PfDebug {
     fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
-        let Some((mut v, expire)) = tri!(value_of(c, &self.key)?) else {
+        let Some((v, expire)) = tri!(value_of(c, &self.key)?) else {
             return Ok(Reply::error("ERR The specified key does not exist"));
         };
+        let mut v = v.to_vec();
         if let Err(e) = hll::check(&v) {
             return Ok(hll_error(e));
         }

@@ -8,6 +8,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::ops::Bound;
 use std::sync::{Arc, OnceLock};
 
+use bytes::Bytes;
 use rocksdb::WriteBatch;
 
 use super::keys::{self, Kind, Meta};
@@ -16,10 +17,12 @@ use crate::error::{Error, Result};
 
 /// Per column family, key → last value (None: deleted). Keys come from
 /// clients, so the hash is seeded per process (foldhash), not a fixed one.
-type PerCf = [HashMap<Vec<u8>, Option<Vec<u8>>, foldhash::fast::RandomState>; 5];
+/// Values are shared, not copied, by each read (a 12 KB HyperLogLog or a
+/// 1 MB string is read by every command that changes it).
+type PerCf = [HashMap<Vec<u8>, Option<Bytes>, foldhash::fast::RandomState>; 5];
 
 /// A batch's writes under a prefix, in key order (None: deleted).
-pub type Pending = Vec<(Vec<u8>, Option<Vec<u8>>)>;
+pub type Pending = Vec<(Vec<u8>, Option<Bytes>)>;
 
 /// Per column family, the keys written in key order: made on the first
 /// scan through the batch, so that later scans read a range of it, not
@@ -31,7 +34,7 @@ type Orders = [Option<BTreeSet<Vec<u8>>>; 5];
 /// from `start` on, with their values.
 fn ordered_under(
     set: &BTreeSet<Vec<u8>>,
-    overlay: &HashMap<Vec<u8>, Option<Vec<u8>>, foldhash::fast::RandomState>,
+    overlay: &HashMap<Vec<u8>, Option<Bytes>, foldhash::fast::RandomState>,
     prefix: &[u8],
     start: &[u8],
 ) -> Pending {
@@ -103,7 +106,7 @@ pub struct Batch {
 
 /// A key written since a [`Batch::mark`], and what the batch held for it
 /// before (`None`: nothing; `Some(None)`: deleted).
-type Undo = (Cf, Vec<u8>, Option<Option<Vec<u8>>>);
+type Undo = (Cf, Vec<u8>, Option<Option<Bytes>>);
 
 /// Where a batch was at a [`Batch::mark`]: what [`Batch::back_to`] needs
 /// besides the undo log.
@@ -238,6 +241,7 @@ impl Batch {
     /// Stage `value` (None: deleted) for `key`, keeping what it replaces
     /// while marked.
     fn stage(&mut self, cf: Cf, key: Vec<u8>, value: Option<Vec<u8>>) {
+        let value = value.map(Bytes::from);
         if self.marked {
             let before = self.overlay[cf as usize].insert(key.clone(), value);
             self.undo.push((cf, key, before));
@@ -303,7 +307,7 @@ impl Batch {
                 .overlay
                 .iter()
                 .flat_map(|m| m.iter())
-                .map(|(k, v)| k.len() + v.as_ref().map_or(0, Vec::len) + 16)
+                .map(|(k, v)| k.len() + v.as_ref().map_or(0, Bytes::len) + 16)
                 .sum();
             self.wb = WriteBatch::with_capacity_bytes(bytes + 256);
         }
@@ -314,7 +318,7 @@ impl Batch {
         // skip list (inserts led the write path's profile).
         for cf in Cf::ALL {
             let h = store.handle(cf)?;
-            let mut entries: Vec<(&Vec<u8>, &Option<Vec<u8>>)> =
+            let mut entries: Vec<(&Vec<u8>, &Option<Bytes>)> =
                 self.overlay[cf as usize].iter().collect();
             entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
             for (k, v) in entries {
@@ -339,7 +343,7 @@ impl Batch {
 
     /// What `below` says of a key this batch has not written: `Some` when
     /// it settles the read (its value, or gone), `None` to read on.
-    fn below(&self, cf: Cf, key: &[u8]) -> Option<Option<Vec<u8>>> {
+    fn below(&self, cf: Cf, key: &[u8]) -> Option<Option<Bytes>> {
         let l = self.below.as_deref()?;
         if let Some(v) = l.overlay[cf as usize].get(key) {
             return Some(v.clone());
@@ -361,7 +365,7 @@ impl Batch {
     ///
     /// # Errors
     /// [`Error::Rocks`].
-    pub fn get(&self, store: &Store, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>> {
+    pub fn get(&self, store: &Store, cf: Cf, key: &[u8]) -> Result<Option<Bytes>> {
         if let Some(v) = self.overlay[cf as usize].get(key) {
             return Ok(v.clone());
         }
@@ -374,7 +378,7 @@ impl Batch {
         if let Some(v) = self.cache.borrow()[cf as usize].get(key) {
             return Ok(v.clone());
         }
-        let v = store.get(cf, key)?;
+        let v = store.get(cf, key)?.map(Bytes::from);
         self.cache.borrow_mut()[cf as usize].insert(key.to_vec(), v.clone());
         Ok(v)
     }
@@ -409,7 +413,7 @@ impl Batch {
         let values = store.multi_get(cf, &want)?;
         let mut cache = self.cache.borrow_mut();
         for (k, v) in want.into_iter().zip(values) {
-            cache[cf as usize].insert(k.to_vec(), v);
+            cache[cf as usize].insert(k.to_vec(), v.map(Bytes::from));
         }
         Ok(())
     }
@@ -424,7 +428,7 @@ impl Batch {
         }
         let mut cache = self.cache.borrow_mut();
         if !cache[cf as usize].contains_key(key) {
-            cache[cf as usize].insert(key.to_vec(), value);
+            cache[cf as usize].insert(key.to_vec(), value.map(Bytes::from));
         }
     }
 
@@ -480,7 +484,7 @@ impl Batch {
     pub fn meta(&self, store: &Store, key: &[u8]) -> Result<Option<Meta>> {
         match self.get(store, Cf::Meta, key)? {
             None => Ok(None),
-            Some(raw) => Meta::decode(&raw)
+            Some(raw) => Meta::decode_shared(&raw)
                 .map(Some)
                 .ok_or_else(|| Error::CorruptValue {
                     cf: "meta",
@@ -691,7 +695,7 @@ mod tests {
         b.put(&store, Cf::Sub, b"added".to_vec(), b"x".to_vec())
             .expect("put");
         assert!(b.back_to(mark));
-        let get = |b: &Batch, cf, k: &[u8]| b.get(&store, cf, k).expect("get");
+        let get = |b: &Batch, cf, k: &[u8]| b.get(&store, cf, k).expect("get").map(Vec::from);
         assert_eq!(get(&b, Cf::Meta, b"kept"), Some(b"1".to_vec()));
         assert_eq!(get(&b, Cf::Meta, b"changed"), Some(b"old".to_vec()));
         assert_eq!(get(&b, Cf::Sub, b"added"), None);

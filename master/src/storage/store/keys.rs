@@ -159,17 +159,37 @@ impl Meta {
         v
     }
 
+    /// Decode a shared value: a string's (or stream's) value is a slice
+    /// of `b`, not a copy.
+    pub fn decode_shared(b: &Bytes) -> Option<Self> {
+        let mut m = Self::decode_header(b)?;
+        match m.kind {
+            Kind::String => m.value = b.slice(9..),
+            Kind::Stream => m.value = b.slice(25..),
+            _ => {}
+        }
+        Some(m)
+    }
+
     /// Decode; `None` for bytes no writer made.
     pub fn decode(b: &[u8]) -> Option<Self> {
+        let mut m = Self::decode_header(b)?;
+        match m.kind {
+            Kind::String => m.value = Bytes::copy_from_slice(&b[9..]),
+            Kind::Stream => m.value = Bytes::copy_from_slice(&b[25..]),
+            _ => {}
+        }
+        Some(m)
+    }
+
+    /// Decode all but a string's or stream's value.
+    fn decode_header(b: &[u8]) -> Option<Self> {
         let kind = Kind::from_byte(*b.first()?)?;
         let expire_ms = be_u64(b.get(1..9)?)?;
         let mut m = Self::collection(kind, 0);
         m.expire_ms = expire_ms;
         match kind {
-            Kind::String => {
-                m.value = Bytes::copy_from_slice(&b[9..]);
-                m.head = 0;
-            }
+            Kind::String => m.head = 0,
             Kind::List => {
                 m.version = be_u64(b.get(9..17)?)?;
                 m.size = be_u64(b.get(17..25)?)?;
@@ -178,7 +198,6 @@ impl Meta {
             Kind::Stream => {
                 m.version = be_u64(b.get(9..17)?)?;
                 m.size = be_u64(b.get(17..25)?)?;
-                m.value = Bytes::copy_from_slice(&b[25..]);
             }
             Kind::Set => {
                 m.version = be_u64(b.get(9..17)?)?;
