@@ -245,7 +245,10 @@ redis.REDIS_VERSION, redis.REDIS_VERSION_NUM = __version, __version_num
 /// past `__newindex` (rawset), which the next one must not see.
 const RUN: &str = r#"
 local globals, env, redis, xpcall, handler = ...
-local next, rawset = next, rawset
+local next, rawget, rawset = next, rawget, rawset
+-- (a function runs through one closure made here, not one per run)
+local fn, fn_keys, fn_args
+local function run_function() return fn(fn_keys, fn_args) end
 return function(f, call, pcall, keys, args, is_script)
   redis.call, redis.pcall = call, pcall
   local ok, v
@@ -254,9 +257,14 @@ return function(f, call, pcall, keys, args, is_script)
     rawset(globals, 'ARGV', args)
     ok, v = xpcall(f, handler)
   else
-    rawset(globals, 'KEYS', nil)
-    rawset(globals, 'ARGV', nil)
-    ok, v = xpcall(function() return f(keys, args) end, handler)
+    -- (a nil set where there is no key rehashes the table, every time)
+    if rawget(globals, 'KEYS') ~= nil then
+      rawset(globals, 'KEYS', nil)
+      rawset(globals, 'ARGV', nil)
+    end
+    fn, fn_keys, fn_args = f, keys, args
+    ok, v = xpcall(run_function, handler)
+    fn, fn_keys, fn_args = nil, nil, nil
   end
   redis.call, redis.pcall = nil, nil
   if next(env) ~= nil then
