@@ -6,6 +6,7 @@ mod error;
 mod event;
 mod frame;
 mod handshake;
+pub mod rdb;
 mod reply;
 mod resp;
 pub mod splice;

@@ -262,41 +262,16 @@ pub(crate) fn randomkey(c: &ReadCtx<'_>, _a: &[Bytes]) -> Result<Reply> {
 
 /// Emit the events that recreate `m` (the live value of `src`) at `dst`.
 fn copy_value(c: &mut WriteCtx<'_>, src: &[u8], m: &Meta, dst: &[u8]) -> Result<()> {
-    if m.kind == Kind::String {
-        return c.emit(Command::KSet, dst, m.value.clone(), m.expire_ms);
+    if let Some(v) = super::dump::value_of(c, src, m)? {
+        return super::dump::write_value(c, dst, &v, m.expire_ms);
     }
-    if m.kind == Kind::Stream {
-        // Its length and header first: an empty stream is a value too.
-        let mut v = m.size.to_be_bytes().to_vec();
-        v.extend_from_slice(&m.value);
-        c.emit(Command::XMeta, dst, v, 0)?;
-    }
-    let prefix = keys::sub_prefix(src, m.version);
-    let mut items: Vec<(Bytes, Bytes)> = Vec::with_capacity(m.size.min(1 << 20) as usize);
-    c.scan(Cf::Sub, &prefix, &prefix, &mut |k, v| {
-        items.push((
-            Bytes::copy_from_slice(&k[prefix.len()..]),
-            Bytes::copy_from_slice(v),
-        ));
-        true
-    })?;
-    for (field, value) in items {
-        match m.kind {
-            Kind::Hash => c.emit(Command::HSet, dst, keys::pack(&field, &value), 0)?,
-            Kind::Set => c.emit(Command::SSet, dst, field, 0)?,
-            Kind::ZSet => {
-                let score = keys::be_u64(&value).map_or(0.0, f64::from_bits);
-                c.emit(
-                    Command::ZSet,
-                    dst,
-                    keys::pack(&field, super::fmt_float(score).as_bytes()),
-                    0,
-                )?;
-            }
-            Kind::List => c.emit(Command::QPushBack, dst, value, 0)?,
-            Kind::Stream => c.emit(Command::XPut, dst, keys::pack(&field, &value), 0)?,
-            Kind::String => {}
-        }
+    // A stream: its length and header first (an empty stream is a value
+    // too), then its entries and groups as they are stored.
+    let mut v = m.size.to_be_bytes().to_vec();
+    v.extend_from_slice(&m.value);
+    c.emit(Command::XMeta, dst, v, 0)?;
+    for (field, value) in super::sub_items(c, src, m)? {
+        c.emit(Command::XPut, dst, keys::pack(&field, &value), 0)?;
     }
     if m.expire_ms != 0 {
         c.emit(Command::KExpireAt, dst, Bytes::new(), m.expire_ms)?;

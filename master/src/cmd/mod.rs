@@ -8,6 +8,7 @@
 //! change data only by emitting events, which are applied at once.
 
 pub(crate) mod bits;
+pub(crate) mod dump;
 pub(crate) mod expire;
 mod flags;
 pub(crate) mod generic;

@@ -3,7 +3,7 @@
 use super::spec::Spec;
 use crate::cmd::spec::flag::*;
 use crate::cmd::spec::{acl, at, cmd, key, ks, range, shape, Begin, Find};
-use crate::cmd::{expire, generic, sort};
+use crate::cmd::{dump, expire, generic, sort};
 
 /// The commands on keys of any type.
 pub static TABLE: &[Spec] = &[
@@ -166,6 +166,28 @@ pub static TABLE: &[Spec] = &[
             "Duplicates the value of a key under another key.",
         )
         .parsed(generic::copy),
+    cmd("dump", 2, READONLY, acl::KEYSPACE)
+        .keys(shape::READS)
+        .tips(&["nondeterministic_output"])
+        .doc(
+            "generic",
+            "2.6.0",
+            "Returns a serialized representation of the value stored at a key.",
+        )
+        .read(dump::dump),
+    cmd(
+        "restore",
+        -4,
+        WRITE | DENYOOM,
+        acl::KEYSPACE | acl::DANGEROUS,
+    )
+    .keys(&[key(ks::OW | ks::UPDATE, at(1), range(0, 1, 0))])
+    .doc(
+        "generic",
+        "2.6.0",
+        "Creates a key from the serialized representation of a value.",
+    )
+    .parsed(dump::restore),
     cmd("object", -2, 0, 0)
         .doc(
             "generic",

@@ -4,6 +4,7 @@
 mod acl;
 #[path = "../common/mod.rs"]
 mod common;
+mod dump;
 mod functions;
 mod geo;
 mod hyperloglog;

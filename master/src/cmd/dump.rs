@@ -1,0 +1,162 @@
+//! DUMP and RESTORE: a key's value in Redis's serialized form (its RDB
+//! encoding, the RDB version and a CRC64; see `rocksync_protocol::rdb`),
+//! so that migration tools move keys between redis-server and rocksync
+//! in either direction.
+
+use bytes::Bytes;
+use rocksync_protocol::rdb::{self, Value};
+use rocksync_protocol::{Command, Reply};
+
+use super::{fmt_float, int_arg, lower, sub_items, ReadCtx, View, WriteCtx, WriteOp, SYNTAX};
+use crate::error::Result;
+use crate::store::keys::{self, Kind, Meta};
+
+/// The value of `m` (the live value of `key`) as RDB carries it; `None`
+/// for a stream (not in RDB form here yet).
+pub(crate) fn value_of(v: &impl View, key: &[u8], m: &Meta) -> Result<Option<Value>> {
+    let items = || sub_items(v, key, m);
+    Ok(Some(match m.kind {
+        Kind::String => Value::String(m.value.clone()),
+        Kind::Stream => return Ok(None),
+        Kind::List => Value::List(items()?.into_iter().map(|(_, v)| v).collect()),
+        Kind::Set => Value::Set(items()?.into_iter().map(|(f, _)| f).collect()),
+        Kind::Hash => Value::Hash(items()?),
+        Kind::ZSet => Value::ZSet(
+            items()?
+                .into_iter()
+                .map(|(member, score)| (member, keys::be_u64(&score).map_or(0.0, f64::from_bits)))
+                .collect(),
+        ),
+    }))
+}
+
+/// Emit the events that make `value` the value of `key` (which holds
+/// nothing), expiring at `expire_ms` (0: never).
+pub(crate) fn write_value(
+    c: &mut WriteCtx<'_>,
+    key: &[u8],
+    value: &Value,
+    expire_ms: u64,
+) -> Result<()> {
+    match value {
+        Value::String(s) => return c.emit(Command::KSet, key, s.clone(), expire_ms),
+        Value::List(items) => {
+            for item in items {
+                c.emit(Command::QPushBack, key, item.clone(), 0)?;
+            }
+        }
+        Value::Set(members) => {
+            for member in members {
+                c.emit(Command::SSet, key, member.clone(), 0)?;
+            }
+        }
+        Value::Hash(pairs) => {
+            for (field, value) in pairs {
+                c.emit(Command::HSet, key, keys::pack(field, value), 0)?;
+            }
+        }
+        Value::ZSet(pairs) => {
+            for (member, score) in pairs {
+                let packed = keys::pack(member, fmt_float(*score).as_bytes());
+                c.emit(Command::ZSet, key, packed, 0)?;
+            }
+        }
+    }
+    if expire_ms != 0 {
+        c.emit(Command::KExpireAt, key, Bytes::new(), expire_ms)?;
+    }
+    Ok(())
+}
+
+/// DUMP key: the serialized value, or nil.
+pub(crate) fn dump(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    let Some(m) = c.live_meta(&a[1])? else {
+        return Ok(Reply::Nil);
+    };
+    Ok(match value_of(c, &a[1], &m)? {
+        Some(v) => Reply::Bulk(Bytes::from(rdb::dump(&v))),
+        None => Reply::error("ERR DUMP of a stream is not supported by this server yet"),
+    })
+}
+
+/// RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds]
+/// [FREQ frequency]. (Idle time and frequency are checked and not kept:
+/// this store evicts nothing.)
+struct Restore {
+    key: Bytes,
+    ttl: Bytes,
+    payload: Bytes,
+    replace: bool,
+    absttl: bool,
+}
+
+pub(crate) fn restore(a: &[Bytes]) -> std::result::Result<Box<dyn WriteOp>, Reply> {
+    let (mut replace, mut absttl) = (false, false);
+    let (mut idle, mut freq) = (false, false);
+    let mut j = 4;
+    while j < a.len() {
+        let more = j + 1 < a.len();
+        match lower(&a[j]).as_slice() {
+            b"replace" => replace = true,
+            b"absttl" => absttl = true,
+            b"idletime" if more && !freq => {
+                if int_arg(&a[j + 1])? < 0 {
+                    return Err(Reply::error("ERR Invalid IDLETIME value, must be >= 0"));
+                }
+                idle = true;
+                j += 1;
+            }
+            b"freq" if more && !idle => {
+                if !(0..=255).contains(&int_arg(&a[j + 1])?) {
+                    return Err(Reply::error(
+                        "ERR Invalid FREQ value, must be >= 0 and <= 255",
+                    ));
+                }
+                freq = true;
+                j += 1;
+            }
+            _ => return Err(Reply::error(SYNTAX)),
+        }
+        j += 1;
+    }
+    Ok(Box::new(Restore {
+        key: a[1].clone(),
+        ttl: a[2].clone(),
+        payload: a[3].clone(),
+        replace,
+        absttl,
+    }))
+}
+
+impl WriteOp for Restore {
+    fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
+        // Redis's order: the key first, then the TTL, then the payload.
+        let exists = c.live_meta_mut(&self.key)?.is_some();
+        if exists && !self.replace {
+            return Ok(Reply::error("BUSYKEY Target key name already exists."));
+        }
+        let ttl = match int_arg(&self.ttl) {
+            Ok(t) if t < 0 => return Ok(Reply::error("ERR Invalid TTL value, must be >= 0")),
+            Ok(t) => t as u64,
+            Err(reply) => return Ok(reply),
+        };
+        let value = match rdb::restore(&self.payload) {
+            Ok(v) => v,
+            Err(e) => return Ok(Reply::error(format!("ERR {e}"))),
+        };
+        if exists {
+            c.emit(Command::KDel, &self.key, Bytes::new(), 0)?;
+        }
+        let expire_ms = match (ttl, self.absttl) {
+            (0, _) => 0,
+            (t, true) => t,
+            (t, false) => c.now_ms.saturating_add(t),
+        };
+        // Already past: nothing is made (the old value is gone all the same).
+        if expire_ms != 0 && expire_ms <= c.now_ms {
+            return Ok(Reply::ok());
+        }
+        write_value(c, &self.key, &value, expire_ms)?;
+        Ok(Reply::ok())
+    }
+}
