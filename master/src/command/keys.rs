@@ -2,8 +2,9 @@
 
 use super::spec::Spec;
 use crate::cmd::spec::flag::*;
-use crate::cmd::spec::{acl, at, cmd, key, ks, range, shape, Begin, Find};
+use crate::cmd::spec::{acl, at, cmd, key, keyword, ks, range, shape, Begin, Find};
 use crate::cmd::{dump, expire, generic, sort};
+use crate::session::migrate;
 
 /// The commands on keys of any type.
 pub static TABLE: &[Spec] = &[
@@ -188,6 +189,27 @@ pub static TABLE: &[Spec] = &[
         "Creates a key from the serialized representation of a value.",
     )
     .parsed(dump::restore),
+    cmd(
+        "migrate",
+        -6,
+        WRITE | MOVABLEKEYS,
+        acl::KEYSPACE | acl::DANGEROUS,
+    )
+    .keys(&[
+        key(ks::RW | ks::ACCESS | ks::DELETE, at(3), range(0, 1, 0)),
+        key(
+            ks::RW | ks::ACCESS | ks::DELETE | ks::INCOMPLETE,
+            keyword("KEYS", -2),
+            range(-1, 1, 0),
+        ),
+    ])
+    .tips(&["nondeterministic_output"])
+    .doc(
+        "generic",
+        "2.6.0",
+        "Atomically transfers a key from one Redis instance to another.",
+    )
+    .conn_async(migrate::migrate),
     cmd("object", -2, 0, 0)
         .doc(
             "generic",

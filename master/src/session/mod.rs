@@ -9,6 +9,7 @@ pub mod config;
 pub mod connection;
 pub mod functions;
 pub mod latency;
+pub mod migrate;
 pub mod multi;
 pub mod pubsub;
 pub mod replication;

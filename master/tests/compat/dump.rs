@@ -267,3 +267,123 @@ fn restore_refuses_as_redis_does() {
         differ.join("\n")
     );
 }
+
+/// MIGRATE both ways: every key of `fill` from rocksync to a
+/// redis-server at once (KEYS), values and TTLs kept and gone here; then
+/// redis-server's own MIGRATE brings each back; COPY and REPLACE as
+/// Redis's.
+#[test]
+fn migrate_moves_keys_between_redis_and_rocksync() {
+    let redis = RedisServer::start(&[]);
+    let ours = InProc::start();
+    let mut theirs = conn(redis.port);
+    let mut mine = ours.client();
+    let keys = fill(&mut mine);
+    let before: Vec<String> = keys.iter().map(|k| value(&mut mine, k)).collect();
+    let mut all = redis::cmd("MIGRATE");
+    all.arg("127.0.0.1")
+        .arg(redis.port)
+        .arg("")
+        .arg(0)
+        .arg(5000)
+        .arg("KEYS");
+    for k in &keys {
+        all.arg(k);
+    }
+    assert_eq!(
+        all.query::<String>(&mut mine)
+            .expect("migrate to redis-server"),
+        "OK"
+    );
+    for (k, v) in keys.iter().zip(&before) {
+        assert_eq!(value(&mut theirs, k), *v, "{k} on redis-server");
+        assert!(!mine.exists::<_, bool>(k).expect("exists"), "{k} left here");
+    }
+    let pttl: i64 = theirs.pttl("s:short").expect("pttl");
+    assert!(pttl > 0 && pttl <= 1_000_000, "TTL carried: {pttl}");
+    for k in &keys {
+        let ok: String = redis::cmd("MIGRATE")
+            .arg("127.0.0.1")
+            .arg(ours.addr.port())
+            .arg(k)
+            .arg(0)
+            .arg(5000)
+            .query(&mut theirs)
+            .unwrap_or_else(|e| panic!("redis-server's MIGRATE of {k} here: {e}"));
+        assert_eq!(ok, "OK");
+    }
+    for (k, v) in keys.iter().zip(&before) {
+        assert_eq!(value(&mut mine, k), *v, "{k} back");
+    }
+    let left: i64 = redis::cmd("DBSIZE").query(&mut theirs).expect("dbsize");
+    assert_eq!(left, 0);
+    // COPY keeps the source; a key already there is BUSYKEY without
+    // REPLACE (and stays here), replaced with it.
+    let migrate = |c: &mut redis::Connection, opts: &[&str]| {
+        redis::cmd("MIGRATE")
+            .arg("127.0.0.1")
+            .arg(redis.port)
+            .arg("s:short")
+            .arg(0)
+            .arg(5000)
+            .arg(opts)
+            .query::<String>(c)
+    };
+    assert_eq!(migrate(&mut mine, &["COPY"]).expect("copy"), "OK");
+    let busy = migrate(&mut mine, &[]).expect_err("busy");
+    assert!(busy.to_string().contains("BUSYKEY"), "{busy}");
+    assert!(mine.exists::<_, bool>("s:short").expect("exists"));
+    let _: () = mine.set("s:short", "newer").expect("set");
+    assert_eq!(migrate(&mut mine, &["REPLACE"]).expect("replace"), "OK");
+    assert_eq!(theirs.get::<_, String>("s:short").expect("get"), "newer");
+    assert!(!mine.exists::<_, bool>("s:short").expect("exists"));
+}
+
+/// MIGRATE's answers before anything moves, byte for byte.
+#[test]
+fn migrate_refuses_as_redis_does() {
+    let redis = RedisServer::start(&[]);
+    let ours = InProc::start();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+        .to_string();
+    let mut theirs = Raw::connect(("127.0.0.1", redis.port));
+    let mut mine = Raw::connect(ours.addr);
+    let m = |rest: &[&'static str]| -> Vec<String> {
+        ["MIGRATE", "127.0.0.1", closed.as_str()]
+            .iter()
+            .chain(rest)
+            .map(|s| (*s).to_owned())
+            .collect()
+    };
+    let cases: Vec<Vec<String>> = vec![
+        vec!["SET".into(), "k".into(), "v".into()],
+        m(&["k", "0", "500"]),
+        m(&["absent", "0", "500"]),
+        m(&["", "0", "500", "KEYS", "absent", "k"]),
+        m(&["k", "0", "500", "KEYS", "k"]),
+        m(&["k", "0", "500", "BOGUS"]),
+        m(&["k", "0", "500", "AUTH"]),
+        m(&["k", "0", "500", "AUTH2", "user"]),
+        m(&["k", "x", "500"]),
+        m(&["k", "0", "x"]),
+        m(&["k", "0"]),
+    ];
+    let mut differ = Vec::new();
+    for cmd in &cases {
+        let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
+        let (a, b) = (theirs.call_bytes(&cmd), mine.call_bytes(&cmd));
+        if let Some(d) = differs(&format!("{cmd:?}"), &a, &b) {
+            differ.push(d);
+        }
+    }
+    assert!(
+        differ.is_empty(),
+        "{} differ:\n{}",
+        differ.len(),
+        differ.join("\n")
+    );
+}
