@@ -59,6 +59,7 @@ pub use link::{Follower, LinkCtx};
 pub use node::{Node, NodeOptions};
 pub use role::{split_addr, LinkState, Role};
 pub use slaves::Slaves;
+pub use storage::import::{import, Imported};
 pub use storage::restore::{parse_rfc3339, restore, Point as RestorePoint, Restored};
 pub use storage::{gc, store, sys, CopyProgress, History, Storage};
 pub use store::batch::{Batch, Layer, Sealed};

@@ -87,6 +87,18 @@ pub fn main(
     let restore = RestoreArgs::from_arg_matches(&matches)?;
     rocksync_master::cli::init_logging();
     let config = Config::load(&args, defaults)?;
+    if let Some(file) = &restore.import_rdb {
+        let done = rocksync_master::import(&config, file)?;
+        println!(
+            "imported {} keys and {} function libraries from {} ({} keys already expired left out); start the node on it with --data-dir {}",
+            done.keys,
+            done.functions,
+            file.display(),
+            done.expired,
+            config.data_dir.display()
+        );
+        return Ok(());
+    }
     if let Some(backup) = &restore.restore_from {
         let archive =
             Some(config.binlog_archive_dir.as_path()).filter(|a| !a.as_os_str().is_empty());
@@ -127,7 +139,8 @@ pub fn main(
 }
 
 /// A restore instead of a start: `--restore-from BACKUP [--to-seq N]
-/// [--restore-binlog DIR ...] --data-dir DIR`.
+/// [--restore-binlog DIR ...] --data-dir DIR`, or an import:
+/// `--import-rdb FILE --data-dir DIR`.
 #[derive(Clone, Debug, Default, clap::Args)]
 struct RestoreArgs {
     /// Build the data directory (which must hold no data) from this
@@ -153,6 +166,11 @@ struct RestoreArgs {
     /// `binlog/`); `binlog_archive_dir` is read too. Repeatable.
     #[arg(long, value_name = "DIR", requires = "restore_from")]
     restore_binlog: Vec<std::path::PathBuf>,
+    /// Build the data directory (which must hold no data) from this
+    /// Redis RDB file (a `dump.rdb` of Redis 7.0 or 7.2: every key with
+    /// its expiry, and the function libraries), then exit.
+    #[arg(long, value_name = "FILE", conflicts_with = "restore_from")]
+    import_rdb: Option<std::path::PathBuf>,
 }
 
 /// Start the node, log that it is ready, stop it cleanly on SIGINT,

@@ -15,7 +15,7 @@ mod tmpfs;
 mod tools;
 
 pub use certs::Certs;
-pub use node::{bin_dir, digest, field, load, slaveof, wait_synced, Node};
+pub use node::{bin_dir, digest, digest_of, field, load, slaveof, wait_synced, Node};
 pub use proxy::Proxy;
 pub use tmpfs::Tmpfs;
 pub use tools::{sentinel_conf, Nutcracker, Sentinel, SENTINEL_MASTER};

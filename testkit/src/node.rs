@@ -261,7 +261,13 @@ pub fn wait_synced(master: &Node, slave: &Node, timeout: Duration) {
 /// interrupts a socket read that has a timeout: EINTR) is read again on a
 /// new connection, twice at most; a server that is gone still fails.
 pub fn digest(node: &Node) -> BTreeMap<String, String> {
-    let mut c = node.client();
+    digest_of(&node.addr.to_string(), || node.client())
+}
+
+/// As [`digest`], of the server `connect` reaches (`name` in messages):
+/// a redis-server too.
+pub fn digest_of(name: &str, connect: impl Fn() -> redis::Connection) -> BTreeMap<String, String> {
+    let mut c = connect();
     let keys: Vec<Vec<u8>> = c.keys("*").expect("keys");
     let mut out = BTreeMap::new();
     for k in keys {
@@ -271,13 +277,9 @@ pub fn digest(node: &Node) -> BTreeMap<String, String> {
                 Ok(entry) => break entry,
                 Err(e) if e.is_io_error() && attempt < 2 => {
                     attempt += 1;
-                    c = node.client();
+                    c = connect();
                 }
-                Err(e) => panic!(
-                    "reading {:?} on {}: {e}",
-                    k.escape_ascii().to_string(),
-                    node.addr
-                ),
+                Err(e) => panic!("reading {:?} on {name}: {e}", k.escape_ascii().to_string()),
             }
         };
         if let Some(entry) = entry {

@@ -30,6 +30,40 @@ pub(crate) fn value_of(v: &impl View, key: &[u8], m: &Meta) -> Result<Option<Val
     }))
 }
 
+/// The events that make `value` the value of a key that holds nothing,
+/// expiring at `expire_ms` (0: never): (command, value, ttl).
+pub(crate) fn value_events(value: &Value, expire_ms: u64) -> Vec<(Command, Bytes, u64)> {
+    let mut out: Vec<(Command, Bytes, u64)> = match value {
+        Value::String(s) => return vec![(Command::KSet, s.clone(), expire_ms)],
+        Value::List(items) => items
+            .iter()
+            .map(|i| (Command::QPushBack, i.clone(), 0))
+            .collect(),
+        Value::Set(members) => members
+            .iter()
+            .map(|m| (Command::SSet, m.clone(), 0))
+            .collect(),
+        Value::Hash(pairs) => pairs
+            .iter()
+            .map(|(f, v)| (Command::HSet, keys::pack(f, v), 0))
+            .collect(),
+        Value::ZSet(pairs) => pairs
+            .iter()
+            .map(|(m, score)| {
+                (
+                    Command::ZSet,
+                    keys::pack(m, fmt_float(*score).as_bytes()),
+                    0,
+                )
+            })
+            .collect(),
+    };
+    if expire_ms != 0 {
+        out.push((Command::KExpireAt, Bytes::new(), expire_ms));
+    }
+    out
+}
+
 /// Emit the events that make `value` the value of `key` (which holds
 /// nothing), expiring at `expire_ms` (0: never).
 pub(crate) fn write_value(
@@ -38,32 +72,8 @@ pub(crate) fn write_value(
     value: &Value,
     expire_ms: u64,
 ) -> Result<()> {
-    match value {
-        Value::String(s) => return c.emit(Command::KSet, key, s.clone(), expire_ms),
-        Value::List(items) => {
-            for item in items {
-                c.emit(Command::QPushBack, key, item.clone(), 0)?;
-            }
-        }
-        Value::Set(members) => {
-            for member in members {
-                c.emit(Command::SSet, key, member.clone(), 0)?;
-            }
-        }
-        Value::Hash(pairs) => {
-            for (field, value) in pairs {
-                c.emit(Command::HSet, key, keys::pack(field, value), 0)?;
-            }
-        }
-        Value::ZSet(pairs) => {
-            for (member, score) in pairs {
-                let packed = keys::pack(member, fmt_float(*score).as_bytes());
-                c.emit(Command::ZSet, key, packed, 0)?;
-            }
-        }
-    }
-    if expire_ms != 0 {
-        c.emit(Command::KExpireAt, key, Bytes::new(), expire_ms)?;
+    for (cmd, v, ttl) in value_events(value, expire_ms) {
+        c.emit(cmd, key, v, ttl)?;
     }
     Ok(())
 }

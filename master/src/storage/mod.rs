@@ -11,6 +11,7 @@
 //! and a slave's copy progress.
 
 pub mod gc;
+pub mod import;
 pub mod restore;
 pub mod store;
 

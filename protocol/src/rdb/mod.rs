@@ -9,10 +9,12 @@
 //! intset, quicklist, LZF-compressed and integer-encoded strings). Streams
 //! and module values are refused, by name.
 
+mod file;
 mod read;
 
 use bytes::Bytes;
 
+pub use file::{FileError, FileReader, Item};
 pub use read::Reader;
 
 /// The RDB version of Redis 7.0, written in every payload; payloads of a
@@ -72,6 +74,9 @@ pub enum RdbError {
     /// A type this store does not hold (yet).
     #[error("the payload holds a {0}, which this server does not restore")]
     Unsupported(&'static str),
+    /// The bytes end inside an item (in a file: more may come).
+    #[error("the data ends inside an item")]
+    Truncated,
 }
 
 /// DUMP's payload for `value`.
@@ -102,8 +107,13 @@ pub fn restore(payload: &[u8]) -> Result<Value, RdbError> {
         return Err(RdbError::Checksum);
     }
     let mut r = Reader::new(body);
-    let kind = r.byte()?;
-    let value = r.value(kind)?;
+    let value = r
+        .byte()
+        .and_then(|kind| r.value(kind))
+        .map_err(|e| match e {
+            RdbError::Truncated => RdbError::Format,
+            e => e,
+        })?;
     if !r.is_empty() {
         return Err(RdbError::Format);
     }

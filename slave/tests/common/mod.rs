@@ -5,6 +5,6 @@
 // Not every test uses each of them.
 #[allow(unused_imports)]
 pub use rocksync_testkit::{
-    digest, field, free_port, load, slaveof, wait_synced, wait_until, Certs, Node, Proc,
-    RedisServer as Redis, Tmpfs,
+    bin_dir, digest, digest_of, field, free_port, load, slaveof, wait_synced, wait_until, Certs,
+    Node, Proc, RedisServer as Redis, Tmpfs,
 };
