@@ -741,22 +741,47 @@ fn log_slow(core: &Core, client: &Client, slow: Vec<(Vec<Bytes>, u64)>) {
 
 /// One SLOWLOG entry, when `us` reaches the threshold. AUTH and HELLO's
 /// arguments are never kept (a password), as Redis redacts them.
+/// `args` as a log may keep them, when they hold a secret: every
+/// argument of a command flagged REDACT (AUTH, HELLO), MIGRATE's
+/// password (after AUTH, or AUTH2 and its user name) as Redis hides it.
+fn redacted(args: &[Bytes]) -> Option<Vec<Bytes>> {
+    let hidden = || Bytes::from_static(b"(redacted)");
+    let meta = &command::lookup(&args[0])?.meta;
+    if meta.has(REDACT) {
+        return Some(
+            std::iter::once(args[0].clone())
+                .chain(args[1..].iter().map(|_| hidden()))
+                .collect(),
+        );
+    }
+    if meta.name != "migrate" {
+        return None;
+    }
+    let mut out = args.to_vec();
+    let mut j = 6;
+    while j < out.len() {
+        let secrets = match out[j].to_ascii_lowercase().as_slice() {
+            b"auth" => 1,
+            b"auth2" => 2,
+            b"keys" => break,
+            _ => 0,
+        };
+        for s in out.iter_mut().skip(j + 1).take(secrets) {
+            *s = hidden();
+        }
+        j += 1 + secrets;
+    }
+    Some(out)
+}
+
 fn slow_entry(core: &Core, client: &Client, args: &[Bytes], us: u64) {
     // The threshold is an atomic: this runs for every command.
     let threshold = core.engine.slow_us.load(Ordering::Relaxed);
     if threshold < 0 || us < threshold as u64 {
         return;
     }
-    let redacted: Vec<Bytes>;
-    let redact = command::lookup(&args[0]).is_some_and(|s| s.meta.has(REDACT));
-    let args = if redact {
-        redacted = std::iter::once(args[0].clone())
-            .chain(args[1..].iter().map(|_| Bytes::from_static(b"(redacted)")))
-            .collect();
-        &redacted[..]
-    } else {
-        args
-    };
+    let redacted = redacted(args);
+    let args = redacted.as_deref().unwrap_or(args);
     let max_len = core.config().slowlog_max_len;
     let name = crate::lock(&client.info.name)
         .as_ref()

@@ -485,12 +485,14 @@ mod tests {
     #[test]
     fn the_write_flag_is_exactly_the_write_path() {
         // FUNCTION's writes check the catalog on the connection, then
-        // reach the write path from there.
+        // reach the write path from there; MIGRATE deletes what it moved
+        // once the target took it.
         let via_connection = [
             "function|load",
             "function|delete",
             "function|flush",
             "function|restore",
+            "migrate",
         ];
         // Read-only to Redis, on the write path here: PFCOUNT keeps the
         // count it computed in the value, where the node takes writes;

@@ -11,8 +11,8 @@ use bytes::Bytes;
 use rocksync_protocol::{Command, Reply};
 
 use super::{bulk_str, help_lines, BoxReply, Session};
-use crate::cmd::{Exec, WriteCtx, WriteOp};
-use crate::engine::{ScriptJob, WriteCmd};
+use crate::cmd::{WriteCtx, WriteOp};
+use crate::engine::ScriptJob;
 use crate::script::functions::{self, Catalog, Library, FLAGS, LOAD_TIMEOUT, NO_WRITES};
 use crate::script::payload;
 
@@ -101,33 +101,9 @@ impl WriteOp for LibraryWrite {
     }
 }
 
-/// Never called: a [`LibraryWrite`] is made parsed.
-fn unparsed(_: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
-    Err(Reply::error(
-        "ERR internal: FUNCTION writes are made parsed",
-    ))
-}
-
 /// Write `events` (the command `a` made them) through the write path.
 async fn write(s: &mut Session<'_>, a: &[Bytes], events: Vec<(Command, Bytes, Bytes)>) -> Reply {
-    let meta = match crate::command::resolve(a) {
-        Ok(spec) => &spec.meta,
-        Err(e) => return e,
-    };
-    let cmd = WriteCmd {
-        meta,
-        exec: Exec::Parsed(unparsed),
-        args: a.to_vec(),
-        op: Some(Box::new(LibraryWrite(events))),
-        client: s.client.id,
-        script: None,
-    };
-    s.core
-        .engine
-        .write(vec![cmd], true)
-        .await
-        .pop()
-        .unwrap_or_else(|| Reply::error("ERR the write path is stopped"))
+    super::write_op(s, a, Box::new(LibraryWrite(events))).await
 }
 
 /// Check `code` as FUNCTION LOAD does (bounded by Redis's load timeout).

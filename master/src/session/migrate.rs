@@ -13,10 +13,12 @@ use tokio::net::TcpStream;
 use super::{BoxReply, Session};
 use crate::clock::now_ms;
 use crate::cmd::dump::value_of;
-use crate::cmd::{Exec, ReadCtx, View, WriteCtx, WriteOp, SYNTAX};
-use crate::engine::WriteCmd;
+use crate::cmd::{ReadCtx, View, WriteCtx, WriteOp, SYNTAX};
 
 const WRITE_FAILED: &str = "IOERR error or timeout writing to target instance";
+const READ_FAILED: &str = "IOERR error or timeout reading to target instance";
+/// A reply from the target larger than this is not waited for.
+const MAX_REPLY_BYTES: usize = 64 << 20;
 
 /// MIGRATE host port key|"" destination-db timeout [COPY] [REPLACE]
 /// [AUTH password | AUTH2 username password] [KEYS key ...].
@@ -144,23 +146,28 @@ async fn run(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
         }
         put_command(&mut out, &words);
     }
+    // (the time allowed grows with what is sent, as Redis's does per
+    // 64 KB written)
+    let write_timeout = r.timeout * (1 + (out.len() / (64 << 10)) as u32);
     if !matches!(
-        tokio::time::timeout(r.timeout, conn.write_all(&out)).await,
+        tokio::time::timeout(write_timeout, conn.write_all(&out)).await,
         Ok(Ok(()))
     ) {
         return Reply::error(WRITE_FAILED);
     }
-    let expected = moving.len() + 1 + usize::from(!r.auth.is_empty());
-    let replies = match read_replies(&mut conn, expected, r.timeout).await {
-        Some(replies) => replies,
-        None => return Reply::error("IOERR error or timeout reading to target instance"),
-    };
+    let setup = 1 + usize::from(!r.auth.is_empty());
+    let (replies, complete) = read_replies(&mut conn, setup + moving.len(), r.timeout).await;
     let target_error =
         |e: &str| Reply::Error(format!("ERR Target instance replied with error: {e}"));
-    let (setup, restores) = replies.split_at(expected - moving.len());
+    if replies.len() < setup {
+        return Reply::error(READ_FAILED);
+    }
+    let (setup, restores) = replies.split_at(setup);
     if let Some(Reply::Error(e)) = setup.iter().find(|r| matches!(r, Reply::Error(_))) {
         return target_error(e);
     }
+    // Each key the target took goes from here, even when a later reply
+    // never came.
     let mut first_error = None;
     let mut moved = Vec::new();
     for ((key, payload, _), reply) in moving.into_iter().zip(restores) {
@@ -177,43 +184,39 @@ async fn run(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
             tokio::time::sleep(d).await;
             tracing::warn!("failpoint migrate.before_delete: resuming");
         }
-        let meta = match crate::command::resolve(a) {
-            Ok(spec) => &spec.meta,
-            Err(e) => return e,
-        };
-        let cmd = WriteCmd {
-            meta,
-            exec: Exec::Parsed(unparsed),
-            args: a.to_vec(),
-            op: Some(Box::new(DeleteMoved(moved))),
-            client: s.client.id,
-            script: None,
-        };
-        let done = s.core.engine.write(vec![cmd], true).await;
-        if let Some(Reply::Error(e)) = done.first() {
-            return Reply::Error(e.clone());
+        if let Reply::Error(e) = super::write_op(s, a, Box::new(DeleteMoved(moved))).await {
+            return Reply::Error(e);
         }
+    }
+    if !complete {
+        return Reply::error(READ_FAILED);
     }
     first_error.unwrap_or_else(Reply::ok)
 }
 
-/// `n` replies from `conn`, each within `timeout` of the last.
-async fn read_replies(conn: &mut TcpStream, n: usize, timeout: Duration) -> Option<Vec<Reply>> {
+/// Up to `n` replies from `conn`, each within `timeout` of the last, and
+/// whether all `n` came (not: the connection closed or stalled, or sent
+/// what is no reply).
+async fn read_replies(conn: &mut TcpStream, n: usize, timeout: Duration) -> (Vec<Reply>, bool) {
     let mut buf = Vec::new();
     let mut replies = Vec::with_capacity(n);
     while replies.len() < n {
-        if let Some((reply, used)) = Reply::parse(&buf).ok()? {
-            buf.drain(..used);
-            replies.push(reply);
-            continue;
+        match Reply::parse(&buf) {
+            Ok(Some((reply, used))) => {
+                buf.drain(..used);
+                replies.push(reply);
+                continue;
+            }
+            Ok(None) if buf.len() < MAX_REPLY_BYTES => {}
+            _ => return (replies, false),
         }
         let mut chunk = [0u8; 4096];
         match tokio::time::timeout(timeout, conn.read(&mut chunk)).await {
-            Ok(Ok(n)) if n > 0 => buf.extend_from_slice(&chunk[..n]),
-            _ => return None,
+            Ok(Ok(got)) if got > 0 => buf.extend_from_slice(&chunk[..got]),
+            _ => return (replies, false),
         }
     }
-    Some(replies)
+    (replies, true)
 }
 
 /// The keys a MIGRATE moved, each deleted unless its value changed since
@@ -233,11 +236,4 @@ impl WriteOp for DeleteMoved {
         }
         Ok(Reply::ok())
     }
-}
-
-/// Never called: a [`DeleteMoved`] is made parsed.
-fn unparsed(_: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
-    Err(Reply::error(
-        "ERR internal: MIGRATE's delete is made parsed",
-    ))
 }

@@ -217,6 +217,40 @@ pub struct Session<'a> {
 /// its reply, later.
 pub type BoxReply<'s> = Pin<Box<dyn Future<Output = Reply> + Send + 's>>;
 
+/// Run `op`, made on the connection for the command `a`, on the write
+/// path as one unit: its reply.
+pub(crate) async fn write_op(
+    s: &mut Session<'_>,
+    a: &[Bytes],
+    op: Box<dyn crate::cmd::WriteOp>,
+) -> Reply {
+    let meta = match crate::command::resolve(a) {
+        Ok(spec) => &spec.meta,
+        Err(e) => return e,
+    };
+    let cmd = crate::engine::WriteCmd {
+        meta,
+        exec: crate::cmd::Exec::Parsed(made_on_the_connection),
+        args: a.to_vec(),
+        op: Some(op),
+        client: s.client.id,
+        script: None,
+    };
+    s.core
+        .engine
+        .write(vec![cmd], true)
+        .await
+        .pop()
+        .unwrap_or_else(|| Reply::error("ERR the write path is stopped"))
+}
+
+/// Never called: what [`write_op`] sends is parsed already.
+fn made_on_the_connection(_: &[Bytes]) -> Result<Box<dyn crate::cmd::WriteOp>, Reply> {
+    Err(Reply::error(
+        "ERR internal: a write made on the connection is parsed already",
+    ))
+}
+
 /// A bulk reply of a string.
 pub fn bulk_str(s: impl Into<String>) -> Reply {
     Reply::Bulk(Bytes::from(s.into()))

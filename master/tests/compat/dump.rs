@@ -387,3 +387,61 @@ fn migrate_refuses_as_redis_does() {
         differ.join("\n")
     );
 }
+
+/// MIGRATE's passwords never reach the SLOWLOG: the arguments it keeps
+/// are redis-server's, "(redacted)" where the secrets were.
+#[test]
+fn migrate_passwords_stay_out_of_the_slowlog() {
+    let redis = RedisServer::start(&[]);
+    let ours = InProc::start();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let mut logged = Vec::new();
+    for mut c in [conn(redis.port), ours.client()] {
+        let _: () = redis::cmd("CONFIG")
+            .arg("SET")
+            .arg("slowlog-log-slower-than")
+            .arg(0)
+            .query(&mut c)
+            .expect("config set");
+        let _: () = c.set("k", "v").expect("set");
+        for auth in [&["AUTH", "secret1"][..], &["AUTH2", "user", "secret2"]] {
+            let _ = redis::cmd("MIGRATE")
+                .arg("127.0.0.1")
+                .arg(closed)
+                .arg("k")
+                .arg(0)
+                .arg(100)
+                .arg("COPY")
+                .arg(auth)
+                .query::<String>(&mut c);
+        }
+        let entries: Vec<(i64, i64, i64, Vec<String>)> = redis::cmd("SLOWLOG")
+            .arg("GET")
+            .arg(10)
+            .query::<Vec<redis::Value>>(&mut c)
+            .expect("slowlog get")
+            .into_iter()
+            .filter_map(|e| {
+                redis::from_redis_value::<(i64, i64, i64, Vec<String>, String, String)>(&e)
+                    .ok()
+                    .map(|(a, b, d, args, _, _)| (a, b, d, args))
+            })
+            .collect();
+        let migrates: Vec<Vec<String>> = entries
+            .into_iter()
+            .map(|(_, _, _, args)| args)
+            .filter(|args| args[0].eq_ignore_ascii_case("migrate"))
+            .collect();
+        assert_eq!(migrates.len(), 2, "{migrates:?}");
+        assert!(
+            migrates.iter().flatten().all(|a| !a.contains("secret")),
+            "{migrates:?}"
+        );
+        logged.push(migrates);
+    }
+    assert_eq!(logged[0], logged[1], "redis-server's slowlog, then ours");
+}

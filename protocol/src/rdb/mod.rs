@@ -93,7 +93,7 @@ pub fn dump(value: &Value) -> Vec<u8> {
 ///
 /// # Errors
 /// [`RdbError::Checksum`] for a payload too short, of a later RDB version
-/// or whose CRC does not match; [`RdbError::Format`] for bytes that are
+/// or whose CRC does not match (a zero CRC included); [`RdbError::Format`] for bytes that are
 /// no value; [`RdbError::Unsupported`] for a stream or a module value.
 pub fn restore(payload: &[u8]) -> Result<Value, RdbError> {
     let Some(body_len) = payload.len().checked_sub(10) else {
@@ -102,22 +102,17 @@ pub fn restore(payload: &[u8]) -> Result<Value, RdbError> {
     let (body, footer) = payload.split_at(body_len);
     let version = u16::from_le_bytes([footer[0], footer[1]]);
     let crc = u64::from_le_bytes(footer[2..10].try_into().map_err(|_| RdbError::Checksum)?);
-    // (Redis skips the check for a CRC of zero: written without one)
-    if version > RDB_VERSION || (crc != 0 && crc64(0, &payload[..body_len + 2]) != crc) {
+    if version > RDB_VERSION || crc64(0, &payload[..body_len + 2]) != crc {
         return Err(RdbError::Checksum);
     }
+    // (bytes after the value are ignored, as Redis ignores them)
     let mut r = Reader::new(body);
-    let value = r
-        .byte()
+    r.byte()
         .and_then(|kind| r.value(kind))
         .map_err(|e| match e {
             RdbError::Truncated => RdbError::Format,
             e => e,
-        })?;
-    if !r.is_empty() {
-        return Err(RdbError::Format);
-    }
-    Ok(value)
+        })
 }
 
 /// Append `value`'s type byte and body.
@@ -256,14 +251,21 @@ mod tests {
         let n = later.len();
         later[n - 10] = 11;
         assert_eq!(restore(&later), Err(RdbError::Checksum));
-        // A body with bytes after its value, its CRC right.
+        // A body with bytes after its value, its CRC right: the value
+        // (Redis ignores the rest); a zero CRC is no CRC to RESTORE.
         let mut body = vec![kind::STRING];
         put_string(&mut body, b"a");
         body.push(0);
         body.extend_from_slice(&RDB_VERSION.to_le_bytes());
         let crc = crc64(0, &body);
+        let mut zero = body.clone();
         body.extend_from_slice(&crc.to_le_bytes());
-        assert_eq!(restore(&body), Err(RdbError::Format));
+        assert_eq!(restore(&body), Ok(Value::String(Bytes::from_static(b"a"))));
+        zero.extend_from_slice(&[0; 8]);
+        assert_eq!(restore(&zero), Err(RdbError::Checksum));
+        // A member twice is a bad format, as in Redis.
+        let twice = Value::Set(vec![Bytes::from_static(b"m"), Bytes::from_static(b"m")]);
+        assert_eq!(restore(&dump(&twice)), Err(RdbError::Format));
     }
 
     #[test]

@@ -6,6 +6,10 @@ use bytes::Bytes;
 
 use super::{kind, RdbError, Value};
 
+/// The most items (or, times 256, bytes) reserved ahead on a count a
+/// payload claims: more are made room for as they are read.
+const PREALLOC: usize = 4096;
+
 /// The largest string a payload may expand to (Redis's
 /// `proto-max-bulk-len` default).
 const MAX_STRING: u64 = 512 << 20;
@@ -158,7 +162,7 @@ impl<'a> Reader<'a> {
             }
             kind::ZSET | kind::ZSET_2 => {
                 let n = self.count()?;
-                let mut pairs = Vec::with_capacity(n);
+                let mut pairs = Vec::with_capacity(n.min(PREALLOC));
                 for _ in 0..n {
                     let member = self.string()?;
                     let score = if kind == kind::ZSET {
@@ -172,7 +176,7 @@ impl<'a> Reader<'a> {
             }
             kind::HASH => {
                 let n = self.count()?;
-                let mut pairs = Vec::with_capacity(n);
+                let mut pairs = Vec::with_capacity(n.min(PREALLOC));
                 for _ in 0..n {
                     pairs.push((self.string()?, self.string()?));
                 }
@@ -224,8 +228,24 @@ impl<'a> Reader<'a> {
                 return Err(RdbError::Format);
             }
         }
+        // (Redis refuses a member or field twice: "Duplicate ... detected")
+        let unique = match &value {
+            Value::String(_) | Value::List(_) => true,
+            Value::Set(v) => distinct(v.iter()),
+            Value::Hash(v) => distinct(v.iter().map(|(f, _)| f)),
+            Value::ZSet(v) => distinct(v.iter().map(|(m, _)| m)),
+        };
+        if !unique {
+            return Err(RdbError::Format);
+        }
         Ok(value)
     }
+}
+
+/// No name twice.
+fn distinct<'a>(mut names: impl Iterator<Item = &'a Bytes>) -> bool {
+    let mut seen = std::collections::HashSet::new();
+    names.all(|n| seen.insert(n))
 }
 
 fn array<const N: usize>(b: &[u8]) -> Result<[u8; N]> {
@@ -259,7 +279,7 @@ fn paired(items: Vec<Bytes>) -> Result<Vec<(Bytes, Bytes)>> {
         return Err(RdbError::Format);
     }
     let mut it = items.into_iter();
-    let mut pairs = Vec::with_capacity(it.len() / 2);
+    let mut pairs = Vec::with_capacity((it.len() / 2).min(PREALLOC));
     while let (Some(a), Some(b)) = (it.next(), it.next()) {
         pairs.push((a, b));
     }
@@ -268,7 +288,7 @@ fn paired(items: Vec<Bytes>) -> Result<Vec<(Bytes, Bytes)>> {
 
 /// LZF: runs of literals and back references into what is already out.
 fn lzf_decompress(input: &[u8], ulen: usize) -> Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(ulen);
+    let mut out = Vec::with_capacity(ulen.min(PREALLOC * 256));
     let mut i = 0;
     while i < input.len() {
         let ctrl = usize::from(input[i]);
