@@ -31,6 +31,7 @@ mod link;
 mod node;
 mod outbuf;
 mod preread;
+mod rdb_export;
 mod repl;
 mod role;
 mod script;

@@ -290,14 +290,23 @@ async fn serve(
         conn.last_words(&Reply::error(LOADING_ERR)).await;
         return false;
     }
-    // A replica from now on, as Redis lists one: flag S, cmd=sync140.
-    client.info.is_replica.store(true, Ordering::Relaxed);
-    client.info.touch(b"sync140");
     let kill = client.info.kill.clone();
     let handed = Box::new(Handed {
         core: Arc::clone(&core),
         id,
     });
+    if args[0].eq_ignore_ascii_case(b"sync") {
+        // An RDB for a tool (redis-cli --rdb), not a replica.
+        client.info.touch(b"sync");
+        tokio::spawn(async move {
+            crate::rdb_export::send(Arc::clone(&handed.core), conn, kill).await;
+            drop(handed);
+        });
+        return true;
+    }
+    // A replica from now on, as Redis lists one: flag S, cmd=sync140.
+    client.info.is_replica.store(true, Ordering::Relaxed);
+    client.info.touch(b"sync140");
     core.repl
         .spawn_session(&core.view, args, conn, peer, kill, handed);
     true

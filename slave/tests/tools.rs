@@ -120,3 +120,80 @@ fn maxclients_must_fit_the_open_file_limit() {
         .expect("config get");
     assert_eq!(got[1], (2000 - 1056).to_string());
 }
+
+/// `redis-cli --rdb FILE` against a master: the RDB it writes is loaded
+/// by a real redis-server, with the master's digest and its function
+/// library; a stream, which is not written as RDB yet, makes the
+/// transfer fail rather than leave it out.
+#[test]
+fn redis_cli_rdb_makes_a_dump_redis_server_loads() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let m = Node::master(&dir.path().join("data"), 0, &[]);
+    common::load(&m, "k", 2_000, 50);
+    let mut c = m.client();
+    let long = "q".repeat(30_000);
+    let _: () = redis::cmd("SET")
+        .arg("long")
+        .arg(&long)
+        .query(&mut c)
+        .expect("set");
+    let _: () = redis::cmd("SET")
+        .arg("ttl")
+        .arg("v")
+        .arg("EX")
+        .arg(1000)
+        .query(&mut c)
+        .expect("set");
+    let lib = "#!lua name=exported\nredis.register_function('hello', function() return 'hi' end)";
+    let _: String = redis::cmd("FUNCTION")
+        .arg("LOAD")
+        .arg(lib)
+        .query(&mut c)
+        .expect("load");
+    let want = common::digest(&m);
+    let rdb_dir = tempfile::tempdir().expect("tmp");
+    let rdb = rdb_dir.path().join("dump.rdb");
+    let port = m.addr.port().to_string();
+    let out = tool("redis-cli")
+        .args(["-p", &port, "--rdb"])
+        .arg(&rdb)
+        .output()
+        .expect("redis-cli --rdb");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // (a later --dir wins over the test kit's own)
+    let at = rdb_dir.path().to_string_lossy().into_owned();
+    let loaded = common::Redis::start(&["--dir", &at, "--dbfilename", "dump.rdb"]);
+    let got = common::digest_of("redis-server", || loaded.client());
+    assert_eq!(got.len(), want.len());
+    assert_eq!(got, want);
+    let mut r = loaded.client();
+    let hi: String = redis::cmd("FCALL")
+        .arg("hello")
+        .arg(0)
+        .query(&mut r)
+        .expect("fcall");
+    assert_eq!(hi, "hi");
+    // A stream: the transfer fails (redis-cli says so), nothing is left
+    // out in silence.
+    let _: String = redis::cmd("XADD")
+        .arg("st")
+        .arg("*")
+        .arg("f")
+        .arg("v")
+        .query(&mut c)
+        .expect("xadd");
+    let failed = rdb_dir.path().join("with-stream.rdb");
+    let out = tool("redis-cli")
+        .args(["-p", &port, "--rdb"])
+        .arg(&failed)
+        .output()
+        .expect("redis-cli --rdb");
+    assert!(
+        !out.status.success(),
+        "an RDB without the stream was written"
+    );
+}

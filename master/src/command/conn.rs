@@ -622,6 +622,13 @@ pub static TABLE: &[Spec] = &[
             "Blocks until earlier writes reach a number of replicas or a timeout.",
         )
         .conn_async(replication::wait),
+    cmd("sync", 1, ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI, 0)
+        .doc(
+            "server",
+            "1.0.0",
+            "An internal command used in replication.",
+        )
+        .conn(replication::sync),
     // Ours.
     cmd("sync140", -4, ADMIN | NOSCRIPT | NO_MULTI, 0)
         .doc(

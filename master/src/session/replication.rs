@@ -96,6 +96,13 @@ pub fn wait<'s>(s: &'s mut Session<'_>, a: &'s [Bytes]) -> BoxReply<'s> {
     })
 }
 
+/// SYNC (as `redis-cli --rdb` sends it): the connection gets an RDB of
+/// the data, then closes.
+pub fn sync(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
+    s.after = After::Handoff(a.to_vec());
+    Reply::NilArray
+}
+
 /// SYNC140 ...: the connection becomes a sync session.
 pub fn sync140(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
     s.after = After::Handoff(a.to_vec());

@@ -8,7 +8,7 @@ use std::io::Read;
 use bytes::Bytes;
 
 use super::read::Reader;
-use super::{crc64, RdbError, Value};
+use super::{crc64, put_len, put_string, write_value, RdbError, Value};
 
 /// The newest RDB version read (Redis 7.2's).
 const MAX_FILE_VERSION: u16 = 11;
@@ -218,6 +218,51 @@ impl<R: Read> FileReader<R> {
     }
 }
 
+/// The start of an RDB file of version 10 (Redis 7.0): the magic, the
+/// version, and `aux` fields (`redis-ver`, `ctime`...).
+pub fn write_header(out: &mut Vec<u8>, aux: &[(&str, &str)]) {
+    out.extend_from_slice(b"REDIS0010");
+    for (k, v) in aux {
+        out.push(AUX);
+        put_string(out, k.as_bytes());
+        put_string(out, v.as_bytes());
+    }
+}
+
+/// A function library's code.
+pub fn write_function(out: &mut Vec<u8>, code: &[u8]) {
+    out.push(FUNCTION2);
+    put_string(out, code);
+}
+
+/// The database the keys after it are in.
+pub fn write_select(out: &mut Vec<u8>, db: u64) {
+    out.push(SELECTDB);
+    put_len(out, db);
+}
+
+/// A key: its expiry (unix ms; 0: none), type, name and value.
+pub fn write_key(out: &mut Vec<u8>, key: &[u8], value: &Value, expire_ms: u64) {
+    if expire_ms != 0 {
+        out.push(EXPIRETIME_MS);
+        out.extend_from_slice(&expire_ms.to_le_bytes());
+    }
+    let at = out.len();
+    write_value(out, value);
+    // (the name goes between the type byte and the body)
+    let body = out.split_off(at + 1);
+    put_string(out, key);
+    out.extend_from_slice(&body);
+}
+
+/// The end marker and the CRC64 of everything before it, `crc` being
+/// that of the bytes already written out: the last bytes of the file.
+pub fn write_end(out: &mut Vec<u8>, crc: u64) {
+    out.push(EOF);
+    let crc = crc64(crc, out);
+    out.extend_from_slice(&crc.to_le_bytes());
+}
+
 /// RDB opcodes.
 const AUX: u8 = 0xfa;
 const RESIZEDB: u8 = 0xfb;
@@ -290,7 +335,6 @@ fn parse_step(r: &mut Reader<'_>, db: &mut u64) -> Result<Step, RdbError> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{put_string, write_value};
     use super::*;
 
     /// A file of `items` (each already encoded), with a right checksum.
@@ -304,11 +348,7 @@ mod tests {
     }
 
     fn key(out: &mut Vec<u8>, k: &str, v: &Value) {
-        let mut body = Vec::new();
-        write_value(&mut body, v);
-        out.push(body[0]);
-        put_string(out, k.as_bytes());
-        out.extend_from_slice(&body[1..]);
+        write_key(out, k.as_bytes(), v, 0);
     }
 
     fn all(f: &[u8]) -> Result<Vec<Item>, FileError> {

@@ -14,7 +14,9 @@ mod read;
 
 use bytes::Bytes;
 
-pub use file::{FileError, FileReader, Item};
+pub use file::{
+    write_end, write_function, write_header, write_key, write_select, FileError, FileReader, Item,
+};
 pub use read::Reader;
 
 /// The RDB version of Redis 7.0, written in every payload; payloads of a

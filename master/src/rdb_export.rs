@@ -1,0 +1,166 @@
+//! SYNC for Redis's tools: `redis-cli --rdb FILE` (and anything that
+//! reads a master's RDB the way it does) gets an RDB (version 10, Redis
+//! 7.0) of one consistent snapshot: the function libraries, then every
+//! live key with its expiry. It is streamed as Redis streams a diskless
+//! one (`$EOF:<mark>`, the file, the mark), built a chunk at a time on a
+//! blocking thread, so memory holds a chunk, not the file.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rocksync_protocol::rdb;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::clock::now_ms;
+use crate::cmd::dump::value_of;
+use crate::cmd::{ReadCtx, View};
+use crate::conn::Connection;
+use crate::state::Core;
+use crate::store::keys::Meta;
+use crate::store::Cf;
+
+/// Bytes gathered before a chunk goes out.
+const CHUNK: usize = 1 << 20;
+
+/// How long the reader may take to take a chunk.
+const SEND_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Send `conn` the RDB of a snapshot of `core`'s data, then close it.
+pub async fn send(core: Arc<Core>, mut conn: Connection, kill: CancellationToken) {
+    let mark = crate::storage::new_replid();
+    let mark = format!("{mark:0>40}");
+    let mark = &mark[mark.len() - 40..];
+    let head = format!("$EOF:{mark}\r\n");
+    if conn
+        .writer
+        .send_within(head.as_bytes(), SEND_TIMEOUT)
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let (tx, mut rx) = mpsc::channel::<Result<Vec<u8>, String>>(4);
+    let maker = Arc::clone(&core);
+    let made = tokio::task::spawn_blocking(move || build(&maker, &tx));
+    let started = Instant::now();
+    let mut sent = 0u64;
+    while let Some(chunk) = rx.recv().await {
+        let chunk = match chunk {
+            Ok(c) => c,
+            Err(why) => {
+                // (no mark follows: the reader sees the file cut short)
+                warn!(%why, "RDB export stopped");
+                return;
+            }
+        };
+        let write = conn.writer.send_within(&chunk, SEND_TIMEOUT);
+        let ok = tokio::select! {
+            r = write => r.is_ok(),
+            () = kill.cancelled() => false,
+        };
+        if !ok {
+            warn!(sent, "RDB export: the reader went away");
+            return;
+        }
+        sent += chunk.len() as u64;
+    }
+    let keys = made.await.unwrap_or(0);
+    if conn
+        .writer
+        .send_within(mark.as_bytes(), SEND_TIMEOUT)
+        .await
+        .is_ok()
+    {
+        info!(
+            keys,
+            bytes = sent,
+            secs = format!("{:.2}", started.elapsed().as_secs_f64()),
+            "RDB export sent"
+        );
+    }
+}
+
+/// Build the RDB into chunks on `tx`: how many keys it holds.
+fn build(core: &Core, tx: &mpsc::Sender<Result<Vec<u8>, String>>) -> u64 {
+    let ctx = ReadCtx {
+        store: &core.store,
+        now_ms: now_ms(),
+        cursors: &core.cursors,
+        snap: Some(core.store.db().snapshot()),
+        pending: None,
+    };
+    let total = core.store.key_count().unwrap_or(0);
+    let ctime = (ctx.now_ms / 1000).to_string();
+    let mut out = Vec::with_capacity(CHUNK + (64 << 10));
+    rdb::write_header(
+        &mut out,
+        &[
+            ("redis-ver", crate::info::REDIS_VERSION),
+            ("redis-bits", "64"),
+            ("ctime", &ctime),
+        ],
+    );
+    for lib in core
+        .engine
+        .functions
+        .catalog(&core.store)
+        .libraries
+        .values()
+    {
+        rdb::write_function(&mut out, &lib.code);
+    }
+    rdb::write_select(&mut out, 0);
+    let mut crc = 0u64;
+    let (mut keys, mut failed) = (0u64, None);
+    let mut last_log = Instant::now();
+    let send = |out: &mut Vec<u8>, crc: &mut u64| {
+        *crc = rdb::crc64(*crc, out);
+        tx.blocking_send(Ok(std::mem::take(out))).is_ok()
+    };
+    let scanned = ctx.scan(Cf::Meta, &[], &[], &mut |k, v| {
+        let Some(m) = Meta::decode(v).filter(|m| !m.is_expired(ctx.now_ms)) else {
+            return true;
+        };
+        match value_of(&ctx, k, &m) {
+            Ok(Some(value)) => rdb::write_key(&mut out, k, &value, m.expire_ms),
+            Ok(None) => {
+                failed = Some(format!(
+                    "key {} is a stream, which this server cannot write as RDB yet",
+                    k.escape_ascii()
+                ));
+                return false;
+            }
+            Err(e) => {
+                failed = Some(e.to_string());
+                return false;
+            }
+        }
+        keys += 1;
+        if out.len() >= CHUNK && !send(&mut out, &mut crc) {
+            failed = Some("the reader went away".into());
+            return false;
+        }
+        if last_log.elapsed().as_secs() >= 1 {
+            last_log = Instant::now();
+            info!(
+                keys,
+                of = total,
+                percent = format!("{:.1}", keys as f64 * 100.0 / total.max(1) as f64),
+                "RDB export: writing"
+            );
+        }
+        true
+    });
+    if let Err(e) = scanned {
+        failed.get_or_insert(e.to_string());
+    }
+    if let Some(why) = failed {
+        let _ = tx.blocking_send(Err(why));
+        return keys;
+    }
+    rdb::write_end(&mut out, crc);
+    let _ = tx.blocking_send(Ok(out));
+    keys
+}
