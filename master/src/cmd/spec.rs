@@ -512,6 +512,13 @@ impl Meta {
     /// key spec flags, in key spec order, then those the command finds
     /// itself; `None` for arguments its specs cannot read (a bad count).
     pub fn key_positions(&self, a: &[Bytes]) -> Option<Vec<(usize, u16)>> {
+        // A spec that may miss keys (INCOMPLETE) leaves them all to the
+        // command's own finder, as Redis does (MIGRATE's KEYS).
+        if let (Some(f), Some(first)) = (self.getkeys, self.keys.first()) {
+            if self.keys.iter().any(|k| k.flags & ks::INCOMPLETE != 0) {
+                return Some(f(a).into_iter().map(|p| (p, first.flags)).collect());
+            }
+        }
         let mut out = Vec::new();
         for k in self.keys {
             k.positions(a, &mut out)?;

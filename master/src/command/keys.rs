@@ -203,6 +203,7 @@ pub static TABLE: &[Spec] = &[
             range(-1, 1, 0),
         ),
     ])
+    .getkeys(migrate::keys)
     .tips(&["nondeterministic_output"])
     .doc(
         "generic",

@@ -516,6 +516,32 @@ mod tests {
         }
     }
 
+    /// MIGRATE's keys are what its own finder says (Redis's
+    /// `migrateGetKeys`, which ACL checks too): the first KEYS after the
+    /// options, a password that reads "KEYS" skipped; never the empty
+    /// key argument.
+    #[test]
+    fn migrate_keys_are_found_as_redis_finds_them() {
+        let positions = |line: &[&str]| {
+            let a: Vec<Bytes> = line.iter().map(|w| Bytes::from(w.to_string())).collect();
+            lookup(b"migrate")
+                .and_then(|s| s.meta.key_positions(&a))
+                .map(|v| v.into_iter().map(|(p, _)| p).collect::<Vec<_>>())
+        };
+        assert_eq!(
+            positions(&["MIGRATE", "h", "1", "k", "0", "5"]),
+            Some(vec![3])
+        );
+        assert_eq!(
+            positions(&["MIGRATE", "h", "1", "", "0", "5", "AUTH", "KEYS", "KEYS", "a", "b"]),
+            Some(vec![9, 10])
+        );
+        assert_eq!(
+            positions(&["MIGRATE", "h", "1", "", "0", "5", "KEYS", "secret", "KEYS", "ok"]),
+            Some(vec![7, 8, 9])
+        );
+    }
+
     #[test]
     fn subcommands_are_named_after_their_container() {
         for s in all() {

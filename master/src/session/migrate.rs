@@ -36,6 +36,24 @@ struct Request<'a> {
     timeout: Duration,
 }
 
+/// MIGRATE's keys as Redis finds them (`migrateGetKeys`): the one at 3,
+/// or those after KEYS (the options before it skipped with their
+/// arguments, so a password is never taken for the keyword).
+pub fn keys(a: &[Bytes]) -> Vec<usize> {
+    let mut j = 6;
+    while j < a.len() {
+        match a[j].to_ascii_lowercase().as_slice() {
+            b"keys" if a[3].is_empty() => return (j + 1..a.len()).collect(),
+            b"keys" => return Vec::new(),
+            b"auth" => j += 1,
+            b"auth2" => j += 2,
+            _ => {}
+        }
+        j += 1;
+    }
+    vec![3]
+}
+
 fn parse(a: &[Bytes]) -> Result<Request<'_>, Reply> {
     let mut r = Request {
         copy: false,
