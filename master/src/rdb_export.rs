@@ -13,7 +13,6 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use crate::clock::now_ms;
 use crate::cmd::dump::value_of;
 use crate::cmd::{ReadCtx, View};
 use crate::conn::Connection;
@@ -84,13 +83,7 @@ pub async fn send(core: Arc<Core>, mut conn: Connection, kill: CancellationToken
 
 /// Build the RDB into chunks on `tx`: how many keys it holds.
 fn build(core: &Core, tx: &mpsc::Sender<Result<Vec<u8>, String>>) -> u64 {
-    let ctx = ReadCtx {
-        store: &core.store,
-        now_ms: now_ms(),
-        cursors: &core.cursors,
-        snap: Some(core.store.db().snapshot()),
-        pending: None,
-    };
+    let ctx = ReadCtx::at_snapshot(&core.store, &core.cursors);
     let total = core.store.key_count().unwrap_or(0);
     let ctime = (ctx.now_ms / 1000).to_string();
     let mut out = Vec::with_capacity(CHUNK + (64 << 10));

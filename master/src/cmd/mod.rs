@@ -282,6 +282,20 @@ pub struct ReadCtx<'a> {
     pub pending: Option<&'a Batch>,
 }
 
+impl<'a> ReadCtx<'a> {
+    /// Reads of one consistent view of `store`, as of now (outside any
+    /// transaction).
+    pub fn at_snapshot(store: &'a Store, cursors: &'a Cursors) -> Self {
+        Self {
+            store,
+            now_ms: crate::clock::now_ms(),
+            cursors,
+            snap: Some(store.db().snapshot()),
+            pending: None,
+        }
+    }
+}
+
 impl View for ReadCtx<'_> {
     fn store(&self) -> &Store {
         self.store

@@ -11,7 +11,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::{BoxReply, Session};
-use crate::clock::now_ms;
 use crate::cmd::dump::value_of;
 use crate::cmd::{ReadCtx, View, WriteCtx, WriteOp, SYNTAX};
 
@@ -103,13 +102,7 @@ async fn run(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
     let mut moving: Vec<(Bytes, Vec<u8>, u64)> = Vec::new();
     {
         let core = s.core;
-        let ctx = ReadCtx {
-            store: &core.store,
-            now_ms: now_ms(),
-            cursors: &core.cursors,
-            snap: Some(core.store.db().snapshot()),
-            pending: None,
-        };
+        let ctx = ReadCtx::at_snapshot(&core.store, &core.cursors);
         for key in r.keys {
             let m = match ctx.live_meta(key) {
                 Ok(Some(m)) => m,

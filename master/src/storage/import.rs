@@ -14,10 +14,9 @@ use rocksync_protocol::rdb::{FileReader, Item};
 use rocksync_protocol::{Command, LogEvent};
 use tracing::{info, warn};
 
+use super::fresh;
 use super::store::apply::apply_event;
 use super::store::batch::Batch;
-use super::store::{Store, StoreOptions};
-use super::{new_replid, sys};
 use crate::cmd::dump::value_events;
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -45,37 +44,17 @@ pub struct Imported {
 /// RocksDB and file errors. Nothing is left in the data directory when
 /// it fails.
 pub fn import(config: &Config, rdb: &Path) -> Result<Imported> {
-    for dir in [config.db_dir(), config.binlog_dir()] {
-        if std::fs::read_dir(&dir).is_ok_and(|mut d| d.next().is_some()) {
-            return Err(Error::Config(format!(
-                "{} holds data already: an import builds a new data directory",
-                dir.display()
-            )));
-        }
-    }
-    let building = config.data_dir.join("db.importing");
-    let _ = std::fs::remove_dir_all(&building);
-    match load(config, rdb, &building) {
-        Ok(done) => {
-            std::fs::rename(&building, config.db_dir()).map_err(|e| Error::Io {
-                path: config.db_dir(),
-                source: e,
-            })?;
-            info!(
-                file = %rdb.display(),
-                keys = done.keys,
-                expired = done.expired,
-                functions = done.functions,
-                dir = %config.data_dir.display(),
-                "imported"
-            );
-            Ok(done)
-        }
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&building);
-            Err(e)
-        }
-    }
+    fresh::refuse_used(config, "an import")?;
+    let done = fresh::build_aside(config, "db.importing", |dir| load(config, rdb, dir))?;
+    info!(
+        file = %rdb.display(),
+        keys = done.keys,
+        expired = done.expired,
+        functions = done.functions,
+        dir = %config.data_dir.display(),
+        "imported"
+    );
+    Ok(done)
 }
 
 fn load(config: &Config, rdb: &Path, dir: &Path) -> Result<Imported> {
@@ -91,14 +70,7 @@ fn load(config: &Config, rdb: &Path, dir: &Path) -> Result<Imported> {
         path: dir.to_owned(),
         source: e,
     })?;
-    let store = Store::open(
-        dir,
-        &StoreOptions {
-            wal: config.rocksdb_wal,
-            block_cache_bytes: (config.block_cache_mb as usize) << 20,
-            ..StoreOptions::default()
-        },
-    )?;
+    let store = fresh::open(config, dir)?;
     let now = crate::clock::now_ms();
     let started = Instant::now();
     let mut last_log = Instant::now();
@@ -181,12 +153,6 @@ fn load(config: &Config, rdb: &Path, dir: &Path) -> Result<Imported> {
             "keys already expired in the file were left out"
         );
     }
-    // A new history, a new node, a master until told otherwise.
-    store.put_sys(sys::REPLID, new_replid().as_bytes())?;
-    store.put_sys(sys::REPLID2, b"")?;
-    store.put_sys(sys::NODE_ID, b"")?;
-    store.put_sys(sys::ROLE, b"")?;
-    store.put_sys(sys::LAST_KEY, b"")?;
-    store.flush()?;
+    fresh::new_history(&store)?;
     Ok(done)
 }

@@ -10,6 +10,7 @@
 //! replid2 with the seq where that history was left), its persisted role,
 //! and a slave's copy progress.
 
+mod fresh;
 pub mod gc;
 pub mod import;
 pub mod restore;

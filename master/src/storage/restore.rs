@@ -20,8 +20,7 @@ use tracing::info;
 
 use super::store::apply::apply_event;
 use super::store::batch::Batch;
-use super::store::{Store, StoreOptions};
-use super::{new_replid, sys, u64_of};
+use super::{fresh, sys, u64_of};
 use crate::config::Config;
 use crate::error::{Error, Result};
 
@@ -347,15 +346,7 @@ pub fn restore(
             "--to-seq {to} is before the backup, which holds seq {from}: restore from an older backup"
         )));
     }
-    for dir in [config.db_dir(), config.binlog_dir()] {
-        let used = std::fs::read_dir(&dir).is_ok_and(|mut d| d.next().is_some());
-        if used {
-            return Err(Error::Config(format!(
-                "{} holds data already: a restore builds a new data directory",
-                dir.display()
-            )));
-        }
-    }
+    fresh::refuse_used(config, "a restore")?;
     let files = index(&dirs, from)?;
     // A promotion goes on with the same seqs under a new replid: the
     // archive's other histories are named where a restore stops short.
@@ -380,31 +371,19 @@ pub fn restore(
         e => e,
     })?;
     // Built aside, then put in place: a failed restore leaves nothing.
-    let building = config.data_dir.join("db.restoring");
-    let _ = std::fs::remove_dir_all(&building);
-    let result = replay(config, &backup, &building, &chain, to_seq);
-    match result {
-        Ok(mut done) => {
-            done.other_histories = others;
-            std::fs::rename(&building, config.db_dir()).map_err(io(&config.db_dir()))?;
-            std::fs::File::open(&config.data_dir)
-                .and_then(|d| d.sync_all())
-                .map_err(io(&config.data_dir))?;
-            info!(
-                backup = %backup.path.display(),
-                backup_seq = from,
-                seq = done.seq,
-                replayed = done.events,
-                dir = %config.data_dir.display(),
-                "restored"
-            );
-            Ok(done)
-        }
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&building);
-            Err(e)
-        }
-    }
+    let mut done = fresh::build_aside(config, "db.restoring", |dir| {
+        replay(config, &backup, dir, &chain, to_seq)
+    })?;
+    done.other_histories = others;
+    info!(
+        backup = %backup.path.display(),
+        backup_seq = from,
+        seq = done.seq,
+        replayed = done.events,
+        dir = %config.data_dir.display(),
+        "restored"
+    );
+    Ok(done)
 }
 
 /// Copy the backup into `dir` and replay `chain` over it up to `to`,
@@ -417,14 +396,7 @@ fn replay(
     to: Option<u64>,
 ) -> Result<Restored> {
     copy_checkpoint(&backup.db_dir(), dir)?;
-    let store = Store::open(
-        dir,
-        &StoreOptions {
-            wal: config.rocksdb_wal,
-            block_cache_bytes: (config.block_cache_mb as usize) << 20,
-            ..StoreOptions::default()
-        },
-    )?;
+    let store = fresh::open(config, dir)?;
     if u64_of(store.get_sys(sys::COPYING)?) == 1 {
         return Err(Error::Config(format!(
             "{} was taken during a full copy and holds partial data",
@@ -475,15 +447,7 @@ fn replay(
     }
     let garbage = batch.leaves_garbage();
     store.write_leaving(batch.finish(&store, at)?, garbage)?;
-    // A new history: none of the old node's followers may take this
-    // data for a continuation of theirs. A new node, too (its id is made
-    // at its first start), and a master until told otherwise.
-    store.put_sys(sys::REPLID, new_replid().as_bytes())?;
-    store.put_sys(sys::REPLID2, b"")?;
-    store.put_sys(sys::NODE_ID, b"")?;
-    store.put_sys(sys::ROLE, b"")?;
-    store.put_sys(sys::LAST_KEY, b"")?;
-    store.flush()?;
+    fresh::new_history(&store)?;
     Ok(Restored {
         backup_seq: from,
         seq: at,

@@ -226,6 +226,28 @@ fn dump_and_restore_move_every_type_between_redis_and_rocksync() {
     assert!(!mine.exists::<_, bool>("st").expect("exists"));
 }
 
+/// Each of `cases` sent to both: every reply equal, byte for byte, or the
+/// test fails listing those that differ.
+fn assert_same_replies<'a>(
+    theirs: &mut Raw,
+    mine: &mut Raw,
+    cases: impl Iterator<Item = &'a [&'a str]>,
+) {
+    let mut differ = Vec::new();
+    for cmd in cases {
+        let (a, b) = (theirs.call_bytes(cmd), mine.call_bytes(cmd));
+        if let Some(d) = differs(&format!("{cmd:?}"), &a, &b) {
+            differ.push(d);
+        }
+    }
+    assert!(
+        differ.is_empty(),
+        "{} differ:\n{}",
+        differ.len(),
+        differ.join("\n")
+    );
+}
+
 /// RESTORE's and DUMP's answers to what they refuse, byte for byte.
 #[test]
 fn restore_refuses_as_redis_does() {
@@ -253,19 +275,7 @@ fn restore_refuses_as_redis_does() {
         &["GET", "k"],
         &["EXISTS", "new"],
     ];
-    let mut differ = Vec::new();
-    for cmd in cases {
-        let (a, b) = (theirs.call_bytes(cmd), mine.call_bytes(cmd));
-        if let Some(d) = differs(&format!("{cmd:?}"), &a, &b) {
-            differ.push(d);
-        }
-    }
-    assert!(
-        differ.is_empty(),
-        "{} differ:\n{}",
-        differ.len(),
-        differ.join("\n")
-    );
+    assert_same_replies(&mut theirs, &mut mine, cases.iter().copied());
 }
 
 /// MIGRATE both ways: every key of `fill` from rocksync to a
@@ -372,20 +382,11 @@ fn migrate_refuses_as_redis_does() {
         m(&["k", "0", "x"]),
         m(&["k", "0"]),
     ];
-    let mut differ = Vec::new();
-    for cmd in &cases {
-        let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
-        let (a, b) = (theirs.call_bytes(&cmd), mine.call_bytes(&cmd));
-        if let Some(d) = differs(&format!("{cmd:?}"), &a, &b) {
-            differ.push(d);
-        }
-    }
-    assert!(
-        differ.is_empty(),
-        "{} differ:\n{}",
-        differ.len(),
-        differ.join("\n")
-    );
+    let cases: Vec<Vec<&str>> = cases
+        .iter()
+        .map(|c| c.iter().map(String::as_str).collect())
+        .collect();
+    assert_same_replies(&mut theirs, &mut mine, cases.iter().map(Vec::as_slice));
 }
 
 /// MIGRATE's passwords never reach the SLOWLOG: the arguments it keeps
