@@ -226,6 +226,15 @@ fn dump_and_restore_move_every_type_between_redis_and_rocksync() {
     assert!(!mine.exists::<_, bool>("st").expect("exists"));
 }
 
+/// A port nothing listens on (bound, then let go).
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
 /// Each of `cases` sent to both: every reply equal, byte for byte, or the
 /// test fails listing those that differ.
 fn assert_same_replies<'a>(
@@ -354,12 +363,7 @@ fn migrate_moves_keys_between_redis_and_rocksync() {
 fn migrate_refuses_as_redis_does() {
     let redis = RedisServer::start(&[]);
     let ours = InProc::start();
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-        .to_string();
+    let closed = closed_port().to_string();
     let mut theirs = Raw::connect(("127.0.0.1", redis.port));
     let mut mine = Raw::connect(ours.addr);
     let m = |rest: &[&'static str]| -> Vec<String> {
@@ -395,11 +399,7 @@ fn migrate_refuses_as_redis_does() {
 fn migrate_passwords_stay_out_of_the_slowlog() {
     let redis = RedisServer::start(&[]);
     let ours = InProc::start();
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let closed = closed_port();
     let mut logged = Vec::new();
     for mut c in [conn(redis.port), ours.client()] {
         let _: () = redis::cmd("CONFIG")
