@@ -17,7 +17,7 @@ use bytes::Bytes;
 pub use file::{
     write_end, write_function, write_header, write_key, write_select, FileError, FileReader, Item,
 };
-pub use read::Reader;
+pub use read::{listpack_backlen, Reader};
 
 /// The RDB version of Redis 7.0, written in every payload; payloads of a
 /// later version are refused, as Redis refuses them.

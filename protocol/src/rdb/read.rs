@@ -242,6 +242,18 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// The bytes of the back-length a listpack writes after an entry of
+/// `len` bytes (1 to 5).
+pub fn listpack_backlen(len: u64) -> u64 {
+    match len {
+        0..=127 => 1,
+        128..=16_382 => 2,
+        16_383..=2_097_150 => 3,
+        2_097_151..=268_435_454 => 4,
+        _ => 5,
+    }
+}
+
 /// No name twice.
 fn distinct<'a>(mut names: impl Iterator<Item = &'a Bytes>) -> bool {
     let mut seen = std::collections::HashSet::new();
@@ -383,15 +395,7 @@ fn listpack_of(b: &[u8]) -> Result<Vec<Bytes>> {
             _ => return Err(RdbError::Format),
         };
         // The entry's length, written after it in 1 to 5 bytes.
-        let len = r.at - start;
-        let backlen = match len {
-            0..=127 => 1,
-            128..=16_382 => 2,
-            16_383..=2_097_150 => 3,
-            2_097_151..=268_435_454 => 4,
-            _ => 5,
-        };
-        r.take(backlen)?;
+        r.take(listpack_backlen((r.at - start) as u64) as usize)?;
         items.push(item);
     }
     if !r.is_empty() {

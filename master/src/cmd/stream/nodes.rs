@@ -50,14 +50,7 @@ fn canon_int(b: &[u8]) -> Option<i64> {
 
 /// Adds the back-length that follows an element of `l` bytes.
 fn with_backlen(l: u64) -> u64 {
-    let back = match l {
-        0..=127 => 1,
-        128..=16382 => 2,
-        16383..=2097150 => 3,
-        2097151..=268435454 => 4,
-        _ => 5,
-    };
-    l.saturating_add(back)
+    l.saturating_add(rocksync_protocol::rdb::listpack_backlen(l))
 }
 
 /// Size of an integer element: 7-bit unsigned, 13, 16, 24, 32 or 64 bit. Takes
