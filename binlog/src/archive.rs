@@ -131,10 +131,20 @@ impl Binlog {
     /// # Errors
     /// File errors (a full disk among them), and damage found in a copy.
     pub fn archive(&self, dir: &Path) -> Result<ArchiveReport> {
+        self.archive_by(&|_| dir.to_owned())
+    }
+
+    /// As [`Binlog::archive`], each file into the directory `dir_of`
+    /// names for its last data seq (the history it belongs to: files
+    /// sealed before a promotion are the old history's, however late
+    /// they are copied).
+    ///
+    /// # Errors
+    /// As [`Binlog::archive`].
+    pub fn archive_by(&self, dir_of: &dyn Fn(u64) -> PathBuf) -> Result<ArchiveReport> {
         let _one = ARCHIVING
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
         let segments = self.segments();
         let mut report = ArchiveReport {
             keep_from: segments.last().map_or(0, |s| s.first_seq),
@@ -147,6 +157,8 @@ impl Binlog {
                 continue;
             }
             let src = self.path_of(seg.id);
+            let dir = &dir_of(next.first_seq - 1);
+            std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
             let name = archive_name(seg.first_seq);
             let dst = dir.join(&name);
             let len = std::fs::metadata(&src).map_err(Error::io(&src))?.len();

@@ -565,8 +565,14 @@ async fn purge_binlog(core: Arc<Core>, cancel: CancellationToken) {
         }
         let store = Arc::clone(&core.store);
         let binlog = core.binlog.clone();
+        let at_copy = Arc::clone(&core);
         let result = tokio::task::spawn_blocking(move || -> Result<u64> {
-            let keep = archived_before(&binlog, archive.as_deref());
+            // (a test holds the archive here while the node is promoted)
+            rocksync_failpoint::pause("node.archive");
+            // The history as of the copy, not as of the tick: a promotion
+            // in between must not send new files to the old directory.
+            let archive = archive.and_then(|_| archive_dir(&at_copy));
+            let keep = archived_before(&binlog, archive.as_ref());
             if rules.is_empty() {
                 return Ok(0);
             }
@@ -591,32 +597,50 @@ async fn purge_binlog(core: Arc<Core>, cancel: CancellationToken) {
 /// Where this node archives its binlog, when `binlog_archive_dir` is
 /// set: a directory per replication history under it, so that files of
 /// two histories never meet (a restored node, a slave that full-copied
-/// from another master).
-pub(crate) fn archive_dir(core: &Core) -> Option<std::path::PathBuf> {
+/// from another master, a promoted slave).
+pub(crate) fn archive_dir(core: &Core) -> Option<ArchiveDirs> {
     let cfg = core.config();
-    (!cfg.binlog_archive_dir.as_os_str().is_empty())
-        .then(|| cfg.binlog_archive_dir.join(core.repl.replid()))
+    (!cfg.binlog_archive_dir.as_os_str().is_empty()).then(|| ArchiveDirs {
+        base: cfg.binlog_archive_dir.clone(),
+        history: core.repl.history(),
+    })
+}
+
+/// The archive and the node's history: a file goes to the directory of
+/// the history its seqs belong to (after a promotion, files that end at
+/// or before the switch are the old history's, whenever they are copied).
+pub(crate) struct ArchiveDirs {
+    base: std::path::PathBuf,
+    history: crate::storage::History,
+}
+
+impl ArchiveDirs {
+    /// The directory of a file whose last data seq is `last`.
+    fn of(&self, last: u64) -> std::path::PathBuf {
+        let replid = match &self.history.previous {
+            Some((old, left_at)) if last <= *left_at => old,
+            _ => &self.history.replid,
+        };
+        self.base.join(replid)
+    }
 }
 
 /// Archive the sealed binlog files into `dir` (when set) and return the
 /// first seq purge must keep for it: what is not archived stays (all of
 /// the binlog when archiving fails, as on a full disk). Blocking.
-pub(crate) fn archived_before(
-    binlog: &rocksync_binlog::Binlog,
-    dir: Option<&std::path::Path>,
-) -> u64 {
-    let Some(dir) = dir else {
+pub(crate) fn archived_before(binlog: &rocksync_binlog::Binlog, dirs: Option<&ArchiveDirs>) -> u64 {
+    let Some(dirs) = dirs else {
         return u64::MAX;
     };
-    match binlog.archive(dir) {
+    match binlog.archive_by(&|last| dirs.of(last)) {
         Ok(r) => {
             if !r.copied.is_empty() {
-                info!(files = r.copied.len(), bytes = r.bytes, dir = %dir.display(), "binlog archived");
+                info!(files = r.copied.len(), bytes = r.bytes, dir = %dirs.base.display(), "binlog archived");
             }
             r.keep_from
         }
         Err(e) => {
-            warn!(error = %e, dir = %dir.display(), "binlog archive failed: nothing is purged until it works");
+            warn!(error = %e, dir = %dirs.base.display(), "binlog archive failed: nothing is purged until it works");
             binlog.first_seq()
         }
     }

@@ -507,19 +507,28 @@ fn a_backup_taken_on_a_slave_restores_past_its_promotion() {
     let archive = tmp.path().join("archive");
     let archive_arg = archive.to_string_lossy().into_owned();
     let master = Node::master(&tmp.path().join("m"), 0, &[]);
-    let slave = Node::slave(
+    // The first archive waits (a pause point) until the slave has been
+    // promoted: files of the old history are copied only after the
+    // history changed, and must still go to the old history's directory.
+    let master_addr = master.addr.to_string();
+    let slave = Node::spawn_env(
+        "rocksync-slave",
         &tmp.path().join("s"),
         0,
-        master.addr,
         &[
+            "--master-addr",
+            &master_addr,
             "--max-binlog-size",
             "65536",
             "--binlog-archive-dir",
             &archive_arg,
         ],
+        &[("ROCKSYNC_PAUSE_AT", "node.archive:8000")],
     );
     write_some(&master, "before");
     wait_synced(&master, &slave, LONG);
+    let log = tmp.path().join("s").with_extension("rocksync-slave.log");
+    let said = |what: &str| std::fs::read_to_string(&log).is_ok_and(|t| t.contains(what));
     bgsave(&slave);
     let backup = backups(&tmp.path().join("s").join("backups"))
         .pop()
@@ -527,8 +536,17 @@ fn a_backup_taken_on_a_slave_restores_past_its_promotion() {
     let old_replid = field(&slave.info("replication"), "master_replid").expect("replid");
     write_some(&master, "more");
     wait_synced(&master, &slave, LONG);
+    // (the slave's binlog has rotated by now: "more" came through it)
+    wait_until("the first archive to be held", LONG, || {
+        said("node.archive: pausing")
+    });
     drop(master);
     assert_eq!(common::slaveof(&slave, None), "OK");
+    // The window is real: the archive was held across the promotion.
+    assert!(
+        !said("node.archive: resuming"),
+        "the promotion outlasted the pause"
+    );
     let new_replid = field(&slave.info("replication"), "master_replid").expect("replid");
     assert_ne!(new_replid, old_replid);
     write_some(&slave, "promoted");
@@ -536,8 +554,15 @@ fn a_backup_taken_on_a_slave_restores_past_its_promotion() {
     let wanted = digest(&slave);
     // (what follows seals the files holding the point; they are archived)
     write_some(&slave, "after");
+    wait_until("the held archive to go on", LONG, || {
+        said("node.archive: resuming")
+    });
     std::thread::sleep(Duration::from_millis(300));
     slave.terminate(LONG);
+    assert!(
+        archive.join(&old_replid).is_dir(),
+        "no archive for the backup's history"
+    );
     assert!(
         archive.join(&new_replid).is_dir(),
         "no archive for the new history"

@@ -132,7 +132,7 @@ pub fn purge<'s>(s: &'s mut Session<'_>, a: &'s [Bytes]) -> BoxReply<'s> {
         let binlog = s.core.binlog.clone();
         let archive = crate::node::archive_dir(s.core);
         let result = tokio::task::spawn_blocking(move || -> crate::Result<usize> {
-            let keep = crate::node::archived_before(&binlog, archive.as_deref());
+            let keep = crate::node::archived_before(&binlog, archive.as_ref());
             let applied = store.applied_seq()?;
             store.flush()?;
             Ok(binlog
