@@ -188,6 +188,12 @@ impl FrameReader {
     pub fn has_buffered(&self) -> bool {
         !self.buf.is_empty()
     }
+
+    /// How many bytes wait to be framed (what a decoder took of them is
+    /// what a stream's offset counts).
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
 }
 
 /// The writing half: the socket and the bytes to send.

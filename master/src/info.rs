@@ -314,8 +314,9 @@ fn replication(core: &Core, out: &mut String) {
             if !up {
                 line!(out, "master_link_down_since_seconds:{}", l.down_secs());
             }
-            line!(out, "slave_read_repl_offset:{seq}");
-            line!(out, "slave_repl_offset:{seq}");
+            let offset = l.redis_offset().unwrap_or(seq);
+            line!(out, "slave_read_repl_offset:{offset}");
+            line!(out, "slave_repl_offset:{offset}");
             line!(out, "slave_priority:{}", core.config().slave_priority);
             line!(out, "slave_read_only:1");
             line!(out, "replica_announced:1");

@@ -82,6 +82,9 @@ pub struct LinkState {
     pub copy_resumes: AtomicU64,
     /// Binlog resumes.
     pub binlog_resumes: AtomicU64,
+    /// Following a Redis master: 1 + the offset of its stream reached
+    /// (0: not following one).
+    redis_offset: AtomicU64,
     /// The last start decision and its reason.
     decision: Mutex<String>,
     epoch: Mutex<Option<Instant>>,
@@ -145,6 +148,20 @@ impl LinkState {
     /// Record the last RAW key applied.
     pub fn set_last_key(&self, k: Bytes) {
         *lock(&self.last_key) = k;
+    }
+
+    /// The offset of a Redis master's stream reached, when following one
+    /// (what INFO's `slave_repl_offset` then shows, as a Redis replica's
+    /// does: Sentinel compares it across the master's replicas).
+    pub fn redis_offset(&self) -> Option<u64> {
+        self.redis_offset.load(Ordering::Relaxed).checked_sub(1)
+    }
+
+    /// Record the offset of a Redis master's stream reached (`None`: the
+    /// master followed is no Redis server).
+    pub fn set_redis_offset(&self, offset: Option<u64>) {
+        self.redis_offset
+            .store(offset.map_or(0, |o| o.saturating_add(1)), Ordering::Relaxed);
     }
 
     /// The last start decision, with its reason.

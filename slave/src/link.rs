@@ -17,6 +17,8 @@ use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, info_span, warn, Instrument};
 
+mod redis;
+
 /// Why a link session ended.
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {
@@ -91,7 +93,9 @@ pub(crate) fn spawn(
                 master_addr,
                 ctx,
                 last_copy_flush: Instant::now(),
+                redis_master: false,
             };
+            link.ctx.state().set_redis_offset(None);
             link.run(&cancel).await;
             link.storage
         }
@@ -104,6 +108,9 @@ struct Link {
     master_addr: String,
     ctx: LinkCtx,
     last_copy_flush: Instant,
+    /// The master is a Redis server (it answered SYNC140 as an unknown
+    /// command): the link speaks Redis's replication protocol to it.
+    redis_master: bool,
 }
 
 /// Run blocking storage work without stalling the runtime's other tasks.
@@ -191,6 +198,9 @@ impl Link {
                 });
             }
         }
+        if self.redis_master {
+            return self.follow_redis(&mut conn, cancel).await;
+        }
         let history = self.storage.history()?;
         let state = self.ctx.state();
         state
@@ -215,6 +225,11 @@ impl Link {
         let reply = read_reply(&mut conn, cancel).await?;
         if cancel.is_cancelled() {
             return Ok(());
+        }
+        if matches!(&reply, Reply::Error(e) if e.starts_with("ERR unknown command")) {
+            info!("the master is a Redis server: following it with PSYNC");
+            self.redis_master = true;
+            return self.follow_redis(&mut conn, cancel).await;
         }
         let answer = SyncAnswer::from_reply(&reply).map_err(|e| LinkError::Refused {
             what: "SYNC140",

@@ -30,6 +30,17 @@ impl Default for Sizes {
     }
 }
 
+impl Sizes {
+    /// The values `c` configures.
+    pub fn of(c: &crate::config::Config) -> Self {
+        Self {
+            hll_sparse_max_bytes: c.hll_sparse_max_bytes,
+            stream_node_max_entries: c.stream_node_max_entries,
+            stream_node_max_bytes: c.stream_node_max_bytes,
+        }
+    }
+}
+
 /// [`Sizes`] as configured now (CONFIG SET changes them live).
 #[derive(Debug)]
 pub struct Limits(Mutex<Sizes>);
@@ -46,11 +57,7 @@ impl Limits {
         *self
             .0
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Sizes {
-            hll_sparse_max_bytes: c.hll_sparse_max_bytes,
-            stream_node_max_entries: c.stream_node_max_entries,
-            stream_node_max_bytes: c.stream_node_max_bytes,
-        };
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Sizes::of(c);
     }
 
     /// The values now.

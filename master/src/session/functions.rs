@@ -90,7 +90,7 @@ pub fn job(
 }
 
 /// FUNCTION's writes: library events, as one unit.
-struct LibraryWrite(Vec<(Command, Bytes, Bytes)>);
+pub(crate) struct LibraryWrite(pub(crate) Vec<(Command, Bytes, Bytes)>);
 
 impl WriteOp for LibraryWrite {
     fn execute(&self, c: &mut WriteCtx<'_>) -> crate::Result<Reply> {

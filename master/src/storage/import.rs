@@ -17,6 +17,7 @@ use tracing::{info, warn};
 use super::fresh;
 use super::store::apply::apply_event;
 use super::store::batch::Batch;
+use super::store::Store;
 use crate::cmd::dump::value_events;
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -57,20 +58,60 @@ pub fn import(config: &Config, rdb: &Path) -> Result<Imported> {
     Ok(done)
 }
 
-fn load(config: &Config, rdb: &Path, dir: &Path) -> Result<Imported> {
+/// The RDB file at `rdb`, opened for reading (its header checked), and
+/// its length.
+///
+/// # Errors
+/// File errors; [`Error::Config`] for a file that is no RDB file.
+pub(crate) fn open_rdb(rdb: &Path) -> Result<(FileReader<std::io::BufReader<std::fs::File>>, u64)> {
     let io = |e: std::io::Error| Error::Io {
         path: rdb.to_owned(),
         source: e,
     };
     let file = std::fs::File::open(rdb).map_err(io)?;
     let bytes = file.metadata().map_err(io)?.len();
-    let mut reader = FileReader::open(std::io::BufReader::with_capacity(1 << 20, file))
+    let reader = FileReader::open(std::io::BufReader::with_capacity(1 << 20, file))
         .map_err(|e| Error::Config(format!("{}: {e}", rdb.display())))?;
+    Ok((reader, bytes))
+}
+
+fn load(config: &Config, rdb: &Path, dir: &Path) -> Result<Imported> {
+    let (mut reader, bytes) = open_rdb(rdb)?;
     std::fs::create_dir_all(dir).map_err(|e| Error::Io {
         path: dir.to_owned(),
         source: e,
     })?;
     let store = fresh::open(config, dir)?;
+    let done = load_items(
+        &mut reader,
+        &rdb.display().to_string(),
+        bytes,
+        &store,
+        |b, seq| {
+            let garbage = b.leaves_garbage();
+            store.write_leaving(b.finish(&store, seq)?, garbage)
+        },
+    )?;
+    fresh::new_history(&store)?;
+    Ok(done)
+}
+
+/// Read every item of `reader` (the RDB named `name`, `bytes` long)
+/// into `store` as the events that make each key, in batches handed to
+/// `write` with the last event's seq (events count from 1): database 0
+/// only; keys already expired are left out. Progress is logged every
+/// second.
+///
+/// # Errors
+/// [`Error::Config`] for bad data (with its offset) and keys of another
+/// database; `write`'s; RocksDB errors.
+pub(crate) fn load_items<R: std::io::Read>(
+    reader: &mut FileReader<R>,
+    name: &str,
+    bytes: u64,
+    store: &Store,
+    mut write: impl FnMut(Batch, u64) -> Result<()>,
+) -> Result<Imported> {
     let now = crate::clock::now_ms();
     let started = Instant::now();
     let mut last_log = Instant::now();
@@ -85,7 +126,7 @@ fn load(config: &Config, rdb: &Path, dir: &Path) -> Result<Imported> {
     loop {
         let item = reader
             .next_item()
-            .map_err(|e| Error::Config(format!("{}: {e}", rdb.display())))?;
+            .map_err(|e| Error::Config(format!("{name}: {e}")))?;
         let events: Vec<(Command, bytes::Bytes, bytes::Bytes, u64)> = match item {
             None => break,
             Some(Item::Key {
@@ -96,8 +137,7 @@ fn load(config: &Config, rdb: &Path, dir: &Path) -> Result<Imported> {
             }) => {
                 if db != 0 {
                     return Err(Error::Config(format!(
-                        "{}: key {} is in database {db}; this server has one keyspace (database 0)",
-                        rdb.display(),
+                        "{name}: key {} is in database {db}; this server has one keyspace (database 0)",
                         key.escape_ascii()
                     )));
                 }
@@ -112,24 +152,21 @@ fn load(config: &Config, rdb: &Path, dir: &Path) -> Result<Imported> {
                     .collect()
             }
             Some(Item::Function(code)) => {
-                let name = crate::script::functions::metadata(&code)
-                    .map_err(|e| {
-                        Error::Config(format!("{}: a function library: {e}", rdb.display()))
-                    })?
+                let lib = crate::script::functions::metadata(&code)
+                    .map_err(|e| Error::Config(format!("{name}: a function library: {e}")))?
                     .0;
                 done.functions += 1;
-                vec![(Command::FunctionSet, bytes::Bytes::from(name), code, 0)]
+                vec![(Command::FunctionSet, bytes::Bytes::from(lib), code, 0)]
             }
         };
         for (cmd, key, value, ttl) in events {
             seq += 1;
             let e = LogEvent::data(seq, cmd, key, value).with_ttl(ttl as i64);
-            apply_event(&store, &mut batch, &e)?;
+            apply_event(store, &mut batch, &e)?;
             in_batch += 1;
         }
         if in_batch >= 4096 {
-            let garbage = batch.leaves_garbage();
-            store.write_leaving(std::mem::take(&mut batch).finish(&store, seq)?, garbage)?;
+            write(std::mem::take(&mut batch), seq)?;
             in_batch = 0;
         }
         if last_log.elapsed().as_secs() >= 1 {
@@ -141,18 +178,16 @@ fn load(config: &Config, rdb: &Path, dir: &Path) -> Result<Imported> {
                 bytes = read,
                 percent = format!("{:.1}", read as f64 * 100.0 / bytes.max(1) as f64),
                 mb_per_s = format!("{:.1}", read as f64 / secs / 1e6),
-                "import: loading the RDB file"
+                "loading the RDB file"
             );
         }
     }
-    let garbage = batch.leaves_garbage();
-    store.write_leaving(batch.finish(&store, seq)?, garbage)?;
+    write(batch, seq)?;
     if done.expired > 0 {
         warn!(
             expired = done.expired,
             "keys already expired in the file were left out"
         );
     }
-    fresh::new_history(&store)?;
     Ok(done)
 }

@@ -57,6 +57,9 @@ pub mod sys {
     pub const COPY_RESUMES: &[u8] = b"repl_copy_resumes";
     /// Binlog resumes.
     pub const BINLOG_RESUMES: &[u8] = b"repl_binlog_resumes";
+    /// Following a Redis master: its replication id and offset the data
+    /// holds, with the history and seq of ours it holds them at.
+    pub const REDIS_MASTER: &[u8] = b"repl_redis_master";
 }
 
 /// A fresh 40-hex-digit replication id.
@@ -279,6 +282,18 @@ impl Storage {
     pub fn commit_sealed(&mut self, batch: Sealed, events: &[LogEvent]) -> Result<()> {
         self.commit_sealed_from(batch, events, &[])?;
         // (a master's own writes serve their waiters on the write path)
+        self.blocked.fed(events);
+        Ok(())
+    }
+
+    /// As [`Storage::commit`], serving the clients blocked on keys the
+    /// events feed (a slave's apply; a master's own writes serve their
+    /// waiters on the write path).
+    ///
+    /// # Errors
+    /// As [`Storage::commit`].
+    pub(crate) fn commit_fed(&mut self, batch: Batch, events: &[LogEvent]) -> Result<()> {
+        self.commit(batch, events)?;
         self.blocked.fed(events);
         Ok(())
     }

@@ -1,0 +1,334 @@
+//! Following a Redis master (`SLAVEOF` a redis-server): what the
+//! replication link does to this node's data. A full sync loads the
+//! master's RDB as a full copy does (the data wiped, a new history of
+//! ours); then the commands the master streams run through the command
+//! table as this node's own writes, each one unit in the binlog (a
+//! `MULTI … EXEC`, which wraps the master's transactions and scripts, one
+//! unit), so this node's own slaves follow it in turn.
+//!
+//! The master's replication id and offset are kept in the same RocksDB
+//! batch as the data they describe, with this node's history and seq: a
+//! link that comes back, or a node that restarts, asks the master to
+//! continue from there (`PSYNC`), unless the data changed since (a
+//! promotion, a restore).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use rocksync_protocol::{Command, LogEvent, Reply};
+
+use crate::cmd::{seal_command, Exec, Sizes, WriteCtx, WriteOp};
+use crate::command::Run;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::storage::import::{load_items, open_rdb, Imported};
+use crate::storage::{new_replid, sys, Storage};
+use crate::store::batch::Batch;
+use crate::store::{Cf, Store};
+
+/// A point in a Redis master's replication stream: its replication id
+/// and the offset of the last byte taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedisOffset {
+    /// The master's replication id.
+    pub replid: String,
+    /// The stream's offset.
+    pub offset: u64,
+}
+
+/// Applies a Redis master's command stream to this node's storage.
+pub struct RedisApplier {
+    store: Arc<Store>,
+    /// This node's history: what the kept offset is valid in.
+    replid: String,
+    batch: Batch,
+    events: Vec<LogEvent>,
+    next_seq: u64,
+    /// An open `MULTI`: where its events begin.
+    unit: Option<usize>,
+    db: u64,
+    sizes: Sizes,
+}
+
+impl RedisApplier {
+    /// An applier for `storage`, with the sizes of `config`.
+    ///
+    /// # Errors
+    /// RocksDB errors (reading the history).
+    pub fn new(storage: &Storage, config: &Config) -> Result<Self> {
+        Ok(Self {
+            store: Arc::clone(storage.store()),
+            replid: storage.history()?.replid,
+            batch: Batch::new(),
+            events: Vec::new(),
+            next_seq: storage.last_seq() + 1,
+            unit: None,
+            db: 0,
+            sizes: Sizes::of(config),
+        })
+    }
+
+    /// Where to continue a Redis master's stream from: the point the
+    /// data holds, when nothing else changed the data since (no copy
+    /// under way, the same history of ours, no event of ours after it).
+    ///
+    /// # Errors
+    /// RocksDB errors.
+    pub fn resume_point(storage: &Storage) -> Result<Option<RedisOffset>> {
+        let Some(mark) = storage.store().get_sys(sys::REDIS_MASTER)? else {
+            return Ok(None);
+        };
+        if storage.copy_progress()?.copying {
+            return Ok(None);
+        }
+        let text = String::from_utf8_lossy(&mark);
+        let parts: Vec<&str> = text.split(' ').collect();
+        let [replid, offset, ours, seq] = parts[..] else {
+            return Ok(None);
+        };
+        let (Ok(offset), Ok(seq)) = (offset.parse::<u64>(), seq.parse::<u64>()) else {
+            return Ok(None);
+        };
+        let held = ours == storage.history()?.replid && seq == storage.last_seq();
+        Ok(held.then(|| RedisOffset {
+            replid: replid.to_owned(),
+            offset,
+        }))
+    }
+
+    /// A full sync: the data replaced by the master's RDB in the file
+    /// `rdb` (wiped first, as a full copy does; `full_copies` is the new
+    /// count), in a new history of ours, in sync with the master at `at`.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for bad data (with its offset), keys of another
+    /// database than 0, values this node does not hold; binlog, RocksDB
+    /// and file errors. The data is then partial, and marked as a copy
+    /// under way: the next sync is a full one.
+    pub fn load_rdb(
+        storage: &mut Storage,
+        rdb: &Path,
+        at: &RedisOffset,
+        full_copies: u64,
+    ) -> Result<Imported> {
+        let (mut reader, bytes) = open_rdb(rdb)?;
+        storage.begin_copy(full_copies)?;
+        let store = Arc::clone(storage.store());
+        let name = format!("the master's RDB ({})", rdb.display());
+        let done = load_items(&mut reader, &name, bytes, &store, |b, _| {
+            storage.commit(b, &[])
+        })?;
+        storage.end_copy(1, &new_replid())?;
+        let mut b = Batch::new();
+        let ours = storage.history()?.replid;
+        b.put(
+            &store,
+            Cf::Default,
+            sys::REDIS_MASTER.to_vec(),
+            mark(at, &ours, storage.last_seq()),
+        )?;
+        storage.commit(b, &[])?;
+        Ok(done)
+    }
+
+    /// Apply one command of the stream (the link answers `REPLCONF`
+    /// itself). `Ok(None)`: applied, or nothing to apply; `Ok(Some(why))`:
+    /// refused here (Redis's replicas log such a command and go on).
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a write to another database than 0; a
+    /// command that failed past taking back (the pending writes must then
+    /// be dropped: the link reconnects and continues from the last
+    /// commit).
+    pub fn apply(&mut self, args: Vec<Bytes>) -> Result<Option<String>> {
+        let Some(first) = args.first() else {
+            return Ok(None);
+        };
+        let name = first.to_ascii_lowercase();
+        match &name[..] {
+            b"ping" | b"replconf" => return Ok(None),
+            b"select" => {
+                self.db = args
+                    .get(1)
+                    .and_then(|d| rocksync_protocol::parse_i64(d))
+                    .and_then(|d| u64::try_from(d).ok())
+                    .unwrap_or(0);
+                return Ok(None);
+            }
+            b"multi" => {
+                self.unit = Some(self.events.len());
+                return Ok(None);
+            }
+            b"exec" => {
+                if let Some(start) = self.unit.take() {
+                    seal_command(&mut self.events, start);
+                }
+                return Ok(None);
+            }
+            _ => {}
+        }
+        if self.db != 0 {
+            return Err(Error::Config(format!(
+                "the master writes to database {} ({} …); this node has one keyspace (database 0)",
+                self.db,
+                String::from_utf8_lossy(first).to_ascii_uppercase()
+            )));
+        }
+        match &name[..] {
+            // The script cache is not data; a message is no write.
+            b"script" | b"publish" | b"spublish" => Ok(None),
+            b"function" => self.function(&args),
+            _ => self.command(args),
+        }
+    }
+
+    /// True inside a `MULTI` (what is pending is no whole unit yet).
+    pub fn in_unit(&self) -> bool {
+        self.unit.is_some()
+    }
+
+    /// Events applied and not committed yet.
+    pub fn pending(&self) -> usize {
+        self.events.len()
+    }
+
+    /// Commit what was applied (whole units: not inside a `MULTI`), with
+    /// the master's point it reaches; the last seq of ours.
+    ///
+    /// # Errors
+    /// Binlog and RocksDB errors (nothing of it is committed).
+    pub fn commit(&mut self, storage: &mut Storage, at: &RedisOffset) -> Result<u64> {
+        debug_assert!(self.unit.is_none(), "a commit inside MULTI");
+        let mut batch = std::mem::take(&mut self.batch);
+        let events = std::mem::take(&mut self.events);
+        let last = events.last().map_or(storage.last_seq(), |e| e.seq);
+        let value = mark(at, &self.replid, last);
+        let committed = batch
+            .put(&self.store, Cf::Default, sys::REDIS_MASTER.to_vec(), value)
+            .and_then(|()| storage.commit_fed(batch, &events));
+        self.next_seq = storage.last_seq() + 1;
+        committed.map(|()| last)
+    }
+
+    /// FUNCTION LOAD / DELETE / FLUSH / RESTORE, as the library events
+    /// they make (the master checked them).
+    fn function(&mut self, args: &[Bytes]) -> Result<Option<String>> {
+        let sub = args
+            .get(1)
+            .map(|s| s.to_ascii_lowercase())
+            .unwrap_or_default();
+        let library = |code: &Bytes| -> Result<(Command, Bytes, Bytes)> {
+            let name = crate::script::functions::metadata(code)
+                .map_err(|e| Error::Config(format!("a function library from the master: {e}")))?
+                .0;
+            Ok((Command::FunctionSet, Bytes::from(name), code.clone()))
+        };
+        let none = Bytes::new;
+        let events = match (&sub[..], args.len()) {
+            (b"load", n) if n >= 3 => vec![library(&args[n - 1])?],
+            (b"delete", 3) => vec![(Command::FunctionDel, args[2].clone(), none())],
+            (b"flush", _) => vec![(Command::FunctionFlush, none(), none())],
+            (b"restore", n) if n >= 3 => {
+                let codes = crate::script::payload::restore(&args[2])
+                    .map_err(|e| Error::Config(format!("FUNCTION RESTORE from the master: {e}")))?;
+                let flush = args
+                    .get(3)
+                    .is_some_and(|p| p.eq_ignore_ascii_case(b"flush"));
+                let mut events = Vec::new();
+                if flush {
+                    events.push((Command::FunctionFlush, none(), none()));
+                }
+                for code in codes {
+                    events.push(library(&Bytes::from(code))?);
+                }
+                events
+            }
+            _ => return Ok(None),
+        };
+        let op = crate::session::functions::LibraryWrite(events);
+        self.run("function", &op)
+    }
+
+    /// A data command, through its table entry.
+    fn command(&mut self, args: Vec<Bytes>) -> Result<Option<String>> {
+        let spec = match crate::command::resolve(&args) {
+            Ok(spec) => spec,
+            Err(reply) => return Ok(Some(reply_text(&reply))),
+        };
+        let Run::Data(exec) = spec.run else {
+            return Ok(Some(format!("{} is no data command", spec.meta.name)));
+        };
+        // A read the master replicates (PFCOUNT's cached count) changes
+        // nothing here.
+        if let Exec::Read(_) = exec {
+            return Ok(None);
+        }
+        let cmd = crate::engine::WriteCmd::new(&spec.meta, exec, args).unwrap_or_else(|c| c);
+        let Some(op) = &cmd.op else {
+            return Ok(None);
+        };
+        self.run(spec.meta.name, op.as_ref())
+    }
+
+    /// Run `op` (command `name`) into the pending batch: one unit of its
+    /// own outside a `MULTI`. What a refused command wrote is taken back.
+    fn run(&mut self, name: &str, op: &dyn WriteOp) -> Result<Option<String>> {
+        let start = self.events.len();
+        let seq = self.next_seq;
+        let mark = self.batch.mark();
+        let (result, next_seq) = {
+            let mut ctx = WriteCtx {
+                store: &self.store,
+                batch: &mut self.batch,
+                now_ms: crate::clock::now_ms(),
+                next_seq: self.next_seq,
+                events: &mut self.events,
+                writable: true,
+                sizes: self.sizes,
+            };
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| op.execute(&mut ctx)));
+            (r, ctx.next_seq)
+        };
+        let failure = match result {
+            Ok(Ok(reply)) => {
+                self.batch.unmark();
+                self.next_seq = next_seq;
+                if self.unit.is_none() {
+                    seal_command(&mut self.events, start);
+                }
+                return Ok(match reply {
+                    Reply::Error(e) => Some(e),
+                    _ => None,
+                });
+            }
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => format!("internal error in '{name}'"),
+        };
+        if self.batch.back_to(mark) {
+            self.events.truncate(start);
+            self.next_seq = seq;
+            return Ok(Some(failure));
+        }
+        // Nothing pending may be committed now.
+        self.batch = Batch::new();
+        self.events.clear();
+        self.unit = None;
+        Err(Error::Config(format!(
+            "{name} from the master failed past taking back: {failure}"
+        )))
+    }
+}
+
+/// The kept point: the master's id and offset, with our history and seq
+/// it is valid at.
+fn mark(at: &RedisOffset, ours: &str, seq: u64) -> Vec<u8> {
+    format!("{} {} {ours} {seq}", at.replid, at.offset).into_bytes()
+}
+
+fn reply_text(reply: &Reply) -> String {
+    match reply {
+        Reply::Error(e) | Reply::Simple(e) => e.clone(),
+        other => format!("{other:?}"),
+    }
+}
