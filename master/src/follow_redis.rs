@@ -35,6 +35,9 @@ pub struct RedisOffset {
     pub replid: String,
     /// The stream's offset.
     pub offset: u64,
+    /// The database the stream's commands go to there (its last SELECT:
+    /// a partial resync sends none again).
+    pub db: u64,
 }
 
 /// Applies a Redis master's command stream to this node's storage.
@@ -52,11 +55,12 @@ pub struct RedisApplier {
 }
 
 impl RedisApplier {
-    /// An applier for `storage`, with the sizes of `config`.
+    /// An applier for `storage`, with the sizes of `config`, for the
+    /// stream from `at` on.
     ///
     /// # Errors
     /// RocksDB errors (reading the history).
-    pub fn new(storage: &Storage, config: &Config) -> Result<Self> {
+    pub fn new(storage: &Storage, config: &Config, at: &RedisOffset) -> Result<Self> {
         Ok(Self {
             store: Arc::clone(storage.store()),
             replid: storage.history()?.replid,
@@ -64,7 +68,7 @@ impl RedisApplier {
             events: Vec::new(),
             next_seq: storage.last_seq() + 1,
             unit: None,
-            db: 0,
+            db: at.db,
             sizes: Sizes::of(config),
         })
     }
@@ -84,16 +88,17 @@ impl RedisApplier {
         }
         let text = String::from_utf8_lossy(&mark);
         let parts: Vec<&str> = text.split(' ').collect();
-        let [replid, offset, ours, seq] = parts[..] else {
+        let [replid, offset, db, ours, seq] = parts[..] else {
             return Ok(None);
         };
-        let (Ok(offset), Ok(seq)) = (offset.parse::<u64>(), seq.parse::<u64>()) else {
+        let (Ok(offset), Ok(db), Ok(seq)) = (offset.parse(), db.parse(), seq.parse::<u64>()) else {
             return Ok(None);
         };
         let held = ours == storage.history()?.replid && seq == storage.last_seq();
         Ok(held.then(|| RedisOffset {
             replid: replid.to_owned(),
             offset,
+            db,
         }))
     }
 
@@ -116,7 +121,9 @@ impl RedisApplier {
         storage.begin_copy(full_copies)?;
         let store = Arc::clone(storage.store());
         let name = format!("the master's RDB ({})", rdb.display());
-        let done = load_items(&mut reader, &name, bytes, &store, |b, _| {
+        // (keys expired by this clock are kept: the master's DEL removes
+        // them, as on a Redis replica)
+        let done = load_items(&mut reader, &name, bytes, &store, true, |b, _| {
             storage.commit(b, &[])
         })?;
         storage.end_copy(1, &new_replid())?;
@@ -168,19 +175,28 @@ impl RedisApplier {
             }
             _ => {}
         }
-        if self.db != 0 {
+        match &name[..] {
+            // The script cache is not data; a message is no write (in
+            // whichever database its client was).
+            b"script" | b"publish" | b"spublish" => return Ok(None),
+            b"function" => return self.function(&args),
+            b"flushall" => return self.command(args),
+            // Another database's flush leaves database 0 as it is.
+            b"flushdb" if self.db != 0 => return Ok(None),
+            // A key moved out of database 0 is gone from it.
+            b"move" if self.db == 0 && args.len() == 3 => {
+                return self.command(vec![Bytes::from_static(b"DEL"), args[1].clone()])
+            }
+            _ => {}
+        }
+        if self.db != 0 || matches!(&name[..], b"move" | b"swapdb") {
             return Err(Error::Config(format!(
-                "the master writes to database {} ({} …); this node has one keyspace (database 0)",
+                "the master runs {} in database {}; this node has one keyspace (database 0)",
+                String::from_utf8_lossy(first).to_ascii_uppercase(),
                 self.db,
-                String::from_utf8_lossy(first).to_ascii_uppercase()
             )));
         }
-        match &name[..] {
-            // The script cache is not data; a message is no write.
-            b"script" | b"publish" | b"spublish" => Ok(None),
-            b"function" => self.function(&args),
-            _ => self.command(args),
-        }
+        self.command(args)
     }
 
     /// True inside a `MULTI` (what is pending is no whole unit yet).
@@ -203,7 +219,11 @@ impl RedisApplier {
         let mut batch = std::mem::take(&mut self.batch);
         let events = std::mem::take(&mut self.events);
         let last = events.last().map_or(storage.last_seq(), |e| e.seq);
-        let value = mark(at, &self.replid, last);
+        let at = RedisOffset {
+            db: self.db,
+            ..at.clone()
+        };
+        let value = mark(&at, &self.replid, last);
         let committed = batch
             .put(&self.store, Cf::Default, sys::REDIS_MASTER.to_vec(), value)
             .and_then(|()| storage.commit_fed(batch, &events));
@@ -250,21 +270,40 @@ impl RedisApplier {
         self.run("function", &op)
     }
 
-    /// A data command, through its table entry.
+    /// A data command, through its table entry. One this node does not
+    /// have, or has as no data command, stops the link: going on would
+    /// leave the data unlike the master's.
     fn command(&mut self, args: Vec<Bytes>) -> Result<Option<String>> {
+        let unknown = |why: String| {
+            Err(Error::Config(format!(
+                "the master sent {}, which this node cannot apply: {why}",
+                String::from_utf8_lossy(&args[0]).to_ascii_uppercase()
+            )))
+        };
         let spec = match crate::command::resolve(&args) {
             Ok(spec) => spec,
-            Err(reply) => return Ok(Some(reply_text(&reply))),
+            Err(reply) => return unknown(reply_text(&reply)),
         };
         let Run::Data(exec) = spec.run else {
-            return Ok(Some(format!("{} is no data command", spec.meta.name)));
+            return unknown("no data command here".into());
         };
+        if !spec.meta.arity_ok(args.len()) {
+            return Ok(Some(reply_text(&crate::cmd::wrong_arity(spec.meta.name))));
+        }
         // A read the master replicates (PFCOUNT's cached count) changes
         // nothing here.
         if let Exec::Read(_) = exec {
             return Ok(None);
         }
-        let cmd = crate::engine::WriteCmd::new(&spec.meta, exec, args).unwrap_or_else(|c| c);
+        let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            crate::engine::WriteCmd::new(&spec.meta, exec, args).unwrap_or_else(|c| c)
+        }));
+        let Ok(cmd) = parsed else {
+            return Err(Error::Config(format!(
+                "{} from the master could not be parsed here",
+                spec.meta.name
+            )));
+        };
         let Some(op) = &cmd.op else {
             return Ok(None);
         };
@@ -286,6 +325,7 @@ impl RedisApplier {
                 events: &mut self.events,
                 writable: true,
                 sizes: self.sizes,
+                expires: false,
             };
             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| op.execute(&mut ctx)));
             (r, ctx.next_seq)
@@ -305,10 +345,14 @@ impl RedisApplier {
             Ok(Err(e)) => e.to_string(),
             Err(_) => format!("internal error in '{name}'"),
         };
+        // What it wrote is taken back; the link stops (a storage error
+        // is no answer the master's command would get there).
         if self.batch.back_to(mark) {
             self.events.truncate(start);
             self.next_seq = seq;
-            return Ok(Some(failure));
+            return Err(Error::Config(format!(
+                "{name} from the master failed: {failure}"
+            )));
         }
         // Nothing pending may be committed now.
         self.batch = Batch::new();
@@ -323,7 +367,7 @@ impl RedisApplier {
 /// The kept point: the master's id and offset, with our history and seq
 /// it is valid at.
 fn mark(at: &RedisOffset, ours: &str, seq: u64) -> Vec<u8> {
-    format!("{} {} {ours} {seq}", at.replid, at.offset).into_bytes()
+    format!("{} {} {} {ours} {seq}", at.replid, at.offset, at.db).into_bytes()
 }
 
 fn reply_text(reply: &Reply) -> String {

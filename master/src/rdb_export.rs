@@ -117,14 +117,7 @@ fn build(core: &Core, tx: &mpsc::Sender<Result<Vec<u8>, String>>) -> u64 {
             return true;
         };
         match value_of(&ctx, k, &m) {
-            Ok(Some(value)) => rdb::write_key(&mut out, k, &value, m.expire_ms),
-            Ok(None) => {
-                failed = Some(format!(
-                    "key {} is a stream, which this server cannot write as RDB yet",
-                    k.escape_ascii()
-                ));
-                return false;
-            }
+            Ok(value) => rdb::write_key(&mut out, k, &value, m.expire_ms),
             Err(e) => {
                 failed = Some(e.to_string());
                 return false;

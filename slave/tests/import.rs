@@ -11,7 +11,8 @@ use tempfile::TempDir;
 
 /// Every type in the encodings Redis 7.0 saves (integer and LZF
 /// strings, quicklists of listpacks, intsets, listpack and table hashes
-/// and sorted sets), TTLs, and a function library: SAVEd by redis-server,
+/// and sorted sets, a stream with tombstones and a consumer group), TTLs,
+/// and a function library: SAVEd by redis-server,
 /// imported, and a node on the directory answers with redis-server's
 /// digest and runs the function. A used data directory and a damaged
 /// file are refused, leaving nothing.
@@ -51,9 +52,10 @@ fn a_redis_dump_imports_with_the_same_digest() {
         .arg(lib)
         .query(&mut r)
         .expect("function load");
+    stream_with_group(&mut r, "st", 300);
     let _: String = redis::cmd("SAVE").query(&mut r).expect("save");
     let want = digest_of("redis-server", || redis.client());
-    assert_eq!(want.len(), 11);
+    assert_eq!(want.len(), 12);
     let dump = redis.dir.path().join("dump.rdb");
     let tmp = TempDir::new().expect("tmp");
     let data = tmp.path().join("data");
@@ -85,7 +87,7 @@ fn a_redis_dump_imports_with_the_same_digest() {
     );
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(
-        said.contains("imported 11 keys and 1 function libraries"),
+        said.contains("imported 12 keys and 1 function libraries"),
         "{said}"
     );
     let again = import(&dump);

@@ -11,13 +11,12 @@ use super::{fmt_float, int_arg, lower, sub_items, ReadCtx, View, WriteCtx, Write
 use crate::error::Result;
 use crate::store::keys::{self, Kind, Meta};
 
-/// The value of `m` (the live value of `key`) as RDB carries it; `None`
-/// for a stream (not in RDB form here yet).
-pub(crate) fn value_of(v: &impl View, key: &[u8], m: &Meta) -> Result<Option<Value>> {
+/// The value of `m` (the live value of `key`) as RDB carries it.
+pub(crate) fn value_of(v: &impl View, key: &[u8], m: &Meta) -> Result<Value> {
     let items = || sub_items(v, key, m);
-    Ok(Some(match m.kind {
+    Ok(match m.kind {
         Kind::String => Value::String(m.value.clone()),
-        Kind::Stream => return Ok(None),
+        Kind::Stream => Value::Stream(Box::new(super::stream::rdb::to_rdb(v, key, m)?)),
         Kind::List => Value::List(items()?.into_iter().map(|(_, v)| v).collect()),
         Kind::Set => Value::Set(items()?.into_iter().map(|(f, _)| f).collect()),
         Kind::Hash => Value::Hash(items()?),
@@ -27,7 +26,7 @@ pub(crate) fn value_of(v: &impl View, key: &[u8], m: &Meta) -> Result<Option<Val
                 .map(|(member, score)| (member, keys::be_u64(&score).map_or(0.0, f64::from_bits)))
                 .collect(),
         ),
-    }))
+    })
 }
 
 /// The events that make `value` the value of a key that holds nothing,
@@ -35,6 +34,10 @@ pub(crate) fn value_of(v: &impl View, key: &[u8], m: &Meta) -> Result<Option<Val
 pub(crate) fn value_events(value: &Value, expire_ms: u64) -> Vec<(Command, Bytes, u64)> {
     let mut out: Vec<(Command, Bytes, u64)> = match value {
         Value::String(s) => return vec![(Command::KSet, s.clone(), expire_ms)],
+        Value::Stream(s) => super::stream::rdb::events(s)
+            .into_iter()
+            .map(|(cmd, v)| (cmd, v, 0))
+            .collect(),
         Value::List(items) => items
             .iter()
             .map(|i| (Command::QPushBack, i.clone(), 0))
@@ -83,10 +86,9 @@ pub(crate) fn dump(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let Some(m) = c.live_meta(&a[1])? else {
         return Ok(Reply::Nil);
     };
-    Ok(match value_of(c, &a[1], &m)? {
-        Some(v) => Reply::Bulk(Bytes::from(rdb::dump(&v))),
-        None => Reply::error("ERR DUMP of a stream is not supported by this server yet"),
-    })
+    Ok(Reply::Bulk(Bytes::from(rdb::dump(&value_of(
+        c, &a[1], &m,
+    )?))))
 }
 
 /// RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds]

@@ -262,11 +262,12 @@ pub(crate) fn randomkey(c: &ReadCtx<'_>, _a: &[Bytes]) -> Result<Reply> {
 
 /// Emit the events that recreate `m` (the live value of `src`) at `dst`.
 fn copy_value(c: &mut WriteCtx<'_>, src: &[u8], m: &Meta, dst: &[u8]) -> Result<()> {
-    if let Some(v) = super::dump::value_of(c, src, m)? {
+    if m.kind != Kind::Stream {
+        let v = super::dump::value_of(c, src, m)?;
         return super::dump::write_value(c, dst, &v, m.expire_ms);
     }
     // A stream: its length and header first (an empty stream is a value
-    // too), then its entries and groups as they are stored.
+    // too), then its entries, nodes and groups as they are stored.
     let mut v = m.size.to_be_bytes().to_vec();
     v.extend_from_slice(&m.value);
     c.emit(Command::XMeta, dst, v, 0)?;

@@ -363,6 +363,10 @@ pub struct WriteCtx<'a> {
     pub writable: bool,
     /// The configured sizes (at the group's start).
     pub sizes: Sizes,
+    /// Keys expire by `now_ms` (false applying a Redis master's
+    /// commands: as on a Redis replica, only the master's DEL removes
+    /// them, and its TTLs come as absolute times).
+    pub expires: bool,
 }
 
 impl View for WriteCtx<'_> {
@@ -395,6 +399,13 @@ impl View for WriteCtx<'_> {
     }
     fn raw_meta(&self, key: &[u8]) -> Result<Option<Meta>> {
         self.batch.meta(self.store, key)
+    }
+    fn live_meta(&self, key: &[u8]) -> Result<Option<Meta>> {
+        let now = self.now_ms;
+        let expires = self.expires;
+        Ok(self
+            .raw_meta(key)?
+            .filter(|m| !expires || !m.is_expired(now)))
     }
 }
 
@@ -503,7 +514,7 @@ impl WriteCtx<'_> {
     /// As [`View::raw_meta`], [`WriteCtx::emit`].
     pub fn live_meta_mut(&mut self, key: &[u8]) -> Result<Option<Meta>> {
         match self.raw_meta(key)? {
-            Some(m) if m.is_expired(self.now_ms) => {
+            Some(m) if self.expires && m.is_expired(self.now_ms) => {
                 self.emit(Command::KDel, key, Bytes::new(), 0)?;
                 Ok(None)
             }

@@ -528,6 +528,7 @@ impl Executor {
             events: &mut group.events,
             writable: self.storage.is_some(),
             sizes: self.limits.now(),
+            expires: true,
         }
     }
 

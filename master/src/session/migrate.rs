@@ -110,12 +110,7 @@ async fn run(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
                 Err(e) => return Reply::error(format!("ERR {e}")),
             };
             let value = match value_of(&ctx, key, &m) {
-                Ok(Some(v)) => v,
-                Ok(None) => {
-                    return Reply::error(
-                        "ERR MIGRATE of a stream is not supported by this server yet",
-                    )
-                }
+                Ok(v) => v,
                 Err(e) => return Reply::error(format!("ERR {e}")),
             };
             let ttl = match m.expire_ms {
@@ -240,7 +235,7 @@ impl WriteOp for DeleteMoved {
             let Some(m) = c.live_meta_mut(key)? else {
                 continue;
             };
-            let same = value_of(c, key, &m)?.is_some_and(|v| rdb::dump(&v) == *payload);
+            let same = rdb::dump(&value_of(c, key, &m)?) == *payload;
             if same {
                 c.emit(Command::KDel, key, Bytes::new(), 0)?;
             }

@@ -41,7 +41,7 @@ pub struct Imported {
 /// # Errors
 /// [`Error::Config`] for a data directory that holds data, a file that
 /// is no RDB file, bad data (with its offset), keys of another database
-/// than 0, a value this server does not hold (a stream, a module's);
+/// than 0, a value this server does not hold (a module's);
 /// RocksDB and file errors. Nothing is left in the data directory when
 /// it fails.
 pub fn import(config: &Config, rdb: &Path) -> Result<Imported> {
@@ -87,6 +87,7 @@ fn load(config: &Config, rdb: &Path, dir: &Path) -> Result<Imported> {
         &rdb.display().to_string(),
         bytes,
         &store,
+        false,
         |b, seq| {
             let garbage = b.leaves_garbage();
             store.write_leaving(b.finish(&store, seq)?, garbage)
@@ -99,8 +100,8 @@ fn load(config: &Config, rdb: &Path, dir: &Path) -> Result<Imported> {
 /// Read every item of `reader` (the RDB named `name`, `bytes` long)
 /// into `store` as the events that make each key, in batches handed to
 /// `write` with the last event's seq (events count from 1): database 0
-/// only; keys already expired are left out. Progress is logged every
-/// second.
+/// only; keys already expired are left out unless `keep_expired`.
+/// Progress is logged every second.
 ///
 /// # Errors
 /// [`Error::Config`] for bad data (with its offset) and keys of another
@@ -110,6 +111,7 @@ pub(crate) fn load_items<R: std::io::Read>(
     name: &str,
     bytes: u64,
     store: &Store,
+    keep_expired: bool,
     mut write: impl FnMut(Batch, u64) -> Result<()>,
 ) -> Result<Imported> {
     let now = crate::clock::now_ms();
@@ -141,7 +143,7 @@ pub(crate) fn load_items<R: std::io::Read>(
                         key.escape_ascii()
                     )));
                 }
-                if expire_ms != 0 && expire_ms <= now {
+                if !keep_expired && expire_ms != 0 && expire_ms <= now {
                     done.expired += 1;
                     continue;
                 }

@@ -6,11 +6,13 @@
 //! [`dump`] writes the plain encodings every Redis since 2.x loads
 //! (string, list, set, hash, sorted set with binary scores); [`restore`]
 //! reads those and the compact ones Redis writes (listpack, ziplist,
-//! intset, quicklist, LZF-compressed and integer-encoded strings). Streams
-//! and module values are refused, by name.
+//! intset, quicklist, LZF-compressed and integer-encoded strings), and
+//! streams with their consumer groups both ways. Module values are
+//! refused, by name.
 
 mod file;
 mod read;
+mod stream;
 
 use bytes::Bytes;
 
@@ -18,6 +20,9 @@ pub use file::{
     write_end, write_function, write_header, write_key, write_select, FileError, FileReader, Item,
 };
 pub use read::{listpack_backlen, Reader};
+pub use stream::{
+    Group as StreamGroup, Node as StreamNode, Pending as StreamPending, Stream, StreamId,
+};
 
 /// The RDB version of Redis 7.0, written in every payload; payloads of a
 /// later version are refused, as Redis refuses them.
@@ -61,6 +66,8 @@ pub enum Value {
     Hash(Vec<(Bytes, Bytes)>),
     /// (member, score) pairs.
     ZSet(Vec<(Bytes, f64)>),
+    /// A stream: entries, counters, consumer groups.
+    Stream(Box<Stream>),
 }
 
 /// Why a payload is refused.
@@ -143,6 +150,7 @@ pub fn write_value(out: &mut Vec<u8>, value: &Value) {
                 put_string(out, value);
             }
         }
+        Value::Stream(s) => stream::write(out, s),
         Value::ZSet(pairs) => {
             out.push(kind::ZSET_2);
             put_len(out, pairs.len() as u64);

@@ -207,14 +207,15 @@ impl<'a> Reader<'a> {
                 Value::List(items)
             }
             kind::STREAM_LISTPACKS | kind::STREAM_LISTPACKS_2 | kind::STREAM_LISTPACKS_3 => {
-                return Err(RdbError::Unsupported("stream"))
+                // (an empty stream is a value, unlike an empty collection)
+                return Ok(Value::Stream(Box::new(self.stream(kind)?)));
             }
             kind::MODULE | kind::MODULE_2 => return Err(RdbError::Unsupported("module value")),
             kind::HASH_ZIPMAP => return Err(RdbError::Unsupported("zipmap (Redis 2.4) hash")),
             _ => return Err(RdbError::Format),
         };
         let empty = match &value {
-            Value::String(_) => false,
+            Value::String(_) | Value::Stream(_) => false,
             Value::List(v) | Value::Set(v) => v.is_empty(),
             Value::Hash(v) => v.is_empty(),
             Value::ZSet(v) => v.is_empty(),
@@ -230,7 +231,7 @@ impl<'a> Reader<'a> {
         }
         // (Redis refuses a member or field twice: "Duplicate ... detected")
         let unique = match &value {
-            Value::String(_) | Value::List(_) => true,
+            Value::String(_) | Value::List(_) | Value::Stream(_) => true,
             Value::Set(v) => distinct(v.iter()),
             Value::Hash(v) => distinct(v.iter().map(|(f, _)| f)),
             Value::ZSet(v) => distinct(v.iter().map(|(m, _)| m)),
@@ -465,6 +466,14 @@ fn whole<T>(r: Result<T>) -> Result<T> {
 
 fn intset(b: &[u8]) -> Result<Vec<Bytes>> {
     whole(intset_of(b))
+}
+
+/// A listpack's items (integers as text), the whole of `b`.
+///
+/// # Errors
+/// [`RdbError::Format`] for bytes that are no listpack.
+pub(crate) fn listpack_items(b: &[u8]) -> Result<Vec<Bytes>> {
+    listpack(b)
 }
 
 fn listpack(b: &[u8]) -> Result<Vec<Bytes>> {

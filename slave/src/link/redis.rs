@@ -23,8 +23,10 @@ use super::{blocking, read_reply, write, Link, LinkError, LinkResult, LINK_POLL}
 
 /// Acknowledge the offset reached this often (as Redis's replicas do).
 const ACK_EVERY: Duration = Duration::from_secs(1);
-/// Commit at least every this many events while the stream flows.
+/// Commit at least every this many events, or this often, while the
+/// stream flows.
 const ROUND_EVENTS: usize = 8 * 1024;
+const ROUND_TIME: Duration = Duration::from_millis(10);
 /// The name of a full sync's RDB file while it is received, in the data
 /// directory.
 const SYNC_FILE: &str = "redis-sync.rdb";
@@ -107,6 +109,7 @@ impl Link {
                 let at = RedisOffset {
                     replid: (*replid).to_owned(),
                     offset,
+                    db: 0,
                 };
                 info!(replid, offset, "full sync from the Redis master");
                 state.set_decision(format!(
@@ -162,7 +165,27 @@ impl Link {
         self.ctx.copy_begins();
         let n = state.full_copies.load(Ordering::Relaxed) + 1;
         let started = Instant::now();
-        let loaded = blocking(|| RedisApplier::load_rdb(&mut self.storage, &path, at, n));
+        // A newline a second tells the master this replica is alive while
+        // it loads (as Redis's replicas do): it drops one silent for
+        // repl-timeout.
+        let storage = &mut self.storage;
+        let loaded = blocking(|| {
+            std::thread::scope(|s| {
+                let load = s.spawn(|| RedisApplier::load_rdb(storage, &path, at, n));
+                let runtime = tokio::runtime::Handle::current();
+                let mut beat = Instant::now();
+                while !load.is_finished() {
+                    std::thread::sleep(Duration::from_millis(50));
+                    if beat.elapsed() >= Duration::from_secs(1) {
+                        beat = Instant::now();
+                        conn.out().extend_from_slice(b"\n");
+                        // (a failed send shows at the first ack)
+                        let _ = runtime.block_on(write(conn, "sending a newline", cancel));
+                    }
+                }
+                load.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+            })
+        });
         let _ = std::fs::remove_file(&path);
         state.full_copies.store(n, Ordering::Relaxed);
         let done = loaded?;
@@ -254,43 +277,50 @@ impl Link {
         let cfg = self.ctx.config();
         let state = std::sync::Arc::clone(self.ctx.state());
         let timeout_ms = cfg.slave_timeout * 1000;
-        let mut applier = blocking(|| RedisApplier::new(&self.storage, &cfg))?;
+        let mut applier = blocking(|| RedisApplier::new(&self.storage, &cfg, &at))?;
+        // The point reached, kept at once (a CONTINUE may name a new id).
+        blocking(|| applier.commit(&mut self.storage, &at))?;
         let mut decoder = RequestDecoder::new(RespLimits::default());
         // The offset of the last whole command taken, and of the last one
         // outside a MULTI (what a commit may claim).
         let mut taken = at.offset;
         let mut whole = at.offset;
-        let mut last_ack = Instant::now();
         let mut refused = Refusals::default();
+        // The first ack goes at once: a master that sent the RDB without
+        // a length waits for it before it streams.
+        let mut last_ack: Option<Instant> = None;
         loop {
-            let mut ack_now = false;
-            // Framing stopped before the buffer's end: go on at once.
-            let mut more = false;
-            loop {
-                let before = conn.reader.buffered();
-                let next = conn.reader.frame(&mut decoder);
-                taken += (before - conn.reader.buffered()) as u64;
-                let args = match next {
-                    Ok(Some(args)) => args,
-                    Ok(None) => break,
-                    Err(e) => return Err(LinkError::Protocol(e.to_string())),
-                };
-                let getack = args.len() >= 2
-                    && args[0].eq_ignore_ascii_case(b"replconf")
-                    && args[1].eq_ignore_ascii_case(b"getack");
-                let name = args.first().cloned().unwrap_or_default();
-                if let Some(why) = applier.apply(args)? {
-                    refused.note(&name, why);
-                }
-                if !applier.in_unit() {
+            // Frame and apply what is buffered, off the runtime's
+            // threads, within a round's bounds; stopped early (a GETACK,
+            // a full round), it goes on at once after the commit.
+            let round = Instant::now();
+            let (ack_now, more) = blocking(|| -> LinkResult<(bool, bool)> {
+                loop {
+                    let before = conn.reader.buffered();
+                    let next = conn.reader.frame(&mut decoder);
+                    taken += (before - conn.reader.buffered()) as u64;
+                    let args = match next {
+                        Ok(Some(args)) => args,
+                        Ok(None) => return Ok((false, false)),
+                        Err(e) => return Err(LinkError::Protocol(e.to_string())),
+                    };
+                    let getack = args.len() >= 2
+                        && args[0].eq_ignore_ascii_case(b"replconf")
+                        && args[1].eq_ignore_ascii_case(b"getack");
+                    let name = args.first().cloned().unwrap_or_default();
+                    if let Some(why) = applier.apply(args)? {
+                        refused.note(&name, why);
+                    }
+                    if applier.in_unit() {
+                        continue;
+                    }
                     whole = taken;
+                    let full = applier.pending() >= ROUND_EVENTS || round.elapsed() >= ROUND_TIME;
+                    if getack || full {
+                        return Ok((getack, true));
+                    }
                 }
-                if getack || applier.pending() >= ROUND_EVENTS && !applier.in_unit() {
-                    ack_now |= getack;
-                    more = true;
-                    break;
-                }
-            }
+            })?;
             // Commit what is whole: when the socket has nothing more for
             // now, the round is full, or the master asks how far we are.
             if whole > at.offset && !applier.in_unit() {
@@ -300,11 +330,11 @@ impl Link {
                 state.set_redis_offset(Some(at.offset));
             }
             refused.log();
-            if ack_now || last_ack.elapsed() >= ACK_EVERY {
+            if ack_now || last_ack.is_none_or(|t| t.elapsed() >= ACK_EVERY) {
                 let offset = at.offset.to_string();
                 put_command(conn.out(), &[&b"REPLCONF"[..], b"ACK", offset.as_bytes()]);
                 write(conn, "sending an ack", cancel).await?;
-                last_ack = Instant::now();
+                last_ack = Some(Instant::now());
             }
             if more {
                 continue;

@@ -17,6 +17,7 @@
 
 pub mod groups;
 pub mod nodes;
+pub mod rdb;
 pub mod write;
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -508,21 +509,12 @@ pub fn encode_fields(pairs: &[(Bytes, Bytes)]) -> Vec<u8> {
 
 /// Inverse of [`encode_fields`], as the flat reply Redis gives.
 pub fn fields_reply(b: &Bytes) -> Reply {
-    let mut out = Vec::new();
-    let n = b
-        .get(..4)
-        .map_or(0, |x| u32::from_be_bytes([x[0], x[1], x[2], x[3]]) as usize);
-    let mut at = 4;
-    for _ in 0..n * 2 {
-        let Some(len) = b.get(at..at + 4) else { break };
-        let len = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
-        let Some(_) = b.get(at + 4..at + 4 + len) else {
-            break;
-        };
-        out.push(Reply::Bulk(b.slice(at + 4..at + 4 + len)));
-        at += 4 + len;
-    }
-    Reply::Array(out)
+    Reply::Array(
+        rdb::field_pairs(b)
+            .into_iter()
+            .flat_map(|(f, v)| [Reply::Bulk(f), Reply::Bulk(v)])
+            .collect(),
+    )
 }
 
 /// An entry as Redis replies one: `[id, [field, value, ...]]`.
