@@ -18,6 +18,7 @@ pub struct LinkCtx {
     pub(crate) view: NodeView,
     pub(crate) run_id: String,
     pub(crate) repl: Arc<Replication>,
+    pub(crate) pubsub: Arc<crate::clients::PubSub>,
 }
 
 impl LinkCtx {
@@ -29,6 +30,12 @@ impl LinkCtx {
     /// The port this node serves on (sent to the master).
     pub fn listening_port(&self) -> u16 {
         self.view.listening_port()
+    }
+
+    /// A message the master published (Redis replicates PUBLISH):
+    /// delivered to this node's subscribers, as a Redis replica does.
+    pub fn publish(&self, channel: &bytes::Bytes, message: &bytes::Bytes) {
+        self.pubsub.publish(channel, message);
     }
 
     /// The link's shared state.

@@ -51,6 +51,7 @@ impl Core {
             view: self.view.clone(),
             run_id: self.run_id.clone(),
             repl: Arc::clone(&self.repl),
+            pubsub: Arc::clone(&self.pubsub),
         }
     }
 

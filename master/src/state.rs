@@ -56,7 +56,7 @@ pub struct Core {
     /// Connected clients (CLIENT LIST / KILL).
     pub clients: Clients,
     /// Channel and pattern subscribers.
-    pub pubsub: PubSub,
+    pub pubsub: Arc<PubSub>,
     /// Counters.
     pub stats: ConnStats,
     /// Start time.
@@ -119,7 +119,7 @@ impl Core {
                 c.set_output_limits(&output_limits);
                 c
             },
-            pubsub: PubSub::default(),
+            pubsub: Arc::default(),
             stats: ConnStats::default(),
             started: Instant::now(),
             run_id: crate::storage::new_replid(),

@@ -35,16 +35,20 @@ fn replica_offset(c: &mut redis::Connection, port: u16) -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
-/// Wait until the replica on `port` acknowledged everything redis-server
-/// wrote to its stream.
-fn wait_caught_up(redis: &Redis, port: u16) {
+/// Wait until the node applied and acknowledged everything redis-server
+/// wrote to its stream, its link up. (redis-server shows a replica
+/// online, at offset 0, as soon as a diskless transfer ends, before the
+/// replica loaded it: the node's own INFO says when it has.)
+fn wait_caught_up(redis: &Redis, node: &Node) {
     let mut c = redis.client();
     wait_until(
-        "the rocksync node to acknowledge the master's offset",
+        "the rocksync node to hold and acknowledge the master's offset",
         Duration::from_secs(60),
         || {
             let master = redis_num(&mut c, "replication", "master_repl_offset");
-            replica_offset(&mut c, port) == Some(master)
+            node.field("replication", "master_link_status").as_deref() == Some("up")
+                && node.num("replication", "slave_repl_offset") == master
+                && replica_offset(&mut c, node.addr.port()) == Some(master)
         },
     );
 }
@@ -90,7 +94,7 @@ fn a_rocksync_node_follows_a_live_redis_server_then_takes_over() {
     let redis_addr: std::net::SocketAddr =
         format!("127.0.0.1:{}", redis.port).parse().expect("addr");
     assert_eq!(slaveof(&node, Some(redis_addr)), "OK");
-    wait_caught_up(&redis, node.addr.port());
+    wait_caught_up(&redis, &node);
     let full = redis_num(&mut r, "stats", "sync_full");
     assert_eq!(
         node.client().get::<_, String>("s").expect("get"),
@@ -155,7 +159,7 @@ fn a_rocksync_node_follows_a_live_redis_server_then_takes_over() {
     }
     let status = bench.0.wait().expect("redis-benchmark");
     assert!(status.success(), "redis-benchmark failed");
-    wait_caught_up(&redis, node.addr.port());
+    wait_caught_up(&redis, &node);
     // Its INFO shows the master's offset, as a Redis replica's does
     // (Sentinel compares it across the replicas).
     let acked = replica_offset(&mut r, node.addr.port()).expect("online");
@@ -183,7 +187,7 @@ fn a_rocksync_node_follows_a_live_redis_server_then_takes_over() {
     node.terminate(Duration::from_secs(30));
     let _: () = r.set("while-down", "yes").expect("set");
     let node = Node::master(&data, port, &[]);
-    wait_caught_up(&redis, port);
+    wait_caught_up(&redis, &node);
     assert_eq!(
         node.client().get::<_, String>("while-down").expect("get"),
         "yes"
@@ -226,7 +230,7 @@ fn a_write_to_another_database_stops_the_link_and_says_why() {
     let redis_addr: std::net::SocketAddr =
         format!("127.0.0.1:{}", redis.port).parse().expect("addr");
     assert_eq!(slaveof(&node, Some(redis_addr)), "OK");
-    wait_caught_up(&redis, node.addr.port());
+    wait_caught_up(&redis, &node);
     let mut r = redis.client();
     let _: () = r.set("zero", "0").expect("set");
     wait_until("the write to arrive", Duration::from_secs(30), || {
@@ -236,6 +240,25 @@ fn a_write_to_another_database_stops_the_link_and_says_why() {
             .flatten()
             == Some("0".into())
     });
+    // A subscriber of the node gets what the master publishes, as a
+    // Redis replica's does.
+    let (tx, sub) = std::sync::mpsc::channel::<String>();
+    let mut listener = node.client();
+    let _t = std::thread::spawn(move || {
+        let mut pubsub = listener.as_pubsub();
+        pubsub.subscribe("ch").expect("subscribe");
+        let _ = tx.send(String::new());
+        while let Ok(msg) = pubsub.get_message() {
+            if tx.send(msg.get_payload().unwrap_or_default()).is_err() {
+                break;
+            }
+        }
+    });
+    assert_eq!(
+        sub.recv_timeout(Duration::from_secs(10)).ok().as_deref(),
+        Some(""),
+        "subscribed"
+    );
     let _: () = redis::cmd("SELECT").arg(1).query(&mut r).expect("select");
     // A message from database 1 is no write to it: it passes (the
     // error below names the SET).
@@ -251,6 +274,11 @@ fn a_write_to_another_database_stops_the_link_and_says_why() {
         || std::fs::read_to_string(&log).is_ok_and(|t| t.matches(why).count() >= 2),
     );
     let mut c = node.client();
+    assert_eq!(
+        sub.recv_timeout(Duration::from_secs(10)).ok().as_deref(),
+        Some("hello"),
+        "the master's message reaches the node's subscriber"
+    );
     assert_eq!(
         c.get::<_, Option<String>>("zero").expect("get"),
         Some("0".into())

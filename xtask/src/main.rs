@@ -27,6 +27,9 @@
 //! - `cargo xtask bench backup [--quick]`: BGSAVE of 1 M keys and a
 //!   start from that backup (rocksync: `--restore-from`, then the node;
 //!   redis-server: loading its RDB) beside redis-server.
+//! - `cargo xtask bench follow [--quick]`: a replica of a live
+//!   redis-server holding 1 M keys, redis-server's own beside a rocksync
+//!   node: full sync, the stream under SET -P 16, CPU per command.
 //! - `cargo xtask bench sync [--quick]`: SET with `sync-replicas 1` against
 //!   0 on one master-slave pair, beside Redis with `WAIT 1 0` after each SET.
 //! - `cargo xtask bench fanout [--quick]`: a master's throughput with eight
@@ -40,6 +43,7 @@ mod costs_bench;
 mod cpu_bench;
 mod failover_bench;
 mod fanout_bench;
+mod follow_bench;
 mod ha_bench;
 mod procs;
 mod repl_bench;
@@ -225,6 +229,9 @@ fn main() -> Result<()> {
         Some("bench") if args.get(1).map(String::as_str) == Some("backup") => {
             backup_bench::run(args.iter().any(|a| a == "--quick"))
         }
+        Some("bench") if args.get(1).map(String::as_str) == Some("follow") => {
+            follow_bench::run(args.iter().any(|a| a == "--quick"))
+        }
         Some("bench") if args.get(1).map(String::as_str) == Some("costs") => {
             costs_bench::run(
                 args.iter().any(|a| a == "--quick"),
@@ -238,6 +245,6 @@ fn main() -> Result<()> {
             commands_bench::run(args.iter().any(|a| a == "--quick"), kvrocks, only.as_deref())
         }
         Some("bench") => bench::run(&args[1..]),
-        _ => bail!("usage: cargo xtask <run [--ha] | ci | bench [--keyspace | --sustained] [--base BIN] [repl | failover | fanout | ha | sync | tls | commands [--kvrocks BIN] [--only xadd,...] | costs [--kvrocks BIN] | backup | cpu] [--quick]>"),
+        _ => bail!("usage: cargo xtask <run [--ha] | ci | bench [--keyspace | --sustained] [--base BIN] [repl | failover | fanout | ha | sync | tls | commands [--kvrocks BIN] [--only xadd,...] | costs [--kvrocks BIN] | backup | follow | cpu] [--quick]>"),
     }
 }

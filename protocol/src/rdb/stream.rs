@@ -20,8 +20,11 @@ pub type StreamId = (u64, u64);
 /// Entry flags.
 const DELETED: i64 = 1;
 const SAME_FIELDS: i64 = 2;
-/// Entries per node written (Redis's `stream-node-max-entries`).
+/// Entries per node written when no layout is given (Redis's
+/// `stream-node-max-entries`), and the bytes of fields and values past
+/// which a node takes no more (its `stream-node-max-bytes`).
 const NODE_ENTRIES: usize = 100;
+const NODE_BYTES: usize = 4096;
 
 /// A stream as RDB carries it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -52,6 +55,10 @@ pub struct Node {
     /// Deleted entries it still holds (read; written as 0: a node
     /// written holds its live entries only).
     pub deleted: u64,
+    /// Its last entry's ID, deleted or not.
+    pub last: StreamId,
+    /// Its listpack's bytes (0: unknown).
+    pub bytes: u64,
 }
 
 /// A consumer group.
@@ -166,20 +173,33 @@ fn put_id(out: &mut Vec<u8>, id: StreamId) {
 /// Entries of one node: their (ID, pairs).
 type Entries<'a> = &'a [(StreamId, Vec<(Bytes, Bytes)>)];
 
+/// A node of `entries` (not empty) with the first one's fields.
+fn node_of(entries: Entries<'_>) -> (StreamId, Vec<Bytes>, Entries<'_>) {
+    let fields = entries[0].1.iter().map(|(f, _)| f.clone()).collect();
+    (entries[0].0, fields, entries)
+}
+
 /// The nodes to write: (master ID, master fields, live entries), none
 /// empty: as `s.nodes` lays them out (when they hold every entry), else
 /// 100 entries a node with the first one's fields.
 fn layout(s: &Stream) -> Vec<(StreamId, Vec<Bytes>, Entries<'_>)> {
     let first = s.entries.first().map(|e| e.0);
     if s.nodes.is_empty() || first.is_some_and(|id| id < s.nodes[0].master) {
-        return s
-            .entries
-            .chunks(NODE_ENTRIES)
-            .map(|chunk| {
-                let fields = chunk[0].1.iter().map(|(f, _)| f.clone()).collect();
-                (chunk[0].0, fields, chunk)
-            })
-            .collect();
+        // As XADD fills nodes: 100 entries, or past 4 KiB of fields and
+        // values.
+        let mut out: Vec<(StreamId, Vec<Bytes>, Entries<'_>)> = Vec::new();
+        let (mut start, mut bytes) = (0, 0usize);
+        for (i, (_, pairs)) in s.entries.iter().enumerate() {
+            if i > start && (i - start == NODE_ENTRIES || bytes >= NODE_BYTES) {
+                out.push(node_of(&s.entries[start..i]));
+                (start, bytes) = (i, 0);
+            }
+            bytes += pairs.iter().map(|(f, v)| f.len() + v.len()).sum::<usize>();
+        }
+        if start < s.entries.len() {
+            out.push(node_of(&s.entries[start..]));
+        }
+        return out;
     }
     let mut out = Vec::new();
     let mut rest = &s.entries[..];
@@ -249,20 +269,26 @@ pub(crate) fn write(out: &mut Vec<u8>, s: &Stream) {
             put_len(out, p.delivery_count);
         }
         // Every holder of a pending entry is a consumer.
-        let mut consumers = g.consumers.clone();
+        let mut owned: std::collections::HashMap<&Bytes, Vec<StreamId>> = Default::default();
         for p in &g.pending {
-            if !consumers.iter().any(|(n, _)| *n == p.owner) {
-                consumers.push((p.owner.clone(), 0));
+            owned.entry(&p.owner).or_default().push(p.id);
+        }
+        let mut consumers: Vec<(&Bytes, u64)> = g.consumers.iter().map(|(n, t)| (n, *t)).collect();
+        for p in &g.pending {
+            if !g.consumers.iter().any(|(n, _)| *n == p.owner)
+                && !consumers.iter().any(|(n, _)| **n == p.owner)
+            {
+                consumers.push((&p.owner, 0));
             }
         }
         put_len(out, consumers.len() as u64);
-        for (name, seen) in &consumers {
+        for (name, seen) in consumers {
             put_string(out, name);
             out.extend_from_slice(&seen.to_le_bytes());
-            let owned: Vec<_> = g.pending.iter().filter(|p| p.owner == *name).collect();
-            put_len(out, owned.len() as u64);
-            for p in owned {
-                out.extend_from_slice(&raw_id(p.id));
+            let ids = owned.get(name).map_or(&[][..], Vec::as_slice);
+            put_len(out, ids.len() as u64);
+            for id in ids {
+                out.extend_from_slice(&raw_id(*id));
             }
         }
     }
@@ -301,7 +327,8 @@ fn node_entries(
         return Err(RdbError::Format);
     }
     let mut seen_live = 0;
-    for _ in 0..live + deleted {
+    let mut last = master;
+    for _ in 0..live.checked_add(deleted).ok_or(RdbError::Format)? {
         let flags = int(it.next())?;
         let id = (
             master.0.wrapping_add(int(it.next())? as u64),
@@ -328,6 +355,7 @@ fn node_entries(
             pairs
         };
         int(it.next())?;
+        last = id;
         if flags & DELETED == 0 {
             if out.last().is_some_and(|(last, _)| *last >= id) {
                 return Err(RdbError::Format);
@@ -343,6 +371,8 @@ fn node_entries(
         master,
         fields,
         deleted: deleted as u64,
+        last,
+        bytes: 0,
     })
 }
 
@@ -372,7 +402,8 @@ impl Reader<'_> {
             if s.nodes.last().is_some_and(|n| n.master >= master) {
                 return Err(RdbError::Format);
             }
-            let node = node_entries(master, &items, &mut s.entries)?;
+            let mut node = node_entries(master, &items, &mut s.entries)?;
+            node.bytes = lp.len() as u64;
             s.nodes.push(node);
         }
         let length = self.len()?;
@@ -402,11 +433,20 @@ impl Reader<'_> {
             } else {
                 self.len()? as i64
             };
+            if s.groups.iter().any(|o| o.name == g.name) {
+                return Err(RdbError::Format);
+            }
+            // Each pending entry once, then each claimed by one consumer
+            // (a consumer may be named "").
             let pending = self.len()?;
+            let mut at = std::collections::HashMap::new();
             for _ in 0..pending {
                 let id = id16(self.take(16)?)?;
                 let delivery_time = self.ms_time()?;
                 let delivery_count = self.len()?;
+                if at.insert(id, g.pending.len()).is_some() {
+                    return Err(RdbError::Format);
+                }
                 g.pending.push(Pending {
                     id,
                     delivery_time,
@@ -414,6 +454,7 @@ impl Reader<'_> {
                     owner: Bytes::new(),
                 });
             }
+            let mut claimed = vec![false; g.pending.len()];
             let consumers = self.len()?;
             for _ in 0..consumers {
                 let name = self.string()?;
@@ -424,17 +465,19 @@ impl Reader<'_> {
                 let owned = self.len()?;
                 for _ in 0..owned {
                     let id = id16(self.take(16)?)?;
-                    let p = g
-                        .pending
-                        .iter_mut()
-                        .find(|p| p.id == id && p.owner.is_empty())
-                        .ok_or(RdbError::Format)?;
-                    p.owner = name.clone();
+                    let i = *at.get(&id).ok_or(RdbError::Format)?;
+                    if std::mem::replace(&mut claimed[i], true) {
+                        return Err(RdbError::Format);
+                    }
+                    g.pending[i].owner = name.clone();
+                }
+                if g.consumers.iter().any(|(n, _)| *n == name) {
+                    return Err(RdbError::Format);
                 }
                 g.consumers.push((name, seen));
             }
             // Every pending entry has its consumer, as Redis requires.
-            if g.pending.iter().any(|p| p.owner.is_empty()) {
+            if claimed.contains(&false) {
                 return Err(RdbError::Format);
             }
             s.groups.push(g);
@@ -487,8 +530,19 @@ mod tests {
                     delivery_count: 1,
                     owner: b("bob"),
                 },
+                Pending {
+                    id: (1002, 1),
+                    delivery_time: 6,
+                    delivery_count: 2,
+                    owner: b(""),
+                },
             ],
-            consumers: vec![(b("alice"), 9), (b("bob"), 10), (b("idle"), 11)],
+            consumers: vec![
+                (b("alice"), 9),
+                (b("bob"), 10),
+                (b("idle"), 11),
+                (b(""), 12),
+            ],
         });
         s.groups.push(Group {
             name: b("unknown-read"),
@@ -499,12 +553,19 @@ mod tests {
         let Ok(Value::Stream(mut got)) = restore(&dump(&value)) else {
             panic!("no stream restored");
         };
-        // Read back, it has its nodes: 100 entries each, the first
-        // entry's fields as their master fields.
-        assert_eq!(got.nodes.len(), 3);
-        assert_eq!(got.nodes[1].master, got.entries[100].0);
-        let fields: Vec<Bytes> = got.entries[100].1.iter().map(|(f, _)| f.clone()).collect();
-        assert_eq!(got.nodes[1].fields, fields);
+        // Read back, it has its nodes (100 entries, or fewer past 4 KiB),
+        // each with its first entry's fields as its master fields.
+        assert!(got.nodes.len() >= 3, "{} nodes", got.nodes.len());
+        for node in &got.nodes {
+            let first = got
+                .entries
+                .iter()
+                .find(|e| e.0 == node.master)
+                .expect("a first entry");
+            let fields: Vec<Bytes> = first.1.iter().map(|(f, _)| f.clone()).collect();
+            assert_eq!(node.fields, fields);
+            assert!(node.bytes > 0 && node.last >= node.master);
+        }
         let laid_out = Value::Stream(got.clone());
         got.nodes.clear();
         assert_eq!(Value::Stream(got), value);

@@ -308,6 +308,12 @@ impl Link {
                         && args[0].eq_ignore_ascii_case(b"replconf")
                         && args[1].eq_ignore_ascii_case(b"getack");
                     let name = args.first().cloned().unwrap_or_default();
+                    if args.len() == 3
+                        && (name.eq_ignore_ascii_case(b"publish")
+                            || name.eq_ignore_ascii_case(b"spublish"))
+                    {
+                        self.ctx.publish(&args[1], &args[2]);
+                    }
                     if let Some(why) = applier.apply(args)? {
                         refused.note(&name, why);
                     }

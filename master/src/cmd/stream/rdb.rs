@@ -37,6 +37,8 @@ pub fn to_rdb(v: &impl View, key: &[u8], m: &Meta) -> Result<RdbStream> {
                 master: n.master,
                 fields: n.fields.into_iter().map(Bytes::from).collect(),
                 deleted: n.deleted,
+                last: n.last,
+                bytes: n.bytes,
             });
         }
         true
@@ -83,6 +85,9 @@ pub fn events(s: &RdbStream) -> Vec<(Command, Bytes)> {
     let first = s.entries.first().map(|e| e.0);
     let given = !s.nodes.is_empty() && first.is_none_or(|id| id >= s.nodes[0].master);
     let mut next_given = s.nodes.iter().peekable();
+    // The node given for each node made (its last ID and size, deleted
+    // entries counted, are set once its live entries are in).
+    let mut made_from = Vec::new();
     for (id, pairs) in &s.entries {
         let refs: Vec<(&[u8], &[u8])> = pairs.iter().map(|(f, x)| (&f[..], &x[..])).collect();
         if given {
@@ -97,6 +102,7 @@ pub fn events(s: &RdbStream) -> Vec<(Command, Bytes)> {
                 let mut node = Node::start(n.master, &fields);
                 node.set_counts(0, n.deleted);
                 nodes.push(node);
+                made_from.push(n);
             }
         } else {
             let fits = nodes.last().is_some_and(|n| {
@@ -114,6 +120,12 @@ pub fn events(s: &RdbStream) -> Vec<(Command, Bytes)> {
             node.add(*id, &refs);
         }
         out.push(part(&entry_part(*id), &encode_fields(pairs)));
+    }
+    for (node, given) in nodes.iter_mut().zip(&made_from) {
+        node.last = node.last.max(given.last);
+        if given.bytes > 0 {
+            node.bytes = given.bytes;
+        }
     }
     for node in &nodes {
         out.push(part(&node_part(node.master), &node.encode()));
