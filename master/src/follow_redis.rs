@@ -199,6 +199,21 @@ impl RedisApplier {
         self.command(args)
     }
 
+    /// Read the metadata of the keys `cmds` name in one batched lookup
+    /// before they are applied (each would otherwise read its own).
+    pub fn prefetch<'a>(&self, cmds: impl Iterator<Item = &'a Vec<Bytes>>) {
+        let keys: Vec<&[u8]> = cmds
+            .filter(|a| a.len() > 1)
+            .filter_map(|a| crate::command::lookup(&a[0]).map(|s| (s, a)))
+            .filter(|(s, a)| s.meta.arity_ok(a.len()))
+            .flat_map(|(s, a)| s.meta.key_args(a))
+            .map(|k| &k[..])
+            .collect();
+        // (a failed read here is a missed shortcut: each command reads
+        // for itself)
+        let _ = self.batch.prefetch(&self.store, Cf::Meta, &keys);
+    }
+
     /// True inside a `MULTI` (what is pending is no whole unit yet).
     pub fn in_unit(&self) -> bool {
         self.unit.is_some()

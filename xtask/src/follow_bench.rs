@@ -74,7 +74,10 @@ fn follow(
     let stat = std::path::PathBuf::from(format!("/proc/{}/stat", replica.id()));
     let since = Instant::now();
     let answer = call(port, &[verb, "127.0.0.1", &master.to_string()])?;
-    ensure!(answer.starts_with("+OK"), "{verb}: {answer}");
+    ensure!(
+        answer.trim().trim_start_matches('+') == "OK",
+        "{verb}: {answer}"
+    );
     let full_sync = caught_up(master, port, since)?;
     let before = process_ticks(&stat)?;
     let range = keys.to_string();

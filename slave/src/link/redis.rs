@@ -23,10 +23,9 @@ use super::{blocking, read_reply, write, Link, LinkError, LinkResult, LINK_POLL}
 
 /// Acknowledge the offset reached this often (as Redis's replicas do).
 const ACK_EVERY: Duration = Duration::from_secs(1);
-/// Commit at least every this many events, or this often, while the
-/// stream flows.
-const ROUND_EVENTS: usize = 8 * 1024;
-const ROUND_TIME: Duration = Duration::from_millis(10);
+/// Commands framed, read ahead in one batched lookup, and applied as a
+/// round (committed together, unless inside a MULTI).
+const ROUND_COMMANDS: usize = 2048;
 /// The name of a full sync's RDB file while it is received, in the data
 /// directory.
 const SYNC_FILE: &str = "redis-sync.rdb";
@@ -291,22 +290,30 @@ impl Link {
         let mut last_ack: Option<Instant> = None;
         loop {
             // Frame and apply what is buffered, off the runtime's
-            // threads, within a round's bounds; stopped early (a GETACK,
-            // a full round), it goes on at once after the commit.
-            let round = Instant::now();
+            // threads, a round at most; stopped early (a GETACK, a full
+            // round), it goes on at once after the commit.
             let (ack_now, more) = blocking(|| -> LinkResult<(bool, bool)> {
-                loop {
+                // The round's commands, each with the offset of its end.
+                let mut round = Vec::new();
+                let mut getack = false;
+                while round.len() < ROUND_COMMANDS && !getack {
                     let before = conn.reader.buffered();
                     let next = conn.reader.frame(&mut decoder);
                     taken += (before - conn.reader.buffered()) as u64;
-                    let args = match next {
-                        Ok(Some(args)) => args,
-                        Ok(None) => return Ok((false, false)),
+                    match next {
+                        Ok(Some(args)) => {
+                            getack = args.len() >= 2
+                                && args[0].eq_ignore_ascii_case(b"replconf")
+                                && args[1].eq_ignore_ascii_case(b"getack");
+                            round.push((args, taken));
+                        }
+                        Ok(None) => break,
                         Err(e) => return Err(LinkError::Protocol(e.to_string())),
-                    };
-                    let getack = args.len() >= 2
-                        && args[0].eq_ignore_ascii_case(b"replconf")
-                        && args[1].eq_ignore_ascii_case(b"getack");
+                    }
+                }
+                let more = getack || round.len() == ROUND_COMMANDS;
+                applier.prefetch(round.iter().map(|(args, _)| args));
+                for (args, end) in round {
                     let name = args.first().cloned().unwrap_or_default();
                     if args.len() == 3
                         && (name.eq_ignore_ascii_case(b"publish")
@@ -317,15 +324,11 @@ impl Link {
                     if let Some(why) = applier.apply(args)? {
                         refused.note(&name, why);
                     }
-                    if applier.in_unit() {
-                        continue;
-                    }
-                    whole = taken;
-                    let full = applier.pending() >= ROUND_EVENTS || round.elapsed() >= ROUND_TIME;
-                    if getack || full {
-                        return Ok((getack, true));
+                    if !applier.in_unit() {
+                        whole = end;
                     }
                 }
+                Ok((getack, more))
             })?;
             // Commit what is whole: when the socket has nothing more for
             // now, the round is full, or the master asks how far we are.
