@@ -1,4 +1,4 @@
-//! SYNC for Redis's tools: `redis-cli --rdb FILE` (and anything that
+//! SYNC and PSYNC for Redis's tools: `redis-cli --rdb FILE` (and anything that
 //! reads a master's RDB the way it does) gets an RDB (version 10, Redis
 //! 7.0) of one consistent snapshot: the function libraries, then every
 //! live key with its expiry. It is streamed as Redis streams a diskless
@@ -26,12 +26,17 @@ const CHUNK: usize = 1 << 20;
 /// How long the reader may take to take a chunk.
 const SEND_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Send `conn` the RDB of a snapshot of `core`'s data, then close it.
-pub async fn send(core: Arc<Core>, mut conn: Connection, kill: CancellationToken) {
+/// Send `conn` the RDB of a snapshot of `core`'s data, then close it;
+/// after `+FULLRESYNC <replid> <offset>` for PSYNC.
+pub async fn send(core: Arc<Core>, mut conn: Connection, kill: CancellationToken, psync: bool) {
     let mark = crate::storage::new_replid();
     let mark = format!("{mark:0>40}");
     let mark = &mark[mark.len() - 40..];
-    let head = format!("$EOF:{mark}\r\n");
+    let mut head = format!("$EOF:{mark}\r\n");
+    if psync {
+        let at = core.binlog.last_seq();
+        head = format!("+FULLRESYNC {} {at}\r\n{head}", core.repl.history().replid);
+    }
     if conn
         .writer
         .send_within(head.as_bytes(), SEND_TIMEOUT)

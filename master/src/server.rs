@@ -295,11 +295,12 @@ async fn serve(
         core: Arc::clone(&core),
         id,
     });
-    if args[0].eq_ignore_ascii_case(b"sync") {
+    let psync = args[0].eq_ignore_ascii_case(b"psync");
+    if psync || args[0].eq_ignore_ascii_case(b"sync") {
         // An RDB for a tool (redis-cli --rdb), not a replica.
-        client.info.touch(b"sync");
+        client.info.touch(if psync { b"psync" } else { b"sync" });
         tokio::spawn(async move {
-            crate::rdb_export::send(Arc::clone(&handed.core), conn, kill).await;
+            crate::rdb_export::send(Arc::clone(&handed.core), conn, kill, psync).await;
             drop(handed);
         });
         return true;

@@ -179,3 +179,57 @@ fn redis_cli_rdb_makes_a_dump_redis_server_loads() {
         .expect("fcall");
     assert_eq!(hi, "hi");
 }
+
+/// A redis-server made a replica of rocksync (`--replicaof`) would load
+/// an RDB, lose the connection, and load it again, never getting a
+/// write: it is refused, and its log says why and what to do instead. A
+/// tool that asks PSYNC for the RDB only (`REPLCONF rdb-only 1`) gets
+/// `+FULLRESYNC` and the RDB.
+#[test]
+fn a_redis_server_replica_is_refused_and_a_psync_tool_gets_the_rdb() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().expect("tmp");
+    let m = Node::master(&dir.path().join("data"), 0, &[]);
+    let mut c = m.client();
+    let _: () = redis::cmd("SET")
+        .arg("k")
+        .arg("v")
+        .query(&mut c)
+        .expect("set");
+    let log = dir.path().join("replica.log");
+    let port = m.addr.port().to_string();
+    let logfile = log.to_string_lossy().into_owned();
+    let replica = common::Redis::start(&["--replicaof", "127.0.0.1", &port, "--logfile", &logfile]);
+    common::wait_until(
+        "the replica to log why it was refused",
+        std::time::Duration::from_secs(30),
+        || {
+            std::fs::read_to_string(&log)
+                .is_ok_and(|t| t.contains("does not stream its writes to a Redis replica"))
+        },
+    );
+    let mut r = replica.client();
+    let held: i64 = redis::cmd("DBSIZE").query(&mut r).expect("dbsize");
+    assert_eq!(
+        held, 0,
+        "the replica loaded a snapshot it would never update"
+    );
+
+    let mut s = std::net::TcpStream::connect(m.addr).expect("connect");
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .expect("timeout");
+    s.write_all(b"*3\r\n$8\r\nREPLCONF\r\n$8\r\nrdb-only\r\n$1\r\n1\r\n*3\r\n$5\r\nPSYNC\r\n$1\r\n?\r\n$2\r\n-1\r\n")
+        .expect("send");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = s.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+    }
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.starts_with("+OK\r\n+FULLRESYNC "), "{text}");
+    assert!(text.contains("\r\n$EOF:"), "{text}");
+    assert!(got.windows(5).any(|w| w == b"REDIS"), "no RDB in {text}");
+}

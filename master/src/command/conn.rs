@@ -629,6 +629,30 @@ pub static TABLE: &[Spec] = &[
             "An internal command used in replication.",
         )
         .conn(replication::sync),
+    cmd(
+        "psync",
+        -3,
+        ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI,
+        0,
+    )
+    .doc(
+        "server",
+        "2.8.0",
+        "An internal command used in replication.",
+    )
+    .conn(replication::sync),
+    cmd(
+        "replconf",
+        -1,
+        ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY,
+        0,
+    )
+    .doc(
+        "server",
+        "3.0.0",
+        "An internal command for configuring the replication stream.",
+    )
+    .conn(replication::replconf),
     // Ours.
     cmd("sync140", -4, ADMIN | NOSCRIPT | NO_MULTI, 0)
         .doc(

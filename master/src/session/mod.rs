@@ -60,6 +60,10 @@ pub struct Client {
     pub multi_dirty: bool,
     /// SYNC140 received: the socket goes to a sync session.
     pub handoff: Option<Vec<Bytes>>,
+    /// It gave its port with `REPLCONF listening-port` (a replica).
+    pub replica_port: bool,
+    /// `REPLCONF rdb-only 1`: it wants the RDB only (a tool).
+    pub rdb_only: bool,
     /// Its WATCHed keys.
     pub watch: Option<Arc<Watch>>,
     /// The protocol it speaks (HELLO).
@@ -85,6 +89,8 @@ impl Client {
             multi: None,
             multi_dirty: false,
             handoff: None,
+            replica_port: false,
+            rdb_only: false,
             watch: None,
             proto: Proto::Resp2,
             tracking: None,

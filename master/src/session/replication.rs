@@ -96,11 +96,44 @@ pub fn wait<'s>(s: &'s mut Session<'_>, a: &'s [Bytes]) -> BoxReply<'s> {
     })
 }
 
-/// SYNC (as `redis-cli --rdb` sends it): the connection gets an RDB of
-/// the data, then closes.
+/// What SYNC and PSYNC answer a redis-server replica (one that gave its
+/// port with REPLCONF, not `REPLCONF rdb-only 1`): it would load the
+/// snapshot, lose the connection, and load it again, never getting a
+/// write.
+const NO_REDIS_REPLICAS: &str = "ERR rocksync does not stream its writes to a Redis replica (it would hold a snapshot that never changes): make a rocksync node the replica, or move the data with redis-cli --rdb, MIGRATE or DUMP/RESTORE";
+
+/// SYNC (as `redis-cli --rdb` sends it) and PSYNC (as tools that read a
+/// master's RDB send it): the connection gets an RDB of the data
+/// (after `+FULLRESYNC <replid> <offset>` for PSYNC), then closes.
 pub fn sync(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
+    if s.client.replica_port && !s.client.rdb_only {
+        return Reply::error(NO_REDIS_REPLICAS);
+    }
     s.after = After::Handoff(a.to_vec());
     Reply::NilArray
+}
+
+/// REPLCONF option value ...: what a replica or a tool says of itself
+/// before SYNC or PSYNC (`listening-port`, `ip-address`, `capa`,
+/// `rdb-only`); acks are a sync session's, not a client's.
+pub fn replconf(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
+    if a.len() % 2 == 0 {
+        return Reply::error("ERR syntax error");
+    }
+    for pair in a[1..].chunks(2) {
+        match pair[0].to_ascii_lowercase().as_slice() {
+            b"listening-port" => s.client.replica_port = true,
+            b"rdb-only" => s.client.rdb_only = &pair[1][..] == b"1",
+            b"ip-address" | b"capa" | b"ack" | b"getack" | b"rdb-filter-only" => {}
+            _ => {
+                return Reply::error(format!(
+                    "ERR Unrecognized REPLCONF option: {}",
+                    String::from_utf8_lossy(&pair[0])
+                ))
+            }
+        }
+    }
+    Reply::ok()
 }
 
 /// SYNC140 ...: the connection becomes a sync session.
