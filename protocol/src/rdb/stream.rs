@@ -95,12 +95,32 @@ enum Lp<'a> {
     Str(&'a [u8]),
 }
 
-/// A listpack of `items`.
+/// The integer a listpack stores a string as, when it does (Redis's
+/// `lpStringToInt64`): under 21 characters, an optional `-`, no leading
+/// zero, `+` or `-0`, in the i64 range.
+fn as_int(s: &[u8]) -> Option<i64> {
+    if s == b"0" {
+        return Some(0);
+    }
+    let digits = s.strip_prefix(b"-").unwrap_or(s);
+    let plain = digits.first().is_some_and(|d| (b'1'..=b'9').contains(d));
+    if s.len() >= 21 || !plain || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(s).ok()?.parse().ok()
+}
+
+/// A listpack of `items` (strings that are integers stored as integers,
+/// as Redis stores them).
 fn listpack(items: &[Lp<'_>]) -> Vec<u8> {
     let mut out = vec![0u8; 6];
     for item in items {
         let start = out.len();
-        match *item {
+        let item = match *item {
+            Lp::Str(s) => as_int(s).map_or(Lp::Str(s), Lp::Int),
+            Lp::Int(v) => Lp::Int(v),
+        };
+        match item {
             Lp::Int(v) if (0..=127).contains(&v) => out.push(v as u8),
             Lp::Int(v) if (-4096..=4095).contains(&v) => {
                 let u = (v as u16) & 0x1fff;
@@ -597,6 +617,15 @@ mod tests {
             let lp = listpack(&[Lp::Int(v), Lp::Str(b"x")]);
             let items = super::super::read::listpack_items(&lp).expect("reads");
             assert_eq!(items, vec![b(&v.to_string()), b("x")], "{v}");
+        }
+        // Strings that are integers are stored as integers, the others
+        // as they are.
+        for s in ["12", "-7", "007", "-0", "+5", "99999999999999999999", "1e3"] {
+            let lp = listpack(&[Lp::Str(s.as_bytes())]);
+            let items = super::super::read::listpack_items(&lp).expect("reads");
+            assert_eq!(items, vec![b(s)], "{s}");
+            let int = as_int(s.as_bytes()).is_some();
+            assert_eq!(lp[6] & 0xc0 == 0x80, !int, "{s}: {:#x}", lp[6]);
         }
         let long = "y".repeat(5000);
         let lp = listpack(&[Lp::Str(long.as_bytes()), Lp::Str(&[b'z'; 100])]);
