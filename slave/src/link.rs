@@ -401,19 +401,9 @@ impl Link {
                 // The next round is already on its way: read it at once.
                 continue;
             }
-            tokio::select! {
-                r = conn.reader.fill() => match r {
-                    Ok(false) => return Err(LinkError::Closed),
-                    Ok(true) => state.touch(),
-                    Err(source) => return Err(LinkError::Io { what: "reading from the master", source }),
-                },
-                _ = tokio::time::sleep(LINK_POLL) => {
-                    let silent = state.silent_ms();
-                    if silent > timeout_ms {
-                        return Err(LinkError::Silent(silent));
-                    }
-                }
-                _ = cancel.cancelled() => return Ok(()),
+            if !wait_for_master(conn, &state, timeout_ms, "reading from the master", cancel).await?
+            {
+                return Ok(());
             }
         }
     }
@@ -529,6 +519,39 @@ fn pipeline(
         done = Some(last);
     }
     Ok(done)
+}
+
+/// Wait for more from the master, at most [`LINK_POLL`]: false when the
+/// link is cancelled.
+///
+/// # Errors
+/// The master closed the connection, the read failed (`what` was being
+/// read), or nothing came for `timeout_ms`.
+async fn wait_for_master(
+    conn: &mut Connection,
+    state: &rocksync_master::LinkState,
+    timeout_ms: u64,
+    what: &'static str,
+    cancel: &CancellationToken,
+) -> LinkResult<bool> {
+    tokio::select! {
+        r = conn.reader.fill() => match r {
+            Ok(false) => Err(LinkError::Closed),
+            Ok(true) => {
+                state.touch();
+                Ok(true)
+            }
+            Err(source) => Err(LinkError::Io { what, source }),
+        },
+        _ = tokio::time::sleep(LINK_POLL) => {
+            let silent = state.silent_ms();
+            if silent > timeout_ms {
+                return Err(LinkError::Silent(silent));
+            }
+            Ok(true)
+        }
+        _ = cancel.cancelled() => Ok(false),
+    }
 }
 
 /// Send the connection's output within 30 s; a cancel ends the wait (as

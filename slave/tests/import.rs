@@ -47,11 +47,7 @@ fn a_redis_dump_imports_with_the_same_digest() {
         .collect();
     let _: () = r.zadd_multiple("z:big", &members).expect("zadd");
     let lib = "#!lua name=imported\nredis.register_function('hello', function() return 'hi' end)";
-    let _: String = redis::cmd("FUNCTION")
-        .arg("LOAD")
-        .arg(lib)
-        .query(&mut r)
-        .expect("function load");
+    function_load(&mut r, lib);
     stream_with_group(&mut r, "st", 300);
     let _: String = redis::cmd("SAVE").query(&mut r).expect("save");
     let want = digest_of("redis-server", || redis.client());

@@ -81,11 +81,7 @@ fn a_rocksync_node_follows_a_live_redis_server_then_takes_over() {
         .zadd_multiple("z", &[(1.5, "a"), (2.5, "b")])
         .expect("zadd");
     let lib = "#!lua name=lib\nredis.register_function('bump', function(keys) return redis.call('incrby', keys[1], 2) end)";
-    let _: String = redis::cmd("FUNCTION")
-        .arg("LOAD")
-        .arg(lib)
-        .query(&mut r)
-        .expect("function load");
+    function_load(&mut r, lib);
     stream_with_group(&mut r, "st", 300);
 
     let tmp = TempDir::new().expect("tmp");

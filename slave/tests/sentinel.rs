@@ -30,11 +30,10 @@ fn sentinel_fails_rocksync_over_and_turns_the_old_master_into_a_slave() {
     let m = Node::master(&tmp.path().join("m"), m_port, &[]);
     load(&m, "a", 1000, 20);
     // A function library, which the new master must still run.
-    let lib: String = redis::cmd("FUNCTION")
-        .arg("LOAD")
-        .arg("#!lua name=lib\nredis.register_function('tag', function(keys, args) return redis.call('SET', keys[1], args[1]) end)")
-        .query(&mut m.client())
-        .expect("function load");
+    let lib = function_load(
+        &mut m.client(),
+        "#!lua name=lib\nredis.register_function('tag', function(keys, args) return redis.call('SET', keys[1], args[1]) end)",
+    );
     assert_eq!(lib, "lib");
     let s1 = Node::slave(&tmp.path().join("s1"), free_port(), m.addr, &[]);
     let s2 = Node::slave(&tmp.path().join("s2"), free_port(), m.addr, &[]);

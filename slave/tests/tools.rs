@@ -145,11 +145,7 @@ fn redis_cli_rdb_makes_a_dump_redis_server_loads() {
         .query(&mut c)
         .expect("set");
     let lib = "#!lua name=exported\nredis.register_function('hello', function() return 'hi' end)";
-    let _: String = redis::cmd("FUNCTION")
-        .arg("LOAD")
-        .arg(lib)
-        .query(&mut c)
-        .expect("load");
+    common::function_load(&mut c, lib);
     common::stream_with_group(&mut c, "st", 300);
     let want = common::digest(&m);
     let rdb_dir = tempfile::tempdir().expect("tmp");

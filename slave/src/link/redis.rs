@@ -19,7 +19,7 @@ use tokio_util::codec::Decoder;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use super::{blocking, read_reply, write, Link, LinkError, LinkResult, LINK_POLL};
+use super::{blocking, read_reply, wait_for_master, write, Link, LinkError, LinkResult};
 
 /// Acknowledge the offset reached this often (as Redis's replicas do).
 const ACK_EVERY: Duration = Duration::from_secs(1);
@@ -249,19 +249,8 @@ impl Link {
                     self.master_addr
                 ));
             }
-            tokio::select! {
-                r = conn.reader.fill() => match r {
-                    Ok(false) => return Err(LinkError::Closed),
-                    Ok(true) => state.touch(),
-                    Err(source) => return Err(LinkError::Io { what: "reading the RDB", source }),
-                },
-                _ = tokio::time::sleep(LINK_POLL) => {
-                    let silent = state.silent_ms();
-                    if silent > timeout_ms {
-                        return Err(LinkError::Silent(silent));
-                    }
-                }
-                _ = cancel.cancelled() => return Err(LinkError::Cancelled),
+            if !wait_for_master(conn, &state, timeout_ms, "reading the RDB", cancel).await? {
+                return Err(LinkError::Cancelled);
             }
         }
     }
@@ -362,19 +351,9 @@ impl Link {
                     })
                 }
             }
-            tokio::select! {
-                r = conn.reader.fill() => match r {
-                    Ok(false) => return Err(LinkError::Closed),
-                    Ok(true) => state.touch(),
-                    Err(source) => return Err(LinkError::Io { what: "reading from the master", source }),
-                },
-                _ = tokio::time::sleep(LINK_POLL) => {
-                    let silent = state.silent_ms();
-                    if silent > timeout_ms {
-                        return Err(LinkError::Silent(silent));
-                    }
-                }
-                _ = cancel.cancelled() => return Ok(()),
+            if !wait_for_master(conn, &state, timeout_ms, "reading from the master", cancel).await?
+            {
+                return Ok(());
             }
         }
     }

@@ -55,3 +55,13 @@ pub fn stream_with_group(c: &mut redis::Connection, key: &str, n: usize) {
         .query(c)
         .expect("createconsumer");
 }
+
+#[allow(dead_code)]
+/// FUNCTION LOAD `code`: the library's name.
+pub fn function_load(c: &mut redis::Connection, code: &str) -> String {
+    redis::cmd("FUNCTION")
+        .arg("LOAD")
+        .arg(code)
+        .query(c)
+        .expect("function load")
+}
