@@ -26,14 +26,24 @@ const CHUNK: usize = 1 << 20;
 /// How long the reader may take to take a chunk.
 const SEND_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Send `conn` the RDB of a snapshot of `core`'s data, then close it;
-/// after `+FULLRESYNC <replid> <offset>` for PSYNC.
-pub async fn send(core: Arc<Core>, mut conn: Connection, kill: CancellationToken, psync: bool) {
+/// What a tool asked for.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Ask {
+    /// It sent PSYNC: `+FULLRESYNC <replid> <offset>` goes first.
+    pub psync: bool,
+    /// `REPLCONF rdb-filter-only functions` (`redis-cli --functions-rdb`):
+    /// the function libraries only, no key.
+    pub functions_only: bool,
+}
+
+/// Send `conn` the RDB of a snapshot of `core`'s data, then close it.
+pub async fn send(core: Arc<Core>, mut conn: Connection, kill: CancellationToken, ask: Ask) {
     let mark = crate::storage::new_replid();
     let mark = format!("{mark:0>40}");
     let mark = &mark[mark.len() - 40..];
     let mut head = format!("$EOF:{mark}\r\n");
-    if psync {
+    if ask.psync {
+        // (informational: nothing is streamed after the RDB)
         let at = core.binlog.last_seq();
         head = format!("+FULLRESYNC {} {at}\r\n{head}", core.repl.history().replid);
     }
@@ -47,7 +57,7 @@ pub async fn send(core: Arc<Core>, mut conn: Connection, kill: CancellationToken
     }
     let (tx, mut rx) = mpsc::channel::<Result<Vec<u8>, String>>(4);
     let maker = Arc::clone(&core);
-    let made = tokio::task::spawn_blocking(move || build(&maker, &tx));
+    let made = tokio::task::spawn_blocking(move || build(&maker, &tx, ask.functions_only));
     let started = Instant::now();
     let mut sent = 0u64;
     while let Some(chunk) = rx.recv().await {
@@ -86,8 +96,9 @@ pub async fn send(core: Arc<Core>, mut conn: Connection, kill: CancellationToken
     }
 }
 
-/// Build the RDB into chunks on `tx`: how many keys it holds.
-fn build(core: &Core, tx: &mpsc::Sender<Result<Vec<u8>, String>>) -> u64 {
+/// Build the RDB into chunks on `tx` (the function libraries only, when
+/// `functions_only`): how many keys it holds.
+fn build(core: &Core, tx: &mpsc::Sender<Result<Vec<u8>, String>>, functions_only: bool) -> u64 {
     let ctx = ReadCtx::at_snapshot(&core.store, &core.cursors);
     let total = core.store.key_count().unwrap_or(0);
     let ctime = (ctx.now_ms / 1000).to_string();
@@ -108,6 +119,12 @@ fn build(core: &Core, tx: &mpsc::Sender<Result<Vec<u8>, String>>) -> u64 {
         .values()
     {
         rdb::write_function(&mut out, &lib.code);
+    }
+    if functions_only {
+        // (nothing sent yet: the checksum covers `out` alone)
+        rdb::write_end(&mut out, 0);
+        let _ = tx.blocking_send(Ok(out));
+        return 0;
     }
     rdb::write_select(&mut out, 0);
     let mut crc = 0u64;

@@ -297,10 +297,14 @@ async fn serve(
     });
     let psync = args[0].eq_ignore_ascii_case(b"psync");
     if psync || args[0].eq_ignore_ascii_case(b"sync") {
+        let ask = crate::rdb_export::Ask {
+            psync,
+            functions_only: client.functions_only,
+        };
         // An RDB for a tool (redis-cli --rdb), not a replica.
         client.info.touch(if psync { b"psync" } else { b"sync" });
         tokio::spawn(async move {
-            crate::rdb_export::send(Arc::clone(&handed.core), conn, kill, psync).await;
+            crate::rdb_export::send(Arc::clone(&handed.core), conn, kill, ask).await;
             drop(handed);
         });
         return true;

@@ -124,7 +124,8 @@ fn maxclients_must_fit_the_open_file_limit() {
 /// `redis-cli --rdb FILE` against a master: the RDB it writes is loaded
 /// by a real redis-server, with the master's digest (a stream with its
 /// consumer group, pending entries and consumers included: XINFO STREAM
-/// FULL) and its function library.
+/// FULL) and its function library; `--functions-rdb` writes the
+/// library alone.
 #[test]
 fn redis_cli_rdb_makes_a_dump_redis_server_loads() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -168,6 +169,28 @@ fn redis_cli_rdb_makes_a_dump_redis_server_loads() {
     assert_eq!(got.len(), want.len());
     assert_eq!(got, want);
     let mut r = loaded.client();
+    let hi: String = redis::cmd("FCALL")
+        .arg("hello")
+        .arg(0)
+        .query(&mut r)
+        .expect("fcall");
+    assert_eq!(hi, "hi");
+    // `--functions-rdb`: the libraries only, no key.
+    let funcs = rdb_dir.path().join("functions.rdb");
+    let out = tool("redis-cli")
+        .args(["-p", &port, "--functions-rdb"])
+        .arg(&funcs)
+        .output()
+        .expect("redis-cli --functions-rdb");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let loaded = common::Redis::start(&["--dir", &at, "--dbfilename", "functions.rdb"]);
+    let mut r = loaded.client();
+    let keys: i64 = redis::cmd("DBSIZE").query(&mut r).expect("dbsize");
+    assert_eq!(keys, 0, "keys in a functions-only RDB");
     let hi: String = redis::cmd("FCALL")
         .arg("hello")
         .arg(0)

@@ -64,6 +64,9 @@ pub struct Client {
     pub replica_port: bool,
     /// `REPLCONF rdb-only 1`: it wants the RDB only (a tool).
     pub rdb_only: bool,
+    /// `REPLCONF rdb-filter-only functions`: of the RDB, the function
+    /// libraries only.
+    pub functions_only: bool,
     /// Its WATCHed keys.
     pub watch: Option<Arc<Watch>>,
     /// The protocol it speaks (HELLO).
@@ -91,6 +94,7 @@ impl Client {
             handoff: None,
             replica_port: false,
             rdb_only: false,
+            functions_only: false,
             watch: None,
             proto: Proto::Resp2,
             tracking: None,

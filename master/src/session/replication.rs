@@ -121,10 +121,33 @@ pub fn replconf(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
         return Reply::error("ERR syntax error");
     }
     for pair in a[1..].chunks(2) {
+        let value = &pair[1][..];
         match pair[0].to_ascii_lowercase().as_slice() {
-            b"listening-port" => s.client.replica_port = true,
-            b"rdb-only" => s.client.rdb_only = &pair[1][..] == b"1",
-            b"ip-address" | b"capa" | b"ack" | b"getack" | b"rdb-filter-only" => {}
+            b"listening-port" => match rocksync_protocol::parse_i64(value) {
+                Some(_) => s.client.replica_port = true,
+                None => return Reply::error(crate::cmd::NOT_INT),
+            },
+            b"rdb-only" => match value {
+                b"0" | b"1" => s.client.rdb_only = value == b"1",
+                _ => return Reply::error("ERR value is out of range, must be 0 or 1"),
+            },
+            b"rdb-filter-only" => {
+                let mut functions = false;
+                for f in value
+                    .split(|b| b.is_ascii_whitespace())
+                    .filter(|f| !f.is_empty())
+                {
+                    if !f.eq_ignore_ascii_case(b"functions") {
+                        return Reply::error(format!(
+                            "ERR Unsupported rdb-filter-only option: {}",
+                            String::from_utf8_lossy(f)
+                        ));
+                    }
+                    functions = true;
+                }
+                s.client.functions_only = functions;
+            }
+            b"ip-address" | b"capa" | b"ack" | b"getack" => {}
             _ => {
                 return Reply::error(format!(
                     "ERR Unrecognized REPLCONF option: {}",
