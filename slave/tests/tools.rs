@@ -150,53 +150,40 @@ fn redis_cli_rdb_makes_a_dump_redis_server_loads() {
     common::stream_with_group(&mut c, "st", 300);
     let want = common::digest(&m);
     let rdb_dir = tempfile::tempdir().expect("tmp");
-    let rdb = rdb_dir.path().join("dump.rdb");
     let port = m.addr.port().to_string();
-    let out = tool("redis-cli")
-        .args(["-p", &port, "--rdb"])
-        .arg(&rdb)
-        .output()
-        .expect("redis-cli --rdb");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // (a later --dir wins over the test kit's own)
+    // redis-cli writes `name` with `flag`; a redis-server started on it
+    // (a later --dir wins over the test kit's own) runs the function.
     let at = rdb_dir.path().to_string_lossy().into_owned();
-    let loaded = common::Redis::start(&["--dir", &at, "--dbfilename", "dump.rdb"]);
+    let load = |flag: &str, name: &str| {
+        let out = tool("redis-cli")
+            .args(["-p", &port, flag])
+            .arg(rdb_dir.path().join(name))
+            .output()
+            .expect("redis-cli");
+        assert!(
+            out.status.success(),
+            "{flag}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let loaded = common::Redis::start(&["--dir", &at, "--dbfilename", name]);
+        let hi: String = redis::cmd("FCALL")
+            .arg("hello")
+            .arg(0)
+            .query(&mut loaded.client())
+            .expect("fcall");
+        assert_eq!(hi, "hi", "{flag}");
+        loaded
+    };
+    let loaded = load("--rdb", "dump.rdb");
     let got = common::digest_of("redis-server", || loaded.client());
     assert_eq!(got.len(), want.len());
     assert_eq!(got, want);
-    let mut r = loaded.client();
-    let hi: String = redis::cmd("FCALL")
-        .arg("hello")
-        .arg(0)
-        .query(&mut r)
-        .expect("fcall");
-    assert_eq!(hi, "hi");
     // `--functions-rdb`: the libraries only, no key.
-    let funcs = rdb_dir.path().join("functions.rdb");
-    let out = tool("redis-cli")
-        .args(["-p", &port, "--functions-rdb"])
-        .arg(&funcs)
-        .output()
-        .expect("redis-cli --functions-rdb");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let loaded = common::Redis::start(&["--dir", &at, "--dbfilename", "functions.rdb"]);
-    let mut r = loaded.client();
-    let keys: i64 = redis::cmd("DBSIZE").query(&mut r).expect("dbsize");
+    let loaded = load("--functions-rdb", "functions.rdb");
+    let keys: i64 = redis::cmd("DBSIZE")
+        .query(&mut loaded.client())
+        .expect("dbsize");
     assert_eq!(keys, 0, "keys in a functions-only RDB");
-    let hi: String = redis::cmd("FCALL")
-        .arg("hello")
-        .arg(0)
-        .query(&mut r)
-        .expect("fcall");
-    assert_eq!(hi, "hi");
 }
 
 /// A redis-server made a replica of rocksync (`--replicaof`) would load
