@@ -334,6 +334,9 @@ fn replication(core: &Core, out: &mut String) {
                 l.binlog_resumes.load(Ordering::Relaxed)
             );
             line!(out, "master_sync_decision:{}", l.decision());
+            // (one line: an error's text never holds a line break here)
+            let error = l.last_error().replace(['\r', '\n'], " ");
+            line!(out, "master_link_last_error:{error}");
         }
     }
     core.repl.slaves_info(out);

@@ -87,6 +87,8 @@ pub struct LinkState {
     redis_offset: AtomicU64,
     /// The last start decision and its reason.
     decision: Mutex<String>,
+    /// Why the link last went down ("" while it never did).
+    last_error: Mutex<String>,
     epoch: Mutex<Option<Instant>>,
 }
 
@@ -172,6 +174,16 @@ impl LinkState {
     /// Record the start decision.
     pub fn set_decision(&self, d: String) {
         *lock(&self.decision) = d;
+    }
+
+    /// Why the link last went down, if it ever did.
+    pub fn last_error(&self) -> String {
+        lock(&self.last_error).clone()
+    }
+
+    /// Record why the link went down.
+    pub fn set_last_error(&self, e: String) {
+        *lock(&self.last_error) = e;
     }
 }
 

@@ -125,7 +125,10 @@ impl Link {
             let started = Instant::now();
             match self.session(cancel).await {
                 Ok(()) | Err(LinkError::Cancelled) => {}
-                Err(e) => warn!(error = %e, "replication link down"),
+                Err(e) => {
+                    warn!(error = %e, "replication link down");
+                    self.ctx.state().set_last_error(e.to_string());
+                }
             }
             self.ctx.state().set_up(false);
             if started.elapsed() > Duration::from_secs(5) {

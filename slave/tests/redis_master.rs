@@ -269,6 +269,11 @@ fn a_write_to_another_database_stops_the_link_and_says_why() {
         Duration::from_secs(30),
         || std::fs::read_to_string(&log).is_ok_and(|t| t.matches(why).count() >= 2),
     );
+    // INFO says why too.
+    let said = node
+        .field("replication", "master_link_last_error")
+        .unwrap_or_default();
+    assert!(said.contains(why), "{said}");
     let mut c = node.client();
     assert_eq!(
         sub.recv_timeout(Duration::from_secs(10)).ok().as_deref(),
