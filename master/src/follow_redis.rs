@@ -144,10 +144,11 @@ impl RedisApplier {
     /// refused here (Redis's replicas log such a command and go on).
     ///
     /// # Errors
-    /// [`Error::Config`] for a write to another database than 0; a
-    /// command that failed past taking back (the pending writes must then
-    /// be dropped: the link reconnects and continues from the last
-    /// commit).
+    /// [`Error::Config`] for a write to another database than 0, a
+    /// command this node does not have or holds as no data command, a
+    /// command that failed here (a storage error, not an error reply);
+    /// the link then reconnects and continues from its last commit (what
+    /// is pending is dropped with the applier).
     pub fn apply(&mut self, args: Vec<Bytes>) -> Result<Option<String>> {
         let Some(first) = args.first() else {
             return Ok(None);
