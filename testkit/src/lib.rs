@@ -135,6 +135,27 @@ pub fn client(port: u16) -> redis::Connection {
     c
 }
 
+/// Check that the server answering on `port` is `proc` (its INFO's
+/// `process_id`), still running.
+fn ours(proc: &mut Proc, port: u16) -> std::io::Result<()> {
+    let pid = redis::Client::open(format!("redis://127.0.0.1:{port}/"))
+        .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(10)))
+        .and_then(|mut c| redis::cmd("INFO").arg("server").query::<String>(&mut c))
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find_map(|l| l.strip_prefix("process_id:"))
+                .and_then(|v| v.trim().parse::<u32>().ok())
+        });
+    if pid == Some(proc.id()) && proc.0.try_wait()?.is_none() {
+        return Ok(());
+    }
+    Err(std::io::Error::other(format!(
+        "port {port} answers for process {pid:?}, not for redis-server {}",
+        proc.id()
+    )))
+}
+
 /// A real `redis-server` on a free port of 127.0.0.1, in a temporary
 /// directory, with no RDB saves; killed when dropped.
 pub struct RedisServer {
@@ -167,7 +188,12 @@ impl RedisServer {
                 Duration::from_secs(10),
             );
             match started {
-                Ok(proc) => return Self { proc, port, dir },
+                // The port answering may be another process's that took
+                // it first (ours then failed to bind): only ours will do.
+                Ok(mut proc) => match ours(&mut proc, port) {
+                    Ok(()) => return Self { proc, port, dir },
+                    Err(e) => last = Some(e),
+                },
                 Err(e) => last = Some(e),
             }
         }
