@@ -99,16 +99,33 @@ pub fn diff(old: &[u8], new: &[u8]) -> Option<Bytes> {
     (out.len() <= budget).then(|| out.freeze())
 }
 
-/// Apply `patch` to `value`, which may not pass `max` bytes.
+/// One splice of a patch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Splice<'a> {
+    /// Where it starts, in the value as the splices before it left it.
+    pub offset: usize,
+    /// Bytes removed from there.
+    pub removed: usize,
+    /// Bytes put in their place.
+    pub inserted: &'a [u8],
+}
+
+/// The patch of one splice (`inserted` below 4 GB: strings are at most
+/// 512 MB).
+pub fn one(offset: usize, removed: usize, inserted: &[u8]) -> Bytes {
+    let mut out = BytesMut::with_capacity(HEADER + inserted.len());
+    put(&mut out, offset, removed, inserted);
+    out.freeze()
+}
+
+/// The splices of `patch`, in order.
 ///
 /// # Errors
-/// A patch that is cut short, removes what is not there or makes the
-/// value too large; `value` is then unspecified.
-pub fn apply(value: &mut Vec<u8>, mut patch: &[u8], max: usize) -> Result<(), SpliceError> {
+/// A patch cut short.
+pub fn parse(mut patch: &[u8]) -> Result<Vec<Splice<'_>>, SpliceError> {
     let word =
         |b: &[u8], at: usize| u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]) as usize;
-    value.reserve(patch.len());
-    let mut resized = false;
+    let mut out = Vec::new();
     while !patch.is_empty() {
         if patch.len() < HEADER {
             return Err(SpliceError::Cut);
@@ -116,6 +133,25 @@ pub fn apply(value: &mut Vec<u8>, mut patch: &[u8], max: usize) -> Result<(), Sp
         let (offset, removed, len) = (word(patch, 0), word(patch, 4), word(patch, 8));
         let inserted = patch.get(HEADER..HEADER + len).ok_or(SpliceError::Cut)?;
         patch = &patch[HEADER + len..];
+        out.push(Splice {
+            offset,
+            removed,
+            inserted,
+        });
+    }
+    Ok(out)
+}
+
+/// Apply `patch` to `value`, which may not pass `max` bytes.
+///
+/// # Errors
+/// A patch that is cut short, removes what is not there or makes the
+/// value too large; `value` is then unspecified.
+pub fn apply(value: &mut Vec<u8>, patch: &[u8], max: usize) -> Result<(), SpliceError> {
+    value.reserve(patch.len());
+    let mut resized = false;
+    for s in parse(patch)? {
+        let (offset, removed, len) = (s.offset, s.removed, s.inserted.len());
         if (removed != len || offset > value.len()) && std::mem::replace(&mut resized, true) {
             return Err(SpliceError::Shape);
         }
@@ -132,7 +168,7 @@ pub fn apply(value: &mut Vec<u8>, mut patch: &[u8], max: usize) -> Result<(), Sp
         if value.len() - removed + len > max {
             return Err(SpliceError::TooLarge);
         }
-        value.splice(offset..end, inserted.iter().copied());
+        value.splice(offset..end, s.inserted.iter().copied());
     }
     Ok(())
 }

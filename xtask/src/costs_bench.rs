@@ -1,4 +1,5 @@
-//! `cargo xtask bench costs [--kvrocks BIN] [--quick]`: commands that are
+//! `cargo xtask bench costs [--kvrocks BIN] [--only append,...] [--quick]`:
+//! commands that are
 //! cheap in Redis on large values, each beside redis-server (and Kvrocks
 //! when given) in one interleaved run: SPOP and SRANDMEMBER on a 200 000
 //! member set, ZPOPMIN and ZPOPMAX after 10 000 pops, LREM of one element
@@ -7,7 +8,9 @@
 //! CPU per command and what one call adds to the log a replica is fed
 //! from: redis-server's AOF and rocksync's binlog, in bytes per call
 //! (issue 27: no command slower than its Redis cost class, its log bytes
-//! proportional to what it changed).
+//! proportional to what it changed). `--only` measures the rows whose
+//! command is named (every row's setup still runs: later rows build on
+//! earlier ones' data).
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -317,7 +320,7 @@ fn rows(quick: bool) -> Vec<Row> {
 }
 
 /// Run the rows at -P 1 and -P 16 and print a markdown table.
-pub fn run(quick: bool, kvrocks: Option<&str>) -> Result<()> {
+pub fn run(quick: bool, kvrocks: Option<&str>, only: Option<&[String]>) -> Result<()> {
     let pair = start_pair("costs")?;
     let kv = kvrocks.map(start_kvrocks).transpose()?;
     let servers = crate::commands_bench::servers(&pair, kv.as_ref());
@@ -357,6 +360,15 @@ pub fn run(quick: bool, kvrocks: Option<&str>) -> Result<()> {
             for s in &servers {
                 load(s.port, setup.iter().cloned())
                     .with_context(|| format!("{} setup on {}", row.name, s.port))?;
+            }
+            let command = row
+                .name
+                .split(' ')
+                .next()
+                .unwrap_or_default()
+                .to_lowercase();
+            if only.is_some_and(|only| !only.contains(&command)) {
+                continue;
             }
             let rates = servers
                 .iter()

@@ -20,7 +20,7 @@
 //! - `cargo xtask bench failover`: promotion and a sibling's re-point beside
 //!   Redis replicas; `bench ha`: failover through Sentinel beside
 //!   redis-server, throughput through twemproxy.
-//! - `cargo xtask bench costs [--kvrocks BIN]`: commands Redis does in
+//! - `cargo xtask bench costs [--kvrocks BIN] [--only append,...]`: commands Redis does in
 //!   O(1) or O(log n) on large values (SPOP, ZPOPMIN after pops, RENAME
 //!   of a large hash, APPEND to a 1 MB string, …) beside redis-server,
 //!   with the log bytes each call adds.
@@ -233,9 +233,12 @@ fn main() -> Result<()> {
             follow_bench::run(args.iter().any(|a| a == "--quick"))
         }
         Some("bench") if args.get(1).map(String::as_str) == Some("costs") => {
+            let only: Option<Vec<String>> = flag_value(&args, "--only")
+                .map(|list| list.split(',').map(str::to_lowercase).collect());
             costs_bench::run(
                 args.iter().any(|a| a == "--quick"),
                 flag_value(&args, "--kvrocks"),
+                only.as_deref(),
             )
         }
         Some("bench") if args.get(1).map(String::as_str) == Some("commands") => {
@@ -245,6 +248,6 @@ fn main() -> Result<()> {
             commands_bench::run(args.iter().any(|a| a == "--quick"), kvrocks, only.as_deref())
         }
         Some("bench") => bench::run(&args[1..]),
-        _ => bail!("usage: cargo xtask <run [--ha] | ci | bench [--keyspace | --sustained] [--base BIN] [repl | failover | fanout | ha | sync | tls | commands [--kvrocks BIN] [--only xadd,...] | costs [--kvrocks BIN] | backup | follow | cpu] [--quick]>"),
+        _ => bail!("usage: cargo xtask <run [--ha] | ci | bench [--keyspace | --sustained] [--base BIN] [repl | failover | fanout | ha | sync | tls | commands [--kvrocks BIN] [--only xadd,...] | costs [--kvrocks BIN] [--only append,...] | backup | follow | cpu] [--quick]>"),
     }
 }

@@ -9,7 +9,7 @@ use super::{
     WRONGTYPE,
 };
 use crate::error::Result;
-use crate::store::keys::Kind;
+use crate::store::keys::{Kind, Meta};
 
 const TOO_BIG: &str = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
 
@@ -167,6 +167,7 @@ enum Op {
     Incr(i64),
 }
 
+#[derive(Clone, Copy)]
 struct Field {
     op: Op,
     signed: bool,
@@ -399,8 +400,41 @@ pub(crate) fn bitfield(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
     }))
 }
 
+/// BITFIELD on a string kept in chunks (`m`): the fields run over the
+/// bytes they touch, read from the chunks, and their change is one splice
+/// of those bytes.
+fn bitfield_long(c: &mut WriteCtx<'_>, key: &[u8], m: &Meta, fields: &[Field]) -> Result<Reply> {
+    let lo = fields.iter().map(|f| f.offset / 8).min().unwrap_or(0) as usize;
+    let hi = fields
+        .iter()
+        .map(|f| (f.offset + u64::from(f.bits)).div_ceil(8))
+        .max()
+        .unwrap_or(0) as usize;
+    // (cut at the length: a window past the end starts empty, and its
+    // splice pads the bytes between with zeros)
+    let window = c.string_range(key, m, lo, hi)?;
+    let shifted: Vec<Field> = fields
+        .iter()
+        .map(|f| Field {
+            offset: f.offset - lo as u64 * 8,
+            ..*f
+        })
+        .collect();
+    let (replies, new) = run_fields(&window, &shifted);
+    if new[..] != window[..] {
+        if (lo + new.len()) as u64 > MAX_STRING_BYTES {
+            return Ok(Reply::error(TOO_BIG));
+        }
+        super::string::splice_long(c, key, m, lo, window.len(), &new)?;
+    }
+    Ok(Reply::Array(replies))
+}
+
 impl WriteOp for BitField {
     fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
+        if let Some(m) = tri!(c.string_header_mut(&self.key)?).filter(Meta::is_chunked) {
+            return bitfield_long(c, &self.key, &m, &self.fields);
+        }
         let old = tri!(c.typed_mut(&self.key, Kind::String)?);
         let writes = self.fields.iter().any(|f| f.op != Op::Get);
         let existed = old.is_some();

@@ -15,6 +15,10 @@ use crate::store::keys::{self, Kind, Meta};
 pub(crate) fn value_of(v: &impl View, key: &[u8], m: &Meta) -> Result<Value> {
     let items = || sub_items(v, key, m);
     Ok(match m.kind {
+        // (a string kept in chunks may come as its metadata alone)
+        Kind::String if m.is_chunked() && m.value.len() != m.string_len() => {
+            Value::String(v.string_range(key, m, 0, usize::MAX)?)
+        }
         Kind::String => Value::String(m.value.clone()),
         Kind::Stream => Value::Stream(Box::new(super::stream::rdb::to_rdb(v, key, m)?)),
         Kind::List => Value::List(items()?.into_iter().map(|(_, v)| v).collect()),

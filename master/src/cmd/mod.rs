@@ -71,6 +71,31 @@ pub trait View {
     /// # Errors
     /// RocksDB errors, corrupt metadata.
     fn raw_meta(&self, key: &[u8]) -> Result<Option<Meta>>;
+    /// As [`View::raw_meta`], but a string kept in chunks comes without
+    /// its value (its length is `size`; [`string_range`] reads its bytes).
+    ///
+    /// # Errors
+    /// As [`View::raw_meta`].
+    fn raw_header(&self, key: &[u8]) -> Result<Option<Meta>>;
+
+    /// Bytes `start..end` (cut at its length) of the string `m` of `key`,
+    /// from its chunks when it is kept in chunks.
+    ///
+    /// # Errors
+    /// RocksDB errors.
+    fn string_range(&self, key: &[u8], m: &Meta, start: usize, end: usize) -> Result<Bytes> {
+        if !m.is_chunked() {
+            let end = end.min(m.value.len());
+            return Ok(if start >= end {
+                Bytes::new()
+            } else {
+                m.value.slice(start..end)
+            });
+        }
+        crate::store::chunks::read_range(key, m, start, end, |k| {
+            Ok(self.get(Cf::Sub, k)?.map(Bytes::from))
+        })
+    }
 
     /// A key's metadata when it is live.
     ///
@@ -315,6 +340,12 @@ impl View for ReadCtx<'_> {
             None => self.store.meta_in(key, self.snap.as_ref()),
         }
     }
+    fn raw_header(&self, key: &[u8]) -> Result<Option<Meta>> {
+        match self.pending {
+            Some(b) => b.meta_header(self.store, key),
+            None => self.store.meta_header_in(key, self.snap.as_ref()),
+        }
+    }
     fn scan(
         &self,
         cf: Cf,
@@ -399,6 +430,9 @@ impl View for WriteCtx<'_> {
     }
     fn raw_meta(&self, key: &[u8]) -> Result<Option<Meta>> {
         self.batch.meta(self.store, key)
+    }
+    fn raw_header(&self, key: &[u8]) -> Result<Option<Meta>> {
+        self.batch.meta_header(self.store, key)
     }
     fn live_meta(&self, key: &[u8]) -> Result<Option<Meta>> {
         let now = self.now_ms;
@@ -513,7 +547,20 @@ impl WriteCtx<'_> {
     /// # Errors
     /// As [`View::raw_meta`], [`WriteCtx::emit`].
     pub fn live_meta_mut(&mut self, key: &[u8]) -> Result<Option<Meta>> {
-        match self.raw_meta(key)? {
+        match self.live_header_mut(key)? {
+            // (its chunks read at once)
+            Some(m) if m.is_chunked() => self.raw_meta(key),
+            other => Ok(other),
+        }
+    }
+
+    /// As [`WriteCtx::live_meta_mut`], but a string kept in chunks comes
+    /// without its value (as [`View::raw_header`]).
+    ///
+    /// # Errors
+    /// As [`View::raw_meta`], [`WriteCtx::emit`].
+    pub fn live_header_mut(&mut self, key: &[u8]) -> Result<Option<Meta>> {
+        match self.raw_header(key)? {
             Some(m) if self.expires && m.is_expired(self.now_ms) => {
                 self.emit(Command::KDel, key, Bytes::new(), 0)?;
                 Ok(None)
@@ -529,6 +576,15 @@ impl WriteCtx<'_> {
     pub fn typed_mut(&mut self, key: &[u8], kind: Kind) -> Result<Result<Option<Meta>, Reply>> {
         Ok(check_kind(self.live_meta_mut(key)?, kind))
     }
+
+    /// A live string's metadata, a long one without its value (as
+    /// [`View::raw_header`]): `Ok(None)` when missing, `Err(WRONGTYPE)`.
+    ///
+    /// # Errors
+    /// As [`WriteCtx::live_meta_mut`].
+    pub fn string_header_mut(&mut self, key: &[u8]) -> Result<Result<Option<Meta>, Reply>> {
+        Ok(check_kind(self.live_header_mut(key)?, Kind::String))
+    }
 }
 
 fn check_kind(m: Option<Meta>, kind: Kind) -> Result<Option<Meta>, Reply> {
@@ -536,6 +592,20 @@ fn check_kind(m: Option<Meta>, kind: Kind) -> Result<Option<Meta>, Reply> {
         Some(m) if m.kind != kind => Err(Reply::error(WRONGTYPE)),
         other => Ok(other),
     }
+}
+
+/// A live string's metadata through any view, a long one without its
+/// value (as [`View::raw_header`]): `Ok(None)` when missing,
+/// `Err(WRONGTYPE)`.
+///
+/// # Errors
+/// As [`View::raw_meta`].
+pub fn string_header(v: &impl View, key: &[u8]) -> Result<Result<Option<Meta>, Reply>> {
+    let now = v.now_ms();
+    Ok(check_kind(
+        v.raw_header(key)?.filter(|m| !m.is_expired(now)),
+        Kind::String,
+    ))
 }
 
 /// Live metadata of `kind` through any view.

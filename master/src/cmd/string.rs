@@ -5,8 +5,8 @@ use rocksync_protocol::{Command, Reply};
 
 use super::longdouble::LongDouble;
 use super::{
-    int_arg, lower, tri, typed, wrong_arity, ReadCtx, View, WriteCtx, WriteOp, MAX_STRING_BYTES,
-    NOT_INT, SYNTAX,
+    int_arg, lower, string_header, tri, typed, wrong_arity, ReadCtx, View, WriteCtx, WriteOp,
+    MAX_STRING_BYTES, NOT_INT, SYNTAX,
 };
 use crate::error::Result;
 use crate::store::keys::Kind;
@@ -21,6 +21,33 @@ fn string_value_mut(
 ) -> Result<Result<Option<(Bytes, u64)>, Reply>> {
     Ok(c.typed_mut(key, Kind::String)?
         .map(|m| m.map(|m| (m.value, m.expire_ms))))
+}
+
+/// Change a string kept in chunks (`m`, its metadata): `removed` bytes at
+/// `offset` become `inserted` (a K_PATCH of one splice, applied to the
+/// chunks it touches). Its length after.
+///
+/// # Errors
+/// As [`WriteCtx::emit_event`]; a string a full copy could not send.
+pub(crate) fn splice_long(
+    c: &mut WriteCtx<'_>,
+    key: &[u8],
+    m: &crate::store::keys::Meta,
+    offset: usize,
+    removed: usize,
+    inserted: &[u8],
+) -> Result<usize> {
+    let len = m.string_len().max(offset + inserted.len());
+    let whole = key.len() + len + 64;
+    if whole > rocksync_protocol::DEFAULT_MAX_FRAME_BYTES {
+        return Err(crate::Error::EventTooLarge {
+            bytes: whole,
+            max: rocksync_protocol::DEFAULT_MAX_FRAME_BYTES,
+        });
+    }
+    let patch = rocksync_protocol::splice::one(offset, removed, inserted);
+    c.emit_event(Command::KPatch, key, patch, 0)?;
+    Ok(len)
 }
 
 fn nil_or(v: Option<Bytes>) -> Reply {
@@ -264,6 +291,15 @@ impl WriteOp for KeyValue {
                 Ok(nil_or(old.map(|o| o.0)))
             }
             KeyValueOp::Append => {
+                if let Some(m) = tri!(c.string_header_mut(key)?).filter(|m| m.is_chunked()) {
+                    if (m.string_len() + value.len()) as u64 > MAX_STRING_BYTES {
+                        return Ok(Reply::error(
+                            "ERR string exceeds maximum allowed size (proto-max-bulk-len)",
+                        ));
+                    }
+                    let len = splice_long(c, key, &m, m.string_len(), 0, value)?;
+                    return Ok(Reply::Integer(len as i64));
+                }
                 let found = tri!(string_value_mut(c, key)?);
                 let existed = found.is_some();
                 let (old, expire) = found.unwrap_or_default();
@@ -338,8 +374,25 @@ impl WriteOp for GetDel {
 
 pub(crate) fn strlen(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     Ok(Reply::Integer(
-        tri!(string_value(c, &a[1])?).map_or(0, |v| v.len() as i64),
+        tri!(string_header(c, &a[1])?).map_or(0, |m| m.string_len() as i64),
     ))
+}
+
+/// One byte of a string (zero past its end).
+fn byte_at(
+    v: &impl View,
+    key: &[u8],
+    m: Option<&crate::store::keys::Meta>,
+    at: usize,
+) -> Result<u8> {
+    Ok(match m {
+        Some(m) => v
+            .string_range(key, m, at, at + 1)?
+            .first()
+            .copied()
+            .unwrap_or(0),
+        None => 0,
+    })
 }
 
 /// INCR, DECR, INCRBY, DECRBY key [n].
@@ -439,8 +492,8 @@ fn bit_offset(b: &[u8]) -> Result<u64, Reply> {
 
 pub(crate) fn getbit(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let off = tri!(bit_offset(&a[2]));
-    let v = tri!(string_value(c, &a[1])?).unwrap_or_default();
-    let byte = v.get((off / 8) as usize).copied().unwrap_or(0);
+    let m = tri!(string_header(c, &a[1])?);
+    let byte = byte_at(c, &a[1], m.as_ref(), (off / 8) as usize)?;
     Ok(Reply::Integer(i64::from((byte >> (7 - off % 8)) & 1)))
 }
 
@@ -468,10 +521,11 @@ pub(crate) fn setbit(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
 impl WriteOp for SetBit {
     fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
         let (key, off) = (&self.key, self.offset);
-        let (old, _) = tri!(string_value_mut(c, key)?).unwrap_or_default();
+        let m = tri!(c.string_header_mut(key)?);
         let idx = (off / 8) as usize;
+        let len = m.as_ref().map_or(0, crate::store::keys::Meta::string_len);
         // The string a full copy will have to send whole, with its key.
-        let stored = key.len() + old.len().max(idx + 1) + 64;
+        let stored = key.len() + len.max(idx + 1) + 64;
         if stored > rocksync_protocol::DEFAULT_MAX_FRAME_BYTES {
             return Ok(Reply::error(format!(
                 "ERR {}",
@@ -482,7 +536,7 @@ impl WriteOp for SetBit {
             )));
         }
         let mask = 1u8 << (7 - off % 8);
-        let was = old.get(idx).is_some_and(|b| b & mask != 0) as i64;
+        let was = (byte_at(c, key, m.as_ref(), idx)? & mask != 0) as i64;
         // The event carries the change, not the whole string.
         c.emit_event(
             Command::KSetbit,
@@ -524,12 +578,14 @@ pub(crate) fn bitcount(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
 
 pub(crate) fn getrange(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let (s, e) = (tri!(int_arg(&a[2])), tri!(int_arg(&a[3])));
-    let v = tri!(string_value(c, &a[1])?).unwrap_or_default();
+    let Some(m) = tri!(string_header(c, &a[1])?) else {
+        return Ok(Reply::Bulk(Bytes::new()));
+    };
     if s < 0 && e < 0 && s > e {
         return Ok(Reply::Bulk(Bytes::new()));
     }
-    Ok(Reply::Bulk(match range(s, e, v.len() as i64) {
-        Some((s, e)) => v.slice(s..=e),
+    Ok(Reply::Bulk(match range(s, e, m.string_len() as i64) {
+        Some((s, e)) => c.string_range(&a[1], &m, s, e + 1)?,
         None => Bytes::new(),
     }))
 }
@@ -561,6 +617,22 @@ pub(crate) fn setrange(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
 
 impl WriteOp for SetRange {
     fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
+        if let Some(m) = tri!(c.string_header_mut(&self.key)?).filter(|m| m.is_chunked()) {
+            let len = m.string_len();
+            if self.value.is_empty() {
+                return Ok(Reply::Integer(len as i64));
+            }
+            if self.too_big {
+                return Ok(Reply::error(
+                    "ERR string exceeds maximum allowed size (proto-max-bulk-len)",
+                ));
+            }
+            // In place, or replacing the tail, or past the end (padded).
+            let (off, end) = (self.offset, self.offset + self.value.len());
+            let removed = end.min(len).saturating_sub(off);
+            let len = splice_long(c, &self.key, &m, off, removed, &self.value)?;
+            return Ok(Reply::Integer(len as i64));
+        }
         let found = tri!(string_value_mut(c, &self.key)?);
         let existed = found.is_some();
         let (old, expire) = found.unwrap_or_default();

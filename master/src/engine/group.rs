@@ -325,7 +325,7 @@ impl Executor {
                 group.made_by(0);
                 let start = group.events.len();
                 for (at, key) in due {
-                    let meta = match group.batch.meta(&self.store, &key) {
+                    let meta = match group.batch.meta_header(&self.store, &key) {
                         Ok(m) => m,
                         Err(e) => {
                             group.failed = Some(e.to_string());
@@ -562,7 +562,7 @@ impl Executor {
                     return;
                 }
                 let now = now_ms();
-                let meta = match group.batch.meta(&self.store, &key) {
+                let meta = match group.batch.meta_header(&self.store, &key) {
                     Ok(m) => m.filter(|m| !m.is_expired(now)),
                     Err(e) => {
                         group.failed = Some(e.to_string());

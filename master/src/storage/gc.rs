@@ -5,7 +5,8 @@
 //! slaves alike (nothing is logged: the entries are invisible already).
 //!
 //! A sub-key of version `v` is stale when its key's metadata is a
-//! collection of a later version, or a string, or when there is no
+//! collection (or a string kept in chunks) of a later version, or a
+//! string in its metadata, or when there is no
 //! metadata and `v` is at most the `applied_seq` read before the slice. A
 //! collection created meanwhile has a later version than that (versions
 //! are the seqs of the events that create them), so a live member is never
@@ -68,7 +69,7 @@ pub fn sweep(store: &Store, cursor: &GcCursor, limit: usize) -> Result<(usize, G
         };
         let meta = match &memo {
             Some((mk, m)) if mk.as_slice() == key => *m,
-            _ => match store.meta(key) {
+            _ => match store.meta_header_in(key, None) {
                 Ok(m) => {
                     let m = m.map(|m| (m.kind, m.version));
                     memo = Some((key.to_vec(), m));
@@ -82,7 +83,9 @@ pub fn sweep(store: &Store, cursor: &GcCursor, limit: usize) -> Result<(usize, G
         };
         let is_stale = match meta {
             None => version <= applied,
-            Some((Kind::String, _)) => version <= applied,
+            // (a string in its metadata: every sub-key is stale; one kept
+            // in chunks has a version as a collection has)
+            Some((Kind::String, 0)) => version <= applied,
             Some((_, live)) => version < live,
         };
         if is_stale {

@@ -247,9 +247,9 @@ fn the_garbage_sweep_runs_only_after_writes_that_leave_members_stale() {
     wait_for_pass(&mut c, after_del, "SET over a hash");
 }
 
-/// Deleting or overwriting a collection is one metadata write; the
-/// background sweep then removes its old members from disk, and never a
-/// live one.
+/// Deleting or overwriting a collection (or a long string, kept in
+/// chunks) is one metadata write; the background sweep then removes its
+/// old members (chunks) from disk, and never a live one.
 #[test]
 fn stale_members_of_deleted_collections_are_swept_and_live_ones_kept() {
     let m = InProc::start();
@@ -272,6 +272,21 @@ fn stale_members_of_deleted_collections_are_swept_and_live_ones_kept() {
     let _: i64 = c.del(&["doomed", "zdoomed"]).expect("del");
     // Recreated under the same name: a new version, members kept.
     let _: i64 = c.hset("doomed", "new", "1").expect("hset");
+    // Long strings, kept in chunks once changed in part (an APPEND): one
+    // deleted, one replaced by SET and changed again (its chunks under a
+    // new version), one grown in place by APPEND (its chunks kept).
+    let long = |b: u8, n: usize| vec![b; n];
+    for key in ["ldoomed", "lreplaced", "lkept"] {
+        let _: () = c.set(key, long(b'a', 100_000)).expect("set");
+        let _: i64 = c.append(key, "a").expect("append");
+    }
+    let _: i64 = c.del("ldoomed").expect("del");
+    let _: () = c.set("lreplaced", long(b'b', 60_000)).expect("set");
+    let _: i64 = c.append("lreplaced", "b").expect("append");
+    let _: i64 = c.append("lkept", long(b'c', 10_000)).expect("append");
+    let chunk = rocksync_master::store::keys::CHUNK;
+    let (replaced_chunks, kept_chunks) =
+        (60_001usize.div_ceil(chunk), 110_001usize.div_ceil(chunk));
     let data = m.dir.path().join("data").join("db");
     let dir = m.stop();
     let store = rocksync_master::store::Store::open(&data, &Default::default()).expect("open");
@@ -288,7 +303,8 @@ fn stale_members_of_deleted_collections_are_swept_and_live_ones_kept() {
     use rocksync_master::{gc, store::Cf};
     // The master's own sweep may have started; none of it went live.
     let before = count(Cf::Sub) + count(Cf::ZScore);
-    assert!(count(Cf::Sub) >= 3001);
+    let live_sub = 3001 + replaced_chunks + kept_chunks;
+    assert!(count(Cf::Sub) >= live_sub);
     let mut cursor = gc::GcCursor::default();
     let mut removed = 0;
     // Two full passes over both column families.
@@ -297,10 +313,14 @@ fn stale_members_of_deleted_collections_are_swept_and_live_ones_kept() {
         removed += n;
         cursor = next;
     }
-    assert_eq!(count(Cf::Sub), 3000 + 1);
+    assert_eq!(count(Cf::Sub), live_sub);
     // (the live set's pick index stays beside its members)
     assert_eq!(count(Cf::ZScore), 3000);
-    assert_eq!(removed, before - 6001, "every stale entry, nothing else");
+    assert_eq!(
+        removed,
+        before - live_sub - 3000,
+        "every stale entry, nothing else"
+    );
     drop(store);
     let m = restart(dir);
     let mut c = m.client();
@@ -309,4 +329,11 @@ fn stale_members_of_deleted_collections_are_swept_and_live_ones_kept() {
         c.hgetall::<_, Vec<String>>("doomed").expect("hgetall"),
         ["new", "1"]
     );
+    let got: Vec<u8> = c.get("lreplaced").expect("get");
+    assert!(got == long(b'b', 60_001), "the replacing string");
+    let mut want = long(b'a', 100_001);
+    want.extend_from_slice(&long(b'c', 10_000));
+    let got: Vec<u8> = c.get("lkept").expect("get");
+    assert!(got == want, "the string grown in place");
+    assert!(!c.exists::<_, bool>("ldoomed").expect("exists"));
 }

@@ -9,6 +9,7 @@ mod guarantees;
 mod replicas;
 mod scripts;
 mod sessions;
+mod strings;
 mod types;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

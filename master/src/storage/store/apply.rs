@@ -45,6 +45,7 @@ use bytes::Bytes;
 use rocksync_protocol::{Command, LogEvent, Prior};
 
 use super::batch::Batch;
+use super::chunks;
 use super::keys::{self, Kind, Meta};
 use super::{Cf, Store};
 use crate::error::{Error, Result};
@@ -76,7 +77,7 @@ fn collection(
     e: &LogEvent,
     kind: Kind,
 ) -> Result<(Meta, Option<Meta>)> {
-    let old = b.meta(store, &e.key)?;
+    let old = b.meta_header(store, &e.key)?;
     match &old {
         Some(m) if m.kind == kind => Ok((m.clone(), old)),
         Some(_) => {
@@ -100,7 +101,7 @@ pub fn writes_blind(e: &LogEvent) -> bool {
 fn old_of_string_write(store: &Store, b: &Batch, e: &LogEvent) -> Result<Option<Meta>> {
     match e.prior {
         // (a score is no string's prior: read)
-        Prior::Unknown | Prior::Scored { .. } => b.meta(store, &e.key),
+        Prior::Unknown | Prior::Scored { .. } => b.meta_header(store, &e.key),
         Prior::Absent => Ok(None),
         Prior::Present { expire_ms } => Ok(Some(Meta::string(Bytes::new(), expire_ms))),
     }
@@ -114,12 +115,15 @@ pub fn prior_of(cmd: Command, old: Option<&Meta>) -> Prior {
         (Command::KSet | Command::KIncr | Command::KDecr, None) => Prior::Absent,
         // (over a collection: unknown, so that the receiver reads it and
         // counts its members stale)
-        (Command::KSet, Some(m)) if m.kind == Kind::String => Prior::Present {
+        // (nor over a string kept in chunks: its chunks go stale too)
+        (Command::KSet, Some(m)) if m.kind == Kind::String && !m.is_chunked() => Prior::Present {
             expire_ms: m.expire_ms,
         },
-        (Command::KIncr | Command::KDecr, Some(m)) if m.kind == Kind::String => Prior::Present {
-            expire_ms: m.expire_ms,
-        },
+        (Command::KIncr | Command::KDecr, Some(m)) if m.kind == Kind::String && !m.is_chunked() => {
+            Prior::Present {
+                expire_ms: m.expire_ms,
+            }
+        }
         _ => Prior::Unknown,
     }
 }
@@ -156,13 +160,13 @@ fn field_of(e: &LogEvent) -> Result<Bytes> {
 /// RocksDB errors from reads; [`Error::BadEvent`] for a malformed value.
 pub fn prior_for(store: &Store, b: &Batch, e: &LogEvent) -> Result<Prior> {
     if matches!(e.cmd, Command::KSet | Command::KIncr | Command::KDecr) {
-        return Ok(prior_of(e.cmd, b.meta(store, &e.key)?.as_ref()));
+        return Ok(prior_of(e.cmd, b.meta_header(store, &e.key)?.as_ref()));
     }
     let Some(kind) = field_write_kind(e.cmd) else {
         return Ok(Prior::Unknown);
     };
     let field = field_of(e)?;
-    let value = match b.meta(store, &e.key)? {
+    let value = match b.meta_header(store, &e.key)? {
         Some(m) if m.kind == kind => {
             b.get(store, Cf::Sub, &keys::sub_key(&e.key, m.version, &field))?
         }
@@ -207,20 +211,23 @@ fn field_present(store: &Store, b: &Batch, e: &LogEvent, sk: &[u8]) -> Result<bo
 }
 
 /// Set a string, keeping the key's expiry when it was a string (another
-/// type is replaced, with no expiry).
+/// type is replaced, with no expiry); `in_part`: the event changed part of
+/// it, and a long one is kept in chunks from now on.
 fn put_string_keeping_expiry(
     store: &Store,
     b: &mut Batch,
     e: &LogEvent,
     value: Bytes,
+    in_part: bool,
 ) -> Result<()> {
+    let chunks = in_part.then_some(e.seq);
     let key = &e.key[..];
     if writes_blind(e) {
         let old = old_of_string_write(store, b, e)?;
         let expire = old.as_ref().map_or(0, |m| m.expire_ms);
-        return b.put_meta(store, key, old.as_ref(), &Meta::string(value, expire));
+        return chunks::put_string(store, b, key, old.as_ref(), value, expire, chunks);
     }
-    let old = b.meta(store, key)?;
+    let old = b.meta_header(store, key)?;
     let expire = old
         .as_ref()
         .filter(|m| m.kind == Kind::String)
@@ -228,8 +235,53 @@ fn put_string_keeping_expiry(
     if old.as_ref().is_some_and(|m| m.kind != Kind::String) {
         b.delete_key(store, key)?;
     }
-    let old = b.meta(store, key)?;
-    b.put_meta(store, key, old.as_ref(), &Meta::string(value, expire))
+    let old = b.meta_header(store, key)?;
+    chunks::put_string(store, b, key, old.as_ref(), value, expire, chunks)
+}
+
+/// Apply a K_PATCH to a string kept in chunks (`m`, its metadata), in
+/// place when its splices allow; false (nothing done) when they would
+/// move bytes, and the string is to be rewritten whole.
+fn patch_chunks(store: &Store, b: &mut Batch, e: &LogEvent, m: &Meta) -> Result<bool> {
+    let max = crate::cmd::MAX_STRING_BYTES as usize;
+    let splices =
+        rocksync_protocol::splice::parse(&e.value).map_err(|why| bad(e, why.to_string()))?;
+    let Some(len) = chunks::in_place_len(m.string_len(), &splices, max)
+        .map_err(|why| bad(e, why.to_string()))?
+    else {
+        return Ok(false);
+    };
+    for s in &splices {
+        chunks::write_at(store, b, &e.key, m, s.offset, s.inserted)?;
+    }
+    let new = Meta::chunked(len, m.expire_ms, m.version);
+    b.put_meta(store, &e.key, Some(m), &new)?;
+    Ok(true)
+}
+
+/// Set one bit of a string kept in chunks (`m`, its metadata).
+fn setbit_chunks(
+    store: &Store,
+    b: &mut Batch,
+    e: &LogEvent,
+    m: &Meta,
+    off: u64,
+    bit: u8,
+) -> Result<()> {
+    let idx = (off / 8) as usize;
+    let mut byte = chunks::read_range(&e.key, m, idx, idx + 1, |k| b.get(store, Cf::Sub, k))?
+        .first()
+        .copied()
+        .unwrap_or(0);
+    let mask = 1u8 << (7 - off % 8);
+    if bit == 1 {
+        byte |= mask;
+    } else {
+        byte &= !mask;
+    }
+    chunks::write_at(store, b, &e.key, m, idx, &[byte])?;
+    let new = Meta::chunked(m.string_len().max(idx + 1), m.expire_ms, m.version);
+    b.put_meta(store, &e.key, Some(m), &new)
 }
 
 /// The `ttl` of a K_SETBIT event that carries `offset bit` (a change)
@@ -275,11 +327,14 @@ pub fn apply_event(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<()> {
     match e.cmd {
         Command::KSet => {
             let old = old_of_string_write(store, b, e)?;
-            b.put_meta(
+            chunks::put_string(
                 store,
+                b,
                 key,
                 old.as_ref(),
-                &Meta::string(e.value.clone(), e.ttl as u64),
+                e.value.clone(),
+                e.ttl as u64,
+                None,
             )?;
         }
         Command::KSetbit => {
@@ -289,6 +344,9 @@ pub fn apply_event(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<()> {
                 None => e.value.clone(),
                 Some(None) => return Err(bad(e, "not `offset bit`")),
                 Some(Some((off, bit))) => {
+                    if let Some(m) = b.meta_header(store, key)?.filter(Meta::is_chunked) {
+                        return setbit_chunks(store, b, e, &m, off, bit);
+                    }
                     let mut v = match b.meta(store, key)? {
                         Some(m) if m.kind == Kind::String => m.value.to_vec(),
                         _ => Vec::new(),
@@ -306,9 +364,14 @@ pub fn apply_event(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<()> {
                     Bytes::from(v)
                 }
             };
-            put_string_keeping_expiry(store, b, e, value)?;
+            put_string_keeping_expiry(store, b, e, value, true)?;
         }
         Command::KPatch => {
+            if let Some(m) = b.meta_header(store, key)?.filter(Meta::is_chunked) {
+                if patch_chunks(store, b, e, &m)? {
+                    return Ok(());
+                }
+            }
             let mut v = match b.meta(store, key)? {
                 Some(m) if m.kind == Kind::String => m.value.to_vec(),
                 _ => Vec::new(),
@@ -316,16 +379,16 @@ pub fn apply_event(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<()> {
             let max = crate::cmd::MAX_STRING_BYTES as usize;
             rocksync_protocol::splice::apply(&mut v, &e.value, max)
                 .map_err(|why| bad(e, why.to_string()))?;
-            put_string_keeping_expiry(store, b, e, Bytes::from(v))?;
+            put_string_keeping_expiry(store, b, e, Bytes::from(v), true)?;
         }
         Command::KIncr | Command::KDecr => {
-            put_string_keeping_expiry(store, b, e, e.value.clone())?;
+            put_string_keeping_expiry(store, b, e, e.value.clone(), false)?;
         }
         Command::KDel | Command::HClear | Command::SClear | Command::ZClear | Command::QClear => {
             b.delete_key(store, key)?;
         }
         Command::KExpireAt => {
-            if let Some(old) = b.meta(store, key)? {
+            if let Some(old) = b.meta_header(store, key)? {
                 let mut m = old.clone();
                 m.expire_ms = e.ttl as u64;
                 b.put_meta(store, key, Some(&old), &m)?;
@@ -361,7 +424,7 @@ pub fn apply_event(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<()> {
             } else {
                 Kind::Set
             };
-            let Some(old) = b.meta(store, key)?.filter(|m| m.kind == kind) else {
+            let Some(old) = b.meta_header(store, key)?.filter(|m| m.kind == kind) else {
                 return Ok(());
             };
             let sk = keys::sub_key(key, old.version, &e.value);
@@ -406,7 +469,7 @@ pub fn apply_event(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<()> {
             b.put_meta(store, key, old.as_ref(), &m)?;
         }
         Command::ZDel => {
-            let Some(old) = b.meta(store, key)?.filter(|m| m.kind == Kind::ZSet) else {
+            let Some(old) = b.meta_header(store, key)?.filter(|m| m.kind == Kind::ZSet) else {
                 return Ok(());
             };
             let sk = keys::sub_key(key, old.version, &e.value);
@@ -480,7 +543,7 @@ pub fn apply_event(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<()> {
                 .ok_or_else(|| bad(e, "range is not 'start stop'"))?;
             let (start, stop): (u64, u64) =
                 (number(e, start.as_bytes())?, number(e, stop.as_bytes())?);
-            let Some(old) = b.meta(store, key)?.filter(|m| m.kind == Kind::List) else {
+            let Some(old) = b.meta_header(store, key)?.filter(|m| m.kind == Kind::List) else {
                 return Ok(());
             };
             let keep_end = (stop + 1).min(old.size);
@@ -519,7 +582,10 @@ pub fn apply_event(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<()> {
             )?;
         }
         Command::XDel => {
-            if let Some(m) = b.meta(store, key)?.filter(|m| m.kind == Kind::Stream) {
+            if let Some(m) = b
+                .meta_header(store, key)?
+                .filter(|m| m.kind == Kind::Stream)
+            {
                 b.delete(store, Cf::Sub, keys::sub_key(key, m.version, &e.value))?;
             }
         }

@@ -477,11 +477,25 @@ impl Batch {
         Ok((committed as i64 + self.key_delta).max(0) as u64)
     }
 
-    /// A key's metadata as this batch would leave it (expired or not).
+    /// A key's metadata as this batch would leave it (expired or not),
+    /// a string kept in chunks with its value read from them.
     ///
     /// # Errors
     /// [`Error::Rocks`], [`Error::CorruptValue`].
     pub fn meta(&self, store: &Store, key: &[u8]) -> Result<Option<Meta>> {
+        let mut m = self.meta_header(store, key)?;
+        if let Some(m) = m.as_mut().filter(|m| m.is_chunked()) {
+            m.value = super::chunks::read_all_in(store, self, key, m)?;
+        }
+        Ok(m)
+    }
+
+    /// As [`Batch::meta`], but a string kept in chunks comes without its
+    /// value (its length is `size`).
+    ///
+    /// # Errors
+    /// [`Error::Rocks`], [`Error::CorruptValue`].
+    pub fn meta_header(&self, store: &Store, key: &[u8]) -> Result<Option<Meta>> {
         match self.get(store, Cf::Meta, key)? {
             None => Ok(None),
             Some(raw) => Meta::decode_shared(&raw)
@@ -601,7 +615,8 @@ impl Batch {
             self.key_delta += 1;
         }
         if old.is_some_and(|o| {
-            o.kind != Kind::String && (o.kind, o.version) != (new.kind, new.version)
+            (o.kind != Kind::String || o.is_chunked())
+                && (o.kind, o.version) != (new.kind, new.version)
         }) {
             self.garbage = true;
         }
@@ -658,7 +673,7 @@ impl Batch {
     }
 
     fn remove_key(&mut self, store: &Store, key: &[u8], members_left: bool) -> Result<bool> {
-        let Some(old) = self.meta(store, key)? else {
+        let Some(old) = self.meta_header(store, key)? else {
             return Ok(false);
         };
         if old.expire_ms != 0 {
@@ -666,7 +681,7 @@ impl Batch {
             self.delete(store, Cf::Expire, keys::expire_key(old.expire_ms, key))?;
         }
         self.key_delta -= 1;
-        self.garbage |= members_left && old.kind != Kind::String;
+        self.garbage |= members_left && (old.kind != Kind::String || old.is_chunked());
         self.delete(store, Cf::Meta, key.to_vec())?;
         Ok(true)
     }

@@ -10,6 +10,7 @@
 //! | `zscore` | `len(key) u32 BE · key · version · sortable score (8 B) · member` | `""` |
 //! | `zscore` (sets) | `len(key) u32 BE · key · version · member hash (8 B) · member` | `""` |
 //! | `expire` | `expire_ms u64 BE · key` | `""` |
+//! | `sub` (long strings) | `len(key) u32 BE · key · version · chunk index u64 BE` | [`CHUNK`] bytes of the string (a missing chunk or its missing tail: zero bytes) |
 //!
 //! Why this layout: deleting or overwriting a collection rewrites only its
 //! metadata (O(1) in the request path); its sub-keys carry the old version
@@ -22,6 +23,15 @@
 //! SPOP and SRANDMEMBER seek to a random hash there, O(log n), where
 //! the member order would make them walk the set. Sets made before that
 //! index have none (their metadata says so) and walk as they did.
+//!
+//! A string longer than [`CHUNKED_ABOVE`] that is changed in part
+//! (APPEND, SETRANGE, SETBIT, BITFIELD, a K_PATCH) is kept in chunks of
+//! [`CHUNK`] bytes in `sub` from then on, under a version as a
+//! collection's members are, and its metadata holds its length instead of
+//! its bytes: those commands on a 1 MB string then read and write the
+//! chunks they touch, where a value in the metadata is rewritten whole
+//! each time. A string written whole (SET) stays in its metadata, where
+//! GET reads it in one lookup.
 
 use bytes::{BufMut, Bytes, BytesMut};
 
@@ -75,17 +85,29 @@ pub struct Meta {
     pub kind: Kind,
     /// Unix ms after which the key is gone; 0 for none.
     pub expire_ms: u64,
-    /// Strings: the value. Streams: their header (last ID, entries
-    /// added, greatest deleted ID), as the stream module encodes it.
+    /// Strings: the value (read from its chunks when it is kept in
+    /// chunks, unless only the metadata was asked for). Streams: their
+    /// header (last ID, entries added, greatest deleted ID), as the stream
+    /// module encodes it.
     pub value: Bytes,
-    /// Collections: the version of their sub-keys.
+    /// Collections, and strings kept in chunks: the version of their
+    /// sub-keys (0: a string in the metadata).
     pub version: u64,
-    /// Collections: element count.
+    /// Collections: element count. Strings kept in chunks: their length.
     pub size: u64,
     /// Lists: index of the first element. Sets: [`SET_INDEXED`] when
     /// the set keeps its pick index (every set made by this version).
     pub head: u64,
 }
+
+/// Strings longer than this are kept in chunks once changed in part.
+pub const CHUNKED_ABOVE: usize = 32 << 10;
+
+/// Bytes of a long string's chunk.
+pub const CHUNK: usize = 1 << 10;
+
+/// The metadata's type byte of a string kept in chunks.
+const CHUNKED_STRING: u8 = 7;
 
 /// A set's `head` when its members are in the pick index too.
 pub const SET_INDEXED: u64 = 1;
@@ -122,6 +144,32 @@ impl Meta {
         }
     }
 
+    /// A string kept in chunks of `len` bytes, under `version`.
+    pub fn chunked(len: usize, expire_ms: u64, version: u64) -> Self {
+        Self {
+            kind: Kind::String,
+            expire_ms,
+            value: Bytes::new(),
+            version,
+            size: len as u64,
+            head: 0,
+        }
+    }
+
+    /// True for a string kept in chunks.
+    pub fn is_chunked(&self) -> bool {
+        self.kind == Kind::String && self.version != 0
+    }
+
+    /// A string's length (its metadata alone says it).
+    pub fn string_len(&self) -> usize {
+        if self.is_chunked() {
+            self.size as usize
+        } else {
+            self.value.len()
+        }
+    }
+
     /// True when the key is expired at `now_ms`.
     pub fn is_expired(&self, now_ms: u64) -> bool {
         self.expire_ms != 0 && self.expire_ms <= now_ms
@@ -130,6 +178,13 @@ impl Meta {
     /// Encode.
     pub fn encode(&self) -> Vec<u8> {
         let mut v = Vec::with_capacity(9 + self.value.len().max(24));
+        if self.is_chunked() {
+            v.push(CHUNKED_STRING);
+            v.extend_from_slice(&self.expire_ms.to_be_bytes());
+            v.extend_from_slice(&self.version.to_be_bytes());
+            v.extend_from_slice(&self.size.to_be_bytes());
+            return v;
+        }
         v.push(self.kind as u8);
         v.extend_from_slice(&self.expire_ms.to_be_bytes());
         match self.kind {
@@ -164,6 +219,7 @@ impl Meta {
     pub fn decode_shared(b: &Bytes) -> Option<Self> {
         let mut m = Self::decode_header(b)?;
         match m.kind {
+            Kind::String if m.is_chunked() => {}
             Kind::String => m.value = b.slice(9..),
             Kind::Stream => m.value = b.slice(25..),
             _ => {}
@@ -175,6 +231,7 @@ impl Meta {
     pub fn decode(b: &[u8]) -> Option<Self> {
         let mut m = Self::decode_header(b)?;
         match m.kind {
+            Kind::String if m.is_chunked() => {}
             Kind::String => m.value = Bytes::copy_from_slice(&b[9..]),
             Kind::Stream => m.value = Bytes::copy_from_slice(&b[25..]),
             _ => {}
@@ -184,8 +241,15 @@ impl Meta {
 
     /// Decode all but a string's or stream's value.
     fn decode_header(b: &[u8]) -> Option<Self> {
-        let kind = Kind::from_byte(*b.first()?)?;
         let expire_ms = be_u64(b.get(1..9)?)?;
+        if *b.first()? == CHUNKED_STRING {
+            let version = be_u64(b.get(9..17)?)?;
+            let len = be_u64(b.get(17..25)?)?;
+            // (version 0 is a string in the metadata)
+            return (version != 0 && b.len() == 25)
+                .then(|| Self::chunked(len as usize, expire_ms, version));
+        }
+        let kind = Kind::from_byte(*b.first()?)?;
         let mut m = Self::collection(kind, 0);
         m.expire_ms = expire_ms;
         match kind {
@@ -235,6 +299,11 @@ pub fn sub_key(key: &[u8], version: u64, field: &[u8]) -> Vec<u8> {
     let mut v = sub_prefix(key, version);
     v.extend_from_slice(field);
     v
+}
+
+/// The sub-key of chunk `index` of a string kept in chunks.
+pub fn chunk_key(key: &[u8], version: u64, index: u64) -> Vec<u8> {
+    sub_key(key, version, &index.to_be_bytes())
 }
 
 /// Where a set's member sits in its pick index: 64 bits of a fixed hash
@@ -350,7 +419,8 @@ mod tests {
             let mut m = Meta::collection(kind, ver);
             m.expire_ms = exp;
             match kind {
-                Kind::String => { m = Meta::string(val.into(), exp); }
+                Kind::String if ver % 2 == 0 => { m = Meta::string(val.into(), exp); }
+                Kind::String => { m = Meta::chunked(size as usize, exp, ver | 1); }
                 Kind::List => { m.size = size; m.head = head; }
                 Kind::Stream => { m.size = size; m.value = val.into(); }
                 Kind::Set => { m.size = size; m.head = if head % 2 == 0 { SET_INDEXED } else { LIST_MIDDLE }; }

@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod batch;
+pub mod chunks;
 pub mod keys;
 
 use std::collections::HashMap;
@@ -368,6 +369,23 @@ impl Store {
     /// # Errors
     /// [`Error::Rocks`], [`Error::CorruptValue`].
     pub fn meta_in(&self, key: &[u8], snap: Option<&Snap<'_>>) -> Result<Option<Meta>> {
+        let mut m = self.meta_header_in(key, snap)?;
+        if let Some(m) = m.as_mut().filter(|m| m.is_chunked()) {
+            match snap {
+                Some(_) => m.value = chunks::read_all(self, key, m, snap)?,
+                // (the metadata and its chunks from one view)
+                None => return self.meta_in(key, Some(&self.db.snapshot())),
+            }
+        }
+        Ok(m)
+    }
+
+    /// As [`Store::meta_in`], but a string kept in chunks comes without
+    /// its value (its length is `size`).
+    ///
+    /// # Errors
+    /// [`Error::Rocks`], [`Error::CorruptValue`].
+    pub fn meta_header_in(&self, key: &[u8], snap: Option<&Snap<'_>>) -> Result<Option<Meta>> {
         let raw = match snap {
             None => self.db.get_pinned_cf(self.handle(Cf::Meta)?, key)?,
             Some(s) => s.get_pinned_cf(self.handle(Cf::Meta)?, key)?,
@@ -423,12 +441,15 @@ impl Store {
             .zip(keys)
             .map(|(r, key)| match r? {
                 None => Ok(None),
-                Some(raw) => Meta::decode(&raw)
-                    .map(Some)
-                    .ok_or_else(|| Error::CorruptValue {
+                Some(raw) => match Meta::decode(&raw) {
+                    // (read again with its chunks, from one view)
+                    Some(m) if m.is_chunked() => self.meta_in(key, None),
+                    Some(m) => Ok(Some(m)),
+                    None => Err(Error::CorruptValue {
                         cf: "meta",
                         key: escape(key),
                     }),
+                },
             })
             .collect()
     }
@@ -451,7 +472,7 @@ impl Store {
             return Ok(None);
         }
         let mut bytes = (key.len() + raw.len()) as u64;
-        if m.kind != keys::Kind::String {
+        if m.kind != keys::Kind::String || m.is_chunked() {
             let prefix = keys::sub_prefix(key, m.version);
             for cf in [Cf::Sub, Cf::ZScore] {
                 self.scan_in(cf, &prefix, &prefix, None, &mut |k, v| {
