@@ -400,32 +400,48 @@ pub(crate) fn bitfield(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
     }))
 }
 
-/// BITFIELD on a string kept in chunks (`m`): the fields run over the
-/// bytes they touch, read from the chunks, and their change is one splice
-/// of those bytes.
+/// BITFIELD on a string kept in chunks (`m`): each field runs over the
+/// bytes it covers, read from the chunks (with this call's earlier writes
+/// over them), and each write is one splice in place; a string the
+/// writes lengthen is first padded to its new length by one splice, as
+/// Redis grows it before it runs the fields.
 fn bitfield_long(c: &mut WriteCtx<'_>, key: &[u8], m: &Meta, fields: &[Field]) -> Result<Reply> {
-    let lo = fields.iter().map(|f| f.offset / 8).min().unwrap_or(0) as usize;
-    let hi = fields
+    let len = m.string_len();
+    let end_of = |f: &Field| (f.offset + u64::from(f.bits)).div_ceil(8) as usize;
+    let grown = fields
         .iter()
-        .map(|f| (f.offset + u64::from(f.bits)).div_ceil(8))
-        .max()
-        .unwrap_or(0) as usize;
-    // (cut at the length: a window past the end starts empty, and its
-    // splice pads the bytes between with zeros)
-    let window = c.string_range(key, m, lo, hi)?;
-    let shifted: Vec<Field> = fields
-        .iter()
-        .map(|f| Field {
+        .filter(|f| f.op != Op::Get)
+        .map(end_of)
+        .fold(len, usize::max);
+    if grown as u64 > MAX_STRING_BYTES {
+        return Ok(Reply::error(TOO_BIG));
+    }
+    let mut patch = BytesMut::new();
+    if grown > len {
+        patch.extend_from_slice(&rocksync_protocol::splice::one(grown - 1, 0, &[0]));
+    }
+    let mut written: std::collections::BTreeMap<usize, u8> = Default::default();
+    let mut replies = Vec::with_capacity(fields.len());
+    for f in fields {
+        let (lo, hi) = ((f.offset / 8) as usize, end_of(f));
+        let mut window = c.string_range(key, m, lo, hi)?.to_vec();
+        window.resize(hi - lo, 0);
+        for (at, b) in written.range(lo..hi) {
+            window[at - lo] = *b;
+        }
+        let one = Field {
             offset: f.offset - lo as u64 * 8,
             ..*f
-        })
-        .collect();
-    let (replies, new) = run_fields(&window, &shifted);
-    if new[..] != window[..] {
-        if (lo + new.len()) as u64 > MAX_STRING_BYTES {
-            return Ok(Reply::error(TOO_BIG));
+        };
+        let (mut reply, new) = run_fields(&window, &[one]);
+        replies.append(&mut reply);
+        if new != window {
+            written.extend(new.iter().enumerate().map(|(i, b)| (lo + i, *b)));
+            patch.extend_from_slice(&rocksync_protocol::splice::one(lo, new.len(), &new));
         }
-        super::string::splice_long(c, key, m, lo, window.len(), &new)?;
+    }
+    if !patch.is_empty() {
+        super::string::emit_patch(c, key, grown, patch.freeze())?;
     }
     Ok(Reply::Array(replies))
 }

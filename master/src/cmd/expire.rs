@@ -127,7 +127,7 @@ pub(crate) fn pexpireat(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
 impl WriteOp for Expire {
     fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
         let at = tri!(self.at(c.now_ms));
-        let Some(m) = c.live_meta_mut(&self.key)? else {
+        let Some(m) = c.live_header_mut(&self.key)? else {
             return Ok(Reply::Integer(0));
         };
         let current = (m.expire_ms != 0).then_some(m.expire_ms as i64);
@@ -144,7 +144,7 @@ impl WriteOp for Expire {
 }
 
 fn ttl_ms(c: &ReadCtx<'_>, key: &[u8]) -> Result<i64> {
-    Ok(match c.live_meta(key)? {
+    Ok(match c.live_header(key)? {
         None => -2,
         Some(m) if m.expire_ms == 0 => -1,
         Some(m) => m.expire_ms.saturating_sub(c.now_ms) as i64,
@@ -162,7 +162,7 @@ pub(crate) fn pttl(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
 
 /// The absolute expiry, in ms: -2 without the key, -1 without an expiry.
 fn expire_time_ms(c: &ReadCtx<'_>, key: &[u8]) -> Result<i64> {
-    Ok(match c.live_meta(key)? {
+    Ok(match c.live_header(key)? {
         None => -2,
         Some(m) if m.expire_ms == 0 => -1,
         Some(m) => m.expire_ms as i64,
@@ -189,7 +189,7 @@ pub(crate) fn persist(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
 
 impl WriteOp for Persist {
     fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
-        match c.live_meta_mut(&self.key)? {
+        match c.live_header_mut(&self.key)? {
             Some(m) if m.expire_ms != 0 => {
                 c.emit(Command::KExpireAt, &self.key, Bytes::new(), 0)?;
                 Ok(Reply::Integer(1))

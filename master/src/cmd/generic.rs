@@ -24,7 +24,7 @@ impl WriteOp for Del {
     fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
         let mut n = 0;
         for k in &self.keys {
-            if c.live_meta_mut(k)?.is_some() {
+            if c.live_header_mut(k)?.is_some() {
                 c.emit(Command::KDel, k, Bytes::new(), 0)?;
                 n += 1;
             }
@@ -36,13 +36,13 @@ impl WriteOp for Del {
 pub(crate) fn exists(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let mut n = 0;
     for k in &a[1..] {
-        n += i64::from(c.live_meta(k)?.is_some());
+        n += i64::from(c.live_header(k)?.is_some());
     }
     Ok(Reply::Integer(n))
 }
 
 pub(crate) fn type_(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    let name = c.live_meta(&a[1])?.map_or("none", |m| m.kind.name());
+    let name = c.live_header(&a[1])?.map_or("none", |m| m.kind.name());
     Ok(Reply::Simple(name.to_owned()))
 }
 
@@ -313,7 +313,7 @@ impl WriteOp for Rename {
         if src == dst {
             return Ok(if nx { Reply::Integer(0) } else { Reply::ok() });
         }
-        if c.live_meta_mut(dst)?.is_some() {
+        if c.live_header_mut(dst)?.is_some() {
             if nx {
                 return Ok(Reply::Integer(0));
             }
@@ -391,7 +391,7 @@ impl WriteOp for Copy {
         let Some(m) = c.live_meta_mut(&self.src)? else {
             return Ok(Reply::Integer(0));
         };
-        if c.live_meta_mut(&self.dst)?.is_some() {
+        if c.live_header_mut(&self.dst)?.is_some() {
             if !self.replace {
                 return Ok(Reply::Integer(0));
             }

@@ -106,6 +106,16 @@ pub trait View {
         Ok(self.raw_meta(key)?.filter(|m| !m.is_expired(now)))
     }
 
+    /// As [`View::live_meta`], without a long string's value (as
+    /// [`View::raw_header`]): for what needs the key's type and expiry.
+    ///
+    /// # Errors
+    /// As [`View::raw_meta`].
+    fn live_header(&self, key: &[u8]) -> Result<Option<Meta>> {
+        let now = self.now_ms();
+        Ok(self.raw_header(key)?.filter(|m| !m.is_expired(now)))
+    }
+
     /// Visit pairs of `cf` under `prefix` from `start` while `f` says so
     /// (a write command sees its group's pending writes too).
     ///
@@ -318,6 +328,19 @@ impl<'a> ReadCtx<'a> {
             snap: Some(store.db().snapshot()),
             pending: None,
         }
+    }
+
+    /// This view made consistent, when it is not (a command flagged
+    /// SINGLE_READ reads without a snapshot): for a read of a long
+    /// string's header and then its chunks, which must be of one state.
+    pub fn consistent(&self) -> Option<ReadCtx<'a>> {
+        (self.snap.is_none() && self.pending.is_none()).then(|| Self {
+            store: self.store,
+            now_ms: self.now_ms,
+            cursors: self.cursors,
+            snap: Some(self.store.db().snapshot()),
+            pending: None,
+        })
     }
 }
 
@@ -601,11 +624,7 @@ fn check_kind(m: Option<Meta>, kind: Kind) -> Result<Option<Meta>, Reply> {
 /// # Errors
 /// As [`View::raw_meta`].
 pub fn string_header(v: &impl View, key: &[u8]) -> Result<Result<Option<Meta>, Reply>> {
-    let now = v.now_ms();
-    Ok(check_kind(
-        v.raw_header(key)?.filter(|m| !m.is_expired(now)),
-        Kind::String,
-    ))
+    Ok(check_kind(v.live_header(key)?, Kind::String))
 }
 
 /// Live metadata of `kind` through any view.

@@ -9,7 +9,7 @@ use super::{
     MAX_STRING_BYTES, NOT_INT, SYNTAX,
 };
 use crate::error::Result;
-use crate::store::keys::Kind;
+use crate::store::keys::{Kind, Meta};
 
 fn string_value(v: &impl View, key: &[u8]) -> Result<Result<Option<Bytes>, Reply>> {
     Ok(typed(v, key, Kind::String)?.map(|m| m.map(|m| m.value)))
@@ -28,16 +28,27 @@ fn string_value_mut(
 /// chunks it touches). Its length after.
 ///
 /// # Errors
-/// As [`WriteCtx::emit_event`]; a string a full copy could not send.
+/// As [`emit_patch`].
 pub(crate) fn splice_long(
     c: &mut WriteCtx<'_>,
     key: &[u8],
-    m: &crate::store::keys::Meta,
+    m: &Meta,
     offset: usize,
     removed: usize,
     inserted: &[u8],
 ) -> Result<usize> {
     let len = m.string_len().max(offset + inserted.len());
+    let patch = rocksync_protocol::splice::one(offset, removed, inserted);
+    emit_patch(c, key, len, patch)?;
+    Ok(len)
+}
+
+/// Log `patch`, which leaves the string of `key` `len` bytes long.
+///
+/// # Errors
+/// As [`WriteCtx::emit_event`]; a string too large for a whole-value
+/// event of it (RENAME, COPY, RESTORE carry it whole).
+pub(crate) fn emit_patch(c: &mut WriteCtx<'_>, key: &[u8], len: usize, patch: Bytes) -> Result<()> {
     let whole = key.len() + len + 64;
     if whole > rocksync_protocol::DEFAULT_MAX_FRAME_BYTES {
         return Err(crate::Error::EventTooLarge {
@@ -45,9 +56,7 @@ pub(crate) fn splice_long(
             max: rocksync_protocol::DEFAULT_MAX_FRAME_BYTES,
         });
     }
-    let patch = rocksync_protocol::splice::one(offset, removed, inserted);
-    c.emit_event(Command::KPatch, key, patch, 0)?;
-    Ok(len)
+    c.emit_event(Command::KPatch, key, patch, 0)
 }
 
 fn nil_or(v: Option<Bytes>) -> Reply {
@@ -167,7 +176,12 @@ pub(crate) fn set(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
 
 impl WriteOp for Set {
     fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
-        let old = c.live_meta_mut(&self.key)?;
+        // (a long string's value is read only for GET)
+        let old = if self.get {
+            c.live_meta_mut(&self.key)?
+        } else {
+            c.live_header_mut(&self.key)?
+        };
         let old_value = match &old {
             Some(m) if m.kind == Kind::String => Some(m.value.clone()),
             Some(_) if self.get => return Ok(Reply::error(super::WRONGTYPE)),
@@ -224,7 +238,7 @@ impl WriteOp for MSet {
     fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
         if self.nx {
             for (k, _) in &self.pairs {
-                if c.live_meta_mut(k)?.is_some() {
+                if c.live_header_mut(k)?.is_some() {
                     return Ok(Reply::Integer(0));
                 }
             }
@@ -279,7 +293,7 @@ impl WriteOp for KeyValue {
         let (key, value) = (&self.key, &self.value);
         match self.op {
             KeyValueOp::SetNx => {
-                if c.live_meta_mut(key)?.is_some() {
+                if c.live_header_mut(key)?.is_some() {
                     return Ok(Reply::Integer(0));
                 }
                 c.emit(Command::KSet, key, value.clone(), 0)?;
@@ -346,7 +360,7 @@ pub(crate) fn psetex(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
 
 impl WriteOp for SetEx {
     fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
-        c.live_meta_mut(&self.key)?;
+        c.live_header_mut(&self.key)?;
         let at = tri!(self.ttl.at(0, c.now_ms, self.name));
         c.emit(Command::KSet, &self.key, self.value.clone(), at)?;
         Ok(Reply::ok())
@@ -379,12 +393,7 @@ pub(crate) fn strlen(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
 }
 
 /// One byte of a string (zero past its end).
-fn byte_at(
-    v: &impl View,
-    key: &[u8],
-    m: Option<&crate::store::keys::Meta>,
-    at: usize,
-) -> Result<u8> {
+fn byte_at(v: &impl View, key: &[u8], m: Option<&Meta>, at: usize) -> Result<u8> {
     Ok(match m {
         Some(m) => v
             .string_range(key, m, at, at + 1)?
@@ -493,6 +502,10 @@ fn bit_offset(b: &[u8]) -> Result<u64, Reply> {
 pub(crate) fn getbit(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let off = tri!(bit_offset(&a[2]));
     let m = tri!(string_header(c, &a[1])?);
+    if let (Some(true), Some(c)) = (m.as_ref().map(Meta::is_chunked), c.consistent()) {
+        // (its header and chunk from one state)
+        return getbit(&c, a);
+    }
     let byte = byte_at(c, &a[1], m.as_ref(), (off / 8) as usize)?;
     Ok(Reply::Integer(i64::from((byte >> (7 - off % 8)) & 1)))
 }
@@ -523,8 +536,9 @@ impl WriteOp for SetBit {
         let (key, off) = (&self.key, self.offset);
         let m = tri!(c.string_header_mut(key)?);
         let idx = (off / 8) as usize;
-        let len = m.as_ref().map_or(0, crate::store::keys::Meta::string_len);
-        // The string a full copy will have to send whole, with its key.
+        let len = m.as_ref().map_or(0, Meta::string_len);
+        // The string whole, with its key, as a whole-value event of it
+        // (RENAME, COPY, RESTORE) would carry it.
         let stored = key.len() + len.max(idx + 1) + 64;
         if stored > rocksync_protocol::DEFAULT_MAX_FRAME_BYTES {
             return Ok(Reply::error(format!(
@@ -581,6 +595,10 @@ pub(crate) fn getrange(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let Some(m) = tri!(string_header(c, &a[1])?) else {
         return Ok(Reply::Bulk(Bytes::new()));
     };
+    if let (true, Some(c)) = (m.is_chunked(), c.consistent()) {
+        // (its header and chunks from one state)
+        return getrange(&c, a);
+    }
     if s < 0 && e < 0 && s > e {
         return Ok(Reply::Bulk(Bytes::new()));
     }

@@ -55,11 +55,11 @@ impl Lcg {
 
 /// Random changes of every shape to a long string: in place, across its
 /// end, far past it (zero padding), bit by bit and by BITFIELD (reads and
-/// writes in one call), checked reply by reply against the model; then
-/// the string is shortened by SET and grown back past the chunked length
-/// by APPEND. The master, its slave, the master after SIGKILL (its
-/// binlog replayed) and a slave made by a full copy afterwards all hold
-/// the model's bytes; so do copies by DUMP/RESTORE and RENAME.
+/// writes in one call), checked reply by reply against the model; and a
+/// short string grown past the chunked length by APPEND. The master, its
+/// slave, the master after SIGKILL (its binlog replayed) and a slave made
+/// by a full copy afterwards all hold the model's bytes; so do copies by
+/// DUMP/RESTORE and RENAME.
 #[test]
 fn long_strings_change_in_place_and_equal_a_model_everywhere() {
     let tmp = TempDir::new().expect("tmp");

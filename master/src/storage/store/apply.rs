@@ -37,7 +37,10 @@
 //! that says "absent", applied twice, counts twice) and is trusted as
 //! sent; none is applied twice (`applied_seq` is written with the data).
 //!
-//! A collection created by an event gets that event's seq as its version.
+//! A collection created by an event gets that event's seq as its version,
+//! and so does a long string a K_PATCH or K_SETBIT changes when it moves
+//! into chunks (see `keys`: their changes in place then touch only the
+//! chunks they change).
 //! Expiry is data here: applying never consults the clock (the master logs
 //! a K_DEL for an expired key before it writes to it).
 

@@ -129,12 +129,16 @@ pub fn put_string(
 /// when one would move bytes or shorten it.
 ///
 /// # Errors
-/// [`SpliceError::TooLarge`] past `max` bytes.
+/// [`SpliceError::TooLarge`] past `max` bytes; [`SpliceError::Shape`]
+/// for more than one splice that changes the length, as
+/// [`rocksync_protocol::splice::apply`] refuses it for a string in its
+/// metadata.
 pub fn in_place_len(
     mut len: usize,
     splices: &[Splice<'_>],
     max: usize,
 ) -> std::result::Result<Option<usize>, SpliceError> {
+    let mut resized = false;
     for s in splices {
         let n = s.inserted.len();
         let end = s
@@ -143,6 +147,9 @@ pub fn in_place_len(
             .ok_or(SpliceError::OutOfRange)?;
         if s.removed == n && end <= len {
             continue;
+        }
+        if std::mem::replace(&mut resized, true) {
+            return Err(SpliceError::Shape);
         }
         if (s.removed == 0 && s.offset >= len) || (end == len && n >= s.removed) {
             len = s.offset.checked_add(n).ok_or(SpliceError::TooLarge)?;
@@ -215,6 +222,11 @@ mod tests {
         assert_eq!(
             in_place_len(100, &[sp(max, 0, b"a")], max),
             Err(SpliceError::TooLarge)
+        );
+        // One splice may change the length, as for a string in its metadata.
+        assert_eq!(
+            in_place_len(100, &[sp(100, 0, b"a"), sp(200, 0, b"b")], max),
+            Err(SpliceError::Shape)
         );
     }
 

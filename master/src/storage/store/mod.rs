@@ -350,10 +350,13 @@ impl Store {
     /// # Errors
     /// [`Error::Rocks`].
     pub fn get_in(&self, cf: Cf, key: &[u8], snap: Option<&Snap<'_>>) -> Result<Option<Vec<u8>>> {
-        match snap {
-            None => Ok(self.db.get_cf(self.handle(cf)?, key)?),
-            Some(s) => Ok(s.get_cf(self.handle(cf)?, key)?),
-        }
+        // (pinned, then copied once: `get_cf` copies through a C++ string
+        // first)
+        let v = match snap {
+            None => self.db.get_pinned_cf(self.handle(cf)?, key)?,
+            Some(s) => s.get_pinned_cf(self.handle(cf)?, key)?,
+        };
+        Ok(v.map(|v| v.to_vec()))
     }
 
     /// A key's committed metadata, expired or not.
