@@ -24,6 +24,9 @@
 //!   O(1) or O(log n) on large values (SPOP, ZPOPMIN after pops, RENAME
 //!   of a large hash, APPEND to a 1 MB string, …) beside redis-server,
 //!   with the log bytes each call adds.
+//! - `cargo xtask bench disk [--kvrocks BIN] [--keys N] [--quick]`: data
+//!   larger than the block cache (10 M random 100-byte values, 64 MiB of
+//!   cache): load, random GET and SET, RSS and disk, beside Kvrocks.
 //! - `cargo xtask bench backup [--quick]`: BGSAVE of 1 M keys and a
 //!   start from that backup (rocksync: `--restore-from`, then the node;
 //!   redis-server: loading its RDB) beside redis-server.
@@ -41,6 +44,7 @@ mod bench;
 mod commands_bench;
 mod costs_bench;
 mod cpu_bench;
+mod disk_bench;
 mod failover_bench;
 mod fanout_bench;
 mod follow_bench;
@@ -241,6 +245,16 @@ fn main() -> Result<()> {
                 only.as_deref(),
             )
         }
+        Some("bench") if args.get(1).map(String::as_str) == Some("disk") => {
+            let keys = flag_value(&args, "--keys")
+                .map(|n| n.parse().context("--keys takes a number"))
+                .transpose()?;
+            disk_bench::run(
+                flag_value(&args, "--kvrocks"),
+                keys,
+                args.iter().any(|a| a == "--quick"),
+            )
+        }
         Some("bench") if args.get(1).map(String::as_str) == Some("commands") => {
             let kvrocks = flag_value(&args, "--kvrocks");
             let only: Option<Vec<String>> = flag_value(&args, "--only")
@@ -248,6 +262,6 @@ fn main() -> Result<()> {
             commands_bench::run(args.iter().any(|a| a == "--quick"), kvrocks, only.as_deref())
         }
         Some("bench") => bench::run(&args[1..]),
-        _ => bail!("usage: cargo xtask <run [--ha] | ci | bench [--keyspace | --sustained] [--base BIN] [repl | failover | fanout | ha | sync | tls | commands [--kvrocks BIN] [--only xadd,...] | costs [--kvrocks BIN] [--only append,...] | backup | follow | cpu] [--quick]>"),
+        _ => bail!("usage: cargo xtask <run [--ha] | ci | bench [--keyspace | --sustained] [--base BIN] [repl | failover | fanout | ha | sync | tls | commands [--kvrocks BIN] [--only xadd,...] | costs [--kvrocks BIN] [--only append,...] | disk [--kvrocks BIN] [--keys N] | backup | follow | cpu] [--quick]>"),
     }
 }

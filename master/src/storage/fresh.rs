@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::store::{Store, StoreOptions};
+use super::store::Store;
 use super::{new_replid, sys};
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -62,14 +62,7 @@ pub(super) fn build_aside<T>(
 /// # Errors
 /// RocksDB's.
 pub(super) fn open(config: &Config, dir: &Path) -> Result<Store> {
-    Store::open(
-        dir,
-        &StoreOptions {
-            wal: config.rocksdb_wal,
-            block_cache_bytes: (config.block_cache_mb as usize) << 20,
-            ..StoreOptions::default()
-        },
-    )
+    Store::open(dir, &super::store_options(config))
 }
 
 /// A new history: none of the old node's followers may take this data

@@ -33,6 +33,16 @@ use crate::store::{Cf, Store, StoreOptions, EXPIRE_COUNT_KEY, FUNCTION_PREFIX, K
 use crate::tracking::Tracking;
 use crate::watch::Watches;
 
+/// The store's options as `config` sets them.
+pub(crate) fn store_options(config: &Config) -> StoreOptions {
+    StoreOptions {
+        wal: config.rocksdb_wal,
+        block_cache_bytes: (config.block_cache_mb as usize) << 20,
+        bottommost_zstd: config.bottommost_zstd,
+        ..StoreOptions::default()
+    }
+}
+
 /// System keys (default column family) the storage keeps beside the data.
 pub mod sys {
     /// The history the data belongs to (40 hex digits).
@@ -172,12 +182,7 @@ impl Storage {
             path: config.data_dir.clone(),
             source,
         })?;
-        let opts = StoreOptions {
-            wal: config.rocksdb_wal,
-            block_cache_bytes: (config.block_cache_mb as usize) << 20,
-            ..StoreOptions::default()
-        };
-        let store = Arc::new(Store::open(&config.db_dir(), &opts)?);
+        let store = Arc::new(Store::open(&config.db_dir(), &store_options(config))?);
         let bcfg = BinlogConfig {
             dir: config.binlog_dir(),
             max_binlog_size_bytes: config.max_binlog_size,
