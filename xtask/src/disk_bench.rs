@@ -6,7 +6,8 @@
 //! then random GETs and SETs over the whole keyspace run against each in
 //! turn (`redis-benchmark -r N -d 100`, -P 1 and -P 16). Each row gives
 //! the rates, each server's CPU per command, and the RSS and disk use of
-//! both after the load and at the end. redis-server has no column: it
+//! both after the load and at the end. Each measurement starts once
+//! neither server uses CPU (flushes and compactions done). redis-server has no column: it
 //! keeps every key in memory.
 
 use std::io::Write;
@@ -15,7 +16,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-use crate::bench::{measure_with, rocksync_cmd, settle};
+use crate::bench::{measure_with, rocksync_cmd};
 use crate::commands_bench::{bench_client, read_replies, xorshift};
 use crate::procs::{free_port, start, Guard};
 
@@ -154,6 +155,26 @@ fn start_kvrocks(bin: &str, tmp: &Path) -> Result<Server> {
     })
 }
 
+/// Wait until no server uses CPU (a load's or a row's flushes and
+/// compactions run on after it, and would run beside the next
+/// measurement, of the other server too): under 5 % of a core over 2 s,
+/// 5 minutes at most.
+fn wait_quiet(servers: &[Server]) -> Result<()> {
+    let deadline = Instant::now() + std::time::Duration::from_secs(300);
+    for s in servers {
+        let stat = PathBuf::from(format!("/proc/{}/stat", s.pid()));
+        loop {
+            let t0 = crate::cpu_bench::process_ticks(&stat)?;
+            std::thread::sleep(std::time::Duration::from_secs(2));
+            let t1 = crate::cpu_bench::process_ticks(&stat)?;
+            if t1 - t0 < 10 || Instant::now() > deadline {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Run and print the tables.
 pub fn run(kvrocks: Option<&str>, keys: Option<u64>, quick: bool) -> Result<()> {
     let keys = keys.unwrap_or(if quick { 1_000_000 } else { 10_000_000 });
@@ -177,9 +198,7 @@ pub fn run(kvrocks: Option<&str>, keys: Option<u64>, quick: bool) -> Result<()> 
     println!("| --- | ---: | ---: | ---: | ---: |");
     for s in &servers {
         let secs = load(s.port, keys).with_context(|| format!("loading {}", s.name))?;
-        if s.name == "rocksync" {
-            settle(s.port)?;
-        }
+        wait_quiet(std::slice::from_ref(s))?;
         println!(
             "| {} | {secs:.1} | {:.0} | {:.0} | {:.0} |",
             s.name,
@@ -202,6 +221,7 @@ pub fn run(kvrocks: Option<&str>, keys: Option<u64>, quick: bool) -> Result<()> 
         let mut cells = vec![test.to_uppercase(), pipeline.to_string()];
         let mut rates = Vec::new();
         for s in &servers {
+            wait_quiet(&servers)?;
             let stat = PathBuf::from(format!("/proc/{}/stat", s.pid()));
             let t0 = crate::cpu_bench::process_ticks(&stat)?;
             let rate = measure_with(
