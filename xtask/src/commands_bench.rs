@@ -391,6 +391,37 @@ pub(crate) fn bench_client(port: u16) -> Result<TcpStream> {
     Ok(s)
 }
 
+/// Send `cmds` (each one command's RESP) on one connection, `per_trip`
+/// to a round trip, and wait for every reply.
+///
+/// # Errors
+/// Connecting, an error reply, the connection failing.
+pub(crate) fn send_batched(
+    port: u16,
+    per_trip: usize,
+    cmds: impl IntoIterator<Item = Vec<u8>>,
+) -> Result<()> {
+    let mut s = bench_client(port)?;
+    let mut buf = Vec::new();
+    let mut out = Vec::new();
+    let mut pending = 0;
+    for c in cmds {
+        out.extend_from_slice(&c);
+        pending += 1;
+        if pending == per_trip {
+            s.write_all(&out)?;
+            read_replies(&mut s, &mut buf, pending)?;
+            out.clear();
+            pending = 0;
+        }
+    }
+    if pending > 0 {
+        s.write_all(&out)?;
+        read_replies(&mut s, &mut buf, pending)?;
+    }
+    Ok(())
+}
+
 /// The next of a load generator's random numbers (xorshift64).
 pub(crate) fn xorshift(state: &mut u64) {
     *state ^= *state << 13;

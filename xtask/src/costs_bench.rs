@@ -39,25 +39,7 @@ fn words(parts: &[&str]) -> Vec<String> {
 /// Send `cmds` on one connection, 64 at a time, and wait for every reply
 /// (setup: not timed).
 fn load(port: u16, cmds: impl IntoIterator<Item = Vec<String>>) -> Result<()> {
-    let mut s = bench_client(port)?;
-    let mut buf = Vec::new();
-    let mut out = Vec::new();
-    let mut pending = 0;
-    for c in cmds {
-        out.extend_from_slice(&resp(&c));
-        pending += 1;
-        if pending == 64 {
-            s.write_all(&out)?;
-            read_replies(&mut s, &mut buf, pending)?;
-            out.clear();
-            pending = 0;
-        }
-    }
-    if pending > 0 {
-        s.write_all(&out)?;
-        read_replies(&mut s, &mut buf, pending)?;
-    }
-    Ok(())
+    crate::commands_bench::send_batched(port, 64, cmds.into_iter().map(|c| resp(&c)))
 }
 
 /// `n` commands from `clients` connections, `pipeline` per round trip;

@@ -10,14 +10,13 @@
 //! neither server uses CPU (flushes and compactions done). redis-server has no column: it
 //! keeps every key in memory.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 
 use crate::bench::{measure_with, rocksync_cmd};
-use crate::commands_bench::{bench_client, read_replies, xorshift};
+use crate::commands_bench::{send_batched, xorshift};
 use crate::procs::{free_port, start, Guard};
 
 /// The block cache of both servers, MiB.
@@ -68,12 +67,9 @@ impl Server {
 /// SET `key:<12 digits>` (redis-benchmark's `-r` key names) for keys
 /// `from..to`, random printable values of 100 bytes, 256 a round trip.
 fn load_range(port: u16, from: u64, to: u64) -> Result<()> {
-    let mut s = bench_client(port)?;
-    let mut buf = Vec::new();
-    let mut out = Vec::with_capacity(256 * 160);
     let mut rng = from.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    let mut pending = 0;
-    for i in from..to {
+    let sets = (from..to).map(|i| {
+        let mut out = Vec::with_capacity(160);
         out.extend_from_slice(b"*3\r\n$3\r\nSET\r\n$16\r\n");
         out.extend_from_slice(format!("key:{i:012}").as_bytes());
         out.extend_from_slice(b"\r\n$100\r\n");
@@ -82,19 +78,9 @@ fn load_range(port: u16, from: u64, to: u64) -> Result<()> {
             out.push(b'!' + (rng % 94) as u8);
         }
         out.extend_from_slice(b"\r\n");
-        pending += 1;
-        if pending == 256 {
-            s.write_all(&out)?;
-            read_replies(&mut s, &mut buf, pending)?;
-            out.clear();
-            pending = 0;
-        }
-    }
-    if pending > 0 {
-        s.write_all(&out)?;
-        read_replies(&mut s, &mut buf, pending)?;
-    }
-    Ok(())
+        out
+    });
+    send_batched(port, 256, sets)
 }
 
 /// Load `keys` keys from 4 connections; the seconds it took.

@@ -147,7 +147,7 @@ pub(crate) fn restore(a: &[Bytes]) -> std::result::Result<Box<dyn WriteOp>, Repl
 impl WriteOp for Restore {
     fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
         // Redis's order: the key first, then the TTL, then the payload.
-        let exists = c.live_meta_mut(&self.key)?.is_some();
+        let exists = c.live_header_mut(&self.key)?.is_some();
         if exists && !self.replace {
             return Ok(Reply::error("BUSYKEY Target key name already exists."));
         }

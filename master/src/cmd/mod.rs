@@ -553,7 +553,7 @@ impl WriteCtx<'_> {
         cmd: Command,
         items: impl IntoIterator<Item = Bytes>,
     ) -> Result<Reply> {
-        if self.raw_meta(dst)?.is_some() {
+        if self.raw_header(dst)?.is_some() {
             self.emit(Command::KDel, dst, Bytes::new(), 0)?;
         }
         let mut n = 0;

@@ -58,7 +58,7 @@ pub fn watch(s: &mut Session<'_>, a: &[Bytes]) -> Reply {
         }
         // Read after registering: a write between the two breaks the
         // watch, so what is read here is never out of date unnoticed.
-        let meta = match s.core.store.meta_in(key, None) {
+        let meta = match s.core.store.meta_header_in(key, None) {
             Ok(m) => m,
             Err(e) => return err_reply(e),
         };

@@ -153,13 +153,14 @@ fn debug_protocol(s: &mut Session<'_>, kind: &[u8]) -> Reply {
 
 fn debug_object(s: &Session<'_>, key: &[u8]) -> Reply {
     let store = &s.core.store;
-    match store.meta_in(key, None) {
+    match store.meta_header_in(key, None) {
         Ok(Some(m)) if !m.is_expired(now_ms()) => {
             let bytes = store.key_usage(key, now_ms()).ok().flatten().unwrap_or(0);
             Reply::Simple(format!(
                 "Value at:0x0 refcount:1 encoding:{} serializedlength:{bytes} lru:0 lru_seconds_idle:0 ql_nodes:{}",
                 m.kind.name(),
-                m.size
+                // (a long string's `size` is its length)
+                if m.kind == crate::store::keys::Kind::String { 0 } else { m.size }
             ))
         }
         Ok(_) => Reply::error("ERR no such key"),
