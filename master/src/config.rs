@@ -451,10 +451,10 @@ config_table! {
     /// Also write RocksDB's own WAL (no: the binlog is the log).
     rocksdb_wal: bool = false, fixed, any;
     /// Compress the LSM's bottom level (most of the data) with ZSTD
-    /// instead of LZ4: about a tenth less disk for random values, more
-    /// for text, at the CPU of every compaction into it and of every read
-    /// of its blocks that misses the block cache (random GET and SET over
-    /// data ten times the cache measured 17-40 % slower with it).
+    /// instead of LZ4 (no): about a tenth less disk for random values,
+    /// more for text, at the CPU of every compaction into it and of every
+    /// read of its blocks that misses the block cache (random GET and SET
+    /// over data ten times the cache measured 17-40 % slower with it).
     bottommost_zstd: bool = false, fixed, any;
     /// RocksDB's block cache in MiB, shared by the column families (256):
     /// with the memtables, most of what the node keeps in memory however

@@ -95,15 +95,33 @@ impl Drop for Proc {
     }
 }
 
-/// A free port on 127.0.0.1 (free now: another process may take it).
+/// Ports [`free_port`] hands out: below Linux's ephemeral range
+/// (32768-60999), from which the kernel takes the local port of every
+/// outgoing connection and of every `port 0` bind. A port taken from that
+/// range was seen taken again, by a test's client connection or another
+/// node, before the server it was meant for bound it (CI: "rocksync-slave
+/// did not start").
+const PORTS: std::ops::Range<u16> = 20_000..32_000;
+
+/// A free port on 127.0.0.1, never handed out before by this process
+/// (free now: another process may take it).
 ///
 /// # Panics
-/// When no port can be bound.
+/// When no port in the range can be bound.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port on 127.0.0.1")
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let span = u32::from(PORTS.end - PORTS.start);
+    // Each test process starts at its own place in the range.
+    let start = std::process::id().wrapping_mul(7919) % span;
+    for _ in 0..span {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = PORTS.start + ((start + n) % span) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port on 127.0.0.1 in {PORTS:?}")
 }
 
 /// Wait, at most `timeout`, until `cond` holds.

@@ -146,14 +146,18 @@ fn start_kvrocks(bin: &str, tmp: &Path) -> Result<Server> {
 /// measurement, of the other server too): under 5 % of a core over 2 s,
 /// 5 minutes at most.
 fn wait_quiet(servers: &[Server]) -> Result<()> {
-    let deadline = Instant::now() + std::time::Duration::from_secs(300);
     for s in servers {
+        let deadline = Instant::now() + std::time::Duration::from_secs(300);
         let stat = PathBuf::from(format!("/proc/{}/stat", s.pid()));
         loop {
             let t0 = crate::cpu_bench::process_ticks(&stat)?;
             std::thread::sleep(std::time::Duration::from_secs(2));
             let t1 = crate::cpu_bench::process_ticks(&stat)?;
-            if t1 - t0 < 10 || Instant::now() > deadline {
+            if t1 - t0 < 10 {
+                break;
+            }
+            if Instant::now() > deadline {
+                eprintln!("{} is still busy after 5 minutes; measuring anyway", s.name);
                 break;
             }
         }
@@ -161,11 +165,23 @@ fn wait_quiet(servers: &[Server]) -> Result<()> {
     Ok(())
 }
 
+/// A directory removed when dropped (after the servers using it: declare
+/// it first).
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// Run and print the tables.
 pub fn run(kvrocks: Option<&str>, keys: Option<u64>, quick: bool) -> Result<()> {
     let keys = keys.unwrap_or(if quick { 1_000_000 } else { 10_000_000 });
     let requests: u32 = if quick { 50_000 } else { 200_000 };
-    let tmp = std::env::temp_dir().join(format!("rocksync-disk-{}", std::process::id()));
+    let scratch =
+        Scratch(std::env::temp_dir().join(format!("rocksync-disk-{}", std::process::id())));
+    let tmp = scratch.0.clone();
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp)?;
     let mut servers = vec![start_rocksync(&tmp)?];
@@ -233,6 +249,6 @@ pub fn run(kvrocks: Option<&str>, keys: Option<u64>, quick: bool) -> Result<()> 
         println!("| {} | {:.0} | {:.0} |", s.name, s.rss_mb()?, s.disk_mb());
     }
     drop(servers);
-    let _ = std::fs::remove_dir_all(&tmp);
+    drop(scratch);
     Ok(())
 }

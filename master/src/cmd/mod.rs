@@ -464,6 +464,13 @@ impl View for WriteCtx<'_> {
             .raw_meta(key)?
             .filter(|m| !expires || !m.is_expired(now)))
     }
+    fn live_header(&self, key: &[u8]) -> Result<Option<Meta>> {
+        let now = self.now_ms;
+        let expires = self.expires;
+        Ok(self
+            .raw_header(key)?
+            .filter(|m| !expires || !m.is_expired(now)))
+    }
 }
 
 impl WriteCtx<'_> {

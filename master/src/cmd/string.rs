@@ -502,9 +502,11 @@ fn bit_offset(b: &[u8]) -> Result<u64, Reply> {
 pub(crate) fn getbit(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let off = tri!(bit_offset(&a[2]));
     let m = tri!(string_header(c, &a[1])?);
-    if let (Some(true), Some(c)) = (m.as_ref().map(Meta::is_chunked), c.consistent()) {
-        // (its header and chunk from one state)
-        return getbit(&c, a);
+    if m.as_ref().is_some_and(Meta::is_chunked) {
+        if let Some(c) = c.consistent() {
+            // (its header and chunk from one state)
+            return getbit(&c, a);
+        }
     }
     let byte = byte_at(c, &a[1], m.as_ref(), (off / 8) as usize)?;
     Ok(Reply::Integer(i64::from((byte >> (7 - off % 8)) & 1)))
@@ -595,9 +597,11 @@ pub(crate) fn getrange(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let Some(m) = tri!(string_header(c, &a[1])?) else {
         return Ok(Reply::Bulk(Bytes::new()));
     };
-    if let (true, Some(c)) = (m.is_chunked(), c.consistent()) {
-        // (its header and chunks from one state)
-        return getrange(&c, a);
+    if m.is_chunked() {
+        if let Some(c) = c.consistent() {
+            // (its header and chunks from one state)
+            return getrange(&c, a);
+        }
     }
     if s < 0 && e < 0 && s > e {
         return Ok(Reply::Bulk(Bytes::new()));
