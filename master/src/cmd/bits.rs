@@ -1,12 +1,14 @@
-//! Bit commands over strings: BITOP, BITPOS, BITFIELD and BITFIELD_RO
-//! (Redis 7.0's argument rules, error texts and overflow arithmetic).
+//! Bit commands over strings: GETBIT, SETBIT, BITCOUNT, BITOP, BITPOS,
+//! BITFIELD and BITFIELD_RO (Redis 7.0's argument rules, error texts and
+//! overflow arithmetic).
 
 use bytes::{Bytes, BytesMut};
 use rocksync_protocol::{parse_i64, Command, Reply};
 
+use super::string::range;
 use super::{
-    int_arg, lower, tri, typed, ReadCtx, View, WriteCtx, WriteOp, MAX_STRING_BYTES, SYNTAX,
-    WRONGTYPE,
+    int_arg, lower, string_header, tri, typed, ReadCtx, View, WriteCtx, WriteOp, MAX_STRING_BYTES,
+    SYNTAX, WRONGTYPE,
 };
 use crate::error::Result;
 use crate::store::keys::{Kind, Meta};
@@ -479,6 +481,113 @@ pub(crate) fn bitfield_ro(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
         Err(_) => return Ok(Reply::error(WRONGTYPE)),
     };
     Ok(Reply::Array(run_fields(&value, &fields).0))
+}
+
+/// One byte of a string (zero past its end).
+fn byte_at(v: &impl View, key: &[u8], m: Option<&Meta>, at: usize) -> Result<u8> {
+    Ok(match m {
+        Some(m) => v
+            .string_range(key, m, at, at + 1)?
+            .first()
+            .copied()
+            .unwrap_or(0),
+        None => 0,
+    })
+}
+
+fn bit_offset(b: &[u8]) -> Result<u64, Reply> {
+    match rocksync_protocol::parse_i64(b) {
+        Some(n) if (0..(MAX_STRING_BYTES * 8) as i64).contains(&n) => Ok(n as u64),
+        _ => Err(Reply::error(
+            "ERR bit offset is not an integer or out of range",
+        )),
+    }
+}
+
+pub(crate) fn getbit(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    let off = tri!(bit_offset(&a[2]));
+    let m = tri!(string_header(c, &a[1])?);
+    if m.as_ref().is_some_and(Meta::is_chunked) {
+        if let Some(c) = c.consistent() {
+            // (its header and chunk from one state)
+            return getbit(&c, a);
+        }
+    }
+    let byte = byte_at(c, &a[1], m.as_ref(), (off / 8) as usize)?;
+    Ok(Reply::Integer(i64::from((byte >> (7 - off % 8)) & 1)))
+}
+
+/// SETBIT key offset 0|1.
+struct SetBit {
+    key: Bytes,
+    offset: u64,
+    bit: u8,
+}
+
+pub(crate) fn setbit(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
+    let offset = bit_offset(&a[2])?;
+    let bit = match &a[3][..] {
+        b"0" => 0,
+        b"1" => 1,
+        _ => return Err(Reply::error("ERR bit is not an integer or out of range")),
+    };
+    Ok(Box::new(SetBit {
+        key: a[1].clone(),
+        offset,
+        bit,
+    }))
+}
+
+impl WriteOp for SetBit {
+    fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
+        let (key, off) = (&self.key, self.offset);
+        let m = tri!(c.string_header_mut(key)?);
+        let idx = (off / 8) as usize;
+        let len = m.as_ref().map_or(0, Meta::string_len);
+        // The string whole, with its key, as a whole-value event of it
+        // (RENAME, COPY, RESTORE) would carry it.
+        let stored = key.len() + len.max(idx + 1) + 64;
+        if stored > rocksync_protocol::DEFAULT_MAX_FRAME_BYTES {
+            return Ok(Reply::error(format!(
+                "ERR {}",
+                crate::Error::EventTooLarge {
+                    bytes: stored,
+                    max: rocksync_protocol::DEFAULT_MAX_FRAME_BYTES,
+                }
+            )));
+        }
+        let mask = 1u8 << (7 - off % 8);
+        let was = (byte_at(c, key, m.as_ref(), idx)? & mask != 0) as i64;
+        // The event carries the change, not the whole string.
+        c.emit_event(
+            Command::KSetbit,
+            key,
+            Bytes::from(format!("{off} {}", self.bit)),
+            crate::store::apply::SETBIT_DELTA,
+        )?;
+        Ok(Reply::Integer(was))
+    }
+}
+
+pub(crate) fn bitcount(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
+    let v = tri!(string_of(c, &a[1])?).unwrap_or_default();
+    let slice = match a.len() {
+        2 => &v[..],
+        4 | 5 => {
+            let (s, e) = (tri!(int_arg(&a[2])), tri!(int_arg(&a[3])));
+            if a.len() == 5 && !matches!(lower(&a[4]).as_slice(), b"byte") {
+                return Ok(Reply::error(SYNTAX));
+            }
+            match range(s, e, v.len() as i64) {
+                Some((s, e)) => &v[s..=e],
+                None => &[][..],
+            }
+        }
+        _ => return Ok(Reply::error(SYNTAX)),
+    };
+    Ok(Reply::Integer(
+        slice.iter().map(|b| b.count_ones() as i64).sum(),
+    ))
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ pub(crate) mod hll;
 mod limits;
 pub(crate) mod list;
 mod longdouble;
+mod merged;
 pub(crate) mod pf;
 mod random;
 pub(crate) mod set;
@@ -40,10 +41,11 @@ use rocksync_protocol::{parse_i64, Command, LogEvent, Reply};
 
 use crate::error::Result;
 use crate::store::apply::{apply_event, prior_for};
-use crate::store::batch::{Batch, Pending};
+use crate::store::batch::Batch;
 use crate::store::keys::{Kind, Meta};
 use crate::store::{Cf, Store};
 pub use limits::{Limits, Sizes};
+use merged::{scan_rev_through_before, scan_through};
 pub use random::{rand_args, random_picks, seed, Rng};
 
 /// `WRONGTYPE` reply text.
@@ -158,111 +160,6 @@ pub trait View {
     ) -> Result<()> {
         self.scan_rev_from(cf, prefix, None, f)
     }
-}
-
-/// Scan committed data with `batch`'s pending writes merged over it.
-fn scan_through(
-    store: &Store,
-    batch: &Batch,
-    cf: Cf,
-    prefix: &[u8],
-    start: &[u8],
-    f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
-) -> Result<()> {
-    let (pending, hidden) = batch.pending_under(cf, prefix, start);
-    merge_scan(&pending, hidden, f, |g| {
-        store.scan_in(cf, prefix, start, None, g)
-    })
-}
-
-/// As [`scan_through`], last key first, from the last key below
-/// `before` (when given).
-fn scan_rev_through_before(
-    store: &Store,
-    batch: &Batch,
-    cf: Cf,
-    prefix: &[u8],
-    before: Option<&[u8]>,
-    f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
-) -> Result<()> {
-    let (mut pending, hidden) = batch.pending_under(cf, prefix, prefix);
-    if let Some(b) = before {
-        pending.retain(|(k, _)| k.as_slice() < b);
-    }
-    pending.reverse();
-    merge_scan_rev(&pending, hidden, f, |g| {
-        store.scan_rev_before(cf, prefix, before, None, g)
-    })
-}
-
-/// Merge `pending` writes (ascending; None: deleted) over a committed scan
-/// (`committed` calls its visitor in ascending order), visiting in order
-/// while `f` says so. `hidden`: committed data is gone (FLUSHALL pending).
-fn merge_scan(
-    pending: &Pending,
-    hidden: bool,
-    f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
-    committed: impl FnOnce(&mut dyn FnMut(&[u8], &[u8]) -> bool) -> Result<()>,
-) -> Result<()> {
-    merge(pending, hidden, f, committed, |a, b| a < b)
-}
-
-/// As [`merge_scan`], descending (`pending` descending too).
-fn merge_scan_rev(
-    pending: &Pending,
-    hidden: bool,
-    f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
-    committed: impl FnOnce(&mut dyn FnMut(&[u8], &[u8]) -> bool) -> Result<()>,
-) -> Result<()> {
-    merge(pending, hidden, f, committed, |a, b| a > b)
-}
-
-fn merge(
-    pending: &Pending,
-    hidden: bool,
-    f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
-    committed: impl FnOnce(&mut dyn FnMut(&[u8], &[u8]) -> bool) -> Result<()>,
-    before: impl Fn(&[u8], &[u8]) -> bool,
-) -> Result<()> {
-    let mut i = 0;
-    let mut stopped = false;
-    if !hidden {
-        committed(&mut |k, v| {
-            while let Some((pk, pv)) = pending.get(i).filter(|(pk, _)| before(pk, k)) {
-                i += 1;
-                if let Some(pv) = pv {
-                    if !f(pk, pv) {
-                        stopped = true;
-                        return false;
-                    }
-                }
-            }
-            if let Some((pk, pv)) = pending.get(i).filter(|(pk, _)| pk.as_slice() == k) {
-                i += 1;
-                return match pv {
-                    Some(pv) => {
-                        let go = f(pk, pv);
-                        stopped = !go;
-                        go
-                    }
-                    None => true,
-                };
-            }
-            let go = f(k, v);
-            stopped = !go;
-            go
-        })?;
-    }
-    if !stopped {
-        for (pk, pv) in &pending[i..] {
-            if let Some(pv) = pv {
-                if !f(pk, pv) {
-                    break;
-                }
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Server-side cursors for SCAN and friends: a cursor number stands for

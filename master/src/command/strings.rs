@@ -157,7 +157,7 @@ pub static TABLE: &[Spec] = &[
             "2.2.0",
             "Returns the bit at an offset in a string.",
         )
-        .read(string::getbit),
+        .read(bits::getbit),
     cmd("setbit", 4, WRITE | DENYOOM, acl::BITMAP)
         .keys(shape::UPDATES)
         .doc(
@@ -165,7 +165,7 @@ pub static TABLE: &[Spec] = &[
             "2.2.0",
             "Sets or clears the bit at an offset and returns its old value.",
         )
-        .parsed(string::setbit),
+        .parsed(bits::setbit),
     cmd("bitcount", -2, READONLY, acl::BITMAP)
         .keys(shape::READS)
         .doc(
@@ -173,7 +173,7 @@ pub static TABLE: &[Spec] = &[
             "2.6.0",
             "Counts the set bits in a string, optionally within a range.",
         )
-        .read(string::bitcount),
+        .read(bits::bitcount),
     cmd("getrange", 4, READONLY | SINGLE_READ, acl::STRING)
         .keys(shape::READS)
         .doc(

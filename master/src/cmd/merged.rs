@@ -1,0 +1,111 @@
+//! Scans of committed data with a batch's pending writes merged over
+//! them: what a command inside the write path (or an EXEC) sees.
+
+use crate::error::Result;
+use crate::store::batch::{Batch, Pending};
+use crate::store::{Cf, Store};
+
+/// Scan committed data with `batch`'s pending writes merged over it.
+pub(super) fn scan_through(
+    store: &Store,
+    batch: &Batch,
+    cf: Cf,
+    prefix: &[u8],
+    start: &[u8],
+    f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+) -> Result<()> {
+    let (pending, hidden) = batch.pending_under(cf, prefix, start);
+    merge_scan(&pending, hidden, f, |g| {
+        store.scan_in(cf, prefix, start, None, g)
+    })
+}
+
+/// As [`scan_through`], last key first, from the last key below
+/// `before` (when given).
+pub(super) fn scan_rev_through_before(
+    store: &Store,
+    batch: &Batch,
+    cf: Cf,
+    prefix: &[u8],
+    before: Option<&[u8]>,
+    f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+) -> Result<()> {
+    let (mut pending, hidden) = batch.pending_under(cf, prefix, prefix);
+    if let Some(b) = before {
+        pending.retain(|(k, _)| k.as_slice() < b);
+    }
+    pending.reverse();
+    merge_scan_rev(&pending, hidden, f, |g| {
+        store.scan_rev_before(cf, prefix, before, None, g)
+    })
+}
+
+/// Merge `pending` writes (ascending; None: deleted) over a committed scan
+/// (`committed` calls its visitor in ascending order), visiting in order
+/// while `f` says so. `hidden`: committed data is gone (FLUSHALL pending).
+fn merge_scan(
+    pending: &Pending,
+    hidden: bool,
+    f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    committed: impl FnOnce(&mut dyn FnMut(&[u8], &[u8]) -> bool) -> Result<()>,
+) -> Result<()> {
+    merge(pending, hidden, f, committed, |a, b| a < b)
+}
+
+/// As [`merge_scan`], descending (`pending` descending too).
+fn merge_scan_rev(
+    pending: &Pending,
+    hidden: bool,
+    f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    committed: impl FnOnce(&mut dyn FnMut(&[u8], &[u8]) -> bool) -> Result<()>,
+) -> Result<()> {
+    merge(pending, hidden, f, committed, |a, b| a > b)
+}
+
+fn merge(
+    pending: &Pending,
+    hidden: bool,
+    f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    committed: impl FnOnce(&mut dyn FnMut(&[u8], &[u8]) -> bool) -> Result<()>,
+    before: impl Fn(&[u8], &[u8]) -> bool,
+) -> Result<()> {
+    let mut i = 0;
+    let mut stopped = false;
+    if !hidden {
+        committed(&mut |k, v| {
+            while let Some((pk, pv)) = pending.get(i).filter(|(pk, _)| before(pk, k)) {
+                i += 1;
+                if let Some(pv) = pv {
+                    if !f(pk, pv) {
+                        stopped = true;
+                        return false;
+                    }
+                }
+            }
+            if let Some((pk, pv)) = pending.get(i).filter(|(pk, _)| pk.as_slice() == k) {
+                i += 1;
+                return match pv {
+                    Some(pv) => {
+                        let go = f(pk, pv);
+                        stopped = !go;
+                        go
+                    }
+                    None => true,
+                };
+            }
+            let go = f(k, v);
+            stopped = !go;
+            go
+        })?;
+    }
+    if !stopped {
+        for (pk, pv) in &pending[i..] {
+            if let Some(pv) = pv {
+                if !f(pk, pv) {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(())
+}
