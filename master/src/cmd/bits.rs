@@ -570,23 +570,31 @@ impl WriteOp for SetBit {
 }
 
 pub(crate) fn bitcount(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
-    let v = tri!(string_of(c, &a[1])?).unwrap_or_default();
-    let slice = match a.len() {
-        2 => &v[..],
+    // (a long string kept in chunks: only the range's chunks are read)
+    let m = tri!(string_header(c, &a[1])?);
+    if m.as_ref().is_some_and(Meta::is_chunked) {
+        if let Some(c) = c.consistent() {
+            return bitcount(&c, a);
+        }
+    }
+    let len = m.as_ref().map_or(0, Meta::string_len);
+    let (from, to) = match a.len() {
+        2 => (0, len),
         4 | 5 => {
             let (s, e) = (tri!(int_arg(&a[2])), tri!(int_arg(&a[3])));
             if a.len() == 5 && !matches!(lower(&a[4]).as_slice(), b"byte") {
                 return Ok(Reply::error(SYNTAX));
             }
-            match range(s, e, v.len() as i64) {
-                Some((s, e)) => &v[s..=e],
-                None => &[][..],
-            }
+            range(s, e, len as i64).map_or((0, 0), |(s, e)| (s, e + 1))
         }
         _ => return Ok(Reply::error(SYNTAX)),
     };
+    let bytes = match &m {
+        Some(m) if to > from => c.string_range(&a[1], m, from, to)?,
+        _ => Bytes::new(),
+    };
     Ok(Reply::Integer(
-        slice.iter().map(|b| b.count_ones() as i64).sum(),
+        bytes.iter().map(|b| i64::from(b.count_ones())).sum(),
     ))
 }
 

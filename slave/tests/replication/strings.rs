@@ -1,6 +1,6 @@
 //! Long strings kept in chunks (issue 27): APPEND, SETRANGE, SETBIT and
 //! BITFIELD change the chunks they touch, and every reader (GET,
-//! GETRANGE, STRLEN, GETBIT, DUMP, a slave, a replay after a crash, a
+//! GETRANGE, STRLEN, GETBIT, BITCOUNT, DUMP, a slave, a replay after a crash, a
 //! full copy) sees the string Redis would hold.
 
 use super::*;
@@ -136,6 +136,19 @@ fn long_strings_change_in_place_and_equal_a_model_everywhere() {
                 let off = rng.below(len * 8 + 100);
                 let bit: u64 = m.getbit("s", off).expect("getbit");
                 assert_eq!(bit, model.bit(off), "GETBIT, round {round}");
+                let start = rng.below(len);
+                let end = start + rng.below(20_000);
+                let ones: u64 = redis::cmd("BITCOUNT")
+                    .arg("s")
+                    .arg(start)
+                    .arg(end)
+                    .query(&mut m)
+                    .expect("bitcount");
+                let want: u64 = model.bytes[start..(end + 1).min(len)]
+                    .iter()
+                    .map(|b| u64::from(b.count_ones()))
+                    .sum();
+                assert_eq!(ones, want, "BITCOUNT, round {round}");
             }
         }
     }
