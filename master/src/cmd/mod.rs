@@ -355,18 +355,18 @@ impl View for WriteCtx<'_> {
         self.batch.meta_header(self.store, key)
     }
     fn live_meta(&self, key: &[u8]) -> Result<Option<Meta>> {
-        let now = self.now_ms;
-        let expires = self.expires;
-        Ok(self
-            .raw_meta(key)?
-            .filter(|m| !expires || !m.is_expired(now)))
+        Ok(self.raw_meta(key)?.filter(|m| self.live(m)))
     }
     fn live_header(&self, key: &[u8]) -> Result<Option<Meta>> {
-        let now = self.now_ms;
-        let expires = self.expires;
-        Ok(self
-            .raw_header(key)?
-            .filter(|m| !expires || !m.is_expired(now)))
+        Ok(self.raw_header(key)?.filter(|m| self.live(m)))
+    }
+}
+
+impl WriteCtx<'_> {
+    /// True when `m` counts as live here: not expired, or keys are never
+    /// expired by this node's clock (a follower of a Redis master).
+    fn live(&self, m: &Meta) -> bool {
+        !self.expires || !m.is_expired(self.now_ms)
     }
 }
 
