@@ -140,6 +140,11 @@ commands! {
     XPut = 129 => "X_PUT",
     /// A stream's part goes: value = the part.
     XDel = 130 => "X_DEL",
+    /// XADD's new entry and the stream's header at once (what an X_PUT
+    /// of the entry and an X_META would do): value = `pack(X_META's
+    /// value, ID (16 B) · fields)`; a missing key becomes an empty
+    /// stream first.
+    XAppend = 131 => "X_APPEND",
 }
 
 impl Command {

@@ -5,18 +5,18 @@ use crate::error::Result;
 use crate::store::batch::{Batch, Pending};
 use crate::store::{Cf, Store};
 
-/// Scan committed data with `batch`'s pending writes merged over it.
+/// Scan committed data with `batch`'s pending writes merged over it,
+/// stopping before `end` (when given).
 pub(super) fn scan_through(
     store: &Store,
     batch: &Batch,
     cf: Cf,
-    prefix: &[u8],
-    start: &[u8],
+    (prefix, start, end): (&[u8], &[u8], Option<&[u8]>),
     f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
 ) -> Result<()> {
-    let (pending, hidden) = batch.pending_under(cf, prefix, start);
+    let (pending, hidden) = batch.pending_under(cf, prefix, start, end);
     merge_scan(&pending, hidden, f, |g| {
-        store.scan_in(cf, prefix, start, None, g)
+        store.scan_until(cf, prefix, start, end, None, g)
     })
 }
 
@@ -30,7 +30,7 @@ pub(super) fn scan_rev_through_before(
     before: Option<&[u8]>,
     f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
 ) -> Result<()> {
-    let (mut pending, hidden) = batch.pending_under(cf, prefix, prefix);
+    let (mut pending, hidden) = batch.pending_under(cf, prefix, prefix, None);
     if let Some(b) = before {
         pending.retain(|(k, _)| k.as_slice() < b);
     }

@@ -130,7 +130,21 @@ pub trait View {
         start: &[u8],
         f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<()> {
-        self.store().scan_in(cf, prefix, start, None, f)
+        self.scan_until(cf, (prefix, start, None), f)
+    }
+
+    /// As [`View::scan`], stopping before `end` when given: neither
+    /// RocksDB nor a group's pending writes are looked at past it.
+    ///
+    /// # Errors
+    /// RocksDB errors.
+    fn scan_until(
+        &self,
+        cf: Cf,
+        (prefix, start, end): (&[u8], &[u8], Option<&[u8]>),
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()> {
+        self.store().scan_until(cf, prefix, start, end, None, f)
     }
 
     /// Visit pairs under `prefix`, last first, from the last key below
@@ -266,16 +280,19 @@ impl View for ReadCtx<'_> {
             None => self.store.meta_header_in(key, self.snap.as_ref()),
         }
     }
-    fn scan(
+    fn scan_until(
         &self,
         cf: Cf,
-        prefix: &[u8],
-        start: &[u8],
+        range: (&[u8], &[u8], Option<&[u8]>),
         f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<()> {
         match self.pending {
-            Some(b) => scan_through(self.store, b, cf, prefix, start, f),
-            None => self.store.scan_in(cf, prefix, start, self.snap.as_ref(), f),
+            Some(b) => scan_through(self.store, b, cf, range, f),
+            None => {
+                let (prefix, start, end) = range;
+                self.store
+                    .scan_until(cf, prefix, start, end, self.snap.as_ref(), f)
+            }
         }
     }
     fn scan_rev_from(
@@ -327,14 +344,13 @@ impl View for WriteCtx<'_> {
     fn now_ms(&self) -> u64 {
         self.now_ms
     }
-    fn scan(
+    fn scan_until(
         &self,
         cf: Cf,
-        prefix: &[u8],
-        start: &[u8],
+        range: (&[u8], &[u8], Option<&[u8]>),
         f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<()> {
-        scan_through(self.store, self.batch, cf, prefix, start, f)
+        scan_through(self.store, self.batch, cf, range, f)
     }
     fn scan_rev_from(
         &self,

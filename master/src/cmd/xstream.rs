@@ -173,11 +173,23 @@ impl WriteOp for XAdd {
         if id <= last {
             return Ok(Reply::error(ID_TOO_SMALL));
         }
-        write::append(c, &mut s, id, &self.pairs)?;
-        if let Some(t) = self.trim {
-            write::trim(c, &mut s, t)?;
+        let fields = write::append(c, &mut s, id, &self.pairs)?;
+        match self.trim {
+            // A trim that may take the new entry again: the entry first.
+            Some(t) if t.reaches(id) => {
+                s.put(c, &super::stream::entry_part(id), &fields)?;
+                write::trim(c, &mut s, t)?;
+                s.save(c)?;
+            }
+            // Else the trim takes only older entries (whole nodes before
+            // the tail, or the oldest of its node), and the entry is
+            // written with the header after it.
+            Some(t) => {
+                write::trim(c, &mut s, t)?;
+                s.save_with_entry(c, id, &fields)?;
+            }
+            None => s.save_with_entry(c, id, &fields)?,
         }
-        s.save(c)?;
         Ok(super::stream::id_reply(id))
     }
 }
@@ -298,6 +310,10 @@ impl WriteOp for XSetId {
             }
         }
         s.head.last = self.last;
+        // An empty stream's last ID may go back below what trims took:
+        // the entries added next must not fall below `gone_below`.
+        let next = super::stream::next_id(self.last).unwrap_or(super::stream::MAX);
+        s.head.gone_below = s.head.gone_below.min(next);
         if let Some(n) = self.added {
             s.head.added = n;
         }

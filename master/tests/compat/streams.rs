@@ -893,6 +893,17 @@ const CASES: &[&[&str]] = &[
     &["xautoclaim", "ai", "g", "bob", "0", "0", "count", "2", "justid"],
     &["xautoclaim", "ai", "g", "bob", "0", "7-0", "justid"],
     &["xpending", "ai", "g"],
+    // A stream trimmed empty, its last ID moved back below what the trim
+    // took, then an entry there: XRANGE still finds it
+    &["xadd", "xb", "1-0", "f", "v"],
+    &["xadd", "xb", "5-0", "f", "v"],
+    &["xtrim", "xb", "maxlen", "0"],
+    &["xsetid", "xb", "1-0"],
+    &["xadd", "xb", "2-0", "f", "w"],
+    &["xrange", "xb", "-", "+"],
+    &["xtrim", "xb", "minid", "2-0"],
+    &["xrange", "xb", "-", "+"],
+    &["xinfo", "stream", "xb"],
     // XSETID: each error in order, moving the last ID back, ENTRIESADDED and
     // MAXDELETEDID
     &["xadd", "xs", "1-0", "f", "v"],

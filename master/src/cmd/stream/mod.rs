@@ -11,7 +11,7 @@
 //! | owned entry | `o` · len · group · len · consumer · ID | `""` |
 //!
 //! (len: u32 BE.) A command changes a stream only through the X_PUT,
-//! X_DEL and X_META events made here, so every replica holds the same
+//! X_DEL, X_META and X_APPEND events made here, so every replica holds the same
 //! parts: a slave's groups, pending entries and delivery counts are the
 //! master's (a Redis replica's are not).
 
@@ -136,7 +136,7 @@ pub fn bound(b: &[u8], start: bool) -> std::result::Result<Id, Reply> {
 }
 
 /// What the key's metadata holds of a stream besides its length.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Header {
     /// The last ID added (or set by XSETID).
     pub last: Id,
@@ -151,6 +151,16 @@ pub struct Header {
     /// below it, so reads from the start begin there rather than seek
     /// over what trimming deleted (until compaction drops it).
     pub head: Id,
+    /// No entry below it is left (`0-0`: not known): trims remove the
+    /// oldest entries, and a scan of the first node's entries begins
+    /// here rather than step over their deletions.
+    pub gone_below: Id,
+    /// The tail node itself, when kept here: then its part holds only
+    /// its first ID and fields rightly (its counts are stale), and an
+    /// XADD into it reads and writes the metadata alone. `None`: the
+    /// part is right (the node is written there before it stops being
+    /// the tail).
+    pub tail_node: Option<nodes::Node>,
 }
 
 impl Header {
@@ -161,6 +171,12 @@ impl Header {
         v.extend_from_slice(&nodes::rax_key(self.max_deleted));
         v.extend_from_slice(&nodes::rax_key(self.tail));
         v.extend_from_slice(&nodes::rax_key(self.head));
+        if self.gone_below != (0, 0) || self.tail_node.is_some() {
+            v.extend_from_slice(&nodes::rax_key(self.gone_below));
+        }
+        if let Some(n) = &self.tail_node {
+            v.extend_from_slice(&n.encode());
+        }
         v
     }
 
@@ -177,15 +193,18 @@ impl Header {
                 None => None,
             }
         };
-        if b.len() > 72 {
-            return None;
-        }
+        let tail_node = match b.get(88..) {
+            Some(n) if !n.is_empty() => Some(nodes::Node::decode(n)?),
+            _ => None,
+        };
         Some(Self {
             last: id_of(b.get(..16)?)?,
             added: be_u64(b.get(16..24)?)?,
             max_deleted: id_of(b.get(24..40)?)?,
             tail: id_at(40)?,
             head: id_at(56)?,
+            gone_below: id_at(72)?,
+            tail_node,
         })
     }
 }
@@ -220,7 +239,7 @@ impl Stream {
         let head = Header::decode(&meta.value).ok_or_else(|| corrupt(key))?;
         Ok(Self {
             key: Bytes::copy_from_slice(key),
-            saved: (meta.size, head),
+            saved: (meta.size, head.clone()),
             meta,
             head,
         })
@@ -293,15 +312,28 @@ impl Stream {
     /// # Errors
     /// As [`WriteCtx::emit`].
     pub fn save(&mut self, c: &mut WriteCtx<'_>) -> Result<()> {
-        if self.saved != (self.meta.size, self.head) {
+        if self.saved.0 != self.meta.size || self.saved.1 != self.head {
             c.emit(
                 Command::XMeta,
                 &self.key,
                 header_value(self.meta.size, &self.head),
                 0,
             )?;
-            self.saved = (self.meta.size, self.head);
+            self.saved = (self.meta.size, self.head.clone());
         }
+        Ok(())
+    }
+
+    /// Write entry `id` (its `fields` as [`encode_fields`] made them) and
+    /// log the length and header, in one X_APPEND event: an XADD that
+    /// trims nothing.
+    ///
+    /// # Errors
+    /// As [`WriteCtx::emit`].
+    pub fn save_with_entry(&mut self, c: &mut WriteCtx<'_>, id: Id, fields: &[u8]) -> Result<()> {
+        let v = append_value(&header_value(self.meta.size, &self.head), id, fields);
+        c.emit(Command::XAppend, &self.key, v, 0)?;
+        self.saved = (self.meta.size, self.head.clone());
         Ok(())
     }
 
@@ -342,8 +374,24 @@ impl Stream {
         from: &[u8],
         f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<()> {
+        self.scan_until(v, prefix, from, None, f)
+    }
+
+    /// As [`Stream::scan`], stopping before `end` (a key under `prefix`)
+    /// when given.
+    ///
+    /// # Errors
+    /// RocksDB errors.
+    pub fn scan_until(
+        &self,
+        v: &impl View,
+        prefix: &[u8],
+        from: &[u8],
+        end: Option<&[u8]>,
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()> {
         let n = prefix.len();
-        v.scan(Cf::Sub, prefix, from, &mut |k, val| f(&k[n..], val))
+        v.scan_until(Cf::Sub, (prefix, from, end), &mut |k, val| f(&k[n..], val))
     }
 
     /// As [`Stream::scan`], last first, from the last key below `before`.
@@ -375,8 +423,8 @@ impl Stream {
         rev: bool,
     ) -> Result<Vec<(Id, Bytes)>> {
         let mut out = Vec::new();
-        // (no live entry is below the first node)
-        let mut from = from.max(self.head.head);
+        // (no live entry is below the first node, nor below gone_below)
+        let mut from = from.max(self.head.head).max(self.head.gone_below);
         if from > to {
             return Ok(out);
         }
@@ -469,6 +517,26 @@ fn header_value(len: u64, head: &Header) -> Bytes {
     v.put_u64(len);
     v.put_slice(&head.encode());
     v.freeze()
+}
+
+/// An X_APPEND event's value: X_META's value `head`, then entry `id`
+/// with its `fields`.
+fn append_value(head: &[u8], id: Id, fields: &[u8]) -> Bytes {
+    let mut v = BytesMut::with_capacity(4 + head.len() + 16 + fields.len());
+    v.put_u32(head.len() as u32);
+    v.put_slice(head);
+    v.put_slice(&nodes::rax_key(id));
+    v.put_slice(fields);
+    v.freeze()
+}
+
+/// An X_APPEND value's length and header bytes (as
+/// [`split_header_value`]), its entry's part and fields.
+pub fn split_append_value(v: &Bytes) -> Option<(u64, Bytes, Vec<u8>, Bytes)> {
+    let (head, rest) = keys::unpack(v)?;
+    let (len, head) = split_header_value(&head)?;
+    let id = id_of(rest.get(..16)?)?;
+    Some((len, head, entry_part(id), rest.slice(16..)))
 }
 
 /// An X_META value's length and header bytes (for the key's metadata).
@@ -680,16 +748,38 @@ mod tests {
 
     #[test]
     fn records_round_trip() {
-        let h = Header {
+        let mut h = Header {
             last: (5, 6),
             added: 9,
             max_deleted: (1, 2),
             tail: (3, 0),
             head: (2, 0),
+            gone_below: (0, 0),
+            tail_node: None,
         };
-        assert_eq!(Header::decode(&h.encode()), Some(h));
+        // Without the newer fields: the 72 bytes older versions wrote.
+        assert_eq!(h.encode().len(), 72);
+        assert_eq!(Header::decode(&h.encode()), Some(h.clone()));
+        h.gone_below = (2, 1);
+        assert_eq!(Header::decode(&h.encode()), Some(h.clone()));
+        let mut tail = nodes::Node::start((3, 0), &[(b"f", b"v")]);
+        tail.add((3, 0), &[(b"f", b"v")]);
+        tail.add((4, 0), &[(b"f", b"w")]);
+        h.tail_node = Some(tail);
+        assert_eq!(Header::decode(&h.encode()), Some(h.clone()));
+        h.gone_below = (0, 0);
+        assert_eq!(Header::decode(&h.encode()), Some(h.clone()));
+        // A node cut short is refused.
+        let cut = h.encode();
+        assert_eq!(Header::decode(&cut[..cut.len() - 1]), None);
         let (len, bytes) = split_header_value(&header_value(3, &h)).expect("valid");
+        assert_eq!((len, Header::decode(&bytes)), (3, Some(h.clone())));
+        // X_APPEND's value: the header value, then the entry.
+        let fields = encode_fields(&[(Bytes::from("f"), Bytes::from("w"))]);
+        let v = append_value(&header_value(3, &h), (4, 0), &fields);
+        let (len, bytes, part, got) = split_append_value(&v).expect("valid");
         assert_eq!((len, Header::decode(&bytes)), (3, Some(h)));
+        assert_eq!((part, &got[..]), (entry_part((4, 0)), &fields[..]));
         let g = Group {
             last: (1, 1),
             read: -1,

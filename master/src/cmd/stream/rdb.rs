@@ -32,7 +32,11 @@ pub fn to_rdb(v: &impl View, key: &[u8], m: &Meta) -> Result<RdbStream> {
     let mut nodes = Vec::new();
     let prefix = s.prefix(b'n');
     s.scan(v, &prefix, &prefix, &mut |_, val| {
-        if let Some(n) = Node::decode(val) {
+        if let Some(mut n) = Node::decode(val) {
+            // The tail node the header keeps (its part's counts are stale).
+            if let Some(tail) = s.head.tail_node.as_ref().filter(|t| t.master == n.master) {
+                n = tail.clone();
+            }
             nodes.push(StreamNode {
                 master: n.master,
                 fields: n.fields.into_iter().map(Bytes::from).collect(),
@@ -155,6 +159,8 @@ pub fn events(s: &RdbStream) -> Vec<(Command, Bytes)> {
         max_deleted: s.max_deleted,
         tail: nodes.last().map_or((0, 0), |n| n.master),
         head: nodes.first().map_or((0, 0), |n| n.master),
+        gone_below: (0, 0),
+        tail_node: None,
     };
     out.push((Command::XMeta, header_value(s.entries.len() as u64, &head)));
     out

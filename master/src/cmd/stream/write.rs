@@ -30,11 +30,46 @@ pub struct Trim {
     pub limit: Option<u64>,
 }
 
-fn node_of(v: &[u8]) -> Result<Node> {
-    Node::decode(v).ok_or_else(|| crate::Error::CorruptValue {
+impl Trim {
+    /// True when this trim may remove entry `id`, the newest: when it
+    /// keeps nothing (MAXLEN 0), or its MINID is above it. Any other
+    /// keeps the newest entry, and never looks at it.
+    pub fn reaches(&self, id: Id) -> bool {
+        match self.strategy {
+            Strategy::MaxLen(n) => n == 0,
+            Strategy::MinId(min) => min > id,
+        }
+    }
+}
+
+/// The node whose part holds `v`: the header's tail node instead when
+/// this is the tail and the header keeps it.
+fn node_of(s: &Stream, v: &[u8]) -> Result<Node> {
+    let node = Node::decode(v).ok_or_else(|| crate::Error::CorruptValue {
         cf: "sub",
         key: "stream node".into(),
+    })?;
+    Ok(match &s.head.tail_node {
+        Some(tail) if tail.master == node.master => tail.clone(),
+        _ => node,
     })
+}
+
+/// Write `node` back: into the header when it is the tail the header
+/// keeps, else into its part.
+fn store_node(c: &mut WriteCtx<'_>, s: &mut Stream, node: Node) -> Result<()> {
+    match &mut s.head.tail_node {
+        Some(tail) if tail.master == node.master => *tail = node,
+        _ => s.put(c, &node_part(node.master), &node.encode())?,
+    }
+    Ok(())
+}
+
+/// The tail is now the node starting at `master` (`0-0`: none), its part
+/// right: the header keeps no node.
+fn set_tail(s: &mut Stream, master: Id) {
+    s.head.tail = master;
+    s.head.tail_node = None;
 }
 
 /// The node holding `id` (the last node starting at or before it).
@@ -47,7 +82,7 @@ fn node_at(c: &WriteCtx<'_>, s: &Stream, id: Id) -> Result<Option<Node>> {
         found = Some(v.to_vec());
         false
     })?;
-    found.map(|v| node_of(&v)).transpose()
+    found.map(|v| node_of(s, &v)).transpose()
 }
 
 /// The last node.
@@ -58,7 +93,7 @@ fn last_node(c: &WriteCtx<'_>, s: &Stream) -> Result<Option<Node>> {
         found = Some(v.to_vec());
         false
     })?;
-    found.map(|v| node_of(&v)).transpose()
+    found.map(|v| node_of(s, &v)).transpose()
 }
 
 /// The first node: by the header's pointer, else the first after `after`
@@ -66,7 +101,7 @@ fn last_node(c: &WriteCtx<'_>, s: &Stream) -> Result<Option<Node>> {
 fn first_node(c: &WriteCtx<'_>, s: &Stream) -> Result<Option<Node>> {
     if s.head.head != (0, 0) {
         if let Some(v) = s.get(c, &node_part(s.head.head))? {
-            return node_of(&v).map(Some);
+            return node_of(s, &v).map(Some);
         }
     }
     node_after(c, s, None)
@@ -85,10 +120,18 @@ fn node_after(c: &WriteCtx<'_>, s: &Stream, after: Option<Id>) -> Result<Option<
         found = Some(v.to_vec());
         false
     })?;
-    found.map(|v| node_of(&v)).transpose()
+    found.map(|v| node_of(s, &v)).transpose()
 }
 
-/// Append entry `id` (greater than every ID so far).
+/// Append entry `id` (greater than every ID so far) to the tail node, or
+/// to a new one: returns the entry's encoded fields, for the caller to
+/// write (with the header, by [`Stream::save_with_entry`], when nothing
+/// else follows; else first, by [`Stream::put`]).
+///
+/// The tail node is kept in the header: an append into it changes the
+/// header alone. A new node's part is written when it starts (its first
+/// ID and fields, which scans of the parts need), and the node it
+/// follows is written to its part then.
 ///
 /// # Errors
 /// As [`WriteCtx::emit`].
@@ -97,31 +140,43 @@ pub fn append(
     s: &mut Stream,
     id: Id,
     pairs: &[(Bytes, Bytes)],
-) -> Result<()> {
+) -> Result<Vec<u8>> {
     let refs: Vec<(&[u8], &[u8])> = pairs.iter().map(|(f, v)| (&f[..], &v[..])).collect();
     let (entries, bytes) = (
         c.sizes.stream_node_max_entries,
         c.sizes.stream_node_max_bytes,
     );
-    let tail = match s.head.tail {
-        (0, 0) => None,
-        at => s.get(c, &node_part(at))?.map(|v| node_of(&v)).transpose()?,
+    let tail = match (s.head.tail, s.head.tail_node.take()) {
+        ((0, 0), _) => None,
+        (_, Some(node)) => Some((node, true)),
+        (at, None) => match s.get(c, &node_part(at))? {
+            Some(v) => Some((node_of(s, &v)?, false)),
+            None => None,
+        },
     };
     let mut node = match tail {
-        Some(tail) if tail.takes(&refs, entries, bytes) => tail,
-        _ => Node::start(id, &refs),
+        Some((tail, _)) if tail.takes(&refs, entries, bytes) => tail,
+        old => {
+            // The old tail's part, stale while the header kept it, is
+            // written now that it stops being the tail.
+            if let Some((old, true)) = old {
+                s.put(c, &node_part(old.master), &old.encode())?;
+            }
+            let node = Node::start(id, &refs);
+            s.put(c, &node_part(node.master), &node.encode())?;
+            node
+        }
     };
     node.add(id, &refs);
     s.head.tail = node.master;
+    s.head.tail_node = Some(node);
     if s.head.head == (0, 0) {
-        s.head.head = node.master;
+        s.head.head = s.head.tail;
     }
-    s.put(c, &node_part(node.master), &node.encode())?;
-    s.put(c, &entry_part(id), &encode_fields(pairs))?;
     s.meta.size += 1;
     s.head.last = id;
     s.head.added = s.head.added.saturating_add(1);
-    Ok(())
+    Ok(encode_fields(pairs))
 }
 
 /// Delete entry `id` when it is there (XDEL): true when it was.
@@ -138,14 +193,16 @@ pub fn remove(c: &mut WriteCtx<'_>, s: &mut Stream, id: Id) -> Result<bool> {
             // Its last live entry: Redis frees the node.
             s.delete(c, &node_part(node.master))?;
             if node.master == s.head.tail {
-                s.head.tail = last_node(c, s)?.map_or((0, 0), |n| n.master);
+                set_tail(s, (0, 0));
+                let last = last_node(c, s)?.map_or((0, 0), |n| n.master);
+                set_tail(s, last);
             }
             if node.master == s.head.head {
                 s.head.head = node_after(c, s, Some(node.master))?.map_or((0, 0), |n| n.master);
             }
         } else {
             node.set_counts(node.live - 1, node.deleted + 1);
-            s.put(c, &node_part(node.master), &node.encode())?;
+            store_node(c, s, node)?;
         }
     }
     s.meta.size = s.meta.size.saturating_sub(1);
@@ -153,18 +210,35 @@ pub fn remove(c: &mut WriteCtx<'_>, s: &mut Stream, id: Id) -> Result<bool> {
     Ok(true)
 }
 
-/// The live entries of `node`, in order.
-fn node_entries(c: &WriteCtx<'_>, s: &Stream, node: &Node) -> Result<Vec<Id>> {
+/// The live entries of `node`, in order, while `take` says so.
+fn node_entries(
+    c: &WriteCtx<'_>,
+    s: &Stream,
+    node: &Node,
+    take: &mut dyn FnMut(Id) -> bool,
+) -> Result<Vec<Id>> {
     let prefix = s.prefix(b'e');
-    let start = [&prefix[..], &nodes::rax_key(node.master)].concat();
+    let start = [
+        &prefix[..],
+        &nodes::rax_key(node.master.max(s.head.gone_below)),
+    ]
+    .concat();
+    // (The group's own appends, past the node, are not even looked at.)
+    let end = super::next_id(node.last).map(|id| [&prefix[..], &nodes::rax_key(id)].concat());
     let mut ids = Vec::new();
-    s.scan(c, &prefix, &start, &mut |k, _| match id_of(k) {
-        Some(id) if id <= node.last => {
-            ids.push(id);
-            true
-        }
-        _ => false,
-    })?;
+    s.scan_until(
+        c,
+        &prefix,
+        &start,
+        end.as_deref(),
+        &mut |k, _| match id_of(k) {
+            Some(id) if id <= node.last && take(id) => {
+                ids.push(id);
+                true
+            }
+            _ => false,
+        },
+    )?;
     Ok(ids)
 }
 
@@ -199,16 +273,16 @@ pub fn trim(c: &mut WriteCtx<'_>, s: &mut Stream, t: Trim) -> Result<u64> {
             Strategy::MaxLen(n) => s.len() - node.live >= n,
             Strategy::MinId(min) => node.last < min,
         };
-        let ids = node_entries(c, s, &node)?;
         if whole {
-            for id in &ids {
+            for id in &node_entries(c, s, &node, &mut |_| true)? {
                 s.delete(c, &entry_part(*id))?;
             }
             s.delete(c, &node_part(node.master))?;
             if node.master == s.head.tail {
-                s.head.tail = (0, 0);
+                set_tail(s, (0, 0));
             }
             s.head.head = node_after(c, s, Some(node.master))?.map_or((0, 0), |n| n.master);
+            s.head.gone_below = super::next_id(node.last).unwrap_or(super::MAX);
             s.meta.size = s.meta.size.saturating_sub(node.live);
             removed += node.live;
             continue;
@@ -216,21 +290,26 @@ pub fn trim(c: &mut WriteCtx<'_>, s: &mut Stream, t: Trim) -> Result<u64> {
         if t.approx {
             break;
         }
-        let mut gone = 0;
-        for id in ids {
+        // Exact: this node's oldest entries, only as far as they go.
+        let mut left = s.len();
+        let ids = node_entries(c, s, &node, &mut |id| {
             let go = match t.strategy {
-                Strategy::MaxLen(n) => s.len() > n,
+                Strategy::MaxLen(n) => left > n,
                 Strategy::MinId(min) => id < min,
             };
-            if !go {
-                break;
-            }
-            s.delete(c, &entry_part(id))?;
-            s.meta.size -= 1;
-            gone += 1;
+            left -= u64::from(go);
+            go
+        })?;
+        for id in &ids {
+            s.delete(c, &entry_part(*id))?;
         }
+        if let Some(last) = ids.last() {
+            s.head.gone_below = super::next_id(*last).unwrap_or(super::MAX);
+        }
+        let gone = ids.len() as u64;
+        s.meta.size -= gone;
         node.set_counts(node.live - gone, node.deleted + gone);
-        s.put(c, &node_part(node.master), &node.encode())?;
+        store_node(c, s, node)?;
         removed += gone;
         break;
     }

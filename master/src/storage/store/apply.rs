@@ -584,6 +584,20 @@ pub fn apply_event(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<()> {
                 value.to_vec(),
             )?;
         }
+        Command::XAppend => {
+            let (len, head, part, fields) = crate::cmd::stream::split_append_value(&e.value)
+                .ok_or_else(|| bad(e, "not a stream entry and header"))?;
+            let (mut m, old) = collection(store, b, e, Kind::Stream)?;
+            m.size = len;
+            m.value = head;
+            b.put_meta(store, key, old.as_ref(), &m)?;
+            b.put(
+                store,
+                Cf::Sub,
+                keys::sub_key(key, m.version, &part),
+                fields.to_vec(),
+            )?;
+        }
         Command::XDel => {
             if let Some(m) = b
                 .meta_header(store, key)?
@@ -609,7 +623,7 @@ pub fn apply_event(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<()> {
                 gone.push(k.to_vec());
                 true
             })?;
-            let (pending, _) = b.pending_under(Cf::Default, prefix, prefix);
+            let (pending, _) = b.pending_under(Cf::Default, prefix, prefix, None);
             gone.extend(pending.into_iter().map(|(k, _)| k));
             for k in gone {
                 b.delete(store, Cf::Default, k)?;

@@ -37,10 +37,11 @@ fn ordered_under(
     overlay: &HashMap<Vec<u8>, Option<Bytes>, foldhash::fast::RandomState>,
     prefix: &[u8],
     start: &[u8],
+    end: Option<&[u8]>,
 ) -> Pending {
     let from = start.max(prefix);
     set.range::<[u8], _>((Bound::Included(from), Bound::Unbounded))
-        .take_while(|k| k.starts_with(prefix))
+        .take_while(|k| k.starts_with(prefix) && end.is_none_or(|e| k.as_slice() < e))
         .filter_map(|k| overlay.get(k).map(|v| (k.clone(), v.clone())))
         .collect()
 }
@@ -439,16 +440,23 @@ impl Batch {
     }
 
     /// What this batch wrote under `prefix` from `start` (None: deleted),
-    /// in key order, and whether committed data is hidden (a FLUSHALL in
-    /// the batch): what a scan must merge over committed data.
-    pub fn pending_under(&self, cf: Cf, prefix: &[u8], start: &[u8]) -> (Pending, bool) {
+    /// before `end` when given, in key order, and whether committed data
+    /// is hidden (a FLUSHALL in the batch): what a scan must merge over
+    /// committed data.
+    pub fn pending_under(
+        &self,
+        cf: Cf,
+        prefix: &[u8],
+        start: &[u8],
+        end: Option<&[u8]>,
+    ) -> (Pending, bool) {
         let own = &self.overlay[cf as usize];
         let mut v = if own.is_empty() {
             Vec::new()
         } else {
             let mut order = self.order.borrow_mut();
             let set = order[cf as usize].get_or_insert_with(|| own.keys().cloned().collect());
-            ordered_under(set, own, prefix, start)
+            ordered_under(set, own, prefix, start, end)
         };
         let mut hidden = self.flushed && cf != Cf::Default;
         if let (false, Some(l)) = (hidden, self.below.as_deref()) {
@@ -456,7 +464,7 @@ impl Batch {
             let theirs = &l.overlay[cf as usize];
             let set = l.order[cf as usize].get_or_init(|| theirs.keys().cloned().collect());
             v.extend(
-                ordered_under(set, theirs, prefix, start)
+                ordered_under(set, theirs, prefix, start, end)
                     .into_iter()
                     .filter(|(k, _)| !own.contains_key(k)),
             );

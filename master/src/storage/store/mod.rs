@@ -495,12 +495,33 @@ impl Store {
         snap: Option<&Snap<'_>>,
         f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<()> {
+        self.scan_until(cf, prefix, start, None, snap, f)
+    }
+
+    /// [`Store::scan_in`], stopping before `end` (when given): RocksDB's
+    /// iterator stops there too, rather than skip deleted keys past it.
+    ///
+    /// # Errors
+    /// [`Error::Rocks`].
+    pub fn scan_until(
+        &self,
+        cf: Cf,
+        prefix: &[u8],
+        start: &[u8],
+        end: Option<&[u8]>,
+        snap: Option<&Snap<'_>>,
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()> {
         let mut ro = ReadOptions::default();
         if let Some(s) = snap {
             ro.set_snapshot(s);
         }
-        if let Some(end) = keys::prefix_end(prefix) {
-            ro.set_iterate_upper_bound(end);
+        let bound = match (keys::prefix_end(prefix), end) {
+            (Some(p), Some(e)) => Some(p.min(e.to_vec())),
+            (p, e) => p.or_else(|| e.map(<[u8]>::to_vec)),
+        };
+        if let Some(bound) = bound {
+            ro.set_iterate_upper_bound(bound);
         }
         let from = if start < prefix { prefix } else { start };
         let mut it = self.db.raw_iterator_cf_opt(self.handle(cf)?, ro);
