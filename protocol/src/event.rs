@@ -131,8 +131,9 @@ commands! {
     /// FUNCTION FLUSH: every library goes.
     FunctionFlush = 114 => "FUNCTION_FLUSH",
     /// A stream's header: value = its length (u64 BE) then its metadata
-    /// (last ID, entries added, greatest deleted ID); a missing key
-    /// becomes an empty stream first.
+    /// (last ID, entries added, greatest deleted ID, where its nodes
+    /// begin and end, …: the master's `cmd::stream::Header`); a missing
+    /// key becomes an empty stream first.
     XMeta = 128 => "X_META",
     /// A stream's part (entry, group, pending entry, consumer, node):
     /// value = `pack(part, bytes)`; a missing key becomes an empty stream

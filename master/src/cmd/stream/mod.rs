@@ -155,11 +155,15 @@ pub struct Header {
     /// oldest entries, and a scan of the first node's entries begins
     /// here rather than step over their deletions.
     pub gone_below: Id,
+    /// A node may begin below the last ID of the node before it (XSETID
+    /// moved the last ID back below a deleted entry): a node's entries
+    /// then end where the next node begins, found by a scan. Stays set.
+    pub overlap: bool,
     /// The tail node itself, when kept here: then its part holds only
-    /// its first ID and fields rightly (its counts are stale), and an
-    /// XADD into it reads and writes the metadata alone. `None`: the
-    /// part is right (the node is written there before it stops being
-    /// the tail).
+    /// its first ID and fields rightly (its counts, last ID and size are
+    /// stale), and an XADD into it reads and writes the metadata alone.
+    /// `None`: the part is right (the node is written there before it
+    /// stops being the tail).
     pub tail_node: Option<nodes::Node>,
 }
 
@@ -171,8 +175,14 @@ impl Header {
         v.extend_from_slice(&nodes::rax_key(self.max_deleted));
         v.extend_from_slice(&nodes::rax_key(self.tail));
         v.extend_from_slice(&nodes::rax_key(self.head));
-        if self.gone_below != (0, 0) || self.tail_node.is_some() {
+        // (Then, when set: the trimmed IDs' end, a flags byte, the tail
+        // node.)
+        let flags = u8::from(self.overlap);
+        if self.gone_below != (0, 0) || flags != 0 || self.tail_node.is_some() {
             v.extend_from_slice(&nodes::rax_key(self.gone_below));
+        }
+        if flags != 0 || self.tail_node.is_some() {
+            v.push(flags);
         }
         if let Some(n) = &self.tail_node {
             v.extend_from_slice(&n.encode());
@@ -193,17 +203,27 @@ impl Header {
                 None => None,
             }
         };
-        let tail_node = match b.get(88..) {
+        let flags = b.get(88).copied().unwrap_or(0);
+        if flags > 1 {
+            return None;
+        }
+        let tail_node = match b.get(89..) {
             Some(n) if !n.is_empty() => Some(nodes::Node::decode(n)?),
             _ => None,
         };
+        let tail = id_at(40)?;
+        // The node kept here is the tail's.
+        if tail_node.as_ref().is_some_and(|n| n.master != tail) {
+            return None;
+        }
         Some(Self {
             last: id_of(b.get(..16)?)?,
             added: be_u64(b.get(16..24)?)?,
             max_deleted: id_of(b.get(24..40)?)?,
-            tail: id_at(40)?,
+            tail,
             head: id_at(56)?,
             gone_below: id_at(72)?,
+            overlap: flags == 1,
             tail_node,
         })
     }
@@ -325,8 +345,8 @@ impl Stream {
     }
 
     /// Write entry `id` (its `fields` as [`encode_fields`] made them) and
-    /// log the length and header, in one X_APPEND event: an XADD that
-    /// trims nothing.
+    /// log the length and header, in one X_APPEND event: an XADD's last
+    /// event (after any trim's, which cannot reach this entry).
     ///
     /// # Errors
     /// As [`WriteCtx::emit`].
@@ -755,12 +775,15 @@ mod tests {
             tail: (3, 0),
             head: (2, 0),
             gone_below: (0, 0),
+            overlap: false,
             tail_node: None,
         };
         // Without the newer fields: the 72 bytes older versions wrote.
         assert_eq!(h.encode().len(), 72);
         assert_eq!(Header::decode(&h.encode()), Some(h.clone()));
         h.gone_below = (2, 1);
+        assert_eq!(Header::decode(&h.encode()), Some(h.clone()));
+        h.overlap = true;
         assert_eq!(Header::decode(&h.encode()), Some(h.clone()));
         let mut tail = nodes::Node::start((3, 0), &[(b"f", b"v")]);
         tail.add((3, 0), &[(b"f", b"v")]);
@@ -769,6 +792,10 @@ mod tests {
         assert_eq!(Header::decode(&h.encode()), Some(h.clone()));
         h.gone_below = (0, 0);
         assert_eq!(Header::decode(&h.encode()), Some(h.clone()));
+        // A node that is not the tail's is refused.
+        let mut other = h.clone();
+        other.tail = (4, 0);
+        assert_eq!(Header::decode(&other.encode()), None);
         // A node cut short is refused.
         let cut = h.encode();
         assert_eq!(Header::decode(&cut[..cut.len() - 1]), None);

@@ -160,6 +160,7 @@ pub fn events(s: &RdbStream) -> Vec<(Command, Bytes)> {
         tail: nodes.last().map_or((0, 0), |n| n.master),
         head: nodes.first().map_or((0, 0), |n| n.master),
         gone_below: (0, 0),
+        overlap: nodes.windows(2).any(|w| w[1].master <= w[0].last),
         tail_node: None,
     };
     out.push((Command::XMeta, header_value(s.entries.len() as u64, &head)));

@@ -125,8 +125,8 @@ fn node_after(c: &WriteCtx<'_>, s: &Stream, after: Option<Id>) -> Result<Option<
 
 /// Append entry `id` (greater than every ID so far) to the tail node, or
 /// to a new one: returns the entry's encoded fields, for the caller to
-/// write (with the header, by [`Stream::save_with_entry`], when nothing
-/// else follows; else first, by [`Stream::put`]).
+/// write: first, by [`Stream::put`], when a trim follows that may remove
+/// it again; else last, with the header, by [`Stream::save_with_entry`].
 ///
 /// The tail node is kept in the header: an append into it changes the
 /// header alone. A new node's part is written when it starts (its first
@@ -159,8 +159,11 @@ pub fn append(
         old => {
             // The old tail's part, stale while the header kept it, is
             // written now that it stops being the tail.
-            if let Some((old, true)) = old {
-                s.put(c, &node_part(old.master), &old.encode())?;
+            if let Some((old, kept)) = &old {
+                if *kept {
+                    s.put(c, &node_part(old.master), &old.encode())?;
+                }
+                s.head.overlap |= id <= old.last;
             }
             let node = Node::start(id, &refs);
             s.put(c, &node_part(node.master), &node.encode())?;
@@ -210,21 +213,49 @@ pub fn remove(c: &mut WriteCtx<'_>, s: &mut Stream, id: Id) -> Result<bool> {
     Ok(true)
 }
 
-/// The live entries of `node`, in order, while `take` says so.
+/// Where the IDs of `node`'s entries end (`None`: at the greatest): past
+/// its last ID, or at the next node's first ID when that is lower (after
+/// XSETID moved the last ID back, a new node may begin below the last ID
+/// of the one before it).
+fn node_end(c: &WriteCtx<'_>, s: &Stream, node: &Node) -> Result<Option<Id>> {
+    if node.master == s.head.tail || !s.head.overlap {
+        return Ok(ends_at(node, None));
+    }
+    let prefix = s.prefix(b'n');
+    let start = [&prefix[..], &nodes::rax_key(node.master)].concat();
+    let mut next = None;
+    s.scan(c, &prefix, &start, &mut |k, _| match id_of(k) {
+        Some(id) if id <= node.master => true,
+        found => {
+            next = found;
+            false
+        }
+    })?;
+    Ok(ends_at(node, next))
+}
+
+/// [`node_end`] when the next node begins at `next`.
+fn ends_at(node: &Node, next: Option<Id>) -> Option<Id> {
+    match (super::next_id(node.last), next) {
+        (Some(p), Some(n)) => Some(p.min(n)),
+        (p, n) => p.or(n),
+    }
+}
+
+/// The live entries of `node` (whose IDs end at `end`), in order, while
+/// `take` says so.
 fn node_entries(
     c: &WriteCtx<'_>,
     s: &Stream,
-    node: &Node,
+    (node, end): (&Node, Option<Id>),
     take: &mut dyn FnMut(Id) -> bool,
 ) -> Result<Vec<Id>> {
     let prefix = s.prefix(b'e');
-    let start = [
-        &prefix[..],
-        &nodes::rax_key(node.master.max(s.head.gone_below)),
-    ]
-    .concat();
-    // (The group's own appends, past the node, are not even looked at.)
-    let end = super::next_id(node.last).map(|id| [&prefix[..], &nodes::rax_key(id)].concat());
+    let key = |id: Id| [&prefix[..], &nodes::rax_key(id)].concat();
+    let start = key(node.master.max(s.head.gone_below));
+    // (Entries past the node, this write group's new ones among them,
+    // are not even looked at.)
+    let end = end.map(key);
     let mut ids = Vec::new();
     s.scan_until(
         c,
@@ -232,7 +263,7 @@ fn node_entries(
         &start,
         end.as_deref(),
         &mut |k, _| match id_of(k) {
-            Some(id) if id <= node.last && take(id) => {
+            Some(id) if take(id) => {
                 ids.push(id);
                 true
             }
@@ -274,15 +305,17 @@ pub fn trim(c: &mut WriteCtx<'_>, s: &mut Stream, t: Trim) -> Result<u64> {
             Strategy::MinId(min) => node.last < min,
         };
         if whole {
-            for id in &node_entries(c, s, &node, &mut |_| true)? {
+            let next = node_after(c, s, Some(node.master))?.map(|n| n.master);
+            let end = ends_at(&node, next);
+            for id in &node_entries(c, s, (&node, end), &mut |_| true)? {
                 s.delete(c, &entry_part(*id))?;
             }
             s.delete(c, &node_part(node.master))?;
             if node.master == s.head.tail {
                 set_tail(s, (0, 0));
             }
-            s.head.head = node_after(c, s, Some(node.master))?.map_or((0, 0), |n| n.master);
-            s.head.gone_below = super::next_id(node.last).unwrap_or(super::MAX);
+            s.head.head = next.unwrap_or((0, 0));
+            s.head.gone_below = end.unwrap_or(super::MAX);
             s.meta.size = s.meta.size.saturating_sub(node.live);
             removed += node.live;
             continue;
@@ -291,8 +324,9 @@ pub fn trim(c: &mut WriteCtx<'_>, s: &mut Stream, t: Trim) -> Result<u64> {
             break;
         }
         // Exact: this node's oldest entries, only as far as they go.
+        let end = node_end(c, s, &node)?;
         let mut left = s.len();
-        let ids = node_entries(c, s, &node, &mut |id| {
+        let ids = node_entries(c, s, (&node, end), &mut |id| {
             let go = match t.strategy {
                 Strategy::MaxLen(n) => left > n,
                 Strategy::MinId(min) => id < min,
@@ -307,8 +341,8 @@ pub fn trim(c: &mut WriteCtx<'_>, s: &mut Stream, t: Trim) -> Result<u64> {
             s.head.gone_below = super::next_id(*last).unwrap_or(super::MAX);
         }
         let gone = ids.len() as u64;
-        s.meta.size -= gone;
-        node.set_counts(node.live - gone, node.deleted + gone);
+        s.meta.size = s.meta.size.saturating_sub(gone);
+        node.set_counts(node.live.saturating_sub(gone), node.deleted + gone);
         store_node(c, s, node)?;
         removed += gone;
         break;

@@ -26,6 +26,7 @@
 //! | X_META | length (u64 BE) · header | a stream's length and header (a missing key becomes an empty stream) |
 //! | X_PUT | `pack(part, value)` | write a part of a stream (entry, node, group, …; see `cmd::stream`) |
 //! | X_DEL | part | delete a part of a stream |
+//! | X_APPEND | `pack(X_META's value, ID (16 B) · fields)` | X_META, and write the entry (XADD's) |
 //! | FLUSHALL | | delete everything |
 //!
 //! K_SET, K_INCR and K_DECR made by this version also carry a prior
