@@ -146,6 +146,12 @@ commands! {
     /// value, ID (16 B) · fields)`; a missing key becomes an empty
     /// stream first.
     XAppend = 131 => "X_APPEND",
+    /// Several of a stream's parts written or deleted at once (what one
+    /// X_PUT or X_DEL each would do, in order): value = for each, 1 ·
+    /// `pack(part, bytes)` length-prefixed (u32 BE), or 0 · the part
+    /// length-prefixed; a missing key becomes an empty stream first when
+    /// one is written.
+    XParts = 132 => "X_PARTS",
 }
 
 impl Command {

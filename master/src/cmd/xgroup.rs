@@ -11,8 +11,8 @@ use rocksync_protocol::Reply;
 
 use super::stream::groups::{self, Counters, UNKNOWN};
 use super::stream::{
-    bound, entry_part, entry_reply, id_reply, next_id, parse_id, strict_id, Group, Id, Nack,
-    Stream, INVALID_ID, MAX,
+    bound, entry_part, entry_reply, group_part, id_reply, next_id, parse_id, strict_id, Group, Id,
+    Nack, Parts, Stream, INVALID_ID, MAX,
 };
 use super::xstream::{read_args, ReadArgs, SERVED_COUNT};
 use super::{int_arg, lower, tri, WriteCtx, WriteOp, SYNTAX};
@@ -248,12 +248,13 @@ impl WriteOp for Member {
 
 /// Deliver entry `id` (with `fields`) to `consumer` through group `g`
 /// (after its last ID): the group moves on, and unless `noack` the entry
-/// is pending for the consumer.
+/// is pending for the consumer (its writes added to `w`).
 #[allow(clippy::too_many_arguments)]
 fn deliver(
     c: &mut WriteCtx<'_>,
     s: &Stream,
     counters: &Counters,
+    w: &mut Parts,
     name: &[u8],
     g: &mut Group,
     consumer: &Bytes,
@@ -268,7 +269,7 @@ fn deliver(
             count: 1,
             owner: consumer.clone(),
         };
-        groups::put_nack(c, s, name, id, &n, old.as_ref())?;
+        groups::nack_parts(w, name, id, &n, old.as_ref());
     }
     Ok(())
 }
@@ -354,11 +355,15 @@ impl WriteOp for XReadGroup {
                         None => Vec::new(),
                     };
                     let counters = Counters::for_group(c, &s, Some(&g))?;
+                    // (one event: the pending entries, the group, the
+                    // consumer's seen time)
+                    let mut w = Parts::default();
                     for (id, _) in &entries {
                         deliver(
                             c,
                             &s,
                             &counters,
+                            &mut w,
                             &name,
                             &mut g,
                             &consumer,
@@ -366,8 +371,9 @@ impl WriteOp for XReadGroup {
                             self.args.noack,
                         )?;
                     }
-                    groups::put_group(c, &s, &name, &g)?;
-                    groups::touch(c, &s, &name, &consumer)?;
+                    w.put(group_part(&name), g.encode());
+                    groups::touch_parts(&mut w, c.now_ms, &name, &consumer);
+                    s.write_parts(c, w)?;
                     entries.iter().map(|(id, f)| entry_reply(*id, f)).collect()
                 }
                 From::History(after) => {

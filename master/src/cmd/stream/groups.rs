@@ -6,7 +6,7 @@ use bytes::Bytes;
 
 use super::{
     consumer_part, group_part, group_prefix, id_of, nack_part, owned_part, owned_prefix, Group, Id,
-    Nack, Stream,
+    Nack, Parts, Stream,
 };
 use crate::cmd::{View, WriteCtx};
 use crate::error::Result;
@@ -68,14 +68,20 @@ pub fn put_nack(
     n: &Nack,
     old: Option<&Nack>,
 ) -> Result<()> {
+    let mut w = Parts::default();
+    nack_parts(&mut w, group, id, n, old);
+    s.write_parts(c, w)
+}
+
+/// [`put_nack`]'s writes, added to `w`.
+pub fn nack_parts(w: &mut Parts, group: &[u8], id: Id, n: &Nack, old: Option<&Nack>) {
     if let Some(o) = old.filter(|o| o.owner != n.owner) {
-        s.delete(c, &owned_part(group, &o.owner, id))?;
+        w.delete(owned_part(group, &o.owner, id));
     }
-    s.put(c, &nack_part(group, id), &n.encode())?;
+    w.put(nack_part(group, id), n.encode());
     if old.is_none_or(|o| o.owner != n.owner) {
-        s.put(c, &owned_part(group, &n.owner, id), b"")?;
+        w.put(owned_part(group, &n.owner, id), Vec::new());
     }
-    Ok(())
 }
 
 /// Delete pending entry `id`.
@@ -83,8 +89,10 @@ pub fn put_nack(
 /// # Errors
 /// As [`WriteCtx::emit`].
 pub fn del_nack(c: &mut WriteCtx<'_>, s: &Stream, group: &[u8], id: Id, n: &Nack) -> Result<()> {
-    s.delete(c, &nack_part(group, id))?;
-    s.delete(c, &owned_part(group, &n.owner, id))
+    let mut w = Parts::default();
+    w.delete(nack_part(group, id));
+    w.delete(owned_part(group, &n.owner, id));
+    s.write_parts(c, w)
 }
 
 /// The group's pending entries from `from` on, at most `count` (0: all).
@@ -185,8 +193,14 @@ pub fn consumers(v: &impl View, s: &Stream, group: &[u8]) -> Result<Vec<(Bytes, 
 /// # Errors
 /// As [`WriteCtx::emit`].
 pub fn touch(c: &mut WriteCtx<'_>, s: &Stream, group: &[u8], name: &[u8]) -> Result<()> {
-    let now = c.now_ms;
-    s.put(c, &consumer_part(group, name), &now.to_be_bytes())
+    let mut w = Parts::default();
+    touch_parts(&mut w, c.now_ms, group, name);
+    s.write_parts(c, w)
+}
+
+/// [`touch`]'s write at `now`, added to `w`.
+pub fn touch_parts(w: &mut Parts, now: u64, group: &[u8], name: &[u8]) {
+    w.put(consumer_part(group, name), now.to_be_bytes().to_vec());
 }
 
 /// Delete every part of group `name`.

@@ -357,6 +357,20 @@ impl Stream {
         Ok(())
     }
 
+    /// Write `parts` in one event (one part: as [`Stream::put`] or
+    /// [`Stream::delete`]).
+    ///
+    /// # Errors
+    /// As [`WriteCtx::emit`].
+    pub fn write_parts(&self, c: &mut WriteCtx<'_>, parts: Parts) -> Result<()> {
+        match &parts.0[..] {
+            [] => Ok(()),
+            [(part, Some(value))] => self.put(c, part, value),
+            [(part, None)] => self.delete(c, part),
+            all => c.emit(Command::XParts, &self.key, parts_value(all), 0),
+        }
+    }
+
     /// Write a part.
     ///
     /// # Errors
@@ -527,6 +541,12 @@ pub fn wakes(e: &rocksync_protocol::LogEvent) -> bool {
         Command::XMeta => false,
         Command::XPut => e.value.get(4) == Some(&b'e'),
         Command::XDel => e.value.first() == Some(&b'g'),
+        Command::XParts => split_parts(&e.value).is_none_or(|parts| {
+            parts.iter().any(|(part, value)| match value {
+                Some(_) => part.first() == Some(&b'e'),
+                None => part.first() == Some(&b'g'),
+            })
+        }),
         _ => true,
     }
 }
@@ -537,6 +557,74 @@ fn header_value(len: u64, head: &Header) -> Bytes {
     v.put_u64(len);
     v.put_slice(&head.encode());
     v.freeze()
+}
+
+/// Writes to a stream's parts (`None`: delete), in order, to log as one
+/// event by [`Stream::write_parts`]. The command reads none of them back
+/// before they are written.
+#[derive(Debug, Default)]
+pub struct Parts(Vec<(Vec<u8>, Option<Vec<u8>>)>);
+
+impl Parts {
+    /// Write `part`.
+    pub fn put(&mut self, part: Vec<u8>, value: Vec<u8>) {
+        self.0.push((part, Some(value)));
+    }
+
+    /// Delete `part`.
+    pub fn delete(&mut self, part: Vec<u8>) {
+        self.0.push((part, None));
+    }
+}
+
+/// An X_PARTS event's value.
+fn parts_value(parts: &[(Vec<u8>, Option<Vec<u8>>)]) -> Bytes {
+    let size = parts
+        .iter()
+        .map(|(p, v)| 9 + p.len() + v.as_ref().map_or(0, Vec::len))
+        .sum();
+    let mut out = BytesMut::with_capacity(size);
+    for (part, value) in parts {
+        out.put_u8(u8::from(value.is_some()));
+        match value {
+            Some(v) => {
+                out.put_u32((4 + part.len() + v.len()) as u32);
+                out.put_slice(&keys::pack(part, v));
+            }
+            None => {
+                out.put_u32(part.len() as u32);
+                out.put_slice(part);
+            }
+        }
+    }
+    out.freeze()
+}
+
+/// An X_PARTS value's writes: each part with its bytes, or `None` for
+/// a delete. `None` for bytes [`parts_value`] never made.
+pub fn split_parts(v: &Bytes) -> Option<Vec<(Bytes, Option<Bytes>)>> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < v.len() {
+        let put = *v.get(at)?;
+        let len = be_u32(v.get(at + 1..at + 5)?)? as usize;
+        let body = v.slice_ref(v.get(at + 5..(at + 5).checked_add(len)?)?);
+        at += 5 + len;
+        out.push(match put {
+            0 => (body, None),
+            1 => {
+                let (part, value) = keys::unpack(&body)?;
+                (part, Some(value))
+            }
+            _ => return None,
+        });
+    }
+    Some(out)
+}
+
+/// A u32 from its 4 big-endian bytes.
+fn be_u32(b: &[u8]) -> Option<u32> {
+    Some(u32::from_be_bytes(b.try_into().ok()?))
 }
 
 /// An X_APPEND event's value: X_META's value `head`, then entry `id`
@@ -803,6 +891,19 @@ mod tests {
         assert_eq!((len, Header::decode(&bytes)), (3, Some(h.clone())));
         // X_APPEND's value: the header value, then the entry.
         let fields = encode_fields(&[(Bytes::from("f"), Bytes::from("w"))]);
+        // X_PARTS's value: puts (an empty value too) and deletes, in order.
+        let mut w = Parts::default();
+        w.put(b"gname".to_vec(), b"x".to_vec());
+        w.delete(entry_part((4, 0)));
+        w.put(owned_part(b"g", b"c", (4, 0)), Vec::new());
+        let want: Vec<(Bytes, Option<Bytes>)> =
+            w.0.iter()
+                .map(|(p, v)| (Bytes::from(p.clone()), v.clone().map(Bytes::from)))
+                .collect();
+        let v = parts_value(&w.0);
+        assert_eq!(split_parts(&v), Some(want));
+        assert_eq!(split_parts(&v.slice(..v.len() - 1)), None);
+        assert_eq!(split_parts(&Bytes::new()), Some(Vec::new()));
         let v = append_value(&header_value(3, &h), (4, 0), &fields);
         let (len, bytes, part, got) = split_append_value(&v).expect("valid");
         assert_eq!((len, Header::decode(&bytes)), (3, Some(h)));

@@ -6,7 +6,7 @@
 use bytes::Bytes;
 
 use super::nodes::{self, Node};
-use super::{encode_fields, entry_part, id_of, node_part, Id, Stream};
+use super::{encode_fields, entry_part, id_of, node_part, Id, Parts, Stream};
 use crate::cmd::WriteCtx;
 use crate::error::Result;
 
@@ -307,10 +307,13 @@ pub fn trim(c: &mut WriteCtx<'_>, s: &mut Stream, t: Trim) -> Result<u64> {
         if whole {
             let next = node_after(c, s, Some(node.master))?.map(|n| n.master);
             let end = ends_at(&node, next);
-            for id in &node_entries(c, s, (&node, end), &mut |_| true)? {
-                s.delete(c, &entry_part(*id))?;
+            // (one event: the node and its entries go)
+            let mut w = Parts::default();
+            for id in node_entries(c, s, (&node, end), &mut |_| true)? {
+                w.delete(entry_part(id));
             }
-            s.delete(c, &node_part(node.master))?;
+            w.delete(node_part(node.master));
+            s.write_parts(c, w)?;
             if node.master == s.head.tail {
                 set_tail(s, (0, 0));
             }
@@ -334,9 +337,11 @@ pub fn trim(c: &mut WriteCtx<'_>, s: &mut Stream, t: Trim) -> Result<u64> {
             left -= u64::from(go);
             go
         })?;
+        let mut w = Parts::default();
         for id in &ids {
-            s.delete(c, &entry_part(*id))?;
+            w.delete(entry_part(*id));
         }
+        s.write_parts(c, w)?;
         if let Some(last) = ids.last() {
             s.head.gone_below = super::next_id(*last).unwrap_or(super::MAX);
         }

@@ -26,6 +26,7 @@
 //! | X_META | length (u64 BE) · header | a stream's length and header (a missing key becomes an empty stream) |
 //! | X_PUT | `pack(part, value)` | write a part of a stream (entry, node, group, …; see `cmd::stream`) |
 //! | X_DEL | part | delete a part of a stream |
+//! | X_PARTS | for each: 1 · len · `pack(part, value)`, or 0 · len · part (len: u32 BE) | X_PUT or X_DEL each, in order |
 //! | X_APPEND | `pack(X_META's value, ID (16 B) · fields)` | X_META, and write the entry (XADD's) |
 //! | FLUSHALL | | delete everything |
 //!
@@ -584,6 +585,29 @@ pub fn apply_event(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<()> {
                 keys::sub_key(key, m.version, &part),
                 value.to_vec(),
             )?;
+        }
+        Command::XParts => {
+            let parts = crate::cmd::stream::split_parts(&e.value)
+                .ok_or_else(|| bad(e, "not a list of stream parts"))?;
+            let m = if parts.iter().any(|(_, v)| v.is_some()) {
+                let (m, old) = collection(store, b, e, Kind::Stream)?;
+                if old.is_none() {
+                    b.put_meta(store, key, None, &m)?;
+                }
+                Some(m)
+            } else {
+                b.meta_header(store, key)?
+                    .filter(|m| m.kind == Kind::Stream)
+            };
+            if let Some(m) = m {
+                for (part, value) in parts {
+                    let sub = keys::sub_key(key, m.version, &part);
+                    match value {
+                        Some(v) => b.put(store, Cf::Sub, sub, v.to_vec())?,
+                        None => b.delete(store, Cf::Sub, sub)?,
+                    }
+                }
+            }
         }
         Command::XAppend => {
             let (len, head, part, fields) = crate::cmd::stream::split_append_value(&e.value)
