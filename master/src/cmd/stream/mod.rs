@@ -11,9 +11,10 @@
 //! | owned entry | `o` · len · group · len · consumer · ID | `""` |
 //!
 //! (len: u32 BE.) A command changes a stream only through the X_PUT,
-//! X_DEL, X_PARTS, X_META and X_APPEND events made here ([`events`]), so every replica holds the same
-//! parts: a slave's groups, pending entries and delivery counts are the
-//! master's (a Redis replica's are not).
+//! X_DEL, X_PARTS, X_META and X_APPEND events made here ([`events`]),
+//! so every replica holds the same parts: a slave's groups, pending
+//! entries and delivery counts are the master's (a Redis replica's are
+//! not).
 
 mod events;
 pub mod groups;
