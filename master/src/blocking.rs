@@ -173,7 +173,7 @@ impl Blocked {
                 }
                 continue;
             }
-            if !keys.contains(&e.key) && crate::cmd::stream::wakes(e) && self.has_waiters(&e.key) {
+            if !keys.contains(&e.key) && self.has_waiters(&e.key) && crate::cmd::stream::wakes(e) {
                 keys.push(e.key.clone());
             }
         }

@@ -702,7 +702,7 @@ fn note_fed(blocked: &Blocked, fed: &mut std::collections::VecDeque<Bytes>, even
             }
             continue;
         }
-        if !fed.contains(&e.key) && crate::cmd::stream::wakes(e) && blocked.has_waiters(&e.key) {
+        if !fed.contains(&e.key) && blocked.has_waiters(&e.key) && crate::cmd::stream::wakes(e) {
             fed.push_back(e.key.clone());
         }
     }

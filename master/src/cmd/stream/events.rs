@@ -53,6 +53,26 @@ impl Parts {
     pub fn delete(&mut self, part: Vec<u8>) {
         self.0.push((part, None));
     }
+
+    /// The writes in order, cut into runs of about `bytes` each (a run
+    /// ends with the write that passes it).
+    pub(super) fn runs(&self, bytes: usize) -> impl Iterator<Item = &[(Vec<u8>, Option<Vec<u8>>)]> {
+        let mut rest = &self.0[..];
+        std::iter::from_fn(move || {
+            if rest.is_empty() {
+                return None;
+            }
+            let mut size = 0;
+            let mut n = 0;
+            while n < rest.len() && size < bytes {
+                size += rest[n].0.len() + rest[n].1.as_ref().map_or(0, Vec::len) + 9;
+                n += 1;
+            }
+            let (run, after) = rest.split_at(n);
+            rest = after;
+            Some(run)
+        })
+    }
 }
 
 /// An X_PARTS event's value.
@@ -135,8 +155,32 @@ pub fn split_header_value(v: &[u8]) -> Option<(u64, Bytes)> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{encode_fields, owned_part};
+    use super::super::{encode_fields, group_part, nack_part, owned_part};
     use super::*;
+
+    #[test]
+    fn runs_are_cut_by_size_and_only_new_entries_and_gone_groups_wake() {
+        let mut w = Parts::default();
+        for i in 0..10 {
+            w.put(entry_part((i, 0)), vec![0; 100]);
+        }
+        // (126 bytes a write: a run of 250 ends with its second)
+        let runs: Vec<usize> = w.runs(250).map(<[_]>::len).collect();
+        assert_eq!(runs, vec![2; 5]);
+        assert_eq!(w.runs(usize::MAX).count(), 1);
+        assert_eq!(Parts::default().runs(250).count(), 0);
+        let event = |w: &Parts| {
+            rocksync_protocol::LogEvent::data(1, Command::XParts, "k", parts_value(&w.0))
+        };
+        assert!(wakes(&event(&w)));
+        let mut delivered = Parts::default();
+        delivered.put(nack_part(b"g", (1, 0)), vec![1]);
+        delivered.put(group_part(b"g"), vec![2]);
+        delivered.delete(entry_part((1, 0)));
+        assert!(!wakes(&event(&delivered)));
+        delivered.delete(group_part(b"g"));
+        assert!(wakes(&event(&delivered)));
+    }
 
     #[test]
     fn values_round_trip() {

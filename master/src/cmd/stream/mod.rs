@@ -35,6 +35,9 @@ pub use nodes::Id;
 
 /// The greatest ID.
 pub const MAX: Id = (u64::MAX, u64::MAX);
+/// Bytes of parts one X_PARTS event carries, about (the part that passes
+/// it is the last).
+const PARTS_EVENT_BYTES: usize = 1 << 20;
 /// Entries a forward range looks up one by one before it scans.
 const POINT_LOOKUPS: usize = 16;
 /// Redis's reply to an ID that does not parse.
@@ -299,8 +302,9 @@ impl Stream {
 
     /// A new empty stream at `key` (nothing there, checked by the
     /// caller). No event makes it: the first part the command writes
-    /// does (applying an X_PUT or X_META to a missing key makes an empty
-    /// stream whose version is that event's seq, the next seq now), so
+    /// does (applying an X_PUT, X_PARTS with a write, X_APPEND or X_META
+    /// to a missing key makes an empty stream whose version is that
+    /// event's seq, the next seq now), so
     /// the command must write one before any other event.
     ///
     /// # Errors
@@ -367,12 +371,17 @@ impl Stream {
     /// # Errors
     /// As [`WriteCtx::emit`].
     pub fn write_parts(&self, c: &mut WriteCtx<'_>, parts: Parts) -> Result<()> {
-        match &parts.0[..] {
-            [] => Ok(()),
-            [(part, Some(value))] => self.put(c, part, value),
-            [(part, None)] => self.delete(c, part),
-            all => c.emit(Command::XParts, &self.key, parts_value(all), 0),
+        // (in events of about PARTS_EVENT_BYTES at most: an XREADGROUP
+        // of millions of entries is not refused as one event too large)
+        for run in parts.runs(PARTS_EVENT_BYTES) {
+            match run {
+                [] => {}
+                [(part, Some(value))] => self.put(c, part, value)?,
+                [(part, None)] => self.delete(c, part)?,
+                all => c.emit(Command::XParts, &self.key, parts_value(all), 0)?,
+            }
         }
+        Ok(())
     }
 
     /// Write a part.
@@ -767,7 +776,7 @@ mod tests {
         let cut = h.encode();
         assert_eq!(Header::decode(&cut[..cut.len() - 1]), None);
         let (len, bytes) = split_header_value(&header_value(3, &h)).expect("valid");
-        assert_eq!((len, Header::decode(&bytes)), (3, Some(h.clone())));
+        assert_eq!((len, Header::decode(&bytes)), (3, Some(h)));
         let g = Group {
             last: (1, 1),
             read: -1,
