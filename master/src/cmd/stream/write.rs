@@ -250,13 +250,30 @@ fn node_entries(
     (node, end): (&Node, Option<Id>),
     take: &mut dyn FnMut(Id) -> bool,
 ) -> Result<Vec<Id>> {
+    let mut ids = Vec::new();
+    // IDs XADD made in one millisecond follow one another: while they
+    // do, they are looked up as points (an exact trim of one entry an
+    // XADD makes no iterator), as a range read's first entries are.
+    let mut from = node.master.max(s.head.gone_below);
+    for _ in 0..super::POINT_LOOKUPS {
+        if end.is_some_and(|end| from >= end) || s.get(c, &entry_part(from))?.is_none() {
+            break;
+        }
+        if !take(from) {
+            return Ok(ids);
+        }
+        ids.push(from);
+        match super::next_id(from) {
+            Some(next) => from = next,
+            None => return Ok(ids),
+        }
+    }
     let prefix = s.prefix(b'e');
     let key = |id: Id| [&prefix[..], &nodes::rax_key(id)].concat();
-    let start = key(node.master.max(s.head.gone_below));
+    let start = key(from);
     // (Entries past the node, this write group's new ones among them,
     // are not even looked at.)
     let end = end.map(key);
-    let mut ids = Vec::new();
     s.scan_until(
         c,
         &prefix,
