@@ -5,11 +5,69 @@
 use bytes::Bytes;
 
 use super::{
-    consumer_part, group_part, group_prefix, id_of, nack_part, owned_part, owned_prefix, Group, Id,
-    Nack, Parts, Stream,
+    consumer_part, group_part, group_prefix, id_of, nack_part, nodes, owned_part, owned_prefix, Id,
+    Parts, Stream,
 };
 use crate::cmd::{View, WriteCtx};
 use crate::error::Result;
+use crate::store::keys::be_u64;
+
+/// A consumer group's record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Group {
+    /// The last ID delivered.
+    pub last: Id,
+    /// Entries read, or -1 when unknown.
+    pub read: i64,
+}
+
+impl Group {
+    /// Encode.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut v = nodes::rax_key(self.last).to_vec();
+        v.extend_from_slice(&self.read.to_be_bytes());
+        v
+    }
+
+    /// Decode.
+    pub fn decode(b: &[u8]) -> Option<Self> {
+        Some(Self {
+            last: id_of(b.get(..16)?)?,
+            read: i64::from_be_bytes(b.get(16..24)?.try_into().ok()?),
+        })
+    }
+}
+
+/// A pending entry (Redis's NACK).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Nack {
+    /// When it was last delivered, unix ms.
+    pub time: u64,
+    /// How many times it was delivered.
+    pub count: u64,
+    /// Its consumer.
+    pub owner: Bytes,
+}
+
+impl Nack {
+    /// Encode.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(16 + self.owner.len());
+        v.extend_from_slice(&self.time.to_be_bytes());
+        v.extend_from_slice(&self.count.to_be_bytes());
+        v.extend_from_slice(&self.owner);
+        v
+    }
+
+    /// Decode.
+    pub fn decode(b: &[u8]) -> Option<Self> {
+        Some(Self {
+            time: be_u64(b.get(..8)?)?,
+            count: be_u64(b.get(8..16)?)?,
+            owner: Bytes::copy_from_slice(b.get(16..)?),
+        })
+    }
+}
 
 /// Entries read when unknown.
 pub const UNKNOWN: i64 = -1;

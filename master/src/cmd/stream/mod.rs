@@ -31,6 +31,7 @@ use crate::store::keys::{self, be_u64, Kind, Meta};
 use crate::store::Cf;
 use events::{append_value, header_value, parts_value};
 pub use events::{split_append_value, split_header_value, split_parts, wakes, Parts};
+pub use groups::{Group, Nack};
 pub use nodes::Id;
 
 /// The greatest ID.
@@ -630,63 +631,6 @@ pub fn owned_part(group: &[u8], consumer: &[u8], id: Id) -> Vec<u8> {
     let mut v = owned_prefix(group, consumer);
     v.extend_from_slice(&nodes::rax_key(id));
     v
-}
-
-/// A consumer group's record.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Group {
-    /// The last ID delivered.
-    pub last: Id,
-    /// Entries read, or -1 when unknown.
-    pub read: i64,
-}
-
-impl Group {
-    /// Encode.
-    pub fn encode(&self) -> Vec<u8> {
-        let mut v = nodes::rax_key(self.last).to_vec();
-        v.extend_from_slice(&self.read.to_be_bytes());
-        v
-    }
-
-    /// Decode.
-    pub fn decode(b: &[u8]) -> Option<Self> {
-        Some(Self {
-            last: id_of(b.get(..16)?)?,
-            read: i64::from_be_bytes(b.get(16..24)?.try_into().ok()?),
-        })
-    }
-}
-
-/// A pending entry (Redis's NACK).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Nack {
-    /// When it was last delivered, unix ms.
-    pub time: u64,
-    /// How many times it was delivered.
-    pub count: u64,
-    /// Its consumer.
-    pub owner: Bytes,
-}
-
-impl Nack {
-    /// Encode.
-    pub fn encode(&self) -> Vec<u8> {
-        let mut v = Vec::with_capacity(16 + self.owner.len());
-        v.extend_from_slice(&self.time.to_be_bytes());
-        v.extend_from_slice(&self.count.to_be_bytes());
-        v.extend_from_slice(&self.owner);
-        v
-    }
-
-    /// Decode.
-    pub fn decode(b: &[u8]) -> Option<Self> {
-        Some(Self {
-            time: be_u64(b.get(..8)?)?,
-            count: be_u64(b.get(8..16)?)?,
-            owner: Bytes::copy_from_slice(b.get(16..)?),
-        })
-    }
 }
 
 #[cfg(test)]
