@@ -56,13 +56,12 @@ fn node_of(s: &Stream, v: &[u8]) -> Result<Node> {
 }
 
 /// Write `node` back: into the header when it is the tail the header
-/// keeps, else into its part.
-fn store_node(c: &mut WriteCtx<'_>, s: &mut Stream, node: Node) -> Result<()> {
+/// keeps, else into its part (by `w`).
+fn store_node(w: &mut Parts, s: &mut Stream, node: Node) {
     match &mut s.head.tail_node {
         Some(tail) if tail.master == node.master => *tail = node,
-        _ => s.put(c, &node_part(node.master), &node.encode())?,
+        _ => w.put(node_part(node.master), node.encode()),
     }
-    Ok(())
 }
 
 /// The tail is now the node starting at `master` (`0-0`: none), its part
@@ -205,7 +204,9 @@ pub fn remove(c: &mut WriteCtx<'_>, s: &mut Stream, id: Id) -> Result<bool> {
             }
         } else {
             node.set_counts(node.live - 1, node.deleted + 1);
-            store_node(c, s, node)?;
+            let mut w = Parts::default();
+            store_node(&mut w, s, node);
+            s.write_parts(c, w)?;
         }
     }
     s.meta.size = s.meta.size.saturating_sub(1);
@@ -354,18 +355,21 @@ pub fn trim(c: &mut WriteCtx<'_>, s: &mut Stream, t: Trim) -> Result<u64> {
             left -= u64::from(go);
             go
         })?;
+        // (one event: the entries go, the node's counts follow)
         let mut w = Parts::default();
         for id in &ids {
             w.delete(entry_part(*id));
         }
-        s.write_parts(c, w)?;
         if let Some(last) = ids.last() {
             s.head.gone_below = super::next_id(*last).unwrap_or(super::MAX);
         }
         let gone = ids.len() as u64;
         s.meta.size = s.meta.size.saturating_sub(gone);
-        node.set_counts(node.live.saturating_sub(gone), node.deleted + gone);
-        store_node(c, s, node)?;
+        if gone > 0 {
+            node.set_counts(node.live.saturating_sub(gone), node.deleted + gone);
+            store_node(&mut w, s, node);
+        }
+        s.write_parts(c, w)?;
         removed += gone;
         break;
     }
