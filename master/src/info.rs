@@ -306,11 +306,7 @@ fn replication(core: &Core, out: &mut String) {
                     -1
                 }
             );
-            line!(
-                out,
-                "master_sync_in_progress:{}",
-                u8::from(l.copying.load(Ordering::Relaxed))
-            );
+            line!(out, "master_sync_in_progress:{}", u8::from(l.syncing()));
             if !up {
                 line!(out, "master_link_down_since_seconds:{}", l.down_secs());
             }

@@ -73,6 +73,9 @@ pub struct LinkState {
     down_since_ms: AtomicU64,
     /// A full copy is in progress (reads are refused).
     pub copying: AtomicBool,
+    /// The master decided a full copy that has not begun yet: the data
+    /// is still whole, but the link is not in sync.
+    pub copy_due: AtomicBool,
     /// The last seq applied.
     pub last_seq: AtomicU64,
     last_key: Mutex<Bytes>,
@@ -123,11 +126,20 @@ impl LinkState {
     /// The link came up or went down.
     pub fn set_up(&self, up: bool) {
         let was = self.link_up.swap(up, Ordering::Relaxed);
+        if !up {
+            self.copy_due.store(false, Ordering::Relaxed);
+        }
         if up {
             self.touch();
         } else if was {
             self.down_since_ms.store(self.now_ms(), Ordering::Relaxed);
         }
+    }
+
+    /// A copy is decided or under way (Redis's `master_sync_in_progress`):
+    /// the link is up but not in sync.
+    pub fn syncing(&self) -> bool {
+        self.copying.load(Ordering::Relaxed) || self.copy_due.load(Ordering::Relaxed)
     }
 
     /// Seconds since the link went down: 0 while up, -1 when it was

@@ -258,6 +258,11 @@ impl Link {
             let h = blocking(|| self.storage.shift_history(&answer.replid))?;
             self.ctx.history_changed(h);
         }
+        // Not in sync until the copy the master decided has ended (a
+        // fresh slave of an empty master has the master's seq already).
+        state
+            .copy_due
+            .store(answer.decision == SyncDecision::FullCopy, Ordering::Relaxed);
         state.set_up(true);
         self.stream(&mut conn, &answer.replid, cancel).await
     }
@@ -426,6 +431,7 @@ impl Link {
     fn begin_copy(&mut self, seq: u64) -> LinkResult<()> {
         let state = self.ctx.state();
         state.copying.store(true, Ordering::Relaxed);
+        state.copy_due.store(false, Ordering::Relaxed);
         self.ctx.copy_begins();
         let n = state.full_copies.load(Ordering::Relaxed) + 1;
         blocking(|| self.storage.begin_copy(n))?;

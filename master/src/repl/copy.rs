@@ -64,6 +64,10 @@ impl Replication {
         let mut codec = EventCodec::default();
         let mut out = BytesMut::new();
         let fresh = after.is_none();
+        // (a test widens the window between the decision and the copy here)
+        if let Some(d) = rocksync_failpoint::pause_for("repl.copy.before_begin") {
+            tokio::time::sleep(d).await;
+        }
         if fresh {
             codec
                 .encode(&LogEvent::copy_begin(seq), &mut out)

@@ -505,6 +505,9 @@ impl Replication {
         reader: BinlogReader,
     ) -> SessionEnd {
         info.set_state(SlaveState::Sync);
+        // Its silence counts from here, as Redis counts a replica put
+        // online: a copy may have lasted longer than the lag or timeout.
+        info.last_ack_ms.store(now_ms(), Ordering::Relaxed);
         let cfg = core.config();
         let timeout = Duration::from_secs(cfg.slave_timeout);
         let noop_every = Duration::from_secs(30).min(timeout / 2);

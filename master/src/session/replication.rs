@@ -62,7 +62,7 @@ pub fn role(s: &mut Session<'_>, _: &[Bytes]) -> Reply {
         Role::Slave { master_addr } => {
             let (host, port) = split_addr(&master_addr);
             let up = core.link.link_up.load(Ordering::Relaxed);
-            let state = match (up, core.link.copying.load(Ordering::Relaxed)) {
+            let state = match (up, core.link.syncing()) {
                 (true, true) => "sync",
                 (true, false) => "connected",
                 (false, _) => "connect",

@@ -206,6 +206,42 @@ fn under_min_replicas_a_master_whose_slave_is_silent_refuses_writes() {
     assert_eq!(digest(&slave), digest(&master));
 }
 
+/// A fresh slave of an empty master has the master's seq (0) before the
+/// copy the master decided has begun. It said it was in sync then, and a
+/// write just after was refused under `min-replicas-to-write` (the
+/// master's session was still copying). Now the slave is syncing from the
+/// decision to the copy's end, and in sync means its master counts it.
+#[test]
+fn a_slave_is_syncing_from_its_masters_decision_to_copy() {
+    let tmp = TempDir::new().expect("tmp");
+    let master = Node::spawn_env(
+        "rocksync-master",
+        &tmp.path().join("m"),
+        0,
+        &[
+            "--min-replicas-to-write",
+            "1",
+            "--min-replicas-max-lag",
+            "1",
+        ],
+        &[("ROCKSYNC_PAUSE_AT", "repl.copy.before_begin:2000")],
+    );
+    let slave = Node::slave(&tmp.path().join("s"), 0, master.addr, &[]);
+    wait_until("the slave's link to be up", LONG, || {
+        slave.field("replication", "master_link_status").as_deref() == Some("up")
+    });
+    let info = slave.info("replication");
+    assert_eq!(
+        field(&info, "master_sync_in_progress").as_deref(),
+        Some("1"),
+        "{info}"
+    );
+    assert_eq!(master.num("replication", "min_slaves_good_slaves"), 0);
+    wait_synced(&master, &slave, LONG);
+    assert_eq!(master.num("replication", "min_slaves_good_slaves"), 1);
+    set(&mut master.client(), "a", "1").expect("one good slave");
+}
+
 /// A slave of `master` behind a proxy forwarding 20 KB/s (once it is in
 /// sync), and the proxy.
 fn slave_on_a_slow_link(tmp: &TempDir, master: &Node) -> (rocksync_testkit::Proxy, Node) {
