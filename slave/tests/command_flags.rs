@@ -247,7 +247,7 @@ fn while_a_slave_copies_only_the_loading_commands_run() {
     let s = Node::slave(&tmp.path().join("s"), free_port(), m.addr, &[]);
     let entries = table(&s);
     wait_until("the copy to start", LONG, || {
-        s.field("replication", "master_sync_in_progress").as_deref() == Some("1")
+        s.field("persistence", "loading").as_deref() == Some("1")
     });
     let mut wrong = Vec::new();
     for e in entries.iter().filter(|e| harmless(e)) {
@@ -263,7 +263,7 @@ fn while_a_slave_copies_only_the_loading_commands_run() {
         }
     }
     assert_eq!(
-        s.field("replication", "master_sync_in_progress").as_deref(),
+        s.field("persistence", "loading").as_deref(),
         Some("1"),
         "the copy ended during the walk: the test saw a loaded node"
     );

@@ -194,7 +194,7 @@ fn wait_does_not_count_a_slave_that_is_being_copied() {
     }
     let s = Node::slave(&tmp.path().join("s"), s_port, m2.addr, &[]);
     wait_until("the copy to start", LONG, || {
-        s.field("replication", "master_sync_in_progress").as_deref() == Some("1")
+        s.field("persistence", "loading").as_deref() == Some("1")
     });
     let counted: i64 = redis::cmd("WAIT")
         .arg(1)
@@ -233,7 +233,7 @@ fn a_slave_drops_an_abandoned_chained_copys_snapshot() {
     };
     let c = Node::slave(&tmp.path().join("c"), free_port(), b.addr, &[]);
     wait_until("the chained copy to start", LONG, || {
-        c.field("replication", "master_sync_in_progress").as_deref() == Some("1")
+        c.field("persistence", "loading").as_deref() == Some("1")
     });
     assert_eq!(checkpoints(), 1);
     c.kill();

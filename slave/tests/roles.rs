@@ -146,7 +146,7 @@ fn a_slave_is_not_promoted_while_its_copy_is_unfinished() {
     load(&m, "a", 3000, 1000);
     let s = Node::slave(&tmp.path().join("s"), free_port(), m.addr, &[]);
     wait_until("the copy to start", LONG, || {
-        s.field("replication", "master_sync_in_progress").as_deref() == Some("1")
+        s.field("persistence", "loading").as_deref() == Some("1")
     });
     let refused = redis::cmd("SLAVEOF")
         .arg("NO")

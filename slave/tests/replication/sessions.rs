@@ -295,10 +295,7 @@ fn a_throttled_copy_under_flat_out_writes_and_purges_ends_in_streaming() {
     load(&master, "k", 10_000, 200);
     let slave = Node::slave(&tmp.path().join("s"), 0, master.addr, &[]);
     wait_until("the copy to be under way", LONG, || {
-        slave
-            .field("replication", "master_sync_in_progress")
-            .as_deref()
-            == Some("1")
+        slave.field("persistence", "loading").as_deref() == Some("1")
     });
     let stop = Arc::new(AtomicBool::new(false));
     let writer = {
