@@ -30,14 +30,36 @@ pub(super) fn scan_rev_through_before(
     before: Option<&[u8]>,
     f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
 ) -> Result<()> {
-    let (mut pending, hidden) = batch.pending_under(cf, prefix, prefix, None);
-    if let Some(b) = before {
-        pending.retain(|(k, _)| k.as_slice() < b);
-    }
+    let (mut pending, hidden) = batch.pending_under(cf, prefix, prefix, before);
     pending.reverse();
     merge_scan_rev(&pending, hidden, f, |g| {
         store.scan_rev_before(cf, prefix, before, None, g)
     })
+}
+
+/// A scan from one end of a range (`rev`: the last key below `start`,
+/// else from `start`), as [`scan_through`] and [`scan_rev_through_before`]
+/// do, but reading committed data through what the batch read ahead for
+/// earlier scans of that end: pops, one after another in a group.
+pub(super) fn scan_end_through(
+    store: &Store,
+    batch: &Batch,
+    (cf, prefix, rev): (Cf, &[u8], bool),
+    start: Option<&[u8]>,
+    f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+) -> Result<()> {
+    let committed = |g: &mut dyn FnMut(&[u8], &[u8]) -> bool| {
+        batch.scan_committed_ahead(store, (cf, prefix, rev), start, g)
+    };
+    if rev {
+        let (mut pending, hidden) = batch.pending_under(cf, prefix, prefix, start);
+        pending.reverse();
+        merge_scan_rev(&pending, hidden, f, committed)
+    } else {
+        let from = start.unwrap_or(prefix);
+        let (pending, hidden) = batch.pending_under(cf, prefix, from, None);
+        merge_scan(&pending, hidden, f, committed)
+    }
 }
 
 /// Merge `pending` writes (ascending; None: deleted) over a committed scan

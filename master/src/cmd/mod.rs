@@ -37,7 +37,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use bytes::Bytes;
-use rocksync_protocol::{parse_i64, Command, LogEvent, Reply};
+use rocksync_protocol::{parse_i64, Command, LogEvent, Prior, Reply};
 
 use crate::error::Result;
 use crate::store::apply::{apply_event, prior_for};
@@ -446,6 +446,31 @@ impl WriteCtx<'_> {
         // slave need not make them (the command has made them already:
         // they come from the batch).
         e.prior = prior_for(self.store, self.batch, &e)?;
+        self.log(e)
+    }
+
+    /// Delete `member` of the collection at `key` (`cmd`: SDel or ZDel),
+    /// which the command has just read there: `prior` says what it was
+    /// (present; a sorted-set member's score), so nothing is read again
+    /// for the event.
+    ///
+    /// # Errors
+    /// As [`WriteCtx::emit`].
+    pub fn emit_member_delete(
+        &mut self,
+        cmd: Command,
+        key: &[u8],
+        member: Bytes,
+        prior: Prior,
+    ) -> Result<()> {
+        rocksync_failpoint::panic_at("write.emit");
+        let mut e = LogEvent::data(self.next_seq, cmd, Bytes::copy_from_slice(key), member);
+        e.prior = prior;
+        self.log(e)
+    }
+
+    /// Log `e` and apply it to the group.
+    fn log(&mut self, e: LogEvent) -> Result<()> {
         if e.encoded_len() > rocksync_protocol::DEFAULT_MAX_FRAME_BYTES {
             // It could never reach a slave (issue 9, case 2): refused
             // before anything of it is logged or applied.

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use bytes::Bytes;
-use rocksync_protocol::{Command, Reply};
+use rocksync_protocol::{Command, Prior, Reply};
 
 use super::{
     int_arg, positive_arg, sub_items, tri, typed, ReadCtx, Rng, View, WriteCtx, WriteOp, SYNTAX,
@@ -187,26 +187,35 @@ fn picked(
         if draws > want.saturating_mul(4).saturating_add(16) {
             return Ok(None);
         }
-        let target = [&prefix[..], &rng.next().to_be_bytes()].concat();
-        let mut near: Vec<Bytes> = Vec::with_capacity(span);
-        // From the target on, then from the start (but never the same
+        let hash = rng.next();
+        let target = [&prefix[..], &hash.to_be_bytes()].concat();
+        // The hashes are spread evenly: a span's members lie within 64
+        // spans' reach of the target but for a chance of about e^-56, so
+        // the scan (and the group's pending writes merged into it: many
+        // pops in one group) looks no further before it must.
+        let reach = (u64::MAX / m.size.max(1)).saturating_mul(64);
+        let near_end = hash
+            .checked_add(reach)
+            .map(|e| [&prefix[..], &e.to_be_bytes()].concat());
+        // From the target on, then from the start up to it (never the same
         // member twice: the set may hold fewer than a span past it).
-        let mut wrapped = false;
-        for start in [&target[..], &prefix[..]] {
+        let mut ranges = vec![(&target[..], near_end.as_deref())];
+        if let Some(e) = &near_end {
+            ranges.push((e, None));
+        }
+        ranges.push((&prefix[..], Some(&target[..])));
+        let mut near: Vec<Bytes> = Vec::with_capacity(span);
+        for (start, end) in ranges {
             if near.len() == span {
                 break;
             }
             let mut take = |k: &[u8], _: &[u8]| {
-                if wrapped && k >= &target[..] {
-                    return false;
-                }
                 if let Some(member) = k.get(prefix.len() + 8..) {
                     near.push(Bytes::copy_from_slice(member));
                 }
                 near.len() < span
             };
-            c.scan(Cf::ZScore, &prefix, start, &mut take)?;
-            wrapped = true;
+            c.scan_until(Cf::ZScore, (&prefix, start, end), &mut take)?;
         }
         if near.is_empty() {
             return Ok(None);
@@ -309,7 +318,8 @@ impl WriteOp for SPop {
             }
         };
         for p in &popped {
-            c.emit(Command::SDel, key, p.clone(), 0)?;
+            let prior = Prior::Present { expire_ms: 0 };
+            c.emit_member_delete(Command::SDel, key, p.clone(), prior)?;
         }
         Ok(match count {
             None => popped.pop().map_or(Reply::Nil, Reply::Bulk),

@@ -1,7 +1,7 @@
 //! Sorted-set commands.
 
 use bytes::Bytes;
-use rocksync_protocol::{fmt_double, Command, Reply};
+use rocksync_protocol::{fmt_double, Command, Prior, Reply};
 
 use super::{
     fmt_float, int_arg, lower, parse_float, tri, typed, ReadCtx, View, WriteCtx, WriteOp, SYNTAX,
@@ -344,14 +344,23 @@ fn pop_items(
         }
         true
     };
-    if rev {
-        c.scan_rev_from(Cf::ZScore, &prefix, bound.high.as_deref(), &mut visit)?;
+    let start = if rev {
+        bound.high.as_deref()
     } else {
-        let start = bound.low.as_deref().unwrap_or(&prefix);
-        c.scan(Cf::ZScore, &prefix, start, &mut visit)?;
-    }
-    for (member, _) in &items {
-        c.emit(Command::ZDel, key, member.clone(), 0)?;
+        Some(bound.low.as_deref().unwrap_or(&prefix))
+    };
+    super::merged::scan_end_through(
+        c.store,
+        c.batch,
+        (Cf::ZScore, &prefix, rev),
+        start,
+        &mut visit,
+    )?;
+    for (member, score) in &items {
+        let prior = Prior::Scored {
+            score_bits: score.to_bits(),
+        };
+        c.emit_member_delete(Command::ZDel, key, member.clone(), prior)?;
     }
     if !last.is_empty() {
         // Every entry from the end up to `last` is popped now.

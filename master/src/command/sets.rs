@@ -43,7 +43,7 @@ pub static TABLE: &[Spec] = &[
         .keys(shape::PEEKS)
         .doc("set", "1.0.0", "Counts the members of a set.")
         .read(set::scard),
-    cmd("spop", -2, WRITE | FAST | BARRIER, acl::SET)
+    cmd("spop", -2, WRITE | FAST, acl::SET)
         .keys(shape::POPS)
         .tips(&["nondeterministic_output"])
         .doc(

@@ -246,7 +246,7 @@ pub static TABLE: &[Spec] = &[
             "Returns a member's rank in a sorted set, highest first.",
         )
         .read(zset::zrevrank),
-    cmd("zpopmin", -2, WRITE | FAST | BARRIER, acl::SORTEDSET)
+    cmd("zpopmin", -2, WRITE | FAST, acl::SORTEDSET)
         .keys(shape::POPS)
         .doc(
             "sorted-set",
@@ -254,7 +254,7 @@ pub static TABLE: &[Spec] = &[
             "Removes and returns the lowest-scored members.",
         )
         .parsed(zset::zpopmin),
-    cmd("zpopmax", -2, WRITE | FAST | BARRIER, acl::SORTEDSET)
+    cmd("zpopmax", -2, WRITE | FAST, acl::SORTEDSET)
         .keys(shape::POPS)
         .doc(
             "sorted-set",
@@ -262,7 +262,7 @@ pub static TABLE: &[Spec] = &[
             "Removes and returns the highest-scored members.",
         )
         .parsed(zset::zpopmax),
-    cmd("zmpop", -4, WRITE | MOVABLEKEYS | BARRIER, acl::SORTEDSET)
+    cmd("zmpop", -4, WRITE | MOVABLEKEYS, acl::SORTEDSET)
         .keys(&[key(
             ks::RW | ks::ACCESS | ks::DELETE,
             at(1),
@@ -277,7 +277,7 @@ pub static TABLE: &[Spec] = &[
     cmd(
         "bzpopmin",
         -3,
-        WRITE | NOSCRIPT | BLOCKING | FAST | BARRIER,
+        WRITE | NOSCRIPT | BLOCKING | FAST,
         acl::SORTEDSET,
     )
     .keys(shape::POPS_ALL_BUT_LAST)
@@ -291,7 +291,7 @@ pub static TABLE: &[Spec] = &[
     cmd(
         "bzpopmax",
         -3,
-        WRITE | NOSCRIPT | BLOCKING | FAST | BARRIER,
+        WRITE | NOSCRIPT | BLOCKING | FAST,
         acl::SORTEDSET,
     )
     .keys(shape::POPS_ALL_BUT_LAST)
@@ -302,24 +302,19 @@ pub static TABLE: &[Spec] = &[
         "Pops the highest-scored member, blocking while all are empty.",
     )
     .parsed(zset::bzpopmax),
-    cmd(
-        "bzmpop",
-        -5,
-        WRITE | BLOCKING | MOVABLEKEYS | BARRIER,
-        acl::SORTEDSET,
-    )
-    .keys(&[key(
-        ks::RW | ks::ACCESS | ks::DELETE,
-        at(2),
-        keynum(0, 1, 1),
-    )])
-    .blocks(Kind::ZSet, BlockKeys::NUMKEYS)
-    .doc(
-        "sorted-set",
-        "7.0.0",
-        "Pops members from the first non-empty sorted set, or blocks.",
-    )
-    .parsed(zset::bzmpop),
+    cmd("bzmpop", -5, WRITE | BLOCKING | MOVABLEKEYS, acl::SORTEDSET)
+        .keys(&[key(
+            ks::RW | ks::ACCESS | ks::DELETE,
+            at(2),
+            keynum(0, 1, 1),
+        )])
+        .blocks(Kind::ZSet, BlockKeys::NUMKEYS)
+        .doc(
+            "sorted-set",
+            "7.0.0",
+            "Pops members from the first non-empty sorted set, or blocks.",
+        )
+        .parsed(zset::bzmpop),
     cmd("zscan", -3, READONLY, acl::SORTEDSET)
         .keys(shape::READS)
         .tips(&["nondeterministic_output"])

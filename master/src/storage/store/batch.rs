@@ -11,6 +11,7 @@ use std::sync::{Arc, OnceLock};
 use bytes::Bytes;
 use rocksdb::WriteBatch;
 
+use super::ahead::Ahead;
 use super::keys::{self, Kind, Meta};
 use super::{Cf, Store, ZBound, APPLIED_SEQ_KEY, EXPIRE_COUNT_KEY, KEY_COUNT_KEY};
 use crate::error::{Error, Result};
@@ -97,6 +98,8 @@ pub struct Batch {
     /// Sorted sets' bounds learned by pops in this batch, the store's
     /// once it commits (see [`ZBound`]).
     zbounds: HashMap<Vec<u8>, ZBound>,
+    /// Committed entries read ahead by pops (see [`Ahead`]).
+    ahead: RefCell<Ahead>,
     /// Since the last [`Batch::mark`]: each key written, with what the
     /// batch held for it before (`None`: nothing), to go back (`None`:
     /// no mark, nothing kept).
@@ -185,6 +188,7 @@ impl Batch {
             below,
             order: Default::default(),
             zbounds: HashMap::new(),
+            ahead: Default::default(),
             undo: Vec::new(),
             marked: false,
         }
@@ -431,6 +435,26 @@ impl Batch {
         if !cache[cf as usize].contains_key(key) {
             cache[cf as usize].insert(key.to_vec(), value.map(Bytes::from));
         }
+    }
+
+    /// Committed entries of `cf` under `prefix` from `start` (`rev`: last
+    /// first, below `start`), through what this batch read ahead for
+    /// earlier scans of the same end (see [`Ahead`]).
+    ///
+    /// # Errors
+    /// [`Error::Rocks`].
+    pub fn scan_committed_ahead(
+        &self,
+        store: &Store,
+        range: (Cf, &[u8], bool),
+        start: Option<&[u8]>,
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()> {
+        // (taken out while `f` runs, which may read through the batch)
+        let mut ahead = self.ahead.take();
+        let done = ahead.scan(store, range, start, f);
+        *self.ahead.borrow_mut() = ahead;
+        done
     }
 
     /// The keys this batch wrote (or deleted) in `cf`, and whether it

@@ -1,6 +1,7 @@
 //! The store: RocksDB with the column families of [`keys`], opened with
 //! options chosen for this workload, and committed (point and prefix) reads.
 
+mod ahead;
 pub mod apply;
 pub mod batch;
 pub mod chunks;
