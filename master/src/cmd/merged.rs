@@ -37,10 +37,14 @@ pub(super) fn scan_rev_through_before(
     })
 }
 
+/// Pending writes a pop merges at a time (see [`scan_end_through`]).
+const NEAR: usize = 64;
+
 /// A scan from one end of a range (`rev`: the last key below `start`,
 /// else from `start`), as [`scan_through`] and [`scan_rev_through_before`]
 /// do, but reading committed data through what the batch read ahead for
-/// earlier scans of that end: pops, one after another in a group.
+/// earlier scans of that end, and the batch's pending writes [`NEAR`] at a
+/// time: pops, one after another in a group that may add members too.
 pub(super) fn scan_end_through(
     store: &Store,
     batch: &Batch,
@@ -48,17 +52,37 @@ pub(super) fn scan_end_through(
     start: Option<&[u8]>,
     f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
 ) -> Result<()> {
-    let committed = |g: &mut dyn FnMut(&[u8], &[u8]) -> bool| {
-        batch.scan_committed_ahead(store, (cf, prefix, rev), start, g)
-    };
-    if rev {
-        let (mut pending, hidden) = batch.pending_under(cf, prefix, prefix, start);
-        pending.reverse();
-        merge_scan_rev(&pending, hidden, f, committed)
-    } else {
-        let from = start.unwrap_or(prefix);
-        let (pending, hidden) = batch.pending_under(cf, prefix, from, None);
-        merge_scan(&pending, hidden, f, committed)
+    let mut from = start.map(<[u8]>::to_vec);
+    loop {
+        let (pending, cut, hidden) = batch.pending_near(cf, prefix, (from.as_deref(), rev), NEAR);
+        // Past the cut, pending writes are not known yet: committed data
+        // stops there, and the next round goes on from it.
+        let past = |k: &[u8]| {
+            cut.as_deref()
+                .is_some_and(|c| if rev { k < c } else { k > c })
+        };
+        let mut wanted = true;
+        let mut visit = |k: &[u8], v: &[u8]| {
+            wanted = f(k, v);
+            wanted
+        };
+        let committed = |g: &mut dyn FnMut(&[u8], &[u8]) -> bool| {
+            batch.scan_committed_ahead(store, (cf, prefix, rev), from.as_deref(), &mut |k, v| {
+                !past(k) && g(k, v)
+            })
+        };
+        if rev {
+            merge_scan_rev(&pending, hidden, &mut visit, committed)?;
+        } else {
+            merge_scan(&pending, hidden, &mut visit, committed)?;
+        }
+        let Some(mut c) = cut.filter(|_| wanted) else {
+            return Ok(());
+        };
+        if !rev {
+            c.push(0);
+        }
+        from = Some(c);
     }
 }
 

@@ -394,6 +394,59 @@ fn sorted_set_pops_match_redis_server_under_random_writes() {
     }
 }
 
+/// Pops in a write group that also adds hundreds of members to the set
+/// (and to another): a pop merges the group's pending writes a bounded
+/// number at a time, and must still see every one of its set's, in
+/// order, from either end.
+#[test]
+fn sorted_set_pops_see_every_pending_add_of_their_group() {
+    let redis = RedisServer::start(&[]);
+    let ours = InProc::start();
+    let mut theirs = redis::Client::open(format!("redis://127.0.0.1:{}/", redis.port))
+        .and_then(|c| c.get_connection())
+        .expect("redis-server");
+    let mut mine = ours.client();
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    for round in 0..12 {
+        let mut p = redis::pipe();
+        for i in 0..600 {
+            match next(10) {
+                0 => {
+                    p.cmd("ZPOPMIN").arg("q").arg(next(4));
+                }
+                1 => {
+                    p.cmd("ZPOPMAX").arg("q").arg(next(4));
+                }
+                2 if next(20) == 0 => {
+                    p.cmd("ZRANGE").arg("q").arg(0).arg(-1).arg("WITHSCORES");
+                }
+                _ => {
+                    // (and to a set whose entries sort after q's)
+                    let key = if next(4) == 0 { "r" } else { "q" };
+                    let score = next(2000) as f64 - 1000.0;
+                    p.cmd("ZADD")
+                        .arg(key)
+                        .arg(score)
+                        .arg(format!("m{round}-{i}"));
+                }
+            }
+        }
+        let a: redis::Value = p.query(&mut theirs).expect("redis-server");
+        let b: redis::Value = p.query(&mut mine).expect("rocksync");
+        assert_eq!(a, b, "round {round} differs");
+    }
+    let a: Vec<(String, f64)> = theirs.zrange_withscores("q", 0, -1).expect("zrange");
+    let b: Vec<(String, f64)> = mine.zrange_withscores("q", 0, -1).expect("zrange");
+    assert!(a.len() > 1000, "only {} members left", a.len());
+    assert_eq!(a, b);
+}
+
 /// A RESP3 subscriber: confirmations and messages are pushes, and the same
 /// connection runs any command between them (RESP2 refuses all but the
 /// subscribe family). Each step's bytes must equal redis-server's.

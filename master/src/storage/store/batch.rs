@@ -11,6 +11,8 @@ use std::sync::{Arc, OnceLock};
 use bytes::Bytes;
 use rocksdb::WriteBatch;
 
+mod near;
+
 use super::ahead::Ahead;
 use super::keys::{self, Kind, Meta};
 use super::{Cf, Store, ZBound, APPLIED_SEQ_KEY, EXPIRE_COUNT_KEY, KEY_COUNT_KEY};
