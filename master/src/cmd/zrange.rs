@@ -6,14 +6,14 @@
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
-use rocksync_protocol::{Command, Reply};
+use rocksync_protocol::{Command, Prior, Reply};
 
-use super::zset::{bound, render, walk, Bound};
+use super::zset::{bound, render, walk_from, Bound};
 use super::{fmt_float, int_arg, lower, tri, typed, ReadCtx, View, WriteCtx, WriteOp, SYNTAX};
 use crate::cmd::string::range;
 use crate::error::Result;
 use crate::store::keys::{self, Kind, Meta};
-use crate::store::Cf;
+use crate::store::{Cf, ZBound};
 
 /// One end of a member (lex) range.
 #[derive(Clone)]
@@ -174,39 +174,56 @@ fn parse_range(
 
 /// The members a query selects, in its order.
 fn select(v: &impl View, key: &[u8], m: &Meta, q: &Query) -> Result<Vec<(Bytes, f64)>> {
+    Ok(select_from(v, key, m, q, None)?.0)
+}
+
+/// As [`select`], a forward walk starting at `from` (a sorted set's
+/// [`ZBound`] low: no live entry lies below it), and whether the members
+/// selected begin with the first one walked.
+fn select_from(
+    v: &impl View,
+    key: &[u8],
+    m: &Meta,
+    q: &Query,
+    from: Option<&[u8]>,
+) -> Result<(Vec<(Bytes, f64)>, bool)> {
     let mut items = Vec::new();
+    let mut walked = 0usize;
     if let By::Rank(start, stop) = q.by {
         let Some((s, e)) = range(start, stop, m.size as i64) else {
-            return Ok(items);
+            return Ok((items, false));
         };
         let mut rank = 0;
-        walk(v, key, m, q.rev, |member, score| {
+        walk_from(v, key, m, (q.rev, from), |member, score| {
             if rank >= s {
                 items.push((member, score));
             }
             rank += 1;
             rank <= e
         })?;
-        return Ok(items);
+        return Ok((items, s == 0));
     }
     if q.offset < 0 {
-        return Ok(items);
+        return Ok((items, false));
     }
     let mut skipped = 0;
-    walk(v, key, m, q.rev, |member, s| {
+    let mut from_first = false;
+    walk_from(v, key, m, (q.rev, from), |member, s| {
         if q.past(&member, s) || (q.count >= 0 && items.len() as i64 >= q.count) {
             return false;
         }
+        walked += 1;
         if q.inside(&member, s) {
             if skipped < q.offset {
                 skipped += 1;
             } else {
+                from_first |= walked == 1;
                 items.push((member, s));
             }
         }
         true
     })?;
-    Ok(items)
+    Ok((items, from_first))
 }
 
 /// A read of a range: `kind`/`rev` as in [`parse_range`].
@@ -334,9 +351,22 @@ impl WriteOp for ZRemRange {
         let Some(m) = tri!(c.typed_mut(&self.key, Kind::ZSet)?) else {
             return Ok(Reply::Integer(0));
         };
-        let items = select(&*c, &self.key, &m, &self.q)?;
-        for (member, _) in &items {
-            c.emit(Command::ZDel, &self.key, member.clone(), 0)?;
+        // From where earlier removals (and pops) are known to have left
+        // the set's low end: not over the entries they deleted there (a
+        // sliding window's ZREMRANGEBYSCORE -inf walked every one).
+        let prefix = keys::sub_prefix(&self.key, m.version);
+        let bound = c.batch.zbound(c.store, &prefix);
+        let (items, from_first) = select_from(&*c, &self.key, &m, &self.q, bound.low.as_deref())?;
+        for (member, score) in &items {
+            let prior = Prior::Scored {
+                score_bits: score.to_bits(),
+            };
+            c.emit_member_delete(Command::ZDel, &self.key, member.clone(), prior)?;
+        }
+        if let Some((member, score)) = items.last().filter(|_| from_first && !self.q.rev) {
+            // Every entry up to the last removed one is gone now.
+            let last = keys::zscore_key(&self.key, m.version, *score, member);
+            c.batch.learn_zbound(&prefix, &ZBound::popped_low(&last));
         }
         Ok(Reply::Integer(items.len() as i64))
     }

@@ -234,6 +234,18 @@ pub(crate) fn walk(
     key: &[u8],
     m: &Meta,
     rev: bool,
+    f: impl FnMut(Bytes, f64) -> bool,
+) -> Result<()> {
+    walk_from(c, key, m, (rev, None), f)
+}
+
+/// As [`walk`], a forward walk from `from` when given (a score-index key
+/// no live entry lies below).
+pub(crate) fn walk_from(
+    c: &impl View,
+    key: &[u8],
+    m: &Meta,
+    (rev, from): (bool, Option<&[u8]>),
     mut f: impl FnMut(Bytes, f64) -> bool,
 ) -> Result<()> {
     let prefix = keys::sub_prefix(key, m.version);
@@ -247,7 +259,8 @@ pub(crate) fn walk(
     if rev {
         c.scan_rev(Cf::ZScore, &prefix, &mut visit)
     } else {
-        c.scan(Cf::ZScore, &prefix, &prefix, &mut visit)
+        let start = from.filter(|f| f.starts_with(&prefix)).unwrap_or(&prefix);
+        c.scan(Cf::ZScore, &prefix, start, &mut visit)
     }
 }
 

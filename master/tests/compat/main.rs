@@ -305,7 +305,8 @@ fn two_clients_match_redis_server() {
 /// bound must widen it. Random pipelines of ZADD (new members, moved
 /// scores, ties, fractional scores, members long enough that a bound
 /// keeps only their score, scores below and above everything popped so
-/// far), pops with counts (ZPOPMIN, ZPOPMAX, ZMPOP, BZPOPMIN), ZREM,
+/// far), pops with counts (ZPOPMIN, ZPOPMAX, ZMPOP, BZPOPMIN), removals
+/// of ranges (ZREMRANGEBYSCORE, ZREMRANGEBYRANK), ZREM,
 /// ZINCRBY, DEL, FLUSHALL, EXEC blocks and reads, in pipelines short
 /// and long (one write group's pops read ahead of them), sent alike to
 /// redis-server and rocksync: every reply must match.
@@ -343,9 +344,17 @@ fn sorted_set_pops_match_redis_server_under_random_writes() {
                 0 => (next(8) as f64) / 4.0,
                 _ => next(400) as f64 - 200.0,
             };
-            match next(16) {
+            match next(18) {
                 0..=4 => {
                     p.cmd("ZADD").arg(&key).arg(score).arg(&member);
+                }
+                15 => {
+                    // a sliding window's trim: from the low end
+                    let min = if next(3) == 0 { "-inf" } else { "-150" };
+                    p.cmd("ZREMRANGEBYSCORE").arg(&key).arg(min).arg(score);
+                }
+                16 => {
+                    p.cmd("ZREMRANGEBYRANK").arg(&key).arg(next(2)).arg(next(3));
                 }
                 5 | 6 => {
                     p.cmd("ZPOPMIN").arg(&key).arg(next(4));
