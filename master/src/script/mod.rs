@@ -67,11 +67,15 @@ pub fn sha1_hex(body: &[u8]) -> String {
     sha1_smol::Sha1::from(body).digest().to_string()
 }
 
+/// Scripts by their SHA-1 (hex): keys come from clients, so the hash is
+/// seeded per process.
+type ByName<V> = HashMap<String, V, foldhash::fast::RandomState>;
+
 /// The scripts loaded (EVAL, SCRIPT LOAD), by SHA-1, shared by the
 /// connections (SCRIPT EXISTS, EVALSHA) and the interpreter.
 #[derive(Debug, Default)]
 pub struct Scripts {
-    bodies: Mutex<HashMap<String, Bytes>>,
+    bodies: Mutex<ByName<Bytes>>,
     /// Bumped by SCRIPT FLUSH: the interpreter drops its compiled forms.
     generation: AtomicU64,
     /// The running script's state: [`IDLE`], [`RUNNING`], [`WROTE`] or
@@ -84,7 +88,7 @@ pub struct Scripts {
     /// writing, and its group is not committed (SHUTDOWN NOSAVE's way out).
     abort: AtomicBool,
     /// How long each script's last run took (µs).
-    last_run_us: Mutex<HashMap<String, u64>>,
+    last_run_us: Mutex<ByName<u64>>,
     /// The running function's name and command (FUNCTION STATS).
     function: Mutex<Option<(String, Vec<Bytes>)>>,
 }
@@ -102,7 +106,7 @@ const KILLED_ERR: &str = "ERR Script killed by user with SCRIPT KILL...";
 const QUICK_US: u64 = 1000;
 
 impl Scripts {
-    fn bodies(&self) -> std::sync::MutexGuard<'_, HashMap<String, Bytes>> {
+    fn bodies(&self) -> std::sync::MutexGuard<'_, ByName<Bytes>> {
         self.bodies.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -113,10 +117,18 @@ impl Scripts {
         sha
     }
 
-    /// The body named `sha` (any case), if loaded.
+    /// The body named `sha` (any case), if loaded. (Every EVALSHA asks,
+    /// twice: lowered on the stack, not in a new string.)
     pub fn get(&self, sha: &[u8]) -> Option<Bytes> {
-        let sha = String::from_utf8_lossy(sha).to_ascii_lowercase();
-        self.bodies().get(&sha).cloned()
+        let mut lower = [0u8; 40];
+        if sha.len() != lower.len() {
+            return None;
+        }
+        for (l, c) in lower.iter_mut().zip(sha) {
+            *l = c.to_ascii_lowercase();
+        }
+        let sha = std::str::from_utf8(&lower).ok()?;
+        self.bodies().get(sha).cloned()
     }
 
     /// Forget every script (SCRIPT FLUSH).
