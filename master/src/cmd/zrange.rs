@@ -179,7 +179,9 @@ fn select(v: &impl View, key: &[u8], m: &Meta, q: &Query) -> Result<Vec<(Bytes, 
 
 /// As [`select`], a forward walk starting at `from` (a sorted set's
 /// [`ZBound`] low: no live entry lies below it), and whether the members
-/// selected begin with the first one walked.
+/// selected are every one walked: a run from the first live one, with
+/// none left inside it (a lex range over mixed scores skips members
+/// below its minimum between the ones it selects).
 fn select_from(
     v: &impl View,
     key: &[u8],
@@ -207,7 +209,6 @@ fn select_from(
         return Ok((items, false));
     }
     let mut skipped = 0;
-    let mut from_first = false;
     walk_from(v, key, m, (q.rev, from), |member, s| {
         if q.past(&member, s) || (q.count >= 0 && items.len() as i64 >= q.count) {
             return false;
@@ -217,13 +218,13 @@ fn select_from(
             if skipped < q.offset {
                 skipped += 1;
             } else {
-                from_first |= walked == 1;
                 items.push((member, s));
             }
         }
         true
     })?;
-    Ok((items, from_first))
+    let every = walked > 0 && items.len() == walked;
+    Ok((items, every))
 }
 
 /// A read of a range: `kind`/`rev` as in [`parse_range`].

@@ -456,6 +456,39 @@ fn sorted_set_pops_see_every_pending_add_of_their_group() {
     assert_eq!(a, b);
 }
 
+/// A range removal narrows the sorted set's known low end only when it
+/// removed every member it walked: a lex range over mixed scores walks
+/// past members below its minimum (here `a`, between `b` and `c` by
+/// score). Those stay in sight of pops and rank removals. (Redis removes
+/// `a` too there: lex ranges over mixed scores are unspecified, so this
+/// checks rocksync against itself.)
+#[test]
+fn a_lex_removal_over_mixed_scores_hides_no_member_from_pops() {
+    let ours = InProc::start();
+    let mut c = ours.client();
+    let _: i64 = redis::cmd("ZADD")
+        .arg("z")
+        .arg(&["1", "b", "2", "a", "3", "c", "4", "d"])
+        .query(&mut c)
+        .expect("zadd");
+    let removed: i64 = redis::cmd("ZREMRANGEBYLEX")
+        .arg("z")
+        .arg("[b")
+        .arg("[c")
+        .query(&mut c)
+        .expect("zremrangebylex");
+    assert_eq!(removed, 2);
+    let left: Vec<String> = c.zrange("z", 0, -1).expect("zrange");
+    assert_eq!(left, ["a", "d"]);
+    let removed: i64 = c.zremrangebyrank("z", 0, 0).expect("zremrangebyrank");
+    assert_eq!(removed, 1, "the rank removal saw no first member");
+    let popped: Vec<(String, f64)> = redis::cmd("ZPOPMIN")
+        .arg("z")
+        .query(&mut c)
+        .expect("zpopmin");
+    assert_eq!(popped, [("d".to_owned(), 4.0)]);
+}
+
 /// A RESP3 subscriber: confirmations and messages are pushes, and the same
 /// connection runs any command between them (RESP2 refuses all but the
 /// subscribe family). Each step's bytes must equal redis-server's.
