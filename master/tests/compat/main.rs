@@ -300,6 +300,29 @@ fn two_clients_match_redis_server() {
     );
 }
 
+/// A redis-server and a rocksync, with a connection to each (theirs,
+/// ours).
+fn beside_redis() -> (RedisServer, InProc, redis::Connection, redis::Connection) {
+    let redis = RedisServer::start(&[]);
+    let ours = InProc::start();
+    let theirs = redis::Client::open(format!("redis://127.0.0.1:{}/", redis.port))
+        .and_then(|c| c.get_connection())
+        .expect("redis-server");
+    let mine = ours.client();
+    (redis, ours, theirs, mine)
+}
+
+/// Pseudo-random draws below `n` (xorshift from `seed`): the same script
+/// every run.
+fn draws(mut seed: u64) -> impl FnMut(u64) -> u64 {
+    move |n| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    }
+}
+
 /// ZPOPMIN and ZPOPMAX seek past the entries earlier pops deleted, from
 /// bounds the store keeps per sorted set; any score written outside a
 /// bound must widen it. Random pipelines of ZADD (new members, moved
@@ -312,19 +335,8 @@ fn two_clients_match_redis_server() {
 /// redis-server and rocksync: every reply must match.
 #[test]
 fn sorted_set_pops_match_redis_server_under_random_writes() {
-    let redis = RedisServer::start(&[]);
-    let ours = InProc::start();
-    let mut theirs = redis::Client::open(format!("redis://127.0.0.1:{}/", redis.port))
-        .and_then(|c| c.get_connection())
-        .expect("redis-server");
-    let mut mine = ours.client();
-    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-    let mut next = move |n: u64| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed % n
-    };
+    let (_redis, _ours, mut theirs, mut mine) = beside_redis();
+    let mut next = draws(0x2545_f491_4f6c_dd1d);
     let long = "x".repeat(1500);
     for step in 0..3000 {
         let mut p = redis::pipe();
@@ -409,19 +421,8 @@ fn sorted_set_pops_match_redis_server_under_random_writes() {
 /// order, from either end.
 #[test]
 fn sorted_set_pops_see_every_pending_add_of_their_group() {
-    let redis = RedisServer::start(&[]);
-    let ours = InProc::start();
-    let mut theirs = redis::Client::open(format!("redis://127.0.0.1:{}/", redis.port))
-        .and_then(|c| c.get_connection())
-        .expect("redis-server");
-    let mut mine = ours.client();
-    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
-    let mut next = move |n: u64| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed % n
-    };
+    let (_redis, _ours, mut theirs, mut mine) = beside_redis();
+    let mut next = draws(0x9e37_79b9_7f4a_7c15);
     for round in 0..12 {
         let mut p = redis::pipe();
         for i in 0..600 {
