@@ -189,10 +189,11 @@ fn picked(
         }
         let hash = rng.next();
         let target = [&prefix[..], &hash.to_be_bytes()].concat();
-        // The hashes are spread evenly: a span's members lie within 64
-        // spans' reach of the target but for a chance of about e^-56, so
-        // the scan (and the group's pending writes merged into it: many
-        // pops in one group) looks no further before it must.
+        // The hashes are spread evenly: 64 members are expected within
+        // the reach, fewer than a span (8) with a chance of about e^-43
+        // (the scan then goes on past it). So the scan, and the group's
+        // pending writes merged into it (many pops in one group), looks
+        // no further before it must.
         let reach = (u64::MAX / m.size.max(1)).saturating_mul(64);
         let near_end = hash
             .checked_add(reach)
