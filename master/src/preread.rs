@@ -114,7 +114,7 @@ impl Written {
             .filter_map(|(kind, key, field)| {
                 let at = keys.binary_search(key).ok()?;
                 let m = Meta::decode(metas[at].as_deref()?)?;
-                let sub = keys::sub_key(key, m.version, field);
+                let sub = keys::sub_key(m.owner(key), m.version, field);
                 (m.kind == *kind && self.cold(&sub, after)).then_some(sub)
             })
             .collect();

@@ -77,6 +77,10 @@ commands! {
     /// to its new one ([`crate::splice`]); its expiry stays. A missing key
     /// starts from the empty string.
     KPatch = 23 => "K_PATCH",
+    /// RENAME's move: the key takes the value (and expiry) of the key
+    /// named by the value, which goes; a collection's members stay where
+    /// they are.
+    KMove = 24 => "K_MOVE",
     /// Hash field set.
     HSet = 32 => "H_SET",
     /// Hash field delete.

@@ -307,19 +307,19 @@ pub(crate) fn renamenx(a: &[Bytes]) -> Result<Box<dyn WriteOp>, Reply> {
 impl WriteOp for Rename {
     fn execute(&self, c: &mut WriteCtx<'_>) -> Result<Reply> {
         let (src, dst, nx) = (&self.src, &self.dst, self.nx);
-        let Some(m) = c.live_meta_mut(src)? else {
+        if c.live_header_mut(src)?.is_none() {
             return Ok(Reply::error("ERR no such key"));
-        };
+        }
         if src == dst {
             return Ok(if nx { Reply::Integer(0) } else { Reply::ok() });
         }
-        if c.live_header_mut(dst)?.is_some() {
-            if nx {
-                return Ok(Reply::Integer(0));
-            }
-            c.emit(Command::KDel, dst, Bytes::new(), 0)?;
+        if nx && c.live_header_mut(dst)?.is_some() {
+            return Ok(Reply::Integer(0));
         }
-        copy_value(c, src, &m, dst)?;
+        // O(1) whatever the value's size: `dst` takes the metadata, the
+        // members stay where they are. The K_DEL finds nothing left; it
+        // is what a WATCH or a client's cache of `src` sees.
+        c.emit(Command::KMove, dst, src.clone(), 0)?;
         c.emit(Command::KDel, src, Bytes::new(), 0)?;
         Ok(if nx { Reply::Integer(1) } else { Reply::ok() })
     }
@@ -543,7 +543,7 @@ pub fn scan_collection(
     let Some(m) = tri!(typed(c, &a[1], kind)?) else {
         return Ok(scan_reply(c, None, Vec::new()));
     };
-    let prefix = crate::store::keys::sub_prefix(&a[1], m.version);
+    let prefix = crate::store::keys::sub_prefix(m.owner(&a[1]), m.version);
     let mut from = prefix.clone();
     if let Some(last) = start {
         from = successor(&[&prefix[..], &last[..]].concat());

@@ -339,7 +339,7 @@ fn search(v: &impl View, a: &[Bytes], form: Form, no_store: bool) -> Result<Outc
             None => Outcome::Reply(Reply::Array(Vec::new())),
         });
     };
-    let prefix = keys::sub_prefix(src, m.version);
+    let prefix = keys::sub_prefix(m.owner(src), m.version);
     let mut failed = None;
     let hits = geo::search(lon, lat, &shape, q.order, q.count, q.any, |min, max| {
         let mut found: Vec<(f64, Bytes)> = Vec::new();

@@ -13,7 +13,7 @@ fn field_value(v: &impl View, key: &[u8], m: &Option<Meta>, field: &[u8]) -> Res
     match m {
         None => Ok(None),
         Some(m) => Ok(v
-            .get(Cf::Sub, &keys::sub_key(key, m.version, field))?
+            .get(Cf::Sub, &keys::sub_key(m.owner(key), m.version, field))?
             .map(Bytes::from)),
     }
 }

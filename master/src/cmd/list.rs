@@ -67,11 +67,12 @@ impl WriteOp for Push {
 }
 
 fn element(v: &impl View, key: &[u8], m: &Meta, index: u64) -> Result<Bytes> {
-    Ok(
-        v.get(Cf::Sub, &keys::list_key(key, m.version, m.head + index))?
-            .map(Bytes::from)
-            .unwrap_or_default(),
-    )
+    Ok(v.get(
+        Cf::Sub,
+        &keys::list_key(m.owner(key), m.version, m.head + index),
+    )?
+    .map(Bytes::from)
+    .unwrap_or_default())
 }
 
 /// Pop up to `count` elements (one, answered bare, without a count) from
@@ -235,8 +236,8 @@ pub(crate) fn lrange(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let Some((s, e)) = range(start, stop, m.size as i64) else {
         return Ok(Reply::Array(vec![]));
     };
-    let prefix = keys::sub_prefix(&a[1], m.version);
-    let from = keys::list_key(&a[1], m.version, m.head + s as u64);
+    let prefix = keys::sub_prefix(m.owner(&a[1]), m.version);
+    let from = keys::list_key(m.owner(&a[1]), m.version, m.head + s as u64);
     let mut out = Vec::with_capacity(e - s + 1);
     c.scan(Cf::Sub, &prefix, &from, &mut |_, v| {
         out.push(Reply::Bulk(Bytes::copy_from_slice(v)));

@@ -735,7 +735,7 @@ pub fn seal_command(events: &mut [LogEvent], start: usize) {
 /// # Errors
 /// RocksDB errors.
 pub fn sub_items(v: &impl View, key: &[u8], m: &Meta) -> Result<Vec<(Bytes, Bytes)>> {
-    let prefix = crate::store::keys::sub_prefix(key, m.version);
+    let prefix = crate::store::keys::sub_prefix(m.owner(key), m.version);
     let mut items = Vec::with_capacity(m.size.min(1 << 20) as usize);
     v.scan(Cf::Sub, &prefix, &prefix, &mut |k, v| {
         items.push((

@@ -15,7 +15,7 @@ use crate::store::Cf;
 fn is_member(v: &impl View, key: &[u8], member: &[u8]) -> Result<bool> {
     match v.raw_meta(key)? {
         Some(m) if m.kind == Kind::Set => Ok(v
-            .get(Cf::Sub, &keys::sub_key(key, m.version, member))?
+            .get(Cf::Sub, &keys::sub_key(m.owner(key), m.version, member))?
             .is_some()),
         _ => Ok(false),
     }
@@ -147,7 +147,7 @@ fn members_at(
     let mut order: Vec<usize> = (0..want).collect();
     order.sort_unstable_by_key(|&j| drawn[j]);
     let mut out: Vec<Option<Bytes>> = vec![None; want];
-    let prefix = keys::sub_prefix(key, m.version);
+    let prefix = keys::sub_prefix(m.owner(key), m.version);
     let (mut pos, mut next) = (0usize, 0usize);
     c.scan(Cf::Sub, &prefix, &prefix, &mut |k, _| {
         while next < want && drawn[order[next]] == pos {
@@ -177,7 +177,7 @@ fn picked(
     rng: &mut Rng,
     distinct: bool,
 ) -> Result<Option<Vec<Bytes>>> {
-    let prefix = keys::sub_prefix(key, m.version);
+    let prefix = keys::sub_prefix(m.owner(key), m.version);
     let span = PICK_SPAN.min(m.size as usize).max(1);
     let mut out = Vec::with_capacity(want);
     let mut seen = std::collections::HashSet::new();

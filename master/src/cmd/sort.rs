@@ -89,7 +89,7 @@ fn lookup(v: &impl View, pattern: &[u8], element: &Bytes) -> Result<Option<Bytes
     match (field, m.kind) {
         (None, Kind::String) => Ok(Some(m.value)),
         (Some(f), Kind::Hash) => Ok(v
-            .get(Cf::Sub, &keys::sub_key(&key, m.version, f))?
+            .get(Cf::Sub, &keys::sub_key(m.owner(&key), m.version, f))?
             .map(Bytes::from)),
         _ => Ok(None),
     }

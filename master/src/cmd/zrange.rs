@@ -355,7 +355,7 @@ impl WriteOp for ZRemRange {
         // From where earlier removals (and pops) are known to have left
         // the set's low end: not over the entries they deleted there (a
         // sliding window's ZREMRANGEBYSCORE -inf walked every one).
-        let prefix = keys::sub_prefix(&self.key, m.version);
+        let prefix = keys::sub_prefix(m.owner(&self.key), m.version);
         let bound = c.batch.zbound(c.store, &prefix);
         let (items, from_first) = select_from(&*c, &self.key, &m, &self.q, bound.low.as_deref())?;
         for (member, score) in &items {
@@ -366,7 +366,7 @@ impl WriteOp for ZRemRange {
         }
         if let Some((member, score)) = items.last().filter(|_| from_first && !self.q.rev) {
             // Every entry up to the last removed one is gone now.
-            let last = keys::zscore_key(&self.key, m.version, *score, member);
+            let last = keys::zscore_key(m.owner(&self.key), m.version, *score, member);
             c.batch.learn_zbound(&prefix, &ZBound::popped_low(&last));
         }
         Ok(Reply::Integer(items.len() as i64))
@@ -520,7 +520,7 @@ fn inputs<'a>(v: &impl View, x: &'a AcrossArgs) -> Result<Result<(&'a Across, In
 }
 
 fn zset_members(v: &impl View, key: &[u8], m: &Meta) -> Result<BTreeMap<Bytes, f64>> {
-    let prefix = keys::sub_prefix(key, m.version);
+    let prefix = keys::sub_prefix(m.owner(key), m.version);
     let mut out = BTreeMap::new();
     v.scan(Cf::Sub, &prefix, &prefix, &mut |k, val| {
         if let Some(s) = keys::be_u64(val) {

@@ -11,9 +11,11 @@ use crate::store::keys::{self, Kind, Meta};
 use crate::store::{Cf, ZBound};
 
 pub(crate) fn score_of(v: &impl View, key: &[u8], m: &Meta, member: &[u8]) -> Result<Option<f64>> {
-    Ok(v.get(Cf::Sub, &keys::sub_key(key, m.version, member))?
-        .and_then(|b| keys::be_u64(&b))
-        .map(f64::from_bits))
+    Ok(
+        v.get(Cf::Sub, &keys::sub_key(m.owner(key), m.version, member))?
+            .and_then(|b| keys::be_u64(&b))
+            .map(f64::from_bits),
+    )
 }
 
 /// A score in a reply: a double (RESP3), a bulk string of `%.17g` (RESP2).
@@ -248,7 +250,7 @@ pub(crate) fn walk_from(
     (rev, from): (bool, Option<&[u8]>),
     mut f: impl FnMut(Bytes, f64) -> bool,
 ) -> Result<()> {
-    let prefix = keys::sub_prefix(key, m.version);
+    let prefix = keys::sub_prefix(m.owner(key), m.version);
     let mut visit = |k: &[u8], _: &[u8]| {
         let rest = &k[prefix.len()..];
         match keys::score_from_sortable(&rest[..8.min(rest.len())]) {
@@ -342,7 +344,7 @@ fn pop_items(
     }
     // From where earlier pops are known to have left the set's end, not
     // over every entry they deleted there (see ZBound).
-    let prefix = keys::sub_prefix(key, m.version);
+    let prefix = keys::sub_prefix(m.owner(key), m.version);
     let bound = c.batch.zbound(c.store, &prefix);
     let mut last = Vec::new();
     let mut visit = |k: &[u8], _: &[u8]| {

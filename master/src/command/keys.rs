@@ -134,7 +134,7 @@ pub static TABLE: &[Spec] = &[
         .tips(&["request_policy:all_shards", "nondeterministic_output"])
         .doc("generic", "1.0.0", "Returns a key picked at random.")
         .read(generic::randomkey),
-    cmd("rename", 3, WRITE | BARRIER, acl::KEYSPACE)
+    cmd("rename", 3, WRITE, acl::KEYSPACE)
         .keys(&[
             key(ks::RW | ks::ACCESS | ks::DELETE, at(1), range(0, 1, 0)),
             key(ks::OW | ks::UPDATE, at(2), range(0, 1, 0)),
@@ -145,7 +145,7 @@ pub static TABLE: &[Spec] = &[
             "Gives a key a new name, replacing any key already there.",
         )
         .parsed(generic::rename),
-    cmd("renamenx", 3, WRITE | FAST | BARRIER, acl::KEYSPACE)
+    cmd("renamenx", 3, WRITE | FAST, acl::KEYSPACE)
         .keys(&[
             key(ks::RW | ks::ACCESS | ks::DELETE, at(1), range(0, 1, 0)),
             key(ks::OW | ks::INSERT, at(2), range(0, 1, 0)),

@@ -337,3 +337,185 @@ fn stale_members_of_deleted_collections_are_swept_and_live_ones_kept() {
     assert!(got == want, "the string grown in place");
     assert!(!c.exists::<_, bool>("ldoomed").expect("exists"));
 }
+
+/// Every sweep slice until two whole passes over both column families
+/// are done.
+fn sweep_twice(store: &rocksync_master::store::Store) {
+    use rocksync_master::gc;
+    let mut cursor = gc::GcCursor::default();
+    let mut passes = 0;
+    for _ in 0..10_000 {
+        let (_, next) = gc::sweep(store, &cursor, 1000).expect("sweep");
+        cursor = next;
+        if cursor == gc::GcCursor::default() {
+            passes += 1;
+            if passes == 2 {
+                return;
+            }
+        }
+    }
+    panic!("the sweep never finished two passes");
+}
+
+/// Entries in `cf`, and how many of them are move records.
+fn entries(
+    store: &rocksync_master::store::Store,
+    cf: rocksync_master::store::Cf,
+) -> (usize, usize) {
+    let (mut n, mut moved) = (0, 0);
+    store
+        .scan(cf, &[], &[], |k, _| {
+            n += 1;
+            moved += usize::from(rocksync_master::store::keys::parse_moved(k).is_some());
+            true
+        })
+        .expect("scan");
+    (n, moved)
+}
+
+/// RENAME moves a value's metadata only: its members stay under the name
+/// they were written under, with a move record naming the key that holds
+/// them. The sweep keeps them however that name is used since (a new
+/// value there, deleted or kept; the value renamed on, or back to it),
+/// and once no key holds them removes them with their records. Without
+/// the records (deleted here by hand), the sweep takes a renamed hash's
+/// members: the hazard they remove.
+#[test]
+fn renamed_values_keep_their_members_through_the_sweep() {
+    use rocksync_master::store::{keys, Cf, Store};
+    let m = InProc::start();
+    let mut c = m.client();
+    let mut p = redis::pipe();
+    for i in 0..1000 {
+        let f = format!("m{i}");
+        p.cmd("HSET").arg("h").arg(&f).arg(i).ignore();
+        p.cmd("ZADD").arg("z").arg(i).arg(&f).ignore();
+        p.cmd("SADD").arg("s").arg(&f).ignore();
+        p.cmd("RPUSH").arg("l").arg(&f).ignore();
+        p.cmd("HSET").arg("gone").arg(&f).arg(i).ignore();
+    }
+    for i in 0..200 {
+        p.cmd("XADD").arg("x").arg("*").arg("i").arg(i).ignore();
+    }
+    p.cmd("RPUSH").arg("dst").arg(&["a", "b", "c"]).ignore();
+    let _: () = p.query(&mut c).expect("fill");
+    // A long string kept in chunks (changed in part).
+    let _: () = c.set("ls", vec![b'a'; 100_000]).expect("set");
+    let _: i64 = c.append("ls", "tail").expect("append");
+    let _: () = c.expire("z", 3600).expect("expire");
+    let renames: &[&[&str]] = &[
+        // a chain, the first name used again and deleted meanwhile
+        &["RENAME", "h", "h2"],
+        &["HSET", "h", "f", "1"],
+        &["DEL", "h"],
+        &["RENAME", "h2", "h3"],
+        &["HSET", "h3", "late", "1"],
+        &["HDEL", "h3", "m7"],
+        // the first name holds a new value
+        &["RENAME", "z", "z2"],
+        &["ZADD", "z", "1", "new"],
+        &["ZPOPMIN", "z2"],
+        // back to its first name, which held another set meanwhile
+        &["RENAME", "s", "s2"],
+        &["SADD", "s", "other"],
+        &["DEL", "s"],
+        &["RENAME", "s2", "s"],
+        &["SPOP", "s"],
+        // onto a list whose own elements go stale
+        &["RENAME", "l", "dst"],
+        &["LPUSH", "dst", "head"],
+        &["RENAME", "x", "x2"],
+        &["XADD", "x2", "*", "i", "late"],
+        &["RENAME", "ls", "ls2"],
+        &["APPEND", "ls2", "more"],
+        // renamed, then deleted: stale with its record
+        &["RENAME", "gone", "gone2"],
+        &["DEL", "gone2"],
+    ];
+    for cmd in renames {
+        let _: redis::Value = redis::cmd(cmd[0])
+            .arg(&cmd[1..])
+            .query(&mut c)
+            .unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    }
+    let want = rocksync_testkit::digest_of("the master", || m.client());
+    assert_eq!(
+        want.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["dst", "h3", "ls2", "s", "x2", "z", "z2"]
+    );
+    let late: Option<String> = c.hget("h3", "late").expect("hget");
+    assert_eq!(
+        late.as_deref(),
+        Some("1"),
+        "a field written after the renames"
+    );
+    assert_eq!(c.hlen::<_, i64>("h3").expect("hlen"), 1000);
+    let data = m.dir.path().join("data").join("db");
+    let dir = m.stop();
+    let store = Store::open(&data, &Default::default()).expect("open");
+    let (_, records) = entries(&store, Cf::Sub);
+    assert!(records >= 6, "move records: {records}");
+    sweep_twice(&store);
+    // Only the records of values still moved stay: h3, z2, dst, x2, ls2.
+    assert_eq!(entries(&store, Cf::Sub).1, 5, "the live move records");
+    drop(store);
+    let m = restart(dir);
+    assert_eq!(
+        rocksync_testkit::digest_of("the master", || m.client()),
+        want
+    );
+    // Every key deleted: the sweep leaves nothing behind.
+    let mut c = m.client();
+    let _: () = redis::cmd("DEL")
+        .arg(want.keys().collect::<Vec<_>>())
+        .query(&mut c)
+        .expect("del");
+    let dir = m.stop();
+    let store = Store::open(&data, &Default::default()).expect("open");
+    sweep_twice(&store);
+    assert_eq!(entries(&store, Cf::Sub), (0, 0), "nothing left in sub");
+    assert_eq!(
+        entries(&store, Cf::ZScore),
+        (0, 0),
+        "nothing left in zscore"
+    );
+    drop(store);
+    // The hazard: a renamed hash whose move record is gone loses its
+    // members to the sweep.
+    let m = restart(dir);
+    let mut c = m.client();
+    let mut p = redis::pipe();
+    for i in 0..1000 {
+        p.cmd("HSET").arg("r").arg(format!("f{i}")).arg(i).ignore();
+    }
+    let _: () = p.query(&mut c).expect("fill");
+    let _: () = c.rename("r", "r2").expect("rename");
+    let dir = m.stop();
+    let store = Store::open(&data, &Default::default()).expect("open");
+    let mut records = Vec::new();
+    store
+        .scan(Cf::Sub, &[], &[], |k, _| {
+            if keys::parse_moved(k).is_some() {
+                records.push(k.to_vec());
+            }
+            true
+        })
+        .expect("scan");
+    assert_eq!(records.len(), 1);
+    let db = store.db();
+    let sub = db.cf_handle(Cf::Sub.name()).expect("sub");
+    for k in records {
+        db.delete_cf(sub, k).expect("delete");
+    }
+    sweep_twice(&store);
+    drop(store);
+    let m = restart(dir);
+    let mut c = m.client();
+    let fields: Vec<String> = c.hkeys("r2").expect("hkeys");
+    assert!(
+        fields.is_empty(),
+        "swept without their record: {}",
+        fields.len()
+    );
+    drop(m);
+}

@@ -6,6 +6,7 @@ mod chains;
 #[path = "../common/mod.rs"]
 mod common;
 mod guarantees;
+mod renames;
 mod replicas;
 mod scripts;
 mod sessions;

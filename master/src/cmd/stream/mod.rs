@@ -326,14 +326,14 @@ impl Stream {
 
     /// The prefix of its parts of `kind` (`e`, `n`, `g`, …).
     pub fn prefix(&self, kind: u8) -> Vec<u8> {
-        let mut p = keys::sub_prefix(&self.key, self.meta.version);
+        let mut p = keys::sub_prefix(self.meta.owner(&self.key), self.meta.version);
         p.push(kind);
         p
     }
 
     /// The sub-key of `part` (its kind byte first).
     pub fn sub_key(&self, part: &[u8]) -> Vec<u8> {
-        keys::sub_key(&self.key, self.meta.version, part)
+        keys::sub_key(self.meta.owner(&self.key), self.meta.version, part)
     }
 
     /// Log the length and header when the command changed them.

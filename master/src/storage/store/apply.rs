@@ -14,6 +14,7 @@
 //! | K_PATCH | splices from the old value ([`rocksync_protocol::splice`]) | change the string in place (a missing key starts empty); expiry kept |
 //! | K_DEL, H_CLEAR, S_CLEAR, Z_CLEAR, Q_CLEAR | | delete the key, any type |
 //! | K_EXPIRE_AT | | expiry := `ttl` (0: persist) |
+//! | K_MOVE | the source key | the key takes the source's value and expiry (its own value goes) and the source goes; sub-keys stay where they are, named by their home |
 //! | H_SET, H_INCR, H_DECR | `pack(field, value)` | set a field |
 //! | H_DEL | field | delete a field |
 //! | S_SET, S_DEL | member | add, remove |
@@ -172,9 +173,11 @@ pub fn prior_for(store: &Store, b: &Batch, e: &LogEvent) -> Result<Prior> {
     };
     let field = field_of(e)?;
     let value = match b.meta_header(store, &e.key)? {
-        Some(m) if m.kind == kind => {
-            b.get(store, Cf::Sub, &keys::sub_key(&e.key, m.version, &field))?
-        }
+        Some(m) if m.kind == kind => b.get(
+            store,
+            Cf::Sub,
+            &keys::sub_key(m.owner(&e.key), m.version, &field),
+        )?,
         _ => None,
     };
     Ok(match value {
@@ -259,7 +262,8 @@ fn patch_chunks(store: &Store, b: &mut Batch, e: &LogEvent, m: &Meta) -> Result<
     for s in &splices {
         chunks::write_at(store, b, &e.key, m, s.offset, s.inserted)?;
     }
-    let new = Meta::chunked(len, m.expire_ms, m.version);
+    let mut new = m.clone();
+    new.size = len as u64;
     b.put_meta(store, &e.key, Some(m), &new)?;
     Ok(true)
 }
@@ -285,7 +289,8 @@ fn setbit_chunks(
         byte &= !mask;
     }
     chunks::write_at(store, b, &e.key, m, idx, &[byte])?;
-    let new = Meta::chunked(m.string_len().max(idx + 1), m.expire_ms, m.version);
+    let mut new = m.clone();
+    new.size = m.string_len().max(idx + 1) as u64;
     b.put_meta(store, &e.key, Some(m), &new)
 }
 
@@ -320,6 +325,35 @@ fn store_collection(
     } else {
         b.put_meta(store, key, old, m)
     }
+}
+
+/// K_MOVE: the key (`e.key`) takes the value of `e.value` (the source),
+/// and the source goes. A value with sub-keys keeps them under their
+/// home, and a move record tells the garbage sweep who holds them now.
+fn move_value(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<()> {
+    let (key, src) = (&e.key[..], &e.value[..]);
+    let m = match b.meta_header(store, src)? {
+        None => return Ok(()),
+        Some(m) if m.is_chunked() => m,
+        // (a string's or stream's value is in its metadata)
+        Some(_) => match b.meta(store, src)? {
+            Some(m) => m,
+            None => return Ok(()),
+        },
+    };
+    let mut new = m.clone();
+    if m.has_sub_keys() {
+        let home = m.owner(src);
+        new.home = (home != key).then(|| Bytes::copy_from_slice(home));
+        if new.home.is_some() {
+            let record = keys::moved_key(home, m.version, e.seq);
+            b.put(store, Cf::Sub, record, key.to_vec())?;
+        }
+    }
+    b.delete_key(store, key)?;
+    // (its sub-keys are the key's now: nothing is left stale)
+    b.delete_emptied(store, src)?;
+    b.put_meta(store, key, None, &new)
 }
 
 /// Apply one data event to `batch`.
@@ -392,6 +426,7 @@ pub fn apply_event(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<()> {
         Command::KDel | Command::HClear | Command::SClear | Command::ZClear | Command::QClear => {
             b.delete_key(store, key)?;
         }
+        Command::KMove => move_value(store, b, e)?,
         Command::KExpireAt => {
             if let Some(old) = b.meta_header(store, key)? {
                 let mut m = old.clone();
@@ -402,7 +437,7 @@ pub fn apply_event(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<()> {
         Command::HSet | Command::HIncr | Command::HDecr => {
             let (field, value) = unpacked(e)?;
             let (mut m, old) = collection(store, b, e, Kind::Hash)?;
-            let sk = keys::sub_key(key, m.version, &field);
+            let sk = keys::sub_key(m.owner(key), m.version, &field);
             // A new collection (no `old`) has no fields, whatever the event.
             if old.is_none() || !field_present(store, b, e, &sk)? {
                 m.size += 1;
@@ -412,12 +447,12 @@ pub fn apply_event(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<()> {
         }
         Command::SSet => {
             let (mut m, old) = collection(store, b, e, Kind::Set)?;
-            let sk = keys::sub_key(key, m.version, &e.value);
+            let sk = keys::sub_key(m.owner(key), m.version, &e.value);
             if old.is_none() || !field_present(store, b, e, &sk)? {
                 m.size += 1;
                 b.put(store, Cf::Sub, sk, Vec::new())?;
                 if m.head == keys::SET_INDEXED {
-                    let pick = keys::set_pick_key(key, m.version, &e.value);
+                    let pick = keys::set_pick_key(m.owner(key), m.version, &e.value);
                     b.put(store, Cf::ZScore, pick, Vec::new())?;
                 }
                 b.put_meta(store, key, old.as_ref(), &m)?;
@@ -432,11 +467,11 @@ pub fn apply_event(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<()> {
             let Some(old) = b.meta_header(store, key)?.filter(|m| m.kind == kind) else {
                 return Ok(());
             };
-            let sk = keys::sub_key(key, old.version, &e.value);
+            let sk = keys::sub_key(old.owner(key), old.version, &e.value);
             if field_present(store, b, e, &sk)? {
                 b.delete(store, Cf::Sub, sk)?;
                 if kind == Kind::Set && old.head == keys::SET_INDEXED {
-                    let pick = keys::set_pick_key(key, old.version, &e.value);
+                    let pick = keys::set_pick_key(old.owner(key), old.version, &e.value);
                     b.delete(store, Cf::ZScore, pick)?;
                 }
                 let mut m = old.clone();
@@ -448,7 +483,7 @@ pub fn apply_event(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<()> {
             let (member, score) = unpacked(e)?;
             let score: f64 = number(e, &score)?;
             let (mut m, old) = collection(store, b, e, Kind::ZSet)?;
-            let sk = keys::sub_key(key, m.version, &member);
+            let sk = keys::sub_key(m.owner(key), m.version, &member);
             // A new set (no `old`) has no members, whatever the event says.
             let prev = match old {
                 None => None,
@@ -459,7 +494,7 @@ pub fn apply_event(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<()> {
                     b.delete(
                         store,
                         Cf::ZScore,
-                        keys::zscore_key(key, m.version, prev, &member),
+                        keys::zscore_key(m.owner(key), m.version, prev, &member),
                     )?;
                 }
                 None => m.size += 1,
@@ -468,7 +503,7 @@ pub fn apply_event(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<()> {
             b.put(
                 store,
                 Cf::ZScore,
-                keys::zscore_key(key, m.version, score, &member),
+                keys::zscore_key(m.owner(key), m.version, score, &member),
                 Vec::new(),
             )?;
             b.put_meta(store, key, old.as_ref(), &m)?;
@@ -477,13 +512,13 @@ pub fn apply_event(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<()> {
             let Some(old) = b.meta_header(store, key)?.filter(|m| m.kind == Kind::ZSet) else {
                 return Ok(());
             };
-            let sk = keys::sub_key(key, old.version, &e.value);
+            let sk = keys::sub_key(old.owner(key), old.version, &e.value);
             if let Some(prev) = prior_score(store, b, e, &sk)? {
                 b.delete(store, Cf::Sub, sk)?;
                 b.delete(
                     store,
                     Cf::ZScore,
-                    keys::zscore_key(key, old.version, prev, &e.value),
+                    keys::zscore_key(old.owner(key), old.version, prev, &e.value),
                 )?;
                 let mut m = old.clone();
                 m.size -= 1;
@@ -502,7 +537,7 @@ pub fn apply_event(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<()> {
             b.put(
                 store,
                 Cf::Sub,
-                keys::list_key(key, m.version, index),
+                keys::list_key(m.owner(key), m.version, index),
                 e.value.to_vec(),
             )?;
             b.put_meta(store, key, old.as_ref(), &m)?;
@@ -522,7 +557,11 @@ pub fn apply_event(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<()> {
                 old.head + old.size - 1
             };
             m.size -= 1;
-            b.delete(store, Cf::Sub, keys::list_key(key, m.version, index))?;
+            b.delete(
+                store,
+                Cf::Sub,
+                keys::list_key(m.owner(key), m.version, index),
+            )?;
             store_collection(store, b, key, Some(&old), &m)?;
         }
         Command::QSet => {
@@ -537,7 +576,7 @@ pub fn apply_event(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<()> {
             b.put(
                 store,
                 Cf::Sub,
-                keys::list_key(key, m.version, m.head + index),
+                keys::list_key(m.owner(key), m.version, m.head + index),
                 value.to_vec(),
             )?;
         }
@@ -557,7 +596,7 @@ pub fn apply_event(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<()> {
                 b.delete(
                     store,
                     Cf::Sub,
-                    keys::list_key(key, old.version, old.head + i),
+                    keys::list_key(old.owner(key), old.version, old.head + i),
                 )?;
             }
             let mut m = old.clone();
@@ -582,7 +621,7 @@ pub fn apply_event(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<()> {
             b.put(
                 store,
                 Cf::Sub,
-                keys::sub_key(key, m.version, &part),
+                keys::sub_key(m.owner(key), m.version, &part),
                 value.to_vec(),
             )?;
         }
@@ -601,7 +640,7 @@ pub fn apply_event(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<()> {
             };
             if let Some(m) = m {
                 for (part, value) in parts {
-                    let sub = keys::sub_key(key, m.version, &part);
+                    let sub = keys::sub_key(m.owner(key), m.version, &part);
                     match value {
                         Some(v) => b.put(store, Cf::Sub, sub, v.to_vec())?,
                         None => b.delete(store, Cf::Sub, sub)?,
@@ -619,7 +658,7 @@ pub fn apply_event(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<()> {
             b.put(
                 store,
                 Cf::Sub,
-                keys::sub_key(key, m.version, &part),
+                keys::sub_key(m.owner(key), m.version, &part),
                 fields.to_vec(),
             )?;
         }
@@ -628,7 +667,11 @@ pub fn apply_event(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<()> {
                 .meta_header(store, key)?
                 .filter(|m| m.kind == Kind::Stream)
             {
-                b.delete(store, Cf::Sub, keys::sub_key(key, m.version, &e.value))?;
+                b.delete(
+                    store,
+                    Cf::Sub,
+                    keys::sub_key(m.owner(key), m.version, &e.value),
+                )?;
             }
         }
         Command::FlushAll => b.flush_all(store)?,

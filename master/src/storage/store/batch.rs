@@ -14,7 +14,7 @@ use rocksdb::WriteBatch;
 mod near;
 
 use super::ahead::Ahead;
-use super::keys::{self, Kind, Meta};
+use super::keys::{self, Meta};
 use super::{Cf, Store, ZBound, APPLIED_SEQ_KEY, EXPIRE_COUNT_KEY, KEY_COUNT_KEY};
 use crate::error::{Error, Result};
 
@@ -649,8 +649,7 @@ impl Batch {
             self.key_delta += 1;
         }
         if old.is_some_and(|o| {
-            (o.kind != Kind::String || o.is_chunked())
-                && (o.kind, o.version) != (new.kind, new.version)
+            o.has_sub_keys() && (o.kind, o.version, &o.home) != (new.kind, new.version, &new.home)
         }) {
             self.garbage = true;
         }
@@ -715,7 +714,7 @@ impl Batch {
             self.delete(store, Cf::Expire, keys::expire_key(old.expire_ms, key))?;
         }
         self.key_delta -= 1;
-        self.garbage |= members_left && (old.kind != Kind::String || old.is_chunked());
+        self.garbage |= members_left && old.has_sub_keys();
         self.delete(store, Cf::Meta, key.to_vec())?;
         Ok(true)
     }

@@ -37,7 +37,7 @@ pub fn read_range(
     for i in start / CHUNK..=(end - 1) / CHUNK {
         let base = i * CHUNK;
         let (from, to) = (start.max(base) - base, end.min(base + CHUNK) - base);
-        let c = chunk(&keys::chunk_key(key, m.version, i as u64))?.unwrap_or_default();
+        let c = chunk(&keys::chunk_key(m.owner(key), m.version, i as u64))?.unwrap_or_default();
         let (have_from, have_to) = (from.min(c.len()), to.min(c.len()));
         out.extend_from_slice(&c[have_from..have_to]);
         out.resize(out.len() + (to - from) - (have_to - have_from), 0);
@@ -53,7 +53,7 @@ pub fn read_range(
 pub fn read_all(store: &Store, key: &[u8], m: &Meta, snap: Option<&Snap<'_>>) -> Result<Bytes> {
     let len = m.string_len();
     let mut out = vec![0u8; len];
-    let prefix = keys::sub_prefix(key, m.version);
+    let prefix = keys::sub_prefix(m.owner(key), m.version);
     store.scan_in(Cf::Sub, &prefix, &prefix, snap, &mut |k, v| {
         if let Some(at) = k
             .get(prefix.len()..)
@@ -76,7 +76,7 @@ pub fn read_all(store: &Store, key: &[u8], m: &Meta, snap: Option<&Snap<'_>>) ->
 pub fn read_all_in(store: &Store, b: &Batch, key: &[u8], m: &Meta) -> Result<Bytes> {
     let n = m.string_len().div_ceil(CHUNK);
     let subs: Vec<Vec<u8>> = (0..n as u64)
-        .map(|i| keys::chunk_key(key, m.version, i))
+        .map(|i| keys::chunk_key(m.owner(key), m.version, i))
         .collect();
     let refs: Vec<&[u8]> = subs.iter().map(Vec::as_slice).collect();
     b.prefetch(store, Cf::Sub, &refs)?;
@@ -183,7 +183,7 @@ pub fn write_at(
     for i in at / CHUNK..=(end - 1) / CHUNK {
         let base = i * CHUNK;
         let (from, to) = (at.max(base) - base, end.min(base + CHUNK) - base);
-        let sk = keys::chunk_key(key, m.version, i as u64);
+        let sk = keys::chunk_key(m.owner(key), m.version, i as u64);
         let mut c = b
             .get(store, Cf::Sub, &sk)?
             .map(Vec::from)

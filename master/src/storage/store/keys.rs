@@ -11,6 +11,7 @@
 //! | `zscore` (sets) | `len(key) u32 BE · key · version · member hash (8 B) · member` | `""` |
 //! | `expire` | `expire_ms u64 BE · key` | `""` |
 //! | `sub` (long strings) | `len(key) u32 BE · key · version · chunk index u64 BE` | [`CHUNK`] bytes of the string (a missing chunk or its missing tail: zero bytes) |
+//! | `sub` (moves) | `ff ff ff ff · len(home) u32 BE · home · version · seq u64 BE` | the key that holds the sub-keys of `home` at `version` now ([`moved_key`]) |
 //!
 //! Why this layout: deleting or overwriting a collection rewrites only its
 //! metadata (O(1) in the request path); its sub-keys carry the old version
@@ -32,6 +33,13 @@
 //! chunks they touch, where a value in the metadata is rewritten whole
 //! each time. A string written whole (SET) stays in its metadata, where
 //! GET reads it in one lookup.
+//!
+//! RENAME moves metadata only: the new name's metadata keeps the version
+//! and names the key its sub-keys are under (its `home`, [`Meta::owner`]),
+//! so renaming a collection of any size is O(1). A move record beside the
+//! sub-keys ([`moved_key`], written in the same batch) tells the garbage
+//! sweep that they are held by another name; one whose holder no longer
+//! holds them is swept with them.
 
 use bytes::{BufMut, Bytes, BytesMut};
 
@@ -98,6 +106,9 @@ pub struct Meta {
     /// Lists: index of the first element. Sets: [`SET_INDEXED`] when
     /// the set keeps its pick index (every set made by this version).
     pub head: u64,
+    /// A value RENAME moved here: the key its sub-keys are named by
+    /// (`None`: this key). See [`Meta::owner`].
+    pub home: Option<Bytes>,
 }
 
 /// Strings longer than this are kept in chunks once changed in part.
@@ -108,6 +119,13 @@ pub const CHUNK: usize = 1 << 10;
 
 /// The metadata's type byte of a string kept in chunks.
 const CHUNKED_STRING: u8 = 7;
+
+/// Set in the metadata's type byte of a value RENAME moved: its home
+/// follows the expiry.
+const MOVED_FLAG: u8 = 0x80;
+
+/// The first bytes of a move record in `sub`: a length no key has.
+const MOVED: [u8; 4] = [0xff; 4];
 
 /// A set's `head` when its members are in the pick index too.
 pub const SET_INDEXED: u64 = 1;
@@ -125,6 +143,7 @@ impl Meta {
             version: 0,
             size: 0,
             head: 0,
+            home: None,
         }
     }
 
@@ -141,6 +160,7 @@ impl Meta {
             } else {
                 LIST_MIDDLE
             },
+            home: None,
         }
     }
 
@@ -153,7 +173,20 @@ impl Meta {
             version,
             size: len as u64,
             head: 0,
+            home: None,
         }
+    }
+
+    /// The key the sub-keys of `key`'s value `self` are named by: `key`,
+    /// or the name RENAME moved the value from.
+    pub fn owner<'a>(&'a self, key: &'a [u8]) -> &'a [u8] {
+        self.home.as_deref().unwrap_or(key)
+    }
+
+    /// True when the value has sub-keys (a collection, or a string kept
+    /// in chunks).
+    pub fn has_sub_keys(&self) -> bool {
+        self.kind != Kind::String || self.is_chunked()
     }
 
     /// True for a string kept in chunks.
@@ -175,8 +208,22 @@ impl Meta {
         self.expire_ms != 0 && self.expire_ms <= now_ms
     }
 
-    /// Encode.
+    /// Encode. A moved value's type byte has [`MOVED_FLAG`] set and its
+    /// home (`len u32 BE · home`) follows the expiry.
     pub fn encode(&self) -> Vec<u8> {
+        let mut v = self.encode_here();
+        if let Some(home) = &self.home {
+            v[0] |= MOVED_FLAG;
+            let mut h = Vec::with_capacity(4 + home.len());
+            h.extend_from_slice(&(home.len() as u32).to_be_bytes());
+            h.extend_from_slice(home);
+            v.splice(9..9, h);
+        }
+        v
+    }
+
+    /// Encode all but the home.
+    fn encode_here(&self) -> Vec<u8> {
         let mut v = Vec::with_capacity(9 + self.value.len().max(24));
         if self.is_chunked() {
             v.push(CHUNKED_STRING);
@@ -217,6 +264,9 @@ impl Meta {
     /// Decode a shared value: a string's (or stream's) value is a slice
     /// of `b`, not a copy.
     pub fn decode_shared(b: &Bytes) -> Option<Self> {
+        if b.first()? & MOVED_FLAG != 0 {
+            return Self::decode(b);
+        }
         let mut m = Self::decode_header(b)?;
         match m.kind {
             Kind::String if m.is_chunked() => {}
@@ -229,6 +279,21 @@ impl Meta {
 
     /// Decode; `None` for bytes no writer made.
     pub fn decode(b: &[u8]) -> Option<Self> {
+        if b.first()? & MOVED_FLAG != 0 {
+            let len = u32::from_be_bytes(b.get(9..13)?.try_into().ok()?) as usize;
+            let home = Bytes::copy_from_slice(b.get(13..13usize.checked_add(len)?)?);
+            let mut here = Vec::with_capacity(b.len() - 4 - len);
+            here.push(b[0] & !MOVED_FLAG);
+            here.extend_from_slice(&b[1..9]);
+            here.extend_from_slice(&b[13 + len..]);
+            let mut m = Self::decode(&here)?;
+            // (only a value with sub-keys is ever moved with its home)
+            if !m.has_sub_keys() {
+                return None;
+            }
+            m.home = Some(home);
+            return Some(m);
+        }
         let mut m = Self::decode_header(b)?;
         match m.kind {
             Kind::String if m.is_chunked() => {}
@@ -333,6 +398,34 @@ pub fn list_key(key: &[u8], version: u64, index: u64) -> Vec<u8> {
     sub_key(key, version, &index.to_be_bytes())
 }
 
+/// `ff ff ff ff · len(home) · home · version`: the prefix of the move
+/// records of the sub-keys of `home` at `version`.
+pub fn moved_prefix(home: &[u8], version: u64) -> Vec<u8> {
+    let mut v = Vec::with_capacity(4 + home.len() + 12 + 8);
+    v.extend_from_slice(&MOVED);
+    v.extend_from_slice(&sub_prefix(home, version));
+    v
+}
+
+/// The move record a RENAME at `seq` writes (its value: the new name):
+/// the sub-keys of `home` at `version` are held by another key. Each
+/// move has its own record, so a stale one can be swept without racing
+/// a later move of the same sub-keys.
+pub fn moved_key(home: &[u8], version: u64, seq: u64) -> Vec<u8> {
+    let mut v = moved_prefix(home, version);
+    v.extend_from_slice(&seq.to_be_bytes());
+    v
+}
+
+/// The home and version of a move record's key; `None` for any other key.
+pub fn parse_moved(k: &[u8]) -> Option<(&[u8], u64)> {
+    let rest = k.strip_prefix(&MOVED[..])?;
+    let len = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+    let home = rest.get(4..4usize.checked_add(len)?)?;
+    let tail = rest.get(4 + len..)?;
+    (tail.len() == 16).then_some((home, be_u64(&tail[..8])?))
+}
+
 /// f64 bits ordered as the numbers are (negative below positive).
 pub fn sortable_score(score: f64) -> [u8; 8] {
     let bits = score.to_bits();
@@ -426,7 +519,23 @@ mod tests {
                 Kind::Set => { m.size = size; m.head = if head % 2 == 0 { SET_INDEXED } else { LIST_MIDDLE }; }
                 _ => { m.size = size; }
             }
-            prop_assert_eq!(Meta::decode(&m.encode()), Some(m));
+            prop_assert_eq!(Meta::decode(&m.encode()), Some(m.clone()));
+            // moved here by RENAME: the same, with its home
+            if m.has_sub_keys() {
+                m.home = Some(Bytes::copy_from_slice(&exp.to_le_bytes()[..(size % 9) as usize]));
+                prop_assert_eq!(Meta::decode(&m.encode()), Some(m.clone()));
+                prop_assert_eq!(Meta::decode_shared(&Bytes::from(m.encode())), Some(m));
+            }
+        }
+
+        #[test]
+        fn move_records_parse_back(home in prop::collection::vec(any::<u8>(), 0..20), ver in any::<u64>(), seq in any::<u64>()) {
+            let k = moved_key(&home, ver, seq);
+            prop_assert!(k.starts_with(&moved_prefix(&home, ver)));
+            prop_assert_eq!(parse_moved(&k), Some((&home[..], ver)));
+            // a sub-key is never taken for one
+            let sk = sub_key(&home, ver, &seq.to_be_bytes());
+            prop_assert_eq!(parse_moved(&sk), None);
         }
 
         #[test]

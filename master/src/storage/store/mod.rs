@@ -402,7 +402,7 @@ impl Store {
         }
         let mut bytes = (key.len() + raw.len()) as u64;
         if m.kind != keys::Kind::String || m.is_chunked() {
-            let prefix = keys::sub_prefix(key, m.version);
+            let prefix = keys::sub_prefix(m.owner(key), m.version);
             for cf in [Cf::Sub, Cf::ZScore] {
                 self.scan_in(cf, &prefix, &prefix, None, &mut |k, v| {
                     bytes += (k.len() + v.len()) as u64;
