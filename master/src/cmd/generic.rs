@@ -313,7 +313,8 @@ impl WriteOp for Rename {
         if src == dst {
             return Ok(if nx { Reply::Integer(0) } else { Reply::ok() });
         }
-        if nx && c.live_header_mut(dst)?.is_some() {
+        // (an expired `dst` is deleted first, as any write does)
+        if c.live_header_mut(dst)?.is_some() && nx {
             return Ok(Reply::Integer(0));
         }
         // O(1) whatever the value's size: `dst` takes the metadata, the

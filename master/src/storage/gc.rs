@@ -158,7 +158,9 @@ pub fn sweep(store: &Store, cursor: &GcCursor, limit: usize) -> Result<(usize, G
             Some((Kind::String, 0, _)) => version <= applied,
             // (a value moved here: its sub-keys are under its home's name)
             Some((_, _, true)) => version <= applied,
-            Some((_, live, false)) => version < live,
+            // (a value renamed back to its name is at an older version
+            // than the sub-keys a value there meanwhile left)
+            Some((_, live, false)) => version != live && (version < live || version <= applied),
         };
         if !looks_stale {
             return true;

@@ -458,6 +458,19 @@ fn renamed_values_keep_their_members_through_the_sweep() {
     sweep_twice(&store);
     // Only the records of values still moved stay: h3, z2, dst, x2, ls2.
     assert_eq!(entries(&store, Cf::Sub).1, 5, "the live move records");
+    // The set moved back to its name holds all there is under it: no
+    // entry is left of the set that name held meanwhile (a later version).
+    let mut under_s = [0, 0];
+    for (i, cf) in [Cf::Sub, Cf::ZScore].into_iter().enumerate() {
+        let prefix = [&1u32.to_be_bytes()[..], b"s"].concat();
+        store
+            .scan(cf, &prefix, &prefix, |_, _| {
+                under_s[i] += 1;
+                true
+            })
+            .expect("scan");
+    }
+    assert_eq!(under_s, [999, 999], "members and pick index of s");
     drop(store);
     let m = restart(dir);
     assert_eq!(

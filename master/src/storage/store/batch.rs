@@ -714,7 +714,9 @@ impl Batch {
             self.delete(store, Cf::Expire, keys::expire_key(old.expire_ms, key))?;
         }
         self.key_delta -= 1;
-        self.garbage |= members_left && old.has_sub_keys();
+        // (a moved value's move record goes stale with it, whoever holds
+        // its sub-keys next)
+        self.garbage |= (members_left && old.has_sub_keys()) || old.home.is_some();
         self.delete(store, Cf::Meta, key.to_vec())?;
         Ok(true)
     }
