@@ -126,7 +126,7 @@ pub static TABLE: &[Spec] = &[
             "Stores a range of sorted set members in another key.",
         )
         .parsed(zrange::zrangestore),
-    cmd("zremrangebyrank", 4, WRITE | BARRIER, acl::SORTEDSET)
+    cmd("zremrangebyrank", 4, WRITE, acl::SORTEDSET)
         .keys(shape::DELETES)
         .doc(
             "sorted-set",
@@ -134,7 +134,7 @@ pub static TABLE: &[Spec] = &[
             "Removes sorted set members within a rank range.",
         )
         .parsed(zrange::zremrangebyrank),
-    cmd("zremrangebyscore", 4, WRITE | BARRIER, acl::SORTEDSET)
+    cmd("zremrangebyscore", 4, WRITE, acl::SORTEDSET)
         .keys(shape::DELETES)
         .doc(
             "sorted-set",
@@ -142,7 +142,7 @@ pub static TABLE: &[Spec] = &[
             "Removes sorted set members within a score range.",
         )
         .parsed(zrange::zremrangebyscore),
-    cmd("zremrangebylex", 4, WRITE | BARRIER, acl::SORTEDSET)
+    cmd("zremrangebylex", 4, WRITE, acl::SORTEDSET)
         .keys(shape::DELETES)
         .doc(
             "sorted-set",

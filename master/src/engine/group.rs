@@ -204,65 +204,7 @@ impl Executor {
                     self.stats.pre_read_used.fetch_add(used, Ordering::Relaxed);
                 }
                 self.prefetch(cmds.iter(), usize::MAX, group);
-                let mut replies = Vec::with_capacity(cmds.len());
-                let mut slow = Vec::new();
-                let slow_us = self.slow_us.load(Ordering::Relaxed);
-                let mut unit_start = None;
-                // The seq of its own last event: what sync-replicas waits on.
-                let mut wrote = 0;
-                // One clock for a whole transaction, as Redis keeps.
-                let unit_now = atomic.then(now_ms);
-                let mut i = 0;
-                while i < cmds.len() {
-                    let cmd = &cmds[i];
-                    // A scanning command reads committed data, so the group
-                    // before it commits first; never inside a unit (its
-                    // scans then see the data before the unit).
-                    if cmd.meta.has(crate::cmd::spec::flag::BARRIER)
-                        && !group.batch.is_empty()
-                        && !(atomic && i > 0)
-                    {
-                        self.commit(group);
-                    }
-                    let start = group.events.len();
-                    unit_start.get_or_insert(start);
-                    if cmd.script.is_some() {
-                        // A run of scripts, each in its turn: in an EXEC
-                        // inside its unit, in a pipeline each one unit.
-                        let run = cmds[i..].iter().take_while(|c| c.script.is_some());
-                        let jobs: Vec<_> = run.filter_map(|c| c.script.as_deref()).collect();
-                        let ran = self.run_scripts(&jobs, group, atomic);
-                        for (cmd, ran) in cmds[i..].iter().zip(ran) {
-                            if slow_us >= 0 && ran.us >= slow_us as u64 {
-                                slow.push((cmd.args.clone(), ran.us));
-                            }
-                            self.note_run(cmd.meta, ran.us, &ran.reply);
-                            replies.push(ran.reply);
-                            wrote = wrote.max(ran.seq);
-                        }
-                        i += jobs.len();
-                        continue;
-                    }
-                    group.made_by(cmd.client);
-                    let t = std::time::Instant::now();
-                    let reply = self.execute(cmd, group, unit_now.unwrap_or_else(now_ms));
-                    let us = t.elapsed().as_micros() as u64;
-                    if slow_us >= 0 && us >= slow_us as u64 {
-                        slow.push((cmd.args.clone(), us));
-                    }
-                    self.note_run(cmd.meta, us, &reply);
-                    replies.push(reply);
-                    wrote = wrote.max(group.last_seq_from(start));
-                    if !atomic {
-                        self.serve_blocked(group, start);
-                    }
-                    i += 1;
-                }
-                if let (true, Some(start)) = (atomic, unit_start) {
-                    seal_command(&mut group.events, start);
-                    // Blocked clients are served after the whole unit.
-                    self.serve_blocked(group, start);
-                }
+                let (replies, slow, wrote) = self.run_cmds(&cmds, group, atomic);
                 group.waiting.push((
                     reply,
                     Done {
@@ -413,6 +355,95 @@ impl Executor {
         let _ = group
             .batch
             .prefetch(&self.store, crate::store::Cf::Meta, &keys);
+    }
+
+    /// Run `cmds` in order into `group` (`atomic`: as one unit, sealed as
+    /// one command): their replies, the slow ones, and the seq of their
+    /// last event.
+    #[allow(clippy::type_complexity)]
+    fn run_cmds(
+        &mut self,
+        cmds: &[WriteCmd],
+        group: &mut Group,
+        atomic: bool,
+    ) -> (Vec<Reply>, Vec<(Vec<Bytes>, u64)>, u64) {
+        let mut replies = Vec::with_capacity(cmds.len());
+        let mut slow = Vec::new();
+        let slow_us = self.slow_us.load(Ordering::Relaxed);
+        let mut unit_start = None;
+        // The seq of its own last event: what sync-replicas waits on.
+        let mut wrote = 0;
+        // One clock for a whole transaction, as Redis keeps.
+        let unit_now = atomic.then(now_ms);
+        let mut i = 0;
+        while i < cmds.len() {
+            let cmd = &cmds[i];
+            // A scanning command reads committed data, so the group
+            // before it commits first; never inside a unit (its
+            // scans then see the data before the unit).
+            if cmd.meta.has(crate::cmd::spec::flag::BARRIER)
+                && !group.batch.is_empty()
+                && !(atomic && i > 0)
+            {
+                self.commit(group);
+            }
+            let start = group.events.len();
+            unit_start.get_or_insert(start);
+            if cmd.script.is_some() {
+                // A run of scripts, each in its turn: in an EXEC
+                // inside its unit, in a pipeline each one unit.
+                let run = cmds[i..].iter().take_while(|c| c.script.is_some());
+                let jobs: Vec<_> = run.filter_map(|c| c.script.as_deref()).collect();
+                let ran = self.run_scripts(&jobs, group, atomic);
+                for (cmd, ran) in cmds[i..].iter().zip(ran) {
+                    if slow_us >= 0 && ran.us >= slow_us as u64 {
+                        slow.push((cmd.args.clone(), ran.us));
+                    }
+                    self.note_run(cmd.meta, ran.us, &ran.reply);
+                    replies.push(ran.reply);
+                    wrote = wrote.max(ran.seq);
+                }
+                i += jobs.len();
+                continue;
+            }
+            if let Some(reply) = &cmd.answer {
+                replies.push(Reply::clone(reply));
+                i += 1;
+                continue;
+            }
+            if let Some(tx) = &cmd.tx {
+                // A transaction pipelined among writes: one unit, its
+                // replies EXEC's array.
+                let t = std::time::Instant::now();
+                let (unit, unit_slow, unit_wrote) = self.run_cmds(tx, group, true);
+                self.note_run(cmd.meta, t.elapsed().as_micros() as u64, &Reply::Nil);
+                replies.push(Reply::Array(unit));
+                slow.extend(unit_slow);
+                wrote = wrote.max(unit_wrote);
+                i += 1;
+                continue;
+            }
+            group.made_by(cmd.client);
+            let t = std::time::Instant::now();
+            let reply = self.execute(cmd, group, unit_now.unwrap_or_else(now_ms));
+            let us = t.elapsed().as_micros() as u64;
+            if slow_us >= 0 && us >= slow_us as u64 {
+                slow.push((cmd.args.clone(), us));
+            }
+            self.note_run(cmd.meta, us, &reply);
+            replies.push(reply);
+            wrote = wrote.max(group.last_seq_from(start));
+            if !atomic {
+                self.serve_blocked(group, start);
+            }
+            i += 1;
+        }
+        if let (true, Some(start)) = (atomic, unit_start) {
+            seal_command(&mut group.events, start);
+            // Blocked clients are served after the whole unit.
+            self.serve_blocked(group, start);
+        }
+        (replies, slow, wrote)
     }
 
     pub(super) fn execute(&mut self, cmd: &WriteCmd, group: &mut Group, now: u64) -> Reply {

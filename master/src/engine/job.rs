@@ -41,6 +41,12 @@ pub struct WriteCmd {
     /// An EVAL-family command inside an EXEC: the script it runs in its
     /// turn (its `op` is then unused).
     pub script: Option<Box<super::ScriptJob>>,
+    /// An EXEC pipelined among writes: its commands, run as one unit
+    /// whose replies are its reply (its `op` is then unused).
+    pub tx: Option<Vec<WriteCmd>>,
+    /// Runs nothing and answers this in its turn (MULTI's or a queued
+    /// command's reply behind writes of the same pipeline).
+    pub answer: Option<Box<Reply>>,
 }
 
 impl WriteCmd {
@@ -66,6 +72,8 @@ impl WriteCmd {
                         op: Some(Box::new(Refused(reply))),
                         client: 0,
                         script: None,
+                        tx: None,
+                        answer: None,
                     })
                 }
             },
@@ -78,7 +86,24 @@ impl WriteCmd {
             op,
             client: 0,
             script: None,
+            tx: None,
+            answer: None,
         })
+    }
+
+    /// A command that runs nothing and answers `reply` in its turn.
+    pub fn answer(reply: Reply) -> Self {
+        static ANSWER: Meta = crate::cmd::spec::cmd("answer", 1, 0, 0);
+        Self {
+            meta: &ANSWER,
+            exec: Exec::Parsed(|_| Err(Reply::error("ERR internal: an answer runs nothing"))),
+            args: Vec::new(),
+            op: None,
+            client: 0,
+            script: None,
+            tx: None,
+            answer: Some(Box::new(reply)),
+        }
     }
 
     /// A blocking command parsed once per key it waits on, narrowed to

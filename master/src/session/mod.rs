@@ -245,6 +245,8 @@ pub(crate) async fn write_op(
         op: Some(op),
         client: s.client.id,
         script: None,
+        tx: None,
+        answer: None,
     };
     s.core
         .engine

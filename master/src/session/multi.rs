@@ -14,10 +14,15 @@ pub fn multi(s: &mut Session<'_>, _: &[Bytes]) -> Reply {
     if s.client.multi.is_some() {
         return Reply::error("ERR MULTI calls can not be nested");
     }
-    s.client.multi = Some(Vec::new());
-    s.client.multi_dirty = false;
-    s.client.info.in_multi.store(true, Ordering::Relaxed);
+    open(s.client);
     Reply::ok()
+}
+
+/// Start the client's transaction (MULTI's effect).
+pub(crate) fn open(client: &mut super::Client) {
+    client.multi = Some(Vec::new());
+    client.multi_dirty = false;
+    client.info.in_multi.store(true, Ordering::Relaxed);
 }
 
 /// EXEC: the connection runs the queue; its replies are EXEC's.

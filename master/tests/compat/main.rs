@@ -15,6 +15,7 @@ mod server;
 mod stream_waits;
 mod streams;
 mod tracking;
+mod transactions;
 mod types;
 
 use std::io::{Read, Write};

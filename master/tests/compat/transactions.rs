@@ -1,0 +1,155 @@
+//! Transactions in pipelines: MULTI/EXEC blocks sent in one pipeline
+//! with plain writes and reads around them join those writes on the write
+//! path (one job for the run, each EXEC one unit of it, MULTI's and the
+//! queued commands' replies answered in their turn). Every reply must be
+//! redis-server's.
+
+use std::io::Write;
+
+use bytes::BytesMut;
+use rocksync_protocol::put_command;
+
+use super::common::{InProc, RedisServer};
+use super::{draws, Raw};
+
+/// The commands of a pipeline, built as `redis::pipe` would be.
+#[derive(Default)]
+struct Pipe(Vec<Vec<String>>);
+
+impl Pipe {
+    fn cmd(&mut self, name: &str) -> &mut Vec<String> {
+        self.0.push(vec![name.to_owned()]);
+        self.0.last_mut().expect("just pushed")
+    }
+}
+
+trait Arg {
+    fn arg(&mut self, a: impl ToString) -> &mut Self;
+}
+
+impl Arg for Vec<String> {
+    fn arg(&mut self, a: impl ToString) -> &mut Self {
+        self.push(a.to_string());
+        self
+    }
+}
+
+/// Send `p` in one write, then read each reply's bytes.
+fn send(c: &mut Raw, p: &Pipe) -> Vec<Vec<u8>> {
+    let mut out = BytesMut::new();
+    for cmd in &p.0 {
+        let args: Vec<&str> = cmd.iter().map(String::as_str).collect();
+        put_command(&mut out, &args);
+    }
+    c.stream.write_all(&out).expect("send");
+    p.0.iter().map(|_| c.next_bytes()).collect()
+}
+
+/// Random pipelines of transactions (a sliding-window limiter's
+/// ZREMRANGEBYSCORE, ZADD, ZCARD and PEXPIRE; INCR, a push onto a key of
+/// another type; reads only; a command refused while queued, which
+/// aborts the EXEC; a nested MULTI; DISCARD; EXEC without MULTI) among
+/// plain writes and reads; then WATCH in a pipeline, broken by the
+/// client's own write before MULTI and not by another key's.
+#[test]
+fn pipelined_transactions_match_redis_server() {
+    let (redis, ours) = (RedisServer::start(&[]), InProc::start());
+    let mut theirs = Raw::connect(("127.0.0.1", redis.port));
+    let mut mine = Raw::connect(ours.addr);
+    let mut next = draws(0x5851_f42d_4c95_7f2d);
+    for round in 0..40u64 {
+        let mut p = Pipe::default();
+        for i in 0..150u64 {
+            let key = format!("k{}", next(8));
+            let counter = format!("c{}", next(3));
+            match next(12) {
+                0..=4 => {
+                    let t = round * 1000 + i;
+                    p.cmd("MULTI");
+                    p.cmd("ZREMRANGEBYSCORE")
+                        .arg(&key)
+                        .arg("-inf")
+                        .arg(t.saturating_sub(40));
+                    p.cmd("ZADD").arg(&key).arg(t).arg(format!("m{t}"));
+                    p.cmd("ZCARD").arg(&key);
+                    p.cmd("PEXPIRE").arg(&key).arg(100_000);
+                    p.cmd("EXEC");
+                }
+                5 => {
+                    p.cmd("MULTI");
+                    p.cmd("INCR").arg(&counter);
+                    p.cmd("LPUSH").arg(&key).arg("x");
+                    p.cmd("GET").arg(&counter);
+                    p.cmd("EXEC");
+                }
+                6 => {
+                    p.cmd("MULTI");
+                    p.cmd("GET").arg(&counter);
+                    p.cmd("ZCARD").arg(&key);
+                    p.cmd("EXEC");
+                }
+                7 => {
+                    p.cmd("MULTI");
+                    p.cmd("INCR").arg(&counter);
+                    p.cmd("NOSUCHCOMMAND");
+                    p.cmd("INCR").arg(&counter);
+                    p.cmd("EXEC");
+                }
+                8 => {
+                    p.cmd("MULTI");
+                    p.cmd("MULTI");
+                    p.cmd("INCR").arg(&counter);
+                    p.cmd("EXEC");
+                }
+                9 => {
+                    p.cmd("MULTI");
+                    p.cmd("INCR").arg(&counter);
+                    p.cmd("DISCARD");
+                }
+                10 => {
+                    p.cmd("EXEC");
+                }
+                _ => {
+                    p.cmd("SET").arg(format!("s{}", next(4))).arg(i);
+                    p.cmd("INCR").arg(&counter);
+                    p.cmd("GET").arg("s0");
+                }
+            }
+        }
+        let (a, b) = (send(&mut theirs, &p), send(&mut mine, &p));
+        for ((x, y), cmd) in a.iter().zip(&b).zip(&p.0) {
+            assert_eq!(
+                x.escape_ascii().to_string(),
+                y.escape_ascii().to_string(),
+                "round {round}, {cmd:?}"
+            );
+        }
+    }
+    let mut p = Pipe::default();
+    p.cmd("SET").arg("w").arg(1);
+    p.cmd("WATCH").arg("w");
+    p.cmd("SET").arg("w").arg(2);
+    p.cmd("MULTI");
+    p.cmd("INCR").arg("w");
+    p.cmd("EXEC");
+    p.cmd("WATCH").arg("other");
+    p.cmd("INCR").arg("w");
+    p.cmd("MULTI");
+    p.cmd("INCR").arg("w");
+    p.cmd("EXEC");
+    p.cmd("GET").arg("w");
+    assert_eq!(
+        send(&mut theirs, &p),
+        send(&mut mine, &p),
+        "WATCH in a pipeline"
+    );
+    let mut p = Pipe::default();
+    p.cmd("DBSIZE");
+    p.cmd("MGET")
+        .arg("c0")
+        .arg("c1")
+        .arg("c2")
+        .arg("s0")
+        .arg("w");
+    assert_eq!(send(&mut theirs, &p), send(&mut mine, &p), "what is left");
+}
