@@ -254,15 +254,29 @@ async fn step_one(
     }
     // A transaction in a pipeline joins the writes around it: MULTI and
     // EXEC wait for no job (see `transaction`).
-    if refusal.is_none() && !atomic && client.watch.is_none() {
+    if refusal.is_none() && !atomic && client.watch.is_none() && !client.tracks_reads() {
         if meta.name == "multi" && client.multi.is_none() && !writes.is_empty() {
             crate::session::multi::open(client);
             writes.push(WriteCmd::answer(Reply::ok()));
-            stats.record(meta.name, 0, false);
+            note_ran(
+                core,
+                client,
+                meta,
+                &args,
+                Instant::now(),
+                out,
+                out.len(),
+                &After::Continue,
+            );
             return After::Continue;
         }
-        if meta.name == "exec" && client.multi.is_some() {
-            return pipelined_exec(core, client, spec, writes, out).await;
+        if meta.name == "exec"
+            && client
+                .multi
+                .as_ref()
+                .is_some_and(|q| !transaction::runs_scripts(q))
+        {
+            return pipelined_exec(core, client, spec, &args, writes, out).await;
         }
     }
     if let Run::Data(exec @ Exec::Parsed(parse)) = spec.run {
@@ -325,9 +339,27 @@ async fn step_one(
     let started = Instant::now();
     let at = out.len();
     let after = run(core, client, spec, &args, out, atomic).await;
+    note_ran(core, client, meta, &args, started, out, at, &after);
+    after
+}
+
+/// Count a command run on the connection (its reply in `out` from `at`):
+/// SLOWLOG, command stats, latency.
+#[allow(clippy::too_many_arguments)]
+fn note_ran(
+    core: &Core,
+    client: &Client,
+    meta: &Meta,
+    args: &[Bytes],
+    started: Instant,
+    out: &BytesMut,
+    at: usize,
+    after: &After,
+) {
+    let stats = &core.engine.command_stats;
     let us = started.elapsed().as_micros() as u64;
     if matches!(after, After::Continue) && !meta.has(SKIP_SLOWLOG) {
-        slow_entry(core, client, &args, us);
+        slow_entry(core, client, args, us);
     }
     // Its reply (the first, for those that send several) is an error?
     let error = out
@@ -349,7 +381,6 @@ async fn step_one(
         "command"
     };
     core.engine.latency.record(event, us);
-    after
 }
 
 /// Why a command may not run now, from its flags: arity, AUTH, the
@@ -535,7 +566,19 @@ async fn flush_writes(
         return;
     }
     let cmds = std::mem::take(writes);
-    let done = core.engine.write_timed(cmds, atomic).await;
+    // Answers in turn (MULTI's, QUEUED) stand whatever befalls the writes
+    // around them (a failed group, missing acks): the transaction is open.
+    let answers: Vec<(usize, Reply)> = cmds
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| Some((i, Reply::clone(c.answer.as_deref()?))))
+        .collect();
+    let mut done = core.engine.write_timed(cmds, atomic).await;
+    for (i, r) in answers {
+        if let Some(slot) = done.replies.get_mut(i) {
+            *slot = r;
+        }
+    }
     for r in done.replies {
         r.encode_as(out, client.proto);
     }

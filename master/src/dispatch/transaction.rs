@@ -31,6 +31,7 @@ pub(super) async fn pipelined_exec(
     core: &Arc<Core>,
     client: &mut Client,
     spec: &'static Spec,
+    args: &[Bytes],
     writes: &mut Vec<WriteCmd>,
     out: &mut BytesMut,
 ) -> After {
@@ -59,9 +60,22 @@ pub(super) async fn pipelined_exec(
         }
         plan => {
             flush_writes(core, client, writes, out, false).await;
-            run_plan(core, client, plan, out).await
+            let (started, at) = (Instant::now(), out.len());
+            let after = run_plan(core, client, plan, out).await;
+            note_ran(core, client, &spec.meta, args, started, out, at, &after);
+            after
         }
     }
+}
+
+/// True when a queued command runs a script: such an EXEC runs alone
+/// (a script may run long, which the write path learns from its job's
+/// own commands; an EVALSHA may name the script of an EVAL still waiting
+/// among the writes before it).
+pub(super) fn runs_scripts(queued: &[Vec<Bytes>]) -> bool {
+    queued
+        .iter()
+        .any(|a| command::resolve(a).is_ok_and(|s| command::runs_script(&s.meta)))
 }
 
 /// A command sent inside MULTI: queued (`+QUEUED`) when it is known, of the

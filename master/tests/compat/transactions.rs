@@ -50,7 +50,8 @@ fn send(c: &mut Raw, p: &Pipe) -> Vec<Vec<u8>> {
 /// another type; reads only; a command refused while queued, which
 /// aborts the EXEC; a nested MULTI; DISCARD; EXEC without MULTI) among
 /// plain writes and reads; then WATCH in a pipeline, broken by the
-/// client's own write before MULTI and not by another key's.
+/// client's own write before MULTI and not by another key's, and an
+/// EVALSHA inside a transaction of the script an EVAL before it loaded.
 #[test]
 fn pipelined_transactions_match_redis_server() {
     let (redis, ours) = (RedisServer::start(&[]), InProc::start());
@@ -138,6 +139,18 @@ fn pipelined_transactions_match_redis_server() {
     p.cmd("INCR").arg("w");
     p.cmd("EXEC");
     p.cmd("GET").arg("w");
+    // A script the EVAL before the transaction loads, named by EVALSHA
+    // inside it.
+    let incr = "return redis.call('INCR', KEYS[1])";
+    p.cmd("SET").arg("e").arg(1);
+    p.cmd("EVAL").arg(incr).arg(1).arg("e");
+    p.cmd("MULTI");
+    p.cmd("EVALSHA")
+        .arg("61636018f4e6b5817b89791bbed242f93fa089e3")
+        .arg(1)
+        .arg("e");
+    p.cmd("INCR").arg("e");
+    p.cmd("EXEC");
     assert_eq!(
         send(&mut theirs, &p),
         send(&mut mine, &p),
