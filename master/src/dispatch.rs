@@ -47,7 +47,11 @@ pub async fn run_pipeline(
     let mut cmds = cmds.into_iter().peekable();
     while let Some(args) = cmds.next() {
         let spec = command::resolve(&args);
-        if batched_get(&args, spec.as_ref().ok().copied()) && plain_state(core, client) {
+        // (a GET behind writes joins them instead: see `joins_writes`)
+        if batched_get(&args, spec.as_ref().ok().copied())
+            && plain_state(core, client)
+            && writes.is_empty()
+        {
             // A run of GETs: one batched lookup for all of them.
             let mut run = vec![args];
             while let Some(next) =
@@ -331,6 +335,15 @@ async fn step_one(
         writes.push(script_cmd(core, client, spec, args));
         return After::Continue;
     }
+    if refusal.is_none() && !atomic && joins_writes(client, spec, writes) {
+        if let Some(cmd) = command::data_cmd(spec, args) {
+            writes.push(WriteCmd {
+                client: client.id,
+                ..cmd
+            });
+        }
+        return After::Continue;
+    }
     flush_writes(core, client, writes, out, atomic).await;
     if let Some(reply) = refusal {
         reply.encode_as(out, client.proto);
@@ -381,6 +394,27 @@ fn note_ran(
         "command"
     };
     core.engine.latency.record(event, us);
+}
+
+/// Most commands a pipeline's write job takes before a read behind them
+/// waits for them instead of joining them.
+const MAX_JOINED: usize = 256;
+
+/// A read behind writes waiting for the write path joins them: it runs in
+/// its turn there and sees them, as a read inside EXEC does, instead of
+/// waiting for them to commit as a group of their own (a read after each
+/// write of a pipeline made each its own group). Only a FAST one (O(1)
+/// or O(log n) in Redis: a long read stays on its connection, where it
+/// holds up no writer); not one that may block, nor one of a client that
+/// tracks its reads (a write before it in the job would drop the key it
+/// reads from its tracked keys).
+fn joins_writes(client: &Client, spec: &Spec, writes: &[WriteCmd]) -> bool {
+    matches!(spec.run, Run::Data(Exec::Read(_)))
+        && spec.meta.has(FAST)
+        && spec.meta.block.is_none()
+        && !writes.is_empty()
+        && writes.len() < MAX_JOINED
+        && !client.tracks_reads()
 }
 
 /// Why a command may not run now, from its flags: arity, AUTH, the

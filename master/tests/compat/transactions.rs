@@ -49,7 +49,8 @@ fn send(c: &mut Raw, p: &Pipe) -> Vec<Vec<u8>> {
 /// ZREMRANGEBYSCORE, ZADD, ZCARD and PEXPIRE; INCR, a push onto a key of
 /// another type; reads only; a command refused while queued, which
 /// aborts the EXEC; a nested MULTI; DISCARD; EXEC without MULTI) among
-/// plain writes and reads; then WATCH in a pipeline, broken by the
+/// plain writes and reads (reads behind writes join them on the write
+/// path); then WATCH in a pipeline, broken by the
 /// client's own write before MULTI and not by another key's, and an
 /// EVALSHA inside a transaction of the script an EVAL before it loaded.
 #[test]
@@ -111,9 +112,15 @@ fn pipelined_transactions_match_redis_server() {
                     p.cmd("EXEC");
                 }
                 _ => {
+                    // reads behind writes, which join them on the write path
                     p.cmd("SET").arg(format!("s{}", next(4))).arg(i);
                     p.cmd("INCR").arg(&counter);
                     p.cmd("GET").arg("s0");
+                    p.cmd("ZADD").arg(&key).arg(i).arg(format!("p{i}"));
+                    p.cmd("ZCARD").arg(&key);
+                    p.cmd("ZSCORE").arg(&key).arg(format!("p{i}"));
+                    p.cmd("EXISTS").arg(&key).arg("s1");
+                    p.cmd("HGET").arg(&key).arg("f");
                 }
             }
         }
