@@ -15,7 +15,7 @@ use crate::blocking::BlockStart;
 use crate::clock::now_ms;
 use crate::cmd::spec::flag::{
     ALLOW_BUSY, AT_ONCE_IN_MULTI, BATCHED_GET, FAST, LOADING, NOT_QUEUED, NO_AUTH, NO_MULTI,
-    OK_LOADING, REDACT, SINGLE_READ, SKIP_SLOWLOG, STALE, SUBSCRIBED_OK, WRITE,
+    OK_LOADING, REDACT, SINGLE_READ, SKIP_SLOWLOG, SMALL_READ, STALE, SUBSCRIBED_OK, WRITE,
 };
 use crate::cmd::spec::Meta;
 use crate::cmd::{Exec, ReadCtx, WRONGTYPE};
@@ -47,11 +47,7 @@ pub async fn run_pipeline(
     let mut cmds = cmds.into_iter().peekable();
     while let Some(args) = cmds.next() {
         let spec = command::resolve(&args);
-        // (a GET behind writes joins them instead: see `joins_writes`)
-        if batched_get(&args, spec.as_ref().ok().copied())
-            && plain_state(core, client)
-            && writes.is_empty()
-        {
+        if batched_get(&args, spec.as_ref().ok().copied()) && plain_state(core, client) {
             // A run of GETs: one batched lookup for all of them.
             let mut run = vec![args];
             while let Some(next) =
@@ -335,7 +331,7 @@ async fn step_one(
         writes.push(script_cmd(core, client, spec, args));
         return After::Continue;
     }
-    if refusal.is_none() && !atomic && joins_writes(client, spec, writes) {
+    if refusal.is_none() && !atomic && joins_writes(core, client, spec, writes) {
         if let Some(cmd) = command::data_cmd(spec, args) {
             writes.push(WriteCmd {
                 client: client.id,
@@ -403,18 +399,23 @@ const MAX_JOINED: usize = 256;
 /// A read behind writes waiting for the write path joins them: it runs in
 /// its turn there and sees them, as a read inside EXEC does, instead of
 /// waiting for them to commit as a group of their own (a read after each
-/// write of a pipeline made each its own group). Only a FAST one (O(1)
-/// or O(log n) in Redis: a long read stays on its connection, where it
-/// holds up no writer); not one that may block, nor one of a client that
-/// tracks its reads (a write before it in the job would drop the key it
-/// reads from its tracked keys).
-fn joins_writes(client: &Client, spec: &Spec, writes: &[WriteCmd]) -> bool {
+/// write of a pipeline made each its own group). Only a SMALL_READ one
+/// (short and small: a long read or a large reply stays on its
+/// connection, where it holds up no writer and streams); not one of a
+/// client that tracks its reads (a write before it in the job would drop
+/// the key it reads from its tracked keys), nor on a slave (its link
+/// commits beside the write path: reads there need their snapshot), nor
+/// while writes wait for slaves' acks (a missing ack turns the job's
+/// replies into errors). If the group fails, it answers the group's error:
+/// it may have read writes that were not kept.
+fn joins_writes(core: &Core, client: &Client, spec: &Spec, writes: &[WriteCmd]) -> bool {
     matches!(spec.run, Run::Data(Exec::Read(_)))
-        && spec.meta.has(FAST)
-        && spec.meta.block.is_none()
+        && spec.meta.has(SMALL_READ)
         && !writes.is_empty()
         && writes.len() < MAX_JOINED
         && !client.tracks_reads()
+        && !core.is_read_only()
+        && core.config().sync_replicas == 0
 }
 
 /// Why a command may not run now, from its flags: arity, AUTH, the

@@ -69,6 +69,10 @@ pub mod flag {
     /// Ours: its arguments (a password) never reach the SLOWLOG; Redis
     /// redacts them too.
     pub const REDACT: u64 = 1 << 39;
+    /// Ours: a read in O(1) or O(log n) whose reply is small (a length,
+    /// a score, a TTL, a type, a bit): behind writes in a pipeline it
+    /// joins them on the write path (`dispatch::joins_writes`).
+    pub const SMALL_READ: u64 = 1 << 40;
 
     /// Redis's flag words, in COMMAND's order.
     pub const WORDS: &[(u64, &str)] = &[

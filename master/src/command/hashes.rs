@@ -63,11 +63,16 @@ pub static TABLE: &[Spec] = &[
         .tips(&["nondeterministic_output_order"])
         .doc("hash", "2.0.0", "Returns every value of a hash.")
         .read(hash::hvals),
-    cmd("hlen", 2, READONLY | FAST | SINGLE_READ, acl::HASH)
-        .keys(shape::PEEKS)
-        .doc("hash", "2.0.0", "Counts the fields of a hash.")
-        .read(hash::hlen),
-    cmd("hstrlen", 3, READONLY | FAST, acl::HASH)
+    cmd(
+        "hlen",
+        2,
+        READONLY | FAST | SINGLE_READ | SMALL_READ,
+        acl::HASH,
+    )
+    .keys(shape::PEEKS)
+    .doc("hash", "2.0.0", "Counts the fields of a hash.")
+    .read(hash::hlen),
+    cmd("hstrlen", 3, READONLY | FAST | SMALL_READ, acl::HASH)
         .keys(shape::PEEKS)
         .doc(
             "hash",
@@ -75,7 +80,7 @@ pub static TABLE: &[Spec] = &[
             "Returns the byte length of a hash field's value.",
         )
         .read(hash::hstrlen),
-    cmd("hexists", 3, READONLY | FAST, acl::HASH)
+    cmd("hexists", 3, READONLY | FAST | SMALL_READ, acl::HASH)
         .keys(shape::PEEKS)
         .doc("hash", "2.0.0", "Tells whether a hash has a given field.")
         .read(hash::hexists),

@@ -31,14 +31,19 @@ pub static TABLE: &[Spec] = &[
             "Counts how many of the given keys exist.",
         )
         .read(generic::exists),
-    cmd("type", 2, READONLY | FAST | SINGLE_READ, acl::KEYSPACE)
-        .keys(shape::PEEKS)
-        .doc(
-            "generic",
-            "1.0.0",
-            "Names the type of value stored at a key.",
-        )
-        .read(generic::type_),
+    cmd(
+        "type",
+        2,
+        READONLY | FAST | SINGLE_READ | SMALL_READ,
+        acl::KEYSPACE,
+    )
+    .keys(shape::PEEKS)
+    .doc(
+        "generic",
+        "1.0.0",
+        "Names the type of value stored at a key.",
+    )
+    .read(generic::type_),
     cmd("expire", -3, WRITE | FAST, acl::KEYSPACE)
         .keys(shape::CHANGES)
         .doc("generic", "1.0.0", "Gives a key a lifetime in seconds.")
@@ -67,16 +72,21 @@ pub static TABLE: &[Spec] = &[
             "Makes a key expire at a Unix time in milliseconds.",
         )
         .parsed(expire::pexpireat),
-    cmd("ttl", 2, READONLY | FAST | SINGLE_READ, acl::KEYSPACE)
-        .keys(shape::READS)
-        .tips(&["nondeterministic_output"])
-        .doc(
-            "generic",
-            "1.0.0",
-            "Returns a key's remaining lifetime in seconds.",
-        )
-        .read(expire::ttl),
-    cmd("expiretime", 2, READONLY | FAST, acl::KEYSPACE)
+    cmd(
+        "ttl",
+        2,
+        READONLY | FAST | SINGLE_READ | SMALL_READ,
+        acl::KEYSPACE,
+    )
+    .keys(shape::READS)
+    .tips(&["nondeterministic_output"])
+    .doc(
+        "generic",
+        "1.0.0",
+        "Returns a key's remaining lifetime in seconds.",
+    )
+    .read(expire::ttl),
+    cmd("expiretime", 2, READONLY | FAST | SMALL_READ, acl::KEYSPACE)
         .keys(shape::READS)
         .doc(
             "generic",
@@ -84,14 +94,19 @@ pub static TABLE: &[Spec] = &[
             "Returns the Unix time in seconds at which a key expires.",
         )
         .read(expire::expiretime),
-    cmd("pexpiretime", 2, READONLY | FAST, acl::KEYSPACE)
-        .keys(shape::READS)
-        .doc(
-            "generic",
-            "7.0.0",
-            "Returns the Unix time in milliseconds at which a key expires.",
-        )
-        .read(expire::pexpiretime),
+    cmd(
+        "pexpiretime",
+        2,
+        READONLY | FAST | SMALL_READ,
+        acl::KEYSPACE,
+    )
+    .keys(shape::READS)
+    .doc(
+        "generic",
+        "7.0.0",
+        "Returns the Unix time in milliseconds at which a key expires.",
+    )
+    .read(expire::pexpiretime),
     cmd("touch", -2, READONLY | FAST, acl::KEYSPACE)
         .keys(shape::PEEKS_ALL)
         .tips(&["request_policy:multi_shard", "response_policy:agg_sum"])
@@ -101,15 +116,20 @@ pub static TABLE: &[Spec] = &[
             "Updates the last access time of keys and counts those that exist.",
         )
         .read(generic::exists),
-    cmd("pttl", 2, READONLY | FAST | SINGLE_READ, acl::KEYSPACE)
-        .keys(shape::READS)
-        .tips(&["nondeterministic_output"])
-        .doc(
-            "generic",
-            "2.6.0",
-            "Returns a key's remaining lifetime in milliseconds.",
-        )
-        .read(expire::pttl),
+    cmd(
+        "pttl",
+        2,
+        READONLY | FAST | SINGLE_READ | SMALL_READ,
+        acl::KEYSPACE,
+    )
+    .keys(shape::READS)
+    .tips(&["nondeterministic_output"])
+    .doc(
+        "generic",
+        "2.6.0",
+        "Returns a key's remaining lifetime in milliseconds.",
+    )
+    .read(expire::pttl),
     cmd("persist", 2, WRITE | FAST, acl::KEYSPACE)
         .keys(shape::CHANGES)
         .doc("generic", "2.2.0", "Removes the expiry from a key.")

@@ -135,10 +135,15 @@ pub static TABLE: &[Spec] = &[
             "Pops elements from the first non-empty list, or blocks.",
         )
         .parsed(list::blmpop),
-    cmd("llen", 2, READONLY | FAST | SINGLE_READ, acl::LIST)
-        .keys(shape::PEEKS)
-        .doc("list", "1.0.0", "Returns the length of a list.")
-        .read(list::llen),
+    cmd(
+        "llen",
+        2,
+        READONLY | FAST | SINGLE_READ | SMALL_READ,
+        acl::LIST,
+    )
+    .keys(shape::PEEKS)
+    .doc("list", "1.0.0", "Returns the length of a list.")
+    .read(list::llen),
     cmd("lrange", 4, READONLY, acl::LIST)
         .keys(shape::READS)
         .doc(

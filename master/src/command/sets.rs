@@ -27,7 +27,7 @@ pub static TABLE: &[Spec] = &[
         .tips(&["nondeterministic_output_order"])
         .doc("set", "1.0.0", "Returns every member of a set.")
         .read(set::smembers),
-    cmd("sismember", 3, READONLY | FAST, acl::SET)
+    cmd("sismember", 3, READONLY | FAST | SMALL_READ, acl::SET)
         .keys(shape::PEEKS)
         .doc("set", "1.0.0", "Tells whether a value belongs to a set.")
         .read(set::sismember),
@@ -39,10 +39,15 @@ pub static TABLE: &[Spec] = &[
             "Tells for each of several values whether it belongs to a set.",
         )
         .read(set::smismember),
-    cmd("scard", 2, READONLY | FAST | SINGLE_READ, acl::SET)
-        .keys(shape::PEEKS)
-        .doc("set", "1.0.0", "Counts the members of a set.")
-        .read(set::scard),
+    cmd(
+        "scard",
+        2,
+        READONLY | FAST | SINGLE_READ | SMALL_READ,
+        acl::SET,
+    )
+    .keys(shape::PEEKS)
+    .doc("set", "1.0.0", "Counts the members of a set.")
+    .read(set::scard),
     cmd("spop", -2, WRITE | FAST, acl::SET)
         .keys(shape::POPS)
         .tips(&["nondeterministic_output"])

@@ -47,7 +47,7 @@ pub static TABLE: &[Spec] = &[
         .keys(shape::CHANGES)
         .doc("stream", "5.0.0", "An internal command for replicating stream values.")
         .parsed(xstream::xsetid),
-    cmd("xlen", 2, READONLY | FAST, acl::STREAM)
+    cmd("xlen", 2, READONLY | FAST | SMALL_READ, acl::STREAM)
         .keys(shape::PEEKS)
         .doc("stream", "5.0.0", "Return the number of messages in a stream.")
         .read(xstream::xlen),

@@ -102,14 +102,19 @@ pub static TABLE: &[Spec] = &[
             "Adds a string to the end of a key's value.",
         )
         .parsed(string::append),
-    cmd("strlen", 2, READONLY | FAST | SINGLE_READ, acl::STRING)
-        .keys(shape::PEEKS)
-        .doc(
-            "string",
-            "2.2.0",
-            "Returns the byte length of a string value.",
-        )
-        .read(string::strlen),
+    cmd(
+        "strlen",
+        2,
+        READONLY | FAST | SINGLE_READ | SMALL_READ,
+        acl::STRING,
+    )
+    .keys(shape::PEEKS)
+    .doc(
+        "string",
+        "2.2.0",
+        "Returns the byte length of a string value.",
+    )
+    .read(string::strlen),
     cmd("incr", 2, WRITE | DENYOOM | FAST, acl::STRING)
         .keys(shape::UPDATES)
         .doc(
@@ -150,14 +155,19 @@ pub static TABLE: &[Spec] = &[
             "Adds a floating-point amount to the number stored at a key.",
         )
         .parsed(string::incrbyfloat),
-    cmd("getbit", 3, READONLY | FAST | SINGLE_READ, acl::BITMAP)
-        .keys(shape::READS)
-        .doc(
-            "bitmap",
-            "2.2.0",
-            "Returns the bit at an offset in a string.",
-        )
-        .read(bits::getbit),
+    cmd(
+        "getbit",
+        3,
+        READONLY | FAST | SINGLE_READ | SMALL_READ,
+        acl::BITMAP,
+    )
+    .keys(shape::READS)
+    .doc(
+        "bitmap",
+        "2.2.0",
+        "Returns the bit at an offset in a string.",
+    )
+    .read(bits::getbit),
     cmd("setbit", 4, WRITE | DENYOOM, acl::BITMAP)
         .keys(shape::UPDATES)
         .doc(

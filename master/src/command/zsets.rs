@@ -22,7 +22,7 @@ pub static TABLE: &[Spec] = &[
         .fields(Kind::ZSet, fields::ALL)
         .doc("sorted-set", "1.2.0", "Removes members from a sorted set.")
         .parsed(zset::zrem),
-    cmd("zscore", 3, READONLY | FAST, acl::SORTEDSET)
+    cmd("zscore", 3, READONLY | FAST | SMALL_READ, acl::SORTEDSET)
         .keys(shape::READS)
         .doc(
             "sorted-set",
@@ -47,10 +47,15 @@ pub static TABLE: &[Spec] = &[
             "Adds an amount to the score of a sorted set member.",
         )
         .parsed(zset::zincrby),
-    cmd("zcard", 2, READONLY | FAST | SINGLE_READ, acl::SORTEDSET)
-        .keys(shape::PEEKS)
-        .doc("sorted-set", "1.2.0", "Counts the members of a sorted set.")
-        .read(zset::zcard),
+    cmd(
+        "zcard",
+        2,
+        READONLY | FAST | SINGLE_READ | SMALL_READ,
+        acl::SORTEDSET,
+    )
+    .keys(shape::PEEKS)
+    .doc("sorted-set", "1.2.0", "Counts the members of a sorted set.")
+    .read(zset::zcard),
     cmd("zcount", 4, READONLY | FAST, acl::SORTEDSET)
         .keys(shape::READS)
         .doc(

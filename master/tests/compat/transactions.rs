@@ -121,6 +121,9 @@ fn pipelined_transactions_match_redis_server() {
                     p.cmd("ZSCORE").arg(&key).arg(format!("p{i}"));
                     p.cmd("EXISTS").arg(&key).arg("s1");
                     p.cmd("HGET").arg(&key).arg("f");
+                    p.cmd("SCARD").arg(&key);
+                    p.cmd("TYPE").arg(&key);
+                    p.cmd("STRLEN").arg("s0");
                 }
             }
         }
