@@ -119,6 +119,12 @@ commands! {
     QClear = 69 => "Q_CLEAR",
     /// List element set by index.
     QSet = 70 => "Q_SET",
+    /// List element removed by its index in the store (LREM's): the
+    /// elements around it stay where they are.
+    QRem = 71 => "Q_REM",
+    /// List gaps closed: the elements move to consecutive indexes from
+    /// the head.
+    QPack = 72 => "Q_PACK",
     /// Set member add.
     SSet = 80 => "S_SET",
     /// Set member remove.

@@ -7,8 +7,8 @@ use super::{
     int_arg, positive_arg, timeout_arg, tri, typed, wrong_arity, ReadCtx, View, WriteCtx, WriteOp,
     NOT_INT, SYNTAX,
 };
-use crate::cmd::string::range;
 use crate::error::Result;
+use crate::store::apply::list_index;
 use crate::store::keys::{self, Kind, Meta};
 use crate::store::Cf;
 
@@ -66,13 +66,56 @@ impl WriteOp for Push {
     }
 }
 
-fn element(v: &impl View, key: &[u8], m: &Meta, index: u64) -> Result<Bytes> {
-    Ok(v.get(
-        Cf::Sub,
-        &keys::list_key(m.owner(key), m.version, m.head + index),
-    )?
-    .map(Bytes::from)
-    .unwrap_or_default())
+/// The index in `sub` of the element at `rank` of the list `m` at `key`
+/// (see [`list_index`]).
+fn index_of(v: &impl View, key: &[u8], m: &Meta, rank: u64) -> Result<Option<u64>> {
+    let prefix = keys::sub_prefix(m.owner(key), m.version);
+    list_index(m, key, rank, &mut |rev, f| {
+        if rev {
+            v.scan_rev(Cf::Sub, &prefix, &mut |k, _| f(k))
+        } else {
+            v.scan(Cf::Sub, &prefix, &prefix, &mut |k, _| f(k))
+        }
+    })
+}
+
+fn element(v: &impl View, key: &[u8], m: &Meta, rank: u64) -> Result<Bytes> {
+    let Some(index) = index_of(v, key, m, rank)? else {
+        return Ok(Bytes::new());
+    };
+    Ok(
+        v.get(Cf::Sub, &keys::list_key(m.owner(key), m.version, index))?
+            .map(Bytes::from)
+            .unwrap_or_default(),
+    )
+}
+
+/// The first `n` elements of the list `m` at `key` (`front`), or its last
+/// `n`, last first: a walk when the list has gaps.
+fn end_elements(v: &impl View, key: &[u8], m: &Meta, n: u64, front: bool) -> Result<Vec<Bytes>> {
+    let mut out = Vec::with_capacity(n as usize);
+    if m.gaps == 0 {
+        for i in 0..n {
+            let rank = if front { i } else { m.size - 1 - i };
+            out.push(element(v, key, m, rank)?);
+        }
+        return Ok(out);
+    }
+    let prefix = keys::sub_prefix(m.owner(key), m.version);
+    let mut take = |_: &[u8], e: &[u8]| {
+        if (out.len() as u64) < n {
+            out.push(Bytes::copy_from_slice(e));
+        }
+        (out.len() as u64) < n
+    };
+    if n > 0 {
+        if front {
+            v.scan(Cf::Sub, &prefix, &prefix, &mut take)?;
+        } else {
+            v.scan_rev(Cf::Sub, &prefix, &mut take)?;
+        }
+    }
+    Ok(out)
 }
 
 /// Pop up to `count` elements (one, answered bare, without a count) from
@@ -86,11 +129,7 @@ fn pop_list(c: &mut WriteCtx<'_>, key: &[u8], front: bool, count: Option<u64>) -
         });
     };
     let n = count.unwrap_or(1).min(m.size);
-    let mut out = Vec::with_capacity(n as usize);
-    for i in 0..n {
-        let index = if front { i } else { m.size - 1 - i };
-        out.push(element(c, key, &m, index)?);
-    }
+    let mut out = end_elements(c, key, &m, n, front)?;
     let cmd = if front {
         Command::QPopFront
     } else {
@@ -233,17 +272,30 @@ pub(crate) fn lrange(c: &ReadCtx<'_>, a: &[Bytes]) -> Result<Reply> {
     let Some(m) = tri!(typed(c, &a[1], Kind::List)?) else {
         return Ok(Reply::Array(vec![]));
     };
-    let Some((s, e)) = range(start, stop, m.size as i64) else {
+    let Some((s, e)) = list_range(start, stop, m.size) else {
         return Ok(Reply::Array(vec![]));
     };
     let prefix = keys::sub_prefix(m.owner(&a[1]), m.version);
-    let from = keys::list_key(m.owner(&a[1]), m.version, m.head + s as u64);
+    let Some(first) = index_of(c, &a[1], &m, s as u64)? else {
+        return Ok(Reply::Array(vec![]));
+    };
+    let from = keys::list_key(m.owner(&a[1]), m.version, first);
     let mut out = Vec::with_capacity(e - s + 1);
     c.scan(Cf::Sub, &prefix, &from, &mut |_, v| {
         out.push(Reply::Bulk(Bytes::copy_from_slice(v)));
         out.len() <= e - s
     })?;
     Ok(Reply::Array(out))
+}
+
+/// LRANGE's and LTRIM's `start stop` (negative from the tail) as the
+/// first and last rank, as Redis reads them: a stop before the head (or
+/// before the start) is no range, not the head.
+fn list_range(start: i64, stop: i64, len: u64) -> Option<(usize, usize)> {
+    let len = len as i64;
+    let from_tail = |i: i64| if i < 0 { len.saturating_add(i) } else { i };
+    let (s, e) = (from_tail(start).max(0), from_tail(stop).min(len - 1));
+    (len > 0 && s <= e && s < len).then_some((s as usize, e as usize))
 }
 
 /// A list index (negative from the tail) as an offset from the head.
@@ -322,7 +374,7 @@ impl WriteOp for LTrim {
         let Some(m) = tri!(c.typed_mut(&self.key, Kind::List)?) else {
             return Ok(Reply::ok());
         };
-        let keep = match range(self.start, self.stop, m.size as i64) {
+        let keep = match list_range(self.start, self.stop, m.size) {
             Some((s, e)) => format!("{s} {e}"),
             None => format!("{} {}", m.size, m.size),
         };
@@ -354,77 +406,37 @@ impl WriteOp for LRem {
         let Some(m) = tri!(c.typed_mut(key, Kind::List)?) else {
             return Ok(Reply::Integer(0));
         };
-        let items: Vec<Bytes> = super::sub_items(c, key, &m)?
-            .into_iter()
-            .map(|(_, v)| v)
-            .collect();
         let limit = if count == 0 {
             usize::MAX
         } else {
             count.unsigned_abs() as usize
         };
-        let mut removed = 0;
-        let mut keep = vec![true; items.len()];
-        let order: Box<dyn Iterator<Item = usize>> = if count < 0 {
-            Box::new((0..items.len()).rev())
-        } else {
-            Box::new(0..items.len())
+        // Where the matches are in the store, from the end `count` says,
+        // up to its number of them.
+        let prefix = keys::sub_prefix(m.owner(key), m.version);
+        let mut gone = Vec::new();
+        let mut look = |k: &[u8], v: &[u8]| {
+            if v == &self.element[..] {
+                if let Some(i) = k.get(prefix.len()..).and_then(keys::be_u64) {
+                    gone.push(i);
+                }
+            }
+            gone.len() < limit
         };
-        for i in order {
-            if removed == limit {
-                break;
-            }
-            if items[i] == self.element {
-                keep[i] = false;
-                removed += 1;
-            }
+        if count < 0 {
+            c.scan_rev(Cf::Sub, &prefix, &mut look)?;
+        } else {
+            c.scan(Cf::Sub, &prefix, &prefix, &mut look)?;
         }
-        if removed == 0 {
-            return Ok(Reply::Integer(0));
-        }
-        let kept: Vec<&Bytes> = items
-            .iter()
-            .zip(&keep)
-            .filter_map(|(v, k)| k.then_some(v))
-            .collect();
-        if kept.is_empty() {
+        if gone.len() as u64 >= m.size {
             c.emit(Command::QClear, key, Bytes::new(), 0)?;
-            return Ok(Reply::Integer(removed as i64));
-        }
-        // What is left, aligned on the head (the tail loses `removed`
-        // elements) or on the tail (the head does): the side that moves
-        // fewer elements, so an element removed near either end logs a
-        // few events, not the list.
-        let moved = |shift: usize| {
-            kept.iter()
-                .enumerate()
-                .filter(|&(j, v)| items[j + shift] != **v)
-                .count()
-        };
-        let shift = if moved(removed) < moved(0) {
-            removed
         } else {
-            0
-        };
-        for (j, v) in kept.iter().enumerate() {
-            if items[j + shift] != **v {
-                c.emit(
-                    Command::QSet,
-                    key,
-                    keys::pack((j + shift).to_string().as_bytes(), v),
-                    0,
-                )?;
+            // (each leaves a gap: no other element moves)
+            for i in &gone {
+                c.emit(Command::QRem, key, Bytes::from(i.to_string()), 0)?;
             }
         }
-        let pop = if shift == 0 {
-            Command::QPopBack
-        } else {
-            Command::QPopFront
-        };
-        for _ in 0..removed {
-            c.emit(pop, key, Bytes::new(), 0)?;
-        }
-        Ok(Reply::Integer(removed as i64))
+        Ok(Reply::Integer(gone.len() as i64))
     }
 }
 
@@ -571,6 +583,10 @@ impl WriteOp for LInsert {
         let Some(pivot) = items.iter().position(|v| *v == self.pivot) else {
             return Ok(Reply::Integer(-1));
         };
+        if m.gaps > 0 {
+            // (the shifts below go by rank: every index one apart)
+            c.emit(Command::QPack, key, Bytes::new(), 0)?;
+        }
         let at = pivot + usize::from(self.after);
         let n = items.len();
         let set = |c: &mut WriteCtx<'_>, i: usize, v: &Bytes| {

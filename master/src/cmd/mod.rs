@@ -19,7 +19,6 @@ pub(crate) mod hll;
 mod limits;
 pub(crate) mod list;
 mod longdouble;
-mod merged;
 pub(crate) mod pf;
 mod random;
 pub(crate) mod set;
@@ -43,9 +42,9 @@ use crate::error::Result;
 use crate::store::apply::{apply_event, prior_for};
 use crate::store::batch::Batch;
 use crate::store::keys::{Kind, Meta};
+use crate::store::merged::{scan_rev_through_before, scan_through};
 use crate::store::{Cf, Store};
 pub use limits::{Limits, Sizes};
-use merged::{scan_rev_through_before, scan_through};
 pub use random::{rand_args, random_picks, seed, Rng};
 
 /// `WRONGTYPE` reply text.

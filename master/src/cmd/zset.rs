@@ -364,7 +364,7 @@ fn pop_items(
     } else {
         Some(bound.low.as_deref().unwrap_or(&prefix))
     };
-    super::merged::scan_end_through(
+    crate::store::merged::scan_end_through(
         c.store,
         c.batch,
         (Cf::ZScore, &prefix, rev),

@@ -35,6 +35,20 @@ impl InProc {
         Self::start_in(dir, config)
     }
 
+    /// A master with the default configuration on the data `dir` holds
+    /// (what [`InProc::stop`] left: a restart).
+    pub fn start_on(dir: TempDir) -> Self {
+        let data_dir = dir.path().join("data");
+        Self::start_in(
+            dir,
+            Config {
+                port: 0,
+                data_dir,
+                ..Config::default()
+            },
+        )
+    }
+
     pub fn start_in(dir: TempDir, config: Config) -> Self {
         let (addr_tx, addr_rx) = mpsc::channel();
         let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();

@@ -4,46 +4,8 @@
 //! queued commands' replies answered in their turn). Every reply must be
 //! redis-server's.
 
-use std::io::Write;
-
-use bytes::BytesMut;
-use rocksync_protocol::put_command;
-
 use super::common::{InProc, RedisServer};
-use super::{draws, Raw};
-
-/// The commands of a pipeline, built as `redis::pipe` would be.
-#[derive(Default)]
-struct Pipe(Vec<Vec<String>>);
-
-impl Pipe {
-    fn cmd(&mut self, name: &str) -> &mut Vec<String> {
-        self.0.push(vec![name.to_owned()]);
-        self.0.last_mut().expect("just pushed")
-    }
-}
-
-trait Arg {
-    fn arg(&mut self, a: impl ToString) -> &mut Self;
-}
-
-impl Arg for Vec<String> {
-    fn arg(&mut self, a: impl ToString) -> &mut Self {
-        self.push(a.to_string());
-        self
-    }
-}
-
-/// Send `p` in one write, then read each reply's bytes.
-fn send(c: &mut Raw, p: &Pipe) -> Vec<Vec<u8>> {
-    let mut out = BytesMut::new();
-    for cmd in &p.0 {
-        let args: Vec<&str> = cmd.iter().map(String::as_str).collect();
-        put_command(&mut out, &args);
-    }
-    c.stream.write_all(&out).expect("send");
-    p.0.iter().map(|_| c.next_bytes()).collect()
-}
+use super::{draws, send, Arg, Pipe, Raw};
 
 /// Random pipelines of transactions (a sliding-window limiter's
 /// ZREMRANGEBYSCORE, ZADD, ZCARD and PEXPIRE; INCR, a push onto a key of

@@ -19,15 +19,7 @@ use redis::Commands;
 use rocksync_master::Config;
 
 fn restart(dir: tempfile::TempDir) -> InProc {
-    let data_dir = dir.path().join("data");
-    InProc::start_in(
-        dir,
-        Config {
-            port: 0,
-            data_dir,
-            ..Config::default()
-        },
-    )
+    InProc::start_on(dir)
 }
 
 fn info(c: &mut redis::Connection, section: &str) -> String {

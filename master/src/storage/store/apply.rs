@@ -22,8 +22,10 @@
 //! | Z_DEL | member | remove |
 //! | Q_PUSH_FRONT, Q_PUSH_BACK | element | push |
 //! | Q_POP_FRONT, Q_POP_BACK | | pop one |
-//! | Q_SET | `pack(index, element)` (decimal index from the head) | set |
-//! | Q_FIX | `start stop` (decimal, from the head) | keep only that range |
+//! | Q_SET | `pack(rank, element)` (decimal rank from the head) | set |
+//! | Q_FIX | `start stop` (decimal ranks from the head) | keep only that range |
+//! | Q_REM | index (decimal: where the element is in the store) | remove it, leaving a gap ([`lists`]) |
+//! | Q_PACK | | close the list's gaps |
 //! | X_META | length (u64 BE) · header | a stream's length and header (a missing key becomes an empty stream) |
 //! | X_PUT | `pack(part, value)` | write a part of a stream (entry, node, group, …; see `cmd::stream`) |
 //! | X_DEL | part | delete a part of a stream |
@@ -55,6 +57,9 @@ use super::chunks;
 use super::keys::{self, Kind, Meta};
 use super::{Cf, Store};
 use crate::error::{Error, Result};
+
+mod lists;
+pub use lists::list_index;
 
 fn bad(e: &LogEvent, reason: impl Into<String>) -> Error {
     Error::BadEvent {
@@ -525,85 +530,14 @@ pub fn apply_event(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<()> {
                 store_collection(store, b, key, Some(&old), &m)?;
             }
         }
-        Command::QPushFront | Command::QPushBack => {
-            let (mut m, old) = collection(store, b, e, Kind::List)?;
-            let index = if e.cmd == Command::QPushFront {
-                m.head -= 1;
-                m.head
-            } else {
-                m.head + m.size
-            };
-            m.size += 1;
-            b.put(
-                store,
-                Cf::Sub,
-                keys::list_key(m.owner(key), m.version, index),
-                e.value.to_vec(),
-            )?;
-            b.put_meta(store, key, old.as_ref(), &m)?;
-        }
-        Command::QPopFront | Command::QPopBack => {
-            let Some(old) = b
-                .meta(store, key)?
-                .filter(|m| m.kind == Kind::List && m.size > 0)
-            else {
-                return Ok(());
-            };
-            let mut m = old.clone();
-            let index = if e.cmd == Command::QPopFront {
-                m.head += 1;
-                old.head
-            } else {
-                old.head + old.size - 1
-            };
-            m.size -= 1;
-            b.delete(
-                store,
-                Cf::Sub,
-                keys::list_key(m.owner(key), m.version, index),
-            )?;
-            store_collection(store, b, key, Some(&old), &m)?;
-        }
-        Command::QSet => {
-            let (index, value) = unpacked(e)?;
-            let index: u64 = number(e, &index)?;
-            let Some(m) = b
-                .meta(store, key)?
-                .filter(|m| m.kind == Kind::List && index < m.size)
-            else {
-                return Err(bad(e, "index out of range"));
-            };
-            b.put(
-                store,
-                Cf::Sub,
-                keys::list_key(m.owner(key), m.version, m.head + index),
-                value.to_vec(),
-            )?;
-        }
-        Command::QFix => {
-            let text = std::str::from_utf8(&e.value).map_err(|_| bad(e, "range is not text"))?;
-            let (start, stop) = text
-                .split_once(' ')
-                .ok_or_else(|| bad(e, "range is not 'start stop'"))?;
-            let (start, stop): (u64, u64) =
-                (number(e, start.as_bytes())?, number(e, stop.as_bytes())?);
-            let Some(old) = b.meta_header(store, key)?.filter(|m| m.kind == Kind::List) else {
-                return Ok(());
-            };
-            let keep_end = (stop + 1).min(old.size);
-            let keep_start = start.min(keep_end);
-            for i in (0..keep_start).chain(keep_end..old.size) {
-                b.delete(
-                    store,
-                    Cf::Sub,
-                    keys::list_key(old.owner(key), old.version, old.head + i),
-                )?;
-            }
-            let mut m = old.clone();
-            m.head = old.head + keep_start;
-            m.size = keep_end - keep_start;
-            store_collection(store, b, key, Some(&old), &m)?;
-        }
+        Command::QPushFront
+        | Command::QPushBack
+        | Command::QPopFront
+        | Command::QPopBack
+        | Command::QRem
+        | Command::QSet
+        | Command::QFix
+        | Command::QPack => lists::apply_list(store, b, e)?,
         Command::XMeta => {
             let (len, head) = crate::cmd::stream::split_header_value(&e.value)
                 .ok_or_else(|| bad(e, "not a stream header"))?;

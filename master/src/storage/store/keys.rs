@@ -106,6 +106,10 @@ pub struct Meta {
     /// Lists: index of the first element. Sets: [`SET_INDEXED`] when
     /// the set keeps its pick index (every set made by this version).
     pub head: u64,
+    /// Lists: indexes between the head and the last element that hold
+    /// none (LREM's removals): the last element is at `head + size +
+    /// gaps - 1`, and the head and the last element are always there.
+    pub gaps: u64,
     /// A value RENAME moved here: the key its sub-keys are named by
     /// (`None`: this key). See [`Meta::owner`].
     pub home: Option<Bytes>,
@@ -143,6 +147,7 @@ impl Meta {
             version: 0,
             size: 0,
             head: 0,
+            gaps: 0,
             home: None,
         }
     }
@@ -160,6 +165,7 @@ impl Meta {
             } else {
                 LIST_MIDDLE
             },
+            gaps: 0,
             home: None,
         }
     }
@@ -173,6 +179,7 @@ impl Meta {
             version,
             size: len as u64,
             head: 0,
+            gaps: 0,
             home: None,
         }
     }
@@ -240,6 +247,9 @@ impl Meta {
                 v.extend_from_slice(&self.version.to_be_bytes());
                 v.extend_from_slice(&self.size.to_be_bytes());
                 v.extend_from_slice(&self.head.to_be_bytes());
+                if self.gaps > 0 {
+                    v.extend_from_slice(&self.gaps.to_be_bytes());
+                }
             }
             Kind::Stream => {
                 v.extend_from_slice(&self.version.to_be_bytes());
@@ -323,6 +333,11 @@ impl Meta {
                 m.version = be_u64(b.get(9..17)?)?;
                 m.size = be_u64(b.get(17..25)?)?;
                 m.head = be_u64(b.get(25..33)?)?;
+                m.gaps = match b.get(33..) {
+                    Some([]) => 0,
+                    Some(g) => be_u64(g)?,
+                    None => return None,
+                };
             }
             Kind::Stream => {
                 m.version = be_u64(b.get(9..17)?)?;
@@ -514,7 +529,7 @@ mod tests {
             match kind {
                 Kind::String if ver % 2 == 0 => { m = Meta::string(val.into(), exp); }
                 Kind::String => { m = Meta::chunked(size as usize, exp, ver | 1); }
-                Kind::List => { m.size = size; m.head = head; }
+                Kind::List => { m.size = size; m.head = head; m.gaps = size % 3; }
                 Kind::Stream => { m.size = size; m.value = val.into(); }
                 Kind::Set => { m.size = size; m.head = if head % 2 == 0 { SET_INDEXED } else { LIST_MIDDLE }; }
                 _ => { m.size = size; }

@@ -6,6 +6,7 @@ pub mod apply;
 pub mod batch;
 pub mod chunks;
 pub mod keys;
+pub(crate) mod merged;
 mod zbound;
 
 use std::collections::HashMap;

@@ -1,13 +1,13 @@
 //! Scans of committed data with a batch's pending writes merged over
 //! them: what a command inside the write path (or an EXEC) sees.
 
+use super::batch::{Batch, Pending};
+use super::{Cf, Store};
 use crate::error::Result;
-use crate::store::batch::{Batch, Pending};
-use crate::store::{Cf, Store};
 
 /// Scan committed data with `batch`'s pending writes merged over it,
 /// stopping before `end` (when given).
-pub(super) fn scan_through(
+pub(crate) fn scan_through(
     store: &Store,
     batch: &Batch,
     cf: Cf,
@@ -22,7 +22,7 @@ pub(super) fn scan_through(
 
 /// As [`scan_through`], last key first, from the last key below
 /// `before` (when given).
-pub(super) fn scan_rev_through_before(
+pub(crate) fn scan_rev_through_before(
     store: &Store,
     batch: &Batch,
     cf: Cf,
@@ -45,7 +45,7 @@ const NEAR: usize = 64;
 /// do, but reading committed data through what the batch read ahead for
 /// earlier scans of that end, and the batch's pending writes [`NEAR`] at a
 /// time: pops, one after another in a group that may add members too.
-pub(super) fn scan_end_through(
+pub(crate) fn scan_end_through(
     store: &Store,
     batch: &Batch,
     (cf, prefix, rev): (Cf, &[u8], bool),
