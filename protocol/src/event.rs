@@ -125,6 +125,9 @@ commands! {
     /// List gaps closed: the elements move to consecutive indexes from
     /// the head.
     QPack = 72 => "Q_PACK",
+    /// List indexed by value from now on (every element in `zscore` too,
+    /// kept by every list event): LREM finds its matches there.
+    QIndex = 73 => "Q_INDEX",
     /// Set member add.
     SSet = 80 => "S_SET",
     /// Set member remove.

@@ -385,6 +385,10 @@ impl WriteOp for LTrim {
     }
 }
 
+/// Lists of this many elements get an index by value at their first
+/// LREM ([`Command::QIndex`]); shorter ones are walked.
+const INDEX_FROM: u64 = 128;
+
 /// LREM key count element.
 struct LRem {
     key: Bytes,
@@ -412,11 +416,21 @@ impl WriteOp for LRem {
             count.unsigned_abs() as usize
         };
         // Where the matches are in the store, from the end `count` says,
-        // up to its number of them.
-        let prefix = keys::sub_prefix(m.owner(key), m.version);
+        // up to its number of them: from the list's index by value (made
+        // now for a long list), else from a walk of the list.
+        let by_element = m.by_element || m.size >= INDEX_FROM;
+        if !m.by_element && by_element {
+            c.emit(Command::QIndex, key, Bytes::new(), 0)?;
+        }
+        let (cf, prefix) = if by_element {
+            let p = keys::list_element_prefix(m.owner(key), m.version, &self.element);
+            (Cf::ZScore, p)
+        } else {
+            (Cf::Sub, keys::sub_prefix(m.owner(key), m.version))
+        };
         let mut gone = Vec::new();
         let mut look = |k: &[u8], v: &[u8]| {
-            if v == &self.element[..] {
+            if by_element || v == &self.element[..] {
                 if let Some(i) = k.get(prefix.len()..).and_then(keys::be_u64) {
                     gone.push(i);
                 }
@@ -424,9 +438,9 @@ impl WriteOp for LRem {
             gone.len() < limit
         };
         if count < 0 {
-            c.scan_rev(Cf::Sub, &prefix, &mut look)?;
+            c.scan_rev(cf, &prefix, &mut look)?;
         } else {
-            c.scan(Cf::Sub, &prefix, &prefix, &mut look)?;
+            c.scan(cf, &prefix, &prefix, &mut look)?;
         }
         if gone.len() as u64 >= m.size {
             c.emit(Command::QClear, key, Bytes::new(), 0)?;
@@ -583,10 +597,6 @@ impl WriteOp for LInsert {
         let Some(pivot) = items.iter().position(|v| *v == self.pivot) else {
             return Ok(Reply::Integer(-1));
         };
-        if m.gaps > 0 {
-            // (the shifts below go by rank: every index one apart)
-            c.emit(Command::QPack, key, Bytes::new(), 0)?;
-        }
         let at = pivot + usize::from(self.after);
         let n = items.len();
         let set = |c: &mut WriteCtx<'_>, i: usize, v: &Bytes| {
@@ -601,6 +611,10 @@ impl WriteOp for LInsert {
             c.emit(Command::QPushBack, key, element.clone(), 0)?;
         } else if at == 0 {
             c.emit(Command::QPushFront, key, element.clone(), 0)?;
+        } else if m.gaps > 0 {
+            // (the shifts below go by rank: every index one apart)
+            c.emit(Command::QPack, key, Bytes::new(), 0)?;
+            return self.execute(c);
         } else if at >= n - at {
             c.emit(Command::QPushBack, key, items[n - 1].clone(), 0)?;
             for i in (at + 1..n).rev() {

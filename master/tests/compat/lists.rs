@@ -10,8 +10,9 @@ use super::{draws, send, Arg, Pipe, Raw};
 /// elements, half of them LREMs (from the head, from the tail, every
 /// match): pushes, pops (with counts, LMPOP, LMOVE between the keys),
 /// LINDEX, LSET and LRANGE by every kind of index, LTRIM, LINSERT, LPOS
-/// with ranks and counts. Then rocksync restarts and each list is read
-/// whole again.
+/// with ranks and counts. One key is refilled past the length from
+/// which LREM indexes a list by value. Then rocksync restarts and each
+/// list is read whole again.
 #[test]
 fn lists_with_removals_match_redis_server() {
     let (redis, ours) = (RedisServer::start(&[]), InProc::start());
@@ -23,6 +24,15 @@ fn lists_with_removals_match_redis_server() {
     let signed = |n: u64, half: i64| n as i64 - half;
     for round in 0..40u64 {
         let mut p = Pipe::default();
+        if round % 8 == 0 {
+            // long enough for LREM to index it by value (and keep the
+            // index through every other command after)
+            let c = p.cmd("RPUSH");
+            c.arg("lc");
+            for i in 0..200 {
+                c.arg(format!("e{}", (i * 7 + round) % 5));
+            }
+        }
         for _ in 0..120 {
             let key = keys[next(3) as usize];
             let el = format!("e{}", next(5));

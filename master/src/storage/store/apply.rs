@@ -26,6 +26,7 @@
 //! | Q_FIX | `start stop` (decimal ranks from the head) | keep only that range |
 //! | Q_REM | index (decimal: where the element is in the store) | remove it, leaving a gap ([`lists`]) |
 //! | Q_PACK | | close the list's gaps |
+//! | Q_INDEX | | index the list's elements by value (kept from then on: LREM's) |
 //! | X_META | length (u64 BE) · header | a stream's length and header (a missing key becomes an empty stream) |
 //! | X_PUT | `pack(part, value)` | write a part of a stream (entry, node, group, …; see `cmd::stream`) |
 //! | X_DEL | part | delete a part of a stream |
@@ -537,7 +538,8 @@ pub fn apply_event(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<()> {
         | Command::QRem
         | Command::QSet
         | Command::QFix
-        | Command::QPack => lists::apply_list(store, b, e)?,
+        | Command::QPack
+        | Command::QIndex => lists::apply_list(store, b, e)?,
         Command::XMeta => {
             let (len, head) = crate::cmd::stream::split_header_value(&e.value)
                 .ok_or_else(|| bad(e, "not a stream header"))?;

@@ -5,10 +5,11 @@
 //! | CF | key | value |
 //! | --- | --- | --- |
 //! | `default` | system keys (`applied_seq`, `replid`, …) | their values |
-//! | `meta` | user key | [`Meta`]: type, expiry, then the string value or a collection's version, size (and list head, or a stream's header) |
+//! | `meta` | user key | [`Meta`]: type, expiry, then the string value or a collection's version, size (and a list's head, gaps and whether it is indexed by value, or a stream's header) |
 //! | `sub` | `len(key) u32 BE · key · version u64 BE · field` | hash value, `""` for set members, list element (field = index u64 BE), zset score (f64 bits BE) |
 //! | `zscore` | `len(key) u32 BE · key · version · sortable score (8 B) · member` | `""` |
 //! | `zscore` (sets) | `len(key) u32 BE · key · version · member hash (8 B) · member` | `""` |
+//! | `zscore` (lists LREM indexed) | `len(key) u32 BE · key · version · len(element) u32 BE · element · index u64 BE` | `""` |
 //! | `expire` | `expire_ms u64 BE · key` | `""` |
 //! | `sub` (long strings) | `len(key) u32 BE · key · version · chunk index u64 BE` | [`CHUNK`] bytes of the string (a missing chunk or its missing tail: zero bytes) |
 //! | `sub` (moves) | `ff ff ff ff · len(home) u32 BE · home · version · seq u64 BE` | the key that holds the sub-keys of `home` at `version` now ([`moved_key`]) |
@@ -110,6 +111,9 @@ pub struct Meta {
     /// none (LREM's removals): the last element is at `head + size +
     /// gaps - 1`, and the head and the last element are always there.
     pub gaps: u64,
+    /// Lists: every element is in the `zscore` family by value too
+    /// ([`list_element_key`]), from LREM's first call on a long list.
+    pub by_element: bool,
     /// A value RENAME moved here: the key its sub-keys are named by
     /// (`None`: this key). See [`Meta::owner`].
     pub home: Option<Bytes>,
@@ -148,6 +152,7 @@ impl Meta {
             size: 0,
             head: 0,
             gaps: 0,
+            by_element: false,
             home: None,
         }
     }
@@ -166,6 +171,7 @@ impl Meta {
                 LIST_MIDDLE
             },
             gaps: 0,
+            by_element: false,
             home: None,
         }
     }
@@ -180,6 +186,7 @@ impl Meta {
             size: len as u64,
             head: 0,
             gaps: 0,
+            by_element: false,
             home: None,
         }
     }
@@ -247,8 +254,11 @@ impl Meta {
                 v.extend_from_slice(&self.version.to_be_bytes());
                 v.extend_from_slice(&self.size.to_be_bytes());
                 v.extend_from_slice(&self.head.to_be_bytes());
-                if self.gaps > 0 {
+                if self.gaps > 0 || self.by_element {
                     v.extend_from_slice(&self.gaps.to_be_bytes());
+                }
+                if self.by_element {
+                    v.push(1);
                 }
             }
             Kind::Stream => {
@@ -333,11 +343,15 @@ impl Meta {
                 m.version = be_u64(b.get(9..17)?)?;
                 m.size = be_u64(b.get(17..25)?)?;
                 m.head = be_u64(b.get(25..33)?)?;
-                m.gaps = match b.get(33..) {
-                    Some([]) => 0,
-                    Some(g) => be_u64(g)?,
-                    None => return None,
-                };
+                match b.get(33..)? {
+                    [] => {}
+                    g if g.len() == 8 => m.gaps = be_u64(g)?,
+                    [g @ .., 1] if g.len() == 8 => {
+                        m.gaps = be_u64(g)?;
+                        m.by_element = true;
+                    }
+                    _ => return None,
+                }
             }
             Kind::Stream => {
                 m.version = be_u64(b.get(9..17)?)?;
@@ -406,6 +420,24 @@ pub fn set_pick_key(key: &[u8], version: u64, member: &[u8]) -> Vec<u8> {
     v.extend_from_slice(&member_hash(member).to_be_bytes());
     v.extend_from_slice(member);
     v
+}
+
+/// The entry of list element `element` at `index` in the list's index
+/// by value (in `zscore`): `len(key) u32 BE · key · version ·
+/// len(element) u32 BE · element · index u64 BE`.
+pub fn list_element_key(key: &[u8], version: u64, element: &[u8], index: u64) -> Vec<u8> {
+    let mut k = list_element_prefix(key, version, element);
+    k.extend_from_slice(&index.to_be_bytes());
+    k
+}
+
+/// The first bytes of every entry of `element` in a list's index by value
+/// (see [`list_element_key`]): its indexes follow, in order.
+pub fn list_element_prefix(key: &[u8], version: u64, element: &[u8]) -> Vec<u8> {
+    let mut k = sub_prefix(key, version);
+    k.extend_from_slice(&(element.len() as u32).to_be_bytes());
+    k.extend_from_slice(element);
+    k
 }
 
 /// The sub-key of list element `index`.
@@ -529,7 +561,7 @@ mod tests {
             match kind {
                 Kind::String if ver % 2 == 0 => { m = Meta::string(val.into(), exp); }
                 Kind::String => { m = Meta::chunked(size as usize, exp, ver | 1); }
-                Kind::List => { m.size = size; m.head = head; m.gaps = size % 3; }
+                Kind::List => { m.size = size; m.head = head; m.gaps = size % 3; m.by_element = head % 2 == 0; }
                 Kind::Stream => { m.size = size; m.value = val.into(); }
                 Kind::Set => { m.size = size; m.head = if head % 2 == 0 { SET_INDEXED } else { LIST_MIDDLE }; }
                 _ => { m.size = size; }

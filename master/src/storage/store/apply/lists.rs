@@ -6,7 +6,10 @@
 //! pop at either end moves that end to the nearest element left. Walks
 //! skip the gaps; an element's index then comes from a walk from the
 //! nearer end ([`list_index`]), and Q_PACK closes the gaps (LINSERT's
-//! shifts need them closed).
+//! shifts need them closed). Q_INDEX puts every element of a list in
+//! `zscore` by value too ([`keys::list_element_key`]), and every list
+//! event keeps that index from then on: LREM finds its matches there
+//! instead of walking the list.
 
 use super::*;
 use crate::store::merged::{scan_rev_through_before, scan_through};
@@ -87,23 +90,30 @@ fn next_element(
     Ok(found)
 }
 
+/// A list with fewer elements than its metadata counts.
+fn short(e: &LogEvent) -> Error {
+    bad(e, "the list holds fewer elements than its metadata says")
+}
+
 /// Take the element at `index` out of the list `old` at `e.key` (which
 /// holds it), moving an end that it was to the nearest element left.
 fn take_out(store: &Store, b: &mut Batch, e: &LogEvent, old: &Meta, index: u64) -> Result<()> {
     let key = &e.key[..];
     let end = old.head + old.size + old.gaps;
-    b.delete(
-        store,
-        Cf::Sub,
-        keys::list_key(old.owner(key), old.version, index),
-    )?;
+    let sk = keys::list_key(old.owner(key), old.version, index);
+    if old.by_element {
+        if let Some(v) = b.get(store, Cf::Sub, &sk)? {
+            unindex(store, b, (key, old), &v, index)?;
+        }
+    }
+    b.delete(store, Cf::Sub, sk)?;
     let mut m = old.clone();
     m.size -= 1;
     if m.size == 0 {
         m.gaps = 0;
     } else {
         // (without gaps, the next element is the next index)
-        let lost = || bad(e, "the list holds fewer elements than its metadata says");
+        let lost = || short(e);
         let near = |rev: bool| -> Result<u64> {
             if old.gaps == 0 {
                 return Ok(if rev { index - 1 } else { index + 1 });
@@ -118,9 +128,55 @@ fn take_out(store: &Store, b: &mut Batch, e: &LogEvent, old: &Meta, index: u64) 
         if index == old.head {
             m.head = near(false)?;
         }
-        m.gaps = new_end - m.head - m.size;
+        m.gaps = new_end
+            .checked_sub(m.head)
+            .and_then(|n| n.checked_sub(m.size))
+            .ok_or_else(lost)?;
     }
     store_collection(store, b, key, Some(old), &m)
+}
+
+/// Put element `v` at `at` in the index by value of the list `m`.
+fn index(store: &Store, b: &mut Batch, (key, m): (&[u8], &Meta), v: &[u8], at: u64) -> Result<()> {
+    let k = keys::list_element_key(m.owner(key), m.version, v, at);
+    b.put(store, Cf::ZScore, k, Vec::new())
+}
+
+/// Take element `v` at `at` out of the index by value of the list `m`.
+fn unindex(
+    store: &Store,
+    b: &mut Batch,
+    (key, m): (&[u8], &Meta),
+    v: &[u8],
+    at: u64,
+) -> Result<()> {
+    let k = keys::list_element_key(m.owner(key), m.version, v, at);
+    b.delete(store, Cf::ZScore, k)
+}
+
+/// The first `n` elements of the list `m` at `key` with their indexes
+/// (`rev`: its last `n`, last first).
+fn end_walk(
+    store: &Store,
+    b: &Batch,
+    (key, m): (&[u8], &Meta),
+    rev: bool,
+    n: usize,
+) -> Result<Vec<(u64, Bytes)>> {
+    let prefix = keys::sub_prefix(m.owner(key), m.version);
+    let mut out = Vec::with_capacity(n.min(1 << 16));
+    let mut take = |k: &[u8], v: &[u8]| {
+        if let Some(i) = k.get(prefix.len()..).and_then(keys::be_u64) {
+            out.push((i, Bytes::copy_from_slice(v)));
+        }
+        out.len() < n
+    };
+    if rev {
+        scan_rev_through_before(store, b, Cf::Sub, &prefix, None, &mut take)?;
+    } else {
+        scan_through(store, b, Cf::Sub, (&prefix, &prefix, None), &mut take)?;
+    }
+    Ok(out)
 }
 
 /// Every element of the list `m` at `key` with its index, in order.
@@ -155,6 +211,9 @@ pub(super) fn apply_list(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<(
                 keys::list_key(m.owner(key), m.version, index),
                 e.value.to_vec(),
             )?;
+            if m.by_element {
+                self::index(store, b, (key, &m), &e.value, index)?;
+            }
             b.put_meta(store, key, old.as_ref(), &m)?;
         }
         Command::QPopFront | Command::QPopBack => {
@@ -193,12 +252,14 @@ pub(super) fn apply_list(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<(
                 walk_list(store, b, &prefix, rev, f)
             })?
             .ok_or_else(|| bad(e, "index out of range"))?;
-            b.put(
-                store,
-                Cf::Sub,
-                keys::list_key(m.owner(key), m.version, index),
-                value.to_vec(),
-            )?;
+            let sk = keys::list_key(m.owner(key), m.version, index);
+            if m.by_element {
+                if let Some(was) = b.get(store, Cf::Sub, &sk)? {
+                    unindex(store, b, (key, &m), &was, index)?;
+                }
+                self::index(store, b, (key, &m), &value, index)?;
+            }
+            b.put(store, Cf::Sub, sk, value.to_vec())?;
         }
         Command::QFix => {
             let text = std::str::from_utf8(&e.value).map_err(|_| bad(e, "range is not text"))?;
@@ -210,11 +271,11 @@ pub(super) fn apply_list(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<(
             let Some(old) = b.meta_header(store, key)?.filter(|m| m.kind == Kind::List) else {
                 return Ok(());
             };
-            let keep_end = (stop + 1).min(old.size);
+            let keep_end = stop.saturating_add(1).min(old.size);
             let keep_start = start.min(keep_end);
             let mut m = old.clone();
             m.size = keep_end - keep_start;
-            if old.gaps == 0 {
+            if old.gaps == 0 && !old.by_element {
                 for i in (0..keep_start).chain(keep_end..old.size) {
                     b.delete(
                         store,
@@ -223,23 +284,36 @@ pub(super) fn apply_list(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<(
                     )?;
                 }
                 m.head = old.head + keep_start;
+            } else if m.size == 0 {
+                // (the sweep takes the elements and their index entries)
+                b.delete_key(store, key)?;
+                return Ok(());
             } else {
-                let all = elements(store, b, key, &old)?;
-                for (rank, (i, _)) in all.iter().enumerate() {
-                    if !(keep_start..keep_end).contains(&(rank as u64)) {
-                        b.delete(
-                            store,
-                            Cf::Sub,
-                            keys::list_key(old.owner(key), old.version, *i),
-                        )?;
+                // What goes from each end, then the first element kept
+                // there: a walk of what is trimmed, not of the list.
+                let lost = || short(e);
+                let (cut_front, cut_back) = (keep_start as usize, (old.size - keep_end) as usize);
+                let front = end_walk(store, b, (key, &old), false, cut_front + 1)?;
+                let back = end_walk(store, b, (key, &old), true, cut_back + 1)?;
+                let (Some(first), Some(last)) = (front.get(cut_front), back.get(cut_back)) else {
+                    return Err(lost());
+                };
+                let (head, end) = (first.0, last.0 + 1);
+                for (i, v) in front[..cut_front].iter().chain(&back[..cut_back]) {
+                    b.delete(
+                        store,
+                        Cf::Sub,
+                        keys::list_key(old.owner(key), old.version, *i),
+                    )?;
+                    if old.by_element {
+                        unindex(store, b, (key, &old), v, *i)?;
                     }
                 }
-                if m.size > 0 {
-                    m.head = all[keep_start as usize].0;
-                    m.gaps = all[keep_end as usize - 1].0 + 1 - m.head - m.size;
-                } else {
-                    m.gaps = 0;
-                }
+                m.head = head;
+                m.gaps = end
+                    .checked_sub(head)
+                    .and_then(|n| n.checked_sub(m.size))
+                    .ok_or_else(lost)?;
             }
             store_collection(store, b, key, Some(&old), &m)?;
         }
@@ -256,6 +330,10 @@ pub(super) fn apply_list(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<(
                 let to = old.head + rank as u64;
                 if to != i {
                     let owner = old.owner(key);
+                    if old.by_element {
+                        unindex(store, b, (key, &old), &v, i)?;
+                        self::index(store, b, (key, &old), &v, to)?;
+                    }
                     b.put(
                         store,
                         Cf::Sub,
@@ -267,6 +345,20 @@ pub(super) fn apply_list(store: &Store, b: &mut Batch, e: &LogEvent) -> Result<(
             }
             let mut m = old.clone();
             m.gaps = 0;
+            b.put_meta(store, key, Some(&old), &m)?;
+        }
+        Command::QIndex => {
+            let Some(old) = b
+                .meta_header(store, key)?
+                .filter(|m| m.kind == Kind::List && !m.by_element)
+            else {
+                return Ok(());
+            };
+            for (i, v) in elements(store, b, key, &old)? {
+                self::index(store, b, (key, &old), &v, i)?;
+            }
+            let mut m = old.clone();
+            m.by_element = true;
             b.put_meta(store, key, Some(&old), &m)?;
         }
         _ => return Err(bad(e, "not a list event")),
