@@ -389,6 +389,10 @@ impl WriteOp for LTrim {
 /// LREM ([`Command::QIndex`]); shorter ones are walked.
 const INDEX_FROM: u64 = 128;
 
+/// Lists longer than this are walked by LREM, not indexed (Q_INDEX is one
+/// write of the whole list).
+const INDEX_UP_TO: u64 = 1 << 18;
+
 /// LREM key count element.
 struct LRem {
     key: Bytes,
@@ -418,7 +422,7 @@ impl WriteOp for LRem {
         // Where the matches are in the store, from the end `count` says,
         // up to its number of them: from the list's index by value (made
         // now for a long list), else from a walk of the list.
-        let by_element = m.by_element || m.size >= INDEX_FROM;
+        let by_element = m.by_element || (INDEX_FROM..=INDEX_UP_TO).contains(&m.size);
         if !m.by_element && by_element {
             c.emit(Command::QIndex, key, Bytes::new(), 0)?;
         }
@@ -611,20 +615,21 @@ impl WriteOp for LInsert {
             c.emit(Command::QPushBack, key, element.clone(), 0)?;
         } else if at == 0 {
             c.emit(Command::QPushFront, key, element.clone(), 0)?;
-        } else if m.gaps > 0 {
-            // (the shifts below go by rank: every index one apart)
-            c.emit(Command::QPack, key, Bytes::new(), 0)?;
-            return self.execute(c);
-        } else if at >= n - at {
-            c.emit(Command::QPushBack, key, items[n - 1].clone(), 0)?;
-            for i in (at + 1..n).rev() {
-                set(c, i, &items[i - 1])?;
-            }
-            set(c, at, element)?;
         } else {
-            c.emit(Command::QPushFront, key, items[0].clone(), 0)?;
-            for (i, item) in items.iter().enumerate().take(at).skip(1) {
-                set(c, i, item)?;
+            if m.gaps > 0 {
+                // (the shifts below go by rank: every index one apart)
+                c.emit(Command::QPack, key, Bytes::new(), 0)?;
+            }
+            if at >= n - at {
+                c.emit(Command::QPushBack, key, items[n - 1].clone(), 0)?;
+                for i in (at + 1..n).rev() {
+                    set(c, i, &items[i - 1])?;
+                }
+            } else {
+                c.emit(Command::QPushFront, key, items[0].clone(), 0)?;
+                for (i, item) in items.iter().enumerate().take(at).skip(1) {
+                    set(c, i, item)?;
+                }
             }
             set(c, at, element)?;
         }

@@ -182,8 +182,12 @@ fn under_min_replicas_a_master_whose_slave_is_silent_refuses_writes() {
     let e = set(&mut c, "a", "1").expect_err("no good slave");
     assert_eq!(e, "NOREPLICAS: Not enough good replicas to write.");
     let slave = Node::slave(&tmp.path().join("s"), 0, master.addr, &[]);
+    // (the master holds nothing yet: the slave is in sync at once, and
+    // good once its session streams and has acknowledged)
     wait_synced(&master, &slave, LONG);
-    assert_eq!(master.num("replication", "min_slaves_good_slaves"), 1);
+    wait_until("the slave to count as good", LONG, || {
+        master.num("replication", "min_slaves_good_slaves") == 1
+    });
     set(&mut c, "a", "1").expect("one good slave");
 
     slave.pause();
