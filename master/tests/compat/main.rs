@@ -61,6 +61,19 @@ fn send(c: &mut Raw, p: &Pipe) -> Vec<Vec<u8>> {
     p.0.iter().map(|_| c.next_bytes()).collect()
 }
 
+/// Send `p` to redis-server (`theirs`) and to rocksync (`mine`): each
+/// reply's bytes must be equal.
+fn same_replies(theirs: &mut Raw, mine: &mut Raw, p: &Pipe, what: &str) {
+    let (a, b) = (send(theirs, p), send(mine, p));
+    for ((x, y), cmd) in a.iter().zip(&b).zip(&p.0) {
+        assert_eq!(
+            x.escape_ascii().to_string(),
+            y.escape_ascii().to_string(),
+            "{what}, {cmd:?}"
+        );
+    }
+}
+
 /// A minimal RESP client: one command, one reply.
 struct Raw {
     stream: TcpStream,

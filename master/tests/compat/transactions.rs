@@ -5,7 +5,7 @@
 //! redis-server's.
 
 use super::common::{InProc, RedisServer};
-use super::{draws, send, Arg, Pipe, Raw};
+use super::{draws, same_replies, send, Arg, Pipe, Raw};
 
 /// Random pipelines of transactions (a sliding-window limiter's
 /// ZREMRANGEBYSCORE, ZADD, ZCARD and PEXPIRE; INCR, a push onto a key of
@@ -89,14 +89,7 @@ fn pipelined_transactions_match_redis_server() {
                 }
             }
         }
-        let (a, b) = (send(&mut theirs, &p), send(&mut mine, &p));
-        for ((x, y), cmd) in a.iter().zip(&b).zip(&p.0) {
-            assert_eq!(
-                x.escape_ascii().to_string(),
-                y.escape_ascii().to_string(),
-                "round {round}, {cmd:?}"
-            );
-        }
+        same_replies(&mut theirs, &mut mine, &p, &format!("round {round}"));
     }
     let mut p = Pipe::default();
     p.cmd("SET").arg("w").arg(1);
