@@ -132,6 +132,12 @@ const CHUNKED_STRING: u8 = 7;
 /// follows the expiry.
 const MOVED_FLAG: u8 = 0x80;
 
+/// Set in the metadata's type byte of a list with gaps or an index by
+/// value (its gaps and flag follow its head): a version that knows
+/// neither refuses the metadata instead of reading the list as one
+/// without them.
+const LIST_EXTENDED: u8 = 0x40;
+
 /// The first bytes of a move record in `sub`: a length no key has.
 const MOVED: [u8; 4] = [0xff; 4];
 
@@ -246,7 +252,8 @@ impl Meta {
             v.extend_from_slice(&self.size.to_be_bytes());
             return v;
         }
-        v.push(self.kind as u8);
+        let extended = self.kind == Kind::List && (self.gaps > 0 || self.by_element);
+        v.push(self.kind as u8 | if extended { LIST_EXTENDED } else { 0 });
         v.extend_from_slice(&self.expire_ms.to_be_bytes());
         match self.kind {
             Kind::String => v.extend_from_slice(&self.value),
@@ -254,7 +261,7 @@ impl Meta {
                 v.extend_from_slice(&self.version.to_be_bytes());
                 v.extend_from_slice(&self.size.to_be_bytes());
                 v.extend_from_slice(&self.head.to_be_bytes());
-                if self.gaps > 0 || self.by_element {
+                if extended {
                     v.extend_from_slice(&self.gaps.to_be_bytes());
                 }
                 if self.by_element {
@@ -334,7 +341,12 @@ impl Meta {
             return (version != 0 && b.len() == 25)
                 .then(|| Self::chunked(len as usize, expire_ms, version));
         }
-        let kind = Kind::from_byte(*b.first()?)?;
+        let first = *b.first()?;
+        let extended = first & LIST_EXTENDED != 0;
+        let kind = Kind::from_byte(first & !LIST_EXTENDED)?;
+        if extended && kind != Kind::List {
+            return None;
+        }
         let mut m = Self::collection(kind, 0);
         m.expire_ms = expire_ms;
         match kind {
@@ -344,9 +356,9 @@ impl Meta {
                 m.size = be_u64(b.get(17..25)?)?;
                 m.head = be_u64(b.get(25..33)?)?;
                 match b.get(33..)? {
-                    [] => {}
-                    g if g.len() == 8 => m.gaps = be_u64(g)?,
-                    [g @ .., 1] if g.len() == 8 => {
+                    [] if !extended => {}
+                    g if extended && g.len() == 8 => m.gaps = be_u64(g)?,
+                    [g @ .., 1] if extended && g.len() == 8 => {
                         m.gaps = be_u64(g)?;
                         m.by_element = true;
                     }
@@ -595,6 +607,28 @@ mod tests {
             let (x, y) = unpack(&pack(&a, &b)).expect("valid");
             prop_assert_eq!((&x[..], &y[..]), (&a[..], &b[..]));
         }
+    }
+
+    /// A list with gaps or an index by value is marked in its type byte,
+    /// so a version that knows neither (whose decoder took any bytes
+    /// after the head as nothing) refuses it rather than misread it.
+    #[test]
+    fn lists_with_gaps_are_marked_in_the_type_byte() {
+        let mut m = Meta::collection(Kind::List, 7);
+        m.size = 3;
+        assert_eq!(m.encode()[0], Kind::List as u8);
+        m.gaps = 2;
+        let gapped = m.encode();
+        assert_ne!(gapped[0], Kind::List as u8);
+        assert_eq!(Meta::decode(&gapped), Some(m.clone()));
+        // unmarked, the same bytes are no metadata this version writes
+        let mut unmarked = gapped.clone();
+        unmarked[0] = Kind::List as u8;
+        assert_eq!(Meta::decode(&unmarked), None);
+        m.gaps = 0;
+        m.by_element = true;
+        assert_ne!(m.encode()[0], Kind::List as u8);
+        assert_eq!(Meta::decode(&m.encode()), Some(m));
     }
 
     #[test]
