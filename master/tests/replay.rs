@@ -119,7 +119,13 @@ fn op() -> impl Strategy<Value = Vec<String>> {
             a.to_string(),
             b.to_string()
         ]),
-        (key.clone(), val).prop_map(|(k, v)| vec!["LREM".into(), k, "0".into(), v]),
+        (key.clone(), -2i64..3, val).prop_map(|(k, n, v)| vec!["LREM".into(), k, n.to_string(), v]),
+        // (long enough for LREM to index it by value)
+        key.clone().prop_map(|k| {
+            let mut c = vec!["RPUSH".into(), k];
+            c.extend((0..130).map(|i| ["a", "b", "c", ""][i % 4].to_owned()));
+            c
+        }),
         (key.clone(), 0i64..3, val).prop_map(|(k, i, v)| vec!["LSET".into(), k, i.to_string(), v]),
         (key.clone(), 100i64..10_000).prop_map(|(k, s)| vec!["EXPIRE".into(), k, s.to_string()]),
         key.clone().prop_map(|k| vec!["PERSIST".into(), k]),
