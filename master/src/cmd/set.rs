@@ -205,23 +205,30 @@ fn picked(
             ranges.push((e, None));
         }
         ranges.push((&prefix[..], Some(&target[..])));
-        let mut near: Vec<Bytes> = Vec::with_capacity(span);
+        // The member `j` places on (of the span from the target, chosen
+        // before the walk, so that it stops there): copied alone.
+        let j = rng.below(span);
+        let (mut found, mut member) = (0usize, Vec::new());
         for (start, end) in ranges {
-            if near.len() == span {
+            if found > j {
                 break;
             }
             let mut take = |k: &[u8], _: &[u8]| {
-                if let Some(member) = k.get(prefix.len() + 8..) {
-                    near.push(Bytes::copy_from_slice(member));
+                if let Some(m) = k.get(prefix.len() + 8..) {
+                    member.clear();
+                    member.extend_from_slice(m);
+                    found += 1;
                 }
-                near.len() < span
+                found <= j
             };
             c.scan_until(Cf::ZScore, (&prefix, start, end), &mut take)?;
         }
-        if near.is_empty() {
+        if found == 0 {
             return Ok(None);
         }
-        let pick = near.swap_remove(rng.below(near.len()));
+        // (fewer than `j + 1` only if the index holds fewer members than
+        // the set counts: the last one found)
+        let pick = Bytes::from(member);
         if !distinct || seen.insert(pick.clone()) {
             out.push(pick);
         }
