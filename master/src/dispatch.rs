@@ -415,7 +415,7 @@ fn joins_writes(core: &Core, client: &Client, spec: &Spec, writes: &[WriteCmd]) 
         && writes.len() < MAX_JOINED
         && !client.tracks_reads()
         && !core.is_read_only()
-        && core.config().sync_replicas == 0
+        && core.with_config(|c| c.sync_replicas == 0)
 }
 
 /// Why a command may not run now, from its flags: arity, AUTH, the
@@ -460,7 +460,7 @@ fn refusal(core: &Core, client: &Client, meta: &Meta, args: &[Bytes]) -> Option<
         // A script has run past the threshold: as Redis, answer BUSY
         // (reads would not wait, but clients expect Redis's behaviour).
         let ran = now_ms().saturating_sub(since);
-        if !meta.has(ALLOW_BUSY) && ran >= core.config().busy_reply_threshold {
+        if !meta.has(ALLOW_BUSY) && ran >= core.with_config(|c| c.busy_reply_threshold) {
             return Some(Reply::error(BUSY));
         }
     }
@@ -670,7 +670,7 @@ fn slow_entry(core: &Core, client: &Client, args: &[Bytes], us: u64) {
     }
     let redacted = redacted(args);
     let args = redacted.as_deref().unwrap_or(args);
-    let max_len = core.config().slowlog_max_len;
+    let max_len = core.with_config(|c| c.slowlog_max_len);
     let name = crate::lock(&client.info.name)
         .as_ref()
         .map(|n| String::from_utf8_lossy(n).into_owned())

@@ -245,6 +245,12 @@ impl NodeView {
         lock(&self.live).clone()
     }
 
+    /// What `f` reads of the configuration in force, without a copy of
+    /// it (for checks made on every command).
+    pub fn with_config<R>(&self, f: impl FnOnce(&Config) -> R) -> R {
+        f(&lock(&self.live))
+    }
+
     /// Change the configuration in force: `f` edits a copy, which replaces
     /// it when `f` succeeds (all or nothing); `f` runs under the lock.
     ///

@@ -139,6 +139,12 @@ impl Core {
         self.view.config()
     }
 
+    /// What `f` reads of the configuration in force, without a copy of
+    /// it (for checks made on every command).
+    pub fn with_config<R>(&self, f: impl FnOnce(&Config) -> R) -> R {
+        self.view.with_config(f)
+    }
+
     /// The role now.
     pub fn role(&self) -> Role {
         self.view.role()

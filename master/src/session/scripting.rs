@@ -51,9 +51,9 @@ pub fn job(
     a: &[Bytes],
 ) -> Result<ScriptJob, Reply> {
     let client = caller.id;
-    let name = a[0].to_ascii_lowercase();
-    let by_sha = name.starts_with(b"evalsha");
-    let read_only = name.ends_with(b"_ro");
+    let name = &a[0];
+    let by_sha = name.len() >= 7 && name[..7].eq_ignore_ascii_case(b"evalsha");
+    let read_only = name.len() >= 3 && name[name.len() - 3..].eq_ignore_ascii_case(b"_ro");
     let numkeys = match rocksync_protocol::parse_i64(&a[2]) {
         Some(n) if n < 0 => return Err(Reply::error("ERR Number of keys can't be negative")),
         Some(n) if n as u64 > (a.len() - 3) as u64 => {
