@@ -66,7 +66,7 @@ impl Window {
 /// window yet (most are scanned once a group).
 #[derive(Default)]
 pub struct Ahead {
-    ranges: HashMap<Range, Option<Window>>,
+    ranges: HashMap<Range, Option<Window>, foldhash::fast::RandomState>,
     /// Store scans made (tests count them).
     #[cfg(test)]
     reads: usize,

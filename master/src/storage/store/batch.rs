@@ -15,7 +15,7 @@ mod near;
 
 use super::ahead::Ahead;
 use super::keys::{self, Meta};
-use super::{Cf, Store, ZBound, APPLIED_SEQ_KEY, EXPIRE_COUNT_KEY, KEY_COUNT_KEY};
+use super::{Cf, Store, ZBound, ZBounds, APPLIED_SEQ_KEY, EXPIRE_COUNT_KEY, KEY_COUNT_KEY};
 use crate::error::{Error, Result};
 
 /// Per column family, key → last value (None: deleted). Keys come from
@@ -99,7 +99,7 @@ pub struct Batch {
     order: RefCell<Orders>,
     /// Sorted sets' bounds learned by pops in this batch, the store's
     /// once it commits (see [`ZBound`]).
-    zbounds: HashMap<Vec<u8>, ZBound>,
+    zbounds: ZBounds,
     /// Committed entries read ahead by pops (see [`Ahead`]).
     ahead: RefCell<Ahead>,
     /// Since the last [`Batch::mark`]: each key written, with what the
@@ -189,7 +189,7 @@ impl Batch {
             garbage: false,
             below,
             order: Default::default(),
-            zbounds: HashMap::new(),
+            zbounds: ZBounds::default(),
             ahead: Default::default(),
             undo: Vec::new(),
             marked: false,
@@ -283,7 +283,7 @@ impl Batch {
     }
 
     /// The bounds this batch learned, for the store once it commits.
-    pub fn take_zbounds(&mut self) -> HashMap<Vec<u8>, ZBound> {
+    pub fn take_zbounds(&mut self) -> ZBounds {
         std::mem::take(&mut self.zbounds)
     }
 

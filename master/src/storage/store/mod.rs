@@ -9,7 +9,6 @@ pub mod keys;
 pub(crate) mod merged;
 mod zbound;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -21,7 +20,7 @@ use rocksdb::{
 use crate::error::{Error, Result};
 use keys::Meta;
 use zbound::MAX_ZBOUNDS;
-pub use zbound::{zscore_prefix, ZBound};
+pub use zbound::{zscore_prefix, ZBound, ZBounds};
 
 /// A consistent read view of the store (a RocksDB snapshot).
 pub type Snap<'a> = rocksdb::SnapshotWithThreadMode<'a, DB>;
@@ -123,7 +122,7 @@ pub struct Store {
     gate: std::sync::RwLock<()>,
     /// Per sorted set (its sub-key prefix): where its live score entries
     /// are known to begin and end (see [`ZBound`]).
-    zbounds: std::sync::Mutex<HashMap<Vec<u8>, ZBound>>,
+    zbounds: std::sync::Mutex<ZBounds>,
     /// Counts the writes that left collection members stale (a
     /// collection deleted, or replaced by another key or version): the
     /// garbage sweep runs only when it has moved (see [`gc`]).
@@ -619,7 +618,7 @@ impl Store {
     }
 
     /// Record bounds learned by a committed group.
-    pub fn zbounds_learned(&self, learned: HashMap<Vec<u8>, ZBound>) {
+    pub fn zbounds_learned(&self, learned: ZBounds) {
         if learned.is_empty() {
             return;
         }
@@ -637,7 +636,7 @@ impl Store {
         self.zbounds_map().clear();
     }
 
-    fn zbounds_map(&self) -> std::sync::MutexGuard<'_, HashMap<Vec<u8>, ZBound>> {
+    fn zbounds_map(&self) -> std::sync::MutexGuard<'_, ZBounds> {
         self.zbounds
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
