@@ -246,7 +246,8 @@ impl NodeView {
     }
 
     /// What `f` reads of the configuration in force, without a copy of
-    /// it (for checks made on every command).
+    /// it (for checks made on every command). `f` runs under the lock: it
+    /// must not read or change the configuration itself.
     pub fn with_config<R>(&self, f: impl FnOnce(&Config) -> R) -> R {
         f(&lock(&self.live))
     }

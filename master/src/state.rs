@@ -140,7 +140,8 @@ impl Core {
     }
 
     /// What `f` reads of the configuration in force, without a copy of
-    /// it (for checks made on every command).
+    /// it (for checks made on every command). `f` runs under the lock: it
+    /// must not read or change the configuration itself.
     pub fn with_config<R>(&self, f: impl FnOnce(&Config) -> R) -> R {
         self.view.with_config(f)
     }

@@ -550,6 +550,10 @@ mod tests {
             (0.00001, "1.0000000000000001e-05"),
             (-2.5e-10, "-2.5000000000000002e-10"),
             (123456789.125, "123456789.125"),
+            (-1.0, "-1"),
+            (9007199254740991.0, "9007199254740991"),
+            (-9007199254740991.0, "-9007199254740991"),
+            (9007199254740992.0, "9007199254740992"),
         ] {
             assert_eq!(fmt_double(d), text, "{d:e}");
         }
@@ -559,7 +563,15 @@ mod tests {
         /// Whole numbers take the integer path: it prints what the
         /// exact one does, on both sides of 2^53 and of 1e17.
         #[test]
-        fn whole_doubles_print_as_the_exact_path_does(n in -(1i64 << 54)..(1i64 << 54), scale in 0u32..4) {
+        fn whole_doubles_print_as_the_exact_path_does(
+            n in prop_oneof![
+                -(1i64 << 54)..(1i64 << 54),
+                -1_000_000i64..1_000_000,
+                ((1i64 << 53) - 64)..((1i64 << 53) + 64),
+                (-(1i64 << 53) - 64)..(-(1i64 << 53) + 64),
+            ],
+            scale in 0u32..4,
+        ) {
             let d = n as f64 * 10f64.powi(scale as i32);
             prop_assert_eq!(fmt_double(d), fmt_double_exact(d));
         }
