@@ -21,7 +21,7 @@ use crate::preread::Written;
 use crate::script::{Scripts, Vm};
 use crate::storage::Storage;
 use crate::store::apply::apply_event;
-use crate::store::batch::Batch;
+use crate::store::batch::{Batch, Carry};
 use crate::store::keys::Kind;
 use crate::store::Store;
 use crate::tracking::Tracking;
@@ -45,9 +45,10 @@ pub(super) struct Group {
 }
 
 impl Group {
-    fn new(next_seq: u64) -> Self {
+    /// An empty group, reading what `carry` kept before the store.
+    fn new(next_seq: u64, carry: Option<Arc<Carry>>) -> Self {
         Self {
-            batch: Batch::new(),
+            batch: Batch::after(carry),
             events: Vec::new(),
             next_seq,
             waiting: Vec::new(),
@@ -130,6 +131,9 @@ pub(super) struct Executor {
     /// The slaves, which `min-replicas-to-write` counts for scripts'
     /// writes.
     pub(super) slaves: Arc<crate::slaves::Slaves>,
+    /// What the last groups committed wrote, which the next read before
+    /// the store.
+    pub(super) carry: Arc<Carry>,
 }
 
 /// A stop's answer, and what closing the storage gave.
@@ -145,7 +149,7 @@ impl Executor {
     /// the storage closed (the jobs after it are dropped, answered as
     /// stopped).
     pub(super) fn run(&mut self, jobs: Vec<Job>) -> Option<Stopped> {
-        let mut group = Group::new(self.next_seq());
+        let mut group = Group::new(self.next_seq(), Some(Arc::clone(&self.carry)));
         // One batched lookup for the keys of the jobs that come without a
         // pre-read: at -P 1 every job is one command, too few for a job's
         // own prefetch. (Each pre-read is taken when its job runs, checked
@@ -315,9 +319,10 @@ impl Executor {
                 self.storage = Some(storage);
                 // The replication link wrote meanwhile.
                 self.written.void_before(self.written.next());
+                self.carry = Arc::default();
                 self.attached.store(true, Ordering::Relaxed);
                 self.stats.failed.store(false, Ordering::Relaxed);
-                *group = Group::new(self.next_seq());
+                *group = Group::new(self.next_seq(), Some(Arc::clone(&self.carry)));
             }
             Job::Detach(tx) => {
                 self.commit(group);
@@ -329,8 +334,9 @@ impl Executor {
                     ));
                 }
                 self.attached.store(false, Ordering::Relaxed);
+                self.carry = Arc::default();
                 let _ = tx.send(self.storage.take());
-                *group = Group::new(self.next_seq());
+                *group = Group::new(self.next_seq(), Some(Arc::clone(&self.carry)));
             }
             Job::Stop { .. } => {}
         }
@@ -636,14 +642,14 @@ impl Executor {
     /// Make the group durable and applied, then reply to its jobs.
     fn commit(&mut self, group: &mut Group) {
         let next_seq = self.next_seq();
-        let g = std::mem::replace(group, Group::new(next_seq));
+        let g = std::mem::replace(group, Group::new(next_seq, None));
         let result = match &g.failed {
             Some(why) => Err(format!("ERR write failed: {why}")),
             None => self.persist(g.batch, &g.events, &g.origins).map_err(|e| {
                 format!("MISCONF rocksync could not persist this write, and applied none of it ({e}); writes work again once that does")
             }),
         };
-        *group = Group::new(self.next_seq());
+        *group = Group::new(self.next_seq(), Some(Arc::clone(&self.carry)));
         for (tx, mut done) in g.waiting {
             if let Err(text) = &result {
                 done.replies
@@ -687,16 +693,28 @@ impl Executor {
         let (metas, everything) = batch.written(crate::store::Cf::Meta);
         let (fields, _) = batch.written(crate::store::Cf::Sub);
         self.written.record(number, metas.chain(fields), everything);
-        if let Err(e) = storage.commit_from(batch, events, origins) {
-            // What the store holds now is not certain: no pre-read from
-            // before holds.
-            self.written.void_before(number);
-            // Nothing of the group stays logged or applied; the next group
-            // tries again.
-            if !self.stats.failed.swap(true, Ordering::Relaxed) {
-                error!(error = %e, "a write group could not be persisted; refusing writes until one can");
+        let layer = match storage.commit_from(batch, events, origins) {
+            Ok(layer) => layer,
+            Err(e) => {
+                // What the store holds now is not certain: no pre-read
+                // from before holds, nor any group kept.
+                self.written.void_before(number);
+                self.carry = Arc::default();
+                // Nothing of the group stays logged or applied; the next
+                // group tries again.
+                if !self.stats.failed.swap(true, Ordering::Relaxed) {
+                    error!(error = %e, "a write group could not be persisted; refusing writes until one can");
+                }
+                return Err(e);
             }
-            return Err(e);
+        };
+        if let Some(layer) = layer {
+            match Arc::get_mut(&mut self.carry) {
+                Some(carry) => carry.keep(layer),
+                // (a batch still holds it: it would read what the store
+                // no longer holds, so nobody keeps it)
+                None => self.carry = Arc::default(),
+            }
         }
         self.written.publish(number);
         if self.stats.failed.swap(false, Ordering::Relaxed) {

@@ -446,6 +446,7 @@ pub fn start(
         vm: None,
         stats: Arc::clone(&stats),
         slaves: Arc::clone(&slaves),
+        carry: Default::default(),
     };
     let shared = Arc::new(Shared {
         queue: std::sync::Mutex::new(Queue::default()),

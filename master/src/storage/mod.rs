@@ -254,12 +254,13 @@ impl Storage {
     /// Binlog errors (nothing was written), RocksDB errors (nothing stays
     /// written either).
     pub fn commit(&mut self, batch: Batch, events: &[LogEvent]) -> Result<()> {
-        self.commit_from(batch, events, &[])
+        self.commit_from(batch, events, &[]).map(|_| ())
     }
 
     /// As [`Storage::commit`], naming the clients whose commands made the
     /// events: (index of a command's first event, client id), in order
-    /// (CLIENT TRACKING's NOLOOP spares a client its own writes).
+    /// (CLIENT TRACKING's NOLOOP spares a client its own writes). Gives
+    /// the batch's writes, now in the store (`None`: there were none).
     ///
     /// # Errors
     /// As [`Storage::commit`].
@@ -268,14 +269,16 @@ impl Storage {
         mut batch: Batch,
         events: &[LogEvent],
         origins: &[(usize, u64)],
-    ) -> Result<()> {
+    ) -> Result<Option<Arc<Layer>>> {
         if events.is_empty() && batch.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
         let learned = batch.take_zbounds();
-        self.commit_sealed_from(batch.seal(&self.store)?, events, origins)?;
+        let sealed = batch.seal(&self.store)?;
+        let layer = sealed.layer();
+        self.commit_sealed_from(sealed, events, origins)?;
         self.store.zbounds_learned(learned);
-        Ok(())
+        Ok(Some(layer))
     }
 
     /// As [`Storage::commit`], for a batch sealed already (a catching-up

@@ -11,7 +11,10 @@ use std::sync::{Arc, OnceLock};
 use bytes::Bytes;
 use rocksdb::WriteBatch;
 
+mod carry;
 mod near;
+
+pub use carry::Carry;
 
 use super::ahead::Ahead;
 use super::keys::{self, Meta};
@@ -59,6 +62,9 @@ pub struct Layer {
     flushed: bool,
     /// Its keys in order, per column family, made on the first scan.
     order: [OnceLock<BTreeSet<Vec<u8>>>; 5],
+    /// The metadata and members it read from the store (a master's, to
+    /// choose what [`Carry`] keeps).
+    missed: carry::Missed,
 }
 
 /// A batch ready to write: its RocksDB batch so far, and its writes as a
@@ -102,6 +108,11 @@ pub struct Batch {
     zbounds: ZBounds,
     /// Committed entries read ahead by pops (see [`Ahead`]).
     ahead: RefCell<Ahead>,
+    /// What the groups committed before it wrote, read before the store
+    /// (see [`Carry`]).
+    carry: Option<Arc<Carry>>,
+    /// With a carry: the metadata and members read from the store.
+    missed: RefCell<carry::Missed>,
     /// Since the last [`Batch::mark`]: each key written, with what the
     /// batch held for it before (`None`: nothing), to go back (`None`:
     /// no mark, nothing kept).
@@ -191,9 +202,24 @@ impl Batch {
             order: Default::default(),
             zbounds: ZBounds::default(),
             ahead: Default::default(),
+            carry: None,
+            missed: Default::default(),
             undo: Vec::new(),
             marked: false,
         }
+    }
+
+    /// An empty batch that reads what `carry` kept before the store (a
+    /// master's next group: all of it is committed).
+    pub fn after(carry: Option<Arc<Carry>>) -> Self {
+        let mut b = Self::new();
+        b.carry = carry;
+        b
+    }
+
+    /// What [`Batch::carry`] settles of a key.
+    fn carried(&self, cf: Cf, key: &[u8]) -> Option<Option<Bytes>> {
+        self.carry.as_deref()?.get(cf, key)
     }
 
     /// Keep what each write replaces from now on, so that
@@ -341,6 +367,7 @@ impl Batch {
                 overlay: self.overlay,
                 flushed: self.flushed,
                 order: Default::default(),
+                missed: self.missed.into_inner(),
             }),
             key_delta: self.key_delta,
             expire_delta: self.expire_delta,
@@ -385,8 +412,14 @@ impl Batch {
         if let Some(v) = self.cache.borrow()[cf as usize].get(key) {
             return Ok(v.clone());
         }
+        if let Some(v) = self.carried(cf, key) {
+            return Ok(v);
+        }
         let v = store.get(cf, key)?.map(Bytes::from);
         self.cache.borrow_mut()[cf as usize].insert(key.to_vec(), v.clone());
+        if let (Some(c), Some(s)) = (self.carry.as_deref(), carry::slot(cf)) {
+            self.missed.borrow_mut()[s].push(c.hash(key));
+        }
         Ok(v)
     }
 
@@ -409,6 +442,7 @@ impl Batch {
                     !self.overlay[cf as usize].contains_key(*k)
                         && !below.is_some_and(|b| b.contains_key(*k))
                         && !cache[cf as usize].contains_key(*k)
+                        && self.carried(cf, k).is_none()
                 })
                 .collect()
         };
