@@ -123,10 +123,17 @@ impl RedisApplier {
         let name = format!("the master's RDB ({})", rdb.display());
         // (keys expired by this clock are kept: the master's DEL removes
         // them, as on a Redis replica)
-        let done = load_items(&mut reader, &name, bytes, &store, true, |b, _| {
+        let mut last = 1;
+        let done = load_items(&mut reader, &name, bytes, &store, true, |b, seq| {
+            last = last.max(seq);
             storage.commit(b, &[])
         })?;
-        storage.end_copy(1, &new_replid())?;
+        // Our history goes on past the seqs the file's values were loaded
+        // at: a collection's version is the seq of the event that makes
+        // it, so one the stream makes later never gets the version of one
+        // loaded here, whose members (left for the garbage sweep once the
+        // master deletes it) would come back with it.
+        storage.end_copy(last, &new_replid())?;
         let mut b = Batch::new();
         let ours = storage.history()?.replid;
         b.put(
@@ -390,5 +397,77 @@ fn reply_text(reply: &Reply) -> String {
     match reply {
         Reply::Error(e) | Reply::Simple(e) => e.clone(),
         other => format!("{other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rocksync_protocol::rdb;
+
+    use super::*;
+
+    /// Ten strings, then hash `h` with field `old`: an RDB file at `path`.
+    fn dump(path: &Path) {
+        let mut out = Vec::new();
+        rdb::write_header(&mut out, &[]);
+        rdb::write_select(&mut out, 0);
+        for i in 0..10 {
+            let value = rdb::Value::String(Bytes::from_static(b"x"));
+            rdb::write_key(&mut out, format!("s{i}").as_bytes(), &value, 0);
+        }
+        let hash = rdb::Value::Hash(vec![(Bytes::from_static(b"old"), Bytes::from_static(b"1"))]);
+        rdb::write_key(&mut out, b"h", &hash, 0);
+        rdb::write_end(&mut out, 0);
+        std::fs::write(path, out).expect("rdb");
+    }
+
+    /// The fields of hash `key` as the store holds them.
+    fn fields(store: &Store, key: &[u8]) -> Vec<String> {
+        let Some(m) = store.meta(key).expect("meta") else {
+            return Vec::new();
+        };
+        let prefix = crate::store::keys::sub_prefix(m.owner(key), m.version);
+        let mut out = Vec::new();
+        store
+            .scan(Cf::Sub, &prefix, &prefix, |k, _| {
+                out.push(String::from_utf8_lossy(&k[prefix.len()..]).into_owned());
+                true
+            })
+            .expect("scan");
+        out
+    }
+
+    /// The master deletes a hash its RDB brought and makes it again, and
+    /// again, while the seqs of our history pass the one the hash was
+    /// loaded at: the hash never has its old field back. (When the
+    /// history restarted at seq 1 after the load, the hash made at the
+    /// seq it was loaded at had the loaded hash's version, and its old
+    /// field, which no sweep had taken yet, came back.)
+    #[test]
+    fn a_hash_the_master_makes_again_after_a_full_sync_never_gets_old_fields_back() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let config = Config {
+            data_dir: dir.path().join("n"),
+            ..Config::default()
+        };
+        let mut storage = Storage::open(&config).expect("storage");
+        let path = dir.path().join("dump.rdb");
+        dump(&path);
+        let at = RedisOffset {
+            replid: "0".repeat(40),
+            offset: 0,
+            db: 0,
+        };
+        RedisApplier::load_rdb(&mut storage, &path, &at, 1).expect("load");
+        let store = Arc::clone(storage.store());
+        assert_eq!(fields(&store, b"h"), ["old"]);
+        let mut applier = RedisApplier::new(&storage, &config, &at).expect("applier");
+        let words = |s: &str| s.split(' ').map(|w| Bytes::from(w.to_owned())).collect();
+        for round in 0..12 {
+            applier.apply(words("DEL h")).expect("del");
+            applier.apply(words("HSET h new 1")).expect("hset");
+            applier.commit(&mut storage, &at).expect("commit");
+            assert_eq!(fields(&store, b"h"), ["new"], "round {round}");
+        }
     }
 }
