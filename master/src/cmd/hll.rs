@@ -667,6 +667,23 @@ pub fn pfadd(
     Ok(updated)
 }
 
+/// Whether PFADD of `elements` to an existing value would change nothing:
+/// a valid dense HyperLogLog whose registers already hold at least each
+/// element's run. Read-only, so PFADD's common case past the first few
+/// thousand elements costs no copy of the value (Redis edits in place).
+/// False for anything else (sparse, invalid, or a register to raise): the
+/// caller then takes [`pfadd`]'s path, which gives the exact reply.
+pub fn adds_nothing(v: &[u8], elements: &[&[u8]]) -> bool {
+    if check(v).is_err() || !is_dense(v) {
+        return false;
+    }
+    let regs = &v[HLL_HDR_SIZE..];
+    elements.iter().all(|e| {
+        let (index, count) = pattern(e);
+        count <= dense_get(regs, index)
+    })
+}
+
 /// PFCOUNT of a single key: returns the cached cardinality when valid, otherwise
 /// computes it and stores it in the header. The flag says whether `v` changed
 /// (the caller must then write it back). Reply the count as `i64`.

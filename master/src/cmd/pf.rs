@@ -64,12 +64,24 @@ impl WriteOp for PfAdd {
             Some((v, e)) => (Some(v), e),
             None => (None, 0),
         };
-        let mut value = old.as_deref().map(<[u8]>::to_vec);
         let elements: Vec<&[u8]> = self.elements.iter().map(|e| &e[..]).collect();
+        if old
+            .as_deref()
+            .is_some_and(|v| hll::adds_nothing(v, &elements))
+        {
+            return Ok(Reply::Integer(0));
+        }
+        let mut value = old.as_deref().map(<[u8]>::to_vec);
         let added = hll::pfadd(&mut value, &elements, c.sizes.hll_sparse_max_bytes);
-        // What was added before a corrupted part stays, as in Redis (which
-        // edits the value in place).
-        if let Some(v) = value.filter(|v| Some(&v[..]) != old.as_deref()) {
+        // A register raised (or the key made) changed the value; nothing
+        // added left it as it was. After an error, what was added before
+        // the corrupted part stays, as in Redis (which edits the value in
+        // place): write it if it differs.
+        let changed = match added {
+            Ok(changed) => changed,
+            Err(_) => value.as_deref() != old.as_deref(),
+        };
+        if let Some(v) = value.filter(|_| changed) {
             store(c, &self.key, old.as_deref(), v, expire)?;
         }
         Ok(match added {

@@ -297,3 +297,41 @@ fn estimator_overflow_matches_llround_failure() {
     assert_eq!(c as i64, i64::MIN);
     assert_eq!(cached_cardinality(&v), None);
 }
+
+#[test]
+fn adds_nothing_is_exactly_pfadd_leaving_the_value_as_it_was() {
+    // A dense value past its first thousands of elements: most single
+    // elements change nothing, some raise a register.
+    let dense = filled(&elems("d", 0..20_000), DEFAULT_SPARSE_MAX_BYTES);
+    assert!(is_dense(&dense));
+    let sparse = filled(&elems("s", 0..50), DEFAULT_SPARSE_MAX_BYTES);
+    assert!(!is_dense(&sparse));
+    let (mut nothing, mut raised) = (0, 0);
+    for probe in elems("d", 19_000..23_000) {
+        for v in [&dense, &sparse] {
+            let mut after = Some(v.clone());
+            let reply = pfadd(&mut after, &[&probe], DEFAULT_SPARSE_MAX_BYTES);
+            if adds_nothing(v, &[&probe]) {
+                assert_eq!(reply, Ok(false));
+                assert_eq!(after.as_deref(), Some(&v[..]));
+                nothing += 1;
+            } else if is_dense(v) {
+                // On a dense value the check is exact both ways.
+                assert_eq!(reply, Ok(true));
+                raised += 1;
+            }
+        }
+    }
+    assert!(nothing > 1_000 && raised > 0, "{nothing} {raised}");
+    // Sparse, corrupt and non-HLL values always take PFADD's own path.
+    assert!(!adds_nothing(&sparse, &[b"s1"]));
+    assert!(!adds_nothing(b"not an hll", &[b"x"]));
+    assert!(!adds_nothing(&dense[..dense.len() - 1], &[b"d1"]));
+    // Several elements: nothing only when every one adds nothing.
+    let new = elems("d", 0..1_000_000)
+        .into_iter()
+        .find(|e| !adds_nothing(&dense, &[e]))
+        .expect("a raising element");
+    assert!(adds_nothing(&dense, &[b"d1", b"d2"]));
+    assert!(!adds_nothing(&dense, &[b"d1", &new]));
+}
