@@ -4,6 +4,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::Bytes;
 use rocksync_protocol::{Command, LogEvent, Reply};
@@ -379,8 +380,14 @@ impl Executor {
         let mut unit_start = None;
         // The seq of its own last event: what sync-replicas waits on.
         let mut wrote = 0;
-        // One clock for a whole transaction, as Redis keeps.
-        let unit_now = atomic.then(now_ms);
+        // One clock for a whole transaction, as Redis keeps. Otherwise
+        // one clock read a command: the end of the one before is the
+        // start of the next, and its wall time is the job's start plus
+        // the time since (a monotonic clock: Redis's own command time
+        // is a snapshot taken as it starts).
+        let (start_ms, t0) = (now_ms(), Instant::now());
+        let unit_now = atomic.then_some(start_ms);
+        let mut mark = t0;
         let mut i = 0;
         while i < cmds.len() {
             let cmd = &cmds[i];
@@ -392,6 +399,8 @@ impl Executor {
                 && !(atomic && i > 0)
             {
                 self.commit(group);
+                // (the commit is not the command's time)
+                mark = Instant::now();
             }
             let start = group.events.len();
             unit_start.get_or_insert(start);
@@ -410,6 +419,7 @@ impl Executor {
                     wrote = wrote.max(ran.seq);
                 }
                 i += jobs.len();
+                mark = Instant::now();
                 continue;
             }
             if let Some(reply) = &cmd.answer {
@@ -420,9 +430,10 @@ impl Executor {
             if let Some(tx) = &cmd.tx {
                 // A transaction pipelined among writes: one unit, its
                 // replies EXEC's array.
-                let t = std::time::Instant::now();
                 let (unit, unit_slow, unit_wrote) = self.run_cmds(tx, group, true);
-                self.note_run(cmd.meta, t.elapsed().as_micros() as u64, &Reply::Nil);
+                let t = Instant::now();
+                self.note_run(cmd.meta, micros(t - mark), &Reply::Nil);
+                mark = t;
                 replies.push(Reply::Array(unit));
                 slow.extend(unit_slow);
                 wrote = wrote.max(unit_wrote);
@@ -430,17 +441,21 @@ impl Executor {
                 continue;
             }
             group.made_by(cmd.client);
-            let t = std::time::Instant::now();
-            let reply = self.execute(cmd, group, unit_now.unwrap_or_else(now_ms));
-            let us = t.elapsed().as_micros() as u64;
+            let now = unit_now.unwrap_or_else(|| start_ms + (mark - t0).as_millis() as u64);
+            let reply = self.execute(cmd, group, now);
+            let t = Instant::now();
+            let us = micros(t - mark);
+            mark = t;
             if slow_us >= 0 && us >= slow_us as u64 {
                 slow.push((cmd.args.clone(), us));
             }
             self.note_run(cmd.meta, us, &reply);
             replies.push(reply);
             wrote = wrote.max(group.last_seq_from(start));
-            if !atomic {
+            if !atomic && !self.blocked.is_empty() {
                 self.serve_blocked(group, start);
+                // (serving blocked clients is not the next command's time)
+                mark = Instant::now();
             }
             i += 1;
         }
@@ -755,4 +770,9 @@ fn note_fed(blocked: &Blocked, fed: &mut std::collections::VecDeque<Bytes>, even
             fed.push_back(e.key.clone());
         }
     }
+}
+
+/// Whole microseconds of `d`.
+fn micros(d: std::time::Duration) -> u64 {
+    d.as_micros() as u64
 }
