@@ -1,9 +1,10 @@
 //! `cargo xtask bench`: rocksync-master and Debian's redis-server
-//! (appendonly yes, appendfsync everysec) side by side on loopback,
-//! measured with `redis-benchmark -c 50 -n 200000` for SET, GET, INCR,
-//! LPUSH, HSET, ZADD at `-P 1` and `-P 16`, interleaved: each row runs
-//! against Redis, then rocksync, each measurement starting once every
-//! server has settled.
+//! (appendonly yes, appendfsync everysec) side by side on loopback, and
+//! Apache Kvrocks when given (`--kvrocks BIN`), measured with
+//! `redis-benchmark -c 50 -n 200000` for SET, GET, INCR, LPUSH, HSET,
+//! ZADD at `-P 1` and `-P 16`, interleaved: each row runs against Redis,
+//! then rocksync, then Kvrocks, each measurement starting once every
+//! server has settled, with each server's CPU per command.
 
 use std::process::Command;
 
@@ -149,11 +150,12 @@ pub(crate) fn start_pair(what: &str) -> Result<Pair> {
 /// Run the comparison and print a markdown table. `--keyspace`: every
 /// row over 1 M keys (`-r 1000000 -d 100`, keys loaded beforehand), MSET
 /// added; `--sustained`: each row's rate over 8 s of a run that does not
-/// end, after 2 s of warm-up, with each server's CPU per command (a
-/// 200 000-request run lasts about a second, which a store's memtable
-/// absorbs before its flushes and compactions start); `--base PATH`:
-/// another rocksync-master build measured beside them (the step a change
-/// makes, in the same run).
+/// end, after 2 s of warm-up (a 200 000-request run lasts about a
+/// second, which a store's memtable absorbs before its flushes and
+/// compactions start); `--base PATH`: another rocksync-master build
+/// measured beside them (the step a change makes, in the same run);
+/// `--kvrocks BIN`: Apache Kvrocks with the configuration shipped beside
+/// it, as a column. Every rate comes with its server's CPU per command.
 pub fn run(args: &[String]) -> Result<()> {
     let quick = args.iter().any(|a| a == "--quick");
     let keyspace =
@@ -162,17 +164,32 @@ pub fn run(args: &[String]) -> Result<()> {
         .iter()
         .any(|a| a == "--sustained")
         .then_some(if quick { 2 } else { 8 });
-    let base = args
-        .iter()
-        .position(|a| a == "--base")
-        .and_then(|i| args.get(i + 1))
-        .map(std::path::PathBuf::from);
+    let flag = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+    };
+    let base = flag("--base").map(std::path::PathBuf::from);
     let requests = if quick { 20_000 } else { 200_000 };
     let pair = start_pair("bench")?;
     let base_server = match &base {
         Some(bin) => Some(start_rocksync(bin, "bench-base")?),
         None => None,
     };
+    let kv = flag("--kvrocks")
+        .map(|bin| crate::commands_bench::start_kvrocks(bin))
+        .transpose()?;
+    // Measured in this order on each row: redis-server, the base build,
+    // this build, Kvrocks.
+    let mut servers = vec![("redis-server", pair.redis_port, pair.redis.0.id())];
+    servers.extend(
+        base_server
+            .as_ref()
+            .map(|(g, port)| ("base", *port, g.0.id())),
+    );
+    servers.push(("rocksync", pair.ours_port, pair.ours.0.id()));
+    servers.extend(kv.as_ref().map(|(_, g, port)| ("kvrocks", *port, g.id())));
+    let ours = servers.iter().position(|s| s.0 == "rocksync").unwrap_or(0);
     let extra: &[&str] = if keyspace {
         &["-r", "1000000", "-d", "100"]
     } else {
@@ -180,65 +197,68 @@ pub fn run(args: &[String]) -> Result<()> {
     };
     if keyspace {
         let load = if quick { 100_000 } else { 2_000_000 };
-        let mut ports = vec![pair.redis_port, pair.ours_port];
-        ports.extend(base_server.as_ref().map(|b| b.1));
-        for &port in &ports {
+        for &(_, port, _) in &servers {
             measure_with(port, "set", 16, load, extra)?;
         }
     }
     let tests: &[&str] = if keyspace { KEYSPACE_TESTS } else { TESTS };
+    let peers = servers.iter().map(|s| s.0).collect::<Vec<_>>().join(", ");
     match sustained {
         Some(secs) => println!(
-            "redis-benchmark -c 50 {}, rate over {secs} s of a run that does not end (after 2 s), {}\n",
+            "redis-benchmark -c 50 {}, rate over {secs} s of a run that does not end (after 2 s), {}; servers {peers}; CPU is each server's, µs per command\n",
             extra.join(" "),
             pair.title
         ),
         None => println!(
-            "redis-benchmark -c 50 -n {requests}{}, {}\n",
+            "redis-benchmark -c 50 -n {requests}{}, {}; servers {peers}; CPU is each server's, µs per command\n",
             extra.iter().map(|a| format!(" {a}")).collect::<String>(),
             pair.title
         ),
     }
-    // Measured in this order on each row: redis-server, the base build,
-    // this build.
-    let mut servers = vec![(pair.redis_port, pair.redis.0.id())];
-    servers.extend(base_server.as_ref().map(|(g, port)| (*port, g.0.id())));
-    servers.push((pair.ours_port, pair.ours.0.id()));
-    let mut head = vec!["test", "-P", "redis-server ops/s"];
-    head.extend(base_server.as_ref().map(|_| "base ops/s"));
-    head.extend(["rocksync ops/s", "rocksync/redis"]);
-    head.extend(base_server.as_ref().map(|_| "rocksync/base"));
-    if sustained.is_some() {
-        head.push("redis-server CPU µs/cmd");
-        head.extend(base_server.as_ref().map(|_| "base CPU µs/cmd"));
-        head.push("rocksync CPU µs/cmd");
+    let mut head = vec!["test".to_owned(), "-P".to_owned()];
+    for s in &servers {
+        head.push(format!("{} ops/s", s.0));
+        head.push("CPU".to_owned());
+    }
+    for s in servers.iter().filter(|s| s.0 != "rocksync") {
+        head.push(format!("rocksync/{}", s.0));
     }
     println!("| {} |", head.join(" | "));
     println!("| --- | --- |{}", " ---: |".repeat(head.len() - 2));
     for pipeline in [1, 16] {
         for test in tests {
             let mut rows = Vec::new();
-            for &(port, pid) in &servers {
-                for &(port, _) in &servers {
+            for &(_, port, pid) in &servers {
+                for &(_, port, _) in &servers {
                     settle(port)?;
                 }
                 rows.push(match sustained {
                     Some(secs) => measure_sustained(port, pid, test, pipeline, extra, secs)?,
-                    None => (measure_with(port, test, pipeline, requests, extra)?, 0.0),
+                    None => {
+                        let stat = std::path::PathBuf::from(format!("/proc/{pid}/stat"));
+                        let t0 = crate::cpu_bench::process_ticks(&stat)?;
+                        let rate = measure_with(port, test, pipeline, requests, extra)?;
+                        let t1 = crate::cpu_bench::process_ticks(&stat)?;
+                        (
+                            rate,
+                            crate::cpu_bench::us_per_command(t1 - t0, f64::from(requests)),
+                        )
+                    }
                 });
             }
-            let (redis, ours) = (rows[0], rows[rows.len() - 1]);
             let mut cells = vec![test.to_uppercase(), pipeline.to_string()];
-            cells.extend(rows.iter().map(|r| format!("{:.0}", r.0)));
-            cells.push(format!("{:.2}", ours.0 / redis.0));
-            if rows.len() == 3 {
-                cells.push(format!("{:.2}", ours.0 / rows[1].0));
+            for r in &rows {
+                cells.push(format!("{:.0}", r.0));
+                cells.push(format!("{:.1}", r.1));
             }
-            if sustained.is_some() {
-                cells.extend(rows.iter().map(|r| format!("{:.2}", r.1)));
+            for (_, r) in rows.iter().enumerate().filter(|(i, _)| *i != ours) {
+                cells.push(format!("{:.2}", rows[ours].0 / r.0));
             }
             println!("| {} |", cells.join(" | "));
         }
+    }
+    if let Some((dir, _, _)) = &kv {
+        let _ = std::fs::remove_dir_all(dir);
     }
     Ok(())
 }
@@ -333,6 +353,11 @@ pub(crate) fn settle(port: u16) -> Result<()> {
             .iter()
             .filter_map(|f| text.lines().find_map(|l| l.strip_prefix(f)))
             .collect();
+        let fields = if fields.is_empty() {
+            kvrocks_busy(port)?
+        } else {
+            fields.into_iter().map(str::to_owned).collect()
+        };
         if fields.is_empty() {
             // An older rocksync build without these fields: give it a
             // fixed while.
@@ -348,6 +373,26 @@ pub(crate) fn settle(port: u16) -> Result<()> {
         }
         std::thread::sleep(std::time::Duration::from_millis(500));
     }
+}
+
+/// Apache Kvrocks's background work, from its INFO rocksdb (its INFO
+/// persistence has none of rocksync's and redis-server's fields):
+/// running flushes and compactions, and whether either is pending; none
+/// for a server that has no such fields.
+fn kvrocks_busy(port: u16) -> Result<Vec<String>> {
+    const BUSY: [&str; 4] = [
+        "num_running_flushes:",
+        "num_running_compactions:",
+        "memtable_flush_pending:",
+        "compaction_pending:",
+    ];
+    let text = crate::repl_bench::call(port, &["INFO", "rocksdb"])
+        .with_context(|| format!("INFO rocksdb from the server on {port}"))?;
+    Ok(BUSY
+        .iter()
+        .filter_map(|f| text.lines().find_map(|l| l.strip_prefix(f)))
+        .map(str::to_owned)
+        .collect())
 }
 
 /// The rows over a real keyspace (issue 12).
