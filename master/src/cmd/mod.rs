@@ -146,6 +146,29 @@ pub trait View {
         self.store().scan_until(cf, prefix, start, end, None, f)
     }
 
+    /// For a range read again and again from where the last read ended
+    /// (a consumer group's next entries): whether this group read it
+    /// before, so that [`View::scan_on`] reads through what the group
+    /// read ahead. Reads outside the write path keep nothing: never.
+    fn read_before(&self, _cf: Cf, _prefix: &[u8]) -> bool {
+        false
+    }
+
+    /// As [`View::scan`], through what the group read ahead of the range
+    /// (see [`View::read_before`]).
+    ///
+    /// # Errors
+    /// RocksDB errors.
+    fn scan_on(
+        &self,
+        cf: Cf,
+        prefix: &[u8],
+        start: &[u8],
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()> {
+        self.scan(cf, prefix, start, f)
+    }
+
     /// Visit pairs under `prefix`, last first, from the last key below
     /// `before` (when given).
     ///
@@ -359,6 +382,19 @@ impl View for WriteCtx<'_> {
         f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<()> {
         scan_rev_through_before(self.store, self.batch, cf, prefix, before, f)
+    }
+    fn read_before(&self, cf: Cf, prefix: &[u8]) -> bool {
+        self.batch.scanned_before((cf, prefix, false))
+    }
+    fn scan_on(
+        &self,
+        cf: Cf,
+        prefix: &[u8],
+        start: &[u8],
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()> {
+        let range = (cf, prefix, false);
+        crate::store::merged::scan_end_through(self.store, self.batch, range, Some(start), f)
     }
     fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>> {
         Ok(self.batch.get(self.store, cf, key)?.map(Vec::from))

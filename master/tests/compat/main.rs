@@ -13,6 +13,7 @@ mod lists;
 mod replicas;
 mod scripting;
 mod server;
+mod stream_groups;
 mod stream_waits;
 mod streams;
 mod tracking;

@@ -477,6 +477,27 @@ impl Stream {
             return Ok(out);
         }
         let wanted = if count == 0 { usize::MAX } else { count };
+        let prefix = self.prefix(b'e');
+        let visit = |out: &mut Vec<(Id, Bytes)>, from: Id, k: &[u8], val: &[u8]| {
+            let Some(id) = id_of(k) else {
+                return true;
+            };
+            if (rev && id < from) || (!rev && id > to) {
+                return false;
+            }
+            out.push((id, Bytes::copy_from_slice(val)));
+            count == 0 || out.len() < count
+        };
+        if !rev && v.read_before(Cf::Sub, &prefix) {
+            // Read again in this group (consumers taking the next entries
+            // one call at a time): through what the group read ahead.
+            let start = [&prefix[..], &nodes::rax_key(from)].concat();
+            let n = prefix.len();
+            v.scan_on(Cf::Sub, &prefix, &start, &mut |k, val| {
+                visit(&mut out, from, &k[n..], val)
+            })?;
+            return Ok(out);
+        }
         if !rev {
             // IDs XADD makes in one millisecond follow one another: the
             // entries from `from` on are looked up as points while each
@@ -496,17 +517,7 @@ impl Stream {
                 return Ok(out);
             }
         }
-        let prefix = self.prefix(b'e');
-        let mut visit = |k: &[u8], val: &[u8]| {
-            let Some(id) = id_of(k) else {
-                return true;
-            };
-            if (rev && id < from) || (!rev && id > to) {
-                return false;
-            }
-            out.push((id, Bytes::copy_from_slice(val)));
-            count == 0 || out.len() < count
-        };
+        let mut visit = |k: &[u8], val: &[u8]| visit(&mut out, from, k, val);
         if rev {
             let before = match next_id(to) {
                 Some(n) => [&prefix[..], &nodes::rax_key(n)].concat(),

@@ -73,6 +73,18 @@ pub struct Ahead {
 }
 
 impl Ahead {
+    /// Whether the batch scanned the range before; from now on it has.
+    /// (A range read first by point lookups is noted here, so that its
+    /// next scan reads ahead.)
+    pub fn note(&mut self, (cf, prefix, rev): (Cf, &[u8], bool)) -> bool {
+        let range = (cf, prefix.to_vec(), rev);
+        if self.ranges.contains_key(&range) {
+            return true;
+        }
+        self.ranges.insert(range, None);
+        false
+    }
+
     /// Visit committed entries of `cf` under `prefix` in order while `f`
     /// says so: from `start` (ascending), or from the last key below
     /// `start` (`rev`; `None`: the last), through what was read ahead.

@@ -493,6 +493,11 @@ impl Batch {
         done
     }
 
+    /// Whether this batch scanned the range before (see [`Ahead::note`]).
+    pub fn scanned_before(&self, range: (Cf, &[u8], bool)) -> bool {
+        self.ahead.borrow_mut().note(range)
+    }
+
     /// The keys this batch wrote (or deleted) in `cf`, and whether it
     /// flushed everything.
     pub fn written(&self, cf: Cf) -> (impl Iterator<Item = &Vec<u8>>, bool) {
