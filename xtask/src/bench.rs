@@ -205,12 +205,12 @@ pub fn run(args: &[String]) -> Result<()> {
     let peers = servers.iter().map(|s| s.0).collect::<Vec<_>>().join(", ");
     match sustained {
         Some(secs) => println!(
-            "redis-benchmark -c 50 {}, rate over {secs} s of a run that does not end (after 2 s), {}; servers {peers}; CPU is each server's, µs per command\n",
+            "redis-benchmark -c 50 {}, rate over {secs} s of a run that does not end (after 2 s), {}; servers {peers}; CPU is each server's, µs per command, until its flushes and compactions are done\n",
             extra.join(" "),
             pair.title
         ),
         None => println!(
-            "redis-benchmark -c 50 -n {requests}{}, {}; servers {peers}; CPU is each server's, µs per command\n",
+            "redis-benchmark -c 50 -n {requests}{}, {}; servers {peers}; CPU is each server's, µs per command, until its flushes and compactions are done\n",
             extra.iter().map(|a| format!(" {a}")).collect::<String>(),
             pair.title
         ),
@@ -238,6 +238,9 @@ pub fn run(args: &[String]) -> Result<()> {
                         let stat = std::path::PathBuf::from(format!("/proc/{pid}/stat"));
                         let t0 = crate::cpu_bench::process_ticks(&stat)?;
                         let rate = measure_with(port, test, pipeline, requests, extra)?;
+                        // (with the flushes and compactions the run left,
+                        // as the sustained rows count them)
+                        settle(port)?;
                         let t1 = crate::cpu_bench::process_ticks(&stat)?;
                         (
                             rate,
@@ -257,7 +260,8 @@ pub fn run(args: &[String]) -> Result<()> {
             println!("| {} |", cells.join(" | "));
         }
     }
-    if let Some((dir, _, _)) = &kv {
+    if let Some((dir, guard, _)) = kv {
+        drop(guard);
         let _ = std::fs::remove_dir_all(dir);
     }
     Ok(())

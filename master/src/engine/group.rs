@@ -385,8 +385,8 @@ impl Executor {
         // start of the next, and its wall time is the job's start plus
         // the time since (a monotonic clock: Redis's own command time
         // is a snapshot taken as it starts).
-        let (start_ms, t0) = (now_ms(), Instant::now());
-        let unit_now = atomic.then_some(start_ms);
+        let (wall, t0) = (since_epoch(), Instant::now());
+        let unit_now = atomic.then_some(wall.as_millis() as u64);
         let mut mark = t0;
         let mut i = 0;
         while i < cmds.len() {
@@ -441,7 +441,7 @@ impl Executor {
                 continue;
             }
             group.made_by(cmd.client);
-            let now = unit_now.unwrap_or_else(|| start_ms + (mark - t0).as_millis() as u64);
+            let now = unit_now.unwrap_or_else(|| (wall + (mark - t0)).as_millis() as u64);
             let reply = self.execute(cmd, group, now);
             let t = Instant::now();
             let us = micros(t - mark);
@@ -770,6 +770,13 @@ fn note_fed(blocked: &Blocked, fed: &mut std::collections::VecDeque<Bytes>, even
             fed.push_back(e.key.clone());
         }
     }
+}
+
+/// The wall clock's time since the Unix epoch (zero before it).
+fn since_epoch() -> std::time::Duration {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
 }
 
 /// Whole microseconds of `d`.

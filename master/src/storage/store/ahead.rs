@@ -25,6 +25,15 @@ const MOST_AHEAD: usize = 256;
 /// not an end a pop at a time).
 const MOST_KEPT: usize = 1024;
 
+/// Most bytes of values read past what a scan wanted (a stream's entries
+/// are a client's, of any size).
+const MOST_AHEAD_BYTES: usize = 256 << 10;
+
+/// Windows kept per range: readers at as many places in it (consumer
+/// groups of one stream, each taking its next entries) each read ahead
+/// of themselves, not over one another's.
+const WINDOWS: usize = 4;
+
 /// Which end of which range: column family, prefix, last first.
 type Range = (Cf, Vec<u8>, bool);
 
@@ -62,11 +71,12 @@ impl Window {
     }
 }
 
-/// What a batch has read ahead, per range; a range scanned once has no
-/// window yet (most are scanned once a group).
+/// What a batch has read ahead, per range: up to [`WINDOWS`] windows, the
+/// most recently read last; a range scanned once has none yet (most are
+/// scanned once a group).
 #[derive(Default)]
 pub struct Ahead {
-    ranges: HashMap<Range, Option<Window>, foldhash::fast::RandomState>,
+    ranges: HashMap<Range, Vec<Window>, foldhash::fast::RandomState>,
     /// Store scans made (tests count them).
     #[cfg(test)]
     reads: usize,
@@ -77,11 +87,10 @@ impl Ahead {
     /// (A range read first by point lookups is noted here, so that its
     /// next scan reads ahead.)
     pub fn note(&mut self, (cf, prefix, rev): (Cf, &[u8], bool)) -> bool {
-        let range = (cf, prefix.to_vec(), rev);
-        if self.ranges.contains_key(&range) {
+        if self.ranges.contains_key(&(cf, prefix.to_vec(), rev)) {
             return true;
         }
-        self.ranges.insert(range, None);
+        self.ranges.insert((cf, prefix.to_vec(), rev), Vec::new());
         false
     }
 
@@ -99,10 +108,10 @@ impl Ahead {
         f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<()> {
         let range = (cf, prefix.to_vec(), rev);
-        let Some(seen) = self.ranges.get_mut(&range) else {
+        let Some(windows) = self.ranges.get_mut(&range) else {
             // The first scan of this range in the batch reads what it
             // wants only, and says the range was scanned.
-            self.ranges.insert(range, None);
+            self.ranges.insert(range, Vec::new());
             #[cfg(test)]
             {
                 self.reads += 1;
@@ -111,7 +120,35 @@ impl Ahead {
         };
         let mut ahead = FIRST_AHEAD;
         let mut from = start.map(<[u8]>::to_vec);
-        if let Some(w) = seen.as_ref().filter(|w| w.serves(rev, start)) {
+        // The window nearest below the start (above it, last first): the
+        // one this reader made as it went; it is read ahead again, in
+        // place. None serves: a new one, in place of the least recent.
+        let nearest = windows
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| w.serves(rev, start))
+            .max_by(|(_, a), (_, b)| match (rev, &a.from, &b.from) {
+                (false, x, y) => x.cmp(y),
+                // (descending: None, the range's end, is the farthest)
+                (true, None, _) => std::cmp::Ordering::Less,
+                (true, _, None) => std::cmp::Ordering::Greater,
+                (true, x, y) => y.cmp(x),
+            })
+            .map(|(i, _)| i);
+        let at = match nearest {
+            Some(i) => {
+                let w = windows.remove(i);
+                windows.push(w);
+                windows.len() - 1
+            }
+            None => {
+                if windows.len() >= WINDOWS {
+                    windows.remove(0);
+                }
+                windows.len()
+            }
+        };
+        if let Some(w) = windows.get(at) {
             ahead = w.ahead;
             let at = w.first(rev, start);
             for (k, v) in &w.entries[at..] {
@@ -135,11 +172,19 @@ impl Ahead {
                 };
             }
         }
+        let read = read_ahead(store, (cf, prefix, rev), from, ahead, f)?;
+        match read {
+            Some(w) if at < windows.len() => windows[at] = w,
+            Some(w) => windows.push(w),
+            None if at < windows.len() => {
+                windows.remove(at);
+            }
+            None => {}
+        }
         #[cfg(test)]
         {
             self.reads += 1;
         }
-        *seen = read_ahead(store, (cf, prefix, rev), from, ahead, f)?;
         Ok(())
     }
 }
@@ -158,6 +203,7 @@ fn read_ahead(
     let mut keep = true;
     let mut wanted = true;
     let mut extra = 0;
+    let mut bytes = 0;
     let mut cut = false;
     committed(store, (cf, prefix, rev), start.as_deref(), &mut |k, v| {
         if wanted {
@@ -170,9 +216,10 @@ fn read_ahead(
             }
         } else {
             extra += 1;
+            bytes += v.len();
         }
         entries.push((k.to_vec(), Bytes::copy_from_slice(v)));
-        cut = !wanted && extra == ahead;
+        cut = !wanted && (extra == ahead || bytes >= MOST_AHEAD_BYTES);
         !cut
     })?;
     Ok(keep.then(|| Window {
@@ -265,6 +312,55 @@ mod tests {
         assert_eq!(
             first(&mut a, &s, false, Some(b"p:")),
             Some(b"p:000".to_vec())
+        );
+    }
+
+    /// Readers at two places of one range, in turn (two consumer groups
+    /// of one stream), each read ahead of themselves: a few store reads
+    /// each, not one a step.
+    #[test]
+    fn readers_at_several_places_keep_a_window_each() {
+        let (_d, s) = store();
+        let mut a = Ahead::default();
+        let mut starts = [b"p:".to_vec(), b"p:050".to_vec()];
+        for i in 0..40 {
+            for (j, start) in starts.iter_mut().enumerate() {
+                let k = first(&mut a, &s, false, Some(start)).expect("a key");
+                assert_eq!(k, format!("p:{:03}", j * 50 + i).into_bytes());
+                *start = k;
+                start.push(0);
+            }
+        }
+        // Each: its first read (the range's very first is plain), then
+        // 16, 32 and 64 ahead (one window for both: a read a step).
+        assert!(a.reads <= 8, "{} store reads", a.reads);
+    }
+
+    /// Values past what a scan wanted are kept up to a byte budget.
+    #[test]
+    fn reading_ahead_stops_at_its_byte_budget() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = Store::open(dir.path(), &Default::default()).expect("store");
+        let mut b = Batch::new();
+        for i in 0..40 {
+            let k = format!("p:{i:03}").into_bytes();
+            b.put(&s, Cf::Sub, k, vec![b'v'; 64 << 10]).expect("put");
+        }
+        s.write_batch(b, 1).expect("write");
+        let mut a = Ahead::default();
+        let mut start = b"p:".to_vec();
+        for i in 0..40 {
+            let k = first(&mut a, &s, false, Some(&start)).expect("a key");
+            assert_eq!(k, format!("p:{i:03}").into_bytes());
+            start = k;
+            start.push(0);
+        }
+        let kept: usize = a.ranges.values().flatten().map(|w| w.entries.len()).sum();
+        assert!(kept <= 1 + MOST_AHEAD_BYTES / (64 << 10), "{kept} kept");
+        assert!(
+            a.reads >= 40 / (1 + MOST_AHEAD_BYTES / (64 << 10)),
+            "{}",
+            a.reads
         );
     }
 
