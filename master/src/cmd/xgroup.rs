@@ -263,7 +263,7 @@ fn deliver(
 ) -> Result<()> {
     counters.delivered(g, id);
     if !noack {
-        let old = groups::nack(c, s, name, id)?;
+        let old = groups::nack_of_new(c, s, name, id)?;
         let n = Nack {
             time: c.now_ms,
             count: 1,

@@ -1,7 +1,8 @@
 //! Consumer groups under random pipelines: a write group that holds many
-//! XREADGROUPs of one stream reads its entries ahead of them (once, not
-//! once a call), under the same group's XADDs, XDELs, trims, SETIDs and
-//! deletes; every reply must be redis-server's.
+//! XREADGROUPs of one stream reads its entries, and the consumer group's
+//! pending entries, ahead of them (once, not once a call), under the same
+//! group's XADDs, XDELs, trims, SETIDs (entries delivered again, pending
+//! already) and deletes; every reply must be redis-server's.
 
 use super::{beside_redis, draws};
 

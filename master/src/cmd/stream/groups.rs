@@ -11,6 +11,7 @@ use super::{
 use crate::cmd::{View, WriteCtx};
 use crate::error::Result;
 use crate::store::keys::be_u64;
+use crate::store::Cf;
 
 /// A consumer group's record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,6 +112,29 @@ pub fn groups(v: &impl View, s: &Stream) -> Result<Vec<(Bytes, Group)>> {
 pub fn nack(v: &impl View, s: &Stream, group: &[u8], id: Id) -> Result<Option<Nack>> {
     Ok(s.get(v, &nack_part(group, id))?
         .and_then(|b| Nack::decode(&b)))
+}
+
+/// As [`nack`], for a new entry the group delivers (`>`): after the first
+/// in a write group, looked up through what the group read ahead of the
+/// pending entries from `id` on (almost always none: an entry is pending
+/// before it is new only after an XGROUP SETID back), not a lookup each.
+///
+/// # Errors
+/// RocksDB errors.
+pub fn nack_of_new(v: &impl View, s: &Stream, group: &[u8], id: Id) -> Result<Option<Nack>> {
+    let prefix = s.sub_key(&group_prefix(b'p', group));
+    if !v.read_before(Cf::Sub, &prefix) {
+        return nack(v, s, group, id);
+    }
+    let key = s.sub_key(&nack_part(group, id));
+    let mut found = None;
+    v.scan_on(Cf::Sub, &prefix, &key, &mut |k, val| {
+        if k == key.as_slice() {
+            found = Nack::decode(val);
+        }
+        false
+    })?;
+    Ok(found)
 }
 
 /// Write pending entry `id` (`old`: what it was, to move it off its
