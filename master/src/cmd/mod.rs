@@ -8,6 +8,7 @@
 //! change data only by emitting events, which are applied at once.
 
 pub(crate) mod bits;
+mod cursors;
 pub(crate) mod dump;
 pub(crate) mod expire;
 mod flags;
@@ -32,9 +33,6 @@ pub mod xstream;
 pub(crate) mod zrange;
 pub(crate) mod zset;
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
 use bytes::Bytes;
 use rocksync_protocol::{parse_i64, Command, LogEvent, Prior, Reply};
 
@@ -44,6 +42,7 @@ use crate::store::batch::Batch;
 use crate::store::keys::{Kind, Meta};
 use crate::store::merged::{scan_rev_through_before, scan_through};
 use crate::store::{Cf, Store};
+pub use cursors::Cursors;
 pub use limits::{Limits, Sizes};
 pub use random::{rand_args, random_picks, seed, Rng};
 
@@ -195,41 +194,6 @@ pub trait View {
         f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<()> {
         self.scan_rev_from(cf, prefix, None, f)
-    }
-}
-
-/// Server-side cursors for SCAN and friends: a cursor number stands for
-/// the last key returned.
-#[derive(Debug, Default)]
-pub struct Cursors {
-    inner: Mutex<(u64, HashMap<u64, Bytes>)>,
-}
-
-const MAX_CURSORS: usize = 16 * 1024;
-
-impl Cursors {
-    /// Remember `last` and return its cursor number.
-    pub fn save(&self, last: Bytes) -> u64 {
-        let mut g = self
-            .inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if g.1.len() >= MAX_CURSORS {
-            g.1.clear();
-        }
-        g.0 += 1;
-        let id = g.0;
-        g.1.insert(id, last);
-        id
-    }
-
-    /// The key a cursor stands for.
-    pub fn load(&self, id: u64) -> Option<Bytes> {
-        let g = self
-            .inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        g.1.get(&id).cloned()
     }
 }
 
