@@ -215,6 +215,11 @@ fn read_ahead(
                 return wanted;
             }
         } else {
+            // (the budget holds: an entry past it is left for the next read)
+            if bytes + v.len() > MOST_AHEAD_BYTES {
+                cut = true;
+                return false;
+            }
             extra += 1;
             bytes += v.len();
         }
@@ -362,6 +367,22 @@ mod tests {
             "{}",
             a.reads
         );
+        // An entry larger than the budget is never read ahead.
+        let mut b = Batch::new();
+        b.put(
+            &s,
+            Cf::Sub,
+            b"p:040".to_vec(),
+            vec![b'v'; MOST_AHEAD_BYTES + 1],
+        )
+        .expect("put");
+        s.write_batch(b, 2).expect("write");
+        let mut a = Ahead::default();
+        for _ in 0..2 {
+            first(&mut a, &s, false, Some(b"p:039"));
+        }
+        let kept: usize = a.ranges.values().flatten().map(|w| w.entries.len()).sum();
+        assert_eq!(kept, 1, "only the entry the scan wanted");
     }
 
     /// A scan to the range's end keeps a complete window: the next one
