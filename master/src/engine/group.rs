@@ -773,7 +773,7 @@ fn note_fed(blocked: &Blocked, fed: &mut std::collections::VecDeque<Bytes>, even
 }
 
 /// The wall clock's time since the Unix epoch (zero before it).
-fn since_epoch() -> std::time::Duration {
+pub(super) fn since_epoch() -> std::time::Duration {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()

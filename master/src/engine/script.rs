@@ -9,9 +9,8 @@ use bytes::Bytes;
 use rocksync_protocol::Reply;
 use tokio::sync::oneshot;
 
-use super::group::{Executor, Group};
+use super::group::{since_epoch, Executor, Group};
 use super::job::{Done, WriteCmd};
-use crate::clock::now_ms;
 use crate::cmd::spec::flag::WRITE;
 use crate::cmd::spec::Meta;
 use crate::cmd::{seal_command, Exec};
@@ -41,6 +40,8 @@ pub struct ScriptJob {
     pub keys: Vec<Bytes>,
     /// ARGV.
     pub argv: Vec<Bytes>,
+    /// The command's name as the client sent it.
+    pub called: Bytes,
     /// EVAL_RO / EVALSHA_RO: writes are refused.
     pub read_only: bool,
     /// The client that runs it (NOLOOP).
@@ -63,8 +64,9 @@ struct GroupHost<'a> {
     /// for the whole script, as Redis keeps).
     at: usize,
     start: usize,
-    started: Instant,
     now: u64,
+    /// The wall clock and the monotonic one at the batch's start.
+    clock: (std::time::Duration, Instant),
     ran: Vec<Ran>,
 }
 
@@ -109,15 +111,18 @@ impl Host for GroupHost<'_> {
         self.exec.execute(&cmd, self.group, self.now)
     }
 
-    fn begin(&mut self, i: usize) {
+    fn begin(&mut self, i: usize, started: Instant) -> u64 {
         self.at = i;
         self.start = self.group.events_len();
         self.group.made_by(self.jobs[i].client);
-        self.started = Instant::now();
-        self.now = now_ms();
+        // The wall clock at the batch's start plus the monotonic time
+        // since: no clock read of its own.
+        let (wall, t0) = self.clock;
+        self.now = (wall + started.saturating_duration_since(t0)).as_millis() as u64;
+        self.now
     }
 
-    fn end(&mut self, _: usize, reply: Reply) {
+    fn end(&mut self, _: usize, reply: Reply, us: u64) {
         if !self.unit {
             seal_command(self.group.events_mut(), self.start);
         }
@@ -125,7 +130,6 @@ impl Host for GroupHost<'_> {
             // Stopped by a shutdown: what it wrote is not committed.
             self.group.fail("the node is shutting down".into());
         }
-        let us = self.started.elapsed().as_micros() as u64;
         let seq = self.group.last_seq_from(self.start);
         if !self.unit {
             self.exec.serve_blocked(self.group, self.start);
@@ -186,6 +190,7 @@ impl Executor {
                 function: job.function.as_ref(),
                 keys: &job.keys,
                 argv: &job.argv,
+                called: &job.called,
             })
             .collect();
         let mut host = GroupHost {
@@ -195,8 +200,8 @@ impl Executor {
             unit,
             at: 0,
             start: 0,
-            started: Instant::now(),
             now: 0,
+            clock: (since_epoch(), Instant::now()),
             ran: Vec::with_capacity(jobs.len()),
         };
         vm.run_all(&mut host, &runs);

@@ -40,11 +40,12 @@ pub trait Host: Send {
     /// The reply is an error reply for a command that may not run.
     fn call(&mut self, args: Vec<Bytes>) -> Reply;
 
-    /// Script `i` of the batch is about to run.
-    fn begin(&mut self, i: usize);
+    /// Script `i` of the batch is about to run, from `started` on; the
+    /// wall clock then (unix ms: the script's one time, as Redis keeps).
+    fn begin(&mut self, i: usize, started: Instant) -> u64;
 
-    /// Script `i` ended with `reply`.
-    fn end(&mut self, i: usize, reply: Reply);
+    /// Script `i` ended with `reply`, after `us` microseconds.
+    fn end(&mut self, i: usize, reply: Reply, us: u64);
 }
 
 /// One script (EVAL and its kin) or function (FCALL) to run.
@@ -60,6 +61,9 @@ pub struct Run<'a> {
     pub keys: &'a [Bytes],
     /// ARGV (a function's second).
     pub argv: &'a [Bytes],
+    /// The command's name as the client sent it (FUNCTION STATS shows
+    /// a running function's command line).
+    pub called: &'a Bytes,
 }
 
 /// The SHA-1 of `body`, in lowercase hex (a script's name).
@@ -89,8 +93,37 @@ pub struct Scripts {
     abort: AtomicBool,
     /// How long each script's last run took (µs).
     last_run_us: Mutex<ByName<u64>>,
-    /// The running function's name and command (FUNCTION STATS).
-    function: Mutex<Option<(String, Vec<Bytes>)>>,
+    /// The running function (FUNCTION STATS).
+    function: Mutex<RunningFunction>,
+}
+
+/// The function that runs, if one does: its name, KEYS and ARGV, kept in
+/// buffers reused from call to call (every FCALL sets them); its command
+/// line is made only when asked for.
+#[derive(Debug, Default)]
+struct RunningFunction {
+    running: bool,
+    called: Bytes,
+    name: String,
+    numkeys: usize,
+    args: Vec<Bytes>,
+}
+
+impl RunningFunction {
+    /// `FCALL name numkeys key... arg...` (FCALL as the client wrote
+    /// it), while it runs.
+    fn command(&self) -> Option<(String, Vec<Bytes>)> {
+        if !self.running {
+            return None;
+        }
+        let mut command = vec![
+            self.called.clone(),
+            Bytes::from(self.name.clone()),
+            Bytes::from(self.numkeys.to_string()),
+        ];
+        command.extend(self.args.iter().cloned());
+        Some((self.name.clone(), command))
+    }
 }
 
 const IDLE: u8 = 0;
@@ -156,7 +189,7 @@ impl Scripts {
             .function
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone();
+            .command();
         Some((f, since))
     }
 
@@ -516,12 +549,16 @@ impl Vm {
                 to_lua(lua, &reply, resp.load(Ordering::Relaxed))
             })?;
             for (run, what) in runs.iter().zip(&callables) {
-                lock().begin(ended);
+                // (two clock reads a script: its start and its end)
+                let started = Instant::now();
+                let now = lock().begin(ended, started);
                 let reply = match what {
-                    Ok(what) => self.run_timed(what, run.keys, run.argv, (&call, &pcall)),
+                    Ok(what) => self.run_timed(what, run, (&call, &pcall), now),
                     Err(refused) => refused.clone(),
                 };
-                lock().end(ended, reply);
+                let us = started.elapsed().as_micros() as u64;
+                self.note_time(what, us);
+                lock().end(ended, reply, us);
                 ended += 1;
             }
             Ok(())
@@ -529,8 +566,8 @@ impl Vm {
         if let Err(e) = made {
             // (the call functions could not be made: nothing ran)
             for i in ended..runs.len() {
-                lock().begin(i);
-                lock().end(i, Reply::error(format!("ERR {e}")));
+                lock().begin(i, Instant::now());
+                lock().end(i, Reply::error(format!("ERR {e}")), 0);
             }
         }
     }
@@ -540,40 +577,49 @@ impl Vm {
     fn run_timed(
         &self,
         what: &Callable<'_>,
-        keys: &[Bytes],
-        argv: &[Bytes],
+        run: &Run<'_>,
         calls: (&Function, &Function),
+        now: u64,
     ) -> Reply {
+        let (keys, argv) = (run.keys, run.argv);
         let scripts = &self.scripts;
         if let Callable::Function(name, _) = what {
-            let mut command = vec![
-                Bytes::from_static(b"fcall"),
-                Bytes::from(name.to_string()),
-                Bytes::from(keys.len().to_string()),
-            ];
-            command.extend(keys.iter().chain(argv).cloned());
-            *scripts
+            let mut f = scripts
                 .function
                 .lock()
-                .unwrap_or_else(PoisonError::into_inner) = Some((name.to_string(), command));
+                .unwrap_or_else(PoisonError::into_inner);
+            f.running = true;
+            f.called = run.called.clone();
+            f.name.clear();
+            f.name.push_str(name);
+            f.numkeys = keys.len();
+            f.args.clear();
+            f.args.extend(keys.iter().chain(argv).cloned());
         }
-        scripts
-            .running_since
-            .store(crate::clock::now_ms(), Ordering::Release);
+        scripts.running_since.store(now, Ordering::Release);
         scripts.state.store(RUNNING, Ordering::Release);
-        let started = std::time::Instant::now();
         let reply = self
             .run_hooked(what, keys, argv, calls)
             .unwrap_or_else(|e| Reply::error(format!("ERR {e}")));
         scripts.state.store(IDLE, Ordering::Release);
         if matches!(what, Callable::Function(..)) {
-            *scripts
+            let mut f = scripts
                 .function
                 .lock()
-                .unwrap_or_else(PoisonError::into_inner) = None;
+                .unwrap_or_else(PoisonError::into_inner);
+            f.running = false;
+            // (the arguments are not held past the call)
+            f.args.clear();
+            f.called = Bytes::new();
         }
-        let us = started.elapsed().as_micros() as u64;
-        let mut last = scripts
+        reply
+    }
+
+    /// How long `what` took, for whether it may run long next time.
+    fn note_time(&self, what: &Result<Callable<'_>, Reply>, us: u64) {
+        let Ok(what) = what else { return };
+        let mut last = self
+            .scripts
             .last_run_us
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
@@ -583,8 +629,6 @@ impl Vm {
                 last.insert(what.name().to_owned(), us);
             }
         }
-        drop(last);
-        reply
     }
 
     /// What [`RUN`] clears after a run: the call functions, and what a

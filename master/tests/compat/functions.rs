@@ -6,6 +6,7 @@
 use super::common::{InProc, RedisServer};
 use super::scripting::assert_cases;
 use super::Raw;
+use std::time::Duration;
 
 const CASES: &[&[&str]] = &[
     &["function", "load", "#!lua name=mylib\nredis.register_function('myfunc', function(keys, args) return redis.call('set', keys[1], args[1]) end)"],
@@ -184,4 +185,54 @@ fn function_dumps_restore_both_ways() {
     for list in &lists {
         assert_eq!(theirs.call_bytes(list), mine.call_bytes(list));
     }
+}
+
+/// FUNCTION STATS while a function runs names it and its command line
+/// (each call's own arguments: the second call's replace the first's),
+/// and names none once FUNCTION KILL has stopped it; as redis-server.
+#[test]
+fn function_stats_show_the_running_call() {
+    let redis = RedisServer::start(&[]);
+    let ours = InProc::start();
+    // (the time it has run differs: masked)
+    let masked = |reply: Vec<u8>| {
+        let text = String::from_utf8_lossy(&reply).into_owned();
+        match text.find("duration_ms\r\n:") {
+            Some(at) => {
+                let from = at + "duration_ms\r\n:".len();
+                let to = from + text[from..].find("\r\n").unwrap_or(0);
+                format!("{}N{}", &text[..from], &text[to..])
+            }
+            None => text,
+        }
+    };
+    let mut got = Vec::new();
+    for addr in [([127, 0, 0, 1], redis.port).into(), ours.addr] {
+        let addr: std::net::SocketAddr = addr;
+        let mut other = Raw::connect(addr);
+        let mut steps = Vec::new();
+        let lib = "#!lua name=spinner\nredis.register_function{function_name='spin', callback=function(keys, args) local i = 0 while true do i = i + 1 end end, flags={'no-writes'}}";
+        steps.push(masked(other.call_bytes(&["FUNCTION", "LOAD", lib])));
+        let mut runner = Raw::connect(addr);
+        for call in [
+            &["FCALL", "spin", "2", "k1", "k2", "a1"][..],
+            &["FCALL", "spin", "1", "k3"][..],
+        ] {
+            runner.send(call);
+            std::thread::sleep(Duration::from_millis(300));
+            steps.push(masked(other.call_bytes(&["FUNCTION", "STATS"])));
+            steps.push(masked(other.call_bytes(&["FUNCTION", "KILL"])));
+            steps.push(masked(runner.next_bytes()));
+        }
+        steps.push(masked(other.call_bytes(&["FUNCTION", "STATS"])));
+        got.push(steps);
+    }
+    assert_eq!(got[0], got[1]);
+    // (the calls' own command lines, the second's not after the first's)
+    assert!(got[1][1].contains("$5\r\nFCALL\r\n"), "{:?}", got[1][1]);
+    assert!(
+        got[1][4].contains("k3") && !got[1][4].contains("k1"),
+        "{:?}",
+        got[1][4]
+    );
 }

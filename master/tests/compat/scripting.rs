@@ -523,7 +523,7 @@ fn a_long_script_makes_others_busy_until_killed() {
 
 impl Raw {
     /// Send a command without reading its reply.
-    fn send(&mut self, args: &[&str]) {
+    pub(super) fn send(&mut self, args: &[&str]) {
         let mut out = bytes::BytesMut::new();
         rocksync_protocol::put_command(&mut out, args);
         self.stream.write_all(&out).expect("send");
