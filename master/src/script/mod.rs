@@ -484,8 +484,13 @@ impl Vm {
         (call, pcall): (&Function, &Function),
     ) -> mlua::Result<Reply> {
         let lua = &self.lua;
+        // (text goes onto Lua's stack directly; other bytes through a
+        // string mlua makes and references first, about twice the work)
         let strings = |items: &[Bytes]| {
-            lua.create_sequence_from(items.iter().map(|b| mlua::BString::from(&b[..])))
+            lua.create_sequence_from(items.iter().map(|b| match std::str::from_utf8(b) {
+                Ok(text) => mlua::Either::Left(text),
+                Err(_) => mlua::Either::Right(mlua::BString::from(&b[..])),
+            }))
         };
         let (keys, argv) = (strings(keys)?, strings(argv)?);
         self.resp.store(2, Ordering::Relaxed);

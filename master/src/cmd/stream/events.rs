@@ -31,10 +31,11 @@ pub fn wakes(e: &rocksync_protocol::LogEvent) -> bool {
 
 /// An X_META event's value.
 pub(super) fn header_value(len: u64, head: &Header) -> Bytes {
-    let mut v = BytesMut::with_capacity(48);
-    v.put_u64(len);
-    v.put_slice(&head.encode());
-    v.freeze()
+    // (sized for a header with its tail node: one allocation)
+    let mut v = Vec::with_capacity(160);
+    v.extend_from_slice(&len.to_be_bytes());
+    head.encode_into(&mut v);
+    Bytes::from(v)
 }
 
 /// Writes to a stream's parts (`None`: delete), in order, to log as one

@@ -156,17 +156,23 @@ impl Node {
     /// varints for the IDs, counters, size and field count, then each field
     /// as a varint length and its bytes.
     pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.encode_into(&mut out);
+        out
+    }
+
+    /// As [`Node::encode`], appended to `out`.
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
         let (m, l) = (self.master, self.last);
         let nums = [m.0, m.1, l.0, l.1, self.live, self.deleted, self.bytes];
-        let mut out = vec![VERSION];
+        out.push(VERSION);
         for v in nums.into_iter().chain([self.fields.len() as u64]) {
-            put_varint(&mut out, v);
+            put_varint(out, v);
         }
         for f in &self.fields {
-            put_varint(&mut out, f.len() as u64);
+            put_varint(out, f.len() as u64);
             out.extend_from_slice(f);
         }
-        out
     }
 
     /// The inverse of [`Node::encode`]; None for any bytes encode never made
