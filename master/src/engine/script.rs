@@ -40,8 +40,8 @@ pub struct ScriptJob {
     pub keys: Vec<Bytes>,
     /// ARGV.
     pub argv: Vec<Bytes>,
-    /// The command's name as the client sent it.
-    pub called: Bytes,
+    /// The command's first three arguments as the client sent them.
+    pub called: [Bytes; 3],
     /// EVAL_RO / EVALSHA_RO: writes are refused.
     pub read_only: bool,
     /// The client that runs it (NOLOOP).

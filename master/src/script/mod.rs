@@ -64,9 +64,10 @@ pub struct Run<'a> {
     pub keys: &'a [Bytes],
     /// ARGV (a function's second).
     pub argv: &'a [Bytes],
-    /// The command's name as the client sent it (FUNCTION STATS shows
-    /// a running function's command line).
-    pub called: &'a Bytes,
+    /// The command's first arguments as the client sent them: its name,
+    /// the script's or function's, the number of keys (FUNCTION STATS
+    /// shows a running function's command line).
+    pub called: &'a [Bytes; 3],
 }
 
 /// The SHA-1 of `body`, in lowercase hex (a script's name).
@@ -417,10 +418,9 @@ impl Vm {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
             f.running = true;
-            f.called = run.called.clone();
+            f.called.clone_from(run.called);
             f.name.clear();
             f.name.push_str(name);
-            f.numkeys = keys.len();
             f.args.clear();
             f.args.extend(keys.iter().chain(argv).cloned());
         }
@@ -436,9 +436,11 @@ impl Vm {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
             f.running = false;
-            // (the arguments are not held past the call)
+            // (the arguments are not held past the call, nor room for
+            // a great many)
             f.args.clear();
-            f.called = Bytes::new();
+            f.args.shrink_to(64);
+            f.called = Default::default();
         }
         reply
     }

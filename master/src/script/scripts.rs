@@ -37,32 +37,28 @@ pub struct Scripts {
     pub(super) function: Mutex<RunningFunction>,
 }
 
-/// The function that runs, if one does: its name, KEYS and ARGV, kept in
-/// buffers reused from call to call (every FCALL sets them); its command
-/// line is made only when asked for.
+/// The function that runs, if one does: its name and its command line,
+/// kept in buffers reused from call to call (every FCALL sets them).
 #[derive(Debug, Default)]
 pub(super) struct RunningFunction {
     pub(super) running: bool,
-    pub(super) called: Bytes,
+    /// As registered.
     pub(super) name: String,
-    pub(super) numkeys: usize,
+    /// `FCALL name numkeys` as the client sent them.
+    pub(super) called: [Bytes; 3],
+    /// KEYS, then ARGV.
     pub(super) args: Vec<Bytes>,
 }
 
 impl RunningFunction {
-    /// `FCALL name numkeys key... arg...` (FCALL as the client wrote
-    /// it), while it runs.
+    /// Its name, and its command line as the client sent it, while it
+    /// runs.
     fn command(&self) -> Option<(String, Vec<Bytes>)> {
         if !self.running {
             return None;
         }
-        let mut command = vec![
-            self.called.clone(),
-            Bytes::from(self.name.clone()),
-            Bytes::from(self.numkeys.to_string()),
-        ];
-        command.extend(self.args.iter().cloned());
-        Some((self.name.clone(), command))
+        let line = self.called.iter().chain(&self.args).cloned().collect();
+        Some((self.name.clone(), line))
     }
 }
 

@@ -82,7 +82,7 @@ pub fn job(
         function: Some(Arc::clone(&catalog)),
         keys: a[3..3 + numkeys].to_vec(),
         argv: a[3 + numkeys..].to_vec(),
-        called: a[0].clone(),
+        called: [a[0].clone(), a[1].clone(), a[2].clone()],
         read_only: no_writes,
         client,
         resolve: crate::command::script_callee,

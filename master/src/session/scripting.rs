@@ -106,7 +106,7 @@ pub fn job(
         function: None,
         keys: a[3..3 + numkeys].to_vec(),
         argv: a[3 + numkeys..].to_vec(),
-        called: a[0].clone(),
+        called: [a[0].clone(), a[1].clone(), a[2].clone()],
         // (on a slave, a write is refused as READONLY in the script)
         read_only,
         client,
