@@ -18,7 +18,8 @@ pub use handshake::{
     is_valid_replid, ReplAck, SyncAnswer, SyncDecision, SyncRequest, SYNC_COMMAND,
 };
 pub use reply::{
-    fmt_double, put_bulk, put_command, put_int_line, Proto, Reply, ReplyDecoder, ReplyEncoder,
+    fmt_double, format_u64, put_bulk, put_command, put_int_line, Proto, Reply, ReplyDecoder,
+    ReplyEncoder,
 };
 pub use resp::{
     parse_i64, split_inline, RequestDecoder, RespLimits, DEFAULT_MAX_BULK_BYTES,

@@ -262,7 +262,7 @@ fn put_line(dst: &mut BytesMut, prefix: u8, text: &[u8]) {
 
 /// Append `prefix`, the decimal of `n` and CRLF.
 pub fn put_int_line(dst: &mut BytesMut, prefix: u8, n: i64) {
-    let mut digits = [0u8; 20];
+    let mut digits = [0u8; 21];
     let text = format_i64(n, &mut digits);
     dst.reserve(text.len() + 3);
     dst.put_u8(prefix);
@@ -286,10 +286,26 @@ pub fn put_command<A: AsRef<[u8]>>(dst: &mut BytesMut, args: &[A]) {
     }
 }
 
-/// Decimal digits of `n`, written into the tail of `buf`.
-fn format_i64(n: i64, buf: &mut [u8; 20]) -> &[u8] {
+/// Decimal digits of `n`, written into the tail of `buf` (no `format!`:
+/// replies write many numbers).
+pub fn format_u64(n: u64, buf: &mut [u8; 21]) -> &[u8] {
+    let at = digits_at(n, buf);
+    &buf[at..]
+}
+
+/// Decimal digits of `n` (a sign first), written into the tail of `buf`.
+fn format_i64(n: i64, buf: &mut [u8; 21]) -> &[u8] {
+    let mut i = digits_at(n.unsigned_abs(), buf);
+    if n < 0 {
+        i -= 1;
+        buf[i] = b'-';
+    }
+    &buf[i..]
+}
+
+/// Where the digits of `v`, written into the tail of `buf`, start.
+fn digits_at(mut v: u64, buf: &mut [u8; 21]) -> usize {
     let mut i = buf.len();
-    let mut v = n.unsigned_abs();
     loop {
         i -= 1;
         buf[i] = b'0' + (v % 10) as u8;
@@ -298,11 +314,7 @@ fn format_i64(n: i64, buf: &mut [u8; 20]) -> &[u8] {
             break;
         }
     }
-    if n < 0 {
-        i -= 1;
-        buf[i] = b'-';
-    }
-    &buf[i..]
+    i
 }
 
 fn parse_reply(src: &[u8], pos: &mut usize, depth: usize) -> Result<Option<Reply>> {
@@ -645,9 +657,18 @@ mod tests {
 
         #[test]
         fn integers_format_like_std(n in any::<i64>()) {
-            let mut d = [0u8; 20];
+            let mut d = [0u8; 21];
             let text = n.to_string();
             prop_assert_eq!(format_i64(n, &mut d), text.as_bytes());
+        }
+
+        #[test]
+        fn unsigned_integers_format_like_std(n in any::<u64>()) {
+            let mut d = [0u8; 21];
+            for n in [n, u64::MAX] {
+                let text = n.to_string();
+                prop_assert_eq!(format_u64(n, &mut d), text.as_bytes());
+            }
         }
     }
 }

@@ -48,25 +48,11 @@ pub const INVALID_ID: &str = "ERR Invalid stream ID specified as stream command 
 pub fn fmt_id(id: Id) -> Bytes {
     // (digits written by hand: `format!` was 1.7 % of XADD at -P 16)
     let mut out = Vec::with_capacity(41);
-    put_decimal(&mut out, id.0);
+    let mut digits = [0u8; 21];
+    out.extend_from_slice(rocksync_protocol::format_u64(id.0, &mut digits));
     out.push(b'-');
-    put_decimal(&mut out, id.1);
+    out.extend_from_slice(rocksync_protocol::format_u64(id.1, &mut digits));
     Bytes::from(out)
-}
-
-/// `n` in decimal, appended to `out`.
-fn put_decimal(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[at..]);
 }
 
 /// An ID as a bulk reply.
