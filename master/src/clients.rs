@@ -77,14 +77,25 @@ impl ClientInfo {
         }
     }
 
-    /// Record a command.
+    /// Record a command, now.
     pub fn touch(&self, cmd: &[u8]) {
+        self.note_time(Instant::now());
+        self.note_command(cmd);
+    }
+
+    /// Record a command (its time is its batch's: [`ClientInfo::note_time`]).
+    pub fn note_command(&self, cmd: &[u8]) {
         let mut last = lock(&self.last);
-        last.0 = Instant::now();
         // `cmd` is lowercase already; no allocation once the string has
         // room (this runs for every command).
         last.1.clear();
         last.1.push_str(std::str::from_utf8(cmd).unwrap_or("?"));
+    }
+
+    /// Record when the client's latest batch of commands came (one clock
+    /// read a pipeline: CLIENT LIST's idle counts seconds).
+    pub fn note_time(&self, at: Instant) {
+        lock(&self.last).0 = at;
     }
 }
 

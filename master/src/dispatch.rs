@@ -44,6 +44,7 @@ pub async fn run_pipeline(
     out: &mut BytesMut,
 ) -> After {
     let mut writes: Vec<WriteCmd> = Vec::new();
+    client.info.note_time(Instant::now());
     let mut cmds = cmds.into_iter().peekable();
     while let Some(args) = cmds.next() {
         let spec = command::resolve(&args);
@@ -125,7 +126,7 @@ fn plain_state(core: &Core, client: &Client) -> bool {
 /// replies stop at [`STREAM_AT`], and the rest are to run again once the
 /// output went out.
 fn get_run(core: &Core, client: &Client, run: &[Vec<Bytes>], out: &mut BytesMut) -> usize {
-    client.info.touch(b"get");
+    client.info.note_command(b"get");
     let started = Instant::now();
     let now = now_ms();
     let mut answered = 0;
@@ -212,8 +213,8 @@ async fn step_one(
 ) -> After {
     let meta: Option<&'static Meta> = spec.as_ref().ok().map(|s| &s.meta);
     match meta {
-        Some(m) => client.info.touch(m.name.as_bytes()),
-        None => client.info.touch(&args[0].to_ascii_lowercase()),
+        Some(m) => client.info.note_command(m.name.as_bytes()),
+        None => client.info.note_command(&args[0].to_ascii_lowercase()),
     }
     let has = |f| meta.is_some_and(|m| m.has(f));
     if client.multi.is_some() && !has(AT_ONCE_IN_MULTI) {

@@ -385,3 +385,54 @@ fn server_commands_answer_for_every_command_and_shutdown_stops_cleanly() {
     let kept: String = m.client().get("kept").expect("get");
     assert_eq!(kept, "yes");
 }
+
+/// CLIENT LIST shows each client's last command (the one in flight, for
+/// the client asking: `client|list`, as Redis) and how long it has been
+/// idle, counted from its last batch of commands.
+#[test]
+fn client_list_shows_last_commands_and_idle_seconds() {
+    let m = InProc::start();
+    let url = format!("redis://{}/", m.addr);
+    let open = || {
+        redis::Client::open(url.as_str())
+            .expect("client")
+            .get_connection()
+            .expect("connect")
+    };
+    let (mut quiet, mut asker) = (open(), open());
+    let _: () = redis::cmd("CLIENT")
+        .arg("SETNAME")
+        .arg("quiet")
+        .query(&mut quiet)
+        .expect("setname");
+    let _: () = redis::pipe()
+        .set("k", "v")
+        .ignore()
+        .cmd("INCR")
+        .arg("n")
+        .ignore()
+        .query(&mut quiet)
+        .expect("pipeline");
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let list: String = redis::cmd("CLIENT")
+        .arg("LIST")
+        .query(&mut asker)
+        .expect("list");
+    let line = |name: &str| {
+        list.lines()
+            .find(|l| l.contains(name))
+            .unwrap_or_else(|| panic!("{name} in {list}"))
+            .to_owned()
+    };
+    let quiet_line = line(" name=quiet ");
+    assert!(quiet_line.contains(" cmd=incr "), "{quiet_line}");
+    let idle: u64 = quiet_line
+        .split(" idle=")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|s| s.parse().ok())
+        .expect("idle");
+    assert!((2..=10).contains(&idle), "{quiet_line}");
+    let asker_line = line(" cmd=client|list ");
+    assert!(asker_line.contains(" idle=0 "), "{asker_line}");
+}
