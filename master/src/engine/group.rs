@@ -409,7 +409,8 @@ impl Executor {
                 // inside its unit, in a pipeline each one unit.
                 let run = cmds[i..].iter().take_while(|c| c.script.is_some());
                 let jobs: Vec<_> = run.filter_map(|c| c.script.as_deref()).collect();
-                let ran = self.run_scripts(&jobs, group, atomic);
+                // (the scripts' times derive from the job's clock)
+                let ran = self.run_scripts(&jobs, group, atomic, (wall, t0));
                 for (cmd, ran) in cmds[i..].iter().zip(ran) {
                     if slow_us >= 0 && ran.us >= slow_us as u64 {
                         slow.push((cmd.args.clone(), ran.us));

@@ -149,7 +149,7 @@ impl Executor {
     ) {
         let start = group.events_len();
         let answer = self
-            .run_scripts(&[&job], group, false)
+            .run_scripts(&[&job], group, false, (since_epoch(), Instant::now()))
             .pop()
             .map_or_else(|| Reply::error("ERR the script did not run"), |r| r.reply);
         group.answer(reply, answer, start);
@@ -158,12 +158,14 @@ impl Executor {
     /// Run `jobs` in `group` in order, in one batch of the interpreter:
     /// each script's writes sealed as one command with blocked clients
     /// served after it, unless `unit` (in an EXEC, whose unit does both).
-    /// How each ran, in order.
+    /// `clock`: the wall clock and the monotonic one read together, which
+    /// the scripts' times derive from. How each ran, in order.
     pub(super) fn run_scripts(
         &mut self,
         jobs: &[&ScriptJob],
         group: &mut Group,
         unit: bool,
+        clock: (std::time::Duration, Instant),
     ) -> Vec<Ran> {
         let mut vm = match self.vm.take() {
             Some(vm) => vm,
@@ -201,7 +203,7 @@ impl Executor {
             at: 0,
             start: 0,
             now: 0,
-            clock: (since_epoch(), Instant::now()),
+            clock,
             ran: Vec::with_capacity(jobs.len()),
         };
         vm.run_all(&mut host, &runs);
