@@ -333,7 +333,13 @@ async fn serve_client(
         let mut protocol_error = None;
         loop {
             match conn.reader.frame(decoder) {
-                Ok(Some(args)) => cmds.push(args),
+                Ok(Some(args)) => {
+                    // (room for a pipeline of 16 without growing)
+                    if cmds.capacity() == 0 {
+                        cmds.reserve(16);
+                    }
+                    cmds.push(args);
+                }
                 Ok(None) => break,
                 Err(e) => {
                     protocol_error = Some(e);

@@ -352,11 +352,15 @@ impl Executor {
         if self.storage.is_none() {
             return;
         }
-        let keys: Vec<&[u8]> = cmds
+        let mut keys: Vec<&[u8]> = cmds
             .flat_map(|c| c.meta.key_args(&c.args))
             .map(|k| &k[..])
             .take(limit)
             .collect();
+        // A pipeline on one hot key (a counter, a stream, a HyperLogLog)
+        // names it in every command: each is looked for once, not once a
+        // command in four maps.
+        keys.dedup();
         // A failed read here is only a missed shortcut: each command reads
         // (and reports) for itself.
         let _ = group

@@ -184,8 +184,10 @@ impl Node {
             *n = take_varint(&mut rest)?;
         }
         let [m0, m1, l0, l1, live, deleted, bytes, count] = nums;
-        // Not sized from `count`: garbage could claim billions of fields.
-        let mut fields = Vec::new();
+        // Sized from `count` only as far as the bytes left could hold
+        // (each field takes one at least): garbage could claim billions.
+        let mut fields =
+            Vec::with_capacity(usize::try_from(count).unwrap_or(usize::MAX).min(rest.len()));
         for _ in 0..count {
             let len = usize::try_from(take_varint(&mut rest)?).ok()?;
             let field = rest.get(..len)?;

@@ -244,7 +244,8 @@ impl Meta {
 
     /// Encode all but the home.
     fn encode_here(&self) -> Vec<u8> {
-        let mut v = Vec::with_capacity(9 + self.value.len().max(24));
+        // (room for a stream's version and size before its value too)
+        let mut v = Vec::with_capacity(9 + 17 + self.value.len().max(24));
         if self.is_chunked() {
             v.push(CHUNKED_STRING);
             v.extend_from_slice(&self.expire_ms.to_be_bytes());
@@ -393,16 +394,22 @@ pub fn be_u64(b: &[u8]) -> Option<u64> {
 
 /// `len(key) · key · version`: the prefix of a collection's sub-keys.
 pub fn sub_prefix(key: &[u8], version: u64) -> Vec<u8> {
-    let mut v = Vec::with_capacity(key.len() + 12 + 16);
+    with_sub_prefix(key, version, 16)
+}
+
+/// [`sub_prefix`] with room for `more` bytes after it.
+fn with_sub_prefix(key: &[u8], version: u64, more: usize) -> Vec<u8> {
+    let mut v = Vec::with_capacity(4 + key.len() + 8 + more);
     v.extend_from_slice(&(key.len() as u32).to_be_bytes());
     v.extend_from_slice(key);
     v.extend_from_slice(&version.to_be_bytes());
     v
 }
 
-/// A sub-key.
+/// A sub-key (allocated at its size: a member or field longer than a
+/// prefix's spare room would otherwise grow it, copying it once more).
 pub fn sub_key(key: &[u8], version: u64, field: &[u8]) -> Vec<u8> {
-    let mut v = sub_prefix(key, version);
+    let mut v = with_sub_prefix(key, version, field.len());
     v.extend_from_slice(field);
     v
 }
