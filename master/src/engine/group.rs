@@ -358,8 +358,8 @@ impl Executor {
             .take(limit)
             .collect();
         // A pipeline on one hot key (a counter, a stream, a HyperLogLog)
-        // names it in every command: each is looked for once, not once a
-        // command in four maps.
+        // names it in every command: a run of one key is looked for once,
+        // not in four maps a command.
         keys.dedup();
         // A failed read here is only a missed shortcut: each command reads
         // (and reports) for itself.

@@ -244,8 +244,16 @@ impl Meta {
 
     /// Encode all but the home.
     fn encode_here(&self) -> Vec<u8> {
-        // (room for a stream's version and size before its value too)
-        let mut v = Vec::with_capacity(9 + 17 + self.value.len().max(24));
+        // A string's value after the header; else a collection's fields
+        // (33 bytes at most: a list's four and its flag; a stream's two,
+        // then its value).
+        let mut v = Vec::with_capacity(
+            9 + if self.kind == Kind::String {
+                self.value.len().max(16)
+            } else {
+                33 + self.value.len()
+            },
+        );
         if self.is_chunked() {
             v.push(CHUNKED_STRING);
             v.extend_from_slice(&self.expire_ms.to_be_bytes());
